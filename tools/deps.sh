@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs the Debian packages coapgw needs that are missing (as root, on
+# Debian 12). Quick and silent when everything is there.
+#   tools/deps.sh build   what building and running needs
+#   tools/deps.sh test    plus the real peers and tools the tests use
+set -euo pipefail
+
+build_pkgs=(gcc make cmake pkg-config libmicrohttpd-dev libcurl4-openssl-dev libjansson-dev check)
+test_pkgs=(libcoap3-bin libcoap3-dev curl clang libclang-rt-14-dev valgrind iproute2 util-linux)
+
+want=("${build_pkgs[@]}")
+if [ "${1:-build}" = test ]; then want+=("${test_pkgs[@]}"); fi
+
+missing=()
+for p in "${want[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "coapgw: missing packages: ${missing[*]} (run as root, or install them)" >&2
+    exit 1
+fi
+echo "coapgw: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
