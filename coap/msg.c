@@ -94,6 +94,7 @@ int coap_msg_parse(coap_msg_t *m, const uint8_t *buf, size_t len)
         if (rc) return rc;
         num += delta;
         if (num > 0xFFFF) return COAP_ERR_OPT_NUMBER;
+        if (olen > 0xFFFF) return COAP_ERR_OPT_VALUE; /* our model keeps 16-bit lengths */
         if ((size_t)(end - p) < olen) return COAP_ERR_OPT_TRUNCATED;
         if (m->opt_count == COAP_MSG_MAX_OPTS) return COAP_ERR_TOO_MANY_OPTS;
         coap_opt_t *o = &m->opts[m->opt_count++];
@@ -147,8 +148,6 @@ int coap_msg_serialize(const coap_msg_t *m, uint8_t *buf, size_t cap)
     if (m->token_len > COAP_TOKEN_MAX || m->type > 3) return COAP_ERR_INVALID;
     for (unsigned i = 1; i < m->opt_count; i++)
         if (m->opts[i].num < m->opts[i - 1].num) return COAP_ERR_OPT_ORDER;
-    for (unsigned i = 0; i < m->opt_count; i++)
-        if (m->opts[i].len > 65535 - 269) return COAP_ERR_OPT_VALUE;
     size_t need = coap_msg_size(m);
     if (need > cap) return COAP_ERR_NOSPACE;
     if (need > 0x7FFFFFFF) return COAP_ERR_INVALID;
@@ -190,7 +189,7 @@ int coap_msg_set_token(coap_msg_t *m, const uint8_t *tok, size_t len)
 int coap_msg_add_opt(coap_msg_t *m, uint16_t num, const void *val, size_t len)
 {
     if (m->opt_count == COAP_MSG_MAX_OPTS) return COAP_ERR_TOO_MANY_OPTS;
-    if (len > 65535 - 269) return COAP_ERR_OPT_VALUE;
+    if (len > 0xFFFF) return COAP_ERR_OPT_VALUE;
     unsigned i = m->opt_count;
     while (i > 0 && m->opts[i - 1].num > num) i--;
     memmove(&m->opts[i + 1], &m->opts[i], (m->opt_count - i) * sizeof(coap_opt_t));

@@ -172,7 +172,7 @@ static void round_trip_opt(uint16_t num, size_t len)
 START_TEST(encoding_boundaries)
 {
     static const uint16_t nums[] = {0, 1, 12, 13, 14, 268, 269, 270, 65535};
-    static const size_t lens[] = {0, 1, 12, 13, 14, 268, 269, 270, 1034, 65535 - 269};
+    static const size_t lens[] = {0, 1, 12, 13, 14, 268, 269, 270, 1034, 65535 - 269, 65535};
     for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++)
         for (size_t j = 0; j < sizeof lens / sizeof lens[0]; j++) round_trip_opt(nums[i], lens[j]);
 }
@@ -199,8 +199,12 @@ START_TEST(option_value_too_long)
 {
     coap_msg_t m;
     coap_msg_init(&m, COAP_CON, COAP_PUT, 1);
-    static uint8_t big[65536];
-    ck_assert_int_eq(coap_msg_add_opt(&m, 35, big, 65535 - 268), COAP_ERR_OPT_VALUE);
+    static uint8_t big[65537];
+    ck_assert_int_eq(coap_msg_add_opt(&m, 35, big, 65536), COAP_ERR_OPT_VALUE);
+    /* a parsed length above 65535 (nibble 14 reaches 65804) is refused */
+    static uint8_t wire[4 + 3 + 65536];
+    memcpy(wire, "\x40\x01\x00\x01\xBE\xFE\xF3", 7);
+    ck_assert_int_eq(coap_msg_parse(&m, wire, sizeof wire), COAP_ERR_OPT_VALUE);
 }
 END_TEST
 
