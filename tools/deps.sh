@@ -6,7 +6,7 @@
 set -euo pipefail
 
 build_pkgs=(gcc make cmake pkg-config libmicrohttpd-dev libcurl4-openssl-dev libjansson-dev check)
-test_pkgs=(libcoap3-bin libcoap3-dev curl clang libclang-rt-14-dev valgrind iproute2 util-linux)
+test_pkgs=(libcoap3-bin libcoap3-dev curl clang libclang-rt-14-dev valgrind iproute2 util-linux python3)
 
 want=("${build_pkgs[@]}")
 if [ "${1:-build}" = test ]; then want+=("${test_pkgs[@]}"); fi

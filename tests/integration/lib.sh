@@ -1,0 +1,79 @@
+# Shared helpers for the integration tests (sourced). Every process a test
+# starts is recorded by PID and killed on exit; ports are picked free on
+# loopback; every wait is bounded.
+set -euo pipefail
+
+BUILD=${1:?usage: $0 BUILD_DIR}
+BUILD=$(cd "$BUILD" && pwd)
+TMP=$(mktemp -d /tmp/coapgw-it.XXXXXX)
+PIDS=()
+PASSED=0
+FAILED=0
+
+cleanup() {
+    local pid
+    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+need() { # need TOOL...: skip (ctest code 77) when a peer is missing
+    local t
+    for t in "$@"; do
+        command -v "$t" >/dev/null || { echo "SKIP: $t not installed (tools/deps.sh test installs it)"; exit 77; }
+    done
+}
+
+# A free UDP (or TCP with "tcp") port on 127.0.0.1, chosen by the kernel.
+free_port() {
+    python3 - "${1:-udp}" <<'PY'
+import socket, sys
+kind = socket.SOCK_DGRAM if sys.argv[1] == "udp" else socket.SOCK_STREAM
+s = socket.socket(socket.AF_INET, kind)
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])
+PY
+}
+
+# start NAME CMD...: runs CMD in the background, logs to $TMP/NAME.log
+start() {
+    local name=$1
+    shift
+    "$@" >"$TMP/$name.log" 2>&1 &
+    PIDS+=($!)
+    eval "PID_${name//-/_}=$!"
+}
+
+stop() { # stop NAME: SIGTERM to the PID recorded by start
+    local var="PID_${1//-/_}"
+    kill "${!var}" 2>/dev/null || true
+    wait "${!var}" 2>/dev/null || true
+}
+
+# wait_for DESCRIPTION CMD...: retries CMD every 0.1 s for up to 10 s
+wait_for() {
+    local what=$1 i
+    shift
+    for i in $(seq 1 100); do
+        if "$@" >/dev/null 2>&1; then return 0; fi
+        sleep 0.1
+    done
+    echo "timed out waiting for $what" >&2
+    return 1
+}
+
+ok() { PASSED=$((PASSED + 1)); echo "ok   - $*"; }
+fail() { FAILED=$((FAILED + 1)); echo "FAIL - $*"; }
+
+# check NAME CMD...: a passing command is a passing check
+check() {
+    local name=$1
+    shift
+    if "$@"; then ok "$name"; else fail "$name"; fi
+}
+
+finish() {
+    echo "$PASSED passed, $FAILED failed"
+    [ "$FAILED" -eq 0 ]
+}
