@@ -1,0 +1,478 @@
+/*
+ * client.c - requests: building, tokens, NSTART queueing (RFC 7252 §4.7),
+ * transmission, timeouts and the end of an exchange.
+ */
+#include "client_internal.h"
+#include "coap_block.h"
+#include "coap_uri.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* --- tokens --- */
+
+static uint64_t token_hash(const uint8_t *t, size_t n)
+{
+    return coap_hash_bytes(1469598103934665603ull, t, n);
+}
+
+coap_req_t *coap_req_by_token_(coap_ep_t *ep, const uint8_t *tok, size_t len)
+{
+    for (coap_hnode_t *n = coap_htab_first(&ep->exchanges, token_hash(tok, len)); n;
+         n = coap_htab_next(n)) {
+        coap_req_t *r = coap_container_of(n, coap_req_t, hn);
+        if (r->token_len == len && memcmp(r->token, tok, len) == 0) return r;
+    }
+    return NULL;
+}
+
+/* §5.3.1: tokens are random so an off-path attacker cannot guess them;
+ * 4 bytes, unique among this endpoint's exchanges. Adding the attempt count
+ * ends the search even with a degenerate random hook. */
+static int assign_token(coap_req_t *req)
+{
+    uint32_t attempt = 0;
+    do {
+        uint32_t r = coap_ep_random_(req->ep) + attempt++;
+        memcpy(req->token, &r, 4);
+        req->token_len = 4;
+    } while (coap_req_by_token_(req->ep, req->token, 4));
+    return coap_htab_insert(&req->ep->exchanges, &req->hn, token_hash(req->token, 4))
+               ? COAP_ERR_NOMEM
+               : COAP_OK;
+}
+
+/* --- building --- */
+
+static coap_req_t *req_alloc(coap_ep_t *ep, uint8_t method, const coap_addr_t *dest, int *err)
+{
+    coap_req_t *req = calloc(1, sizeof *req);
+    coap_peer_t *peer = req ? coap_ep_peer_get_(ep, dest) : NULL;
+    if (!peer) {
+        free(req);
+        *err = COAP_ERR_NOMEM;
+        return NULL;
+    }
+    req->ep = ep;
+    req->peer = peer;
+    coap_ep_peer_ref_(peer);
+    req->method = method;
+    req->con = 1;
+    req->szx = 6;
+    req->rereg_margin_ms = 5000;
+    req->max_body = coap_ep_params(ep)->max_body;
+    req->tmr.kind = TMR_CLIENT;
+    return req;
+}
+
+static void req_free(coap_req_t *req)
+{
+    coap_ep_peer_unref_(req->ep, req->peer);
+    free(req->opts);
+    free(req->arena);
+    free(req->payload);
+    free(req->body);
+    free(req);
+}
+
+int coap_req_add_option(coap_req_t *req, uint16_t num, const void *val, size_t len)
+{
+    if (len > 65535 - 269) return COAP_ERR_OPT_VALUE;
+    if (req->nopts == req->cap_opts) {
+        size_t cap = req->cap_opts ? req->cap_opts * 2 : 8;
+        req_opt_t *v = realloc(req->opts, cap * sizeof *v);
+        if (!v) return COAP_ERR_NOMEM;
+        req->opts = v;
+        req->cap_opts = cap;
+    }
+    if (req->arena_len + len > req->arena_cap) {
+        size_t cap = req->arena_cap ? req->arena_cap : 128;
+        while (cap < req->arena_len + len) cap *= 2;
+        uint8_t *a = realloc(req->arena, cap);
+        if (!a) return COAP_ERR_NOMEM;
+        req->arena = a;
+        req->arena_cap = cap;
+    }
+    if (len) memcpy(req->arena + req->arena_len, val, len);
+    req->opts[req->nopts++] = (req_opt_t){num, (uint16_t)len, (uint32_t)req->arena_len};
+    req->arena_len += len;
+    return COAP_OK;
+}
+
+coap_req_t *coap_req_new(coap_ep_t *ep, uint8_t method, const char *uri, const coap_addr_t *dest,
+                         int *err)
+{
+    int dummy;
+    if (!err) err = &dummy;
+    coap_uri_t *u = malloc(sizeof *u);
+    if (!u) {
+        *err = COAP_ERR_NOMEM;
+        return NULL;
+    }
+    *err = coap_uri_parse(u, uri);
+    coap_addr_t literal;
+    if (!*err && !dest) {
+        if (coap_addr_from_host(&literal, u->host, u->port) == 0)
+            dest = &literal;
+        else
+            *err = COAP_ERR_UNREACHABLE; /* a name: the caller resolves it */
+    }
+    coap_req_t *req = *err ? NULL : req_alloc(ep, method, dest, err);
+    if (req) {
+        /* §6.4: Uri-Host for a name; Uri-Port when it differs from the
+         * destination's port. */
+        coap_msg_t m;
+        coap_msg_init(&m, COAP_CON, method, 0);
+        int flags = COAP_URI_OPT_HOST;
+        if (u->port != coap_addr_port(dest)) flags |= COAP_URI_OPT_PORT;
+        if (u->port != coap_addr_port(dest) && u->port == (u->secure ? 5684 : 5683))
+            coap_msg_add_uint(&m, COAP_OPT_URI_PORT, u->port);
+        *err = coap_uri_to_options(u, &m, flags);
+        for (unsigned i = 0; !*err && i < m.opt_count; i++)
+            *err =
+                coap_req_add_option(req, m.opts[i].num, coap_opt_value(&m.opts[i]), m.opts[i].len);
+        if (*err) {
+            req_free(req);
+            req = NULL;
+        }
+    }
+    free(u);
+    return req;
+}
+
+coap_req_t *coap_req_new_proxy(coap_ep_t *ep, uint8_t method, const char *uri,
+                               const coap_addr_t *proxy, int *err)
+{
+    int dummy;
+    if (!err) err = &dummy;
+    size_t len = strlen(uri);
+    if (len == 0 || len > 1034) { /* Proxy-Uri is 1..1034 bytes (§5.10) */
+        *err = COAP_ERR_URI;
+        return NULL;
+    }
+    coap_req_t *req = req_alloc(ep, method, proxy, err);
+    if (req && (*err = coap_req_add_option(req, COAP_OPT_PROXY_URI, uri, len)) != COAP_OK) {
+        req_free(req);
+        return NULL;
+    }
+    if (req) *err = COAP_OK;
+    return req;
+}
+
+void coap_req_set_confirmable(coap_req_t *req, int con)
+{
+    req->con = con != 0;
+}
+
+int coap_req_set_payload(coap_req_t *req, const void *data, size_t len)
+{
+    uint8_t *p = len ? malloc(len) : NULL;
+    if (len && !p) return COAP_ERR_NOMEM;
+    if (len) memcpy(p, data, len);
+    free(req->payload);
+    req->payload = p;
+    req->payload_len = len;
+    return COAP_OK;
+}
+
+int coap_req_add_uint(coap_req_t *req, uint16_t num, uint32_t val)
+{
+    uint8_t b[4];
+    return coap_req_add_option(req, num, b, coap_uint_encode(val, b));
+}
+
+int coap_req_set_content_format(coap_req_t *req, unsigned cf)
+{
+    return coap_req_add_uint(req, COAP_OPT_CONTENT_FORMAT, cf);
+}
+
+int coap_req_set_accept(coap_req_t *req, unsigned cf)
+{
+    return coap_req_add_uint(req, COAP_OPT_ACCEPT, cf);
+}
+
+int coap_req_add_etag(coap_req_t *req, const void *etag, size_t len)
+{
+    return len < 1 || len > 8 ? COAP_ERR_OPT_VALUE
+                              : coap_req_add_option(req, COAP_OPT_ETAG, etag, len);
+}
+
+int coap_req_add_if_match(coap_req_t *req, const void *etag, size_t len)
+{
+    return len > 8 ? COAP_ERR_OPT_VALUE : coap_req_add_option(req, COAP_OPT_IF_MATCH, etag, len);
+}
+
+int coap_req_set_if_none_match(coap_req_t *req)
+{
+    return coap_req_add_option(req, COAP_OPT_IF_NONE_MATCH, NULL, 0);
+}
+
+int coap_req_add_query(coap_req_t *req, const char *arg)
+{
+    return coap_req_add_option(req, COAP_OPT_URI_QUERY, arg, strlen(arg));
+}
+
+void coap_req_set_timeout(coap_req_t *req, uint32_t ms)
+{
+    req->timeout_ms = ms;
+}
+
+void coap_req_set_max_body(coap_req_t *req, size_t max)
+{
+    req->max_body = max;
+}
+
+void coap_req_set_block_szx(coap_req_t *req, unsigned szx, int early_block2)
+{
+    req->szx = (uint8_t)(szx > 6 ? 6 : szx);
+    req->early_b2 = early_block2 != 0;
+}
+
+void coap_req_set_observe(coap_req_t *req, uint32_t margin)
+{
+    req->observe = 1;
+    if (margin) req->rereg_margin_ms = margin;
+}
+
+const coap_addr_t *coap_req_dest(const coap_req_t *req)
+{
+    return &req->peer->addr;
+}
+
+coap_ep_t *coap_req_ep(const coap_req_t *req)
+{
+    return req->ep;
+}
+
+/* --- sending --- */
+
+void coap_req_arm_(coap_req_t *req, uint64_t delay_ms)
+{
+    coap_ep_timer_arm_(req->ep, &req->tmr, coap_ep_now(req->ep) + delay_ms);
+}
+
+void coap_req_release_slot_(coap_req_t *req)
+{
+    if (!req->holds_slot) return;
+    req->holds_slot = 0;
+    req->peer->outstanding--;
+}
+
+static void on_sent(coap_ep_t *ep, int result, const coap_msg_t *ack, void *arg);
+static void detach(coap_req_t *req);
+
+/* Builds the message for the current step: the request itself, the next
+ * Block1 block, the next Block2 request, or a (de)registration. */
+static int build(coap_req_t *req, coap_msg_t *m)
+{
+    coap_msg_init(m, req->con ? COAP_CON : COAP_NON, req->method, 0);
+    coap_msg_set_token(m, req->token, req->token_len);
+    int rc = COAP_OK;
+    for (size_t i = 0; !rc && i < req->nopts; i++)
+        rc = coap_msg_add_opt(m, req->opts[i].num, req->arena + req->opts[i].off, req->opts[i].len);
+    if (!rc && req->observe && (req->b2_num == 0 || req->dereg))
+        rc = coap_msg_add_uint(m, COAP_OPT_OBSERVE, req->dereg ? 1 : 0);
+    if (!rc && req->b1_active) {
+        size_t bs = coap_block_size(req->b1_szx);
+        size_t left = req->payload_len - req->b1_off;
+        req->b1_sent = left > bs ? bs : left;
+        rc = coap_block_add(m, COAP_OPT_BLOCK1, (uint32_t)(req->b1_off / bs), left > bs,
+                            req->b1_szx);
+        /* RFC 7959 §4: Size1 tells the server the whole size up front. */
+        if (!rc && req->b1_off == 0)
+            rc = coap_msg_add_uint(m, COAP_OPT_SIZE1, (uint32_t)req->payload_len);
+        m->payload = req->payload + req->b1_off;
+        m->payload_len = req->b1_sent;
+    } else if (!req->b2_num) {
+        m->payload = req->payload;
+        m->payload_len = req->payload_len;
+    }
+    if (!rc && (req->b2_num || (req->early_b2 && !req->b1_active)))
+        rc = coap_block_add(m, COAP_OPT_BLOCK2, req->b2_num, 0, req->b2_szx);
+    return rc;
+}
+
+/* §4.7 NSTART: wait for a free slot, in order of arrival. */
+static void enqueue(coap_req_t *req)
+{
+    coap_peer_t *peer = req->peer;
+    req->state = REQ_QUEUED;
+    req->wait_next = NULL;
+    if (peer->wait_tail)
+        peer->wait_tail->wait_next = req;
+    else
+        peer->wait_head = req;
+    peer->wait_tail = req;
+}
+
+int coap_req_transmit_(coap_req_t *req)
+{
+    coap_peer_t *peer = req->peer;
+    if (!req->holds_slot && peer->outstanding >= coap_ep_params(req->ep)->nstart) {
+        enqueue(req);
+        return COAP_OK;
+    }
+    if (!req->holds_slot) {
+        req->holds_slot = 1;
+        peer->outstanding++;
+    }
+    coap_msg_t m;
+    int rc = build(req, &m);
+    req->state = req->con ? REQ_WAIT_ACK : REQ_WAIT_RESP;
+    /* A NON is tracked too: RST comes back to on_sent, and the NSTART slot
+     * frees after ACK_TIMEOUT even if no response arrives. */
+    if (!rc) rc = coap_ep_send(req->ep, &peer->addr, &m, on_sent, req, &req->tx);
+    return rc;
+}
+
+/* ACK, RST or give-up of our CON (or the RST window of a NON). */
+static void on_sent(coap_ep_t *ep, int result, const coap_msg_t *ack, void *arg)
+{
+    coap_req_t *req = arg;
+    req->tx = NULL;
+    if (result == COAP_OK && ack) {
+        /* §5.3.2: a piggybacked response matches by token too. */
+        if (ack->token_len == req->token_len && !memcmp(ack->token, req->token, req->token_len)) {
+            coap_req_on_response_(req, ack);
+            return;
+        }
+        /* A response for another token in our ACK: the ACK still ends
+         * the retransmission; the response is ignored. */
+        ep->stats.unexpected++;
+    }
+    if (result != COAP_OK) {
+        coap_req_finish_(req, result, NULL);
+        return;
+    }
+    /* Empty ACK (§5.2.2): the response will come separately. The slot is
+     * free again: the interaction is no longer outstanding (§4.7). */
+    req->state = REQ_WAIT_RESP;
+    coap_peer_t *peer = req->peer;
+    coap_req_release_slot_(req);
+    if (!req->timeout_ms) coap_req_arm_(req, coap_ep_params(req->ep)->exchange_lifetime_ms);
+    coap_client_pump_(req->ep, peer);
+}
+
+int coap_req_send(coap_req_t *req, coap_resp_cb cb, void *arg)
+{
+    req->cb = cb;
+    req->arg = arg;
+    if (req->observe && req->method != COAP_GET && req->method != COAP_FETCH) req->observe = 0;
+    if (req->payload_len > coap_block_size(req->szx)) {
+        req->b1_active = 1;
+        req->b1_szx = req->szx;
+    }
+    req->b2_szx = req->szx;
+    int rc = req->ep->closing ? COAP_ERR_CANCELLED : assign_token(req);
+    if (rc) {
+        req_free(req);
+        return rc;
+    }
+    /* The header promises: a request that cannot start is freed without a
+     * callback. So the first step is built here, where failing is cheap. */
+    coap_msg_t m;
+    rc = build(req, &m);
+    /* A new request does not overtake those already waiting for a slot
+     * (e.g. one started from a callback just as a slot came free). */
+    if (!rc && req->peer->wait_head)
+        enqueue(req);
+    else if (!rc)
+        rc = coap_req_transmit_(req);
+    if (rc) {
+        detach(req);
+        req_free(req);
+        return rc;
+    }
+    if (req->timeout_ms) coap_req_arm_(req, req->timeout_ms);
+    return COAP_OK;
+}
+
+/* --- the end of an exchange --- */
+
+static void unqueue(coap_req_t *req)
+{
+    coap_peer_t *p = req->peer;
+    coap_req_t **pp = &p->wait_head;
+    coap_req_t *prev = NULL;
+    while (*pp && *pp != req) {
+        prev = *pp;
+        pp = &(*pp)->wait_next;
+    }
+    if (!*pp) return;
+    *pp = req->wait_next;
+    if (p->wait_tail == req) p->wait_tail = prev;
+}
+
+/* Takes req out of every table; it can no longer be found or fire. */
+static void detach(coap_req_t *req)
+{
+    coap_ep_t *ep = req->ep;
+    if (req->state == REQ_QUEUED) unqueue(req);
+    if (req->tx) coap_ep_tx_cancel(ep, req->tx);
+    req->tx = NULL;
+    coap_ep_timer_disarm_(ep, &req->tmr);
+    if (!req->forgotten) coap_htab_remove(&ep->exchanges, &req->hn);
+    req->forgotten = 1;
+    coap_req_release_slot_(req);
+    req->state = REQ_DONE;
+}
+
+void coap_req_finish_(coap_req_t *req, int err, const coap_msg_t *msg)
+{
+    coap_ep_t *ep = req->ep;
+    coap_peer_t *peer = req->peer;
+    coap_ep_peer_ref_(peer);
+    detach(req);
+    coap_resp_t r = {.err = err, .msg = err ? NULL : msg, .peer = &peer->addr, .last = 1};
+    if (msg && !err) {
+        r.body = req->body_len ? req->body : msg->payload;
+        r.body_len = req->body_len ? req->body_len : msg->payload_len;
+    }
+    req->in_callback = 1;
+    if (req->cb) req->cb(req, &r, req->arg);
+    req_free(req);
+    coap_client_pump_(ep, peer);
+    coap_ep_peer_unref_(ep, peer);
+}
+
+void coap_req_cancel(coap_req_t *req)
+{
+    if (req->in_callback) { /* the callback is running: end it after */
+        req->stop_how = COAP_OBSERVE_FORGET;
+        return;
+    }
+    coap_req_finish_(req, COAP_ERR_CANCELLED, NULL);
+}
+
+void coap_client_pump_(coap_ep_t *ep, coap_peer_t *peer)
+{
+    /* While coap_ep_free() cancels everything, queued requests stay put
+     * rather than go out only to be cancelled. */
+    while (!ep->closing && peer->wait_head && peer->outstanding < coap_ep_params(ep)->nstart) {
+        coap_req_t *req = peer->wait_head;
+        peer->wait_head = req->wait_next;
+        if (!peer->wait_head) peer->wait_tail = NULL;
+        req->state = REQ_NEW;
+        int rc = coap_req_transmit_(req);
+        if (rc) coap_req_finish_(req, rc, NULL);
+    }
+}
+
+/* ICMP said the peer is unreachable: queued requests fail too. */
+void coap_client_unreachable_(coap_ep_t *ep, coap_peer_t *peer)
+{
+    (void)ep;
+    while (peer->wait_head) coap_req_finish_(peer->wait_head, COAP_ERR_UNREACHABLE, NULL);
+}
+
+void coap_client_shutdown_(coap_ep_t *ep)
+{
+    while (ep->exchanges.n) {
+        for (size_t b = 0; b < ep->exchanges.nb; b++) {
+            if (!ep->exchanges.b[b]) continue;
+            coap_req_finish_(coap_container_of(ep->exchanges.b[b], coap_req_t, hn),
+                             COAP_ERR_CANCELLED, NULL);
+            break;
+        }
+    }
+}

@@ -1,0 +1,81 @@
+/*
+ * client_internal.h - the request object shared by client.c (building and
+ * sending) and client_rx.c (responses, blocks, notifications).
+ */
+#ifndef COAP_CLIENT_INTERNAL_H
+#define COAP_CLIENT_INTERNAL_H
+
+#include "coap_client.h"
+#include "ep_internal.h"
+
+typedef struct {
+    uint16_t num;
+    uint16_t len;
+    uint32_t off; /* into the request's arena */
+} req_opt_t;
+
+enum { REQ_NEW, REQ_QUEUED, REQ_WAIT_ACK, REQ_WAIT_RESP, REQ_OBSERVING, REQ_DONE };
+
+struct coap_req {
+    coap_hnode_t hn; /* ep->exchanges, by token */
+    ep_timer_t tmr;  /* exchange timeout, or Observe re-registration */
+    coap_ep_t *ep;
+    coap_peer_t *peer;
+    struct coap_req *wait_next;
+    coap_resp_cb cb;
+    void *arg;
+
+    /* what to send */
+    uint8_t method, con, observe;
+    uint8_t token_len;
+    uint8_t token[COAP_TOKEN_MAX];
+    req_opt_t *opts;
+    size_t nopts, cap_opts;
+    uint8_t *arena;
+    size_t arena_len, arena_cap;
+    uint8_t *payload;
+    size_t payload_len;
+    uint32_t timeout_ms, rereg_margin_ms;
+    size_t max_body;
+    uint8_t szx, early_b2;
+
+    /* where it is */
+    uint8_t state;
+    uint8_t holds_slot; /* counts in peer->outstanding (NSTART) */
+    uint8_t in_callback;
+    uint8_t stop_how;  /* COAP_OBSERVE_* requested */
+    uint8_t dereg;     /* the deregistration GET is in flight */
+    uint8_t forgotten; /* out of the token table: next notification gets RST */
+    coap_ep_tx_t *tx;
+
+    /* Block1 (RFC 7959 §2.5) */
+    uint8_t b1_active, b1_szx, b1_retried;
+    size_t b1_off, b1_sent;
+
+    /* Block2 (RFC 7959 §2.4) */
+    uint8_t b2_szx, b2_restarts, etag_len;
+    uint8_t b2_observe; /* block 0 of a registration's response had Observe */
+    uint32_t b2_num, b2_seq;
+    uint8_t etag[8];
+    uint8_t *body;
+    size_t body_len, body_cap;
+
+    /* Observe (RFC 7641 §3.4) */
+    uint8_t have_seq;
+    uint32_t last_seq;
+    uint64_t last_t;
+};
+
+/* client.c */
+/* Sends the current step, or queues it behind NSTART. Returns COAP_OK, or
+ * an error with req untouched otherwise: the caller ends it. */
+int coap_req_transmit_(coap_req_t *req);
+void coap_req_release_slot_(coap_req_t *req);
+void coap_req_finish_(coap_req_t *req, int err, const coap_msg_t *msg);
+void coap_req_arm_(coap_req_t *req, uint64_t delay_ms);
+coap_req_t *coap_req_by_token_(coap_ep_t *ep, const uint8_t *tok, size_t len);
+
+/* client_rx.c */
+void coap_req_on_response_(coap_req_t *req, const coap_msg_t *msg);
+
+#endif

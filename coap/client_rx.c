@@ -1,0 +1,251 @@
+/*
+ * client_rx.c - what comes back to a request: piggybacked and separate
+ * responses, Block1 and Block2 steps (RFC 7959), Observe notifications and
+ * their freshness (RFC 7641 §3.4), re-registration and deregistration.
+ */
+#include "client_internal.h"
+#include "coap_block.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* RFC 7641 §3.4: (V1 < V2 and V2 - V1 < 2^23) or (V1 > V2 and
+ * V1 - V2 > 2^23) or T2 > T1 + 128 seconds. */
+int coap_observe_is_fresh(uint32_t v1, uint64_t t1, uint32_t v2, uint64_t t2)
+{
+    const uint32_t half = 1u << 23;
+    v1 &= 0xFFFFFF;
+    v2 &= 0xFFFFFF;
+    return (v1 < v2 && v2 - v1 < half) || (v1 > v2 && v1 - v2 > half) || t2 > t1 + 128000;
+}
+
+/* Max-Age in seconds (§5.10.5: 60 when absent). */
+static uint32_t max_age(const coap_msg_t *m)
+{
+    uint32_t v = 60;
+    coap_msg_get_uint(m, COAP_OPT_MAX_AGE, &v);
+    return v;
+}
+
+static int body_append(coap_req_t *req, const uint8_t *p, size_t n)
+{
+    if (req->body_len + n > req->max_body) return COAP_ERR_TOO_LARGE;
+    if (req->body_len + n > req->body_cap) {
+        size_t cap = req->body_cap ? req->body_cap : 1024;
+        while (cap < req->body_len + n) cap *= 2;
+        uint8_t *b = realloc(req->body, cap);
+        if (!b) return COAP_ERR_NOMEM;
+        req->body = b;
+        req->body_cap = cap;
+    }
+    if (n) memcpy(req->body + req->body_len, p, n);
+    req->body_len += n;
+    return COAP_OK;
+}
+
+/* Sends the next step: 1 when it went out (or was queued), < 0 on failure. */
+static int next_step(coap_req_t *req)
+{
+    int rc = coap_req_transmit_(req);
+    return rc ? rc : 1;
+}
+
+/* Block1 (RFC 7959 §2.5): returns 1 when the next step was sent, 0 when
+ * this response is the final one, < 0 on failure. */
+static int block1_step(coap_req_t *req, const coap_msg_t *m)
+{
+    coap_block_t b;
+    int has = coap_block_get(m, COAP_OPT_BLOCK1, &b) == 1;
+    if (m->code == COAP_REQUEST_ENTITY_TOO_LARGE && !req->b1_active && !req->b1_retried) {
+        /* §2.9.3: 4.13 to a whole body: retry block-wise, at the size the
+         * server names, unless Size1 says the body can never fit. */
+        uint32_t size1;
+        if (coap_msg_get_uint(m, COAP_OPT_SIZE1, &size1) == 0 && size1 < req->payload_len) return 0;
+        req->b1_retried = 1;
+        req->b1_active = 1;
+        req->b1_szx = has && b.szx < req->szx ? b.szx : req->szx;
+        req->b1_off = 0;
+        return next_step(req);
+    }
+    if (!req->b1_active || m->code != COAP_CONTINUE) return 0;
+    req->b1_off += req->b1_sent;
+    /* §2.3: the server may ask for smaller blocks in its 2.31; the next
+     * block number is then the offset divided by the new size (build()). */
+    if (has && b.szx < req->b1_szx) req->b1_szx = b.szx;
+    if (req->b1_off >= req->payload_len) return 0; /* 2.31 on the last block: odd, take it */
+    return next_step(req);
+}
+
+/* Block2 (RFC 7959 §2.4): collects the body; returns 1 when the next block
+ * was requested, 0 when the body is complete, < 0 on failure. */
+static int block2_step(coap_req_t *req, const coap_msg_t *m)
+{
+    coap_block_t b;
+    int has = coap_block_get(m, COAP_OPT_BLOCK2, &b);
+    if (has < 0) return COAP_ERR_BLOCK;
+    /* A later block request answered without Block2 (or with an error)
+     * would leave the body cut short: fail rather than deliver part. */
+    if (req->b2_num > 0 && (!has || COAP_CODE_CLASS(m->code) != 2)) return COAP_ERR_BLOCK;
+    if (!has || COAP_CODE_CLASS(m->code) != 2) return 0;
+    /* A notification's first block: delivered as it is (fetching the rest
+     * of a notification is not supported). */
+    if (req->observe && req->state == REQ_OBSERVING) return 0;
+    const coap_opt_t *etag = coap_msg_find_opt(m, COAP_OPT_ETAG);
+    if (b.num == 0) {
+        uint32_t size2;
+        /* §4: Size2 announces the whole size; no need to fetch it all first. */
+        if (coap_msg_get_uint(m, COAP_OPT_SIZE2, &size2) == 0 && size2 > req->max_body)
+            return COAP_ERR_TOO_LARGE;
+        req->body_len = 0;
+        req->etag_len = etag ? (uint8_t)(etag->len > 8 ? 8 : etag->len) : 0;
+        if (req->etag_len) memcpy(req->etag, coap_opt_value(etag), req->etag_len);
+        /* RFC 7959 §3.4: the registration's Observe is on the first block;
+         * the later blocks are plain GETs. */
+        req->b2_observe = req->observe && coap_msg_get_uint(m, COAP_OPT_OBSERVE, &req->b2_seq) == 0;
+    } else if ((etag ? etag->len : 0) != req->etag_len ||
+               (etag && memcmp(coap_opt_value(etag), req->etag, req->etag_len))) {
+        /* §2.4: the representation changed under us: start again, once. */
+        if (req->b2_restarts++) return COAP_ERR_BLOCK;
+        req->b2_num = 0;
+        req->body_len = 0;
+        return next_step(req);
+    }
+    if (coap_block_offset(&b) != req->body_len) return COAP_ERR_BLOCK;
+    int rc = body_append(req, m->payload, m->payload_len);
+    if (rc) return rc;
+    if (!b.more) return 0;
+    req->b2_szx = b.szx;
+    req->b2_num = (uint32_t)(req->body_len / coap_block_size(b.szx));
+    req->b1_active = 0; /* Block1 is done; later blocks carry no payload */
+    return next_step(req);
+}
+
+/* Calls the callback for a notification (or the first response of an
+ * observation) and carries out a stop requested from inside it. */
+static void notify(coap_req_t *req, const coap_msg_t *m, uint32_t seq)
+{
+    uint64_t now = coap_ep_now(req->ep);
+    int fresh = !req->have_seq || coap_observe_is_fresh(req->last_seq, req->last_t, seq, now);
+    if (fresh) {
+        req->have_seq = 1;
+        req->last_seq = seq;
+        req->last_t = now;
+    }
+    /* RFC 7641 §3.3.1: re-register when Max-Age plus a margin passes in
+     * silence. */
+    coap_req_arm_(req, (uint64_t)max_age(m) * 1000 + req->rereg_margin_ms);
+    coap_resp_t r = {.msg = m,
+                     .peer = &req->peer->addr,
+                     .observing = 1,
+                     .fresh = (uint8_t)fresh,
+                     .seq = seq,
+                     .body = req->body_len ? req->body : m->payload,
+                     .body_len = req->body_len ? req->body_len : m->payload_len};
+    req->in_callback = 1;
+    if (req->cb) req->cb(req, &r, req->arg);
+    req->in_callback = 0;
+    req->body_len = 0;
+    req->b2_num = 0;
+    req->b2_observe = 0;
+    if (req->stop_how == COAP_OBSERVE_FORGET) {
+        coap_req_finish_(req, COAP_ERR_CANCELLED, NULL);
+    } else if (req->stop_how == COAP_OBSERVE_DEREGISTER && !req->dereg) {
+        req->dereg = 1;
+        int rc = coap_req_transmit_(req);
+        if (rc) coap_req_finish_(req, rc, NULL);
+    }
+}
+
+void coap_req_on_response_(coap_req_t *req, const coap_msg_t *m)
+{
+    if (req->tx) coap_ep_tx_cancel(req->ep, req->tx); /* §5.2.2: the response ACKs our CON */
+    req->tx = NULL;
+    coap_req_release_slot_(req);
+    /* The timer watched this step (EXCHANGE_LIFETIME after an empty ACK)
+     * or re-registration; a whole-exchange timeout keeps running. */
+    if (!req->timeout_ms || req->state == REQ_OBSERVING) coap_ep_timer_disarm_(req->ep, &req->tmr);
+    coap_peer_t *peer = req->peer;
+    coap_ep_t *ep = req->ep;
+    coap_ep_peer_ref_(peer);
+    int rc = req->dereg ? 0 : block1_step(req, m);
+    if (!rc) rc = req->dereg ? 0 : block2_step(req, m);
+    /* The limit holds for a body in one datagram too (reassembled ones
+     * were checked block by block). */
+    if (rc == 0 && !req->body_len && m->payload_len > req->max_body) rc = COAP_ERR_TOO_LARGE;
+    if (rc < 0) {
+        coap_req_finish_(req, rc, NULL);
+    } else if (rc == 0) {
+        uint32_t seq;
+        int observed = 0;
+        if (req->observe && !req->dereg && COAP_CODE_CLASS(m->code) == 2) {
+            observed = coap_msg_get_uint(m, COAP_OPT_OBSERVE, &seq) == 0;
+            if (!observed && req->b2_observe) { /* a reassembled registration */
+                observed = 1;
+                seq = req->b2_seq;
+            }
+        }
+        if (observed) {
+            req->state = REQ_OBSERVING;
+            notify(req, m, seq);
+        } else {
+            /* A plain response, the end of an observation (an error, or a
+             * response without Observe: RFC 7641 §3.2), or the answer to
+             * the deregistration (§3.6). */
+            coap_req_finish_(req, COAP_OK, m);
+        }
+    }
+    coap_client_pump_(ep, peer);
+    coap_ep_peer_unref_(ep, peer);
+}
+
+/* §5.3.2: a response matches by token and by the endpoint it came from. */
+coap_req_t *coap_client_match_(coap_ep_t *ep, coap_peer_t *peer, const coap_msg_t *m)
+{
+    coap_req_t *req = coap_req_by_token_(ep, m->token, m->token_len);
+    if (!req || req->peer != peer) return NULL;
+    if (req->state == REQ_QUEUED || req->state == REQ_NEW) return NULL;
+    return req;
+}
+
+void coap_client_deliver_(coap_req_t *req, const coap_msg_t *m)
+{
+    uint32_t seq;
+    /* A notification that crossed our deregistration (RFC 7641 §3.6): the
+     * answer to the deregistering GET carries no Observe. ACKed, dropped. */
+    if (req->dereg && COAP_CODE_CLASS(m->code) == 2 &&
+        coap_msg_get_uint(m, COAP_OPT_OBSERVE, &seq) == 0)
+        return;
+    coap_req_on_response_(req, m);
+}
+
+void coap_client_timer_(coap_ep_t *ep, ep_timer_t *t)
+{
+    (void)ep;
+    coap_req_t *req = coap_container_of(t, coap_req_t, tmr);
+    if (req->state == REQ_OBSERVING && !req->dereg) {
+        /* Silence past Max-Age (RFC 7641 §3.3.1): register again with the
+         * same token. The answer continues the observation, or ends it. */
+        req->have_seq = 0;
+        if (req->timeout_ms) coap_req_arm_(req, req->timeout_ms);
+        int rc = coap_req_transmit_(req);
+        if (rc) coap_req_finish_(req, rc, NULL);
+        return;
+    }
+    coap_req_finish_(req, COAP_ERR_TIMEOUT, NULL);
+}
+
+void coap_req_observe_stop(coap_req_t *req, int how)
+{
+    if (req->in_callback) {
+        req->stop_how = (uint8_t)how;
+        return;
+    }
+    if (how == COAP_OBSERVE_FORGET || req->state != REQ_OBSERVING) {
+        coap_req_finish_(req, COAP_ERR_CANCELLED, NULL);
+        return;
+    }
+    /* RFC 7641 §3.6: a GET with Observe 1 and the observation's token. */
+    req->dereg = 1;
+    int rc = coap_req_transmit_(req);
+    if (rc) coap_req_finish_(req, rc, NULL);
+}

@@ -1,0 +1,49 @@
+/*
+ * coap_addr.h - UDP peer addresses (IPv4 and IPv6).
+ */
+#ifndef COAP_ADDR_H
+#define COAP_ADDR_H
+
+#include <netinet/in.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+typedef struct {
+    socklen_t len;
+    union {
+        struct sockaddr sa;
+        struct sockaddr_in v4;
+        struct sockaddr_in6 v6;
+        struct sockaddr_storage ss;
+    } u;
+} coap_addr_t;
+
+#define COAP_ADDR_STRLEN 64 /* "[ffff:...:ffff%ifname]:65535" fits */
+
+/* Parses "1.2.3.4:5683", "[::1]:5683", "::1" or "1.2.3.4" (the port then
+ * defaults to default_port). Numeric only: never touches DNS. Returns 0 or
+ * COAP_ERR_INVALID. */
+int coap_addr_parse(coap_addr_t *a, const char *s, uint16_t default_port);
+
+/* Builds an address from a numeric host (IPv6 without brackets, optionally
+ * with a %zone) and a port. Returns 0 or COAP_ERR_INVALID. */
+int coap_addr_from_host(coap_addr_t *a, const char *host, uint16_t port);
+
+/* Resolves a host name with getaddrinfo(). This BLOCKS on DNS: call it at
+ * start-up or in tools, never from the event loop. Returns 0 or
+ * COAP_ERR_UNREACHABLE. */
+int coap_addr_resolve(coap_addr_t *a, const char *host, uint16_t port);
+
+/* "127.0.0.1:5683" or "[::1]:5683" into buf; returns buf. */
+const char *coap_addr_str(const coap_addr_t *a, char *buf, size_t cap);
+/* The host part only ("::1", "127.0.0.1"). */
+const char *coap_addr_host(const coap_addr_t *a, char *buf, size_t cap);
+uint16_t coap_addr_port(const coap_addr_t *a);
+/* IPv4-mapped IPv6 (::ffff:a.b.c.d) <-> IPv4, for dual-stack sockets. */
+void coap_addr_unmap(coap_addr_t *a);
+void coap_addr_map_v6(coap_addr_t *a);
+int coap_addr_equal(const coap_addr_t *a, const coap_addr_t *b);
+uint64_t coap_addr_hash(const coap_addr_t *a);
+
+#endif

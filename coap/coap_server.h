@@ -1,0 +1,126 @@
+/*
+ * coap_server.h - the server role: resources, deferred (separate)
+ * responses, Observe (RFC 7641 §4), block-wise transfers (RFC 7959) and
+ * /.well-known/core (RFC 6690), on a coap_ep_t.
+ *
+ * A handler answers a request at once with coap_server_respond(), inside
+ * the call (piggybacked), or keeps req->id and answers later (the endpoint
+ * sends an empty ACK after its defer_ack_ms, and the answer goes out as a
+ * separate CON response). Duplicates never reach handlers twice.
+ *
+ * Memory: everything a handler receives is valid during the call only.
+ * coap_server_respond() copies what it sends.
+ */
+#ifndef COAP_SERVER_H
+#define COAP_SERVER_H
+
+#include "coap_ep.h"
+#include "coap_uri.h"
+
+typedef struct coap_server coap_server_t;
+typedef struct coap_resource coap_resource_t;
+
+/* Resource flags. */
+enum {
+    COAP_RES_PREFIX = 1,     /* the path and everything below it */
+    COAP_RES_OBSERVABLE = 2, /* accepts Observe registrations ("obs") */
+};
+#define COAP_METHOD_BIT(m) (1u << (m))
+#define COAP_METHODS_READ  COAP_METHOD_BIT(COAP_GET)
+
+/* Link attributes for /.well-known/core (RFC 6690 §3). NULL / -1: absent. */
+typedef struct {
+    const char *rt;
+    const char *if_;
+    const char *title;
+    int ct;
+    long sz;
+} coap_link_attrs_t;
+
+typedef struct {
+    uint64_t id; /* answer later with coap_server_respond(id) */
+    uint8_t method;
+    const coap_msg_t *msg; /* every option */
+    const coap_addr_t *peer;
+    const char *path;            /* "/sensors/temperature", decoded */
+    const coap_uri_part_t *segs; /* path segments */
+    size_t nsegs;
+    const coap_uri_part_t *query; /* Uri-Query arguments */
+    size_t nquery;
+    const uint8_t *payload; /* the whole body (Block1 reassembled) */
+    size_t payload_len;
+    int content_format; /* -1 when absent */
+    int accept;         /* -1 when absent */
+    int observe;        /* -1 absent, 0 register, 1 deregister */
+    coap_resource_t *resource;
+} coap_request_t;
+
+typedef struct {
+    uint8_t code;
+    const void *payload;
+    size_t payload_len;
+    int content_format;  /* -1: none */
+    const uint8_t *etag; /* NULL: none */
+    size_t etag_len;
+    long max_age;           /* -1: none (60 s implied) */
+    const coap_opt_t *opts; /* further options (e.g. Location-Path), or NULL */
+    size_t nopts;
+} coap_response_t;
+
+/* A response with no payload and no options. */
+#define COAP_RESPONSE(c) ((coap_response_t){.code = (c), .content_format = -1, .max_age = -1})
+
+typedef void (*coap_handler_t)(coap_server_t *srv, const coap_request_t *req, void *arg);
+/* Observe registration: return 1 to accept, 0 to refuse (the response then
+ * goes out without Observe). */
+typedef int (*coap_register_cb)(coap_server_t *srv, coap_resource_t *res, const coap_addr_t *peer,
+                                void *arg);
+enum {
+    COAP_DEREG_EXPLICIT = 1, /* GET with Observe 1 */
+    COAP_DEREG_RST,          /* the client rejected a notification */
+    COAP_DEREG_TIMEOUT,      /* a CON notification was never acknowledged */
+    COAP_DEREG_ERROR,        /* the resource answered with an error */
+    COAP_DEREG_SHUTDOWN,     /* resource or server removed */
+};
+typedef void (*coap_deregister_cb)(coap_server_t *srv, coap_resource_t *res,
+                                   const coap_addr_t *peer, int reason, void *arg);
+/* A deferred response was acknowledged (COAP_OK) or given up (< 0). */
+typedef void (*coap_complete_cb)(coap_server_t *srv, uint64_t id, int result, void *arg);
+
+typedef struct {
+    uint32_t max_upload;    /* Block1 limit (4.13 above), default 1 MiB */
+    uint32_t max_uploads;   /* concurrent Block1 uploads, default 64 */
+    uint8_t block_szx;      /* Block2 size, default 6 (1024 bytes) */
+    uint32_t con_every;     /* a CON notification at least every N, default 20 */
+    uint32_t max_observers; /* in all, default 10000 */
+} coap_server_params_t;
+
+/* Creates a server on ep (it becomes ep's request handler). */
+coap_server_t *coap_server_new(coap_ep_t *ep, const coap_server_params_t *params);
+/* Ends all observations (COAP_DEREG_SHUTDOWN) and frees everything. */
+void coap_server_free(coap_server_t *srv);
+coap_ep_t *coap_server_ep(const coap_server_t *srv);
+
+/* Registers a resource; methods is a mask of COAP_METHOD_BIT(). path is
+ * "/a/b" (copied). Returns NULL on a bad path or no memory. */
+coap_resource_t *coap_server_add(coap_server_t *srv, const char *path, unsigned flags,
+                                 unsigned methods, coap_handler_t handler, void *arg,
+                                 const coap_link_attrs_t *attrs);
+void coap_server_remove(coap_server_t *srv, coap_resource_t *res);
+const char *coap_resource_path(const coap_resource_t *res);
+
+void coap_server_on_register(coap_server_t *srv, coap_register_cb cb, void *arg);
+void coap_server_on_deregister(coap_server_t *srv, coap_deregister_cb cb, void *arg);
+void coap_server_on_complete(coap_server_t *srv, coap_complete_cb cb, void *arg);
+
+/* Answers request `id` (now or later). Returns COAP_OK, or COAP_ERR_INVALID
+ * when the id is unknown (answered, or the client gave up). */
+int coap_server_respond(coap_server_t *srv, uint64_t id, const coap_response_t *resp);
+
+/* Sends `rep` to every observer of res (RFC 7641 §4.2) with the next
+ * sequence number. An error code ends the observations. Returns the number
+ * of observers notified. */
+int coap_server_notify(coap_server_t *srv, coap_resource_t *res, const coap_response_t *rep);
+size_t coap_server_observers(const coap_resource_t *res);
+
+#endif

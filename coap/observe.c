@@ -1,0 +1,187 @@
+/*
+ * observe.c - the Observe server (RFC 7641 §4): registrations keyed by peer
+ * and token, notifications with increasing 24-bit sequence numbers, the
+ * CON/NON policy of §4.5 and removal of observers that went away.
+ */
+#include "server_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* A notification kept for later: the newest state while a CON is in
+ * flight (§4.5.2: a newer state replaces a queued one). */
+typedef struct obs_notif {
+    uint8_t code;
+    int cf;
+    long max_age;
+    uint8_t etag[8];
+    size_t etag_len;
+    uint32_t seq;
+    size_t len;
+    uint8_t payload[];
+} obs_notif_t;
+
+#define DAY_MS (24u * 3600u * 1000u)
+
+static coap_observer_t **find(coap_resource_t *res, const coap_addr_t *peer, const uint8_t *tok,
+                              size_t len)
+{
+    for (coap_observer_t **pp = &res->observers; *pp; pp = &(*pp)->next) {
+        coap_observer_t *o = *pp;
+        if (o->token_len == len && !memcmp(o->token, tok, len) && coap_addr_equal(&o->peer, peer))
+            return pp;
+    }
+    return NULL;
+}
+
+static void obs_unlink(coap_server_t *srv, coap_observer_t **pp, int reason)
+{
+    coap_observer_t *o = *pp;
+    *pp = o->next;
+    o->res->nobservers--;
+    srv->nobservers--;
+    if (o->tx) coap_ep_tx_cancel(srv->ep, o->tx);
+    coap_resource_t *res = o->res;
+    coap_addr_t peer = o->peer;
+    free(o->queued);
+    free(o);
+    if (srv->on_deregister) srv->on_deregister(srv, res, &peer, reason, srv->on_deregister_arg);
+}
+
+void coap_obs_deregister_(coap_server_t *srv, coap_resource_t *res, const coap_addr_t *peer,
+                          const uint8_t *tok, size_t len, int reason)
+{
+    coap_observer_t **pp = find(res, peer, tok, len);
+    if (pp) obs_unlink(srv, pp, reason);
+}
+
+void coap_obs_remove_all_(coap_server_t *srv, coap_resource_t *res, int reason)
+{
+    while (res->observers) obs_unlink(srv, &res->observers, reason);
+}
+
+void coap_obs_register_(coap_server_t *srv, srv_req_t *sr, coap_msg_t *resp)
+{
+    coap_resource_t *res = sr->res;
+    coap_observer_t **pp = find(res, &sr->peer, sr->token, sr->token_len);
+    if (!pp) {
+        if (srv->on_register && !srv->on_register(srv, res, &sr->peer, srv->on_register_arg))
+            return; /* refused: a plain response without Observe */
+        if (srv->nobservers >= srv->p.max_observers) return;
+        coap_observer_t *o = calloc(1, sizeof *o);
+        if (!o) return;
+        o->srv = srv;
+        o->res = res;
+        o->peer = sr->peer;
+        o->token_len = sr->token_len;
+        memcpy(o->token, sr->token, sr->token_len);
+        o->last_con_ms = coap_ep_now(srv->ep);
+        o->next = res->observers;
+        res->observers = o;
+        res->nobservers++;
+        srv->nobservers++;
+    }
+    /* §4.1: a registration from the same peer with the same token
+     * replaces the existing one; either way the answer carries Observe. */
+    coap_msg_add_uint(resp, COAP_OPT_OBSERVE, res->seq);
+}
+
+static void on_notif_sent(coap_ep_t *ep, int result, const coap_msg_t *ack, void *arg);
+
+static void send_notif(coap_observer_t *o, const obs_notif_t *n)
+{
+    coap_server_t *srv = o->srv;
+    uint64_t now = coap_ep_now(srv->ep);
+    /* §4.5: a CON at least every con_every notifications and every 24 h,
+     * so an observer that went away is noticed. */
+    int con = o->since_con + 1 >= srv->p.con_every || now - o->last_con_ms >= DAY_MS;
+    coap_msg_t m;
+    coap_msg_init(&m, con ? COAP_CON : COAP_NON, n->code, 0);
+    coap_msg_set_token(&m, o->token, o->token_len);
+    coap_response_t r = {.code = n->code,
+                         .payload = n->payload,
+                         .payload_len = n->len,
+                         .content_format = n->cf,
+                         .etag = n->etag_len ? n->etag : NULL,
+                         .etag_len = n->etag_len,
+                         .max_age = n->max_age};
+    coap_server_fill_(&m, &r);
+    if (COAP_CODE_CLASS(n->code) == 2) coap_msg_add_uint(&m, COAP_OPT_OBSERVE, n->seq);
+    size_t bs = coap_block_size(srv->p.block_szx);
+    if (n->len > bs) { /* RFC 7959 §2.6: the first block; the client asks for the rest */
+        m.payload_len = bs;
+        coap_block_add(&m, COAP_OPT_BLOCK2, 0, 1, srv->p.block_szx);
+        coap_msg_add_uint(&m, COAP_OPT_SIZE2, (uint32_t)n->len);
+    }
+    if (o->tx) coap_ep_tx_cancel(srv->ep, o->tx); /* an older NON's RST window */
+    o->tx = NULL;
+    o->con_inflight = (uint8_t)con;
+    o->since_con = con ? 0 : o->since_con + 1;
+    if (con) o->last_con_ms = now;
+    coap_ep_send(srv->ep, &o->peer, &m, on_notif_sent, o, &o->tx);
+}
+
+static obs_notif_t *notif_new(const coap_response_t *rep, uint32_t seq)
+{
+    obs_notif_t *n = malloc(sizeof *n + rep->payload_len);
+    if (!n) return NULL;
+    n->code = rep->code;
+    n->cf = rep->content_format;
+    n->max_age = rep->max_age;
+    n->etag_len = rep->etag && rep->etag_len <= 8 ? rep->etag_len : 0;
+    if (n->etag_len) memcpy(n->etag, rep->etag, n->etag_len);
+    n->seq = seq;
+    n->len = rep->payload_len;
+    if (n->len) memcpy(n->payload, rep->payload, n->len);
+    return n;
+}
+
+static void on_notif_sent(coap_ep_t *ep, int result, const coap_msg_t *ack, void *arg)
+{
+    (void)ep;
+    (void)ack;
+    coap_observer_t *o = arg;
+    coap_server_t *srv = o->srv;
+    o->tx = NULL;
+    if (result == COAP_ERR_RESET || result == COAP_ERR_TIMEOUT || result == COAP_ERR_UNREACHABLE) {
+        coap_observer_t **pp = find(o->res, &o->peer, o->token, o->token_len);
+        if (pp) obs_unlink(srv, pp, result == COAP_ERR_RESET ? COAP_DEREG_RST : COAP_DEREG_TIMEOUT);
+        return;
+    }
+    if (result != COAP_OK) return;
+    o->con_inflight = 0;
+    if (o->queued) {
+        obs_notif_t *n = o->queued;
+        o->queued = NULL;
+        send_notif(o, n);
+        free(n);
+    }
+}
+
+int coap_server_notify(coap_server_t *srv, coap_resource_t *res, const coap_response_t *rep)
+{
+    int error = COAP_CODE_CLASS(rep->code) != 2;
+    /* §4.4: the sequence number increases with every notification. */
+    res->seq = (res->seq + 1) & 0xFFFFFF;
+    obs_notif_t *n = notif_new(rep, res->seq);
+    if (!n) return COAP_ERR_NOMEM;
+    int count = 0;
+    for (coap_observer_t *o = res->observers; o; o = o->next, count++) {
+        if (o->con_inflight && !error) {
+            obs_notif_t *q = notif_new(rep, res->seq);
+            free(o->queued);
+            o->queued = q;
+            continue;
+        }
+        send_notif(o, n);
+    }
+    free(n);
+    /* §3.2/§4.2: an error response ends every observation of the resource. */
+    if (error) coap_obs_remove_all_(srv, res, COAP_DEREG_ERROR);
+    return count;
+}
+
+size_t coap_server_observers(const coap_resource_t *res)
+{
+    return res->nobservers;
+}

@@ -1,0 +1,199 @@
+/*
+ * server_block.c - the block-wise server (RFC 7959): Block1 uploads
+ * reassembled per peer, URI and Request-Tag, and whole responses to unsafe
+ * requests kept for the Block2 requests that follow.
+ */
+#include "server_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* --- stored responses for Block2 after unsafe requests (RFC 7959 §2.7) --- */
+
+void coap_srv_stored_free_(coap_server_t *srv, stored_resp_t **pp)
+{
+    stored_resp_t *s = *pp;
+    *pp = s->next;
+    free(s->key);
+    free(s);
+    srv->nstored--;
+}
+
+static stored_resp_t **stored_find(coap_server_t *srv, const coap_addr_t *peer, const char *key)
+{
+    uint64_t now = coap_ep_now(srv->ep);
+    for (stored_resp_t **pp = &srv->stored; *pp;) {
+        if ((*pp)->expires <= now) {
+            coap_srv_stored_free_(srv, pp);
+            continue;
+        }
+        if (coap_addr_equal(&(*pp)->peer, peer) && !strcmp((*pp)->key, key)) return pp;
+        pp = &(*pp)->next;
+    }
+    return NULL;
+}
+
+void coap_srv_store_response_(coap_server_t *srv, srv_req_t *sr, const coap_response_t *r)
+{
+    stored_resp_t **old = stored_find(srv, &sr->peer, sr->store_key);
+    if (old) coap_srv_stored_free_(srv, old);
+    while (srv->nstored >= srv->p.max_uploads)
+        coap_srv_stored_free_(srv, &srv->stored); /* bounded */
+    stored_resp_t *s = malloc(sizeof *s + r->payload_len);
+    if (!s) return;
+    s->peer = sr->peer;
+    s->key = sr->store_key;
+    sr->store_key = NULL;
+    s->expires = coap_ep_now(srv->ep) + coap_ep_params(srv->ep)->exchange_lifetime_ms;
+    s->code = r->code;
+    s->cf = r->content_format;
+    s->max_age = r->max_age;
+    s->etag_len = r->etag && r->etag_len <= 8 ? r->etag_len : 0;
+    if (s->etag_len) memcpy(s->etag, r->etag, s->etag_len);
+    s->len = r->payload_len;
+    memcpy(s->body, r->payload, r->payload_len);
+    s->next = srv->stored;
+    srv->stored = s;
+    srv->nstored++;
+}
+
+/* A later Block2 request of an unsafe method: served from the copy. */
+int coap_srv_respond_stored_(coap_server_t *srv, srv_req_t *sr)
+{
+    stored_resp_t **pp = stored_find(srv, &sr->peer, sr->store_key);
+    if (!pp) return 0;
+    stored_resp_t *s = *pp;
+    coap_response_t r = {.code = s->code,
+                         .payload = s->body,
+                         .payload_len = s->len,
+                         .content_format = s->cf,
+                         .max_age = s->max_age,
+                         .etag = s->etag_len ? s->etag : NULL,
+                         .etag_len = s->etag_len};
+    free(sr->store_key);
+    sr->store_key = NULL; /* do not store it again */
+    coap_server_respond(srv, sr->id, &r);
+    return 1;
+}
+
+/* --- Block1 uploads (RFC 7959 §2.5) --- */
+
+/* Blocks of one body are tied together by peer, URI and Request-Tag
+ * (RFC 9175 §3), not by token: libcoap changes the token on every block. */
+char *coap_srv_request_key_(const coap_msg_t *m, int with_tag)
+{
+    char buf[2048];
+    size_t n = (size_t)snprintf(buf, sizeof buf, "%u|", m->code);
+    for (unsigned i = 0; i < m->opt_count && n < sizeof buf - 300; i++) {
+        const coap_opt_t *o = &m->opts[i];
+        if (o->num != COAP_OPT_URI_PATH && o->num != COAP_OPT_URI_QUERY &&
+            (o->num != COAP_OPT_REQUEST_TAG || !with_tag) && o->num != COAP_OPT_URI_HOST)
+            continue;
+        n += (size_t)snprintf(buf + n, sizeof buf - n, "%u:%u:", o->num, o->len);
+        size_t l = o->len < sizeof buf - n - 1 ? o->len : sizeof buf - n - 1;
+        memcpy(buf + n, coap_opt_value(o), l);
+        n += l;
+    }
+    buf[n] = '\0';
+    return strdup(buf);
+}
+
+void coap_srv_upload_free_(coap_server_t *srv, upload_t **pp)
+{
+    upload_t *u = *pp;
+    *pp = u->next;
+    free(u->key);
+    free(u->body);
+    free(u);
+    srv->nuploads--;
+}
+
+static upload_t **upload_find(coap_server_t *srv, const coap_addr_t *peer, const char *key)
+{
+    uint64_t now = coap_ep_now(srv->ep);
+    for (upload_t **pp = &srv->uploads; *pp;) {
+        if ((*pp)->expires <= now) {
+            coap_srv_upload_free_(srv, pp);
+            continue;
+        }
+        if (coap_addr_equal(&(*pp)->peer, peer) && !strcmp((*pp)->key, key)) return pp;
+        pp = &(*pp)->next;
+    }
+    return NULL;
+}
+
+/* Returns 1 when the body is complete (*body, *len), 0 when the block was
+ * answered (2.31, 4.08, 4.13), < 0 on no memory. */
+int coap_srv_block1_receive_(coap_server_t *srv, srv_req_t *sr, const coap_msg_t *m,
+                             const coap_block_t *b, upload_t **done)
+{
+    char *key = coap_srv_request_key_(m, 1);
+    if (!key) return COAP_ERR_NOMEM;
+    upload_t **pp = upload_find(srv, &sr->peer, key);
+    uint32_t size1;
+    size_t off = coap_block_offset(b);
+    int too_big = off + m->payload_len > srv->p.max_upload ||
+                  (!coap_msg_get_uint(m, COAP_OPT_SIZE1, &size1) && size1 > srv->p.max_upload);
+    if (too_big) {
+        free(key);
+        if (pp) coap_srv_upload_free_(srv, pp);
+        uint8_t s1[4];
+        coap_opt_t o = {.num = COAP_OPT_SIZE1, .is_inline = 1};
+        o.len = (uint16_t)coap_uint_encode(srv->p.max_upload, s1);
+        memcpy(o.v.bytes, s1, o.len);
+        coap_response_t r = COAP_RESPONSE(COAP_REQUEST_ENTITY_TOO_LARGE);
+        r.opts = &o;
+        r.nopts = 1;
+        sr->has_b1 = 0;
+        coap_server_respond(srv, sr->id, &r);
+        return 0;
+    }
+    if (b->num == 0) {
+        if (pp) coap_srv_upload_free_(srv, pp);
+        if (srv->nuploads >= srv->p.max_uploads) {
+            free(key);
+            coap_server_error_(srv, sr->id, COAP_SERVICE_UNAVAILABLE,
+                               "too many uploads in progress");
+            return 0;
+        }
+        upload_t *u = calloc(1, sizeof *u);
+        if (!u) {
+            free(key);
+            return COAP_ERR_NOMEM;
+        }
+        u->peer = sr->peer;
+        u->key = key;
+        u->next = srv->uploads;
+        srv->uploads = u;
+        srv->nuploads++;
+        pp = &srv->uploads;
+        key = NULL;
+    }
+    free(key);
+    upload_t *u = pp ? *pp : NULL;
+    if (!u || off != u->len) { /* a missing or out-of-order block: §2.9.2 */
+        coap_server_error_(srv, sr->id, COAP_REQUEST_ENTITY_INCOMPLETE, "block out of sequence");
+        return 0;
+    }
+    if (u->len + m->payload_len > u->cap) {
+        size_t cap = u->cap ? u->cap * 2 : 4096;
+        while (cap < u->len + m->payload_len) cap *= 2;
+        uint8_t *nb = realloc(u->body, cap);
+        if (!nb) return COAP_ERR_NOMEM;
+        u->body = nb;
+        u->cap = cap;
+    }
+    memcpy(u->body + u->len, m->payload, m->payload_len);
+    u->len += m->payload_len;
+    u->expires = coap_ep_now(srv->ep) + coap_ep_params(srv->ep)->exchange_lifetime_ms;
+    if (b->more) {
+        coap_response_t r = COAP_RESPONSE(COAP_CONTINUE);
+        coap_server_respond(srv, sr->id, &r); /* the block is acknowledged */
+        return 0;
+    }
+    *pp = u->next; /* detach: the caller frees it after the handler */
+    srv->nuploads--;
+    *done = u;
+    return 1;
+}

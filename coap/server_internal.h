@@ -1,0 +1,133 @@
+/*
+ * server_internal.h - structures shared by server.c (requests, responses,
+ * blocks), observe.c (observers, notifications) and wellknown.c.
+ */
+#ifndef COAP_SERVER_INTERNAL_H
+#define COAP_SERVER_INTERNAL_H
+
+#include "coap_block.h"
+#include "coap_server.h"
+
+typedef struct coap_observer {
+    struct coap_observer *next;
+    struct coap_server *srv;
+    coap_resource_t *res;
+    coap_addr_t peer;
+    uint8_t token[COAP_TOKEN_MAX];
+    uint8_t token_len;
+    uint8_t con_inflight;
+    uint32_t since_con; /* notifications since the last CON */
+    uint64_t last_con_ms;
+    coap_ep_tx_t *tx;         /* the notification in flight, if tracked */
+    struct obs_notif *queued; /* newest state waiting for the CON in flight */
+} coap_observer_t;
+
+struct coap_resource {
+    struct coap_resource *next;
+    coap_server_t *srv;
+    char *path;
+    size_t path_len;
+    unsigned flags, methods;
+    coap_handler_t handler;
+    void *arg;
+    char *rt, *if_, *title;
+    int ct;
+    long sz;
+    uint32_t seq; /* RFC 7641 §4.4: 24-bit, increasing per notification */
+    coap_observer_t *observers;
+    size_t nobservers;
+};
+
+/* A request between its arrival and its answer. */
+typedef struct srv_req {
+    struct srv_req *next;
+    uint64_t id;
+    coap_ep_req_t *epreq;
+    coap_resource_t *res;
+    coap_addr_t peer;
+    uint8_t token[COAP_TOKEN_MAX];
+    uint8_t token_len;
+    uint8_t method;
+    uint8_t want_observe; /* GET with Observe 0 on an observable resource */
+    uint8_t has_b2, b2_szx;
+    uint32_t b2_num;
+    uint8_t has_b1, b1_szx;
+    uint32_t b1_num;
+    uint8_t store; /* keep the response for later Block2 requests */
+    char *store_key;
+    uint8_t netags;
+    uint8_t etags[4][8];
+    uint8_t etag_lens[4];
+} srv_req_t;
+
+typedef struct upload {
+    struct upload *next;
+    coap_addr_t peer;
+    char *key; /* path, query and Request-Tag */
+    uint8_t *body;
+    size_t len, cap;
+    uint32_t next_num;
+    uint64_t expires;
+} upload_t;
+
+/* The whole response to an unsafe request (POST, PUT, FETCH...) larger
+ * than one block, kept so the client can fetch the remaining blocks with
+ * Block2 (RFC 7959 §2.7): running the handler again would run the action
+ * again. GET needs no copy: the handler is asked again, the ETag checks. */
+typedef struct stored_resp {
+    struct stored_resp *next;
+    coap_addr_t peer;
+    char *key; /* method, path, query */
+    uint64_t expires;
+    uint8_t code;
+    int cf;
+    long max_age;
+    uint8_t etag[8];
+    size_t etag_len;
+    size_t len;
+    uint8_t body[];
+} stored_resp_t;
+
+struct coap_server {
+    stored_resp_t *stored;
+    size_t nstored;
+    coap_ep_t *ep;
+    coap_server_params_t p;
+    coap_resource_t *resources;
+    srv_req_t *pending;
+    upload_t *uploads;
+    size_t nuploads, nobservers;
+    coap_register_cb on_register;
+    void *on_register_arg;
+    coap_deregister_cb on_deregister;
+    void *on_deregister_arg;
+    coap_complete_cb on_complete;
+    void *on_complete_arg;
+    coap_resource_t *wellknown;
+};
+
+/* server.c: builds the options common to responses and notifications. */
+int coap_server_fill_(coap_msg_t *m, const coap_response_t *resp);
+
+/* server.c */
+void coap_server_error_(coap_server_t *srv, uint64_t id, uint8_t code, const char *diag);
+
+/* server_block.c */
+char *coap_srv_request_key_(const coap_msg_t *m, int with_tag);
+void coap_srv_upload_free_(coap_server_t *srv, upload_t **pp);
+void coap_srv_stored_free_(coap_server_t *srv, stored_resp_t **pp);
+void coap_srv_store_response_(coap_server_t *srv, srv_req_t *sr, const coap_response_t *r);
+int coap_srv_respond_stored_(coap_server_t *srv, srv_req_t *sr);
+int coap_srv_block1_receive_(coap_server_t *srv, srv_req_t *sr, const coap_msg_t *m,
+                             const coap_block_t *b, upload_t **done);
+
+/* observe.c */
+void coap_obs_register_(coap_server_t *srv, srv_req_t *sr, coap_msg_t *resp);
+void coap_obs_deregister_(coap_server_t *srv, coap_resource_t *res, const coap_addr_t *peer,
+                          const uint8_t *tok, size_t tok_len, int reason);
+void coap_obs_remove_all_(coap_server_t *srv, coap_resource_t *res, int reason);
+
+/* wellknown.c */
+void coap_wellknown_handler_(coap_server_t *srv, const coap_request_t *req, void *arg);
+
+#endif

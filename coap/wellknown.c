@@ -1,0 +1,112 @@
+/*
+ * wellknown.c - /.well-known/core (RFC 6690 §4): the link-format listing of
+ * the registered resources, with query filtering (§4.1).
+ */
+#include "coap_cf.h"
+#include "server_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* §4.1: a value ending in '*' matches any value with that prefix. */
+static int value_matches(const char *want, size_t wl, const char *have, size_t hl)
+{
+    if (wl && want[wl - 1] == '*') return hl >= wl - 1 && !memcmp(want, have, wl - 1);
+    return wl == hl && !memcmp(want, have, wl);
+}
+
+/* rt and if hold space-separated values (§3.1, §3.2): any one may match. */
+static int list_matches(const char *want, size_t wl, const char *list)
+{
+    if (!list) return 0;
+    for (const char *p = list; *p;) {
+        size_t n = strcspn(p, " ");
+        if (n && value_matches(want, wl, p, n)) return 1;
+        p += n;
+        while (*p == ' ') p++;
+    }
+    return 0;
+}
+
+/* Does the resource pass the "name=value" filter? Unknown names match
+ * nothing, which is what a server that does not know an attribute does. */
+static int passes(const coap_resource_t *r, const coap_uri_part_t *q)
+{
+    const char *eq = memchr(q->s, '=', q->len);
+    if (!eq) return 1;
+    size_t nl = (size_t)(eq - q->s), wl = q->len - nl - 1;
+    const char *want = eq + 1;
+    char num[24];
+    if (nl == 4 && !memcmp(q->s, "href", 4)) return value_matches(want, wl, r->path, r->path_len);
+    if (nl == 2 && !memcmp(q->s, "rt", 2)) return list_matches(want, wl, r->rt);
+    if (nl == 2 && !memcmp(q->s, "if", 2)) return list_matches(want, wl, r->if_);
+    if (nl == 5 && !memcmp(q->s, "title", 5))
+        return r->title && value_matches(want, wl, r->title, strlen(r->title));
+    if (nl == 2 && !memcmp(q->s, "ct", 2) && r->ct >= 0) {
+        snprintf(num, sizeof num, "%d", r->ct);
+        return value_matches(want, wl, num, strlen(num));
+    }
+    if (nl == 3 && !memcmp(q->s, "obs", 3)) return (r->flags & COAP_RES_OBSERVABLE) != 0;
+    return 0;
+}
+
+typedef struct {
+    char *b;
+    size_t len, cap;
+} buf_t;
+
+static void append(buf_t *b, const char *fmt, const char *s)
+{
+    char tmp[512];
+    int n = snprintf(tmp, sizeof tmp, fmt, s);
+    if (n < 0) return;
+    if (b->len + (size_t)n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 1024;
+        while (cap < b->len + (size_t)n + 1) cap *= 2;
+        char *nb = realloc(b->b, cap);
+        if (!nb) return;
+        b->b = nb;
+        b->cap = cap;
+    }
+    memcpy(b->b + b->len, tmp, (size_t)n + 1);
+    b->len += (size_t)n;
+}
+
+static void link_of(buf_t *b, const coap_resource_t *r)
+{
+    char num[24];
+    append(b, b->len ? ",<%s>" : "<%s>", r->path);
+    if (r->rt) append(b, ";rt=\"%s\"", r->rt);
+    if (r->if_) append(b, ";if=\"%s\"", r->if_);
+    if (r->ct >= 0) {
+        snprintf(num, sizeof num, "%d", r->ct);
+        append(b, ";ct=%s", num);
+    }
+    if (r->sz >= 0) {
+        snprintf(num, sizeof num, "%ld", r->sz);
+        append(b, ";sz=%s", num);
+    }
+    if (r->flags & COAP_RES_OBSERVABLE) append(b, "%s", ";obs");
+    if (r->title) append(b, ";title=\"%s\"", r->title);
+}
+
+void coap_wellknown_handler_(coap_server_t *srv, const coap_request_t *req, void *arg)
+{
+    (void)arg;
+    buf_t b = {0};
+    for (const coap_resource_t *r = srv->resources; r; r = r->next) {
+        if (r == srv->wellknown) continue;
+        int ok = 1;
+        for (size_t i = 0; ok && i < req->nquery; i++) ok = passes(r, &req->query[i]);
+        if (ok) link_of(&b, r);
+    }
+    coap_response_t resp = COAP_RESPONSE(COAP_CONTENT);
+    resp.content_format = COAP_CF_LINK_FORMAT;
+    resp.payload = b.b;
+    resp.payload_len = b.len;
+    /* §4.1: a filter that matches nothing yields 4.04 on multicast; on
+     * unicast an empty 2.05 is the common answer and what libcoap sends. */
+    coap_server_respond(srv, req->id, &resp);
+    free(b.b);
+}

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The engine as a library: install it, compile README's two examples
+# against the installed headers with pkg-config, run them against each other.
+. "$(dirname "$0")/lib.sh"
+need pkg-config cc python3
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+PREFIX=$TMP/prefix
+
+install_it() { cmake --install "$BUILD" --prefix "$PREFIX" >"$TMP/install.log"; }
+check "cmake --install puts library, headers and pkg-config file in place" install_it
+
+compile() {
+    export PKG_CONFIG_PATH=$PREFIX/lib/pkgconfig
+    local f
+    for f in server observe; do
+        # shellcheck disable=SC2046
+        cc -std=c11 -Wall -Wextra -Werror -o "$TMP/$f" "$SRC/examples/$f.c" \
+            $(pkg-config --cflags --libs coapgw-coap) || return 1
+    done
+}
+check "examples/server.c and examples/observe.c compile against the install" compile
+
+run_them() {
+    local port
+    port=$(free_port)
+    start example-server "$TMP/server" "127.0.0.1:$port"
+    timeout 20 "$TMP/observe" "coap://127.0.0.1:$port/counter" >"$TMP/obs.out" || return 1
+    [ "$(grep -c . "$TMP/obs.out")" -ge 5 ] || return 1
+    [ "$(timeout 10 "$BUILD/coapgw-client" "coap://127.0.0.1:$port/slow")" = "done" ]
+}
+check "the observing client sees five notifications; /slow answers late" run_them
+finish

@@ -1,0 +1,270 @@
+/*
+ * Unit tests for the event loop (coap_loop.h) with a fake clock: timers,
+ * a timer re-arming itself, an fd callback on a pipe, a source whose
+ * deadline drives process(), a virtual endpoint attached as a source, and
+ * a real endpoint hearing ICMP errors.
+ */
+#include "coap_client.h"
+#include "coap_ep.h"
+#include "coap_loop.h"
+#include "simnet.h"
+
+#include <arpa/inet.h>
+#include <check.h>
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static uint64_t fake_now;
+
+static uint64_t fake_clock(void *ctx)
+{
+    (void)ctx;
+    return fake_now;
+}
+
+static coap_loop_t *new_loop(void)
+{
+    coap_loop_t *l = coap_loop_new();
+    ck_assert_ptr_nonnull(l);
+    fake_now = 10000;
+    coap_loop_set_clock(l, fake_clock, NULL);
+    return l;
+}
+
+typedef struct {
+    int fired;
+    uint64_t at[8];
+    int rearm_until; /* re-arm 100 ms later while fired < this */
+} tick_t;
+
+static void on_tick(coap_loop_t *l, coap_loop_timer_t *t, void *arg)
+{
+    tick_t *k = arg;
+    k->at[k->fired++ & 7] = coap_loop_now(l);
+    if (k->fired < k->rearm_until) coap_loop_timer_arm_in(t, 100);
+}
+
+START_TEST(timer_fires_at_its_time)
+{
+    coap_loop_t *l = new_loop();
+    tick_t k = {0};
+    coap_loop_timer_t *t = coap_loop_timer_new(l, on_tick, &k);
+    coap_loop_timer_arm_in(t, 1000);
+    fake_now = 10999;
+    coap_loop_run_once(l, 0);
+    ck_assert_int_eq(k.fired, 0);
+    fake_now = 11000;
+    ck_assert_int_eq(coap_loop_run_once(l, 0), 1);
+    ck_assert_int_eq(k.fired, 1);
+    ck_assert_uint_eq(k.at[0], 11000);
+    fake_now = 20000;
+    coap_loop_run_once(l, 0); /* one-shot */
+    ck_assert_int_eq(k.fired, 1);
+    /* a disarmed timer does not fire */
+    coap_loop_timer_arm(t, 20500);
+    coap_loop_timer_disarm(t);
+    fake_now = 21000;
+    coap_loop_run_once(l, 0);
+    ck_assert_int_eq(k.fired, 1);
+    coap_loop_timer_free(t);
+    coap_loop_free(l);
+}
+END_TEST
+
+START_TEST(timer_rearms_itself)
+{
+    coap_loop_t *l = new_loop();
+    tick_t k = {.rearm_until = 3};
+    coap_loop_timer_t *t = coap_loop_timer_new(l, on_tick, &k);
+    coap_loop_timer_arm(t, 10100);
+    for (int i = 0; i < 10; i++) {
+        fake_now += 50;
+        coap_loop_run_once(l, 0);
+    }
+    ck_assert_int_eq(k.fired, 3);
+    ck_assert_uint_eq(k.at[0], 10100);
+    ck_assert_uint_eq(k.at[1], 10200);
+    ck_assert_uint_eq(k.at[2], 10300);
+    coap_loop_timer_free(t);
+    coap_loop_free(l);
+}
+END_TEST
+
+typedef struct {
+    int calls;
+    unsigned events;
+    char got;
+} fdcb_t;
+
+static void on_fd(coap_loop_t *l, int fd, unsigned events, void *arg)
+{
+    (void)l;
+    fdcb_t *f = arg;
+    f->calls++;
+    f->events = events;
+    ck_assert_int_eq(read(fd, &f->got, 1), 1);
+}
+
+START_TEST(fd_callback_on_pipe)
+{
+    coap_loop_t *l = new_loop();
+    int p[2];
+    ck_assert_int_eq(pipe2(p, O_NONBLOCK | O_CLOEXEC), 0);
+    fdcb_t f = {0};
+    ck_assert_int_eq(coap_loop_add_fd(l, p[0], COAP_LOOP_READ, on_fd, &f), 0);
+    ck_assert_int_eq(coap_loop_run_once(l, 0), 0);
+    ck_assert_int_eq(f.calls, 0);
+    ck_assert_int_eq(write(p[1], "z", 1), 1);
+    ck_assert_int_eq(coap_loop_run_once(l, 1000), 1);
+    ck_assert_int_eq(f.calls, 1);
+    ck_assert(f.events & COAP_LOOP_READ);
+    ck_assert_int_eq(f.got, 'z');
+    coap_loop_del_fd(l, p[0]);
+    ck_assert_int_eq(write(p[1], "y", 1), 1);
+    coap_loop_run_once(l, 0);
+    ck_assert_int_eq(f.calls, 1);
+    close(p[0]);
+    close(p[1]);
+    coap_loop_free(l);
+}
+END_TEST
+
+typedef struct {
+    uint64_t deadline;
+    int processed;
+} src_t;
+
+static uint64_t src_deadline(void *arg)
+{
+    return ((src_t *)arg)->deadline;
+}
+
+static void src_process(void *arg)
+{
+    src_t *s = arg;
+    s->processed++;
+    s->deadline = COAP_NEVER;
+}
+
+START_TEST(source_deadline_drives_process)
+{
+    coap_loop_t *l = new_loop();
+    src_t s = {.deadline = 10500};
+    ck_assert_int_eq(coap_loop_add_source(l, -1, src_process, src_deadline, &s), 0);
+    fake_now = 10499;
+    coap_loop_run_once(l, 0);
+    ck_assert_int_eq(s.processed, 0);
+    fake_now = 10500;
+    coap_loop_run_once(l, 0);
+    ck_assert_int_eq(s.processed, 1);
+    coap_loop_run_once(l, 0); /* the deadline is now NEVER */
+    ck_assert_int_eq(s.processed, 1);
+    s.deadline = 10600;
+    coap_loop_remove_source(l, &s);
+    fake_now = 11000;
+    coap_loop_run_once(l, 0);
+    ck_assert_int_eq(s.processed, 1);
+    coap_loop_free(l);
+}
+END_TEST
+
+/* A virtual endpoint as a deadline-only source: its CON retransmission
+ * runs when the loop's (fake) clock reaches the endpoint's deadline. */
+static int ep_sent;
+
+static int count_send(void *ctx, const coap_addr_t *to, const uint8_t *buf, size_t len)
+{
+    (void)ctx, (void)to, (void)buf, (void)len;
+    ep_sent++;
+    return 0;
+}
+
+START_TEST(endpoint_as_source)
+{
+    coap_loop_t *l = new_loop();
+    coap_ep_params_t p = {.ack_timeout_ms = 1000, .ack_random_factor = 1.0f};
+    coap_ep_hooks_t h = {.now = fake_clock, .send = count_send};
+    coap_ep_t *ep = coap_ep_new_virtual(&p, &h);
+    ck_assert_int_eq(coap_ep_attach(ep, l), 0);
+    coap_addr_t to;
+    coap_addr_from_host(&to, "10.0.0.9", 5683);
+    coap_msg_t m;
+    coap_msg_init(&m, COAP_CON, COAP_GET, 0);
+    ep_sent = 0;
+    ck_assert_int_eq(coap_ep_send(ep, &to, &m, NULL, NULL, NULL), COAP_OK);
+    ck_assert_int_eq(ep_sent, 1);
+    ck_assert_uint_eq(coap_ep_next_deadline(ep), 11000);
+    fake_now = 10999;
+    coap_loop_run_once(l, 0);
+    ck_assert_int_eq(ep_sent, 1);
+    fake_now = 11000;
+    coap_loop_run_once(l, 0);
+    ck_assert_int_eq(ep_sent, 2);
+    ck_assert_uint_eq(coap_ep_next_deadline(ep), 13000);
+    coap_ep_detach(ep, l);
+    fake_now = 13000;
+    coap_loop_run_once(l, 0);
+    ck_assert_int_eq(ep_sent, 2);
+    coap_ep_free(ep);
+    coap_loop_free(l);
+}
+END_TEST
+
+/* --- a real socket --- */
+
+/* ICMP port unreachable (IP_RECVERR) fails the request on the wire and the
+ * ones queued behind it at once, with COAP_ERR_UNREACHABLE. */
+START_TEST(icmp_unreachable)
+{
+    coap_addr_t lo;
+    coap_addr_from_host(&lo, "127.0.0.1", 0);
+    int err = 0;
+    coap_ep_t *ep = coap_ep_new(&lo, NULL, &err);
+    ck_assert_ptr_nonnull(ep);
+    /* a port nobody listens on: bind one, note it, close it */
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t sl = sizeof sin;
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof sin), 0);
+    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &sl), 0);
+    close(fd);
+    char uri[64];
+    snprintf(uri, sizeof uri, "coap://127.0.0.1:%u/x", ntohs(sin.sin_port));
+    coap_loop_t *loop = coap_loop_new();
+    ck_assert_int_eq(coap_ep_attach(ep, loop), 0);
+    sim_rec_t k[3] = {{0}};
+    for (int i = 0; i < 3; i++) {
+        coap_req_t *req = coap_req_new(ep, COAP_GET, uri, NULL, &err);
+        ck_assert_ptr_nonnull(req);
+        ck_assert_int_eq(coap_req_send(req, sim_on_resp, &k[i]), COAP_OK);
+    }
+    uint64_t start = coap_clock_monotonic(NULL);
+    while (k[0].finals + k[1].finals + k[2].finals < 3 && coap_clock_monotonic(NULL) - start < 1500)
+        coap_loop_run_once(loop, 50);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(k[i].calls, 1);
+        ck_assert_int_eq(k[i].err, COAP_ERR_UNREACHABLE);
+    }
+    ck_assert_uint_eq(coap_ep_stats(ep)->retransmissions, 0);
+    coap_ep_detach(ep, loop);
+    coap_ep_free(ep);
+    coap_loop_free(loop);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("loop");
+    TCase *tc = tcase_create("loop");
+    tcase_add_test(tc, timer_fires_at_its_time);
+    tcase_add_test(tc, timer_rearms_itself);
+    tcase_add_test(tc, fd_callback_on_pipe);
+    tcase_add_test(tc, source_deadline_drives_process);
+    tcase_add_test(tc, endpoint_as_source);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("socket");
+    tcase_add_test(tc, icmp_unreachable);
+    suite_add_tcase(s, tc);
+    return run_suite(s);
+}
