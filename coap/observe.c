@@ -65,9 +65,11 @@ void coap_obs_register_(coap_server_t *srv, srv_req_t *sr, coap_msg_t *resp)
     coap_resource_t *res = sr->res;
     coap_observer_t **pp = find(res, &sr->peer, sr->token, sr->token_len);
     if (!pp) {
+        /* Refused for lack of room before the application is asked: it
+         * would otherwise hear of an observer it never gets to deregister. */
+        if (srv->nobservers >= srv->p.max_observers) return;
         if (srv->on_register && !srv->on_register(srv, res, &sr->peer, srv->on_register_arg))
             return; /* refused: a plain response without Observe */
-        if (srv->nobservers >= srv->p.max_observers) return;
         coap_observer_t *o = calloc(1, sizeof *o);
         if (!o) return;
         o->srv = srv;
@@ -82,19 +84,25 @@ void coap_obs_register_(coap_server_t *srv, srv_req_t *sr, coap_msg_t *resp)
         srv->nobservers++;
     }
     /* §4.1: a registration from the same peer with the same token
-     * replaces the existing one; either way the answer carries Observe. */
+     * replaces the existing one; either way the answer carries Observe.
+     * §4.4: the answer is a notification too, so it takes the next number:
+     * the client compares it with the notifications it had before. */
+    res->seq = (res->seq + 1) & 0xFFFFFF;
     coap_msg_add_uint(resp, COAP_OPT_OBSERVE, res->seq);
 }
 
 static void on_notif_sent(coap_ep_t *ep, int result, const coap_msg_t *ack, void *arg);
 
-static void send_notif(coap_observer_t *o, const obs_notif_t *n)
+/* Sends n to o. The last word of an observation (`final`, an error) goes
+ * as a CON the endpoint retransmits on its own: the observer is removed
+ * right after. Returns COAP_OK or what coap_ep_send() said. */
+static int send_notif(coap_observer_t *o, const obs_notif_t *n, int final)
 {
     coap_server_t *srv = o->srv;
     uint64_t now = coap_ep_now(srv->ep);
     /* §4.5: a CON at least every con_every notifications and every 24 h,
      * so an observer that went away is noticed. */
-    int con = o->since_con + 1 >= srv->p.con_every || now - o->last_con_ms >= DAY_MS;
+    int con = final || o->since_con + 1 >= srv->p.con_every || now - o->last_con_ms >= DAY_MS;
     coap_msg_t m;
     coap_msg_init(&m, con ? COAP_CON : COAP_NON, n->code, 0);
     coap_msg_set_token(&m, o->token, o->token_len);
@@ -115,10 +123,14 @@ static void send_notif(coap_observer_t *o, const obs_notif_t *n)
     }
     if (o->tx) coap_ep_tx_cancel(srv->ep, o->tx); /* an older NON's RST window */
     o->tx = NULL;
-    o->con_inflight = (uint8_t)con;
+    o->con_inflight = 0;
+    int rc = final ? coap_ep_send(srv->ep, &o->peer, &m, NULL, NULL, NULL)
+                   : coap_ep_send(srv->ep, &o->peer, &m, on_notif_sent, o, &o->tx);
+    if (rc) return rc; /* nothing went out: the counters stay as they were */
+    o->con_inflight = (uint8_t)(con && !final);
     o->since_con = con ? 0 : o->since_con + 1;
     if (con) o->last_con_ms = now;
-    coap_ep_send(srv->ep, &o->peer, &m, on_notif_sent, o, &o->tx);
+    return COAP_OK;
 }
 
 static obs_notif_t *notif_new(const coap_response_t *rep, uint32_t seq)
@@ -136,6 +148,13 @@ static obs_notif_t *notif_new(const coap_response_t *rep, uint32_t seq)
     return n;
 }
 
+/* No route to the observer (the send failed at once, or ICMP said so):
+ * treated like a CON that was never acknowledged (§4.5.2). */
+static int unreachable(int result)
+{
+    return result == COAP_ERR_TIMEOUT || result == COAP_ERR_UNREACHABLE;
+}
+
 static void on_notif_sent(coap_ep_t *ep, int result, const coap_msg_t *ack, void *arg)
 {
     (void)ep;
@@ -143,7 +162,7 @@ static void on_notif_sent(coap_ep_t *ep, int result, const coap_msg_t *ack, void
     coap_observer_t *o = arg;
     coap_server_t *srv = o->srv;
     o->tx = NULL;
-    if (result == COAP_ERR_RESET || result == COAP_ERR_TIMEOUT || result == COAP_ERR_UNREACHABLE) {
+    if (result == COAP_ERR_RESET || unreachable(result)) {
         coap_observer_t **pp = find(o->res, &o->peer, o->token, o->token_len);
         if (pp) obs_unlink(srv, pp, result == COAP_ERR_RESET ? COAP_DEREG_RST : COAP_DEREG_TIMEOUT);
         return;
@@ -153,8 +172,10 @@ static void on_notif_sent(coap_ep_t *ep, int result, const coap_msg_t *ack, void
     if (o->queued) {
         obs_notif_t *n = o->queued;
         o->queued = NULL;
-        send_notif(o, n);
+        int rc = send_notif(o, n, 0);
         free(n);
+        coap_observer_t **pp = find(o->res, &o->peer, o->token, o->token_len);
+        if (unreachable(rc) && pp) obs_unlink(srv, pp, COAP_DEREG_TIMEOUT);
     }
 }
 
@@ -165,7 +186,7 @@ int coap_server_notify(coap_server_t *srv, coap_resource_t *res, const coap_resp
     res->seq = (res->seq + 1) & 0xFFFFFF;
     obs_notif_t *n = notif_new(rep, res->seq);
     if (!n) return COAP_ERR_NOMEM;
-    int count = 0;
+    int count = 0, gone = 0;
     for (coap_observer_t *o = res->observers; o; o = o->next, count++) {
         if (o->con_inflight && !error) {
             obs_notif_t *q = notif_new(rep, res->seq);
@@ -173,11 +194,18 @@ int coap_server_notify(coap_server_t *srv, coap_resource_t *res, const coap_resp
             o->queued = q;
             continue;
         }
-        send_notif(o, n);
+        /* Removal waits for the end of the walk (callbacks run then). */
+        if (unreachable(send_notif(o, n, error)) && !error) o->gone = gone = 1;
     }
     free(n);
     /* §3.2/§4.2: an error response ends every observation of the resource. */
     if (error) coap_obs_remove_all_(srv, res, COAP_DEREG_ERROR);
+    for (coap_observer_t **pp = &res->observers; gone && *pp;) {
+        if ((*pp)->gone)
+            obs_unlink(srv, pp, COAP_DEREG_TIMEOUT);
+        else
+            pp = &(*pp)->next;
+    }
     return count;
 }
 

@@ -54,6 +54,7 @@ void coap_server_remove(coap_server_t *srv, coap_resource_t *res)
             break;
         }
     }
+    if (srv->wellknown == res) srv->wellknown = NULL;
     free(res->path);
     free(res->rt);
     free(res->if_);
@@ -146,10 +147,24 @@ static int slice_block2(coap_server_t *srv, const srv_req_t *sr, coap_msg_t *m)
 
 static void on_response_sent(coap_ep_t *ep, int result, const coap_msg_t *ack, void *arg);
 
-typedef struct {
+/* A response whose end on_complete wants to hear of. The endpoint may
+ * report it after coap_server_free() (a separate CON still being
+ * retransmitted): the server then unhooks it (srv = NULL). */
+struct sent_ctx {
+    struct sent_ctx *next;
     coap_server_t *srv;
     uint64_t id;
-} sent_ctx_t;
+};
+
+static void sent_unlink(coap_server_t *srv, sent_ctx_t *ctx)
+{
+    for (sent_ctx_t **pp = &srv->sending; *pp; pp = &(*pp)->next) {
+        if (*pp == ctx) {
+            *pp = ctx->next;
+            return;
+        }
+    }
+}
 
 int coap_server_respond(coap_server_t *srv, uint64_t id, const coap_response_t *resp)
 {
@@ -165,8 +180,12 @@ int coap_server_respond(coap_server_t *srv, uint64_t id, const coap_response_t *
      * echoes the last block. */
     if (!rc && sr->has_b1)
         rc = coap_block_add(&m, COAP_OPT_BLOCK1, sr->b1_num, m.code == COAP_CONTINUE, sr->b1_szx);
+    /* RFC 7641 §4.1: a success registers (or renews); §4.2: an error ends
+     * the observation a re-registration was renewing. */
     if (!rc && sr->want_observe && sr->res && COAP_CODE_CLASS(resp->code) == 2)
         coap_obs_register_(srv, sr, &m);
+    else if (!rc && sr->want_observe && sr->res)
+        coap_obs_deregister_(srv, sr->res, &sr->peer, sr->token, sr->token_len, COAP_DEREG_ERROR);
     if (!rc && sr->store_key && m.payload_len > coap_block_size(srv->p.block_szx) && !sr->has_b2)
         coap_srv_store_response_(srv, sr, resp);
     if (!rc && COAP_CODE_CLASS(m.code) == 2 && m.payload_len) rc = slice_block2(srv, sr, &m);
@@ -175,12 +194,18 @@ int coap_server_respond(coap_server_t *srv, uint64_t id, const coap_response_t *
         rc = COAP_OK;
     }
     sent_ctx_t *ctx = srv->on_complete ? malloc(sizeof *ctx) : NULL;
-    if (ctx) *ctx = (sent_ctx_t){srv, id};
+    if (ctx) { /* linked first: a piggybacked answer completes at once */
+        *ctx = (sent_ctx_t){srv->sending, srv, id};
+        srv->sending = ctx;
+    }
     if (!rc)
         rc = coap_ep_respond(srv->ep, sr->epreq, &m, ctx ? on_response_sent : NULL, ctx);
     else
         coap_ep_req_drop(srv->ep, sr->epreq);
-    if (rc) free(ctx);
+    if (rc && ctx) { /* `done` does not run on failure */
+        sent_unlink(srv, ctx);
+        free(ctx);
+    }
     free(sr->store_key);
     free(sr);
     return rc;
@@ -191,8 +216,9 @@ static void on_response_sent(coap_ep_t *ep, int result, const coap_msg_t *ack, v
     (void)ep;
     (void)ack;
     sent_ctx_t *ctx = arg;
-    if (ctx->srv->on_complete)
-        ctx->srv->on_complete(ctx->srv, ctx->id, result, ctx->srv->on_complete_arg);
+    coap_server_t *srv = ctx->srv;
+    if (srv) sent_unlink(srv, ctx);
+    if (srv && srv->on_complete) srv->on_complete(srv, ctx->id, result, srv->on_complete_arg);
     free(ctx);
 }
 
@@ -210,12 +236,12 @@ void coap_server_error_(coap_server_t *srv, uint64_t id, uint8_t code, const cha
 
 /* Options this server acts on; everything else critical gets 4.02. */
 static const uint16_t understood[] = {
-    COAP_OPT_IF_MATCH,      COAP_OPT_URI_HOST,       COAP_OPT_ETAG,
-    COAP_OPT_IF_NONE_MATCH, COAP_OPT_OBSERVE,        COAP_OPT_URI_PORT,
-    COAP_OPT_URI_PATH,      COAP_OPT_CONTENT_FORMAT, COAP_OPT_URI_QUERY,
-    COAP_OPT_ACCEPT,        COAP_OPT_BLOCK2,         COAP_OPT_BLOCK1,
-    COAP_OPT_SIZE2,         COAP_OPT_SIZE1,          COAP_OPT_REQUEST_TAG,
-    COAP_OPT_HOP_LIMIT,     COAP_OPT_NO_RESPONSE,    0};
+    COAP_OPT_IF_MATCH, COAP_OPT_URI_HOST, COAP_OPT_ETAG, COAP_OPT_IF_NONE_MATCH, COAP_OPT_OBSERVE,
+    COAP_OPT_URI_PORT, COAP_OPT_URI_PATH, COAP_OPT_CONTENT_FORMAT, COAP_OPT_URI_QUERY,
+    COAP_OPT_ACCEPT, COAP_OPT_BLOCK2, COAP_OPT_BLOCK1, COAP_OPT_SIZE2, COAP_OPT_SIZE1,
+    COAP_OPT_REQUEST_TAG, COAP_OPT_HOP_LIMIT, COAP_OPT_NO_RESPONSE,
+    /* known, and refused with 5.05 below (§5.7.2), not 4.02 */
+    COAP_OPT_PROXY_URI, COAP_OPT_PROXY_SCHEME, 0};
 
 static int critical_unknown(const coap_msg_t *m)
 {
@@ -414,6 +440,7 @@ void coap_server_free(coap_server_t *srv)
     }
     while (srv->uploads) coap_srv_upload_free_(srv, &srv->uploads);
     while (srv->stored) coap_srv_stored_free_(srv, &srv->stored);
+    for (sent_ctx_t *c = srv->sending; c; c = c->next) c->srv = NULL; /* freed by the endpoint */
     free(srv);
 }
 

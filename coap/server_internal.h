@@ -16,6 +16,7 @@ typedef struct coap_observer {
     uint8_t token[COAP_TOKEN_MAX];
     uint8_t token_len;
     uint8_t con_inflight;
+    uint8_t gone;       /* unreachable: removed after the notify() walk */
     uint32_t since_con; /* notifications since the last CON */
     uint64_t last_con_ms;
     coap_ep_tx_t *tx;         /* the notification in flight, if tracked */
@@ -88,7 +89,10 @@ typedef struct stored_resp {
     uint8_t body[];
 } stored_resp_t;
 
+typedef struct sent_ctx sent_ctx_t;
+
 struct coap_server {
+    sent_ctx_t *sending; /* responses on_complete waits for (server.c) */
     stored_resp_t *stored;
     size_t nstored;
     coap_ep_t *ep;

@@ -54,41 +54,72 @@ static int passes(const coap_resource_t *r, const coap_uri_part_t *q)
 typedef struct {
     char *b;
     size_t len, cap;
+    int failed;
 } buf_t;
 
-static void append(buf_t *b, const char *fmt, const char *s)
+static int reserve(buf_t *b, size_t more)
 {
-    char tmp[512];
-    int n = snprintf(tmp, sizeof tmp, fmt, s);
-    if (n < 0) return;
-    if (b->len + (size_t)n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 1024;
-        while (cap < b->len + (size_t)n + 1) cap *= 2;
-        char *nb = realloc(b->b, cap);
-        if (!nb) return;
-        b->b = nb;
-        b->cap = cap;
+    if (b->failed) return -1;
+    if (b->len + more + 1 <= b->cap) return 0;
+    size_t cap = b->cap ? b->cap * 2 : 1024;
+    while (cap < b->len + more + 1) cap *= 2;
+    char *nb = realloc(b->b, cap);
+    if (!nb) {
+        b->failed = 1;
+        return -1;
     }
-    memcpy(b->b + b->len, tmp, (size_t)n + 1);
-    b->len += (size_t)n;
+    b->b = nb;
+    b->cap = cap;
+    return 0;
+}
+
+/* Values of any length: no intermediate fixed-size buffer. */
+static void put(buf_t *b, const char *s, size_t n)
+{
+    if (reserve(b, n)) return;
+    memcpy(b->b + b->len, s, n);
+    b->len += n;
+    b->b[b->len] = '\0';
+}
+
+static void put_str(buf_t *b, const char *s)
+{
+    put(b, s, strlen(s));
+}
+
+/* ;name="value" as a quoted-string (RFC 6690 §2, RFC 2616 §2.2): '"' and
+ * '\' are escaped. */
+static void put_quoted(buf_t *b, const char *name, const char *v)
+{
+    put_str(b, name);
+    put(b, "\"", 1);
+    for (const char *p = v; *p; p++) {
+        if (*p == '"' || *p == '\\') put(b, "\\", 1);
+        put(b, p, 1);
+    }
+    put(b, "\"", 1);
+}
+
+static void put_num(buf_t *b, const char *name, long v)
+{
+    char num[24];
+    int n = snprintf(num, sizeof num, "%ld", v);
+    put_str(b, name);
+    put(b, num, (size_t)n);
 }
 
 static void link_of(buf_t *b, const coap_resource_t *r)
 {
-    char num[24];
-    append(b, b->len ? ",<%s>" : "<%s>", r->path);
-    if (r->rt) append(b, ";rt=\"%s\"", r->rt);
-    if (r->if_) append(b, ";if=\"%s\"", r->if_);
-    if (r->ct >= 0) {
-        snprintf(num, sizeof num, "%d", r->ct);
-        append(b, ";ct=%s", num);
-    }
-    if (r->sz >= 0) {
-        snprintf(num, sizeof num, "%ld", r->sz);
-        append(b, ";sz=%s", num);
-    }
-    if (r->flags & COAP_RES_OBSERVABLE) append(b, "%s", ";obs");
-    if (r->title) append(b, ";title=\"%s\"", r->title);
+    if (b->len) put(b, ",", 1);
+    put(b, "<", 1);
+    put(b, r->path, r->path_len);
+    put(b, ">", 1);
+    if (r->rt) put_quoted(b, ";rt=", r->rt);
+    if (r->if_) put_quoted(b, ";if=", r->if_);
+    if (r->ct >= 0) put_num(b, ";ct=", r->ct);
+    if (r->sz >= 0) put_num(b, ";sz=", r->sz);
+    if (r->flags & COAP_RES_OBSERVABLE) put_str(b, ";obs"); /* RFC 7641 §6 */
+    if (r->title) put_quoted(b, ";title=", r->title);
 }
 
 void coap_wellknown_handler_(coap_server_t *srv, const coap_request_t *req, void *arg)
@@ -100,6 +131,11 @@ void coap_wellknown_handler_(coap_server_t *srv, const coap_request_t *req, void
         int ok = 1;
         for (size_t i = 0; ok && i < req->nquery; i++) ok = passes(r, &req->query[i]);
         if (ok) link_of(&b, r);
+    }
+    if (b.failed) {
+        free(b.b);
+        coap_server_error_(srv, req->id, COAP_INTERNAL_SERVER_ERROR, "out of memory");
+        return;
     }
     coap_response_t resp = COAP_RESPONSE(COAP_CONTENT);
     resp.content_format = COAP_CF_LINK_FORMAT;

@@ -1,19 +1,229 @@
 /*
- * main.c - the coapgw program. Until the HTTP front end lands this is a
- * placeholder that says what exists so far.
+ * main.c - the coapgw program: configuration, one loop, the CoAP endpoint,
+ * the HTTP front end.
  */
-#include "coap_msg.h"
+#include "gw.h"
 
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+static void usage(FILE *f)
+{
+    fputs("usage: coapgw [options]\n"
+          "A CoAP <-> HTTP gateway. Browse CoAP devices over HTTP:\n"
+          "  curl http://localhost:8080/devices/demo/sensors/temperature\n"
+          "  curl http://localhost:8080/hc/coap://127.0.0.1:5783/sensors/temperature\n"
+          "\n"
+          "  --config FILE            JSON configuration (see README); flags win over it\n"
+          "  --http-listen ADDR:PORT  HTTP front end (default 0.0.0.0:8080)\n"
+          "  --coap-listen ADDR:PORT  CoAP endpoint (default 0.0.0.0:5683)\n"
+          "  --allow-target PATTERN   also allow this CIDR range or host name as a CoAP\n"
+          "                           target (repeatable; loopback, link-local, private\n"
+          "                           ranges and configured devices are always allowed)\n"
+          "  --coap-nstart N          CoAP requests in flight per device (default 1, RFC 7252\n"
+          "                           §4.7); raise it only for devices that can take it\n"
+          "  --log-level LEVEL        debug, info (default), warn or error\n"
+          "  --help, --version\n",
+          f);
+}
+
+typedef struct {
+    const char *config, *http_listen, *coap_listen, *log_level;
+    const char *allow[64];
+    int nallow;
+    unsigned nstart;
+} flags_t;
+
+static int parse_flags(int argc, char **argv, flags_t *f)
+{
+    memset(f, 0, sizeof *f);
+    for (int i = 1; i < argc; i++) {
+        const char *o = argv[i];
+        if (!strcmp(o, "--help") || !strcmp(o, "-h")) {
+            usage(stdout);
+            exit(0);
+        }
+        if (!strcmp(o, "--version")) {
+            puts("coapgw " GW_VERSION);
+            exit(0);
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "coapgw: %s: unknown option or missing value (see --help)\n", o);
+            return -1;
+        }
+        const char *v = argv[++i];
+        if (!strcmp(o, "--config"))
+            f->config = v;
+        else if (!strcmp(o, "--http-listen"))
+            f->http_listen = v;
+        else if (!strcmp(o, "--coap-listen"))
+            f->coap_listen = v;
+        else if (!strcmp(o, "--log-level"))
+            f->log_level = v;
+        else if (!strcmp(o, "--coap-nstart") && atoi(v) > 0 && atoi(v) < 256)
+            f->nstart = (unsigned)atoi(v);
+        else if (!strcmp(o, "--allow-target") && f->nallow < 64)
+            f->allow[f->nallow++] = v;
+        else {
+            fprintf(stderr, "coapgw: %s %s: unknown option or bad value (see --help)\n", o, v);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Configuration: embedded defaults < file < flags. */
+static int configure(gw_t *gw, const flags_t *f)
+{
+    char err[512];
+    cfg_defaults(&gw->cfg);
+    if (f->config && cfg_load_file(&gw->cfg, f->config, err, sizeof err)) {
+        fprintf(stderr, "coapgw: %s\n", err);
+        return -1;
+    }
+    if (f->http_listen) cfg_set_string(&gw->cfg.http_listen, f->http_listen);
+    if (f->coap_listen) cfg_set_string(&gw->cfg.coap_listen, f->coap_listen);
+    if (f->log_level && (gw->cfg.log_level = cfg_parse_log_level(f->log_level)) < 0) {
+        fprintf(stderr, "coapgw: bad log level %s\n", f->log_level);
+        return -1;
+    }
+    for (int i = 0; i < f->nallow; i++) cfg_add_allow_target(&gw->cfg, f->allow[i]);
+    gw_log_set_level(gw->cfg.log_level);
+    gw->acl = gw_acl_new();
+    gw_acl_add_defaults(gw->acl);
+    for (size_t i = 0; i < gw->cfg.nallow_targets; i++) {
+        if (gw_acl_add(gw->acl, gw->cfg.allow_targets[i])) {
+            fprintf(stderr, "coapgw: bad allowlist entry \"%s\"\n", gw->cfg.allow_targets[i]);
+            return -1;
+        }
+    }
+    if (gw_devices_load(gw, err, sizeof err)) {
+        fprintf(stderr, "coapgw: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+/* Thousands of connections need thousands of descriptors. */
+static void raise_nofile(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+static void on_signal(coap_loop_t *loop, int fd, unsigned events, void *arg)
+{
+    (void)events;
+    (void)arg;
+    struct signalfd_siginfo si;
+    if (read(fd, &si, sizeof si) == sizeof si)
+        gw_log(CFG_LOG_INFO, "signal %u: stopping", si.ssi_signo);
+    coap_loop_stop(loop);
+}
+
+/* The client side uses its own ephemeral port on a dual-stack socket, so
+ * IPv4 and IPv6 devices are reachable whatever coap.listen binds to. */
+static coap_ep_t *client_endpoint(const coap_ep_params_t *p)
+{
+    int rc;
+    coap_ep_t *ep = coap_ep_new(NULL, p, &rc);
+    if (!ep) { /* no IPv6 in this network namespace: IPv4 only */
+        coap_addr_t any;
+        coap_addr_from_host(&any, "0.0.0.0", 0);
+        ep = coap_ep_new(&any, p, &rc);
+    }
+    return ep;
+}
+
+static int start(gw_t *gw, unsigned nstart)
+{
+    char err[256];
+    coap_addr_t bind;
+    if (coap_addr_parse(&bind, gw->cfg.coap_listen, 5683)) {
+        fprintf(stderr, "coapgw: bad CoAP listen address %s\n", gw->cfg.coap_listen);
+        return -1;
+    }
+    coap_ep_params_t ep = {.nstart = (uint8_t)(nstart ? nstart : 1), .max_body = gw->cfg.max_body};
+    int rc;
+    gw->srv_ep = coap_ep_new(&bind, &ep, &rc);
+    if (!gw->srv_ep) {
+        fprintf(stderr, "coapgw: cannot listen for CoAP on %s: %s\n", gw->cfg.coap_listen,
+                rc < 0 && rc > -200 ? strerror(-rc) : "error");
+        return -1;
+    }
+    gw->ep = client_endpoint(&ep);
+    if (!gw->ep) {
+        fprintf(stderr, "coapgw: cannot open a UDP socket for CoAP requests\n");
+        return -1;
+    }
+    coap_ep_attach(gw->srv_ep, gw->loop);
+    coap_ep_attach(gw->ep, gw->loop);
+    http_server_params_t hp = {.listen = gw->cfg.http_listen, .max_body = gw->cfg.max_body};
+    gw->http = http_server_new(gw->loop, &hp, gw_route, gw, err, sizeof err);
+    if (!gw->http) {
+        fprintf(stderr, "coapgw: %s\n", err);
+        return -1;
+    }
+    if (gw->cfg.cache_enabled)
+        gw->cache = gw_cache_new(gw->cfg.cache_max_entries, 64u * 1024 * 1024);
+    gw->inflight = gw_strmap_new();
+    return gw->inflight ? 0 : -1;
+}
+
+static void shutdown_gw(gw_t *gw)
+{
+    if (gw->http) http_server_free(gw->http);
+    coap_ep_t *eps[2] = {gw->ep, gw->srv_ep};
+    for (int i = 0; i < 2; i++) {
+        if (!eps[i]) continue;
+        coap_ep_detach(eps[i], gw->loop);
+        coap_ep_free(eps[i]); /* cancels exchanges still in flight */
+    }
+    gw_cache_free(gw->cache);
+    gw_strmap_free(gw->inflight);
+    gw_devices_free(gw);
+    gw_acl_free(gw->acl);
+    cfg_free(&gw->cfg);
+    coap_loop_free(gw->loop);
+}
 
 int main(int argc, char **argv)
 {
-    if (argc > 1 && strcmp(argv[1], "--version") == 0) {
-        puts("coapgw 0.1.0");
-        return 0;
+    flags_t f;
+    if (parse_flags(argc, argv, &f)) return 2;
+    static gw_t gw;
+    if (configure(&gw, &f)) return 2;
+    raise_nofile();
+    signal(SIGPIPE, SIG_IGN);
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGTERM);
+    sigprocmask(SIG_BLOCK, &mask, NULL);
+    int sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+    gw.loop = coap_loop_new();
+    if (!gw.loop || sfd < 0 || coap_loop_add_fd(gw.loop, sfd, COAP_LOOP_READ, on_signal, NULL)) {
+        fprintf(stderr, "coapgw: cannot set up the event loop: %s\n", strerror(errno));
+        return 1;
     }
-    puts("coapgw 0.1.0: the CoAP engine's codec is built; the HTTP gateway is not there yet.");
-    puts("Run the tests with README's test command to see what works.");
+    if (start(&gw, f.nstart)) {
+        shutdown_gw(&gw);
+        return 1;
+    }
+    gw_log(CFG_LOG_INFO, "coapgw %s: HTTP on %s (port %u), CoAP on %s, %zu device(s)", GW_VERSION,
+           gw.cfg.http_listen, http_server_port(gw.http), gw.cfg.coap_listen, gw.cfg.ndevices);
+    coap_loop_run(gw.loop);
+    coap_loop_del_fd(gw.loop, sfd);
+    close(sfd);
+    shutdown_gw(&gw);
     return 0;
 }

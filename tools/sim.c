@@ -94,7 +94,17 @@ static void led(coap_server_t *srv, const coap_request_t *req, void *arg)
     sim_t *s = arg;
     log_request(req);
     if (req->method == COAP_GET) {
-        respond_text(srv, req->id, COAP_CONTENT, COAP_CF_TEXT_PLAIN, s->led_on ? "on" : "off");
+        /* A short Max-Age and an ETag per state: caches revalidate often,
+         * and an unchanged LED answers 2.03 Valid (RFC 7252 §5.10.6). */
+        uint8_t tag = (uint8_t)s->led_on;
+        coap_response_t r = COAP_RESPONSE(COAP_CONTENT);
+        r.payload = s->led_on ? "on" : "off";
+        r.payload_len = strlen(r.payload);
+        r.content_format = COAP_CF_TEXT_PLAIN;
+        r.etag = &tag;
+        r.etag_len = 1;
+        r.max_age = 2;
+        coap_server_respond(srv, req->id, &r);
         return;
     }
     int on = req->payload_len == 2 && !memcmp(req->payload, "on", 2);

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# HTTP front-end throughput, in one run on loopback, with wrk (64 keep-alive
+# connections):
+#   (a) mhd_hello: libmicrohttpd answering a fixed 5-byte body (the ceiling)
+#   (b) coapgw -> coap_hello (a minimal CoAP server), cache off
+#   (c) the same with the cache on
+# Prints requests/s and p99 latency for each and the ratios b/a and c/a.
+# usage: bench/run-http.sh [SECONDS]   (BUILD_DIR, NSTART, THREADS overridable)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DUR=${1:-10}
+BUILD=${BUILD_DIR:-build}
+NSTART=${NSTART:-32}
+THREADS=${THREADS:-1}
+command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
+cmake -S . -B "$BUILD" >/dev/null
+cmake --build "$BUILD" -j2 --target coapgw mhd_hello coap_hello >/dev/null
+TMP=$(mktemp -d)
+PIDS=()
+cleanup() {
+    local p
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+port() { python3 -c 'import socket,sys; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM if sys.argv[1]=="udp" else socket.SOCK_STREAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' "$1"; }
+wait_http() {
+    local _
+    for _ in $(seq 1 100); do curl -sf -o /dev/null "$1" && return 0; sleep 0.1; done
+    echo "no answer from $1" >&2
+    return 1
+}
+# run NAME URL: wrk, then "rps p99ms" into $TMP/NAME
+run() {
+    wrk -t"$THREADS" -c64 -d"${DUR}s" --latency "$2" >"$TMP/$1.wrk"
+    local rps p99
+    rps=$(awk '/^Requests\/sec/ {print $2}' "$TMP/$1.wrk")
+    p99=$(awk '$1 == "99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v*=1000}; print v}' "$TMP/$1.wrk")
+    local errs
+    errs=$(awk '/Non-2xx|Socket errors/' "$TMP/$1.wrk")
+    echo "$rps $p99" >"$TMP/$1"
+    [ -z "$errs" ] || echo "  $1: $errs" >&2
+}
+
+HP=$(port tcp)
+"$BUILD/mhd_hello" "$HP" &
+PIDS+=($!)
+CP=$(port udp)
+"$BUILD/coap_hello" "127.0.0.1:$CP" &
+PIDS+=($!)
+GP1=$(port tcp)
+cat >"$TMP/nocache.json" <<JSON
+{"http": {"listen": "127.0.0.1:$GP1"}, "coap": {"listen": "127.0.0.1:0"},
+ "devices": {"hello": "coap://127.0.0.1:$CP"}, "cache": {"enabled": false}, "log_level": "warn"}
+JSON
+"$BUILD/coapgw" --config "$TMP/nocache.json" --coap-nstart "$NSTART" &
+PIDS+=($!)
+GP2=$(port tcp)
+sed -e "s/$GP1/$GP2/" -e 's/"enabled": false/"enabled": true/' "$TMP/nocache.json" >"$TMP/cache.json"
+"$BUILD/coapgw" --config "$TMP/cache.json" --coap-nstart "$NSTART" &
+PIDS+=($!)
+wait_http "http://127.0.0.1:$HP/"
+wait_http "http://127.0.0.1:$GP1/devices/hello/hello"
+wait_http "http://127.0.0.1:$GP2/devices/hello/hello"
+
+echo "wrk -t$THREADS -c64 -d${DUR}s, keep-alive, loopback; coapgw --coap-nstart $NSTART"
+run a "http://127.0.0.1:$HP/"
+run b "http://127.0.0.1:$GP1/devices/hello/hello"
+run c "http://127.0.0.1:$GP2/devices/hello/hello"
+read -r ra pa <"$TMP/a"
+read -r rb pb <"$TMP/b"
+read -r rc pc <"$TMP/c"
+printf '%-44s %12s %10s %8s\n' "setup" "requests/s" "p99 ms" "ratio"
+printf '%-44s %12.0f %10.2f %8s\n' "(a) libmicrohttpd, fixed 5-byte body" "$ra" "$pa" "1.00"
+printf '%-44s %12.0f %10.2f %8.2f\n' "(b) coapgw -> CoAP server, cache off" "$rb" "$pb" "$(awk -v x="$rb" -v y="$ra" 'BEGIN {print x / y}')"
+printf '%-44s %12.0f %10.2f %8.2f\n' "(c) coapgw -> CoAP server, cache on" "$rc" "$pc" "$(awk -v x="$rc" -v y="$ra" 'BEGIN {print x / y}')"
+echo "targets: b/a >= 0.5, c/a >= 0.8"

@@ -1,0 +1,161 @@
+/*
+ * cache.c - bounded LRU cache of CoAP responses by URI and Accept.
+ */
+#include "gw_cache.h"
+#include "gw_strmap.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct variant {
+    struct variant *next_in_uri;
+    struct variant *lru_prev, *lru_next;
+    struct uri_node *owner;
+    int accept;
+    gw_cache_entry_t e;
+} variant_t;
+
+typedef struct uri_node {
+    variant_t *variants;
+    char *uri;
+} uri_node_t;
+
+struct gw_cache {
+    gw_strmap_t *uris;
+    variant_t *lru_head, *lru_tail; /* head: least recently used */
+    size_t entries, bytes, max_entries, max_bytes;
+};
+
+gw_cache_t *gw_cache_new(size_t max_entries, size_t max_bytes)
+{
+    gw_cache_t *c = calloc(1, sizeof *c);
+    if (!c || !(c->uris = gw_strmap_new())) {
+        free(c);
+        return NULL;
+    }
+    c->max_entries = max_entries;
+    c->max_bytes = max_bytes;
+    return c;
+}
+
+static void lru_unlink(gw_cache_t *c, variant_t *v)
+{
+    if (v->lru_prev)
+        v->lru_prev->lru_next = v->lru_next;
+    else
+        c->lru_head = v->lru_next;
+    if (v->lru_next)
+        v->lru_next->lru_prev = v->lru_prev;
+    else
+        c->lru_tail = v->lru_prev;
+    v->lru_prev = v->lru_next = NULL;
+}
+
+static void lru_push(gw_cache_t *c, variant_t *v)
+{
+    v->lru_prev = c->lru_tail;
+    if (c->lru_tail)
+        c->lru_tail->lru_next = v;
+    else
+        c->lru_head = v;
+    c->lru_tail = v;
+}
+
+static void variant_drop(gw_cache_t *c, variant_t *v)
+{
+    uri_node_t *u = v->owner;
+    for (variant_t **pp = &u->variants; *pp; pp = &(*pp)->next_in_uri) {
+        if (*pp == v) {
+            *pp = v->next_in_uri;
+            break;
+        }
+    }
+    lru_unlink(c, v);
+    c->entries--;
+    c->bytes -= v->e.len;
+    free(v->e.body);
+    free(v);
+    if (!u->variants) {
+        gw_strmap_del(c->uris, u->uri);
+        free(u->uri);
+        free(u);
+    }
+}
+
+void gw_cache_free(gw_cache_t *c)
+{
+    if (!c) return;
+    while (c->lru_head) variant_drop(c, c->lru_head);
+    gw_strmap_free(c->uris);
+    free(c);
+}
+
+static variant_t *find(gw_cache_t *c, const char *uri, int accept)
+{
+    uri_node_t *u = gw_strmap_get(c->uris, uri);
+    for (variant_t *v = u ? u->variants : NULL; v; v = v->next_in_uri)
+        if (v->accept == accept) return v;
+    return NULL;
+}
+
+gw_cache_entry_t *gw_cache_get(gw_cache_t *c, const char *uri, int accept)
+{
+    variant_t *v = find(c, uri, accept);
+    if (!v) return NULL;
+    lru_unlink(c, v);
+    lru_push(c, v);
+    return &v->e;
+}
+
+int gw_cache_put(gw_cache_t *c, const char *uri, int accept, const gw_cache_entry_t *e)
+{
+    if (!c->max_entries || e->len > c->max_bytes) return -1;
+    variant_t *old = find(c, uri, accept);
+    if (old) variant_drop(c, old);
+    while (c->lru_head && (c->entries >= c->max_entries || c->bytes + e->len > c->max_bytes))
+        variant_drop(c, c->lru_head);
+    variant_t *v = calloc(1, sizeof *v);
+    if (!v) return -1;
+    v->e = *e;
+    v->e.body = e->len ? malloc(e->len) : NULL;
+    if (e->len && !v->e.body) {
+        free(v);
+        return -1;
+    }
+    if (e->len) memcpy(v->e.body, e->body, e->len);
+    v->accept = accept;
+    uri_node_t *u = gw_strmap_get(c->uris, uri);
+    if (!u) {
+        u = calloc(1, sizeof *u);
+        if (!u || !(u->uri = strdup(uri)) || gw_strmap_set(c->uris, uri, u)) {
+            if (u) free(u->uri);
+            free(u);
+            free(v->e.body);
+            free(v);
+            return -1;
+        }
+    }
+    v->owner = u;
+    v->next_in_uri = u->variants;
+    u->variants = v;
+    lru_push(c, v);
+    c->entries++;
+    c->bytes += e->len;
+    return 0;
+}
+
+void gw_cache_invalidate(gw_cache_t *c, const char *uri)
+{
+    uri_node_t *u = gw_strmap_get(c->uris, uri);
+    while (u && u->variants) {
+        variant_t *v = u->variants;
+        int last = v->next_in_uri == NULL;
+        variant_drop(c, v); /* frees u with the last variant */
+        if (last) break;
+    }
+}
+
+size_t gw_cache_entries(const gw_cache_t *c)
+{
+    return c->entries;
+}

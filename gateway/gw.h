@@ -1,0 +1,67 @@
+/*
+ * gw.h - the gateway's state and the pieces main.c wires together. Internal
+ * to gateway/.
+ */
+#ifndef GW_H
+#define GW_H
+
+#include "cfg.h"
+#include "coap_client.h"
+#include "coap_loop.h"
+#include "gw_acl.h"
+#include "gw_cache.h"
+#include "gw_strmap.h"
+#include "http_server.h"
+
+#define GW_VERSION "0.1.0"
+
+typedef struct {
+    char *name;
+    char *uri;        /* base URI, without a trailing slash */
+    coap_addr_t addr; /* resolved at start */
+    int resolved;
+} gw_device_t;
+
+typedef struct {
+    uint64_t http_requests, cache_hits, cache_misses, cache_revalidated, coalesced;
+    uint64_t coap_timeouts, coap_errors;
+} gw_stats_t;
+
+typedef struct gw {
+    coap_loop_t *loop;
+    coap_ep_t *ep;     /* client side: an ephemeral dual-stack port */
+    coap_ep_t *srv_ep; /* the gateway's own CoAP port (coap.listen) */
+    http_server_t *http;
+    cfg_t cfg;
+    gw_acl_t *acl;
+    gw_cache_t *cache;     /* NULL when disabled */
+    gw_strmap_t *inflight; /* coalescing: key -> gw_exchange */
+    gw_strmap_t *devices;  /* name -> gw_device_t */
+    gw_stats_t stats;
+} gw_t;
+
+/* A resolved target of a proxied request. */
+typedef struct {
+    char uri[1200]; /* canonical coap:// URI: cache key and log text */
+    coap_addr_t addr;
+    const gw_device_t *device;
+} gw_target_t;
+
+/* log.c */
+void gw_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void gw_log_set_level(int level);
+
+/* target.c: maps the request URL to a target, checks the allowlist. On
+ * failure answers the HTTP request itself and returns -1. */
+int gw_target_resolve(gw_t *gw, http_req_t *req, gw_target_t *t);
+/* Resolves every configured device (at start; may block on DNS). */
+int gw_devices_load(gw_t *gw, char *err, size_t errlen);
+void gw_devices_free(gw_t *gw);
+
+/* proxy.c: forwards the request to the target and answers it later. */
+void gw_proxy(gw_t *gw, http_req_t *req, const gw_target_t *t);
+
+/* router.c: the HTTP entry point. */
+void gw_route(http_req_t *req, void *arg);
+
+#endif

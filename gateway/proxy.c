@@ -1,0 +1,401 @@
+/*
+ * proxy.c - HTTP -> CoAP (RFC 8075): builds the CoAP request, serves fresh
+ * responses from the cache and revalidates stale ones (RFC 7252 §5.6),
+ * shares one exchange between identical GETs in flight, and maps the answer
+ * back to HTTP.
+ */
+#include "gw.h"
+#include "gw_map.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+typedef struct waiter {
+    struct waiter *next;
+    struct exch *x;
+    http_req_t *req;
+    uint64_t started;
+} waiter_t;
+
+/* One CoAP exchange and the HTTP requests waiting for it. */
+typedef struct exch {
+    gw_t *gw;
+    coap_req_t *creq;
+    waiter_t *waiters;
+    char *key; /* coalescing key (GET only), or NULL */
+    char *uri;
+    uint8_t method;
+    int accept;
+    int conditional;   /* the HTTP client asked for validation */
+    int revalidating;  /* our own cache entry is being revalidated */
+    int client_option; /* the request carried client headers mapped to options */
+} exch_t;
+
+static const char *const allow = "GET, HEAD, POST, PUT, DELETE, FETCH, PATCH, OPTIONS";
+
+static void log_done(http_req_t *req, unsigned status, const char *uri, uint64_t started, gw_t *gw,
+                     const char *note)
+{
+    uint64_t ms = coap_loop_now(gw->loop) - started;
+    gw_log(CFG_LOG_INFO, "%s %s %s -> %s %u %llums%s%s", http_req_client(req), http_req_method(req),
+           http_req_path(req), uri, status, (unsigned long long)ms, note ? " " : "",
+           note ? note : "");
+}
+
+/* --- answering from a CoAP response --- */
+
+static void add_max_age(http_req_t *req, long max_age)
+{
+    char v[32];
+    snprintf(v, sizeof v, "max-age=%ld", max_age);
+    http_req_add_header(req, "Cache-Control", v);
+}
+
+static void add_etag(http_req_t *req, const uint8_t *tag, size_t len)
+{
+    char v[24];
+    gw_etag_format(tag, len, v, sizeof v);
+    http_req_add_header(req, "ETag", v);
+}
+
+/* Location-Path / Location-Query -> Location (RFC 8075 §7). */
+static void add_location(http_req_t *req, const coap_msg_t *m)
+{
+    char loc[1024];
+    size_t n = 0;
+    for (const coap_opt_t *o = coap_msg_find_opt(m, COAP_OPT_LOCATION_PATH); o && n < 900;
+         o = coap_msg_next_opt(m, o))
+        n += (size_t)snprintf(loc + n, sizeof loc - n, "/%.*s", (int)o->len,
+                              (const char *)coap_opt_value(o));
+    const char *sep = "?";
+    for (const coap_opt_t *o = coap_msg_find_opt(m, COAP_OPT_LOCATION_QUERY); o && n < 900;
+         o = coap_msg_next_opt(m, o), sep = "&")
+        n += (size_t)snprintf(loc + n, sizeof loc - n, "%s%.*s", sep, (int)o->len,
+                              (const char *)coap_opt_value(o));
+    if (n) http_req_add_header(req, "Location", loc);
+}
+
+static void answer_entry(gw_t *gw, http_req_t *req, const char *uri, uint64_t started,
+                         const gw_cache_entry_t *e, const char *note)
+{
+    char ct[64];
+    uint64_t now = coap_loop_now(gw->loop);
+    long age = e->expires_ms > now ? (long)((e->expires_ms - now + 999) / 1000) : 0;
+    add_max_age(req, age);
+    if (e->etag_len) add_etag(req, e->etag, e->etag_len);
+    const char *type = e->content_format >= 0 && e->len
+                           ? gw_map_cf_to_type((unsigned)e->content_format, ct, sizeof ct)
+                           : NULL;
+    log_done(req, 200, uri, started, gw, note);
+    http_respond(req, 200, type, e->body, e->len);
+}
+
+static void answer_coap(waiter_t *w, const coap_resp_t *r)
+{
+    exch_t *x = w->x;
+    const coap_msg_t *m = r->msg;
+    gw_status_t st = gw_map_status(m->code, r->body_len > 0, x->conditional, x->client_option);
+    uint32_t cf = 0, max_age = 60;
+    int has_cf = coap_msg_get_uint(m, COAP_OPT_CONTENT_FORMAT, &cf) == 0;
+    int has_max_age = coap_msg_get_uint(m, COAP_OPT_MAX_AGE, &max_age) == 0;
+    const coap_opt_t *etag = coap_msg_find_opt(m, COAP_OPT_ETAG);
+    if (etag && etag->len <= 8) add_etag(w->req, coap_opt_value(etag), etag->len);
+    if (COAP_CODE_CLASS(m->code) == 2) add_max_age(w->req, max_age); /* §7: 60 when absent */
+    if (m->code == COAP_SERVICE_UNAVAILABLE && has_max_age) {        /* 5.03: Retry-After */
+        char v[16];
+        snprintf(v, sizeof v, "%u", max_age);
+        http_req_add_header(w->req, "Retry-After", v);
+    }
+    if (m->code == COAP_CREATED || m->code == COAP_CHANGED) add_location(w->req, m);
+    char ctbuf[64];
+    const char *type = NULL;
+    if (r->body_len && has_cf)
+        type = gw_map_cf_to_type(cf, ctbuf, sizeof ctbuf);
+    else if (r->body_len && COAP_CODE_CLASS(m->code) >= 4)
+        type = "text/plain; charset=utf-8"; /* diagnostic */
+    else if (r->body_len)
+        type = "application/octet-stream";
+    char code[40];
+    coap_code_str(m->code, code, sizeof code);
+    log_done(w->req, st.status, x->uri, w->started, x->gw, code);
+    /* 304 and 204 carry no body (RFC 9110 §15.4.5, §15.3.5). */
+    int no_body = st.status == 304 || st.status == 204;
+    http_respond(w->req, st.status, no_body ? NULL : type, r->body, no_body ? 0 : r->body_len);
+}
+
+static void answer_error(waiter_t *w, int err)
+{
+    exch_t *x = w->x;
+    unsigned status = err == COAP_ERR_TIMEOUT ? 504 : 502;
+    const char *why = err == COAP_ERR_TIMEOUT       ? "did not answer in time"
+                      : err == COAP_ERR_RESET       ? "reset the request (RST)"
+                      : err == COAP_ERR_UNREACHABLE ? "is unreachable (ICMP)"
+                      : err == COAP_ERR_TOO_LARGE   ? "sent a response larger than the limit"
+                                                    : coap_strerror(err);
+    log_done(w->req, status, x->uri, w->started, x->gw, coap_strerror(err));
+    http_respond_text(w->req, status, "CoAP server %s %s", x->uri, why);
+}
+
+/* --- the exchange --- */
+
+static void exch_free(exch_t *x)
+{
+    if (x->key) gw_strmap_del(x->gw->inflight, x->key);
+    while (x->waiters) {
+        waiter_t *w = x->waiters;
+        x->waiters = w->next;
+        free(w);
+    }
+    free(x->key);
+    free(x->uri);
+    free(x);
+}
+
+static void store_in_cache(exch_t *x, const coap_resp_t *r)
+{
+    gw_t *gw = x->gw;
+    const coap_msg_t *m = r->msg;
+    uint32_t max_age = 60, cf;
+    coap_msg_get_uint(m, COAP_OPT_MAX_AGE, &max_age);
+    gw_cache_entry_t e = {.code = m->code,
+                          .content_format = -1,
+                          .expires_ms = coap_loop_now(gw->loop) + (uint64_t)max_age * 1000,
+                          .body = (uint8_t *)(uintptr_t)r->body,
+                          .len = r->body_len};
+    if (!coap_msg_get_uint(m, COAP_OPT_CONTENT_FORMAT, &cf)) e.content_format = (int)cf;
+    const coap_opt_t *etag = coap_msg_find_opt(m, COAP_OPT_ETAG);
+    if (etag && etag->len <= 8) {
+        e.etag_len = etag->len;
+        memcpy(e.etag, coap_opt_value(etag), etag->len);
+    }
+    gw_cache_put(gw->cache, x->uri, x->accept, &e);
+}
+
+static void on_coap_done(coap_req_t *creq, const coap_resp_t *r, void *arg)
+{
+    (void)creq;
+    exch_t *x = arg;
+    gw_t *gw = x->gw;
+    x->creq = NULL;
+    if (r->err) {
+        if (r->err == COAP_ERR_TIMEOUT)
+            gw->stats.coap_timeouts++;
+        else
+            gw->stats.coap_errors++;
+        for (waiter_t *w = x->waiters; w; w = w->next) answer_error(w, r->err);
+        exch_free(x);
+        return;
+    }
+    uint8_t code = r->msg->code;
+    if (x->revalidating && code == COAP_VALID && gw->cache) {
+        /* §5.6.2: 2.03 Valid refreshes our entry; serve it. */
+        gw_cache_entry_t *e = gw_cache_get(gw->cache, x->uri, x->accept);
+        uint32_t max_age = 60;
+        coap_msg_get_uint(r->msg, COAP_OPT_MAX_AGE, &max_age);
+        if (e) {
+            e->expires_ms = coap_loop_now(gw->loop) + (uint64_t)max_age * 1000;
+            gw->stats.cache_revalidated++;
+            for (waiter_t *w = x->waiters; w; w = w->next)
+                answer_entry(gw, w->req, x->uri, w->started, e, "revalidated");
+            exch_free(x);
+            return;
+        }
+    }
+    if (gw->cache && x->method == COAP_GET && code == COAP_CONTENT && !x->conditional)
+        store_in_cache(x, r);
+    /* §5.6.2 / RFC 8075 §6.5: an unsafe method invalidates what we hold. */
+    if (gw->cache && x->method != COAP_GET && x->method != COAP_FETCH && COAP_CODE_CLASS(code) == 2)
+        gw_cache_invalidate(gw->cache, x->uri);
+    for (waiter_t *w = x->waiters; w; w = w->next) answer_coap(w, r);
+    exch_free(x);
+}
+
+/* The client went away: stop waiting for it (the exchange goes on for the
+ * others, and a GET still fills the cache). */
+static void on_http_abort(http_req_t *req, void *arg)
+{
+    (void)req;
+    waiter_t *w = arg;
+    exch_t *x = w->x;
+    for (waiter_t **pp = &x->waiters; *pp; pp = &(*pp)->next) {
+        if (*pp == w) {
+            *pp = w->next;
+            break;
+        }
+    }
+    free(w);
+}
+
+static waiter_t *add_waiter(exch_t *x, http_req_t *req)
+{
+    waiter_t *w = calloc(1, sizeof *w);
+    if (!w) return NULL;
+    w->x = x;
+    w->req = req;
+    w->started = coap_loop_now(x->gw->loop);
+    w->next = x->waiters;
+    x->waiters = w;
+    http_req_on_abort(req, on_http_abort, w);
+    return w;
+}
+
+/* --- building the CoAP request --- */
+
+/* Adds each entity-tag of a comma-separated header as an option. Returns
+ * -1 on a malformed tag. */
+static int add_tags(coap_req_t *creq, uint16_t opt, const char *list)
+{
+    for (const char *p = list; *p;) {
+        char one[64];
+        uint8_t tag[8];
+        size_t n = strcspn(p, ",");
+        snprintf(one, sizeof one, "%.*s", (int)(n < 63 ? n : 63), p);
+        int len = gw_etag_parse(one, tag);
+        if (len < 0) return -1;
+        if (coap_req_add_option(creq, opt, tag, (size_t)len)) return -1;
+        p += n + (p[n] == ',');
+    }
+    return 0;
+}
+
+/* If-Match / If-None-Match (RFC 8075 §6.4). Returns -1 on a malformed tag. */
+static int conditionals(exch_t *x, http_req_t *req, coap_req_t *creq)
+{
+    const char *im = http_req_header(req, "If-Match");
+    const char *inm = http_req_header(req, "If-None-Match");
+    if (im) {
+        x->client_option = 1;
+        if (strchr(im, '*'))
+            coap_req_add_if_match(creq, NULL, 0);
+        else if (add_tags(creq, COAP_OPT_IF_MATCH, im))
+            return -1;
+    }
+    if (inm) {
+        x->client_option = 1;
+        if (strchr(inm, '*')) {
+            coap_req_set_if_none_match(creq);
+        } else if (x->method == COAP_GET) {
+            /* A GET validation: the tags go out as ETag options; 2.03 -> 304. */
+            if (add_tags(creq, COAP_OPT_ETAG, inm)) return -1;
+            x->conditional = 1;
+        }
+    }
+    return 0;
+}
+
+static int no_cache(http_req_t *req)
+{
+    const char *cc = http_req_header(req, "Cache-Control");
+    const char *pragma = http_req_header(req, "Pragma");
+    return (cc && (strcasestr(cc, "no-cache") || strcasestr(cc, "no-store"))) ||
+           (pragma && strcasestr(pragma, "no-cache"));
+}
+
+/* Starts the CoAP exchange of x for its first waiter's request. */
+static int start_exchange(exch_t *x, http_req_t *req, const gw_target_t *t, const uint8_t *etag,
+                          size_t etag_len)
+{
+    gw_t *gw = x->gw;
+    int err;
+    coap_req_t *creq = coap_req_new(gw->ep, x->method, t->uri, &t->addr, &err);
+    if (!creq)
+        return http_respond_text(req, 400, "cannot build a request for %s: %s", t->uri,
+                                 coap_strerror(err)),
+               -1;
+    size_t len;
+    const uint8_t *body = http_req_body(req, &len);
+    const char *ct = http_req_header(req, "Content-Type");
+    if (len && ct) {
+        int cf = gw_map_content_type(ct);
+        if (cf < 0) {
+            coap_req_cancel(creq);
+            return http_respond_text(req, 415, "no CoAP Content-Format for %s", ct), -1;
+        }
+        coap_req_set_content_format(creq, (unsigned)cf);
+    }
+    if (len) coap_req_set_payload(creq, body, len);
+    if (x->accept >= 0) coap_req_set_accept(creq, (unsigned)x->accept);
+    if (etag_len) coap_req_add_etag(creq, etag, etag_len);
+    if (conditionals(x, req, creq)) {
+        coap_req_cancel(creq);
+        return http_respond_text(req, 400, "malformed entity-tag in If-Match or If-None-Match"), -1;
+    }
+    coap_req_set_timeout(creq, gw->cfg.timeout_ms);
+    coap_req_set_max_body(creq, gw->cfg.max_body);
+    x->creq = creq;
+    int rc = coap_req_send(creq, on_coap_done, x); /* on failure creq is freed already */
+    if (rc) {
+        x->creq = NULL;
+        return http_respond_text(req, 502, "cannot send to %s: %s", t->uri, coap_strerror(rc)), -1;
+    }
+    return 0;
+}
+
+static exch_t *exch_new(gw_t *gw, uint8_t method, const char *uri, int accept)
+{
+    exch_t *x = calloc(1, sizeof *x);
+    if (!x || !(x->uri = strdup(uri))) {
+        free(x);
+        return NULL;
+    }
+    x->gw = gw;
+    x->method = method;
+    x->accept = accept;
+    return x;
+}
+
+void gw_proxy(gw_t *gw, http_req_t *req, const gw_target_t *t)
+{
+    const char *hm = http_req_method(req);
+    const char *ipatch = http_req_header(req, "X-CoAP-Method");
+    int method = gw_map_method(hm, ipatch && !strcasecmp(ipatch, "iPATCH"));
+    if (method == GW_METHOD_LOCAL) {
+        http_req_add_header(req, "Allow", allow);
+        http_respond(req, 204, NULL, NULL, 0);
+        return;
+    }
+    if (method == GW_METHOD_UNSUPPORTED) {
+        http_req_add_header(req, "Allow", allow);
+        http_respond_text(req, 501, "method %s is not mapped to CoAP", hm);
+        return;
+    }
+    int accept = gw_map_accept(http_req_header(req, "Accept"));
+    int plain_get = method == COAP_GET && !http_req_header(req, "If-None-Match") &&
+                    !http_req_header(req, "If-Match");
+    uint64_t now = coap_loop_now(gw->loop);
+    gw_cache_entry_t *e = NULL;
+    if (gw->cache && plain_get) {
+        e = gw_cache_get(gw->cache, t->uri, accept);
+        if (e && e->expires_ms > now && !no_cache(req)) { /* §5.6.1: fresh */
+            gw->stats.cache_hits++;
+            answer_entry(gw, req, t->uri, now, e, "cache");
+            return;
+        }
+        gw->stats.cache_misses++;
+    }
+    /* Identical GETs in flight share one exchange (and its answer). */
+    char key[1300];
+    snprintf(key, sizeof key, "%s\n%d", t->uri, accept);
+    exch_t *x = plain_get ? gw_strmap_get(gw->inflight, key) : NULL;
+    if (x) {
+        gw->stats.coalesced++;
+        if (!add_waiter(x, req)) http_respond_text(req, 503, "out of memory");
+        return;
+    }
+    x = exch_new(gw, (uint8_t)method, t->uri, accept);
+    if (!x || !add_waiter(x, req)) {
+        if (x) exch_free(x);
+        http_respond_text(req, 503, "out of memory");
+        return;
+    }
+    if (plain_get && (x->key = strdup(key))) gw_strmap_set(gw->inflight, key, x);
+    x->revalidating = e && e->etag_len && !no_cache(req);
+    if (start_exchange(x, req, t, x->revalidating ? e->etag : NULL,
+                       x->revalidating ? e->etag_len : 0)) {
+        x->waiters->req = NULL; /* answered by start_exchange */
+        http_req_on_abort(req, NULL, NULL);
+        exch_free(x);
+    }
+}

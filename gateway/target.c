@@ -1,0 +1,208 @@
+/*
+ * target.c - from an HTTP URL to a CoAP target (RFC 8075 §5): the default
+ * mapping /hc/coap://HOST[:PORT]/PATH[?QUERY], /hc/?target_uri=URI, and
+ * named devices /devices/NAME/PATH[?QUERY]; then the allowlist.
+ */
+#include "gw.h"
+#include "coap_uri.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* --- devices --- */
+
+static int valid_name(const char *n)
+{
+    size_t l = strlen(n);
+    if (l == 0 || l > 63) return 0;
+    for (; *n; n++)
+        if (!isalnum((unsigned char)*n) && !strchr("_.-", *n)) return 0;
+    return 1;
+}
+
+int gw_devices_load(gw_t *gw, char *err, size_t errlen)
+{
+    gw->devices = gw_strmap_new();
+    if (!gw->devices) return -1;
+    static coap_uri_t u;
+    for (size_t i = 0; i < gw->cfg.ndevices; i++) {
+        const cfg_device_t *cd = &gw->cfg.devices[i];
+        if (!valid_name(cd->name) || coap_uri_parse(&u, cd->uri) || u.secure) {
+            snprintf(err, errlen, "device \"%s\": bad name or URI \"%s\" (want coap://HOST:PORT)",
+                     cd->name, cd->uri);
+            return -1;
+        }
+        gw_device_t *d = calloc(1, sizeof *d);
+        if (!d) return -1;
+        d->name = strdup(cd->name);
+        d->uri = strdup(cd->uri);
+        size_t l = d->uri ? strlen(d->uri) : 0;
+        while (l > 0 && d->uri[l - 1] == '/') d->uri[--l] = '\0';
+        /* Start-up may block on DNS; the loop never does. */
+        d->resolved = coap_addr_resolve(&d->addr, u.host, u.port) == 0;
+        if (!d->resolved) gw_log(CFG_LOG_WARN, "device %s: cannot resolve %s", d->name, u.host);
+        if (d->resolved) { /* configured devices are allowed, wherever they are */
+            char host[COAP_ADDR_STRLEN];
+            gw_acl_add(gw->acl, coap_addr_host(&d->addr, host, sizeof host));
+        }
+        gw_strmap_set(gw->devices, d->name, d);
+    }
+    return 0;
+}
+
+static void free_device(const char *key, void *value, void *arg)
+{
+    (void)key;
+    (void)arg;
+    gw_device_t *d = value;
+    free(d->name);
+    free(d->uri);
+    free(d);
+}
+
+void gw_devices_free(gw_t *gw)
+{
+    if (!gw->devices) return;
+    gw_strmap_each(gw->devices, free_device, NULL);
+    gw_strmap_free(gw->devices);
+    gw->devices = NULL;
+}
+
+/* A host name is only known if a configured device uses it: the loop
+ * never waits for DNS. */
+static const gw_device_t *device_by_host(gw_t *gw, const char *host, uint16_t port)
+{
+    static coap_uri_t u;
+    for (size_t i = 0; i < gw->cfg.ndevices; i++) {
+        const gw_device_t *d = gw_strmap_get(gw->devices, gw->cfg.devices[i].name);
+        if (d && d->resolved && !coap_uri_parse(&u, d->uri) && !strcasecmp(u.host, host) &&
+            u.port == port)
+            return d;
+    }
+    return NULL;
+}
+
+/* --- URL forms --- */
+
+static void pct_decode_inplace(char *s)
+{
+    int n = coap_pct_decode(s, strlen(s), s, strlen(s) + 1);
+    if (n >= 0) s[n] = '\0';
+}
+
+/* "/hc/" + target: the target may arrive percent-encoded as a whole
+ * ("coap%3A%2F%2F...") or with the IPv6 brackets encoded (RFC 8075 §5.3). */
+static int hc_target(http_req_t *req, const char *rest, char *out, size_t cap)
+{
+    const char *q = http_req_query(req);
+    if (*rest == '\0') {
+        const char *tu = http_req_arg(req, "target_uri");
+        if (!tu) return -1;
+        snprintf(out, cap, "%s", tu);
+        return 0;
+    }
+    if ((size_t)snprintf(out, cap, "%s", rest) >= cap) return -1;
+    if (!strncasecmp(out, "coap%3A", 7) || !strncasecmp(out, "coaps%3A", 8))
+        pct_decode_inplace(out);
+    char *a = strstr(out, "://");
+    if (a) {
+        a += 3;
+        if (!strncasecmp(a, "%5B", 3)) {
+            char *end = strcasestr(a, "%5D");
+            if (end) {
+                memmove(end + 1, end + 3, strlen(end + 3) + 1);
+                *end = ']';
+                memmove(a + 1, a + 3, strlen(a + 3) + 1);
+                *a = '[';
+            }
+        }
+    }
+    size_t l = strlen(out);
+    if (*q && (size_t)snprintf(out + l, cap - l, "?%s", q) >= cap - l) return -1;
+    return 0;
+}
+
+static int device_target(gw_t *gw, http_req_t *req, const char *rest, char *out, size_t cap,
+                         const gw_device_t **dev)
+{
+    char name[64];
+    size_t nl = strcspn(rest, "/");
+    if (nl == 0 || nl >= sizeof name) return 404;
+    memcpy(name, rest, nl);
+    name[nl] = '\0';
+    pct_decode_inplace(name);
+    *dev = gw_strmap_get(gw->devices, name);
+    if (!*dev) return 404;
+    const char *q = http_req_query(req);
+    int n =
+        snprintf(out, cap, "%s%s%s%s", (*dev)->uri, rest[nl] ? rest + nl : "/", *q ? "?" : "", q);
+    return n < 0 || (size_t)n >= cap ? 414 : 0;
+}
+
+int gw_target_resolve(gw_t *gw, http_req_t *req, gw_target_t *t)
+{
+    const char *path = http_req_path(req);
+    char raw[1200];
+    memset(t, 0, offsetof(gw_target_t, addr));
+    t->device = NULL;
+    if (!strncmp(path, "/hc/", 4) || !strcmp(path, "/hc")) {
+        if (hc_target(req, path[3] ? path + 4 : "", raw, sizeof raw))
+            return http_respond_text(req, 400,
+                                     "no target URI: use /hc/coap://HOST[:PORT]/PATH "
+                                     "or /hc/?target_uri=URI"),
+                   -1;
+    } else {
+        int rc = device_target(gw, req, path + 9, raw, sizeof raw, &t->device);
+        if (rc == 404) return http_respond_text(req, 404, "unknown device"), -1;
+        if (rc) return http_respond_text(req, 414, "target URI too long"), -1;
+    }
+    static coap_uri_t u;
+    int rc = coap_uri_parse(&u, raw);
+    if (rc == COAP_ERR_URI_SCHEME || (!rc && u.secure))
+        return http_respond_text(req, 400, "unsupported scheme in %s: only coap:// is proxied",
+                                 raw),
+               -1;
+    if (rc)
+        return http_respond_text(req, 400, "malformed target URI %s: %s", raw, coap_strerror(rc)),
+               -1;
+    if (u.host_is_literal) {
+        if (coap_addr_from_host(&t->addr, u.host, u.port))
+            return http_respond_text(req, 400, "malformed address in %s", raw), -1;
+    } else {
+        const gw_device_t *d = t->device ? t->device : device_by_host(gw, u.host, u.port);
+        if (!gw_acl_allows_name(gw->acl, u.host) && !d)
+            return http_respond_text(req, 403,
+                                     "target %s is not allowed (see proxy.allow_targets "
+                                     "and --allow-target)",
+                                     u.host),
+                   -1;
+        if (!d || !d->resolved)
+            return http_respond_text(req, 502,
+                                     "cannot resolve %s: use an IP address or a "
+                                     "configured device",
+                                     u.host),
+                   -1;
+        t->addr = d->addr;
+        coap_addr_t *a = &t->addr;
+        if (a->u.sa.sa_family == AF_INET)
+            a->u.v4.sin_port = htons(u.port);
+        else
+            a->u.v6.sin6_port = htons(u.port);
+    }
+    if (!gw_acl_allows_addr(gw->acl, &t->addr))
+        return http_respond_text(req, 403,
+                                 "target %s is not allowed (see proxy.allow_targets "
+                                 "and --allow-target)",
+                                 u.host),
+               -1;
+    /* The canonical form (§6.5) keys the cache and coalescing. */
+    coap_msg_t m;
+    coap_msg_init(&m, COAP_CON, COAP_GET, 0);
+    coap_uri_to_options(&u, &m, COAP_URI_OPT_HOST | COAP_URI_OPT_PORT);
+    if (coap_uri_compose(&m, 0, u.host, u.port, t->uri, sizeof t->uri) < 0)
+        return http_respond_text(req, 414, "target URI too long"), -1;
+    return 0;
+}

@@ -1,0 +1,74 @@
+/*
+ * http_server.h - the HTTP front end: libmicrohttpd in external-polling
+ * epoll mode inside the coapgw loop, with suspend/resume so a request can
+ * be answered later (when its CoAP exchange ends) without a thread.
+ *
+ * The handler runs once per request, after the whole body has arrived (a
+ * body over max_body is answered 413 before the handler runs). It answers
+ * with http_respond() at once or later; until then the connection is
+ * suspended. If the client goes away first, the abort callback set with
+ * http_req_on_abort() runs and the request is freed: do not use it after.
+ */
+#ifndef HTTP_SERVER_H
+#define HTTP_SERVER_H
+
+#include "coap_loop.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct http_server http_server_t;
+typedef struct http_req http_req_t;
+
+typedef void (*http_handler_t)(http_req_t *req, void *arg);
+typedef void (*http_abort_cb)(http_req_t *req, void *arg);
+
+typedef struct {
+    const char *listen;       /* "0.0.0.0:8080", "[::]:8080", "127.0.0.1:0" */
+    size_t max_body;          /* default 1 MiB */
+    size_t conn_memory;       /* MHD's per-connection pool, default 16 KiB */
+    unsigned max_connections; /* default 20000 */
+    unsigned conn_timeout_s;  /* idle connection timeout, default 60 */
+} http_server_params_t;
+
+/* Starts listening and registers with the loop. Returns NULL with a
+ * message in err. */
+http_server_t *http_server_new(coap_loop_t *loop, const http_server_params_t *p,
+                               http_handler_t handler, void *arg, char *err, size_t errlen);
+/* Stops listening, aborts requests still pending, frees the server. */
+void http_server_free(http_server_t *srv);
+/* The port actually bound (useful with port 0). */
+uint16_t http_server_port(const http_server_t *srv);
+/* Stops accepting new connections (graceful shutdown). */
+void http_server_quiesce(http_server_t *srv);
+/* Requests currently waiting for an answer. */
+size_t http_server_pending(const http_server_t *srv);
+
+/* --- the request --- */
+const char *http_req_method(const http_req_t *req);
+/* The path as sent, still percent-encoded (no query). */
+const char *http_req_path(const http_req_t *req);
+/* The query string as sent (without '?'), or "" when none. */
+const char *http_req_query(const http_req_t *req);
+/* A request header (case-insensitive name), or NULL. */
+const char *http_req_header(const http_req_t *req, const char *name);
+/* A query argument, percent-decoded, or NULL. */
+const char *http_req_arg(const http_req_t *req, const char *name);
+const uint8_t *http_req_body(const http_req_t *req, size_t *len);
+/* "ip:port" of the client. */
+const char *http_req_client(const http_req_t *req);
+
+void http_req_on_abort(http_req_t *req, http_abort_cb cb, void *arg);
+
+/* --- the answer --- */
+/* Adds a response header (copied). Call before http_respond(). */
+int http_req_add_header(http_req_t *req, const char *name, const char *value);
+/* Sends the response (the body is copied) and, if the request was
+ * suspended, resumes it. The request must not be used after. */
+int http_respond(http_req_t *req, unsigned status, const char *content_type, const void *body,
+                 size_t len);
+/* A short text/plain answer, for errors: "STATUS MESSAGE\n". */
+int http_respond_text(http_req_t *req, unsigned status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif

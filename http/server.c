@@ -1,0 +1,458 @@
+/*
+ * server.c - libmicrohttpd driven by the coapgw loop (external polling with
+ * MHD's own epoll fd as a loop source), suspend/resume for answers that come
+ * later. See http_server.h.
+ */
+#include "http_server.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+typedef struct hdr {
+    struct hdr *next;
+    char *name, *value;
+} hdr_t;
+
+struct http_req {
+    http_server_t *srv;
+    struct MHD_Connection *conn;
+    char *method, *path, *query;
+    uint8_t *body;
+    size_t body_len, body_cap;
+    hdr_t *headers;
+    struct MHD_Response *resp;
+    unsigned status;
+    http_abort_cb on_abort;
+    void *abort_arg;
+    char client[64];
+    char argbuf[512];
+    uint8_t too_large, handled, suspended, answered;
+};
+
+struct http_server {
+    coap_loop_t *loop;
+    struct MHD_Daemon *d;
+    http_server_params_t p;
+    http_handler_t handler;
+    void *arg;
+    int need_run;
+    size_t pending;
+    uint16_t port;
+};
+
+/* Keeps the path and query exactly as sent: the /hc/ target URI is itself
+ * a URI whose escapes must survive (RFC 8075 §5). We decode where needed. */
+static size_t no_unescape(void *cls, struct MHD_Connection *c, char *uri)
+{
+    (void)cls;
+    (void)c;
+    return strlen(uri);
+}
+
+static int hexv(int c)
+{
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+}
+
+/* Query arguments as form values: '+' is a space, %XX a byte. */
+static void form_decode(const char *in, char *out, size_t cap)
+{
+    size_t n = 0;
+    for (; *in && n + 1 < cap; in++) {
+        if (*in == '%' && hexv(in[1]) >= 0 && hexv(in[2]) >= 0) {
+            out[n++] = (char)(hexv(in[1]) << 4 | hexv(in[2]));
+            in += 2;
+        } else {
+            out[n++] = *in == '+' ? ' ' : *in;
+        }
+    }
+    out[n] = '\0';
+}
+
+typedef struct {
+    char *buf;
+    size_t len, cap;
+} qbuf_t;
+
+static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value)
+{
+    (void)kind;
+    qbuf_t *q = cls;
+    size_t need = q->len + strlen(key) + (value ? strlen(value) + 1 : 0) + 2;
+    if (need > q->cap) {
+        size_t cap = q->cap ? q->cap * 2 : 256;
+        while (cap < need) cap *= 2;
+        char *b = realloc(q->buf, cap);
+        if (!b) return MHD_NO;
+        q->buf = b;
+        q->cap = cap;
+    }
+    q->len += (size_t)sprintf(q->buf + q->len, "%s%s%s%s", q->len ? "&" : "", key, value ? "=" : "",
+                              value ? value : "");
+    return MHD_YES;
+}
+
+/* "1.2.3.4:80" or "[::1]:80"; IPv4-mapped IPv6 shown as IPv4. */
+static void format_addr(const struct sockaddr *sa, char *out, size_t cap)
+{
+    char host[INET6_ADDRSTRLEN] = "?";
+    unsigned port = 0;
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *v4 = (const struct sockaddr_in *)(const void *)sa;
+        inet_ntop(AF_INET, &v4->sin_addr, host, sizeof host);
+        port = ntohs(v4->sin_port);
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)(const void *)sa;
+        inet_ntop(AF_INET6, &v6->sin6_addr, host, sizeof host);
+        port = ntohs(v6->sin6_port);
+        if (!strncmp(host, "::ffff:", 7) && strchr(host, '.')) {
+            snprintf(out, cap, "%s:%u", host + 7, port);
+            return;
+        }
+        snprintf(out, cap, "[%s]:%u", host, port);
+        return;
+    }
+    snprintf(out, cap, "%s:%u", host, port);
+}
+
+/* Numeric "host:port" / "[v6]:port" -> sockaddr (no DNS). */
+static int parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len)
+{
+    char host[INET6_ADDRSTRLEN + 8];
+    const char *port;
+    if (s[0] == '[') {
+        const char *close = strchr(s, ']');
+        if (!close || close[1] != ':' || (size_t)(close - s - 1) >= sizeof host) return -1;
+        memcpy(host, s + 1, (size_t)(close - s - 1));
+        host[close - s - 1] = '\0';
+        port = close + 2;
+    } else {
+        const char *colon = strrchr(s, ':');
+        if (!colon || strchr(s, ':') != colon || (size_t)(colon - s) >= sizeof host) return -1;
+        memcpy(host, s, (size_t)(colon - s));
+        host[colon - s] = '\0';
+        port = colon + 1;
+    }
+    struct addrinfo hints = {.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE,
+                             .ai_socktype = SOCK_STREAM};
+    struct addrinfo *res = NULL;
+    if (!*port || getaddrinfo(host, port, &hints, &res) || !res) return -1;
+    memcpy(ss, res->ai_addr, res->ai_addrlen);
+    *len = res->ai_addrlen;
+    freeaddrinfo(res);
+    return 0;
+}
+
+static http_req_t *req_new(http_server_t *srv, struct MHD_Connection *c, const char *url,
+                           const char *method)
+{
+    http_req_t *r = calloc(1, sizeof *r);
+    if (!r) return NULL;
+    r->srv = srv;
+    r->conn = c;
+    r->method = strdup(method);
+    r->path = strdup(url);
+    qbuf_t q = {0};
+    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, &q);
+    r->query = q.buf ? q.buf : strdup("");
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (ci && ci->client_addr) format_addr(ci->client_addr, r->client, sizeof r->client);
+    if (!r->method || !r->path || !r->query) {
+        free(r->method);
+        free(r->path);
+        free(r->query);
+        free(r);
+        return NULL;
+    }
+    return r;
+}
+
+static void req_free(http_req_t *r)
+{
+    while (r->headers) {
+        hdr_t *h = r->headers;
+        r->headers = h->next;
+        free(h->name);
+        free(h->value);
+        free(h);
+    }
+    if (r->resp) MHD_destroy_response(r->resp);
+    free(r->method);
+    free(r->path);
+    free(r->query);
+    free(r->body);
+    free(r);
+}
+
+static int append_body(http_req_t *r, const char *data, size_t n)
+{
+    if (r->too_large || r->body_len + n > r->srv->p.max_body) {
+        r->too_large = 1; /* keep reading, answer 413 at the end */
+        return 0;
+    }
+    if (r->body_len + n > r->body_cap) {
+        size_t cap = r->body_cap ? r->body_cap * 2 : 4096;
+        while (cap < r->body_len + n) cap *= 2;
+        uint8_t *b = realloc(r->body, cap);
+        if (!b) {
+            r->too_large = 1;
+            return -1;
+        }
+        r->body = b;
+        r->body_cap = cap;
+    }
+    memcpy(r->body + r->body_len, data, n);
+    r->body_len += n;
+    return 0;
+}
+
+static enum MHD_Result queue_prepared(http_req_t *r)
+{
+    enum MHD_Result ret = MHD_queue_response(r->conn, r->status, r->resp);
+    MHD_destroy_response(r->resp);
+    r->resp = NULL;
+    return ret;
+}
+
+static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char *url,
+                                 const char *method, const char *version, const char *upload_data,
+                                 size_t *upload_data_size, void **con_cls)
+{
+    (void)version;
+    http_server_t *srv = cls;
+    http_req_t *r = *con_cls;
+    if (!r) {
+        /* First call: headers only. Answering now would make MHD close the
+         * connection after the response, so return and answer later. */
+        r = req_new(srv, c, url, method);
+        if (!r) return MHD_NO;
+        *con_cls = r;
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        append_body(r, upload_data, *upload_data_size);
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (r->resp) return queue_prepared(r); /* resumed with the answer */
+    if (r->handled) return MHD_YES;
+    r->handled = 1;
+    srv->pending++;
+    if (r->too_large) {
+        http_respond_text(r, 413, "request body larger than %zu bytes", srv->p.max_body);
+        return queue_prepared(r);
+    }
+    srv->handler(r, srv->arg);
+    if (r->resp) return queue_prepared(r);
+    MHD_suspend_connection(c);
+    r->suspended = 1;
+    return MHD_YES;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)c;
+    (void)toe;
+    http_req_t *r = *con_cls;
+    if (!r) return;
+    if (r->handled && !r->answered) {
+        r->srv->pending--;
+        if (r->on_abort) r->on_abort(r, r->abort_arg);
+    }
+    req_free(r);
+    *con_cls = NULL;
+}
+
+/* --- loop integration --- */
+
+static void process(void *arg)
+{
+    http_server_t *srv = arg;
+    srv->need_run = 0;
+    MHD_run(srv->d);
+}
+
+static uint64_t deadline(void *arg)
+{
+    http_server_t *srv = arg;
+    uint64_t now = coap_loop_now(srv->loop);
+    if (srv->need_run) return now;
+    MHD_UNSIGNED_LONG_LONG ms;
+    if (MHD_get_timeout(srv->d, &ms) != MHD_YES) return COAP_NEVER;
+    return now + ms;
+}
+
+http_server_t *http_server_new(coap_loop_t *loop, const http_server_params_t *p,
+                               http_handler_t handler, void *arg, char *err, size_t errlen)
+{
+    struct sockaddr_storage addr;
+    socklen_t addr_len;
+    if (!p->listen || parse_listen(p->listen, &addr, &addr_len)) {
+        snprintf(err, errlen, "bad HTTP listen address \"%s\"", p->listen);
+        return NULL;
+    }
+    http_server_t *srv = calloc(1, sizeof *srv);
+    if (!srv) return NULL;
+    srv->loop = loop;
+    srv->p = *p;
+    if (!srv->p.max_body) srv->p.max_body = 1024 * 1024;
+    if (!srv->p.conn_memory) srv->p.conn_memory = 16 * 1024;
+    if (!srv->p.max_connections) srv->p.max_connections = 20000;
+    if (!srv->p.conn_timeout_s) srv->p.conn_timeout_s = 60;
+    srv->handler = handler;
+    srv->arg = arg;
+    unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+    if (addr.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
+    srv->d = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_access, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, srv->p.conn_memory, MHD_OPTION_CONNECTION_LIMIT,
+        srv->p.max_connections, MHD_OPTION_CONNECTION_TIMEOUT, srv->p.conn_timeout_s,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_UNESCAPE_CALLBACK, no_unescape,
+        srv, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, MHD_OPTION_END);
+    const union MHD_DaemonInfo *ep =
+        srv->d ? MHD_get_daemon_info(srv->d, MHD_DAEMON_INFO_EPOLL_FD) : NULL;
+    const union MHD_DaemonInfo *lf =
+        srv->d ? MHD_get_daemon_info(srv->d, MHD_DAEMON_INFO_LISTEN_FD) : NULL;
+    if (!ep || !lf || coap_loop_add_source(loop, ep->epoll_fd, process, deadline, srv)) {
+        snprintf(err, errlen, "cannot listen for HTTP on %s (address in use or not local?)",
+                 p->listen);
+        if (srv->d) MHD_stop_daemon(srv->d);
+        free(srv);
+        return NULL;
+    }
+    struct sockaddr_storage bound;
+    socklen_t bl = sizeof bound;
+    if (getsockname(lf->listen_fd, (struct sockaddr *)&bound, &bl) == 0)
+        srv->port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
+                                                      : ((struct sockaddr_in *)&bound)->sin_port);
+    return srv;
+}
+
+void http_server_free(http_server_t *srv)
+{
+    if (!srv) return;
+    coap_loop_remove_source(srv->loop, srv);
+    MHD_stop_daemon(srv->d); /* completes (and aborts) every request */
+    free(srv);
+}
+
+uint16_t http_server_port(const http_server_t *srv)
+{
+    return srv->port;
+}
+
+void http_server_quiesce(http_server_t *srv)
+{
+    MHD_socket fd = MHD_quiesce_daemon(srv->d);
+    (void)fd; /* MHD closes it when the daemon stops */
+}
+
+size_t http_server_pending(const http_server_t *srv)
+{
+    return srv->pending;
+}
+
+/* --- requests --- */
+
+const char *http_req_method(const http_req_t *r)
+{
+    return r->method;
+}
+const char *http_req_path(const http_req_t *r)
+{
+    return r->path;
+}
+const char *http_req_query(const http_req_t *r)
+{
+    return r->query;
+}
+const char *http_req_client(const http_req_t *r)
+{
+    return r->client;
+}
+
+const char *http_req_header(const http_req_t *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+const char *http_req_arg(const http_req_t *r, const char *name)
+{
+    const char *v = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+    if (!v) return NULL;
+    form_decode(v, ((http_req_t *)r)->argbuf, sizeof r->argbuf);
+    return r->argbuf;
+}
+
+const uint8_t *http_req_body(const http_req_t *r, size_t *len)
+{
+    *len = r->body_len;
+    return r->body;
+}
+
+void http_req_on_abort(http_req_t *r, http_abort_cb cb, void *arg)
+{
+    r->on_abort = cb;
+    r->abort_arg = arg;
+}
+
+int http_req_add_header(http_req_t *r, const char *name, const char *value)
+{
+    hdr_t *h = calloc(1, sizeof *h);
+    if (!h || !(h->name = strdup(name)) || !(h->value = strdup(value))) {
+        if (h) free(h->name);
+        free(h);
+        return -1;
+    }
+    hdr_t **pp = &r->headers;
+    while (*pp) pp = &(*pp)->next;
+    *pp = h;
+    return 0;
+}
+
+int http_respond(http_req_t *r, unsigned status, const char *content_type, const void *body,
+                 size_t len)
+{
+    if (r->answered) return -1;
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(len, (void *)(uintptr_t)body, MHD_RESPMEM_MUST_COPY);
+    if (!resp) return -1;
+    if (content_type) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+    for (hdr_t *h = r->headers; h; h = h->next) MHD_add_response_header(resp, h->name, h->value);
+    r->resp = resp;
+    r->status = status;
+    r->answered = 1;
+    if (r->handled) r->srv->pending--;
+    if (r->suspended) {
+        r->suspended = 0;
+        MHD_resume_connection(r->conn);
+        r->srv->need_run = 1; /* one MHD_run serves every resumed connection */
+    }
+    return 0;
+}
+
+int http_respond_text(http_req_t *r, unsigned status, const char *fmt, ...)
+{
+    char body[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(body, sizeof body - 1, fmt, ap);
+    va_end(ap);
+    if (n < 0) n = 0;
+    if ((size_t)n > sizeof body - 2) n = (int)sizeof body - 2;
+    body[n++] = '\n';
+    return http_respond(r, status, "text/plain; charset=utf-8", body, (size_t)n);
+}
