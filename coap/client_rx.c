@@ -83,6 +83,16 @@ static int block2_step(coap_req_t *req, const coap_msg_t *m)
     coap_block_t b;
     int has = coap_block_get(m, COAP_OPT_BLOCK2, &b);
     if (has < 0) return COAP_ERR_BLOCK;
+    uint32_t seq;
+    /* RFC 7959 §3.4: a notification (it carries Observe) overtaking the
+     * fetch of the registration's later blocks is a newer state: the
+     * fetch is dropped and the notification taken instead. */
+    if (req->b2_num > 0 && req->observe && COAP_CODE_CLASS(m->code) == 2 &&
+        coap_msg_get_uint(m, COAP_OPT_OBSERVE, &seq) == 0) {
+        req->b2_num = 0;
+        req->body_len = 0;
+        req->b2_observe = 0;
+    }
     /* A later block request answered without Block2 (or with an error)
      * would leave the body cut short: fail rather than deliver part. */
     if (req->b2_num > 0 && (!has || COAP_CODE_CLASS(m->code) != 2)) return COAP_ERR_BLOCK;

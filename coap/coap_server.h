@@ -84,12 +84,14 @@ enum {
 };
 typedef void (*coap_deregister_cb)(coap_server_t *srv, coap_resource_t *res,
                                    const coap_addr_t *peer, int reason, void *arg);
-/* A deferred response was acknowledged (COAP_OK) or given up (< 0). */
+/* A deferred response was acknowledged (COAP_OK) or given up (< 0). Runs
+ * for every response, also the server's own (4.04, 2.31...): at once with
+ * COAP_OK for a piggybacked or NON one. Never after coap_server_free(). */
 typedef void (*coap_complete_cb)(coap_server_t *srv, uint64_t id, int result, void *arg);
 
 typedef struct {
-    uint32_t max_upload;    /* Block1 limit (4.13 above), default 1 MiB */
-    uint32_t max_uploads;   /* concurrent Block1 uploads, default 64 */
+    uint32_t max_upload;    /* request body limit (4.13 above), default the ep's max_body */
+    uint32_t max_uploads;   /* concurrent Block1 uploads (and kept Block2 answers), default 64 */
     uint8_t block_szx;      /* Block2 size, default 6 (1024 bytes) */
     uint32_t con_every;     /* a CON notification at least every N, default 20 */
     uint32_t max_observers; /* in all, default 10000 */

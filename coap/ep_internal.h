@@ -59,6 +59,9 @@ typedef struct ep_dedup {
     size_t reply_len;
     uint16_t mid;
     uint8_t is_con;
+    uint8_t retired; /* out of the table, waiting in its FIFO to be freed */
+    uint8_t token_len;
+    uint8_t token[COAP_TOKEN_MAX];
 } ep_dedup_t;
 
 struct coap_ep_req {

@@ -30,7 +30,7 @@ static void dd_free_head(coap_ep_t *ep, dedup_fifo_t *f)
     ep_dedup_t *d = f->head;
     f->head = d->next;
     if (!f->head) f->tail = NULL;
-    coap_htab_remove(&ep->dedup, &d->hn);
+    if (!d->retired) coap_htab_remove(&ep->dedup, &d->hn);
     if (d->pending) d->pending->dd = NULL;
     coap_ep_peer_unref_(ep, d->peer);
     free(d->reply);
@@ -45,8 +45,9 @@ void coap_ep_dedup_expire_(coap_ep_t *ep, uint64_t now)
     while (ep->fifo_non.head && ep->fifo_non.head->expires <= now) dd_free_head(ep, &ep->fifo_non);
 }
 
-static ep_dedup_t *dd_add(coap_ep_t *ep, coap_peer_t *p, uint16_t mid, int is_con)
+static ep_dedup_t *dd_add(coap_ep_t *ep, coap_peer_t *p, const coap_msg_t *m, int is_con)
 {
+    uint16_t mid = m->mid;
     while (ep->ndedup >= ep->p.max_dedup) { /* bounded: forget the oldest */
         dedup_fifo_t *f = ep->fifo_non.head ? &ep->fifo_non : &ep->fifo_con;
         if (!f->head) break;
@@ -58,6 +59,8 @@ static ep_dedup_t *dd_add(coap_ep_t *ep, coap_peer_t *p, uint16_t mid, int is_co
     coap_ep_peer_ref_(p);
     d->mid = mid;
     d->is_con = (uint8_t)is_con;
+    d->token_len = m->token_len;
+    memcpy(d->token, m->token, m->token_len);
     d->expires = coap_ep_now(ep) + (is_con ? ep->p.exchange_lifetime_ms : ep->p.non_lifetime_ms);
     dedup_fifo_t *f = is_con ? &ep->fifo_con : &ep->fifo_non;
     if (f->tail)
@@ -165,11 +168,21 @@ void coap_ep_con_non_input_(coap_ep_t *ep, coap_peer_t *peer, const coap_msg_t *
      * is read before process() gets to the timers. */
     coap_ep_dedup_expire_(ep, coap_ep_now(ep));
     ep_dedup_t *dd = dd_find(ep, peer, m->mid);
+    if (dd && (dd->token_len != m->token_len || memcmp(dd->token, m->token, m->token_len))) {
+        /* §4.5 matches duplicates by Message ID alone, but a retransmission
+         * repeats the whole message. Another token under the same ID means
+         * the peer's 16-bit IDs wrapped within EXCHANGE_LIFETIME (any client
+         * past 265 messages/s does), so this message is new: replaying the
+         * old answer would hand it someone else's response. */
+        coap_htab_remove(&ep->dedup, &dd->hn);
+        dd->retired = 1;
+        dd = NULL;
+    }
     if (dd) {
         dd_replay(ep, dd);
         return;
     }
-    dd = dd_add(ep, peer, m->mid, is_con);
+    dd = dd_add(ep, peer, m, is_con);
     if (cls == 0) {
         server_input(ep, peer, dd, m);
         return;

@@ -78,6 +78,9 @@ void coap_obs_register_(coap_server_t *srv, srv_req_t *sr, coap_msg_t *resp)
         o->token_len = sr->token_len;
         memcpy(o->token, sr->token, sr->token_len);
         o->last_con_ms = coap_ep_now(srv->ep);
+        /* RFC 7959 §2.4: a smaller block size the client asked for in its
+         * registration holds for the notifications too. */
+        o->szx = sr->has_b2 && sr->b2_szx < srv->p.block_szx ? sr->b2_szx : srv->p.block_szx;
         o->next = res->observers;
         res->observers = o;
         res->nobservers++;
@@ -115,10 +118,10 @@ static int send_notif(coap_observer_t *o, const obs_notif_t *n, int final)
                          .max_age = n->max_age};
     coap_server_fill_(&m, &r);
     if (COAP_CODE_CLASS(n->code) == 2) coap_msg_add_uint(&m, COAP_OPT_OBSERVE, n->seq);
-    size_t bs = coap_block_size(srv->p.block_szx);
+    size_t bs = coap_block_size(o->szx);
     if (n->len > bs) { /* RFC 7959 §2.6: the first block; the client asks for the rest */
         m.payload_len = bs;
-        coap_block_add(&m, COAP_OPT_BLOCK2, 0, 1, srv->p.block_szx);
+        coap_block_add(&m, COAP_OPT_BLOCK2, 0, 1, o->szx);
         coap_msg_add_uint(&m, COAP_OPT_SIZE2, (uint32_t)n->len);
     }
     if (o->tx) coap_ep_tx_cancel(srv->ep, o->tx); /* an older NON's RST window */

@@ -123,12 +123,18 @@ static int etag_matches(const srv_req_t *sr, const coap_response_t *resp)
     return 0;
 }
 
+/* The block size of this response: the server's, or the smaller one the
+ * client asked for (RFC 7959 §2.4, early negotiation). */
+static unsigned block_szx(const coap_server_t *srv, const srv_req_t *sr)
+{
+    return sr->has_b2 && sr->b2_szx < srv->p.block_szx ? sr->b2_szx : srv->p.block_szx;
+}
+
 /* RFC 7959 §2.4: serves the requested block of a representation larger
  * than one block (handlers always produce the whole representation). */
 static int slice_block2(coap_server_t *srv, const srv_req_t *sr, coap_msg_t *m)
 {
-    unsigned szx = srv->p.block_szx;
-    if (sr->has_b2 && sr->b2_szx < szx) szx = sr->b2_szx; /* early negotiation */
+    unsigned szx = block_szx(srv, sr);
     size_t bs = coap_block_size(szx);
     if (!sr->has_b2 && m->payload_len <= bs) return COAP_OK;
     size_t total = m->payload_len;
@@ -186,8 +192,12 @@ int coap_server_respond(coap_server_t *srv, uint64_t id, const coap_response_t *
         coap_obs_register_(srv, sr, &m);
     else if (!rc && sr->want_observe && sr->res)
         coap_obs_deregister_(srv, sr->res, &sr->peer, sr->token, sr->token_len, COAP_DEREG_ERROR);
-    if (!rc && sr->store_key && m.payload_len > coap_block_size(srv->p.block_szx) && !sr->has_b2)
-        coap_srv_store_response_(srv, sr, resp);
+    /* RFC 7959 §2.7: the whole answer to an unsafe request is kept when the
+     * client is to fetch it in blocks (at the size it negotiated). */
+    if (!rc && sr->store_key)
+        coap_srv_store_response_(srv, sr, resp,
+                                 COAP_CODE_CLASS(m.code) == 2 &&
+                                     m.payload_len > coap_block_size(block_szx(srv, sr)));
     if (!rc && COAP_CODE_CLASS(m.code) == 2 && m.payload_len) rc = slice_block2(srv, sr, &m);
     if (rc == COAP_ERR_BLOCK) { /* a block beyond the end (RFC 7959 §2.4) */
         coap_msg_init(&m, COAP_CON, COAP_BAD_OPTION, 0);
@@ -234,14 +244,14 @@ void coap_server_error_(coap_server_t *srv, uint64_t id, uint8_t code, const cha
 
 /* --- requests --- */
 
-/* Options this server acts on; everything else critical gets 4.02. */
+/* Options this server acts on; everything else critical gets 4.02. Proxy-Uri
+ * and Proxy-Scheme are known as well: refused with 5.05 below (§5.7.2). */
 static const uint16_t understood[] = {
-    COAP_OPT_IF_MATCH, COAP_OPT_URI_HOST, COAP_OPT_ETAG, COAP_OPT_IF_NONE_MATCH, COAP_OPT_OBSERVE,
-    COAP_OPT_URI_PORT, COAP_OPT_URI_PATH, COAP_OPT_CONTENT_FORMAT, COAP_OPT_URI_QUERY,
-    COAP_OPT_ACCEPT, COAP_OPT_BLOCK2, COAP_OPT_BLOCK1, COAP_OPT_SIZE2, COAP_OPT_SIZE1,
-    COAP_OPT_REQUEST_TAG, COAP_OPT_HOP_LIMIT, COAP_OPT_NO_RESPONSE,
-    /* known, and refused with 5.05 below (§5.7.2), not 4.02 */
-    COAP_OPT_PROXY_URI, COAP_OPT_PROXY_SCHEME, 0};
+    COAP_OPT_IF_MATCH,    COAP_OPT_URI_HOST,  COAP_OPT_ETAG,         COAP_OPT_IF_NONE_MATCH,
+    COAP_OPT_OBSERVE,     COAP_OPT_URI_PORT,  COAP_OPT_URI_PATH,     COAP_OPT_CONTENT_FORMAT,
+    COAP_OPT_URI_QUERY,   COAP_OPT_ACCEPT,    COAP_OPT_BLOCK2,       COAP_OPT_BLOCK1,
+    COAP_OPT_SIZE2,       COAP_OPT_SIZE1,     COAP_OPT_REQUEST_TAG,  COAP_OPT_HOP_LIMIT,
+    COAP_OPT_NO_RESPONSE, COAP_OPT_PROXY_URI, COAP_OPT_PROXY_SCHEME, 0};
 
 static int critical_unknown(const coap_msg_t *m)
 {
@@ -397,6 +407,9 @@ static void on_request(coap_ep_t *ep, coap_ep_req_t *er, const coap_msg_t *m, vo
         if (rc <= 0) return;
         req.payload = up->body;
         req.payload_len = up->len;
+    } else if (m->payload_len > srv->p.max_upload) {
+        coap_srv_too_large_(srv, sr); /* the limit holds for a body in one datagram too */
+        return;
     }
     res->handler(srv, &req, res->arg);
     if (up) {

@@ -34,12 +34,20 @@ static stored_resp_t **stored_find(coap_server_t *srv, const coap_addr_t *peer, 
     return NULL;
 }
 
-void coap_srv_store_response_(coap_server_t *srv, srv_req_t *sr, const coap_response_t *r)
+/* Called for every answer to an unsafe request (other than one served
+ * from a copy): a copy kept from an earlier request with the same key is
+ * out of date either way; the new answer is kept when the client will
+ * fetch it in blocks (`keep`). */
+void coap_srv_store_response_(coap_server_t *srv, srv_req_t *sr, const coap_response_t *r, int keep)
 {
     stored_resp_t **old = stored_find(srv, &sr->peer, sr->store_key);
     if (old) coap_srv_stored_free_(srv, old);
-    while (srv->nstored >= srv->p.max_uploads)
-        coap_srv_stored_free_(srv, &srv->stored); /* bounded */
+    if (!keep) return;
+    while (srv->nstored >= srv->p.max_uploads) { /* bounded: the oldest goes */
+        stored_resp_t **pp = &srv->stored;
+        while ((*pp)->next) pp = &(*pp)->next;
+        coap_srv_stored_free_(srv, pp);
+    }
     stored_resp_t *s = malloc(sizeof *s + r->payload_len);
     if (!s) return;
     s->peer = sr->peer;
@@ -53,7 +61,7 @@ void coap_srv_store_response_(coap_server_t *srv, srv_req_t *sr, const coap_resp
     if (s->etag_len) memcpy(s->etag, r->etag, s->etag_len);
     s->len = r->payload_len;
     memcpy(s->body, r->payload, r->payload_len);
-    s->next = srv->stored;
+    s->next = srv->stored; /* newest first */
     srv->stored = s;
     srv->nstored++;
 }
@@ -80,23 +88,32 @@ int coap_srv_respond_stored_(coap_server_t *srv, srv_req_t *sr)
 /* --- Block1 uploads (RFC 7959 §2.5) --- */
 
 /* Blocks of one body are tied together by peer, URI and Request-Tag
- * (RFC 9175 §3), not by token: libcoap changes the token on every block. */
+ * (RFC 9175 §3), not by token: libcoap changes the token on every block.
+ * Values are opaque (a Request-Tag may hold any byte, 0 too): they go into
+ * the key in hex, so different options always give different keys. */
 char *coap_srv_request_key_(const coap_msg_t *m, int with_tag)
 {
-    char buf[2048];
-    size_t n = (size_t)snprintf(buf, sizeof buf, "%u|", m->code);
-    for (unsigned i = 0; i < m->opt_count && n < sizeof buf - 300; i++) {
+    static const char hex[] = "0123456789abcdef";
+    size_t cap = 16;
+    for (unsigned i = 0; i < m->opt_count; i++) cap += 8 + 2 * (size_t)m->opts[i].len;
+    char *key = malloc(cap);
+    if (!key) return NULL;
+    size_t n = (size_t)snprintf(key, cap, "%u|", m->code);
+    for (unsigned i = 0; i < m->opt_count; i++) {
         const coap_opt_t *o = &m->opts[i];
         if (o->num != COAP_OPT_URI_PATH && o->num != COAP_OPT_URI_QUERY &&
             (o->num != COAP_OPT_REQUEST_TAG || !with_tag) && o->num != COAP_OPT_URI_HOST)
             continue;
-        n += (size_t)snprintf(buf + n, sizeof buf - n, "%u:%u:", o->num, o->len);
-        size_t l = o->len < sizeof buf - n - 1 ? o->len : sizeof buf - n - 1;
-        memcpy(buf + n, coap_opt_value(o), l);
-        n += l;
+        n += (size_t)snprintf(key + n, cap - n, "%u:", o->num);
+        const uint8_t *v = coap_opt_value(o);
+        for (size_t j = 0; j < o->len; j++) {
+            key[n++] = hex[v[j] >> 4];
+            key[n++] = hex[v[j] & 15];
+        }
+        key[n++] = ';';
     }
-    buf[n] = '\0';
-    return strdup(buf);
+    key[n] = '\0';
+    return key;
 }
 
 void coap_srv_upload_free_(coap_server_t *srv, upload_t **pp)
@@ -123,6 +140,20 @@ static upload_t **upload_find(coap_server_t *srv, const coap_addr_t *peer, const
     return NULL;
 }
 
+/* §2.9.3: 4.13 with Size1, the largest body this server takes. */
+void coap_srv_too_large_(coap_server_t *srv, srv_req_t *sr)
+{
+    uint8_t s1[4];
+    coap_opt_t o = {.num = COAP_OPT_SIZE1, .is_inline = 1};
+    o.len = (uint16_t)coap_uint_encode(srv->p.max_upload, s1);
+    memcpy(o.v.bytes, s1, o.len);
+    coap_response_t r = COAP_RESPONSE(COAP_REQUEST_ENTITY_TOO_LARGE);
+    r.opts = &o;
+    r.nopts = 1;
+    sr->has_b1 = 0;
+    coap_server_respond(srv, sr->id, &r);
+}
+
 /* Returns 1 when the body is complete (*body, *len), 0 when the block was
  * answered (2.31, 4.08, 4.13), < 0 on no memory. */
 int coap_srv_block1_receive_(coap_server_t *srv, srv_req_t *sr, const coap_msg_t *m,
@@ -138,15 +169,7 @@ int coap_srv_block1_receive_(coap_server_t *srv, srv_req_t *sr, const coap_msg_t
     if (too_big) {
         free(key);
         if (pp) coap_srv_upload_free_(srv, pp);
-        uint8_t s1[4];
-        coap_opt_t o = {.num = COAP_OPT_SIZE1, .is_inline = 1};
-        o.len = (uint16_t)coap_uint_encode(srv->p.max_upload, s1);
-        memcpy(o.v.bytes, s1, o.len);
-        coap_response_t r = COAP_RESPONSE(COAP_REQUEST_ENTITY_TOO_LARGE);
-        r.opts = &o;
-        r.nopts = 1;
-        sr->has_b1 = 0;
-        coap_server_respond(srv, sr->id, &r);
+        coap_srv_too_large_(srv, sr);
         return 0;
     }
     if (b->num == 0) {

@@ -17,6 +17,7 @@ typedef struct coap_observer {
     uint8_t token_len;
     uint8_t con_inflight;
     uint8_t gone;       /* unreachable: removed after the notify() walk */
+    uint8_t szx;        /* Block2 size of its notifications */
     uint32_t since_con; /* notifications since the last CON */
     uint64_t last_con_ms;
     coap_ep_tx_t *tx;         /* the notification in flight, if tracked */
@@ -120,8 +121,10 @@ void coap_server_error_(coap_server_t *srv, uint64_t id, uint8_t code, const cha
 char *coap_srv_request_key_(const coap_msg_t *m, int with_tag);
 void coap_srv_upload_free_(coap_server_t *srv, upload_t **pp);
 void coap_srv_stored_free_(coap_server_t *srv, stored_resp_t **pp);
-void coap_srv_store_response_(coap_server_t *srv, srv_req_t *sr, const coap_response_t *r);
+void coap_srv_store_response_(coap_server_t *srv, srv_req_t *sr, const coap_response_t *r,
+                              int keep);
 int coap_srv_respond_stored_(coap_server_t *srv, srv_req_t *sr);
+void coap_srv_too_large_(coap_server_t *srv, srv_req_t *sr);
 int coap_srv_block1_receive_(coap_server_t *srv, srv_req_t *sr, const coap_msg_t *m,
                              const coap_block_t *b, upload_t **done);
 

@@ -54,6 +54,9 @@ void gw_log_set_level(int level);
 /* target.c: maps the request URL to a target, checks the allowlist. On
  * failure answers the HTTP request itself and returns -1. */
 int gw_target_resolve(gw_t *gw, http_req_t *req, gw_target_t *t);
+/* The same for a target written as "coap://..." or "/devices/NAME/PATH";
+ * returns 0, or an HTTP status with a message in msg. */
+int gw_target_parse(gw_t *gw, const char *spec, gw_target_t *t, char *msg, size_t cap);
 /* Resolves every configured device (at start; may block on DNS). */
 int gw_devices_load(gw_t *gw, char *err, size_t errlen);
 void gw_devices_free(gw_t *gw);

@@ -125,84 +125,104 @@ static int hc_target(http_req_t *req, const char *rest, char *out, size_t cap)
     return 0;
 }
 
-static int device_target(gw_t *gw, http_req_t *req, const char *rest, char *out, size_t cap,
+/* "NAME/PATH" after "/devices/" -> the device's base URI + "/PATH" + query. */
+static int device_target(gw_t *gw, const char *rest, const char *query, char *out, size_t cap,
                          const gw_device_t **dev)
 {
     char name[64];
-    size_t nl = strcspn(rest, "/");
+    size_t nl = strcspn(rest, "/?");
     if (nl == 0 || nl >= sizeof name) return 404;
     memcpy(name, rest, nl);
     name[nl] = '\0';
     pct_decode_inplace(name);
     *dev = gw_strmap_get(gw->devices, name);
     if (!*dev) return 404;
-    const char *q = http_req_query(req);
-    int n =
-        snprintf(out, cap, "%s%s%s%s", (*dev)->uri, rest[nl] ? rest + nl : "/", *q ? "?" : "", q);
+    const char *path = rest[nl] == '/' ? rest + nl : "/";
+    int n = snprintf(out, cap, "%s%s%s%s", (*dev)->uri, path, query && *query ? "?" : "",
+                     query ? query : "");
     return n < 0 || (size_t)n >= cap ? 414 : 0;
+}
+
+#define FAIL(code, ...) (snprintf(msg, cap, __VA_ARGS__), (code))
+
+/* The common part: parse the coap:// URI, find its address, apply the
+ * allowlist, and compose the canonical form (§6.5) that keys the cache,
+ * coalescing and the observe hub. */
+static int finish_target(gw_t *gw, const char *raw, gw_target_t *t, char *msg, size_t cap)
+{
+    static coap_uri_t u;
+    int rc = coap_uri_parse(&u, raw);
+    if (rc == COAP_ERR_URI_SCHEME || (!rc && u.secure))
+        return FAIL(400, "unsupported scheme in %s: only coap:// is proxied", raw);
+    if (rc) return FAIL(400, "malformed target URI %s: %s", raw, coap_strerror(rc));
+    if (u.host_is_literal) {
+        if (coap_addr_from_host(&t->addr, u.host, u.port))
+            return FAIL(400, "malformed address in %s", raw);
+    } else {
+        const gw_device_t *d = t->device ? t->device : device_by_host(gw, u.host, u.port);
+        if (!gw_acl_allows_name(gw->acl, u.host) && !d)
+            return FAIL(403,
+                        "target %s is not allowed (see proxy.allow_targets and "
+                        "--allow-target)",
+                        u.host);
+        if (!d || !d->resolved)
+            return FAIL(502, "cannot resolve %s: use an IP address or a configured device", u.host);
+        t->addr = d->addr;
+        if (t->addr.u.sa.sa_family == AF_INET)
+            t->addr.u.v4.sin_port = htons(u.port);
+        else
+            t->addr.u.v6.sin6_port = htons(u.port);
+    }
+    if (!gw_acl_allows_addr(gw->acl, &t->addr))
+        return FAIL(403, "target %s is not allowed (see proxy.allow_targets and --allow-target)",
+                    u.host);
+    coap_msg_t m;
+    coap_msg_init(&m, COAP_CON, COAP_GET, 0);
+    coap_uri_to_options(&u, &m, COAP_URI_OPT_HOST | COAP_URI_OPT_PORT);
+    if (coap_uri_compose(&m, 0, u.host, u.port, t->uri, sizeof t->uri) < 0)
+        return FAIL(414, "target URI too long");
+    return 0;
+}
+
+int gw_target_parse(gw_t *gw, const char *spec, gw_target_t *t, char *msg, size_t cap)
+{
+    char raw[1200];
+    memset(t, 0, sizeof *t);
+    if (!strncmp(spec, "/devices/", 9)) {
+        const char *q = strchr(spec, '?');
+        char rest[1200];
+        snprintf(rest, sizeof rest, "%.*s", (int)(q ? (size_t)(q - spec - 9) : strlen(spec + 9)),
+                 spec + 9);
+        int rc = device_target(gw, rest, q ? q + 1 : NULL, raw, sizeof raw, &t->device);
+        if (rc == 404) return FAIL(404, "unknown device in %s", spec);
+        if (rc) return FAIL(414, "target URI too long");
+    } else if ((size_t)snprintf(raw, sizeof raw, "%s", spec) >= sizeof raw) {
+        return FAIL(414, "target URI too long");
+    }
+    return finish_target(gw, raw, t, msg, cap);
 }
 
 int gw_target_resolve(gw_t *gw, http_req_t *req, gw_target_t *t)
 {
     const char *path = http_req_path(req);
-    char raw[1200];
-    memset(t, 0, offsetof(gw_target_t, addr));
-    t->device = NULL;
+    char raw[1200], msg[1400];
+    memset(t, 0, sizeof *t);
+    int rc;
     if (!strncmp(path, "/hc/", 4) || !strcmp(path, "/hc")) {
         if (hc_target(req, path[3] ? path + 4 : "", raw, sizeof raw))
             return http_respond_text(req, 400,
                                      "no target URI: use /hc/coap://HOST[:PORT]/PATH "
                                      "or /hc/?target_uri=URI"),
                    -1;
+        rc = finish_target(gw, raw, t, msg, sizeof msg);
     } else {
-        int rc = device_target(gw, req, path + 9, raw, sizeof raw, &t->device);
+        rc = device_target(gw, path + 9, http_req_query(req), raw, sizeof raw, &t->device);
         if (rc == 404) return http_respond_text(req, 404, "unknown device"), -1;
-        if (rc) return http_respond_text(req, 414, "target URI too long"), -1;
-    }
-    static coap_uri_t u;
-    int rc = coap_uri_parse(&u, raw);
-    if (rc == COAP_ERR_URI_SCHEME || (!rc && u.secure))
-        return http_respond_text(req, 400, "unsupported scheme in %s: only coap:// is proxied",
-                                 raw),
-               -1;
-    if (rc)
-        return http_respond_text(req, 400, "malformed target URI %s: %s", raw, coap_strerror(rc)),
-               -1;
-    if (u.host_is_literal) {
-        if (coap_addr_from_host(&t->addr, u.host, u.port))
-            return http_respond_text(req, 400, "malformed address in %s", raw), -1;
-    } else {
-        const gw_device_t *d = t->device ? t->device : device_by_host(gw, u.host, u.port);
-        if (!gw_acl_allows_name(gw->acl, u.host) && !d)
-            return http_respond_text(req, 403,
-                                     "target %s is not allowed (see proxy.allow_targets "
-                                     "and --allow-target)",
-                                     u.host),
-                   -1;
-        if (!d || !d->resolved)
-            return http_respond_text(req, 502,
-                                     "cannot resolve %s: use an IP address or a "
-                                     "configured device",
-                                     u.host),
-                   -1;
-        t->addr = d->addr;
-        coap_addr_t *a = &t->addr;
-        if (a->u.sa.sa_family == AF_INET)
-            a->u.v4.sin_port = htons(u.port);
+        if (!rc)
+            rc = finish_target(gw, raw, t, msg, sizeof msg);
         else
-            a->u.v6.sin6_port = htons(u.port);
+            snprintf(msg, sizeof msg, "target URI too long");
     }
-    if (!gw_acl_allows_addr(gw->acl, &t->addr))
-        return http_respond_text(req, 403,
-                                 "target %s is not allowed (see proxy.allow_targets "
-                                 "and --allow-target)",
-                                 u.host),
-               -1;
-    /* The canonical form (§6.5) keys the cache and coalescing. */
-    coap_msg_t m;
-    coap_msg_init(&m, COAP_CON, COAP_GET, 0);
-    coap_uri_to_options(&u, &m, COAP_URI_OPT_HOST | COAP_URI_OPT_PORT);
-    if (coap_uri_compose(&m, 0, u.host, u.port, t->uri, sizeof t->uri) < 0)
-        return http_respond_text(req, 414, "target URI too long"), -1;
+    if (rc) return http_respond_text(req, (unsigned)rc, "%s", msg), -1;
     return 0;
 }

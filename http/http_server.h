@@ -71,4 +71,24 @@ int http_respond(http_req_t *req, unsigned status, const char *content_type, con
 int http_respond_text(http_req_t *req, unsigned status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* --- streaming (Server-Sent Events) --- */
+typedef struct http_stream http_stream_t;
+/* Copies up to max bytes of the stream into buf. Returns the count, 0 when
+ * nothing is ready (the connection sleeps until http_stream_wake()), or -1
+ * to end the stream. */
+typedef long (*http_pull_cb)(void *arg, char *buf, size_t max);
+/* The stream is over (the client left, or pull ended it, or the server is
+ * stopping); no call on the stream after this one. */
+typedef void (*http_closed_cb)(void *arg);
+
+/* Answers req with 200 and a body produced by pull, sent chunked as it
+ * comes (headers added with http_req_add_header() go out too). Returns
+ * NULL on failure (then answer req normally). */
+http_stream_t *http_respond_stream(http_req_t *req, const char *content_type, http_pull_cb pull,
+                                   http_closed_cb closed, void *arg);
+/* Data is ready: wakes a sleeping stream. Cheap when it is awake. */
+void http_stream_wake(http_stream_t *s);
+/* Streams open right now. */
+size_t http_server_streams(const http_server_t *srv);
+
 #endif

@@ -20,6 +20,7 @@ typedef struct hdr {
 } hdr_t;
 
 struct http_req {
+    struct http_req *prev, *next; /* the server's suspended requests */
     http_server_t *srv;
     struct MHD_Connection *conn;
     char *method, *path, *query;
@@ -35,7 +36,19 @@ struct http_req {
     uint8_t too_large, handled, suspended, answered;
 };
 
+struct http_stream {
+    struct http_stream *prev, *next; /* the server's open streams */
+    http_server_t *srv;
+    struct MHD_Connection *conn;
+    http_pull_cb pull;
+    http_closed_cb closed;
+    void *arg;
+    uint8_t sleeping, ending;
+};
+
 struct http_server {
+    http_stream_t *streams;
+    size_t nstreams;
     coap_loop_t *loop;
     struct MHD_Daemon *d;
     http_server_params_t p;
@@ -43,6 +56,7 @@ struct http_server {
     void *arg;
     int need_run;
     size_t pending;
+    http_req_t *suspended; /* MHD must not stop with any of these */
     uint16_t port;
 };
 
@@ -257,6 +271,9 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
     if (r->resp) return queue_prepared(r);
     MHD_suspend_connection(c);
     r->suspended = 1;
+    r->next = srv->suspended;
+    if (srv->suspended) srv->suspended->prev = r;
+    srv->suspended = r;
     return MHD_YES;
 }
 
@@ -345,7 +362,19 @@ void http_server_free(http_server_t *srv)
 {
     if (!srv) return;
     coap_loop_remove_source(srv->loop, srv);
-    MHD_stop_daemon(srv->d); /* completes (and aborts) every request */
+    /* MHD refuses to stop with suspended connections: answer them first. */
+    while (srv->suspended) {
+        http_req_t *r = srv->suspended;
+        if (r->on_abort) r->on_abort(r, r->abort_arg); /* their owners let go */
+        r->on_abort = NULL;
+        http_respond_text(r, 503, "the gateway is shutting down");
+    }
+    for (http_stream_t *st = srv->streams; st; st = st->next) {
+        st->ending = 1; /* the reader ends each stream */
+        http_stream_wake(st);
+    }
+    MHD_run(srv->d);
+    MHD_stop_daemon(srv->d); /* completes every request and stream */
     free(srv);
 }
 
@@ -363,6 +392,102 @@ void http_server_quiesce(http_server_t *srv)
 size_t http_server_pending(const http_server_t *srv)
 {
     return srv->pending;
+}
+
+/* The answer is ready: count it and resume the connection if it waits. */
+static void answered(http_req_t *r)
+{
+    if (r->handled) r->srv->pending--;
+    if (!r->suspended) return;
+    r->suspended = 0;
+    if (r->prev)
+        r->prev->next = r->next;
+    else
+        r->srv->suspended = r->next;
+    if (r->next) r->next->prev = r->prev;
+    r->prev = r->next = NULL;
+    MHD_resume_connection(r->conn);
+    r->srv->need_run = 1; /* one MHD_run serves every resumed connection */
+}
+
+/* --- streams --- */
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    (void)pos;
+    http_stream_t *s = cls;
+    if (s->ending) return MHD_CONTENT_READER_END_OF_STREAM;
+    long n = s->pull(s->arg, buf, max);
+    if (n > 0) return (ssize_t)n;
+    if (n < 0) {
+        s->ending = 1;
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    }
+    /* Nothing to send: park the connection instead of letting MHD poll the
+     * reader in a busy loop; http_stream_wake() brings it back. */
+    MHD_suspend_connection(s->conn);
+    s->sleeping = 1;
+    return 0;
+}
+
+/* MHD is done with the response: the connection closed or ended. */
+static void stream_free(void *cls)
+{
+    http_stream_t *s = cls;
+    http_server_t *srv = s->srv;
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        srv->streams = s->next;
+    if (s->next) s->next->prev = s->prev;
+    srv->nstreams--;
+    if (s->closed) s->closed(s->arg);
+    free(s);
+}
+
+http_stream_t *http_respond_stream(http_req_t *r, const char *content_type, http_pull_cb pull,
+                                   http_closed_cb closed, void *arg)
+{
+    if (r->answered) return NULL;
+    http_stream_t *s = calloc(1, sizeof *s);
+    if (!s) return NULL;
+    /* Small blocks: an event is a few hundred bytes, and MHD's per-connection
+     * pool (conn_memory) must hold the block. */
+    struct MHD_Response *resp =
+        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 1024, stream_read, s, stream_free);
+    if (!resp) {
+        free(s);
+        return NULL;
+    }
+    s->srv = r->srv;
+    s->conn = r->conn;
+    s->pull = pull;
+    s->closed = closed;
+    s->arg = arg;
+    s->next = r->srv->streams;
+    if (s->next) s->next->prev = s;
+    r->srv->streams = s;
+    r->srv->nstreams++;
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+    for (hdr_t *h = r->headers; h; h = h->next) MHD_add_response_header(resp, h->name, h->value);
+    r->resp = resp;
+    r->status = 200;
+    r->answered = 1;
+    answered(r);
+    return s;
+}
+
+void http_stream_wake(http_stream_t *s)
+{
+    if (!s->sleeping) return;
+    s->sleeping = 0;
+    MHD_resume_connection(s->conn);
+    s->srv->need_run = 1; /* one MHD_run serves every stream woken meanwhile */
+}
+
+size_t http_server_streams(const http_server_t *srv)
+{
+    return srv->nstreams;
 }
 
 /* --- requests --- */
@@ -435,12 +560,7 @@ int http_respond(http_req_t *r, unsigned status, const char *content_type, const
     r->resp = resp;
     r->status = status;
     r->answered = 1;
-    if (r->handled) r->srv->pending--;
-    if (r->suspended) {
-        r->suspended = 0;
-        MHD_resume_connection(r->conn);
-        r->srv->need_run = 1; /* one MHD_run serves every resumed connection */
-    }
+    answered(r);
     return 0;
 }
 

@@ -152,6 +152,15 @@ revalidate() {
 }
 check "cache: a stale entry is revalidated with its ETag (2.03 refreshes it)" revalidate
 
+invalidate() {
+    curl -s -o /dev/null -X PUT -H 'Content-Type: text/plain' -d off "$G/devices/demo/actuators/led"
+    [ "$(curl -s "$G/devices/demo/actuators/led")" = off ] || return 1
+    [ "$(curl -s "$G/devices/demo/actuators/led")" = off ] || return 1 # now cached
+    curl -s -o /dev/null -X PUT -H 'Content-Type: text/plain' -d on "$G/devices/demo/actuators/led"
+    [ "$(curl -s "$G/devices/demo/actuators/led")" = on ] # the PUT dropped the cached "off"
+}
+check "cache: an unsafe method invalidates the cached entry" invalidate
+
 libcoap() {
     [ "$(status "$TMP/l1" "$G/devices/lib/")" = 200 ] && grep -q "test server" "$TMP/l1"
 }

@@ -6,6 +6,21 @@ need pkg-config cc python3
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 PREFIX=$TMP/prefix
 
+readme_shows_examples() {
+    python3 - "$SRC" <<'PY'
+import sys
+src = sys.argv[1]
+readme = open(src + "/README.md").read()
+for name in ("examples/server.c", "examples/observe.c"):
+    marker = "<!-- " + name + " -->\n```c\n"
+    start = readme.index(marker) + len(marker)
+    shown = readme[start:readme.index("```", start)]
+    if shown != open(src + "/" + name).read():
+        sys.exit(name + " in README.md differs from the file")
+PY
+}
+check "README shows examples/server.c and examples/observe.c as they are" readme_shows_examples
+
 install_it() { cmake --install "$BUILD" --prefix "$PREFIX" >"$TMP/install.log"; }
 check "cmake --install puts library, headers and pkg-config file in place" install_it
 

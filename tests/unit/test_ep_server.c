@@ -202,6 +202,43 @@ START_TEST(respond_failure)
 }
 END_TEST
 
+/* The same Message ID with another token is a new message: the peer's
+ * 16-bit IDs wrapped within EXCHANGE_LIFETIME. A true retransmission (same
+ * ID, same token) is still a duplicate. */
+static void answer_now(sim_srv_t *s, coap_ep_req_t *req, const coap_msg_t *m)
+{
+    (void)m;
+    coap_msg_t resp;
+    sim_resp(&resp, COAP_CONTENT, "v", 1);
+    coap_ep_respond(s->ep, req, &resp, NULL, NULL);
+}
+
+START_TEST(wrapped_mid_is_new)
+{
+    simnet_t n;
+    sim_init(&n);
+    int r = sim_add_raw(&n, NULL, NULL);
+    sim_srv_t srv;
+    sim_srv_init(&srv, &n, NULL, answer_now, NULL);
+    sim_send_hex(&n, r, srv.node, "4401 0001 0A0B0C0D B178");
+    sim_run_for(&n, 100);
+    sim_send_hex(&n, r, srv.node, "4401 0001 0A0B0C0D B178"); /* retransmission */
+    sim_run_for(&n, 100);
+    ck_assert_int_eq(srv.calls, 1);
+    sim_send_hex(&n, r, srv.node, "4401 0001 01020304 B178"); /* same ID, new token */
+    sim_run_for(&n, 100);
+    ck_assert_int_eq(srv.calls, 2);
+    ck_assert_mem_eq(srv.last_token, "\x01\x02\x03\x04", 4);
+    const sim_dgram_t *ack = sim_nth(&n, 2, srv.node, r, COAP_ACK, COAP_CONTENT);
+    ck_assert_ptr_nonnull(ack);
+    ck_assert_mem_eq(ack->msg.token, "\x01\x02\x03\x04", 4);  /* not the old answer */
+    sim_send_hex(&n, r, srv.node, "4401 0001 01020304 B178"); /* its retransmission */
+    sim_run_for(&n, 100);
+    ck_assert_int_eq(srv.calls, 2);
+    sim_free(&n);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("ep_server");
@@ -212,6 +249,7 @@ int main(void)
     tcase_add_test(tc, free_cancels_server_tx);
     tcase_add_test(tc, ack_now_and_drop);
     tcase_add_test(tc, respond_failure);
+    tcase_add_test(tc, wrapped_mid_is_new);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }
