@@ -27,7 +27,10 @@ typedef struct {
     uint64_t coap_timeouts, coap_errors;
 } gw_stats_t;
 
+struct gw_hub;
+
 typedef struct gw {
+    struct gw_hub *hub; /* Observe -> Server-Sent Events */
     coap_loop_t *loop;
     coap_ep_t *ep;     /* client side: an ephemeral dual-stack port */
     coap_ep_t *srv_ep; /* the gateway's own CoAP port (coap.listen) */

@@ -3,6 +3,7 @@
  * the HTTP front end.
  */
 #include "gw.h"
+#include "gw_hub.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -144,6 +145,11 @@ static coap_ep_t *client_endpoint(const coap_ep_params_t *p)
     return ep;
 }
 
+static void http_log(const char *msg)
+{
+    gw_log(CFG_LOG_DEBUG, "http: %s", msg);
+}
+
 static int start(gw_t *gw, unsigned nstart)
 {
     char err[256];
@@ -167,7 +173,8 @@ static int start(gw_t *gw, unsigned nstart)
     }
     coap_ep_attach(gw->srv_ep, gw->loop);
     coap_ep_attach(gw->ep, gw->loop);
-    http_server_params_t hp = {.listen = gw->cfg.http_listen, .max_body = gw->cfg.max_body};
+    http_server_params_t hp = {
+        .listen = gw->cfg.http_listen, .max_body = gw->cfg.max_body, .log = http_log};
     gw->http = http_server_new(gw->loop, &hp, gw_route, gw, err, sizeof err);
     if (!gw->http) {
         fprintf(stderr, "coapgw: %s\n", err);
@@ -176,7 +183,8 @@ static int start(gw_t *gw, unsigned nstart)
     if (gw->cfg.cache_enabled)
         gw->cache = gw_cache_new(gw->cfg.cache_max_entries, 64u * 1024 * 1024);
     gw->inflight = gw_strmap_new();
-    return gw->inflight ? 0 : -1;
+    gw->hub = gw_hub_new(gw, NULL);
+    return gw->inflight && gw->hub ? 0 : -1;
 }
 
 static void shutdown_gw(gw_t *gw)
@@ -188,6 +196,7 @@ static void shutdown_gw(gw_t *gw)
         coap_ep_detach(eps[i], gw->loop);
         coap_ep_free(eps[i]); /* cancels exchanges still in flight */
     }
+    gw_hub_free(gw->hub); /* after the streams and the exchanges are gone */
     gw_cache_free(gw->cache);
     gw_strmap_free(gw->inflight);
     gw_devices_free(gw);

@@ -3,6 +3,7 @@
  * proxied URL forms.
  */
 #include "gw.h"
+#include "gw_hub.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -14,6 +15,58 @@ static const char index_text[] =
     "  /hc/coap://HOST:PORT/PATH   any allowed CoAP target (RFC 8075 default mapping)\n"
     "  /hc/?target_uri=URI         the same, with the target percent-encoded\n"
     "  /.well-known/core           the mapping template (RFC 8075 §5.5)\n";
+
+/* Accept: text/event-stream asks for an Observe stream (SSE). */
+static int wants_events(http_req_t *req)
+{
+    const char *a = http_req_header(req, "Accept");
+    return a && strstr(a, "text/event-stream");
+}
+
+#define MAX_EVENT_TARGETS 32
+
+typedef struct {
+    gw_t *gw;
+    gw_target_t *t;
+    size_t n;
+    unsigned status;
+    char msg[1400];
+} events_ctx_t;
+
+static void add_target(const char *value, void *arg)
+{
+    events_ctx_t *x = arg;
+    if (x->status) return;
+    if (x->n == MAX_EVENT_TARGETS) {
+        x->status = 400;
+        snprintf(x->msg, sizeof x->msg, "at most %d targets per stream", MAX_EVENT_TARGETS);
+        return;
+    }
+    unsigned rc = (unsigned)gw_target_parse(x->gw, value, &x->t[x->n], x->msg, sizeof x->msg);
+    if (rc)
+        x->status = rc;
+    else
+        x->n++;
+}
+
+/* GET /events?target=T&target=T...: several observations on one stream,
+ * so a page with many live values needs one connection. */
+static void events(gw_t *gw, http_req_t *req)
+{
+    static gw_target_t targets[MAX_EVENT_TARGETS];
+    events_ctx_t x = {.gw = gw, .t = targets};
+    http_req_each_arg(req, "target", add_target, &x);
+    if (!x.status && !x.n) {
+        x.status = 400;
+        snprintf(x.msg, sizeof x.msg,
+                 "no target: use /events?target=coap://...&target=/devices/NAME/PATH");
+    }
+    if (x.status) {
+        http_respond_text(req, x.status, "%s", x.msg);
+        return;
+    }
+    gw_hub_subscribe(gw->hub, req, targets, x.n);
+}
 
 void gw_route(http_req_t *req, void *arg)
 {
@@ -36,9 +89,17 @@ void gw_route(http_req_t *req, void *arg)
         http_respond(req, 200, "application/json", "{\"status\":\"ok\"}", 15);
         return;
     }
+    if (!strcmp(path, "/events") && get) {
+        events(gw, req);
+        return;
+    }
     if (!strncmp(path, "/hc/", 4) || !strcmp(path, "/hc") || !strncmp(path, "/devices/", 9)) {
         gw_target_t t;
-        if (gw_target_resolve(gw, req, &t) == 0) gw_proxy(gw, req, &t);
+        if (gw_target_resolve(gw, req, &t)) return;
+        if (get && wants_events(req))
+            gw_hub_subscribe(gw->hub, req, &t, 1);
+        else
+            gw_proxy(gw, req, &t);
         return;
     }
     http_respond_text(req, 404, "no such resource: %s", path);

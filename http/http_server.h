@@ -24,11 +24,12 @@ typedef void (*http_handler_t)(http_req_t *req, void *arg);
 typedef void (*http_abort_cb)(http_req_t *req, void *arg);
 
 typedef struct {
-    const char *listen;       /* "0.0.0.0:8080", "[::]:8080", "127.0.0.1:0" */
-    size_t max_body;          /* default 1 MiB */
-    size_t conn_memory;       /* MHD's per-connection pool, default 16 KiB */
-    unsigned max_connections; /* default 20000 */
-    unsigned conn_timeout_s;  /* idle connection timeout, default 60 */
+    const char *listen;           /* "0.0.0.0:8080", "[::]:8080", "127.0.0.1:0" */
+    size_t max_body;              /* default 1 MiB */
+    size_t conn_memory;           /* MHD's per-connection pool, default 16 KiB */
+    unsigned max_connections;     /* default 20000 */
+    unsigned conn_timeout_s;      /* idle connection timeout, default 60 */
+    void (*log)(const char *msg); /* libmicrohttpd's own messages; NULL: dropped */
 } http_server_params_t;
 
 /* Starts listening and registers with the loop. Returns NULL with a
@@ -54,6 +55,9 @@ const char *http_req_query(const http_req_t *req);
 const char *http_req_header(const http_req_t *req, const char *name);
 /* A query argument, percent-decoded, or NULL. */
 const char *http_req_arg(const http_req_t *req, const char *name);
+/* Calls fn for every query argument with this name, percent-decoded. */
+void http_req_each_arg(const http_req_t *req, const char *name,
+                       void (*fn)(const char *value, void *arg), void *arg);
 const uint8_t *http_req_body(const http_req_t *req, size_t *len);
 /* "ip:port" of the client. */
 const char *http_req_client(const http_req_t *req);

@@ -293,6 +293,18 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     *con_cls = NULL;
 }
 
+/* libmicrohttpd reports client disconnects and the like; pass them on. */
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    http_server_t *srv = cls;
+    if (!srv->p.log) return;
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    size_t n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r')) msg[--n] = '\0';
+    srv->p.log(msg);
+}
+
 /* --- loop integration --- */
 
 static void process(void *arg)
@@ -338,7 +350,8 @@ http_server_t *http_server_new(coap_loop_t *loop, const http_server_params_t *p,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, srv->p.conn_memory, MHD_OPTION_CONNECTION_LIMIT,
         srv->p.max_connections, MHD_OPTION_CONNECTION_TIMEOUT, srv->p.conn_timeout_s,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_UNESCAPE_CALLBACK, no_unescape,
-        srv, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, MHD_OPTION_END);
+        srv, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv,
+        MHD_OPTION_END);
     const union MHD_DaemonInfo *ep =
         srv->d ? MHD_get_daemon_info(srv->d, MHD_DAEMON_INFO_EPOLL_FD) : NULL;
     const union MHD_DaemonInfo *lf =
@@ -520,6 +533,31 @@ const char *http_req_arg(const http_req_t *r, const char *name)
     if (!v) return NULL;
     form_decode(v, ((http_req_t *)r)->argbuf, sizeof r->argbuf);
     return r->argbuf;
+}
+
+typedef struct {
+    const char *name;
+    void (*fn)(const char *, void *);
+    void *arg;
+} each_ctx_t;
+
+static enum MHD_Result each_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                const char *value)
+{
+    (void)kind;
+    each_ctx_t *x = cls;
+    if (strcmp(key, x->name) || !value) return MHD_YES;
+    char buf[1200];
+    form_decode(value, buf, sizeof buf);
+    x->fn(buf, x->arg);
+    return MHD_YES;
+}
+
+void http_req_each_arg(const http_req_t *r, const char *name,
+                       void (*fn)(const char *value, void *arg), void *arg)
+{
+    each_ctx_t x = {name, fn, arg};
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, each_arg, &x);
 }
 
 const uint8_t *http_req_body(const http_req_t *r, size_t *len)

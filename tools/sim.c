@@ -41,7 +41,10 @@ static void log_request(const coap_request_t *req)
     char peer[COAP_ADDR_STRLEN];
     const char *m = coap_method_name(req->method);
     fprintf(stderr, "coapgw-sim: %s %s%s from %s\n", m ? m : "?", req->path,
-            req->observe == 0 ? " (observe)" : "", coap_addr_str(req->peer, peer, sizeof peer));
+            req->observe == 0   ? " (observe)"
+            : req->observe == 1 ? " (deregister)"
+                                : "",
+            coap_addr_str(req->peer, peer, sizeof peer));
 }
 
 static void respond_text(coap_server_t *srv, uint64_t id, uint8_t code, int cf, const char *text)
@@ -63,6 +66,14 @@ static void humidity_rep(sim_t *s, char *buf, size_t cap)
     snprintf(buf, cap, "{\"value\": %.1f, \"unit\": \"%%RH\"}", s->humidity);
 }
 
+/* Values stay fresh for two periods (at least 1 s): an observer notices a
+ * silent device soon after (RFC 7641 §3.3.1). */
+static long sensor_max_age(const sim_t *s)
+{
+    long v = (long)(2 * s->period_ms / 1000);
+    return v < 1 ? 1 : v;
+}
+
 static void get_temperature(coap_server_t *srv, const coap_request_t *req, void *arg)
 {
     char b[32];
@@ -72,7 +83,7 @@ static void get_temperature(coap_server_t *srv, const coap_request_t *req, void 
     r.payload = b;
     r.payload_len = strlen(b);
     r.content_format = COAP_CF_TEXT_PLAIN;
-    r.max_age = 5;
+    r.max_age = sensor_max_age(arg);
     coap_server_respond(srv, req->id, &r);
 }
 
@@ -85,7 +96,7 @@ static void get_humidity(coap_server_t *srv, const coap_request_t *req, void *ar
     r.payload = b;
     r.payload_len = strlen(b);
     r.content_format = COAP_CF_JSON;
-    r.max_age = 5;
+    r.max_age = sensor_max_age(arg);
     coap_server_respond(srv, req->id, &r);
 }
 
@@ -192,7 +203,7 @@ static void on_tick(coap_loop_t *loop, coap_loop_timer_t *t, void *arg)
     if (s->humidity > 80) s->humidity = 80;
     char b[64];
     coap_response_t r = COAP_RESPONSE(COAP_CONTENT);
-    r.max_age = 5;
+    r.max_age = sensor_max_age(s);
     temperature_rep(s, b, sizeof b);
     r.payload = b;
     r.payload_len = strlen(b);

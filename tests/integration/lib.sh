@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers for the integration tests (sourced). Every process a test
 # starts is recorded by PID and killed on exit; ports are picked free on
 # loopback; every wait is bounded.
@@ -53,9 +54,9 @@ stop() { # stop NAME: SIGTERM to the PID recorded by start
 
 # wait_for DESCRIPTION CMD...: retries CMD every 0.1 s for up to 10 s
 wait_for() {
-    local what=$1 i
+    local what=$1 _
     shift
-    for i in $(seq 1 100); do
+    for _ in $(seq 1 100); do
         if "$@" >/dev/null 2>&1; then return 0; fi
         sleep 0.1
     done

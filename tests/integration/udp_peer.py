@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
-"""A misbehaving CoAP peer for the tests: `silent` swallows every datagram,
-`rst` answers every CON with a Reset. Binds 127.0.0.1:PORT; runs until killed
-or for at most 300 s."""
+"""Misbehaving CoAP peers for the tests, on 127.0.0.1:PORT:
+  silent   swallows every datagram
+  rst      answers every CON with a Reset
+  reorder  answers an Observe registration, then sends notifications out of
+           order (sequence 12, 11, 13, 14, ...): 11 is stale (RFC 7641 §3.4)
+Runs until killed, or for at most 300 s."""
 import socket
 import sys
 import time
@@ -9,12 +12,46 @@ import time
 mode, port = sys.argv[1], int(sys.argv[2])
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind(("127.0.0.1", port))
-s.settimeout(1.0)
+s.settimeout(0.05)
 end = time.time() + 300
+observer = None  # (peer, token)
+plan = []  # (due, seq, payload)
+mid = 0x4000
+
+
+def notification(token, seq, payload, msg_type=1):
+    """NON (1) 2.05 with Observe and Content-Format 0."""
+    global mid
+    mid = (mid + 1) & 0xFFFF
+    hdr = bytes([0x40 | msg_type << 4 | len(token), 0x45, mid >> 8, mid & 0xFF]) + token
+    obs = seq.to_bytes(3, "big")
+    opts = bytes([0x63]) + obs + bytes([0x60])  # Observe (6), Content-Format (12) = 0
+    return hdr + opts + b"\xff" + payload
+
+
 while time.time() < end:
+    now = time.time()
+    while plan and plan[0][0] <= now and observer:
+        _, seq, payload = plan.pop(0)
+        s.sendto(notification(observer[1], seq, payload), observer[0])
     try:
         data, peer = s.recvfrom(2048)
     except socket.timeout:
         continue
-    if mode == "rst" and len(data) >= 4 and (data[0] >> 4) & 3 == 0:
+    if len(data) < 4 or data[0] >> 6 != 1:
+        continue
+    mtype, tkl, code = (data[0] >> 4) & 3, data[0] & 15, data[1]
+    token = data[4:4 + tkl]
+    if mode == "rst" and mtype == 0:
         s.sendto(bytes([0x70, 0, data[2], data[3]]), peer)
+    elif mode == "reorder" and code == 1 and mtype == 0:
+        # piggybacked answer with Observe 10, then the out-of-order ones
+        ack = bytearray(notification(token, 10, b"a"))
+        ack[0] = 0x60 | tkl
+        ack[2], ack[3] = data[2], data[3]
+        s.sendto(bytes(ack), peer)
+        if observer is None:
+            observer = (peer, token)
+            t = time.time()
+            plan = [(t + 0.2, 12, b"c"), (t + 0.4, 11, b"b"), (t + 0.6, 13, b"d")]
+            plan += [(t + 0.8 + 0.3 * i, 14 + i, b"e%d" % i) for i in range(200)]

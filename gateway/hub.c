@@ -1,0 +1,543 @@
+/*
+ * hub.c - the observe hub: one upstream CoAP observation per target,
+ * fanned out to Server-Sent Events streams. Each notification is formatted
+ * once into a reference-counted event and queued, by reference, to every
+ * subscriber; a slow subscriber's queue is bounded and loses its oldest
+ * events, never the gateway's memory.
+ */
+#include "coap_cf.h"
+#include "gw_hub.h"
+#include "gw_map.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+
+typedef struct ev {
+    uint32_t refs;
+    size_t len;
+    char data[];
+} ev_t;
+
+typedef struct link {
+    struct link *prev_in_obs, *next_in_obs;
+    struct link *next_in_sub;
+    struct sub *sub;
+    struct obs *obs;
+} link_t;
+
+/* One upstream observation. */
+typedef struct obs {
+    gw_hub_t *hub;
+    gw_target_t t;
+    coap_req_t *req;
+    link_t *links;
+    size_t nlinks;
+    ev_t *latest;
+    coap_loop_timer_t *retry;
+    uint32_t backoff_ms;
+    uint8_t dying; /* deregistering: freed by the final callback */
+} obs_t;
+
+/* One SSE stream. */
+typedef struct sub {
+    struct sub *prev, *next;
+    gw_hub_t *hub;
+    http_stream_t *stream;
+    link_t *links;
+    ev_t **q;
+    uint32_t head, count;
+    size_t off;
+    uint8_t ending; /* close once the queue is drained */
+} sub_t;
+
+struct gw_hub {
+    gw_t *gw;
+    gw_hub_params_t p;
+    gw_strmap_t *obs; /* canonical URI -> obs_t */
+    sub_t *subs;
+    coap_loop_timer_t *keepalive;
+    ev_t *ka_ev, *retry_ev;
+    gw_hub_stats_t stats;
+};
+
+/* --- events --- */
+
+static ev_t *ev_new(const char *data, size_t len)
+{
+    ev_t *e = malloc(sizeof *e + len);
+    if (!e) return NULL;
+    e->refs = 1;
+    e->len = len;
+    memcpy(e->data, data, len);
+    return e;
+}
+
+static void ev_unref(ev_t *e)
+{
+    if (e && --e->refs == 0) free(e);
+}
+
+static ev_t *ev_printf(const char *event, const char *id, json_t *data)
+{
+    /* 15 significant digits: 41.1 stays 41.1, not 41.100000000000001 */
+    char *json = json_dumps(data, JSON_COMPACT | JSON_REAL_PRECISION(15));
+    json_decref(data);
+    if (!json) return NULL;
+    char *text = NULL;
+    int n = asprintf(&text, "event: %s\n%s%s%sdata: %s\n\n", event, id ? "id: " : "", id ? id : "",
+                     id ? "\n" : "", json);
+    free(json);
+    if (n < 0) return NULL;
+    ev_t *e = ev_new(text, (size_t)n);
+    free(text);
+    return e;
+}
+
+/* --- subscribers --- */
+
+static void sub_push(sub_t *s, ev_t *e)
+{
+    gw_hub_t *hub = s->hub;
+    if (!e || s->ending) return;
+    if (s->count == hub->p.queue_len) { /* full: the oldest goes (never a half-sent one) */
+        uint32_t victim = s->off ? (s->head + 1) % hub->p.queue_len : s->head;
+        ev_unref(s->q[victim]);
+        if (victim != s->head) s->q[victim] = s->q[s->head];
+        s->head = (s->head + 1) % hub->p.queue_len;
+        s->count--;
+        hub->stats.dropped++;
+    }
+    e->refs++;
+    s->q[(s->head + s->count) % hub->p.queue_len] = e;
+    s->count++;
+    http_stream_wake(s->stream);
+}
+
+static long sub_pull(void *arg, char *buf, size_t max)
+{
+    sub_t *s = arg;
+    size_t n = 0;
+    while (s->count && n < max) {
+        ev_t *e = s->q[s->head];
+        size_t k = e->len - s->off < max - n ? e->len - s->off : max - n;
+        memcpy(buf + n, e->data + s->off, k);
+        n += k;
+        s->off += k;
+        if (s->off == e->len) {
+            ev_unref(e);
+            s->head = (s->head + 1) % s->hub->p.queue_len;
+            s->count--;
+            s->off = 0;
+        }
+    }
+    if (n) return (long)n;
+    return s->ending ? -1 : 0;
+}
+
+static void obs_release(obs_t *o);
+
+static void unlink_target(link_t *l)
+{
+    obs_t *o = l->obs;
+    if (l->prev_in_obs)
+        l->prev_in_obs->next_in_obs = l->next_in_obs;
+    else
+        o->links = l->next_in_obs;
+    if (l->next_in_obs) l->next_in_obs->prev_in_obs = l->prev_in_obs;
+    o->nlinks--;
+    if (o->nlinks == 0) obs_release(o);
+}
+
+/* The stream is over: leave every observation; the last one out ends it. */
+static void sub_closed(void *arg)
+{
+    sub_t *s = arg;
+    gw_hub_t *hub = s->hub;
+    while (s->links) {
+        link_t *l = s->links;
+        s->links = l->next_in_sub;
+        unlink_target(l);
+        free(l);
+    }
+    while (s->count) {
+        ev_unref(s->q[s->head]);
+        s->head = (s->head + 1) % hub->p.queue_len;
+        s->count--;
+    }
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        hub->subs = s->next;
+    if (s->next) s->next->prev = s->prev;
+    hub->stats.subscribers--;
+    free(s->q);
+    free(s);
+}
+
+/* Ends one subscriber's interest in o after an error event; the stream
+ * closes when it has no target left. */
+static void sub_drop_target(sub_t *s, obs_t *o)
+{
+    for (link_t **pp = &s->links; *pp; pp = &(*pp)->next_in_sub) {
+        if ((*pp)->obs != o) continue;
+        link_t *l = *pp;
+        *pp = l->next_in_sub;
+        unlink_target(l);
+        free(l);
+        break;
+    }
+    if (!s->links) {
+        s->ending = 1;
+        http_stream_wake(s->stream);
+    }
+}
+
+/* --- formatting (once per notification) --- */
+
+static void rfc3339_now(char *buf, size_t cap)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    struct tm tm;
+    gmtime_r(&tv.tv_sec, &tm);
+    size_t n = strftime(buf, cap, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf + n, cap - n, ".%03ldZ", (long)tv.tv_usec / 1000);
+}
+
+/* The payload as SSE subscribers get it: the JSON value itself for
+ * JSON formats, a string for text, base64 for anything else. */
+static void set_payload(json_t *o, const coap_resp_t *r, int has_cf, uint32_t cf)
+{
+    const coap_cf_def_t *d = has_cf ? coap_cf_by_number(cf) : NULL;
+    if (d && d->json) {
+        json_t *v = json_loadb((const char *)r->body, r->body_len, JSON_DECODE_ANY, NULL);
+        if (v) {
+            json_object_set_new(o, "payload", v);
+            return;
+        }
+    }
+    if (!has_cf || (d && d->textual)) {
+        json_t *v = json_stringn((const char *)r->body, r->body_len); /* NULL unless UTF-8 */
+        if (v) {
+            json_object_set_new(o, "payload", v);
+            return;
+        }
+    }
+    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t n = r->body_len, outn = 4 * ((n + 2) / 3);
+    char *out = malloc(outn + 1);
+    if (!out) return;
+    size_t j = 0;
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t v = (uint32_t)r->body[i] << 16 | (i + 1 < n ? (uint32_t)r->body[i + 1] << 8 : 0) |
+                     (i + 2 < n ? r->body[i + 2] : 0);
+        out[j++] = b64[v >> 18 & 63];
+        out[j++] = b64[v >> 12 & 63];
+        out[j++] = i + 1 < n ? b64[v >> 6 & 63] : '=';
+        out[j++] = i + 2 < n ? b64[v & 63] : '=';
+    }
+    out[j] = '\0';
+    json_object_set_new(o, "payload_base64", json_string(out));
+    free(out);
+}
+
+static ev_t *format_notification(obs_t *o, const coap_resp_t *r)
+{
+    const coap_msg_t *m = r->msg;
+    json_t *d = json_object();
+    char buf[64];
+    uint32_t cf, max_age = 60;
+    int has_cf = coap_msg_get_uint(m, COAP_OPT_CONTENT_FORMAT, &cf) == 0;
+    coap_msg_get_uint(m, COAP_OPT_MAX_AGE, &max_age);
+    json_object_set_new(d, "target", json_string(o->t.uri));
+    json_object_set_new(d, "seq", json_integer(r->seq));
+    snprintf(buf, sizeof buf, "%u.%02u", COAP_CODE_CLASS(m->code), COAP_CODE_DETAIL(m->code));
+    json_object_set_new(d, "code", json_string(buf));
+    if (has_cf) {
+        json_object_set_new(d, "content_format", json_integer(cf));
+        json_object_set_new(d, "content_type", json_string(gw_map_cf_to_type(cf, buf, sizeof buf)));
+    }
+    const coap_opt_t *etag = coap_msg_find_opt(m, COAP_OPT_ETAG);
+    if (etag) {
+        for (unsigned i = 0; i < etag->len && i < 8; i++)
+            snprintf(buf + 2 * i, 3, "%02x", coap_opt_value(etag)[i]);
+        json_object_set_new(d, "etag", json_string(buf));
+    }
+    json_object_set_new(d, "max_age", json_integer(max_age));
+    rfc3339_now(buf, sizeof buf);
+    json_object_set_new(d, "received_at", json_string(buf));
+    set_payload(d, r, has_cf, cf);
+    char id[16];
+    snprintf(id, sizeof id, "%u", r->seq);
+    o->hub->stats.events++;
+    return ev_printf("notification", id, d);
+}
+
+static ev_t *format_status(obs_t *o, const char *state)
+{
+    return ev_printf("status", NULL, json_pack("{s:s, s:s}", "target", o->t.uri, "state", state));
+}
+
+static ev_t *format_error(const char *target, unsigned status, const char *message)
+{
+    return ev_printf(
+        "error", NULL,
+        json_pack("{s:s, s:i, s:s}", "target", target, "status", (int)status, "message", message));
+}
+
+/* --- observations --- */
+
+static void fan_out(obs_t *o, ev_t *e)
+{
+    for (link_t *l = o->links; l; l = l->next_in_obs) sub_push(l->sub, e);
+}
+
+static void obs_free(obs_t *o)
+{
+    coap_loop_timer_free(o->retry);
+    ev_unref(o->latest);
+    o->hub->stats.observations--;
+    free(o);
+}
+
+static void obs_start(obs_t *o);
+
+static void on_retry(coap_loop_t *loop, coap_loop_timer_t *t, void *arg)
+{
+    (void)loop;
+    (void)t;
+    obs_start(arg);
+}
+
+/* Upstream trouble: try again with exponential back-off while anyone
+ * listens, and say so. */
+static void obs_reconnect(obs_t *o, const char *why)
+{
+    gw_log(CFG_LOG_WARN, "observe %s: %s; again in %u ms", o->t.uri, why, o->backoff_ms);
+    ev_t *e = format_status(o, "reconnecting");
+    fan_out(o, e);
+    ev_unref(e);
+    coap_loop_timer_arm_in(o->retry, o->backoff_ms);
+    o->backoff_ms =
+        o->backoff_ms * 2 > o->hub->p.max_backoff_ms ? o->hub->p.max_backoff_ms : o->backoff_ms * 2;
+}
+
+/* The observation ended for good (an error, or the resource does not do
+ * Observe): tell the subscribers and let them go. */
+static void obs_fail(obs_t *o, unsigned status, const char *message)
+{
+    gw_log(CFG_LOG_INFO, "observe %s: %s", o->t.uri, message);
+    ev_t *e = format_error(o->t.uri, status, message);
+    o->nlinks++; /* keep o alive while its subscribers leave */
+    while (o->links) {
+        sub_push(o->links->sub, e);
+        sub_drop_target(o->links->sub, o);
+    }
+    ev_unref(e);
+    o->nlinks--;
+    obs_release(o);
+}
+
+static void on_notify(coap_req_t *req, const coap_resp_t *r, void *arg)
+{
+    (void)req;
+    obs_t *o = arg;
+    if (r->last) o->req = NULL;
+    if (o->dying) {
+        if (r->last) obs_free(o);
+        return;
+    }
+    if (r->err == COAP_ERR_CANCELLED) return; /* the endpoint is closing */
+    if (r->err) {
+        obs_reconnect(o, coap_strerror(r->err));
+        return;
+    }
+    const coap_msg_t *m = r->msg;
+    if (r->observing && !r->last) {
+        if (!r->fresh) return; /* RFC 7641 §3.4: stale or duplicate */
+        ev_t *e = format_notification(o, r);
+        if (!e) return;
+        if (!o->latest) { /* (re)established */
+            ev_t *st = format_status(o, "observing");
+            fan_out(o, st);
+            ev_unref(st);
+        }
+        ev_unref(o->latest);
+        o->latest = e; /* the hub's reference: new subscribers start with it */
+        fan_out(o, e);
+        o->backoff_ms = 1000;
+        return;
+    }
+    char msg[1400], code[40];
+    coap_code_str(m->code, code, sizeof code);
+    if (COAP_CODE_CLASS(m->code) == 2) {
+        snprintf(msg, sizeof msg, "%s answered %s without Observe: not observable", o->t.uri, code);
+        obs_fail(o, 502, msg);
+    } else {
+        gw_status_t st = gw_map_status(m->code, r->body_len > 0, 0, 0);
+        snprintf(msg, sizeof msg, "%s ended the observation with %s", o->t.uri, code);
+        obs_fail(o, st.status, msg);
+    }
+}
+
+static void obs_start(obs_t *o)
+{
+    gw_t *gw = o->hub->gw;
+    int err;
+    ev_unref(o->latest);
+    o->latest = NULL;
+    o->req = coap_req_new(gw->ep, COAP_GET, o->t.uri, &o->t.addr, &err);
+    if (o->req) {
+        coap_req_set_observe(o->req, 0);
+        coap_req_set_timeout(o->req, gw->cfg.timeout_ms);
+        coap_req_set_max_body(o->req, gw->cfg.max_body);
+        err = coap_req_send(o->req, on_notify, o);
+        if (err) o->req = NULL;
+    }
+    o->hub->stats.registrations++;
+    if (!o->req) obs_reconnect(o, coap_strerror(err));
+}
+
+/* No subscriber left: deregister upstream at once (GET with Observe 1). */
+static void obs_release(obs_t *o)
+{
+    if (o->nlinks) return;
+    gw_strmap_del(o->hub->obs, o->t.uri);
+    coap_loop_timer_disarm(o->retry);
+    if (o->req) {
+        o->dying = 1;
+        coap_req_observe_stop(o->req, COAP_OBSERVE_DEREGISTER); /* on_notify frees o */
+    } else {
+        obs_free(o);
+    }
+}
+
+static obs_t *obs_get(gw_hub_t *hub, const gw_target_t *t)
+{
+    obs_t *o = gw_strmap_get(hub->obs, t->uri);
+    if (o) return o;
+    o = calloc(1, sizeof *o);
+    if (!o) return NULL;
+    o->hub = hub;
+    o->t = *t;
+    o->backoff_ms = 1000;
+    o->retry = coap_loop_timer_new(hub->gw->loop, on_retry, o);
+    if (!o->retry || gw_strmap_set(hub->obs, t->uri, o)) {
+        coap_loop_timer_free(o->retry);
+        free(o);
+        return NULL;
+    }
+    hub->stats.observations++;
+    obs_start(o);
+    return o;
+}
+
+/* --- subscribing --- */
+
+void gw_hub_subscribe(gw_hub_t *hub, http_req_t *req, const gw_target_t *targets, size_t n)
+{
+    sub_t *s = calloc(1, sizeof *s);
+    if (s) s->q = calloc(hub->p.queue_len, sizeof *s->q);
+    if (!s || !s->q) {
+        if (s) free(s);
+        http_respond_text(req, 503, "out of memory");
+        return;
+    }
+    s->hub = hub;
+    http_req_add_header(req, "Cache-Control", "no-cache");
+    http_req_add_header(req, "X-Accel-Buffering", "no"); /* for a reverse proxy in front */
+    s->stream = http_respond_stream(req, "text/event-stream", sub_pull, sub_closed, s);
+    if (!s->stream) {
+        free(s->q);
+        free(s);
+        http_respond_text(req, 503, "cannot open an event stream");
+        return;
+    }
+    s->next = hub->subs;
+    if (s->next) s->next->prev = s;
+    hub->subs = s;
+    hub->stats.subscribers++;
+    sub_push(s, hub->retry_ev); /* the reconnection delay, first (WHATWG SSE) */
+    for (size_t i = 0; i < n; i++) {
+        obs_t *o = obs_get(hub, &targets[i]);
+        link_t *l = o ? calloc(1, sizeof *l) : NULL;
+        if (!l) continue;
+        l->sub = s;
+        l->obs = o;
+        l->next_in_obs = o->links;
+        if (o->links) o->links->prev_in_obs = l;
+        o->links = l;
+        o->nlinks++;
+        l->next_in_sub = s->links;
+        s->links = l;
+        /* A new subscriber gets the newest representation at once; this also
+         * answers Last-Event-ID on a reconnection. */
+        if (o->latest) sub_push(s, o->latest);
+    }
+    if (!s->links) s->ending = 1;
+}
+
+/* A comment line keeps idle streams (and proxies in between) alive. */
+static void on_keepalive(coap_loop_t *loop, coap_loop_timer_t *t, void *arg)
+{
+    (void)loop;
+    gw_hub_t *hub = arg;
+    for (sub_t *s = hub->subs; s; s = s->next)
+        if (!s->count) sub_push(s, hub->ka_ev);
+    coap_loop_timer_arm_in(t, hub->p.keepalive_ms);
+}
+
+gw_hub_t *gw_hub_new(gw_t *gw, const gw_hub_params_t *p)
+{
+    gw_hub_t *hub = calloc(1, sizeof *hub);
+    if (!hub) return NULL;
+    hub->gw = gw;
+    if (p) hub->p = *p;
+    if (!hub->p.queue_len) hub->p.queue_len = 64;
+    if (!hub->p.keepalive_ms) hub->p.keepalive_ms = 15000;
+    if (!hub->p.retry_ms) hub->p.retry_ms = 3000;
+    if (!hub->p.max_backoff_ms) hub->p.max_backoff_ms = 60000;
+    char retry[32];
+    int n = snprintf(retry, sizeof retry, "retry: %u\n\n", hub->p.retry_ms);
+    hub->retry_ev = ev_new(retry, (size_t)n);
+    hub->ka_ev = ev_new(": keep-alive\n\n", 14);
+    hub->obs = gw_strmap_new();
+    hub->keepalive = coap_loop_timer_new(gw->loop, on_keepalive, hub);
+    if (!hub->retry_ev || !hub->ka_ev || !hub->obs || !hub->keepalive) {
+        gw_hub_free(hub);
+        return NULL;
+    }
+    coap_loop_timer_arm_in(hub->keepalive, hub->p.keepalive_ms);
+    return hub;
+}
+
+/* Call after the HTTP server and the CoAP endpoint are gone: the streams
+ * have closed (leaving, and so deregistering, their observations) and the
+ * endpoint has ended those exchanges. What is left is freed here. */
+static void free_obs(const char *key, void *value, void *arg)
+{
+    (void)key;
+    (void)arg;
+    obs_free(value);
+}
+
+void gw_hub_free(gw_hub_t *hub)
+{
+    if (!hub) return;
+    while (hub->subs) sub_closed(hub->subs);
+    if (hub->obs) gw_strmap_each(hub->obs, free_obs, NULL);
+    coap_loop_timer_free(hub->keepalive);
+    ev_unref(hub->retry_ev);
+    ev_unref(hub->ka_ev);
+    gw_strmap_free(hub->obs);
+    free(hub);
+}
+
+const gw_hub_stats_t *gw_hub_stats(const gw_hub_t *hub)
+{
+    return &hub->stats;
+}
