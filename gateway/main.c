@@ -29,6 +29,9 @@ static void usage(FILE *f)
           "                           ranges and configured devices are always allowed)\n"
           "  --coap-nstart N          CoAP requests in flight per device (default 1, RFC 7252\n"
           "                           §4.7); raise it only for devices that can take it\n"
+          "  --http-conn-memory BYTES libmicrohttpd's memory pool per connection (default\n"
+          "                           16384; 4096 is the least that is safe and keeps 10,000\n"
+          "                           idle event streams small)\n"
           "  --log-level LEVEL        debug, info (default), warn or error\n"
           "  --help, --version\n",
           f);
@@ -39,6 +42,7 @@ typedef struct {
     const char *allow[64];
     int nallow;
     unsigned nstart;
+    size_t conn_memory;
 } flags_t;
 
 static int parse_flags(int argc, char **argv, flags_t *f)
@@ -150,7 +154,7 @@ static void http_log(const char *msg)
     gw_log(CFG_LOG_DEBUG, "http: %s", msg);
 }
 
-static int start(gw_t *gw, unsigned nstart)
+static int start(gw_t *gw, const flags_t *f)
 {
     char err[256];
     coap_addr_t bind;
@@ -158,7 +162,8 @@ static int start(gw_t *gw, unsigned nstart)
         fprintf(stderr, "coapgw: bad CoAP listen address %s\n", gw->cfg.coap_listen);
         return -1;
     }
-    coap_ep_params_t ep = {.nstart = (uint8_t)(nstart ? nstart : 1), .max_body = gw->cfg.max_body};
+    coap_ep_params_t ep = {.nstart = (uint8_t)(f->nstart ? f->nstart : 1),
+                           .max_body = gw->cfg.max_body};
     int rc;
     gw->srv_ep = coap_ep_new(&bind, &ep, &rc);
     if (!gw->srv_ep) {
@@ -224,7 +229,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "coapgw: cannot set up the event loop: %s\n", strerror(errno));
         return 1;
     }
-    if (start(&gw, f.nstart)) {
+    if (start(&gw, &f)) {
         shutdown_gw(&gw);
         return 1;
     }

@@ -3,7 +3,7 @@
  * MHD's own epoll fd as a loop source), suspend/resume for answers that come
  * later. See http_server.h.
  */
-#include "http_server.h"
+#include "http_internal.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -13,52 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-
-typedef struct hdr {
-    struct hdr *next;
-    char *name, *value;
-} hdr_t;
-
-struct http_req {
-    struct http_req *prev, *next; /* the server's suspended requests */
-    http_server_t *srv;
-    struct MHD_Connection *conn;
-    char *method, *path, *query;
-    uint8_t *body;
-    size_t body_len, body_cap;
-    hdr_t *headers;
-    struct MHD_Response *resp;
-    unsigned status;
-    http_abort_cb on_abort;
-    void *abort_arg;
-    char client[64];
-    char argbuf[512];
-    uint8_t too_large, handled, suspended, answered;
-};
-
-struct http_stream {
-    struct http_stream *prev, *next; /* the server's open streams */
-    http_server_t *srv;
-    struct MHD_Connection *conn;
-    http_pull_cb pull;
-    http_closed_cb closed;
-    void *arg;
-    uint8_t sleeping, ending;
-};
-
-struct http_server {
-    http_stream_t *streams;
-    size_t nstreams;
-    coap_loop_t *loop;
-    struct MHD_Daemon *d;
-    http_server_params_t p;
-    http_handler_t handler;
-    void *arg;
-    int need_run;
-    size_t pending;
-    http_req_t *suspended; /* MHD must not stop with any of these */
-    uint16_t port;
-};
 
 /* Keeps the path and query exactly as sent: the /hc/ target URI is itself
  * a URI whose escapes must survive (RFC 8075 §5). We decode where needed. */
@@ -408,7 +362,7 @@ size_t http_server_pending(const http_server_t *srv)
 }
 
 /* The answer is ready: count it and resume the connection if it waits. */
-static void answered(http_req_t *r)
+void http_answered_(http_req_t *r)
 {
     if (r->handled) r->srv->pending--;
     if (!r->suspended) return;
@@ -421,86 +375,6 @@ static void answered(http_req_t *r)
     r->prev = r->next = NULL;
     MHD_resume_connection(r->conn);
     r->srv->need_run = 1; /* one MHD_run serves every resumed connection */
-}
-
-/* --- streams --- */
-
-static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
-{
-    (void)pos;
-    http_stream_t *s = cls;
-    if (s->ending) return MHD_CONTENT_READER_END_OF_STREAM;
-    long n = s->pull(s->arg, buf, max);
-    if (n > 0) return (ssize_t)n;
-    if (n < 0) {
-        s->ending = 1;
-        return MHD_CONTENT_READER_END_OF_STREAM;
-    }
-    /* Nothing to send: park the connection instead of letting MHD poll the
-     * reader in a busy loop; http_stream_wake() brings it back. */
-    MHD_suspend_connection(s->conn);
-    s->sleeping = 1;
-    return 0;
-}
-
-/* MHD is done with the response: the connection closed or ended. */
-static void stream_free(void *cls)
-{
-    http_stream_t *s = cls;
-    http_server_t *srv = s->srv;
-    if (s->prev)
-        s->prev->next = s->next;
-    else
-        srv->streams = s->next;
-    if (s->next) s->next->prev = s->prev;
-    srv->nstreams--;
-    if (s->closed) s->closed(s->arg);
-    free(s);
-}
-
-http_stream_t *http_respond_stream(http_req_t *r, const char *content_type, http_pull_cb pull,
-                                   http_closed_cb closed, void *arg)
-{
-    if (r->answered) return NULL;
-    http_stream_t *s = calloc(1, sizeof *s);
-    if (!s) return NULL;
-    /* Small blocks: an event is a few hundred bytes, and MHD's per-connection
-     * pool (conn_memory) must hold the block. */
-    struct MHD_Response *resp =
-        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 1024, stream_read, s, stream_free);
-    if (!resp) {
-        free(s);
-        return NULL;
-    }
-    s->srv = r->srv;
-    s->conn = r->conn;
-    s->pull = pull;
-    s->closed = closed;
-    s->arg = arg;
-    s->next = r->srv->streams;
-    if (s->next) s->next->prev = s;
-    r->srv->streams = s;
-    r->srv->nstreams++;
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
-    for (hdr_t *h = r->headers; h; h = h->next) MHD_add_response_header(resp, h->name, h->value);
-    r->resp = resp;
-    r->status = 200;
-    r->answered = 1;
-    answered(r);
-    return s;
-}
-
-void http_stream_wake(http_stream_t *s)
-{
-    if (!s->sleeping) return;
-    s->sleeping = 0;
-    MHD_resume_connection(s->conn);
-    s->srv->need_run = 1; /* one MHD_run serves every stream woken meanwhile */
-}
-
-size_t http_server_streams(const http_server_t *srv)
-{
-    return srv->nstreams;
 }
 
 /* --- requests --- */
@@ -598,7 +472,7 @@ int http_respond(http_req_t *r, unsigned status, const char *content_type, const
     r->resp = resp;
     r->status = status;
     r->answered = 1;
-    answered(r);
+    http_answered_(r);
     return 0;
 }
 

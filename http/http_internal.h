@@ -1,0 +1,61 @@
+/*
+ * http_internal.h - the structures shared by server.c (requests) and
+ * stream.c (event streams). Not part of the http/ API.
+ */
+#ifndef HTTP_INTERNAL_H
+#define HTTP_INTERNAL_H
+
+#include "http_server.h"
+
+#include <microhttpd.h>
+
+typedef struct hdr {
+    struct hdr *next;
+    char *name, *value;
+} hdr_t;
+
+struct http_req {
+    struct http_req *prev, *next; /* the server's suspended requests */
+    http_server_t *srv;
+    struct MHD_Connection *conn;
+    char *method, *path, *query;
+    uint8_t *body;
+    size_t body_len, body_cap;
+    hdr_t *headers;
+    struct MHD_Response *resp;
+    unsigned status;
+    http_abort_cb on_abort;
+    void *abort_arg;
+    char client[64];
+    char argbuf[512];
+    uint8_t too_large, handled, suspended, answered;
+};
+
+struct http_stream {
+    struct http_stream *prev, *next; /* the server's open streams */
+    http_server_t *srv;
+    struct MHD_Connection *conn;
+    http_pull_cb pull;
+    http_closed_cb closed;
+    void *arg;
+    uint8_t sleeping, ending;
+};
+
+struct http_server {
+    http_stream_t *streams;
+    size_t nstreams;
+    coap_loop_t *loop;
+    struct MHD_Daemon *d;
+    http_server_params_t p;
+    http_handler_t handler;
+    void *arg;
+    int need_run;
+    size_t pending;
+    http_req_t *suspended; /* MHD must not stop with any of these */
+    uint16_t port;
+};
+
+/* server.c: the answer of r is ready: count it, resume r if it waits. */
+void http_answered_(http_req_t *r);
+
+#endif

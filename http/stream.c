@@ -1,0 +1,88 @@
+/*
+ * stream.c - streaming responses (Server-Sent Events): the connection
+ * sleeps (MHD suspend) while its owner has nothing to send and wakes when
+ * it has, so thousands of idle streams cost no polling.
+ */
+#include "http_internal.h"
+
+#include <stdlib.h>
+
+/* --- streams --- */
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    (void)pos;
+    http_stream_t *s = cls;
+    if (s->ending) return MHD_CONTENT_READER_END_OF_STREAM;
+    long n = s->pull(s->arg, buf, max);
+    if (n > 0) return (ssize_t)n;
+    if (n < 0) {
+        s->ending = 1;
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    }
+    /* Nothing to send: park the connection instead of letting MHD poll the
+     * reader in a busy loop; http_stream_wake() brings it back. */
+    MHD_suspend_connection(s->conn);
+    s->sleeping = 1;
+    return 0;
+}
+
+/* MHD is done with the response: the connection closed or ended. */
+static void stream_free(void *cls)
+{
+    http_stream_t *s = cls;
+    http_server_t *srv = s->srv;
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        srv->streams = s->next;
+    if (s->next) s->next->prev = s->prev;
+    srv->nstreams--;
+    if (s->closed) s->closed(s->arg);
+    free(s);
+}
+
+http_stream_t *http_respond_stream(http_req_t *r, const char *content_type, http_pull_cb pull,
+                                   http_closed_cb closed, void *arg)
+{
+    if (r->answered) return NULL;
+    http_stream_t *s = calloc(1, sizeof *s);
+    if (!s) return NULL;
+    /* Small blocks: an event is a few hundred bytes, and MHD's per-connection
+     * pool (conn_memory) must hold the block. */
+    struct MHD_Response *resp =
+        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 1024, stream_read, s, stream_free);
+    if (!resp) {
+        free(s);
+        return NULL;
+    }
+    s->srv = r->srv;
+    s->conn = r->conn;
+    s->pull = pull;
+    s->closed = closed;
+    s->arg = arg;
+    s->next = r->srv->streams;
+    if (s->next) s->next->prev = s;
+    r->srv->streams = s;
+    r->srv->nstreams++;
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+    for (hdr_t *h = r->headers; h; h = h->next) MHD_add_response_header(resp, h->name, h->value);
+    r->resp = resp;
+    r->status = 200;
+    r->answered = 1;
+    http_answered_(r);
+    return s;
+}
+
+void http_stream_wake(http_stream_t *s)
+{
+    if (!s->sleeping) return;
+    s->sleeping = 0;
+    MHD_resume_connection(s->conn);
+    s->srv->need_run = 1; /* one MHD_run serves every stream woken meanwhile */
+}
+
+size_t http_server_streams(const http_server_t *srv)
+{
+    return srv->nstreams;
+}
