@@ -497,7 +497,7 @@ gw_hub_t *gw_hub_new(gw_t *gw, const gw_hub_params_t *p)
     if (!hub) return NULL;
     hub->gw = gw;
     if (p) hub->p = *p;
-    if (!hub->p.queue_len) hub->p.queue_len = 64;
+    if (hub->p.queue_len < 2) hub->p.queue_len = 64; /* the drop logic needs 2 slots */
     if (!hub->p.keepalive_ms) hub->p.keepalive_ms = 15000;
     if (!hub->p.retry_ms) hub->p.retry_ms = 3000;
     if (!hub->p.max_backoff_ms) hub->p.max_backoff_ms = 60000;

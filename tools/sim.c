@@ -74,30 +74,31 @@ static long sensor_max_age(const sim_t *s)
     return v < 1 ? 1 : v;
 }
 
+/* A sensor reading, fresh for two periods. */
+static void respond_sensor(coap_server_t *srv, const coap_request_t *req, const sim_t *s,
+                           const char *text, int cf)
+{
+    log_request(req);
+    coap_response_t r = COAP_RESPONSE(COAP_CONTENT);
+    r.payload = text;
+    r.payload_len = strlen(text);
+    r.content_format = cf;
+    r.max_age = sensor_max_age(s);
+    coap_server_respond(srv, req->id, &r);
+}
+
 static void get_temperature(coap_server_t *srv, const coap_request_t *req, void *arg)
 {
     char b[32];
-    log_request(req);
     temperature_rep(arg, b, sizeof b);
-    coap_response_t r = COAP_RESPONSE(COAP_CONTENT);
-    r.payload = b;
-    r.payload_len = strlen(b);
-    r.content_format = COAP_CF_TEXT_PLAIN;
-    r.max_age = sensor_max_age(arg);
-    coap_server_respond(srv, req->id, &r);
+    respond_sensor(srv, req, arg, b, COAP_CF_TEXT_PLAIN);
 }
 
 static void get_humidity(coap_server_t *srv, const coap_request_t *req, void *arg)
 {
     char b[64];
-    log_request(req);
     humidity_rep(arg, b, sizeof b);
-    coap_response_t r = COAP_RESPONSE(COAP_CONTENT);
-    r.payload = b;
-    r.payload_len = strlen(b);
-    r.content_format = COAP_CF_JSON;
-    r.max_age = sensor_max_age(arg);
-    coap_server_respond(srv, req->id, &r);
+    respond_sensor(srv, req, arg, b, COAP_CF_JSON);
 }
 
 static void led(coap_server_t *srv, const coap_request_t *req, void *arg)
