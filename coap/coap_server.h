@@ -115,6 +115,16 @@ void coap_server_on_register(coap_server_t *srv, coap_register_cb cb, void *arg)
 void coap_server_on_deregister(coap_server_t *srv, coap_deregister_cb cb, void *arg);
 void coap_server_on_complete(coap_server_t *srv, coap_complete_cb cb, void *arg);
 
+/* Requests carrying Proxy-Uri or Proxy-Scheme (RFC 7252 §5.7) go to this
+ * handler, with req->resource NULL; without one they get 5.05 Proxying Not
+ * Supported. Block1 bodies are reassembled first, and a large answer is kept
+ * for the Block2 requests that follow (the origin is asked once). */
+void coap_server_set_proxy(coap_server_t *srv, coap_handler_t handler, void *arg);
+
+/* Sends the empty ACK of a pending CON request now (§5.2.2), for an answer
+ * known to take a while. Returns COAP_ERR_INVALID for an unknown id. */
+int coap_server_ack(coap_server_t *srv, uint64_t id);
+
 /* Answers request `id` (now or later). Returns COAP_OK, or COAP_ERR_INVALID
  * when the id is unknown (answered, or the client gave up). */
 int coap_server_respond(coap_server_t *srv, uint64_t id, const coap_response_t *resp);

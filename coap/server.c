@@ -334,7 +334,9 @@ static void on_request(coap_ep_t *ep, coap_ep_req_t *er, const coap_msg_t *m, vo
         coap_server_error_(srv, sr->id, COAP_BAD_OPTION, diag);
         return;
     }
-    if (coap_msg_find_opt(m, COAP_OPT_PROXY_URI) || coap_msg_find_opt(m, COAP_OPT_PROXY_SCHEME)) {
+    int proxied =
+        coap_msg_find_opt(m, COAP_OPT_PROXY_URI) || coap_msg_find_opt(m, COAP_OPT_PROXY_SCHEME);
+    if (proxied && !srv->proxy) {
         coap_server_error_(srv, sr->id, COAP_PROXYING_NOT_SUPPORTED, "this server is not a proxy");
         return; /* §5.7.2 */
     }
@@ -353,12 +355,12 @@ static void on_request(coap_ep_t *ep, coap_ep_req_t *er, const coap_msg_t *m, vo
         coap_server_error_(srv, sr->id, COAP_BAD_REQUEST, "URI too long");
         return;
     }
-    coap_resource_t *res = find_resource(srv, path, strlen(path));
-    if (!res) {
+    coap_resource_t *res = proxied ? NULL : find_resource(srv, path, strlen(path));
+    if (!res && !proxied) {
         coap_server_error_(srv, sr->id, COAP_NOT_FOUND, "no such resource");
         return;
     }
-    if (m->code >= 32 || !(res->methods & COAP_METHOD_BIT(m->code))) {
+    if (res && (m->code >= 32 || !(res->methods & COAP_METHOD_BIT(m->code)))) {
         coap_server_error_(srv, sr->id, COAP_METHOD_NOT_ALLOWED, "method not allowed here");
         return;
     }
@@ -378,7 +380,9 @@ static void on_request(coap_ep_t *ep, coap_ep_req_t *er, const coap_msg_t *m, vo
         sr->b2_num = b.num;
         sr->b2_szx = b.szx;
     }
-    if (m->code != COAP_GET && !(sr->store_key = coap_srv_request_key_(m, 0))) {
+    /* Unsafe requests, and every proxied one (the origin is asked once per
+     * transfer), keep their whole answer for the Block2 requests after. */
+    if ((m->code != COAP_GET || proxied) && !(sr->store_key = coap_srv_request_key_(m, 0))) {
         coap_server_error_(srv, sr->id, COAP_INTERNAL_SERVER_ERROR, "out of memory");
         return;
     }
@@ -392,10 +396,10 @@ static void on_request(coap_ep_t *ep, coap_ep_req_t *er, const coap_msg_t *m, vo
     /* RFC 7641 §4.1: GET with Observe 0 registers (when the answer is a
      * success); Observe 1 deregisters. A block request other than the first
      * does not register again (RFC 7959 §2.6). */
-    if (req.observe == 0 && m->code == COAP_GET && (res->flags & COAP_RES_OBSERVABLE) &&
+    if (res && req.observe == 0 && m->code == COAP_GET && (res->flags & COAP_RES_OBSERVABLE) &&
         sr->b2_num == 0)
         sr->want_observe = 1;
-    if (req.observe == 1)
+    if (res && req.observe == 1)
         coap_obs_deregister_(srv, res, &sr->peer, m->token, m->token_len, COAP_DEREG_EXPLICIT);
     upload_t *up = NULL;
     if (coap_block_get(m, COAP_OPT_BLOCK1, &b) == 1) {
@@ -411,7 +415,10 @@ static void on_request(coap_ep_t *ep, coap_ep_req_t *er, const coap_msg_t *m, vo
         coap_srv_too_large_(srv, sr); /* the limit holds for a body in one datagram too */
         return;
     }
-    res->handler(srv, &req, res->arg);
+    if (res)
+        res->handler(srv, &req, res->arg);
+    else
+        srv->proxy(srv, &req, srv->proxy_arg);
     if (up) {
         free(up->key);
         free(up->body);
@@ -472,6 +479,23 @@ void coap_server_on_deregister(coap_server_t *srv, coap_deregister_cb cb, void *
 {
     srv->on_deregister = cb;
     srv->on_deregister_arg = arg;
+}
+
+void coap_server_set_proxy(coap_server_t *srv, coap_handler_t handler, void *arg)
+{
+    srv->proxy = handler;
+    srv->proxy_arg = arg;
+}
+
+int coap_server_ack(coap_server_t *srv, uint64_t id)
+{
+    for (srv_req_t *sr = srv->pending; sr; sr = sr->next) {
+        if (sr->id == id) {
+            coap_ep_req_ack(srv->ep, sr->epreq);
+            return COAP_OK;
+        }
+    }
+    return COAP_ERR_INVALID;
 }
 
 void coap_server_on_complete(coap_server_t *srv, coap_complete_cb cb, void *arg)

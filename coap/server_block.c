@@ -101,9 +101,10 @@ char *coap_srv_request_key_(const coap_msg_t *m, int with_tag)
     size_t n = (size_t)snprintf(key, cap, "%u|", m->code);
     for (unsigned i = 0; i < m->opt_count; i++) {
         const coap_opt_t *o = &m->opts[i];
-        if (o->num != COAP_OPT_URI_PATH && o->num != COAP_OPT_URI_QUERY &&
-            (o->num != COAP_OPT_REQUEST_TAG || !with_tag) && o->num != COAP_OPT_URI_HOST)
-            continue;
+        int uri = o->num == COAP_OPT_URI_PATH || o->num == COAP_OPT_URI_QUERY ||
+                  o->num == COAP_OPT_URI_HOST || o->num == COAP_OPT_URI_PORT ||
+                  o->num == COAP_OPT_PROXY_URI || o->num == COAP_OPT_PROXY_SCHEME;
+        if (!uri && (o->num != COAP_OPT_REQUEST_TAG || !with_tag)) continue;
         n += (size_t)snprintf(key + n, cap - n, "%u:", o->num);
         const uint8_t *v = coap_opt_value(o);
         for (size_t j = 0; j < o->len; j++) {

@@ -93,6 +93,8 @@ typedef struct stored_resp {
 typedef struct sent_ctx sent_ctx_t;
 
 struct coap_server {
+    coap_handler_t proxy; /* requests with Proxy-Uri or Proxy-Scheme */
+    void *proxy_arg;
     sent_ctx_t *sending; /* responses on_complete waits for (server.c) */
     stored_resp_t *stored;
     size_t nstored;

@@ -152,18 +152,28 @@ int cfg_set_string(char **field, const char *value)
     return 0;
 }
 
-int cfg_add_allow_target(cfg_t *c, const char *pattern)
+static int list_add(char ***list, size_t *n, const char *item)
 {
-    if (!c || !pattern) return -1;
-    char *s = strdup(pattern);
-    char **v = s ? realloc(c->allow_targets, (c->nallow_targets + 1) * sizeof *v) : NULL;
+    if (!item) return -1;
+    char *s = strdup(item);
+    char **v = s ? realloc(*list, (*n + 1) * sizeof *v) : NULL;
     if (!v) {
         free(s);
         return -1;
     }
-    v[c->nallow_targets++] = s;
-    c->allow_targets = v;
+    v[(*n)++] = s;
+    *list = v;
     return 0;
+}
+
+int cfg_add_allow_target(cfg_t *c, const char *pattern)
+{
+    return c ? list_add(&c->allow_targets, &c->nallow_targets, pattern) : -1;
+}
+
+int cfg_add_allow_origin(cfg_t *c, const char *pattern)
+{
+    return c ? list_add(&c->allow_origins, &c->nallow_origins, pattern) : -1;
 }
 
 static void free_devices(cfg_device_t *d, size_t n)
@@ -188,6 +198,7 @@ void cfg_free(cfg_t *c)
     free(c->coap_listen);
     free_devices(c->devices, c->ndevices);
     free_strings(c->allow_targets, c->nallow_targets);
+    free_strings(c->allow_origins, c->nallow_origins);
     /* zeroed, so a second cfg_free is harmless */
     memset(c, 0, sizeof *c);
 }
@@ -223,8 +234,8 @@ static int cfg_copy(cfg_t *dst, const cfg_t *src)
     *dst = *src;
     dst->http_listen = dst->coap_listen = NULL;
     dst->devices = NULL;
-    dst->allow_targets = NULL;
-    dst->ndevices = dst->nallow_targets = 0;
+    dst->allow_targets = dst->allow_origins = NULL;
+    dst->ndevices = dst->nallow_targets = dst->nallow_origins = 0;
     if (src->http_listen && !(dst->http_listen = strdup(src->http_listen))) return -1;
     if (src->coap_listen && !(dst->coap_listen = strdup(src->coap_listen))) return -1;
     if (src->ndevices) {
@@ -238,6 +249,8 @@ static int cfg_copy(cfg_t *dst, const cfg_t *src)
     }
     for (size_t i = 0; i < src->nallow_targets; i++)
         if (cfg_add_allow_target(dst, src->allow_targets[i])) return -1;
+    for (size_t i = 0; i < src->nallow_origins; i++)
+        if (cfg_add_allow_origin(dst, src->allow_origins[i])) return -1;
     return 0;
 }
 
@@ -381,41 +394,51 @@ bad:
 
 /* Like devices, the file's list replaces the current one; command-line
  * entries are appended after loading. */
-static int load_allow_targets(ctx_t *x, json_t *v, cfg_t *c)
+static int load_list(ctx_t *x, json_t *v, const char *key, char ***list, size_t *n)
 {
     if (!json_is_array(v))
-        return fail(x, "proxy.allow_targets", "expected an array of strings, got %s", type_name(v));
-    cfg_t tmp = {0};
+        return fail(x, key, "expected an array of strings, got %s", type_name(v));
+    char **tmp = NULL;
+    size_t ntmp = 0;
     for (size_t i = 0; i < json_array_size(v); i++) {
         char path[48];
         const char *s = NULL;
-        snprintf(path, sizeof path, "proxy.allow_targets[%zu]", i);
+        snprintf(path, sizeof path, "%s[%zu]", key, i);
         if (get_string(x, json_array_get(v, i), path, &s)) goto bad;
         if (!plausible_allow_target(s)) {
-            fail(x, path, "bad entry \"%s\" (want a CIDR range, an address or a host name)", s);
+            fail(x, path,
+                 "bad entry \"%s\" (want a CIDR range, an address, a host name or an "
+                 "origin)",
+                 s);
             goto bad;
         }
-        if (cfg_add_allow_target(&tmp, s)) {
+        if (list_add(&tmp, &ntmp, s)) {
             fail(x, NULL, "out of memory");
             goto bad;
         }
     }
-    free_strings(c->allow_targets, c->nallow_targets);
-    c->allow_targets = tmp.allow_targets;
-    c->nallow_targets = tmp.nallow_targets;
+    free_strings(*list, *n);
+    *list = tmp;
+    *n = ntmp;
     return 0;
 bad:
-    free_strings(tmp.allow_targets, tmp.nallow_targets);
+    free_strings(tmp, ntmp);
     return -1;
 }
 
 static int load_proxy(ctx_t *x, json_t *root, cfg_t *c)
 {
-    static const char *const known[] = {"allow_targets", "timeout_ms", "max_body_bytes", NULL};
+    static const char *const known[] = {"allow_targets", "allow_origins", "timeout_ms",
+                                        "max_body_bytes", NULL};
     json_t *sec, *v;
     if (section(x, root, "proxy", known, &sec)) return -1;
     if (!sec) return 0;
-    if ((v = json_object_get(sec, "allow_targets")) && load_allow_targets(x, v, c)) return -1;
+    if ((v = json_object_get(sec, "allow_targets")) &&
+        load_list(x, v, "proxy.allow_targets", &c->allow_targets, &c->nallow_targets))
+        return -1;
+    if ((v = json_object_get(sec, "allow_origins")) &&
+        load_list(x, v, "proxy.allow_origins", &c->allow_origins, &c->nallow_origins))
+        return -1;
     if ((v = json_object_get(sec, "timeout_ms")) &&
         get_int(x, v, "proxy.timeout_ms", 1, TIMEOUT_MS_MAX, &c->timeout_ms))
         return -1;

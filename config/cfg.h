@@ -22,6 +22,9 @@ typedef struct {
     size_t ndevices;
     char **allow_targets; /* extra CIDRs or host names, on top of the defaults */
     size_t nallow_targets;
+    char **allow_origins; /* HTTP origins ("http://10.0.0.5:8080") or CIDRs the
+                             reverse proxy may reach; none by default */
+    size_t nallow_origins;
     uint32_t timeout_ms;        /* 10000 */
     uint32_t max_body;          /* 1048576 */
     int cache_enabled;          /* 1 */
@@ -37,7 +40,8 @@ void cfg_defaults(cfg_t *c);
 /* Loads a JSON file over the defaults. Keys (all optional):
  *   {"http": {"listen": S}, "coap": {"listen": S},
  *    "devices": {NAME: "coap://HOST:PORT", ...},
- *    "proxy": {"allow_targets": [S...], "timeout_ms": N, "max_body_bytes": N},
+ *    "proxy": {"allow_targets": [S...], "allow_origins": [S...], "timeout_ms": N,
+ *              "max_body_bytes": N},
  *    "cache": {"enabled": B, "max_entries": N},
  *    "log_level": "debug"|"info"|"warn"|"error"}
  * An unknown key, a wrong type, a bad value (device URI not coap://, name
@@ -59,6 +63,7 @@ int cfg_load_string(cfg_t *c, const char *json, const char *name, char *err, siz
  * the value and return -1, changing nothing, for NULL or out of memory. */
 int cfg_set_string(char **field, const char *value);
 int cfg_add_allow_target(cfg_t *c, const char *pattern);
+int cfg_add_allow_origin(cfg_t *c, const char *pattern);
 /* "debug"|"info"|"warn"|"error" -> level, or -1. */
 int cfg_parse_log_level(const char *s);
 

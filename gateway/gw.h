@@ -8,6 +8,7 @@
 #include "cfg.h"
 #include "coap_client.h"
 #include "coap_loop.h"
+#include "coap_server.h"
 #include "gw_acl.h"
 #include "gw_cache.h"
 #include "gw_strmap.h"
@@ -28,9 +29,12 @@ typedef struct {
 } gw_stats_t;
 
 struct gw_hub;
+struct gw_reverse;
 
 typedef struct gw {
-    struct gw_hub *hub; /* Observe -> Server-Sent Events */
+    coap_server_t *srv;         /* the gateway's CoAP server (on srv_ep) */
+    struct gw_reverse *reverse; /* CoAP -> HTTP / CoAP forward proxy */
+    struct gw_hub *hub;         /* Observe -> Server-Sent Events */
     coap_loop_t *loop;
     coap_ep_t *ep;     /* client side: an ephemeral dual-stack port */
     coap_ep_t *srv_ep; /* the gateway's own CoAP port (coap.listen) */

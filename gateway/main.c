@@ -4,6 +4,7 @@
  */
 #include "gw.h"
 #include "gw_hub.h"
+#include "gw_reverse.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -27,6 +28,9 @@ static void usage(FILE *f)
           "  --allow-target PATTERN   also allow this CIDR range or host name as a CoAP\n"
           "                           target (repeatable; loopback, link-local, private\n"
           "                           ranges and configured devices are always allowed)\n"
+          "  --allow-origin PATTERN   let CoAP clients reach this HTTP origin through the\n"
+          "                           gateway (http://HOST:PORT, an address or a CIDR range;\n"
+          "                           repeatable; none by default)\n"
           "  --coap-nstart N          CoAP requests in flight per device (default 1, RFC 7252\n"
           "                           §4.7); raise it only for devices that can take it\n"
           "  --http-conn-memory BYTES libmicrohttpd's memory pool per connection (default\n"
@@ -41,6 +45,8 @@ typedef struct {
     const char *config, *http_listen, *coap_listen, *log_level;
     const char *allow[64];
     int nallow;
+    const char *origins[64];
+    int norigins;
     unsigned nstart;
     size_t conn_memory;
 } flags_t;
@@ -99,6 +105,7 @@ static int configure(gw_t *gw, const flags_t *f)
         return -1;
     }
     for (int i = 0; i < f->nallow; i++) cfg_add_allow_target(&gw->cfg, f->allow[i]);
+    for (int i = 0; i < f->norigins; i++) cfg_add_allow_origin(&gw->cfg, f->origins[i]);
     gw_log_set_level(gw->cfg.log_level);
     gw->acl = gw_acl_new();
     gw_acl_add_defaults(gw->acl);
@@ -178,6 +185,12 @@ static int start(gw_t *gw, const flags_t *f)
     }
     coap_ep_attach(gw->srv_ep, gw->loop);
     coap_ep_attach(gw->ep, gw->loop);
+    gw->srv = coap_server_new(gw->srv_ep, NULL);
+    gw->reverse = gw->srv ? gw_reverse_new(gw, gw->srv, err, sizeof err) : NULL;
+    if (!gw->reverse) {
+        fprintf(stderr, "coapgw: %s\n", gw->srv ? err : "out of memory");
+        return -1;
+    }
     http_server_params_t hp = {
         .listen = gw->cfg.http_listen, .max_body = gw->cfg.max_body, .log = http_log};
     gw->http = http_server_new(gw->loop, &hp, gw_route, gw, err, sizeof err);
@@ -195,6 +208,8 @@ static int start(gw_t *gw, const flags_t *f)
 static void shutdown_gw(gw_t *gw)
 {
     if (gw->http) http_server_free(gw->http);
+    gw_reverse_free(gw->reverse); /* cancels HTTP calls in flight */
+    if (gw->srv) coap_server_free(gw->srv);
     coap_ep_t *eps[2] = {gw->ep, gw->srv_ep};
     for (int i = 0; i < 2; i++) {
         if (!eps[i]) continue;

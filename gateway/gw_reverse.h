@@ -1,0 +1,18 @@
+/*
+ * gw_reverse.h - the reverse direction: CoAP -> HTTP (and CoAP -> CoAP)
+ * forward proxy on the gateway's CoAP port.
+ */
+#ifndef GW_REVERSE_H
+#define GW_REVERSE_H
+
+#include "coap_server.h"
+#include "gw.h"
+
+typedef struct gw_reverse gw_reverse_t;
+
+/* Serves proxy requests arriving at srv. Returns NULL with a message in
+ * err when an allow_origins entry is malformed. */
+gw_reverse_t *gw_reverse_new(gw_t *gw, coap_server_t *srv, char *err, size_t errlen);
+void gw_reverse_free(gw_reverse_t *rv);
+
+#endif

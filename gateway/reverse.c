@@ -1,0 +1,427 @@
+/*
+ * reverse.c - the reverse direction: CoAP clients send requests with
+ * Proxy-Uri (or Proxy-Scheme + Uri-*) to the gateway's CoAP port, which
+ * forwards http(s):// to HTTP origins with libcurl and coap:// with its CoAP
+ * client (RFC 7252 §5.7.2, §10.1; RFC 8075 tables in reverse).
+ *
+ * Safety (RFC 8075 §10): no origin is reachable unless proxy.allow_origins
+ * lists it; loopback, link-local and cloud-metadata addresses stay refused
+ * unless listed explicitly, and the check runs on the address actually
+ * connected to, after DNS. Redirects are not followed.
+ */
+#include "gw_map.h"
+#include "gw_reverse.h"
+
+#include "coap_cf.h"
+#include "coap_uri.h"
+#include "http_client.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+struct gw_reverse {
+    gw_t *gw;
+    coap_server_t *srv;
+    http_client_t *http;
+    gw_acl_t *cidrs;   /* CIDR / address entries */
+    gw_acl_t *special; /* the entries that name special addresses themselves */
+    char **origins;    /* "scheme://host:port", host lower case */
+    size_t norigins;
+};
+
+typedef struct {
+    gw_reverse_t *rv;
+    uint64_t id;
+    uint8_t method;
+    char uri[1100];
+} fwd_t;
+
+/* --- the origin policy --- */
+
+/* Loopback, link-local and cloud metadata: never reached through a broad
+ * range, only when listed themselves. */
+static int is_special(const struct sockaddr *sa)
+{
+    coap_addr_t a = {0};
+    a.len = sa->sa_family == AF_INET ? sizeof a.u.v4 : sizeof a.u.v6;
+    memcpy(&a.u.ss, sa, a.len);
+    coap_addr_unmap(&a);
+    if (a.u.sa.sa_family == AF_INET) {
+        uint32_t v = ntohl(a.u.v4.sin_addr.s_addr);
+        return (v >> 24) == 127 || (v >> 16) == 0xA9FE || v == 0;
+    }
+    const uint8_t *b = a.u.v6.sin6_addr.s6_addr;
+    static const uint8_t ec2[16] = {0xfd, 0, 0x0e, 0xc2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x54};
+    return IN6_IS_ADDR_LOOPBACK(&a.u.v6.sin6_addr) || IN6_IS_ADDR_LINKLOCAL(&a.u.v6.sin6_addr) ||
+           IN6_IS_ADDR_UNSPECIFIED(&a.u.v6.sin6_addr) || !memcmp(b, ec2, 16);
+}
+
+static int origin_key(const char *url, char *out, size_t cap, char *host, size_t hcap)
+{
+    char scheme[16];
+    unsigned port;
+    if (http_url_split(url, scheme, sizeof scheme, host, hcap, &port)) return -1;
+    for (char *p = host; *p; p++) *p = (char)tolower((unsigned char)*p);
+    snprintf(out, cap, "%s://%s:%u", scheme, host, port);
+    return 0;
+}
+
+static int add_origin_entry(gw_reverse_t *rv, const char *e)
+{
+    if (strstr(e, "://")) {
+        char key[600], host[300];
+        if (origin_key(e, key, sizeof key, host, sizeof host)) return -1;
+        char **v = realloc(rv->origins, (rv->norigins + 1) * sizeof *v);
+        if (!v) return -1;
+        rv->origins = v;
+        if (!(v[rv->norigins] = strdup(key))) return -1;
+        rv->norigins++;
+        coap_addr_t a;
+        if (!coap_addr_from_host(&a, host, 0) && is_special(&a.u.sa)) gw_acl_add(rv->special, host);
+        return 0;
+    }
+    if (gw_acl_add(rv->cidrs, e)) return -1;
+    coap_addr_t a;
+    char net[300];
+    snprintf(net, sizeof net, "%.*s", (int)strcspn(e, "/"), e);
+    if (!coap_addr_from_host(&a, net, 0) && is_special(&a.u.sa)) gw_acl_add(rv->special, e);
+    return 0;
+}
+
+static int origin_listed(const gw_reverse_t *rv, const char *key)
+{
+    for (size_t i = 0; i < rv->norigins; i++)
+        if (!strcmp(rv->origins[i], key)) return 1;
+    return 0;
+}
+
+/* Every address libcurl is about to connect to. */
+static int addr_check(const struct sockaddr *sa, socklen_t len, void *arg)
+{
+    (void)len;
+    fwd_t *f = arg;
+    gw_reverse_t *rv = f->rv;
+    coap_addr_t a = {0};
+    a.len = sa->sa_family == AF_INET ? sizeof a.u.v4 : sizeof a.u.v6;
+    memcpy(&a.u.ss, sa, a.len);
+    if (is_special(sa)) return gw_acl_allows_addr(rv->special, &a);
+    char key[600], host[300];
+    if (!origin_key(f->uri, key, sizeof key, host, sizeof host) && origin_listed(rv, key)) return 1;
+    return gw_acl_allows_addr(rv->cidrs, &a);
+}
+
+/* Before any connection: the URL's origin is listed, or a CIDR entry
+ * could allow its address (checked again after DNS). */
+static int origin_allowed(const gw_reverse_t *rv, const char *url)
+{
+    char key[600], host[300];
+    if (origin_key(url, key, sizeof key, host, sizeof host)) return 0;
+    if (origin_listed(rv, key)) return 1;
+    return gw_acl_count(rv->cidrs) > 0;
+}
+
+/* --- answering --- */
+
+static void answer(gw_reverse_t *rv, uint64_t id, uint8_t code, const char *diag)
+{
+    coap_response_t r = COAP_RESPONSE(code);
+    r.payload = diag;
+    r.payload_len = diag ? strlen(diag) : 0;
+    coap_server_respond(rv->srv, id, &r);
+}
+
+/* HTTP freshness -> Max-Age (RFC 8075 §7 in reverse). */
+static long max_age_of(const http_result_t *r)
+{
+    long ma = r->cache_control ? gw_parse_max_age(r->cache_control) : -1;
+    if (ma >= 0 || !r->expires) return ma;
+    struct tm tm = {0};
+    if (!strptime(r->expires, "%a, %d %b %Y %H:%M:%S GMT", &tm)) return 0;
+    long d = (long)(timegm(&tm) - time(NULL));
+    return d > 0 ? d : 0;
+}
+
+static void on_http_done(http_call_t *call, const http_result_t *r, void *arg)
+{
+    (void)call;
+    fwd_t *f = arg;
+    gw_reverse_t *rv = f->rv;
+    char diag[1400];
+    if (r->result != HTTP_CALL_OK) {
+        uint8_t code = r->result == HTTP_CALL_TIMEOUT   ? COAP_GATEWAY_TIMEOUT
+                       : r->result == HTTP_CALL_REFUSED ? COAP_FORBIDDEN
+                                                        : COAP_BAD_GATEWAY;
+        snprintf(diag, sizeof diag, "%s: %s", f->uri, r->error ? r->error : "failed");
+        gw_log(CFG_LOG_INFO, "coap->http %s: %s", f->uri, diag);
+        if (r->result != HTTP_CALL_CANCELLED) answer(rv, f->id, code, diag);
+        free(f);
+        return;
+    }
+    coap_response_t resp = COAP_RESPONSE(gw_map_http_to_coap(r->status, f->method));
+    resp.payload = r->body;
+    resp.payload_len = r->body_len;
+    /* An unknown media type goes out without Content-Format (README). */
+    if (r->content_type && r->body_len)
+        resp.content_format = gw_map_content_type_exact(r->content_type);
+    resp.max_age = max_age_of(r);
+    uint8_t etag[8];
+    if (r->etag) { /* the opaque tag, when it fits in a CoAP ETag */
+        const char *t = r->etag;
+        if (!strncmp(t, "W/", 2)) t += 2;
+        size_t n = strlen(t);
+        if (n >= 2 && t[0] == '"' && t[n - 1] == '"') t++, n -= 2;
+        if (n >= 1 && n <= 8) {
+            memcpy(etag, t, n);
+            resp.etag = etag;
+            resp.etag_len = n;
+        }
+    }
+    gw_log(CFG_LOG_INFO, "coap->http %s %s -> %u", coap_method_name(f->method), f->uri, r->status);
+    coap_server_respond(rv->srv, f->id, &resp);
+    free(f);
+}
+
+static void add_request_headers(http_call_t *call, const coap_request_t *req)
+{
+    char v[128];
+    if (req->content_format >= 0 && req->payload_len) {
+        const coap_cf_def_t *d = coap_cf_by_number((unsigned)req->content_format);
+        http_call_add_header(call, "Content-Type", d ? d->media_type : "application/octet-stream");
+    }
+    if (req->accept >= 0) {
+        const coap_cf_def_t *d = coap_cf_by_number((unsigned)req->accept);
+        if (d) http_call_add_header(call, "Accept", d->media_type);
+    }
+    const coap_msg_t *m = req->msg;
+    for (const coap_opt_t *o = coap_msg_find_opt(m, COAP_OPT_IF_MATCH); o;
+         o = coap_msg_next_opt(m, o)) {
+        if (!o->len)
+            snprintf(v, sizeof v, "*");
+        else
+            gw_etag_format(coap_opt_value(o), o->len, v, sizeof v);
+        http_call_add_header(call, "If-Match", v);
+    }
+    if (coap_msg_find_opt(m, COAP_OPT_IF_NONE_MATCH))
+        http_call_add_header(call, "If-None-Match", "*");
+    else if (req->method == COAP_GET) /* validation: ETag options -> If-None-Match */
+        for (const coap_opt_t *o = coap_msg_find_opt(m, COAP_OPT_ETAG); o;
+             o = coap_msg_next_opt(m, o)) {
+            gw_etag_format(coap_opt_value(o), o->len, v, sizeof v);
+            http_call_add_header(call, "If-None-Match", v);
+        }
+}
+
+static void forward_http(gw_reverse_t *rv, const coap_request_t *req, const char *uri)
+{
+    if (!origin_allowed(rv, uri)) {
+        answer(rv, req->id, COAP_FORBIDDEN,
+               "origin not allowed: list it in proxy.allow_origins (or --allow-origin)");
+        return;
+    }
+    const char *method = gw_map_method_to_http(req->method);
+    if (!method) {
+        answer(rv, req->id, COAP_NOT_IMPLEMENTED, "no HTTP method for this CoAP method");
+        return;
+    }
+    fwd_t *f = calloc(1, sizeof *f);
+    http_call_t *call = f ? http_call_new(rv->http, method, uri) : NULL;
+    if (!call) {
+        free(f);
+        answer(rv, req->id, COAP_BAD_REQUEST, "malformed Proxy-Uri");
+        return;
+    }
+    f->rv = rv;
+    f->id = req->id;
+    f->method = req->method;
+    snprintf(f->uri, sizeof f->uri, "%s", uri);
+    add_request_headers(call, req);
+    if (req->payload_len) http_call_set_body(call, req->payload, req->payload_len);
+    http_call_set_timeout(call, rv->gw->cfg.timeout_ms);
+    http_call_set_max_body(call, rv->gw->cfg.max_body);
+    http_call_set_addr_check(call, addr_check, f);
+    if (http_call_start(call, on_http_done, f)) {
+        free(f);
+        answer(rv, req->id, COAP_BAD_GATEWAY, "cannot start the HTTP request");
+        return;
+    }
+    /* No empty ACK yet: an origin that answers within the endpoint's
+     * defer_ack_ms (500 ms) is piggybacked, a slower one gets the empty ACK
+     * then and a separate response. libcoap 4.3.1's client cannot follow
+     * Block2 when block 0 comes as a separate response ("large body receive
+     * internal issue"), so ACKing at once would break its large downloads. */
+}
+
+/* --- coap:// through the CoAP client (a CoAP-CoAP forward proxy) --- */
+
+typedef struct {
+    gw_reverse_t *rv;
+    uint64_t id;
+} cfwd_t;
+
+static void on_coap_done(coap_req_t *creq, const coap_resp_t *r, void *arg)
+{
+    (void)creq;
+    cfwd_t *f = arg;
+    if (r->err) {
+        if (r->err != COAP_ERR_CANCELLED)
+            answer(f->rv, f->id,
+                   r->err == COAP_ERR_TIMEOUT ? COAP_GATEWAY_TIMEOUT : COAP_BAD_GATEWAY,
+                   coap_strerror(r->err));
+        free(f);
+        return;
+    }
+    /* The answer's end-to-end options go back as they came (§5.7.2). */
+    static const uint16_t keep[] = {COAP_OPT_ETAG, COAP_OPT_LOCATION_PATH, COAP_OPT_LOCATION_QUERY,
+                                    COAP_OPT_CONTENT_FORMAT, COAP_OPT_MAX_AGE};
+    coap_opt_t opts[COAP_MSG_MAX_OPTS];
+    size_t n = 0;
+    for (unsigned i = 0; i < r->msg->opt_count; i++)
+        for (size_t k = 0; k < sizeof keep / sizeof keep[0]; k++)
+            if (r->msg->opts[i].num == keep[k]) opts[n++] = r->msg->opts[i];
+    coap_response_t resp = COAP_RESPONSE(r->msg->code);
+    resp.payload = r->body;
+    resp.payload_len = r->body_len;
+    resp.opts = opts;
+    resp.nopts = n;
+    coap_server_respond(f->rv->srv, f->id, &resp);
+    free(f);
+}
+
+static void forward_coap(gw_reverse_t *rv, const coap_request_t *req, const char *uri, uint32_t hop)
+{
+    char msg[1400];
+    gw_target_t t;
+    int status = gw_target_parse(rv->gw, uri, &t, msg, sizeof msg);
+    if (status) {
+        answer(rv, req->id, status == 403 ? COAP_FORBIDDEN : COAP_BAD_REQUEST, msg);
+        return;
+    }
+    int err;
+    coap_req_t *creq = coap_req_new(rv->gw->ep, req->method, t.uri, &t.addr, &err);
+    cfwd_t *f = creq ? calloc(1, sizeof *f) : NULL;
+    if (!f) {
+        if (creq) coap_req_cancel(creq);
+        answer(rv, req->id, COAP_BAD_REQUEST, coap_strerror(err));
+        return;
+    }
+    static const uint16_t skip[] = {COAP_OPT_URI_HOST,  COAP_OPT_URI_PORT,    COAP_OPT_URI_PATH,
+                                    COAP_OPT_URI_QUERY, COAP_OPT_PROXY_URI,   COAP_OPT_PROXY_SCHEME,
+                                    COAP_OPT_BLOCK1,    COAP_OPT_BLOCK2,      COAP_OPT_SIZE1,
+                                    COAP_OPT_SIZE2,     COAP_OPT_REQUEST_TAG, COAP_OPT_HOP_LIMIT,
+                                    COAP_OPT_OBSERVE};
+    const coap_msg_t *m = req->msg;
+    for (unsigned i = 0; i < m->opt_count; i++) {
+        int copy = 1;
+        for (size_t k = 0; k < sizeof skip / sizeof skip[0]; k++) copy &= m->opts[i].num != skip[k];
+        if (copy)
+            coap_req_add_option(creq, m->opts[i].num, coap_opt_value(&m->opts[i]), m->opts[i].len);
+    }
+    /* RFC 8768 §3: each proxy decrements Hop-Limit, so two gateways
+     * pointing at each other stop instead of looping. */
+    coap_req_add_uint(creq, COAP_OPT_HOP_LIMIT, hop - 1);
+    if (req->payload_len) coap_req_set_payload(creq, req->payload, req->payload_len);
+    coap_req_set_timeout(creq, rv->gw->cfg.timeout_ms);
+    coap_req_set_max_body(creq, rv->gw->cfg.max_body);
+    f->rv = rv;
+    f->id = req->id;
+    if (coap_req_send(creq, on_coap_done, f)) {
+        free(f);
+        answer(rv, req->id, COAP_BAD_GATEWAY, "cannot send the request");
+        return;
+    }
+}
+
+/* --- the proxy handler --- */
+
+/* Proxy-Uri, or Proxy-Scheme with the Uri-* options (§5.10.2). */
+static int target_uri(const coap_msg_t *m, const coap_addr_t *self, char *out, size_t cap)
+{
+    const coap_opt_t *pu = coap_msg_find_opt(m, COAP_OPT_PROXY_URI);
+    if (pu) {
+        if (pu->len >= cap) return -1;
+        memcpy(out, coap_opt_value(pu), pu->len);
+        out[pu->len] = '\0';
+        return 0;
+    }
+    const coap_opt_t *ps = coap_msg_find_opt(m, COAP_OPT_PROXY_SCHEME);
+    char host[COAP_ADDR_STRLEN], tmp[1100];
+    coap_addr_host(self, host, sizeof host);
+    if (!ps || coap_uri_compose(m, 0, host, 0, tmp, sizeof tmp) < 0) return -1;
+    /* compose wrote "coap://..."; put the requested scheme in its place */
+    int n = snprintf(out, cap, "%.*s%s", (int)ps->len, (const char *)coap_opt_value(ps), tmp + 4);
+    return n < 0 || (size_t)n >= cap ? -1 : 0;
+}
+
+static void on_proxy(coap_server_t *srv, const coap_request_t *req, void *arg)
+{
+    (void)srv;
+    gw_reverse_t *rv = arg;
+    uint32_t hop = 16; /* RFC 8768 §3: the default when absent */
+    coap_msg_get_uint(req->msg, COAP_OPT_HOP_LIMIT, &hop);
+    if (hop <= 1) {
+        answer(rv, req->id, COAP_HOP_LIMIT_REACHED, "Hop-Limit reached");
+        return;
+    }
+    char uri[1100];
+    coap_addr_t self;
+    coap_ep_local_addr(coap_server_ep(rv->srv), &self);
+    if (target_uri(req->msg, &self, uri, sizeof uri)) {
+        answer(rv, req->id, COAP_BAD_REQUEST, "malformed Proxy-Uri or Proxy-Scheme");
+        return;
+    }
+    size_t sl = strcspn(uri, ":");
+    if (sl == 4 && !strncasecmp(uri, "coap", 4))
+        forward_coap(rv, req, uri, hop);
+    else if ((sl == 4 && !strncasecmp(uri, "http", 4)) ||
+             (sl == 5 && !strncasecmp(uri, "https", 5)))
+        forward_http(rv, req, uri);
+    else if (sl == 5 && !strncasecmp(uri, "coaps", 5))
+        answer(rv, req->id, COAP_PROXYING_NOT_SUPPORTED, "coaps:// needs DTLS, not supported yet");
+    else
+        answer(rv, req->id, COAP_PROXYING_NOT_SUPPORTED, "unsupported scheme in Proxy-Uri");
+}
+
+gw_reverse_t *gw_reverse_new(gw_t *gw, coap_server_t *srv, char *err, size_t errlen)
+{
+    gw_reverse_t *rv = calloc(1, sizeof *rv);
+    if (!rv) return NULL;
+    rv->gw = gw;
+    rv->srv = srv;
+    rv->cidrs = gw_acl_new();
+    rv->special = gw_acl_new();
+    rv->http = http_client_new(gw->loop);
+    if (!rv->cidrs || !rv->special || !rv->http) {
+        snprintf(err, errlen, "out of memory");
+        gw_reverse_free(rv);
+        return NULL;
+    }
+    for (size_t i = 0; i < gw->cfg.nallow_origins; i++) {
+        if (add_origin_entry(rv, gw->cfg.allow_origins[i])) {
+            snprintf(err, errlen,
+                     "bad proxy.allow_origins entry \"%s\" (want an origin such as "
+                     "http://10.0.0.5:8080, an address or a CIDR range)",
+                     gw->cfg.allow_origins[i]);
+            gw_reverse_free(rv);
+            return NULL;
+        }
+    }
+    coap_server_set_proxy(srv, on_proxy, rv);
+    return rv;
+}
+
+void gw_reverse_free(gw_reverse_t *rv)
+{
+    if (!rv) return;
+    if (rv->srv) coap_server_set_proxy(rv->srv, NULL, NULL);
+    http_client_free(rv->http); /* cancels calls in flight */
+    gw_acl_free(rv->cidrs);
+    gw_acl_free(rv->special);
+    for (size_t i = 0; i < rv->norigins; i++) free(rv->origins[i]);
+    free(rv->origins);
+    free(rv);
+}

@@ -1,0 +1,73 @@
+/*
+ * http_client.h - HTTP requests to origins through libcurl's multi
+ * interface, driven by the coapgw loop (socket and timer callbacks: no
+ * curl_easy_perform, no thread). Connections to an origin are reused.
+ *
+ * Redirects are not followed: a 3xx is returned to the caller as it is.
+ */
+#ifndef HTTP_CLIENT_H
+#define HTTP_CLIENT_H
+
+#include "coap_loop.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+typedef struct http_client http_client_t;
+typedef struct http_call http_call_t;
+
+enum {
+    HTTP_CALL_OK = 0,        /* an HTTP response arrived (any status) */
+    HTTP_CALL_TIMEOUT = -1,  /* no complete response within the timeout */
+    HTTP_CALL_CONNECT = -2,  /* connection refused or failed, host unreachable */
+    HTTP_CALL_DNS = -3,      /* the host name did not resolve */
+    HTTP_CALL_TOO_LARGE = -4, /* the response body passed the limit */
+    HTTP_CALL_REFUSED = -5,  /* the address check refused the address */
+    HTTP_CALL_CANCELLED = -6, /* http_call_cancel() or http_client_free() */
+    HTTP_CALL_ERROR = -7,    /* anything else (TLS, protocol error) */
+};
+
+typedef struct {
+    int result;              /* HTTP_CALL_* */
+    const char *error;       /* a one-line description when result != OK */
+    unsigned status;         /* the HTTP status when result == OK */
+    const char *content_type, *etag, *cache_control, *expires, *location; /* or NULL */
+    const uint8_t *body;
+    size_t body_len;
+} http_result_t;
+
+/* Called once per call; everything in r is valid during the call only.
+ * The call is freed after it returns. */
+typedef void (*http_done_cb)(http_call_t *call, const http_result_t *r, void *arg);
+/* Decides on the address about to be connected to (after DNS): return 1 to
+ * allow, 0 to refuse (the call then ends with HTTP_CALL_REFUSED). */
+typedef int (*http_addr_check_cb)(const struct sockaddr *addr, socklen_t len, void *arg);
+
+http_client_t *http_client_new(coap_loop_t *loop);
+/* Cancels every call still running (their callbacks run with
+ * HTTP_CALL_CANCELLED), then frees the client. */
+void http_client_free(http_client_t *c);
+size_t http_client_running(const http_client_t *c);
+
+/* A call: method ("GET", "POST", ..., "FETCH", "PATCH") and absolute URL
+ * (http:// or https://). Returns NULL on a bad URL or no memory. */
+http_call_t *http_call_new(http_client_t *c, const char *method, const char *url);
+int http_call_add_header(http_call_t *call, const char *name, const char *value);
+int http_call_set_body(http_call_t *call, const void *body, size_t len); /* copied */
+void http_call_set_timeout(http_call_t *call, unsigned ms);             /* default 10000 */
+void http_call_set_max_body(http_call_t *call, size_t max);             /* default 1 MiB */
+void http_call_set_addr_check(http_call_t *call, http_addr_check_cb cb, void *arg);
+/* Starts the call. On failure the call is freed, no callback runs, and a
+ * negative HTTP_CALL_* is returned. */
+int http_call_start(http_call_t *call, http_done_cb done, void *arg);
+/* Ends the call now; its callback runs with HTTP_CALL_CANCELLED. */
+void http_call_cancel(http_call_t *call);
+
+/* Splits an absolute URL with libcurl's URL API: scheme (lower case), host
+ * (IPv6 without brackets), port (the scheme's default when absent). Returns
+ * 0, or -1 when the URL does not parse or has no host. */
+int http_url_split(const char *url, char *scheme, size_t scheme_cap, char *host, size_t host_cap,
+                   unsigned *port);
+
+#endif
