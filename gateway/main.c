@@ -81,6 +81,10 @@ static int parse_flags(int argc, char **argv, flags_t *f)
             f->nstart = (unsigned)atoi(v);
         else if (!strcmp(o, "--allow-target") && f->nallow < 64)
             f->allow[f->nallow++] = v;
+        else if (!strcmp(o, "--allow-origin") && f->norigins < 64)
+            f->origins[f->norigins++] = v;
+        else if (!strcmp(o, "--http-conn-memory") && atol(v) >= 4096 && atol(v) <= 1048576)
+            f->conn_memory = (size_t)atol(v);
         else {
             fprintf(stderr, "coapgw: %s %s: unknown option or bad value (see --help)\n", o, v);
             return -1;

@@ -194,6 +194,19 @@ errors() {
 }
 check "errors: 504 silent, 502 RST, 502 ICMP, 400 bad URI/scheme, 404 device, 413 body" errors
 
+flags() {
+    # every flag parses (--version, last, exits 0 after the others were read)
+    "$BUILD/coapgw" --http-conn-memory 4096 --allow-origin http://127.0.0.1:9 \
+        --allow-target 10.9.0.0/16 --coap-nstart 4 --log-level warn --version | grep -q coapgw || return 1
+    local rc=0
+    "$BUILD/coapgw" --no-such-flag x 2>"$TMP/flag.err" || rc=$?
+    [ $rc -eq 2 ] && grep -q "unknown option" "$TMP/flag.err" || return 1
+    rc=0
+    "$BUILD/coapgw" --http-conn-memory 100 --version 2>/dev/null || rc=$?
+    [ $rc -eq 2 ]
+}
+check "command-line flags parse; unknown or bad ones exit 2" flags
+
 wellknown() {
     [ "$(curl -s "$G/.well-known/core")" = '</hc/>;rt="core.hc";hct="/hc/{+tu}"' ]
 }
