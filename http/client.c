@@ -166,23 +166,16 @@ static void unlink_call(http_call_t *call)
     call->prev = call->next = NULL;
 }
 
-static int map_result(http_call_t *call, CURLcode cc)
+/* The refused addresses surface as "could not connect", and our own write
+ * callback's refusal as a write error: say why. */
+static int map_result(const http_call_t *call, CURLcode cc)
 {
-    switch (cc) {
-    case CURLE_OK:
-        return HTTP_CALL_OK;
-    case CURLE_OPERATION_TIMEDOUT:
-        return HTTP_CALL_TIMEOUT;
-    case CURLE_COULDNT_RESOLVE_HOST:
-        return HTTP_CALL_DNS;
-    /* The refused addresses surface as "could not connect": say why. */
-    case CURLE_COULDNT_CONNECT:
-        return call->refused ? HTTP_CALL_REFUSED : HTTP_CALL_CONNECT;
-    case CURLE_WRITE_ERROR:
-        return call->too_large ? HTTP_CALL_TOO_LARGE : HTTP_CALL_ERROR;
-    default:
-        return HTTP_CALL_ERROR;
-    }
+    return cc == CURLE_OK                     ? HTTP_CALL_OK
+           : cc == CURLE_OPERATION_TIMEDOUT   ? HTTP_CALL_TIMEOUT
+           : cc == CURLE_COULDNT_RESOLVE_HOST ? HTTP_CALL_DNS
+           : cc == CURLE_COULDNT_CONNECT ? (call->refused ? HTTP_CALL_REFUSED : HTTP_CALL_CONNECT)
+           : cc == CURLE_WRITE_ERROR && call->too_large ? HTTP_CALL_TOO_LARGE
+                                                        : HTTP_CALL_ERROR;
 }
 
 /* Ends a started call: out of the multi (its connection goes back to the
@@ -259,29 +252,30 @@ static void check_done(http_client_t *c)
     }
 }
 
+/* Hands curl an event (or its timeout), then the finished transfers to
+ * their callers. */
+static void drive(http_client_t *c, curl_socket_t s, int flags)
+{
+    int running;
+    enter(c);
+    curl_multi_socket_action(c->multi, s, flags, &running);
+    check_done(c);
+    leave(c);
+}
+
 static void on_fd(coap_loop_t *loop, int fd, unsigned events, void *arg)
 {
     (void)loop;
-    http_client_t *c = arg;
-    int flags = (events & COAP_LOOP_READ ? CURL_CSELECT_IN : 0) |
-                (events & COAP_LOOP_WRITE ? CURL_CSELECT_OUT : 0);
-    int running;
-    enter(c);
-    curl_multi_socket_action(c->multi, fd, flags, &running);
-    check_done(c);
-    leave(c);
+    drive(arg, fd,
+          (events & COAP_LOOP_READ ? CURL_CSELECT_IN : 0) |
+              (events & COAP_LOOP_WRITE ? CURL_CSELECT_OUT : 0));
 }
 
 static void on_timer(coap_loop_t *loop, coap_loop_timer_t *t, void *arg)
 {
     (void)loop;
     (void)t;
-    http_client_t *c = arg;
-    int running;
-    enter(c);
-    curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-    check_done(c);
-    leave(c);
+    drive(arg, CURL_SOCKET_TIMEOUT, 0);
 }
 
 http_client_t *http_client_new(coap_loop_t *loop)
@@ -393,25 +387,19 @@ static size_t header_cb(char *line, size_t size, size_t n, void *arg)
     size_t v_len = (size_t)(line + end - v);
     for (int i = 0; i < H_COUNT; i++) {
         if (strlen(hdr_names[i]) != name_len || strncasecmp(line, hdr_names[i], name_len)) continue;
-        char *s;
+        /* A list header sent twice means the two lists joined; the others
+         * are single: the last one wins. */
+        char *s = NULL;
         if (i == H_CACHE_CONTROL && call->hdr[i]) {
-            /* A list header sent twice means the two lists joined. */
-            size_t old = strlen(call->hdr[i]);
-            s = realloc(call->hdr[i], old + 2 + v_len + 1);
-            if (s) {
-                memcpy(s + old, ", ", 2);
-                memcpy(s + old + 2, v, v_len);
-                s[old + 2 + v_len] = '\0';
-            }
+            if (asprintf(&s, "%s, %.*s", call->hdr[i], (int)v_len, v) < 0) s = NULL;
         } else {
-            /* Other headers are single: the last one wins. */
             s = strndup(v, v_len);
-            if (s) free(call->hdr[i]);
         }
         if (!s) {
             call->oom = 1;
             return 0;
         }
+        free(call->hdr[i]);
         call->hdr[i] = s;
         break;
     }
