@@ -75,8 +75,8 @@ static int curl_ready;
 
 static void client_destroy(http_client_t *c)
 {
-    /* Closing cached connections calls the socket callback (REMOVE), which
-     * needs the loop and our timer: both still exist here. */
+    /* curl_multi_cleanup() may still call the socket and timer callbacks
+     * while it closes connections: the loop and our timer must exist. */
     curl_multi_cleanup(c->multi);
     coap_loop_timer_free(c->timer);
     free(c);
