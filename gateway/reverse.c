@@ -38,8 +38,42 @@ typedef struct {
     gw_reverse_t *rv;
     uint64_t id;
     uint8_t method;
+    int accept;
     char uri[1100];
 } fwd_t;
+
+/* 201's Location -> Location-Path / Location-Query (RFC 7252 §10.1), when
+ * it stays on the origin; the option values point into `location`. */
+static size_t location_options(const char *uri, const char *location, coap_opt_t *opts)
+{
+    const char *p = location;
+    if (strstr(location, "://")) { /* absolute: only on the same origin */
+        size_t ol = strcspn(strstr(uri, "://") + 3, "/?") + (size_t)(strstr(uri, "://") + 3 - uri);
+        if (strncasecmp(location, uri, ol) || (location[ol] && location[ol] != '/')) return 0;
+        p = location + ol;
+    }
+    if (*p != '/') return 0;
+    size_t n = 0;
+    const char *q = strchr(p, '?');
+    const char *end = q ? q : p + strlen(p);
+    for (const char *s = p + 1; s <= end && n < COAP_URI_MAX_PARTS / 2;) {
+        const char *e = memchr(s, '/', (size_t)(end - s));
+        if (!e) e = end;
+        if (e > s)
+            opts[n++] = (coap_opt_t){.num = COAP_OPT_LOCATION_PATH,
+                                     .len = (uint16_t)(e - s),
+                                     .v.ptr = (const uint8_t *)s};
+        s = e + 1;
+    }
+    for (const char *s = q ? q + 1 : NULL; s && *s && n < COAP_URI_MAX_PARTS;) {
+        size_t l = strcspn(s, "&");
+        if (l)
+            opts[n++] = (coap_opt_t){
+                .num = COAP_OPT_LOCATION_QUERY, .len = (uint16_t)l, .v.ptr = (const uint8_t *)s};
+        s += l + (s[l] == '&');
+    }
+    return n;
+}
 
 /* --- the origin policy --- */
 
@@ -163,6 +197,9 @@ static void on_http_done(http_call_t *call, const http_result_t *r, void *arg)
         return;
     }
     coap_response_t resp = COAP_RESPONSE(gw_map_http_to_coap(r->status, f->method));
+    coap_opt_t loc[COAP_URI_MAX_PARTS];
+    resp.nopts = r->status == 201 && r->location ? location_options(f->uri, r->location, loc) : 0;
+    resp.opts = loc;
     resp.payload = r->body;
     resp.payload_len = r->body_len;
     /* An unknown media type goes out without Content-Format (README). */
@@ -182,8 +219,43 @@ static void on_http_done(http_call_t *call, const http_result_t *r, void *arg)
         }
     }
     gw_log(CFG_LOG_INFO, "coap->http %s %s -> %u", coap_method_name(f->method), f->uri, r->status);
+    gw_cache_t *cache = rv->gw->cache;
+    if (cache && f->method == COAP_GET && resp.code == COAP_CONTENT && resp.max_age > 0) {
+        gw_cache_entry_t e = {.code = resp.code,
+                              .content_format = resp.content_format,
+                              .expires_ms =
+                                  coap_loop_now(rv->gw->loop) + (uint64_t)resp.max_age * 1000,
+                              .body = (uint8_t *)(uintptr_t)r->body,
+                              .len = r->body_len,
+                              .etag_len = resp.etag_len};
+        if (resp.etag_len) memcpy(e.etag, resp.etag, resp.etag_len);
+        gw_cache_put(cache, f->uri, f->accept, &e);
+    } else if (cache && f->method != COAP_GET && f->method != COAP_FETCH &&
+               COAP_CODE_CLASS(resp.code) == 2) {
+        gw_cache_invalidate(cache, f->uri); /* RFC 7252 §5.6.2 */
+    }
     coap_server_respond(rv->srv, f->id, &resp);
     free(f);
+}
+
+/* A fresh cached answer to a proxied GET (RFC 7252 §5.7.1, §5.6). */
+static int answer_from_cache(gw_reverse_t *rv, const coap_request_t *req, const char *uri)
+{
+    gw_cache_t *cache = rv->gw->cache;
+    if (!cache || req->method != COAP_GET) return 0;
+    gw_cache_entry_t *e = gw_cache_get(cache, uri, req->accept);
+    uint64_t now = coap_loop_now(rv->gw->loop);
+    if (!e || e->expires_ms <= now) return 0;
+    coap_response_t resp = COAP_RESPONSE(e->code);
+    resp.payload = e->body;
+    resp.payload_len = e->len;
+    resp.content_format = e->content_format;
+    resp.max_age = (long)((e->expires_ms - now + 999) / 1000); /* what is left of it */
+    resp.etag = e->etag_len ? e->etag : NULL;
+    resp.etag_len = e->etag_len;
+    rv->gw->stats.cache_hits++;
+    coap_server_respond(rv->srv, req->id, &resp);
+    return 1;
 }
 
 static void add_request_headers(http_call_t *call, const coap_request_t *req)
@@ -223,6 +295,7 @@ static void forward_http(gw_reverse_t *rv, const coap_request_t *req, const char
                "origin not allowed: list it in proxy.allow_origins (or --allow-origin)");
         return;
     }
+    if (answer_from_cache(rv, req, uri)) return;
     const char *method = gw_map_method_to_http(req->method);
     if (!method) {
         answer(rv, req->id, COAP_NOT_IMPLEMENTED, "no HTTP method for this CoAP method");
@@ -238,6 +311,7 @@ static void forward_http(gw_reverse_t *rv, const coap_request_t *req, const char
     f->rv = rv;
     f->id = req->id;
     f->method = req->method;
+    f->accept = req->accept;
     snprintf(f->uri, sizeof f->uri, "%s", uri);
     add_request_headers(call, req);
     if (req->payload_len) http_call_set_body(call, req->payload, req->payload_len);

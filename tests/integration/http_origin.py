@@ -6,6 +6,7 @@
   GET  /slow           answers after 3 s
   GET  /big            300 KiB of deterministic bytes, application/octet-stream
   DELETE /item         204
+  POST /create         201 with Location /items/7?x=1
 Runs until killed, or for at most 300 s."""
 import http.server
 import socketserver
@@ -52,6 +53,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.reply(200, b"late")
         elif self.path == "/big":
             self.reply(200, BIG, "application/octet-stream")
+        elif self.path == "/create" and self.command == "POST":
+            self.reply(201, b"made", "text/plain", [("Location", "/items/7?x=1")])
         elif self.path == "/item" and self.command == "DELETE":
             self.reply(204, None)
         else:

@@ -46,6 +46,23 @@ methods() {
 }
 check "POST with a JSON body, PUT, DELETE (2.02)" methods
 
+cached() {
+    "$C" -P "$P" "$O/hello" >/dev/null
+    "$C" -P "$P" "$O/hello" >/dev/null
+    local n
+    n=$(grep -c "coap->http GET $O/hello -> 200" "$TMP/gw.log")
+    # the first check fetched it once; everything after came from the cache
+    [ "$n" -eq 1 ] || { echo "origin asked $n times"; return 1; }
+}
+check "a cacheable response (max-age=30) is served from the cache" cached
+
+location() {
+    "$C" -v -P "$P" -m post -e x "$O/create" 2>"$TMP/loc" >/dev/null || return 1
+    grep -q "2.01 Created" "$TMP/loc" && grep -q "Location-Path: items" "$TMP/loc" &&
+        grep -q "Location-Path: 7" "$TMP/loc" && grep -q "Location-Query: x=1" "$TMP/loc"
+}
+check "201 with Location -> 2.01 with Location-Path and Location-Query" location
+
 statuses() {
     local rc=0
     "$C" -P "$P" "$O/status/404" 2>"$TMP/s1" >/dev/null || rc=$?
