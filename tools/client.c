@@ -230,7 +230,7 @@ static void on_response(coap_req_t *req, const coap_resp_t *r, void *arg)
         /* While observing, stale notifications are dropped (RFC 7641 §3.4)
          * and the deregistration's answer is not printed again. */
         if ((!r->observing || r->fresh) && !(run->observing && r->last && ok)) {
-            fwrite(r->body, 1, r->body_len, stdout);
+            if (r->body_len) fwrite(r->body, 1, r->body_len, stdout);
             if (run->observing) fputc('\n', stdout);
             fflush(stdout);
         }
