@@ -15,7 +15,7 @@ cleanup() {
     local pid
     for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
     for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-    rm -rf "$TMP"
+    if [ "${KEEP_TMP:-}" ]; then echo "kept $TMP"; else rm -rf "$TMP"; fi
 }
 trap cleanup EXIT
 
@@ -75,6 +75,14 @@ check() {
 }
 
 finish() {
+    if [ "$FAILED" -gt 0 ]; then # the logs of what ran, to tell why
+        local f
+        for f in "$TMP"/*.log; do
+            [ -e "$f" ] || continue
+            echo "--- tail of $(basename "$f")"
+            tail -n 15 "$f"
+        done
+    fi
     echo "$PASSED passed, $FAILED failed"
     [ "$FAILED" -eq 0 ]
 }
