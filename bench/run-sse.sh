@@ -28,8 +28,8 @@ NCHAN_SO=/usr/lib/nginx/modules/ngx_nchan_module.so
 NTARGETS=100
 DEVARGS=() PUBARGS=()
 if [ "${BURST:-0}" = 1 ]; then DEVARGS=(250 burst) PUBARGS=(-B); fi
-if [ "$SUBS" -lt 1 ] || [ "$SUBS" -gt 19000 ]; then
-    echo "SUBSCRIBERS: 1 .. 19000 (one process holds them all)" >&2
+if [ "$SUBS" -lt 1 ] || [ "$SUBS" -gt 18000 ]; then
+    echo "SUBSCRIBERS: 1 .. 18000 (one process holds them all)" >&2
     exit 2
 fi
 [ "$SUBS" -ge "$NTARGETS" ] || NTARGETS=$SUBS
@@ -162,7 +162,8 @@ run_nchan() { # NAME NPATHS
 
 PER=$((SUBS / NTARGETS))
 SHAPE_B_SUBS=$((PER * NTARGETS))
-echo "bench/run-sse.sh $SUBS $DUR (warm-up ${WARM}s), $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores"
+echo "bench/run-sse.sh $SUBS $DUR (warm-up ${WARM}s), $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores," \
+    "load average $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine skews the figures)"
 echo "coapgw: $GWNOTE; nginx $(nginx -v 2>&1 | sed 's|.*/||'), nchan $(dpkg-query -W -f '${Version}' libnginx-mod-nchan 2>/dev/null || echo '?')"
 echo "shape A: 1 target x $SUBS subscribers; shape B: $NTARGETS targets x $PER subscribers;" \
     "$([ "${BURST:-0}" = 1 ] && echo "all targets published together" || echo "publications spread over each 250 ms")"
@@ -186,20 +187,22 @@ rss_per_sub() {
 }
 ratio() { awk -v x="$1" -v y="$2" 'BEGIN { if (y + 0 > 0 && x != "n/a") printf "%.2f", x / y; else print "n/a" }'; }
 
-printf '\n%-6s %-7s %7s %7s %9s %9s %7s %8s %8s %8s %9s %8s\n' shape system subs held events expected lost \
-    "p50 ms" "p99 ms" "max ms" "RSS MiB" "KiB/sub"
+printf '\n%-5s %-6s %6s %6s %8s %8s %6s %8s %8s %8s %8s %7s %6s\n' shape system subs held events expected lost \
+    "p50 ms" "p99 ms" "max ms" "RSS MiB" KiB/sub "CPU %"
 for shape in a b; do
     for sys in gw nc; do
         f=$TMP/${sys}_$shape.out
         [ -s "$f" ] || continue
-        printf '%-6s %-7s %7s %7s %9s %9s %7s %8s %8s %8s %9s %8s\n' "${shape^^}" \
+        printf '%-5s %-6s %6s %6s %8s %8s %6s %8s %8s %8s %8s %7s %6s\n' "${shape^^}" \
             "$([ $sys = gw ] && echo coapgw || echo nchan)" "$(field "$f" subscribers)" "$(field "$f" held)" \
             "$(field "$f" events)" "$(field "$f" expected)" "$(field "$f" lost)" \
             "$(field "$f" lat_p50_ms)" "$(field "$f" lat_p99_ms)" "$(field "$f" lat_max_ms)" \
             "$(awk -v k="$(field "$f" rss_max_kb)" 'BEGIN { printf "%.1f", k / 1024 }')" \
-            "$(rss_per_sub "${sys}_$shape")"
+            "$(rss_per_sub "${sys}_$shape")" "$(field "$f" server_cpu_pct)"
     done
 done
+echo "(RSS: peak in the window, server process(es); KiB/sub: (peak - before subscribers) / subscribers;"
+echo " CPU %: the server's, of one core, in the window; latency: publisher's clock to the subscriber's read)"
 echo
 echo "coapgw/nchan ratios (lower is better) and the targets:"
 ok=1
@@ -227,3 +230,8 @@ for shape in a b; do
         "$SUBS" "$(verdict "$c1")" "$(verdict "$c2")" "$(verdict "$c3")"
 done
 if [ "$ok" = 1 ]; then echo "all targets met"; else echo "targets NOT all met"; fi
+echo
+echo "raw:"
+for f in gw_a nc_a gw_b nc_b; do
+    if [ -s "$TMP/$f.out" ]; then echo "  $f $(grep '^SSE_RESULT' "$TMP/$f.out")"; fi
+done

@@ -4,8 +4,10 @@
  * PERIOD_MS (default 250) with the text/plain payload "t=<ns> n=<tick>":
  * the CLOCK_REALTIME nanoseconds taken just before that resource's
  * notification goes out, and the round number (1, 2, ...), from which a
- * subscriber counts what it missed. Notifications use the server's default
- * policy (NON, a CON every 20th), Max-Age 2.
+ * subscriber counts what it missed. A GET (or an Observe registration)
+ * returns the payload of the resource's last notification ("n=0" before
+ * the first). Notifications use the server's default policy (NON, a CON
+ * every 20th), Max-Age 2.
  *
  * Schedule (absolute, so the rate does not drift): resource i is notified
  * at start + round * PERIOD_MS + i * PERIOD_MS / N, i.e. N independent
@@ -22,9 +24,16 @@
 #include <string.h>
 #include <time.h>
 
+/* One sensor: its resource and its current value, the payload of its
+ * last notification (a registration gets that, not a newer round). */
+typedef struct {
+    coap_resource_t *res;
+    char value[64];
+} sensor_t;
+
 typedef struct {
     coap_server_t *srv;
-    coap_resource_t **res;
+    sensor_t *s;
     unsigned n;
     uint32_t period_ms;
     uint64_t start_ms;
@@ -48,22 +57,21 @@ static unsigned long long realtime_ns(void)
     return (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec;
 }
 
-static coap_response_t representation(const device_t *d, char *buf, size_t cap)
+static coap_response_t representation(const sensor_t *s)
 {
-    int len = snprintf(buf, cap, "t=%llu n=%llu", realtime_ns(), (unsigned long long)d->tick);
     coap_response_t r = COAP_RESPONSE(COAP_CONTENT);
-    r.payload = buf;
-    r.payload_len = (size_t)len;
+    r.payload = s->value;
+    r.payload_len = strlen(s->value);
     r.content_format = COAP_CF_TEXT_PLAIN;
     r.max_age = 2;
     return r;
 }
 
-/* GET (and Observe registrations, which the server handles): the value now. */
+/* GET (and Observe registrations, which the server handles): the value
+ * from the sensor's last notification. */
 static void get_value(coap_server_t *srv, const coap_request_t *req, void *arg)
 {
-    char buf[64];
-    coap_response_t r = representation(arg, buf, sizeof buf);
+    coap_response_t r = representation(arg);
     coap_server_respond(srv, req->id, &r);
 }
 
@@ -79,9 +87,11 @@ static void on_tick(coap_loop_t *loop, coap_loop_timer_t *t, void *arg)
     device_t *d = arg;
     uint64_t now = coap_loop_now(loop);
     while (due_ms(d, d->tick, d->next) <= now) {
-        char buf[64];
-        coap_response_t r = representation(d, buf, sizeof buf); /* time taken per resource */
-        coap_server_notify(d->srv, d->res[d->next], &r);
+        sensor_t *s = &d->s[d->next];
+        snprintf(s->value, sizeof s->value, "t=%llu n=%llu", realtime_ns(), /* per resource */
+                 (unsigned long long)d->tick);
+        coap_response_t r = representation(s);
+        coap_server_notify(d->srv, s->res, &r);
         if (++d->next == d->n) {
             d->next = 0;
             d->tick++;
@@ -111,17 +121,18 @@ int main(int argc, char **argv)
     coap_loop_t *loop = coap_loop_new();
     device_t d = {.n = (unsigned)n, .period_ms = (uint32_t)period, .tick = 1, .burst = burst};
     d.srv = coap_server_new(ep, NULL);
-    d.res = calloc((size_t)n, sizeof *d.res);
-    if (!loop || !d.srv || !d.res) {
+    d.s = calloc((size_t)n, sizeof *d.s);
+    if (!loop || !d.srv || !d.s) {
         fprintf(stderr, "sse_device: out of memory\n");
         return 1;
     }
     for (long i = 0; i < n; i++) {
         char path[32];
         snprintf(path, sizeof path, "/t/%ld", i);
-        d.res[i] = coap_server_add(d.srv, path, COAP_RES_OBSERVABLE, COAP_METHODS_READ, get_value,
-                                   &d, NULL);
-        if (!d.res[i]) {
+        snprintf(d.s[i].value, sizeof d.s[i].value, "t=%llu n=0", realtime_ns());
+        d.s[i].res = coap_server_add(d.srv, path, COAP_RES_OBSERVABLE, COAP_METHODS_READ, get_value,
+                                     &d.s[i], NULL);
+        if (!d.s[i].res) {
             fprintf(stderr, "sse_device: cannot add %s\n", path);
             return 1;
         }
@@ -138,6 +149,6 @@ int main(int argc, char **argv)
     coap_server_free(d.srv);
     coap_ep_free(ep);
     coap_loop_free(loop);
-    free(d.res);
+    free(d.s);
     return 0;
 }

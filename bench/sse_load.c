@@ -21,7 +21,9 @@
  *     began; lost = expected - received. The nominal count (window / -P
  *     period, per subscriber) is printed too.
  *     -p PID[,PID...]: server processes whose VmRSS is summed before the
- *     first connection and every second of the window.
+ *     first connection and every second of the window (rss_before_kb,
+ *     rss_max_kb, rss_end_kb), and whose CPU time in the window is reported
+ *     as server_cpu_pct (% of one core; load_cpu_pct is this process's).
  *   sse_load pub [options] HOST PORT PREFIX CHANNELS
  *     One keep-alive connection per channel; every -i ms (default 250)
  *     POSTs "t=<CLOCK_REALTIME ns> n=<round>" to each of PREFIX0 ..
@@ -435,26 +437,48 @@ static void pace_connects(sub_t *s, uint64_t now)
     while (s->next_new < s->n && s->inflight < s->batch) conn_start(s, &s->c[s->next_new++]);
 }
 
-static long rss_kb(const char *pids, int *alive)
+/* Sums VmRSS (KiB) and CPU time (utime + stime, clock ticks) of the
+ * comma-separated pids; returns 0 when one of them is gone. */
+static int proc_sample(const char *pids, long *rss, unsigned long long *cpu)
 {
-    long total = 0;
-    *alive = 1;
+    int alive = 1;
     char list[256];
+    *rss = 0;
+    *cpu = 0;
     snprintf(list, sizeof list, "%s", pids);
     for (char *save = NULL, *pid = strtok_r(list, ",", &save); pid;
          pid = strtok_r(NULL, ",", &save)) {
-        char path[64], line[256];
+        char path[64], line[1024];
         snprintf(path, sizeof path, "/proc/%s/status", pid);
         FILE *f = fopen(path, "r");
         if (!f) {
-            *alive = 0;
+            alive = 0;
             continue;
         }
         while (fgets(line, sizeof line, f))
-            if (!strncmp(line, "VmRSS:", 6)) total += strtol(line + 6, NULL, 10);
+            if (!strncmp(line, "VmRSS:", 6)) *rss += strtol(line + 6, NULL, 10);
+        fclose(f);
+        snprintf(path, sizeof path, "/proc/%s/stat", pid);
+        f = fopen(path, "r");
+        if (!f) continue;
+        if (fgets(line, sizeof line, f)) {
+            const char *p = strrchr(line, ')'); /* fields 14, 15 after the command name */
+            unsigned long long ut = 0, st = 0;
+            if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
+                            &st) == 2)
+                *cpu += ut + st;
+        }
         fclose(f);
     }
-    return total;
+    return alive;
+}
+
+static double self_cpu_s(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
+           ((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec) / 1e6;
 }
 
 static int cmp_u32(const void *a, const void *b)
@@ -557,9 +581,11 @@ static int sub_main(int argc, char **argv)
         s.c[i].path = i % s.npaths;
     }
     s.win0_ns = s.win1_ns = UINT64_MAX;
-    int alive = 1, all_alive = 1;
-    long rss_before = pids ? rss_kb(pids, &alive) : 0, rss_max = 0, rss_end = 0;
-    all_alive &= alive;
+    int all_alive = 1;
+    long rss_before = 0, rss_max = 0, rss_end = 0, r;
+    unsigned long long cpu0 = 0, cpu1 = 0, cpu;
+    double self0 = 0, self1 = 0;
+    if (pids) all_alive &= proc_sample(pids, &rss_before, &cpu);
 
     enum { P_CONNECT, P_WARM, P_MEASURE, P_GRACE } phase = P_CONNECT;
     uint64_t t0 = mono_ms(), phase_end = t0 + (uint64_t)(connect_limit * 1000), next_rss = 0;
@@ -593,15 +619,18 @@ static int sub_main(int argc, char **argv)
             s.win0_ns = real_ns();
             s.win1_ns = s.win0_ns + win_len_ns;
             next_rss = now;
+            self0 = self_cpu_s();
+            if (pids) all_alive &= proc_sample(pids, &r, &cpu0);
         }
         if (phase == P_MEASURE && pids && now >= next_rss) {
-            long r = rss_kb(pids, &alive);
-            all_alive &= alive;
+            all_alive &= proc_sample(pids, &r, &cpu);
             if (r > rss_max) rss_max = r;
             rss_end = r;
             next_rss = now + 1000;
         }
         if (phase == P_MEASURE && now >= phase_end) {
+            self1 = self_cpu_s();
+            if (pids) all_alive &= proc_sample(pids, &r, &cpu1);
             phase = P_GRACE;
             phase_end = now + (uint64_t)(grace * 1000);
         }
@@ -629,7 +658,8 @@ static int sub_main(int argc, char **argv)
            "failed=%llu bad_status=%llu retries=%llu events=%llu expected=%llu nominal=%llu "
            "lost=%llu gaps=%llu dups=%llu error_events=%llu stream_ends=%llu cut_lines=%llu "
            "lat_p50_ms=%.3f lat_p99_ms=%.3f lat_max_ms=%.3f window_s=%.1f connect_s=%.1f "
-           "rss_before_kb=%ld rss_max_kb=%ld rss_end_kb=%ld servers_alive=%d\n",
+           "rss_before_kb=%ld rss_max_kb=%ld rss_end_kb=%ld servers_alive=%d server_cpu_pct=%.1f "
+           "load_cpu_pct=%.1f\n",
            s.n, s.npaths, (unsigned long long)s.connected, (unsigned long long)subscribers,
            (unsigned long long)held, (unsigned long long)s.closed, (unsigned long long)s.failed,
            (unsigned long long)s.bad_status, (unsigned long long)s.retries,
@@ -638,7 +668,8 @@ static int sub_main(int argc, char **argv)
            (unsigned long long)s.gaps, (unsigned long long)s.dups,
            (unsigned long long)s.error_events, (unsigned long long)s.stream_ends,
            (unsigned long long)s.cut_lines, p50, p99, mx, dur, connect_s, rss_before, rss_max,
-           rss_end, all_alive);
+           rss_end, all_alive, (double)(cpu1 - cpu0) / (double)sysconf(_SC_CLK_TCK) / dur * 100,
+           (self1 - self0) / dur * 100);
     printf("%u streams over %u path(s): %llu open at the window, %llu still open at the end; "
            "%llu events in %.0f s (expected %llu, lost %llu); latency p50 %.2f ms, p99 %.2f ms, "
            "max %.2f ms\n",

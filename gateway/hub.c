@@ -49,6 +49,7 @@ typedef struct sub {
     http_stream_t *stream;
     link_t *links;
     ev_t **q;
+    uint64_t last_push; /* loop time of the last event queued */
     uint32_t head, count;
     size_t off;
     uint8_t ending; /* close once the queue is drained */
@@ -112,6 +113,7 @@ static void sub_push(sub_t *s, ev_t *e)
         hub->stats.dropped++;
     }
     e->refs++;
+    s->last_push = coap_loop_now(hub->gw->loop);
     s->q[(s->head + s->count) % hub->p.queue_len] = e;
     s->count++;
     http_stream_wake(s->stream);
@@ -481,14 +483,17 @@ void gw_hub_subscribe(gw_hub_t *hub, http_req_t *req, const gw_target_t *targets
     if (!s->links) s->ending = 1;
 }
 
-/* A comment line keeps idle streams (and proxies in between) alive. */
+/* A comment line keeps idle streams (and proxies in between) alive. Only
+ * streams silent for a whole period get one: sending it to every stream at
+ * once was a burst of 10,000 writes that showed as ~110 ms of extra fan-out
+ * latency every 15 s. The timer ticks at a quarter period. */
 static void on_keepalive(coap_loop_t *loop, coap_loop_timer_t *t, void *arg)
 {
-    (void)loop;
     gw_hub_t *hub = arg;
+    uint64_t now = coap_loop_now(loop);
     for (sub_t *s = hub->subs; s; s = s->next)
-        if (!s->count) sub_push(s, hub->ka_ev);
-    coap_loop_timer_arm_in(t, hub->p.keepalive_ms);
+        if (!s->count && now - s->last_push >= hub->p.keepalive_ms) sub_push(s, hub->ka_ev);
+    coap_loop_timer_arm_in(t, hub->p.keepalive_ms / 4 + 1);
 }
 
 gw_hub_t *gw_hub_new(gw_t *gw, const gw_hub_params_t *p)
@@ -511,7 +516,7 @@ gw_hub_t *gw_hub_new(gw_t *gw, const gw_hub_params_t *p)
         gw_hub_free(hub);
         return NULL;
     }
-    coap_loop_timer_arm_in(hub->keepalive, hub->p.keepalive_ms);
+    coap_loop_timer_arm_in(hub->keepalive, hub->p.keepalive_ms / 4 + 1);
     return hub;
 }
 

@@ -195,8 +195,10 @@ static int start(gw_t *gw, const flags_t *f)
         fprintf(stderr, "coapgw: %s\n", gw->srv ? err : "out of memory");
         return -1;
     }
-    http_server_params_t hp = {
-        .listen = gw->cfg.http_listen, .max_body = gw->cfg.max_body, .log = http_log};
+    http_server_params_t hp = {.listen = gw->cfg.http_listen,
+                               .max_body = gw->cfg.max_body,
+                               .conn_memory = f->conn_memory,
+                               .log = http_log};
     gw->http = http_server_new(gw->loop, &hp, gw_route, gw, err, sizeof err);
     if (!gw->http) {
         fprintf(stderr, "coapgw: %s\n", err);

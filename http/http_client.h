@@ -18,20 +18,20 @@ typedef struct http_client http_client_t;
 typedef struct http_call http_call_t;
 
 enum {
-    HTTP_CALL_OK = 0,        /* an HTTP response arrived (any status) */
-    HTTP_CALL_TIMEOUT = -1,  /* no complete response within the timeout */
-    HTTP_CALL_CONNECT = -2,  /* connection refused or failed, host unreachable */
-    HTTP_CALL_DNS = -3,      /* the host name did not resolve */
+    HTTP_CALL_OK = 0,         /* an HTTP response arrived (any status) */
+    HTTP_CALL_TIMEOUT = -1,   /* no complete response within the timeout */
+    HTTP_CALL_CONNECT = -2,   /* connection refused or failed, host unreachable */
+    HTTP_CALL_DNS = -3,       /* the host name did not resolve */
     HTTP_CALL_TOO_LARGE = -4, /* the response body passed the limit */
-    HTTP_CALL_REFUSED = -5,  /* the address check refused the address */
+    HTTP_CALL_REFUSED = -5,   /* the address check refused the address */
     HTTP_CALL_CANCELLED = -6, /* http_call_cancel() or http_client_free() */
-    HTTP_CALL_ERROR = -7,    /* anything else (TLS, protocol error) */
+    HTTP_CALL_ERROR = -7,     /* anything else (TLS, protocol error) */
 };
 
 typedef struct {
-    int result;              /* HTTP_CALL_* */
-    const char *error;       /* a one-line description when result != OK */
-    unsigned status;         /* the HTTP status when result == OK */
+    int result;        /* HTTP_CALL_* */
+    const char *error; /* a one-line description when result != OK */
+    unsigned status;   /* the HTTP status when result == OK */
     const char *content_type, *etag, *cache_control, *expires, *location; /* or NULL */
     const uint8_t *body;
     size_t body_len;
@@ -55,8 +55,8 @@ size_t http_client_running(const http_client_t *c);
 http_call_t *http_call_new(http_client_t *c, const char *method, const char *url);
 int http_call_add_header(http_call_t *call, const char *name, const char *value);
 int http_call_set_body(http_call_t *call, const void *body, size_t len); /* copied */
-void http_call_set_timeout(http_call_t *call, unsigned ms);             /* default 10000 */
-void http_call_set_max_body(http_call_t *call, size_t max);             /* default 1 MiB */
+void http_call_set_timeout(http_call_t *call, unsigned ms);              /* default 10000 */
+void http_call_set_max_body(http_call_t *call, size_t max);              /* default 1 MiB */
 void http_call_set_addr_check(http_call_t *call, http_addr_check_cb cb, void *arg);
 /* Starts the call. On failure the call is freed, no callback runs, and a
  * negative HTTP_CALL_* is returned. */

@@ -27,7 +27,7 @@ struct http_req {
     http_abort_cb on_abort;
     void *abort_arg;
     char client[64];
-    char argbuf[512];
+    char *argbuf; /* the last decoded argument, allocated when asked for */
     uint8_t too_large, handled, suspended, answered;
 };
 

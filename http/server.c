@@ -160,6 +160,7 @@ static void req_free(http_req_t *r)
     free(r->path);
     free(r->query);
     free(r->body);
+    free(r->argbuf);
     free(r);
 }
 
@@ -405,8 +406,15 @@ const char *http_req_arg(const http_req_t *r, const char *name)
 {
     const char *v = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
     if (!v) return NULL;
-    form_decode(v, ((http_req_t *)r)->argbuf, sizeof r->argbuf);
-    return r->argbuf;
+    /* Allocated on demand: most requests never ask, and every byte of
+     * http_req_t is paid per open connection (thousands of SSE streams). */
+    http_req_t *w = (http_req_t *)r;
+    size_t cap = strlen(v) + 1;
+    char *b = realloc(w->argbuf, cap);
+    if (!b) return NULL;
+    w->argbuf = b;
+    form_decode(v, b, cap);
+    return b;
 }
 
 typedef struct {
