@@ -90,10 +90,14 @@ int main(int argc, char **argv)
     int conc = 64;
     double secs = 10;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "-P") && i + 1 < argc) proxy = argv[++i];
-        else if (!strcmp(argv[i], "-c") && i + 1 < argc) conc = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "-d") && i + 1 < argc) secs = atof(argv[++i]);
-        else l.uri = argv[i];
+        if (!strcmp(argv[i], "-P") && i + 1 < argc)
+            proxy = argv[++i];
+        else if (!strcmp(argv[i], "-c") && i + 1 < argc)
+            conc = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "-d") && i + 1 < argc)
+            secs = atof(argv[++i]);
+        else
+            l.uri = argv[i];
     }
     if (!l.uri || conc < 1 || conc > 255 || secs <= 0) {
         fprintf(stderr, "usage: coap_load [-P PROXY-ADDR:PORT] [-c 1..255] [-d SECONDS] URI\n");
@@ -121,7 +125,8 @@ int main(int argc, char **argv)
     while (l.inflight && coap_loop_now(l.loop) < l.end + 11000) coap_loop_run_once(l.loop, 100);
     double el = (double)(now_us() - t0) / 1e6;
     qsort(l.lat, l.nlat, sizeof *l.lat, cmp_u);
-    double p50 = l.nlat ? l.lat[l.nlat / 2] / 1000.0 : 0, p99 = l.nlat ? l.lat[l.nlat * 99 / 100] / 1000.0 : 0;
+    double p50 = l.nlat ? l.lat[l.nlat / 2] / 1000.0 : 0,
+           p99 = l.nlat ? l.lat[l.nlat * 99 / 100] / 1000.0 : 0;
     printf("requests %llu ok %llu failed %llu seconds %.2f rps %.0f p50_ms %.2f p99_ms %.2f\n",
            (unsigned long long)(l.ok + l.failed), (unsigned long long)l.ok,
            (unsigned long long)l.failed, el, (double)l.ok / secs, p50, p99);
