@@ -11,16 +11,8 @@ BUILD=${BUILD_DIR:-build}
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
 cmake -S . -B "$BUILD" >/dev/null
 cmake --build "$BUILD" -j2 --target coapgw mhd_hello coap_load >/dev/null
-TMP=$(mktemp -d)
-PIDS=()
-cleanup() {
-    local p
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-port() { python3 -c 'import socket,sys; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM if sys.argv[1]=="udp" else socket.SOCK_STREAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' "$1"; }
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
 OP=$(port tcp)
 "$BUILD/mhd_hello" "$OP" &
@@ -30,7 +22,7 @@ CP=$(port udp)
 "$BUILD/coapgw" --http-listen "127.0.0.1:$GP" --coap-listen "127.0.0.1:$CP" \
     --allow-origin "http://127.0.0.1:$OP" --log-level warn &
 PIDS+=($!)
-for _ in $(seq 1 100); do curl -sf -o /dev/null "http://127.0.0.1:$GP/healthz" && break; sleep 0.1; done
+wait_http "http://127.0.0.1:$GP/healthz"
 
 echo "loopback, ${DUR}s each; origin: bench/mhd_hello (5-byte body)"
 wrk -t1 -c64 -d"${DUR}s" --latency "http://127.0.0.1:$OP/" >"$TMP/wrk"

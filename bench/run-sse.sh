@@ -41,23 +41,8 @@ fi
 cmake -S . -B "$BUILD" >/dev/null
 cmake --build "$BUILD" -j2 --target coapgw sse_load sse_device >/dev/null
 
-TMP=$(mktemp -d)
-PIDS=()
-cleanup() { # only what is still ours: stop() takes the PIDs it reaped off the list
-    local p
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-port() { python3 -c 'import socket,sys; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM if sys.argv[1]=="udp" else socket.SOCK_STREAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' "$1"; }
-wait_http() { # any HTTP answer will do
-    local _
-    for _ in $(seq 1 100); do curl -s -o /dev/null "$1" && return 0; sleep 0.1; done
-    echo "no answer from $1" >&2
-    return 1
-}
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 # running PID: alive and not a zombie waiting for us
 running() {
     local st

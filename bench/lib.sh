@@ -1,0 +1,23 @@
+# shellcheck shell=bash
+# Shared by the benchmark scripts (sourced): a temporary folder, processes
+# recorded by PID and stopped on exit, free loopback ports, waiting for HTTP.
+TMP=$(mktemp -d)
+PIDS=()
+cleanup() {
+    local p
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+# port udp|tcp: a free port on 127.0.0.1, chosen by the kernel
+port() { python3 -c 'import socket,sys; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM if sys.argv[1]=="udp" else socket.SOCK_STREAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' "$1"; }
+
+# wait_http URL: up to 10 s for any HTTP answer
+wait_http() {
+    local _
+    for _ in $(seq 1 100); do curl -s -o /dev/null "$1" && return 0; sleep 0.1; done
+    echo "no answer from $1" >&2
+    return 1
+}
