@@ -213,6 +213,14 @@ void cfg_defaults(cfg_t *c)
     c->cache_enabled = 1;
     c->cache_max_entries = 10000;
     c->log_level = CFG_LOG_INFO;
+    c->log_format = CFG_LOG_TEXT;
+    c->max_subscribers = 20000;
+    c->sse_queue = 64;
+    c->rd_enabled = 1;
+    c->rd_max_registrations = 256;
+    c->rd_max_links_bytes = 4096;
+    c->discovery_refresh_s = 300;
+    c->shutdown_grace_ms = 1000;
     cfg_device_t *d = calloc(1, sizeof *d);
     if (d) {
         d->name = strdup("demo");
@@ -236,6 +244,8 @@ static int cfg_copy(cfg_t *dst, const cfg_t *src)
     dst->devices = NULL;
     dst->allow_targets = dst->allow_origins = NULL;
     dst->ndevices = dst->nallow_targets = dst->nallow_origins = 0;
+    dst->tokens = NULL; /* tokens are not copied yet */
+    dst->ntokens = 0;
     if (src->http_listen && !(dst->http_listen = strdup(src->http_listen))) return -1;
     if (src->coap_listen && !(dst->coap_listen = strdup(src->coap_listen))) return -1;
     if (src->ndevices) {

@@ -9,6 +9,14 @@
 #include <stdint.h>
 
 enum { CFG_LOG_DEBUG, CFG_LOG_INFO, CFG_LOG_WARN, CFG_LOG_ERROR };
+enum { CFG_LOG_TEXT, CFG_LOG_JSON };
+
+/* An HTTP access token: "Authorization: Bearer TOKEN". */
+typedef struct {
+    char *token;
+    char *name; /* for logs; may be NULL */
+    int write;  /* 1: read-write; 0: read-only (GET, HEAD, SSE) */
+} cfg_token_t;
 
 typedef struct {
     char *name; /* [A-Za-z0-9_.-]{1,63} */
@@ -30,6 +38,16 @@ typedef struct {
     int cache_enabled;          /* 1 */
     uint32_t cache_max_entries; /* 10000 */
     int log_level;              /* CFG_LOG_INFO */
+    int log_format;             /* CFG_LOG_TEXT */
+    cfg_token_t *tokens;        /* none: no authentication */
+    size_t ntokens;
+    uint32_t max_subscribers;      /* SSE streams at once: 20000 */
+    uint32_t sse_queue;            /* events queued per slow subscriber: 64 */
+    int rd_enabled;                /* Resource Directory at coap.listen: 1 */
+    uint32_t rd_max_registrations; /* 256 */
+    uint32_t rd_max_links_bytes;   /* link-format payload of one registration: 4096 */
+    uint32_t discovery_refresh_s;  /* /.well-known/core of a device cached: 300 */
+    uint32_t shutdown_grace_ms;    /* in-flight requests finish within: 1000 */
 } cfg_t;
 
 /* Fills c (treated as uninitialized: call cfg_free first to reuse one)

@@ -11,17 +11,11 @@
 #include "coap_server.h"
 #include "gw_acl.h"
 #include "gw_cache.h"
+#include "gw_devices.h"
 #include "gw_strmap.h"
 #include "http_server.h"
 
 #define GW_VERSION "0.1.0"
-
-typedef struct {
-    char *name;
-    char *uri;        /* base URI, without a trailing slash */
-    coap_addr_t addr; /* resolved at start */
-    int resolved;
-} gw_device_t;
 
 typedef struct {
     uint64_t http_requests, cache_hits, cache_misses, cache_revalidated, coalesced;
@@ -43,7 +37,7 @@ typedef struct gw {
     gw_acl_t *acl;
     gw_cache_t *cache;     /* NULL when disabled */
     gw_strmap_t *inflight; /* coalescing: key -> gw_exchange */
-    gw_strmap_t *devices;  /* name -> gw_device_t */
+    gw_strmap_t *devices;  /* name -> gw_device_t (devices.c) */
     gw_stats_t stats;
 } gw_t;
 
@@ -64,9 +58,6 @@ int gw_target_resolve(gw_t *gw, http_req_t *req, gw_target_t *t);
 /* The same for a target written as "coap://..." or "/devices/NAME/PATH";
  * returns 0, or an HTTP status with a message in msg. */
 int gw_target_parse(gw_t *gw, const char *spec, gw_target_t *t, char *msg, size_t cap);
-/* Resolves every configured device (at start; may block on DNS). */
-int gw_devices_load(gw_t *gw, char *err, size_t errlen);
-void gw_devices_free(gw_t *gw);
 
 /* proxy.c: forwards the request to the target and answers it later. */
 void gw_proxy(gw_t *gw, http_req_t *req, const gw_target_t *t);

@@ -31,6 +31,7 @@ typedef struct exch {
     int conditional;   /* the HTTP client asked for validation */
     int revalidating;  /* our own cache entry is being revalidated */
     int client_option; /* the request carried client headers mapped to options */
+    coap_addr_t addr;  /* the target, for the registry's online state */
 } exch_t;
 
 static const char *const allow = "GET, HEAD, POST, PUT, DELETE, FETCH, PATCH, OPTIONS";
@@ -179,6 +180,7 @@ static void on_coap_done(coap_req_t *creq, const coap_resp_t *r, void *arg)
     exch_t *x = arg;
     gw_t *gw = x->gw;
     x->creq = NULL;
+    gw_devices_mark(gw, &x->addr, r->err != COAP_ERR_TIMEOUT);
     if (r->err) {
         if (r->err == COAP_ERR_TIMEOUT)
             gw->stats.coap_timeouts++;
@@ -299,6 +301,7 @@ static int start_exchange(exch_t *x, http_req_t *req, const gw_target_t *t, cons
 {
     gw_t *gw = x->gw;
     int err;
+    x->addr = t->addr;
     coap_req_t *creq = coap_req_new(gw->ep, x->method, t->uri, &t->addr, &err);
     if (!creq)
         return http_respond_text(req, 400, "cannot build a request for %s: %s", t->uri,

@@ -12,79 +12,6 @@
 #include <string.h>
 #include <strings.h>
 
-/* --- devices --- */
-
-static int valid_name(const char *n)
-{
-    size_t l = strlen(n);
-    if (l == 0 || l > 63) return 0;
-    for (; *n; n++)
-        if (!isalnum((unsigned char)*n) && !strchr("_.-", *n)) return 0;
-    return 1;
-}
-
-int gw_devices_load(gw_t *gw, char *err, size_t errlen)
-{
-    gw->devices = gw_strmap_new();
-    if (!gw->devices) return -1;
-    static coap_uri_t u;
-    for (size_t i = 0; i < gw->cfg.ndevices; i++) {
-        const cfg_device_t *cd = &gw->cfg.devices[i];
-        if (!valid_name(cd->name) || coap_uri_parse(&u, cd->uri) || u.secure) {
-            snprintf(err, errlen, "device \"%s\": bad name or URI \"%s\" (want coap://HOST:PORT)",
-                     cd->name, cd->uri);
-            return -1;
-        }
-        gw_device_t *d = calloc(1, sizeof *d);
-        if (!d) return -1;
-        d->name = strdup(cd->name);
-        d->uri = strdup(cd->uri);
-        size_t l = d->uri ? strlen(d->uri) : 0;
-        while (l > 0 && d->uri[l - 1] == '/') d->uri[--l] = '\0';
-        /* Start-up may block on DNS; the loop never does. */
-        d->resolved = coap_addr_resolve(&d->addr, u.host, u.port) == 0;
-        if (!d->resolved) gw_log(CFG_LOG_WARN, "device %s: cannot resolve %s", d->name, u.host);
-        if (d->resolved) { /* configured devices are allowed, wherever they are */
-            char host[COAP_ADDR_STRLEN];
-            gw_acl_add(gw->acl, coap_addr_host(&d->addr, host, sizeof host));
-        }
-        gw_strmap_set(gw->devices, d->name, d);
-    }
-    return 0;
-}
-
-static void free_device(const char *key, void *value, void *arg)
-{
-    (void)key;
-    (void)arg;
-    gw_device_t *d = value;
-    free(d->name);
-    free(d->uri);
-    free(d);
-}
-
-void gw_devices_free(gw_t *gw)
-{
-    if (!gw->devices) return;
-    gw_strmap_each(gw->devices, free_device, NULL);
-    gw_strmap_free(gw->devices);
-    gw->devices = NULL;
-}
-
-/* A host name is only known if a configured device uses it: the loop
- * never waits for DNS. */
-static const gw_device_t *device_by_host(gw_t *gw, const char *host, uint16_t port)
-{
-    static coap_uri_t u;
-    for (size_t i = 0; i < gw->cfg.ndevices; i++) {
-        const gw_device_t *d = gw_strmap_get(gw->devices, gw->cfg.devices[i].name);
-        if (d && d->resolved && !coap_uri_parse(&u, d->uri) && !strcasecmp(u.host, host) &&
-            u.port == port)
-            return d;
-    }
-    return NULL;
-}
-
 /* --- URL forms --- */
 
 static void pct_decode_inplace(char *s)
@@ -135,7 +62,7 @@ static int device_target(gw_t *gw, const char *rest, const char *query, char *ou
     memcpy(name, rest, nl);
     name[nl] = '\0';
     pct_decode_inplace(name);
-    *dev = gw_strmap_get(gw->devices, name);
+    *dev = gw_device_find(gw, name);
     if (!*dev) return 404;
     const char *path = rest[nl] == '/' ? rest + nl : "/";
     int n = snprintf(out, cap, "%s%s%s%s", (*dev)->uri, path, query && *query ? "?" : "",
@@ -159,7 +86,7 @@ static int finish_target(gw_t *gw, const char *raw, gw_target_t *t, char *msg, s
         if (coap_addr_from_host(&t->addr, u.host, u.port))
             return FAIL(400, "malformed address in %s", raw);
     } else {
-        const gw_device_t *d = t->device ? t->device : device_by_host(gw, u.host, u.port);
+        const gw_device_t *d = t->device ? t->device : gw_device_by_host(gw, u.host, u.port);
         if (!gw_acl_allows_name(gw->acl, u.host) && !d)
             return FAIL(403,
                         "target %s is not allowed (see proxy.allow_targets and "

@@ -1,0 +1,268 @@
+/*
+ * devices.c - the device registry: configured devices (resolved at start
+ * or reload, where blocking on DNS is acceptable) and devices registered
+ * through the Resource Directory (rd.c). The loop itself never resolves.
+ */
+#include "gw.h"
+#include "coap_uri.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+int gw_device_name_ok(const char *n)
+{
+    size_t l = strlen(n);
+    if (l == 0 || l > 63) return 0;
+    for (; *n; n++)
+        if (!isalnum((unsigned char)*n) && !strchr("_.-", *n)) return 0;
+    return 1;
+}
+
+static void device_free(gw_device_t *d)
+{
+    if (!d) return;
+    if (d->disc && d->disc_free) d->disc_free(d->disc);
+    free(d->name);
+    free(d->uri);
+    free(d->links);
+    free(d);
+}
+
+static gw_device_t *device_new(const char *name, const char *uri, int source)
+{
+    gw_device_t *d = calloc(1, sizeof *d);
+    if (!d) return NULL;
+    d->name = strdup(name);
+    d->uri = strdup(uri);
+    if (!d->name || !d->uri) {
+        device_free(d);
+        return NULL;
+    }
+    size_t l = strlen(d->uri);
+    while (l > 0 && d->uri[l - 1] == '/') d->uri[--l] = '\0';
+    d->source = source;
+    return d;
+}
+
+/* Resolves a configured device's host (may block on DNS: start or reload
+ * only). Configured devices are allowed targets, wherever they are. */
+static int resolve_config_device(gw_t *gw, gw_device_t *d, char *err, size_t errlen)
+{
+    static coap_uri_t u;
+    if (coap_uri_parse(&u, d->uri) || u.secure) {
+        snprintf(err, errlen, "device \"%s\": bad URI \"%s\" (want coap://HOST:PORT)", d->name,
+                 d->uri);
+        return -1;
+    }
+    d->resolved = coap_addr_resolve(&d->addr, u.host, u.port) == 0;
+    if (!d->resolved) gw_log(CFG_LOG_WARN, "device %s: cannot resolve %s", d->name, u.host);
+    if (d->resolved) {
+        char host[COAP_ADDR_STRLEN];
+        gw_acl_add(gw->acl, coap_addr_host(&d->addr, host, sizeof host));
+    }
+    return 0;
+}
+
+static int add_config_devices(gw_t *gw, gw_strmap_t *into, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < gw->cfg.ndevices; i++) {
+        const cfg_device_t *cd = &gw->cfg.devices[i];
+        if (!gw_device_name_ok(cd->name)) {
+            snprintf(err, errlen, "device \"%s\": bad name (want [A-Za-z0-9_.-]{1,63})", cd->name);
+            return -1;
+        }
+        gw_device_t *d = device_new(cd->name, cd->uri, GW_DEV_CONFIG);
+        if (!d) return snprintf(err, errlen, "out of memory"), -1;
+        if (resolve_config_device(gw, d, err, errlen) || gw_strmap_set(into, d->name, d)) {
+            device_free(d);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void free_entry(const char *key, void *value, void *arg)
+{
+    (void)key;
+    (void)arg;
+    device_free(value);
+}
+
+static void free_map(gw_strmap_t *m)
+{
+    if (!m) return;
+    gw_strmap_each(m, free_entry, NULL);
+    gw_strmap_free(m);
+}
+
+int gw_devices_load(gw_t *gw, char *err, size_t errlen)
+{
+    gw->devices = gw_strmap_new();
+    if (!gw->devices) return snprintf(err, errlen, "out of memory"), -1;
+    return add_config_devices(gw, gw->devices, err, errlen);
+}
+
+typedef struct {
+    gw_strmap_t *next;
+    gw_strmap_t *old;
+} reload_ctx_t;
+
+/* Carries a device of the old table into the new one: state of
+ * configured devices that stay, and registrations whose name is free. */
+static void carry_over(const char *key, void *value, void *arg)
+{
+    reload_ctx_t *x = arg;
+    gw_device_t *old = value, *now = gw_strmap_get(x->next, key);
+    if (old->source == GW_DEV_RD && !now) {
+        if (gw_strmap_set(x->next, key, old) == 0) gw_strmap_set(x->old, key, NULL);
+        return;
+    }
+    if (now && old->source == GW_DEV_CONFIG) {
+        now->online = old->online;
+        now->last_seen = old->last_seen;
+        if (!strcmp(now->uri, old->uri)) { /* same device: keep its discovery cache */
+            now->disc = old->disc;
+            now->disc_free = old->disc_free;
+            old->disc = NULL;
+        }
+    }
+}
+
+static void free_unless_carried(const char *key, void *value, void *arg)
+{
+    (void)key;
+    (void)arg;
+    if (value) device_free(value);
+}
+
+int gw_devices_reload(gw_t *gw, char *err, size_t errlen)
+{
+    gw_strmap_t *next = gw_strmap_new();
+    if (!next || add_config_devices(gw, next, err, errlen)) {
+        free_map(next);
+        return -1;
+    }
+    reload_ctx_t x = {next, gw->devices};
+    gw_strmap_each(gw->devices, carry_over, &x);
+    gw_strmap_each(gw->devices, free_unless_carried, NULL);
+    gw_strmap_free(gw->devices);
+    gw->devices = next;
+    return 0;
+}
+
+void gw_devices_free(gw_t *gw)
+{
+    free_map(gw->devices);
+    gw->devices = NULL;
+}
+
+gw_device_t *gw_device_find(gw_t *gw, const char *name)
+{
+    return gw->devices ? gw_strmap_get(gw->devices, name) : NULL;
+}
+
+typedef struct {
+    const char *host;
+    uint16_t port;
+    gw_device_t *found;
+    coap_uri_t u;
+} by_host_ctx_t;
+
+static void match_host(const char *key, void *value, void *arg)
+{
+    (void)key;
+    by_host_ctx_t *x = arg;
+    gw_device_t *d = value;
+    if (!x->found && d->resolved && !coap_uri_parse(&x->u, d->uri) &&
+        !strcasecmp(x->u.host, x->host) && x->u.port == x->port)
+        x->found = d;
+}
+
+gw_device_t *gw_device_by_host(gw_t *gw, const char *host, uint16_t port)
+{
+    static by_host_ctx_t x;
+    x.host = host;
+    x.port = port;
+    x.found = NULL;
+    if (gw->devices) gw_strmap_each(gw->devices, match_host, &x);
+    return x.found;
+}
+
+gw_device_t *gw_device_add_rd(gw_t *gw, const char *name, const char *uri, const coap_addr_t *addr)
+{
+    if (gw_device_find(gw, name)) return NULL;
+    gw_device_t *d = device_new(name, uri, GW_DEV_RD);
+    if (!d) return NULL;
+    d->addr = *addr;
+    d->resolved = 1;
+    if (gw_strmap_set(gw->devices, d->name, d)) {
+        device_free(d);
+        return NULL;
+    }
+    return d;
+}
+
+void gw_device_remove(gw_t *gw, gw_device_t *d)
+{
+    if (gw_strmap_get(gw->devices, d->name) == d) gw_strmap_del(gw->devices, d->name);
+    device_free(d);
+}
+
+typedef struct {
+    gw_device_t **out;
+    size_t n, cap;
+    int source;
+    const coap_addr_t *addr;
+    int ok;
+} list_ctx_t;
+
+static void collect(const char *key, void *value, void *arg)
+{
+    (void)key;
+    list_ctx_t *x = arg;
+    gw_device_t *d = value;
+    if (x->source >= 0 && d->source != x->source) return;
+    if (x->out && x->n < x->cap) x->out[x->n] = d;
+    x->n++;
+}
+
+size_t gw_devices_count(gw_t *gw, int source)
+{
+    list_ctx_t x = {.source = source};
+    if (gw->devices) gw_strmap_each(gw->devices, collect, &x);
+    return x.n;
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp((*(gw_device_t *const *)a)->name, (*(gw_device_t *const *)b)->name);
+}
+
+size_t gw_devices_list(gw_t *gw, gw_device_t **out, size_t cap)
+{
+    list_ctx_t x = {.out = out, .cap = cap, .source = -1};
+    if (gw->devices) gw_strmap_each(gw->devices, collect, &x);
+    size_t n = x.n < cap ? x.n : cap;
+    qsort(out, n, sizeof *out, by_name);
+    return n;
+}
+
+static void mark(const char *key, void *value, void *arg)
+{
+    (void)key;
+    list_ctx_t *x = arg;
+    gw_device_t *d = value;
+    if (!d->resolved || !coap_addr_equal(&d->addr, x->addr)) return;
+    d->online = x->ok;
+    if (x->ok) d->last_seen = (int64_t)time(NULL);
+}
+
+void gw_devices_mark(gw_t *gw, const coap_addr_t *addr, int ok)
+{
+    list_ctx_t x = {.addr = addr, .ok = ok};
+    if (gw->devices) gw_strmap_each(gw->devices, mark, &x);
+}

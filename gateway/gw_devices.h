@@ -1,0 +1,65 @@
+/*
+ * gw_devices.h - the device registry: named CoAP devices reachable as
+ * /devices/NAME/..., from the configuration and from Resource Directory
+ * registrations (RFC 9176). Internal to gateway/.
+ */
+#ifndef GW_DEVICES_H
+#define GW_DEVICES_H
+
+#include "coap_addr.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct gw;
+
+enum { GW_DEV_CONFIG, GW_DEV_RD };
+
+typedef struct gw_device {
+    char *name;
+    char *uri;        /* base URI, without a trailing slash */
+    coap_addr_t addr; /* resolved when added */
+    int resolved;
+    int source;        /* GW_DEV_CONFIG or GW_DEV_RD */
+    int online;        /* the last exchange with it got an answer */
+    int64_t last_seen; /* wall clock (seconds since the epoch) of that answer, 0: never */
+    /* Resource Directory registration (source GW_DEV_RD) */
+    char rd_id[16];      /* the registration resource is /rd/ID */
+    uint32_t lifetime_s; /* lt */
+    uint64_t expires_ms; /* on the loop clock */
+    char *links;         /* the registered link-format payload (may be NULL) */
+    size_t links_len;
+    /* Discovery cache, owned by api.c: freed with disc_free when the device goes. */
+    void *disc;
+    void (*disc_free)(void *disc);
+} gw_device_t;
+
+/* Valid device names: [A-Za-z0-9_.-]{1,63}. */
+int gw_device_name_ok(const char *name);
+
+/* Adds every configured device (at start; may block on DNS). */
+int gw_devices_load(struct gw *gw, char *err, size_t errlen);
+/* Replaces the configured devices with those of gw->cfg (after a reload):
+ * devices that stay keep their state; registered ones stay unless their
+ * name is now configured. Returns 0 or -1 with err. */
+int gw_devices_reload(struct gw *gw, char *err, size_t errlen);
+void gw_devices_free(struct gw *gw);
+
+gw_device_t *gw_device_find(struct gw *gw, const char *name);
+/* A device whose URI has this host (name or literal) and port. */
+gw_device_t *gw_device_by_host(struct gw *gw, const char *host, uint16_t port);
+/* Adds a registered device (name must be free). Takes copies. */
+gw_device_t *gw_device_add_rd(struct gw *gw, const char *name, const char *uri,
+                              const coap_addr_t *addr);
+/* Removes and frees a device. */
+void gw_device_remove(struct gw *gw, gw_device_t *d);
+size_t gw_devices_count(struct gw *gw, int source);
+
+/* Every device, sorted by name; returns how many (at most cap). */
+size_t gw_devices_list(struct gw *gw, gw_device_t **out, size_t cap);
+
+/* An exchange with addr got an answer (ok) or none: updates online and
+ * last_seen of every device at that address. */
+void gw_devices_mark(struct gw *gw, const coap_addr_t *addr, int ok);
+
+#endif
