@@ -51,6 +51,12 @@ typedef struct {
 /* log.c */
 void gw_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void gw_log_set_level(int level);
+void gw_log_set_format(int format); /* CFG_LOG_TEXT or CFG_LOG_JSON */
+
+/* reload.c: SIGHUP. Reads the configuration file again and applies
+ * devices, allowlists and tokens; a bad file is refused with a log line
+ * and the old configuration stays in force. */
+void gw_reload(gw_t *gw);
 
 /* target.c: maps the request URL to a target, checks the allowlist. On
  * failure answers the HTTP request itself and returns -1. */

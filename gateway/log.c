@@ -15,6 +15,11 @@ void gw_log_set_level(int level)
     min_level = level;
 }
 
+void gw_log_set_format(int format)
+{
+    (void)format; /* JSON lines: not yet */
+}
+
 void gw_log(int level, const char *fmt, ...)
 {
     static const char *const names[] = {"debug", "info", "warn", "error"};

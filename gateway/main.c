@@ -139,10 +139,14 @@ static void raise_nofile(void)
 static void on_signal(coap_loop_t *loop, int fd, unsigned events, void *arg)
 {
     (void)events;
-    (void)arg;
+    gw_t *gw = arg;
     struct signalfd_siginfo si;
-    if (read(fd, &si, sizeof si) == sizeof si)
-        gw_log(CFG_LOG_INFO, "signal %u: stopping", si.ssi_signo);
+    if (read(fd, &si, sizeof si) != sizeof si) return;
+    if (si.ssi_signo == SIGHUP) {
+        gw_reload(gw);
+        return;
+    }
+    gw_log(CFG_LOG_INFO, "signal %u: stopping", si.ssi_signo);
     coap_loop_stop(loop);
 }
 
@@ -243,10 +247,11 @@ int main(int argc, char **argv)
     sigemptyset(&mask);
     sigaddset(&mask, SIGINT);
     sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGHUP);
     sigprocmask(SIG_BLOCK, &mask, NULL);
     int sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
     gw.loop = coap_loop_new();
-    if (!gw.loop || sfd < 0 || coap_loop_add_fd(gw.loop, sfd, COAP_LOOP_READ, on_signal, NULL)) {
+    if (!gw.loop || sfd < 0 || coap_loop_add_fd(gw.loop, sfd, COAP_LOOP_READ, on_signal, &gw)) {
         fprintf(stderr, "coapgw: cannot set up the event loop: %s\n", strerror(errno));
         return 1;
     }
