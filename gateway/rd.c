@@ -288,7 +288,7 @@ static int set_links(gw_device_t *d, const coap_request_t *req)
 {
     char *links = malloc(req->payload_len + 1);
     if (!links) return -1;
-    memcpy(links, req->payload, req->payload_len);
+    if (req->payload_len) memcpy(links, req->payload, req->payload_len); /* NULL when empty */
     links[req->payload_len] = '\0';
     free(d->links);
     d->links = links;
