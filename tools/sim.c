@@ -327,7 +327,7 @@ typedef struct {
     uint32_t lifetime_s; /* lt= */
     coap_addr_t rd;      /* resolved before each registration */
     char location[160];  /* "/rd/ID" while registered */
-    uint32_t backoff_s;  /* after a failure: 1, 2, 4 ... 60 */
+    uint32_t backoff_s;  /* after a failure: 1, 2, 4 ... 30 */
     coap_loop_timer_t *timer;
     coap_req_t *inflight;
     int deleted;  /* the DELETE at exit has been answered */
@@ -345,7 +345,7 @@ static void reg_due(coap_loop_t *loop, coap_loop_timer_t *t, void *arg)
 
 static void reg_retry(reg_t *g, const char *why)
 {
-    g->backoff_s = g->backoff_s ? (g->backoff_s * 2 > 60 ? 60 : g->backoff_s * 2) : 1;
+    g->backoff_s = g->backoff_s ? (g->backoff_s * 2 > 30 ? 30 : g->backoff_s * 2) : 1;
     fprintf(stderr, "coapgw-sim: rd: %s; retrying in %u s\n", why, g->backoff_s);
     coap_loop_timer_arm_in(g->timer, (uint64_t)g->backoff_s * 1000);
 }
