@@ -4,8 +4,10 @@
  */
 #include "gw.h"
 #include "gw_hub.h"
+#include "gw_metrics.h"
 #include "gw_rd.h"
 #include "gw_reverse.h"
+#include "http_client.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -38,12 +40,16 @@ static void usage(FILE *f)
           "                           16384; 4096 is the least that is safe and keeps 10,000\n"
           "                           idle event streams small)\n"
           "  --log-level LEVEL        debug, info (default), warn or error\n"
+          "  --log-format FORMAT      text (default) or json (one JSON object per line)\n"
+          "  --healthcheck URL        GET URL and exit: 0 on 2xx, 1 otherwise (for Docker's\n"
+          "                           HEALTHCHECK; nothing else runs)\n"
           "  --help, --version\n",
           f);
 }
 
 typedef struct {
     const char *config, *http_listen, *coap_listen, *log_level;
+    const char *log_format, *healthcheck;
     const char *allow[64];
     int nallow;
     const char *origins[64];
@@ -78,6 +84,10 @@ static int parse_flags(int argc, char **argv, flags_t *f)
             f->coap_listen = v;
         else if (!strcmp(o, "--log-level"))
             f->log_level = v;
+        else if (!strcmp(o, "--log-format") && (!strcmp(v, "text") || !strcmp(v, "json")))
+            f->log_format = v;
+        else if (!strcmp(o, "--healthcheck"))
+            f->healthcheck = v;
         else if (!strcmp(o, "--coap-nstart") && atoi(v) > 0 && atoi(v) < 256)
             f->nstart = (unsigned)atoi(v);
         else if (!strcmp(o, "--allow-target") && f->nallow < 64)
@@ -111,7 +121,10 @@ static int configure(gw_t *gw, const flags_t *f)
     }
     for (int i = 0; i < f->nallow; i++) cfg_add_allow_target(&gw->cfg, f->allow[i]);
     for (int i = 0; i < f->norigins; i++) cfg_add_allow_origin(&gw->cfg, f->origins[i]);
+    if (f->log_format)
+        gw->cfg.log_format = strcmp(f->log_format, "json") ? CFG_LOG_TEXT : CFG_LOG_JSON;
     gw_log_set_level(gw->cfg.log_level);
+    gw_log_set_format(gw->cfg.log_format);
     gw->acl = gw_acl_new();
     gw_acl_add_defaults(gw->acl);
     for (size_t i = 0; i < gw->cfg.nallow_targets; i++) {
@@ -147,8 +160,9 @@ static void on_signal(coap_loop_t *loop, int fd, unsigned events, void *arg)
         gw_reload(gw);
         return;
     }
-    gw_log(CFG_LOG_INFO, "signal %u: stopping", si.ssi_signo);
-    coap_loop_stop(loop);
+    (void)loop;
+    gw_log(CFG_LOG_INFO, "signal %u: shutting down", si.ssi_signo);
+    gw_shutdown_begin(gw);
 }
 
 /* The client side uses its own ephemeral port on a dual-stack socket, so
@@ -170,9 +184,27 @@ static void http_log(const char *msg)
     gw_log(CFG_LOG_DEBUG, "http: %s", msg);
 }
 
+/* Every HTTP request ends here: one access log line, and its metrics. */
+static void http_done(const http_done_t *d, void *arg)
+{
+    gw_t *gw = arg;
+    gw_metrics_http(gw->metrics, d->method, d->status);
+    gw_log_request(d);
+}
+
+/* `coapgw --healthcheck URL`: a process of its own, so blocking is fine. */
+static int healthcheck(const char *url)
+{
+    char msg[512];
+    int status = http_healthcheck(url, 3000, msg, sizeof msg);
+    int ok = status >= 200 && status < 300;
+    printf("%s: %s\n", ok ? "healthy" : "unhealthy", msg);
+    return ok ? 0 : 1;
+}
+
 static int start(gw_t *gw, const flags_t *f)
 {
-    char err[256];
+    char err[256] = "out of memory";
     coap_addr_t bind;
     if (coap_addr_parse(&bind, gw->cfg.coap_listen, 5683)) {
         fprintf(stderr, "coapgw: bad CoAP listen address %s\n", gw->cfg.coap_listen);
@@ -207,8 +239,10 @@ static int start(gw_t *gw, const flags_t *f)
     http_server_params_t hp = {.listen = gw->cfg.http_listen,
                                .max_body = gw->cfg.max_body,
                                .conn_memory = f->conn_memory,
-                               .log = http_log};
-    gw->http = http_server_new(gw->loop, &hp, gw_route, gw, err, sizeof err);
+                               .log = http_log,
+                               .done = http_done};
+    gw->metrics = gw_metrics_new(gw);
+    gw->http = gw->metrics ? http_server_new(gw->loop, &hp, gw_route, gw, err, sizeof err) : NULL;
     if (!gw->http) {
         fprintf(stderr, "coapgw: %s\n", err);
         return -1;
@@ -222,7 +256,8 @@ static int start(gw_t *gw, const flags_t *f)
 
 static void shutdown_gw(gw_t *gw)
 {
-    if (gw->http) http_server_free(gw->http);
+    if (gw->http) http_server_free(gw->http); /* answers what is left with 503 */
+    gw_shutdown_free(gw);
     gw_reverse_free(gw->reverse); /* cancels HTTP calls in flight */
     gw_rd_free(gw->rd);
     if (gw->srv) coap_server_free(gw->srv);
@@ -233,6 +268,7 @@ static void shutdown_gw(gw_t *gw)
         coap_ep_free(eps[i]); /* cancels exchanges still in flight */
     }
     gw_hub_free(gw->hub); /* after the streams and the exchanges are gone */
+    gw_metrics_free(gw->metrics);
     gw_cache_free(gw->cache);
     gw_strmap_free(gw->inflight);
     gw_devices_free(gw);
@@ -245,6 +281,7 @@ int main(int argc, char **argv)
 {
     flags_t f;
     if (parse_flags(argc, argv, &f)) return 2;
+    if (f.healthcheck) return healthcheck(f.healthcheck);
     static gw_t gw;
     if (configure(&gw, &f)) return 2;
     raise_nofile();
