@@ -512,7 +512,7 @@ static int load_one_token(ctx_t *x, json_t *v, size_t i, cfg_token_t *t)
 {
     static const char *const known[] = {"token", "name", "write", NULL};
     char path[48];
-    const char *s;
+    const char *s = NULL; /* gcc -O3 (Release) cannot see get_string set it */
     snprintf(path, sizeof path, "tokens[%zu]", i);
     if (!json_is_object(v)) return fail(x, path, "expected an object, got %s", type_name(v));
     if (check_keys(x, v, path, known)) return -1;
