@@ -210,15 +210,18 @@ compose_read() {
 check "GET /devices/sim/sensors/temperature reaches the sim container" compose_read
 
 compose_healthy() {
-    local id _
-    id=$(compose ps -q gateway)
-    for _ in $(seq 1 60); do # the image's HEALTHCHECK: every 10 s
-        [ "$("${D[@]}" inspect -f '{{.State.Health.Status}}' "$id")" = healthy ] && return 0
-        sleep 0.5
+    local svc id _
+    for svc in gateway sim; do
+        id=$(compose ps -q "$svc")
+        for _ in $(seq 1 60); do # both health checks run every 10 s
+            [ "$("${D[@]}" inspect -f '{{.State.Health.Status}}' "$id")" = healthy ] && continue 2
+            sleep 0.5
+        done
+        echo "$svc: $("${D[@]}" inspect -f '{{json .State.Health}}' "$id")"
+        return 1
     done
-    return 1
 }
-check "the gateway service turns healthy (the image's HEALTHCHECK)" compose_healthy
+check "both services turn healthy (the image's HEALTHCHECK; the sim's own)" compose_healthy
 
 compose_down() {
     local t0
