@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034 # OWN_ENGINE, BUILDKIT: read by test_docker.sh
 # Container engine helpers for test_docker.sh (sourced after lib.sh).
 #
 # Build machines here have no running Docker engine and reach no container
@@ -60,7 +61,7 @@ answers() { "$1" -H "$2" version >/dev/null 2>&1; }
 # Picks the client, then an engine that answers, else starts dockerd; skips
 # (exit 77) only when no engine answers and dockerd cannot start.
 start_engine() {
-    local cli sock s t0 why
+    local cli sock s t0 why how="already running"
     cli=/usr/bin/docker
     [ -x "$cli" ] || cli=$(command -v docker) || skip_engine "no docker client (docker.io is not installed and this is not root)"
     mkdir -p "$STATE"
@@ -72,6 +73,7 @@ start_engine() {
         # timeout): adopt it, so that this run stops it
         DOCKERD_PID=$(cat "$STATE/dockerd.pid" 2>/dev/null || true)
         OWN_ENGINE=1
+        how="left by an earlier run, PID ${DOCKERD_PID:-unknown}: this run stops it"
     elif [ -z "${sock:-}" ]; then
         [ "$(id -u)" -eq 0 ] || skip_engine "not root, and no running engine answers"
         command -v dockerd >/dev/null || skip_engine "dockerd is not installed (package docker.io)"
@@ -91,6 +93,7 @@ start_engine() {
             skip_engine "${why:-no answer within 60 s} (log: $STATE/dockerd.log)"
         fi
         sock=$OWN_SOCK
+        how="started by this test, PID $DOCKERD_PID"
         TIMES+=("dockerd start: $(secs_since "$t0") s")
     fi
     export DOCKER_HOST=$sock # for docker-compose too
@@ -98,8 +101,7 @@ start_engine() {
     # BuildKit: the 20.10 client has it built in; newer ones need buildx.
     if [ "$("$cli" version -f '{{.Client.Version}}' 2>/dev/null | cut -d. -f1)" -lt 23 ] ||
         "$cli" buildx version >/dev/null 2>&1; then BUILDKIT=1; fi
-    echo "engine: docker $("${D[@]}" version -f '{{.Server.Version}}') at $sock" \
-        "($([ -n "$DOCKERD_PID" ] && echo "started by this test, PID $DOCKERD_PID" || echo "already running"))"
+    echo "engine: docker $("${D[@]}" version -f '{{.Server.Version}}') at $sock ($how)"
 }
 
 # Stops the dockerd this test started (by PID), then drops the mounts it
