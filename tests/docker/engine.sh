@@ -58,13 +58,22 @@ install_tools() {
 
 answers() { "$1" -H "$2" version >/dev/null 2>&1; }
 
+# One run at a time per state folder: the engine, the image and the compose
+# project names are shared. (A user who may not write there has no dockerd
+# of ours to share either.)
+lock_state() {
+    mkdir -p "$STATE" "$OCI_CACHE" 2>/dev/null || true
+    ( : >>"$STATE/lock") 2>/dev/null || return 0
+    exec 9>>"$STATE/lock"
+    flock -w 1200 9
+}
+
 # Picks the client, then an engine that answers, else starts dockerd; skips
 # (exit 77) only when no engine answers and dockerd cannot start.
 start_engine() {
     local cli sock s t0 why how="already running"
     cli=/usr/bin/docker
     [ -x "$cli" ] || cli=$(command -v docker) || skip_engine "no docker client (docker.io is not installed and this is not root)"
-    mkdir -p "$STATE"
     for s in "${DOCKER_HOST:-}" unix:///var/run/docker.sock "$OWN_SOCK"; do
         [ -n "$s" ] && answers "$cli" "$s" && { sock=$s; break; }
     done
@@ -88,9 +97,15 @@ start_engine() {
             sleep 0.5
         done
         if ! answers "$cli" "$OWN_SOCK"; then
-            why=$(grep -E 'level=(error|fatal)' "$STATE/dockerd.log" | tail -n 1 | sed 's/.*msg=//')
+            why=$(grep -E 'level=(error|fatal)' "$STATE/dockerd.log" | tail -n 1 | sed 's/.*msg=//' || true)
+            if kill -0 "$DOCKERD_PID" 2>/dev/null; then
+                why=${why:-no answer within 60 s}
+            else
+                why=${why:-$(tail -n 1 "$STATE/dockerd.log")}
+                why=${why:-exited at once}
+            fi
             stop_engine
-            skip_engine "${why:-no answer within 60 s} (log: $STATE/dockerd.log)"
+            skip_engine "$why (log: $STATE/dockerd.log)"
         fi
         sock=$OWN_SOCK
         how="started by this test, PID $DOCKERD_PID"

@@ -45,10 +45,7 @@ trap 'exit 130' INT TERM
 
 install_tools || { echo "FAIL - installing the tools the test needs"; exit 1; }
 need curl python3
-# One run at a time per state folder: the engine and its names are shared.
-mkdir -p "$STATE" "$OCI_CACHE"
-exec 9>"$STATE/lock"
-flock -w 1200 9 || { echo "FAIL - another run holds $STATE/lock"; exit 1; }
+lock_state || { echo "FAIL - another run holds $STATE/lock"; exit 1; }
 start_engine
 need docker-compose
 
@@ -156,9 +153,10 @@ env_run() {
         -e COAPGW_HTTP_LISTEN="127.0.0.1:$HTTP2" -e COAPGW_COAP_LISTEN="127.0.0.1:$(free_port)" \
         -e COAPGW_DEVICES="demo=coap://127.0.0.1:$SIM_PORT" "$IMAGE" >/dev/null || return 1
     wait_for "the gateway in the container" curl -sf "$G2/healthz" || return 1
-    curl -sf "$G2/devices/demo/sensors/temperature" | grep -Eq '^[0-9]+\.[0-9]$'
+    curl -sf "$G2/devices/demo/sensors/temperature" >"$TMP/temp2" || return 1
+    grep -Eq '^[0-9]+\.[0-9]$' "$TMP/temp2"
 }
-if "${D[@]}" run --rm "$IMAGE" coapgw --help | grep -q COAPGW_; then
+if [[ $("${D[@]}" run --rm "$IMAGE" coapgw --help) == *COAPGW_* ]]; then
     check "without a file, COAPGW_* variables set the ports and the device" env_run
     "${D[@]}" logs "$CTR-env" >"$TMP/container-env.log" 2>&1 || true
     "${D[@]}" rm -f "$CTR-env" >/dev/null 2>&1 || true
