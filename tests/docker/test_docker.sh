@@ -26,7 +26,7 @@ T_START=$(now_ms)
 docker_cleanup() {
     local rc=$?
     if [ ${#D[@]} -gt 0 ]; then
-        "${D[@]}" rm -f "$CTR" "$CTR-env" >/dev/null 2>&1 || true
+        "${D[@]}" rm -f "$CTR" "$CTR-flags" "$CTR-env" >/dev/null 2>&1 || true
         if [ "$COMPOSE_UP" = 1 ]; then
             compose down --timeout 5 >>"$TMP/compose.log" 2>&1 || true
         fi
@@ -77,7 +77,7 @@ check "runtime image is under 100 MB" image_size
 image_config() {
     local cfg
     cfg=$("${D[@]}" image inspect -f \
-        '{{.Config.User}}|{{json .Config.ExposedPorts}}|{{json .Config.Healthcheck.Test}}' "$IMAGE")
+        '{{.Config.User}}|{{json .Config.ExposedPorts}}|{{json .Config.Healthcheck.Test}}|{{json .Config.Entrypoint}}' "$IMAGE")
     echo "image config: $cfg"
     case ${cfg%%|*} in "" | 0 | 0:* | root | root:*) return 1 ;; esac
     [[ $cfg == *'"5683/udp"'* && $cfg == *'"8080/tcp"'* ]] || return 1
@@ -143,6 +143,20 @@ stop_in_time() {
 check "docker stop (SIGTERM) ends the gateway gracefully within 2 s" stop_in_time
 "${D[@]}" logs "$CTR" >"$TMP/container.log" 2>&1 || true
 "${D[@]}" rm -f "$CTR" >/dev/null 2>&1 || true
+
+# ---- flags as the command: the gateway with the file, flags winning
+HTTP3=$(free_port tcp)
+flags_run() {
+    "${D[@]}" run -d --name "$CTR-flags" --network host \
+        -v "$TMP/coapgw.json:/etc/coapgw/coapgw.json:ro" \
+        "$IMAGE" --http-listen "127.0.0.1:$HTTP3" --coap-listen 127.0.0.1:0 >/dev/null || return 1
+    wait_for "the gateway in the container" curl -sf "http://127.0.0.1:$HTTP3/healthz" || return 1
+    curl -sf "http://127.0.0.1:$HTTP3/devices/demo/sensors/temperature" >"$TMP/temp3" || return 1
+    grep -Eq '^[0-9]+\.[0-9]$' "$TMP/temp3"
+}
+check "flags as the command: coapgw with the file, the flags winning" flags_run
+"${D[@]}" logs "$CTR-flags" >"$TMP/container-flags.log" 2>&1 || true
+"${D[@]}" rm -f "$CTR-flags" >/dev/null 2>&1 || true
 
 # ---- no file: the embedded defaults, with COAPGW_* variables moving the
 # ports and naming the device
