@@ -52,8 +52,17 @@ static int bearer(const char *h, const char **tok, size_t *len)
     return 1;
 }
 
-/* The bytes of a and b differ anywhere, over the full fixed width: no
- * early exit. */
+/* s zero-padded to the fixed width, in the same time for any length: the
+ * loop reads s[0] where it would read past the end (s is a C string). */
+static void pad(unsigned char out[GW_AUTH_TOKEN_MAX], const char *s, size_t len)
+{
+    for (size_t i = 0; i < GW_AUTH_TOKEN_MAX; i++) {
+        size_t in = (size_t)(i < len); /* 0 or 1 */
+        out[i] = (unsigned char)((unsigned char)s[i * in] & (0u - (unsigned)in));
+    }
+}
+
+/* Nonzero when a and b differ anywhere: the full width, no early exit. */
 static uint32_t diff_fixed(const unsigned char *a, const unsigned char *b)
 {
     uint32_t d = 0;
@@ -63,17 +72,17 @@ static uint32_t diff_fixed(const unsigned char *a, const unsigned char *b)
 
 const cfg_token_t *gw_auth_match(const cfg_t *cfg, const char *guess, size_t len)
 {
-    unsigned char g[GW_AUTH_TOKEN_MAX] = {0}, t[GW_AUTH_TOKEN_MAX];
-    memcpy(g, guess, len < sizeof g ? len : sizeof g);
+    unsigned char g[GW_AUTH_TOKEN_MAX], t[GW_AUTH_TOKEN_MAX];
+    pad(g, guess, len);
     size_t found = 0; /* index + 1 of the matching token */
     /* Every token is compared, each over the full width, with the length
-     * difference folded in: the loop takes the same time for any guess. */
+     * difference folded in: the same work whatever the guess. A guess
+     * longer than the width never matches. */
     for (size_t i = 0; i < cfg->ntokens; i++) {
         const char *tok = cfg->tokens[i].token ? cfg->tokens[i].token : "";
         size_t tlen = strlen(tok);
-        memset(t, 0, sizeof t);
-        memcpy(t, tok, tlen < sizeof t ? tlen : sizeof t);
-        uint64_t ldiff = (uint64_t)(tlen ^ len) | (uint64_t)(len > sizeof g) << 1;
+        pad(t, tok, tlen);
+        uint64_t ldiff = (uint64_t)(tlen ^ len) | (uint64_t)(len > GW_AUTH_TOKEN_MAX) << 1;
         uint64_t d = diff_fixed(g, t) | (ldiff & 0xffffffffu) | (ldiff >> 32);
         size_t mask = (size_t)0 - (size_t)((d - 1) >> 63); /* all ones when d == 0 */
         found = (found & ~mask) | ((i + 1) & mask);
