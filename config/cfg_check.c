@@ -59,8 +59,11 @@ int cfg_parse_scope(const char *s)
  * it. */
 int cfg_check_listen(const char *s, char *why, size_t cap)
 {
-    static const char msg[] = "bad listen address (expected numeric HOST:PORT or [IPv6]:PORT, "
-                              "e.g. 0.0.0.0:8080 or [::1]:8080)";
+    char msg[200];
+    snprintf(msg, sizeof msg,
+             "bad listen address \"%.64s\" (expected numeric HOST:PORT or [IPv6]:PORT, e.g. "
+             "0.0.0.0:8080 or [::1]:8080)",
+             s);
     const char *colon;
     if (s[0] == '[') {
         const char *close = strchr(s, ']');
