@@ -280,6 +280,40 @@ START_TEST(example_is_defaults)
 }
 END_TEST
 
+/* Damaged copies of the example: each loads or fails with one line that
+ * names the file, never a crash (the locator walks every one that jansson
+ * accepts). Deterministic: a fixed seed. */
+START_TEST(mutations)
+{
+    static const char alphabet[] = "{}[]\":,0123456789.-+eE \n\\uabtrfnl/xé";
+    FILE *f = fopen(COAPGW_SOURCE_DIR "/config/coapgw.example.json", "rb");
+    ck_assert_ptr_nonnull(f);
+    char base[4096], text[4200], err[600];
+    size_t n = fread(base, 1, sizeof base - 1, f);
+    fclose(f);
+    base[n] = '\0';
+    srand(7);
+    for (int round = 0; round < 3000; round++) {
+        memcpy(text, base, n + 1);
+        for (int k = 0; k < 1 + round % 3; k++) {
+            size_t at = (size_t)rand() % n;
+            text[at] = alphabet[(size_t)rand() % (sizeof alphabet - 1)];
+        }
+        cfg_t c;
+        cfg_defaults(&c);
+        if (cfg_load_string(&c, text, "m.json", err, sizeof err)) {
+            ck_assert_msg(!strncmp(err, "m.json", 6), "%s", err);
+            ck_assert_ptr_null(strchr(err, '\n'));
+            /* syntax or semantic: every message has a position */
+            int line = 0, col = 0;
+            ck_assert_msg(sscanf(err, "m.json:%d:%d: ", &line, &col) == 2 && line >= 1 && col >= 0,
+                          "no position: %s", err);
+        }
+        cfg_free(&c);
+    }
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("cfg_keys");
@@ -292,6 +326,7 @@ static Suite *suite(void)
     tcase_add_test(t, allowlists);
     tcase_add_test(t, loopback);
     tcase_add_test(t, example_is_defaults);
+    tcase_add_test(t, mutations);
     suite_add_tcase(s, t);
     return s;
 }
