@@ -86,12 +86,16 @@ check "listening beyond loopback without tokens logs a warning" open_warning
 SIM_A=$(free_port)
 SIM_B=$(free_port)
 HTTP_PORT=$(free_port tcp)
+GW_COAP=$(free_port)
+ORIGIN=$(free_port tcp)
+start origin python3 "$(dirname "$0")/http_origin.py" "$ORIGIN"
 start sim_a "$BUILD/coapgw-sim" --listen "127.0.0.1:$SIM_A" --period-ms 300
 start sim_b "$BUILD/coapgw-sim" --listen "127.0.0.1:$SIM_B" --period-ms 300 --seed 7
-write_config() { # write_config DEVICES-JSON
+write_config() { # write_config DEVICES-JSON [MORE-KEYS] [COAP-PORT]
+    local more=${2:-', "proxy": { "timeout_ms": 2000 }'}
     cat >"$TMP/gw.json.new" <<JSON
-{ "http": { "listen": "127.0.0.1:$HTTP_PORT" }, "coap": { "listen": "127.0.0.1:0" },
-  "devices": $1, "proxy": { "timeout_ms": 2000 } }
+{ "http": { "listen": "127.0.0.1:$HTTP_PORT" }, "coap": { "listen": "127.0.0.1:${3:-$GW_COAP}" },
+  "devices": $1 $more }
 JSON
     mv "$TMP/gw.json.new" "$TMP/gw.json"
 }
@@ -128,9 +132,21 @@ reload_refused() {
 }
 check "SIGHUP with a bad file: refused with a log line, the old configuration serves" reload_refused
 
+reload_origins_tokens() {
+    local O=http://127.0.0.1:$ORIGIN C=$BUILD/coapgw-client rc=0
+    wait_for "origin" curl -sf "$O/hello" || return 1
+    "$C" -P "127.0.0.1:$GW_COAP" "$O/hello" >/dev/null 2>"$TMP/o1" || rc=$?
+    [ $rc -ne 0 ] && grep -q "4.03" "$TMP/o1" || return 1
+    write_config "{ \"b\": \"coap://127.0.0.1:$SIM_B\" }" \
+        ", \"proxy\": { \"allow_origins\": [\"$O\"] }, \"tokens\": [{ \"token\": \"0123456789abcdef\" }]"
+    kill -HUP "$PID_gw"
+    wait_for "the reload" grep -q "1 allowed origins, 1 tokens" "$TMP/gw.log" || return 1
+    [ "$("$C" -P "127.0.0.1:$GW_COAP" "$O/hello")" = hello ]
+}
+check "SIGHUP: a new origin allowlist reaches the reverse proxy; tokens counted" reload_origins_tokens
+
 reload_restart_only() {
-    write_config "{ \"b\": \"coap://127.0.0.1:$SIM_B\" }"
-    sed -i "s/127.0.0.1:0/127.0.0.1:1/" "$TMP/gw.json"
+    write_config "{ \"b\": \"coap://127.0.0.1:$SIM_B\" }" "" 1
     kill -HUP "$PID_gw"
     wait_for "the notice" grep -q "coap.listen changed: takes effect after a restart" "$TMP/gw.log" || return 1
     [ "$(code "$G/devices/b/sensors/temperature")" = 200 ]
