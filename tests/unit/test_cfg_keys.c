@@ -63,6 +63,8 @@ START_TEST(positions)
                "f.json:1:14: devices.\xc3\xa9: bad device name");
     bad_prefix("{\"devices\": {\"a\": \"coap://h\", \"\\ud83d\\ude00\": 1}}",
                "f.json:1:31: devices.\xf0\x9f\x98\x80: bad device name");
+    bad_prefix("{\"devices\": {\"\\u20ac\": \"coap://h\"}}",
+               "f.json:1:14: devices.\xe2\x82\xac: bad");
     /* a device name holding dots is one key, not a path */
     bad_prefix("{\"devices\": {\"x.y\": 1, \"x\": {\"y\": 1}}}",
                "f.json:1:14: devices.x.y: got an integer");
