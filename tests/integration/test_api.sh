@@ -10,12 +10,14 @@ SIM_PORT=$(free_port)
 LIB_PORT=$(free_port)
 SILENT_PORT=$(free_port)
 HTTP_PORT=$(free_port tcp)
+GW_COAP=$(free_port)
+REG_PORT=$(free_port)
 start sim "$BUILD/coapgw-sim" --listen "127.0.0.1:$SIM_PORT" --period-ms 500
 start libcoap coap-server-notls -A 127.0.0.1 -p "$LIB_PORT" -d 40 -v 0
 start silent python3 "$HERE/udp_peer.py" silent "$SILENT_PORT"
 cat >"$TMP/gw.json" <<JSON
 { "http": { "listen": "127.0.0.1:$HTTP_PORT" },
-  "coap": { "listen": "127.0.0.1:0" },
+  "coap": { "listen": "127.0.0.1:$GW_COAP" },
   "devices": { "demo": "coap://127.0.0.1:$SIM_PORT", "lib": "coap://127.0.0.1:$LIB_PORT/base",
                "silent": "coap://127.0.0.1:$SILENT_PORT" },
   "proxy": { "timeout_ms": 1500 } }
@@ -123,6 +125,20 @@ errors() {
     [ "$(status "$TMP/e10" -I "$G/api/devices")" = 200 ]
 }
 check "errors are JSON: 504 silent device, 404 unknown device and path, 405 with Allow" errors
+
+registered() {
+    # a device registered through the Resource Directory (RFC 9176) is
+    # described by the links it registered, without a fetch
+    start reg "$BUILD/coapgw-sim" --listen "127.0.0.1:$REG_PORT" --register "coap://127.0.0.1:$GW_COAP" --name reg
+    wait_for "the registration" curl -sf "$G/api/devices/reg" || return 1
+    status "$TMP/r1" "$G/api/devices" >/dev/null
+    json "$TMP/r1" '[x["source"] for x in d if x["name"] == "reg"] == ["rd"]' || return 1
+    [ "$(status "$TMP/r2" "$G/api/devices/reg")" = 200 ] || return 1
+    json "$TMP/r2" 'd["source"] == "rd" and d["href"] == "/api/devices/reg"' || return 1
+    json "$TMP/r2" '[r for r in d["resources"] if r["href"] == "/sensors/humidity"][0]["rt"] == ["humidity"]' || return 1
+    ! grep -q "api: reg: GET" "$TMP/gw.log"
+}
+check "a registered device (RFC 9176): source rd, resources from its registration" registered
 
 stop libcoap
 lib_gone() {

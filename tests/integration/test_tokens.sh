@@ -15,7 +15,7 @@ cat >"$TMP/gw.json" <<JSON
   "coap": { "listen": "127.0.0.1:0" },
   "devices": { "demo": "coap://127.0.0.1:$SIM_PORT" },
   "tokens": [ { "token": "$READ", "name": "dashboard" },
-              { "token": "$WRITE", "name": "operator", "write": true } ] }
+              { "token": "$WRITE", "name": "operator", "scope": "read-write" } ] }
 JSON
 start gw "$BUILD/coapgw" --config "$TMP/gw.json" --log-level debug
 G=http://127.0.0.1:$HTTP_PORT
@@ -118,7 +118,7 @@ check "/healthz needs no token" probes_open
 
 bad_config() {
     local rc=0
-    printf '{ "tokens": [ { "token": "has space" } ] }' >"$TMP/bad.json"
+    printf '{ "tokens": [ { "token": "has space, sixteen+" } ] }' >"$TMP/bad.json"
     "$BUILD/coapgw" --config "$TMP/bad.json" >"$TMP/bad.out" 2>&1 || rc=$?
     [ "$rc" = 2 ] && grep -q 'tokens\[0\]' "$TMP/bad.out"
 }
