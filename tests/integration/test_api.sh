@@ -140,6 +140,24 @@ registered() {
 }
 check "a registered device (RFC 9176): source rd, resources from its registration" registered
 
+removed_meanwhile() {
+    # the device leaves the configuration (SIGHUP) while its listing is
+    # being fetched: the waiting request learns it is gone
+    curl -s -o "$TMP/m1" -w '%{http_code}' "$G/api/devices/silent" >"$TMP/m1.code" &
+    sleep 0.4
+    python3 - "$TMP/gw.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+del c["devices"]["silent"]
+json.dump(c, open(sys.argv[1], "w"))
+PY
+    kill -HUP "$PID_gw"
+    wait_for "the answer" test -s "$TMP/m1.code" || return 1
+    [ "$(cat "$TMP/m1.code")" = 404 ] && json "$TMP/m1" '"removed" in d["error"]' || return 1
+    [ "$(status "$TMP/m2" "$G/api/devices/silent")" = 404 ]
+}
+check "a device removed by a reload while its listing is fetched: 404" removed_meanwhile
+
 stop libcoap
 lib_gone() {
     # the device is gone (ICMP port unreachable on loopback): 502 after a

@@ -116,6 +116,18 @@ probes_open() {
 }
 check "/healthz needs no token" probes_open
 
+reloaded() {
+    # SIGHUP replaces the tokens: the next request sees the new ones
+    local new=n3w-t0ken-after-reload
+    sed -i "s|\"$READ\"|\"$new\"|" "$TMP/gw.json"
+    kill -HUP "$PID_gw"
+    wait_for "the new token" curl -sf -o /dev/null -H "Authorization: Bearer $new" "$G$T" || return 1
+    [ "$(status "$TMP/i1" -H "Authorization: Bearer $READ" "$G$T")" = 401 ] || return 1
+    [ "$(status "$TMP/i2" -X PUT -H 'Content-Type: text/plain' -d on \
+        -H "Authorization: Bearer $new" "$G/devices/demo/actuators/led")" = 403 ]
+}
+check "a reload (SIGHUP) replaces the tokens" reloaded
+
 bad_config() {
     local rc=0
     printf '{ "tokens": [ { "token": "has space, sixteen+" } ] }' >"$TMP/bad.json"
