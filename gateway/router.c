@@ -4,6 +4,7 @@
  */
 #include "gw.h"
 #include "gw_hub.h"
+#include "gw_web.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 static const char index_text[] =
     "coapgw " GW_VERSION ": a CoAP <-> HTTP gateway\n"
     "\n"
+    "  /                           the device browser (a web page)\n"
     "  /devices/NAME/PATH          a configured device's resource\n"
     "  /hc/coap://HOST:PORT/PATH   any allowed CoAP target (RFC 8075 default mapping)\n"
     "  /hc/?target_uri=URI         the same, with the target percent-encoded\n"
@@ -81,10 +83,11 @@ void gw_route(http_req_t *req, void *arg)
         http_respond(req, 200, "application/link-format", links, sizeof links - 1);
         return;
     }
-    if (!strcmp(path, "/") && get) {
+    if (!strcmp(path, "/help") && get) {
         http_respond(req, 200, "text/plain; charset=utf-8", index_text, sizeof index_text - 1);
         return;
     }
+    if (gw_web_serve(req)) return; /* "/" and the page's assets */
     if (!strcmp(path, "/healthz") && get) {
         http_respond(req, 200, "application/json", "{\"status\":\"ok\"}", 15);
         return;
