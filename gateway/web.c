@@ -15,7 +15,7 @@ static const char *content_type_of(const char *path)
     if (dot && !strcmp(dot, ".html")) return "text/html; charset=utf-8";
     if (dot && !strcmp(dot, ".js")) return "text/javascript; charset=utf-8";
     if (dot && !strcmp(dot, ".css")) return "text/css; charset=utf-8";
-    if (dot && !strcmp(dot, ".png")) return "image/png";
+    if (dot && !strcmp(dot, ".svg")) return "image/svg+xml";
     return "application/octet-stream";
 }
 

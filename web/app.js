@@ -35,6 +35,10 @@ async function errorText(res) {
   return text || res.statusText;
 }
 
+function statusLine(res) {
+  return (res.status + ' ' + (res.statusText || '')).trim();
+}
+
 async function getJson(url) {
   let res;
   try {
@@ -42,7 +46,7 @@ async function getJson(url) {
   } catch (e) {
     throw new Error('the gateway cannot be reached (' + e.message + ')');
   }
-  if (!res.ok) throw new Error(res.status + ' ' + (await errorText(res)));
+  if (!res.ok) throw new Error(statusLine(res) + ': ' + (await errorText(res)));
   return res.json();
 }
 
@@ -132,7 +136,7 @@ async function call(box, method, url, body, type) {
     showResult(box, { ok: false, label: 'network error', body: e.message });
     return;
   }
-  const label = method + ' → ' + res.status + ' ' + (res.statusText || '');
+  const label = method + ' → ' + statusLine(res);
   if (!res.ok) {
     showResult(box, { ok: false, label, type: res.headers.get('Content-Type'), body: await errorText(res) });
     return;

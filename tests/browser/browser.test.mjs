@@ -75,7 +75,7 @@ try {
     expect((await page.title()).includes('coapgw'), 'title ' + (await page.title()));
   });
 
-  await check('the device list shows demo, configured and online', async () => {
+  await check('the device list shows demo, a configured device', async () => {
     await demo.waitFor();
     await demo.locator('.badge.source', { hasText: 'configured' }).waitFor();
   });
