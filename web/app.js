@@ -186,7 +186,7 @@ async function loadDevices() {
   showBanner('');
   const ul = $('#device-list');
   const seen = new Set();
-  for (const data of list) {
+  list.forEach((data, i) => {
     seen.add(data.name);
     let d = devices.get(data.name);
     if (d) {
@@ -196,8 +196,10 @@ async function loadDevices() {
       d = addDevice(data);
       devices.set(data.name, d);
     }
-    ul.append(d.el); // keeps the gateway's order
-  }
+    // The gateway's order; an element is moved only when it must be, since
+    // a move takes the focus away from a field being typed in.
+    if (ul.children[i] !== d.el) ul.insertBefore(d.el, ul.children[i] || null);
+  });
   for (const [name, d] of devices) {
     if (seen.has(name)) continue;
     d.el.remove();
