@@ -343,10 +343,17 @@ function showStreamState(state, text) {
   s.textContent = text;
 }
 
+// A JSON reading like {"value": 48.9, "unit": "%RH"} reads better as
+// "48.9 %RH"; any other JSON is shown as it is.
 function payloadText(n) {
   if (n.payload_base64 !== undefined) return atob(n.payload_base64).length + ' bytes (binary)';
-  if (typeof n.payload === 'string') return n.payload;
-  return JSON.stringify(n.payload);
+  const p = n.payload;
+  if (typeof p === 'string') return p;
+  if (p && typeof p === 'object' && ['number', 'string'].includes(typeof p.value)) {
+    const rest = Object.keys(p).filter((k) => k !== 'value' && k !== 'unit');
+    if (!rest.length) return p.unit ? p.value + ' ' + p.unit : String(p.value);
+  }
+  return JSON.stringify(p);
 }
 
 function onNotification(ev) {
@@ -355,6 +362,7 @@ function onNotification(ev) {
   if (!l) return;
   const value = $('.live-value', l.el);
   value.textContent = payloadText(n);
+  value.title = typeof n.payload === 'object' ? JSON.stringify(n.payload) : '';
   value.classList.remove('flash');
   void value.offsetWidth; // restart the animation
   value.classList.add('flash');

@@ -124,7 +124,7 @@ try {
   });
 
   await check('the humidity shows live on the same stream', async () => {
-    await page.waitForFunction((el) => el.textContent.includes('unit'),
+    await page.waitForFunction((el) => /^\d+(\.\d+)? %RH$/.test(el.textContent.trim()),
       await hum.locator('.live-value').elementHandle(), { timeout: 20000 });
     await page.locator('#stream-state[data-state="open"]').waitFor();
   });
