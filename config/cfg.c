@@ -191,6 +191,15 @@ static void free_strings(char **v, size_t n)
     free(v);
 }
 
+static void free_tokens(cfg_token_t *t, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(t[i].token);
+        free(t[i].name);
+    }
+    free(t);
+}
+
 void cfg_free(cfg_t *c)
 {
     if (!c) return;
@@ -199,6 +208,7 @@ void cfg_free(cfg_t *c)
     free_devices(c->devices, c->ndevices);
     free_strings(c->allow_targets, c->nallow_targets);
     free_strings(c->allow_origins, c->nallow_origins);
+    free_tokens(c->tokens, c->ntokens);
     /* zeroed, so a second cfg_free is harmless */
     memset(c, 0, sizeof *c);
 }
@@ -244,7 +254,7 @@ static int cfg_copy(cfg_t *dst, const cfg_t *src)
     dst->devices = NULL;
     dst->allow_targets = dst->allow_origins = NULL;
     dst->ndevices = dst->nallow_targets = dst->nallow_origins = 0;
-    dst->tokens = NULL; /* tokens are not copied yet */
+    dst->tokens = NULL;
     dst->ntokens = 0;
     if (src->http_listen && !(dst->http_listen = strdup(src->http_listen))) return -1;
     if (src->coap_listen && !(dst->coap_listen = strdup(src->coap_listen))) return -1;
@@ -261,6 +271,15 @@ static int cfg_copy(cfg_t *dst, const cfg_t *src)
         if (cfg_add_allow_target(dst, src->allow_targets[i])) return -1;
     for (size_t i = 0; i < src->nallow_origins; i++)
         if (cfg_add_allow_origin(dst, src->allow_origins[i])) return -1;
+    if (src->ntokens) {
+        if (!(dst->tokens = calloc(src->ntokens, sizeof *dst->tokens))) return -1;
+        for (size_t i = 0; i < src->ntokens; i++) {
+            cfg_token_t *t = &dst->tokens[dst->ntokens++];
+            t->write = src->tokens[i].write;
+            if (!(t->token = strdup(src->tokens[i].token))) return -1;
+            if (src->tokens[i].name && !(t->name = strdup(src->tokens[i].name))) return -1;
+        }
+    }
     return 0;
 }
 
@@ -487,10 +506,55 @@ static int load_log_level(ctx_t *x, json_t *root, cfg_t *c)
     return 0;
 }
 
+/* "tokens": [{"token": S, "name": S, "write": B}, ...] (RFC 6750 bearer
+ * tokens; write false: read-only). The file's list replaces the current one. */
+static int load_one_token(ctx_t *x, json_t *v, size_t i, cfg_token_t *t)
+{
+    static const char *const known[] = {"token", "name", "write", NULL};
+    char path[48];
+    const char *s;
+    snprintf(path, sizeof path, "tokens[%zu]", i);
+    if (!json_is_object(v)) return fail(x, path, "expected an object, got %s", type_name(v));
+    if (check_keys(x, v, path, known)) return -1;
+    json_t *tok = json_object_get(v, "token"), *name = json_object_get(v, "name"),
+           *write = json_object_get(v, "write");
+    if (!tok) return fail(x, path, "missing \"token\"");
+    if (get_string(x, tok, path, &s)) return -1;
+    /* RFC 6750 §2.1 b64token characters, at most what auth.c compares */
+    size_t n = strlen(s);
+    if (n == 0 || n > 512 ||
+        strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                  "0123456789-._~+/=") != n)
+        return fail(x, path, "token: 1 to 512 of A-Z a-z 0-9 - . _ ~ + / =");
+    if (set_copy(x, &t->token, s)) return -1;
+    if (name && (get_string(x, name, path, &s) || set_copy(x, &t->name, s))) return -1;
+    return write ? get_bool(x, write, path, &t->write) : 0;
+}
+
+static int load_tokens(ctx_t *x, json_t *root, cfg_t *c)
+{
+    json_t *v = json_object_get(root, "tokens");
+    if (!v) return 0;
+    if (!json_is_array(v)) return fail(x, "tokens", "expected an array, got %s", type_name(v));
+    size_t n = json_array_size(v);
+    cfg_token_t *t = calloc(n ? n : 1, sizeof *t);
+    if (!t) return fail(x, NULL, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        if (load_one_token(x, json_array_get(v, i), i, &t[i])) {
+            free_tokens(t, n);
+            return -1;
+        }
+    }
+    free_tokens(c->tokens, c->ntokens);
+    c->tokens = t;
+    c->ntokens = n;
+    return 0;
+}
+
 static int apply(ctx_t *x, json_t *root, cfg_t *c)
 {
     static const char *const known[] = {"http",  "coap",      "devices", "proxy",
-                                        "cache", "log_level", NULL};
+                                        "cache", "log_level", "tokens",  NULL};
     if (!json_is_object(root))
         return fail(x, NULL, "expected a JSON object at the top level, got %s", type_name(root));
     if (check_keys(x, root, NULL, known)) return -1;
@@ -499,6 +563,7 @@ static int apply(ctx_t *x, json_t *root, cfg_t *c)
     if (load_devices(x, root, c)) return -1;
     if (load_proxy(x, root, c)) return -1;
     if (load_cache(x, root, c)) return -1;
+    if (load_tokens(x, root, c)) return -1;
     return load_log_level(x, root, c);
 }
 

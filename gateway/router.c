@@ -3,6 +3,8 @@
  * proxied URL forms.
  */
 #include "gw.h"
+#include "gw_api.h"
+#include "gw_auth.h"
 #include "gw_hub.h"
 #include "gw_web.h"
 
@@ -16,6 +18,7 @@ static const char index_text[] =
     "  /devices/NAME/PATH          a configured device's resource\n"
     "  /hc/coap://HOST:PORT/PATH   any allowed CoAP target (RFC 8075 default mapping)\n"
     "  /hc/?target_uri=URI         the same, with the target percent-encoded\n"
+    "  /api/devices                the devices and their resources, as JSON\n"
     "  /.well-known/core           the mapping template (RFC 8075 §5.5)\n";
 
 /* Accept: text/event-stream asks for an Observe stream (SSE). */
@@ -76,6 +79,11 @@ void gw_route(http_req_t *req, void *arg)
     const char *path = http_req_path(req);
     const char *method = http_req_method(req);
     gw->stats.http_requests++;
+    if (gw_auth_check(gw, req)) return; /* 401 / 403 answered */
+    if (gw_api_path(path)) {
+        gw_api(gw, req);
+        return;
+    }
     int get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
     if (!strcmp(path, "/.well-known/core") && get) {
         /* RFC 8075 §5.5: clients discover the URI template here. */

@@ -5,6 +5,7 @@
  */
 #include "gw.h"
 #include "coap_uri.h"
+#include "gw_auth.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -22,9 +23,8 @@ static void pct_decode_inplace(char *s)
 
 /* "/hc/" + target: the target may arrive percent-encoded as a whole
  * ("coap%3A%2F%2F...") or with the IPv6 brackets encoded (RFC 8075 §5.3). */
-static int hc_target(http_req_t *req, const char *rest, char *out, size_t cap)
+static int hc_target(http_req_t *req, const char *rest, const char *q, char *out, size_t cap)
 {
-    const char *q = http_req_query(req);
     if (*rest == '\0') {
         const char *tu = http_req_arg(req, "target_uri");
         if (!tu) return -1;
@@ -132,18 +132,20 @@ int gw_target_parse(gw_t *gw, const char *spec, gw_target_t *t, char *msg, size_
 int gw_target_resolve(gw_t *gw, http_req_t *req, gw_target_t *t)
 {
     const char *path = http_req_path(req);
-    char raw[1200], msg[1400];
+    char raw[1200], msg[1400], query[1200];
     memset(t, 0, sizeof *t);
     int rc;
+    if (gw_auth_strip_query(gw, http_req_query(req), query, sizeof query))
+        return http_respond_text(req, 414, "target URI too long"), -1;
     if (!strncmp(path, "/hc/", 4) || !strcmp(path, "/hc")) {
-        if (hc_target(req, path[3] ? path + 4 : "", raw, sizeof raw))
+        if (hc_target(req, path[3] ? path + 4 : "", query, raw, sizeof raw))
             return http_respond_text(req, 400,
                                      "no target URI: use /hc/coap://HOST[:PORT]/PATH "
                                      "or /hc/?target_uri=URI"),
                    -1;
         rc = finish_target(gw, raw, t, msg, sizeof msg);
     } else {
-        rc = device_target(gw, path + 9, http_req_query(req), raw, sizeof raw, &t->device);
+        rc = device_target(gw, path + 9, query, raw, sizeof raw, &t->device);
         if (rc == 404) return http_respond_text(req, 404, "unknown device"), -1;
         if (!rc)
             rc = finish_target(gw, raw, t, msg, sizeof msg);

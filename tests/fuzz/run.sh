@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer target fuzz_parse with clang and runs it for a while.
+# Builds a libFuzzer target (fuzz_parse, the CoAP message parser, unless
+# FUZZ_TARGET names another) with clang and runs it for a while.
 #
 #   tests/fuzz/run.sh [SECONDS]        (default 60)
 #
@@ -8,6 +9,8 @@
 #   CC          compiler (default clang; must be clang)
 #   FUZZ_JOBS   parallel build jobs (default: nproc)
 #   FUZZ_ARGS   extra libFuzzer flags, e.g. "-seed=1 -verbosity=0"
+#   FUZZ_TARGET fuzz_parse (default; seeds in corpus/) or fuzz_link (the
+#               link-format parser; seeds in corpus-link/)
 #
 # The committed seeds in tests/fuzz/corpus/ are copied to a temporary corpus
 # directory, so the run never modifies them. Crash inputs are kept in
@@ -28,11 +31,14 @@ root=$(cd "$here/../.." && pwd)
 build_dir=${BUILD_DIR:-$root/build-fuzz}
 jobs=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 2)}
 export CC=${CC:-clang}
+target=${FUZZ_TARGET:-fuzz_parse}
+seeds=$here/corpus
+[[ $target == fuzz_parse ]] || seeds=$here/corpus-${target#fuzz_}
 
 cmake -S "$root" -B "$build_dir" -DCOAPGW_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$build_dir" --target fuzz_parse -j "$jobs"
+cmake --build "$build_dir" --target "$target" -j "$jobs"
 
-fuzzer=$build_dir/fuzz_parse
+fuzzer=$build_dir/$target
 if [[ ! -x $fuzzer ]]; then
     echo "run.sh: $fuzzer was not built (is CC=$CC clang with libFuzzer?)" >&2
     exit 1
@@ -42,7 +48,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/coapgw-fuzz.XXXXXX")
 cleanup() { rm -rf -- "$work"; }
 trap cleanup EXIT
 mkdir -p "$work/corpus" "$build_dir/fuzz-artifacts"
-cp -- "$here"/corpus/* "$work/corpus/"
+cp -- "$seeds"/* "$work/corpus/"
 
 extra=()
 if [[ -n ${FUZZ_ARGS:-} ]]; then
@@ -64,7 +70,7 @@ status=0
     "$work/corpus" || status=$?
 
 if [[ $status -ne 0 ]]; then
-    echo "run.sh: fuzz_parse exited with status $status; see $build_dir/fuzz-artifacts/" >&2
+    echo "run.sh: $target exited with status $status; see $build_dir/fuzz-artifacts/" >&2
     exit "$status"
 fi
 echo "run.sh: no crash in ${seconds}s ($(find "$work/corpus" -type f | wc -l) corpus entries)" >&2
