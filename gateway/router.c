@@ -79,6 +79,10 @@ void gw_route(http_req_t *req, void *arg)
     const char *path = http_req_path(req);
     const char *method = http_req_method(req);
     gw->stats.http_requests++;
+    /* The page and its assets are the same for everyone and hold no data;
+     * they load without a token (a browser cannot add one to <script src>),
+     * and the page then sends its token on every request. */
+    if (gw_web_serve(req)) return;
     if (gw_auth_check(gw, req)) return; /* 401 / 403 answered */
     if (gw_api_path(path)) {
         gw_api(gw, req);
@@ -95,7 +99,6 @@ void gw_route(http_req_t *req, void *arg)
         http_respond(req, 200, "text/plain; charset=utf-8", index_text, sizeof index_text - 1);
         return;
     }
-    if (gw_web_serve(req)) return; /* "/" and the page's assets */
     if (!strcmp(path, "/healthz") && get) {
         http_respond(req, 200, "application/json", "{\"status\":\"ok\"}", 15);
         return;

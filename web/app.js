@@ -46,7 +46,11 @@ async function getJson(url) {
   } catch (e) {
     throw new Error('the gateway cannot be reached (' + e.message + ')');
   }
-  if (!res.ok) throw new Error(statusLine(res) + ': ' + (await errorText(res)));
+  if (!res.ok) {
+    const e = new Error(statusLine(res) + ': ' + (await errorText(res)));
+    e.status = res.status;
+    throw e;
+  }
   return res.json();
 }
 
@@ -78,6 +82,7 @@ function ago(iso) {
   if (!iso) return 'never seen';
   const s = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
   if (Number.isNaN(s)) return '';
+  if (s < 5) return 'seen just now';
   if (s < 60) return 'seen ' + s + ' s ago';
   if (s < 3600) return 'seen ' + Math.round(s / 60) + ' min ago';
   return 'seen ' + new Date(iso).toLocaleString();
@@ -181,9 +186,11 @@ async function loadDevices() {
     list = await getJson('/api/devices');
   } catch (e) {
     showBanner('Cannot list the devices: ' + e.message);
+    $('#token-form').hidden = e.status !== 401; // RFC 6750 §3: a token is needed
     return;
   }
   showBanner('');
+  $('#token-form').hidden = true;
   const ul = $('#device-list');
   const seen = new Set();
   list.forEach((data, i) => {
@@ -437,6 +444,14 @@ function syncStream() {
 // --- start --------------------------------------------------------------
 
 $('#refresh').addEventListener('click', loadDevices);
+// The token goes into the page's URL, where the page reads it from (and a
+// bookmark keeps it).
+$('#token-form').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  const url = new URL(location.href);
+  url.searchParams.set('access_token', $('#token-input').value.trim());
+  location.assign(url);
+});
 loadDevices();
 // Online state and "last seen" change on their own; refresh them quietly.
 setInterval(() => { if (!document.hidden) loadDevices(); }, 15000);

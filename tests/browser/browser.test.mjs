@@ -4,6 +4,8 @@
 //   COAPGW_URL          the gateway, e.g. http://127.0.0.1:8080
 //   COAPGW_SCREENSHOT   where to save a screenshot (optional)
 //   COAPGW_SILENT       the name of a configured device that never answers (optional)
+//   COAPGW_TOKEN        a token that may write, when the gateway wants tokens (optional)
+//   COAPGW_RO_TOKEN     a read-only token (optional)
 //   CHROMIUM            the browser (default /usr/bin/chromium)
 // Prints one "ok"/"FAIL" line per check; exits 1 when any failed.
 import { chromium } from 'playwright-core';
@@ -18,6 +20,8 @@ if (!base) {
 }
 const screenshot = process.env.COAPGW_SCREENSHOT;
 const silent = process.env.COAPGW_SILENT;
+const token = process.env.COAPGW_TOKEN;
+const roToken = process.env.COAPGW_RO_TOKEN;
 
 // No outside network here: nothing of Chromium's own may try to call home.
 const flags = [
@@ -74,6 +78,16 @@ try {
     expect(res.status() === 200, 'status ' + res.status());
     expect((await page.title()).includes('coapgw'), 'title ' + (await page.title()));
   });
+
+  if (token) {
+    await check('without a token: 401 shown, and a token field that opens the page with it', async () => {
+      await page.locator('#banner', { hasText: '401' }).waitFor();
+      await page.locator('#token-input').fill(token);
+      await page.locator('#token-form button[type="submit"]').click();
+      await page.waitForURL((u) => u.searchParams.get('access_token') === token);
+      expect(await page.locator('#banner').isHidden(), 'the banner stays');
+    });
+  }
 
   await check('the device list shows demo, a configured device', async () => {
     await demo.waitFor();
@@ -161,6 +175,20 @@ try {
     await page.locator('#stream-state[data-state="idle"]').waitFor();
     expect(await temp.locator('.live').isHidden(), 'live value still shown');
   });
+
+  if (roToken) {
+    await check('a read-only token: a write is 403, shown plainly', async () => {
+      await page.goto(base + '/?access_token=' + encodeURIComponent(roToken));
+      await demo.locator('.device-toggle').click();
+      const led = demo.locator('[data-href="/actuators/led"]');
+      await led.locator('.write-toggle').click();
+      await led.locator('input[name="value"]').fill('off');
+      await led.locator('.write button[type="submit"]').click();
+      await led.locator('.result.error .status', { hasText: '403' }).waitFor();
+      const body = await led.locator('.result .body').textContent();
+      expect(/read-only/.test(body), 'message ' + body);
+    });
+  }
 
   if (problems.length) {
     failed++;

@@ -17,8 +17,13 @@ start silent python3 "$HERE/udp_peer.py" silent "$SILENT_PORT"
 cat >"$TMP/gw.json" <<JSON
 { "http": { "listen": "127.0.0.1:$HTTP_PORT" }, "coap": { "listen": "127.0.0.1:0" },
   "devices": { "demo": "coap://127.0.0.1:$SIM_PORT", "silent": "coap://127.0.0.1:$SILENT_PORT" },
-  "proxy": { "timeout_ms": 1500 } }
+  "proxy": { "timeout_ms": 1500 },
+  "tokens": [ { "token": "rw-$RANDOM$RANDOM", "name": "admin", "write": true },
+              { "token": "ro-$RANDOM$RANDOM", "name": "viewer", "write": false } ] }
 JSON
+TOKEN=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["tokens"][0]["token"])' "$TMP/gw.json")
+RO_TOKEN=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["tokens"][1]["token"])' "$TMP/gw.json")
+AUTH="Authorization: Bearer $TOKEN"
 start gw "$BUILD/coapgw" --config "$TMP/gw.json"
 G=http://127.0.0.1:$HTTP_PORT
 wait_for "coapgw" curl -sf "$G/healthz"
@@ -59,10 +64,19 @@ revalidate() {
 check "If-None-Match with the ETag: 304 without a body; another tag: 200; HEAD" revalidate
 
 help_text() {
-    curl -s "$G/help" | grep -q '/devices/NAME/PATH' || return 1
-    [ "$(curl -s -o /dev/null -w '%{http_code}' "$G/nothing.js")" = 404 ]
+    curl -s -H "$AUTH" "$G/help" | grep -q '/devices/NAME/PATH' || return 1
+    [ "$(curl -s -o /dev/null -w '%{http_code}' -H "$AUTH" "$G/nothing.js")" = 404 ]
 }
 check "/help keeps the plain-text list of URLs; unknown files are 404" help_text
+
+# The page holds no data: it loads without a token (a browser cannot put one
+# on <script src>); what it fetches then needs one.
+page_is_public() {
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "$G/app.js")" = 200 ] || return 1
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "$G/api/devices")" = 401 ] || return 1
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "$G/help")" = 401 ]
+}
+check "with tokens: the page loads without one, the API and /help do not" page_is_public
 
 # --- the browser ---------------------------------------------------------
 CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
@@ -83,12 +97,13 @@ fi
 
 browser() {
     COAPGW_URL=$G COAPGW_SILENT=silent COAPGW_SCREENSHOT="$TMP/screenshot.png" CHROMIUM=$CHROMIUM \
+        COAPGW_TOKEN=$TOKEN COAPGW_RO_TOKEN=$RO_TOKEN \
         timeout 240 node "$ROOT/tests/browser/browser.test.mjs" >"$TMP/browser.log" 2>&1
     local rc=$?
     sed 's/^/    /' "$TMP/browser.log"
     return $rc
 }
-check "in chromium: demo listed, resources, read, write, live values change, errors shown" browser
+check "in chromium: token, demo listed, resources, read, write, live values change, errors shown" browser
 
 if [ "${COAPGW_UPDATE_SCREENSHOT:-}" = 1 ] && [ -s "$TMP/screenshot.png" ]; then
     cp "$TMP/screenshot.png" "$ROOT/docs/screenshot.png"
