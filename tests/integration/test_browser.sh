@@ -14,20 +14,30 @@ SILENT_PORT=$(free_port)
 HTTP_PORT=$(free_port tcp)
 start sim "$BUILD/coapgw-sim" --listen "127.0.0.1:$SIM_PORT" --period-ms 700
 start silent python3 "$HERE/udp_peer.py" silent "$SILENT_PORT"
-cat >"$TMP/gw.json" <<JSON
+TOKEN=rw-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
+RO_TOKEN=ro-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
+# gw_json TOKENS: the configuration, with the tokens in one of two spellings
+gw_json() {
+    cat >"$TMP/gw.json" <<JSON
 { "http": { "listen": "127.0.0.1:$HTTP_PORT" }, "coap": { "listen": "127.0.0.1:0" },
   "devices": { "demo": "coap://127.0.0.1:$SIM_PORT", "silent": "coap://127.0.0.1:$SILENT_PORT" },
   "proxy": { "timeout_ms": 1500 },
-  "tokens": [ { "token": "rw-$RANDOM$RANDOM", "name": "admin", "write": true },
-              { "token": "ro-$RANDOM$RANDOM", "name": "viewer", "write": false } ] }
+  "tokens": $1 }
 JSON
-TOKEN=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["tokens"][0]["token"])' "$TMP/gw.json")
-RO_TOKEN=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["tokens"][1]["token"])' "$TMP/gw.json")
-AUTH="Authorization: Bearer $TOKEN"
+}
+# Token scopes as docs/configuration.md spells them; a gateway without
+# --check-config takes the older {"write": true} form.
+gw_json "[ { \"token\": \"$TOKEN\", \"name\": \"admin\", \"scope\": \"read-write\" },
+            { \"token\": \"$RO_TOKEN\", \"name\": \"viewer\", \"scope\": \"read\" } ]"
+if ! "$BUILD/coapgw" --check-config "$TMP/gw.json" >/dev/null 2>&1; then
+    gw_json "[ { \"token\": \"$TOKEN\", \"name\": \"admin\", \"write\": true },
+              { \"token\": \"$RO_TOKEN\", \"name\": \"viewer\", \"write\": false } ]"
+fi
 start gw "$BUILD/coapgw" --config "$TMP/gw.json"
 G=http://127.0.0.1:$HTTP_PORT
 wait_for "coapgw" curl -sf "$G/healthz"
 wait_for "coapgw-sim" "$BUILD/coapgw-client" -T 1 "coap://127.0.0.1:$SIM_PORT/sensors/humidity"
+AUTH="Authorization: Bearer $TOKEN"
 
 hdr() { grep -i "^$1:" "$TMP/h" | head -1 | cut -d' ' -f2- | tr -d '\r'; }
 
