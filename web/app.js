@@ -331,17 +331,19 @@ function canonical(uri) {
   return m[1].toLowerCase() + '://' + host + (m[3] || '/');
 }
 
+// Every live entry the target belongs to (two configured names may share
+// one device). A device whose base URI is unknown is matched by its path.
 function liveFor(target) {
   const want = canonical(target);
-  let byPath = null;
-  let paths = 0;
-  for (const l of live.values()) {
+  const exact = [];
+  const byPath = [];
+  for (const [key, l] of live) {
     const d = devices.get(l.device);
     const base = d && d.data.uri ? d.data.uri.replace(/\/$/, '') : '';
-    if (base && canonical(base + l.href) === want) return l;
-    if (want.endsWith(l.href)) { byPath = l; paths++; }
+    if (base && canonical(base + l.href) === want) exact.push([key, l]);
+    else if (!base && want.endsWith(l.href)) byPath.push([key, l]);
   }
-  return paths === 1 ? byPath : null; // a device with an unknown base URI
+  return exact.length ? exact : byPath;
 }
 
 function showStreamState(state, text) {
@@ -365,37 +367,46 @@ function payloadText(n) {
 
 function onNotification(ev) {
   const n = JSON.parse(ev.data);
-  const l = liveFor(n.target);
-  if (!l) return;
-  const value = $('.live-value', l.el);
-  value.textContent = payloadText(n);
-  value.title = typeof n.payload === 'object' ? JSON.stringify(n.payload) : '';
-  value.classList.remove('flash');
-  void value.offsetWidth; // restart the animation
-  value.classList.add('flash');
-  const at = n.received_at ? new Date(n.received_at) : new Date();
-  $('.live-time', l.el).textContent = 'at ' + at.toLocaleTimeString();
-  $('.live-state', l.el).textContent = n.code && n.code !== '2.05' ? n.code : '';
-  $('.live', l.el).classList.remove('error');
+  for (const [, l] of liveFor(n.target)) {
+    const value = $('.live-value', l.el);
+    value.textContent = payloadText(n);
+    value.title = typeof n.payload === 'object' ? JSON.stringify(n.payload) : '';
+    value.classList.remove('flash');
+    void value.offsetWidth; // restart the animation
+    value.classList.add('flash');
+    const at = n.received_at ? new Date(n.received_at) : new Date();
+    $('.live-time', l.el).textContent = 'at ' + at.toLocaleTimeString();
+    $('.live-state', l.el).textContent = n.code && n.code !== '2.05' ? n.code : '';
+    $('.live', l.el).classList.remove('error');
+  }
 }
 
 function onStatus(ev) {
   const s = JSON.parse(ev.data);
-  const l = liveFor(s.target);
-  if (!l) return;
-  const state = $('.live-state', l.el);
-  if (s.state === 'reconnecting') state.textContent = 'device silent, re-registering…';
-  else if (state.textContent.endsWith('…')) state.textContent = '';
+  for (const [, l] of liveFor(s.target)) {
+    const state = $('.live-state', l.el);
+    if (s.state === 'reconnecting') state.textContent = 'device silent, re-registering…';
+    else if (state.textContent.endsWith('…')) state.textContent = '';
+  }
 }
 
-// "event: error" with data ends one target; the gateway stops observing it.
+// "event: error" with data ends one target: the gateway stops observing
+// it, so the page drops it from the stream (or EventSource would reconnect
+// to the same error) and leaves the message on screen.
 function onTargetError(ev) {
   const e = JSON.parse(ev.data);
-  const l = liveFor(e.target);
-  if (!l) return;
-  $('.live', l.el).classList.add('error');
-  $('.live-value', l.el).textContent = e.status + ' ' + e.message;
-  $('.live-state', l.el).textContent = 'stopped';
+  const ended = liveFor(e.target);
+  for (const [key, l] of ended) {
+    live.delete(key);
+    setLiveUi(l.el, false);
+    const box = $('.live', l.el);
+    box.hidden = false;
+    box.classList.add('error');
+    $('.live-value', l.el).textContent = e.status + ' ' + e.message;
+    $('.live-time', l.el).textContent = '';
+    $('.live-state', l.el).textContent = 'live stopped';
+  }
+  if (ended.length) setTimeout(syncStream, 0);
 }
 
 // EventSource hides the status of a refused stream: ask once with fetch.

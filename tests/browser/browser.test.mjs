@@ -176,6 +176,19 @@ try {
     expect(await temp.locator('.live').isHidden(), 'live value still shown');
   });
 
+  await check('a live target the device refuses: its error shown, dropped from the stream', async () => {
+    // /echo does no Observe (4.05) and so has no Live button: subscribe it
+    // through the page's own state, as a toggle would.
+    await page.evaluate(() => {
+      const el = document.querySelector('[data-device="demo"] [data-href="/echo"]');
+      live.set('/devices/demo/echo', { device: 'demo', href: '/echo', el }); // eslint-disable-line no-undef
+      syncStream(); // eslint-disable-line no-undef
+    });
+    const echo = demo.locator('[data-href="/echo"]');
+    await echo.locator('.live.error .live-value', { hasText: '4.05' }).waitFor();
+    await page.locator('#stream-state[data-state="idle"]').waitFor();
+  });
+
   if (roToken) {
     await check('a read-only token: a write is 403, shown plainly', async () => {
       await page.goto(base + '/?access_token=' + encodeURIComponent(roToken));
