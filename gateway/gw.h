@@ -26,11 +26,13 @@ struct gw_hub;
 struct gw_reverse;
 struct gw_metrics;
 struct gw_drain;
+struct gw_rd;
 
 typedef struct gw {
     coap_server_t *srv;         /* the gateway's CoAP server (on srv_ep) */
     struct gw_reverse *reverse; /* CoAP -> HTTP / CoAP forward proxy */
     struct gw_hub *hub;         /* Observe -> Server-Sent Events */
+    struct gw_rd *rd;           /* Resource Directory on srv (NULL: rd disabled) */
     coap_loop_t *loop;
     coap_ep_t *ep;     /* client side: an ephemeral dual-stack port */
     coap_ep_t *srv_ep; /* the gateway's own CoAP port (coap.listen) */

@@ -6,6 +6,7 @@
 #include "gw_config.h"
 #include "gw_hub.h"
 #include "gw_metrics.h"
+#include "gw_rd.h"
 #include "gw_reverse.h"
 #include "http_client.h"
 
@@ -289,6 +290,10 @@ static int start(gw_t *gw)
         fprintf(stderr, "coapgw: %s\n", gw->srv ? err : "out of memory");
         return -1;
     }
+    if (gw->cfg.rd_enabled && !(gw->rd = gw_rd_new(gw, gw->srv))) {
+        fprintf(stderr, "coapgw: out of memory\n");
+        return -1;
+    }
     http_server_params_t hp = {.listen = gw->cfg.http_listen,
                                .max_body = gw->cfg.max_body,
                                .conn_memory = gw->cfg.conn_memory,
@@ -312,6 +317,7 @@ static void shutdown_gw(gw_t *gw)
     if (gw->http) http_server_free(gw->http); /* answers what is left with 503 */
     gw_shutdown_free(gw);
     gw_reverse_free(gw->reverse); /* cancels HTTP calls in flight */
+    gw_rd_free(gw->rd);
     if (gw->srv) coap_server_free(gw->srv);
     coap_ep_t *eps[2] = {gw->ep, gw->srv_ep};
     for (int i = 0; i < 2; i++) {

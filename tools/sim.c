@@ -4,8 +4,12 @@
  * image to fetch block-wise, an echo resource and a slow one.
  */
 #include "coap_cf.h"
+#include "coap_client.h"
 #include "coap_loop.h"
 #include "coap_server.h"
+#include "coap_uri.h"
+
+#include <netdb.h>
 
 #include <signal.h>
 #include <stdio.h>
@@ -221,6 +225,7 @@ static void usage(FILE *f)
 {
     fputs(
         "usage: coapgw-sim [--listen ADDR:PORT] [--period-ms N] [--slow-ms N] [--seed N]\n"
+        "                  [--register coap://GATEWAY[:PORT] [--name NAME] [--lifetime S]]\n"
         "A simulated CoAP device (default listen 127.0.0.1:5783). Resources:\n"
         "  /sensors/temperature  observable, text/plain, changes every period\n"
         "  /sensors/humidity     observable, application/json {\"value\": .., \"unit\": \"%RH\"}\n"
@@ -231,6 +236,11 @@ static void usage(FILE *f)
         "  /.well-known/core     the list of the above (RFC 6690)\n"
         "  --period-ms N         sensor update and notification period (default 1000)\n"
         "  --seed N              seed of the simulated values (default 1)\n"
+        "  --register URI        register with a Resource Directory (RFC 9176), such as\n"
+        "                        coapgw's CoAP port: POST URI/rd?ep=NAME&lt=S from the listen\n"
+        "                        address, refreshed at 2/3 of the lifetime, removed at exit\n"
+        "  --name NAME           endpoint name (default \"sim\"): /devices/NAME/ on coapgw\n"
+        "  --lifetime S          registration lifetime in seconds (default 60)\n"
         "Logs one line per request on stderr; SIGINT or SIGTERM end it.\n",
         f);
 }
@@ -242,69 +252,296 @@ static void on_signal(int sig)
     stop = 1;
 }
 
+/* The resources, in one table: served, and listed in the link format
+ * sent to a Resource Directory (the same as /.well-known/core). */
+enum { RES_TEMP, RES_HUM, RES_LED, RES_COUNT = 6 };
+#define RW_METHODS (COAP_METHOD_BIT(COAP_GET) | COAP_METHOD_BIT(COAP_PUT))
+#define ECHO_METHODS                                                                               \
+    (COAP_METHOD_BIT(COAP_POST) | COAP_METHOD_BIT(COAP_PUT) | COAP_METHOD_BIT(COAP_FETCH) |        \
+     COAP_METHOD_BIT(COAP_PATCH) | COAP_METHOD_BIT(COAP_IPATCH))
+static const struct {
+    const char *path;
+    unsigned flags, methods;
+    coap_handler_t handler;
+    coap_link_attrs_t a;
+} resources[RES_COUNT] = {
+    {"/sensors/temperature",
+     COAP_RES_OBSERVABLE,
+     COAP_METHODS_READ,
+     get_temperature,
+     {.rt = "temperature-c", .if_ = "sensor", .ct = 0, .sz = -1, .title = "Temperature"}},
+    {"/sensors/humidity",
+     COAP_RES_OBSERVABLE,
+     COAP_METHODS_READ,
+     get_humidity,
+     {.rt = "humidity", .if_ = "sensor", .ct = 50, .sz = -1, .title = "Relative humidity"}},
+    {"/actuators/led",
+     COAP_RES_OBSERVABLE,
+     RW_METHODS,
+     led,
+     {.rt = "light", .if_ = "actuator", .ct = 0, .sz = -1, .title = "LED"}},
+    {"/firmware",
+     0,
+     COAP_METHODS_READ,
+     firmware,
+     {.rt = "firmware", .ct = 42, .sz = FIRMWARE_SIZE}},
+    {"/echo", 0, ECHO_METHODS, echo, {.rt = "echo", .ct = -1, .sz = -1}},
+    {"/slow", 0, COAP_METHODS_READ, slow, {.rt = "slow", .ct = 0, .sz = -1}},
+};
+
 static void add_resources(sim_t *s)
 {
-    const unsigned rw = COAP_METHOD_BIT(COAP_GET) | COAP_METHOD_BIT(COAP_PUT);
-    const unsigned echo_methods = COAP_METHOD_BIT(COAP_POST) | COAP_METHOD_BIT(COAP_PUT) |
-                                  COAP_METHOD_BIT(COAP_FETCH) | COAP_METHOD_BIT(COAP_PATCH) |
-                                  COAP_METHOD_BIT(COAP_IPATCH);
-    coap_link_attrs_t a = {
-        .rt = "temperature-c", .if_ = "sensor", .ct = 0, .sz = -1, .title = "Temperature"};
-    s->temp = coap_server_add(s->srv, "/sensors/temperature", COAP_RES_OBSERVABLE,
-                              COAP_METHODS_READ, get_temperature, s, &a);
-    a = (coap_link_attrs_t){
-        .rt = "humidity", .if_ = "sensor", .ct = 50, .sz = -1, .title = "Relative humidity"};
-    s->hum = coap_server_add(s->srv, "/sensors/humidity", COAP_RES_OBSERVABLE, COAP_METHODS_READ,
-                             get_humidity, s, &a);
-    a = (coap_link_attrs_t){.rt = "light", .if_ = "actuator", .ct = 0, .sz = -1, .title = "LED"};
-    s->led = coap_server_add(s->srv, "/actuators/led", COAP_RES_OBSERVABLE, rw, led, s, &a);
-    a = (coap_link_attrs_t){.rt = "firmware", .ct = 42, .sz = FIRMWARE_SIZE};
-    coap_server_add(s->srv, "/firmware", 0, COAP_METHODS_READ, firmware, s, &a);
-    a = (coap_link_attrs_t){.rt = "echo", .ct = -1, .sz = -1};
-    coap_server_add(s->srv, "/echo", 0, echo_methods, echo, s, &a);
-    a = (coap_link_attrs_t){.rt = "slow", .ct = 0, .sz = -1};
-    coap_server_add(s->srv, "/slow", 0, COAP_METHODS_READ, slow, s, &a);
+    coap_resource_t *r[RES_COUNT];
+    for (size_t i = 0; i < RES_COUNT; i++)
+        r[i] = coap_server_add(s->srv, resources[i].path, resources[i].flags, resources[i].methods,
+                               resources[i].handler, s, &resources[i].a);
+    s->temp = r[RES_TEMP];
+    s->hum = r[RES_HUM];
+    s->led = r[RES_LED];
 }
 
-int main(int argc, char **argv)
+/* The table in link format (RFC 6690 §2; RFC 7641 §6 for obs). */
+static size_t link_format(char *out, size_t cap)
 {
-    static sim_t s;
-    const char *listen = "127.0.0.1:5783";
-    unsigned long seed = 1;
-    s.period_ms = 1000;
-    s.slow_ms = 3000;
+    size_t n = 0;
+    for (size_t i = 0; i < RES_COUNT && n < cap; i++) {
+        const coap_link_attrs_t *a = &resources[i].a;
+        n += (size_t)snprintf(out + n, cap - n, "%s<%s>", i ? "," : "", resources[i].path);
+        if (a->rt && n < cap) n += (size_t)snprintf(out + n, cap - n, ";rt=\"%s\"", a->rt);
+        if (a->if_ && n < cap) n += (size_t)snprintf(out + n, cap - n, ";if=\"%s\"", a->if_);
+        if (a->ct >= 0 && n < cap) n += (size_t)snprintf(out + n, cap - n, ";ct=%d", a->ct);
+        if (a->sz >= 0 && n < cap) n += (size_t)snprintf(out + n, cap - n, ";sz=%ld", a->sz);
+        if ((resources[i].flags & COAP_RES_OBSERVABLE) && n < cap)
+            n += (size_t)snprintf(out + n, cap - n, ";obs");
+        if (a->title && n < cap) n += (size_t)snprintf(out + n, cap - n, ";title=\"%s\"", a->title);
+    }
+    return n < cap ? n : cap - 1;
+}
+
+/* --- registration with a Resource Directory (RFC 9176 §5) --- */
+
+typedef struct {
+    coap_ep_t *ep;       /* the server's own: the RD sees our CoAP address */
+    coap_uri_t uri;      /* --register */
+    const char *name;    /* ep= */
+    uint32_t lifetime_s; /* lt= */
+    coap_addr_t rd;      /* resolved before each registration */
+    char location[160];  /* "/rd/ID" while registered */
+    uint32_t backoff_s;  /* after a failure: 1, 2, 4 ... 30 */
+    coap_loop_timer_t *timer;
+    coap_req_t *inflight;
+    int deleted;  /* the DELETE at exit has been answered */
+    int stopping; /* exiting: no more retries */
+} reg_t;
+
+static void reg_send(reg_t *g);
+
+static void reg_due(coap_loop_t *loop, coap_loop_timer_t *t, void *arg)
+{
+    (void)loop;
+    (void)t;
+    reg_send(arg);
+}
+
+static void reg_retry(reg_t *g, const char *why)
+{
+    g->backoff_s = g->backoff_s ? (g->backoff_s * 2 > 30 ? 30 : g->backoff_s * 2) : 1;
+    fprintf(stderr, "coapgw-sim: rd: %s; retrying in %u s\n", why, g->backoff_s);
+    coap_loop_timer_arm_in(g->timer, (uint64_t)g->backoff_s * 1000);
+}
+
+/* Refresh at 2/3 of the lifetime (RFC 9176 §5.3.1: before it runs out). */
+static void reg_refresh_later(reg_t *g)
+{
+    g->backoff_s = 0;
+    coap_loop_timer_arm_in(g->timer, (uint64_t)g->lifetime_s * 2000 / 3);
+}
+
+/* "/rd/ID" from the Location-Path options of a 2.01. */
+static void reg_location(reg_t *g, const coap_msg_t *m)
+{
+    size_t n = 0;
+    for (const coap_opt_t *o = coap_msg_find_opt(m, COAP_OPT_LOCATION_PATH);
+         o && n + o->len + 2 < sizeof g->location; o = coap_msg_next_opt(m, o)) {
+        g->location[n++] = '/';
+        memcpy(g->location + n, coap_opt_value(o), o->len);
+        n += o->len;
+    }
+    g->location[n] = '\0';
+}
+
+static void reg_answered(coap_req_t *req, const coap_resp_t *r, void *arg)
+{
+    (void)req;
+    reg_t *g = arg;
+    if (r->last) g->inflight = NULL;
+    if (g->stopping) return;
+    char why[160];
+    uint8_t code = r->msg ? r->msg->code : 0;
+    if (r->err) {
+        snprintf(why, sizeof why, "no answer from the RD (%s)", coap_strerror(r->err));
+        reg_retry(g, why);
+    } else if (code == COAP_CREATED) {
+        reg_location(g, r->msg);
+        fprintf(stderr, "coapgw-sim: rd: registered as %s at %s, lifetime %u s\n", g->location,
+                g->uri.host, g->lifetime_s);
+        reg_refresh_later(g);
+    } else if (code == COAP_CHANGED) {
+        fprintf(stderr, "coapgw-sim: rd: refreshed %s\n", g->location);
+        reg_refresh_later(g);
+    } else if (code == COAP_NOT_FOUND && g->location[0]) { /* expired: register again */
+        fprintf(stderr, "coapgw-sim: rd: %s is gone; registering again\n", g->location);
+        g->location[0] = '\0';
+        reg_send(g);
+    } else {
+        snprintf(why, sizeof why, "the RD answered %u.%02u %.*s", code >> 5, code & 31,
+                 (int)(r->body_len > 80 ? 80 : r->body_len),
+                 r->body_len ? (const char *)r->body : "");
+        g->location[0] = '\0'; /* start over with a fresh registration */
+        reg_retry(g, why);
+    }
+}
+
+/* The RD's address, resolved again for each registration (a gateway that
+ * restarts elsewhere is found); the family of our socket. The simulator
+ * may block on DNS: it is not the gateway. */
+static int reg_resolve(reg_t *g)
+{
+    if (g->uri.host_is_literal) return coap_addr_from_host(&g->rd, g->uri.host, g->uri.port);
+    coap_addr_t self;
+    coap_ep_local_addr(g->ep, &self);
+    struct addrinfo hints = {.ai_socktype = SOCK_DGRAM}, *res = NULL;
+    hints.ai_family = self.u.sa.sa_family == AF_INET ? AF_INET : AF_UNSPEC;
+    if (getaddrinfo(g->uri.host, NULL, &hints, &res) || !res) return -1;
+    memset(&g->rd, 0, sizeof g->rd);
+    memcpy(&g->rd.u.ss, res->ai_addr, res->ai_addrlen);
+    g->rd.len = res->ai_addrlen;
+    freeaddrinfo(res);
+    if (g->rd.u.sa.sa_family == AF_INET)
+        g->rd.u.v4.sin_port = htons(g->uri.port);
+    else
+        g->rd.u.v6.sin6_port = htons(g->uri.port);
+    return 0;
+}
+
+/* A registration (POST /rd?ep=&lt= with our links) or, once registered,
+ * a refresh (POST /rd/ID with nothing). */
+static void reg_send(reg_t *g)
+{
+    char target[COAP_ADDR_STRLEN], uri[512], links[1024];
+    int err = 0;
+    if (!g->location[0] && reg_resolve(g)) {
+        reg_retry(g, "cannot resolve the RD's host");
+        return;
+    }
+    coap_addr_str(&g->rd, target, sizeof target);
+    if (g->location[0]) {
+        snprintf(uri, sizeof uri, "coap://%s%s", target, g->location);
+    } else {
+        size_t n = (size_t)snprintf(uri, sizeof uri, "coap://%s", target);
+        for (size_t i = 0; i < g->uri.path_count && n < sizeof uri; i++)
+            n += (size_t)snprintf(uri + n, sizeof uri - n, "/%.*s", (int)g->uri.path[i].len,
+                                  g->uri.path[i].s);
+        if (n < sizeof uri)
+            snprintf(uri + n, sizeof uri - n, "%s?ep=%s&lt=%u", g->uri.path_count ? "" : "/rd",
+                     g->name, g->lifetime_s);
+    }
+    coap_req_t *req = coap_req_new(g->ep, COAP_POST, uri, NULL, &err);
+    if (req && !g->location[0]) {
+        size_t n = link_format(links, sizeof links);
+        coap_req_set_content_format(req, COAP_CF_LINK_FORMAT);
+        coap_req_set_payload(req, links, n);
+    }
+    if (req) coap_req_set_timeout(req, 5000);
+    if (!req || coap_req_send(req, reg_answered, g)) {
+        reg_retry(g, "cannot send the request");
+        return;
+    }
+    g->inflight = req;
+    fprintf(stderr, "coapgw-sim: rd: POST %s\n", uri);
+}
+
+static void reg_deleted(coap_req_t *req, const coap_resp_t *r, void *arg)
+{
+    (void)req;
+    reg_t *g = arg;
+    uint8_t code = r->msg ? r->msg->code : 0;
+    fprintf(stderr, "coapgw-sim: rd: DELETE %s: %u.%02u\n", g->location, code >> 5, code & 31);
+    if (r->last) g->deleted = 1;
+}
+
+/* At exit: remove the registration (RFC 9176 §5.3.2), waiting at most 2 s. */
+static void reg_remove(reg_t *g, coap_loop_t *loop)
+{
+    g->stopping = 1;
+    if (g->inflight) coap_req_cancel(g->inflight);
+    coap_loop_timer_free(g->timer);
+    if (!g->location[0]) return;
+    char target[COAP_ADDR_STRLEN], uri[512];
+    int err;
+    coap_addr_str(&g->rd, target, sizeof target);
+    snprintf(uri, sizeof uri, "coap://%s%s", target, g->location);
+    coap_req_t *req = coap_req_new(g->ep, COAP_DELETE, uri, NULL, &err);
+    if (req) coap_req_set_timeout(req, 2000);
+    if (!req || coap_req_send(req, reg_deleted, g)) return;
+    for (int i = 0; i < 40 && !g->deleted; i++) coap_loop_run_once(loop, 50);
+}
+
+typedef struct {
+    const char *listen, *rd_uri;
+    unsigned long seed;
+} opts_t;
+
+/* Returns -1 to exit 0 (--help), 0 to go on, 2 on a bad option. */
+static int parse_args(int argc, char **argv, sim_t *s, reg_t *g, opts_t *o)
+{
     for (int i = 1; i < argc; i++) {
-        const char *o = argv[i];
-        if (!strcmp(o, "-h") || !strcmp(o, "--help")) {
-            usage(stdout);
-            return 0;
-        }
+        const char *f = argv[i];
+        if (!strcmp(f, "-h") || !strcmp(f, "--help")) return usage(stdout), -1;
         if (i + 1 >= argc) {
-            fprintf(stderr, "coapgw-sim: unknown option or missing value: %s (see --help)\n", o);
+            fprintf(stderr, "coapgw-sim: unknown option or missing value: %s (see --help)\n", f);
             return 2;
         }
         const char *v = argv[++i];
         char *end;
         unsigned long n = strtoul(v, &end, 10);
-        if (!strcmp(o, "--listen"))
-            listen = v;
-        else if (!strcmp(o, "--period-ms") && !*end && n > 0)
-            s.period_ms = (uint32_t)n;
-        else if (!strcmp(o, "--slow-ms") && !*end)
-            s.slow_ms = (uint32_t)n;
-        else if (!strcmp(o, "--seed") && !*end)
-            seed = n;
+        if (!strcmp(f, "--listen"))
+            o->listen = v;
+        else if (!strcmp(f, "--period-ms") && !*end && n > 0)
+            s->period_ms = (uint32_t)n;
+        else if (!strcmp(f, "--slow-ms") && !*end)
+            s->slow_ms = (uint32_t)n;
+        else if (!strcmp(f, "--seed") && !*end)
+            o->seed = n;
+        else if (!strcmp(f, "--register") && !coap_uri_parse(&g->uri, v) && !g->uri.secure)
+            o->rd_uri = v;
+        else if (!strcmp(f, "--name") && strlen(v) < 64 && *v && !strpbrk(v, "&?/ "))
+            g->name = v;
+        else if (!strcmp(f, "--lifetime") && !*end && n > 0 && n <= UINT32_MAX)
+            g->lifetime_s = (uint32_t)n;
         else {
-            fprintf(stderr, "coapgw-sim: bad option %s %s (see --help)\n", o, v);
+            fprintf(stderr, "coapgw-sim: bad option %s %s (see --help)\n", f, v);
             return 2;
         }
     }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static sim_t s;
+    static reg_t g = {.name = "sim", .lifetime_s = 60};
+    opts_t o = {.listen = "127.0.0.1:5783", .seed = 1};
+    s.period_ms = 1000;
+    s.slow_ms = 3000;
+    int rc = parse_args(argc, argv, &s, &g, &o);
+    if (rc) return rc < 0 ? 0 : rc;
     coap_addr_t addr;
-    if (coap_addr_parse(&addr, listen, 5683)) {
-        fprintf(stderr, "coapgw-sim: bad listen address %s\n", listen);
+    if (coap_addr_parse(&addr, o.listen, 5683)) {
+        fprintf(stderr, "coapgw-sim: bad listen address %s\n", o.listen);
         return 2;
     }
-    s.rng = seed * 0x9E3779B97F4A7C15ull + 1;
+    s.rng = o.seed * 0x9E3779B97F4A7C15ull + 1;
     for (size_t i = 0; i < FIRMWARE_SIZE; i++) s.firmware[i] = (uint8_t)(next_rand(&s) >> 24);
     for (size_t i = 0; i < sizeof s.fw_etag; i++) s.fw_etag[i] = (uint8_t)(next_rand(&s) >> 24);
     s.temperature = 21.5;
@@ -312,7 +549,7 @@ int main(int argc, char **argv)
     int err;
     coap_ep_t *ep = coap_ep_new(&addr, NULL, &err);
     if (!ep) {
-        fprintf(stderr, "coapgw-sim: cannot listen on %s: %s\n", listen,
+        fprintf(stderr, "coapgw-sim: cannot listen on %s: %s\n", o.listen,
                 err < 0 && err > -200 ? strerror(-err) : coap_strerror(err));
         return 1;
     }
@@ -324,9 +561,15 @@ int main(int argc, char **argv)
     coap_loop_timer_arm_in(s.tick, s.period_ms);
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
-    fprintf(stderr, "coapgw-sim: listening on coap://%s\n", listen);
+    fprintf(stderr, "coapgw-sim: listening on coap://%s\n", o.listen);
+    if (o.rd_uri) { /* registers from the server's own socket */
+        g.ep = ep;
+        g.timer = coap_loop_timer_new(s.loop, reg_due, &g);
+        coap_loop_timer_arm_in(g.timer, 0);
+    }
     while (!stop) coap_loop_run_once(s.loop, 200);
     fprintf(stderr, "coapgw-sim: stopping\n");
+    if (o.rd_uri) reg_remove(&g, s.loop);
     coap_loop_timer_free(s.tick);
     coap_ep_detach(ep, s.loop);
     coap_server_free(s.srv);

@@ -1,0 +1,22 @@
+/*
+ * gw_rd.h - the Resource Directory's registration interface (RFC 9176 §5)
+ * on the gateway's CoAP port: devices register themselves and become
+ * reachable as /devices/NAME/... like configured ones. Internal to gateway/.
+ */
+#ifndef GW_RD_H
+#define GW_RD_H
+
+#include "coap_server.h"
+#include "gw.h"
+
+typedef struct gw_rd gw_rd_t;
+
+/* Serves /rd (and /rd/ID) on srv, advertised in /.well-known/core as
+ * rt="core.rd". Limits come from gw->cfg (rd_max_registrations,
+ * rd_max_links_bytes), read on every request. Returns NULL on no memory. */
+gw_rd_t *gw_rd_new(gw_t *gw, coap_server_t *srv);
+/* Removes the resource and the expiry timer. The registered devices stay in
+ * the registry (gw_devices_free frees them). Call before coap_server_free. */
+void gw_rd_free(gw_rd_t *rd);
+
+#endif

@@ -1,0 +1,558 @@
+/*
+ * rd.c - the Resource Directory's registration interface (RFC 9176 §5) on
+ * the gateway's CoAP port. A registration becomes a device of the registry
+ * (devices.c, source GW_DEV_RD) reachable as /devices/NAME/...
+ *
+ * Registration never widens access: the source address of the request and
+ * the base URI (when given) must both be allowed targets, or the answer is
+ * 4.03; otherwise anyone could register base=coap://any-host and use the
+ * gateway as an open proxy. The loop never resolves names, so a base must
+ * name an IP address. Updates and removals must come from the host that
+ * registered (any port), and registration IDs are random.
+ *
+ * The RD keeps no device pointers: a registration is (id, name) and the
+ * device is looked up by name each time, so a reload that drops a
+ * registered device (its name became a configured one) leaves nothing
+ * dangling here.
+ */
+#include "gw_rd.h"
+
+#include "coap_cf.h"
+#include "coap_uri.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#define RD_DEFAULT_LT 90000u /* RFC 9176 §5: 25 hours */
+
+typedef struct rd_reg {
+    struct rd_reg *next;
+    char id[16];
+    char name[64];
+    coap_addr_t registrant; /* source of the last registration or update */
+    int implicit_base;      /* no base given: the source address is the base */
+} rd_reg_t;
+
+struct gw_rd {
+    gw_t *gw;
+    coap_server_t *srv;
+    coap_resource_t *res;
+    coap_loop_timer_t *timer;
+    rd_reg_t *regs;
+};
+
+/* The query parameters of a registration or an update (RFC 9176 §5). */
+typedef struct {
+    char ep[64];
+    char base[260];
+    uint32_t lt;
+    int has_ep, has_base, has_lt;
+} rd_params_t;
+
+/* --- answers --- */
+
+static void answer(gw_rd_t *rd, uint64_t id, uint8_t code, const char *diag)
+{
+    coap_response_t r = COAP_RESPONSE(code);
+    if (diag) { /* RFC 7252 §5.5.2: a diagnostic payload */
+        r.payload = diag;
+        r.payload_len = strlen(diag);
+        r.content_format = COAP_CF_TEXT_PLAIN;
+    }
+    coap_server_respond(rd->srv, id, &r);
+}
+
+/* 4.13 with Size1 telling the limit (RFC 7959 §4). */
+static void too_large(gw_rd_t *rd, uint64_t id, uint32_t limit, const char *diag)
+{
+    coap_opt_t size1 = {.num = COAP_OPT_SIZE1, .is_inline = 1};
+    size1.len = (uint16_t)coap_uint_encode(limit, size1.v.bytes);
+    coap_response_t r = COAP_RESPONSE(COAP_REQUEST_ENTITY_TOO_LARGE);
+    r.payload = diag;
+    r.payload_len = strlen(diag);
+    r.content_format = COAP_CF_TEXT_PLAIN;
+    r.opts = &size1;
+    r.nopts = 1;
+    coap_server_respond(rd->srv, id, &r);
+}
+
+/* --- parsing --- */
+
+static int part_is(const coap_uri_part_t *p, const char *name, const char **value, size_t *vlen)
+{
+    size_t n = strlen(name);
+    if (p->len < n + 1 || memcmp(p->s, name, n) || p->s[n] != '=') return 0;
+    *value = p->s + n + 1;
+    *vlen = p->len - n - 1;
+    return 1;
+}
+
+/* lt: 1..2^32-1 seconds (RFC 9176 §5). */
+static int parse_lt(const char *v, size_t n, uint32_t *out)
+{
+    if (n == 0 || n > 10) return -1;
+    uint64_t lt = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (v[i] < '0' || v[i] > '9') return -1;
+        lt = lt * 10 + (uint64_t)(v[i] - '0');
+    }
+    if (lt == 0 || lt > UINT32_MAX) return -1;
+    *out = (uint32_t)lt;
+    return 0;
+}
+
+/* Reads ep, lt and base; other endpoint attributes (d, et, ...) are
+ * accepted and ignored. Returns NULL or a diagnostic. */
+static const char *parse_params(const coap_request_t *req, rd_params_t *p)
+{
+    memset(p, 0, sizeof *p);
+    for (size_t i = 0; i < req->nquery; i++) {
+        const char *v;
+        size_t n;
+        if (part_is(&req->query[i], "ep", &v, &n)) {
+            if (p->has_ep++) return "ep given twice";
+            if (n >= sizeof p->ep) return "ep: bad endpoint name (want [A-Za-z0-9_.-]{1,63})";
+            memcpy(p->ep, v, n);
+            p->ep[n] = '\0';
+            if (!gw_device_name_ok(p->ep))
+                return "ep: bad endpoint name (want [A-Za-z0-9_.-]{1,63})";
+        } else if (part_is(&req->query[i], "lt", &v, &n)) {
+            if (p->has_lt++) return "lt given twice";
+            if (parse_lt(v, n, &p->lt)) return "lt: want a lifetime of 1..4294967295 seconds";
+        } else if (part_is(&req->query[i], "base", &v, &n)) {
+            if (p->has_base++) return "base given twice";
+            if (n >= sizeof p->base) return "base too long";
+            memcpy(p->base, v, n);
+            p->base[n] = '\0';
+        }
+    }
+    return NULL;
+}
+
+/* A base URI: coap://IP-LITERAL[:PORT][/path], no query. The loop never
+ * resolves host names, so a name is refused. Returns NULL or a diagnostic. */
+static const char *parse_base(const char *base, coap_addr_t *addr)
+{
+    static coap_uri_t u;
+    int rc = coap_uri_parse(&u, base);
+    if (rc || u.secure) return "base: want coap://ADDRESS[:PORT]";
+    if (!u.host_is_literal) return "base: want an IP address, not a host name";
+    if (u.query_count) return "base: no query allowed";
+    if (coap_addr_from_host(addr, u.host, u.port)) return "base: bad address";
+    return NULL;
+}
+
+/* The request's source as a base URI: coap://ADDR:PORT, IPv6 in brackets
+ * with a zone as %25 (RFC 6874). */
+static void source_base(const coap_addr_t *peer, coap_addr_t *addr, char *uri, size_t cap)
+{
+    *addr = *peer;
+    coap_addr_unmap(addr);
+    char s[COAP_ADDR_STRLEN];
+    coap_addr_str(addr, s, sizeof s);
+    size_t n = (size_t)snprintf(uri, cap, "coap://");
+    for (const char *p = s; *p && n + 4 < cap; p++) {
+        if (*p == '%') {
+            memcpy(uri + n, "%25", 3);
+            n += 3;
+        } else {
+            uri[n++] = *p;
+        }
+    }
+    uri[n] = '\0';
+}
+
+/* RFC 6690 §2: a link-format document is a list of <URI-reference>;... */
+static int looks_like_links(const uint8_t *p, size_t n)
+{
+    size_t i = 0;
+    while (i < n && (p[i] == ' ' || p[i] == '\r' || p[i] == '\n' || p[i] == '\t')) i++;
+    return i == n || p[i] == '<';
+}
+
+static int same_host(const coap_addr_t *a, const coap_addr_t *b)
+{
+    coap_addr_t x = *a, y = *b;
+    coap_addr_unmap(&x);
+    coap_addr_unmap(&y);
+    if (x.u.sa.sa_family == AF_INET)
+        x.u.v4.sin_port = y.u.v4.sin_port = 0;
+    else
+        x.u.v6.sin6_port = y.u.v6.sin6_port = 0;
+    return coap_addr_equal(&x, &y);
+}
+
+/* --- registrations --- */
+
+static void reg_unlink(gw_rd_t *rd, rd_reg_t *r)
+{
+    for (rd_reg_t **pp = &rd->regs; *pp; pp = &(*pp)->next) {
+        if (*pp == r) {
+            *pp = r->next;
+            free(r);
+            return;
+        }
+    }
+}
+
+/* The registration's device, or NULL when a reload dropped it. */
+static gw_device_t *reg_device(gw_rd_t *rd, const rd_reg_t *r)
+{
+    gw_device_t *d = gw_device_find(rd->gw, r->name);
+    return d && d->source == GW_DEV_RD && !strcmp(d->rd_id, r->id) ? d : NULL;
+}
+
+static void reg_remove(gw_rd_t *rd, rd_reg_t *r, const char *why)
+{
+    gw_device_t *d = reg_device(rd, r);
+    if (d) {
+        gw_log(CFG_LOG_INFO, "rd: %s %s (/rd/%s, %s)", why, r->name, r->id, d->uri);
+        gw_device_remove(rd->gw, d);
+    }
+    reg_unlink(rd, r);
+}
+
+static void arm_expiry(gw_rd_t *rd);
+
+/* Removes registrations past their lifetime (RFC 9176 §5) and those a
+ * reload dropped. */
+static void sweep(gw_rd_t *rd)
+{
+    uint64_t now = coap_loop_now(rd->gw->loop);
+    for (rd_reg_t *r = rd->regs, *next; r; r = next) {
+        next = r->next;
+        gw_device_t *d = reg_device(rd, r);
+        if (!d)
+            reg_unlink(rd, r);
+        else if (now >= d->expires_ms)
+            reg_remove(rd, r, "expired");
+    }
+}
+
+static void on_expiry(coap_loop_t *loop, coap_loop_timer_t *t, void *arg)
+{
+    (void)loop;
+    (void)t;
+    gw_rd_t *rd = arg;
+    sweep(rd);
+    arm_expiry(rd);
+}
+
+/* One timer, due at the earliest expiry. */
+static void arm_expiry(gw_rd_t *rd)
+{
+    uint64_t first = COAP_NEVER;
+    for (rd_reg_t *r = rd->regs; r; r = r->next) {
+        gw_device_t *d = reg_device(rd, r);
+        if (d && d->expires_ms < first) first = d->expires_ms;
+    }
+    if (first == COAP_NEVER)
+        coap_loop_timer_disarm(rd->timer);
+    else
+        coap_loop_timer_arm(rd->timer, first);
+}
+
+static rd_reg_t *reg_by_id(gw_rd_t *rd, const char *id, size_t len)
+{
+    sweep(rd); /* a registration past its lifetime is gone, timer or not */
+    for (rd_reg_t *r = rd->regs; r; r = r->next)
+        if (strlen(r->id) == len && !memcmp(r->id, id, len)) return r;
+    return NULL;
+}
+
+static rd_reg_t *reg_by_name(gw_rd_t *rd, const char *name)
+{
+    for (rd_reg_t *r = rd->regs; r; r = r->next)
+        if (!strcmp(r->name, name)) return r;
+    return NULL;
+}
+
+/* 8 random hex digits, unique among the registrations. */
+static void new_id(gw_rd_t *rd, char *id, size_t cap)
+{
+    static uint32_t counter;
+    for (;;) {
+        uint32_t v;
+        if (getrandom(&v, sizeof v, GRND_NONBLOCK) != (ssize_t)sizeof v)
+            v = (uint32_t)coap_loop_now(rd->gw->loop) * 2654435761u + ++counter;
+        snprintf(id, cap, "%08x", v);
+        rd_reg_t *r = rd->regs;
+        while (r && strcmp(r->id, id)) r = r->next;
+        if (!r) return;
+    }
+}
+
+static int set_links(gw_device_t *d, const coap_request_t *req)
+{
+    char *links = malloc(req->payload_len + 1);
+    if (!links) return -1;
+    if (req->payload_len) memcpy(links, req->payload, req->payload_len); /* NULL when empty */
+    links[req->payload_len] = '\0';
+    free(d->links);
+    d->links = links;
+    d->links_len = req->payload_len;
+    return 0;
+}
+
+static void set_lifetime(gw_rd_t *rd, gw_device_t *d, uint32_t lt)
+{
+    d->lifetime_s = lt;
+    d->expires_ms = coap_loop_now(rd->gw->loop) + (uint64_t)lt * 1000;
+}
+
+/* The checks a registration and an update share: the payload's format
+ * and size. Answers and returns -1 when one fails. */
+static int check_payload(gw_rd_t *rd, const coap_request_t *req)
+{
+    uint32_t max = rd->gw->cfg.rd_max_links_bytes;
+    if (req->content_format >= 0 && req->content_format != COAP_CF_LINK_FORMAT) {
+        answer(rd, req->id, COAP_UNSUPPORTED_CONTENT_FORMAT,
+               "want application/link-format (Content-Format 40)");
+        return -1;
+    }
+    if (req->payload_len > max) {
+        too_large(rd, req->id, max, "link-format payload over rd.max_links_bytes");
+        return -1;
+    }
+    if (!looks_like_links(req->payload, req->payload_len)) {
+        answer(rd, req->id, COAP_BAD_REQUEST, "payload is not link-format (RFC 6690)");
+        return -1;
+    }
+    return 0;
+}
+
+/* The base of a registration: the given one or the source address; both
+ * must be allowed targets. Answers and returns -1 when refused. */
+static int resolve_base(gw_rd_t *rd, const coap_request_t *req, const rd_params_t *p, char *uri,
+                        size_t cap, coap_addr_t *addr)
+{
+    coap_addr_t src = *req->peer;
+    coap_addr_unmap(&src);
+    if (!gw_acl_allows_addr(rd->gw->acl, &src)) {
+        answer(rd, req->id, COAP_FORBIDDEN, "source address not in the target allowlist");
+        return -1;
+    }
+    if (!p->has_base) {
+        source_base(req->peer, addr, uri, cap);
+        return 0;
+    }
+    const char *bad = parse_base(p->base, addr);
+    if (bad) {
+        answer(rd, req->id, COAP_BAD_REQUEST, bad);
+        return -1;
+    }
+    if (!gw_acl_allows_addr(rd->gw->acl, addr)) {
+        answer(rd, req->id, COAP_FORBIDDEN,
+               "base not in the target allowlist (see proxy.allow_targets)");
+        return -1;
+    }
+    snprintf(uri, cap, "%s", p->base);
+    return 0;
+}
+
+/* --- the interface --- */
+
+/* Who may take the name p->ep: nobody when a configured device has it
+ * (NULL returned, answered), else *reg is the registration it replaces
+ * (or NULL). §5: the same endpoint registering again replaces its
+ * registration; another one may not take the name. */
+static int may_take_name(gw_rd_t *rd, const coap_request_t *req, const rd_params_t *p,
+                         const char *uri, rd_reg_t **reg)
+{
+    gw_device_t *old = gw_device_find(rd->gw, p->ep);
+    *reg = old && old->source == GW_DEV_RD ? reg_by_name(rd, p->ep) : NULL;
+    if (old && old->source != GW_DEV_RD) {
+        answer(rd, req->id, COAP_FORBIDDEN, "name taken by a configured device");
+        return 0;
+    }
+    if (*reg && !same_host(&(*reg)->registrant, req->peer) && strcmp(old->uri, uri)) {
+        answer(rd, req->id, COAP_FORBIDDEN, "name registered by another endpoint");
+        return 0;
+    }
+    if (old) gw_device_remove(rd->gw, old); /* replaced below */
+    return 1;
+}
+
+static rd_reg_t *reg_new(gw_rd_t *rd, const char *name)
+{
+    rd_reg_t *r = calloc(1, sizeof *r);
+    if (!r) return NULL;
+    new_id(rd, r->id, sizeof r->id);
+    snprintf(r->name, sizeof r->name, "%s", name);
+    r->next = rd->regs;
+    rd->regs = r;
+    return r;
+}
+
+static void answer_created(gw_rd_t *rd, uint64_t id, const rd_reg_t *r)
+{
+    coap_opt_t loc[2] = {
+        {.num = COAP_OPT_LOCATION_PATH, .len = 2, .v.ptr = (const uint8_t *)"rd"},
+        {.num = COAP_OPT_LOCATION_PATH, .len = (uint16_t)strlen(r->id), .v.ptr = (uint8_t *)r->id}};
+    coap_response_t resp = COAP_RESPONSE(COAP_CREATED);
+    resp.opts = loc;
+    resp.nopts = 2;
+    coap_server_respond(rd->srv, id, &resp);
+}
+
+/* POST /rd?ep=NAME[&lt=S][&base=URI] (RFC 9176 §5). */
+static void do_register(gw_rd_t *rd, const coap_request_t *req)
+{
+    gw_t *gw = rd->gw;
+    rd_params_t p;
+    const char *bad = parse_params(req, &p);
+    if (!bad && !p.has_ep) bad = "ep (the endpoint name) is required: POST /rd?ep=NAME";
+    if (bad) {
+        answer(rd, req->id, COAP_BAD_REQUEST, bad);
+        return;
+    }
+    char uri[300];
+    coap_addr_t addr;
+    if (check_payload(rd, req) || resolve_base(rd, req, &p, uri, sizeof uri, &addr)) return;
+    sweep(rd);
+    rd_reg_t *r;
+    int is_new = !gw_device_find(gw, p.ep);
+    if (is_new && gw_devices_count(gw, GW_DEV_RD) >= gw->cfg.rd_max_registrations) {
+        too_large(rd, req->id, gw->cfg.rd_max_registrations,
+                  "too many registrations (rd.max_registrations)");
+        return;
+    }
+    if (!may_take_name(rd, req, &p, uri, &r)) return;
+    if (!r) r = reg_new(rd, p.ep);
+    gw_device_t *d = r ? gw_device_add_rd(gw, p.ep, uri, &addr) : NULL;
+    if (d) snprintf(d->rd_id, sizeof d->rd_id, "%s", r->id);
+    if (!d || set_links(d, req)) {
+        if (r) reg_remove(rd, r, "dropped");
+        answer(rd, req->id, COAP_INTERNAL_SERVER_ERROR, "out of memory");
+        return;
+    }
+    r->registrant = *req->peer;
+    r->implicit_base = !p.has_base;
+    set_lifetime(rd, d, p.has_lt ? p.lt : RD_DEFAULT_LT);
+    arm_expiry(rd);
+    char from[COAP_ADDR_STRLEN];
+    gw_log(CFG_LOG_INFO, "rd: %s %s at %s as /rd/%s, lifetime %u s, %zu bytes of links (from %s)",
+           is_new ? "registered" : "re-registered", p.ep, d->uri, r->id, d->lifetime_s,
+           d->links_len, coap_addr_str(req->peer, from, sizeof from));
+    answer_created(rd, req->id, r);
+}
+
+/* A new base for an update; the device's URI and address change. */
+static int rebase(gw_device_t *d, const char *uri, const coap_addr_t *addr)
+{
+    char *u = strdup(uri);
+    if (!u) return -1;
+    size_t l = strlen(u);
+    while (l > 0 && u[l - 1] == '/') u[--l] = '\0';
+    free(d->uri);
+    d->uri = u;
+    d->addr = *addr;
+    return 0;
+}
+
+/* POST /rd/ID[?lt=S][&base=URI]: the registration update (RFC 9176
+ * §5.3.1); a payload replaces the links. Without base, a registration
+ * that had none takes the update's source address as its base. */
+static void do_update(gw_rd_t *rd, const coap_request_t *req, rd_reg_t *r, gw_device_t *d)
+{
+    rd_params_t p;
+    const char *bad = parse_params(req, &p);
+    if (bad) {
+        answer(rd, req->id, COAP_BAD_REQUEST, bad);
+        return;
+    }
+    if (check_payload(rd, req)) return;
+    char uri[300];
+    coap_addr_t addr;
+    if (resolve_base(rd, req, &p, uri, sizeof uri, &addr)) return;
+    if ((p.has_base || r->implicit_base) && strcmp(uri, d->uri) && rebase(d, uri, &addr)) {
+        answer(rd, req->id, COAP_INTERNAL_SERVER_ERROR, "out of memory");
+        return;
+    }
+    if (p.has_base) r->implicit_base = 0;
+    if (req->payload_len && set_links(d, req)) {
+        answer(rd, req->id, COAP_INTERNAL_SERVER_ERROR, "out of memory");
+        return;
+    }
+    r->registrant = *req->peer;
+    set_lifetime(rd, d, p.has_lt ? p.lt : d->lifetime_s);
+    arm_expiry(rd);
+    gw_log(CFG_LOG_INFO, "rd: updated %s (/rd/%s) at %s, lifetime %u s%s", r->name, r->id, d->uri,
+           d->lifetime_s, req->payload_len ? ", new links" : "");
+    answer(rd, req->id, COAP_CHANGED, NULL);
+}
+
+/* GET /rd/ID: the registered links. */
+static void do_read(gw_rd_t *rd, const coap_request_t *req, gw_device_t *d)
+{
+    coap_response_t resp = COAP_RESPONSE(COAP_CONTENT);
+    resp.payload = d->links;
+    resp.payload_len = d->links_len;
+    resp.content_format = COAP_CF_LINK_FORMAT;
+    coap_server_respond(rd->srv, req->id, &resp);
+}
+
+/* /rd/ID: update, read, removal (RFC 9176 §5.3). */
+static void on_registration(gw_rd_t *rd, const coap_request_t *req)
+{
+    rd_reg_t *r = reg_by_id(rd, req->segs[1].s, req->segs[1].len);
+    gw_device_t *d = r ? reg_device(rd, r) : NULL;
+    if (!d)
+        answer(rd, req->id, COAP_NOT_FOUND, "no such registration");
+    else if (req->method == COAP_GET)
+        do_read(rd, req, d);
+    else if (!same_host(&r->registrant, req->peer))
+        answer(rd, req->id, COAP_FORBIDDEN, "only the registering host may change it");
+    else if (req->method == COAP_POST)
+        do_update(rd, req, r, d);
+    else { /* DELETE: the methods of the resource are POST, GET, DELETE */
+        reg_remove(rd, r, "removed");
+        arm_expiry(rd);
+        answer(rd, req->id, COAP_DELETED, NULL);
+    }
+}
+
+static void on_rd(coap_server_t *srv, const coap_request_t *req, void *arg)
+{
+    (void)srv;
+    gw_rd_t *rd = arg;
+    if (req->nsegs == 1 && req->method == COAP_POST)
+        do_register(rd, req);
+    else if (req->nsegs == 1)
+        answer(rd, req->id, COAP_METHOD_NOT_ALLOWED, "POST /rd?ep=NAME to register");
+    else if (req->nsegs == 2)
+        on_registration(rd, req);
+    else
+        answer(rd, req->id, COAP_NOT_FOUND, "no such registration");
+}
+
+gw_rd_t *gw_rd_new(gw_t *gw, coap_server_t *srv)
+{
+    gw_rd_t *rd = calloc(1, sizeof *rd);
+    if (!rd) return NULL;
+    rd->gw = gw;
+    rd->srv = srv;
+    rd->timer = coap_loop_timer_new(gw->loop, on_expiry, rd);
+    /* RFC 9176 §4.3: the registration interface is discovered with
+     * GET /.well-known/core?rt=core.rd */
+    coap_link_attrs_t a = {.rt = "core.rd", .ct = COAP_CF_LINK_FORMAT, .sz = -1};
+    unsigned methods =
+        COAP_METHOD_BIT(COAP_POST) | COAP_METHOD_BIT(COAP_GET) | COAP_METHOD_BIT(COAP_DELETE);
+    if (rd->timer) rd->res = coap_server_add(srv, "/rd", COAP_RES_PREFIX, methods, on_rd, rd, &a);
+    if (!rd->res) {
+        gw_rd_free(rd);
+        return NULL;
+    }
+    return rd;
+}
+
+void gw_rd_free(gw_rd_t *rd)
+{
+    if (!rd) return;
+    if (rd->res) coap_server_remove(rd->srv, rd->res);
+    if (rd->timer) coap_loop_timer_free(rd->timer);
+    while (rd->regs) reg_unlink(rd, rd->regs);
+    free(rd);
+}

@@ -1,0 +1,315 @@
+/*
+ * Unit tests for the Resource Directory (gateway/rd.c, RFC 9176 §5) on a
+ * simulated network: parameters and their refusals, the limits (4.13 with
+ * Size1), the allowlist rule for sources and bases (4.03), ownership of a
+ * name and of a registration, refresh and expiry on the loop clock.
+ */
+#include "gw_rd.h"
+#include "srvnet.h"
+
+#include <check.h>
+#include <string.h>
+
+typedef struct {
+    st_t t;
+    gw_t gw;
+    gw_rd_t *rd;
+    uint16_t mid;
+} fx_t;
+
+static uint64_t net_clock(void *ctx)
+{
+    return ((simnet_t *)ctx)->now;
+}
+
+static void fx_init(fx_t *f)
+{
+    memset(f, 0, sizeof *f);
+    st_init(&f->t, NULL, NULL);
+    cfg_defaults(&f->gw.cfg); /* one configured device: "demo" */
+    f->gw.cfg.rd_max_registrations = 2;
+    f->gw.cfg.rd_max_links_bytes = 64;
+    f->gw.loop = coap_loop_new();
+    coap_loop_set_clock(f->gw.loop, net_clock, &f->t.n);
+    f->gw.acl = gw_acl_new();
+    gw_acl_add_defaults(f->gw.acl);
+    char err[256];
+    ck_assert_int_eq(gw_devices_load(&f->gw, err, sizeof err), 0);
+    f->gw.srv = f->t.srv;
+    f->rd = gw_rd_new(&f->gw, f->t.srv);
+    ck_assert_ptr_nonnull(f->rd);
+    f->mid = 100;
+    gw_log_set_level(CFG_LOG_WARN);
+}
+
+static void fx_free(fx_t *f)
+{
+    gw_rd_free(f->rd);
+    st_free(&f->t);
+    gw_devices_free(&f->gw);
+    gw_acl_free(f->gw.acl);
+    cfg_free(&f->gw.cfg);
+    coap_loop_free(f->gw.loop);
+}
+
+static coap_addr_t addr_of(const char *s)
+{
+    coap_addr_t a;
+    ck_assert_int_eq(coap_addr_parse(&a, s, 5683), 0);
+    return a;
+}
+
+/* Sends METHOD path?query ("&"-separated) from src with an optional
+ * payload and Content-Format (-1: none); returns the piggybacked answer. */
+static coap_msg_t ask(fx_t *f, const char *src, uint8_t method, const char *path, const char *query,
+                      const char *payload, int cf)
+{
+    static char q[512];
+    coap_msg_t m;
+    f->mid++;
+    raw_init(&m, COAP_CON, method, f->mid, (uint8_t)f->mid);
+    raw_path(&m, path);
+    if (cf >= 0) ck_assert_int_eq(coap_msg_add_uint(&m, COAP_OPT_CONTENT_FORMAT, (uint32_t)cf), 0);
+    snprintf(q, sizeof q, "%s", query ? query : "");
+    for (char *p = q; *p;) {
+        size_t l = strcspn(p, "&");
+        ck_assert_int_eq(coap_msg_add_opt(&m, COAP_OPT_URI_QUERY, p, l), COAP_OK);
+        p += l + (p[l] == '&');
+    }
+    if (payload) {
+        m.payload = (const uint8_t *)payload;
+        m.payload_len = strlen(payload);
+    }
+    coap_addr_t a = addr_of(src);
+    return raw_ask_as(&f->t, &a, &m);
+}
+
+/* The Location-Path of a 2.01 as "rd/ID". */
+static void location(const coap_msg_t *m, char *out, size_t cap)
+{
+    size_t n = 0;
+    for (const coap_opt_t *o = coap_msg_find_opt(m, COAP_OPT_LOCATION_PATH); o;
+         o = coap_msg_next_opt(m, o))
+        n += (size_t)snprintf(out + n, cap - n, "%s%.*s", n ? "/" : "", (int)o->len,
+                              (const char *)coap_opt_value(o));
+}
+
+#define A "10.0.0.1:5683"
+#define B "10.0.0.7:5683"
+
+START_TEST(registration_and_its_parameters)
+{
+    fx_t f;
+    fx_init(&f);
+    coap_msg_t r = ask(&f, A, COAP_POST, "rd", "ep=n1", "</a>;rt=\"x\"", 40);
+    ck_assert_uint_eq(r.code, COAP_CREATED);
+    char loc[64];
+    location(&r, loc, sizeof loc);
+    ck_assert_uint_eq(strlen(loc), 11); /* rd/ + 8 hex digits */
+    ck_assert(!strncmp(loc, "rd/", 3));
+    gw_device_t *d = gw_device_find(&f.gw, "n1");
+    ck_assert_ptr_nonnull(d);
+    ck_assert_int_eq(d->source, GW_DEV_RD);
+    ck_assert_str_eq(d->uri, "coap://10.0.0.1:5683"); /* the source is the base */
+    ck_assert_uint_eq(d->lifetime_s, 90000);          /* RFC 9176 §5 default */
+    ck_assert_str_eq(d->links, "</a>;rt=\"x\"");
+    ck_assert_str_eq(d->rd_id, loc + 3);
+    /* an explicit base, an IPv6 literal, the largest lifetime */
+    r = ask(&f, A, COAP_POST, "rd", "ep=n2&lt=4294967295&base=coap://[::1]:7000/", NULL, -1);
+    ck_assert_uint_eq(r.code, COAP_CREATED);
+    d = gw_device_find(&f.gw, "n2");
+    ck_assert_str_eq(d->uri, "coap://[::1]:7000");
+    ck_assert_uint_eq(d->lifetime_s, 4294967295u);
+    ck_assert_uint_eq(coap_addr_port(&d->addr), 7000);
+    /* GET /rd/ID: the links */
+    r = ask(&f, B, COAP_GET, loc, NULL, NULL, -1);
+    ck_assert_uint_eq(r.code, COAP_CONTENT);
+    ck_assert_uint_eq(opt_u(&r, COAP_OPT_CONTENT_FORMAT), 40);
+    fx_free(&f);
+}
+END_TEST
+
+START_TEST(bad_parameters_are_4_00)
+{
+    static const char *const bad[] = {
+        "lt=60",                                                               /* no ep */
+        "ep=",                                                                 /* empty */
+        "ep=a/b",                                                              /* bad character */
+        "ep=a&ep=b",                                                           /* twice */
+        "ep=0123456789012345678901234567890123456789012345678901234567890123", /* 64 */
+        "ep=a&lt=0",
+        "ep=a&lt=4294967296",
+        "ep=a&lt=-1",
+        "ep=a&lt=5s",
+        "ep=a&base=coap://sensor.lan",     /* a host name: the loop never resolves */
+        "ep=a&base=coaps://10.0.0.1",      /* no DTLS */
+        "ep=a&base=http://10.0.0.1",       /* not CoAP */
+        "ep=a&base=coap://10.0.0.1/?x=1",  /* a query */
+        "ep=a&base=coap://10.0.0.1:99999", /* a bad port */
+    };
+    fx_t f;
+    fx_init(&f);
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        coap_msg_t r = ask(&f, A, COAP_POST, "rd", bad[i], NULL, -1);
+        ck_assert_msg(r.code == COAP_BAD_REQUEST, "%s: got %u", bad[i], r.code);
+        ck_assert_uint_eq(opt_u(&r, COAP_OPT_CONTENT_FORMAT), 0); /* a diagnostic */
+        ck_assert_uint_gt(r.payload_len, 0);
+    }
+    ck_assert_uint_eq(ask(&f, A, COAP_POST, "rd", "ep=a", "not links", 40).code, COAP_BAD_REQUEST);
+    ck_assert_uint_eq(ask(&f, A, COAP_POST, "rd", "ep=a", "</a>", 0).code,
+                      COAP_UNSUPPORTED_CONTENT_FORMAT);
+    ck_assert_uint_eq(ask(&f, A, COAP_GET, "rd", NULL, NULL, -1).code, COAP_METHOD_NOT_ALLOWED);
+    ck_assert_uint_eq(ask(&f, A, COAP_POST, "rd/x/y", NULL, NULL, -1).code, COAP_NOT_FOUND);
+    ck_assert_uint_eq(gw_devices_count(&f.gw, GW_DEV_RD), 0);
+    fx_free(&f);
+}
+END_TEST
+
+START_TEST(limits_are_4_13_with_size1)
+{
+    fx_t f;
+    fx_init(&f);
+    char links[80];
+    memset(links, 'x', sizeof links);
+    links[0] = '<';
+    links[65] = '\0'; /* 65 bytes: one over */
+    coap_msg_t r = ask(&f, A, COAP_POST, "rd", "ep=a", links, 40);
+    ck_assert_uint_eq(r.code, COAP_REQUEST_ENTITY_TOO_LARGE);
+    ck_assert_uint_eq(opt_u(&r, COAP_OPT_SIZE1), 64);
+    links[64] = '\0';
+    ck_assert_uint_eq(ask(&f, A, COAP_POST, "rd", "ep=a", links, 40).code, COAP_CREATED);
+    ck_assert_uint_eq(ask(&f, A, COAP_POST, "rd", "ep=b", NULL, -1).code, COAP_CREATED);
+    r = ask(&f, A, COAP_POST, "rd", "ep=c", NULL, -1);
+    ck_assert_uint_eq(r.code, COAP_REQUEST_ENTITY_TOO_LARGE);
+    ck_assert_uint_eq(opt_u(&r, COAP_OPT_SIZE1), 2);
+    /* registering again replaces: no new registration */
+    ck_assert_uint_eq(ask(&f, A, COAP_POST, "rd", "ep=b&lt=5", NULL, -1).code, COAP_CREATED);
+    ck_assert_uint_eq(gw_devices_count(&f.gw, GW_DEV_RD), 2);
+    /* the limits are read on every request (a reload may change them) */
+    f.gw.cfg.rd_max_registrations = 3;
+    ck_assert_uint_eq(ask(&f, A, COAP_POST, "rd", "ep=c", NULL, -1).code, COAP_CREATED);
+    fx_free(&f);
+}
+END_TEST
+
+START_TEST(registration_never_widens_access)
+{
+    fx_t f;
+    fx_init(&f);
+    coap_msg_t r = ask(&f, "192.0.2.1:5683", COAP_POST, "rd", "ep=x", NULL, -1);
+    ck_assert_uint_eq(r.code, COAP_FORBIDDEN); /* source outside the allowlist */
+    r = ask(&f, "192.0.2.1:5683", COAP_POST, "rd", "ep=x&base=coap://10.0.0.1", NULL, -1);
+    ck_assert_uint_eq(r.code, COAP_FORBIDDEN); /* even with an allowed base */
+    r = ask(&f, A, COAP_POST, "rd", "ep=x&base=coap://8.8.8.8:5683", NULL, -1);
+    ck_assert_uint_eq(r.code, COAP_FORBIDDEN); /* base outside the allowlist */
+    r = ask(&f, A, COAP_POST, "rd", "ep=x&base=coap://[::ffff:8.8.8.8]", NULL, -1);
+    ck_assert_uint_eq(r.code, COAP_FORBIDDEN);
+    r = ask(&f, A, COAP_POST, "rd", "ep=demo", NULL, -1);
+    ck_assert_uint_eq(r.code, COAP_FORBIDDEN); /* a configured device's name */
+    ck_assert_int_eq(gw_device_find(&f.gw, "demo")->source, GW_DEV_CONFIG);
+    /* a name and a registration belong to the host that registered */
+    r = ask(&f, A, COAP_POST, "rd", "ep=mine", NULL, -1);
+    ck_assert_uint_eq(r.code, COAP_CREATED);
+    char loc[64];
+    location(&r, loc, sizeof loc);
+    ck_assert_uint_eq(ask(&f, B, COAP_POST, "rd", "ep=mine", NULL, -1).code, COAP_FORBIDDEN);
+    ck_assert_uint_eq(ask(&f, B, COAP_POST, loc, NULL, NULL, -1).code, COAP_FORBIDDEN);
+    ck_assert_uint_eq(ask(&f, B, COAP_DELETE, loc, NULL, NULL, -1).code, COAP_FORBIDDEN);
+    ck_assert_str_eq(gw_device_find(&f.gw, "mine")->uri, "coap://10.0.0.1:5683");
+    /* the same host from another port: the same endpoint, it may */
+    r = ask(&f, "10.0.0.1:6000", COAP_POST, "rd", "ep=mine", NULL, -1);
+    ck_assert_uint_eq(r.code, COAP_CREATED);
+    char loc2[64];
+    location(&r, loc2, sizeof loc2);
+    ck_assert_str_eq(loc2, loc); /* replaced in place */
+    ck_assert_str_eq(gw_device_find(&f.gw, "mine")->uri, "coap://10.0.0.1:6000");
+    ck_assert_uint_eq(ask(&f, A, COAP_DELETE, loc, NULL, NULL, -1).code, COAP_DELETED);
+    ck_assert_ptr_null(gw_device_find(&f.gw, "mine"));
+    ck_assert_uint_eq(ask(&f, A, COAP_DELETE, loc, NULL, NULL, -1).code, COAP_NOT_FOUND);
+    fx_free(&f);
+}
+END_TEST
+
+START_TEST(update_refresh_and_expiry)
+{
+    fx_t f;
+    fx_init(&f);
+    coap_msg_t r = ask(&f, A, COAP_POST, "rd", "ep=n&lt=10&base=coap://10.0.0.1:7000", "</a>", 40);
+    ck_assert_uint_eq(r.code, COAP_CREATED);
+    char loc[64];
+    location(&r, loc, sizeof loc);
+    sim_run_for(&f.t.n, 8000);
+    coap_loop_run_once(f.gw.loop, 0);
+    ck_assert_ptr_nonnull(gw_device_find(&f.gw, "n"));
+    /* an update without lt keeps the lifetime, restarts it; a payload
+     * replaces the links; an explicit base stays when none is given */
+    r = ask(&f, "10.0.0.1:9999", COAP_POST, loc, NULL, "</b>", 40);
+    ck_assert_uint_eq(r.code, COAP_CHANGED);
+    gw_device_t *d = gw_device_find(&f.gw, "n");
+    ck_assert_str_eq(d->links, "</b>");
+    ck_assert_str_eq(d->uri, "coap://10.0.0.1:7000");
+    sim_run_for(&f.t.n, 8000); /* 16 s after registering, 8 s after the update */
+    coap_loop_run_once(f.gw.loop, 0);
+    ck_assert_ptr_nonnull(gw_device_find(&f.gw, "n"));
+    /* a new lt and base */
+    r = ask(&f, A, COAP_POST, loc, "lt=3&base=coap://10.0.0.1:7001", NULL, -1);
+    ck_assert_uint_eq(r.code, COAP_CHANGED);
+    d = gw_device_find(&f.gw, "n");
+    ck_assert_uint_eq(d->lifetime_s, 3);
+    ck_assert_str_eq(d->uri, "coap://10.0.0.1:7001");
+    ck_assert_uint_eq(coap_addr_port(&d->addr), 7001);
+    ck_assert_str_eq(d->links, "</b>"); /* no payload: links kept */
+    r = ask(&f, A, COAP_POST, loc, "base=coap://8.8.8.8", NULL, -1);
+    ck_assert_uint_eq(r.code, COAP_FORBIDDEN);
+    sim_run_for(&f.t.n, 3100);
+    coap_loop_run_once(f.gw.loop, 0); /* the expiry timer */
+    ck_assert_ptr_null(gw_device_find(&f.gw, "n"));
+    ck_assert_uint_eq(ask(&f, A, COAP_POST, loc, NULL, NULL, -1).code, COAP_NOT_FOUND);
+    fx_free(&f);
+}
+END_TEST
+
+START_TEST(implicit_base_follows_the_source)
+{
+    fx_t f;
+    fx_init(&f);
+    coap_msg_t r = ask(&f, A, COAP_POST, "rd", "ep=n&lt=5", NULL, -1);
+    char loc[64];
+    location(&r, loc, sizeof loc);
+    /* RFC 9176 §5.3.1: without base, the update's source is the new base */
+    ck_assert_uint_eq(ask(&f, "10.0.0.1:6001", COAP_POST, loc, NULL, NULL, -1).code, COAP_CHANGED);
+    ck_assert_str_eq(gw_device_find(&f.gw, "n")->uri, "coap://10.0.0.1:6001");
+    /* past the lifetime, before the timer ran: gone all the same */
+    sim_run_for(&f.t.n, 5100);
+    ck_assert_uint_eq(ask(&f, A, COAP_GET, loc, NULL, NULL, -1).code, COAP_NOT_FOUND);
+    ck_assert_ptr_null(gw_device_find(&f.gw, "n"));
+    fx_free(&f);
+}
+END_TEST
+
+START_TEST(wellknown_advertises_the_rd)
+{
+    fx_t f;
+    fx_init(&f);
+    coap_msg_t r = ask(&f, A, COAP_GET, ".well-known/core", "rt=core.rd", NULL, -1);
+    ck_assert_uint_eq(r.code, COAP_CONTENT);
+    ck_assert_uint_eq(r.payload_len, strlen("</rd>;rt=\"core.rd\";ct=40"));
+    ck_assert_mem_eq(r.payload, "</rd>;rt=\"core.rd\";ct=40", r.payload_len);
+    fx_free(&f);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("rd");
+    TCase *tc = tcase_create("rd");
+    tcase_add_test(tc, registration_and_its_parameters);
+    tcase_add_test(tc, bad_parameters_are_4_00);
+    tcase_add_test(tc, limits_are_4_13_with_size1);
+    tcase_add_test(tc, registration_never_widens_access);
+    tcase_add_test(tc, update_refresh_and_expiry);
+    tcase_add_test(tc, implicit_base_follows_the_source);
+    tcase_add_test(tc, wellknown_advertises_the_rd);
+    suite_add_tcase(s, tc);
+    return run_suite(s);
+}
