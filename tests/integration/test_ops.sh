@@ -59,6 +59,9 @@ metrics_format() {
 check "/metrics: text format 0.0.4, HELP and TYPE everywhere, process gauges" metrics_format
 
 start sse1 curl -sN "$G/events?target=/devices/demo/sensors/temperature"
+REG_PORT=$(free_port)
+start simreg "$BUILD/coapgw-sim" --listen "127.0.0.1:$REG_PORT" --name opsreg \
+    --register "coap://127.0.0.1:$COAP_PORT"
 traffic() {
     [ "$(code "$G/devices/demo/sensors/temperature")" = 200 ] || return 1
     [ "$(code "$G/devices/demo/sensors/temperature")" = 200 ] || return 1 # from the cache
@@ -71,7 +74,7 @@ traffic() {
     sleep 0.3
     curl -s -o "$TMP/m1" "$G/metrics" && $PROM --require-meta "$TMP/m1"
 }
-check "traffic: a proxied GET, a cache hit, 404s, an RST, a timeout, a bad datagram, a stream" traffic
+check "traffic: a proxied GET, a cache hit, 404s, an RST, a timeout, a bad datagram, a stream, an RD registration" traffic
 
 # moved NAME SERIES MIN: the series grew by at least MIN between m0 and m1
 moved() {
@@ -101,9 +104,11 @@ counters() {
     moved "" 'coapgw_http_to_coap_duration_seconds_bucket{le="10"}' 3 || ok=1
     [ "$(value "$TMP/m1" coapgw_sse_subscribers)" = 1 ] || { echo "  subscribers"; ok=1; }
     [ "$(value "$TMP/m1" coapgw_observations_active)" = 1 ] || { echo "  observations"; ok=1; }
+    [ "$(value "$TMP/m0" coapgw_rd_registrations)" = 0 ] || { echo "  RD before"; ok=1; }
+    [ "$(value "$TMP/m1" coapgw_rd_registrations)" = 1 ] || { echo "  RD registrations"; ok=1; }
     return $ok
 }
-check "the counters moved: requests by method and status, CoAP codes, RST, timeouts, cache, histogram" counters
+check "the counters moved: requests by method and status, CoAP codes, RST, timeouts, cache, histogram, RD" counters
 
 json_logs() {
     python3 - "$TMP/gw.log" <<'PY'
