@@ -74,6 +74,9 @@ const coap_ep_params_t *coap_ep_params(const coap_ep_t *ep);
 int coap_ep_fd(const coap_ep_t *ep);
 int coap_ep_local_addr(const coap_ep_t *ep, coap_addr_t *out);
 const coap_ep_stats_t *coap_ep_stats(const coap_ep_t *ep);
+/* Incoming requests not answered (or dropped) yet: a graceful shutdown
+ * waits for them. */
+size_t coap_ep_pending_requests(const coap_ep_t *ep);
 uint64_t coap_ep_now(const coap_ep_t *ep);
 
 /* Earliest time (ms on the endpoint's clock) process() has work, or

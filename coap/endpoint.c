@@ -550,6 +550,11 @@ const coap_ep_stats_t *coap_ep_stats(const coap_ep_t *ep)
     return &ep->stats;
 }
 
+size_t coap_ep_pending_requests(const coap_ep_t *ep)
+{
+    return ep->reqs.n;
+}
+
 int coap_ep_local_addr(const coap_ep_t *ep, coap_addr_t *out)
 {
     socklen_t l = sizeof out->u.ss;

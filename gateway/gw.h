@@ -24,6 +24,8 @@ typedef struct {
 
 struct gw_hub;
 struct gw_reverse;
+struct gw_metrics;
+struct gw_drain;
 struct gw_rd;
 
 typedef struct gw {
@@ -41,6 +43,8 @@ typedef struct gw {
     gw_strmap_t *inflight; /* coalescing: key -> gw_exchange */
     gw_strmap_t *devices;  /* name -> gw_device_t (devices.c) */
     gw_stats_t stats;
+    struct gw_metrics *metrics; /* /metrics counters (metrics.c) */
+    struct gw_drain *drain;     /* non-NULL while shutting down (shutdown.c) */
 } gw_t;
 
 /* A resolved target of a proxied request. */
@@ -54,6 +58,8 @@ typedef struct {
 void gw_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void gw_log_set_level(int level);
 void gw_log_set_format(int format); /* CFG_LOG_TEXT or CFG_LOG_JSON */
+/* The access log line of a finished HTTP request (5xx at warn). */
+void gw_log_request(const http_done_t *d);
 
 /* reload.c: SIGHUP. Reads the configuration file again and applies
  * devices, allowlists and tokens; a bad file is refused with a log line
@@ -69,6 +75,13 @@ int gw_target_parse(gw_t *gw, const char *spec, gw_target_t *t, char *msg, size_
 
 /* proxy.c: forwards the request to the target and answers it later. */
 void gw_proxy(gw_t *gw, http_req_t *req, const gw_target_t *t);
+
+/* shutdown.c: SIGTERM/SIGINT. The first call starts a graceful shutdown
+ * (no new connections, /readyz 503, CoAP requests 5.03, streams ended,
+ * observations deregistered, cfg.shutdown_grace_ms for what is in flight)
+ * that stops the loop when done; a second call stops the loop at once. */
+void gw_shutdown_begin(gw_t *gw);
+void gw_shutdown_free(gw_t *gw);
 
 /* router.c: the HTTP entry point. */
 void gw_route(http_req_t *req, void *arg);

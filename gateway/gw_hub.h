@@ -30,6 +30,12 @@ gw_hub_t *gw_hub_new(gw_t *gw, const gw_hub_params_t *p);
 /* Ends every stream (an error event first) and deregisters upstream. */
 void gw_hub_free(gw_hub_t *hub);
 
+/* Graceful shutdown: every stream gets `event: error` with
+ * {"status":status,"message":message} and closes once it is sent; the
+ * observations left without subscribers are deregistered upstream
+ * (RFC 7641 §3.6). */
+void gw_hub_shutdown(gw_hub_t *hub, unsigned status, const char *message);
+
 /* Answers req with an event stream carrying notifications of the targets
  * (already resolved and allowed). The newest known value of each target is
  * sent at once. */

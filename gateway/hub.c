@@ -450,6 +450,7 @@ void gw_hub_subscribe(gw_hub_t *hub, http_req_t *req, const gw_target_t *targets
         return;
     }
     s->hub = hub;
+    http_req_set_log(req, n == 1 ? targets[0].uri : NULL, "event stream");
     http_req_add_header(req, "Cache-Control", "no-cache");
     http_req_add_header(req, "X-Accel-Buffering", "no"); /* for a reverse proxy in front */
     s->stream = http_respond_stream(req, "text/event-stream", sub_pull, sub_closed, s);
@@ -481,6 +482,18 @@ void gw_hub_subscribe(gw_hub_t *hub, http_req_t *req, const gw_target_t *targets
         if (o->latest) sub_push(s, o->latest);
     }
     if (!s->links) s->ending = 1;
+}
+
+void gw_hub_shutdown(gw_hub_t *hub, unsigned status, const char *message)
+{
+    ev_t *e = ev_printf("error", NULL,
+                        json_pack("{s:i, s:s}", "status", (int)status, "message", message));
+    for (sub_t *s = hub->subs; s; s = s->next) {
+        sub_push(s, e); /* ignored by a stream already ending */
+        s->ending = 1;  /* sub_pull ends the stream once the queue is sent */
+        http_stream_wake(s->stream);
+    }
+    ev_unref(e);
 }
 
 /* A comment line keeps idle streams (and proxies in between) alive. Only

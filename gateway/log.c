@@ -1,14 +1,20 @@
 /*
- * log.c - one line per event on stderr, with an RFC 3339 timestamp.
+ * log.c - one line per event on stderr, with an RFC 3339 timestamp (UTC,
+ * milliseconds): plain text for people, or one JSON object per line
+ * (--log-format json) for log shippers.
  */
 #include "gw.h"
 
+#include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/time.h>
 #include <time.h>
 
 static int min_level = CFG_LOG_INFO;
+static int log_format = CFG_LOG_TEXT;
+static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
 void gw_log_set_level(int level)
 {
@@ -17,23 +23,81 @@ void gw_log_set_level(int level)
 
 void gw_log_set_format(int format)
 {
-    (void)format; /* JSON lines: not yet */
+    log_format = format == CFG_LOG_JSON ? CFG_LOG_JSON : CFG_LOG_TEXT;
 }
 
-void gw_log(int level, const char *fmt, ...)
+/* RFC 3339, UTC, milliseconds: 2026-11-26T02:03:04.567Z */
+static void timestamp(char *buf, size_t cap)
 {
-    static const char *const names[] = {"debug", "info", "warn", "error"};
-    if (level < min_level) return;
     struct timeval tv;
     gettimeofday(&tv, NULL);
     struct tm tm;
     gmtime_r(&tv.tv_sec, &tm);
+    size_t n = strftime(buf, cap, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf + n, cap - n, ".%03ldZ", (long)tv.tv_usec / 1000);
+}
+
+/* Writes the line; fields (a JSON object, may be NULL) are added to the
+ * JSON form, the text form carries everything in msg already. */
+static void emit(int level, const char *msg, json_t *fields)
+{
     char ts[40];
-    strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
+    timestamp(ts, sizeof ts);
+    if (log_format == CFG_LOG_TEXT) {
+        fprintf(stderr, "%s %-5s %s\n", ts, level_names[level & 3], msg);
+        json_decref(fields);
+        return;
+    }
+    json_t *o = json_pack("{s:s, s:s, s:s}", "ts", ts, "level", level_names[level & 3], "msg", msg);
+    if (o && fields) json_object_update(o, fields);
+    json_decref(fields);
+    /* ENSURE_ASCII: a line stays valid whatever bytes a client sent. */
+    char *line =
+        o ? json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(6)) : NULL;
+    json_decref(o);
+    if (line) fprintf(stderr, "%s\n", line);
+    free(line);
+}
+
+void gw_log(int level, const char *fmt, ...)
+{
+    if (level < min_level) return;
     char line[2048];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "%s.%03ldZ %-5s %s\n", ts, (long)tv.tv_usec / 1000, names[level & 3], line);
+    emit(level, line, NULL);
+}
+
+/* jansson refuses strings that are not UTF-8; the path is as sent. */
+static void set_str(json_t *o, const char *key, const char *v)
+{
+    if (!v) return;
+    json_t *s = json_string(v);
+    if (!s) s = json_string("(not UTF-8)");
+    json_object_set_new(o, key, s);
+}
+
+void gw_log_request(const http_done_t *d)
+{
+    int level = d->status >= 500 ? CFG_LOG_WARN : CFG_LOG_INFO;
+    if (level < min_level) return;
+    char msg[2048];
+    unsigned long long ms = (unsigned long long)(d->duration_us / 1000);
+    snprintf(msg, sizeof msg, "%s %s %s%s%s %u %llums%s%s", d->client, d->method, d->path,
+             d->target ? " -> " : "", d->target ? d->target : "", d->status, ms, d->note ? " " : "",
+             d->note ? d->note : "");
+    json_t *f = NULL;
+    if (log_format == CFG_LOG_JSON) {
+        f = json_object();
+        set_str(f, "method", d->method);
+        set_str(f, "path", d->path);
+        json_object_set_new(f, "status", json_integer(d->status));
+        json_object_set_new(f, "duration_ms", json_real((double)d->duration_us / 1000.0));
+        set_str(f, "client", d->client);
+        set_str(f, "target", d->target);
+        set_str(f, "note", d->note);
+    }
+    emit(level, msg, f);
 }

@@ -5,8 +5,10 @@
 #include "gw.h"
 #include "gw_config.h"
 #include "gw_hub.h"
+#include "gw_metrics.h"
 #include "gw_rd.h"
 #include "gw_reverse.h"
+#include "http_client.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -47,6 +49,8 @@ static void usage(FILE *f)
           "  --log-format FORMAT      text (default) or json (one JSON object per line)\n"
           "  --shutdown-grace-ms MS   in-flight requests may finish within (default 1000)\n"
           "  --set KEY=VALUE          any configuration key, e.g. --set proxy.timeout_ms=500\n"
+          "  --healthcheck URL        GET URL and exit: 0 on 2xx, 1 otherwise (for Docker's\n"
+          "                           HEALTHCHECK; nothing else runs)\n"
           "  --help, --version\n",
           f);
 }
@@ -210,8 +214,9 @@ static void on_signal(coap_loop_t *loop, int fd, unsigned events, void *arg)
         gw_reload(gw);
         return;
     }
-    gw_log(CFG_LOG_INFO, "signal %u: stopping", si.ssi_signo);
-    coap_loop_stop(loop);
+    (void)loop;
+    gw_log(CFG_LOG_INFO, "signal %u: shutting down", si.ssi_signo);
+    gw_shutdown_begin(gw);
 }
 
 /* The client side uses its own ephemeral port on a dual-stack socket, so
@@ -233,9 +238,32 @@ static void http_log(const char *msg)
     gw_log(CFG_LOG_DEBUG, "http: %s", msg);
 }
 
+/* Every HTTP request ends here: one access log line, and its metrics. */
+static void http_done(const http_done_t *d, void *arg)
+{
+    gw_t *gw = arg;
+    gw_metrics_http(gw->metrics, d->method, d->status);
+    gw_log_request(d);
+}
+
+/* `coapgw --healthcheck URL`: a process of its own, so blocking is fine;
+ * it reads no configuration, so a broken one cannot make it fail. */
+static int healthcheck(int argc, char **argv)
+{
+    const char *url = NULL;
+    for (int i = 1; i + 1 < argc && !url; i++)
+        if (!strcmp(argv[i], "--healthcheck")) url = argv[i + 1];
+    if (!url) return -1;
+    char msg[512];
+    int status = http_healthcheck(url, 3000, msg, sizeof msg);
+    int ok = status >= 200 && status < 300;
+    printf("%s: %s\n", ok ? "healthy" : "unhealthy", msg);
+    return ok ? 0 : 1;
+}
+
 static int start(gw_t *gw)
 {
-    char err[256];
+    char err[256] = "out of memory";
     coap_addr_t bind;
     if (coap_addr_parse(&bind, gw->cfg.coap_listen, 5683)) {
         fprintf(stderr, "coapgw: bad CoAP listen address %s\n", gw->cfg.coap_listen);
@@ -269,8 +297,10 @@ static int start(gw_t *gw)
     http_server_params_t hp = {.listen = gw->cfg.http_listen,
                                .max_body = gw->cfg.max_body,
                                .conn_memory = gw->cfg.conn_memory,
-                               .log = http_log};
-    gw->http = http_server_new(gw->loop, &hp, gw_route, gw, err, sizeof err);
+                               .log = http_log,
+                               .done = http_done};
+    gw->metrics = gw_metrics_new(gw);
+    gw->http = gw->metrics ? http_server_new(gw->loop, &hp, gw_route, gw, err, sizeof err) : NULL;
     if (!gw->http) {
         fprintf(stderr, "coapgw: %s\n", err);
         return -1;
@@ -284,7 +314,8 @@ static int start(gw_t *gw)
 
 static void shutdown_gw(gw_t *gw)
 {
-    if (gw->http) http_server_free(gw->http);
+    if (gw->http) http_server_free(gw->http); /* answers what is left with 503 */
+    gw_shutdown_free(gw);
     gw_reverse_free(gw->reverse); /* cancels HTTP calls in flight */
     gw_rd_free(gw->rd);
     if (gw->srv) coap_server_free(gw->srv);
@@ -295,6 +326,7 @@ static void shutdown_gw(gw_t *gw)
         coap_ep_free(eps[i]); /* cancels exchanges still in flight */
     }
     gw_hub_free(gw->hub); /* after the streams and the exchanges are gone */
+    gw_metrics_free(gw->metrics);
     gw_cache_free(gw->cache);
     gw_strmap_free(gw->inflight);
     gw_devices_free(gw);
@@ -305,6 +337,8 @@ static void shutdown_gw(gw_t *gw)
 
 int main(int argc, char **argv)
 {
+    int hc = healthcheck(argc, argv);
+    if (hc >= 0) return hc;
     static gw_sources_t src; /* remembered for SIGHUP */
     const char *check;
     if (parse_flags(argc, argv, &src, &check)) return 2;

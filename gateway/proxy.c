@@ -6,6 +6,7 @@
  */
 #include "gw.h"
 #include "gw_map.h"
+#include "gw_metrics.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +17,7 @@ typedef struct waiter {
     struct waiter *next;
     struct exch *x;
     http_req_t *req;
-    uint64_t started;
+    uint64_t started_us;
 } waiter_t;
 
 /* One CoAP exchange and the HTTP requests waiting for it. */
@@ -36,13 +37,13 @@ typedef struct exch {
 
 static const char *const allow = "GET, HEAD, POST, PUT, DELETE, FETCH, PATCH, OPTIONS";
 
-static void log_done(http_req_t *req, unsigned status, const char *uri, uint64_t started, gw_t *gw,
-                     const char *note)
+/* The access log line is written when the request ends (main.c); this
+ * adds the target and a note (the CoAP code, "cache", an error). A request
+ * answered from a CoAP exchange also feeds the latency histogram. */
+static void log_done(gw_t *gw, waiter_t *w, http_req_t *req, const char *uri, const char *note)
 {
-    uint64_t ms = coap_loop_now(gw->loop) - started;
-    gw_log(CFG_LOG_INFO, "%s %s %s -> %s %u %llums%s%s", http_req_client(req), http_req_method(req),
-           http_req_path(req), uri, status, (unsigned long long)ms, note ? " " : "",
-           note ? note : "");
+    http_req_set_log(req, uri, note);
+    if (w) gw_metrics_latency(gw->metrics, gw_now_us() - w->started_us);
 }
 
 /* --- answering from a CoAP response --- */
@@ -78,7 +79,7 @@ static void add_location(http_req_t *req, const coap_msg_t *m)
     if (n) http_req_add_header(req, "Location", loc);
 }
 
-static void answer_entry(gw_t *gw, http_req_t *req, const char *uri, uint64_t started,
+static void answer_entry(gw_t *gw, waiter_t *w, http_req_t *req, const char *uri,
                          const gw_cache_entry_t *e, const char *note)
 {
     char ct[64];
@@ -89,7 +90,7 @@ static void answer_entry(gw_t *gw, http_req_t *req, const char *uri, uint64_t st
     const char *type = e->content_format >= 0 && e->len
                            ? gw_map_cf_to_type((unsigned)e->content_format, ct, sizeof ct)
                            : NULL;
-    log_done(req, 200, uri, started, gw, note);
+    log_done(gw, w, req, uri, note);
     http_respond(req, 200, type, e->body, e->len);
 }
 
@@ -120,7 +121,7 @@ static void answer_coap(waiter_t *w, const coap_resp_t *r)
         type = "application/octet-stream";
     char code[40];
     coap_code_str(m->code, code, sizeof code);
-    log_done(w->req, st.status, x->uri, w->started, x->gw, code);
+    log_done(x->gw, w, w->req, x->uri, code);
     /* 304 and 204 carry no body (RFC 9110 §15.4.5, §15.3.5). */
     int no_body = st.status == 304 || st.status == 204;
     http_respond(w->req, st.status, no_body ? NULL : type, r->body, no_body ? 0 : r->body_len);
@@ -135,7 +136,7 @@ static void answer_error(waiter_t *w, int err)
                       : err == COAP_ERR_UNREACHABLE ? "is unreachable (ICMP)"
                       : err == COAP_ERR_TOO_LARGE   ? "sent a response larger than the limit"
                                                     : coap_strerror(err);
-    log_done(w->req, status, x->uri, w->started, x->gw, coap_strerror(err));
+    log_done(x->gw, w, w->req, x->uri, coap_strerror(err));
     http_respond_text(w->req, status, "CoAP server %s %s", x->uri, why);
 }
 
@@ -181,7 +182,9 @@ static void on_coap_done(coap_req_t *creq, const coap_resp_t *r, void *arg)
     gw_t *gw = x->gw;
     x->creq = NULL;
     gw_devices_mark(gw, &x->addr, r->err != COAP_ERR_TIMEOUT);
+    gw_metrics_coap_exchange(gw->metrics, r->err, r->err ? 0 : r->msg->code);
     if (r->err) {
+        gw_log(CFG_LOG_DEBUG, "coap: %s: %s", x->uri, coap_strerror(r->err));
         if (r->err == COAP_ERR_TIMEOUT)
             gw->stats.coap_timeouts++;
         else
@@ -200,7 +203,7 @@ static void on_coap_done(coap_req_t *creq, const coap_resp_t *r, void *arg)
             e->expires_ms = coap_loop_now(gw->loop) + (uint64_t)max_age * 1000;
             gw->stats.cache_revalidated++;
             for (waiter_t *w = x->waiters; w; w = w->next)
-                answer_entry(gw, w->req, x->uri, w->started, e, "revalidated");
+                answer_entry(gw, w, w->req, x->uri, e, "revalidated");
             exch_free(x);
             return;
         }
@@ -236,7 +239,7 @@ static waiter_t *add_waiter(exch_t *x, http_req_t *req)
     if (!w) return NULL;
     w->x = x;
     w->req = req;
-    w->started = coap_loop_now(x->gw->loop);
+    w->started_us = gw_now_us();
     w->next = x->waiters;
     x->waiters = w;
     http_req_on_abort(req, on_http_abort, w);
@@ -354,6 +357,7 @@ void gw_proxy(gw_t *gw, http_req_t *req, const gw_target_t *t)
     const char *hm = http_req_method(req);
     const char *ipatch = http_req_header(req, "X-CoAP-Method");
     int method = gw_map_method(hm, ipatch && !strcasecmp(ipatch, "iPATCH"));
+    http_req_set_log(req, t->uri, NULL); /* for the answers that follow without a note */
     if (method == GW_METHOD_LOCAL) {
         http_req_add_header(req, "Allow", allow);
         http_respond(req, 204, NULL, NULL, 0);
@@ -373,7 +377,7 @@ void gw_proxy(gw_t *gw, http_req_t *req, const gw_target_t *t)
         e = gw_cache_get(gw->cache, t->uri, accept);
         if (e && e->expires_ms > now && !no_cache(req)) { /* §5.6.1: fresh */
             gw->stats.cache_hits++;
-            answer_entry(gw, req, t->uri, now, e, "cache");
+            answer_entry(gw, NULL, req, t->uri, e, "cache");
             return;
         }
         gw->stats.cache_misses++;

@@ -7,6 +7,7 @@
 #include "gw_auth.h"
 #include "gw_hub.h"
 #include "gw_web.h"
+#include "gw_metrics.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -19,7 +20,8 @@ static const char index_text[] =
     "  /hc/coap://HOST:PORT/PATH   any allowed CoAP target (RFC 8075 default mapping)\n"
     "  /hc/?target_uri=URI         the same, with the target percent-encoded\n"
     "  /api/devices                the devices and their resources, as JSON\n"
-    "  /.well-known/core           the mapping template (RFC 8075 §5.5)\n";
+    "  /.well-known/core           the mapping template (RFC 8075 §5.5)\n"
+    "  /healthz, /readyz, /metrics liveness, readiness, Prometheus metrics\n";
 
 /* Accept: text/event-stream asks for an Observe stream (SSE). */
 static int wants_events(http_req_t *req)
@@ -84,10 +86,6 @@ void gw_route(http_req_t *req, void *arg)
      * and the page then sends its token on every request. */
     if (gw_web_serve(req)) return;
     if (gw_auth_check(gw, req)) return; /* 401 / 403 answered */
-    if (gw_api_path(path)) {
-        gw_api(gw, req);
-        return;
-    }
     int get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
     if (!strcmp(path, "/.well-known/core") && get) {
         /* RFC 8075 §5.5: clients discover the URI template here. */
@@ -101,6 +99,27 @@ void gw_route(http_req_t *req, void *arg)
     }
     if (!strcmp(path, "/healthz") && get) {
         http_respond(req, 200, "application/json", "{\"status\":\"ok\"}", 15);
+        return;
+    }
+    if (!strcmp(path, "/readyz") && get) { /* ready: listening and not shutting down */
+        static const char ready[] = "{\"status\":\"ready\"}",
+                          bye[] = "{\"status\":\"shutting down\"}";
+        if (gw->drain)
+            http_respond(req, 503, "application/json", bye, sizeof bye - 1);
+        else
+            http_respond(req, 200, "application/json", ready, sizeof ready - 1);
+        return;
+    }
+    if (gw->drain) { /* a new request on a kept-alive connection */
+        http_respond_text(req, 503, "the gateway is shutting down");
+        return;
+    }
+    if (gw_api_path(path)) {
+        gw_api(gw, req);
+        return;
+    }
+    if (!strcmp(path, "/metrics") && get) {
+        gw_metrics_respond(gw, req);
         return;
     }
     if (!strcmp(path, "/events") && get) {

@@ -70,4 +70,9 @@ void http_call_cancel(http_call_t *call);
 int http_url_split(const char *url, char *scheme, size_t scheme_cap, char *host, size_t host_cap,
                    unsigned *port);
 
+/* A blocking GET of url (at most timeout_ms), for `coapgw --healthcheck`
+ * in a process of its own, never inside the loop. Returns the HTTP status,
+ * or -1; msg gets one line saying which. */
+int http_healthcheck(const char *url, unsigned timeout_ms, char *msg, size_t cap);
+
 #endif

@@ -28,7 +28,9 @@ struct http_req {
     void *abort_arg;
     char client[64];
     char *argbuf; /* the last decoded argument, allocated when asked for */
-    uint8_t too_large, handled, suspended, answered;
+    char *log;    /* "target\0note" from http_req_set_log(), or NULL */
+    uint64_t started_us;
+    uint8_t too_large, handled, suspended, answered, streaming;
 };
 
 struct http_stream {
@@ -51,6 +53,8 @@ struct http_server {
     void *arg;
     int need_run;
     size_t pending;
+    size_t nreqs;          /* http_req_t alive */
+    int quiesced;          /* no new connections; every answer closes its connection */
     http_req_t *suspended; /* MHD must not stop with any of these */
     uint16_t port;
 };

@@ -23,6 +23,15 @@ typedef struct http_req http_req_t;
 typedef void (*http_handler_t)(http_req_t *req, void *arg);
 typedef void (*http_abort_cb)(http_req_t *req, void *arg);
 
+/* A request is over (its answer sent, its stream ended, or its client
+ * gone): what an access log line and the request metrics need. */
+typedef struct {
+    const char *method, *path, *client;
+    const char *target, *note; /* from http_req_set_log(), or NULL */
+    unsigned status;           /* 499 when the client left before the answer */
+    uint64_t duration_us;      /* headers received -> answer sent (streams: their life) */
+} http_done_t;
+
 typedef struct {
     const char *listen;           /* "0.0.0.0:8080", "[::]:8080", "127.0.0.1:0" */
     size_t max_body;              /* default 1 MiB */
@@ -30,6 +39,9 @@ typedef struct {
     unsigned max_connections;     /* default 20000 */
     unsigned conn_timeout_s;      /* idle connection timeout, default 60 */
     void (*log)(const char *msg); /* libmicrohttpd's own messages; NULL: dropped */
+    /* Runs once per request that reached the handler (or got 413), with
+     * the handler's arg; NULL: none. */
+    void (*done)(const http_done_t *d, void *arg);
 } http_server_params_t;
 
 /* Starts listening and registers with the loop. Returns NULL with a
@@ -40,10 +52,18 @@ http_server_t *http_server_new(coap_loop_t *loop, const http_server_params_t *p,
 void http_server_free(http_server_t *srv);
 /* The port actually bound (useful with port 0). */
 uint16_t http_server_port(const http_server_t *srv);
-/* Stops accepting new connections (graceful shutdown). */
+/* Stops accepting new connections and closes the listening socket
+ * (graceful shutdown): connecting clients are refused at once, and every
+ * answer from now on carries "Connection: close". */
 void http_server_quiesce(http_server_t *srv);
 /* Requests currently waiting for an answer. */
 size_t http_server_pending(const http_server_t *srv);
+/* Requests not over yet: waiting, being sent, or open streams. */
+size_t http_server_requests(const http_server_t *srv);
+/* Answers every request still waiting with status and a text message
+ * (their abort callbacks run first, so owners let go) and ends every
+ * stream. The loop then sends them. */
+void http_server_answer_pending(http_server_t *srv, unsigned status, const char *msg);
 
 /* --- the request --- */
 const char *http_req_method(const http_req_t *req);
@@ -63,6 +83,9 @@ const uint8_t *http_req_body(const http_req_t *req, size_t *len);
 const char *http_req_client(const http_req_t *req);
 
 void http_req_on_abort(http_req_t *req, http_abort_cb cb, void *arg);
+/* What the access log says about the request besides method, path and
+ * status: the target it went to and a short note (both copied; NULL: none). */
+void http_req_set_log(http_req_t *req, const char *target, const char *note);
 
 /* --- the answer --- */
 /* Adds a response header (copied). Call before http_respond(). */

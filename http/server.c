@@ -13,6 +13,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+static uint64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
 
 /* Keeps the path and query exactly as sent: the /hc/ target URI is itself
  * a URI whose escapes must survive (RFC 8075 §5). We decode where needed. */
@@ -128,6 +137,7 @@ static http_req_t *req_new(http_server_t *srv, struct MHD_Connection *c, const c
     if (!r) return NULL;
     r->srv = srv;
     r->conn = c;
+    r->started_us = now_us();
     r->method = strdup(method);
     r->path = strdup(url);
     qbuf_t q = {0};
@@ -143,6 +153,7 @@ static http_req_t *req_new(http_server_t *srv, struct MHD_Connection *c, const c
         free(r);
         return NULL;
     }
+    srv->nreqs++;
     return r;
 }
 
@@ -156,6 +167,8 @@ static void req_free(http_req_t *r)
         free(h);
     }
     if (r->resp) MHD_destroy_response(r->resp);
+    r->srv->nreqs--;
+    free(r->log);
     free(r->method);
     free(r->path);
     free(r->query);
@@ -232,18 +245,39 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
     return MHD_YES;
 }
 
+/* One report per request that reached the handler: the access log line
+ * and the request metrics. A client gone before its answer was sent is
+ * 499 (as in nginx's logs): it never saw a status. A stream always ends
+ * with its client or the server going, so it stays 200. */
+static void report_done(http_req_t *r, enum MHD_RequestTerminationCode toe)
+{
+    int gone = !r->answered || (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && !r->streaming);
+    http_server_t *srv = r->srv;
+    if (!srv->p.done || !r->handled) return;
+    http_done_t d = {.method = r->method,
+                     .path = r->path,
+                     .client = r->client,
+                     .target = r->log,
+                     .note = r->log ? r->log + strlen(r->log) + 1 : NULL,
+                     .status = gone ? 499 : r->status,
+                     .duration_us = now_us() - r->started_us};
+    if (d.target && !*d.target) d.target = NULL;
+    if (d.note && !*d.note) d.note = NULL;
+    srv->p.done(&d, srv->arg);
+}
+
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
     (void)cls;
     (void)c;
-    (void)toe;
     http_req_t *r = *con_cls;
     if (!r) return;
     if (r->handled && !r->answered) {
         r->srv->pending--;
         if (r->on_abort) r->on_abort(r, r->abort_arg);
     }
+    report_done(r, toe);
     req_free(r);
     *con_cls = NULL;
 }
@@ -326,21 +360,26 @@ http_server_t *http_server_new(coap_loop_t *loop, const http_server_params_t *p,
     return srv;
 }
 
-void http_server_free(http_server_t *srv)
+void http_server_answer_pending(http_server_t *srv, unsigned status, const char *msg)
 {
-    if (!srv) return;
-    coap_loop_remove_source(srv->loop, srv);
-    /* MHD refuses to stop with suspended connections: answer them first. */
     while (srv->suspended) {
         http_req_t *r = srv->suspended;
         if (r->on_abort) r->on_abort(r, r->abort_arg); /* their owners let go */
         r->on_abort = NULL;
-        http_respond_text(r, 503, "the gateway is shutting down");
+        http_respond_text(r, status, "%s", msg);
     }
     for (http_stream_t *st = srv->streams; st; st = st->next) {
         st->ending = 1; /* the reader ends each stream */
         http_stream_wake(st);
     }
+}
+
+void http_server_free(http_server_t *srv)
+{
+    if (!srv) return;
+    coap_loop_remove_source(srv->loop, srv);
+    /* MHD refuses to stop with suspended connections: answer them first. */
+    http_server_answer_pending(srv, 503, "the gateway is shutting down");
     MHD_run(srv->d);
     MHD_stop_daemon(srv->d); /* completes every request and stream */
     free(srv);
@@ -353,13 +392,22 @@ uint16_t http_server_port(const http_server_t *srv)
 
 void http_server_quiesce(http_server_t *srv)
 {
+    if (srv->quiesced) return;
+    srv->quiesced = 1;
+    /* MHD hands the socket over (and no longer closes it): closing it now
+     * makes new clients fail fast instead of waiting in the backlog. */
     MHD_socket fd = MHD_quiesce_daemon(srv->d);
-    (void)fd; /* MHD closes it when the daemon stops */
+    if (fd != MHD_INVALID_SOCKET) close(fd);
 }
 
 size_t http_server_pending(const http_server_t *srv)
 {
     return srv->pending;
+}
+
+size_t http_server_requests(const http_server_t *srv)
+{
+    return srv->nreqs;
 }
 
 /* The answer is ready: count it and resume the connection if it waits. */
@@ -454,6 +502,17 @@ void http_req_on_abort(http_req_t *r, http_abort_cb cb, void *arg)
     r->abort_arg = arg;
 }
 
+void http_req_set_log(http_req_t *r, const char *target, const char *note)
+{
+    size_t t = target ? strlen(target) : 0, n = note ? strlen(note) : 0;
+    char *b = malloc(t + n + 2);
+    if (!b) return;
+    memcpy(b, target ? target : "", t + 1);
+    memcpy(b + t + 1, note ? note : "", n + 1);
+    free(r->log);
+    r->log = b;
+}
+
 int http_req_add_header(http_req_t *r, const char *name, const char *value)
 {
     hdr_t *h = calloc(1, sizeof *h);
@@ -477,6 +536,7 @@ int http_respond(http_req_t *r, unsigned status, const char *content_type, const
     if (!resp) return -1;
     if (content_type) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
     for (hdr_t *h = r->headers; h; h = h->next) MHD_add_response_header(resp, h->name, h->value);
+    if (r->srv->quiesced) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     r->resp = resp;
     r->status = status;
     r->answered = 1;

@@ -68,9 +68,11 @@ http_stream_t *http_respond_stream(http_req_t *r, const char *content_type, http
     r->srv->nstreams++;
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
     for (hdr_t *h = r->headers; h; h = h->next) MHD_add_response_header(resp, h->name, h->value);
+    if (r->srv->quiesced) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     r->resp = resp;
     r->status = 200;
     r->answered = 1;
+    r->streaming = 1;
     http_answered_(r);
     return s;
 }

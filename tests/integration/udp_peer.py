@@ -4,12 +4,17 @@
   rst      answers every CON with a Reset
   reorder  answers an Observe registration, then sends notifications out of
            order (sequence 12, 11, 13, 14, ...): 11 is stale (RFC 7641 §3.4)
+  delay    answers every CON request DELAY_MS (third argument, default 700)
+           late with a piggybacked 2.05 "late" (a slow device); prints a
+           line per request on stdout
 Runs until killed, or for at most 300 s."""
 import socket
 import sys
 import time
 
 mode, port = sys.argv[1], int(sys.argv[2])
+delay = int(sys.argv[3]) / 1000 if len(sys.argv) > 3 else 0.7
+later = []  # (due, datagram, peer): delayed answers
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind(("127.0.0.1", port))
 s.settimeout(0.05)
@@ -34,6 +39,9 @@ while time.time() < end:
     while plan and plan[0][0] <= now and observer:
         _, seq, payload = plan.pop(0)
         s.sendto(notification(observer[1], seq, payload), observer[0])
+    while later and later[0][0] <= now:
+        s.sendto(later[0][1], later[0][2])
+        later.pop(0)
     try:
         data, peer = s.recvfrom(2048)
     except socket.timeout:
@@ -44,6 +52,11 @@ while time.time() < end:
     token = data[4:4 + tkl]
     if mode == "rst" and mtype == 0:
         s.sendto(bytes([0x70, 0, data[2], data[3]]), peer)
+    elif mode == "delay" and mtype == 0 and 1 <= code <= 31:
+        # ACK 2.05 with the request's token and Content-Format 0
+        ack = bytes([0x60 | tkl, 0x45, data[2], data[3]]) + token + b"\xc0\xfflate"
+        later.append((time.time() + delay, ack, peer))
+        print("request from %s:%d" % peer, flush=True)
     elif mode == "reorder" and code == 1 and mtype == 0:
         # piggybacked answer with Observe 10, then the out-of-order ones
         ack = bytearray(notification(token, 10, b"a"))

@@ -41,6 +41,7 @@ START_TEST(separate_response_acked)
     ck_assert_int_eq(coap_req_send(req, on_resp, &g), COAP_OK);
     sim_run_until(&n, t0 + 5000);
     ck_assert_ptr_nonnull(srv.held);
+    ck_assert_uint_eq(coap_ep_pending_requests(srv.ep), 1);
     /* defer_ack_ms (500) after the request arrived, the empty ACK left */
     const sim_dgram_t *ack = sim_nth(&n, 0, srv.node, a, COAP_ACK, 0);
     ck_assert_ptr_nonnull(ack);
@@ -62,6 +63,7 @@ START_TEST(separate_response_acked)
     ck_assert_int_eq(g.code, COAP_CONTENT);
     ck_assert_int_eq(g.last, 1);
     ck_assert_ptr_null(coap_ep_req_find(srv.ep, 1));
+    ck_assert_uint_eq(coap_ep_pending_requests(srv.ep), 0);
     sim_free(&n);
 }
 END_TEST

@@ -1,0 +1,283 @@
+/*
+ * metrics.c - GET /metrics in the Prometheus text exposition format 0.0.4
+ * (every family with HELP and TYPE; counters end in _total, units in the
+ * name), and a periodic log line for notable CoAP message-layer events.
+ */
+#include "gw_hub.h"
+#include "gw_metrics.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Label values stay bounded: known methods, statuses 100..599. */
+static const char *const methods[] = {"GET",   "HEAD",    "POST",  "PUT",  "DELETE",
+                                      "PATCH", "OPTIONS", "FETCH", "other"};
+#define NMETHODS  (sizeof methods / sizeof methods[0])
+#define NSTATUSES 500 /* 100..599 */
+#define NBUCKETS  13
+#define WATCH_MS  5000
+
+static const double buckets[NBUCKETS] = {.001, .0025, .005, .01, .025, .05, .1,
+                                         .25,  .5,    1,    2.5, 5,    10};
+/* Exchanges that ended without a response, by coap_err_t kind. */
+enum { XERR_TIMEOUT, XERR_RESET, XERR_UNREACHABLE, XERR_OTHER, NXERR };
+static const char *const xerr_names[NXERR] = {"timeout", "reset", "unreachable", "error"};
+
+struct gw_metrics {
+    gw_t *gw;
+    uint64_t http[NMETHODS][NSTATUSES];
+    uint64_t coap_codes[256];
+    uint64_t coap_errors[NXERR];
+    uint64_t bucket[NBUCKETS]; /* not cumulative here; summed when written */
+    uint64_t latency_count;
+    double latency_sum;
+    coap_loop_timer_t *watch;
+    coap_ep_stats_t seen; /* both endpoints, at the last watch tick */
+};
+
+uint64_t gw_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+void gw_metrics_http(gw_metrics_t *m, const char *method, unsigned status)
+{
+    if (!m) return;
+    size_t i = 0;
+    while (i < NMETHODS - 1 && strcmp(methods[i], method)) i++;
+    if (status < 100 || status > 599) status = 599;
+    m->http[i][status - 100]++;
+}
+
+void gw_metrics_coap_exchange(gw_metrics_t *m, int err, uint8_t code)
+{
+    if (!m) return;
+    if (!err)
+        m->coap_codes[code]++;
+    else
+        m->coap_errors[err == COAP_ERR_TIMEOUT       ? XERR_TIMEOUT
+                       : err == COAP_ERR_RESET       ? XERR_RESET
+                       : err == COAP_ERR_UNREACHABLE ? XERR_UNREACHABLE
+                                                     : XERR_OTHER]++;
+}
+
+void gw_metrics_latency(gw_metrics_t *m, uint64_t us)
+{
+    if (!m) return;
+    double s = (double)us / 1e6;
+    m->latency_count++;
+    m->latency_sum += s;
+    for (size_t i = 0; i < NBUCKETS; i++) {
+        if (s <= buckets[i]) {
+            m->bucket[i]++;
+            break;
+        }
+    }
+}
+
+/* --- the CoAP event log --- */
+
+static void ep_sum(gw_t *gw, coap_ep_stats_t *out)
+{
+    memset(out, 0, sizeof *out);
+    coap_ep_t *eps[2] = {gw->ep, gw->srv_ep};
+    for (int i = 0; i < 2; i++) {
+        if (!eps[i]) continue;
+        const coap_ep_stats_t *s = coap_ep_stats(eps[i]);
+        out->rx += s->rx, out->tx += s->tx, out->malformed += s->malformed;
+        out->oversized += s->oversized, out->duplicates += s->duplicates;
+        out->retransmissions += s->retransmissions, out->timeouts += s->timeouts;
+        out->rst_rx += s->rst_rx, out->rst_tx += s->rst_tx;
+        out->unexpected += s->unexpected, out->send_errors += s->send_errors;
+    }
+}
+
+/* The message layer has no logger (coap/ is libc only): its counters are
+ * compared every few seconds and what moved is told in one line. */
+static void on_watch(coap_loop_t *loop, coap_loop_timer_t *t, void *arg)
+{
+    (void)loop;
+    gw_metrics_t *m = arg;
+    coap_ep_stats_t now, *was = &m->seen;
+    ep_sum(m->gw, &now);
+    uint64_t bad = now.malformed + now.oversized - was->malformed - was->oversized;
+    if (bad)
+        gw_log(CFG_LOG_INFO, "coap: %llu malformed or oversized datagram(s) dropped",
+               (unsigned long long)bad);
+    if (now.rst_rx != was->rst_rx || now.timeouts != was->timeouts ||
+        now.retransmissions != was->retransmissions)
+        gw_log(CFG_LOG_DEBUG, "coap: %llu RST received, %llu retransmission(s), %llu CON given up",
+               (unsigned long long)(now.rst_rx - was->rst_rx),
+               (unsigned long long)(now.retransmissions - was->retransmissions),
+               (unsigned long long)(now.timeouts - was->timeouts));
+    if (now.send_errors != was->send_errors)
+        gw_log(CFG_LOG_WARN, "coap: %llu datagram(s) could not be sent",
+               (unsigned long long)(now.send_errors - was->send_errors));
+    *was = now;
+    coap_loop_timer_arm_in(t, WATCH_MS);
+}
+
+gw_metrics_t *gw_metrics_new(gw_t *gw)
+{
+    gw_metrics_t *m = calloc(1, sizeof *m);
+    if (!m) return NULL;
+    m->gw = gw;
+    m->watch = coap_loop_timer_new(gw->loop, on_watch, m);
+    if (!m->watch) {
+        free(m);
+        return NULL;
+    }
+    coap_loop_timer_arm_in(m->watch, WATCH_MS);
+    return m;
+}
+
+void gw_metrics_free(gw_metrics_t *m)
+{
+    if (!m) return;
+    coap_loop_timer_free(m->watch);
+    free(m);
+}
+
+/* --- the exposition --- */
+
+static void family(FILE *f, const char *name, const char *type, const char *help)
+{
+    fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void one(FILE *f, const char *name, const char *type, const char *help, uint64_t v)
+{
+    family(f, name, type, help);
+    fprintf(f, "%s %llu\n", name, (unsigned long long)v);
+}
+
+static void http_families(FILE *f, const gw_metrics_t *m)
+{
+    family(f, "coapgw_http_requests_total", "counter",
+           "HTTP requests answered, by method and status (499: the client left first).");
+    for (size_t i = 0; i < NMETHODS; i++)
+        for (unsigned s = 0; s < NSTATUSES; s++)
+            if (m->http[i][s])
+                fprintf(f, "coapgw_http_requests_total{method=\"%s\",code=\"%u\"} %llu\n",
+                        methods[i], s + 100, (unsigned long long)m->http[i][s]);
+    const char *h = "coapgw_http_to_coap_duration_seconds";
+    family(f, h, "histogram",
+           "Time from an HTTP request to its answer, for requests that needed a CoAP exchange.");
+    uint64_t cum = 0;
+    for (size_t i = 0; i < NBUCKETS; i++) {
+        cum += m->bucket[i];
+        fprintf(f, "%s_bucket{le=\"%g\"} %llu\n", h, buckets[i], (unsigned long long)cum);
+    }
+    fprintf(f, "%s_bucket{le=\"+Inf\"} %llu\n", h, (unsigned long long)m->latency_count);
+    fprintf(f, "%s_sum %.9g\n%s_count %llu\n", h, m->latency_sum, h,
+            (unsigned long long)m->latency_count);
+}
+
+static void coap_families(FILE *f, const gw_metrics_t *m, const coap_ep_stats_t *s)
+{
+    family(f, "coapgw_coap_exchanges_total", "counter",
+           "Proxied CoAP exchanges, by response code or by how they failed.");
+    for (unsigned c = 0; c < 256; c++)
+        if (m->coap_codes[c])
+            fprintf(f, "coapgw_coap_exchanges_total{code=\"%u.%02u\"} %llu\n", c >> 5, c & 31,
+                    (unsigned long long)m->coap_codes[c]);
+    for (unsigned e = 0; e < NXERR; e++)
+        if (m->coap_errors[e])
+            fprintf(f, "coapgw_coap_exchanges_total{code=\"%s\"} %llu\n", xerr_names[e],
+                    (unsigned long long)m->coap_errors[e]);
+    family(f, "coapgw_coap_datagrams_total", "counter", "CoAP datagrams, both endpoints.");
+    fprintf(f, "coapgw_coap_datagrams_total{direction=\"received\"} %llu\n",
+            (unsigned long long)s->rx);
+    fprintf(f, "coapgw_coap_datagrams_total{direction=\"sent\"} %llu\n", (unsigned long long)s->tx);
+    one(f, "coapgw_coap_retransmissions_total", "counter",
+        "Confirmable messages retransmitted (RFC 7252 §4.2).", s->retransmissions);
+    one(f, "coapgw_coap_timeouts_total", "counter",
+        "Confirmable messages given up after MAX_RETRANSMIT.", s->timeouts);
+    family(f, "coapgw_coap_rst_total", "counter", "Reset messages received and sent.");
+    fprintf(f, "coapgw_coap_rst_total{direction=\"received\"} %llu\n",
+            (unsigned long long)s->rst_rx);
+    fprintf(f, "coapgw_coap_rst_total{direction=\"sent\"} %llu\n", (unsigned long long)s->rst_tx);
+    one(f, "coapgw_coap_malformed_datagrams_total", "counter",
+        "Datagrams dropped: not parseable as CoAP, or larger than the limit.",
+        s->malformed + s->oversized);
+    one(f, "coapgw_coap_duplicates_total", "counter",
+        "Duplicate messages detected (RFC 7252 §4.5).", s->duplicates);
+}
+
+static void gateway_families(FILE *f, gw_t *gw)
+{
+    one(f, "coapgw_cache_hits_total", "counter", "Answers served from the cache.",
+        gw->stats.cache_hits);
+    one(f, "coapgw_cache_misses_total", "counter", "Cacheable GETs the cache could not answer.",
+        gw->stats.cache_misses);
+    one(f, "coapgw_cache_revalidations_total", "counter",
+        "Stale entries refreshed by a 2.03 Valid.", gw->stats.cache_revalidated);
+    one(f, "coapgw_cache_entries", "gauge", "Entries in the cache.",
+        gw->cache ? gw_cache_entries(gw->cache) : 0);
+    one(f, "coapgw_coalesced_requests_total", "counter",
+        "GETs that joined an identical exchange already in flight.", gw->stats.coalesced);
+    gw_hub_stats_t hs = {0};
+    if (gw->hub) hs = *gw_hub_stats(gw->hub);
+    one(f, "coapgw_observations_active", "gauge", "Upstream CoAP observations.", hs.observations);
+    one(f, "coapgw_sse_subscribers", "gauge", "Server-Sent Events streams open.", hs.subscribers);
+    one(f, "coapgw_sse_events_total", "counter", "Notifications turned into events.", hs.events);
+    one(f, "coapgw_sse_dropped_events_total", "counter",
+        "Events a slow subscriber lost (its queue was full).", hs.dropped);
+    one(f, "coapgw_rd_registrations", "gauge", "Devices registered in the Resource Directory.",
+        gw_devices_count(gw, GW_DEV_RD));
+}
+
+static uint64_t resident_bytes(void)
+{
+    unsigned long size = 0, resident = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (!f) return 0;
+    if (fscanf(f, "%lu %lu", &size, &resident) != 2) resident = 0;
+    fclose(f);
+    return (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+static uint64_t open_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    if (!d) return 0;
+    uint64_t n = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        if (e->d_name[0] != '.') n++;
+    closedir(d);
+    return n ? n - 1 : 0; /* not the directory's own descriptor */
+}
+
+void gw_metrics_respond(gw_t *gw, http_req_t *req)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f) {
+        http_respond_text(req, 503, "out of memory");
+        return;
+    }
+    family(f, "coapgw_build_info", "gauge", "Always 1; the version in a label.");
+    fprintf(f, "coapgw_build_info{version=\"%s\"} 1\n", GW_VERSION);
+    coap_ep_stats_t s;
+    ep_sum(gw, &s);
+    if (gw->metrics) http_families(f, gw->metrics);
+    if (gw->metrics) coap_families(f, gw->metrics, &s);
+    gateway_families(f, gw);
+    one(f, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.",
+        resident_bytes());
+    one(f, "process_open_fds", "gauge", "Open file descriptors.", open_fds());
+    if (fclose(f) || !buf) {
+        free(buf);
+        http_respond_text(req, 503, "out of memory");
+        return;
+    }
+    http_respond(req, 200, "text/plain; version=0.0.4; charset=utf-8", buf, len);
+    free(buf);
+}

@@ -1,0 +1,105 @@
+/*
+ * shutdown.c - graceful shutdown on SIGTERM/SIGINT: stop taking work,
+ * let what is in flight finish within cfg.shutdown_grace_ms, answer the
+ * rest with 503, then stop the loop (main frees everything and exits 0).
+ * A second signal stops at once.
+ */
+#include "gw_hub.h"
+
+#include <stdlib.h>
+
+#define TICK_MS  10  /* how often the drain looks at what is left */
+#define FLUSH_MS 200 /* after the grace period: time to send the 503s */
+
+struct gw_drain {
+    coap_loop_timer_t *timer;
+    uint64_t started, deadline;
+    int flushing; /* the grace period is over; the 503s are going out */
+};
+
+/* RFC 7252 §5.9.3.4: 5.03 with Max-Age, the seconds after which to retry. */
+static void refuse_coap(coap_ep_t *ep, coap_ep_req_t *req, const coap_msg_t *m, void *ctx)
+{
+    (void)m;
+    (void)ctx;
+    static const char why[] = "gateway shutting down";
+    coap_msg_t r;
+    coap_msg_init(&r, COAP_ACK, COAP_SERVICE_UNAVAILABLE, 0);
+    coap_msg_add_uint(&r, COAP_OPT_MAX_AGE, 5);
+    r.payload = (const uint8_t *)why;
+    r.payload_len = sizeof why - 1;
+    coap_ep_respond(ep, req, &r, NULL, NULL);
+}
+
+/* Nothing left to wait for: no HTTP request or stream, no upstream
+ * observation (deregistrations answered), no CoAP request being served. */
+static int idle(gw_t *gw)
+{
+    return http_server_requests(gw->http) == 0 &&
+           (!gw->hub || gw_hub_stats(gw->hub)->observations == 0) &&
+           coap_ep_pending_requests(gw->srv_ep) == 0;
+}
+
+static void on_tick(coap_loop_t *loop, coap_loop_timer_t *t, void *arg)
+{
+    gw_t *gw = arg;
+    struct gw_drain *d = gw->drain;
+    uint64_t now = coap_loop_now(loop);
+    if (idle(gw)) {
+        gw_log(CFG_LOG_INFO, "shutdown: done in %llu ms", (unsigned long long)(now - d->started));
+        coap_loop_stop(loop);
+        return;
+    }
+    if (now < d->deadline) {
+        coap_loop_timer_arm_in(t, TICK_MS);
+        return;
+    }
+    if (d->flushing) {
+        gw_log(CFG_LOG_WARN, "shutdown: %zu HTTP request(s) still open; closing them",
+               http_server_requests(gw->http));
+        coap_loop_stop(loop);
+        return;
+    }
+    gw_log(CFG_LOG_WARN, "shutdown: grace period over; %zu request(s) answered 503",
+           http_server_pending(gw->http));
+    http_server_answer_pending(gw->http, 503, "the gateway is shutting down");
+    d->flushing = 1;
+    d->deadline = now + FLUSH_MS;
+    coap_loop_timer_arm_in(t, TICK_MS);
+}
+
+void gw_shutdown_begin(gw_t *gw)
+{
+    if (gw->drain || !gw->http) { /* a second signal: stop now (main still frees all) */
+        gw_log(CFG_LOG_WARN, "shutdown: second signal, stopping now");
+        coap_loop_stop(gw->loop);
+        return;
+    }
+    struct gw_drain *d = calloc(1, sizeof *d);
+    if (d) d->timer = coap_loop_timer_new(gw->loop, on_tick, gw);
+    if (!d || !d->timer) {
+        free(d);
+        coap_loop_stop(gw->loop);
+        return;
+    }
+    gw->drain = d; /* /readyz answers 503 from now on */
+    d->started = coap_loop_now(gw->loop);
+    d->deadline = d->started + gw->cfg.shutdown_grace_ms;
+    gw_log(CFG_LOG_INFO,
+           "shutdown: %zu HTTP request(s), %zu stream(s), %llu observation(s) get %u ms to finish",
+           http_server_pending(gw->http), http_server_streams(gw->http),
+           (unsigned long long)(gw->hub ? gw_hub_stats(gw->hub)->observations : 0),
+           gw->cfg.shutdown_grace_ms);
+    http_server_quiesce(gw->http);
+    coap_ep_set_request_handler(gw->srv_ep, refuse_coap, gw);
+    if (gw->hub) gw_hub_shutdown(gw->hub, 503, "gateway shutting down");
+    coap_loop_timer_arm_in(d->timer, 0);
+}
+
+void gw_shutdown_free(gw_t *gw)
+{
+    if (!gw->drain) return;
+    coap_loop_timer_free(gw->drain->timer);
+    free(gw->drain);
+    gw->drain = NULL;
+}
