@@ -1,6 +1,7 @@
 /*
  * cfg.h - coapgw's configuration: one JSON file (jansson), validated into a
- * struct with defaults. Command-line flags are applied on top by main.
+ * struct with defaults. Precedence, applied by the caller in this order:
+ * embedded default < file < environment (COAPGW_...) < command-line flag.
  */
 #ifndef CFG_H
 #define CFG_H
@@ -24,8 +25,10 @@ typedef struct {
 } cfg_device_t;
 
 typedef struct {
-    char *http_listen; /* "0.0.0.0:8080" */
-    char *coap_listen; /* "0.0.0.0:5683" */
+    char *http_listen;    /* http.listen: "0.0.0.0:8080" */
+    uint32_t conn_memory; /* http.conn_memory: MHD pool per connection, 16384 */
+    char *coap_listen;    /* coap.listen: "0.0.0.0:5683" */
+    uint32_t nstart;      /* coap.nstart: requests in flight per device, 1 */
     cfg_device_t *devices;
     size_t ndevices;
     char **allow_targets; /* extra CIDRs or host names, on top of the defaults */
@@ -51,31 +54,59 @@ typedef struct {
 } cfg_t;
 
 /* Fills c (treated as uninitialized: call cfg_free first to reuse one)
- * with the embedded defaults: the listen addresses above, one
- * device "demo" at coap://127.0.0.1:5783, no extra allowlist entries. */
+ * with the embedded defaults: the values above, one device "demo" at
+ * coap://127.0.0.1:5783, no allowlist entries, no tokens. */
 void cfg_defaults(cfg_t *c);
 
-/* Loads a JSON file over the defaults. Keys (all optional):
- *   {"http": {"listen": S}, "coap": {"listen": S},
- *    "devices": {NAME: "coap://HOST:PORT", ...},
+/* Loads a JSON file over c. Every key is optional; docs/configuration.md
+ * lists them all (config/coapgw.example.json shows each with its default):
+ *   {"http": {"listen": S, "conn_memory": N}, "coap": {"listen": S, "nstart": N},
+ *    "devices": {NAME: "coap://HOST[:PORT][/PATH]", ...},
  *    "proxy": {"allow_targets": [S...], "allow_origins": [S...], "timeout_ms": N,
  *              "max_body_bytes": N},
  *    "cache": {"enabled": B, "max_entries": N},
- *    "log_level": "debug"|"info"|"warn"|"error"}
- * An unknown key, a wrong type, a bad value (device URI not coap://, name
- * with bad characters, timeout 0, ...) fails with a message naming the file,
- * the line and column where jansson can tell, and the key path
- * ("proxy.timeout_ms"). Returns 0, or -1 with the message in err.
+ *    "sse": {"max_subscribers": N, "queue_events": N},
+ *    "rd": {"enabled": B, "max_registrations": N, "max_links_bytes": N},
+ *    "discovery": {"refresh_s": N},
+ *    "tokens": [{"token": S, "scope": "read"|"read-write", "name": S}, ...],
+ *    "log": {"level": "debug"|"info"|"warn"|"error", "format": "text"|"json"},
+ *    "log_level": S (alias of log.level), "shutdown": {"grace_ms": N}}
+ * An unknown key, a wrong type or a bad value fails with one line
+ * "FILE:LINE:COL: KEY.PATH: what is wrong (expected ...)", the position
+ * being the key's (or the array element's); syntax errors read
+ * "FILE:LINE:COL: syntax error: ...". Returns 0, or -1 with the message in
+ * err (which may be NULL when errlen is 0).
  * Loading is all-or-nothing: on failure c is left unchanged (still valid
- * and freeable). Sections absent from the file keep their values; a
- * "devices" object or an "allow_targets" array present in the file
- * replaces the current list (so the "demo" default can be removed). The
- * message is one line; syntax errors read "FILE:LINE:COLUMN: syntax error:
- * ...", semantic ones "FILE: KEY.PATH: ..." (jansson keeps no positions
- * for values). err may be NULL when errlen is 0. */
+ * and freeable). Keys absent from the file keep their values; a list or
+ * the "devices" object present in the file replaces the current one (so
+ * the "demo" default can be removed). */
 int cfg_load_file(cfg_t *c, const char *path, char *err, size_t errlen);
 /* The same for a string (name is used in messages). */
 int cfg_load_string(cfg_t *c, const char *json, const char *name, char *err, size_t errlen);
+
+/* Sets one key from its text form, the way environment variables and
+ * command-line flags spell values: numbers in decimal, booleans
+ * true|false|1|0, lists comma-separated, devices "NAME=URI,...", tokens
+ * "TOKEN:SCOPE[:NAME],...". CFG_APPEND adds to a list (devices: adds or
+ * replaces that name) instead of replacing it. Messages start with label
+ * (the variable or flag), never echo a token. Returns 0, or -1 with c
+ * unchanged and the message in err. */
+enum { CFG_REPLACE, CFG_APPEND };
+int cfg_set(cfg_t *c, const char *key, const char *value, int mode, const char *label, char *err,
+            size_t errlen);
+
+/* The environment overlay: every key K has a variable "COAPGW_" + K upper
+ * case with '.' as '_' (COAPGW_PROXY_TIMEOUT_MS, COAPGW_DEVICES,
+ * COAPGW_TOKENS); get looks one up (getenv-like: NULL when unset). Applied
+ * all-or-nothing; a bad value fails naming the variable. */
+typedef const char *(*cfg_getenv_fn)(const char *name, void *arg);
+int cfg_apply_env(cfg_t *c, cfg_getenv_fn get, void *arg, char *err, size_t errlen);
+
+/* The keys, in documentation order ("http.listen", ..., "tokens"), for
+ * i < cfg_key_count(); their environment variable into buf. */
+size_t cfg_key_count(void);
+const char *cfg_key_name(size_t i);
+const char *cfg_env_name(const char *key, char *buf, size_t cap);
 
 /* Setters used for command-line flags (they replace or append). Both copy
  * the value and return -1, changing nothing, for NULL or out of memory. */
@@ -84,7 +115,15 @@ int cfg_add_allow_target(cfg_t *c, const char *pattern);
 int cfg_add_allow_origin(cfg_t *c, const char *pattern);
 /* "debug"|"info"|"warn"|"error" -> level, or -1. */
 int cfg_parse_log_level(const char *s);
+/* "text"|"json" -> format, or -1. */
+int cfg_parse_log_format(const char *s);
 
+/* Whether a listen address ("127.0.0.1:8080", "[::1]:80") is loopback
+ * only: the gateway warns when it listens elsewhere without tokens. */
+int cfg_listen_is_loopback(const char *listen);
+
+/* Deep copy; dst is freeable even when this fails (-1). */
+int cfg_copy(cfg_t *dst, const cfg_t *src);
 void cfg_free(cfg_t *c);
 
 #endif

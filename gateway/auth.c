@@ -10,7 +10,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
 /* Liveness and readiness probes and metrics scrapers carry no token. */
 static int open_path(const char *path)
@@ -35,50 +34,6 @@ static int token_in_query_ok(http_req_t *req, const char *path)
     if (!strcmp(path, "/")) return 1;
     return path[0] == '/' && !strchr(path + 1, '/') && strcmp(path, "/api") &&
            strcmp(path, "/devices") && strcmp(path, "/hc");
-}
-
-/* "Bearer TOKEN" (RFC 6750 §2.1; the scheme is case-insensitive, RFC 9110
- * §11.1). Sets the token's start and length; 0 when the header is absent
- * or of another scheme. */
-static int bearer(const char *h, const char **tok, size_t *len)
-{
-    if (!h || strncasecmp(h, "Bearer", 6) || (h[6] != ' ' && h[6] != '\t')) return 0;
-    h += 6;
-    while (*h == ' ' || *h == '\t') h++;
-    size_t n = strlen(h);
-    while (n && (h[n - 1] == ' ' || h[n - 1] == '\t')) n--;
-    *tok = h;
-    *len = n;
-    return 1;
-}
-
-/* The bytes of a and b differ anywhere, over the full fixed width: no
- * early exit. */
-static uint32_t diff_fixed(const unsigned char *a, const unsigned char *b)
-{
-    uint32_t d = 0;
-    for (size_t i = 0; i < GW_AUTH_TOKEN_MAX; i++) d |= (uint32_t)(a[i] ^ b[i]);
-    return d;
-}
-
-const cfg_token_t *gw_auth_match(const cfg_t *cfg, const char *guess, size_t len)
-{
-    unsigned char g[GW_AUTH_TOKEN_MAX] = {0}, t[GW_AUTH_TOKEN_MAX];
-    memcpy(g, guess, len < sizeof g ? len : sizeof g);
-    size_t found = 0; /* index + 1 of the matching token */
-    /* Every token is compared, each over the full width, with the length
-     * difference folded in: the loop takes the same time for any guess. */
-    for (size_t i = 0; i < cfg->ntokens; i++) {
-        const char *tok = cfg->tokens[i].token ? cfg->tokens[i].token : "";
-        size_t tlen = strlen(tok);
-        memset(t, 0, sizeof t);
-        memcpy(t, tok, tlen < sizeof t ? tlen : sizeof t);
-        uint64_t ldiff = (uint64_t)(tlen ^ len) | (uint64_t)(len > sizeof g) << 1;
-        uint64_t d = diff_fixed(g, t) | (ldiff & 0xffffffffu) | (ldiff >> 32);
-        size_t mask = (size_t)0 - (size_t)((d - 1) >> 63); /* all ones when d == 0 */
-        found = (found & ~mask) | ((i + 1) & mask);
-    }
-    return found ? &cfg->tokens[found - 1] : NULL;
 }
 
 /* Answers 401/403 with WWW-Authenticate (RFC 6750 §3), JSON under /api/. */
@@ -109,7 +64,7 @@ int gw_auth_check(gw_t *gw, http_req_t *req)
     if (!cfg->ntokens || open_path(path)) return 0;
     const char *tok = NULL;
     size_t len = 0;
-    if (!bearer(http_req_header(req, "Authorization"), &tok, &len)) {
+    if (!gw_auth_bearer(http_req_header(req, "Authorization"), &tok, &len)) {
         tok = http_req_arg(req, "access_token"); /* valid until the next http_req_arg */
         if (tok && !token_in_query_ok(req, path))
             return deny(req, 401, "invalid_request",
@@ -124,24 +79,5 @@ int gw_auth_check(gw_t *gw, http_req_t *req)
     if (!t->write && !is_read(method))
         return deny(req, 403, "insufficient_scope", "token %s is read-only: %s is not allowed",
                     t->name ? t->name : "(unnamed)", method);
-    return 0;
-}
-
-int gw_auth_strip_query(const gw_t *gw, const char *query, char *out, size_t cap)
-{
-    size_t n = 0;
-    if (!cap) return -1;
-    out[0] = '\0';
-    for (const char *p = query; *p;) {
-        size_t len = strcspn(p, "&");
-        int token = gw->cfg.ntokens && len >= 12 && !strncmp(p, "access_token", 12) &&
-                    (len == 12 || p[12] == '=');
-        if (!token && len) {
-            int w = snprintf(out + n, cap - n, "%s%.*s", n ? "&" : "", (int)len, p);
-            if (w < 0 || (size_t)w >= cap - n) return -1;
-            n += (size_t)w;
-        }
-        p += len + (p[len] == '&');
-    }
     return 0;
 }

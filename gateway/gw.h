@@ -24,9 +24,9 @@ typedef struct {
 
 struct gw_hub;
 struct gw_reverse;
-struct gw_rd;
 struct gw_metrics;
 struct gw_drain;
+struct gw_rd;
 
 typedef struct gw {
     coap_server_t *srv;         /* the gateway's CoAP server (on srv_ep) */

@@ -14,5 +14,10 @@ typedef struct gw_reverse gw_reverse_t;
  * err when an allow_origins entry is malformed. */
 gw_reverse_t *gw_reverse_new(gw_t *gw, coap_server_t *srv, char *err, size_t errlen);
 void gw_reverse_free(gw_reverse_t *rv);
+/* Replaces the origin allowlist (SIGHUP reload). All or nothing: returns
+ * -1 with a message in err, the old list still in force, for a malformed
+ * entry. */
+int gw_reverse_set_origins(gw_reverse_t *rv, char *const *origins, size_t n, char *err,
+                           size_t errlen);
 
 #endif

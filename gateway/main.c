@@ -3,6 +3,7 @@
  * the HTTP front end.
  */
 #include "gw.h"
+#include "gw_config.h"
 #include "gw_hub.h"
 #include "gw_metrics.h"
 #include "gw_rd.h"
@@ -25,9 +26,14 @@ static void usage(FILE *f)
           "  curl http://localhost:8080/devices/demo/sensors/temperature\n"
           "  curl http://localhost:8080/hc/coap://127.0.0.1:5783/sensors/temperature\n"
           "\n"
-          "  --config FILE            JSON configuration (see README); flags win over it\n"
+          "Settings come from, the later winning: embedded defaults, the JSON file,\n"
+          "COAPGW_* environment variables, these flags (docs/configuration.md).\n"
+          "  --config FILE            JSON configuration (or COAPGW_CONFIG=FILE)\n"
+          "  --check-config FILE      validate FILE (with the environment and flags),\n"
+          "                           print \"FILE: ok\" or the error, exit 0 or 2\n"
           "  --http-listen ADDR:PORT  HTTP front end (default 0.0.0.0:8080)\n"
           "  --coap-listen ADDR:PORT  CoAP endpoint (default 0.0.0.0:5683)\n"
+          "  --device NAME=URI        add a device, coap://HOST[:PORT][/PATH] (repeatable)\n"
           "  --allow-target PATTERN   also allow this CIDR range or host name as a CoAP\n"
           "                           target (repeatable; loopback, link-local, private\n"
           "                           ranges and configured devices are always allowed)\n"
@@ -41,27 +47,92 @@ static void usage(FILE *f)
           "                           idle event streams small)\n"
           "  --log-level LEVEL        debug, info (default), warn or error\n"
           "  --log-format FORMAT      text (default) or json (one JSON object per line)\n"
+          "  --shutdown-grace-ms MS   in-flight requests may finish within (default 1000)\n"
+          "  --set KEY=VALUE          any configuration key, e.g. --set proxy.timeout_ms=500\n"
           "  --healthcheck URL        GET URL and exit: 0 on 2xx, 1 otherwise (for Docker's\n"
           "                           HEALTHCHECK; nothing else runs)\n"
           "  --help, --version\n",
           f);
 }
 
-typedef struct {
-    const char *config, *http_listen, *coap_listen, *log_level;
-    const char *log_format, *healthcheck;
-    const char *allow[64];
-    int nallow;
-    const char *origins[64];
-    int norigins;
-    unsigned nstart;
-    size_t conn_memory;
-} flags_t;
+/* Flags that set one configuration key. */
+static const struct {
+    const char *flag, *key;
+    int mode;
+} key_flags[] = {
+    {"--http-listen", "http.listen", CFG_REPLACE},
+    {"--coap-listen", "coap.listen", CFG_REPLACE},
+    {"--device", "devices", CFG_APPEND},
+    {"--allow-target", "proxy.allow_targets", CFG_APPEND},
+    {"--allow-origin", "proxy.allow_origins", CFG_APPEND},
+    {"--coap-nstart", "coap.nstart", CFG_REPLACE},
+    {"--http-conn-memory", "http.conn_memory", CFG_REPLACE},
+    {"--log-level", "log.level", CFG_REPLACE},
+    {"--log-format", "log.format", CFG_REPLACE},
+    {"--shutdown-grace-ms", "shutdown.grace_ms", CFG_REPLACE},
+};
 
-static int parse_flags(int argc, char **argv, flags_t *f)
+/* Records a setting, checked at once against a scratch configuration so
+ * that a bad value stops here (exit 2), before --version or --help. */
+static int add_setting(gw_sources_t *src, cfg_t *scratch, const char *flag, const char *key,
+                       const char *value, int mode)
 {
-    memset(f, 0, sizeof *f);
-    for (int i = 1; i < argc; i++) {
+    char err[600];
+    if (src->nset >= GW_SETTINGS_MAX) {
+        fprintf(stderr, "coapgw: more than %d settings on the command line\n", GW_SETTINGS_MAX);
+        return -1;
+    }
+    if (cfg_set(scratch, key, value, mode, flag, err, sizeof err)) {
+        fprintf(stderr, "coapgw: %s\n", err);
+        return -1;
+    }
+    src->set[src->nset++] = (gw_setting_t){flag, key, value, mode};
+    return 0;
+}
+
+/* "KEY=VALUE" of --set; messages name "--set KEY", kept in a static. */
+static int add_set_flag(gw_sources_t *src, cfg_t *scratch, const char *kv)
+{
+    static char labels[GW_SETTINGS_MAX][72];
+    size_t kl = strcspn(kv, "=");
+    if (!kv[kl] || kl == 0 || kl >= sizeof labels[0] - 6) {
+        fprintf(stderr, "coapgw: --set %s: expected KEY=VALUE (see docs/configuration.md)\n", kv);
+        return -1;
+    }
+    char *label = labels[src->nset < GW_SETTINGS_MAX ? src->nset : 0];
+    snprintf(label, sizeof labels[0], "--set %.*s", (int)kl, kv);
+    return add_setting(src, scratch, label, label + 6, kv + kl + 1, CFG_REPLACE);
+}
+
+static int parse_value_flag(gw_sources_t *src, cfg_t *scratch, const char *o, const char *v,
+                            const char **check)
+{
+    if (!strcmp(o, "--config")) {
+        src->file = v;
+        return 0;
+    }
+    if (!strcmp(o, "--check-config")) {
+        *check = src->file = v;
+        return 0;
+    }
+    if (!strcmp(o, "--set")) return add_set_flag(src, scratch, v);
+    for (size_t k = 0; k < sizeof key_flags / sizeof key_flags[0]; k++)
+        if (!strcmp(o, key_flags[k].flag))
+            return add_setting(src, scratch, o, key_flags[k].key, v, key_flags[k].mode);
+    fprintf(stderr, "coapgw: %s %s: unknown option (see --help)\n", o, v);
+    return -1;
+}
+
+static int parse_flags(int argc, char **argv, gw_sources_t *src, const char **check)
+{
+    memset(src, 0, sizeof *src);
+    *check = NULL;
+    src->file = getenv("COAPGW_CONFIG"); /* --config wins */
+    if (src->file && !*src->file) src->file = NULL;
+    cfg_t scratch;
+    cfg_defaults(&scratch);
+    int rc = 0;
+    for (int i = 1; i < argc && !rc; i++) {
         const char *o = argv[i];
         if (!strcmp(o, "--help") || !strcmp(o, "-h")) {
             usage(stdout);
@@ -73,56 +144,39 @@ static int parse_flags(int argc, char **argv, flags_t *f)
         }
         if (i + 1 >= argc) {
             fprintf(stderr, "coapgw: %s: unknown option or missing value (see --help)\n", o);
-            return -1;
-        }
-        const char *v = argv[++i];
-        if (!strcmp(o, "--config"))
-            f->config = v;
-        else if (!strcmp(o, "--http-listen"))
-            f->http_listen = v;
-        else if (!strcmp(o, "--coap-listen"))
-            f->coap_listen = v;
-        else if (!strcmp(o, "--log-level"))
-            f->log_level = v;
-        else if (!strcmp(o, "--log-format") && (!strcmp(v, "text") || !strcmp(v, "json")))
-            f->log_format = v;
-        else if (!strcmp(o, "--healthcheck"))
-            f->healthcheck = v;
-        else if (!strcmp(o, "--coap-nstart") && atoi(v) > 0 && atoi(v) < 256)
-            f->nstart = (unsigned)atoi(v);
-        else if (!strcmp(o, "--allow-target") && f->nallow < 64)
-            f->allow[f->nallow++] = v;
-        else if (!strcmp(o, "--allow-origin") && f->norigins < 64)
-            f->origins[f->norigins++] = v;
-        else if (!strcmp(o, "--http-conn-memory") && atol(v) >= 4096 && atol(v) <= 1048576)
-            f->conn_memory = (size_t)atol(v);
-        else {
-            fprintf(stderr, "coapgw: %s %s: unknown option or bad value (see --help)\n", o, v);
-            return -1;
+            rc = -1;
+        } else {
+            rc = parse_value_flag(src, &scratch, o, argv[++i], check);
         }
     }
+    cfg_free(&scratch);
+    return rc;
+}
+
+/* --check-config FILE: the whole configuration as the gateway would build
+ * it, without starting anything. */
+static int check_config(const char *file, const gw_sources_t *src)
+{
+    char err[1024];
+    cfg_t c;
+    if (gw_config_build(&c, src, err, sizeof err)) {
+        fprintf(stderr, "%s\n", err);
+        return 2;
+    }
+    cfg_free(&c);
+    printf("%s: ok\n", file);
     return 0;
 }
 
-/* Configuration: embedded defaults < file < flags. */
-static int configure(gw_t *gw, const flags_t *f)
+/* Configuration: embedded defaults < file < environment < flags. */
+static int configure(gw_t *gw, const gw_sources_t *src)
 {
-    char err[512];
-    cfg_defaults(&gw->cfg);
-    if (f->config && cfg_load_file(&gw->cfg, f->config, err, sizeof err)) {
+    char err[1024];
+    if (gw_config_build(&gw->cfg, src, err, sizeof err)) {
         fprintf(stderr, "coapgw: %s\n", err);
         return -1;
     }
-    if (f->http_listen) cfg_set_string(&gw->cfg.http_listen, f->http_listen);
-    if (f->coap_listen) cfg_set_string(&gw->cfg.coap_listen, f->coap_listen);
-    if (f->log_level && (gw->cfg.log_level = cfg_parse_log_level(f->log_level)) < 0) {
-        fprintf(stderr, "coapgw: bad log level %s\n", f->log_level);
-        return -1;
-    }
-    for (int i = 0; i < f->nallow; i++) cfg_add_allow_target(&gw->cfg, f->allow[i]);
-    for (int i = 0; i < f->norigins; i++) cfg_add_allow_origin(&gw->cfg, f->origins[i]);
-    if (f->log_format)
-        gw->cfg.log_format = strcmp(f->log_format, "json") ? CFG_LOG_TEXT : CFG_LOG_JSON;
+    gw_reload_sources(src);
     gw_log_set_level(gw->cfg.log_level);
     gw_log_set_format(gw->cfg.log_format);
     gw->acl = gw_acl_new();
@@ -192,9 +246,14 @@ static void http_done(const http_done_t *d, void *arg)
     gw_log_request(d);
 }
 
-/* `coapgw --healthcheck URL`: a process of its own, so blocking is fine. */
-static int healthcheck(const char *url)
+/* `coapgw --healthcheck URL`: a process of its own, so blocking is fine;
+ * it reads no configuration, so a broken one cannot make it fail. */
+static int healthcheck(int argc, char **argv)
 {
+    const char *url = NULL;
+    for (int i = 1; i + 1 < argc && !url; i++)
+        if (!strcmp(argv[i], "--healthcheck")) url = argv[i + 1];
+    if (!url) return -1;
     char msg[512];
     int status = http_healthcheck(url, 3000, msg, sizeof msg);
     int ok = status >= 200 && status < 300;
@@ -202,7 +261,7 @@ static int healthcheck(const char *url)
     return ok ? 0 : 1;
 }
 
-static int start(gw_t *gw, const flags_t *f)
+static int start(gw_t *gw)
 {
     char err[256] = "out of memory";
     coap_addr_t bind;
@@ -210,8 +269,7 @@ static int start(gw_t *gw, const flags_t *f)
         fprintf(stderr, "coapgw: bad CoAP listen address %s\n", gw->cfg.coap_listen);
         return -1;
     }
-    coap_ep_params_t ep = {.nstart = (uint8_t)(f->nstart ? f->nstart : 1),
-                           .max_body = gw->cfg.max_body};
+    coap_ep_params_t ep = {.nstart = (uint8_t)gw->cfg.nstart, .max_body = gw->cfg.max_body};
     int rc;
     gw->srv_ep = coap_ep_new(&bind, &ep, &rc);
     if (!gw->srv_ep) {
@@ -238,7 +296,7 @@ static int start(gw_t *gw, const flags_t *f)
     }
     http_server_params_t hp = {.listen = gw->cfg.http_listen,
                                .max_body = gw->cfg.max_body,
-                               .conn_memory = f->conn_memory,
+                               .conn_memory = gw->cfg.conn_memory,
                                .log = http_log,
                                .done = http_done};
     gw->metrics = gw_metrics_new(gw);
@@ -279,11 +337,17 @@ static void shutdown_gw(gw_t *gw)
 
 int main(int argc, char **argv)
 {
-    flags_t f;
-    if (parse_flags(argc, argv, &f)) return 2;
-    if (f.healthcheck) return healthcheck(f.healthcheck);
+    int hc = healthcheck(argc, argv);
+    if (hc >= 0) return hc;
+    static gw_sources_t src; /* remembered for SIGHUP */
+    const char *check;
+    if (parse_flags(argc, argv, &src, &check)) return 2;
+    if (check) {
+        src.file = check; /* over --config, whatever the order */
+        return check_config(check, &src);
+    }
     static gw_t gw;
-    if (configure(&gw, &f)) return 2;
+    if (configure(&gw, &src)) return 2;
     raise_nofile();
     signal(SIGPIPE, SIG_IGN);
     sigset_t mask;
@@ -298,12 +362,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "coapgw: cannot set up the event loop: %s\n", strerror(errno));
         return 1;
     }
-    if (start(&gw, &f)) {
+    if (start(&gw)) {
         shutdown_gw(&gw);
         return 1;
     }
     gw_log(CFG_LOG_INFO, "coapgw %s: HTTP on %s (port %u), CoAP on %s, %zu device(s)", GW_VERSION,
            gw.cfg.http_listen, http_server_port(gw.http), gw.cfg.coap_listen, gw.cfg.ndevices);
+    gw_config_warn_open(&gw);
     coap_loop_run(gw.loop);
     coap_loop_del_fd(gw.loop, sfd);
     close(sfd);

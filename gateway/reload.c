@@ -1,11 +1,187 @@
 /*
- * reload.c - SIGHUP: the configuration file read again and applied
- * without dropping connections or observations.
+ * reload.c - building the configuration from its sources, and SIGHUP: the
+ * same sources read again and applied without dropping connections or
+ * observations.
+ *
+ * A reload builds everything new aside (configuration, target allowlist,
+ * origin allowlist, device table) and swaps it in only when all of it
+ * validated, so a bad file changes nothing. What the running sockets and
+ * tables were sized with (listen addresses, cache size, ...) stays until a
+ * restart, and the log says so.
  */
 #include "gw.h"
+#include "gw_config.h"
+#include "gw_reverse.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const gw_sources_t *sources;
+
+static const char *env_get(const char *name, void *arg)
+{
+    (void)arg;
+    return getenv(name);
+}
+
+int gw_config_build(cfg_t *c, const gw_sources_t *src, char *err, size_t errlen)
+{
+    cfg_defaults(c);
+    int rc = src->file ? cfg_load_file(c, src->file, err, errlen) : 0;
+    if (!rc) rc = cfg_apply_env(c, env_get, NULL, err, errlen);
+    for (size_t i = 0; !rc && i < src->nset; i++) {
+        const gw_setting_t *s = &src->set[i];
+        rc = cfg_set(c, s->key, s->value, s->mode, s->flag, err, errlen);
+    }
+    if (rc) cfg_free(c);
+    return rc;
+}
+
+void gw_reload_sources(const gw_sources_t *src)
+{
+    sources = src;
+}
+
+void gw_config_warn_open(const gw_t *gw)
+{
+    if (gw->cfg.ntokens == 0 && !cfg_listen_is_loopback(gw->cfg.http_listen))
+        gw_log(CFG_LOG_WARN,
+               "HTTP listens on %s beyond loopback and no access token is configured: anyone "
+               "who reaches it can use every device (add \"tokens\", see docs/configuration.md)",
+               gw->cfg.http_listen);
+}
+
+/* Settings the running gateway was built with: the new value waits for a
+ * restart, the old one stays in gw->cfg so that it tells the truth. */
+static void keep_restart_only(const cfg_t *now, cfg_t *next)
+{
+    static const struct {
+        const char *key;
+        size_t off;
+        int is_string;
+    } keys[] = {
+        {"http.listen", offsetof(cfg_t, http_listen), 1},
+        {"coap.listen", offsetof(cfg_t, coap_listen), 1},
+        {"http.conn_memory", offsetof(cfg_t, conn_memory), 0},
+        {"coap.nstart", offsetof(cfg_t, nstart), 0},
+        {"proxy.max_body_bytes", offsetof(cfg_t, max_body), 0},
+        {"cache.max_entries", offsetof(cfg_t, cache_max_entries), 0},
+    };
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        const char *a = (const char *)now + keys[i].off;
+        char *b = (char *)next + keys[i].off;
+        const char *sa = keys[i].is_string ? *(char *const *)a : NULL;
+        const char *sb = keys[i].is_string ? *(char **)b : NULL;
+        int changed = keys[i].is_string ? (sa && sb ? strcmp(sa, sb) != 0 : sa != sb)
+                                        : *(const uint32_t *)a != *(uint32_t *)b;
+        if (!changed) continue;
+        gw_log(CFG_LOG_WARN, "reload: %s changed: takes effect after a restart", keys[i].key);
+        if (keys[i].is_string)
+            cfg_set_string((char **)b, sa);
+        else
+            *(uint32_t *)b = *(const uint32_t *)a;
+    }
+    if (now->cache_enabled != next->cache_enabled || now->rd_enabled != next->rd_enabled)
+        gw_log(CFG_LOG_WARN, "reload: %s changed: takes effect after a restart",
+               now->cache_enabled != next->cache_enabled ? "cache.enabled" : "rd.enabled");
+    next->cache_enabled = now->cache_enabled;
+    next->rd_enabled = now->rd_enabled;
+}
+
+/* The target allowlist: the safe defaults plus the configured entries
+ * (devices add their own addresses when the table is rebuilt). */
+static gw_acl_t *build_acl(const cfg_t *c, char *err, size_t errlen)
+{
+    gw_acl_t *acl = gw_acl_new();
+    if (!acl) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    gw_acl_add_defaults(acl);
+    for (size_t i = 0; i < c->nallow_targets; i++) {
+        if (gw_acl_add(acl, c->allow_targets[i])) {
+            snprintf(err, errlen, "bad allowlist entry \"%s\"", c->allow_targets[i]);
+            gw_acl_free(acl);
+            return NULL;
+        }
+    }
+    return acl;
+}
+
+/* Registered devices (Resource Directory) keep their place in the new
+ * allowlist, like configured ones. */
+static void allow_devices(gw_t *gw)
+{
+    size_t cap = gw_devices_count(gw, -1);
+    gw_device_t **list = cap ? malloc(cap * sizeof *list) : NULL;
+    size_t n = list ? gw_devices_list(gw, list, cap) : 0;
+    for (size_t i = 0; i < n; i++) {
+        char host[COAP_ADDR_STRLEN];
+        if (list[i]->resolved)
+            gw_acl_add(gw->acl, coap_addr_host(&list[i]->addr, host, sizeof host));
+    }
+    free(list);
+}
+
+/* Swaps next in; on failure everything is as it was. */
+static int apply(gw_t *gw, cfg_t *next, char *err, size_t errlen)
+{
+    gw_acl_t *acl = build_acl(next, err, errlen);
+    if (!acl) return -1;
+    if (gw->reverse && gw_reverse_set_origins(gw->reverse, next->allow_origins,
+                                              next->nallow_origins, err, errlen)) {
+        gw_acl_free(acl);
+        return -1;
+    }
+    cfg_t old = gw->cfg;
+    gw_acl_t *old_acl = gw->acl;
+    gw->cfg = *next;
+    gw->acl = acl;
+    if (gw_devices_reload(gw, err, errlen)) {
+        gw->cfg = old;
+        gw->acl = old_acl;
+        gw_acl_free(acl);
+        if (gw->reverse) { /* the old list was valid: it goes back in */
+            char ignored[64];
+            gw_reverse_set_origins(gw->reverse, old.allow_origins, old.nallow_origins, ignored,
+                                   sizeof ignored);
+        }
+        return -1;
+    }
+    allow_devices(gw);
+    gw_acl_free(old_acl);
+    cfg_free(&old);
+    return 0;
+}
 
 void gw_reload(gw_t *gw)
 {
-    (void)gw;
-    gw_log(CFG_LOG_WARN, "SIGHUP: reloading is not supported yet");
+    char err[1024];
+    cfg_t next;
+    if (!sources) {
+        gw_log(CFG_LOG_WARN, "SIGHUP: nothing to reload from");
+        return;
+    }
+    gw_log(CFG_LOG_INFO, "SIGHUP: reloading the configuration%s%s", sources->file ? " from " : "",
+           sources->file ? sources->file : "");
+    if (gw_config_build(&next, sources, err, sizeof err)) {
+        gw_log(CFG_LOG_ERROR, "reload refused: %s", err);
+        return;
+    }
+    keep_restart_only(&gw->cfg, &next);
+    if (apply(gw, &next, err, sizeof err)) {
+        gw_log(CFG_LOG_ERROR, "reload refused: %s", err);
+        cfg_free(&next);
+        return;
+    }
+    gw_log_set_level(gw->cfg.log_level);
+    gw_log_set_format(gw->cfg.log_format);
+    gw_log(CFG_LOG_INFO,
+           "configuration reloaded: %zu devices, %zu allowed targets, %zu allowed origins, %zu "
+           "tokens",
+           gw->cfg.ndevices, gw->cfg.nallow_targets, gw->cfg.nallow_origins, gw->cfg.ntokens);
+    gw_config_warn_open(gw);
 }

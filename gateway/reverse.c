@@ -460,29 +460,60 @@ static void on_proxy(coap_server_t *srv, const coap_request_t *req, void *arg)
         answer(rv, req->id, COAP_PROXYING_NOT_SUPPORTED, "unsupported scheme in Proxy-Uri");
 }
 
+/* The origin policy's parts, freed (used by a failed build and by the
+ * one a reload replaces). */
+static void free_policy(gw_reverse_t *p)
+{
+    gw_acl_free(p->cidrs);
+    gw_acl_free(p->special);
+    for (size_t i = 0; i < p->norigins; i++) free(p->origins[i]);
+    free(p->origins);
+}
+
+int gw_reverse_set_origins(gw_reverse_t *rv, char *const *origins, size_t n, char *err,
+                           size_t errlen)
+{
+    /* built aside and swapped in whole: a bad entry changes nothing, and
+     * calls in flight check the policy in force when they connect */
+    gw_reverse_t next = {.cidrs = gw_acl_new(), .special = gw_acl_new()};
+    if (!next.cidrs || !next.special) {
+        snprintf(err, errlen, "out of memory");
+        free_policy(&next);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (add_origin_entry(&next, origins[i])) {
+            snprintf(err, errlen,
+                     "bad proxy.allow_origins entry \"%s\" (want an origin such as "
+                     "http://10.0.0.5:8080, an address or a CIDR range)",
+                     origins[i]);
+            free_policy(&next);
+            return -1;
+        }
+    }
+    free_policy(rv);
+    rv->cidrs = next.cidrs;
+    rv->special = next.special;
+    rv->origins = next.origins;
+    rv->norigins = next.norigins;
+    return 0;
+}
+
 gw_reverse_t *gw_reverse_new(gw_t *gw, coap_server_t *srv, char *err, size_t errlen)
 {
     gw_reverse_t *rv = calloc(1, sizeof *rv);
     if (!rv) return NULL;
     rv->gw = gw;
     rv->srv = srv;
-    rv->cidrs = gw_acl_new();
-    rv->special = gw_acl_new();
     rv->http = http_client_new(gw->loop);
-    if (!rv->cidrs || !rv->special || !rv->http) {
+    if (!rv->http) {
         snprintf(err, errlen, "out of memory");
         gw_reverse_free(rv);
         return NULL;
     }
-    for (size_t i = 0; i < gw->cfg.nallow_origins; i++) {
-        if (add_origin_entry(rv, gw->cfg.allow_origins[i])) {
-            snprintf(err, errlen,
-                     "bad proxy.allow_origins entry \"%s\" (want an origin such as "
-                     "http://10.0.0.5:8080, an address or a CIDR range)",
-                     gw->cfg.allow_origins[i]);
-            gw_reverse_free(rv);
-            return NULL;
-        }
+    if (gw_reverse_set_origins(rv, gw->cfg.allow_origins, gw->cfg.nallow_origins, err, errlen)) {
+        gw_reverse_free(rv);
+        return NULL;
     }
     coap_server_set_proxy(srv, on_proxy, rv);
     return rv;
@@ -493,9 +524,6 @@ void gw_reverse_free(gw_reverse_t *rv)
     if (!rv) return;
     if (rv->srv) coap_server_set_proxy(rv->srv, NULL, NULL);
     http_client_free(rv->http); /* cancels calls in flight */
-    gw_acl_free(rv->cidrs);
-    gw_acl_free(rv->special);
-    for (size_t i = 0; i < rv->norigins; i++) free(rv->origins[i]);
-    free(rv->origins);
+    free_policy(rv);
     free(rv);
 }

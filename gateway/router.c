@@ -6,6 +6,7 @@
 #include "gw_api.h"
 #include "gw_auth.h"
 #include "gw_hub.h"
+#include "gw_web.h"
 #include "gw_metrics.h"
 
 #include <stdio.h>
@@ -14,6 +15,7 @@
 static const char index_text[] =
     "coapgw " GW_VERSION ": a CoAP <-> HTTP gateway\n"
     "\n"
+    "  /                           the device browser (a web page)\n"
     "  /devices/NAME/PATH          a configured device's resource\n"
     "  /hc/coap://HOST:PORT/PATH   any allowed CoAP target (RFC 8075 default mapping)\n"
     "  /hc/?target_uri=URI         the same, with the target percent-encoded\n"
@@ -79,11 +81,11 @@ void gw_route(http_req_t *req, void *arg)
     const char *path = http_req_path(req);
     const char *method = http_req_method(req);
     gw->stats.http_requests++;
+    /* The page and its assets are the same for everyone and hold no data;
+     * they load without a token (a browser cannot add one to <script src>),
+     * and the page then sends its token on every request. */
+    if (gw_web_serve(req)) return;
     if (gw_auth_check(gw, req)) return; /* 401 / 403 answered */
-    if (gw_api_path(path)) {
-        gw_api(gw, req);
-        return;
-    }
     int get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
     if (!strcmp(path, "/.well-known/core") && get) {
         /* RFC 8075 §5.5: clients discover the URI template here. */
@@ -91,7 +93,7 @@ void gw_route(http_req_t *req, void *arg)
         http_respond(req, 200, "application/link-format", links, sizeof links - 1);
         return;
     }
-    if (!strcmp(path, "/") && get) {
+    if (!strcmp(path, "/help") && get) {
         http_respond(req, 200, "text/plain; charset=utf-8", index_text, sizeof index_text - 1);
         return;
     }
@@ -110,6 +112,10 @@ void gw_route(http_req_t *req, void *arg)
     }
     if (gw->drain) { /* a new request on a kept-alive connection */
         http_respond_text(req, 503, "the gateway is shutting down");
+        return;
+    }
+    if (gw_api_path(path)) {
+        gw_api(gw, req);
         return;
     }
     if (!strcmp(path, "/metrics") && get) {

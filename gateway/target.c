@@ -5,7 +5,7 @@
  */
 #include "gw.h"
 #include "coap_uri.h"
-#include "gw_auth.h"
+#include "gw_tokens.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -135,7 +135,7 @@ int gw_target_resolve(gw_t *gw, http_req_t *req, gw_target_t *t)
     char raw[1200], msg[1400], query[1200];
     memset(t, 0, sizeof *t);
     int rc;
-    if (gw_auth_strip_query(gw, http_req_query(req), query, sizeof query))
+    if (gw_auth_strip_query(gw->cfg.ntokens > 0, http_req_query(req), query, sizeof query))
         return http_respond_text(req, 414, "target URI too long"), -1;
     if (!strncmp(path, "/hc/", 4) || !strcmp(path, "/hc")) {
         if (hc_target(req, path[3] ? path + 4 : "", query, raw, sizeof raw))

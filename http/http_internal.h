@@ -30,7 +30,7 @@ struct http_req {
     char *argbuf; /* the last decoded argument, allocated when asked for */
     char *log;    /* "target\0note" from http_req_set_log(), or NULL */
     uint64_t started_us;
-    uint8_t too_large, handled, suspended, answered;
+    uint8_t too_large, handled, suspended, answered, streaming;
 };
 
 struct http_stream {

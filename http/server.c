@@ -246,10 +246,12 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
 }
 
 /* One report per request that reached the handler: the access log line
- * and the request metrics. A client gone before its answer is 499 (as in
- * nginx's logs): it never saw a status. */
-static void report_done(http_req_t *r)
+ * and the request metrics. A client gone before its answer was sent is
+ * 499 (as in nginx's logs): it never saw a status. A stream always ends
+ * with its client or the server going, so it stays 200. */
+static void report_done(http_req_t *r, enum MHD_RequestTerminationCode toe)
 {
+    int gone = !r->answered || (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && !r->streaming);
     http_server_t *srv = r->srv;
     if (!srv->p.done || !r->handled) return;
     http_done_t d = {.method = r->method,
@@ -257,7 +259,7 @@ static void report_done(http_req_t *r)
                      .client = r->client,
                      .target = r->log,
                      .note = r->log ? r->log + strlen(r->log) + 1 : NULL,
-                     .status = r->answered ? r->status : 499,
+                     .status = gone ? 499 : r->status,
                      .duration_us = now_us() - r->started_us};
     if (d.target && !*d.target) d.target = NULL;
     if (d.note && !*d.note) d.note = NULL;
@@ -269,14 +271,13 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 {
     (void)cls;
     (void)c;
-    (void)toe;
     http_req_t *r = *con_cls;
     if (!r) return;
     if (r->handled && !r->answered) {
         r->srv->pending--;
         if (r->on_abort) r->on_abort(r, r->abort_arg);
     }
-    report_done(r);
+    report_done(r, toe);
     req_free(r);
     *con_cls = NULL;
 }

@@ -72,6 +72,7 @@ http_stream_t *http_respond_stream(http_req_t *r, const char *content_type, http
     r->resp = resp;
     r->status = 200;
     r->answered = 1;
+    r->streaming = 1;
     http_answered_(r);
     return s;
 }

@@ -11,6 +11,7 @@ trap 'kill $sim 2>/dev/null; wait $sim 2>/dev/null || true' EXIT
 port=${COAPGW_HTTP_PORT:-8080}
 cat <<TXT
 coapgw demo: the simulated device "demo" listens on coap://127.0.0.1:5783 (log: /tmp/coapgw-sim.log)
+Open http://localhost:$port/ in a browser: the device page (live values too).
 Try, from another terminal:
   curl http://localhost:$port/devices/demo/sensors/temperature
   curl http://localhost:$port/devices/demo/sensors/humidity

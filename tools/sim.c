@@ -395,7 +395,8 @@ static void reg_answered(coap_req_t *req, const coap_resp_t *r, void *arg)
         reg_send(g);
     } else {
         snprintf(why, sizeof why, "the RD answered %u.%02u %.*s", code >> 5, code & 31,
-                 (int)(r->body_len > 80 ? 80 : r->body_len), (const char *)r->body);
+                 (int)(r->body_len > 80 ? 80 : r->body_len),
+                 r->body_len ? (const char *)r->body : "");
         g->location[0] = '\0'; /* start over with a fresh registration */
         reg_retry(g, why);
     }

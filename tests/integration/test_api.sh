@@ -10,15 +10,18 @@ SIM_PORT=$(free_port)
 LIB_PORT=$(free_port)
 SILENT_PORT=$(free_port)
 HTTP_PORT=$(free_port tcp)
+GW_COAP=$(free_port)
+REG_PORT=$(free_port)
 start sim "$BUILD/coapgw-sim" --listen "127.0.0.1:$SIM_PORT" --period-ms 500
 start libcoap coap-server-notls -A 127.0.0.1 -p "$LIB_PORT" -d 40 -v 0
 start silent python3 "$HERE/udp_peer.py" silent "$SILENT_PORT"
 cat >"$TMP/gw.json" <<JSON
 { "http": { "listen": "127.0.0.1:$HTTP_PORT" },
-  "coap": { "listen": "127.0.0.1:0" },
+  "coap": { "listen": "127.0.0.1:$GW_COAP" },
   "devices": { "demo": "coap://127.0.0.1:$SIM_PORT", "lib": "coap://127.0.0.1:$LIB_PORT/base",
                "silent": "coap://127.0.0.1:$SILENT_PORT" },
-  "proxy": { "timeout_ms": 1500 } }
+  "proxy": { "timeout_ms": 1500 },
+  "discovery": { "refresh_s": 3 } }
 JSON
 start gw "$BUILD/coapgw" --config "$TMP/gw.json" --log-level debug
 G=http://127.0.0.1:$HTTP_PORT
@@ -82,16 +85,26 @@ libcoap_resources() {
 }
 check "GET /api/devices/lib: libcoap's coap-server, listing over 1024 bytes (Block2)" libcoap_resources
 
+has() { # has FILE N: the listing in FILE has dynamic resource N
+    json "$1" '"/dynamic-resource-with-a-rather-long-name-'"$2"'" in [r["href"] for r in d["resources"]]'
+}
 cached() {
-    # a new dynamic resource does not show before the refresh interval...
+    # a fresh copy now, then a resource goes: the listing is served from the
+    # cache for discovery.refresh_s (3 s here)...
+    [ "$(status "$TMP/k0" -H 'Cache-Control: no-cache' "$G/api/devices/lib")" = 200 ] || return 1
     "$BUILD/coapgw-client" -T 2 -m delete "coap://127.0.0.1:$LIB_PORT/dynamic-resource-with-a-rather-long-name-1" >/dev/null
     status "$TMP/k1" "$G/api/devices/lib" >/dev/null
-    json "$TMP/k1" '"/dynamic-resource-with-a-rather-long-name-1" in [r["href"] for r in d["resources"]]' || return 1
+    has "$TMP/k1" 1 || return 1
     # ...unless the client asks for a fresh copy
     [ "$(status "$TMP/k2" -H 'Cache-Control: no-cache' "$G/api/devices/lib")" = 200 ] || return 1
-    json "$TMP/k2" '"/dynamic-resource-with-a-rather-long-name-1" not in [r["href"] for r in d["resources"]]'
+    ! has "$TMP/k2" 1 || return 1
+    # and once the interval is over, a plain GET fetches again
+    "$BUILD/coapgw-client" -T 2 -m delete "coap://127.0.0.1:$LIB_PORT/dynamic-resource-with-a-rather-long-name-2" >/dev/null
+    sleep 3.2
+    status "$TMP/k3" "$G/api/devices/lib" >/dev/null
+    ! has "$TMP/k3" 2
 }
-check "resources are cached; Cache-Control: no-cache refetches" cached
+check "resources are cached for discovery.refresh_s; Cache-Control: no-cache refetches" cached
 
 five_504() { [ "$(cat "$TMP"/s[1-5].code 2>/dev/null)" = 504504504504504 ]; }
 coalesced() {
@@ -123,6 +136,38 @@ errors() {
     [ "$(status "$TMP/e10" -I "$G/api/devices")" = 200 ]
 }
 check "errors are JSON: 504 silent device, 404 unknown device and path, 405 with Allow" errors
+
+registered() {
+    # a device registered through the Resource Directory (RFC 9176) is
+    # described by the links it registered, without a fetch
+    start reg "$BUILD/coapgw-sim" --listen "127.0.0.1:$REG_PORT" --register "coap://127.0.0.1:$GW_COAP" --name reg
+    wait_for "the registration" curl -sf "$G/api/devices/reg" || return 1
+    status "$TMP/r1" "$G/api/devices" >/dev/null
+    json "$TMP/r1" '[x["source"] for x in d if x["name"] == "reg"] == ["rd"]' || return 1
+    [ "$(status "$TMP/r2" "$G/api/devices/reg")" = 200 ] || return 1
+    json "$TMP/r2" 'd["source"] == "rd" and d["href"] == "/api/devices/reg"' || return 1
+    json "$TMP/r2" '[r for r in d["resources"] if r["href"] == "/sensors/humidity"][0]["rt"] == ["humidity"]' || return 1
+    ! grep -q "api: reg: GET" "$TMP/gw.log"
+}
+check "a registered device (RFC 9176): source rd, resources from its registration" registered
+
+removed_meanwhile() {
+    # the device leaves the configuration (SIGHUP) while its listing is
+    # being fetched: the waiting request learns it is gone
+    curl -s -o "$TMP/m1" -w '%{http_code}' "$G/api/devices/silent" >"$TMP/m1.code" &
+    sleep 0.4
+    python3 - "$TMP/gw.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+del c["devices"]["silent"]
+json.dump(c, open(sys.argv[1], "w"))
+PY
+    kill -HUP "$PID_gw"
+    wait_for "the answer" test -s "$TMP/m1.code" || return 1
+    [ "$(cat "$TMP/m1.code")" = 404 ] && json "$TMP/m1" '"removed" in d["error"]' || return 1
+    [ "$(status "$TMP/m2" "$G/api/devices/silent")" = 404 ]
+}
+check "a device removed by a reload while its listing is fetched: 404" removed_meanwhile
 
 stop libcoap
 lib_gone() {

@@ -59,6 +59,9 @@ metrics_format() {
 check "/metrics: text format 0.0.4, HELP and TYPE everywhere, process gauges" metrics_format
 
 start sse1 curl -sN "$G/events?target=/devices/demo/sensors/temperature"
+REG_PORT=$(free_port)
+start simreg "$BUILD/coapgw-sim" --listen "127.0.0.1:$REG_PORT" --name opsreg \
+    --register "coap://127.0.0.1:$COAP_PORT"
 traffic() {
     [ "$(code "$G/devices/demo/sensors/temperature")" = 200 ] || return 1
     [ "$(code "$G/devices/demo/sensors/temperature")" = 200 ] || return 1 # from the cache
@@ -71,7 +74,7 @@ traffic() {
     sleep 0.3
     curl -s -o "$TMP/m1" "$G/metrics" && $PROM --require-meta "$TMP/m1"
 }
-check "traffic: a proxied GET, a cache hit, 404s, an RST, a timeout, a bad datagram, a stream" traffic
+check "traffic: a proxied GET, a cache hit, 404s, an RST, a timeout, a bad datagram, a stream, an RD registration" traffic
 
 # moved NAME SERIES MIN: the series grew by at least MIN between m0 and m1
 moved() {
@@ -101,9 +104,11 @@ counters() {
     moved "" 'coapgw_http_to_coap_duration_seconds_bucket{le="10"}' 3 || ok=1
     [ "$(value "$TMP/m1" coapgw_sse_subscribers)" = 1 ] || { echo "  subscribers"; ok=1; }
     [ "$(value "$TMP/m1" coapgw_observations_active)" = 1 ] || { echo "  observations"; ok=1; }
+    [ "$(value "$TMP/m0" coapgw_rd_registrations)" = 0 ] || { echo "  RD before"; ok=1; }
+    [ "$(value "$TMP/m1" coapgw_rd_registrations)" = 1 ] || { echo "  RD registrations"; ok=1; }
     return $ok
 }
-check "the counters moved: requests by method and status, CoAP codes, RST, timeouts, cache, histogram" counters
+check "the counters moved: requests by method and status, CoAP codes, RST, timeouts, cache, histogram, RD" counters
 
 json_logs() {
     python3 - "$TMP/gw.log" <<'PY'
@@ -190,7 +195,7 @@ check "SIGTERM: in-flight request finishes, /readyz 503, event: error, deregistr
 
 HTTP2=$(free_port tcp)
 COAP2=$(free_port)
-gateway gw2 "$HTTP2" "$COAP2"
+gateway gw2 "$HTTP2" "$COAP2" --shutdown-grace-ms 500
 grace_over() {
     start late1 curl -s -D "$TMP/late1.h" -o "$TMP/late1.body" -w '%{http_code}' "http://127.0.0.1:$HTTP2/devices/late/x"
     wait_for "the late request in flight" grep -q "request from" "$TMP/late.log" || return 1
@@ -205,13 +210,13 @@ grace_over() {
     t1=$(date +%s%N)
     wait "$PID_late1" || true
     echo "  stopped in $(((t1 - t0) / 1000000)) ms, exit $rc, new connection: curl exit $crc"
-    [ "$rc" = 0 ] && [ $((t1 - t0)) -lt 2000000000 ] && [ $((t1 - t0)) -ge 900000000 ] || return 1
+    [ "$rc" = 0 ] && [ $((t1 - t0)) -lt 1500000000 ] && [ $((t1 - t0)) -ge 450000000 ] || return 1
     [ "$crc" = 7 ] || return 1 # connection refused
     grep -q '5\.03' "$TMP/coap503" || { cat "$TMP/coap503"; return 1; }
     [ "$(cat "$TMP/late1.log")" = 503 ] && grep -qi '^connection: close' "$TMP/late1.h" || return 1
     grep -q 'grace period over; 1 request(s) answered 503' "$TMP/gw2.log"
 }
-check "grace period over: 503 for what is left, no new connections, CoAP 5.03, exit 0 < 2 s" grace_over
+check "--shutdown-grace-ms 500 over: 503 for what is left, no new connections, CoAP 5.03, exit 0" grace_over
 
 HTTP3=$(free_port tcp)
 gateway gw3 "$HTTP3" "$(free_port)"

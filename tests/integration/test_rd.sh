@@ -198,5 +198,19 @@ sim_deregister() {
 }
 check "coapgw-sim removes its registration when stopped" sim_deregister
 
+sim_reregisters() {
+    start simreg3 "$BUILD/coapgw-sim" --listen "127.0.0.1:$SIM_PORT" --register "coap://127.0.0.1:$GW_COAP" \
+        --name again --lifetime 3
+    wait_for "the simulator's registration" curl -sf "$G/devices/again/sensors/temperature" || return 1
+    stop gw # the registrations are lost with the gateway
+    start gw "$BUILD/coapgw" --config "$TMP/gw.json"
+    wait_for "coapgw" curl -sf "$G/healthz" || return 1
+    # the next refresh gets 4.04 and the simulator registers again
+    wait_for "the new registration" curl -sf "$G/devices/again/sensors/temperature" || return 1
+    grep -q "is gone; registering again" "$TMP/simreg3.log"
+}
+check "coapgw-sim registers again when the gateway forgot it (4.04 on refresh)" sim_reregisters
+
+stop simreg3
 stop gw
 finish

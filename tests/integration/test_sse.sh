@@ -61,7 +61,7 @@ first_at_once() {
     timeout 3 curl -sN -H 'Accept: text/event-stream' "$G/devices/demo/sensors/humidity" |
         grep -m1 '^event: notification' >/dev/null
     t1=$(date +%s%N)
-    [ $(((t1 - t0) / 1000000)) -lt 300 ]
+    [ $(((t1 - t0) / 1000000)) -lt 1000 ]  # at once: the sensor's period is seconds; 1 s allows for a loaded CI machine
 }
 check "a new subscriber gets the latest value at once" first_at_once
 

@@ -1,0 +1,95 @@
+/*
+ * cfg_int.h - internals shared by the configuration's source files: the key
+ * table, key paths with their positions, messages and validators.
+ */
+#ifndef CFG_INT_H
+#define CFG_INT_H
+
+#include "cfg.h"
+
+#include <stddef.h>
+
+/* What a key holds; decides how JSON values and text values are read. */
+typedef enum {
+    CFG_K_LISTEN,  /* char *: numeric HOST:PORT */
+    CFG_K_UINT,    /* uint32_t in [min, max] */
+    CFG_K_BOOL,    /* int 0/1 */
+    CFG_K_LEVEL,   /* int: CFG_LOG_DEBUG.. */
+    CFG_K_FORMAT,  /* int: CFG_LOG_TEXT/JSON */
+    CFG_K_TARGETS, /* allow_targets */
+    CFG_K_ORIGINS, /* allow_origins */
+    CFG_K_DEVICES, /* devices */
+    CFG_K_TOKENS,  /* tokens */
+} cfg_kind_t;
+
+typedef struct {
+    const char *key; /* "proxy.timeout_ms"; sections are one level deep */
+    cfg_kind_t kind;
+    size_t off; /* of the field, for the scalar kinds */
+    long long min, max;
+} cfg_key_t;
+
+extern const cfg_key_t cfg_keys[];
+extern const size_t cfg_nkeys;
+const cfg_key_t *cfg_key_find(const char *key);
+
+/* A key path into the document: keys and array indexes, e.g.
+ * tokens[1].scope = {"tokens", [1], "scope"}. Device names may hold dots,
+ * which is why a path is not a string. */
+#define CFG_PATH_MAX 4
+typedef struct {
+    const char *key[CFG_PATH_MAX]; /* NULL: an array index */
+    size_t index[CFG_PATH_MAX];
+    int n;
+} cfg_path_t;
+
+void cfg_path_key(cfg_path_t *p, const char *key);
+void cfg_path_index(cfg_path_t *p, size_t index);
+/* "proxy.allow_targets[1]" into buf. */
+const char *cfg_path_str(const cfg_path_t *p, char *buf, size_t cap);
+
+/* Where messages go. text is the document (for positions), NULL for the
+ * environment and flags, where name is the variable or flag. */
+typedef struct {
+    const char *name;
+    const char *text;
+    size_t len;
+    char *err;
+    size_t errlen;
+} cfg_ctx_t;
+
+/* "NAME:LINE:COL: PATH: message" (position and path when known); returns
+ * -1. */
+int cfg_fail(cfg_ctx_t *x, const cfg_path_t *p, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* cfg_locate.c: the position of the member named by p in text (valid
+ * JSON): the key of an object member, the element of an array, the root
+ * value for an empty path. Lines and columns count from 1, columns in
+ * characters, like jansson's. Returns 0, or -1 when not found. */
+int cfg_locate(const char *text, size_t len, const cfg_path_t *p, int *line, int *col);
+
+/* cfg_check.c: validators. Each returns 0, or -1 with what is wrong in why
+ * ("bad port (expected ...)"); none echoes a token. */
+int cfg_check_listen(const char *s, char *why, size_t cap);
+int cfg_check_target(const char *s, char *why, size_t cap);
+int cfg_check_origin(const char *s, char *why, size_t cap);
+int cfg_check_device_name(const char *s, char *why, size_t cap);
+int cfg_check_device_uri(const char *s, char *why, size_t cap);
+int cfg_check_token(const char *s, char *why, size_t cap);
+int cfg_check_token_name(const char *s, char *why, size_t cap);
+/* "read" -> 0, "read-write" -> 1, else -1. */
+int cfg_parse_scope(const char *s);
+
+/* cfg.c: list and struct helpers. */
+int cfg_list_add(char ***list, size_t *n, const char *item);
+void cfg_free_strings(char **v, size_t n);
+void cfg_free_devices(cfg_device_t *d, size_t n);
+void cfg_free_tokens(cfg_token_t *t, size_t n);
+/* Adds a device, or replaces the URI of the one with that name. */
+int cfg_device_put(cfg_t *c, const char *name, const char *uri);
+int cfg_token_add(cfg_t *c, const char *token, int write, const char *name);
+/* The index of an earlier token equal to c->tokens[i], or -1. */
+long cfg_token_duplicate(const cfg_t *c, size_t i);
+
+#endif

@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# The device browser (web/, served at /): its headers with curl, then the
+# page end to end in Debian's chromium, headless, driven by playwright-core
+# (tests/browser/browser.test.mjs) against coapgw and coapgw-sim.
+# Installs what it needs (as root): chromium and Node.js through
+# tools/deps.sh, playwright-core with npm ci.
+# COAPGW_UPDATE_SCREENSHOT=1 copies the test's screenshot to docs/screenshot.png.
+. "$(dirname "$0")/lib.sh"
+need curl python3
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+SIM_PORT=$(free_port)
+SILENT_PORT=$(free_port)
+HTTP_PORT=$(free_port tcp)
+start sim "$BUILD/coapgw-sim" --listen "127.0.0.1:$SIM_PORT" --period-ms 700
+start silent python3 "$HERE/udp_peer.py" silent "$SILENT_PORT"
+TOKEN=rw-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
+RO_TOKEN=ro-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
+# gw_json TOKENS: the configuration, with the tokens in one of two spellings
+gw_json() {
+    cat >"$TMP/gw.json" <<JSON
+{ "http": { "listen": "127.0.0.1:$HTTP_PORT" }, "coap": { "listen": "127.0.0.1:0" },
+  "devices": { "demo": "coap://127.0.0.1:$SIM_PORT", "silent": "coap://127.0.0.1:$SILENT_PORT" },
+  "proxy": { "timeout_ms": 1500 },
+  "tokens": $1 }
+JSON
+}
+# Token scopes as docs/configuration.md spells them; a gateway without
+# --check-config takes the older {"write": true} form.
+gw_json "[ { \"token\": \"$TOKEN\", \"name\": \"admin\", \"scope\": \"read-write\" },
+            { \"token\": \"$RO_TOKEN\", \"name\": \"viewer\", \"scope\": \"read\" } ]"
+if ! "$BUILD/coapgw" --check-config "$TMP/gw.json" >/dev/null 2>&1; then
+    gw_json "[ { \"token\": \"$TOKEN\", \"name\": \"admin\", \"write\": true },
+              { \"token\": \"$RO_TOKEN\", \"name\": \"viewer\", \"write\": false } ]"
+fi
+start gw "$BUILD/coapgw" --config "$TMP/gw.json"
+G=http://127.0.0.1:$HTTP_PORT
+wait_for "coapgw" curl -sf "$G/healthz"
+wait_for "coapgw-sim" "$BUILD/coapgw-client" -T 1 "coap://127.0.0.1:$SIM_PORT/sensors/humidity"
+AUTH="Authorization: Bearer $TOKEN"
+
+hdr() { grep -i "^$1:" "$TMP/h" | head -1 | cut -d' ' -f2- | tr -d '\r'; }
+
+page_headers() {
+    [ "$(curl -s -o "$TMP/index" -D "$TMP/h" -w '%{http_code}' "$G/")" = 200 ] || return 1
+    grep -q '<script src="/app.js"' "$TMP/index" || return 1
+    ! grep -q '<script>' "$TMP/index" || return 1 # no inline script: the CSP forbids it
+    [ "$(hdr Content-Type)" = "text/html; charset=utf-8" ] || return 1
+    hdr Content-Security-Policy | grep -q "^default-src 'self'" || return 1
+    [ "$(hdr Cache-Control)" = no-cache ] || return 1
+    [ -n "$(hdr ETag)" ]
+}
+check "/ is the page: text/html, CSP default-src 'self', no-cache, an ETag" page_headers
+
+assets() {
+    curl -s -o "$TMP/js" -D "$TMP/h" "$G/app.js" || return 1
+    [ "$(hdr Content-Type)" = "text/javascript; charset=utf-8" ] || return 1
+    cmp -s "$TMP/js" "$ROOT/web/app.js" || return 1 # embedded at build time, byte for byte
+    curl -s -o "$TMP/css" -D "$TMP/h" "$G/style.css" || return 1
+    [ "$(hdr Content-Type)" = "text/css; charset=utf-8" ] || return 1
+    cmp -s "$TMP/css" "$ROOT/web/style.css"
+}
+check "/app.js and /style.css: their types, the files of web/" assets
+
+revalidate() {
+    curl -s -o /dev/null -D "$TMP/h" "$G/app.js" || return 1
+    local etag
+    etag=$(hdr ETag)
+    [ "$(curl -s -o "$TMP/b304" -w '%{http_code}' -H "If-None-Match: $etag" "$G/app.js")" = 304 ] || return 1
+    [ ! -s "$TMP/b304" ] || return 1
+    [ "$(curl -s -o /dev/null -w '%{http_code}' -H 'If-None-Match: "other"' "$G/app.js")" = 200 ] || return 1
+    [ "$(curl -s -I -o /dev/null -w '%{http_code}' "$G/")" = 200 ]
+}
+check "If-None-Match with the ETag: 304 without a body; another tag: 200; HEAD" revalidate
+
+help_text() {
+    curl -s -H "$AUTH" "$G/help" | grep -q '/devices/NAME/PATH' || return 1
+    [ "$(curl -s -o /dev/null -w '%{http_code}' -H "$AUTH" "$G/nothing.js")" = 404 ]
+}
+check "/help keeps the plain-text list of URLs; unknown files are 404" help_text
+
+# The page holds no data: it loads without a token (a browser cannot put one
+# on <script src>); what it fetches then needs one.
+page_is_public() {
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "$G/app.js")" = 200 ] || return 1
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "$G/api/devices")" = 401 ] || return 1
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "$G/help")" = 401 ]
+}
+check "with tokens: the page loads without one, the API and /help do not" page_is_public
+
+# --- the browser ---------------------------------------------------------
+CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
+if [ ! -x "$CHROMIUM" ] || ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    if [ "$(id -u)" -ne 0 ]; then
+        finish
+        echo "SKIP: chromium, node or npm missing (tools/deps.sh test, as root, installs them)"
+        exit 77
+    fi
+    bash "$ROOT/tools/deps.sh" test
+fi
+# npm ci only when the lock file changed since the last install.
+if ! cmp -s "$ROOT/tests/browser/package-lock.json" "$ROOT/tests/browser/node_modules/.coapgw-lock"; then
+    (cd "$ROOT/tests/browser" && npm ci --no-audit --no-fund --loglevel=error) >"$TMP/npm.log" 2>&1 ||
+        { cat "$TMP/npm.log"; fail "npm ci in tests/browser"; finish; exit 1; }
+    cp "$ROOT/tests/browser/package-lock.json" "$ROOT/tests/browser/node_modules/.coapgw-lock"
+fi
+
+browser() {
+    COAPGW_URL=$G COAPGW_SILENT=silent COAPGW_SCREENSHOT="$TMP/screenshot.png" CHROMIUM=$CHROMIUM \
+        COAPGW_TOKEN=$TOKEN COAPGW_RO_TOKEN=$RO_TOKEN \
+        timeout 240 node "$ROOT/tests/browser/browser.test.mjs" >"$TMP/browser.log" 2>&1
+    local rc=$?
+    sed 's/^/    /' "$TMP/browser.log"
+    return $rc
+}
+check "in chromium: token, demo listed, resources, read, write, live values change, errors shown" browser
+
+if [ "${COAPGW_UPDATE_SCREENSHOT:-}" = 1 ] && [ -s "$TMP/screenshot.png" ]; then
+    cp "$TMP/screenshot.png" "$ROOT/docs/screenshot.png"
+    echo "updated docs/screenshot.png"
+fi
+finish

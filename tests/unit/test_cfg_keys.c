@@ -1,0 +1,339 @@
+/* Unit tests for the configuration's keys beyond the basics (config/):
+ * positions of semantic errors, every key of the example file, tokens,
+ * allowlist and origin validation, deep copies. */
+#include "cfg.h"
+#include "testutil.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Expects json to fail with exactly the message want. */
+static void bad_exact(const char *json, const char *want)
+{
+    char err[600];
+    cfg_t c;
+    cfg_defaults(&c);
+    ck_assert_int_eq(cfg_load_string(&c, json, "f.json", err, sizeof err), -1);
+    ck_assert_str_eq(err, want);
+    cfg_free(&c);
+}
+
+/* Expects json to fail with a message starting with want. */
+static void bad_prefix(const char *json, const char *want)
+{
+    char err[600];
+    cfg_t c;
+    cfg_defaults(&c);
+    ck_assert_int_eq(cfg_load_string(&c, json, "f.json", err, sizeof err), -1);
+    ck_assert_msg(!strncmp(err, want, strlen(want)), "\"%s\" does not start with \"%s\"", err,
+                  want);
+    ck_assert_ptr_null(strchr(err, '\n'));
+    cfg_free(&c);
+}
+
+static void good(const char *json, cfg_t *c)
+{
+    char err[600];
+    cfg_defaults(c);
+    ck_assert_msg(cfg_load_string(c, json, "f.json", err, sizeof err) == 0, "%s", err);
+}
+
+/* Line and column of the key (or array element), counted like jansson:
+ * from 1, a UTF-8 character counting once. */
+START_TEST(positions)
+{
+    const char *doc = "{\n"
+                      "  \"http\": {\"listen\": \"127.0.0.1:80\"},\n"
+                      "  \"proxy\": {\n"
+                      "    \"allow_targets\": [\n"
+                      "      \"10.0.0.0/8\",\n"
+                      "      \"10.0.0.0/33\"\n"
+                      "    ]\n"
+                      "  }\n"
+                      "}\n";
+    bad_prefix(doc,
+               "f.json:6:7: proxy.allow_targets[1]: bad address or CIDR range \"10.0.0.0/33\"");
+    bad_prefix("{\"tokens\": [{\"token\": \"abcdefghijklmnop\", \"name\": \"\xc3\xa9\xc3\xa9\"}], "
+               "\"x\": 1}",
+               "f.json:1:59: x: unknown key");
+    /* keys written with escapes are matched decoded */
+    bad_prefix("{\"devices\": {\"\\u00e9\": \"coap://h\"}}",
+               "f.json:1:14: devices.\xc3\xa9: bad device name");
+    bad_prefix("{\"devices\": {\"a\": \"coap://h\", \"\\ud83d\\ude00\": 1}}",
+               "f.json:1:31: devices.\xf0\x9f\x98\x80: bad device name");
+    bad_prefix("{\"devices\": {\"\\u20ac\": \"coap://h\"}}",
+               "f.json:1:14: devices.\xe2\x82\xac: bad");
+    /* a device name holding dots is one key, not a path */
+    bad_prefix("{\"devices\": {\"x.y\": 1, \"x\": {\"y\": 1}}}",
+               "f.json:1:14: devices.x.y: got an integer");
+    /* the same key name in an earlier section does not confuse the search */
+    bad_prefix("{\"cache\": {\"enabled\": true}, \"rd\": {\"enabled\": 3}}",
+               "f.json:1:37: rd.enabled: got an integer (expected true or false)");
+    /* values that are containers are skipped over whole */
+    bad_prefix("{\"tokens\": [{\"token\": \"abcdefghijklmnop\", \"name\": \"a\\\"]}\"}],"
+               " \"proxy\": {\"allow_targets\": [{}]}}",
+               "f.json:1:90: proxy.allow_targets[0]: got an object (expected a string)");
+    bad_exact("\n\n   []", "f.json:3:4: got an array (expected a JSON object at the top level)");
+}
+END_TEST
+
+START_TEST(every_key)
+{
+    cfg_t c;
+    good("{\"http\": {\"listen\": \"[::1]:0\", \"conn_memory\": 4096},"
+         " \"coap\": {\"listen\": \"127.0.0.1:0\", \"nstart\": 32},"
+         " \"sse\": {\"max_subscribers\": 5, \"queue_events\": 2},"
+         " \"rd\": {\"enabled\": false, \"max_registrations\": 0, \"max_links_bytes\": 64},"
+         " \"discovery\": {\"refresh_s\": 60},"
+         " \"log\": {\"level\": \"warn\", \"format\": \"json\"},"
+         " \"shutdown\": {\"grace_ms\": 0}}",
+         &c);
+    ck_assert_uint_eq(c.conn_memory, 4096);
+    ck_assert_uint_eq(c.nstart, 32);
+    ck_assert_uint_eq(c.max_subscribers, 5);
+    ck_assert_uint_eq(c.sse_queue, 2);
+    ck_assert_int_eq(c.rd_enabled, 0);
+    ck_assert_uint_eq(c.rd_max_registrations, 0);
+    ck_assert_uint_eq(c.rd_max_links_bytes, 64);
+    ck_assert_uint_eq(c.discovery_refresh_s, 60);
+    ck_assert_int_eq(c.log_level, CFG_LOG_WARN);
+    ck_assert_int_eq(c.log_format, CFG_LOG_JSON);
+    ck_assert_uint_eq(c.shutdown_grace_ms, 0);
+    cfg_free(&c);
+    bad_prefix("{\"coap\": {\"nstart\": 256}}", "f.json:1:11: coap.nstart: 256 is out of range");
+    bad_prefix("{\"http\": {\"conn_memory\": 4095}}", "f.json:1:11: http.conn_memory: 4095 is out");
+    bad_prefix("{\"sse\": {\"queue_events\": 0}}", "f.json:1:10: sse.queue_events: 0 is out");
+    bad_prefix("{\"log\": {\"format\": \"xml\"}}",
+               "f.json:1:10: log.format: bad value \"xml\" (expected \"text\" or \"json\")");
+    bad_prefix("{\"log\": {\"colour\": true}}",
+               "f.json:1:10: log.colour: unknown key (expected one of level, format)");
+    bad_prefix("{\"log_level\": \"info\", \"log\": {\"level\": \"warn\"}}",
+               "f.json:1:2: log_level: set twice");
+    /* a dotted key at the top level is not a short form */
+    bad_prefix("{\"proxy.timeout_ms\": 5}", "f.json:1:2: proxy.timeout_ms: unknown key");
+    bad_prefix("{\"shutdown\": 5}", "f.json:1:2: shutdown: got an integer (expected an object)");
+}
+END_TEST
+
+/* Every key has an environment variable named after it. */
+START_TEST(key_table)
+{
+    char env[64];
+    ck_assert_uint_ge(cfg_key_count(), 21);
+    ck_assert_str_eq(cfg_key_name(0), "http.listen");
+    ck_assert_ptr_null(cfg_key_name(cfg_key_count()));
+    ck_assert_str_eq(cfg_env_name("proxy.timeout_ms", env, sizeof env), "COAPGW_PROXY_TIMEOUT_MS");
+    ck_assert_str_eq(cfg_env_name("devices", env, sizeof env), "COAPGW_DEVICES");
+}
+END_TEST
+
+static const char tok_a[] = "abcdefghijklmnop", tok_b[] = "Zm9vYmFyYmF6cXV4LS1fLn4r/w==";
+
+START_TEST(tokens)
+{
+    cfg_t c;
+    char json[400];
+    snprintf(json, sizeof json,
+             "{\"tokens\": [{\"token\": \"%s\", \"scope\": \"read\", \"name\": \"dashboard\"},"
+             " {\"token\": \"%s\", \"scope\": \"read-write\"}, {\"token\": \"%s-2\"}]}",
+             tok_a, tok_b, tok_a);
+    good(json, &c);
+    ck_assert_uint_eq(c.ntokens, 3);
+    ck_assert_str_eq(c.tokens[0].token, tok_a);
+    ck_assert_str_eq(c.tokens[0].name, "dashboard");
+    ck_assert_int_eq(c.tokens[0].write, 0);
+    ck_assert_str_eq(c.tokens[1].token, tok_b);
+    ck_assert_ptr_null(c.tokens[1].name);
+    ck_assert_int_eq(c.tokens[1].write, 1);
+    ck_assert_int_eq(c.tokens[2].write, 0); /* read unless said otherwise */
+    /* a deep copy: tokens included */
+    cfg_t d;
+    ck_assert_int_eq(cfg_copy(&d, &c), 0);
+    ck_assert_uint_eq(d.ntokens, 3);
+    ck_assert_ptr_ne(d.tokens[0].token, c.tokens[0].token);
+    ck_assert_str_eq(d.tokens[0].name, "dashboard");
+    cfg_free(&c);
+    ck_assert_str_eq(d.tokens[1].token, tok_b);
+    cfg_free(&d);
+}
+END_TEST
+
+START_TEST(bad_tokens)
+{
+    bad_exact("{\"tokens\": [{\"token\": \"short\"}]}",
+              "f.json:1:14: tokens[0].token: bad token length (expected 16 to 512 characters)");
+    bad_prefix("{\"tokens\": [{\"token\": \"abcdefghijklmnop q\"}]}",
+               "f.json:1:14: tokens[0].token: bad token characters");
+    bad_prefix("{\"tokens\": [{\"token\": \"abcdefghijklmnop=x\"}]}",
+               "f.json:1:14: tokens[0].token: bad token characters");
+    bad_exact(
+        "{\"tokens\": [{\"token\": \"abcdefghijklmnop\"},\n {\"token\": \"abcdefghijklmnop\"}]}",
+        "f.json:2:3: tokens[1].token: the same token as tokens[0] (expected unique tokens)");
+    bad_prefix("{\"tokens\": [{\"token\": \"abcdefghijklmnop\", \"scope\": \"admin\"}]}",
+               "f.json:1:43: tokens[0].scope: bad scope \"admin\"");
+    bad_prefix("{\"tokens\": [{\"scope\": \"read\"}]}", "f.json:1:13: tokens[0]: no \"token\"");
+    bad_prefix("{\"tokens\": [{\"token\": \"abcdefghijklmnop\", \"role\": 1}]}",
+               "f.json:1:43: tokens[0].role: unknown key (expected token, scope, name)");
+    bad_prefix("{\"tokens\": [\"abcdefghijklmnop\"]}", "f.json:1:13: tokens[0]: got a string");
+    bad_prefix("{\"tokens\": {}}", "f.json:1:2: tokens: got an object (expected an array");
+    bad_prefix("{\"tokens\": [{\"token\": \"abcdefghijklmnop\", \"name\": \"\"}]}",
+               "f.json:1:43: tokens[0].name: bad token name");
+    /* the token itself never appears in a message */
+    char err[600];
+    cfg_t c;
+    cfg_defaults(&c);
+    ck_assert_int_eq(cfg_load_string(&c, "{\"tokens\": [{\"token\": \"secret-secret-s\\u00e9\"}]}",
+                                     "f", err, sizeof err),
+                     -1);
+    ck_assert_ptr_null(strstr(err, "secret"));
+    cfg_free(&c);
+}
+END_TEST
+
+START_TEST(allowlists)
+{
+    cfg_t c;
+    good("{\"proxy\": {\"allow_targets\": [\"10.0.0.0/8\", \"::1\", \"fd00::/8\", \"sensor.lan\","
+         " \"*.sensors.lan\", \"192.168.1.7\", \"::ffff:10.0.0.0/104\"],"
+         " \"allow_origins\": [\"http://10.0.0.5:8080\", \"https://api.example.com\","
+         " \"http://[fd00::1]:80/\", \"10.0.0.0/24\", \"::1\"]}}",
+         &c);
+    ck_assert_uint_eq(c.nallow_targets, 7);
+    ck_assert_uint_eq(c.nallow_origins, 5);
+    cfg_free(&c);
+    static const char *const bad_targets[] = {"10.0.0.0/33", "fd00::/129",  "10.0.0.256",
+                                              "1.2.3",       "10.0.0.0/+8", "a..b",
+                                              "-x y",        "*.",          "::1::2"};
+    for (size_t i = 0; i < sizeof bad_targets / sizeof bad_targets[0]; i++) {
+        char json[200];
+        snprintf(json, sizeof json, "{\"proxy\": {\"allow_targets\": [\"%s\"]}}", bad_targets[i]);
+        bad_prefix(json, "f.json:1:30: proxy.allow_targets[0]: bad ");
+    }
+    static const char *const bad_origins[] = {"ftp://h",        "http://",       "http://h:0",
+                                              "http://h:65536", "http://h/path", "sensor.lan",
+                                              "http://[zz]:80", "10.0.0.0/40"};
+    for (size_t i = 0; i < sizeof bad_origins / sizeof bad_origins[0]; i++) {
+        char json[200];
+        snprintf(json, sizeof json, "{\"proxy\": {\"allow_origins\": [\"%s\"]}}", bad_origins[i]);
+        bad_prefix(json, "f.json:1:30: proxy.allow_origins[0]: bad origin");
+    }
+}
+END_TEST
+
+START_TEST(loopback)
+{
+    ck_assert(cfg_listen_is_loopback("127.0.0.1:8080"));
+    ck_assert(cfg_listen_is_loopback("127.1.2.3:0"));
+    ck_assert(cfg_listen_is_loopback("[::1]:80"));
+    ck_assert(cfg_listen_is_loopback("[::ffff:127.0.0.1]:80"));
+    ck_assert(!cfg_listen_is_loopback("0.0.0.0:8080"));
+    ck_assert(!cfg_listen_is_loopback("[::]:8080"));
+    ck_assert(!cfg_listen_is_loopback("192.168.1.2:80"));
+    ck_assert(!cfg_listen_is_loopback(NULL));
+}
+END_TEST
+
+/* config/coapgw.example.json shows every key with its default. */
+START_TEST(example_is_defaults)
+{
+    char err[600];
+    cfg_t d, c;
+    cfg_defaults(&d);
+    /* loaded over values that all differ from the defaults */
+    cfg_defaults(&c);
+    ck_assert_int_eq(
+        cfg_load_string(&c,
+                        "{\"http\": {\"listen\": \"1.1.1.1:1\", \"conn_memory\": 5000},"
+                        " \"coap\": {\"listen\": \"1.1.1.1:2\", \"nstart\": 9},"
+                        " \"devices\": {\"x\": \"coap://x\"},"
+                        " \"proxy\": {\"allow_targets\": [\"x.lan\"], \"allow_origins\": [\"::1\"],"
+                        " \"timeout_ms\": 1, \"max_body_bytes\": 1},"
+                        " \"cache\": {\"enabled\": false, \"max_entries\": 1},"
+                        " \"sse\": {\"max_subscribers\": 1, \"queue_events\": 1},"
+                        " \"rd\": {\"enabled\": false, \"max_registrations\": 1, "
+                        "\"max_links_bytes\": 100}, \"discovery\": {\"refresh_s\": 1},"
+                        " \"tokens\": [{\"token\": \"abcdefghijklmnop\"}],"
+                        " \"log\": {\"level\": \"error\", \"format\": \"json\"},"
+                        " \"shutdown\": {\"grace_ms\": 7}}",
+                        "x", err, sizeof err),
+        0);
+    ck_assert_msg(
+        cfg_load_file(&c, COAPGW_SOURCE_DIR "/config/coapgw.example.json", err, sizeof err) == 0,
+        "%s", err);
+    ck_assert_str_eq(c.http_listen, d.http_listen);
+    ck_assert_str_eq(c.coap_listen, d.coap_listen);
+    ck_assert_uint_eq(c.ndevices, 1);
+    ck_assert_str_eq(c.devices[0].name, d.devices[0].name);
+    ck_assert_str_eq(c.devices[0].uri, d.devices[0].uri);
+    ck_assert_uint_eq(c.nallow_targets, 0);
+    ck_assert_uint_eq(c.nallow_origins, 0);
+    ck_assert_uint_eq(c.ntokens, 0);
+    /* every scalar: the pointers and lists compared above, the rest here */
+    cfg_t a = c, b = d;
+    a.http_listen = b.http_listen = a.coap_listen = b.coap_listen = NULL;
+    a.devices = b.devices = NULL;
+    a.allow_targets = b.allow_targets = a.allow_origins = b.allow_origins = NULL;
+    a.tokens = b.tokens = NULL;
+    ck_assert_int_eq(memcmp(&a, &b, sizeof a), 0);
+    cfg_free(&c);
+    cfg_free(&d);
+}
+END_TEST
+
+/* Damaged copies of the example: each loads or fails with one line that
+ * names the file, never a crash (the locator walks every one that jansson
+ * accepts). Deterministic: a fixed seed. */
+START_TEST(mutations)
+{
+    static const char alphabet[] = "{}[]\":,0123456789.-+eE \n\\uabtrfnl/xé";
+    FILE *f = fopen(COAPGW_SOURCE_DIR "/config/coapgw.example.json", "rb");
+    ck_assert_ptr_nonnull(f);
+    char base[4096], text[4200], err[600];
+    size_t n = fread(base, 1, sizeof base - 1, f);
+    fclose(f);
+    base[n] = '\0';
+    srand(7);
+    for (int round = 0; round < 3000; round++) {
+        memcpy(text, base, n + 1);
+        for (int k = 0; k < 1 + round % 3; k++) {
+            size_t at = (size_t)rand() % n;
+            text[at] = alphabet[(size_t)rand() % (sizeof alphabet - 1)];
+        }
+        cfg_t c;
+        cfg_defaults(&c);
+        if (cfg_load_string(&c, text, "m.json", err, sizeof err)) {
+            ck_assert_msg(!strncmp(err, "m.json", 6), "%s", err);
+            ck_assert_ptr_null(strchr(err, '\n'));
+            /* syntax or semantic: every message has a position */
+            int line = 0, col = 0;
+            ck_assert_msg(sscanf(err, "m.json:%d:%d: ", &line, &col) == 2 && line >= 1 && col >= 0,
+                          "no position: %s", err);
+        }
+        cfg_free(&c);
+    }
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("cfg_keys");
+    TCase *t = tcase_create("keys");
+    tcase_add_test(t, positions);
+    tcase_add_test(t, every_key);
+    tcase_add_test(t, key_table);
+    tcase_add_test(t, tokens);
+    tcase_add_test(t, bad_tokens);
+    tcase_add_test(t, allowlists);
+    tcase_add_test(t, loopback);
+    tcase_add_test(t, example_is_defaults);
+    tcase_add_test(t, mutations);
+    suite_add_tcase(s, t);
+    return s;
+}
+
+int main(void)
+{
+    return run_suite(suite());
+}
