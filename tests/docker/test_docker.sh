@@ -53,9 +53,10 @@ check "base images debian:bookworm and debian:bookworm-slim are in the engine" \
     ensure_bases "$SRC/docker/Dockerfile"
 
 build_image() {
-    local t0
+    local t0 progress=()
     t0=$(now_ms)
-    DOCKER_BUILDKIT=$BUILDKIT "${D[@]}" build --progress=plain -f "$SRC/docker/Dockerfile" \
+    [ "$BUILDKIT" = 1 ] && progress=(--progress=plain)
+    DOCKER_BUILDKIT=$BUILDKIT "${D[@]}" build "${progress[@]}" -f "$SRC/docker/Dockerfile" \
         -t "$IMAGE" "$SRC" >"$TMP/build.log" 2>&1 || return 1
     TIMES+=("docker build ($([ "$BUILDKIT" = 1 ] && echo BuildKit || echo legacy)): $(secs_since "$t0") s")
 }
