@@ -5,6 +5,7 @@
 #include "coap_msg.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <net/if.h>
 #include <netdb.h>
 #include <stdio.h>
@@ -177,4 +178,24 @@ void coap_addr_map_v6(coap_addr_t *a)
     memset(&a->u, 0, sizeof a->u);
     a->u.v6 = v6;
     a->len = sizeof v6;
+}
+
+int coap_host_name_valid(const char *s, size_t len)
+{
+    if (len == 0 || len > 253) return 0; /* RFC 1035 §2.3.4 */
+    size_t label = 0;
+    int digits_only = 1;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '.') {
+            if (label == 0) return 0;
+            label = 0;
+            digits_only = 1;
+            continue;
+        }
+        if (!isalnum(c) && c != '-' && c != '_') return 0;
+        if (++label > 63) return 0;
+        if (!isdigit(c)) digits_only = 0;
+    }
+    return label > 0 && !digits_only;
 }

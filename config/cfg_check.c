@@ -19,8 +19,6 @@
 #include <strings.h>
 
 #define PATTERN_MAX     255 /* a host name is at most 253 bytes; CIDRs are shorter */
-#define NAME_MAX_LEN    253 /* RFC 1035, without the trailing dot */
-#define LABEL_MAX_LEN   63
 #define DEVICE_NAME_MAX 63
 #define TOKEN_MIN       16
 #define TOKEN_MAX       512
@@ -112,28 +110,12 @@ static int cidr_ok(const char *s)
     return 0;
 }
 
-/* Labels of [A-Za-z0-9_-], 1-63 bytes, at most 253 in all, one trailing
- * dot allowed; the last label not all digits (RFC 3696 §2), which keeps
- * "10.0.0.256" from passing as a name. */
+/* One trailing dot allowed, as in DNS. */
 static int host_name_ok(const char *s)
 {
     size_t len = strlen(s);
     if (len && s[len - 1] == '.') len--;
-    if (len == 0 || len > NAME_MAX_LEN) return 0;
-    size_t label = 0;
-    int digits_only = 1;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '.') {
-            if (label == 0) return 0;
-            label = 0;
-            digits_only = 1;
-            continue;
-        }
-        if ((!isalnum(c) && c != '-' && c != '_') || ++label > LABEL_MAX_LEN) return 0;
-        if (!isdigit(c)) digits_only = 0;
-    }
-    return label > 0 && !digits_only;
+    return coap_host_name_valid(s, len);
 }
 
 /* Anything with ':' or '/' or only digits and dots is meant as an address

@@ -15,9 +15,6 @@
 #include <string.h>
 #include <strings.h>
 
-#define NAME_MAX_LEN  253 /* RFC 1035, without the trailing dot */
-#define LABEL_MAX_LEN 63
-
 enum { ENTRY_V4, ENTRY_V6, ENTRY_NAME, ENTRY_SUFFIX };
 
 typedef struct {
@@ -156,29 +153,6 @@ static int parse_cidr(const char *pattern, entry_t *e)
     return 1;
 }
 
-/* A host name: dot-separated labels of [A-Za-z0-9_-], 1-63 bytes each, at
- * most 253 in all. The last label must not be all digits (RFC 3696 §2): it
- * keeps "1.2.3" and "10.0.0.256" from passing as names. */
-static int valid_name(const char *s, size_t len)
-{
-    if (len == 0 || len > NAME_MAX_LEN) return 0;
-    size_t label = 0;
-    int digits_only = 1;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '.') {
-            if (label == 0) return 0;
-            label = 0;
-            digits_only = 1;
-            continue;
-        }
-        if (!isalnum(c) && c != '-' && c != '_') return 0;
-        if (++label > LABEL_MAX_LEN) return 0;
-        if (!isdigit(c)) digits_only = 0;
-    }
-    return label > 0 && !digits_only;
-}
-
 /* Host name length without one trailing dot (the root label). */
 static size_t name_len(const char *s)
 {
@@ -191,7 +165,7 @@ static int parse_name(const char *pattern, entry_t *e)
     int wildcard = !strncmp(pattern, "*.", 2);
     const char *base = wildcard ? pattern + 2 : pattern;
     size_t l = name_len(base);
-    if (!valid_name(base, l)) return 0;
+    if (!coap_host_name_valid(base, l)) return 0;
     /* a suffix keeps its leading dot: ".example.com" */
     size_t off = wildcard ? 1 : 0;
     if (!(e->name = malloc(off + l + 1))) return 0;
@@ -253,7 +227,7 @@ int gw_acl_allows_name(const gw_acl_t *acl, const char *host)
     size_t l = name_len(host);
     /* only well-formed names match: an IP literal or "a..example.com"
      * never does */
-    if (!valid_name(host, l)) return 0;
+    if (!coap_host_name_valid(host, l)) return 0;
     for (size_t i = 0; i < acl->n; i++) {
         const entry_t *e = &acl->v[i];
         size_t nl;

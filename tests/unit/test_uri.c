@@ -1,4 +1,5 @@
 /* Unit tests for coap:// URIs <-> options (RFC 7252 §6.4, §6.5). */
+#include "coap_addr.h"
 #include "coap_uri.h"
 #include "testutil.h"
 
@@ -178,8 +179,29 @@ START_TEST(pct_decode)
 }
 END_TEST
 
+/* Shared by the allowlist and the configuration checks. */
+START_TEST(host_names)
+{
+    static const char *const good_names[] = {"localhost", "sensor-1.lan", "a_b.example", "x1"};
+    static const char *const bad_names[] = {"",      ".lan", "a..b",     "10.0.0.256",
+                                            "1.2.3", "a b",  "h\xc3\xa9"};
+    for (size_t i = 0; i < sizeof good_names / sizeof *good_names; i++)
+        ck_assert_msg(coap_host_name_valid(good_names[i], strlen(good_names[i])), "%s",
+                      good_names[i]);
+    for (size_t i = 0; i < sizeof bad_names / sizeof *bad_names; i++)
+        ck_assert_msg(!coap_host_name_valid(bad_names[i], strlen(bad_names[i])), "%s",
+                      bad_names[i]);
+    char label[65];
+    memset(label, 'a', 64);
+    label[64] = '\0';
+    ck_assert(!coap_host_name_valid(label, 64));
+    ck_assert(coap_host_name_valid(label, 63));
+}
+END_TEST
+
 int main(void)
 {
+
     Suite *s = suite_create("uri");
     TCase *tc = tcase_create("uri");
     tcase_add_test(tc, rfc_6_3_equivalent_uris);
@@ -190,6 +212,7 @@ int main(void)
     tcase_add_test(tc, too_many_segments);
     tcase_add_test(tc, compose_from_destination);
     tcase_add_test(tc, pct_decode);
+    tcase_add_test(tc, host_names);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }
