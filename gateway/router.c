@@ -85,16 +85,18 @@ void gw_route(http_req_t *req, void *arg)
      * they load without a token (a browser cannot add one to <script src>),
      * and the page then sends its token on every request. */
     if (gw_web_serve(req)) return;
-    if (gw_auth_check(gw, req)) return; /* 401 / 403 answered */
     int get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
+    /* /help is the page's "Other URLs" link: static text, no data, so it
+     * loads without a token like the page. */
+    if (!strcmp(path, "/help") && get) {
+        http_respond(req, 200, "text/plain; charset=utf-8", index_text, sizeof index_text - 1);
+        return;
+    }
+    if (gw_auth_check(gw, req)) return; /* 401 / 403 answered */
     if (!strcmp(path, "/.well-known/core") && get) {
         /* RFC 8075 §5.5: clients discover the URI template here. */
         static const char links[] = "</hc/>;rt=\"core.hc\";hct=\"/hc/{+tu}\"";
         http_respond(req, 200, "application/link-format", links, sizeof links - 1);
-        return;
-    }
-    if (!strcmp(path, "/help") && get) {
-        http_respond(req, 200, "text/plain; charset=utf-8", index_text, sizeof index_text - 1);
         return;
     }
     if (!strcmp(path, "/healthz") && get) {

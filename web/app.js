@@ -54,9 +54,87 @@ async function getJson(url) {
   return res.json();
 }
 
-function devicePath(name, href) {
-  const path = href.startsWith('/') ? href : '/' + href;
-  return '/devices/' + encodeURIComponent(name) + path;
+// --- where a resource is reached -------------------------------------
+//
+// The one rule for Read, Write and Live. RFC 6690 §2.1: an href in
+// /.well-known/core is relative to the device's origin (scheme://host:port),
+// not to the path of its base URI; the gateway maps /devices/NAME/PATH to
+// the base URI + /PATH (gateway/target.c). So an href under the base path
+// loses that prefix, and one outside it goes through /hc/ + origin + href
+// (the gateway allows a device's address). Each path segment is encoded on
+// its own, and "." or ".." is refused: the browser's URL parser would
+// resolve it (even as %2e%2e) and send the request to another device.
+
+// "scheme://authority/path?query" -> its parts; null for anything else.
+function splitUri(uri) {
+  const m = /^([a-z][a-z0-9+.-]*):\/\/([^/?#]*)([^?#]*)(?:\?([^#]*))?/i.exec(uri || '');
+  return m && { scheme: m[1], authority: m[2], path: m[3], query: m[4] };
+}
+
+// RFC 7252 §6.3: scheme and host compare without case, and the default
+// port is the same as none.
+function originKey(p) {
+  const scheme = p.scheme.toLowerCase();
+  const dflt = scheme === 'coaps' ? ':5684' : ':5683';
+  const auth = p.authority.toLowerCase();
+  return scheme + '://' + (auth.endsWith(dflt) ? auth.slice(0, -dflt.length) : auth);
+}
+
+// "/a/b%20c" -> ["a", "b c"]; throws on what must not reach the gateway.
+function pathSegments(path) {
+  return path.split('/').slice(1).map((seg) => {
+    let text;
+    try {
+      text = decodeURIComponent(seg);
+    } catch (_) {
+      throw new Error('malformed percent-encoding in "' + seg + '"');
+    }
+    if (text === '.' || text === '..') // RFC 3986 §5.2.4: the browser would remove it
+      throw new Error('a "' + text + '" segment would point the request elsewhere');
+    if (text.includes('/')) throw new Error('an encoded "/" in a segment');
+    return text;
+  });
+}
+
+function encodeSegments(segs) {
+  return segs.map((s) => '/' + encodeURIComponent(s)).join('');
+}
+
+// For a device ({name, uri}) and an href: {url} for the gateway, {coap} the
+// CoAP URI it stands for (null when the device's URI is unknown), or
+// {problem} when the page cannot use it.
+function resourceFor(device, href) {
+  const base = splitUri(device.uri);
+  let ref = href || '/';
+  if (ref.startsWith('//') && base) ref = base.scheme + ':' + ref; // RFC 3986 §4.2
+  let parts;
+  if (/^[a-z][a-z0-9+.-]*:/i.test(ref)) {
+    parts = splitUri(ref);
+    if (!parts || !base || originKey(parts) !== originKey(base))
+      return { problem: 'on another host: not reachable from this page' };
+  } else {
+    const q = /^([^?#]*)(?:\?([^#]*))?/.exec(ref);
+    parts = { path: q[1].startsWith('/') ? q[1] : '/' + q[1], query: q[2] };
+  }
+  let segs;
+  try {
+    segs = pathSegments(parts.path || '/');
+  } catch (e) {
+    return { problem: e.message };
+  }
+  const query = parts.query ? '?' + parts.query : '';
+  const devicePrefix = '/devices/' + encodeURIComponent(device.name);
+  if (!base) return { url: devicePrefix + encodeSegments(segs) + query, coap: null };
+  let baseSegs = null; // null: a base path the page cannot compare, so /hc/ for all
+  try {
+    const basePath = base.path.replace(/\/+$/, '');
+    baseSegs = basePath ? pathSegments(basePath) : [];
+  } catch (_) { /* stays null */ }
+  const origin = base.scheme + '://' + base.authority;
+  const coap = origin + encodeSegments(segs) + query;
+  const under = baseSegs && segs.length > baseSegs.length && baseSegs.every((s, i) => s === segs[i]);
+  if (under) return { url: devicePrefix + encodeSegments(segs.slice(baseSegs.length)) + query, coap };
+  return { url: '/hc/' + coap, coap };
 }
 
 // --- small DOM helpers -------------------------------------------------
@@ -174,7 +252,11 @@ function addDevice(data) {
   $('.custom-read', el).addEventListener('submit', (ev) => {
     ev.preventDefault();
     const path = $('.custom-path', el).value.trim();
-    if (path) call($('.custom-result', el), 'GET', devicePath(data.name, path));
+    if (!path) return;
+    const box = $('.custom-result', el);
+    const r = resourceFor(d.data, path);
+    if (r.problem) showResult(box, { ok: false, label: 'not sent', body: path + ': ' + r.problem });
+    else call(box, 'GET', r.url);
   });
   renderDeviceHead(d);
   return d;
@@ -262,7 +344,8 @@ function formatsOf(r) {
 function renderResource(d, r) {
   const el = clone('resource-template');
   const name = d.data.name;
-  const url = devicePath(name, r.href);
+  const where = resourceFor(d.data, r.href);
+  const url = where.url;
   el.dataset.href = r.href;
   $('.href', el).textContent = r.href;
   const meta = $('.meta', el);
@@ -274,6 +357,8 @@ function renderResource(d, r) {
     $('.title', el).textContent = r.title;
     $('.title', el).hidden = false;
   }
+  if (where.problem) return renderUnusable(el, where.problem);
+  if (url.startsWith('/hc/')) $('.read', el).title = 'Read (GET) ' + where.coap + ': outside the device\'s base URI';
   const result = $('.result', el);
   $('.read', el).addEventListener('click', () => call(result, 'GET', url));
 
@@ -298,12 +383,26 @@ function renderResource(d, r) {
     setLiveUi(el, on);
     btn.addEventListener('click', () => {
       const now = !live.has(url);
-      if (now) live.set(url, { device: name, href: r.href, el });
+      if (now) live.set(url, { device: name, ...where, el });
       else live.delete(url);
       setLiveUi(el, now);
       syncStream();
     });
   }
+  return el;
+}
+
+// A link the page will not follow: listed, flagged, and without actions.
+function renderUnusable(el, problem) {
+  el.classList.add('unusable');
+  const read = $('.read', el);
+  read.disabled = true;
+  read.title = 'Not usable: ' + problem;
+  $('.write-toggle', el).hidden = true;
+  $('.meta', el).append(chip('not usable', 'unusable'));
+  const why = $('.title', el);
+  why.textContent = (why.textContent ? why.textContent + ' · ' : '') + 'Not usable: ' + problem;
+  why.hidden = false;
   return el;
 }
 
@@ -321,14 +420,18 @@ function setLiveUi(el, on) {
 
 // --- the one event stream -----------------------------------------------
 
-// The gateway names targets by their canonical coap:// URI; the page knows
-// the device's base URI and the resource's href. Compare them without the
-// default port (RFC 7252 §6.2) and case in scheme and host.
+// The gateway names targets by their canonical coap:// URI (the CoAP
+// options composed again, RFC 7252 §6.5), the page knows each live
+// resource's CoAP URI: compare them without the default port, without case
+// in scheme and host (RFC 7252 §6.3), and with each segment encoded alike.
 function canonical(uri) {
-  const m = /^([a-z][a-z0-9+.-]*):\/\/([^/?#]*)(.*)$/i.exec(uri || '');
-  if (!m) return uri || '';
-  const host = m[2].toLowerCase().replace(/:5683$/, '');
-  return m[1].toLowerCase() + '://' + host + (m[3] || '/');
+  const p = splitUri(uri);
+  if (!p) return uri || '';
+  let path = p.path || '/';
+  try {
+    path = encodeSegments(pathSegments(path)) || '/';
+  } catch (_) { /* compared as it is */ }
+  return originKey(p) + path + (p.query ? '?' + p.query : '');
 }
 
 // Every live entry the target belongs to (two configured names may share
@@ -338,10 +441,8 @@ function liveFor(target) {
   const exact = [];
   const byPath = [];
   for (const [key, l] of live) {
-    const d = devices.get(l.device);
-    const base = d && d.data.uri ? d.data.uri.replace(/\/$/, '') : '';
-    if (base && canonical(base + l.href) === want) exact.push([key, l]);
-    else if (!base && want.endsWith(l.href)) byPath.push([key, l]);
+    if (l.coap && canonical(l.coap) === want) exact.push([key, l]);
+    else if (!l.coap && want.endsWith(key.replace(/^\/devices\/[^/]*/, ''))) byPath.push([key, l]);
   }
   return exact.length ? exact : byPath;
 }
@@ -449,7 +550,9 @@ function syncStream() {
     showStreamState('idle', 'live: off');
     return;
   }
-  stream = openStream('/events?' + targets.map((t) => 'target=' + encodeURIComponent(t)).join('&'));
+  // /events takes /devices/NAME/PATH or a coap:// URI (not /hc/).
+  const spec = (url) => (url.startsWith('/hc/') ? url.slice(4) : url);
+  stream = openStream('/events?' + targets.map((t) => 'target=' + encodeURIComponent(spec(t))).join('&'));
 }
 
 // --- start --------------------------------------------------------------

@@ -6,9 +6,15 @@
 //   COAPGW_SILENT       the name of a configured device that never answers (optional)
 //   COAPGW_TOKEN        a token that may write, when the gateway wants tokens (optional)
 //   COAPGW_RO_TOKEN     a read-only token (optional)
+//   COAPGW_BASE_PATH_DEVICE  a configured device whose URI is COAPGW_SIM + /sensors (optional)
+//   COAPGW_RD, COAPGW_SIM, COAPGW_CLIENT  the gateway's CoAP address, the
+//                       simulator's, and coapgw-client: registers a device
+//                       with hostile links (optional)
 //   CHROMIUM            the browser (default /usr/bin/chromium)
 // Prints one "ok"/"FAIL" line per check; exits 1 when any failed.
 import { chromium } from 'playwright-core';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +28,8 @@ const screenshot = process.env.COAPGW_SCREENSHOT;
 const silent = process.env.COAPGW_SILENT;
 const token = process.env.COAPGW_TOKEN;
 const roToken = process.env.COAPGW_RO_TOKEN;
+const basePathDevice = process.env.COAPGW_BASE_PATH_DEVICE;
+const { COAPGW_RD: rd, COAPGW_SIM: sim, COAPGW_CLIENT: client } = process.env;
 
 // No outside network here: nothing of Chromium's own may try to call home.
 const flags = [
@@ -71,6 +79,13 @@ const demo = page.locator('[data-device="demo"]');
 const temp = demo.locator('[data-href="/sensors/temperature"]');
 const hum = demo.locator('[data-href="/sensors/humidity"]');
 const number = /^-?\d+(\.\d+)?$/;
+// The paths (and queries) the page sent to the gateway, to check where
+// each action went.
+const sent = [];
+page.on('request', (r) => {
+  const u = new URL(r.url());
+  if (u.origin === new URL(base).origin) sent.push(r.method() + ' ' + u.pathname + u.search);
+});
 
 try {
   await check('the page loads with its title', async () => {
@@ -181,13 +196,74 @@ try {
     // through the page's own state, as a toggle would.
     await page.evaluate(() => {
       const el = document.querySelector('[data-device="demo"] [data-href="/echo"]');
-      live.set('/devices/demo/echo', { device: 'demo', href: '/echo', el }); // eslint-disable-line no-undef
+      const where = resourceFor(devices.get('demo').data, '/echo'); // eslint-disable-line no-undef
+      live.set(where.url, { device: 'demo', ...where, el }); // eslint-disable-line no-undef
       syncStream(); // eslint-disable-line no-undef
     });
     const echo = demo.locator('[data-href="/echo"]');
     await echo.locator('.live.error .live-value', { hasText: '4.05' }).waitFor();
     await page.locator('#stream-state[data-state="idle"]').waitFor();
   });
+
+  if (basePathDevice) {
+    const dev = page.locator(`[data-device="${basePathDevice}"]`);
+    const name = encodeURIComponent(basePathDevice);
+    await check('a device URI with a path: hrefs under it lose it, others go by /hc/ (RFC 6690 §2.1)', async () => {
+      await dev.locator('.device-toggle').click();
+      const t = dev.locator('[data-href="/sensors/temperature"]');
+      await t.locator('.read').click();
+      await t.locator('.result .status', { hasText: '200' }).waitFor();
+      expect(sent.includes(`GET /devices/${name}/temperature`), 'sent ' + sent.slice(-3));
+      const led = dev.locator('[data-href="/actuators/led"]');
+      await led.locator('.read').click();
+      await led.locator('.result .status', { hasText: '200' }).waitFor();
+      expect(sent.includes('GET /hc/' + sim + '/actuators/led'), 'sent ' + sent.slice(-3));
+    });
+    await check('live on that device: the same rule, its value shown', async () => {
+      const t = dev.locator('[data-href="/sensors/temperature"]');
+      await t.locator('.live-toggle').click();
+      await page.waitForFunction((el) => /^-?\d+(\.\d+)?$/.test(el.textContent.trim()),
+        await t.locator('.live-value').elementHandle(), { timeout: 20000 });
+      const stream = sent.filter((l) => l.startsWith('GET /events?')).pop() || '';
+      expect(stream.includes('target=' + encodeURIComponent(`/devices/${name}/temperature`)), stream);
+      await t.locator('.live-toggle').click();
+      await page.locator('#stream-state[data-state="idle"]').waitFor();
+    });
+  }
+
+  if (rd && sim && client) {
+    const evil = page.locator('[data-device="evil"]');
+    const links = ['</../demo/actuators/led>;title="evil LED"', '</%2e%2e/demo/actuators/led>',
+      '<coap://127.0.0.2:5683/x>', `<${sim}/sensors/humidity>`, '</sensors/temperature?unit=c>'].join(',');
+    await check('a registered device\'s "..", other-host hrefs: listed, flagged, no actions', async () => {
+      const before = sent.length;
+      await promisify(execFile)(client, ['-T', '5', '-m', 'post', '-t', '40', '-e', links,
+        `${rd}/rd?ep=evil&base=${sim}`]);
+      await page.locator('#refresh').click();
+      await evil.locator('.device-toggle').click();
+      for (const href of ['/../demo/actuators/led', '/%2e%2e/demo/actuators/led', 'coap://127.0.0.2:5683/x']) {
+        const r = evil.locator(`[data-href="${href}"]`);
+        await r.locator('.chip.unusable').waitFor();
+        expect(await r.locator('.read').isDisabled(), href + ': read enabled');
+        expect(await r.locator('.write-toggle').isHidden(), href + ': write shown');
+      }
+      await evil.locator('.custom-path').fill('/a/../../demo/actuators/led');
+      await evil.locator('.custom-read button[type="submit"]').click();
+      await evil.locator('.custom-result .status', { hasText: 'not sent' }).waitFor();
+      const left = sent.slice(before).filter((l) => /^\S+ \/(devices|hc)\/(?!evil\/)/.test(l));
+      expect(!left.length, 'left evil: ' + left);
+    });
+    await check('its same-origin absolute href and its query: under /devices/evil/', async () => {
+      const hum = evil.locator(`[data-href="${sim}/sensors/humidity"]`);
+      await hum.locator('.read').click();
+      await hum.locator('.result .status', { hasText: '200' }).waitFor();
+      expect(sent.includes('GET /devices/evil/sensors/humidity'), 'sent ' + sent.slice(-3));
+      const q = evil.locator('[data-href="/sensors/temperature?unit=c"]');
+      await q.locator('.read').click();
+      await q.locator('.result .status', { hasText: '200' }).waitFor();
+      expect(sent.includes('GET /devices/evil/sensors/temperature?unit=c'), 'sent ' + sent.slice(-3));
+    });
+  }
 
   if (roToken) {
     await check('a read-only token: a write is 403, shown plainly', async () => {

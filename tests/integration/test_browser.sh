@@ -12,6 +12,7 @@ ROOT=$(cd "$HERE/../.." && pwd)
 SIM_PORT=$(free_port)
 SILENT_PORT=$(free_port)
 HTTP_PORT=$(free_port tcp)
+GW_COAP=$(free_port)
 start sim "$BUILD/coapgw-sim" --listen "127.0.0.1:$SIM_PORT" --period-ms 700
 start silent python3 "$HERE/udp_peer.py" silent "$SILENT_PORT"
 TOKEN=rw-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
@@ -19,8 +20,9 @@ RO_TOKEN=ro-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
 # gw_json TOKENS: the configuration, with the tokens in one of two spellings
 gw_json() {
     cat >"$TMP/gw.json" <<JSON
-{ "http": { "listen": "127.0.0.1:$HTTP_PORT" }, "coap": { "listen": "127.0.0.1:0" },
-  "devices": { "demo": "coap://127.0.0.1:$SIM_PORT", "silent": "coap://127.0.0.1:$SILENT_PORT" },
+{ "http": { "listen": "127.0.0.1:$HTTP_PORT" }, "coap": { "listen": "127.0.0.1:$GW_COAP" },
+  "devices": { "demo": "coap://127.0.0.1:$SIM_PORT", "silent": "coap://127.0.0.1:$SILENT_PORT",
+               "sensors": "coap://127.0.0.1:$SIM_PORT/sensors" },
   "proxy": { "timeout_ms": 1500 },
   "tokens": $1 }
 JSON
@@ -74,7 +76,7 @@ revalidate() {
 check "If-None-Match with the ETag: 304 without a body; another tag: 200; HEAD" revalidate
 
 help_text() {
-    curl -s -H "$AUTH" "$G/help" | grep -q '/devices/NAME/PATH' || return 1
+    curl -s "$G/help" | grep -q '/devices/NAME/PATH' || return 1
     [ "$(curl -s -o /dev/null -w '%{http_code}' -H "$AUTH" "$G/nothing.js")" = 404 ]
 }
 check "/help keeps the plain-text list of URLs; unknown files are 404" help_text
@@ -83,10 +85,10 @@ check "/help keeps the plain-text list of URLs; unknown files are 404" help_text
 # on <script src>); what it fetches then needs one.
 page_is_public() {
     [ "$(curl -s -o /dev/null -w '%{http_code}' "$G/app.js")" = 200 ] || return 1
-    [ "$(curl -s -o /dev/null -w '%{http_code}' "$G/api/devices")" = 401 ] || return 1
-    [ "$(curl -s -o /dev/null -w '%{http_code}' "$G/help")" = 401 ]
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "$G/help")" = 200 ] || return 1 # the footer's link
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "$G/api/devices")" = 401 ]
 }
-check "with tokens: the page loads without one, the API and /help do not" page_is_public
+check "with tokens: the page and /help load without one, the API does not" page_is_public
 
 # --- the browser ---------------------------------------------------------
 CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
@@ -107,13 +109,15 @@ fi
 
 browser() {
     COAPGW_URL=$G COAPGW_SILENT=silent COAPGW_SCREENSHOT="$TMP/screenshot.png" CHROMIUM=$CHROMIUM \
-        COAPGW_TOKEN=$TOKEN COAPGW_RO_TOKEN=$RO_TOKEN \
+        COAPGW_TOKEN=$TOKEN COAPGW_RO_TOKEN=$RO_TOKEN COAPGW_BASE_PATH_DEVICE=sensors \
+        COAPGW_RD="coap://127.0.0.1:$GW_COAP" COAPGW_SIM="coap://127.0.0.1:$SIM_PORT" \
+        COAPGW_CLIENT="$BUILD/coapgw-client" \
         timeout 240 node "$ROOT/tests/browser/browser.test.mjs" >"$TMP/browser.log" 2>&1
     local rc=$?
     sed 's/^/    /' "$TMP/browser.log"
     return $rc
 }
-check "in chromium: token, demo listed, resources, read, write, live values change, errors shown" browser
+check "in chromium: token, demo listed, resources, read, write, live values change, errors shown, base paths, hostile hrefs" browser
 
 if [ "${COAPGW_UPDATE_SCREENSHOT:-}" = 1 ] && [ -s "$TMP/screenshot.png" ]; then
     cp "$TMP/screenshot.png" "$ROOT/docs/screenshot.png"
