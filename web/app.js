@@ -358,7 +358,8 @@ function renderResource(d, r) {
     $('.title', el).hidden = false;
   }
   if (where.problem) return renderUnusable(el, where.problem);
-  if (url.startsWith('/hc/')) $('.read', el).title = 'Read (GET) ' + where.coap + ': outside the device\'s base URI';
+  if (url.startsWith('/hc/')) // outside the device's base URI
+    $('.read', el).title = 'Read (GET) ' + where.coap + ' through /hc/';
   const result = $('.result', el);
   $('.read', el).addEventListener('click', () => call(result, 'GET', url));
 
