@@ -317,6 +317,15 @@ static int apply(cfg_ctx_t *x, json_t *root, cfg_t *c)
     return 0;
 }
 
+/* jansson ends its messages with the text at the error ("invalid escape
+ * near '"Sup3rSecretValue\\q'"), which may be a token: the position says
+ * where, and messages never repeat a token (docs/configuration.md). */
+static void cut_near(char *text)
+{
+    char *near = strstr(text, " near ");
+    if (near) *near = '\0';
+}
+
 static int load_text(cfg_t *c, cfg_ctx_t *x)
 {
     json_error_t je;
@@ -325,13 +334,16 @@ static int load_text(cfg_t *c, cfg_ctx_t *x)
      * error), trailing garbage is an error, and \u0000 in strings is refused */
     json_t *root = json_loadb(x->text, x->len, JSON_REJECT_DUPLICATES, &je);
     if (!root) {
-        /* jansson counts lines and columns from 1; "line -1" means the
+        /* jansson counts lines and columns from 1, but says column 0 before
+         * the first character of a line (an empty file); "line -1" means the
          * error has no position */
         char where[1100];
         cfg_ctx_t plain = *x;
         plain.text = NULL;
+        cut_near(je.text);
         if (je.line < 1) return cfg_fail(&plain, NULL, "%s", je.text);
-        snprintf(where, sizeof where, "%.1000s:%d:%d", x->name, je.line, je.column);
+        snprintf(where, sizeof where, "%.1000s:%d:%d", x->name, je.line,
+                 je.column < 1 ? 1 : je.column);
         plain.name = where;
         return cfg_fail(&plain, NULL, "syntax error: %s", je.text);
     }

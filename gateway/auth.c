@@ -2,7 +2,8 @@
  * auth.c - bearer tokens (RFC 6750) on every HTTP request when tokens are
  * configured: 401 without a valid one, 403 when a read-only token tries
  * to write. Tokens are read from gw->cfg at each request, so a reload
- * that replaces them applies at once.
+ * that replaces them applies at once to new requests; event streams
+ * already open are checked again by gw_auth_still_valid.
  */
 #include "gw_api.h"
 #include "gw_auth.h"
@@ -57,15 +58,23 @@ __attribute__((format(printf, 4, 5))) static int deny(http_req_t *req, unsigned 
     return -1;
 }
 
-int gw_auth_check(gw_t *gw, http_req_t *req)
+int gw_auth_check(gw_t *gw, http_req_t *req, const cfg_token_t **who)
 {
     const cfg_t *cfg = &gw->cfg;
     const char *path = http_req_path(req), *method = http_req_method(req);
+    if (who) *who = NULL;
     if (!cfg->ntokens || open_path(path)) return 0;
     const char *tok = NULL;
     size_t len = 0;
-    if (!gw_auth_bearer(http_req_header(req, "Authorization"), &tok, &len)) {
-        tok = http_req_arg(req, "access_token"); /* valid until the next http_req_arg */
+    int in_header = gw_auth_bearer(http_req_header(req, "Authorization"), &tok, &len);
+    const char *in_query = http_req_arg(req, "access_token"); /* valid until the next call */
+    /* RFC 6750 §2: clients MUST NOT use more than one method per request */
+    if (in_header && in_query)
+        return deny(req, 400, "invalid_request",
+                    "a token in both the Authorization header and the access_token parameter: "
+                    "send one");
+    if (!in_header) {
+        tok = in_query;
         if (tok && !token_in_query_ok(req, path))
             return deny(req, 401, "invalid_request",
                         "access_token in the URL is accepted only on event streams and the "
@@ -79,5 +88,13 @@ int gw_auth_check(gw_t *gw, http_req_t *req)
     if (!t->write && !is_read(method))
         return deny(req, 403, "insufficient_scope", "token %s is read-only: %s is not allowed",
                     t->name ? t->name : "(unnamed)", method);
+    if (who) *who = t;
     return 0;
+}
+
+int gw_auth_still_valid(const char *token, void *gw)
+{
+    const cfg_t *cfg = &((gw_t *)gw)->cfg;
+    if (!cfg->ntokens) return 1; /* no token configured: everything is open */
+    return token && gw_auth_match(cfg, token, strlen(token)) != NULL;
 }

@@ -14,7 +14,15 @@
  * "Authorization: Bearer TOKEN" (RFC 6750 §2.1), or from the access_token
  * query parameter (§2.3) on event streams and the page only, since
  * EventSource cannot send headers. A read-only token allows GET, HEAD
- * and OPTIONS. */
-int gw_auth_check(gw_t *gw, http_req_t *req);
+ * and OPTIONS. Both the header and the parameter on one request is a 400
+ * (RFC 6750 §2: one method only). *who is set to the token that allowed
+ * the request, NULL when none was needed. */
+int gw_auth_check(gw_t *gw, http_req_t *req, const cfg_token_t **who);
+
+/* Whether a stream opened with token (NULL: opened without one) may go on
+ * under the configuration now in gw (a gw_t *): after a reload, a removed
+ * token, or tokens where there were none, ends it. Streams only read, so
+ * any token that still exists allows them. */
+int gw_auth_still_valid(const char *token, void *gw);
 
 #endif

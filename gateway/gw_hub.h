@@ -36,10 +36,17 @@ void gw_hub_free(gw_hub_t *hub);
  * (RFC 7641 §3.6). */
 void gw_hub_shutdown(gw_hub_t *hub, unsigned status, const char *message);
 
+/* After a reload: every stream for which still_valid(token, arg) is 0 (the
+ * token it was opened with, NULL when none) gets `event: error` with
+ * {"status":401,...} and closes. Returns how many. */
+size_t gw_hub_revoke(gw_hub_t *hub, int (*still_valid)(const char *token, void *arg), void *arg);
+
 /* Answers req with an event stream carrying notifications of the targets
  * (already resolved and allowed). The newest known value of each target is
- * sent at once. */
-void gw_hub_subscribe(gw_hub_t *hub, http_req_t *req, const gw_target_t *targets, size_t n);
+ * sent at once. token is the access token that allowed the request (kept
+ * for gw_hub_revoke), NULL when none was needed. */
+void gw_hub_subscribe(gw_hub_t *hub, http_req_t *req, const gw_target_t *targets, size_t n,
+                      const char *token);
 
 const gw_hub_stats_t *gw_hub_stats(const gw_hub_t *hub);
 

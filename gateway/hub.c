@@ -52,6 +52,7 @@ typedef struct sub {
     uint64_t last_push; /* loop time of the last event queued */
     uint32_t head, count;
     size_t off;
+    char *token;    /* that opened the stream, NULL without: checked on reload */
     uint8_t ending; /* close once the queue is drained */
 } sub_t;
 
@@ -176,6 +177,7 @@ static void sub_closed(void *arg)
         hub->subs = s->next;
     if (s->next) s->next->prev = s->prev;
     hub->stats.subscribers--;
+    free(s->token);
     free(s->q);
     free(s);
 }
@@ -440,11 +442,14 @@ static obs_t *obs_get(gw_hub_t *hub, const gw_target_t *t)
 
 /* --- subscribing --- */
 
-void gw_hub_subscribe(gw_hub_t *hub, http_req_t *req, const gw_target_t *targets, size_t n)
+void gw_hub_subscribe(gw_hub_t *hub, http_req_t *req, const gw_target_t *targets, size_t n,
+                      const char *token)
 {
     sub_t *s = calloc(1, sizeof *s);
     if (s) s->q = calloc(hub->p.queue_len, sizeof *s->q);
-    if (!s || !s->q) {
+    if (s && token) s->token = strdup(token);
+    if (!s || !s->q || (token && !s->token)) {
+        if (s) free(s->q);
         if (s) free(s);
         http_respond_text(req, 503, "out of memory");
         return;
@@ -455,6 +460,7 @@ void gw_hub_subscribe(gw_hub_t *hub, http_req_t *req, const gw_target_t *targets
     http_req_add_header(req, "X-Accel-Buffering", "no"); /* for a reverse proxy in front */
     s->stream = http_respond_stream(req, "text/event-stream", sub_pull, sub_closed, s);
     if (!s->stream) {
+        free(s->token);
         free(s->q);
         free(s);
         http_respond_text(req, 503, "cannot open an event stream");
@@ -484,16 +490,41 @@ void gw_hub_subscribe(gw_hub_t *hub, http_req_t *req, const gw_target_t *targets
     if (!s->links) s->ending = 1;
 }
 
+/* `event: error` with {"status":status,"message":message}, then the end
+ * (sub_pull ends the stream once the queue is sent). */
+static void sub_end(sub_t *s, ev_t *e)
+{
+    sub_push(s, e); /* ignored by a stream already ending */
+    s->ending = 1;
+    http_stream_wake(s->stream);
+}
+
+static ev_t *format_end(unsigned status, const char *message)
+{
+    return ev_printf("error", NULL,
+                     json_pack("{s:i, s:s}", "status", (int)status, "message", message));
+}
+
 void gw_hub_shutdown(gw_hub_t *hub, unsigned status, const char *message)
 {
-    ev_t *e = ev_printf("error", NULL,
-                        json_pack("{s:i, s:s}", "status", (int)status, "message", message));
+    ev_t *e = format_end(status, message);
+    for (sub_t *s = hub->subs; s; s = s->next) sub_end(s, e);
+    ev_unref(e);
+}
+
+size_t gw_hub_revoke(gw_hub_t *hub, int (*still_valid)(const char *token, void *arg), void *arg)
+{
+    size_t n = 0;
+    ev_t *e = NULL;
     for (sub_t *s = hub->subs; s; s = s->next) {
-        sub_push(s, e); /* ignored by a stream already ending */
-        s->ending = 1;  /* sub_pull ends the stream once the queue is sent */
-        http_stream_wake(s->stream);
+        if (s->ending || still_valid(s->token, arg)) continue;
+        /* RFC 6750 §3.1: the token is no longer valid (never repeated here) */
+        if (!e) e = format_end(401, "the access token of this stream is no longer valid");
+        sub_end(s, e);
+        n++;
     }
     ev_unref(e);
+    return n;
 }
 
 /* A comment line keeps idle streams (and proxies in between) alive. Only

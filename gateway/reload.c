@@ -10,7 +10,9 @@
  * restart, and the log says so.
  */
 #include "gw.h"
+#include "gw_auth.h"
 #include "gw_config.h"
+#include "gw_hub.h"
 #include "gw_reverse.h"
 
 #include <stddef.h>
@@ -179,6 +181,9 @@ void gw_reload(gw_t *gw)
     }
     gw_log_set_level(gw->cfg.log_level);
     gw_log_set_format(gw->cfg.log_format);
+    /* New requests see the new tokens at once; open streams are checked here */
+    size_t revoked = gw->hub ? gw_hub_revoke(gw->hub, gw_auth_still_valid, gw) : 0;
+    if (revoked) gw_log(CFG_LOG_INFO, "reload: %zu event stream(s) closed: token revoked", revoked);
     gw_log(CFG_LOG_INFO,
            "configuration reloaded: %zu devices, %zu allowed targets, %zu allowed origins, %zu "
            "tokens",

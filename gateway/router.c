@@ -58,7 +58,7 @@ static void add_target(const char *value, void *arg)
 
 /* GET /events?target=T&target=T...: several observations on one stream,
  * so a page with many live values needs one connection. */
-static void events(gw_t *gw, http_req_t *req)
+static void events(gw_t *gw, http_req_t *req, const char *token)
 {
     static gw_target_t targets[MAX_EVENT_TARGETS];
     events_ctx_t x = {.gw = gw, .t = targets};
@@ -72,7 +72,7 @@ static void events(gw_t *gw, http_req_t *req)
         http_respond_text(req, x.status, "%s", x.msg);
         return;
     }
-    gw_hub_subscribe(gw->hub, req, targets, x.n);
+    gw_hub_subscribe(gw->hub, req, targets, x.n, token);
 }
 
 void gw_route(http_req_t *req, void *arg)
@@ -92,7 +92,9 @@ void gw_route(http_req_t *req, void *arg)
         http_respond(req, 200, "text/plain; charset=utf-8", index_text, sizeof index_text - 1);
         return;
     }
-    if (gw_auth_check(gw, req)) return; /* 401 / 403 answered */
+    const cfg_token_t *who;                   /* kept by event streams: a reload may revoke it */
+    if (gw_auth_check(gw, req, &who)) return; /* 400 / 401 / 403 answered */
+    const char *token = who ? who->token : NULL;
     if (!strcmp(path, "/.well-known/core") && get) {
         /* RFC 8075 §5.5: clients discover the URI template here. */
         static const char links[] = "</hc/>;rt=\"core.hc\";hct=\"/hc/{+tu}\"";
@@ -125,14 +127,14 @@ void gw_route(http_req_t *req, void *arg)
         return;
     }
     if (!strcmp(path, "/events") && get) {
-        events(gw, req);
+        events(gw, req, token);
         return;
     }
     if (!strncmp(path, "/hc/", 4) || !strcmp(path, "/hc") || !strncmp(path, "/devices/", 9)) {
         gw_target_t t;
         if (gw_target_resolve(gw, req, &t)) return;
         if (get && wants_events(req))
-            gw_hub_subscribe(gw->hub, req, &t, 1);
+            gw_hub_subscribe(gw->hub, req, &t, 1, token);
         else
             gw_proxy(gw, req, &t);
         return;

@@ -6,6 +6,7 @@
 #include "http_internal.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <stdarg.h>
@@ -334,20 +335,28 @@ http_server_t *http_server_new(coap_loop_t *loop, const http_server_params_t *p,
     srv->arg = arg;
     unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     if (addr.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
+    /* No MHD_OPTION_LISTENING_ADDRESS_REUSE: it sets SO_REUSEPORT, with which
+     * a second process (another coapgw, maybe without tokens) could bind the
+     * same port and take half the connections. MHD's default, SO_REUSEADDR,
+     * is what a restart needs. */
+    errno = 0;
     srv->d = MHD_start_daemon(
         flags, 0, NULL, NULL, on_access, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, srv->p.conn_memory, MHD_OPTION_CONNECTION_LIMIT,
         srv->p.max_connections, MHD_OPTION_CONNECTION_TIMEOUT, srv->p.conn_timeout_s,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_UNESCAPE_CALLBACK, no_unescape,
-        srv, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv,
-        MHD_OPTION_END);
+        srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv, MHD_OPTION_END);
+    int start_errno = errno;
     const union MHD_DaemonInfo *ep =
         srv->d ? MHD_get_daemon_info(srv->d, MHD_DAEMON_INFO_EPOLL_FD) : NULL;
     const union MHD_DaemonInfo *lf =
         srv->d ? MHD_get_daemon_info(srv->d, MHD_DAEMON_INFO_LISTEN_FD) : NULL;
     if (!ep || !lf || coap_loop_add_source(loop, ep->epoll_fd, process, deadline, srv)) {
-        snprintf(err, errlen, "cannot listen for HTTP on %s (address in use or not local?)",
-                 p->listen);
+        if (!srv->d && start_errno == EADDRINUSE)
+            snprintf(err, errlen, "cannot listen for HTTP on %s: address in use", p->listen);
+        else
+            snprintf(err, errlen, "cannot listen for HTTP on %s (address in use or not local?)",
+                     p->listen);
         if (srv->d) MHD_stop_daemon(srv->d);
         free(srv);
         return NULL;

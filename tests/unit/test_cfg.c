@@ -143,12 +143,41 @@ START_TEST(missing_file)
 }
 END_TEST
 
-/* jansson's line and column (1-based) reach the message, for files too. */
+/* A syntax error says where, never the text there (jansson's "near
+ * '...'"): it may be a token. */
+START_TEST(syntax_error_hides_text)
+{
+    static const char *const bad[] = {
+        "{\"tokens\":[{\"token\":\"Sup3rSecretValue\\q123\"}]}",
+        "{\"tokens\":[{\"token\":\"Sup3rSecretValue\n\"}]}",
+        "{\"tokens\":[{\"token\":Sup3rSecretValue}]}",
+        "{\"tokens\":[\"Sup3rSecretValue\" \"x\"]}",
+        "{\"tokens\":[]} Sup3rSecretValue",
+        "Sup3rSecretValue",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char err[512];
+        load_bad(bad[i], err, sizeof err);
+        ck_assert_msg(strstr(err, "syntax error: ") != NULL, "%s", err);
+        ck_assert_msg(strstr(err, "Sup3r") == NULL, "token text in \"%s\"", err);
+        ck_assert_msg(strstr(err, " near ") == NULL, "\"%s\"", err);
+    }
+    char err[512];
+    load_bad(bad[0], err, sizeof err);
+    ck_assert_str_eq(err, "gw.json:1:39: syntax error: invalid escape");
+}
+END_TEST
+
+/* jansson's line and column (1-based) reach the message, for files too;
+ * the column is at least 1 (jansson says 0 before a line's first
+ * character). */
 START_TEST(syntax_error)
 {
     const char *bad = "{\n  \"proxy\": {\n    \"timeout_ms\": 10,,\n  }\n}\n";
     ck_bad(bad, "gw.json:3:22: syntax error: ");
-    ck_bad("", "gw.json:1:0: syntax error: ");
+    ck_bad("", "gw.json:1:1: syntax error: ");
+    ck_bad("\n", "gw.json:2:1: syntax error: ");
+    ck_bad("\n\n{", "gw.json:3:1: syntax error: ");
     ck_bad("{\"log_level\": \"info\"} x", "gw.json:1:");
     ck_bad("{\"proxy\": {\"timeout_ms\": 99999999999999999999}}", "too big integer");
 
@@ -405,6 +434,7 @@ static Suite *cfg_suite(void)
     tcase_add_test(t, partial_and_empty);
     tcase_add_test(t, missing_file);
     tcase_add_test(t, syntax_error);
+    tcase_add_test(t, syntax_error_hides_text);
     tcase_add_test(t, unknown_keys);
     tcase_add_test(t, wrong_types);
     tcase_add_test(t, bad_device_names);
