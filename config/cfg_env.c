@@ -97,6 +97,11 @@ static int add_device(cfg_ctx_t *x, size_t n, char *item, cfg_t *c)
     if (cfg_check_device_name(item, why, sizeof why) ||
         cfg_check_device_uri(eq + 1, why, sizeof why))
         return cfg_fail(x, NULL, "item %zu (%.64s): %s", n, item, why);
+    /* A name twice in one value is a mistake, not an override (a flag may
+     * still replace a device of the file or the environment). */
+    for (size_t i = x->first_device; i < c->ndevices; i++)
+        if (!strcmp(c->devices[i].name, item))
+            return cfg_fail(x, NULL, "item %zu: a second device named \"%.64s\"", n, item);
     return cfg_device_put(c, item, eq + 1) ? oom(x) : 0;
 }
 
@@ -145,6 +150,7 @@ static int set_list(cfg_ctx_t *x, const cfg_key_t *k, const char *v, int mode, c
             c->devices = NULL;
             c->ndevices = 0;
         }
+        x->first_device = c->ndevices;
         return each_item(x, v, add_device, c);
     default:
         if (mode == CFG_REPLACE) {
@@ -178,7 +184,7 @@ static int set_key(cfg_ctx_t *x, const cfg_key_t *k, const char *v, int mode, cf
 int cfg_set(cfg_t *c, const char *key, const char *value, int mode, const char *label, char *err,
             size_t errlen)
 {
-    cfg_ctx_t x = {label ? label : key, NULL, 0, err, errlen};
+    cfg_ctx_t x = {label ? label : key, NULL, 0, err, errlen, 0};
     if (err && errlen) err[0] = '\0';
     const cfg_key_t *k = cfg_key_find(key && !strcmp(key, "log_level") ? "log.level" : key);
     if (!k) return cfg_fail(&x, NULL, "unknown key \"%.64s\"", key ? key : "");
@@ -204,12 +210,12 @@ int cfg_apply_env(cfg_t *c, cfg_getenv_fn get, void *arg, char *err, size_t errl
     if (err && errlen) err[0] = '\0';
     if (cfg_copy(&tmp, c)) {
         cfg_free(&tmp);
-        cfg_ctx_t x = {"environment", NULL, 0, err, errlen};
+        cfg_ctx_t x = {"environment", NULL, 0, err, errlen, 0};
         return oom(&x);
     }
     for (size_t i = 0; i < cfg_nkeys; i++) {
         const char *v = get(cfg_env_name(cfg_keys[i].key, name, sizeof name), arg);
-        cfg_ctx_t x = {name, NULL, 0, err, errlen};
+        cfg_ctx_t x = {name, NULL, 0, err, errlen, 0};
         if (v && set_key(&x, &cfg_keys[i], v, CFG_REPLACE, &tmp)) {
             cfg_free(&tmp);
             return -1;

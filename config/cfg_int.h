@@ -56,6 +56,7 @@ typedef struct {
     size_t len;
     char *err;
     size_t errlen;
+    size_t first_device; /* cfg_env.c: the first device the value being read added */
 } cfg_ctx_t;
 
 /* "NAME:LINE:COL: PATH: message" (position and path when known); returns

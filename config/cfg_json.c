@@ -361,7 +361,7 @@ static int load_text(cfg_t *c, cfg_ctx_t *x)
 
 int cfg_load_string(cfg_t *c, const char *json, const char *name, char *err, size_t errlen)
 {
-    cfg_ctx_t x = {name ? name : "<config>", json, json ? strlen(json) : 0, err, errlen};
+    cfg_ctx_t x = {name ? name : "<config>", json, json ? strlen(json) : 0, err, errlen, 0};
     if (err && errlen) err[0] = '\0';
     if (!json) return cfg_fail(&x, NULL, "no configuration text");
     return load_text(c, &x);
@@ -389,7 +389,7 @@ static char *read_all(FILE *f, size_t *len)
 
 int cfg_load_file(cfg_t *c, const char *path, char *err, size_t errlen)
 {
-    cfg_ctx_t x = {path ? path : "<config>", NULL, 0, err, errlen};
+    cfg_ctx_t x = {path ? path : "<config>", NULL, 0, err, errlen, 0};
     if (err && errlen) err[0] = '\0';
     if (!path) return cfg_fail(&x, NULL, "no configuration file");
     FILE *f = fopen(path, "rb");

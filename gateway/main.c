@@ -72,6 +72,37 @@ static const struct {
     {"--shutdown-grace-ms", "shutdown.grace_ms", CFG_REPLACE},
 };
 
+/* Whether the device list value (NAME=URI,...) names a device name[0..len). */
+static int lists_device(const char *value, const char *name, size_t len)
+{
+    for (const char *v = value; *v;) {
+        v += strspn(v, " \t,");
+        size_t n = strcspn(v, "=,");
+        if (n == len && !strncmp(v, name, len)) return 1;
+        v += strcspn(v, ",");
+    }
+    return 0;
+}
+
+/* --device x=... --device x=...: a mistake, not an override. Returns the
+ * length of the repeated name (its start in *name), or 0. */
+static size_t repeated_device(const gw_sources_t *src, const char *value, const char **name)
+{
+    for (const char *v = value; *v;) {
+        v += strspn(v, " \t,");
+        size_t n = strcspn(v, "=,");
+        while (n && (v[n - 1] == ' ' || v[n - 1] == '\t')) n--;
+        for (size_t i = 0; n && i < src->nset; i++)
+            if (src->set[i].mode == CFG_APPEND && !strcmp(src->set[i].key, "devices") &&
+                lists_device(src->set[i].value, v, n)) {
+                *name = v;
+                return n;
+            }
+        v += strcspn(v, ",");
+    }
+    return 0;
+}
+
 /* Records a setting, checked at once against a scratch configuration so
  * that a bad value stops here (exit 2), before --version or --help. */
 static int add_setting(gw_sources_t *src, cfg_t *scratch, const char *flag, const char *key,
@@ -80,6 +111,14 @@ static int add_setting(gw_sources_t *src, cfg_t *scratch, const char *flag, cons
     char err[600];
     if (src->nset >= GW_SETTINGS_MAX) {
         fprintf(stderr, "coapgw: more than %d settings on the command line\n", GW_SETTINGS_MAX);
+        return -1;
+    }
+    const char *name;
+    size_t n =
+        mode == CFG_APPEND && !strcmp(key, "devices") ? repeated_device(src, value, &name) : 0;
+    if (n) {
+        fprintf(stderr, "coapgw: %s %s: a device named \"%.*s\" was given by an earlier %s\n", flag,
+                value, (int)(n > 64 ? 64 : n), name, flag);
         return -1;
     }
     if (cfg_set(scratch, key, value, mode, flag, err, sizeof err)) {

@@ -48,6 +48,35 @@ check_env_flag_errors() {
 }
 check "a bad environment variable or flag exits 2 naming it; new flags parse" check_env_flag_errors
 
+duplicate_devices() {
+    local rc=0
+    # the same name twice is a mistake, not an override: exit 2 naming the flag
+    "$GW" --device x=coap://127.0.0.1 --device x=coap://127.0.0.2 --version \
+        >/dev/null 2>"$TMP/dup1.err" || rc=$?
+    [ $rc -eq 2 ] && grep -q -- '^coapgw: --device x=coap://127.0.0.2: a device named "x" was given by an earlier --device$' "$TMP/dup1.err" || return 1
+    rc=0
+    COAPGW_DEVICES="a=coap://127.0.0.1,a=coap://127.0.0.2" "$GW" --check-config "$TMP/empty.json" \
+        2>"$TMP/dup2.err" || rc=$?
+    [ $rc -eq 2 ] && grep -q '^COAPGW_DEVICES: item 2: a second device named "a"$' "$TMP/dup2.err" || return 1
+    # a flag still replaces a device of the file, the environment or the default
+    COAPGW_DEVICES="a=coap://127.0.0.1" "$GW" --check-config "$TMP/empty.json" \
+        --device a=coap://127.0.0.3 --device demo=coap://127.0.0.4 >/dev/null
+}
+check "a device name given twice (--device, COAPGW_DEVICES) exits 2 naming the flag" duplicate_devices
+
+syntax_error_quiet() {
+    # the position says where; the text there (maybe a token) is never repeated
+    printf '{"tokens":[{"token":"Sup3rSecretValue\\q123"}]}' >"$TMP/tk.json"
+    local rc=0
+    "$GW" --check-config "$TMP/tk.json" 2>"$TMP/tk.err" || rc=$?
+    [ $rc -eq 2 ] && [ "$(cat "$TMP/tk.err")" = "$TMP/tk.json:1:39: syntax error: invalid escape" ] || return 1
+    : >"$TMP/zero.json"
+    rc=0
+    "$GW" --check-config "$TMP/zero.json" 2>"$TMP/zero.err" || rc=$?
+    [ $rc -eq 2 ] && grep -q "zero.json:1:1: syntax error" "$TMP/zero.err"
+}
+check "a syntax error names line and column (from 1), never the text there" syntax_error_quiet
+
 # --- a running gateway: precedence ---
 P_FILE=$(free_port tcp)
 P_ENV=$(free_port tcp)

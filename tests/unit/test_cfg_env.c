@@ -124,6 +124,8 @@ static const struct {
     {"COAPGW_DEVICES=a=coap://h,b", "COAPGW_DEVICES: item 2: no '='"},
     {"COAPGW_DEVICES=a b=coap://h", "COAPGW_DEVICES: item 1 (a b): bad device name"},
     {"COAPGW_DEVICES=a=http://h", "COAPGW_DEVICES: item 1 (a): \"http://h\" is not a coap:// URI"},
+    {"COAPGW_DEVICES=a=coap://h, b=coap://h,a=coap://g",
+     "COAPGW_DEVICES: item 3: a second device named \"a\""},
     {"COAPGW_TOKENS=shortone:read", "COAPGW_TOKENS: item 1: bad token length"},
     {"COAPGW_TOKENS=abcdefghijklmnop:admin", "COAPGW_TOKENS: item 1: bad scope \"admin\""},
     {"COAPGW_TOKENS=abcdefghijklmnop,abcdefghijklmnop:read-write",
@@ -160,6 +162,16 @@ START_TEST(set_and_append)
         cfg_set(&c, "devices", "demo=coap://other", CFG_APPEND, "--device", err, sizeof err), 0);
     ck_assert_uint_eq(c.ndevices, 2);
     ck_assert_str_eq(c.devices[0].uri, "coap://other"); /* same name: replaced */
+    /* one name twice in one value: an error, nothing applied */
+    ck_assert_int_eq(
+        cfg_set(&c, "devices", "x=coap://h,x=coap://g", CFG_APPEND, "--device", err, sizeof err),
+        -1);
+    ck_assert_str_eq(err, "--device: item 2: a second device named \"x\"");
+    ck_assert_int_eq(cfg_set(&c, "devices", "demo=coap://h,demo=coap://g", CFG_REPLACE,
+                             "--set devices", err, sizeof err),
+                     -1);
+    ck_assert_str_eq(err, "--set devices: item 2: a second device named \"demo\"");
+    ck_assert_uint_eq(c.ndevices, 2);
     ck_assert_int_eq(cfg_set(&c, "proxy.allow_targets", "a.lan", CFG_APPEND, "f", err, sizeof err),
                      0);
     ck_assert_int_eq(cfg_set(&c, "proxy.allow_targets", "b.lan", CFG_APPEND, "f", err, sizeof err),
