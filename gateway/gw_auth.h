@@ -19,10 +19,8 @@
  * the request, NULL when none was needed. */
 int gw_auth_check(gw_t *gw, http_req_t *req, const cfg_token_t **who);
 
-/* Whether a stream opened with token (NULL: opened without one) may go on
- * under the configuration now in gw (a gw_t *): after a reload, a removed
- * token, or tokens where there were none, ends it. Streams only read, so
- * any token that still exists allows them. */
+/* gw_auth_token_still_valid for the configuration now in gw (a gw_t *),
+ * in the shape gw_hub_revoke takes. */
 int gw_auth_still_valid(const char *token, void *gw);
 
 #endif

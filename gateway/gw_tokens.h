@@ -22,6 +22,12 @@ int gw_auth_bearer(const char *h, const char **tok, size_t *len);
  * depends on neither where a guess first differs nor its length. */
 const cfg_token_t *gw_auth_match(const cfg_t *cfg, const char *guess, size_t len);
 
+/* Whether an event stream opened with token (NULL: opened without one)
+ * may go on under cfg, as after a reload: with no token configured
+ * everything may; otherwise only a token still configured (streams only
+ * read, so any scope will do). */
+int gw_auth_token_still_valid(const cfg_t *cfg, const char *token);
+
 /* The query without its access_token parameters when active (tokens are
  * configured), so the token never reaches a device. Returns 0, or -1 when
  * it does not fit in cap bytes. */

@@ -83,3 +83,9 @@ int gw_auth_strip_query(int active, const char *query, char *out, size_t cap)
     }
     return 0;
 }
+
+int gw_auth_token_still_valid(const cfg_t *cfg, const char *token)
+{
+    if (!cfg->ntokens) return 1;
+    return token && gw_auth_match(cfg, token, strlen(token)) != NULL;
+}

@@ -80,6 +80,23 @@ START_TEST(fixed_width)
 }
 END_TEST
 
+/* After a reload: a stream goes on when its token is still configured, or
+ * when no token is configured at all; one opened without a token ends
+ * once tokens are configured. */
+START_TEST(still_valid)
+{
+    ck_assert(gw_auth_token_still_valid(&cfg, "r3ad-0nly.token"));
+    ck_assert(gw_auth_token_still_valid(&cfg, "wr1te-token"));
+    ck_assert(!gw_auth_token_still_valid(&cfg, "removed-token-1234"));
+    ck_assert(!gw_auth_token_still_valid(&cfg, "r3ad-0nly.toke"));
+    ck_assert(!gw_auth_token_still_valid(&cfg, NULL));
+    ck_assert(!gw_auth_token_still_valid(&cfg, ""));
+    cfg_t none = {0};
+    ck_assert(gw_auth_token_still_valid(&none, NULL));
+    ck_assert(gw_auth_token_still_valid(&none, "removed-token-1234"));
+}
+END_TEST
+
 static void strips(int active, const char *q, const char *want)
 {
     char out[128];
@@ -110,6 +127,7 @@ int main(void)
     tcase_add_test(tc, lookup);
     tcase_add_test(tc, fixed_width);
     tcase_add_test(tc, strip_query);
+    tcase_add_test(tc, still_valid);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }
