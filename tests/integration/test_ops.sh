@@ -54,7 +54,9 @@ metrics_format() {
     $PROM --require-meta "$TMP/m0" || return 1
     [ "$(value "$TMP/m0" 'coapgw_build_info{version="0.1.0"}')" = 1 ] || return 1
     [ "$(value "$TMP/m0" process_resident_memory_bytes)" -gt 100000 ] || return 1
-    [ "$(value "$TMP/m0" process_open_fds)" -ge 5 ]
+    [ "$(value "$TMP/m0" process_open_fds)" -ge 5 ] || return 1
+    python3 -c 'import sys, time; cpu, start = map(float, sys.argv[1:]); sys.exit(not (0 <= cpu < 60 and abs(time.time() - start) < 300))' \
+        "$(value "$TMP/m0" process_cpu_seconds_total)" "$(value "$TMP/m0" process_start_time_seconds)"
 }
 check "/metrics: text format 0.0.4, HELP and TYPE everywhere, process gauges" metrics_format
 
