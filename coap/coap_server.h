@@ -110,6 +110,11 @@ coap_resource_t *coap_server_add(coap_server_t *srv, const char *path, unsigned 
                                  const coap_link_attrs_t *attrs);
 void coap_server_remove(coap_server_t *srv, coap_resource_t *res);
 const char *coap_resource_path(const coap_resource_t *res);
+/* A request body limit for this resource alone, below the server's
+ * max_upload (0: the server's). A Block1 upload is refused with 4.13 and
+ * Size1 = this limit as soon as Size1 announces more or the blocks
+ * received pass it (RFC 7959 §2.9.3), before the handler runs. */
+void coap_resource_set_max_upload(coap_resource_t *res, uint32_t max);
 
 void coap_server_on_register(coap_server_t *srv, coap_register_cb cb, void *arg);
 void coap_server_on_deregister(coap_server_t *srv, coap_deregister_cb cb, void *arg);

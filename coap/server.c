@@ -67,6 +67,11 @@ const char *coap_resource_path(const coap_resource_t *res)
     return res->path;
 }
 
+void coap_resource_set_max_upload(coap_resource_t *res, uint32_t max)
+{
+    res->max_upload = max;
+}
+
 /* Exact match first, then the longest prefix resource covering the path. */
 static coap_resource_t *find_resource(coap_server_t *srv, const char *path, size_t len)
 {
@@ -411,7 +416,7 @@ static void on_request(coap_ep_t *ep, coap_ep_req_t *er, const coap_msg_t *m, vo
         if (rc <= 0) return;
         req.payload = up->body;
         req.payload_len = up->len;
-    } else if (m->payload_len > srv->p.max_upload) {
+    } else if (m->payload_len > coap_srv_max_upload_(srv, sr)) {
         coap_srv_too_large_(srv, sr); /* the limit holds for a body in one datagram too */
         return;
     }

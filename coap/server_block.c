@@ -60,8 +60,8 @@ void coap_srv_store_response_(coap_server_t *srv, srv_req_t *sr, const coap_resp
     s->etag_len = r->etag && r->etag_len <= 8 ? r->etag_len : 0;
     if (s->etag_len) memcpy(s->etag, r->etag, s->etag_len);
     s->len = r->payload_len;
-    memcpy(s->body, r->payload, r->payload_len);
-    s->next = srv->stored; /* newest first */
+    if (r->payload_len) memcpy(s->body, r->payload, r->payload_len); /* payload may be NULL */
+    s->next = srv->stored;                                           /* newest first */
     srv->stored = s;
     srv->nstored++;
 }
@@ -141,18 +141,45 @@ static upload_t **upload_find(coap_server_t *srv, const coap_addr_t *peer, const
     return NULL;
 }
 
-/* §2.9.3: 4.13 with Size1, the largest body this server takes. */
+/* The largest body the request's resource takes: the server's limit, or
+ * the resource's own when it set a lower one. */
+uint32_t coap_srv_max_upload_(const coap_server_t *srv, const srv_req_t *sr)
+{
+    uint32_t lim = srv->p.max_upload;
+    if (sr->res && sr->res->max_upload && sr->res->max_upload < lim) lim = sr->res->max_upload;
+    return lim;
+}
+
+/* §2.9.3: 4.13 with Size1, the largest body this resource takes. */
 void coap_srv_too_large_(coap_server_t *srv, srv_req_t *sr)
 {
     uint8_t s1[4];
     coap_opt_t o = {.num = COAP_OPT_SIZE1, .is_inline = 1};
-    o.len = (uint16_t)coap_uint_encode(srv->p.max_upload, s1);
+    o.len = (uint16_t)coap_uint_encode(coap_srv_max_upload_(srv, sr), s1);
     memcpy(o.v.bytes, s1, o.len);
     coap_response_t r = COAP_RESPONSE(COAP_REQUEST_ENTITY_TOO_LARGE);
     r.opts = &o;
     r.nopts = 1;
     sr->has_b1 = 0;
     coap_server_respond(srv, sr->id, &r);
+}
+
+/* Adds a block's payload to the body. An empty block (a whole empty body
+ * sent as Block1 num 0) adds nothing: body and payload may both be NULL. */
+static int append_block(upload_t *u, const uint8_t *p, size_t n)
+{
+    if (n == 0) return 0;
+    if (u->len + n > u->cap) {
+        size_t cap = u->cap ? u->cap * 2 : 4096;
+        while (cap < u->len + n) cap *= 2;
+        uint8_t *nb = realloc(u->body, cap);
+        if (!nb) return -1;
+        u->body = nb;
+        u->cap = cap;
+    }
+    memcpy(u->body + u->len, p, n);
+    u->len += n;
+    return 0;
 }
 
 /* Returns 1 when the body is complete (*body, *len), 0 when the block was
@@ -165,8 +192,9 @@ int coap_srv_block1_receive_(coap_server_t *srv, srv_req_t *sr, const coap_msg_t
     upload_t **pp = upload_find(srv, &sr->peer, key);
     uint32_t size1;
     size_t off = coap_block_offset(b);
-    int too_big = off + m->payload_len > srv->p.max_upload ||
-                  (!coap_msg_get_uint(m, COAP_OPT_SIZE1, &size1) && size1 > srv->p.max_upload);
+    uint32_t max = coap_srv_max_upload_(srv, sr);
+    int too_big = off + m->payload_len > max ||
+                  (!coap_msg_get_uint(m, COAP_OPT_SIZE1, &size1) && size1 > max);
     if (too_big) {
         free(key);
         if (pp) coap_srv_upload_free_(srv, pp);
@@ -200,16 +228,7 @@ int coap_srv_block1_receive_(coap_server_t *srv, srv_req_t *sr, const coap_msg_t
         coap_server_error_(srv, sr->id, COAP_REQUEST_ENTITY_INCOMPLETE, "block out of sequence");
         return 0;
     }
-    if (u->len + m->payload_len > u->cap) {
-        size_t cap = u->cap ? u->cap * 2 : 4096;
-        while (cap < u->len + m->payload_len) cap *= 2;
-        uint8_t *nb = realloc(u->body, cap);
-        if (!nb) return COAP_ERR_NOMEM;
-        u->body = nb;
-        u->cap = cap;
-    }
-    memcpy(u->body + u->len, m->payload, m->payload_len);
-    u->len += m->payload_len;
+    if (append_block(u, m->payload, m->payload_len)) return COAP_ERR_NOMEM;
     u->expires = coap_ep_now(srv->ep) + coap_ep_params(srv->ep)->exchange_lifetime_ms;
     if (b->more) {
         coap_response_t r = COAP_RESPONSE(COAP_CONTINUE);

@@ -35,7 +35,8 @@ struct coap_resource {
     char *rt, *if_, *title;
     int ct;
     long sz;
-    uint32_t seq; /* RFC 7641 §4.4: 24-bit, increasing per notification */
+    uint32_t max_upload; /* 0: the server's p.max_upload */
+    uint32_t seq;        /* RFC 7641 §4.4: 24-bit, increasing per notification */
     coap_observer_t *observers;
     size_t nobservers;
 };
@@ -126,6 +127,7 @@ void coap_srv_stored_free_(coap_server_t *srv, stored_resp_t **pp);
 void coap_srv_store_response_(coap_server_t *srv, srv_req_t *sr, const coap_response_t *r,
                               int keep);
 int coap_srv_respond_stored_(coap_server_t *srv, srv_req_t *sr);
+uint32_t coap_srv_max_upload_(const coap_server_t *srv, const srv_req_t *sr);
 void coap_srv_too_large_(coap_server_t *srv, srv_req_t *sr);
 int coap_srv_block1_receive_(coap_server_t *srv, srv_req_t *sr, const coap_msg_t *m,
                              const coap_block_t *b, upload_t **done);

@@ -195,6 +195,12 @@ int cfg_check_device_name(const char *s, char *why, size_t cap)
     size_t l = strlen(s);
     int ok = l > 0 && l <= DEVICE_NAME_MAX;
     for (const char *p = s; ok && *p; p++) ok = isalnum((unsigned char)*p) || strchr("_.-", *p);
+    /* "." and ".." are path segments URLs resolve away (RFC 3986 §5.2.4):
+     * /devices/../x would never reach the device */
+    if (ok && strspn(s, ".") == l)
+        return why_fail(why, cap,
+                        "bad device name (not only dots: \".\" and \"..\" are "
+                        "resolved away in URLs)");
     if (ok) return 0;
     return why_fail(why, cap, "bad device name (expected 1-63 characters of A-Z a-z 0-9 _ . -)");
 }

@@ -7,8 +7,14 @@
 # exec: the program becomes PID 1 and gets `docker stop`'s SIGTERM itself.
 set -e
 if [ $# -eq 0 ] || [ "${1#-}" != "$1" ]; then
-    if [ -f /etc/coapgw/coapgw.json ]; then
-        set -- --config /etc/coapgw/coapgw.json "$@"
+    conf=/etc/coapgw/coapgw.json
+    if [ -f "$conf" ]; then
+        set -- --config "$conf" "$@"
+    elif [ -e "$conf" ]; then
+        # docker run -v makes a directory when the host file is missing:
+        # say so rather than run on the defaults.
+        echo "coapgw: $conf is not a file (was the file missing on the host?)" >&2
+        exit 2
     fi
     set -- coapgw "$@"
 fi

@@ -17,6 +17,9 @@ int gw_device_name_ok(const char *n)
 {
     size_t l = strlen(n);
     if (l == 0 || l > 63) return 0;
+    /* "." and ".." (and "...") are path segments that URLs resolve away
+     * (RFC 3986 §5.2.4): /devices/../x would never reach the device */
+    if (strspn(n, ".") == l) return 0;
     for (; *n; n++)
         if (!isalnum((unsigned char)*n) && !strchr("_.-", *n)) return 0;
     return 1;

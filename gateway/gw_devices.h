@@ -34,7 +34,7 @@ typedef struct gw_device {
     void (*disc_free)(void *disc);
 } gw_device_t;
 
-/* Valid device names: [A-Za-z0-9_.-]{1,63}. */
+/* Valid device names: [A-Za-z0-9_.-]{1,63}, not only dots (".", ".."). */
 int gw_device_name_ok(const char *name);
 
 /* Adds every configured device (at start; may block on DNS). */

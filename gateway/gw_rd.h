@@ -18,5 +18,9 @@ gw_rd_t *gw_rd_new(gw_t *gw, coap_server_t *srv);
 /* Removes the resource and the expiry timer. The registered devices stay in
  * the registry (gw_devices_free frees them). Call before coap_server_free. */
 void gw_rd_free(gw_rd_t *rd);
+/* After a reload swapped gw->acl and gw->cfg in: removes (with a log line)
+ * the registrations whose source or base the new target allowlist no
+ * longer allows, and applies the new rd.max_links_bytes. NULL: nothing. */
+void gw_rd_reloaded(gw_rd_t *rd);
 
 #endif

@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/time.h>
 #include <time.h>
 
@@ -37,12 +38,36 @@ static void timestamp(char *buf, size_t cap)
     snprintf(buf + n, cap - n, ".%03ldZ", (long)tv.tv_usec / 1000);
 }
 
+/* Copies src into dst (cap bytes) with control bytes, DEL and non-ASCII
+ * written as \xHH: what a client or a device sent can neither break a
+ * JSON line (jansson refuses invalid UTF-8) nor send escape sequences to a
+ * terminal. Cut with "..." at most `keep` source bytes in. */
+static void sanitize(char *dst, size_t cap, const char *src, size_t keep)
+{
+    size_t o = 0;
+    for (size_t i = 0; src[i]; i++) {
+        if (i == keep || o + 8 > cap) { /* room for one escape, "..." and NUL */
+            memcpy(dst + o, "...", 3);
+            o += 3;
+            break;
+        }
+        unsigned char c = (unsigned char)src[i];
+        if (c >= 0x20 && c < 0x7f)
+            dst[o++] = (char)c;
+        else
+            o += (size_t)snprintf(dst + o, cap - o, "\\x%02x", c);
+    }
+    dst[o] = '\0';
+}
+
 /* Writes the line; fields (a JSON object, may be NULL) are added to the
  * JSON form, the text form carries everything in msg already. */
 static void emit(int level, const char *msg, json_t *fields)
 {
-    char ts[40];
+    char ts[40], clean[4096];
     timestamp(ts, sizeof ts);
+    sanitize(clean, sizeof clean, msg, 3200);
+    msg = clean;
     if (log_format == CFG_LOG_TEXT) {
         fprintf(stderr, "%s %-5s %s\n", ts, level_names[level & 3], msg);
         json_decref(fields);
@@ -70,24 +95,28 @@ void gw_log(int level, const char *fmt, ...)
     emit(level, line, NULL);
 }
 
-/* jansson refuses strings that are not UTF-8; the path is as sent. */
+/* The path is as sent: any bytes, any length. */
 static void set_str(json_t *o, const char *key, const char *v)
 {
     if (!v) return;
-    json_t *s = json_string(v);
-    if (!s) s = json_string("(not UTF-8)");
-    json_object_set_new(o, key, s);
+    char clean[2600];
+    sanitize(clean, sizeof clean, v, 1024);
+    json_object_set_new(o, key, json_string(clean));
 }
 
 void gw_log_request(const http_done_t *d)
 {
     int level = d->status >= 500 ? CFG_LOG_WARN : CFG_LOG_INFO;
     if (level < min_level) return;
-    char msg[2048];
+    char msg[3200];
     unsigned long long ms = (unsigned long long)(d->duration_us / 1000);
-    snprintf(msg, sizeof msg, "%s %s %s%s%s %u %llums%s%s", d->client, d->method, d->path,
-             d->target ? " -> " : "", d->target ? d->target : "", d->status, ms, d->note ? " " : "",
-             d->note ? d->note : "");
+    /* Each field cleaned and cut first, so the status and time always fit. */
+    char path[1300], target[1300], note[400];
+    sanitize(path, sizeof path, d->path, 300);
+    sanitize(target, sizeof target, d->target ? d->target : "", 300);
+    sanitize(note, sizeof note, d->note ? d->note : "", 90);
+    snprintf(msg, sizeof msg, "%s %s %s%s%s %u %llums%s%s", d->client, d->method, path,
+             d->target ? " -> " : "", target, d->status, ms, d->note ? " " : "", note);
     json_t *f = NULL;
     if (log_format == CFG_LOG_JSON) {
         f = json_object();

@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -37,6 +39,7 @@ struct gw_metrics {
     double latency_sum;
     coap_loop_timer_t *watch;
     coap_ep_stats_t seen; /* both endpoints, at the last watch tick */
+    double started;       /* wall clock, seconds since the epoch */
 };
 
 uint64_t gw_now_us(void)
@@ -126,6 +129,9 @@ static void on_watch(coap_loop_t *loop, coap_loop_timer_t *t, void *arg)
 gw_metrics_t *gw_metrics_new(gw_t *gw)
 {
     gw_metrics_t *m = calloc(1, sizeof *m);
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    if (m) m->started = (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
     if (!m) return NULL;
     m->gw = gw;
     m->watch = coap_loop_timer_new(gw->loop, on_watch, m);
@@ -254,6 +260,25 @@ static uint64_t open_fds(void)
     return n ? n - 1 : 0; /* not the directory's own descriptor */
 }
 
+/* The process collector's names, as Prometheus client libraries use them. */
+static void process_families(FILE *f, const gw_metrics_t *m)
+{
+    one(f, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.",
+        resident_bytes());
+    one(f, "process_open_fds", "gauge", "Open file descriptors.", open_fds());
+    struct rusage ru;
+    double cpu = 0;
+    if (getrusage(RUSAGE_SELF, &ru) == 0)
+        cpu = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+              (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+    family(f, "process_cpu_seconds_total", "counter", "User and system CPU time in seconds.");
+    fprintf(f, "process_cpu_seconds_total %.6f\n", cpu);
+    if (!m) return;
+    family(f, "process_start_time_seconds", "gauge",
+           "Start time of the process since the epoch in seconds.");
+    fprintf(f, "process_start_time_seconds %.3f\n", m->started);
+}
+
 void gw_metrics_respond(gw_t *gw, http_req_t *req)
 {
     char *buf = NULL;
@@ -270,9 +295,7 @@ void gw_metrics_respond(gw_t *gw, http_req_t *req)
     if (gw->metrics) http_families(f, gw->metrics);
     if (gw->metrics) coap_families(f, gw->metrics, &s);
     gateway_families(f, gw);
-    one(f, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.",
-        resident_bytes());
-    one(f, "process_open_fds", "gauge", "Open file descriptors.", open_fds());
+    process_families(f, gw->metrics);
     if (fclose(f) || !buf) {
         free(buf);
         http_respond_text(req, 503, "out of memory");

@@ -7,8 +7,10 @@
  * the base URI (when given) must both be allowed targets, or the answer is
  * 4.03; otherwise anyone could register base=coap://any-host and use the
  * gateway as an open proxy. The loop never resolves names, so a base must
- * name an IP address. Updates and removals must come from the host that
- * registered (any port), and registration IDs are random.
+ * name an IP address. A reload that takes either out of the allowlist
+ * removes the registration (gw_rd_reloaded). Registering again, updates and
+ * removals must come from the host that registered (any port), whatever
+ * the base, and registration IDs are random.
  *
  * The RD keeps no device pointers: a registration is (id, name) and the
  * device is looked up by name each time, so a reload that drops a
@@ -18,12 +20,14 @@
 #include "gw_rd.h"
 
 #include "coap_cf.h"
+#include "coap_link.h"
 #include "coap_uri.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 
 #define RD_DEFAULT_LT 90000u /* RFC 9176 §5: 25 hours */
 
@@ -164,14 +168,6 @@ static void source_base(const coap_addr_t *peer, coap_addr_t *addr, char *uri, s
     uri[n] = '\0';
 }
 
-/* RFC 6690 §2: a link-format document is a list of <URI-reference>;... */
-static int looks_like_links(const uint8_t *p, size_t n)
-{
-    size_t i = 0;
-    while (i < n && (p[i] == ' ' || p[i] == '\r' || p[i] == '\n' || p[i] == '\t')) i++;
-    return i == n || p[i] == '<';
-}
-
 static int same_host(const coap_addr_t *a, const coap_addr_t *b)
 {
     coap_addr_t x = *a, y = *b;
@@ -182,6 +178,18 @@ static int same_host(const coap_addr_t *a, const coap_addr_t *b)
     else
         x.u.v6.sin6_port = y.u.v6.sin6_port = 0;
     return coap_addr_equal(&x, &y);
+}
+
+/* A registration or update sent from the base address itself (what
+ * coapgw-sim does) is an exchange with the device: it is online now. */
+static void mark_contact(gw_device_t *d, const coap_addr_t *peer)
+{
+    coap_addr_t src = *peer, base = d->addr;
+    coap_addr_unmap(&src);
+    coap_addr_unmap(&base);
+    if (!coap_addr_equal(&src, &base)) return;
+    d->online = 1;
+    d->last_seen = (int64_t)time(NULL);
 }
 
 /* --- registrations --- */
@@ -316,8 +324,15 @@ static int check_payload(gw_rd_t *rd, const coap_request_t *req)
         too_large(rd, req->id, max, "link-format payload over rd.max_links_bytes");
         return -1;
     }
-    if (!looks_like_links(req->payload, req->payload_len)) {
-        answer(rd, req->id, COAP_BAD_REQUEST, "payload is not link-format (RFC 6690)");
+    /* RFC 9176 §5: the payload is the endpoint's links; an empty one
+     * registers an endpoint with no resources (zero link-values). */
+    size_t at = 0;
+    int rc = coap_link_validate((const char *)req->payload, req->payload_len, &at);
+    if (rc < 0) {
+        char diag[120];
+        snprintf(diag, sizeof diag, "payload is not link-format (RFC 6690): %s at byte %zu",
+                 coap_link_strerror(rc), at);
+        answer(rd, req->id, COAP_BAD_REQUEST, diag);
         return -1;
     }
     return 0;
@@ -355,11 +370,12 @@ static int resolve_base(gw_rd_t *rd, const coap_request_t *req, const rd_params_
 /* --- the interface --- */
 
 /* Who may take the name p->ep: nobody when a configured device has it
- * (NULL returned, answered), else *reg is the registration it replaces
- * (or NULL). §5: the same endpoint registering again replaces its
- * registration; another one may not take the name. */
+ * (0 returned, answered), else *reg is the registration it replaces (or
+ * NULL). §5: the same endpoint registering again replaces its
+ * registration; another host may not take the name, whatever base it
+ * gives (the base is not proof of identity: anyone can write it). */
 static int may_take_name(gw_rd_t *rd, const coap_request_t *req, const rd_params_t *p,
-                         const char *uri, rd_reg_t **reg)
+                         rd_reg_t **reg)
 {
     gw_device_t *old = gw_device_find(rd->gw, p->ep);
     *reg = old && old->source == GW_DEV_RD ? reg_by_name(rd, p->ep) : NULL;
@@ -367,7 +383,7 @@ static int may_take_name(gw_rd_t *rd, const coap_request_t *req, const rd_params
         answer(rd, req->id, COAP_FORBIDDEN, "name taken by a configured device");
         return 0;
     }
-    if (*reg && !same_host(&(*reg)->registrant, req->peer) && strcmp(old->uri, uri)) {
+    if (*reg && !same_host(&(*reg)->registrant, req->peer)) {
         answer(rd, req->id, COAP_FORBIDDEN, "name registered by another endpoint");
         return 0;
     }
@@ -419,7 +435,7 @@ static void do_register(gw_rd_t *rd, const coap_request_t *req)
                   "too many registrations (rd.max_registrations)");
         return;
     }
-    if (!may_take_name(rd, req, &p, uri, &r)) return;
+    if (!may_take_name(rd, req, &p, &r)) return;
     if (!r) r = reg_new(rd, p.ep);
     gw_device_t *d = r ? gw_device_add_rd(gw, p.ep, uri, &addr) : NULL;
     if (d) snprintf(d->rd_id, sizeof d->rd_id, "%s", r->id);
@@ -430,6 +446,7 @@ static void do_register(gw_rd_t *rd, const coap_request_t *req)
     }
     r->registrant = *req->peer;
     r->implicit_base = !p.has_base;
+    mark_contact(d, req->peer);
     set_lifetime(rd, d, p.has_lt ? p.lt : RD_DEFAULT_LT);
     arm_expiry(rd);
     char from[COAP_ADDR_STRLEN];
@@ -477,6 +494,7 @@ static void do_update(gw_rd_t *rd, const coap_request_t *req, rd_reg_t *r, gw_de
         return;
     }
     r->registrant = *req->peer;
+    mark_contact(d, req->peer);
     set_lifetime(rd, d, p.has_lt ? p.lt : d->lifetime_s);
     arm_expiry(rd);
     gw_log(CFG_LOG_INFO, "rd: updated %s (/rd/%s) at %s, lifetime %u s%s", r->name, r->id, d->uri,
@@ -545,7 +563,34 @@ gw_rd_t *gw_rd_new(gw_t *gw, coap_server_t *srv)
         gw_rd_free(rd);
         return NULL;
     }
+    /* links over the limit are refused while they arrive, not after the
+     * whole Block1 upload (RFC 7959 §2.9.3) */
+    coap_resource_set_max_upload(rd->res, gw->cfg.rd_max_links_bytes);
     return rd;
+}
+
+/* Whether a registration still passes the allowlist: its registrant
+ * (the source address) and its base, as resolve_base checked them. */
+static int reg_allowed(gw_rd_t *rd, const rd_reg_t *r, const gw_device_t *d)
+{
+    coap_addr_t src = r->registrant, base = d->addr;
+    coap_addr_unmap(&src);
+    coap_addr_unmap(&base);
+    return gw_acl_allows_addr(rd->gw->acl, &src) && gw_acl_allows_addr(rd->gw->acl, &base);
+}
+
+void gw_rd_reloaded(gw_rd_t *rd)
+{
+    if (!rd) return;
+    coap_resource_set_max_upload(rd->res, rd->gw->cfg.rd_max_links_bytes);
+    sweep(rd);
+    for (rd_reg_t *r = rd->regs, *next; r; r = next) {
+        next = r->next;
+        gw_device_t *d = reg_device(rd, r);
+        if (d && !reg_allowed(rd, r, d))
+            reg_remove(rd, r, "reload: no longer in the target allowlist: removed");
+    }
+    arm_expiry(rd);
 }
 
 void gw_rd_free(gw_rd_t *rd)

@@ -13,6 +13,7 @@
 #include "gw_auth.h"
 #include "gw_config.h"
 #include "gw_hub.h"
+#include "gw_rd.h"
 #include "gw_reverse.h"
 
 #include <stddef.h>
@@ -113,21 +114,6 @@ static gw_acl_t *build_acl(const cfg_t *c, char *err, size_t errlen)
     return acl;
 }
 
-/* Registered devices (Resource Directory) keep their place in the new
- * allowlist, like configured ones. */
-static void allow_devices(gw_t *gw)
-{
-    size_t cap = gw_devices_count(gw, -1);
-    gw_device_t **list = cap ? malloc(cap * sizeof *list) : NULL;
-    size_t n = list ? gw_devices_list(gw, list, cap) : 0;
-    for (size_t i = 0; i < n; i++) {
-        char host[COAP_ADDR_STRLEN];
-        if (list[i]->resolved)
-            gw_acl_add(gw->acl, coap_addr_host(&list[i]->addr, host, sizeof host));
-    }
-    free(list);
-}
-
 /* Swaps next in; on failure everything is as it was. */
 static int apply(gw_t *gw, cfg_t *next, char *err, size_t errlen)
 {
@@ -153,7 +139,10 @@ static int apply(gw_t *gw, cfg_t *next, char *err, size_t errlen)
         }
         return -1;
     }
-    allow_devices(gw);
+    /* Only configured devices widen the allowlist (gw_devices_reload added
+     * them); a registration never does, and one the new list no longer
+     * allows goes. */
+    gw_rd_reloaded(gw->rd);
     gw_acl_free(old_acl);
     cfg_free(&old);
     return 0;

@@ -8,6 +8,7 @@
 #include "gw_tokens.h"
 
 #include <ctype.h>
+#include <ifaddrs.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +71,51 @@ static int device_target(gw_t *gw, const char *rest, const char *query, char *ou
     return n < 0 || (size_t)n >= cap ? 414 : 0;
 }
 
+/* --- the gateway itself --- */
+
+static int addr_is_loopback_or_any(const coap_addr_t *a)
+{
+    if (a->u.sa.sa_family == AF_INET) {
+        uint32_t v4 = ntohl(a->u.v4.sin_addr.s_addr);
+        return v4 >> 24 == 127 || v4 == 0;
+    }
+    return IN6_IS_ADDR_LOOPBACK(&a->u.v6.sin6_addr) || IN6_IS_ADDR_UNSPECIFIED(&a->u.v6.sin6_addr);
+}
+
+/* One of this host's interface addresses (a wildcard-bound port answers
+ * on all of them). getifaddrs asks the kernel, it does not block on DNS. */
+static int addr_is_local(const coap_addr_t *a)
+{
+    struct ifaddrs *list;
+    if (getifaddrs(&list)) return 0;
+    int found = 0;
+    for (struct ifaddrs *i = list; i && !found; i = i->ifa_next) {
+        if (!i->ifa_addr || i->ifa_addr->sa_family != a->u.sa.sa_family) continue;
+        if (a->u.sa.sa_family == AF_INET)
+            found = !memcmp(&((struct sockaddr_in *)(void *)i->ifa_addr)->sin_addr,
+                            &a->u.v4.sin_addr, sizeof a->u.v4.sin_addr);
+        else
+            found = !memcmp(&((struct sockaddr_in6 *)(void *)i->ifa_addr)->sin6_addr,
+                            &a->u.v6.sin6_addr, sizeof a->u.v6.sin6_addr);
+    }
+    freeifaddrs(list);
+    return found;
+}
+
+/* Whether `target` is the gateway's own CoAP endpoint (coap.listen): a
+ * request proxied there would arrive from the gateway's own address and
+ * pass for a local client (the Resource Directory trusts the source
+ * host), and could loop back through the forward proxy. */
+static int is_gateway_itself(gw_t *gw, const coap_addr_t *target)
+{
+    coap_addr_t own, t = *target;
+    if (!gw->srv_ep || coap_ep_local_addr(gw->srv_ep, &own)) return 0;
+    coap_addr_unmap(&own);
+    coap_addr_unmap(&t);
+    if (coap_addr_port(&t) != coap_addr_port(&own)) return 0;
+    return coap_addr_equal(&t, &own) || addr_is_loopback_or_any(&t) || addr_is_local(&t);
+}
+
 #define FAIL(code, ...) (snprintf(msg, cap, __VA_ARGS__), (code))
 
 /* The common part: parse the coap:// URI, find its address, apply the
@@ -100,6 +146,7 @@ static int finish_target(gw_t *gw, const char *raw, gw_target_t *t, char *msg, s
         else
             t->addr.u.v6.sin6_port = htons(u.port);
     }
+    if (is_gateway_itself(gw, &t->addr)) return FAIL(403, "target is the gateway itself");
     if (!gw_acl_allows_addr(gw->acl, &t->addr))
         return FAIL(403, "target %s is not allowed (see proxy.allow_targets and --allow-target)",
                     u.host);

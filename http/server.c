@@ -252,7 +252,10 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
  * with its client or the server going, so it stays 200. */
 static void report_done(http_req_t *r, enum MHD_RequestTerminationCode toe)
 {
-    int gone = !r->answered || (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && !r->streaming);
+    /* An answer queued before the daemon stopped was sent (it is flushed
+     * first), so only other early ends mean the client left. */
+    int gone = !r->answered || (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK &&
+                                toe != MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN && !r->streaming);
     http_server_t *srv = r->srv;
     if (!srv->p.done || !r->handled) return;
     http_done_t d = {.method = r->method,

@@ -174,6 +174,17 @@ env_run() {
 check "without a file, COAPGW_* variables set the ports and the device" env_run
 "${D[@]}" logs "$CTR-env" >"$TMP/container-env.log" 2>&1 || true
 "${D[@]}" rm -f "$CTR-env" >/dev/null 2>&1 || true
+
+# A missing host file mounted with -v arrives as a directory: a clear error,
+# not a gateway silently on its defaults.
+not_a_file() {
+    mkdir -p "$TMP/conf-dir"
+    local rc=0
+    "${D[@]}" run --rm --network host -v "$TMP/conf-dir:/etc/coapgw/coapgw.json:ro" "$IMAGE" \
+        >"$TMP/not-a-file.log" 2>&1 || rc=$?
+    [ "$rc" = 2 ] && grep -q "is not a file" "$TMP/not-a-file.log"
+}
+check "a mounted config path that is not a file stops the container with a message (exit 2)" not_a_file
 stop sim
 
 # ---- the compose demo, as README runs it, on free host ports

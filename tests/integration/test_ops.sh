@@ -54,7 +54,9 @@ metrics_format() {
     $PROM --require-meta "$TMP/m0" || return 1
     [ "$(value "$TMP/m0" 'coapgw_build_info{version="0.1.0"}')" = 1 ] || return 1
     [ "$(value "$TMP/m0" process_resident_memory_bytes)" -gt 100000 ] || return 1
-    [ "$(value "$TMP/m0" process_open_fds)" -ge 5 ]
+    [ "$(value "$TMP/m0" process_open_fds)" -ge 5 ] || return 1
+    python3 -c 'import sys, time; cpu, start = map(float, sys.argv[1:]); sys.exit(not (0 <= cpu < 60 and abs(time.time() - start) < 300))' \
+        "$(value "$TMP/m0" process_cpu_seconds_total)" "$(value "$TMP/m0" process_start_time_seconds)"
 }
 check "/metrics: text format 0.0.4, HELP and TYPE everywhere, process gauges" metrics_format
 
@@ -111,11 +113,22 @@ counters() {
 check "the counters moved: requests by method and status, CoAP codes, RST, timeouts, cache, histogram, RD" counters
 
 json_logs() {
+    # A path with control bytes and invalid UTF-8, and a very long one: each
+    # still gets its line, with the status.
+    python3 - "$HTTP_PORT" <<'PY'
+import socket, sys
+for path in (b"/bad\x1b[31m\xc3\xa9\xff", b"/long" + "\u00e9".encode() * 1100):
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+    s.sendall(b"GET " + path + b" HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+    s.recv(4096)
+    s.close()
+PY
+    sleep 0.3
     python3 - "$TMP/gw.log" <<'PY'
 import json, re, sys
 ts = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 lines = open(sys.argv[1]).read().splitlines()
-seen404 = seen200 = False
+seen404 = seen200 = seen_bad = seen_long = False
 for n, line in enumerate(lines, 1):
     o = json.loads(line)  # every line is one JSON object
     assert ts.match(o["ts"]) and o["level"] in ("debug", "info", "warn", "error") and o["msg"], n
@@ -123,7 +136,11 @@ for n, line in enumerate(lines, 1):
         seen404 = isinstance(o["duration_ms"], float) and o["client"].startswith("127.0.0.1:")
     if o.get("status") == 200 and o.get("target", "").endswith("/sensors/temperature"):
         seen200 = o["path"] == "/devices/demo/sensors/temperature"
-assert seen404 and seen200, (seen404, seen200)
+    if o.get("status") == 404 and o.get("path", "").startswith("/bad\\x1b[31m\\xc3"):
+        seen_bad = "\x1b" not in line
+    if o.get("status") == 404 and o.get("path", "").startswith("/long\\xc3\\xa9"):
+        seen_long = o["path"].endswith("...") and o["msg"].endswith("404 " + o["msg"].split(" 404 ")[-1])
+assert seen404 and seen200 and seen_bad and seen_long, (seen404, seen200, seen_bad, seen_long)
 PY
 }
 check "--log-format json: every line is JSON with ts (RFC 3339), level, msg; request lines" json_logs
@@ -235,7 +252,8 @@ second_signal() {
     t1=$(date +%s%N)
     wait "$PID_late2" || true
     echo "  stopped in $(((t1 - t0) / 1000000)) ms, exit $rc"
-    [ "$rc" = 0 ] && [ $((t1 - t0)) -lt 600000000 ] && [ "$(cat "$TMP/late2.log")" = 503 ]
+    [ "$rc" = 0 ] && [ $((t1 - t0)) -lt 600000000 ] && [ "$(cat "$TMP/late2.log")" = 503 ] &&
+        grep -q "GET /devices/late/y .* 503 " "$TMP/gw3.log" # logged as answered, not 499
 }
 check "a second SIGINT stops at once (still exit 0, 503 for what was in flight)" second_signal
 

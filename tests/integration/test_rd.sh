@@ -15,6 +15,7 @@ if [ -z "${COAPGW_IN_NETNS:-}" ]; then
 fi
 ip link set lo up
 ip addr add 192.0.2.5/32 dev lo # a source outside the allowlist
+ip addr add 198.51.100.7/32 dev lo # a device in a range a reload removes
 . "$(dirname "$0")/lib.sh"
 need curl coap-client-notls python3
 SIM_PORT=$(free_port)
@@ -129,6 +130,8 @@ forbidden() {
     local id
     id=$(location)
     [ "$(coap -a 127.0.0.2 -m post "$RD/rd?ep=mine&base=coap://127.0.0.2:5683")" = 4.03 ] || return 1
+    # naming the same base proves nothing: still not the owner
+    [ "$(coap -a 127.0.0.2 -m post "$RD/rd?ep=mine&base=$SIM")" = 4.03 ] || return 1
     [ "$(coap -a 127.0.0.2 -m delete "$RD/rd/$id")" = 4.03 ] || return 1
     [ "$(coap -m delete "$RD/rd/$id")" = 2.02 ]
 }
@@ -141,6 +144,51 @@ too_large() {
     [ "$(http "$G/devices/big/x")" = 404 ]
 }
 check "a link payload over 4096 bytes is 4.13 with Size1" too_large
+
+link_format() { # the whole document is checked (RFC 6690 §2)
+    [ "$(coap -m post -t 40 -e '<' "$RD/rd?ep=lf&base=$SIM")" = 4.00 ] || return 1
+    grep -q "not link-format" "$TMP/coap.out" || return 1
+    [ "$(coap -m post -t 40 -e '</a>;title="x' "$RD/rd?ep=lf&base=$SIM")" = 4.00 ] || return 1
+    grep -q "quoted string" "$TMP/coap.out" || return 1
+    [ "$(http "$G/api/devices/lf")" = 404 ] || return 1
+    # RFC 9176 §5: an endpoint with no resources registers no links
+    [ "$(coap -m post -t 40 "$RD/rd?ep=lf&base=$SIM")" = 2.01 ] || return 1
+    [ "$(http "$G/api/devices/lf")" = 200 ] || return 1
+    [ "$(coap -m delete "$RD/rd/$(location)")" = 2.02 ]
+}
+check "malformed link-format is 4.00 with where; an empty payload registers no links" link_format
+
+dot_names() { # URLs resolve "." and ".." away: /devices/../x
+    [ "$(coap -m post "$RD/rd?ep=..&base=$SIM")" = 4.00 ] || return 1
+    [ "$(coap -m post "$RD/rd?ep=.&base=$SIM")" = 4.00 ] || return 1
+    [ "$(coap -m post "$RD/rd?ep=v1..2&base=$SIM")" = 2.01 ] || return 1
+    [ "$(coap -m delete "$RD/rd/$(location)")" = 2.02 ]
+}
+check "endpoint names made of dots only are 4.00" dot_names
+
+itself() { # the gateway's CoAP port through its own HTTP proxy would come
+    # from 127.0.0.1: the owner of every loopback registration
+    [ "$(coap -m post "$RD/rd?ep=owned&base=$SIM")" = 2.01 ] || return 1
+    local t
+    for t in "127.0.0.1:$GW_COAP" "127.0.0.9:$GW_COAP" "0.0.0.0:$GW_COAP" "[::1]:$GW_COAP" \
+        "[::ffff:127.0.0.1]:$GW_COAP"; do
+        [ "$(http -X POST "$G/hc/coap://$t/rd?ep=owned&base=coap://127.0.0.1:1")" = 403 ] ||
+            { echo "not refused: $t"; return 1; }
+        grep -q "target is the gateway itself" "$TMP/body" || return 1
+    done
+    [ "$(http "$G/hc/?target_uri=coap://127.0.0.1:$GW_COAP/.well-known/core")" = 403 ] || return 1
+    [ "$(http "$G/events?target=coap://127.0.0.1:$GW_COAP/rd")" = 403 ] || return 1
+    curl -s "$G/api/devices/owned" | grep -q "127.0.0.1:$SIM_PORT" || return 1
+    [ "$(http "$G/hc/coap://127.0.0.1:$SIM_PORT/sensors/temperature")" = 200 ]
+}
+check "the HTTP proxy and SSE refuse the gateway's own CoAP port (403)" itself
+
+empty_block1() { # Block1 num 0 with no payload: one packet (was an abort under ASan)
+    python3 -c "import socket;s=socket.socket(2,2);s.sendto(bytes([0x41,2,0x12,0x34,1,0xb2])+b'rd'+bytes([0x44])+b'ep=x'+bytes([0xc1,0]),('127.0.0.1',$GW_COAP))"
+    sleep 0.3
+    kill -0 "$PID_gw" && [ "$(http "$G/healthz")" = 200 ]
+}
+check "an empty Block1 registration does not crash the gateway" empty_block1
 
 # The count limit needs the rd.max_registrations configuration key; a
 # gateway without it refuses the file (unknown key) and this part is
@@ -178,6 +226,9 @@ sim_register() {
     start simreg "$BUILD/coapgw-sim" --listen "127.0.0.1:$SIM_PORT" --register "coap://localhost:$GW_COAP" \
         --name simreg --lifetime 2
     wait_for "the simulator's registration" curl -sf "$G/devices/simreg/sensors/temperature" || return 1
+    # registering from its own address is contact: online at once
+    curl -s "$G/api/devices/simreg" | grep -q '"online": *true' || return 1
+    curl -s "$G/api/devices/simreg" | grep -q '"last_seen": *"2' || return 1
     sleep 3 # past its lifetime: refreshed at 2/3 of it
     [ "$(http "$G/devices/simreg/sensors/humidity")" = 200 ] || return 1
     grep -q '"unit"' "$TMP/body" || return 1
@@ -213,4 +264,40 @@ check "coapgw-sim registers again when the gateway forgot it (4.04 on refresh)" 
 
 stop simreg3
 stop gw
+
+# A reload that takes a range out of proxy.allow_targets removes the
+# registrations in it: they never kept their addresses in the allowlist.
+P3=$(free_port)
+H3=$(free_port tcp)
+FAR_PORT=$(free_port)
+gw3_config() {
+    cat >"$TMP/gw3.json" <<JSON
+{ "http": { "listen": "127.0.0.1:$H3" }, "coap": { "listen": "127.0.0.1:$P3" },
+  "devices": {}, "proxy": { "allow_targets": [$1] } }
+JSON
+}
+gw3_config '"198.51.100.0/24"'
+start gw3 "$BUILD/coapgw" --config "$TMP/gw3.json"
+G3=http://127.0.0.1:$H3
+reload_narrows() {
+    wait_for "third coapgw" curl -sf "$G3/healthz" || return 1
+    start far "$BUILD/coapgw-sim" --listen "198.51.100.7:$FAR_PORT" --register "coap://127.0.0.1:$P3" \
+        --name far
+    wait_for "far's registration" curl -sf "$G3/devices/far/sensors/temperature" || return 1
+    [ "$(http "$G3/hc/coap://198.51.100.7:$FAR_PORT/sensors/temperature")" = 200 ] || return 1
+    gw3_config ''
+    kill -HUP "$PID_gw3"
+    local _
+    for _ in $(seq 1 50); do
+        grep -q "configuration reloaded" "$TMP/gw3.log" && break
+        sleep 0.1
+    done
+    grep -q "no longer in the target allowlist: removed far" "$TMP/gw3.log" || return 1
+    [ "$(http "$G3/devices/far/sensors/temperature")" = 404 ] || return 1
+    [ "$(http "$G3/hc/coap://198.51.100.7:$FAR_PORT/sensors/temperature")" = 403 ] || return 1
+    [ "$(coap -m post "coap://127.0.0.1:$P3/rd?ep=far2&base=coap://198.51.100.7:$FAR_PORT")" = 4.03 ]
+}
+check "a reload that removes a range drops its registrations; their address is 403" reload_narrows
+stop far
+stop gw3
 finish

@@ -110,6 +110,13 @@ coap_forward() {
 }
 check "coap:// in Proxy-Uri is forwarded with the CoAP client (to coapgw-sim)" coap_forward
 
+forward_to_itself() { # to its own port it would pass for a loopback client
+    local rc=0
+    "$C" -P "$P" -m post "coap://127.0.0.1:$GW_COAP/rd?ep=x" >"$TMP/self" 2>&1 || rc=$?
+    [ $rc -eq 1 ] && grep -q "4.03" "$TMP/self" && grep -q "gateway itself" "$TMP/self"
+}
+check "coap:// to the gateway's own CoAP port -> 4.03" forward_to_itself
+
 schemes() {
     local rc=0
     "$C" -P "$P" "coaps://127.0.0.1:5684/x" 2>"$TMP/c1" >/dev/null || rc=$?

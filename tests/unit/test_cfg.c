@@ -237,6 +237,12 @@ START_TEST(bad_device_names)
     ck_bad("{\"devices\": {\"\": \"coap://127.0.0.1\"}}",
            "gw.json:1:14: devices.: bad device name");
     ck_bad("{\"devices\": {\"x/y\": \"coap://127.0.0.1\"}}", "devices.x/y: bad device name");
+    /* only dots: URLs resolve "." and ".." away (RFC 3986 §5.2.4) */
+    ck_bad("{\"devices\": {\"..\": \"coap://127.0.0.1\"}}",
+           "devices...: bad device name (not only dots");
+    ck_bad("{\"devices\": {\".\": \"coap://127.0.0.1\"}}",
+           "devices..: bad device name (not only dots");
+    ck_bad("{\"devices\": {\"...\": \"coap://127.0.0.1\"}}", "bad device name");
     char json[200], name[65];
     memset(name, 'n', 64);
     name[64] = '\0';
@@ -249,6 +255,14 @@ START_TEST(bad_device_names)
     cfg_t c;
     cfg_defaults(&c);
     ck_assert_msg(cfg_load_string(&c, json, "gw.json", err, sizeof err) == 0, "%s", err);
+    cfg_free(&c);
+    /* dots among other characters are fine */
+    cfg_defaults(&c);
+    ck_assert_msg(cfg_load_string(&c,
+                                  "{\"devices\": {\".a\": \"coap://127.0.0.1\", \"v1..2\": "
+                                  "\"coap://127.0.0.1\"}}",
+                                  "gw.json", err, sizeof err) == 0,
+                  "%s", err);
     cfg_free(&c);
 }
 END_TEST

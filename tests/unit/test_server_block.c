@@ -378,6 +378,79 @@ START_TEST(block1_too_large)
 }
 END_TEST
 
+/* An empty body sent as Block1 num 0 (one packet from anyone): the
+ * handler gets it, nothing copies from or to NULL (the sanitizer build
+ * aborted on memcpy(NULL, NULL, 0)). */
+START_TEST(block1_empty_payload)
+{
+    st_t t;
+    st_init(&t, NULL, NULL);
+    hrec_t h = up_rec();
+    coap_server_add(t.srv, "/up", 0, COAP_METHOD_BIT(COAP_POST), h_rec, &h, NULL);
+    coap_msg_t m;
+    raw_init(&m, COAP_CON, COAP_POST, 1, 1);
+    raw_path(&m, "up");
+    coap_block_add(&m, COAP_OPT_BLOCK1, 0, 0, 0);
+    coap_msg_t a = raw_ask(&t, &m);
+    ck_assert_int_eq(a.code, COAP_CHANGED);
+    ck_assert_int_eq(h.calls, 1);
+    ck_assert_uint_eq(h.payload_len, 0);
+    /* and as the first of more blocks, then data */
+    const coap_addr_t *me = sim_addr(&t.n, t.raw);
+    raw_init(&m, COAP_CON, COAP_POST, 2, 2);
+    raw_path(&m, "up");
+    coap_block_add(&m, COAP_OPT_BLOCK1, 0, 1, 0);
+    ck_assert_int_eq(raw_ask_as(&t, me, &m).code, COAP_CONTINUE);
+    ck_assert_ptr_nonnull(t.srv->uploads);
+    st_free(&t);
+}
+END_TEST
+
+/* A resource's own limit, below the server's: 4.13 with Size1 = that
+ * limit as soon as Size1 announces more or the blocks pass it, before the
+ * handler runs; other resources keep the server's limit. */
+START_TEST(block1_resource_limit)
+{
+    fill();
+    st_t t;
+    st_init(&t, NULL, NULL);
+    hrec_t h = up_rec(), h2 = up_rec();
+    coap_resource_t *r =
+        coap_server_add(t.srv, "/up", 0, COAP_METHOD_BIT(COAP_POST), h_rec, &h, NULL);
+    coap_server_add(t.srv, "/big", 0, COAP_METHOD_BIT(COAP_POST), h_rec, &h2, NULL);
+    coap_resource_set_max_upload(r, 1000);
+    const coap_addr_t *me = sim_addr(&t.n, t.raw);
+    coap_msg_t a = send_b1(&t, me, 1, "a", 1, big, 3000, 0, 1); /* Size1 3000 */
+    ck_assert_int_eq(a.code, COAP_REQUEST_ENTITY_TOO_LARGE);
+    ck_assert_uint_eq(opt_u(&a, COAP_OPT_SIZE1), 1000);
+    ck_assert_int_eq(send_b1(&t, me, 2, "b", 1, big, 3000, 0, 0).code, COAP_CONTINUE);
+    a = send_b1(&t, me, 3, "b", 1, big, 3000, 1, 0);
+    ck_assert_int_eq(a.code, COAP_REQUEST_ENTITY_TOO_LARGE); /* 1024 bytes in */
+    ck_assert_uint_eq(opt_u(&a, COAP_OPT_SIZE1), 1000);
+    ck_assert_ptr_null(t.srv->uploads);
+    ck_assert_int_eq(h.calls, 0);
+    /* one datagram over the limit */
+    coap_req_t *req = st_req(&t, COAP_POST, "up");
+    coap_req_set_payload(req, big, 1200);
+    sim_rec_t k = {0};
+    st_do(&t, req, &k);
+    ck_assert_int_eq(k.code, COAP_REQUEST_ENTITY_TOO_LARGE);
+    ck_assert_int_eq(h.calls, 0);
+    /* under it, and another resource, work */
+    for (uint32_t i = 0; i < 2; i++) send_b1(&t, me, (uint16_t)(10 + i), "c", 1, big, 900, i, 1);
+    ck_assert_int_eq(h.calls, 1);
+    ck_assert_uint_eq(h.payload_len, 900);
+    req = st_req(&t, COAP_POST, "big");
+    coap_req_set_payload(req, big, 3000);
+    coap_req_set_block_szx(req, 5, 0);
+    memset(&k, 0, sizeof k);
+    st_do(&t, req, &k);
+    ck_assert_int_eq(k.code, COAP_CHANGED);
+    ck_assert_uint_eq(h2.payload_len, 3000);
+    st_free(&t);
+}
+END_TEST
+
 /* --- the response of an unsafe request, fetched with Block2 (§2.7) --- */
 
 /* Every run of the action answers something else. */
@@ -512,6 +585,8 @@ int main(void)
     tcase_add_loop_test(tc, block1_request_tags_apart, 0, 3);
     tcase_add_test(tc, block1_out_of_order);
     tcase_add_test(tc, block1_too_large);
+    tcase_add_test(tc, block1_empty_payload);
+    tcase_add_test(tc, block1_resource_limit);
     tcase_add_test(tc, post_response_in_blocks);
     tcase_add_test(tc, late_block2_without_stored_response);
     tcase_add_loop_test(tc, client_block2_cut_short, 0, 2);
