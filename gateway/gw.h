@@ -34,8 +34,9 @@ typedef struct gw {
     struct gw_hub *hub;         /* Observe -> Server-Sent Events */
     struct gw_rd *rd;           /* Resource Directory on srv (NULL: rd disabled) */
     coap_loop_t *loop;
-    coap_ep_t *ep;     /* client side: an ephemeral dual-stack port */
-    coap_ep_t *srv_ep; /* the gateway's own CoAP port (coap.listen) */
+    coap_ep_t *ep;        /* client side: an ephemeral dual-stack port */
+    coap_ep_t *srv_ep;    /* the gateway's own CoAP port (coap.listen) */
+    coap_addr_t srv_addr; /* its bound address (unmapped), read once at start */
     http_server_t *http;
     cfg_t cfg;
     gw_acl_t *acl;

@@ -316,6 +316,8 @@ static int start(gw_t *gw)
                 rc < 0 && rc > -200 ? strerror(-rc) : "error");
         return -1;
     }
+    coap_ep_local_addr(gw->srv_ep, &gw->srv_addr);
+    coap_addr_unmap(&gw->srv_addr);
     gw->ep = client_endpoint(&ep);
     if (!gw->ep) {
         fprintf(stderr, "coapgw: cannot open a UDP socket for CoAP requests\n");

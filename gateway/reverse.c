@@ -442,9 +442,8 @@ static void on_proxy(coap_server_t *srv, const coap_request_t *req, void *arg)
         return;
     }
     char uri[1100];
-    coap_addr_t self;
-    coap_ep_local_addr(coap_server_ep(rv->srv), &self);
-    if (target_uri(req->msg, &self, uri, sizeof uri)) {
+    const coap_addr_t *self = &rv->gw->srv_addr; /* read once at start */
+    if (target_uri(req->msg, self, uri, sizeof uri)) {
         answer(rv, req->id, COAP_BAD_REQUEST, "malformed Proxy-Uri or Proxy-Scheme");
         return;
     }

@@ -108,12 +108,12 @@ static int addr_is_local(const coap_addr_t *a)
  * host), and could loop back through the forward proxy. */
 static int is_gateway_itself(gw_t *gw, const coap_addr_t *target)
 {
-    coap_addr_t own, t = *target;
-    if (!gw->srv_ep || coap_ep_local_addr(gw->srv_ep, &own)) return 0;
-    coap_addr_unmap(&own);
+    const coap_addr_t *own = &gw->srv_addr; /* no system call per request */
+    coap_addr_t t = *target;
+    if (!gw->srv_ep) return 0;
     coap_addr_unmap(&t);
-    if (coap_addr_port(&t) != coap_addr_port(&own)) return 0;
-    return coap_addr_equal(&t, &own) || addr_is_loopback_or_any(&t) || addr_is_local(&t);
+    if (coap_addr_port(&t) != coap_addr_port(own)) return 0;
+    return coap_addr_equal(&t, own) || addr_is_loopback_or_any(&t) || addr_is_local(&t);
 }
 
 #define FAIL(code, ...) (snprintf(msg, cap, __VA_ARGS__), (code))
