@@ -59,6 +59,8 @@ typedef struct {
 void gw_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void gw_log_set_level(int level);
 void gw_log_set_format(int format); /* CFG_LOG_TEXT or CFG_LOG_JSON */
+/* Now in RFC 3339, UTC, milliseconds: 2026-11-26T02:03:04.567Z (logs, events). */
+void gw_rfc3339_now(char *buf, size_t cap);
 /* The access log line of a finished HTTP request (5xx at warn). */
 void gw_log_request(const http_done_t *d);
 

@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 #include <time.h>
 
 typedef struct ev {
@@ -202,16 +201,6 @@ static void sub_drop_target(sub_t *s, obs_t *o)
 
 /* --- formatting (once per notification) --- */
 
-static void rfc3339_now(char *buf, size_t cap)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    struct tm tm;
-    gmtime_r(&tv.tv_sec, &tm);
-    size_t n = strftime(buf, cap, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(buf + n, cap - n, ".%03ldZ", (long)tv.tv_usec / 1000);
-}
-
 /* The payload as SSE subscribers get it: the JSON value itself for
  * JSON formats, a string for text, base64 for anything else. */
 static void set_payload(json_t *o, const coap_resp_t *r, int has_cf, uint32_t cf)
@@ -272,7 +261,7 @@ static ev_t *format_notification(obs_t *o, const coap_resp_t *r)
         json_object_set_new(d, "etag", json_string(buf));
     }
     json_object_set_new(d, "max_age", json_integer(max_age));
-    rfc3339_now(buf, sizeof buf);
+    gw_rfc3339_now(buf, sizeof buf);
     json_object_set_new(d, "received_at", json_string(buf));
     set_payload(d, r, has_cf, cf);
     char id[16];

@@ -27,8 +27,7 @@ void gw_log_set_format(int format)
     log_format = format == CFG_LOG_JSON ? CFG_LOG_JSON : CFG_LOG_TEXT;
 }
 
-/* RFC 3339, UTC, milliseconds: 2026-11-26T02:03:04.567Z */
-static void timestamp(char *buf, size_t cap)
+void gw_rfc3339_now(char *buf, size_t cap)
 {
     struct timeval tv;
     gettimeofday(&tv, NULL);
@@ -65,7 +64,7 @@ static void sanitize(char *dst, size_t cap, const char *src, size_t keep)
 static void emit(int level, const char *msg, json_t *fields)
 {
     char ts[40], clean[4096];
-    timestamp(ts, sizeof ts);
+    gw_rfc3339_now(ts, sizeof ts);
     sanitize(clean, sizeof clean, msg, 3200);
     msg = clean;
     if (log_format == CFG_LOG_TEXT) {
