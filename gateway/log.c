@@ -105,7 +105,7 @@ static void set_str(json_t *o, const char *key, const char *v)
 
 void gw_log_request(const http_done_t *d)
 {
-    int level = d->status >= 500 ? CFG_LOG_WARN : CFG_LOG_INFO;
+    int level = d->status >= 500 || d->status == 0 ? CFG_LOG_WARN : CFG_LOG_INFO;
     if (level < min_level) return;
     char msg[3200];
     unsigned long long ms = (unsigned long long)(d->duration_us / 1000);

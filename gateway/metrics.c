@@ -32,6 +32,7 @@ static const char *const xerr_names[NXERR] = {"timeout", "reset", "unreachable",
 struct gw_metrics {
     gw_t *gw;
     uint64_t http[NMETHODS][NSTATUSES];
+    uint64_t http_rejected;
     uint64_t coap_codes[256];
     uint64_t coap_errors[NXERR];
     uint64_t bucket[NBUCKETS]; /* not cumulative here; summed when written */
@@ -52,6 +53,10 @@ uint64_t gw_now_us(void)
 void gw_metrics_http(gw_metrics_t *m, const char *method, unsigned status)
 {
     if (!m) return;
+    if (status == 0) { /* refused by libmicrohttpd before the gateway saw it */
+        m->http_rejected++;
+        return;
+    }
     size_t i = 0;
     while (i < NMETHODS - 1 && strcmp(methods[i], method)) i++;
     if (status < 100 || status > 599) status = 599;
@@ -172,6 +177,9 @@ static void http_families(FILE *f, const gw_metrics_t *m)
             if (m->http[i][s])
                 fprintf(f, "coapgw_http_requests_total{method=\"%s\",code=\"%u\"} %llu\n",
                         methods[i], s + 100, (unsigned long long)m->http[i][s]);
+    one(f, "coapgw_http_rejected_total", "counter",
+        "HTTP requests libmicrohttpd refused itself (header too large, malformed).",
+        m->http_rejected);
     const char *h = "coapgw_http_to_coap_duration_seconds";
     family(f, h, "histogram",
            "Time from an HTTP request to its answer, for requests that needed a CoAP exchange.");

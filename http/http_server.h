@@ -28,7 +28,9 @@ typedef void (*http_abort_cb)(http_req_t *req, void *arg);
 typedef struct {
     const char *method, *path, *client;
     const char *target, *note; /* from http_req_set_log(), or NULL */
-    unsigned status;           /* 499 when the client left before the answer */
+    unsigned status;           /* 499 when the client left before the answer; 0 when
+                                  libmicrohttpd refused the request itself (header
+                                  too large, malformed...; method "-") */
     uint64_t duration_us;      /* headers received -> answer sent (streams: their life) */
 } http_done_t;
 

@@ -131,31 +131,48 @@ static int parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *l
     return 0;
 }
 
-static http_req_t *req_new(http_server_t *srv, struct MHD_Connection *c, const char *url,
-                           const char *method)
+/* A request as soon as its request line is in (MHD's URI log callback),
+ * so that requests MHD refuses before our handler (431, 400...) still get
+ * reported; on_access completes it. */
+static http_req_t *req_new(http_server_t *srv, struct MHD_Connection *c, const char *uri)
 {
     http_req_t *r = calloc(1, sizeof *r);
     if (!r) return NULL;
     r->srv = srv;
     r->conn = c;
     r->started_us = now_us();
-    r->method = strdup(method);
-    r->path = strdup(url);
-    qbuf_t q = {0};
-    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, &q);
-    r->query = q.buf ? q.buf : strdup("");
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    if (ci && ci->client_addr) format_addr(ci->client_addr, r->client, sizeof r->client);
-    if (!r->method || !r->path || !r->query) {
-        free(r->method);
-        free(r->path);
-        free(r->query);
+    r->path = strndup(uri, strcspn(uri, "?"));
+    if (!r->path) {
         free(r);
         return NULL;
     }
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (ci && ci->client_addr) format_addr(ci->client_addr, r->client, sizeof r->client);
     srv->nreqs++;
     return r;
+}
+
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+    return req_new(cls, c, uri);
+}
+
+/* The headers are in: method, path as MHD parsed it, query. */
+static int req_complete(http_req_t *r, const char *url, const char *method)
+{
+    qbuf_t q = {0};
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, collect_arg, &q);
+    char *path = strdup(url);
+    r->method = strdup(method);
+    r->query = q.buf ? q.buf : strdup("");
+    if (!path || !r->method || !r->query) {
+        free(path);
+        return -1;
+    }
+    free(r->path);
+    r->path = path;
+    return 0;
 }
 
 static void req_free(http_req_t *r)
@@ -215,13 +232,11 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
     (void)version;
     http_server_t *srv = cls;
     http_req_t *r = *con_cls;
-    if (!r) {
+    if (!r || !r->method) {
         /* First call: headers only. Answering now would make MHD close the
          * connection after the response, so return and answer later. */
-        r = req_new(srv, c, url, method);
-        if (!r) return MHD_NO;
-        *con_cls = r;
-        return MHD_YES;
+        if (!r && !(r = *con_cls = req_new(srv, c, url))) return MHD_NO;
+        return req_complete(r, url, method) ? MHD_NO : MHD_YES;
     }
     if (*upload_data_size) {
         append_body(r, upload_data, *upload_data_size);
@@ -257,7 +272,18 @@ static void report_done(http_req_t *r, enum MHD_RequestTerminationCode toe)
     int gone = !r->answered || (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK &&
                                 toe != MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN && !r->streaming);
     http_server_t *srv = r->srv;
-    if (!srv->p.done || !r->handled) return;
+    if (!srv->p.done) return;
+    if (!r->method) { /* refused by MHD itself: it does not say with what status */
+        http_done_t d = {.method = "-",
+                         .path = r->path,
+                         .client = r->client,
+                         .note = "refused by libmicrohttpd (header too large or malformed)",
+                         .status = 0,
+                         .duration_us = now_us() - r->started_us};
+        srv->p.done(&d, srv->arg);
+        return;
+    }
+    if (!r->handled) return;
     http_done_t d = {.method = r->method,
                      .path = r->path,
                      .client = r->client,
@@ -347,8 +373,9 @@ http_server_t *http_server_new(coap_loop_t *loop, const http_server_params_t *p,
         flags, 0, NULL, NULL, on_access, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, srv->p.conn_memory, MHD_OPTION_CONNECTION_LIMIT,
         srv->p.max_connections, MHD_OPTION_CONNECTION_TIMEOUT, srv->p.conn_timeout_s,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_UNESCAPE_CALLBACK, no_unescape,
-        srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv, MHD_OPTION_END);
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
+        MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv,
+        MHD_OPTION_END);
     int start_errno = errno;
     const union MHD_DaemonInfo *ep =
         srv->d ? MHD_get_daemon_info(srv->d, MHD_DAEMON_INFO_EPOLL_FD) : NULL;

@@ -150,6 +150,23 @@ one_line_per_request() {
 }
 check "one log line per HTTP request" one_line_per_request
 
+# A request libmicrohttpd refuses itself (a 20 KB header: 431) never reaches
+# the gateway's handler, yet it is logged and counted.
+refused_by_mhd() {
+    curl -s -o "$TMP/r0" "$G/metrics" || return 1
+    local code
+    code=$(curl -s -o /dev/null -w '%{http_code}' \
+        -H "X-Big: $(head -c 20000 /dev/zero | tr '\0' a)" "$G/devices/demo/big")
+    sleep 0.3
+    curl -s -o "$TMP/r1" "$G/metrics" || return 1
+    echo "  status $code"
+    [ "$code" = 431 ] &&
+        [ "$(value "$TMP/r1" coapgw_http_rejected_total)" -eq \
+            $(($(value "$TMP/r0" coapgw_http_rejected_total) + 1)) ] &&
+        grep -q '"path":"/devices/demo/big".*refused by libmicrohttpd' "$TMP/gw.log"
+}
+check "a request libmicrohttpd refuses (431) is logged and counted (coapgw_http_rejected_total)" refused_by_mhd
+
 coap_event_log() { # the message layer's counters are looked at every 5 s
     wait_for "the malformed datagram in the log" grep -q 'malformed' "$TMP/gw.log"
 }
