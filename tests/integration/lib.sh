@@ -74,6 +74,16 @@ check() {
     if "$@"; then ok "$name"; else fail "$name"; fi
 }
 
+# status BODYFILE CURL-ARGS...: runs curl, stores the body in BODYFILE and
+# the headers in $TMP/headers, prints the HTTP status
+status() {
+    local out=$1
+    shift
+    curl -g -s -o "$out" -D "$TMP/headers" -w '%{http_code}' "$@"
+}
+# hdr NAME: that header's value from the last response `status` stored
+hdr() { grep -i "^$1:" "$TMP/headers" | head -1 | cut -d' ' -f2- | tr -d '\r'; }
+
 finish() {
     if [ "$FAILED" -gt 0 ]; then # the logs of what ran, to tell why
         local f

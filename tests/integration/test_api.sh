@@ -29,13 +29,6 @@ wait_for "coapgw" curl -sf "$G/healthz"
 wait_for "coapgw-sim" "$BUILD/coapgw-client" -T 1 "coap://127.0.0.1:$SIM_PORT/echo" -m post
 wait_for "coap-server" "$BUILD/coapgw-client" -T 1 "coap://127.0.0.1:$LIB_PORT/"
 
-# status BODYFILE CURL-ARGS...: runs curl, stores the body, prints the status
-status() {
-    local out=$1
-    shift
-    curl -g -s -o "$out" -D "$TMP/headers" -w '%{http_code}' "$@"
-}
-hdr() { grep -i "^$1:" "$TMP/headers" | head -1 | cut -d' ' -f2- | tr -d '\r'; }
 # json FILE PYTHON-EXPRESSION: the expression, on the parsed file as d, is true
 json() {
     python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); sys.exit(0 if eval("(" + sys.argv[2] + ")") else 1)' "$1" "$2"

@@ -41,10 +41,9 @@ wait_for "coapgw" curl -sf "$G/healthz"
 wait_for "coapgw-sim" "$BUILD/coapgw-client" -T 1 "coap://127.0.0.1:$SIM_PORT/sensors/humidity"
 AUTH="Authorization: Bearer $TOKEN"
 
-hdr() { grep -i "^$1:" "$TMP/h" | head -1 | cut -d' ' -f2- | tr -d '\r'; }
 
 page_headers() {
-    [ "$(curl -s -o "$TMP/index" -D "$TMP/h" -w '%{http_code}' "$G/")" = 200 ] || return 1
+    [ "$(curl -s -o "$TMP/index" -D "$TMP/headers" -w '%{http_code}' "$G/")" = 200 ] || return 1
     grep -q '<script src="/app.js"' "$TMP/index" || return 1
     ! grep -q '<script>' "$TMP/index" || return 1 # no inline script: the CSP forbids it
     [ "$(hdr Content-Type)" = "text/html; charset=utf-8" ] || return 1
@@ -55,17 +54,17 @@ page_headers() {
 check "/ is the page: text/html, CSP default-src 'self', no-cache, an ETag" page_headers
 
 assets() {
-    curl -s -o "$TMP/js" -D "$TMP/h" "$G/app.js" || return 1
+    curl -s -o "$TMP/js" -D "$TMP/headers" "$G/app.js" || return 1
     [ "$(hdr Content-Type)" = "text/javascript; charset=utf-8" ] || return 1
     cmp -s "$TMP/js" "$ROOT/web/app.js" || return 1 # embedded at build time, byte for byte
-    curl -s -o "$TMP/css" -D "$TMP/h" "$G/style.css" || return 1
+    curl -s -o "$TMP/css" -D "$TMP/headers" "$G/style.css" || return 1
     [ "$(hdr Content-Type)" = "text/css; charset=utf-8" ] || return 1
     cmp -s "$TMP/css" "$ROOT/web/style.css"
 }
 check "/app.js and /style.css: their types, the files of web/" assets
 
 revalidate() {
-    curl -s -o /dev/null -D "$TMP/h" "$G/app.js" || return 1
+    curl -s -o /dev/null -D "$TMP/headers" "$G/app.js" || return 1
     local etag
     etag=$(hdr ETag)
     [ "$(curl -s -o "$TMP/b304" -w '%{http_code}' -H "If-None-Match: $etag" "$G/app.js")" = 304 ] || return 1

@@ -27,13 +27,6 @@ G=http://127.0.0.1:$HTTP_PORT
 wait_for "coapgw" curl -sf "$G/healthz"
 wait_for "coapgw-sim" "$BUILD/coapgw-client" -T 1 "coap://127.0.0.1:$SIM_PORT/echo" -m post
 
-# status CODE BODYFILE CURL-ARGS...: runs curl, stores the body, prints the status
-status() {
-    local out=$1
-    shift
-    curl -g -s -o "$out" -D "$TMP/headers" -w '%{http_code}' "$@"
-}
-hdr() { grep -i "^$1:" "$TMP/headers" | head -1 | cut -d' ' -f2- | tr -d '\r'; }
 
 url_forms() {
     [ "$(status "$TMP/a" "$G/devices/demo/sensors/temperature")" = 200 ] || return 1

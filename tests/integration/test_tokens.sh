@@ -25,12 +25,6 @@ G=http://127.0.0.1:$HTTP_PORT
 wait_for "coapgw" curl -sf "$G/healthz"
 wait_for "coapgw-sim" "$BUILD/coapgw-client" -T 1 "coap://127.0.0.1:$SIM_PORT/echo" -m post
 
-status() { # status BODYFILE CURL-ARGS...: the HTTP status; headers in $TMP/headers
-    local out=$1
-    shift
-    curl -g -s -o "$out" -D "$TMP/headers" -w '%{http_code}' "$@"
-}
-hdr() { grep -i "^$1:" "$TMP/headers" | head -1 | cut -d' ' -f2- | tr -d '\r'; }
 T=/devices/demo/sensors/temperature
 
 without_token() {
