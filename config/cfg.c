@@ -19,27 +19,39 @@
 /* Documentation order. Ranges: large enough for any real deployment,
  * small enough that a typo (an extra zero or three) is caught. */
 const cfg_key_t cfg_keys[] = {
-    {"http.listen", CFG_K_LISTEN, F(http_listen), 0, 0},
-    {"http.conn_memory", CFG_K_UINT, F(conn_memory), 4096, 1048576},
-    {"coap.listen", CFG_K_LISTEN, F(coap_listen), 0, 0},
-    {"coap.nstart", CFG_K_UINT, F(nstart), 1, 255}, /* RFC 7252 §4.7 */
-    {"devices", CFG_K_DEVICES, 0, 0, 0},
-    {"proxy.allow_targets", CFG_K_TARGETS, 0, 0, 0},
-    {"proxy.allow_origins", CFG_K_ORIGINS, 0, 0, 0},
-    {"proxy.timeout_ms", CFG_K_UINT, F(timeout_ms), 1, 600000},
-    {"proxy.max_body_bytes", CFG_K_UINT, F(max_body), 1, 67108864},
-    {"cache.enabled", CFG_K_BOOL, F(cache_enabled), 0, 1},
-    {"cache.max_entries", CFG_K_UINT, F(cache_max_entries), 0, 10000000},
-    {"sse.max_subscribers", CFG_K_UINT, F(max_subscribers), 1, 1000000},
-    {"sse.queue_events", CFG_K_UINT, F(sse_queue), 1, 65536},
-    {"rd.enabled", CFG_K_BOOL, F(rd_enabled), 0, 1},
-    {"rd.max_registrations", CFG_K_UINT, F(rd_max_registrations), 0, 1000000},
-    {"rd.max_links_bytes", CFG_K_UINT, F(rd_max_links_bytes), 64, 1048576},
-    {"discovery.refresh_s", CFG_K_UINT, F(discovery_refresh_s), 1, 604800},
-    {"tokens", CFG_K_TOKENS, 0, 0, 0},
-    {"log.level", CFG_K_LEVEL, F(log_level), 0, 0},
-    {"log.format", CFG_K_FORMAT, F(log_format), 0, 0},
-    {"shutdown.grace_ms", CFG_K_UINT, F(shutdown_grace_ms), 0, 600000},
+    {"http.listen", CFG_K_LISTEN, F(http_listen), 0, 0, NULL},
+    {"http.conn_memory", CFG_K_UINT, F(conn_memory), 4096, 1048576, NULL},
+    {"http.allowed_hosts", CFG_K_LIST, F(allowed_hosts), 0, 0, cfg_check_host_pattern},
+    {"http.trusted_origins", CFG_K_LIST, F(trusted_origins), 0, 0, cfg_check_web_origin},
+    {"http.header_timeout_ms", CFG_K_UINT, F(header_timeout_ms), 100, 600000, NULL},
+    {"http.max_connections_per_ip", CFG_K_UINT, F(max_conn_per_ip), 1, 1000000, NULL},
+    {"http.inline_active_content", CFG_K_BOOL, F(inline_active_content), 0, 1, NULL},
+    {"coap.listen", CFG_K_LISTEN, F(coap_listen), 0, 0, NULL},
+    {"coap.nstart", CFG_K_UINT, F(nstart), 1, 255, NULL}, /* RFC 7252 §4.7 */
+    {"coap.max_uploads", CFG_K_UINT, F(max_uploads), 1, 65536, NULL},
+    {"coap.max_uploads_per_peer", CFG_K_UINT, F(max_uploads_per_peer), 1, 65536, NULL},
+    {"devices", CFG_K_DEVICES, 0, 0, 0, NULL},
+    {"proxy.allow_targets", CFG_K_LIST, F(allow_targets), 0, 0, cfg_check_target},
+    {"proxy.allow_origins", CFG_K_LIST, F(allow_origins), 0, 0, cfg_check_origin},
+    {"proxy.coap_clients", CFG_K_LIST, F(coap_clients), 0, 0, cfg_check_cidr},
+    {"proxy.coap_clients_trusted", CFG_K_BOOL, F(coap_clients_trusted), 0, 1, NULL},
+    {"proxy.timeout_ms", CFG_K_UINT, F(timeout_ms), 1, 600000, NULL},
+    {"proxy.max_body_bytes", CFG_K_UINT, F(max_body), 1, 67108864, NULL},
+    {"cache.enabled", CFG_K_BOOL, F(cache_enabled), 0, 1, NULL},
+    {"cache.max_entries", CFG_K_UINT, F(cache_max_entries), 0, 10000000, NULL},
+    {"sse.max_subscribers", CFG_K_UINT, F(max_subscribers), 1, 1000000, NULL},
+    {"sse.queue_events", CFG_K_UINT, F(sse_queue), 1, 65536, NULL},
+    {"sse.max_observations", CFG_K_UINT, F(max_observations), 1, 1000000, NULL},
+    {"rd.enabled", CFG_K_BOOL, F(rd_enabled), 0, 1, NULL},
+    {"rd.max_registrations", CFG_K_UINT, F(rd_max_registrations), 0, 1000000, NULL},
+    {"rd.max_links_bytes", CFG_K_UINT, F(rd_max_links_bytes), 64, 1048576, NULL},
+    {"rd.max_lifetime_s", CFG_K_UINT, F(rd_max_lifetime_s), 60, 4294967295LL, NULL},
+    {"rd.max_per_source", CFG_K_UINT, F(rd_max_per_source), 1, 1000000, NULL},
+    {"discovery.refresh_s", CFG_K_UINT, F(discovery_refresh_s), 1, 604800, NULL},
+    {"tokens", CFG_K_TOKENS, 0, 0, 0, NULL},
+    {"log.level", CFG_K_LEVEL, F(log_level), 0, 0, NULL},
+    {"log.format", CFG_K_FORMAT, F(log_format), 0, 0, NULL},
+    {"shutdown.grace_ms", CFG_K_UINT, F(shutdown_grace_ms), 0, 600000, NULL},
 };
 const size_t cfg_nkeys = sizeof cfg_keys / sizeof cfg_keys[0];
 
@@ -139,28 +151,36 @@ int cfg_set_string(char **field, const char *value)
     return 0;
 }
 
-int cfg_list_add(char ***list, size_t *n, const char *item)
+int cfg_list_add(cfg_list_t *l, const char *item)
 {
-    if (!item) return -1;
+    if (!l || !item) return -1;
     char *s = strdup(item);
-    char **v = s ? realloc(*list, (*n + 1) * sizeof *v) : NULL;
+    char **v = s ? realloc(l->v, (l->n + 1) * sizeof *v) : NULL;
     if (!v) {
         free(s);
         return -1;
     }
-    v[(*n)++] = s;
-    *list = v;
+    v[l->n++] = s;
+    l->v = v;
     return 0;
+}
+
+void cfg_list_free(cfg_list_t *l)
+{
+    for (size_t i = 0; i < l->n; i++) free(l->v[i]);
+    free(l->v);
+    l->v = NULL;
+    l->n = 0;
 }
 
 int cfg_add_allow_target(cfg_t *c, const char *pattern)
 {
-    return c ? cfg_list_add(&c->allow_targets, &c->nallow_targets, pattern) : -1;
+    return c ? cfg_list_add(&c->allow_targets, pattern) : -1;
 }
 
 int cfg_add_allow_origin(cfg_t *c, const char *pattern)
 {
-    return c ? cfg_list_add(&c->allow_origins, &c->nallow_origins, pattern) : -1;
+    return c ? cfg_list_add(&c->allow_origins, pattern) : -1;
 }
 
 void cfg_free_devices(cfg_device_t *d, size_t n)
@@ -170,12 +190,6 @@ void cfg_free_devices(cfg_device_t *d, size_t n)
         free(d[i].uri);
     }
     free(d);
-}
-
-void cfg_free_strings(char **v, size_t n)
-{
-    for (size_t i = 0; i < n; i++) free(v[i]);
-    free(v);
 }
 
 void cfg_free_tokens(cfg_token_t *t, size_t n)
@@ -244,8 +258,9 @@ void cfg_free(cfg_t *c)
     free(c->http_listen);
     free(c->coap_listen);
     cfg_free_devices(c->devices, c->ndevices);
-    cfg_free_strings(c->allow_targets, c->nallow_targets);
-    cfg_free_strings(c->allow_origins, c->nallow_origins);
+    for (size_t i = 0; i < cfg_nkeys; i++)
+        if (cfg_keys[i].kind == CFG_K_LIST)
+            cfg_list_free((cfg_list_t *)((char *)c + cfg_keys[i].off));
     cfg_free_tokens(c->tokens, c->ntokens);
     /* zeroed, so a second cfg_free is harmless */
     memset(c, 0, sizeof *c);
@@ -264,15 +279,25 @@ void cfg_defaults(cfg_t *c)
     c->cache_max_entries = 10000;
     c->log_level = CFG_LOG_INFO;
     c->log_format = CFG_LOG_TEXT;
+    c->header_timeout_ms = 10000;
+    c->max_conn_per_ip = 128;
+    c->max_uploads = 64;
+    c->max_uploads_per_peer = 4;
     c->max_subscribers = 20000;
     c->sse_queue = 64;
+    c->max_observations = 1024;
     c->rd_enabled = 1;
     c->rd_max_registrations = 256;
     c->rd_max_links_bytes = 4096;
+    c->rd_max_lifetime_s = 604800;
+    c->rd_max_per_source = 16;
     c->discovery_refresh_s = 300;
     c->shutdown_grace_ms = 1000;
     /* out of memory leaves no device: never a device with a NULL name */
     cfg_device_put(c, "demo", "coap://127.0.0.1:5783");
+    /* the CoAP forward proxy serves this host only (docs/security.md) */
+    cfg_list_add(&c->coap_clients, "127.0.0.0/8");
+    cfg_list_add(&c->coap_clients, "::1");
 }
 
 /* Deep copy, so a failed load can be thrown away. */
@@ -281,19 +306,40 @@ int cfg_copy(cfg_t *dst, const cfg_t *src)
     *dst = *src;
     dst->http_listen = dst->coap_listen = NULL;
     dst->devices = NULL;
-    dst->allow_targets = dst->allow_origins = NULL;
     dst->tokens = NULL;
-    dst->ndevices = dst->nallow_targets = dst->nallow_origins = dst->ntokens = 0;
+    dst->ndevices = dst->ntokens = 0;
+    for (size_t i = 0; i < cfg_nkeys; i++)
+        if (cfg_keys[i].kind == CFG_K_LIST)
+            *(cfg_list_t *)((char *)dst + cfg_keys[i].off) = (cfg_list_t){0};
     if (src->http_listen && !(dst->http_listen = strdup(src->http_listen))) return -1;
     if (src->coap_listen && !(dst->coap_listen = strdup(src->coap_listen))) return -1;
     for (size_t i = 0; i < src->ndevices; i++)
         if (cfg_device_put(dst, src->devices[i].name, src->devices[i].uri)) return -1;
-    for (size_t i = 0; i < src->nallow_targets; i++)
-        if (cfg_add_allow_target(dst, src->allow_targets[i])) return -1;
-    for (size_t i = 0; i < src->nallow_origins; i++)
-        if (cfg_add_allow_origin(dst, src->allow_origins[i])) return -1;
+    for (size_t k = 0; k < cfg_nkeys; k++) {
+        if (cfg_keys[k].kind != CFG_K_LIST) continue;
+        const cfg_list_t *from = (const cfg_list_t *)((const char *)src + cfg_keys[k].off);
+        cfg_list_t *to = (cfg_list_t *)((char *)dst + cfg_keys[k].off);
+        for (size_t i = 0; i < from->n; i++)
+            if (cfg_list_add(to, from->v[i])) return -1;
+    }
     for (size_t i = 0; i < src->ntokens; i++)
         if (cfg_token_add(dst, src->tokens[i].token, src->tokens[i].write, src->tokens[i].name))
             return -1;
+    return 0;
+}
+
+int cfg_check_consistency(const cfg_t *c, char *err, size_t errlen)
+{
+    if (!c->ntokens || c->coap_clients_trusted) return 0;
+    for (size_t i = 0; i < c->coap_clients.n; i++) {
+        if (cfg_cidr_is_loopback(c->coap_clients.v[i])) continue;
+        snprintf(err, errlen,
+                 "proxy.coap_clients: \"%.64s\" reaches beyond loopback while tokens are "
+                 "configured; the CoAP forward proxy takes no tokens and would bypass them "
+                 "(set proxy.coap_clients_trusted to true if these clients are trusted, or "
+                 "narrow proxy.coap_clients)",
+                 c->coap_clients.v[i]);
+        return -1;
+    }
     return 0;
 }

@@ -19,23 +19,41 @@ typedef struct {
     int write;  /* 1: read-write; 0: read-only (GET, HEAD, SSE) */
 } cfg_token_t;
 
+/* A list of strings (allowlists and the like), each validated. */
+typedef struct {
+    char **v;
+    size_t n;
+} cfg_list_t;
+
 typedef struct {
     char *name; /* [A-Za-z0-9_.-]{1,63} */
     char *uri;  /* coap://HOST[:PORT][/base/path] */
 } cfg_device_t;
 
 typedef struct {
-    char *http_listen;    /* http.listen: "0.0.0.0:8080" */
-    uint32_t conn_memory; /* http.conn_memory: MHD pool per connection, 16384 */
-    char *coap_listen;    /* coap.listen: "0.0.0.0:5683" */
-    uint32_t nstart;      /* coap.nstart: requests in flight per device, 1 */
+    char *http_listen;             /* http.listen: "0.0.0.0:8080" */
+    uint32_t conn_memory;          /* http.conn_memory: MHD pool per connection, 16384 */
+    cfg_list_t allowed_hosts;      /* http.allowed_hosts: Host names accepted besides IP
+                                      literals and localhost ("*": any); none */
+    cfg_list_t trusted_origins;    /* http.trusted_origins: web origins whose pages may send
+                                      unsafe cross-site requests; none */
+    uint32_t header_timeout_ms;    /* http.header_timeout_ms: request headers complete within,
+                                      10000 */
+    uint32_t max_conn_per_ip;      /* http.max_connections_per_ip: 128 */
+    int inline_active_content;     /* http.inline_active_content: HTML/XML/SVG from devices
+                                      served inline instead of as attachments: 0 */
+    char *coap_listen;             /* coap.listen: "0.0.0.0:5683" */
+    uint32_t nstart;               /* coap.nstart: requests in flight per device, 1 */
+    uint32_t max_uploads;          /* coap.max_uploads: Block1 uploads in progress, 64 */
+    uint32_t max_uploads_per_peer; /* coap.max_uploads_per_peer: ... from one address, 4 */
     cfg_device_t *devices;
     size_t ndevices;
-    char **allow_targets; /* extra CIDRs or host names, on top of the defaults */
-    size_t nallow_targets;
-    char **allow_origins; /* HTTP origins ("http://10.0.0.5:8080") or CIDRs the
-                             reverse proxy may reach; none by default */
-    size_t nallow_origins;
+    cfg_list_t allow_targets;   /* extra CIDRs or host names, on top of the defaults */
+    cfg_list_t allow_origins;   /* HTTP origins ("http://10.0.0.5:8080") or CIDRs the
+                                   reverse proxy may reach; none by default */
+    cfg_list_t coap_clients;    /* proxy.coap_clients: sources that may use the CoAP
+                                   forward proxy: 127.0.0.0/8, ::1 */
+    int coap_clients_trusted;   /* proxy.coap_clients_trusted: 0 */
     uint32_t timeout_ms;        /* 10000 */
     uint32_t max_body;          /* 1048576 */
     int cache_enabled;          /* 1 */
@@ -46,9 +64,12 @@ typedef struct {
     size_t ntokens;
     uint32_t max_subscribers;      /* SSE streams at once: 20000 */
     uint32_t sse_queue;            /* events queued per slow subscriber: 64 */
+    uint32_t max_observations;     /* sse.max_observations: upstream observations, 1024 */
     int rd_enabled;                /* Resource Directory at coap.listen: 1 */
     uint32_t rd_max_registrations; /* 256 */
     uint32_t rd_max_links_bytes;   /* link-format payload of one registration: 4096 */
+    uint32_t rd_max_lifetime_s;    /* rd.max_lifetime_s: longest lt accepted, 604800 */
+    uint32_t rd_max_per_source;    /* rd.max_per_source: registrations per source address, 16 */
     uint32_t discovery_refresh_s;  /* /.well-known/core of a device cached: 300 */
     uint32_t shutdown_grace_ms;    /* in-flight requests finish within: 1000 */
 } cfg_t;
@@ -60,13 +81,17 @@ void cfg_defaults(cfg_t *c);
 
 /* Loads a JSON file over c. Every key is optional; docs/configuration.md
  * lists them all (config/coapgw.example.json shows each with its default):
- *   {"http": {"listen": S, "conn_memory": N}, "coap": {"listen": S, "nstart": N},
+ *   {"http": {"listen": S, "conn_memory": N, "allowed_hosts": [S...],
+ *             "trusted_origins": [S...], "header_timeout_ms": N,
+ *             "max_connections_per_ip": N, "inline_active_content": B},
+ *    "coap": {"listen": S, "nstart": N, "max_uploads": N, "max_uploads_per_peer": N},
  *    "devices": {NAME: "coap://HOST[:PORT][/PATH]", ...},
- *    "proxy": {"allow_targets": [S...], "allow_origins": [S...], "timeout_ms": N,
- *              "max_body_bytes": N},
+ *    "proxy": {"allow_targets": [S...], "allow_origins": [S...], "coap_clients": [S...],
+ *              "coap_clients_trusted": B, "timeout_ms": N, "max_body_bytes": N},
  *    "cache": {"enabled": B, "max_entries": N},
- *    "sse": {"max_subscribers": N, "queue_events": N},
- *    "rd": {"enabled": B, "max_registrations": N, "max_links_bytes": N},
+ *    "sse": {"max_subscribers": N, "queue_events": N, "max_observations": N},
+ *    "rd": {"enabled": B, "max_registrations": N, "max_links_bytes": N,
+ *           "max_lifetime_s": N, "max_per_source": N},
  *    "discovery": {"refresh_s": N},
  *    "tokens": [{"token": S, "scope": "read"|"read-write", "name": S}, ...],
  *    "log": {"level": "debug"|"info"|"warn"|"error", "format": "text"|"json"},
@@ -113,6 +138,8 @@ const char *cfg_env_name(const char *key, char *buf, size_t cap);
 int cfg_set_string(char **field, const char *value);
 int cfg_add_allow_target(cfg_t *c, const char *pattern);
 int cfg_add_allow_origin(cfg_t *c, const char *pattern);
+int cfg_list_add(cfg_list_t *l, const char *item);
+void cfg_list_free(cfg_list_t *l);
 /* "debug"|"info"|"warn"|"error" -> level, or -1. */
 int cfg_parse_log_level(const char *s);
 /* "text"|"json" -> format, or -1. */
@@ -121,6 +148,13 @@ int cfg_parse_log_format(const char *s);
 /* Whether a listen address ("127.0.0.1:8080", "[::1]:80") is loopback
  * only: the gateway warns when it listens elsewhere without tokens. */
 int cfg_listen_is_loopback(const char *listen);
+
+/* Rules that tie keys together, checked once every source is applied (at
+ * start and on reload): with tokens configured, proxy.coap_clients may
+ * reach beyond loopback only when proxy.coap_clients_trusted says so, since
+ * the CoAP forward proxy has no tokens and would bypass them. Returns 0, or
+ * -1 with a message naming the keys in err. */
+int cfg_check_consistency(const cfg_t *c, char *err, size_t errlen);
 
 /* Deep copy; dst is freeable even when this fails (-1). */
 int cfg_copy(cfg_t *dst, const cfg_t *src);

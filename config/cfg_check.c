@@ -190,6 +190,61 @@ int cfg_check_origin(const char *s, char *why, size_t cap)
     return -1;
 }
 
+int cfg_check_cidr(const char *s, char *why, size_t cap)
+{
+    if (*s && strlen(s) <= PATTERN_MAX && looks_like_address(s) && cidr_ok(s)) return 0;
+    snprintf(why, cap,
+             "bad address or CIDR range \"%.*s\" (expected e.g. 127.0.0.0/8, 192.168.1.7, "
+             "fd00::/8; host names are not allowed here)",
+             PATTERN_MAX, s);
+    return -1;
+}
+
+int cfg_cidr_is_loopback(const char *s)
+{
+    char buf[INET6_ADDRSTRLEN + 8];
+    unsigned char a[16];
+    const char *slash = strchr(s, '/');
+    size_t hl = slash ? (size_t)(slash - s) : strlen(s);
+    if (hl == 0 || hl >= sizeof buf) return 0;
+    memcpy(buf, s, hl);
+    buf[hl] = '\0';
+    unsigned prefix;
+    if (inet_pton(AF_INET, buf, a) == 1) {
+        prefix = slash ? (unsigned)atoi(slash + 1) : 32;
+        return a[0] == 127 && prefix >= 8;
+    }
+    if (inet_pton(AF_INET6, buf, a) != 1) return 0;
+    prefix = slash ? (unsigned)atoi(slash + 1) : 128;
+    static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF};
+    if (!memcmp(a, mapped, sizeof mapped)) return a[12] == 127 && prefix >= 104;
+    return IN6_IS_ADDR_LOOPBACK((struct in6_addr *)(void *)a) && prefix == 128;
+}
+
+int cfg_check_host_pattern(const char *s, char *why, size_t cap)
+{
+    if (!strcmp(s, "*")) return 0;
+    const char *base = !strncmp(s, "*.", 2) ? s + 2 : s;
+    if (*s && strlen(s) <= PATTERN_MAX && !looks_like_address(s) && host_name_ok(base)) return 0;
+    snprintf(why, cap,
+             "bad host name \"%.*s\" (expected a name such as gateway.lan, *.example.com, or "
+             "\"*\" for any; IP addresses are always accepted)",
+             PATTERN_MAX, s);
+    return -1;
+}
+
+int cfg_check_web_origin(const char *s, char *why, size_t cap)
+{
+    /* an origin has no path (RFC 6454 §6.2): browsers send none */
+    size_t l = strlen(s);
+    if (l && s[l - 1] != '/' && origin_url_ok(s)) return 0;
+    snprintf(why, cap,
+             "bad origin \"%.*s\" (expected http(s)://HOST[:PORT] as a browser sends it in "
+             "Origin, e.g. https://dashboard.example:8443)",
+             PATTERN_MAX, s);
+    return -1;
+}
+
 int cfg_check_device_name(const char *s, char *why, size_t cap)
 {
     size_t l = strlen(s);

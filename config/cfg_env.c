@@ -73,18 +73,12 @@ static int each_item(cfg_ctx_t *x, const char *v, item_fn fn, cfg_t *c)
     return 0;
 }
 
-static int add_target(cfg_ctx_t *x, size_t n, char *item, cfg_t *c)
+/* One item of a CFG_K_LIST key: x->key says which. */
+static int add_list_item(cfg_ctx_t *x, size_t n, char *item, cfg_t *c)
 {
     char why[400];
-    if (cfg_check_target(item, why, sizeof why)) return cfg_fail(x, NULL, "item %zu: %s", n, why);
-    return cfg_add_allow_target(c, item) ? oom(x) : 0;
-}
-
-static int add_origin(cfg_ctx_t *x, size_t n, char *item, cfg_t *c)
-{
-    char why[400];
-    if (cfg_check_origin(item, why, sizeof why)) return cfg_fail(x, NULL, "item %zu: %s", n, why);
-    return cfg_add_allow_origin(c, item) ? oom(x) : 0;
+    if (x->key->check(item, why, sizeof why)) return cfg_fail(x, NULL, "item %zu: %s", n, why);
+    return cfg_list_add((cfg_list_t *)((char *)c + x->key->off), item) ? oom(x) : 0;
 }
 
 /* NAME=coap://HOST[:PORT][/PATH] */
@@ -130,20 +124,10 @@ static int add_token(cfg_ctx_t *x, size_t n, char *item, cfg_t *c)
 static int set_list(cfg_ctx_t *x, const cfg_key_t *k, const char *v, int mode, cfg_t *c)
 {
     switch (k->kind) {
-    case CFG_K_TARGETS:
-        if (mode == CFG_REPLACE) {
-            cfg_free_strings(c->allow_targets, c->nallow_targets);
-            c->allow_targets = NULL;
-            c->nallow_targets = 0;
-        }
-        return each_item(x, v, add_target, c);
-    case CFG_K_ORIGINS:
-        if (mode == CFG_REPLACE) {
-            cfg_free_strings(c->allow_origins, c->nallow_origins);
-            c->allow_origins = NULL;
-            c->nallow_origins = 0;
-        }
-        return each_item(x, v, add_origin, c);
+    case CFG_K_LIST:
+        if (mode == CFG_REPLACE) cfg_list_free((cfg_list_t *)((char *)c + k->off));
+        x->key = k;
+        return each_item(x, v, add_list_item, c);
     case CFG_K_DEVICES:
         if (mode == CFG_REPLACE) {
             cfg_free_devices(c->devices, c->ndevices);
@@ -184,7 +168,7 @@ static int set_key(cfg_ctx_t *x, const cfg_key_t *k, const char *v, int mode, cf
 int cfg_set(cfg_t *c, const char *key, const char *value, int mode, const char *label, char *err,
             size_t errlen)
 {
-    cfg_ctx_t x = {label ? label : key, NULL, 0, err, errlen, 0};
+    cfg_ctx_t x = {label ? label : key, NULL, 0, err, errlen, 0, NULL};
     if (err && errlen) err[0] = '\0';
     const cfg_key_t *k = cfg_key_find(key && !strcmp(key, "log_level") ? "log.level" : key);
     if (!k) return cfg_fail(&x, NULL, "unknown key \"%.64s\"", key ? key : "");
@@ -210,12 +194,12 @@ int cfg_apply_env(cfg_t *c, cfg_getenv_fn get, void *arg, char *err, size_t errl
     if (err && errlen) err[0] = '\0';
     if (cfg_copy(&tmp, c)) {
         cfg_free(&tmp);
-        cfg_ctx_t x = {"environment", NULL, 0, err, errlen, 0};
+        cfg_ctx_t x = {"environment", NULL, 0, err, errlen, 0, NULL};
         return oom(&x);
     }
     for (size_t i = 0; i < cfg_nkeys; i++) {
         const char *v = get(cfg_env_name(cfg_keys[i].key, name, sizeof name), arg);
-        cfg_ctx_t x = {name, NULL, 0, err, errlen, 0};
+        cfg_ctx_t x = {name, NULL, 0, err, errlen, 0, NULL};
         if (v && set_key(&x, &cfg_keys[i], v, CFG_REPLACE, &tmp)) {
             cfg_free(&tmp);
             return -1;

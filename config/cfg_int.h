@@ -16,17 +16,20 @@ typedef enum {
     CFG_K_BOOL,    /* int 0/1 */
     CFG_K_LEVEL,   /* int: CFG_LOG_DEBUG.. */
     CFG_K_FORMAT,  /* int: CFG_LOG_TEXT/JSON */
-    CFG_K_TARGETS, /* allow_targets */
-    CFG_K_ORIGINS, /* allow_origins */
+    CFG_K_LIST,    /* cfg_list_t, each item checked by the key's check */
     CFG_K_DEVICES, /* devices */
     CFG_K_TOKENS,  /* tokens */
 } cfg_kind_t;
 
-typedef struct {
+/* A validator: 0, or -1 with what is wrong in why. */
+typedef int (*cfg_check_fn)(const char *s, char *why, size_t cap);
+
+typedef struct cfg_key {
     const char *key; /* "proxy.timeout_ms"; sections are one level deep */
     cfg_kind_t kind;
-    size_t off; /* of the field, for the scalar kinds */
+    size_t off; /* of the field, for the scalar kinds and lists */
     long long min, max;
+    cfg_check_fn check; /* CFG_K_LIST: each item */
 } cfg_key_t;
 
 extern const cfg_key_t cfg_keys[];
@@ -56,7 +59,8 @@ typedef struct {
     size_t len;
     char *err;
     size_t errlen;
-    size_t first_device; /* cfg_env.c: the first device the value being read added */
+    size_t first_device;       /* cfg_env.c: the first device the value being read added */
+    const struct cfg_key *key; /* cfg_env.c: the list key being read */
 } cfg_ctx_t;
 
 /* "NAME:LINE:COL: PATH: message" (position and path when known); returns
@@ -75,6 +79,14 @@ int cfg_locate(const char *text, size_t len, const cfg_path_t *p, int *line, int
 int cfg_check_listen(const char *s, char *why, size_t cap);
 int cfg_check_target(const char *s, char *why, size_t cap);
 int cfg_check_origin(const char *s, char *why, size_t cap);
+/* An address or a CIDR range, nothing else (proxy.coap_clients). */
+int cfg_check_cidr(const char *s, char *why, size_t cap);
+/* "*", a host name or "*.example.com" (http.allowed_hosts). */
+int cfg_check_host_pattern(const char *s, char *why, size_t cap);
+/* A web origin http(s)://HOST[:PORT] (http.trusted_origins). */
+int cfg_check_web_origin(const char *s, char *why, size_t cap);
+/* Whether an address or CIDR range lies within loopback (127.0.0.0/8, ::1). */
+int cfg_cidr_is_loopback(const char *s);
 int cfg_check_device_name(const char *s, char *why, size_t cap);
 int cfg_check_device_uri(const char *s, char *why, size_t cap);
 int cfg_check_token(const char *s, char *why, size_t cap);
@@ -83,8 +95,6 @@ int cfg_check_token_name(const char *s, char *why, size_t cap);
 int cfg_parse_scope(const char *s);
 
 /* cfg.c: list and struct helpers. */
-int cfg_list_add(char ***list, size_t *n, const char *item);
-void cfg_free_strings(char **v, size_t n);
 void cfg_free_devices(cfg_device_t *d, size_t n);
 void cfg_free_tokens(cfg_token_t *t, size_t n);
 /* Adds a device, or replaces the URI of the one with that name. */

@@ -67,8 +67,8 @@ static int get_string(cfg_ctx_t *x, json_t *v, const cfg_path_t *p, const char *
 }
 
 /* A string checked by one of the cfg_check_* validators. */
-static int get_checked(cfg_ctx_t *x, json_t *v, const cfg_path_t *p,
-                       int (*check)(const char *, char *, size_t), const char **out)
+static int get_checked(cfg_ctx_t *x, json_t *v, const cfg_path_t *p, cfg_check_fn check,
+                       const char **out)
 {
     char why[400];
     if (get_string(x, v, p, "a string", out)) return -1;
@@ -107,26 +107,21 @@ static int load_enum(cfg_ctx_t *x, json_t *v, const cfg_path_t *p, const cfg_key
  * appended after loading. */
 static int load_list(cfg_ctx_t *x, json_t *v, const cfg_path_t *p, const cfg_key_t *k, cfg_t *c)
 {
-    int origins = k->kind == CFG_K_ORIGINS;
-    char ***list = origins ? &c->allow_origins : &c->allow_targets;
-    size_t *n = origins ? &c->nallow_origins : &c->nallow_targets;
+    cfg_list_t *list = (cfg_list_t *)((char *)c + k->off);
     if (!json_is_array(v))
         return cfg_fail(x, p, "got %s (expected an array of strings)", type_name(v));
-    char **tmp = NULL;
-    size_t ntmp = 0;
+    cfg_list_t tmp = {0};
     for (size_t i = 0; i < json_array_size(v); i++) {
         cfg_path_t q = path_plus_index(p, i);
         const char *s = NULL;
-        if (get_checked(x, json_array_get(v, i), &q, origins ? cfg_check_origin : cfg_check_target,
-                        &s) ||
-            (cfg_list_add(&tmp, &ntmp, s) && oom(x))) {
-            cfg_free_strings(tmp, ntmp);
+        if (get_checked(x, json_array_get(v, i), &q, k->check, &s) ||
+            (cfg_list_add(&tmp, s) && oom(x))) {
+            cfg_list_free(&tmp);
             return -1;
         }
     }
-    cfg_free_strings(*list, *n);
+    cfg_list_free(list);
     *list = tmp;
-    *n = ntmp;
     return 0;
 }
 
@@ -225,8 +220,7 @@ static int load_key(cfg_ctx_t *x, const cfg_key_t *k, json_t *v, const cfg_path_
     case CFG_K_LEVEL:
     case CFG_K_FORMAT:
         return load_enum(x, v, p, k, c);
-    case CFG_K_TARGETS:
-    case CFG_K_ORIGINS:
+    case CFG_K_LIST:
         return load_list(x, v, p, k, c);
     case CFG_K_DEVICES:
         return load_devices(x, v, p, c);
@@ -361,7 +355,7 @@ static int load_text(cfg_t *c, cfg_ctx_t *x)
 
 int cfg_load_string(cfg_t *c, const char *json, const char *name, char *err, size_t errlen)
 {
-    cfg_ctx_t x = {name ? name : "<config>", json, json ? strlen(json) : 0, err, errlen, 0};
+    cfg_ctx_t x = {name ? name : "<config>", json, json ? strlen(json) : 0, err, errlen, 0, NULL};
     if (err && errlen) err[0] = '\0';
     if (!json) return cfg_fail(&x, NULL, "no configuration text");
     return load_text(c, &x);
@@ -389,7 +383,7 @@ static char *read_all(FILE *f, size_t *len)
 
 int cfg_load_file(cfg_t *c, const char *path, char *err, size_t errlen)
 {
-    cfg_ctx_t x = {path ? path : "<config>", NULL, 0, err, errlen, 0};
+    cfg_ctx_t x = {path ? path : "<config>", NULL, 0, err, errlen, 0, NULL};
     if (err && errlen) err[0] = '\0';
     if (!path) return cfg_fail(&x, NULL, "no configuration file");
     FILE *f = fopen(path, "rb");

@@ -220,9 +220,9 @@ static int configure(gw_t *gw, const gw_sources_t *src)
     gw_log_set_format(gw->cfg.log_format);
     gw->acl = gw_acl_new();
     gw_acl_add_defaults(gw->acl);
-    for (size_t i = 0; i < gw->cfg.nallow_targets; i++) {
-        if (gw_acl_add(gw->acl, gw->cfg.allow_targets[i])) {
-            fprintf(stderr, "coapgw: bad allowlist entry \"%s\"\n", gw->cfg.allow_targets[i]);
+    for (size_t i = 0; i < gw->cfg.allow_targets.n; i++) {
+        if (gw_acl_add(gw->acl, gw->cfg.allow_targets.v[i])) {
+            fprintf(stderr, "coapgw: bad allowlist entry \"%s\"\n", gw->cfg.allow_targets.v[i]);
             return -1;
         }
     }

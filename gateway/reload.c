@@ -39,6 +39,7 @@ int gw_config_build(cfg_t *c, const gw_sources_t *src, char *err, size_t errlen)
         const gw_setting_t *s = &src->set[i];
         rc = cfg_set(c, s->key, s->value, s->mode, s->flag, err, errlen);
     }
+    if (!rc) rc = cfg_check_consistency(c, err, errlen);
     if (rc) cfg_free(c);
     return rc;
 }
@@ -69,6 +70,7 @@ static void keep_restart_only(const cfg_t *now, cfg_t *next)
         {"http.listen", offsetof(cfg_t, http_listen), 1},
         {"coap.listen", offsetof(cfg_t, coap_listen), 1},
         {"http.conn_memory", offsetof(cfg_t, conn_memory), 0},
+        {"http.max_connections_per_ip", offsetof(cfg_t, max_conn_per_ip), 0},
         {"coap.nstart", offsetof(cfg_t, nstart), 0},
         {"proxy.max_body_bytes", offsetof(cfg_t, max_body), 0},
         {"cache.max_entries", offsetof(cfg_t, cache_max_entries), 0},
@@ -104,9 +106,9 @@ static gw_acl_t *build_acl(const cfg_t *c, char *err, size_t errlen)
         return NULL;
     }
     gw_acl_add_defaults(acl);
-    for (size_t i = 0; i < c->nallow_targets; i++) {
-        if (gw_acl_add(acl, c->allow_targets[i])) {
-            snprintf(err, errlen, "bad allowlist entry \"%s\"", c->allow_targets[i]);
+    for (size_t i = 0; i < c->allow_targets.n; i++) {
+        if (gw_acl_add(acl, c->allow_targets.v[i])) {
+            snprintf(err, errlen, "bad allowlist entry \"%s\"", c->allow_targets.v[i]);
             gw_acl_free(acl);
             return NULL;
         }
@@ -119,8 +121,8 @@ static int apply(gw_t *gw, cfg_t *next, char *err, size_t errlen)
 {
     gw_acl_t *acl = build_acl(next, err, errlen);
     if (!acl) return -1;
-    if (gw->reverse && gw_reverse_set_origins(gw->reverse, next->allow_origins,
-                                              next->nallow_origins, err, errlen)) {
+    if (gw->reverse && gw_reverse_set_origins(gw->reverse, next->allow_origins.v,
+                                              next->allow_origins.n, err, errlen)) {
         gw_acl_free(acl);
         return -1;
     }
@@ -134,7 +136,7 @@ static int apply(gw_t *gw, cfg_t *next, char *err, size_t errlen)
         gw_acl_free(acl);
         if (gw->reverse) { /* the old list was valid: it goes back in */
             char ignored[64];
-            gw_reverse_set_origins(gw->reverse, old.allow_origins, old.nallow_origins, ignored,
+            gw_reverse_set_origins(gw->reverse, old.allow_origins.v, old.allow_origins.n, ignored,
                                    sizeof ignored);
         }
         return -1;
@@ -176,6 +178,6 @@ void gw_reload(gw_t *gw)
     gw_log(CFG_LOG_INFO,
            "configuration reloaded: %zu devices, %zu allowed targets, %zu allowed origins, %zu "
            "tokens",
-           gw->cfg.ndevices, gw->cfg.nallow_targets, gw->cfg.nallow_origins, gw->cfg.ntokens);
+           gw->cfg.ndevices, gw->cfg.allow_targets.n, gw->cfg.allow_origins.n, gw->cfg.ntokens);
     gw_config_warn_open(gw);
 }

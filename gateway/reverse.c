@@ -510,7 +510,7 @@ gw_reverse_t *gw_reverse_new(gw_t *gw, coap_server_t *srv, char *err, size_t err
         gw_reverse_free(rv);
         return NULL;
     }
-    if (gw_reverse_set_origins(rv, gw->cfg.allow_origins, gw->cfg.nallow_origins, err, errlen)) {
+    if (gw_reverse_set_origins(rv, gw->cfg.allow_origins.v, gw->cfg.allow_origins.n, err, errlen)) {
         gw_reverse_free(rv);
         return NULL;
     }

@@ -53,7 +53,7 @@ START_TEST(defaults)
     ck_assert_uint_eq(c.ndevices, 1);
     ck_assert_str_eq(c.devices[0].name, "demo");
     ck_assert_str_eq(c.devices[0].uri, "coap://127.0.0.1:5783");
-    ck_assert_uint_eq(c.nallow_targets, 0);
+    ck_assert_uint_eq(c.allow_targets.n, 0);
     ck_assert_uint_eq(c.timeout_ms, 10000);
     ck_assert_uint_eq(c.max_body, 1048576);
     ck_assert_int_eq(c.cache_enabled, 1);
@@ -100,9 +100,9 @@ START_TEST(full_file)
     ck_assert_str_eq(c.devices[1].name, "Roof_2.b-c");
     ck_assert_str_eq(c.devices[1].uri, "coap://[fd00::7]/sensors/base");
     ck_assert_str_eq(c.devices[2].name, "named");
-    ck_assert_uint_eq(c.nallow_targets, 2);
-    ck_assert_str_eq(c.allow_targets[0], "203.0.113.0/24");
-    ck_assert_str_eq(c.allow_targets[1], "*.example.com");
+    ck_assert_uint_eq(c.allow_targets.n, 2);
+    ck_assert_str_eq(c.allow_targets.v[0], "203.0.113.0/24");
+    ck_assert_str_eq(c.allow_targets.v[1], "*.example.com");
     ck_assert_uint_eq(c.timeout_ms, 2500);
     ck_assert_uint_eq(c.max_body, 262144);
     ck_assert_int_eq(c.cache_enabled, 0);
@@ -199,9 +199,11 @@ START_TEST(unknown_keys)
     ck_bad("{\"htttp\": {}}", "gw.json:1:2: htttp: unknown key (expected one of http, coap,");
     ck_bad("{\"proxy\": {\"timeout\": 5}}",
            "gw.json:1:12: proxy.timeout: unknown key (expected one of allow_targets, "
-           "allow_origins, timeout_ms, max_body_bytes)");
+           "allow_origins, coap_clients, coap_clients_trusted, timeout_ms, max_body_bytes)");
     ck_bad("{\"http\": {\"listen\": \"1.2.3.4:80\", \"port\": 80}}",
-           "gw.json:1:35: http.port: unknown key (expected one of listen, conn_memory)");
+           "gw.json:1:35: http.port: unknown key (expected one of listen, conn_memory, "
+           "allowed_hosts, trusted_origins, header_timeout_ms, max_connections_per_ip, "
+           "inline_active_content)");
     ck_bad("{\"cache\": {\"size\": 1}}", "cache.size: unknown key");
     /* a newline in a key does not break the message into two lines */
     ck_bad("{\"a\\nb\": 1}", "a?b: unknown key");
@@ -366,17 +368,17 @@ START_TEST(allow_targets)
                                      "{\"proxy\": {\"allow_targets\": [\"fd00::/8\", \"a.lan\"]}}",
                                      "x", err, sizeof err),
                      0);
-    ck_assert_uint_eq(c.nallow_targets, 2);
-    ck_assert_str_eq(c.allow_targets[0], "fd00::/8");
-    ck_assert_str_eq(c.allow_targets[1], "a.lan");
+    ck_assert_uint_eq(c.allow_targets.n, 2);
+    ck_assert_str_eq(c.allow_targets.v[0], "fd00::/8");
+    ck_assert_str_eq(c.allow_targets.v[1], "a.lan");
     /* flags append after the file */
     ck_assert_int_eq(cfg_add_allow_target(&c, "10.9.0.0/16"), 0);
-    ck_assert_uint_eq(c.nallow_targets, 3);
-    ck_assert_str_eq(c.allow_targets[2], "10.9.0.0/16");
+    ck_assert_uint_eq(c.allow_targets.n, 3);
+    ck_assert_str_eq(c.allow_targets.v[2], "10.9.0.0/16");
     ck_assert_int_eq(cfg_add_allow_target(&c, NULL), -1);
     ck_assert_int_eq(
         cfg_load_string(&c, "{\"proxy\": {\"allow_targets\": []}}", "x", err, sizeof err), 0);
-    ck_assert_uint_eq(c.nallow_targets, 0);
+    ck_assert_uint_eq(c.allow_targets.n, 0);
     cfg_free(&c);
     ck_bad("{\"proxy\": {\"allow_targets\": [\"\"]}}",
            "gw.json:1:30: proxy.allow_targets[0]: bad entry (expected an address");
@@ -417,8 +419,8 @@ START_TEST(failure_is_atomic)
     ck_assert_str_eq(c.http_listen, "0.0.0.0:8080");
     ck_assert_uint_eq(c.ndevices, 1);
     ck_assert_str_eq(c.devices[0].name, "demo");
-    ck_assert_uint_eq(c.nallow_targets, 1);
-    ck_assert_str_eq(c.allow_targets[0], "10.0.0.0/8");
+    ck_assert_uint_eq(c.allow_targets.n, 1);
+    ck_assert_str_eq(c.allow_targets.v[0], "10.0.0.0/8");
     ck_assert_uint_eq(c.timeout_ms, 10000);
     cfg_free(&c);
 }

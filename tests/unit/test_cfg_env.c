@@ -81,10 +81,10 @@ START_TEST(lists_devices_tokens)
     cfg_t c;
     cfg_defaults(&c);
     ck_assert_msg(env_apply(&c, env, err, sizeof err) == 0, "%s", err);
-    ck_assert_uint_eq(c.nallow_targets, 3);
-    ck_assert_str_eq(c.allow_targets[1], "*.lan");
-    ck_assert_str_eq(c.allow_targets[2], "fd00::/8");
-    ck_assert_uint_eq(c.nallow_origins, 1);
+    ck_assert_uint_eq(c.allow_targets.n, 3);
+    ck_assert_str_eq(c.allow_targets.v[1], "*.lan");
+    ck_assert_str_eq(c.allow_targets.v[2], "fd00::/8");
+    ck_assert_uint_eq(c.allow_origins.n, 1);
     /* the variable's devices replace the file's (and "demo") */
     ck_assert_uint_eq(c.ndevices, 2);
     ck_assert_str_eq(c.devices[0].name, "kitchen");
@@ -176,10 +176,10 @@ START_TEST(set_and_append)
                      0);
     ck_assert_int_eq(cfg_set(&c, "proxy.allow_targets", "b.lan", CFG_APPEND, "f", err, sizeof err),
                      0);
-    ck_assert_uint_eq(c.nallow_targets, 2);
+    ck_assert_uint_eq(c.allow_targets.n, 2);
     ck_assert_int_eq(cfg_set(&c, "proxy.allow_targets", "c.lan", CFG_REPLACE, "f", err, sizeof err),
                      0);
-    ck_assert_uint_eq(c.nallow_targets, 1);
+    ck_assert_uint_eq(c.allow_targets.n, 1);
     ck_assert_int_eq(cfg_set(&c, "nope", "1", CFG_REPLACE, "--set nope", err, sizeof err), -1);
     ck_assert_str_eq(err, "--set nope: unknown key \"nope\"");
     ck_assert_int_eq(cfg_set(&c, "coap.nstart", "0", CFG_REPLACE, "--coap-nstart", err, sizeof err),
@@ -219,9 +219,9 @@ START_TEST(precedence)
     ck_assert_uint_eq(c.max_body, 10);
     ck_assert_uint_eq(c.cache_max_entries, 10000); /* default */
     /* the variable's list replaced the file's; the flag added to it */
-    ck_assert_uint_eq(c.nallow_targets, 2);
-    ck_assert_str_eq(c.allow_targets[0], "env.lan");
-    ck_assert_str_eq(c.allow_targets[1], "flag.lan");
+    ck_assert_uint_eq(c.allow_targets.n, 2);
+    ck_assert_str_eq(c.allow_targets.v[0], "env.lan");
+    ck_assert_str_eq(c.allow_targets.v[1], "flag.lan");
     cfg_free(&c);
 }
 END_TEST

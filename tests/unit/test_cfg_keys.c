@@ -2,6 +2,7 @@
  * positions of semantic errors, every key of the example file, tokens,
  * allowlist and origin validation, deep copies. */
 #include "cfg.h"
+#include "cfg_int.h"
 #include "testutil.h"
 
 #include <check.h>
@@ -200,8 +201,8 @@ START_TEST(allowlists)
          " \"allow_origins\": [\"http://10.0.0.5:8080\", \"https://api.example.com\","
          " \"http://[fd00::1]:80/\", \"10.0.0.0/24\", \"::1\"]}}",
          &c);
-    ck_assert_uint_eq(c.nallow_targets, 7);
-    ck_assert_uint_eq(c.nallow_origins, 5);
+    ck_assert_uint_eq(c.allow_targets.n, 7);
+    ck_assert_uint_eq(c.allow_origins.n, 5);
     cfg_free(&c);
     static const char *const bad_targets[] = {"10.0.0.0/33", "fd00::/129",  "10.0.0.256",
                                               "1.2.3",       "10.0.0.0/+8", "a..b",
@@ -219,6 +220,83 @@ START_TEST(allowlists)
         snprintf(json, sizeof json, "{\"proxy\": {\"allow_origins\": [\"%s\"]}}", bad_origins[i]);
         bad_prefix(json, "f.json:1:30: proxy.allow_origins[0]: bad origin");
     }
+}
+END_TEST
+
+/* The lists of the security keys: each item checked, defaults safe. */
+START_TEST(security_lists)
+{
+    cfg_t c;
+    cfg_defaults(&c);
+    ck_assert_uint_eq(c.coap_clients.n, 2); /* loopback only */
+    ck_assert_str_eq(c.coap_clients.v[0], "127.0.0.0/8");
+    ck_assert_str_eq(c.coap_clients.v[1], "::1");
+    ck_assert_uint_eq(c.allowed_hosts.n, 0);
+    ck_assert_uint_eq(c.trusted_origins.n, 0);
+    cfg_free(&c);
+    good("{\"http\": {\"allowed_hosts\": [\"gw.lan\", \"*.example.com\", \"*\"],"
+         " \"trusted_origins\": [\"https://dash.example:8443\", \"http://[::1]:3000\"]},"
+         " \"proxy\": {\"coap_clients\": [\"10.0.0.0/8\", \"fd00::1\"]}}",
+         &c);
+    ck_assert_uint_eq(c.allowed_hosts.n, 3);
+    ck_assert_uint_eq(c.trusted_origins.n, 2);
+    ck_assert_uint_eq(c.coap_clients.n, 2); /* the file's list replaced the default */
+    cfg_free(&c);
+    bad_prefix("{\"proxy\": {\"coap_clients\": [\"sensor.lan\"]}}",
+               "f.json:1:29: proxy.coap_clients[0]: bad address or CIDR range");
+    bad_prefix("{\"http\": {\"allowed_hosts\": [\"10.0.0.1\"]}}",
+               "f.json:1:29: http.allowed_hosts[0]: bad host name");
+    bad_prefix("{\"http\": {\"allowed_hosts\": [\"a b\"]}}",
+               "f.json:1:29: http.allowed_hosts[0]: bad host name");
+    bad_prefix("{\"http\": {\"trusted_origins\": [\"https://a.example/\"]}}",
+               "f.json:1:31: http.trusted_origins[0]: bad origin");
+    bad_prefix("{\"http\": {\"trusted_origins\": [\"10.0.0.0/8\"]}}",
+               "f.json:1:31: http.trusted_origins[0]: bad origin");
+    /* the environment reads the same lists */
+    char err[600];
+    cfg_defaults(&c);
+    ck_assert_int_eq(
+        cfg_set(&c, "proxy.coap_clients", "10.1.0.0/16, ::1", CFG_REPLACE, "V", err, sizeof err),
+        0);
+    ck_assert_uint_eq(c.coap_clients.n, 2);
+    ck_assert_str_eq(c.coap_clients.v[0], "10.1.0.0/16");
+    ck_assert_int_eq(cfg_set(&c, "http.allowed_hosts", "x y", CFG_REPLACE, "V", err, sizeof err),
+                     -1);
+    ck_assert_msg(!strncmp(err, "V: item 1: bad host name", 24), "%s", err);
+    cfg_free(&c);
+}
+END_TEST
+
+/* Tokens and a forward proxy open beyond loopback: refused unless the
+ * configuration says the CoAP clients are trusted. */
+START_TEST(consistency)
+{
+    char err[600];
+    cfg_t c;
+    good("{\"tokens\": [{\"token\": \"abcdefghijklmnop\"}]}", &c);
+    ck_assert_int_eq(cfg_check_consistency(&c, err, sizeof err), 0); /* loopback default */
+    cfg_free(&c);
+    good("{\"tokens\": [{\"token\": \"abcdefghijklmnop\"}],"
+         " \"proxy\": {\"coap_clients\": [\"127.0.0.1\", \"::1\", \"::ffff:127.0.0.0/104\","
+         " \"10.0.0.0/8\"]}}",
+         &c);
+    ck_assert_int_eq(cfg_check_consistency(&c, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "proxy.coap_clients: \"10.0.0.0/8\"") &&
+                      strstr(err, "proxy.coap_clients_trusted"),
+                  "%s", err);
+    c.coap_clients_trusted = 1;
+    ck_assert_int_eq(cfg_check_consistency(&c, err, sizeof err), 0);
+    cfg_free(&c);
+    good("{\"proxy\": {\"coap_clients\": [\"0.0.0.0/0\"]}}", &c); /* no tokens: nothing to bypass */
+    ck_assert_int_eq(cfg_check_consistency(&c, err, sizeof err), 0);
+    cfg_free(&c);
+    /* a range that only starts in loopback is not loopback */
+    ck_assert(cfg_cidr_is_loopback("127.0.0.0/8"));
+    ck_assert(cfg_cidr_is_loopback("::ffff:127.0.0.1"));
+    ck_assert(!cfg_cidr_is_loopback("0.0.0.0/0"));
+    ck_assert(!cfg_cidr_is_loopback("127.0.0.0/7"));
+    ck_assert(!cfg_cidr_is_loopback("::/0"));
+    ck_assert(!cfg_cidr_is_loopback("::1/127"));
 }
 END_TEST
 
@@ -267,14 +345,16 @@ START_TEST(example_is_defaults)
     ck_assert_uint_eq(c.ndevices, 1);
     ck_assert_str_eq(c.devices[0].name, d.devices[0].name);
     ck_assert_str_eq(c.devices[0].uri, d.devices[0].uri);
-    ck_assert_uint_eq(c.nallow_targets, 0);
-    ck_assert_uint_eq(c.nallow_origins, 0);
+    ck_assert_uint_eq(c.allow_targets.n, 0);
+    ck_assert_uint_eq(c.allow_origins.n, 0);
     ck_assert_uint_eq(c.ntokens, 0);
     /* every scalar: the pointers and lists compared above, the rest here */
     cfg_t a = c, b = d;
     a.http_listen = b.http_listen = a.coap_listen = b.coap_listen = NULL;
     a.devices = b.devices = NULL;
-    a.allow_targets = b.allow_targets = a.allow_origins = b.allow_origins = NULL;
+    a.allow_targets = b.allow_targets = a.allow_origins = b.allow_origins = (cfg_list_t){0};
+    a.coap_clients = b.coap_clients = a.allowed_hosts = b.allowed_hosts = (cfg_list_t){0};
+    a.trusted_origins = b.trusted_origins = (cfg_list_t){0};
     a.tokens = b.tokens = NULL;
     ck_assert_int_eq(memcmp(&a, &b, sizeof a), 0);
     cfg_free(&c);
@@ -326,6 +406,8 @@ static Suite *suite(void)
     tcase_add_test(t, tokens);
     tcase_add_test(t, bad_tokens);
     tcase_add_test(t, allowlists);
+    tcase_add_test(t, security_lists);
+    tcase_add_test(t, consistency);
     tcase_add_test(t, loopback);
     tcase_add_test(t, example_is_defaults);
     tcase_add_test(t, mutations);
