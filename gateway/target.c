@@ -1,7 +1,8 @@
 /*
  * target.c - from an HTTP URL to a CoAP target (RFC 8075 §5): the default
  * mapping /hc/coap://HOST[:PORT]/PATH[?QUERY], /hc/?target_uri=URI, and
- * named devices /devices/NAME/PATH[?QUERY]; then the allowlist.
+ * named devices /devices/NAME/PATH[?QUERY]; then the allowlist
+ * (gw_acl_check_target), the one check of every CoAP target.
  */
 #include "gw.h"
 #include "coap_uri.h"
@@ -147,9 +148,8 @@ static int finish_target(gw_t *gw, const char *raw, gw_target_t *t, char *msg, s
             t->addr.u.v6.sin6_port = htons(u.port);
     }
     if (is_gateway_itself(gw, &t->addr)) return FAIL(403, "target is the gateway itself");
-    if (!gw_acl_allows_addr(gw->acl, &t->addr))
-        return FAIL(403, "target %s is not allowed (see proxy.allow_targets and --allow-target)",
-                    u.host);
+    /* ranges never open low ports or the metadata service (RFC 7252 §11.5) */
+    if (gw_acl_check_target(gw->acl, &t->addr, u.host, msg, cap)) return 403;
     coap_msg_t m;
     coap_msg_init(&m, COAP_CON, COAP_GET, 0);
     coap_uri_to_options(&u, &m, COAP_URI_OPT_HOST | COAP_URI_OPT_PORT);
