@@ -132,6 +132,9 @@ static int finish_target(gw_t *gw, const char *raw, gw_target_t *t, char *msg, s
     if (u.host_is_literal) {
         if (coap_addr_from_host(&t->addr, u.host, u.port))
             return FAIL(400, "malformed address in %s", raw);
+        /* [::ffff:a.b.c.d] is the IPv4 peer: the endpoint keeps peers
+         * unmapped, and would not match the answer to a mapped one */
+        coap_addr_unmap(&t->addr);
     } else {
         const gw_device_t *d = t->device ? t->device : gw_device_by_host(gw, u.host, u.port);
         if (!gw_acl_allows_name(gw->acl, u.host) && !d)
