@@ -125,6 +125,13 @@ exact() {
 check "http://127.0.0.1:A + 10.0.0.0/8: port A passes, port B, https, localhost, 127.0.0.2 -> 4.03" exact
 stop gw3
 
+start_gw gw4 --allow-origin "http://localhost:$A"
+named_by_name() { # a listed name leads wherever DNS points, but not to loopback
+    refused "http://localhost:$A/hello" && grep -q "address refused" "$TMP/r.body"
+}
+check "http://localhost:A listed: localhost resolves to loopback -> 4.03" named_by_name
+stop gw4
+
 config_refusal() {
     local rc=0
     printf '{ "proxy": { "allow_origins": ["10.0.0.0/8", "127.0.0.0/8"] } }\n' >"$TMP/bad.json"
@@ -136,5 +143,20 @@ config_refusal() {
     [ $rc -eq 2 ] && grep -q "name the origin as http://HOST:PORT" "$TMP/cc.out"
 }
 check "an address or range wholly in that space is refused at start and by --check-config (exit 2)" config_refusal
+
+reload_refusal() {
+    local http coap
+    http=$(free_port tcp)
+    coap=$(free_port)
+    printf '{ "http": { "listen": "127.0.0.1:%s" }, "coap": { "listen": "127.0.0.1:%s" },\n  "proxy": { "allow_origins": ["10.0.0.0/8"] } }\n' "$http" "$coap" >"$TMP/gw5.json"
+    start gw5 "$BUILD/coapgw" --config "$TMP/gw5.json"
+    wait_for "coapgw gw5" curl -sf "http://127.0.0.1:$http/healthz" || return 1
+    sed -i 's|"10.0.0.0/8"|"::1"|' "$TMP/gw5.json"
+    kill -HUP "$PID_gw5"
+    wait_for "the refused reload" grep -q "reload refused: .*origin range \"::1\" lies within" "$TMP/gw5.log" || return 1
+    [ "$("$C" -T 10 -P "127.0.0.1:$coap" "http://10.9.0.1:$T/hello")" = hello ]
+}
+check "a reload to such an entry is refused; the old list stays" reload_refusal
+stop gw5
 
 finish

@@ -94,10 +94,13 @@ rd_bases() {
     grep -q "below 1024" "$TMP/coap.out" || return 1
     [ "$(coap_code -m post "coap://$P/rd?ep=n2&base=coap://169.254.169.254:5683")" = 4.03 ] || return 1
     [ "$(coap_code -m post "coap://$P/rd?ep=n3&base=coap://[fd00:ec2::254]:5683")" = 4.03 ] || return 1
+    # without a base, the source address and port are the base
+    [ "$(coap_code -p 100 -m post "coap://$P/rd?ep=n6")" = 4.03 ] || return 1
+    grep -q "below 1024" "$TMP/coap.out" || return 1
     # an ordinary base still registers
     [ "$(coap_code -m post "coap://$P/rd?ep=n4&base=coap://127.0.0.1:5999")" = 2.01 ]
 }
-check "RD registrations with base coap://127.0.0.1:53 or a metadata address -> 4.03" rd_bases
+check "RD registrations with base coap://127.0.0.1:53, a metadata address, or from source port 100 -> 4.03" rd_bases
 
 device_low_port() {
     [ "$(http "$G/devices/low/x")" = 200 ] && [ "$(cat "$TMP/body")" = seen ] || return 1
