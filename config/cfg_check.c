@@ -125,10 +125,50 @@ static int looks_like_address(const char *s)
     return strpbrk(s, ":/") || strspn(s, "0123456789.") == strlen(s);
 }
 
+/* 1-5 plain digits, 1 to 65535. */
+static int port_ok(const char *s)
+{
+    size_t digits = strspn(s, "0123456789");
+    return digits > 0 && digits <= 5 && !s[digits] && atol(s) >= 1 && atol(s) <= 65535;
+}
+
+/* "1.2.3.4:53" or "[fd00::1]:53": one port of one address (IPv6 in
+ * brackets, IPv4 never). */
+static int addr_port_ok(const char *s)
+{
+    char host[INET6_ADDRSTRLEN];
+    unsigned char a[16];
+    const char *colon = *s == '[' ? strchr(s, ']') : strchr(s, ':');
+    if (!colon || (*s == '[' && *++colon != ':')) return 0;
+    const char *h = *s == '[' ? s + 1 : s;
+    size_t hl = (size_t)(colon - h) - (*s == '[');
+    if (hl == 0 || hl >= sizeof host) return 0;
+    memcpy(host, h, hl);
+    host[hl] = '\0';
+    int v6 = inet_pton(AF_INET6, host, a) == 1;
+    return (*s == '[' ? v6 : inet_pton(AF_INET, host, a) == 1) && port_ok(colon + 1);
+}
+
+/* As in acl.c: "[..." or exactly one ':' is ADDR:PORT (an IPv6 address
+ * has at least two colons). */
+static int looks_like_addr_port(const char *s)
+{
+    const char *colon = strchr(s, ':');
+    return *s == '[' || (colon && !strchr(colon + 1, ':'));
+}
+
 int cfg_check_target(const char *s, char *why, size_t cap)
 {
     if (!*s || strlen(s) > PATTERN_MAX)
         return why_fail(why, cap, "bad entry (expected an address, a CIDR range or a host name)");
+    if (looks_like_addr_port(s)) {
+        if (addr_port_ok(s)) return 0;
+        snprintf(why, cap,
+                 "bad ADDR:PORT \"%.*s\" (expected one address and a port from 1 to 65535, e.g. "
+                 "127.0.0.1:53 or [fd00::1]:53; ranges and host names take no port)",
+                 PATTERN_MAX, s);
+        return -1;
+    }
     if (looks_like_address(s)) {
         if (cidr_ok(s)) return 0;
         snprintf(why, cap,
@@ -180,8 +220,55 @@ static int origin_url_ok(const char *s)
     return !*rest || !strcmp(rest, "/");
 }
 
+/* Whether the address or CIDR range s lies wholly within loopback,
+ * "this host" (0.0.0.0/8, ::), link-local or cloud metadata: the space
+ * gateway/acl.c guards for origins (GW_ACL_GUARD_LOCAL), where an address
+ * or range entry opens nothing. Its blocks mirror acl.c's. */
+static int cidr_in_local_space(const char *s)
+{
+    static const struct {
+        int v6;
+        unsigned prefix;
+        unsigned char addr[16];
+    } blocks[] = {
+        {0, 8, {127}},         {0, 8, {0}},
+        {0, 16, {169, 254}},   {1, 127, {0}}, /* :: and ::1 */
+        {1, 10, {0xfe, 0x80}}, {1, 128, {0xfd, 0, 0x0e, 0xc2, [14] = 0x02, [15] = 0x54}},
+    };
+    static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF};
+    char buf[INET6_ADDRSTRLEN + 8];
+    unsigned char a[16];
+    const char *slash = strchr(s, '/');
+    size_t hl = slash ? (size_t)(slash - s) : strlen(s);
+    if (hl == 0 || hl >= sizeof buf) return 0;
+    memcpy(buf, s, hl);
+    buf[hl] = '\0';
+    int v6 = inet_pton(AF_INET, buf, a) != 1;
+    if (v6 && inet_pton(AF_INET6, buf, a) != 1) return 0;
+    unsigned prefix = slash ? (unsigned)atoi(slash + 1) : v6 ? 128 : 32;
+    if (v6 && prefix >= 96 && !memcmp(a, mapped, sizeof mapped)) { /* checked as IPv4 */
+        memmove(a, a + 12, 4);
+        v6 = 0;
+        prefix -= 96;
+    }
+    for (size_t i = 0; i < sizeof blocks / sizeof blocks[0]; i++) {
+        unsigned p = blocks[i].prefix, full = p / 8, rest = p % 8;
+        if (blocks[i].v6 != v6 || prefix < p || memcmp(a, blocks[i].addr, full)) continue;
+        if (!rest || !((a[full] ^ blocks[i].addr[full]) & (0xFF00u >> rest))) return 1;
+    }
+    return 0;
+}
+
 int cfg_check_origin(const char *s, char *why, size_t cap)
 {
+    if (!strstr(s, "://") && looks_like_address(s) && cidr_ok(s) && cidr_in_local_space(s)) {
+        snprintf(why, cap,
+                 "origin range \"%.*s\" lies within loopback, unspecified, link-local or "
+                 "cloud-metadata addresses, which an address or range never opens: name the "
+                 "origin as http://HOST:PORT",
+                 PATTERN_MAX, s);
+        return -1;
+    }
     if (strstr(s, "://") ? origin_url_ok(s) : (looks_like_address(s) && cidr_ok(s))) return 0;
     snprintf(why, cap,
              "bad origin \"%.*s\" (expected http(s)://HOST[:PORT], an address or a CIDR range, "

@@ -52,7 +52,8 @@ static gw_device_t *device_new(const char *name, const char *uri, int source)
 }
 
 /* Resolves a configured device's host (may block on DNS: start or reload
- * only). Configured devices are allowed targets, wherever they are. */
+ * only). Configured devices are allowed targets, wherever they are: their
+ * address and port. */
 static int resolve_config_device(gw_t *gw, gw_device_t *d, char *err, size_t errlen)
 {
     static coap_uri_t u;
@@ -63,10 +64,9 @@ static int resolve_config_device(gw_t *gw, gw_device_t *d, char *err, size_t err
     }
     d->resolved = coap_addr_resolve(&d->addr, u.host, u.port) == 0;
     if (!d->resolved) gw_log(CFG_LOG_WARN, "device %s: cannot resolve %s", d->name, u.host);
-    if (d->resolved) {
-        char host[COAP_ADDR_STRLEN];
-        gw_acl_add(gw->acl, coap_addr_host(&d->addr, host, sizeof host));
-    }
+    /* its address and port exactly: that also opens a port below 1024 or
+     * the metadata address the operator named (RFC 7252 §11.5) */
+    if (d->resolved) gw_acl_add_addr(gw->acl, &d->addr, 1);
     return 0;
 }
 

@@ -338,8 +338,9 @@ static int check_payload(gw_rd_t *rd, const coap_request_t *req)
     return 0;
 }
 
-/* The base of a registration: the given one or the source address; both
- * must be allowed targets. Answers and returns -1 when refused. */
+/* The base of a registration: the given one or the source address and
+ * port. The source must be in the target allowlist, the base must pass the
+ * target check. Answers and returns -1 when refused. */
 static int resolve_base(gw_rd_t *rd, const coap_request_t *req, const rd_params_t *p, char *uri,
                         size_t cap, coap_addr_t *addr)
 {
@@ -351,19 +352,27 @@ static int resolve_base(gw_rd_t *rd, const coap_request_t *req, const rd_params_
     }
     if (!p->has_base) {
         source_base(req->peer, addr, uri, cap);
-        return 0;
+    } else {
+        const char *bad = parse_base(p->base, addr);
+        if (bad) {
+            answer(rd, req->id, COAP_BAD_REQUEST, bad);
+            return -1;
+        }
+        snprintf(uri, cap, "%s", p->base);
     }
-    const char *bad = parse_base(p->base, addr);
-    if (bad) {
-        answer(rd, req->id, COAP_BAD_REQUEST, bad);
-        return -1;
-    }
-    if (!gw_acl_allows_addr(rd->gw->acl, addr)) {
+    /* the base is a target like any other: no low port, no metadata
+     * address unless named exactly (RFC 7252 §11.5) */
+    char why[300];
+    gw_acl_verdict_t v = gw_acl_check_target(rd->gw->acl, addr, NULL, why, sizeof why);
+    if (v == GW_ACL_UNLISTED) {
         answer(rd, req->id, COAP_FORBIDDEN,
                "base not in the target allowlist (see proxy.allow_targets)");
         return -1;
     }
-    snprintf(uri, cap, "%s", p->base);
+    if (v) {
+        answer(rd, req->id, COAP_FORBIDDEN, why);
+        return -1;
+    }
     return 0;
 }
 
@@ -576,7 +585,9 @@ static int reg_allowed(gw_rd_t *rd, const rd_reg_t *r, const gw_device_t *d)
     coap_addr_t src = r->registrant, base = d->addr;
     coap_addr_unmap(&src);
     coap_addr_unmap(&base);
-    return gw_acl_allows_addr(rd->gw->acl, &src) && gw_acl_allows_addr(rd->gw->acl, &base);
+    char why[300];
+    return gw_acl_allows_addr(rd->gw->acl, &src) &&
+           gw_acl_check_target(rd->gw->acl, &base, NULL, why, sizeof why) == GW_ACL_ALLOWED;
 }
 
 void gw_rd_reloaded(gw_rd_t *rd)

@@ -5,9 +5,10 @@
  * client (RFC 7252 §5.7.2, §10.1; RFC 8075 tables in reverse).
  *
  * Safety (RFC 8075 §10): no origin is reachable unless proxy.allow_origins
- * lists it; loopback, link-local and cloud-metadata addresses stay refused
- * unless listed explicitly, and the check runs on the address actually
- * connected to, after DNS. Redirects are not followed.
+ * lists it; loopback, unspecified, link-local and cloud-metadata addresses
+ * stay refused unless an origin entry names them exactly (scheme, address,
+ * port), and the check runs on the address actually connected to, after
+ * DNS. Redirects are not followed.
  */
 #include "gw_map.h"
 #include "gw_reverse.h"
@@ -28,9 +29,8 @@ struct gw_reverse {
     gw_t *gw;
     coap_server_t *srv;
     http_client_t *http;
-    gw_acl_t *cidrs;   /* CIDR / address entries */
-    gw_acl_t *special; /* the entries that name special addresses themselves */
-    char **origins;    /* "scheme://host:port", host lower case */
+    gw_acl_t *ranges; /* address and CIDR entries (ORIGIN_GUARDS apply) */
+    char **origins;   /* "scheme://host:port", host lower case */
     size_t norigins;
 };
 
@@ -77,54 +77,64 @@ static size_t location_options(const char *uri, const char *location, coap_opt_t
 
 /* --- the origin policy --- */
 
-/* Loopback, link-local and cloud metadata: never reached through a broad
- * range, only when listed themselves. */
-static int is_special(const struct sockaddr *sa)
-{
-    coap_addr_t a = {0};
-    a.len = sa->sa_family == AF_INET ? sizeof a.u.v4 : sizeof a.u.v6;
-    memcpy(&a.u.ss, sa, a.len);
-    coap_addr_unmap(&a);
-    if (a.u.sa.sa_family == AF_INET) {
-        uint32_t v = ntohl(a.u.v4.sin_addr.s_addr);
-        return (v >> 24) == 127 || (v >> 16) == 0xA9FE || v == 0;
-    }
-    const uint8_t *b = a.u.v6.sin6_addr.s6_addr;
-    static const uint8_t ec2[16] = {0xfd, 0, 0x0e, 0xc2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x54};
-    return IN6_IS_ADDR_LOOPBACK(&a.u.v6.sin6_addr) || IN6_IS_ADDR_LINKLOCAL(&a.u.v6.sin6_addr) ||
-           IN6_IS_ADDR_UNSPECIFIED(&a.u.v6.sin6_addr) || !memcmp(b, ec2, 16);
-}
+/* RFC 8075 §10: loopback, unspecified, link-local and cloud-metadata
+ * addresses are reached only through an origin entry naming them exactly
+ * (scheme, address and port); an address or range entry never opens them. */
+#define ORIGIN_GUARDS GW_ACL_GUARD_LOCAL
 
-static int origin_key(const char *url, char *out, size_t cap, char *host, size_t hcap)
+typedef struct {
+    char key[600]; /* "scheme://host:port", host lower case */
+    char host[300];
+    uint16_t port;
+} origin_t;
+
+static int origin_key(const char *url, origin_t *o)
 {
     char scheme[16];
     unsigned port;
-    if (http_url_split(url, scheme, sizeof scheme, host, hcap, &port)) return -1;
-    for (char *p = host; *p; p++) *p = (char)tolower((unsigned char)*p);
-    snprintf(out, cap, "%s://%s:%u", scheme, host, port);
+    if (http_url_split(url, scheme, sizeof scheme, o->host, sizeof o->host, &port) || port > 65535)
+        return -1;
+    for (char *p = o->host; *p; p++) *p = (char)tolower((unsigned char)*p);
+    o->port = (uint16_t)port;
+    snprintf(o->key, sizeof o->key, "%s://%s:%u", scheme, o->host, port);
     return 0;
 }
 
-static int add_origin_entry(gw_reverse_t *rv, const char *e)
+static int add_origin_url(gw_reverse_t *rv, const char *url)
 {
-    if (strstr(e, "://")) {
-        char key[600], host[300];
-        if (origin_key(e, key, sizeof key, host, sizeof host)) return -1;
-        char **v = realloc(rv->origins, (rv->norigins + 1) * sizeof *v);
-        if (!v) return -1;
-        rv->origins = v;
-        if (!(v[rv->norigins] = strdup(key))) return -1;
-        rv->norigins++;
-        coap_addr_t a;
-        if (!coap_addr_from_host(&a, host, 0) && is_special(&a.u.sa)) gw_acl_add(rv->special, host);
-        return 0;
-    }
-    if (gw_acl_add(rv->cidrs, e)) return -1;
-    coap_addr_t a;
-    char net[300];
-    snprintf(net, sizeof net, "%.*s", (int)strcspn(e, "/"), e);
-    if (!coap_addr_from_host(&a, net, 0) && is_special(&a.u.sa)) gw_acl_add(rv->special, e);
+    origin_t o;
+    char **v;
+    if (origin_key(url, &o) || !(v = realloc(rv->origins, (rv->norigins + 1) * sizeof *v)))
+        return -1;
+    rv->origins = v;
+    if (!(v[rv->norigins] = strdup(o.key))) return -1;
+    rv->norigins++;
     return 0;
+}
+
+static int add_origin_entry(gw_reverse_t *rv, const char *e, char *err, size_t errlen)
+{
+    int rc = -1;
+    if (strstr(e, "://")) {
+        rc = add_origin_url(rv, e);
+    } else {
+        int guarded = gw_acl_range_guarded(e, ORIGIN_GUARDS);
+        if (guarded == 1) { /* it would silently open nothing */
+            snprintf(err, errlen,
+                     "proxy.allow_origins entry \"%s\" lies within loopback, unspecified, "
+                     "link-local or cloud-metadata addresses, which an address or range never "
+                     "opens: name the origin as http://HOST:PORT",
+                     e);
+            return -1;
+        }
+        if (guarded == 0) rc = gw_acl_add(rv->ranges, e);
+    }
+    if (rc)
+        snprintf(err, errlen,
+                 "bad proxy.allow_origins entry \"%s\" (want an origin such as "
+                 "http://10.0.0.5:8080, an address or a CIDR range)",
+                 e);
+    return rc;
 }
 
 static int origin_listed(const gw_reverse_t *rv, const char *key)
@@ -134,29 +144,63 @@ static int origin_listed(const gw_reverse_t *rv, const char *key)
     return 0;
 }
 
-/* Every address libcurl is about to connect to. */
-static int addr_check(const struct sockaddr *sa, socklen_t len, void *arg)
+/* Whether origin o may be reached at address a (with its port). */
+static gw_acl_verdict_t origin_verdict(const gw_reverse_t *rv, const origin_t *o,
+                                       const coap_addr_t *a)
 {
-    (void)len;
-    fwd_t *f = arg;
-    gw_reverse_t *rv = f->rv;
-    coap_addr_t a = {0};
-    a.len = sa->sa_family == AF_INET ? sizeof a.u.v4 : sizeof a.u.v6;
-    memcpy(&a.u.ss, sa, a.len);
-    if (is_special(sa)) return gw_acl_allows_addr(rv->special, &a);
-    char key[600], host[300];
-    if (!origin_key(f->uri, key, sizeof key, host, sizeof host) && origin_listed(rv, key)) return 1;
-    return gw_acl_allows_addr(rv->cidrs, &a);
+    if (origin_listed(rv, o->key)) {
+        coap_addr_t lit, at = *a;
+        if (!coap_addr_from_host(&lit, o->host, o->port)) { /* named by address: that one only */
+            coap_addr_unmap(&lit);
+            coap_addr_unmap(&at);
+            return coap_addr_equal(&lit, &at) ? GW_ACL_ALLOWED : GW_ACL_UNLISTED;
+        }
+        /* named by host name: wherever DNS leads, but never to a guarded
+         * address (a name is no exact naming) */
+        return gw_acl_guarded(a, ORIGIN_GUARDS) ? GW_ACL_LOCAL : GW_ACL_ALLOWED;
+    }
+    return gw_acl_check(rv->ranges, ORIGIN_GUARDS, a);
 }
 
-/* Before any connection: the URL's origin is listed, or a CIDR entry
- * could allow its address (checked again after DNS). */
-static int origin_allowed(const gw_reverse_t *rv, const char *url)
+/* Every address libcurl is about to connect to, after DNS. */
+static int addr_check(const struct sockaddr *sa, socklen_t len, void *arg)
 {
-    char key[600], host[300];
-    if (origin_key(url, key, sizeof key, host, sizeof host)) return 0;
-    if (origin_listed(rv, key)) return 1;
-    return gw_acl_count(rv->cidrs) > 0;
+    fwd_t *f = arg;
+    origin_t o;
+    coap_addr_t a = {0};
+    if ((sa->sa_family != AF_INET && sa->sa_family != AF_INET6) || len > sizeof a.u ||
+        origin_key(f->uri, &o))
+        return 0;
+    a.len = len;
+    memcpy(&a.u.ss, sa, len);
+    return origin_verdict(f->rv, &o, &a) == GW_ACL_ALLOWED;
+}
+
+/* Before any connection: an origin named by address is decided now (so a
+ * reused connection never skips the check); one named by host name must be
+ * listed or a range might allow its address (checked after DNS). diag gets
+ * the reason of a refusal. */
+static int origin_allowed(const gw_reverse_t *rv, const char *url, char *diag, size_t cap)
+{
+    origin_t o;
+    coap_addr_t lit;
+    gw_acl_verdict_t v = GW_ACL_UNLISTED;
+    if (origin_key(url, &o))
+        v = GW_ACL_UNLISTED;
+    else if (!coap_addr_from_host(&lit, o.host, o.port))
+        v = origin_verdict(rv, &o, &lit);
+    else if (origin_listed(rv, o.key) || gw_acl_count(rv->ranges))
+        v = GW_ACL_ALLOWED;
+    if (v == GW_ACL_LOCAL)
+        snprintf(diag, cap,
+                 "origin %s is a loopback, unspecified, link-local or cloud-metadata address: "
+                 "only an entry naming it exactly (http://HOST:PORT) in proxy.allow_origins "
+                 "opens it",
+                 o.host);
+    else if (v)
+        snprintf(diag, cap,
+                 "origin not allowed: list it in proxy.allow_origins (or --allow-origin)");
+    return v == GW_ACL_ALLOWED;
 }
 
 /* --- answering --- */
@@ -290,9 +334,9 @@ static void add_request_headers(http_call_t *call, const coap_request_t *req)
 
 static void forward_http(gw_reverse_t *rv, const coap_request_t *req, const char *uri)
 {
-    if (!origin_allowed(rv, uri)) {
-        answer(rv, req->id, COAP_FORBIDDEN,
-               "origin not allowed: list it in proxy.allow_origins (or --allow-origin)");
+    char diag[600];
+    if (!origin_allowed(rv, uri, diag, sizeof diag)) {
+        answer(rv, req->id, COAP_FORBIDDEN, diag);
         return;
     }
     if (answer_from_cache(rv, req, uri)) return;
@@ -463,8 +507,7 @@ static void on_proxy(coap_server_t *srv, const coap_request_t *req, void *arg)
  * one a reload replaces). */
 static void free_policy(gw_reverse_t *p)
 {
-    gw_acl_free(p->cidrs);
-    gw_acl_free(p->special);
+    gw_acl_free(p->ranges);
     for (size_t i = 0; i < p->norigins; i++) free(p->origins[i]);
     free(p->origins);
 }
@@ -474,25 +517,19 @@ int gw_reverse_set_origins(gw_reverse_t *rv, char *const *origins, size_t n, cha
 {
     /* built aside and swapped in whole: a bad entry changes nothing, and
      * calls in flight check the policy in force when they connect */
-    gw_reverse_t next = {.cidrs = gw_acl_new(), .special = gw_acl_new()};
-    if (!next.cidrs || !next.special) {
+    gw_reverse_t next = {.ranges = gw_acl_new()};
+    if (!next.ranges) {
         snprintf(err, errlen, "out of memory");
-        free_policy(&next);
         return -1;
     }
     for (size_t i = 0; i < n; i++) {
-        if (add_origin_entry(&next, origins[i])) {
-            snprintf(err, errlen,
-                     "bad proxy.allow_origins entry \"%s\" (want an origin such as "
-                     "http://10.0.0.5:8080, an address or a CIDR range)",
-                     origins[i]);
+        if (add_origin_entry(&next, origins[i], err, errlen)) {
             free_policy(&next);
             return -1;
         }
     }
     free_policy(rv);
-    rv->cidrs = next.cidrs;
-    rv->special = next.special;
+    rv->ranges = next.ranges;
     rv->origins = next.origins;
     rv->norigins = next.norigins;
     return 0;

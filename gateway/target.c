@@ -1,7 +1,8 @@
 /*
  * target.c - from an HTTP URL to a CoAP target (RFC 8075 §5): the default
  * mapping /hc/coap://HOST[:PORT]/PATH[?QUERY], /hc/?target_uri=URI, and
- * named devices /devices/NAME/PATH[?QUERY]; then the allowlist.
+ * named devices /devices/NAME/PATH[?QUERY]; then the allowlist
+ * (gw_acl_check_target), the one check of every CoAP target.
  */
 #include "gw.h"
 #include "coap_uri.h"
@@ -131,6 +132,9 @@ static int finish_target(gw_t *gw, const char *raw, gw_target_t *t, char *msg, s
     if (u.host_is_literal) {
         if (coap_addr_from_host(&t->addr, u.host, u.port))
             return FAIL(400, "malformed address in %s", raw);
+        /* [::ffff:a.b.c.d] is the IPv4 peer: the endpoint keeps peers
+         * unmapped, and would not match the answer to a mapped one */
+        coap_addr_unmap(&t->addr);
     } else {
         const gw_device_t *d = t->device ? t->device : gw_device_by_host(gw, u.host, u.port);
         if (!gw_acl_allows_name(gw->acl, u.host) && !d)
@@ -147,9 +151,8 @@ static int finish_target(gw_t *gw, const char *raw, gw_target_t *t, char *msg, s
             t->addr.u.v6.sin6_port = htons(u.port);
     }
     if (is_gateway_itself(gw, &t->addr)) return FAIL(403, "target is the gateway itself");
-    if (!gw_acl_allows_addr(gw->acl, &t->addr))
-        return FAIL(403, "target %s is not allowed (see proxy.allow_targets and --allow-target)",
-                    u.host);
+    /* ranges never open low ports or the metadata service (RFC 7252 §11.5) */
+    if (gw_acl_check_target(gw->acl, &t->addr, u.host, msg, cap)) return 403;
     coap_msg_t m;
     coap_msg_init(&m, COAP_CON, COAP_GET, 0);
     coap_uri_to_options(&u, &m, COAP_URI_OPT_HOST | COAP_URI_OPT_PORT);

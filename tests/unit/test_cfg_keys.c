@@ -199,7 +199,7 @@ START_TEST(allowlists)
     good("{\"proxy\": {\"allow_targets\": [\"10.0.0.0/8\", \"::1\", \"fd00::/8\", \"sensor.lan\","
          " \"*.sensors.lan\", \"192.168.1.7\", \"::ffff:10.0.0.0/104\"],"
          " \"allow_origins\": [\"http://10.0.0.5:8080\", \"https://api.example.com\","
-         " \"http://[fd00::1]:80/\", \"10.0.0.0/24\", \"::1\"]}}",
+         " \"http://[fd00::1]:80/\", \"10.0.0.0/24\", \"fd00::1\"]}}",
          &c);
     ck_assert_uint_eq(c.allow_targets.n, 7);
     ck_assert_uint_eq(c.allow_origins.n, 5);
@@ -220,6 +220,73 @@ START_TEST(allowlists)
         snprintf(json, sizeof json, "{\"proxy\": {\"allow_origins\": [\"%s\"]}}", bad_origins[i]);
         bad_prefix(json, "f.json:1:30: proxy.allow_origins[0]: bad origin");
     }
+}
+END_TEST
+
+/* One port of one address in proxy.allow_targets (RFC 7252 §11.5: ports
+ * below 1024 are opened one by one). */
+START_TEST(target_ports)
+{
+    cfg_t c;
+    good("{\"proxy\": {\"allow_targets\": [\"127.0.0.1:53\", \"[::1]:53\", \"[fd00::1]:1\","
+         " \"10.0.0.7:65535\", \"[::ffff:10.0.0.7]:123\", \"169.254.169.254\"]}}",
+         &c);
+    ck_assert_uint_eq(c.allow_targets.n, 6);
+    cfg_free(&c);
+    static const char *const bad[] = {
+        "127.0.0.1:0",   "127.0.0.1:65536", "127.0.0.1:",      "127.0.0.1:+53", "127.0.0.1:5 3",
+        "10.0.0.0/8:53", "[10.0.0.1]:53",   "[::1]",           "[::1]53",       "[::1]:",
+        ":53",           "sensor.lan:53",   "*.lan:53",        "[::1/128]:53",  "[::1]:53:1",
+        "1.2.3:53",      "[fe80::1%1]:53",  "127.0.0.1:123456"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char json[200];
+        snprintf(json, sizeof json, "{\"proxy\": {\"allow_targets\": [\"%s\"]}}", bad[i]);
+        bad_prefix(json, "f.json:1:30: proxy.allow_targets[0]: bad ");
+    }
+    bad_prefix("{\"proxy\": {\"allow_targets\": [\"sensor.lan:53\"]}}",
+               "f.json:1:30: proxy.allow_targets[0]: bad ADDR:PORT \"sensor.lan:53\" (expected "
+               "one address and a port from 1 to 65535");
+}
+END_TEST
+
+/* An address or range of proxy.allow_origins wholly within loopback,
+ * unspecified, link-local or metadata space would open nothing: refused,
+ * telling to name the origin. Ranges reaching beyond it are accepted. */
+START_TEST(origin_local_ranges)
+{
+    static const char *const local[] = {"127.0.0.1",
+                                        "127.0.0.0/8",
+                                        "127.5.0.0/16",
+                                        "0.0.0.0",
+                                        "0.0.0.0/8",
+                                        "169.254.0.0/16",
+                                        "169.254.169.254",
+                                        "::1",
+                                        "::",
+                                        "::/128",
+                                        "::/127",
+                                        "fe80::/10",
+                                        "fe80::1",
+                                        "fd00:ec2::254",
+                                        "::ffff:127.0.0.1",
+                                        "::ffff:169.254.0.0/112",
+                                        "::ffff:0.0.0.0/104"};
+    for (size_t i = 0; i < sizeof local / sizeof local[0]; i++) {
+        char json[200];
+        snprintf(json, sizeof json, "{\"proxy\": {\"allow_origins\": [\"%s\"]}}", local[i]);
+        bad_prefix(json, "f.json:1:30: proxy.allow_origins[0]: origin range \"");
+    }
+    bad_exact("{\"proxy\": {\"allow_origins\": [\"127.0.0.1\"]}}",
+              "f.json:1:30: proxy.allow_origins[0]: origin range \"127.0.0.1\" lies within "
+              "loopback, unspecified, link-local or cloud-metadata addresses, which an address "
+              "or range never opens: name the origin as http://HOST:PORT");
+    cfg_t c;
+    good("{\"proxy\": {\"allow_origins\": [\"0.0.0.0/0\", \"::/0\", \"0.0.0.0/1\", \"0.0.0.0/7\","
+         " \"126.0.0.0/7\", \"169.254.0.0/15\", \"fe80::/9\", \"fd00:ec2::/32\", \"::/126\","
+         " \"http://127.0.0.1:8000\", \"http://[::1]:8000\", \"http://169.254.169.254\"]}}",
+         &c);
+    ck_assert_uint_eq(c.allow_origins.n, 12);
+    cfg_free(&c);
 }
 END_TEST
 
@@ -322,20 +389,21 @@ START_TEST(example_is_defaults)
     /* loaded over values that all differ from the defaults */
     cfg_defaults(&c);
     ck_assert_int_eq(
-        cfg_load_string(&c,
-                        "{\"http\": {\"listen\": \"1.1.1.1:1\", \"conn_memory\": 5000},"
-                        " \"coap\": {\"listen\": \"1.1.1.1:2\", \"nstart\": 9},"
-                        " \"devices\": {\"x\": \"coap://x\"},"
-                        " \"proxy\": {\"allow_targets\": [\"x.lan\"], \"allow_origins\": [\"::1\"],"
-                        " \"timeout_ms\": 1, \"max_body_bytes\": 1},"
-                        " \"cache\": {\"enabled\": false, \"max_entries\": 1},"
-                        " \"sse\": {\"max_subscribers\": 1, \"queue_events\": 1},"
-                        " \"rd\": {\"enabled\": false, \"max_registrations\": 1, "
-                        "\"max_links_bytes\": 100}, \"discovery\": {\"refresh_s\": 1},"
-                        " \"tokens\": [{\"token\": \"abcdefghijklmnop\"}],"
-                        " \"log\": {\"level\": \"error\", \"format\": \"json\"},"
-                        " \"shutdown\": {\"grace_ms\": 7}}",
-                        "x", err, sizeof err),
+        cfg_load_string(
+            &c,
+            "{\"http\": {\"listen\": \"1.1.1.1:1\", \"conn_memory\": 5000},"
+            " \"coap\": {\"listen\": \"1.1.1.1:2\", \"nstart\": 9},"
+            " \"devices\": {\"x\": \"coap://x\"},"
+            " \"proxy\": {\"allow_targets\": [\"x.lan\"], \"allow_origins\": [\"fd00::1\"],"
+            " \"timeout_ms\": 1, \"max_body_bytes\": 1},"
+            " \"cache\": {\"enabled\": false, \"max_entries\": 1},"
+            " \"sse\": {\"max_subscribers\": 1, \"queue_events\": 1},"
+            " \"rd\": {\"enabled\": false, \"max_registrations\": 1, "
+            "\"max_links_bytes\": 100}, \"discovery\": {\"refresh_s\": 1},"
+            " \"tokens\": [{\"token\": \"abcdefghijklmnop\"}],"
+            " \"log\": {\"level\": \"error\", \"format\": \"json\"},"
+            " \"shutdown\": {\"grace_ms\": 7}}",
+            "x", err, sizeof err),
         0);
     ck_assert_msg(
         cfg_load_file(&c, COAPGW_SOURCE_DIR "/config/coapgw.example.json", err, sizeof err) == 0,
@@ -406,6 +474,8 @@ static Suite *suite(void)
     tcase_add_test(t, tokens);
     tcase_add_test(t, bad_tokens);
     tcase_add_test(t, allowlists);
+    tcase_add_test(t, target_ports);
+    tcase_add_test(t, origin_local_ranges);
     tcase_add_test(t, security_lists);
     tcase_add_test(t, consistency);
     tcase_add_test(t, loopback);
