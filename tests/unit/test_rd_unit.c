@@ -4,7 +4,7 @@
  * Size1), the allowlist rule for sources and bases (4.03), ownership of a
  * name and of a registration, refresh and expiry on the loop clock. The
  * rules of RFC 9176 §7 (who may read, admission, per-source and lifetime
- * limits, names ignoring case) are in test_rd_rules.c.
+ * limits, names ignoring case) are in test_rd_policy.c.
  */
 #include "rdfx.h"
 

@@ -246,8 +246,8 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("rd_rules");
-    TCase *tc = tcase_create("rules");
+    Suite *s = suite_create("rd_policy");
+    TCase *tc = tcase_create("policy");
     tcase_add_test(tc, registration_read_by_owner_only);
     tcase_add_test(tc, refused_sources_reserve_no_upload);
     tcase_add_test(tc, registrations_per_source);
