@@ -136,6 +136,18 @@ int coap_addr_equal(const coap_addr_t *a, const coap_addr_t *b)
            a->u.v6.sin6_scope_id == b->u.v6.sin6_scope_id;
 }
 
+int coap_addr_same_host(const coap_addr_t *a, const coap_addr_t *b)
+{
+    coap_addr_t x = *a, y = *b;
+    coap_addr_unmap(&x);
+    coap_addr_unmap(&y);
+    if (x.u.sa.sa_family == AF_INET && y.u.sa.sa_family == AF_INET)
+        x.u.v4.sin_port = y.u.v4.sin_port = 0;
+    else if (x.u.sa.sa_family == AF_INET6 && y.u.sa.sa_family == AF_INET6)
+        x.u.v6.sin6_port = y.u.v6.sin6_port = 0;
+    return coap_addr_equal(&x, &y);
+}
+
 /* FNV-1a over the address and port bytes. */
 uint64_t coap_addr_hash(const coap_addr_t *a)
 {

@@ -44,6 +44,9 @@ uint16_t coap_addr_port(const coap_addr_t *a);
 void coap_addr_unmap(coap_addr_t *a);
 void coap_addr_map_v6(coap_addr_t *a);
 int coap_addr_equal(const coap_addr_t *a, const coap_addr_t *b);
+/* The same host: the same address whatever the ports, an IPv4-mapped IPv6
+ * address the same as its IPv4 one. */
+int coap_addr_same_host(const coap_addr_t *a, const coap_addr_t *b);
 /* A DNS host name (s, len bytes, no trailing dot): labels of
  * [A-Za-z0-9_-], 1-63 bytes each, at most 253 in all, the last label not
  * all digits (RFC 3696 §2, so "10.0.0.256" is not a name). 1 or 0. */

@@ -8,6 +8,10 @@
  * sends an empty ACK after its defer_ack_ms, and the answer goes out as a
  * separate CON response). Duplicates never reach handlers twice.
  *
+ * A Uri-Host, Uri-Path, Uri-Query, Proxy-Uri or Proxy-Scheme option with a
+ * control byte (0x00-0x1F, 0x7F) in it is 4.00 Bad Request, for every
+ * resource and the proxy: "rd\0" never passes for "rd".
+ *
  * Memory: everything a handler receives is valid during the call only.
  * coap_server_respond() copies what it sends.
  */
@@ -89,12 +93,18 @@ typedef void (*coap_deregister_cb)(coap_server_t *srv, coap_resource_t *res,
  * COAP_OK for a piggybacked or NON one. Never after coap_server_free(). */
 typedef void (*coap_complete_cb)(coap_server_t *srv, uint64_t id, int result, void *arg);
 
+/* Admission: whether the server takes a request at all, asked before it
+ * keeps anything for it. Return 0 to admit, or a 4.xx / 5.xx code. See
+ * coap_resource_set_admit(). */
+typedef uint8_t (*coap_admit_cb)(coap_server_t *srv, const coap_request_t *req, void *arg);
+
 typedef struct {
-    uint32_t max_upload;    /* request body limit (4.13 above), default the ep's max_body */
-    uint32_t max_uploads;   /* concurrent Block1 uploads (and kept Block2 answers), default 64 */
-    uint8_t block_szx;      /* Block2 size, default 6 (1024 bytes) */
-    uint32_t con_every;     /* a CON notification at least every N, default 20 */
-    uint32_t max_observers; /* in all, default 10000 */
+    uint32_t max_upload;  /* request body limit (4.13 above), default the ep's max_body */
+    uint32_t max_uploads; /* Block1 uploads in progress (and kept Block2 answers), default 64 */
+    uint32_t max_uploads_per_peer; /* ... of them from one source address, default 4 */
+    uint8_t block_szx;             /* Block2 size, default 6 (1024 bytes) */
+    uint32_t con_every;            /* a CON notification at least every N, default 20 */
+    uint32_t max_observers;        /* in all, default 10000 */
 } coap_server_params_t;
 
 /* Creates a server on ep (it becomes ep's request handler). */
@@ -116,6 +126,25 @@ const char *coap_resource_path(const coap_resource_t *res);
  * received pass it (RFC 7959 §2.9.3), before the handler runs. */
 void coap_resource_set_max_upload(coap_resource_t *res, uint32_t max);
 
+/* Admission (RFC 7252 §11.3: spoofed sources, amplification). The
+ * callback runs for every request to res (every block of a block-wise
+ * transfer too) once its path, options and method passed, and before the
+ * server keeps anything for it: no Block1 upload is started or continued,
+ * no kept Block2 answer is served, no observation is changed. req->payload
+ * is this datagram's payload (a Block1 body is not reassembled yet).
+ * A code returned is the whole answer: no payload, no options, so a
+ * refusal is never larger than what provoked it. NULL: everyone. */
+void coap_resource_set_admit(coap_resource_t *res, coap_admit_cb cb, void *arg);
+
+/* Block1 uploads in progress (RFC 7959 §2.5): at most max_uploads in all
+ * and per_peer from one source address (any port), so that one source
+ * cannot take every slot. A block 0 beyond either gets 5.03 Service
+ * Unavailable with Max-Age = the seconds until a slot frees if nothing
+ * else comes (at most 10), and a short diagnostic. An upload's slot frees
+ * when its last block arrives, or EXCHANGE_LIFETIME after its latest
+ * block. 0 keeps the current value. Takes effect for the next block 0. */
+void coap_server_set_upload_limits(coap_server_t *srv, uint32_t max_uploads, uint32_t per_peer);
+
 void coap_server_on_register(coap_server_t *srv, coap_register_cb cb, void *arg);
 void coap_server_on_deregister(coap_server_t *srv, coap_deregister_cb cb, void *arg);
 void coap_server_on_complete(coap_server_t *srv, coap_complete_cb cb, void *arg);
@@ -125,6 +154,9 @@ void coap_server_on_complete(coap_server_t *srv, coap_complete_cb cb, void *arg)
  * Supported. Block1 bodies are reassembled first, and a large answer is kept
  * for the Block2 requests that follow (the origin is asked once). */
 void coap_server_set_proxy(coap_server_t *srv, coap_handler_t handler, void *arg);
+/* Admission for the proxy handler's requests, as coap_resource_set_admit()
+ * (NULL: everyone). */
+void coap_server_set_proxy_admit(coap_server_t *srv, coap_admit_cb cb, void *arg);
 
 /* Sends the empty ACK of a pending CON request now (§5.2.2), for an answer
  * known to take a while. Returns COAP_ERR_INVALID for an unknown id. */

@@ -1,7 +1,7 @@
 /*
- * server.c - the server role: resource lookup, method and option checks,
- * deferred responses, ETag validation (RFC 7252 §5.10.6), Block1 uploads
- * and Block2 slicing (RFC 7959).
+ * server.c - the server role: resources, answers (now or deferred), ETag
+ * validation (RFC 7252 §5.10.6), Block2 slicing (RFC 7959 §2.4) and the
+ * server's life cycle. Requests come in through server_req.c.
  */
 #include "server_internal.h"
 
@@ -70,21 +70,6 @@ const char *coap_resource_path(const coap_resource_t *res)
 void coap_resource_set_max_upload(coap_resource_t *res, uint32_t max)
 {
     res->max_upload = max;
-}
-
-/* Exact match first, then the longest prefix resource covering the path. */
-static coap_resource_t *find_resource(coap_server_t *srv, const char *path, size_t len)
-{
-    coap_resource_t *best = NULL;
-    for (coap_resource_t *r = srv->resources; r; r = r->next) {
-        if (r->path_len == len && memcmp(r->path, path, len) == 0) return r;
-        if (!(r->flags & COAP_RES_PREFIX) || r->path_len > len) continue;
-        int root = r->path_len == 1;
-        if (memcmp(r->path, path, r->path_len) == 0 && (root || path[r->path_len] == '/') &&
-            (!best || r->path_len > best->path_len))
-            best = r;
-    }
-    return best;
 }
 
 /* --- answering --- */
@@ -247,190 +232,6 @@ void coap_server_error_(coap_server_t *srv, uint64_t id, uint8_t code, const cha
     coap_server_respond(srv, id, &r);
 }
 
-/* --- requests --- */
-
-/* Options this server acts on; everything else critical gets 4.02. Proxy-Uri
- * and Proxy-Scheme are known as well: refused with 5.05 below (§5.7.2). */
-static const uint16_t understood[] = {
-    COAP_OPT_IF_MATCH,    COAP_OPT_URI_HOST,  COAP_OPT_ETAG,         COAP_OPT_IF_NONE_MATCH,
-    COAP_OPT_OBSERVE,     COAP_OPT_URI_PORT,  COAP_OPT_URI_PATH,     COAP_OPT_CONTENT_FORMAT,
-    COAP_OPT_URI_QUERY,   COAP_OPT_ACCEPT,    COAP_OPT_BLOCK2,       COAP_OPT_BLOCK1,
-    COAP_OPT_SIZE2,       COAP_OPT_SIZE1,     COAP_OPT_REQUEST_TAG,  COAP_OPT_HOP_LIMIT,
-    COAP_OPT_NO_RESPONSE, COAP_OPT_PROXY_URI, COAP_OPT_PROXY_SCHEME, 0};
-
-static int critical_unknown(const coap_msg_t *m)
-{
-    for (unsigned i = 0; i < m->opt_count; i++) {
-        uint16_t n = m->opts[i].num;
-        if (!coap_opt_is_critical(n)) continue;
-        int known = 0;
-        for (const uint16_t *k = understood; *k; k++) known |= *k == n;
-        if (!known) return n;
-    }
-    return coap_msg_check_options(m, NULL);
-}
-
-static int opt_int(const coap_msg_t *m, uint16_t num)
-{
-    uint32_t v;
-    return coap_msg_get_uint(m, num, &v) ? -1 : (int)v;
-}
-
-/* Fills path, segments and query parts from the Uri-* options. */
-static int split_uri(const coap_msg_t *m, char *path, size_t cap, coap_uri_part_t *segs,
-                     size_t *nsegs, coap_uri_part_t *query, size_t *nquery)
-{
-    size_t n = 0;
-    *nsegs = *nquery = 0;
-    for (unsigned i = 0; i < m->opt_count; i++) {
-        const coap_opt_t *o = &m->opts[i];
-        const char *v = (const char *)coap_opt_value(o);
-        if (o->num == COAP_OPT_URI_PATH) {
-            if (*nsegs == COAP_URI_MAX_PARTS || n + 1 + o->len >= cap) return -1;
-            path[n++] = '/';
-            memcpy(path + n, v, o->len);
-            segs[(*nsegs)++] = (coap_uri_part_t){path + n, o->len};
-            n += o->len;
-        } else if (o->num == COAP_OPT_URI_QUERY) {
-            if (*nquery == COAP_URI_MAX_PARTS) return -1;
-            query[(*nquery)++] = (coap_uri_part_t){v, o->len};
-        }
-    }
-    if (n == 0) path[n++] = '/';
-    path[n] = '\0';
-    return 0;
-}
-
-static srv_req_t *pending_add(coap_server_t *srv, coap_ep_req_t *er, const coap_msg_t *m)
-{
-    srv_req_t *sr = calloc(1, sizeof *sr);
-    if (!sr) return NULL;
-    sr->id = coap_ep_req_id(er);
-    sr->epreq = er;
-    sr->peer = *coap_ep_req_peer(er);
-    sr->token_len = m->token_len;
-    memcpy(sr->token, m->token, m->token_len);
-    sr->method = m->code;
-    for (const coap_opt_t *o = coap_msg_find_opt(m, COAP_OPT_ETAG); o && sr->netags < 4;
-         o = coap_msg_next_opt(m, o)) {
-        uint8_t n = (uint8_t)(o->len > 8 ? 8 : o->len);
-        sr->etag_lens[sr->netags] = n;
-        memcpy(sr->etags[sr->netags], coap_opt_value(o), n);
-        sr->netags++;
-    }
-    sr->next = srv->pending;
-    srv->pending = sr;
-    return sr;
-}
-
-static void on_request(coap_ep_t *ep, coap_ep_req_t *er, const coap_msg_t *m, void *ctx)
-{
-    (void)ep;
-    coap_server_t *srv = ctx;
-    srv_req_t *sr = pending_add(srv, er, m);
-    if (!sr) {
-        coap_ep_req_drop(srv->ep, er);
-        return;
-    }
-    char diag[64];
-    int bad = critical_unknown(m);
-    if (bad) { /* §5.4.1 */
-        snprintf(diag, sizeof diag, "unrecognized critical option %d", bad);
-        coap_server_error_(srv, sr->id, COAP_BAD_OPTION, diag);
-        return;
-    }
-    int proxied =
-        coap_msg_find_opt(m, COAP_OPT_PROXY_URI) || coap_msg_find_opt(m, COAP_OPT_PROXY_SCHEME);
-    if (proxied && !srv->proxy) {
-        coap_server_error_(srv, sr->id, COAP_PROXYING_NOT_SUPPORTED, "this server is not a proxy");
-        return; /* §5.7.2 */
-    }
-    char path[1100];
-    coap_uri_part_t segs[COAP_URI_MAX_PARTS], query[COAP_URI_MAX_PARTS];
-    coap_request_t req = {.id = sr->id,
-                          .method = m->code,
-                          .msg = m,
-                          .peer = &sr->peer,
-                          .path = path,
-                          .segs = segs,
-                          .query = query,
-                          .payload = m->payload,
-                          .payload_len = m->payload_len};
-    if (split_uri(m, path, sizeof path, segs, &req.nsegs, query, &req.nquery)) {
-        coap_server_error_(srv, sr->id, COAP_BAD_REQUEST, "URI too long");
-        return;
-    }
-    coap_resource_t *res = proxied ? NULL : find_resource(srv, path, strlen(path));
-    if (!res && !proxied) {
-        coap_server_error_(srv, sr->id, COAP_NOT_FOUND, "no such resource");
-        return;
-    }
-    if (res && (m->code >= 32 || !(res->methods & COAP_METHOD_BIT(m->code)))) {
-        coap_server_error_(srv, sr->id, COAP_METHOD_NOT_ALLOWED, "method not allowed here");
-        return;
-    }
-    sr->res = req.resource = res;
-    req.content_format = opt_int(m, COAP_OPT_CONTENT_FORMAT);
-    req.accept = opt_int(m, COAP_OPT_ACCEPT);
-    req.observe = opt_int(m, COAP_OPT_OBSERVE);
-    coap_block_t b;
-    int hb = coap_block_get(m, COAP_OPT_BLOCK2, &b);
-    if (hb < 0 || coap_block_get(m, COAP_OPT_BLOCK1, &b) < 0) {
-        coap_server_error_(srv, sr->id, COAP_BAD_REQUEST, "malformed block option");
-        return;
-    }
-    if (hb == 1) {
-        coap_block_get(m, COAP_OPT_BLOCK2, &b);
-        sr->has_b2 = 1;
-        sr->b2_num = b.num;
-        sr->b2_szx = b.szx;
-    }
-    /* Unsafe requests, and every proxied one (the origin is asked once per
-     * transfer), keep their whole answer for the Block2 requests after. */
-    if ((m->code != COAP_GET || proxied) && !(sr->store_key = coap_srv_request_key_(m, 0))) {
-        coap_server_error_(srv, sr->id, COAP_INTERNAL_SERVER_ERROR, "out of memory");
-        return;
-    }
-    int has_b1 = coap_msg_find_opt(m, COAP_OPT_BLOCK1) != NULL;
-    if (sr->store_key && sr->has_b2 && sr->b2_num > 0 && !has_b1) {
-        if (!coap_srv_respond_stored_(srv, sr))
-            coap_server_error_(srv, sr->id, COAP_REQUEST_ENTITY_INCOMPLETE,
-                               "response no longer available");
-        return;
-    }
-    /* RFC 7641 §4.1: GET with Observe 0 registers (when the answer is a
-     * success); Observe 1 deregisters. A block request other than the first
-     * does not register again (RFC 7959 §2.6). */
-    if (res && req.observe == 0 && m->code == COAP_GET && (res->flags & COAP_RES_OBSERVABLE) &&
-        sr->b2_num == 0)
-        sr->want_observe = 1;
-    if (res && req.observe == 1)
-        coap_obs_deregister_(srv, res, &sr->peer, m->token, m->token_len, COAP_DEREG_EXPLICIT);
-    upload_t *up = NULL;
-    if (coap_block_get(m, COAP_OPT_BLOCK1, &b) == 1) {
-        sr->has_b1 = 1;
-        sr->b1_num = b.num;
-        sr->b1_szx = b.szx;
-        int rc = coap_srv_block1_receive_(srv, sr, m, &b, &up);
-        if (rc < 0) coap_server_error_(srv, sr->id, COAP_INTERNAL_SERVER_ERROR, "out of memory");
-        if (rc <= 0) return;
-        req.payload = up->body;
-        req.payload_len = up->len;
-    } else if (m->payload_len > coap_srv_max_upload_(srv, sr)) {
-        coap_srv_too_large_(srv, sr); /* the limit holds for a body in one datagram too */
-        return;
-    }
-    if (res)
-        res->handler(srv, &req, res->arg);
-    else
-        srv->proxy(srv, &req, srv->proxy_arg);
-    if (up) {
-        free(up->key);
-        free(up->body);
-        free(up);
-    }
-}
-
 /* --- life cycle --- */
 
 coap_server_t *coap_server_new(coap_ep_t *ep, const coap_server_params_t *params)
@@ -441,13 +242,14 @@ coap_server_t *coap_server_new(coap_ep_t *ep, const coap_server_params_t *params
     if (params) srv->p = *params;
     if (!srv->p.max_upload) srv->p.max_upload = coap_ep_params(ep)->max_body;
     if (!srv->p.max_uploads) srv->p.max_uploads = 64;
+    if (!srv->p.max_uploads_per_peer) srv->p.max_uploads_per_peer = 4;
     if (!srv->p.block_szx || srv->p.block_szx > 6) srv->p.block_szx = 6;
     if (!srv->p.con_every) srv->p.con_every = 20;
     if (!srv->p.max_observers) srv->p.max_observers = 10000;
     coap_link_attrs_t wk = {.ct = 40, .sz = -1};
     srv->wellknown = coap_server_add(srv, "/.well-known/core", 0, COAP_METHODS_READ,
                                      coap_wellknown_handler_, NULL, &wk);
-    coap_ep_set_request_handler(ep, on_request, srv);
+    coap_ep_set_request_handler(ep, coap_srv_on_request_, srv);
     return srv;
 }
 
@@ -490,6 +292,24 @@ void coap_server_set_proxy(coap_server_t *srv, coap_handler_t handler, void *arg
 {
     srv->proxy = handler;
     srv->proxy_arg = arg;
+}
+
+void coap_server_set_proxy_admit(coap_server_t *srv, coap_admit_cb cb, void *arg)
+{
+    srv->proxy_admit = cb;
+    srv->proxy_admit_arg = arg;
+}
+
+void coap_resource_set_admit(coap_resource_t *res, coap_admit_cb cb, void *arg)
+{
+    res->admit = cb;
+    res->admit_arg = arg;
+}
+
+void coap_server_set_upload_limits(coap_server_t *srv, uint32_t max_uploads, uint32_t per_peer)
+{
+    if (max_uploads) srv->p.max_uploads = max_uploads;
+    if (per_peer) srv->p.max_uploads_per_peer = per_peer;
 }
 
 int coap_server_ack(coap_server_t *srv, uint64_t id)

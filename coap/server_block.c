@@ -164,6 +164,56 @@ void coap_srv_too_large_(coap_server_t *srv, srv_req_t *sr)
     coap_server_respond(srv, sr->id, &r);
 }
 
+#define RETRY_MAX_S 10 /* the longest Max-Age a 5.03 suggests */
+
+/* 5.03 with Max-Age = the seconds until the first of `blocking` expires
+ * (RFC 7252 §5.9.3.4: Max-Age says when to try again), at most
+ * RETRY_MAX_S, at least 1. */
+static void busy(coap_server_t *srv, srv_req_t *sr, uint64_t first_expiry, const char *diag)
+{
+    uint64_t now = coap_ep_now(srv->ep);
+    uint64_t s = first_expiry > now ? (first_expiry - now + 999) / 1000 : 1;
+    coap_response_t r = COAP_RESPONSE(COAP_SERVICE_UNAVAILABLE);
+    r.max_age = (long)(s > RETRY_MAX_S ? RETRY_MAX_S : s);
+    r.payload = diag;
+    r.payload_len = strlen(diag);
+    r.content_format = 0;
+    coap_server_respond(srv, sr->id, &r);
+}
+
+/* Whether a new upload from sr->peer would pass max_uploads_per_peer or
+ * max_uploads: one source must not take every slot (a few datagrams
+ * would lock out everyone's uploads for EXCHANGE_LIFETIME). Uploads past
+ * their lifetime are dropped on the way. Answers 5.03 and returns 1 when
+ * it would. */
+static int no_upload_slot(coap_server_t *srv, srv_req_t *sr)
+{
+    uint64_t now = coap_ep_now(srv->ep), first_mine = UINT64_MAX, first_any = UINT64_MAX;
+    size_t mine = 0;
+    for (upload_t **pp = &srv->uploads; *pp;) {
+        upload_t *u = *pp;
+        if (u->expires <= now) {
+            coap_srv_upload_free_(srv, pp);
+            continue;
+        }
+        if (u->expires < first_any) first_any = u->expires;
+        if (coap_addr_same_host(&u->peer, &sr->peer)) {
+            mine++;
+            if (u->expires < first_mine) first_mine = u->expires;
+        }
+        pp = &u->next;
+    }
+    if (mine >= srv->p.max_uploads_per_peer) {
+        busy(srv, sr, first_mine, "too many uploads from this address");
+        return 1;
+    }
+    if (srv->nuploads >= srv->p.max_uploads) {
+        busy(srv, sr, first_any, "too many uploads in progress");
+        return 1;
+    }
+    return 0;
+}
+
 /* Adds a block's payload to the body. An empty block (a whole empty body
  * sent as Block1 num 0) adds nothing: body and payload may both be NULL. */
 static int append_block(upload_t *u, const uint8_t *p, size_t n)
@@ -203,10 +253,8 @@ int coap_srv_block1_receive_(coap_server_t *srv, srv_req_t *sr, const coap_msg_t
     }
     if (b->num == 0) {
         if (pp) coap_srv_upload_free_(srv, pp);
-        if (srv->nuploads >= srv->p.max_uploads) {
+        if (no_upload_slot(srv, sr)) {
             free(key);
-            coap_server_error_(srv, sr->id, COAP_SERVICE_UNAVAILABLE,
-                               "too many uploads in progress");
             return 0;
         }
         upload_t *u = calloc(1, sizeof *u);

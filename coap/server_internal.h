@@ -32,6 +32,8 @@ struct coap_resource {
     unsigned flags, methods;
     coap_handler_t handler;
     void *arg;
+    coap_admit_cb admit; /* NULL: everyone */
+    void *admit_arg;
     char *rt, *if_, *title;
     int ct;
     long sz;
@@ -96,6 +98,8 @@ typedef struct sent_ctx sent_ctx_t;
 struct coap_server {
     coap_handler_t proxy; /* requests with Proxy-Uri or Proxy-Scheme */
     void *proxy_arg;
+    coap_admit_cb proxy_admit;
+    void *proxy_admit_arg;
     sent_ctx_t *sending; /* responses on_complete waits for (server.c) */
     stored_resp_t *stored;
     size_t nstored;
@@ -116,6 +120,9 @@ struct coap_server {
 
 /* server.c: builds the options common to responses and notifications. */
 int coap_server_fill_(coap_msg_t *m, const coap_response_t *resp);
+
+/* server_req.c: the endpoint's request handler */
+void coap_srv_on_request_(coap_ep_t *ep, coap_ep_req_t *er, const coap_msg_t *m, void *ctx);
 
 /* server.c */
 void coap_server_error_(coap_server_t *srv, uint64_t id, uint8_t code, const char *diag);

@@ -40,6 +40,8 @@ typedef struct gw {
     http_server_t *http;
     cfg_t cfg;
     gw_acl_t *acl;
+    /* proxy.coap_clients: the sources the CoAP forward proxy serves (clients.c) */
+    gw_acl_t *coap_clients;
     gw_cache_t *cache;     /* NULL when disabled */
     gw_strmap_t *inflight; /* coalescing: key -> gw_exchange */
     gw_strmap_t *devices;  /* name -> gw_device_t (devices.c) */

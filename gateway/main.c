@@ -3,6 +3,7 @@
  * the HTTP front end.
  */
 #include "gw.h"
+#include "gw_clients.h"
 #include "gw_config.h"
 #include "gw_hub.h"
 #include "gw_metrics.h"
@@ -226,6 +227,10 @@ static int configure(gw_t *gw, const gw_sources_t *src)
             return -1;
         }
     }
+    if (!(gw->coap_clients = gw_clients_build(&gw->cfg, err, sizeof err))) {
+        fprintf(stderr, "coapgw: %s\n", err);
+        return -1;
+    }
     if (gw_devices_load(gw, err, sizeof err)) {
         fprintf(stderr, "coapgw: %s\n", err);
         return -1;
@@ -325,7 +330,11 @@ static int start(gw_t *gw)
     }
     coap_ep_attach(gw->srv_ep, gw->loop);
     coap_ep_attach(gw->ep, gw->loop);
-    gw->srv = coap_server_new(gw->srv_ep, NULL);
+    /* Block1 uploads per source and in all: one source must not take every
+     * slot (coap.max_uploads*, applied again on reload) */
+    coap_server_params_t sp = {.max_uploads = gw->cfg.max_uploads,
+                               .max_uploads_per_peer = gw->cfg.max_uploads_per_peer};
+    gw->srv = coap_server_new(gw->srv_ep, &sp);
     gw->reverse = gw->srv ? gw_reverse_new(gw, gw->srv, err, sizeof err) : NULL;
     if (!gw->reverse) {
         fprintf(stderr, "coapgw: %s\n", gw->srv ? err : "out of memory");
@@ -372,6 +381,7 @@ static void shutdown_gw(gw_t *gw)
     gw_strmap_free(gw->inflight);
     gw_devices_free(gw);
     gw_acl_free(gw->acl);
+    gw_acl_free(gw->coap_clients);
     cfg_free(&gw->cfg);
     coap_loop_free(gw->loop);
 }

@@ -1,51 +1,35 @@
 /*
  * rd.c - the Resource Directory's registration interface (RFC 9176 §5) on
  * the gateway's CoAP port. A registration becomes a device of the registry
- * (devices.c, source GW_DEV_RD) reachable as /devices/NAME/...
+ * (devices.c, source GW_DEV_RD) reachable as /devices/NAME/...; the table
+ * of registrations is rd_regs.c.
  *
- * Registration never widens access: the source address of the request and
- * the base URI (when given) must both be allowed targets, or the answer is
- * 4.03; otherwise anyone could register base=coap://any-host and use the
- * gateway as an open proxy. The loop never resolves names, so a base must
- * name an IP address. A reload that takes either out of the allowlist
- * removes the registration (gw_rd_reloaded). Registering again, updates and
- * removals must come from the host that registered (any port), whatever
- * the base, and registration IDs are random.
- *
- * The RD keeps no device pointers: a registration is (id, name) and the
- * device is looked up by name each time, so a reload that drops a
- * registered device (its name became a configured one) leaves nothing
- * dangling here.
+ * Who may do what (RFC 9176 §7, without DTLS: the source address is all
+ * there is to go by). Before the server keeps anything for a request (a
+ * Block1 upload), rd_admit lets through only sources that are allowed
+ * targets or in proxy.coap_clients, and for /rd/ID only the registration's
+ * owner (its source address, any port) or proxy.coap_clients; everyone
+ * else gets a bare 4.03. Registration never widens access: the source and
+ * the base (when given) must both be allowed targets, otherwise anyone
+ * could register base=coap://any-host and use the gateway as an open
+ * proxy. The loop never resolves names, so a base must name an IP address.
+ * A reload that takes either out of the allowlist removes the
+ * registration. Registering again, updates and removals are the owner's
+ * alone, whatever the base; registration IDs are random. A source holds
+ * at most rd.max_per_source registrations, each for at most
+ * rd.max_lifetime_s.
  */
-#include "gw_rd.h"
+#include "rd_internal.h"
 
 #include "coap_cf.h"
 #include "coap_link.h"
 #include "coap_uri.h"
+#include "gw_clients.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
-
-#define RD_DEFAULT_LT 90000u /* RFC 9176 §5: 25 hours */
-
-typedef struct rd_reg {
-    struct rd_reg *next;
-    char id[16];
-    char name[64];
-    coap_addr_t registrant; /* source of the last registration or update */
-    int implicit_base;      /* no base given: the source address is the base */
-} rd_reg_t;
-
-struct gw_rd {
-    gw_t *gw;
-    coap_server_t *srv;
-    coap_resource_t *res;
-    coap_loop_timer_t *timer;
-    rd_reg_t *regs;
-};
 
 /* The query parameters of a registration or an update (RFC 9176 §5). */
 typedef struct {
@@ -107,9 +91,11 @@ static int parse_lt(const char *v, size_t n, uint32_t *out)
     return 0;
 }
 
-/* Reads ep, lt and base; other endpoint attributes (d, et, ...) are
- * accepted and ignored. Returns NULL or a diagnostic. */
-static const char *parse_params(const coap_request_t *req, rd_params_t *p)
+/* Reads ep, lt (at most max_lt) and base; other endpoint attributes (d,
+ * et, ...) are accepted and ignored. Returns NULL or a diagnostic (in diag
+ * or static). */
+static const char *parse_params(const coap_request_t *req, uint32_t max_lt, rd_params_t *p,
+                                char *diag, size_t cap)
 {
     memset(p, 0, sizeof *p);
     for (size_t i = 0; i < req->nquery; i++) {
@@ -125,6 +111,10 @@ static const char *parse_params(const coap_request_t *req, rd_params_t *p)
         } else if (part_is(&req->query[i], "lt", &v, &n)) {
             if (p->has_lt++) return "lt given twice";
             if (parse_lt(v, n, &p->lt)) return "lt: want a lifetime of 1..4294967295 seconds";
+            if (p->lt > max_lt) {
+                snprintf(diag, cap, "lt: at most %u seconds (rd.max_lifetime_s)", max_lt);
+                return diag;
+            }
         } else if (part_is(&req->query[i], "base", &v, &n)) {
             if (p->has_base++) return "base given twice";
             if (n >= sizeof p->base) return "base too long";
@@ -168,18 +158,6 @@ static void source_base(const coap_addr_t *peer, coap_addr_t *addr, char *uri, s
     uri[n] = '\0';
 }
 
-static int same_host(const coap_addr_t *a, const coap_addr_t *b)
-{
-    coap_addr_t x = *a, y = *b;
-    coap_addr_unmap(&x);
-    coap_addr_unmap(&y);
-    if (x.u.sa.sa_family == AF_INET)
-        x.u.v4.sin_port = y.u.v4.sin_port = 0;
-    else
-        x.u.v6.sin6_port = y.u.v6.sin6_port = 0;
-    return coap_addr_equal(&x, &y);
-}
-
 /* A registration or update sent from the base address itself (what
  * coapgw-sim does) is an exchange with the device: it is online now. */
 static void mark_contact(gw_device_t *d, const coap_addr_t *peer)
@@ -192,106 +170,6 @@ static void mark_contact(gw_device_t *d, const coap_addr_t *peer)
     d->last_seen = (int64_t)time(NULL);
 }
 
-/* --- registrations --- */
-
-static void reg_unlink(gw_rd_t *rd, rd_reg_t *r)
-{
-    for (rd_reg_t **pp = &rd->regs; *pp; pp = &(*pp)->next) {
-        if (*pp == r) {
-            *pp = r->next;
-            free(r);
-            return;
-        }
-    }
-}
-
-/* The registration's device, or NULL when a reload dropped it. */
-static gw_device_t *reg_device(gw_rd_t *rd, const rd_reg_t *r)
-{
-    gw_device_t *d = gw_device_find(rd->gw, r->name);
-    return d && d->source == GW_DEV_RD && !strcmp(d->rd_id, r->id) ? d : NULL;
-}
-
-static void reg_remove(gw_rd_t *rd, rd_reg_t *r, const char *why)
-{
-    gw_device_t *d = reg_device(rd, r);
-    if (d) {
-        gw_log(CFG_LOG_INFO, "rd: %s %s (/rd/%s, %s)", why, r->name, r->id, d->uri);
-        gw_device_remove(rd->gw, d);
-    }
-    reg_unlink(rd, r);
-}
-
-static void arm_expiry(gw_rd_t *rd);
-
-/* Removes registrations past their lifetime (RFC 9176 §5) and those a
- * reload dropped. */
-static void sweep(gw_rd_t *rd)
-{
-    uint64_t now = coap_loop_now(rd->gw->loop);
-    for (rd_reg_t *r = rd->regs, *next; r; r = next) {
-        next = r->next;
-        gw_device_t *d = reg_device(rd, r);
-        if (!d)
-            reg_unlink(rd, r);
-        else if (now >= d->expires_ms)
-            reg_remove(rd, r, "expired");
-    }
-}
-
-static void on_expiry(coap_loop_t *loop, coap_loop_timer_t *t, void *arg)
-{
-    (void)loop;
-    (void)t;
-    gw_rd_t *rd = arg;
-    sweep(rd);
-    arm_expiry(rd);
-}
-
-/* One timer, due at the earliest expiry. */
-static void arm_expiry(gw_rd_t *rd)
-{
-    uint64_t first = COAP_NEVER;
-    for (rd_reg_t *r = rd->regs; r; r = r->next) {
-        gw_device_t *d = reg_device(rd, r);
-        if (d && d->expires_ms < first) first = d->expires_ms;
-    }
-    if (first == COAP_NEVER)
-        coap_loop_timer_disarm(rd->timer);
-    else
-        coap_loop_timer_arm(rd->timer, first);
-}
-
-static rd_reg_t *reg_by_id(gw_rd_t *rd, const char *id, size_t len)
-{
-    sweep(rd); /* a registration past its lifetime is gone, timer or not */
-    for (rd_reg_t *r = rd->regs; r; r = r->next)
-        if (strlen(r->id) == len && !memcmp(r->id, id, len)) return r;
-    return NULL;
-}
-
-static rd_reg_t *reg_by_name(gw_rd_t *rd, const char *name)
-{
-    for (rd_reg_t *r = rd->regs; r; r = r->next)
-        if (!strcmp(r->name, name)) return r;
-    return NULL;
-}
-
-/* 8 random hex digits, unique among the registrations. */
-static void new_id(gw_rd_t *rd, char *id, size_t cap)
-{
-    static uint32_t counter;
-    for (;;) {
-        uint32_t v;
-        if (getrandom(&v, sizeof v, GRND_NONBLOCK) != (ssize_t)sizeof v)
-            v = (uint32_t)coap_loop_now(rd->gw->loop) * 2654435761u + ++counter;
-        snprintf(id, cap, "%08x", v);
-        rd_reg_t *r = rd->regs;
-        while (r && strcmp(r->id, id)) r = r->next;
-        if (!r) return;
-    }
-}
-
 static int set_links(gw_device_t *d, const coap_request_t *req)
 {
     char *links = malloc(req->payload_len + 1);
@@ -302,12 +180,6 @@ static int set_links(gw_device_t *d, const coap_request_t *req)
     d->links = links;
     d->links_len = req->payload_len;
     return 0;
-}
-
-static void set_lifetime(gw_rd_t *rd, gw_device_t *d, uint32_t lt)
-{
-    d->lifetime_s = lt;
-    d->expires_ms = coap_loop_now(rd->gw->loop) + (uint64_t)lt * 1000;
 }
 
 /* The checks a registration and an update share: the payload's format
@@ -378,37 +250,46 @@ static int resolve_base(gw_rd_t *rd, const coap_request_t *req, const rd_params_
 
 /* --- the interface --- */
 
-/* Who may take the name p->ep: nobody when a configured device has it
- * (0 returned, answered), else *reg is the registration it replaces (or
- * NULL). §5: the same endpoint registering again replaces its
- * registration; another host may not take the name, whatever base it
- * gives (the base is not proof of identity: anyone can write it). */
-static int may_take_name(gw_rd_t *rd, const coap_request_t *req, const rd_params_t *p,
-                         rd_reg_t **reg)
+/* Who may take the name `ep` (RFC 9176 §7): nobody when a configured
+ * device has it, whatever the case (answered, 0 returned); else *reg is
+ * the registration it replaces (or NULL). §5: the same endpoint
+ * registering again replaces its registration; another host may not take
+ * the name, or a case variant of it, whatever base it gives (the base is
+ * not proof of identity: anyone can write it). */
+static int may_take_name(gw_rd_t *rd, const coap_request_t *req, const char *ep, rd_reg_t **reg)
 {
-    gw_device_t *old = gw_device_find(rd->gw, p->ep);
-    *reg = old && old->source == GW_DEV_RD ? reg_by_name(rd, p->ep) : NULL;
-    if (old && old->source != GW_DEV_RD) {
+    *reg = rd_reg_by_name(rd, ep);
+    if (rd_name_configured(rd, ep)) {
         answer(rd, req->id, COAP_FORBIDDEN, "name taken by a configured device");
         return 0;
     }
-    if (*reg && !same_host(&(*reg)->registrant, req->peer)) {
+    if (*reg && !coap_addr_same_host(&(*reg)->registrant, req->peer)) {
         answer(rd, req->id, COAP_FORBIDDEN, "name registered by another endpoint");
         return 0;
     }
-    if (old) gw_device_remove(rd->gw, old); /* replaced below */
     return 1;
 }
 
-static rd_reg_t *reg_new(gw_rd_t *rd, const char *name)
+/* Room for one more registration: rd.max_per_source from this address,
+ * 4.03 beyond (who asks is the obstacle: no smaller request would pass,
+ * unlike 4.13), then rd.max_registrations in all, 4.13 with Size1. */
+static int room_for_new(gw_rd_t *rd, const coap_request_t *req)
 {
-    rd_reg_t *r = calloc(1, sizeof *r);
-    if (!r) return NULL;
-    new_id(rd, r->id, sizeof r->id);
-    snprintf(r->name, sizeof r->name, "%s", name);
-    r->next = rd->regs;
-    rd->regs = r;
-    return r;
+    const cfg_t *c = &rd->gw->cfg;
+    if (rd_regs_from(rd, req->peer) >= c->rd_max_per_source) {
+        char diag[96];
+        snprintf(diag, sizeof diag,
+                 "%u registrations from this address already (rd.max_per_source)",
+                 c->rd_max_per_source);
+        answer(rd, req->id, COAP_FORBIDDEN, diag);
+        return 0;
+    }
+    if (gw_devices_count(rd->gw, GW_DEV_RD) >= c->rd_max_registrations) {
+        too_large(rd, req->id, c->rd_max_registrations,
+                  "too many registrations (rd.max_registrations)");
+        return 0;
+    }
+    return 1;
 }
 
 static void answer_created(gw_rd_t *rd, uint64_t id, const rd_reg_t *r)
@@ -422,12 +303,24 @@ static void answer_created(gw_rd_t *rd, uint64_t id, const rd_reg_t *r)
     coap_server_respond(rd->srv, id, &resp);
 }
 
+/* The registration `ep` becomes: r replaced in place (its ID kept, its
+ * name now spelled as ep), or a new one. NULL on no memory. */
+static rd_reg_t *take_name(gw_rd_t *rd, rd_reg_t *r, const char *ep)
+{
+    if (!r) return rd_reg_new(rd, ep);
+    gw_device_t *old = rd_reg_device(rd, r);
+    if (old) gw_device_remove(rd->gw, old); /* added again by the caller */
+    snprintf(r->name, sizeof r->name, "%s", ep);
+    return r;
+}
+
 /* POST /rd?ep=NAME[&lt=S][&base=URI] (RFC 9176 §5). */
 static void do_register(gw_rd_t *rd, const coap_request_t *req)
 {
     gw_t *gw = rd->gw;
     rd_params_t p;
-    const char *bad = parse_params(req, &p);
+    char diag[96];
+    const char *bad = parse_params(req, gw->cfg.rd_max_lifetime_s, &p, diag, sizeof diag);
     if (!bad && !p.has_ep) bad = "ep (the endpoint name) is required: POST /rd?ep=NAME";
     if (bad) {
         answer(rd, req->id, COAP_BAD_REQUEST, bad);
@@ -436,28 +329,24 @@ static void do_register(gw_rd_t *rd, const coap_request_t *req)
     char uri[300];
     coap_addr_t addr;
     if (check_payload(rd, req) || resolve_base(rd, req, &p, uri, sizeof uri, &addr)) return;
-    sweep(rd);
+    rd_sweep(rd);
     rd_reg_t *r;
-    int is_new = !gw_device_find(gw, p.ep);
-    if (is_new && gw_devices_count(gw, GW_DEV_RD) >= gw->cfg.rd_max_registrations) {
-        too_large(rd, req->id, gw->cfg.rd_max_registrations,
-                  "too many registrations (rd.max_registrations)");
-        return;
-    }
-    if (!may_take_name(rd, req, &p, &r)) return;
-    if (!r) r = reg_new(rd, p.ep);
+    if (!may_take_name(rd, req, p.ep, &r)) return;
+    int is_new = !r;
+    if (is_new && !room_for_new(rd, req)) return;
+    r = take_name(rd, r, p.ep);
     gw_device_t *d = r ? gw_device_add_rd(gw, p.ep, uri, &addr) : NULL;
     if (d) snprintf(d->rd_id, sizeof d->rd_id, "%s", r->id);
     if (!d || set_links(d, req)) {
-        if (r) reg_remove(rd, r, "dropped");
+        if (r) rd_reg_remove(rd, r, "dropped");
         answer(rd, req->id, COAP_INTERNAL_SERVER_ERROR, "out of memory");
         return;
     }
     r->registrant = *req->peer;
     r->implicit_base = !p.has_base;
     mark_contact(d, req->peer);
-    set_lifetime(rd, d, p.has_lt ? p.lt : RD_DEFAULT_LT);
-    arm_expiry(rd);
+    rd_set_lifetime(rd, d, p.has_lt ? p.lt : rd_default_lifetime(rd));
+    rd_arm_expiry(rd);
     char from[COAP_ADDR_STRLEN];
     gw_log(CFG_LOG_INFO, "rd: %s %s at %s as /rd/%s, lifetime %u s, %zu bytes of links (from %s)",
            is_new ? "registered" : "re-registered", p.ep, d->uri, r->id, d->lifetime_s,
@@ -484,7 +373,8 @@ static int rebase(gw_device_t *d, const char *uri, const coap_addr_t *addr)
 static void do_update(gw_rd_t *rd, const coap_request_t *req, rd_reg_t *r, gw_device_t *d)
 {
     rd_params_t p;
-    const char *bad = parse_params(req, &p);
+    char diag[96];
+    const char *bad = parse_params(req, rd->gw->cfg.rd_max_lifetime_s, &p, diag, sizeof diag);
     if (bad) {
         answer(rd, req->id, COAP_BAD_REQUEST, bad);
         return;
@@ -504,14 +394,15 @@ static void do_update(gw_rd_t *rd, const coap_request_t *req, rd_reg_t *r, gw_de
     }
     r->registrant = *req->peer;
     mark_contact(d, req->peer);
-    set_lifetime(rd, d, p.has_lt ? p.lt : d->lifetime_s);
-    arm_expiry(rd);
+    rd_set_lifetime(rd, d, p.has_lt ? p.lt : d->lifetime_s);
+    rd_arm_expiry(rd);
     gw_log(CFG_LOG_INFO, "rd: updated %s (/rd/%s) at %s, lifetime %u s%s", r->name, r->id, d->uri,
            d->lifetime_s, req->payload_len ? ", new links" : "");
     answer(rd, req->id, COAP_CHANGED, NULL);
 }
 
-/* GET /rd/ID: the registered links. */
+/* GET /rd/ID: the registered links (rd_admit let only the owner and
+ * proxy.coap_clients this far). */
 static void do_read(gw_rd_t *rd, const coap_request_t *req, gw_device_t *d)
 {
     coap_response_t resp = COAP_RESPONSE(COAP_CONTENT);
@@ -524,19 +415,19 @@ static void do_read(gw_rd_t *rd, const coap_request_t *req, gw_device_t *d)
 /* /rd/ID: update, read, removal (RFC 9176 §5.3). */
 static void on_registration(gw_rd_t *rd, const coap_request_t *req)
 {
-    rd_reg_t *r = reg_by_id(rd, req->segs[1].s, req->segs[1].len);
-    gw_device_t *d = r ? reg_device(rd, r) : NULL;
+    rd_reg_t *r = rd_reg_by_id(rd, req->segs[1].s, req->segs[1].len);
+    gw_device_t *d = r ? rd_reg_device(rd, r) : NULL;
     if (!d)
         answer(rd, req->id, COAP_NOT_FOUND, "no such registration");
     else if (req->method == COAP_GET)
         do_read(rd, req, d);
-    else if (!same_host(&r->registrant, req->peer))
+    else if (!coap_addr_same_host(&r->registrant, req->peer))
         answer(rd, req->id, COAP_FORBIDDEN, "only the registering host may change it");
     else if (req->method == COAP_POST)
         do_update(rd, req, r, d);
     else { /* DELETE: the methods of the resource are POST, GET, DELETE */
-        reg_remove(rd, r, "removed");
-        arm_expiry(rd);
+        rd_reg_remove(rd, r, "removed");
+        rd_arm_expiry(rd);
         answer(rd, req->id, COAP_DELETED, NULL);
     }
 }
@@ -555,13 +446,31 @@ static void on_rd(coap_server_t *srv, const coap_request_t *req, void *arg)
         answer(rd, req->id, COAP_NOT_FOUND, "no such registration");
 }
 
+/* RFC 9176 §7 with RFC 7252 §11.3: who may talk to the directory, asked
+ * before the server keeps anything for the request (a Block1 upload of
+ * links). A source that could never register (not an allowed target) and
+ * is not in proxy.coap_clients gets a bare 4.03; /rd/ID is its owner's (any
+ * port) and proxy.coap_clients' alone. Nothing larger than the request
+ * goes back to a source that may be forged. */
+static uint8_t rd_admit(coap_server_t *srv, const coap_request_t *req, void *arg)
+{
+    (void)srv;
+    gw_rd_t *rd = arg;
+    int trusted = gw_clients_allow(rd->gw->coap_clients, req->peer);
+    if (!trusted && !gw_acl_allows_addr(rd->gw->acl, req->peer)) return COAP_FORBIDDEN;
+    if (req->nsegs != 2) return 0;
+    rd_reg_t *r = rd_reg_by_id(rd, req->segs[1].s, req->segs[1].len);
+    if (!r) return COAP_NOT_FOUND;
+    return trusted || coap_addr_same_host(&r->registrant, req->peer) ? 0 : COAP_FORBIDDEN;
+}
+
 gw_rd_t *gw_rd_new(gw_t *gw, coap_server_t *srv)
 {
     gw_rd_t *rd = calloc(1, sizeof *rd);
     if (!rd) return NULL;
     rd->gw = gw;
     rd->srv = srv;
-    rd->timer = coap_loop_timer_new(gw->loop, on_expiry, rd);
+    rd->timer = coap_loop_timer_new(gw->loop, rd_on_expiry, rd);
     /* RFC 9176 §4.3: the registration interface is discovered with
      * GET /.well-known/core?rt=core.rd */
     coap_link_attrs_t a = {.rt = "core.rd", .ct = COAP_CF_LINK_FORMAT, .sz = -1};
@@ -572,36 +481,18 @@ gw_rd_t *gw_rd_new(gw_t *gw, coap_server_t *srv)
         gw_rd_free(rd);
         return NULL;
     }
+    coap_resource_set_admit(rd->res, rd_admit, rd);
     /* links over the limit are refused while they arrive, not after the
      * whole Block1 upload (RFC 7959 §2.9.3) */
     coap_resource_set_max_upload(rd->res, gw->cfg.rd_max_links_bytes);
     return rd;
 }
 
-/* Whether a registration still passes the allowlist: its registrant
- * (the source address) and its base, as resolve_base checked them. */
-static int reg_allowed(gw_rd_t *rd, const rd_reg_t *r, const gw_device_t *d)
-{
-    coap_addr_t src = r->registrant, base = d->addr;
-    coap_addr_unmap(&src);
-    coap_addr_unmap(&base);
-    char why[300];
-    return gw_acl_allows_addr(rd->gw->acl, &src) &&
-           gw_acl_check_target(rd->gw->acl, &base, NULL, why, sizeof why) == GW_ACL_ALLOWED;
-}
-
 void gw_rd_reloaded(gw_rd_t *rd)
 {
     if (!rd) return;
     coap_resource_set_max_upload(rd->res, rd->gw->cfg.rd_max_links_bytes);
-    sweep(rd);
-    for (rd_reg_t *r = rd->regs, *next; r; r = next) {
-        next = r->next;
-        gw_device_t *d = reg_device(rd, r);
-        if (d && !reg_allowed(rd, r, d))
-            reg_remove(rd, r, "reload: no longer in the target allowlist: removed");
-    }
-    arm_expiry(rd);
+    rd_regs_reloaded(rd);
 }
 
 void gw_rd_free(gw_rd_t *rd)
@@ -609,6 +500,6 @@ void gw_rd_free(gw_rd_t *rd)
     if (!rd) return;
     if (rd->res) coap_server_remove(rd->srv, rd->res);
     if (rd->timer) coap_loop_timer_free(rd->timer);
-    while (rd->regs) reg_unlink(rd, rd->regs);
+    rd_regs_free(rd);
     free(rd);
 }

@@ -11,6 +11,7 @@
  */
 #include "gw.h"
 #include "gw_auth.h"
+#include "gw_clients.h"
 #include "gw_config.h"
 #include "gw_hub.h"
 #include "gw_rd.h"
@@ -121,19 +122,28 @@ static int apply(gw_t *gw, cfg_t *next, char *err, size_t errlen)
 {
     gw_acl_t *acl = build_acl(next, err, errlen);
     if (!acl) return -1;
-    if (gw->reverse && gw_reverse_set_origins(gw->reverse, next->allow_origins.v,
-                                              next->allow_origins.n, err, errlen)) {
+    gw_acl_t *clients = gw_clients_build(next, err, errlen);
+    if (!clients) {
         gw_acl_free(acl);
         return -1;
     }
+    if (gw->reverse && gw_reverse_set_origins(gw->reverse, next->allow_origins.v,
+                                              next->allow_origins.n, err, errlen)) {
+        gw_acl_free(acl);
+        gw_acl_free(clients);
+        return -1;
+    }
     cfg_t old = gw->cfg;
-    gw_acl_t *old_acl = gw->acl;
+    gw_acl_t *old_acl = gw->acl, *old_clients = gw->coap_clients;
     gw->cfg = *next;
     gw->acl = acl;
+    gw->coap_clients = clients;
     if (gw_devices_reload(gw, err, errlen)) {
         gw->cfg = old;
         gw->acl = old_acl;
+        gw->coap_clients = old_clients;
         gw_acl_free(acl);
+        gw_acl_free(clients);
         if (gw->reverse) { /* the old list was valid: it goes back in */
             char ignored[64];
             gw_reverse_set_origins(gw->reverse, old.allow_origins.v, old.allow_origins.n, ignored,
@@ -145,7 +155,10 @@ static int apply(gw_t *gw, cfg_t *next, char *err, size_t errlen)
      * them); a registration never does, and one the new list no longer
      * allows goes. */
     gw_rd_reloaded(gw->rd);
+    if (gw->srv)
+        coap_server_set_upload_limits(gw->srv, gw->cfg.max_uploads, gw->cfg.max_uploads_per_peer);
     gw_acl_free(old_acl);
+    gw_acl_free(old_clients);
     cfg_free(&old);
     return 0;
 }

@@ -10,6 +10,7 @@
  * port), and the check runs on the address actually connected to, after
  * DNS. Redirects are not followed.
  */
+#include "gw_clients.h"
 #include "gw_map.h"
 #include "gw_reverse.h"
 
@@ -503,6 +504,22 @@ static void on_proxy(coap_server_t *srv, const coap_request_t *req, void *arg)
         answer(rv, req->id, COAP_PROXYING_NOT_SUPPORTED, "unsupported scheme in Proxy-Uri");
 }
 
+/* RFC 7252 §11.2, §11.3: the forward proxy serves proxy.coap_clients
+ * alone (the CoAP side takes no tokens, and a source address is easily
+ * spoofed); anyone else gets a bare 4.03, before any Block1 body is
+ * reassembled or any origin asked. Logged at debug only: the sender may be
+ * forged, and a log line per datagram would be a flood of its own. */
+static uint8_t admit_client(coap_server_t *srv, const coap_request_t *req, void *arg)
+{
+    (void)srv;
+    gw_reverse_t *rv = arg;
+    if (gw_clients_allow(rv->gw->coap_clients, req->peer)) return 0;
+    char from[COAP_ADDR_STRLEN];
+    gw_log(CFG_LOG_DEBUG, "coap proxy: 4.03 to %s: not in proxy.coap_clients",
+           coap_addr_str(req->peer, from, sizeof from));
+    return COAP_FORBIDDEN;
+}
+
 /* The origin policy's parts, freed (used by a failed build and by the
  * one a reload replaces). */
 static void free_policy(gw_reverse_t *p)
@@ -552,6 +569,7 @@ gw_reverse_t *gw_reverse_new(gw_t *gw, coap_server_t *srv, char *err, size_t err
         return NULL;
     }
     coap_server_set_proxy(srv, on_proxy, rv);
+    coap_server_set_proxy_admit(srv, admit_client, rv);
     return rv;
 }
 
@@ -559,6 +577,7 @@ void gw_reverse_free(gw_reverse_t *rv)
 {
     if (!rv) return;
     if (rv->srv) coap_server_set_proxy(rv->srv, NULL, NULL);
+    if (rv->srv) coap_server_set_proxy_admit(rv->srv, NULL, NULL);
     http_client_free(rv->http); /* cancels calls in flight */
     free_policy(rv);
     free(rv);

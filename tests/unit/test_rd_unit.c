@@ -2,100 +2,14 @@
  * Unit tests for the Resource Directory (gateway/rd.c, RFC 9176 §5) on a
  * simulated network: parameters and their refusals, the limits (4.13 with
  * Size1), the allowlist rule for sources and bases (4.03), ownership of a
- * name and of a registration, refresh and expiry on the loop clock.
+ * name and of a registration, refresh and expiry on the loop clock. The
+ * rules of RFC 9176 §7 (who may read, admission, per-source and lifetime
+ * limits, names ignoring case) are in test_rd_policy.c.
  */
-#include "gw_rd.h"
-#include "srvnet.h"
+#include "rdfx.h"
 
 #include <check.h>
 #include <string.h>
-
-typedef struct {
-    st_t t;
-    gw_t gw;
-    gw_rd_t *rd;
-    uint16_t mid;
-} fx_t;
-
-static uint64_t net_clock(void *ctx)
-{
-    return ((simnet_t *)ctx)->now;
-}
-
-static void fx_init(fx_t *f)
-{
-    memset(f, 0, sizeof *f);
-    st_init(&f->t, NULL, NULL);
-    cfg_defaults(&f->gw.cfg); /* one configured device: "demo" */
-    f->gw.cfg.rd_max_registrations = 2;
-    f->gw.cfg.rd_max_links_bytes = 64;
-    f->gw.loop = coap_loop_new();
-    coap_loop_set_clock(f->gw.loop, net_clock, &f->t.n);
-    f->gw.acl = gw_acl_new();
-    gw_acl_add_defaults(f->gw.acl);
-    char err[256];
-    ck_assert_int_eq(gw_devices_load(&f->gw, err, sizeof err), 0);
-    f->gw.srv = f->t.srv;
-    f->rd = gw_rd_new(&f->gw, f->t.srv);
-    ck_assert_ptr_nonnull(f->rd);
-    f->mid = 100;
-    gw_log_set_level(CFG_LOG_WARN);
-}
-
-static void fx_free(fx_t *f)
-{
-    gw_rd_free(f->rd);
-    st_free(&f->t);
-    gw_devices_free(&f->gw);
-    gw_acl_free(f->gw.acl);
-    cfg_free(&f->gw.cfg);
-    coap_loop_free(f->gw.loop);
-}
-
-static coap_addr_t addr_of(const char *s)
-{
-    coap_addr_t a;
-    ck_assert_int_eq(coap_addr_parse(&a, s, 5683), 0);
-    return a;
-}
-
-/* Sends METHOD path?query ("&"-separated) from src with an optional
- * payload and Content-Format (-1: none); returns the piggybacked answer. */
-static coap_msg_t ask(fx_t *f, const char *src, uint8_t method, const char *path, const char *query,
-                      const char *payload, int cf)
-{
-    static char q[512];
-    coap_msg_t m;
-    f->mid++;
-    raw_init(&m, COAP_CON, method, f->mid, (uint8_t)f->mid);
-    raw_path(&m, path);
-    if (cf >= 0) ck_assert_int_eq(coap_msg_add_uint(&m, COAP_OPT_CONTENT_FORMAT, (uint32_t)cf), 0);
-    snprintf(q, sizeof q, "%s", query ? query : "");
-    for (char *p = q; *p;) {
-        size_t l = strcspn(p, "&");
-        ck_assert_int_eq(coap_msg_add_opt(&m, COAP_OPT_URI_QUERY, p, l), COAP_OK);
-        p += l + (p[l] == '&');
-    }
-    if (payload) {
-        m.payload = (const uint8_t *)payload;
-        m.payload_len = strlen(payload);
-    }
-    coap_addr_t a = addr_of(src);
-    return raw_ask_as(&f->t, &a, &m);
-}
-
-/* The Location-Path of a 2.01 as "rd/ID". */
-static void location(const coap_msg_t *m, char *out, size_t cap)
-{
-    size_t n = 0;
-    for (const coap_opt_t *o = coap_msg_find_opt(m, COAP_OPT_LOCATION_PATH); o;
-         o = coap_msg_next_opt(m, o))
-        n += (size_t)snprintf(out + n, cap - n, "%s%.*s", n ? "/" : "", (int)o->len,
-                              (const char *)coap_opt_value(o));
-}
-
-#define A "10.0.0.1:5683"
-#define B "10.0.0.7:5683"
 
 START_TEST(registration_and_its_parameters)
 {
@@ -114,15 +28,15 @@ START_TEST(registration_and_its_parameters)
     ck_assert_uint_eq(d->lifetime_s, 90000);          /* RFC 9176 §5 default */
     ck_assert_str_eq(d->links, "</a>;rt=\"x\"");
     ck_assert_str_eq(d->rd_id, loc + 3);
-    /* an explicit base, an IPv6 literal, the largest lifetime */
-    r = ask(&f, A, COAP_POST, "rd", "ep=n2&lt=4294967295&base=coap://[::1]:7000/", NULL, -1);
+    /* an explicit base, an IPv6 literal, the largest lifetime allowed */
+    r = ask(&f, A, COAP_POST, "rd", "ep=n2&lt=604800&base=coap://[::1]:7000/", NULL, -1);
     ck_assert_uint_eq(r.code, COAP_CREATED);
     d = gw_device_find(&f.gw, "n2");
     ck_assert_str_eq(d->uri, "coap://[::1]:7000");
-    ck_assert_uint_eq(d->lifetime_s, 4294967295u);
+    ck_assert_uint_eq(d->lifetime_s, 604800);
     ck_assert_uint_eq(coap_addr_port(&d->addr), 7000);
-    /* GET /rd/ID: the links */
-    r = ask(&f, B, COAP_GET, loc, NULL, NULL, -1);
+    /* GET /rd/ID: the links, to the owner (any port) */
+    r = ask(&f, "10.0.0.1:9000", COAP_GET, loc, NULL, NULL, -1);
     ck_assert_uint_eq(r.code, COAP_CONTENT);
     ck_assert_uint_eq(opt_u(&r, COAP_OPT_CONTENT_FORMAT), 40);
     fx_free(&f);

@@ -1,0 +1,196 @@
+/*
+ * rd_regs.c - the Resource Directory's table of registrations: IDs,
+ * owners, names, lifetimes and expiry, and what a configuration reload
+ * takes away (RFC 9176 §5, §7).
+ *
+ * Names are unique ignoring ASCII case, against configured devices and
+ * between owners: "DEMO" or "Demo" would otherwise stand beside a
+ * configured "demo" in /api/devices and the device page, a look-alike
+ * that receives what was meant for the real one.
+ */
+#include "rd_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+
+static void reg_unlink(gw_rd_t *rd, rd_reg_t *r)
+{
+    for (rd_reg_t **pp = &rd->regs; *pp; pp = &(*pp)->next) {
+        if (*pp == r) {
+            *pp = r->next;
+            free(r);
+            return;
+        }
+    }
+}
+
+gw_device_t *rd_reg_device(gw_rd_t *rd, const rd_reg_t *r)
+{
+    gw_device_t *d = gw_device_find(rd->gw, r->name);
+    return d && d->source == GW_DEV_RD && !strcmp(d->rd_id, r->id) ? d : NULL;
+}
+
+void rd_reg_remove(gw_rd_t *rd, rd_reg_t *r, const char *why)
+{
+    gw_device_t *d = rd_reg_device(rd, r);
+    if (d) {
+        gw_log(CFG_LOG_INFO, "rd: %s %s (/rd/%s, %s)", why, r->name, r->id, d->uri);
+        gw_device_remove(rd->gw, d);
+    }
+    reg_unlink(rd, r);
+}
+
+void rd_sweep(gw_rd_t *rd)
+{
+    uint64_t now = coap_loop_now(rd->gw->loop);
+    for (rd_reg_t *r = rd->regs, *next; r; r = next) {
+        next = r->next;
+        gw_device_t *d = rd_reg_device(rd, r);
+        if (!d)
+            reg_unlink(rd, r);
+        else if (now >= d->expires_ms)
+            rd_reg_remove(rd, r, "expired");
+    }
+}
+
+void rd_on_expiry(coap_loop_t *loop, coap_loop_timer_t *t, void *arg)
+{
+    (void)loop;
+    (void)t;
+    gw_rd_t *rd = arg;
+    rd_sweep(rd);
+    rd_arm_expiry(rd);
+}
+
+void rd_arm_expiry(gw_rd_t *rd)
+{
+    uint64_t first = COAP_NEVER;
+    for (rd_reg_t *r = rd->regs; r; r = r->next) {
+        gw_device_t *d = rd_reg_device(rd, r);
+        if (d && d->expires_ms < first) first = d->expires_ms;
+    }
+    if (first == COAP_NEVER)
+        coap_loop_timer_disarm(rd->timer);
+    else
+        coap_loop_timer_arm(rd->timer, first);
+}
+
+rd_reg_t *rd_reg_by_id(gw_rd_t *rd, const char *id, size_t len)
+{
+    rd_sweep(rd); /* a registration past its lifetime is gone, timer or not */
+    for (rd_reg_t *r = rd->regs; r; r = r->next)
+        if (strlen(r->id) == len && !memcmp(r->id, id, len)) return r;
+    return NULL;
+}
+
+rd_reg_t *rd_reg_by_name(gw_rd_t *rd, const char *name)
+{
+    for (rd_reg_t *r = rd->regs; r; r = r->next)
+        if (!strcasecmp(r->name, name)) return r;
+    return NULL;
+}
+
+int rd_name_configured(const gw_rd_t *rd, const char *name)
+{
+    const cfg_t *c = &rd->gw->cfg;
+    for (size_t i = 0; i < c->ndevices; i++)
+        if (!strcasecmp(c->devices[i].name, name)) return 1;
+    return 0;
+}
+
+size_t rd_regs_from(const gw_rd_t *rd, const coap_addr_t *peer)
+{
+    size_t n = 0;
+    for (const rd_reg_t *r = rd->regs; r; r = r->next)
+        n += coap_addr_same_host(&r->registrant, peer);
+    return n;
+}
+
+/* 8 random hex digits, unique among the registrations. */
+static void new_id(gw_rd_t *rd, char *id, size_t cap)
+{
+    static uint32_t counter;
+    for (;;) {
+        uint32_t v;
+        if (getrandom(&v, sizeof v, GRND_NONBLOCK) != (ssize_t)sizeof v)
+            v = (uint32_t)coap_loop_now(rd->gw->loop) * 2654435761u + ++counter;
+        snprintf(id, cap, "%08x", v);
+        rd_reg_t *r = rd->regs;
+        while (r && strcmp(r->id, id)) r = r->next;
+        if (!r) return;
+    }
+}
+
+rd_reg_t *rd_reg_new(gw_rd_t *rd, const char *name)
+{
+    rd_reg_t *r = calloc(1, sizeof *r);
+    if (!r) return NULL;
+    new_id(rd, r->id, sizeof r->id);
+    snprintf(r->name, sizeof r->name, "%s", name);
+    r->next = rd->regs;
+    rd->regs = r;
+    return r;
+}
+
+uint32_t rd_default_lifetime(const gw_rd_t *rd)
+{
+    uint32_t max = rd->gw->cfg.rd_max_lifetime_s;
+    return RD_DEFAULT_LT < max ? RD_DEFAULT_LT : max;
+}
+
+void rd_set_lifetime(gw_rd_t *rd, gw_device_t *d, uint32_t lt)
+{
+    d->lifetime_s = lt;
+    d->expires_ms = coap_loop_now(rd->gw->loop) + (uint64_t)lt * 1000;
+}
+
+/* Whether a registration still passes the allowlist: its registrant
+ * (the source address) and its base, as resolve_base checked them. */
+static int reg_allowed(gw_rd_t *rd, const rd_reg_t *r, const gw_device_t *d)
+{
+    coap_addr_t src = r->registrant, base = d->addr;
+    coap_addr_unmap(&src);
+    coap_addr_unmap(&base);
+    char why[300];
+    return gw_acl_allows_addr(rd->gw->acl, &src) &&
+           gw_acl_check_target(rd->gw->acl, &base, NULL, why, sizeof why) == GW_ACL_ALLOWED;
+}
+
+/* A lifetime longer than the new rd.max_lifetime_s is cut to it, from now
+ * (the registration would not have been accepted with it). */
+static void cut_lifetime(gw_rd_t *rd, const rd_reg_t *r, gw_device_t *d)
+{
+    uint32_t max = rd->gw->cfg.rd_max_lifetime_s;
+    uint64_t latest = coap_loop_now(rd->gw->loop) + (uint64_t)max * 1000;
+    if (d->expires_ms <= latest && d->lifetime_s <= max) return;
+    if (d->expires_ms > latest) d->expires_ms = latest;
+    if (d->lifetime_s > max) d->lifetime_s = max;
+    gw_log(CFG_LOG_INFO, "rd: reload: lifetime of %s (/rd/%s) cut to %u s (rd.max_lifetime_s)",
+           r->name, r->id, max);
+}
+
+void rd_regs_reloaded(gw_rd_t *rd)
+{
+    rd_sweep(rd);
+    for (rd_reg_t *r = rd->regs, *next; r; r = next) {
+        next = r->next;
+        gw_device_t *d = rd_reg_device(rd, r);
+        if (!d) continue;
+        if (!reg_allowed(rd, r, d))
+            rd_reg_remove(rd, r, "reload: no longer in the target allowlist: removed");
+        else if (rd_name_configured(rd, r->name)) /* the same name is dropped already */
+            rd_reg_remove(rd, r,
+                          "reload: the name of a configured device (ignoring case): removed");
+        else
+            cut_lifetime(rd, r, d);
+    }
+    rd_arm_expiry(rd);
+}
+
+void rd_regs_free(gw_rd_t *rd)
+{
+    while (rd->regs) reg_unlink(rd, rd->regs);
+}
