@@ -61,7 +61,8 @@ static coap_req_t *req_alloc(coap_ep_t *ep, uint8_t method, const coap_addr_t *d
     req->szx = 6;
     req->rereg_margin_ms = 5000;
     req->max_body = coap_ep_params(ep)->max_body;
-    req->tmr.kind = TMR_CLIENT;
+    req->tmr.fire = coap_req_timer_;
+    coap_client_attach_(ep);
     return req;
 }
 
@@ -444,6 +445,9 @@ void coap_req_cancel(coap_req_t *req)
     coap_req_finish_(req, COAP_ERR_CANCELLED, NULL);
 }
 
+/* --- the role, as the endpoint sees it --- */
+
+/* The NSTART queue of a peer (§4.7): a slot came free, start what waits. */
 void coap_client_pump_(coap_ep_t *ep, coap_peer_t *peer)
 {
     /* While coap_ep_free() cancels everything, queued requests stay put
@@ -458,14 +462,15 @@ void coap_client_pump_(coap_ep_t *ep, coap_peer_t *peer)
     }
 }
 
-/* ICMP said the peer is unreachable: queued requests fail too. */
-void coap_client_unreachable_(coap_ep_t *ep, coap_peer_t *peer)
+/* The transport says the peer cannot be reached (ICMP, a failed
+ * handshake): its queued requests fail too. */
+static void client_unreachable(coap_ep_t *ep, coap_peer_t *peer, int err)
 {
     (void)ep;
-    while (peer->wait_head) coap_req_finish_(peer->wait_head, COAP_ERR_UNREACHABLE, NULL);
+    while (peer->wait_head) coap_req_finish_(peer->wait_head, err, NULL);
 }
 
-void coap_client_shutdown_(coap_ep_t *ep)
+static void client_shutdown(coap_ep_t *ep)
 {
     while (ep->exchanges.n) {
         for (size_t b = 0; b < ep->exchanges.nb; b++) {
@@ -475,4 +480,15 @@ void coap_client_shutdown_(coap_ep_t *ep)
             break;
         }
     }
+}
+
+void coap_client_attach_(coap_ep_t *ep)
+{
+    static const ep_response_role_t role = {
+        .match = coap_client_match_,
+        .deliver = coap_client_deliver_,
+        .unreachable = client_unreachable,
+        .shutdown = client_shutdown,
+    };
+    coap_ep_set_response_role_(ep, &role);
 }
