@@ -126,7 +126,8 @@ coap_req_t *coap_req_new(coap_ep_t *ep, uint8_t method, const char *uri, const c
         coap_msg_init(&m, COAP_CON, method, 0);
         int flags = COAP_URI_OPT_HOST;
         if (u->port != coap_addr_port(dest)) flags |= COAP_URI_OPT_PORT;
-        if (u->port != coap_addr_port(dest) && u->port == (u->secure ? 5684 : 5683))
+        if (u->port != coap_addr_port(dest) &&
+            u->port == (u->secure ? COAPS_DEFAULT_PORT : COAP_DEFAULT_PORT))
             coap_msg_add_uint(&m, COAP_OPT_URI_PORT, u->port);
         *err = coap_uri_to_options(u, &m, flags);
         for (unsigned i = 0; !*err && i < m.opt_count; i++)
@@ -147,7 +148,7 @@ coap_req_t *coap_req_new_proxy(coap_ep_t *ep, uint8_t method, const char *uri,
     int dummy;
     if (!err) err = &dummy;
     size_t len = strlen(uri);
-    if (len == 0 || len > 1034) { /* Proxy-Uri is 1..1034 bytes (§5.10) */
+    if (len == 0 || len > COAP_PROXY_URI_MAX) {
         *err = COAP_ERR_URI;
         return NULL;
     }

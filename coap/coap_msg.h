@@ -22,6 +22,7 @@
 #define COAP_PAYLOAD_MARK  0xFF
 #define COAP_DEFAULT_PORT  5683
 #define COAPS_DEFAULT_PORT 5684
+#define COAP_PROXY_URI_MAX 1034 /* §5.10: Proxy-Uri is 1..1034 bytes */
 
 /* Result codes: 0 is success, every failure is a negative value with a
  * reason from coap_strerror(). An error of the operating system (a socket
