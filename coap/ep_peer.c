@@ -59,8 +59,14 @@ void coap_ep_peers_free_(coap_ep_t *ep)
     coap_htab_free(&ep->peers);
 }
 
-coap_peer_t *coap_ep_peer_get_(coap_ep_t *ep, const coap_addr_t *addr)
+coap_peer_t *coap_ep_peer_get_(coap_ep_t *ep, const coap_addr_t *given)
 {
+    /* one canonical form: transports hand up IPv4 peers unmapped, so a
+     * caller's ::ffff:a.b.c.d must find the same peer (its answers would
+     * otherwise match no exchange) */
+    coap_addr_t canon = *given;
+    coap_addr_unmap(&canon);
+    const coap_addr_t *addr = &canon;
     uint64_t h = coap_addr_hash(addr);
     for (coap_hnode_t *n = coap_htab_first(&ep->peers, h); n; n = coap_htab_next(n)) {
         coap_peer_t *p = coap_container_of(n, coap_peer_t, hn);

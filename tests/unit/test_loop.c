@@ -324,6 +324,43 @@ START_TEST(udp_datagram_limits)
 }
 END_TEST
 
+/* A destination written as IPv4-mapped IPv6 reaches the IPv4 peer, and
+ * its answer (handed up unmapped by the transport) matches the exchange. */
+START_TEST(mapped_destination)
+{
+    coap_addr_t lo;
+    coap_addr_from_host(&lo, "127.0.0.1", 0);
+    coap_ep_t *srv = coap_ep_new(&lo, NULL, NULL);
+    coap_ep_t *cli = coap_ep_new(NULL, NULL, NULL); /* dual-stack */
+    ck_assert_ptr_nonnull(srv);
+    ck_assert_ptr_nonnull(cli);
+    coap_addr_t at;
+    ck_assert_int_eq(coap_ep_local_addr(srv, &at), COAP_OK);
+    char uri[80];
+    snprintf(uri, sizeof uri, "coap://[::ffff:127.0.0.1]:%u/x", coap_addr_port(&at));
+    coap_loop_t *loop = coap_loop_new();
+    coap_ep_attach(srv, loop);
+    coap_ep_attach(cli, loop);
+    int err;
+    coap_req_t *req = coap_req_new(cli, COAP_GET, uri, NULL, &err);
+    ck_assert_ptr_nonnull(req);
+    sim_rec_t k = {0};
+    ck_assert_int_eq(coap_req_send(req, sim_on_resp, &k), COAP_OK);
+    uint64_t start = coap_clock_monotonic(NULL);
+    while (!k.finals && coap_clock_monotonic(NULL) - start < 2000) coap_loop_run_once(loop, 50);
+    /* no handler on srv: a CON request gets RST (§4.2), which must reach
+     * the exchange rather than look unexpected */
+    ck_assert_int_eq(k.finals, 1);
+    ck_assert_int_eq(k.err, COAP_ERR_RESET);
+    ck_assert_uint_eq(coap_ep_stats(cli)->unexpected, 0);
+    coap_ep_detach(srv, loop);
+    coap_ep_detach(cli, loop);
+    coap_ep_free(srv);
+    coap_ep_free(cli);
+    coap_loop_free(loop);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("loop");
@@ -338,6 +375,7 @@ int main(void)
     tcase_add_test(tc, icmp_unreachable);
     tcase_add_test(tc, bind_error_is_sys);
     tcase_add_test(tc, udp_datagram_limits);
+    tcase_add_test(tc, mapped_destination);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }
