@@ -61,7 +61,8 @@ static coap_req_t *req_alloc(coap_ep_t *ep, uint8_t method, const coap_addr_t *d
     req->szx = 6;
     req->rereg_margin_ms = 5000;
     req->max_body = coap_ep_params(ep)->max_body;
-    req->tmr.kind = TMR_CLIENT;
+    req->tmr.fire = coap_req_timer_;
+    coap_client_attach_(ep);
     return req;
 }
 
@@ -125,7 +126,8 @@ coap_req_t *coap_req_new(coap_ep_t *ep, uint8_t method, const char *uri, const c
         coap_msg_init(&m, COAP_CON, method, 0);
         int flags = COAP_URI_OPT_HOST;
         if (u->port != coap_addr_port(dest)) flags |= COAP_URI_OPT_PORT;
-        if (u->port != coap_addr_port(dest) && u->port == (u->secure ? 5684 : 5683))
+        if (u->port != coap_addr_port(dest) &&
+            u->port == (u->secure ? COAPS_DEFAULT_PORT : COAP_DEFAULT_PORT))
             coap_msg_add_uint(&m, COAP_OPT_URI_PORT, u->port);
         *err = coap_uri_to_options(u, &m, flags);
         for (unsigned i = 0; !*err && i < m.opt_count; i++)
@@ -146,7 +148,7 @@ coap_req_t *coap_req_new_proxy(coap_ep_t *ep, uint8_t method, const char *uri,
     int dummy;
     if (!err) err = &dummy;
     size_t len = strlen(uri);
-    if (len == 0 || len > 1034) { /* Proxy-Uri is 1..1034 bytes (§5.10) */
+    if (len == 0 || len > COAP_PROXY_URI_MAX) {
         *err = COAP_ERR_URI;
         return NULL;
     }
@@ -444,6 +446,9 @@ void coap_req_cancel(coap_req_t *req)
     coap_req_finish_(req, COAP_ERR_CANCELLED, NULL);
 }
 
+/* --- the role, as the endpoint sees it --- */
+
+/* The NSTART queue of a peer (§4.7): a slot came free, start what waits. */
 void coap_client_pump_(coap_ep_t *ep, coap_peer_t *peer)
 {
     /* While coap_ep_free() cancels everything, queued requests stay put
@@ -458,14 +463,15 @@ void coap_client_pump_(coap_ep_t *ep, coap_peer_t *peer)
     }
 }
 
-/* ICMP said the peer is unreachable: queued requests fail too. */
-void coap_client_unreachable_(coap_ep_t *ep, coap_peer_t *peer)
+/* The transport says the peer cannot be reached (ICMP, a failed
+ * handshake): its queued requests fail too. */
+static void client_unreachable(coap_ep_t *ep, coap_peer_t *peer, int err)
 {
     (void)ep;
-    while (peer->wait_head) coap_req_finish_(peer->wait_head, COAP_ERR_UNREACHABLE, NULL);
+    while (peer->wait_head) coap_req_finish_(peer->wait_head, err, NULL);
 }
 
-void coap_client_shutdown_(coap_ep_t *ep)
+static void client_shutdown(coap_ep_t *ep)
 {
     while (ep->exchanges.n) {
         for (size_t b = 0; b < ep->exchanges.nb; b++) {
@@ -475,4 +481,15 @@ void coap_client_shutdown_(coap_ep_t *ep)
             break;
         }
     }
+}
+
+void coap_client_attach_(coap_ep_t *ep)
+{
+    static const ep_response_role_t role = {
+        .match = coap_client_match_,
+        .deliver = coap_client_deliver_,
+        .unreachable = client_unreachable,
+        .shutdown = client_shutdown,
+    };
+    coap_ep_set_response_role_(ep, &role);
 }

@@ -75,7 +75,17 @@ void coap_req_finish_(coap_req_t *req, int err, const coap_msg_t *msg);
 void coap_req_arm_(coap_req_t *req, uint64_t delay_ms);
 coap_req_t *coap_req_by_token_(coap_ep_t *ep, const uint8_t *tok, size_t len);
 
+/* Registers the client role with ep (on its first request). */
+void coap_client_attach_(coap_ep_t *ep);
+/* A slot of the peer's NSTART budget came free: start queued requests. */
+void coap_client_pump_(coap_ep_t *ep, coap_peer_t *peer);
+
 /* client_rx.c */
 void coap_req_on_response_(coap_req_t *req, const coap_msg_t *msg);
+/* The role's entries (ep_response_role_t) and the exchange timer: a
+ * timeout, or an observation's re-registration after Max-Age. */
+void *coap_client_match_(coap_ep_t *ep, coap_peer_t *peer, const coap_msg_t *msg);
+void coap_client_deliver_(void *exchange, const coap_msg_t *msg);
+void coap_req_timer_(coap_ep_t *ep, ep_timer_t *t);
 
 #endif

@@ -209,7 +209,7 @@ void coap_req_on_response_(coap_req_t *req, const coap_msg_t *m)
 }
 
 /* §5.3.2: a response matches by token and by the endpoint it came from. */
-coap_req_t *coap_client_match_(coap_ep_t *ep, coap_peer_t *peer, const coap_msg_t *m)
+void *coap_client_match_(coap_ep_t *ep, coap_peer_t *peer, const coap_msg_t *m)
 {
     coap_req_t *req = coap_req_by_token_(ep, m->token, m->token_len);
     if (!req || req->peer != peer) return NULL;
@@ -217,8 +217,9 @@ coap_req_t *coap_client_match_(coap_ep_t *ep, coap_peer_t *peer, const coap_msg_
     return req;
 }
 
-void coap_client_deliver_(coap_req_t *req, const coap_msg_t *m)
+void coap_client_deliver_(void *exchange, const coap_msg_t *m)
 {
+    coap_req_t *req = exchange;
     uint32_t seq;
     /* A notification that crossed our deregistration (RFC 7641 §3.6): the
      * answer to the deregistering GET carries no Observe. ACKed, dropped. */
@@ -228,7 +229,7 @@ void coap_client_deliver_(coap_req_t *req, const coap_msg_t *m)
     coap_req_on_response_(req, m);
 }
 
-void coap_client_timer_(coap_ep_t *ep, ep_timer_t *t)
+void coap_req_timer_(coap_ep_t *ep, ep_timer_t *t)
 {
     (void)ep;
     coap_req_t *req = coap_container_of(t, coap_req_t, tmr);

@@ -1,6 +1,7 @@
 /*
- * coap_ep.h - a CoAP endpoint: one UDP socket and the message layer of
- * RFC 7252 §4 (CON retransmission, ACK/RST, duplicate detection, NSTART).
+ * coap_ep.h - a CoAP endpoint: the message layer of RFC 7252 §4 (CON
+ * retransmission, ACK/RST, duplicate detection, NSTART) over a transport
+ * (coap_transport.h: UDP by default).
  *
  * The endpoint never blocks and never sleeps. Drive it from any loop:
  * watch coap_ep_fd() for reading, wake at coap_ep_next_deadline(), and call
@@ -17,6 +18,7 @@
 #include "coap_addr.h"
 #include "coap_loop.h"
 #include "coap_msg.h"
+#include "coap_transport.h"
 
 #include <stdint.h>
 
@@ -37,11 +39,9 @@ typedef struct {
     uint32_t max_peers;            /* remembered peers, default 10000 */
 } coap_ep_params_t;
 
-/* Hooks for tests: a clock, a transport and a random source. */
+/* Hooks for tests: a clock and a random source. */
 typedef struct {
-    coap_clock_fn now; /* default CLOCK_MONOTONIC ms */
-    int (*send)(void *ctx, const coap_addr_t *to, const uint8_t *buf,
-                size_t len);       /* default sendto */
+    coap_clock_fn now;             /* default CLOCK_MONOTONIC ms */
     uint32_t (*random)(void *ctx); /* default getrandom() */
     void *ctx;
 } coap_ep_hooks_t;
@@ -59,19 +59,23 @@ typedef struct {
     uint64_t send_errors;
 } coap_ep_stats_t;
 
-/* Creates an endpoint bound to `bind` (NULL: an ephemeral port on the IPv6
- * wildcard, which also reaches IPv4 peers). Returns NULL and sets *err. */
+/* Creates an endpoint on UDP, bound to `bind` (NULL: an ephemeral port on
+ * the IPv6 wildcard, which also reaches IPv4 peers). Returns NULL and sets
+ * *err (COAP_ERR_SYS(errno) when the socket cannot be bound). */
 coap_ep_t *coap_ep_new(const coap_addr_t *bind, const coap_ep_params_t *params, int *err);
-/* An endpoint with no socket, for tests: datagrams go through hooks->send
- * and come in through coap_ep_input(). */
-coap_ep_t *coap_ep_new_virtual(const coap_ep_params_t *params, const coap_ep_hooks_t *hooks);
+/* Creates an endpoint on a transport of the caller's (coap_transport.h):
+ * DTLS, a simulated network. The endpoint owns tr from now on, also when
+ * this fails (NULL, *err set). */
+coap_ep_t *coap_ep_new_on(coap_transport_t *tr, const coap_ep_params_t *params, int *err);
 /* Cancels every exchange (their callbacks run with COAP_ERR_CANCELLED),
- * closes the socket and frees the endpoint. */
+ * frees the transport (closing its socket) and the endpoint. */
 void coap_ep_free(coap_ep_t *ep);
 
 void coap_ep_set_hooks(coap_ep_t *ep, const coap_ep_hooks_t *hooks);
 const coap_ep_params_t *coap_ep_params(const coap_ep_t *ep);
+/* The transport's descriptor to watch for reading, or -1. */
 int coap_ep_fd(const coap_ep_t *ep);
+/* The bound address: COAP_OK, or an error (COAP_ERR_SYS). */
 int coap_ep_local_addr(const coap_ep_t *ep, coap_addr_t *out);
 const coap_ep_stats_t *coap_ep_stats(const coap_ep_t *ep);
 /* Incoming requests not answered (or dropped) yet: a graceful shutdown
@@ -84,7 +88,8 @@ uint64_t coap_ep_now(const coap_ep_t *ep);
 uint64_t coap_ep_next_deadline(const coap_ep_t *ep);
 /* Reads pending datagrams (a bounded number per call) and runs due timers. */
 void coap_ep_process(coap_ep_t *ep);
-/* Feeds one datagram as if received from `from` (virtual endpoints, tests). */
+/* Feeds one datagram as if the transport had received it from `from`
+ * (fuzzers, tests). */
 void coap_ep_input(coap_ep_t *ep, const coap_addr_t *from, const uint8_t *buf, size_t len);
 
 /* Registers the endpoint as a source of the loop (fd + deadline + process).

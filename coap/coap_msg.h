@@ -22,9 +22,12 @@
 #define COAP_PAYLOAD_MARK  0xFF
 #define COAP_DEFAULT_PORT  5683
 #define COAPS_DEFAULT_PORT 5684
+#define COAP_PROXY_URI_MAX 1034 /* §5.10: Proxy-Uri is 1..1034 bytes */
 
 /* Result codes: 0 is success, every failure is a negative value with a
- * reason from coap_strerror(). */
+ * reason from coap_strerror(). An error of the operating system (a socket
+ * that cannot be bound) travels in the same int as COAP_ERR_SYS(errno), so
+ * one convention holds everywhere and coap_strerror() names every value. */
 typedef enum {
     COAP_OK = 0,
     COAP_ERR_TRUNCATED = -1,        /* shorter than the 4-byte header or the token */
@@ -53,6 +56,13 @@ typedef enum {
     COAP_ERR_BLOCK = -24,           /* block-wise transfer failed (ETag change, bad block) */
 } coap_err_t;
 
+#define COAP_ERR_SYS_BASE    1000
+#define COAP_ERR_SYS(e)      (-(COAP_ERR_SYS_BASE + (e)))
+#define COAP_ERR_IS_SYS(err) ((err) <= -COAP_ERR_SYS_BASE && (err) > -COAP_ERR_SYS_BASE - 4096)
+#define COAP_ERR_ERRNO(err)  (-(err)-COAP_ERR_SYS_BASE)
+
+/* A short reason for any result code: the texts above, strerror() for
+ * COAP_ERR_SYS values, "unknown error" for anything else. Never NULL. */
 const char *coap_strerror(int err);
 
 typedef enum { COAP_CON = 0, COAP_NON = 1, COAP_ACK = 2, COAP_RST = 3 } coap_type_t;

@@ -1,6 +1,13 @@
 /*
- * ep_internal.h - structures shared by the endpoint (message layer), the
- * client role and the server role. Not installed; not a public API.
+ * ep_internal.h - the endpoint's structures, shared by the files of the
+ * message layer (endpoint.c, ep_peer.c, ep_tx.c, ep_rx.c, ep_dedup.c,
+ * ep_request.c) and read by the roles above it. Not installed; not a
+ * public API.
+ *
+ * The message layer calls no role by name: the server role registers its
+ * request handler (coap_ep_set_request_handler), the client role registers
+ * an ep_response_role_t (coap_ep_set_response_role_), and every timer in
+ * the endpoint's heap carries the function that handles it.
  */
 #ifndef COAP_EP_INTERNAL_H
 #define COAP_EP_INTERNAL_H
@@ -9,18 +16,18 @@
 #include "heap.h"
 #include "htab.h"
 
-/* Timers inside the endpoint share one heap; the kind says whose it is. */
-enum { TMR_TX = 1, TMR_REQ_ACK, TMR_CLIENT, TMR_SERVER };
-
-typedef struct {
+/* A timer in the endpoint's heap; `fire` runs when it is due. */
+typedef struct ep_timer ep_timer_t;
+typedef void (*ep_timer_fn)(coap_ep_t *ep, ep_timer_t *t);
+struct ep_timer {
     coap_heap_tmr_t h; /* first: the heap hands back this pointer */
-    uint8_t kind;
-} ep_timer_t;
+    ep_timer_fn fire;
+};
 
 struct coap_req;
 
-/* One remote endpoint: message IDs, NSTART accounting, the client's queue
- * of requests waiting for a free slot (§4.7). */
+/* One remote endpoint: message IDs, NSTART accounting (§4.7) and the
+ * requests waiting for a free slot (kept here, owned by the client role). */
 typedef struct coap_peer {
     coap_hnode_t hn;
     coap_addr_t addr;
@@ -81,9 +88,23 @@ typedef struct {
     ep_dedup_t *head, *tail;
 } dedup_fifo_t;
 
+/* The client role as the message layer sees it. */
+typedef struct {
+    /* A response that is not a piggybacked ACK (a separate response, a
+     * notification): the exchange waiting for it, by token and peer
+     * (§5.3.2), or NULL, and the endpoint rejects it with RST. */
+    void *(*match)(coap_ep_t *ep, coap_peer_t *peer, const coap_msg_t *msg);
+    /* Delivers it to what match returned, after the endpoint ACKed a CON
+     * (§5.2.2: the ACK precedes whatever the role sends in reaction). */
+    void (*deliver)(void *exchange, const coap_msg_t *msg);
+    /* The transport says peer cannot be reached: waiting requests end. */
+    void (*unreachable)(coap_ep_t *ep, coap_peer_t *peer, int err);
+    /* coap_ep_free(): every exchange ends (COAP_ERR_CANCELLED). */
+    void (*shutdown)(coap_ep_t *ep);
+} ep_response_role_t;
+
 struct coap_ep {
-    int fd;
-    int family; /* of the socket: AF_INET6 sockets are dual-stack */
+    coap_transport_t *tr;
     coap_ep_params_t p;
     coap_ep_hooks_t hooks;
     coap_ep_stats_t stats;
@@ -99,49 +120,55 @@ struct coap_ep {
     uint64_t next_req_id;
     coap_ep_request_cb on_request;
     void *on_request_ctx;
-    coap_htab_t exchanges; /* client: by token */
-    uint8_t closing;       /* coap_ep_free() is running */
+    const ep_response_role_t *responses; /* NULL until a client role uses ep */
+    coap_htab_t exchanges;               /* the client role's, by token */
+    const coap_identity_t *rx_identity;  /* of the datagram being processed */
+    uint8_t closing;                     /* coap_ep_free() is running */
     uint32_t rand_pool[16];
     unsigned rand_left;
-    uint8_t rxbuf[65536];
 };
 
-/* endpoint.c */
-coap_peer_t *coap_ep_peer_get_(coap_ep_t *ep, const coap_addr_t *addr);
-void coap_ep_peer_ref_(coap_peer_t *p);
-void coap_ep_peer_unref_(coap_ep_t *ep, coap_peer_t *p);
+/* endpoint.c: clock, randomness, timers */
 uint32_t coap_ep_random_(coap_ep_t *ep);
 void coap_ep_timer_arm_(coap_ep_t *ep, ep_timer_t *t, uint64_t when);
 void coap_ep_timer_disarm_(coap_ep_t *ep, ep_timer_t *t);
+void coap_ep_set_response_role_(coap_ep_t *ep, const ep_response_role_t *role);
 
+/* ep_peer.c: the peer table, bounded and forgotten after
+ * EXCHANGE_LIFETIME of silence. get returns NULL when out of memory. */
+coap_peer_t *coap_ep_peer_get_(coap_ep_t *ep, const coap_addr_t *addr);
+void coap_ep_peer_ref_(coap_peer_t *p);
+void coap_ep_peer_unref_(coap_ep_t *ep, coap_peer_t *p);
+void coap_ep_peers_gc_(coap_ep_t *ep, uint64_t now);
+void coap_ep_peers_free_(coap_ep_t *ep);
+
+/* ep_tx.c: sending; our CONs until ACK, RST or give-up. */
 int coap_ep_raw_send_(coap_ep_t *ep, const coap_addr_t *to, const uint8_t *buf, size_t len);
 /* An empty ACK or RST for mid, remembered as dd's reply when dd is given. */
 void coap_ep_send_empty_(coap_ep_t *ep, const coap_addr_t *to, coap_type_t type, uint16_t mid,
                          ep_dedup_t *dd);
-
-/* RST for a CON that cannot be processed; nothing for a NON. */
+/* RST for a CON that cannot be processed; nothing for a NON (§4.2, §4.3). */
 void coap_ep_reject_(coap_ep_t *ep, const coap_addr_t *from, const coap_msg_t *m, ep_dedup_t *dd);
+void coap_ep_ack_or_rst_input_(coap_ep_t *ep, coap_peer_t *peer, const coap_msg_t *m);
+/* Fails every transmission to p with err. */
+void coap_ep_fail_peer_txs_(coap_ep_t *ep, coap_peer_t *p, int err);
+void coap_ep_txs_free_(coap_ep_t *ep);
 
-/* ep_server.c: an incoming CON or NON (duplicate detection, then the
- * request handler or the client role); the deferred-ACK timer of a
- * request; the end of all pending requests; the dedup table. */
-void coap_ep_con_non_input_(coap_ep_t *ep, coap_peer_t *peer, const coap_msg_t *m);
-void coap_ep_server_timer_(coap_ep_t *ep, ep_timer_t *t);
-void coap_ep_server_shutdown_(coap_ep_t *ep);
+/* ep_dedup.c: duplicate detection (§4.5). find_or_add returns the entry of
+ * a duplicate with *dup set (the caller replays), else a new entry (NULL
+ * when out of memory: the message is then processed without one). */
+ep_dedup_t *coap_ep_dedup_check_(coap_ep_t *ep, coap_peer_t *peer, const coap_msg_t *m, int *dup);
+void coap_ep_dedup_replay_(coap_ep_t *ep, ep_dedup_t *d);
 void coap_ep_dedup_expire_(coap_ep_t *ep, uint64_t now);
 void coap_ep_dedup_free_(coap_ep_t *ep);
 
-/* The client role (client.c, client_rx.c). A response that is not a
- * piggybacked ACK (a separate response or a notification): match returns
- * the request waiting for it, by token and peer (§5.3.2), or NULL: the
- * caller rejects it with RST. Otherwise the caller ACKs it (if CON), then
- * delivers it. */
-struct coap_req *coap_client_match_(coap_ep_t *ep, coap_peer_t *peer, const coap_msg_t *msg);
-void coap_client_deliver_(struct coap_req *req, const coap_msg_t *msg);
-void coap_client_timer_(coap_ep_t *ep, ep_timer_t *t);
-/* A slot of the peer's NSTART budget came free: start queued requests. */
-void coap_client_pump_(coap_ep_t *ep, coap_peer_t *peer);
-void coap_client_shutdown_(coap_ep_t *ep);
-void coap_client_unreachable_(coap_ep_t *ep, coap_peer_t *peer);
+/* ep_request.c: an incoming request handed to the server role's handler
+ * (or rejected when there is none); the end of all pending requests. */
+void coap_ep_request_input_(coap_ep_t *ep, coap_peer_t *peer, ep_dedup_t *dd, const coap_msg_t *m);
+void coap_ep_requests_free_(coap_ep_t *ep);
+
+/* ep_rx.c: one datagram from the transport. */
+void coap_ep_datagram_(coap_ep_t *ep, const coap_addr_t *from, const coap_identity_t *id,
+                       const uint8_t *buf, size_t len);
 
 #endif

@@ -332,5 +332,6 @@ const char *coap_strerror(int err)
     case COAP_ERR_BLOCK:
         return "block-wise transfer failed";
     }
+    if (COAP_ERR_IS_SYS(err)) return strerror(COAP_ERR_ERRNO(err));
     return "unknown error";
 }

@@ -31,7 +31,7 @@ static const coap_opt_def_t opt_defs[] = {
     {COAP_OPT_BLOCK2, "Block2", COAP_FMT_UINT, 0, 3, 0},
     {COAP_OPT_BLOCK1, "Block1", COAP_FMT_UINT, 0, 3, 0},
     {COAP_OPT_SIZE2, "Size2", COAP_FMT_UINT, 0, 4, 0},
-    {COAP_OPT_PROXY_URI, "Proxy-Uri", COAP_FMT_STRING, 1, 1034, 0},
+    {COAP_OPT_PROXY_URI, "Proxy-Uri", COAP_FMT_STRING, 1, COAP_PROXY_URI_MAX, 0},
     {COAP_OPT_PROXY_SCHEME, "Proxy-Scheme", COAP_FMT_STRING, 1, 255, 0},
     {COAP_OPT_SIZE1, "Size1", COAP_FMT_UINT, 0, 4, 0},
     {COAP_OPT_ECHO, "Echo", COAP_FMT_OPAQUE, 1, 40, 0},

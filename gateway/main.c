@@ -318,7 +318,7 @@ static int start(gw_t *gw)
     gw->srv_ep = coap_ep_new(&bind, &ep, &rc);
     if (!gw->srv_ep) {
         fprintf(stderr, "coapgw: cannot listen for CoAP on %s: %s\n", gw->cfg.coap_listen,
-                rc < 0 && rc > -200 ? strerror(-rc) : "error");
+                coap_strerror(rc));
         return -1;
     }
     coap_ep_local_addr(gw->srv_ep, &gw->srv_addr);

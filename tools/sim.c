@@ -549,8 +549,7 @@ int main(int argc, char **argv)
     int err;
     coap_ep_t *ep = coap_ep_new(&addr, NULL, &err);
     if (!ep) {
-        fprintf(stderr, "coapgw-sim: cannot listen on %s: %s\n", o.listen,
-                err < 0 && err > -200 ? strerror(-err) : coap_strerror(err));
+        fprintf(stderr, "coapgw-sim: cannot listen on %s: %s\n", o.listen, coap_strerror(err));
         return 1;
     }
     s.loop = coap_loop_new();

@@ -1,8 +1,8 @@
 /*
  * simnet.h - a simulated network for the engine's unit tests.
  *
- * One fake clock is shared by every node. A node is either a virtual
- * endpoint (coap_ep_new_virtual() wired to the net's clock, transport and a
+ * One fake clock is shared by every node. A node is either an endpoint on
+ * the simulated transport (coap_transport.h; wired to the net's clock and a
  * seeded random source) or a raw node whose datagrams the test handles
  * itself. Datagrams travel with a latency; rules drop, duplicate or delay
  * the ones they match. Every datagram put on the wire is logged with its
@@ -20,6 +20,7 @@
 #include "testutil.h"
 
 #include <check.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,9 @@ typedef struct {
     uint32_t rand_value;
     sim_raw_cb on_raw;
     void *raw_arg;
+    /* what the node's transport does with a datagram it sends: the net by
+     * default; a test may put a failing link here */
+    int (*send)(void *node, const coap_addr_t *to, const uint8_t *buf, size_t len);
 } sim_node_t;
 
 /* One datagram as it went on the wire (dropped ones included). */
@@ -216,6 +220,64 @@ static inline int sim_hook_send(void *ctx, const coap_addr_t *to, const uint8_t 
     return 0;
 }
 
+/* --- the simulated transport: datagrams go on the net; the net delivers
+ * them with coap_ep_input(), so process() has nothing to read --- */
+
+typedef struct {
+    coap_transport_t base;
+    sim_node_t *node;
+} sim_transport_t;
+
+static inline int sim_tr_send(coap_transport_t *t, const coap_addr_t *to, const uint8_t *buf,
+                              size_t len)
+{
+    sim_node_t *node = ((sim_transport_t *)t)->node;
+    int rc = node->send ? node->send(node, to, buf, len) : sim_hook_send(node, to, buf, len);
+    if (rc == -ENETUNREACH) return COAP_ERR_UNREACHABLE;
+    return rc < 0 ? COAP_ERR_SYS(-rc) : COAP_OK;
+}
+
+static inline void sim_tr_process(coap_transport_t *t, uint64_t now)
+{
+    (void)t, (void)now;
+}
+
+static inline uint64_t sim_tr_deadline(const coap_transport_t *t)
+{
+    (void)t;
+    return COAP_NEVER;
+}
+
+static inline int sim_tr_fd(const coap_transport_t *t)
+{
+    (void)t;
+    return -1;
+}
+
+static inline int sim_tr_local_addr(const coap_transport_t *t, coap_addr_t *out)
+{
+    *out = ((const sim_transport_t *)t)->node->addr;
+    return COAP_OK;
+}
+
+static inline void sim_tr_free(coap_transport_t *t)
+{
+    free(t);
+}
+
+static const coap_transport_ops_t sim_transport_ops = {
+    "sim", sim_tr_send, sim_tr_process, sim_tr_deadline, sim_tr_fd, sim_tr_local_addr, sim_tr_free,
+};
+
+static inline coap_transport_t *sim_transport_new(sim_node_t *node)
+{
+    sim_transport_t *t = calloc(1, sizeof *t);
+    ck_assert_ptr_nonnull(t);
+    t->base.ops = &sim_transport_ops;
+    t->node = node;
+    return &t->base;
+}
+
 static inline uint64_t sim_hook_now(void *ctx)
 {
     return ((sim_node_t *)ctx)->net->now;
@@ -252,9 +314,10 @@ static inline int sim_add_ep(simnet_t *n, const coap_ep_params_t *params)
 {
     int id = sim_add_node(n);
     sim_node_t *node = &n->nodes[id];
-    coap_ep_hooks_t h = {sim_hook_now, sim_hook_send, sim_hook_random, node};
-    node->ep = coap_ep_new_virtual(params, &h);
+    coap_ep_hooks_t h = {sim_hook_now, sim_hook_random, node};
+    node->ep = coap_ep_new_on(sim_transport_new(node), params, NULL);
     ck_assert_ptr_nonnull(node->ep);
+    coap_ep_set_hooks(node->ep, &h);
     return id;
 }
 

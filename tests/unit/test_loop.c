@@ -11,6 +11,7 @@
 
 #include <arpa/inet.h>
 #include <check.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -173,19 +174,48 @@ END_TEST
  * runs when the loop's (fake) clock reaches the endpoint's deadline. */
 static int ep_sent;
 
-static int count_send(void *ctx, const coap_addr_t *to, const uint8_t *buf, size_t len)
+/* A transport that only counts what is sent (and never reads). */
+static int count_send(coap_transport_t *t, const coap_addr_t *to, const uint8_t *buf, size_t len)
 {
-    (void)ctx, (void)to, (void)buf, (void)len;
+    (void)t, (void)to, (void)buf, (void)len;
     ep_sent++;
-    return 0;
+    return COAP_OK;
 }
+static void count_process(coap_transport_t *t, uint64_t now)
+{
+    (void)t, (void)now;
+}
+static uint64_t count_deadline(const coap_transport_t *t)
+{
+    (void)t;
+    return COAP_NEVER;
+}
+static int count_fd(const coap_transport_t *t)
+{
+    (void)t;
+    return -1;
+}
+static int count_local(const coap_transport_t *t, coap_addr_t *out)
+{
+    (void)t, (void)out;
+    return COAP_ERR_INVALID;
+}
+static void count_free(coap_transport_t *t)
+{
+    free(t);
+}
+static const coap_transport_ops_t counting_ops = {
+    "count", count_send, count_process, count_deadline, count_fd, count_local, count_free};
 
 START_TEST(endpoint_as_source)
 {
     coap_loop_t *l = new_loop();
     coap_ep_params_t p = {.ack_timeout_ms = 1000, .ack_random_factor = 1.0f};
-    coap_ep_hooks_t h = {.now = fake_clock, .send = count_send};
-    coap_ep_t *ep = coap_ep_new_virtual(&p, &h);
+    coap_ep_hooks_t h = {.now = fake_clock};
+    coap_transport_t *tr = calloc(1, sizeof *tr);
+    tr->ops = &counting_ops;
+    coap_ep_t *ep = coap_ep_new_on(tr, &p, NULL);
+    coap_ep_set_hooks(ep, &h);
     ck_assert_int_eq(coap_ep_attach(ep, l), 0);
     coap_addr_t to;
     coap_addr_from_host(&to, "10.0.0.9", 5683);
@@ -253,6 +283,84 @@ START_TEST(icmp_unreachable)
 }
 END_TEST
 
+/* A port in use is a system error that names itself (COAP_ERR_SYS). */
+START_TEST(bind_error_is_sys)
+{
+    coap_addr_t lo;
+    coap_addr_from_host(&lo, "127.0.0.1", 0);
+    int err = 0;
+    coap_ep_t *a = coap_ep_new(&lo, NULL, &err);
+    ck_assert_ptr_nonnull(a);
+    coap_addr_t bound;
+    ck_assert_int_eq(coap_ep_local_addr(a, &bound), COAP_OK);
+    ck_assert_ptr_null(coap_ep_new(&bound, NULL, &err));
+    ck_assert_int_eq(err, COAP_ERR_SYS(EADDRINUSE));
+    ck_assert_str_eq(coap_strerror(err), strerror(EADDRINUSE));
+    coap_ep_free(a);
+}
+END_TEST
+
+/* Through the UDP transport: a datagram above max_datagram is counted and
+ * dropped, one within it is read (here: a malformed one, counted too). */
+START_TEST(udp_datagram_limits)
+{
+    coap_addr_t lo;
+    coap_addr_from_host(&lo, "127.0.0.1", 0);
+    coap_ep_t *ep = coap_ep_new(&lo, NULL, NULL);
+    ck_assert_ptr_nonnull(ep);
+    coap_addr_t to;
+    ck_assert_int_eq(coap_ep_local_addr(ep, &to), COAP_OK);
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    static uint8_t big[2000];
+    memset(big, 0x4F, sizeof big); /* CON with TKL 15: malformed */
+    ck_assert_int_eq(sendto(fd, big, 10, 0, &to.u.sa, to.len), 10);
+    ck_assert_int_eq(sendto(fd, big, sizeof big, 0, &to.u.sa, to.len), (ssize_t)sizeof big);
+    close(fd);
+    coap_ep_process(ep);
+    ck_assert_uint_eq(coap_ep_stats(ep)->rx, 2);
+    ck_assert_uint_eq(coap_ep_stats(ep)->oversized, 1);
+    ck_assert_uint_eq(coap_ep_stats(ep)->malformed, 1);
+    coap_ep_free(ep);
+}
+END_TEST
+
+/* A destination written as IPv4-mapped IPv6 reaches the IPv4 peer, and
+ * its answer (handed up unmapped by the transport) matches the exchange. */
+START_TEST(mapped_destination)
+{
+    coap_addr_t lo;
+    coap_addr_from_host(&lo, "127.0.0.1", 0);
+    coap_ep_t *srv = coap_ep_new(&lo, NULL, NULL);
+    coap_ep_t *cli = coap_ep_new(NULL, NULL, NULL); /* dual-stack */
+    ck_assert_ptr_nonnull(srv);
+    ck_assert_ptr_nonnull(cli);
+    coap_addr_t at;
+    ck_assert_int_eq(coap_ep_local_addr(srv, &at), COAP_OK);
+    char uri[80];
+    snprintf(uri, sizeof uri, "coap://[::ffff:127.0.0.1]:%u/x", coap_addr_port(&at));
+    coap_loop_t *loop = coap_loop_new();
+    coap_ep_attach(srv, loop);
+    coap_ep_attach(cli, loop);
+    int err;
+    coap_req_t *req = coap_req_new(cli, COAP_GET, uri, NULL, &err);
+    ck_assert_ptr_nonnull(req);
+    sim_rec_t k = {0};
+    ck_assert_int_eq(coap_req_send(req, sim_on_resp, &k), COAP_OK);
+    uint64_t start = coap_clock_monotonic(NULL);
+    while (!k.finals && coap_clock_monotonic(NULL) - start < 2000) coap_loop_run_once(loop, 50);
+    /* no handler on srv: a CON request gets RST (§4.2), which must reach
+     * the exchange rather than look unexpected */
+    ck_assert_int_eq(k.finals, 1);
+    ck_assert_int_eq(k.err, COAP_ERR_RESET);
+    ck_assert_uint_eq(coap_ep_stats(cli)->unexpected, 0);
+    coap_ep_detach(srv, loop);
+    coap_ep_detach(cli, loop);
+    coap_ep_free(srv);
+    coap_ep_free(cli);
+    coap_loop_free(loop);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("loop");
@@ -265,6 +373,9 @@ int main(void)
     suite_add_tcase(s, tc);
     tc = tcase_create("socket");
     tcase_add_test(tc, icmp_unreachable);
+    tcase_add_test(tc, bind_error_is_sys);
+    tcase_add_test(tc, udp_datagram_limits);
+    tcase_add_test(tc, mapped_destination);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }

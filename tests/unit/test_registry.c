@@ -4,6 +4,9 @@
 #include "testutil.h"
 
 #include <check.h>
+#include <errno.h>
+#include <limits.h>
+#include <string.h>
 #include <string.h>
 
 START_TEST(every_option_registered)
@@ -176,6 +179,22 @@ START_TEST(names)
 }
 END_TEST
 
+/* One int carries engine and system errors; every value has a text. */
+START_TEST(errors_are_total)
+{
+    ck_assert_str_eq(coap_strerror(COAP_OK), "success");
+    ck_assert_str_eq(coap_strerror(COAP_ERR_SYS(EADDRINUSE)), strerror(EADDRINUSE));
+    ck_assert(COAP_ERR_IS_SYS(COAP_ERR_SYS(EACCES)));
+    ck_assert_int_eq(COAP_ERR_ERRNO(COAP_ERR_SYS(EACCES)), EACCES);
+    ck_assert(!COAP_ERR_IS_SYS(COAP_ERR_BLOCK));
+    ck_assert(!COAP_ERR_IS_SYS(INT_MIN));
+    ck_assert_str_eq(coap_strerror(INT_MIN), "unknown error");
+    ck_assert_str_eq(coap_strerror(-999), "unknown error");
+    ck_assert_str_eq(coap_strerror(7), "unknown error");
+    for (int e = COAP_ERR_BLOCK; e < 0; e++) ck_assert_str_ne(coap_strerror(e), "unknown error");
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("registry");
@@ -185,6 +204,7 @@ int main(void)
     tcase_add_test(tc, check_critical_options);
     tcase_add_test(tc, content_formats);
     tcase_add_test(tc, names);
+    tcase_add_test(tc, errors_are_total);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }

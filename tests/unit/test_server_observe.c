@@ -475,8 +475,7 @@ START_TEST(notify_send_fails)
     coap_server_params_t sp = {.con_every = _i ? 1 : 0};
     ot_t o;
     ot_init(&o, &sp, -1);
-    coap_ep_hooks_t hk = {sim_hook_now, failing_send, sim_hook_random, &o.t.n.nodes[o.t.srvn]};
-    coap_ep_set_hooks(o.t.sep, &hk);
+    o.t.n.nodes[o.t.srvn].send = failing_send;
     sim_rec_t k = {0};
     coap_req_t *req = ot_register(&o, &k);
     fail_to = o.t.cli;

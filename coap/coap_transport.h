@@ -1,0 +1,105 @@
+/*
+ * coap_transport.h - the seam under the message layer: how an endpoint's
+ * datagrams leave and arrive.
+ *
+ * An endpoint (coap_ep.h) sits on one transport. The transport moves whole
+ * datagrams between the endpoint and its peers and says who sent each one;
+ * the endpoint does the rest of RFC 7252 §4 (retransmission, duplicate
+ * detection, ACK/RST matching) and the roles above it do the rest of the
+ * protocol. Two implementations exist: UDP (coap_transport_udp_new) and
+ * the unit tests' simulated network (tests/unit/simnet.h).
+ *
+ * How DTLS 1.2 (RFC 6347) plugs in, as a third implementation, without a
+ * change to client*.c, server*.c or observe.c:
+ *  - It owns its UDP socket (fd) and one session per peer. Sessions are
+ *    looked up by peer address today; an RFC 9146 connection ID would key
+ *    them by that ID instead, and the transport would then report the
+ *    session's current address as `from`, so this interface stays as it is.
+ *  - send() encrypts into the peer's session. Without one, it starts a
+ *    handshake and keeps the datagram in a small bounded queue until the
+ *    handshake ends; a handshake that fails reports the peer through
+ *    `unreachable` with the reason, so the exchanges waiting on it end at
+ *    once with that error instead of retransmitting into the void.
+ *  - process() reads records, runs handshakes (the cookie exchange of
+ *    §4.2.1 before any per-client state) and their flight retransmissions
+ *    (§4.2.4), whose timers next_deadline() exposes, and hands each
+ *    decrypted datagram up with the session's identity.
+ *
+ * How a session's identity reaches a request handler: the transport passes
+ * a coap_identity_t with each datagram it delivers (NULL for plain UDP);
+ * the endpoint keeps it for the duration of that datagram's processing and
+ * the server role hands it to the handler in coap_request_t.identity.
+ * Like the rest of a request, it is valid during the handler's call only:
+ * a handler that defers its answer copies what it needs.
+ *
+ * Memory: a transport is owned by the endpoint it was given to and freed
+ * with it (ops->free).
+ */
+#ifndef COAP_TRANSPORT_H
+#define COAP_TRANSPORT_H
+
+#include "coap_addr.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Who a secured session authenticated. name is NUL-terminated. */
+typedef enum {
+    COAP_IDENTITY_PSK = 1, /* name: the PSK identity (RFC 4279 §2) */
+    COAP_IDENTITY_X509,    /* name: the certificate's subject DN */
+    COAP_IDENTITY_RPK,     /* name: SHA-256 of the raw public key (RFC 7250), hex */
+} coap_identity_kind_t;
+
+typedef struct {
+    coap_identity_kind_t kind;
+    const char *name;
+} coap_identity_t;
+
+typedef struct coap_transport coap_transport_t;
+
+/* What a transport tells its endpoint (set by coap_ep_new_on()). */
+typedef struct {
+    /* One datagram from `from`; id is NULL on an unsecured transport. buf
+     * is NULL when the datagram was too large to read whole (len is then
+     * its size, for the endpoint to count and drop). */
+    void (*datagram)(void *ep, const coap_addr_t *from, const coap_identity_t *id,
+                     const uint8_t *buf, size_t len);
+    /* `peer` cannot be reached (ICMP unreachable, a failed handshake):
+     * exchanges with it end now with `err` (a COAP_ERR_* code). */
+    void (*unreachable)(void *ep, const coap_addr_t *peer, int err);
+} coap_transport_up_t;
+
+typedef struct {
+    const char *name; /* "udp", "dtls", "sim": for logs */
+    /* Sends one datagram. Returns COAP_OK; COAP_ERR_UNREACHABLE when no
+     * route exists (retrying cannot help); or another error (the datagram
+     * is lost, as on a lossy link: a CON is retransmitted). */
+    int (*send)(coap_transport_t *t, const coap_addr_t *to, const uint8_t *buf, size_t len);
+    /* Reads what is ready (a bounded amount per call, so one busy peer
+     * cannot starve the loop) and runs the transport's due timers. The
+     * upcalls happen from here. `now` is the endpoint's clock in ms. */
+    void (*process)(coap_transport_t *t, uint64_t now);
+    /* Earliest time process() has timer work, or COAP_NEVER. */
+    uint64_t (*next_deadline)(const coap_transport_t *t);
+    /* The descriptor to watch for reading, or -1 (a simulated network). */
+    int (*fd)(const coap_transport_t *t);
+    /* The bound local address; COAP_OK or an error. */
+    int (*local_addr)(const coap_transport_t *t, coap_addr_t *out);
+    void (*free)(coap_transport_t *t);
+} coap_transport_ops_t;
+
+/* The common head of every transport: implementations embed it first. */
+struct coap_transport {
+    const coap_transport_ops_t *ops;
+    const coap_transport_up_t *up;
+    void *up_arg;
+};
+
+/* Plain UDP on a socket bound to `bind` (NULL: an ephemeral port on the
+ * IPv6 wildcard, dual-stack, so IPv4 peers are reachable too). ICMP errors
+ * (IP_RECVERR) reach `unreachable`, so an exchange with a closed port fails
+ * at once instead of after 93 s of retransmissions. Returns NULL and sets
+ * *err (COAP_ERR_NOMEM, or COAP_ERR_SYS(errno) from socket()/bind()). */
+coap_transport_t *coap_transport_udp_new(const coap_addr_t *bind, int *err);
+
+#endif

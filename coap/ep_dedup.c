@@ -1,0 +1,114 @@
+/*
+ * ep_dedup.c - duplicate detection (RFC 7252 §4.5): every incoming CON and
+ * NON is remembered by peer and Message ID for EXCHANGE_LIFETIME (CON) or
+ * NON_LIFETIME (NON), with what we answered, so that a retransmission gets
+ * the same answer and never reaches a handler twice. Bounded by max_dedup.
+ */
+#include "ep_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static uint64_t dd_key(const coap_peer_t *p, uint16_t mid)
+{
+    return coap_hash_mix((uint64_t)(uintptr_t)p ^ 0x5bd1e995u, mid);
+}
+
+static ep_dedup_t *dd_find(coap_ep_t *ep, coap_peer_t *p, uint16_t mid)
+{
+    for (coap_hnode_t *n = coap_htab_first(&ep->dedup, dd_key(p, mid)); n; n = coap_htab_next(n)) {
+        ep_dedup_t *d = coap_container_of(n, ep_dedup_t, hn);
+        if (d->peer == p && d->mid == mid) return d;
+    }
+    return NULL;
+}
+
+static void dd_free_head(coap_ep_t *ep, dedup_fifo_t *f)
+{
+    ep_dedup_t *d = f->head;
+    f->head = d->next;
+    if (!f->head) f->tail = NULL;
+    if (!d->retired) coap_htab_remove(&ep->dedup, &d->hn);
+    if (d->pending) d->pending->dd = NULL;
+    coap_ep_peer_unref_(ep, d->peer);
+    free(d->reply);
+    free(d);
+    ep->ndedup--;
+}
+
+/* Entries share one lifetime per FIFO, so each FIFO is ordered by expiry. */
+void coap_ep_dedup_expire_(coap_ep_t *ep, uint64_t now)
+{
+    while (ep->fifo_con.head && ep->fifo_con.head->expires <= now) dd_free_head(ep, &ep->fifo_con);
+    while (ep->fifo_non.head && ep->fifo_non.head->expires <= now) dd_free_head(ep, &ep->fifo_non);
+}
+
+void coap_ep_dedup_free_(coap_ep_t *ep)
+{
+    while (ep->fifo_con.head) dd_free_head(ep, &ep->fifo_con);
+    while (ep->fifo_non.head) dd_free_head(ep, &ep->fifo_non);
+}
+
+static ep_dedup_t *dd_add(coap_ep_t *ep, coap_peer_t *p, const coap_msg_t *m)
+{
+    int is_con = m->type == COAP_CON;
+    while (ep->ndedup >= ep->p.max_dedup) { /* bounded: forget the oldest */
+        dedup_fifo_t *f = ep->fifo_non.head ? &ep->fifo_non : &ep->fifo_con;
+        if (!f->head) break;
+        dd_free_head(ep, f);
+    }
+    ep_dedup_t *d = calloc(1, sizeof *d);
+    if (!d) return NULL;
+    if (coap_htab_insert(&ep->dedup, &d->hn, dd_key(p, m->mid))) {
+        free(d);
+        return NULL;
+    }
+    d->peer = p;
+    coap_ep_peer_ref_(p);
+    d->mid = m->mid;
+    d->is_con = (uint8_t)is_con;
+    d->token_len = m->token_len;
+    memcpy(d->token, m->token, m->token_len);
+    d->expires = coap_ep_now(ep) + (is_con ? ep->p.exchange_lifetime_ms : ep->p.non_lifetime_ms);
+    dedup_fifo_t *f = is_con ? &ep->fifo_con : &ep->fifo_non;
+    if (f->tail)
+        f->tail->next = d;
+    else
+        f->head = d;
+    f->tail = d;
+    ep->ndedup++;
+    return d;
+}
+
+ep_dedup_t *coap_ep_dedup_check_(coap_ep_t *ep, coap_peer_t *peer, const coap_msg_t *m, int *dup)
+{
+    /* §4.5: a Message ID is a duplicate only within EXCHANGE_LIFETIME (CON)
+     * or NON_LIFETIME (NON). Expire here, not only in process(): a datagram
+     * is read before process() gets to the timers. */
+    coap_ep_dedup_expire_(ep, coap_ep_now(ep));
+    ep_dedup_t *dd = dd_find(ep, peer, m->mid);
+    if (dd && (dd->token_len != m->token_len || memcmp(dd->token, m->token, m->token_len))) {
+        /* §4.5 matches duplicates by Message ID alone, but a retransmission
+         * repeats the whole message. Another token under the same ID means
+         * the peer's 16-bit IDs wrapped within EXCHANGE_LIFETIME (any client
+         * past 265 messages/s does), so this message is new: replaying the
+         * old answer would hand it someone else's response. */
+        coap_htab_remove(&ep->dedup, &dd->hn);
+        dd->retired = 1;
+        dd = NULL;
+    }
+    *dup = dd != NULL;
+    return dd ? dd : dd_add(ep, peer, m);
+}
+
+/* A duplicate: the same answer again, or the empty ACK if the request is
+ * still being worked on (the peer retransmits because it heard nothing). */
+void coap_ep_dedup_replay_(coap_ep_t *ep, ep_dedup_t *d)
+{
+    ep->stats.duplicates++;
+    if (!d->is_con) return;
+    if (d->reply)
+        coap_ep_raw_send_(ep, &d->peer->addr, d->reply, d->reply_len);
+    else if (d->pending)
+        coap_ep_req_ack(ep, d->pending);
+}

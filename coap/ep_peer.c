@@ -1,0 +1,104 @@
+/*
+ * ep_peer.c - the endpoint's peers: one entry per remote address with its
+ * next message ID (§4.4) and NSTART count (§4.7), in a hash table plus an
+ * LRU list so that idle peers can be forgotten and the table stays bounded.
+ */
+#include "ep_internal.h"
+
+#include <stdlib.h>
+
+static void lru_unlink(coap_ep_t *ep, coap_peer_t *p)
+{
+    if (p->lru_prev)
+        p->lru_prev->lru_next = p->lru_next;
+    else
+        ep->lru_head = p->lru_next;
+    if (p->lru_next)
+        p->lru_next->lru_prev = p->lru_prev;
+    else
+        ep->lru_tail = p->lru_prev;
+    p->lru_prev = p->lru_next = NULL;
+}
+
+static void lru_push(coap_ep_t *ep, coap_peer_t *p)
+{
+    p->lru_prev = ep->lru_tail;
+    p->lru_next = NULL;
+    if (ep->lru_tail)
+        ep->lru_tail->lru_next = p;
+    else
+        ep->lru_head = p;
+    ep->lru_tail = p;
+}
+
+static void peer_free(coap_ep_t *ep, coap_peer_t *p)
+{
+    coap_htab_remove(&ep->peers, &p->hn);
+    lru_unlink(ep, p);
+    ep->npeers--;
+    free(p);
+}
+
+/* Forgets idle peers: once EXCHANGE_LIFETIME has passed, their message IDs
+ * can no longer collide (§4.4), and the table stays bounded. */
+void coap_ep_peers_gc_(coap_ep_t *ep, uint64_t now)
+{
+    coap_peer_t *p = ep->lru_head;
+    while (p) {
+        coap_peer_t *next = p->lru_next;
+        int idle = p->last_used + ep->p.exchange_lifetime_ms < now;
+        if (!idle && ep->npeers <= ep->p.max_peers) break;
+        if (p->refs == 0) peer_free(ep, p);
+        p = next;
+    }
+}
+
+void coap_ep_peers_free_(coap_ep_t *ep)
+{
+    while (ep->lru_head) peer_free(ep, ep->lru_head);
+    coap_htab_free(&ep->peers);
+}
+
+coap_peer_t *coap_ep_peer_get_(coap_ep_t *ep, const coap_addr_t *given)
+{
+    /* one canonical form: transports hand up IPv4 peers unmapped, so a
+     * caller's ::ffff:a.b.c.d must find the same peer (its answers would
+     * otherwise match no exchange) */
+    coap_addr_t canon = *given;
+    coap_addr_unmap(&canon);
+    const coap_addr_t *addr = &canon;
+    uint64_t h = coap_addr_hash(addr);
+    for (coap_hnode_t *n = coap_htab_first(&ep->peers, h); n; n = coap_htab_next(n)) {
+        coap_peer_t *p = coap_container_of(n, coap_peer_t, hn);
+        if (coap_addr_equal(&p->addr, addr)) {
+            p->last_used = coap_ep_now(ep);
+            lru_unlink(ep, p);
+            lru_push(ep, p);
+            return p;
+        }
+    }
+    coap_peer_t *p = calloc(1, sizeof *p);
+    if (!p) return NULL;
+    p->addr = *addr;
+    /* §4.4: the initial Message ID should be randomized. */
+    p->next_mid = (uint16_t)coap_ep_random_(ep);
+    p->last_used = coap_ep_now(ep);
+    if (coap_htab_insert(&ep->peers, &p->hn, h)) {
+        free(p);
+        return NULL;
+    }
+    lru_push(ep, p);
+    ep->npeers++;
+    return p;
+}
+
+void coap_ep_peer_ref_(coap_peer_t *p)
+{
+    p->refs++;
+}
+
+void coap_ep_peer_unref_(coap_ep_t *ep, coap_peer_t *p)
+{
+    (void)ep;
+    p->refs--;
+}

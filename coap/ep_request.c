@@ -1,0 +1,164 @@
+/*
+ * ep_request.c - the message-layer half of the server role (RFC 7252
+ * §5.2): a pending incoming request, its deferred empty ACK, and its
+ * response, piggybacked in the ACK or sent separately as a CON (or as a
+ * NON to a NON request).
+ */
+#include "ep_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static uint64_t req_hash(uint64_t id)
+{
+    return coap_hash_mix(0, id);
+}
+
+static void req_free(coap_ep_t *ep, coap_ep_req_t *r)
+{
+    coap_htab_remove(&ep->reqs, &r->hn);
+    coap_ep_timer_disarm_(ep, &r->tmr);
+    if (r->dd) r->dd->pending = NULL;
+    coap_ep_peer_unref_(ep, r->peer);
+    free(r);
+}
+
+void coap_ep_req_ack(coap_ep_t *ep, coap_ep_req_t *r)
+{
+    if (r->type != COAP_CON || r->acked) return;
+    r->acked = 1;
+    coap_ep_timer_disarm_(ep, &r->tmr);
+    coap_ep_send_empty_(ep, &r->peer->addr, COAP_ACK, r->mid, r->dd);
+}
+
+static void deferred_ack(coap_ep_t *ep, ep_timer_t *t)
+{
+    coap_ep_req_ack(ep, coap_container_of(t, coap_ep_req_t, tmr));
+}
+
+static coap_ep_req_t *req_new(coap_ep_t *ep, coap_peer_t *p, ep_dedup_t *dd, const coap_msg_t *m)
+{
+    coap_ep_req_t *r = calloc(1, sizeof *r);
+    if (!r) return NULL;
+    r->id = ++ep->next_req_id;
+    r->peer = p;
+    r->dd = dd;
+    r->mid = m->mid;
+    r->type = m->type;
+    r->token_len = m->token_len;
+    memcpy(r->token, m->token, m->token_len);
+    r->tmr.fire = deferred_ack;
+    if (coap_htab_insert(&ep->reqs, &r->hn, req_hash(r->id))) {
+        free(r);
+        return NULL;
+    }
+    coap_ep_peer_ref_(p);
+    if (dd) dd->pending = r;
+    /* §5.2.2: if the answer is not ready soon, acknowledge the request
+     * with an empty ACK so the client stops retransmitting. */
+    if (r->type == COAP_CON) coap_ep_timer_arm_(ep, &r->tmr, coap_ep_now(ep) + ep->p.defer_ack_ms);
+    return r;
+}
+
+void coap_ep_request_input_(coap_ep_t *ep, coap_peer_t *peer, ep_dedup_t *dd, const coap_msg_t *m)
+{
+    if (!ep->on_request) {
+        /* §4.2/§4.3: nobody can process it: RST for a CON, silence for a NON */
+        coap_ep_reject_(ep, &peer->addr, m, dd);
+        return;
+    }
+    coap_ep_req_t *r = req_new(ep, peer, dd, m);
+    if (r) ep->on_request(ep, r, m, ep->on_request_ctx);
+    /* out of memory: no answer, and a CON's retransmission tries again */
+}
+
+void coap_ep_requests_free_(coap_ep_t *ep)
+{
+    for (size_t b = 0; b < ep->reqs.nb; b++)
+        while (ep->reqs.b[b]) req_free(ep, coap_container_of(ep->reqs.b[b], coap_ep_req_t, hn));
+}
+
+coap_ep_req_t *coap_ep_req_find(coap_ep_t *ep, uint64_t id)
+{
+    for (coap_hnode_t *n = coap_htab_first(&ep->reqs, req_hash(id)); n; n = coap_htab_next(n)) {
+        coap_ep_req_t *r = coap_container_of(n, coap_ep_req_t, hn);
+        if (r->id == id) return r;
+    }
+    return NULL;
+}
+
+const coap_addr_t *coap_ep_req_peer(const coap_ep_req_t *r)
+{
+    return &r->peer->addr;
+}
+
+uint64_t coap_ep_req_id(const coap_ep_req_t *r)
+{
+    return r->id;
+}
+
+void coap_ep_req_drop(coap_ep_t *ep, coap_ep_req_t *r)
+{
+    coap_ep_req_ack(ep, r);
+    req_free(ep, r);
+}
+
+void coap_ep_set_request_handler(coap_ep_t *ep, coap_ep_request_cb cb, void *ctx)
+{
+    ep->on_request = cb;
+    ep->on_request_ctx = ctx;
+}
+
+/* §5.2.1: the response piggybacked in the ACK, remembered for duplicates
+ * (§4.5: a retransmitted request gets the same ACK again). */
+static int respond_piggybacked(coap_ep_t *ep, coap_ep_req_t *r, coap_msg_t *resp)
+{
+    resp->type = COAP_ACK;
+    resp->mid = r->mid;
+    size_t len = coap_msg_size(resp);
+    uint8_t *b = malloc(len);
+    if (!b) return COAP_ERR_NOMEM;
+    int n = coap_msg_serialize(resp, b, len);
+    if (n < 0) {
+        free(b);
+        return n;
+    }
+    coap_ep_raw_send_(ep, &r->peer->addr, b, (size_t)n);
+    if (r->dd) {
+        free(r->dd->reply);
+        r->dd->reply = b;
+        r->dd->reply_len = (size_t)n;
+    } else {
+        free(b);
+    }
+    return COAP_OK;
+}
+
+/* req is freed whatever happens (the header promises it). When the
+ * response cannot be built or sent, a CON request still gets its empty ACK
+ * (as with coap_ep_req_drop()), an error is returned and `done` does not
+ * run. */
+int coap_ep_respond(coap_ep_t *ep, coap_ep_req_t *r, coap_msg_t *resp, coap_ep_sent_cb done,
+                    void *arg)
+{
+    int rc = coap_msg_set_token(resp, r->token, r->token_len);
+    int later = 0;
+    coap_addr_t to = r->peer->addr;
+    if (!rc && r->type == COAP_CON && !r->acked) {
+        rc = respond_piggybacked(ep, r, resp);
+        if (!rc) r->acked = 1;
+    } else if (!rc && r->type == COAP_CON) {
+        /* §5.2.2: a separate response is a CON of its own, ACKed by the
+         * client; `done` hears how that ends. */
+        resp->type = COAP_CON;
+        rc = coap_ep_send(ep, &to, resp, done, arg, NULL);
+        later = 1;
+    } else if (!rc) {
+        /* §5.2.3: a NON request gets a NON response; nothing to wait for. */
+        resp->type = COAP_NON;
+        rc = coap_ep_send(ep, &to, resp, NULL, NULL, NULL);
+    }
+    coap_ep_req_drop(ep, r);
+    if (!rc && !later && done) done(ep, COAP_OK, NULL, arg);
+    return rc;
+}

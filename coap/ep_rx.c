@@ -1,0 +1,74 @@
+/*
+ * ep_rx.c - one incoming datagram through the message layer: size limit,
+ * parse, then by type (RFC 7252 §4): ACK and RST end our transmissions;
+ * CON and NON pass duplicate detection and go to the server role (a
+ * request) or the client role (a separate response or a notification).
+ */
+#include "ep_internal.h"
+
+/* A response that is not piggybacked: to the exchange waiting for it. */
+static void response_input(coap_ep_t *ep, coap_peer_t *peer, ep_dedup_t *dd, const coap_msg_t *m)
+{
+    void *exchange = ep->responses ? ep->responses->match(ep, peer, m) : NULL;
+    if (!exchange) {
+        /* §4.2, RFC 7641 §3.6: a response nobody waits for is rejected,
+         * which also ends an observation the client forgot. */
+        ep->stats.unexpected++;
+        coap_ep_send_empty_(ep, &peer->addr, COAP_RST, m->mid, dd);
+        return;
+    }
+    /* §5.2.2: ACK a separate response before the client acts on it, so the
+     * ACK precedes whatever its callback sends. */
+    if (m->type == COAP_CON) coap_ep_send_empty_(ep, &peer->addr, COAP_ACK, m->mid, dd);
+    ep->responses->deliver(exchange, m);
+}
+
+static void con_non_input(coap_ep_t *ep, coap_peer_t *peer, const coap_msg_t *m)
+{
+    unsigned cls = COAP_CODE_CLASS(m->code);
+    if (m->code == COAP_EMPTY || cls == 1 || cls > 5) {
+        /* An empty CON is a "ping" (§4.3): answered with RST, like any CON
+         * with a reserved code class. */
+        coap_ep_reject_(ep, &peer->addr, m, NULL);
+        return;
+    }
+    int dup;
+    ep_dedup_t *dd = coap_ep_dedup_check_(ep, peer, m, &dup);
+    if (dup) {
+        coap_ep_dedup_replay_(ep, dd);
+        return;
+    }
+    if (cls == 0)
+        coap_ep_request_input_(ep, peer, dd, m);
+    else
+        response_input(ep, peer, dd, m);
+}
+
+void coap_ep_datagram_(coap_ep_t *ep, const coap_addr_t *from, const coap_identity_t *id,
+                       const uint8_t *buf, size_t len)
+{
+    ep->stats.rx++;
+    if (!buf || len > ep->p.max_datagram) {
+        ep->stats.oversized++;
+        return;
+    }
+    coap_msg_t m;
+    int rc = coap_msg_parse(&m, buf, len);
+    if (rc) {
+        ep->stats.malformed++;
+        /* The header is readable unless the datagram is shorter than 4
+         * bytes or of another version: then nothing may be answered. */
+        if (rc != COAP_ERR_VERSION && len >= 4) coap_ep_reject_(ep, from, &m, NULL);
+        return;
+    }
+    coap_peer_t *peer = coap_ep_peer_get_(ep, from);
+    if (!peer) return;
+    coap_ep_peer_ref_(peer); /* callbacks below may otherwise let it go */
+    ep->rx_identity = id;    /* the server role reads it for the handler */
+    if (m.type == COAP_ACK || m.type == COAP_RST)
+        coap_ep_ack_or_rst_input_(ep, peer, &m);
+    else
+        con_non_input(ep, peer, &m);
+    ep->rx_identity = NULL;
+    coap_ep_peer_unref_(ep, peer);
+}

@@ -1,0 +1,115 @@
+/* Unit tests for the base library's small pieces: the intrusive list, the
+ * growable buffer, base64 and the clock. */
+#include "base_base64.h"
+#include "base_buf.h"
+#include "base_clock.h"
+#include "base_list.h"
+#include "testutil.h"
+
+#include <check.h>
+#include <stdint.h>
+#include <string.h>
+
+typedef struct {
+    int v;
+    base_list_t node;
+} item_t;
+
+START_TEST(list_order_and_removal)
+{
+    base_list_t head;
+    base_list_init(&head);
+    ck_assert(base_list_empty(&head));
+    ck_assert_ptr_null(base_list_first(&head));
+    item_t it[4] = {{0, {0}}, {1, {0}}, {2, {0}}, {3, {0}}};
+    ck_assert(!base_list_linked(&it[0].node)); /* zeroed: not linked */
+    base_list_remove(&it[0].node);             /* harmless */
+    base_list_push_back(&head, &it[1].node);
+    base_list_push_back(&head, &it[2].node);
+    base_list_push_front(&head, &it[0].node);
+    base_list_push_back(&head, &it[3].node);
+    int want = 0;
+    base_list_t *n, *next;
+    BASE_LIST_FOREACH(n, next, &head)
+    {
+        ck_assert_int_eq(base_list_entry(n, item_t, node)->v, want++);
+        if (want == 2) base_list_remove(n); /* removing while walking */
+    }
+    ck_assert_int_eq(want, 4);
+    ck_assert(!base_list_linked(&it[1].node));
+    base_list_remove(&it[1].node); /* twice: harmless */
+    ck_assert_ptr_eq(base_list_first(&head), &it[0].node);
+    base_list_remove(&it[0].node);
+    base_list_remove(&it[3].node);
+    base_list_remove(&it[2].node);
+    ck_assert(base_list_empty(&head));
+}
+END_TEST
+
+START_TEST(buf_grows_and_formats)
+{
+    base_buf_t b = {0};
+    ck_assert_int_eq(base_buf_append(&b, NULL, 0), 0);
+    ck_assert_ptr_null(b.data);
+    for (int i = 0; i < 1000; i++) ck_assert_int_eq(base_buf_append(&b, "abc", 3), 0);
+    ck_assert_uint_eq(b.len, 3000);
+    ck_assert_uint_ge(b.cap, 3000);
+    ck_assert_int_eq(memcmp(b.data + 2997, "abc", 3), 0);
+    base_buf_reset(&b);
+    ck_assert_uint_eq(b.len, 0);
+    ck_assert_int_eq(base_buf_printf(&b, "%s=%d", "x", 42), 0);
+    ck_assert_uint_eq(b.len, 4);
+    ck_assert_str_eq((char *)b.data, "x=42");
+    ck_assert_int_eq(base_buf_reserve(&b, SIZE_MAX), -1); /* overflow refused, unchanged */
+    ck_assert_uint_eq(b.len, 4);
+    base_buf_free(&b);
+    ck_assert_ptr_null(b.data);
+    ck_assert_uint_eq(b.cap, 0);
+}
+END_TEST
+
+/* RFC 4648 §10 test vectors, both alphabets. */
+START_TEST(base64_vectors)
+{
+    static const char *const in[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar"};
+    static const char *const std[] = {"",         "Zg==",     "Zm8=",    "Zm9v",
+                                      "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy"};
+    static const char *const url[] = {"", "Zg", "Zm8", "Zm9v", "Zm9vYg", "Zm9vYmE", "Zm9vYmFy"};
+    char out[16];
+    for (size_t i = 0; i < 7; i++) {
+        const uint8_t *p = (const uint8_t *)in[i];
+        ck_assert_uint_eq(base_base64_encode(p, strlen(in[i]), BASE64_STD, out, sizeof out),
+                          strlen(std[i]));
+        ck_assert_str_eq(out, std[i]);
+        base_base64_encode(p, strlen(in[i]), BASE64_URL, out, sizeof out);
+        ck_assert_str_eq(out, url[i]);
+    }
+    static const uint8_t hi[] = {0xFB, 0xFF};
+    base_base64_encode(hi, 2, BASE64_STD, out, sizeof out);
+    ck_assert_str_eq(out, "+/8=");
+    base_base64_encode(hi, 2, BASE64_URL, out, sizeof out);
+    ck_assert_str_eq(out, "-_8");
+    ck_assert_uint_eq(base_base64_encode(hi, 2, BASE64_STD, out, 4), 0); /* too small */
+    ck_assert_str_eq(out, "");
+}
+END_TEST
+
+START_TEST(clock_is_monotonic)
+{
+    uint64_t a = base_clock_us(), b = base_clock_us();
+    ck_assert_uint_ge(b, a);
+    ck_assert_uint_le(base_clock_ms(), base_clock_us() / 1000 + 1);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("base");
+    TCase *tc = tcase_create("base");
+    tcase_add_test(tc, list_order_and_removal);
+    tcase_add_test(tc, buf_grows_and_formats);
+    tcase_add_test(tc, base64_vectors);
+    tcase_add_test(tc, clock_is_monotonic);
+    suite_add_tcase(s, tc);
+    return run_suite(s);
+}
