@@ -137,6 +137,10 @@ void coap_ep_req_drop(coap_ep_t *ep, coap_ep_req_t *req);
 /* Sends the empty ACK now, if it has not gone out. */
 void coap_ep_req_ack(coap_ep_t *ep, coap_ep_req_t *req);
 const coap_addr_t *coap_ep_req_peer(const coap_ep_req_t *req);
+/* Who sent the datagram being processed, as a secured transport
+ * authenticated it (coap_transport.h); NULL on plain UDP and outside of a
+ * request handler's call. */
+const coap_identity_t *coap_ep_rx_identity(const coap_ep_t *ep);
 uint64_t coap_ep_req_id(const coap_ep_req_t *req);
 /* The pending request with this id, or NULL (answered, dropped, unknown). */
 coap_ep_req_t *coap_ep_req_find(coap_ep_t *ep, uint64_t id);

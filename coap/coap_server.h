@@ -46,6 +46,9 @@ typedef struct {
     uint8_t method;
     const coap_msg_t *msg; /* every option */
     const coap_addr_t *peer;
+    /* who a secured transport authenticated (coap_transport.h); NULL on
+     * plain UDP. Valid during the call, like the rest: copy what you keep */
+    const coap_identity_t *identity;
     const char *path;            /* "/sensors/temperature", decoded */
     const coap_uri_part_t *segs; /* path segments */
     size_t nsegs;

@@ -69,6 +69,11 @@ void coap_ep_set_response_role_(coap_ep_t *ep, const ep_response_role_t *role)
     ep->responses = role;
 }
 
+const coap_identity_t *coap_ep_rx_identity(const coap_ep_t *ep)
+{
+    return ep->rx_identity;
+}
+
 /* --- what the transport tells us --- */
 
 static void up_datagram(void *arg, const coap_addr_t *from, const coap_identity_t *id,

@@ -241,7 +241,6 @@ static void serve(coap_server_t *srv, srv_req_t *sr, coap_request_t *req, int pr
 
 void coap_srv_on_request_(coap_ep_t *ep, coap_ep_req_t *er, const coap_msg_t *m, void *ctx)
 {
-    (void)ep;
     coap_server_t *srv = ctx;
     srv_req_t *sr = pending_add(srv, er, m);
     if (!sr) {
@@ -251,12 +250,13 @@ void coap_srv_on_request_(coap_ep_t *ep, coap_ep_req_t *er, const coap_msg_t *m,
     int proxied =
         coap_msg_find_opt(m, COAP_OPT_PROXY_URI) || coap_msg_find_opt(m, COAP_OPT_PROXY_SCHEME);
     if (check_options(srv, sr, m, proxied)) return;
-    char path[1100];
+    char path[COAP_URI_BUF];
     coap_uri_part_t segs[COAP_URI_MAX_PARTS], query[COAP_URI_MAX_PARTS];
     coap_request_t req = {.id = sr->id,
                           .method = m->code,
                           .msg = m,
                           .peer = &sr->peer,
+                          .identity = coap_ep_rx_identity(ep),
                           .path = path,
                           .segs = segs,
                           .query = query,

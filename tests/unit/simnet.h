@@ -47,6 +47,10 @@ typedef struct {
     /* what the node's transport does with a datagram it sends: the net by
      * default; a test may put a failing link here */
     int (*send)(void *node, const coap_addr_t *to, const uint8_t *buf, size_t len);
+    coap_transport_t *tr; /* the node's transport (endpoint nodes) */
+    /* what receivers are told about this node's datagrams, as a secured
+     * transport would authenticate it (NULL: plain, as UDP) */
+    const coap_identity_t *identity;
 } sim_node_t;
 
 /* One datagram as it went on the wire (dropped ones included). */
@@ -315,7 +319,8 @@ static inline int sim_add_ep(simnet_t *n, const coap_ep_params_t *params)
     int id = sim_add_node(n);
     sim_node_t *node = &n->nodes[id];
     coap_ep_hooks_t h = {sim_hook_now, sim_hook_random, node};
-    node->ep = coap_ep_new_on(sim_transport_new(node), params, NULL);
+    node->tr = sim_transport_new(node);
+    node->ep = coap_ep_new_on(node->tr, params, NULL);
     ck_assert_ptr_nonnull(node->ep);
     coap_ep_set_hooks(node->ep, &h);
     return id;
@@ -371,7 +376,9 @@ static inline void sim_deliver(simnet_t *n, size_t i)
     sim_node_t *node = &n->nodes[f.to];
     if (node->ep) {
         /* Like a readable socket: process() reads, then runs due timers. */
-        coap_ep_input(node->ep, &f.src, f.bytes, f.len);
+        int from = sim_node_by_addr(n, &f.src);
+        const coap_identity_t *id = from >= 0 ? n->nodes[from].identity : NULL;
+        node->tr->up->datagram(node->tr->up_arg, &f.src, id, f.bytes, f.len);
         coap_ep_process(node->ep);
     } else if (node->on_raw) {
         node->on_raw(n, f.to, &f.src, f.bytes, f.len, node->raw_arg);

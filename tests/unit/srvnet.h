@@ -51,6 +51,8 @@ typedef struct {
     uint8_t payload[8192];
     int cf, accept, observe;
     coap_addr_t peer;
+    char identity[64]; /* "" when the request came with none */
+    int identity_kind;
     coap_resource_t *res;
     /* the answer: resp when resp.code is set, else 2.05 with `name` */
     const char *name;
@@ -84,6 +86,8 @@ static inline void h_rec(coap_server_t *srv, const coap_request_t *req, void *ar
     h->accept = req->accept;
     h->observe = req->observe;
     h->peer = *req->peer;
+    h->identity_kind = req->identity ? (int)req->identity->kind : 0;
+    snprintf(h->identity, sizeof h->identity, "%s", req->identity ? req->identity->name : "");
     h->res = req->resource;
     if (h->defer) return;
     coap_response_t r = h->resp;

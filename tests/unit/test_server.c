@@ -211,6 +211,36 @@ START_TEST(request_fields)
 }
 END_TEST
 
+/* A secured transport's identity reaches the handler (coap_transport.h),
+ * also for a body reassembled from Block1; plain datagrams carry none. */
+START_TEST(identity_reaches_handler)
+{
+    st_t t;
+    st_init(&t, NULL, NULL);
+    hrec_t h = {.name = "ok"};
+    coap_server_add(t.srv, "/who", 0, COAP_METHODS_READ | COAP_METHOD_BIT(COAP_PUT), h_rec, &h,
+                    NULL);
+    sim_rec_t k = {0};
+    st_do(&t, st_req(&t, COAP_GET, "who"), &k);
+    ck_assert_int_eq(h.calls, 1);
+    ck_assert_int_eq(h.identity_kind, 0);
+    static const coap_identity_t id = {COAP_IDENTITY_PSK, "sensor-17"};
+    t.n.nodes[t.cli].identity = &id;
+    memset(&k, 0, sizeof k);
+    st_do(&t, st_req(&t, COAP_GET, "who"), &k);
+    ck_assert_int_eq(h.identity_kind, COAP_IDENTITY_PSK);
+    ck_assert_str_eq(h.identity, "sensor-17");
+    static uint8_t body[3000];
+    coap_req_t *req = st_req(&t, COAP_PUT, "who");
+    coap_req_set_payload(req, body, sizeof body);
+    memset(&k, 0, sizeof k);
+    st_do(&t, req, &k);
+    ck_assert_uint_eq(h.payload_len, sizeof body);
+    ck_assert_str_eq(h.identity, "sensor-17");
+    st_free(&t);
+}
+END_TEST
+
 /* --- deferred (separate) responses, §5.2.2 --- */
 
 START_TEST(deferred_response)
@@ -543,6 +573,7 @@ int main(void)
     tcase_add_test(tc, critical_options);
     tcase_add_test(tc, proxy_uri_refused);
     tcase_add_test(tc, request_fields);
+    tcase_add_test(tc, identity_reaches_handler);
     tcase_add_test(tc, deferred_response);
     tcase_add_test(tc, deferred_never_acked);
     tcase_add_test(tc, server_freed_with_response_in_flight);

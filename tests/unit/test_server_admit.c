@@ -270,10 +270,8 @@ START_TEST(uploads_per_peer)
     ck_assert_int_eq(h.calls, 2);
     ck_assert_int_eq(send_b1(&t, &busy_peer, mid++, 9, 3000, 0).code, COAP_CONTINUE);
     ck_assert_int_eq(send_b1(&t, &busy_peer, mid++, 10, 3000, 0).code, COAP_SERVICE_UNAVAILABLE);
-    /* an IPv4-mapped IPv6 source is the same host */
-    coap_addr_t mapped = busy_peer;
-    coap_addr_map_v6(&mapped);
-    ck_assert_int_eq(send_b1(&t, &mapped, mid++, 11, 3000, 0).code, COAP_SERVICE_UNAVAILABLE);
+    /* (an IPv4-mapped IPv6 source is the same peer: the endpoint keeps
+     * peers in one canonical form, test_loop's mapped_destination) */
     st_free(&t);
 }
 END_TEST
