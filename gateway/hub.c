@@ -47,9 +47,9 @@ typedef struct sub {
     gw_hub_t *hub;
     http_stream_t *stream;
     link_t *links;
-    ev_t **q;
+    ev_t **q;           /* a ring of slots: queue_len waiting + the one being sent */
     uint64_t last_push; /* loop time of the last event queued */
-    uint32_t head, count;
+    uint32_t slots, head, count;
     size_t off;
     char *token;    /* that opened the stream, NULL without: checked on reload */
     uint8_t ending; /* close once the queue is drained */
@@ -100,21 +100,25 @@ static ev_t *ev_printf(const char *event, const char *id, json_t *data)
 
 /* --- subscribers --- */
 
+/* The queue limit counts events waiting, not the one partly sent: that
+ * one must finish (a half event would corrupt the stream), so it has a
+ * slot of its own and queue_len 1 works too. */
 static void sub_push(sub_t *s, ev_t *e)
 {
     gw_hub_t *hub = s->hub;
     if (!e || s->ending) return;
-    if (s->count == hub->p.queue_len) { /* full: the oldest goes (never a half-sent one) */
-        uint32_t victim = s->off ? (s->head + 1) % hub->p.queue_len : s->head;
+    uint32_t waiting = s->count - (s->off ? 1 : 0);
+    if (waiting == s->slots - 1) { /* full: the oldest waiting one goes */
+        uint32_t victim = s->off ? (s->head + 1) % s->slots : s->head;
         ev_unref(s->q[victim]);
         if (victim != s->head) s->q[victim] = s->q[s->head];
-        s->head = (s->head + 1) % hub->p.queue_len;
+        s->head = (s->head + 1) % s->slots;
         s->count--;
         hub->stats.dropped++;
     }
     e->refs++;
     s->last_push = coap_loop_now(hub->gw->loop);
-    s->q[(s->head + s->count) % hub->p.queue_len] = e;
+    s->q[(s->head + s->count) % s->slots] = e;
     s->count++;
     http_stream_wake(s->stream);
 }
@@ -131,7 +135,7 @@ static long sub_pull(void *arg, char *buf, size_t max)
         s->off += k;
         if (s->off == e->len) {
             ev_unref(e);
-            s->head = (s->head + 1) % s->hub->p.queue_len;
+            s->head = (s->head + 1) % s->slots;
             s->count--;
             s->off = 0;
         }
@@ -167,7 +171,7 @@ static void sub_closed(void *arg)
     }
     while (s->count) {
         ev_unref(s->q[s->head]);
-        s->head = (s->head + 1) % hub->p.queue_len;
+        s->head = (s->head + 1) % s->slots;
         s->count--;
     }
     if (s->prev)
@@ -431,11 +435,81 @@ static obs_t *obs_get(gw_hub_t *hub, const gw_target_t *t)
 
 /* --- subscribing --- */
 
+/* 503 with Retry-After (RFC 9110 §15.6.4, §10.2.3): the SSE reconnection
+ * delay, in seconds; the body names the key to raise. */
+static void refuse(gw_hub_t *hub, http_req_t *req, const gw_target_t *targets, size_t n,
+                   const char *what, const char *key, uint32_t limit)
+{
+    char secs[16], note[64];
+    snprintf(secs, sizeof secs, "%u", (hub->p.retry_ms + 999) / 1000);
+    snprintf(note, sizeof note, "event stream refused: %s", key);
+    http_req_set_log(req, n == 1 ? targets[0].uri : NULL, note);
+    http_req_add_header(req, "Retry-After", secs);
+    http_respond_text(req, 503, "%s (%s = %u); try again later", what, key, limit);
+}
+
+/* A target already observed never counts against max_observations. */
+static int obs_fits(const gw_hub_t *hub, const gw_target_t *t)
+{
+    return hub->stats.observations < hub->p.max_observations || gw_strmap_get(hub->obs, t->uri);
+}
+
+/* The stream observes at least one target: else it is refused whole. */
+static int any_fits(const gw_hub_t *hub, const gw_target_t *targets, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (obs_fits(hub, &targets[i])) return 1;
+    return 0;
+}
+
+static void sub_add_target(sub_t *s, const gw_target_t *t)
+{
+    gw_hub_t *hub = s->hub;
+    if (!obs_fits(hub, t)) { /* the others on this stream go on */
+        char msg[1400];
+        snprintf(msg, sizeof msg,
+                 "%s not observed: too many observed targets (sse.max_observations = %u)", t->uri,
+                 hub->p.max_observations);
+        ev_t *e = format_error(t->uri, 503, msg);
+        sub_push(s, e);
+        ev_unref(e);
+        hub->stats.refused_observations++;
+        return;
+    }
+    obs_t *o = obs_get(hub, t);
+    link_t *l = o ? calloc(1, sizeof *l) : NULL;
+    if (!l) return;
+    l->sub = s;
+    l->obs = o;
+    l->next_in_obs = o->links;
+    if (o->links) o->links->prev_in_obs = l;
+    o->links = l;
+    o->nlinks++;
+    l->next_in_sub = s->links;
+    s->links = l;
+    /* A new subscriber gets the newest representation at once; this also
+     * answers Last-Event-ID on a reconnection. */
+    if (o->latest) sub_push(s, o->latest);
+}
+
 void gw_hub_subscribe(gw_hub_t *hub, http_req_t *req, const gw_target_t *targets, size_t n,
                       const char *token)
 {
+    if (hub->stats.subscribers >= hub->p.max_subscribers) {
+        hub->stats.refused_subscribers++;
+        refuse(hub, req, targets, n, "too many event streams open", "sse.max_subscribers",
+               hub->p.max_subscribers);
+        return;
+    }
+    if (!any_fits(hub, targets, n)) {
+        hub->stats.refused_observations++;
+        refuse(hub, req, targets, n, "too many observed targets", "sse.max_observations",
+               hub->p.max_observations);
+        return;
+    }
     sub_t *s = calloc(1, sizeof *s);
-    if (s) s->q = calloc(hub->p.queue_len, sizeof *s->q);
+    if (s) s->slots = hub->p.queue_len + 1; /* fixed for the stream's life */
+    if (s) s->q = calloc(s->slots, sizeof *s->q);
     if (s && token) s->token = strdup(token);
     if (!s || !s->q || (token && !s->token)) {
         if (s) free(s->q);
@@ -460,22 +534,7 @@ void gw_hub_subscribe(gw_hub_t *hub, http_req_t *req, const gw_target_t *targets
     hub->subs = s;
     hub->stats.subscribers++;
     sub_push(s, hub->retry_ev); /* the reconnection delay, first (WHATWG SSE) */
-    for (size_t i = 0; i < n; i++) {
-        obs_t *o = obs_get(hub, &targets[i]);
-        link_t *l = o ? calloc(1, sizeof *l) : NULL;
-        if (!l) continue;
-        l->sub = s;
-        l->obs = o;
-        l->next_in_obs = o->links;
-        if (o->links) o->links->prev_in_obs = l;
-        o->links = l;
-        o->nlinks++;
-        l->next_in_sub = s->links;
-        s->links = l;
-        /* A new subscriber gets the newest representation at once; this also
-         * answers Last-Event-ID on a reconnection. */
-        if (o->latest) sub_push(s, o->latest);
-    }
+    for (size_t i = 0; i < n; i++) sub_add_target(s, &targets[i]);
     if (!s->links) s->ending = 1;
 }
 
@@ -529,19 +588,54 @@ static void on_keepalive(coap_loop_t *loop, coap_loop_timer_t *t, void *arg)
     coap_loop_timer_arm_in(t, hub->p.keepalive_ms / 4 + 1);
 }
 
+gw_hub_params_t gw_hub_params_from_cfg(const cfg_t *c)
+{
+    return (gw_hub_params_t){.max_subscribers = c->max_subscribers,
+                             .max_observations = c->max_observations,
+                             .queue_len = c->sse_queue};
+}
+
+static gw_hub_params_t with_defaults(const gw_hub_params_t *p)
+{
+    gw_hub_params_t d = p ? *p : (gw_hub_params_t){0};
+    if (!d.max_subscribers) d.max_subscribers = 20000;
+    if (!d.max_observations) d.max_observations = 1024;
+    if (!d.queue_len) d.queue_len = 64;
+    if (!d.keepalive_ms) d.keepalive_ms = 15000;
+    if (!d.retry_ms) d.retry_ms = 3000;
+    if (!d.max_backoff_ms) d.max_backoff_ms = 60000;
+    return d;
+}
+
+static ev_t *retry_event(uint32_t retry_ms)
+{
+    char retry[32];
+    int n = snprintf(retry, sizeof retry, "retry: %u\n\n", retry_ms);
+    return ev_new(retry, (size_t)n);
+}
+
+void gw_hub_set_params(gw_hub_t *hub, const gw_hub_params_t *p)
+{
+    gw_hub_params_t next = with_defaults(p);
+    if (next.retry_ms != hub->p.retry_ms) {
+        ev_t *e = retry_event(next.retry_ms);
+        if (e) { /* queued copies of the old one hold their own reference */
+            ev_unref(hub->retry_ev);
+            hub->retry_ev = e;
+        } else {
+            next.retry_ms = hub->p.retry_ms; /* out of memory: keep the old one */
+        }
+    }
+    hub->p = next; /* the keep-alive timer picks up a new period at its next tick */
+}
+
 gw_hub_t *gw_hub_new(gw_t *gw, const gw_hub_params_t *p)
 {
     gw_hub_t *hub = calloc(1, sizeof *hub);
     if (!hub) return NULL;
     hub->gw = gw;
-    if (p) hub->p = *p;
-    if (hub->p.queue_len < 2) hub->p.queue_len = 64; /* the drop logic needs 2 slots */
-    if (!hub->p.keepalive_ms) hub->p.keepalive_ms = 15000;
-    if (!hub->p.retry_ms) hub->p.retry_ms = 3000;
-    if (!hub->p.max_backoff_ms) hub->p.max_backoff_ms = 60000;
-    char retry[32];
-    int n = snprintf(retry, sizeof retry, "retry: %u\n\n", hub->p.retry_ms);
-    hub->retry_ev = ev_new(retry, (size_t)n);
+    hub->p = with_defaults(p);
+    hub->retry_ev = retry_event(hub->p.retry_ms);
     hub->ka_ev = ev_new(": keep-alive\n\n", 14);
     hub->obs = gw_strmap_new();
     hub->keepalive = coap_loop_timer_new(gw->loop, on_keepalive, hub);
