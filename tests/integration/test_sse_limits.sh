@@ -76,7 +76,8 @@ freed() {
 }
 check "sse.max_subscribers: once a stream closes, a new one is accepted" freed
 
-# ids AFTER: the event ids of a log after its last gap, one a line
+# after_last_gap IDS / gaps IDS: in a file of event ids, one a line, how
+# many follow the last gap in the sequence / how many gaps there are
 after_last_gap() { awk 'NR > 1 && $1 != p + 1 { n = 0 } { n++; p = $1 } END { print n }' "$1"; }
 gaps() { awk 'NR > 1 && $1 != p + 1 { g++ } { p = $1 } END { print g + 0 }' "$1"; }
 
