@@ -12,21 +12,34 @@
 typedef struct gw_hub gw_hub_t;
 
 typedef struct {
-    uint64_t subscribers;   /* streams open now */
-    uint64_t observations;  /* upstream observations now */
-    uint64_t events;        /* events formatted (once each) */
-    uint64_t dropped;       /* events a slow subscriber lost */
-    uint64_t registrations; /* upstream registrations sent */
+    uint64_t subscribers;          /* streams open now */
+    uint64_t observations;         /* upstream observations now */
+    uint64_t events;               /* events formatted (once each) */
+    uint64_t dropped;              /* events a slow subscriber lost */
+    uint64_t registrations;        /* upstream registrations sent */
+    uint64_t refused_subscribers;  /* streams answered 503: sse.max_subscribers */
+    uint64_t refused_observations; /* streams answered 503 and targets answered
+                                      `event: error` 503: sse.max_observations */
 } gw_hub_stats_t;
 
+/* Zero means the default. */
 typedef struct {
-    uint32_t queue_len;      /* events a subscriber may have waiting, default 64 */
-    uint32_t keepalive_ms;   /* comment line on idle streams, default 15000 */
-    uint32_t retry_ms;       /* the SSE retry: field, default 3000 */
-    uint32_t max_backoff_ms; /* re-registration back-off cap, default 60000 */
+    uint32_t max_subscribers;  /* streams open at once, default 20000 */
+    uint32_t max_observations; /* distinct upstream observations at once, default 1024 */
+    uint32_t queue_len;        /* events a subscriber may have waiting, default 64 */
+    uint32_t keepalive_ms;     /* comment line on idle streams, default 15000 */
+    uint32_t retry_ms;         /* the SSE retry: field, default 3000 */
+    uint32_t max_backoff_ms;   /* re-registration back-off cap, default 60000 */
 } gw_hub_params_t;
 
+/* The limits of the sse.* keys of c; the rest stays 0 (the defaults). */
+gw_hub_params_t gw_hub_params_from_cfg(const cfg_t *c);
+
 gw_hub_t *gw_hub_new(gw_t *gw, const gw_hub_params_t *p);
+/* New parameters (a reload): they apply to streams opened from now on.
+ * Open streams keep their queue length, and lowering max_subscribers or
+ * max_observations ends no stream or observation. */
+void gw_hub_set_params(gw_hub_t *hub, const gw_hub_params_t *p);
 /* Ends every stream (an error event first) and deregisters upstream. */
 void gw_hub_free(gw_hub_t *hub);
 
@@ -44,7 +57,11 @@ size_t gw_hub_revoke(gw_hub_t *hub, int (*still_valid)(const char *token, void *
 /* Answers req with an event stream carrying notifications of the targets
  * (already resolved and allowed). The newest known value of each target is
  * sent at once. token is the access token that allowed the request (kept
- * for gw_hub_revoke), NULL when none was needed. */
+ * for gw_hub_revoke), NULL when none was needed.
+ * Beyond max_subscribers, or when no target is observed already and
+ * max_observations are, req gets 503 with Retry-After instead; a target
+ * beyond max_observations on a stream that has others gets `event: error`
+ * with {"target":...,"status":503,...}. */
 void gw_hub_subscribe(gw_hub_t *hub, http_req_t *req, const gw_target_t *targets, size_t n,
                       const char *token);
 

@@ -5,21 +5,13 @@
  * subscriber; a slow subscriber's queue is bounded and loses its oldest
  * events, never the gateway's memory.
  */
-#include "coap_cf.h"
 #include "gw_hub.h"
 #include "gw_map.h"
+#include "gw_sse_event.h"
 
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-typedef struct ev {
-    uint32_t refs;
-    size_t len;
-    char data[];
-} ev_t;
 
 typedef struct link {
     struct link *prev_in_obs, *next_in_obs;
@@ -35,7 +27,7 @@ typedef struct obs {
     coap_req_t *req;
     link_t *links;
     size_t nlinks;
-    ev_t *latest;
+    gw_ev_t *latest;
     coap_loop_timer_t *retry;
     uint32_t backoff_ms;
     uint8_t dying; /* deregistering: freed by the final callback */
@@ -47,9 +39,9 @@ typedef struct sub {
     gw_hub_t *hub;
     http_stream_t *stream;
     link_t *links;
-    ev_t **q;
+    gw_ev_t **q;        /* a ring of slots: queue_len waiting + the one being sent */
     uint64_t last_push; /* loop time of the last event queued */
-    uint32_t head, count;
+    uint32_t slots, head, count;
     size_t off;
     char *token;    /* that opened the stream, NULL without: checked on reload */
     uint8_t ending; /* close once the queue is drained */
@@ -61,60 +53,31 @@ struct gw_hub {
     gw_strmap_t *obs; /* canonical URI -> obs_t */
     sub_t *subs;
     coap_loop_timer_t *keepalive;
-    ev_t *ka_ev, *retry_ev;
+    gw_ev_t *ka_ev, *retry_ev;
     gw_hub_stats_t stats;
 };
 
-/* --- events --- */
-
-static ev_t *ev_new(const char *data, size_t len)
-{
-    ev_t *e = malloc(sizeof *e + len);
-    if (!e) return NULL;
-    e->refs = 1;
-    e->len = len;
-    memcpy(e->data, data, len);
-    return e;
-}
-
-static void ev_unref(ev_t *e)
-{
-    if (e && --e->refs == 0) free(e);
-}
-
-static ev_t *ev_printf(const char *event, const char *id, json_t *data)
-{
-    /* 15 significant digits: 41.1 stays 41.1, not 41.100000000000001 */
-    char *json = json_dumps(data, JSON_COMPACT | JSON_REAL_PRECISION(15));
-    json_decref(data);
-    if (!json) return NULL;
-    char *text = NULL;
-    int n = asprintf(&text, "event: %s\n%s%s%sdata: %s\n\n", event, id ? "id: " : "", id ? id : "",
-                     id ? "\n" : "", json);
-    free(json);
-    if (n < 0) return NULL;
-    ev_t *e = ev_new(text, (size_t)n);
-    free(text);
-    return e;
-}
-
 /* --- subscribers --- */
 
-static void sub_push(sub_t *s, ev_t *e)
+/* The queue limit counts events waiting, not the one partly sent: that
+ * one must finish (a half event would corrupt the stream), so it has a
+ * slot of its own and queue_len 1 works too. */
+static void sub_push(sub_t *s, gw_ev_t *e)
 {
     gw_hub_t *hub = s->hub;
     if (!e || s->ending) return;
-    if (s->count == hub->p.queue_len) { /* full: the oldest goes (never a half-sent one) */
-        uint32_t victim = s->off ? (s->head + 1) % hub->p.queue_len : s->head;
-        ev_unref(s->q[victim]);
+    uint32_t waiting = s->count - (s->off ? 1 : 0);
+    if (waiting == s->slots - 1) { /* full: the oldest waiting one goes */
+        uint32_t victim = s->off ? (s->head + 1) % s->slots : s->head;
+        gw_ev_unref(s->q[victim]);
         if (victim != s->head) s->q[victim] = s->q[s->head];
-        s->head = (s->head + 1) % hub->p.queue_len;
+        s->head = (s->head + 1) % s->slots;
         s->count--;
         hub->stats.dropped++;
     }
     e->refs++;
     s->last_push = coap_loop_now(hub->gw->loop);
-    s->q[(s->head + s->count) % hub->p.queue_len] = e;
+    s->q[(s->head + s->count) % s->slots] = e;
     s->count++;
     http_stream_wake(s->stream);
 }
@@ -124,14 +87,14 @@ static long sub_pull(void *arg, char *buf, size_t max)
     sub_t *s = arg;
     size_t n = 0;
     while (s->count && n < max) {
-        ev_t *e = s->q[s->head];
+        gw_ev_t *e = s->q[s->head];
         size_t k = e->len - s->off < max - n ? e->len - s->off : max - n;
         memcpy(buf + n, e->data + s->off, k);
         n += k;
         s->off += k;
         if (s->off == e->len) {
-            ev_unref(e);
-            s->head = (s->head + 1) % s->hub->p.queue_len;
+            gw_ev_unref(e);
+            s->head = (s->head + 1) % s->slots;
             s->count--;
             s->off = 0;
         }
@@ -166,8 +129,8 @@ static void sub_closed(void *arg)
         free(l);
     }
     while (s->count) {
-        ev_unref(s->q[s->head]);
-        s->head = (s->head + 1) % hub->p.queue_len;
+        gw_ev_unref(s->q[s->head]);
+        s->head = (s->head + 1) % s->slots;
         s->count--;
     }
     if (s->prev)
@@ -199,92 +162,9 @@ static void sub_drop_target(sub_t *s, obs_t *o)
     }
 }
 
-/* --- formatting (once per notification) --- */
-
-/* The payload as SSE subscribers get it: the JSON value itself for
- * JSON formats, a string for text, base64 for anything else. */
-static void set_payload(json_t *o, const coap_resp_t *r, int has_cf, uint32_t cf)
-{
-    const coap_cf_def_t *d = has_cf ? coap_cf_by_number(cf) : NULL;
-    if (d && d->json) {
-        json_t *v = json_loadb((const char *)r->body, r->body_len, JSON_DECODE_ANY, NULL);
-        if (v) {
-            json_object_set_new(o, "payload", v);
-            return;
-        }
-    }
-    if (!has_cf || (d && d->textual)) {
-        json_t *v = json_stringn((const char *)r->body, r->body_len); /* NULL unless UTF-8 */
-        if (v) {
-            json_object_set_new(o, "payload", v);
-            return;
-        }
-    }
-    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    size_t n = r->body_len, outn = 4 * ((n + 2) / 3);
-    char *out = malloc(outn + 1);
-    if (!out) return;
-    size_t j = 0;
-    for (size_t i = 0; i < n; i += 3) {
-        uint32_t v = (uint32_t)r->body[i] << 16 | (i + 1 < n ? (uint32_t)r->body[i + 1] << 8 : 0) |
-                     (i + 2 < n ? r->body[i + 2] : 0);
-        out[j++] = b64[v >> 18 & 63];
-        out[j++] = b64[v >> 12 & 63];
-        out[j++] = i + 1 < n ? b64[v >> 6 & 63] : '=';
-        out[j++] = i + 2 < n ? b64[v & 63] : '=';
-    }
-    out[j] = '\0';
-    json_object_set_new(o, "payload_base64", json_string(out));
-    free(out);
-}
-
-static ev_t *format_notification(obs_t *o, const coap_resp_t *r)
-{
-    const coap_msg_t *m = r->msg;
-    json_t *d = json_object();
-    char buf[64];
-    uint32_t cf, max_age = 60;
-    int has_cf = coap_msg_get_uint(m, COAP_OPT_CONTENT_FORMAT, &cf) == 0;
-    coap_msg_get_uint(m, COAP_OPT_MAX_AGE, &max_age);
-    json_object_set_new(d, "target", json_string(o->t.uri));
-    json_object_set_new(d, "seq", json_integer(r->seq));
-    snprintf(buf, sizeof buf, "%u.%02u", COAP_CODE_CLASS(m->code), COAP_CODE_DETAIL(m->code));
-    json_object_set_new(d, "code", json_string(buf));
-    if (has_cf) {
-        json_object_set_new(d, "content_format", json_integer(cf));
-        json_object_set_new(d, "content_type", json_string(gw_map_cf_to_type(cf, buf, sizeof buf)));
-    }
-    const coap_opt_t *etag = coap_msg_find_opt(m, COAP_OPT_ETAG);
-    if (etag) {
-        for (unsigned i = 0; i < etag->len && i < 8; i++)
-            snprintf(buf + 2 * i, 3, "%02x", coap_opt_value(etag)[i]);
-        json_object_set_new(d, "etag", json_string(buf));
-    }
-    json_object_set_new(d, "max_age", json_integer(max_age));
-    gw_rfc3339_now(buf, sizeof buf);
-    json_object_set_new(d, "received_at", json_string(buf));
-    set_payload(d, r, has_cf, cf);
-    char id[16];
-    snprintf(id, sizeof id, "%u", r->seq);
-    o->hub->stats.events++;
-    return ev_printf("notification", id, d);
-}
-
-static ev_t *format_status(obs_t *o, const char *state)
-{
-    return ev_printf("status", NULL, json_pack("{s:s, s:s}", "target", o->t.uri, "state", state));
-}
-
-static ev_t *format_error(const char *target, unsigned status, const char *message)
-{
-    return ev_printf(
-        "error", NULL,
-        json_pack("{s:s, s:i, s:s}", "target", target, "status", (int)status, "message", message));
-}
-
 /* --- observations --- */
 
-static void fan_out(obs_t *o, ev_t *e)
+static void fan_out(obs_t *o, gw_ev_t *e)
 {
     for (link_t *l = o->links; l; l = l->next_in_obs) sub_push(l->sub, e);
 }
@@ -292,7 +172,7 @@ static void fan_out(obs_t *o, ev_t *e)
 static void obs_free(obs_t *o)
 {
     coap_loop_timer_free(o->retry);
-    ev_unref(o->latest);
+    gw_ev_unref(o->latest);
     o->hub->stats.observations--;
     free(o);
 }
@@ -311,9 +191,9 @@ static void on_retry(coap_loop_t *loop, coap_loop_timer_t *t, void *arg)
 static void obs_reconnect(obs_t *o, const char *why)
 {
     gw_log(CFG_LOG_WARN, "observe %s: %s; again in %u ms", o->t.uri, why, o->backoff_ms);
-    ev_t *e = format_status(o, "reconnecting");
+    gw_ev_t *e = gw_ev_status(o->t.uri, "reconnecting");
     fan_out(o, e);
-    ev_unref(e);
+    gw_ev_unref(e);
     coap_loop_timer_arm_in(o->retry, o->backoff_ms);
     o->backoff_ms =
         o->backoff_ms * 2 > o->hub->p.max_backoff_ms ? o->hub->p.max_backoff_ms : o->backoff_ms * 2;
@@ -324,13 +204,13 @@ static void obs_reconnect(obs_t *o, const char *why)
 static void obs_fail(obs_t *o, unsigned status, const char *message)
 {
     gw_log(CFG_LOG_INFO, "observe %s: %s", o->t.uri, message);
-    ev_t *e = format_error(o->t.uri, status, message);
+    gw_ev_t *e = gw_ev_error(o->t.uri, status, message);
     o->nlinks++; /* keep o alive while its subscribers leave */
     while (o->links) {
         sub_push(o->links->sub, e);
         sub_drop_target(o->links->sub, o);
     }
-    ev_unref(e);
+    gw_ev_unref(e);
     o->nlinks--;
     obs_release(o);
 }
@@ -352,14 +232,15 @@ static void on_notify(coap_req_t *req, const coap_resp_t *r, void *arg)
     const coap_msg_t *m = r->msg;
     if (r->observing && !r->last) {
         if (!r->fresh) return; /* RFC 7641 §3.4: stale or duplicate */
-        ev_t *e = format_notification(o, r);
+        gw_ev_t *e = gw_ev_notification(o->t.uri, r);
         if (!e) return;
+        o->hub->stats.events++;
         if (!o->latest) { /* (re)established */
-            ev_t *st = format_status(o, "observing");
+            gw_ev_t *st = gw_ev_status(o->t.uri, "observing");
             fan_out(o, st);
-            ev_unref(st);
+            gw_ev_unref(st);
         }
-        ev_unref(o->latest);
+        gw_ev_unref(o->latest);
         o->latest = e; /* the hub's reference: new subscribers start with it */
         fan_out(o, e);
         o->backoff_ms = 1000;
@@ -381,7 +262,7 @@ static void obs_start(obs_t *o)
 {
     gw_t *gw = o->hub->gw;
     int err;
-    ev_unref(o->latest);
+    gw_ev_unref(o->latest);
     o->latest = NULL;
     o->req = coap_req_new(gw->ep, COAP_GET, o->t.uri, &o->t.addr, &err);
     if (o->req) {
@@ -431,11 +312,81 @@ static obs_t *obs_get(gw_hub_t *hub, const gw_target_t *t)
 
 /* --- subscribing --- */
 
+/* 503 with Retry-After (RFC 9110 §15.6.4, §10.2.3): the SSE reconnection
+ * delay, in seconds; the body names the key to raise. */
+static void refuse(gw_hub_t *hub, http_req_t *req, const gw_target_t *targets, size_t n,
+                   const char *what, const char *key, uint32_t limit)
+{
+    char secs[16], note[64];
+    snprintf(secs, sizeof secs, "%u", (hub->p.retry_ms + 999) / 1000);
+    snprintf(note, sizeof note, "event stream refused: %s", key);
+    http_req_set_log(req, n == 1 ? targets[0].uri : NULL, note);
+    http_req_add_header(req, "Retry-After", secs);
+    http_respond_text(req, 503, "%s (%s = %u); try again later", what, key, limit);
+}
+
+/* A target already observed never counts against max_observations. */
+static int obs_fits(const gw_hub_t *hub, const gw_target_t *t)
+{
+    return hub->stats.observations < hub->p.max_observations || gw_strmap_get(hub->obs, t->uri);
+}
+
+/* The stream observes at least one target: else it is refused whole. */
+static int any_fits(const gw_hub_t *hub, const gw_target_t *targets, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (obs_fits(hub, &targets[i])) return 1;
+    return 0;
+}
+
+static void sub_add_target(sub_t *s, const gw_target_t *t)
+{
+    gw_hub_t *hub = s->hub;
+    if (!obs_fits(hub, t)) { /* the others on this stream go on */
+        char msg[1400];
+        snprintf(msg, sizeof msg,
+                 "%s not observed: too many observed targets (sse.max_observations = %u)", t->uri,
+                 hub->p.max_observations);
+        gw_ev_t *e = gw_ev_error(t->uri, 503, msg);
+        sub_push(s, e);
+        gw_ev_unref(e);
+        hub->stats.refused_observations++;
+        return;
+    }
+    obs_t *o = obs_get(hub, t);
+    link_t *l = o ? calloc(1, sizeof *l) : NULL;
+    if (!l) return;
+    l->sub = s;
+    l->obs = o;
+    l->next_in_obs = o->links;
+    if (o->links) o->links->prev_in_obs = l;
+    o->links = l;
+    o->nlinks++;
+    l->next_in_sub = s->links;
+    s->links = l;
+    /* A new subscriber gets the newest representation at once; this also
+     * answers Last-Event-ID on a reconnection. */
+    if (o->latest) sub_push(s, o->latest);
+}
+
 void gw_hub_subscribe(gw_hub_t *hub, http_req_t *req, const gw_target_t *targets, size_t n,
                       const char *token)
 {
+    if (hub->stats.subscribers >= hub->p.max_subscribers) {
+        hub->stats.refused_subscribers++;
+        refuse(hub, req, targets, n, "too many event streams open", "sse.max_subscribers",
+               hub->p.max_subscribers);
+        return;
+    }
+    if (!any_fits(hub, targets, n)) {
+        hub->stats.refused_observations++;
+        refuse(hub, req, targets, n, "too many observed targets", "sse.max_observations",
+               hub->p.max_observations);
+        return;
+    }
     sub_t *s = calloc(1, sizeof *s);
-    if (s) s->q = calloc(hub->p.queue_len, sizeof *s->q);
+    if (s) s->slots = hub->p.queue_len + 1; /* fixed for the stream's life */
+    if (s) s->q = calloc(s->slots, sizeof *s->q);
     if (s && token) s->token = strdup(token);
     if (!s || !s->q || (token && !s->token)) {
         if (s) free(s->q);
@@ -460,59 +411,38 @@ void gw_hub_subscribe(gw_hub_t *hub, http_req_t *req, const gw_target_t *targets
     hub->subs = s;
     hub->stats.subscribers++;
     sub_push(s, hub->retry_ev); /* the reconnection delay, first (WHATWG SSE) */
-    for (size_t i = 0; i < n; i++) {
-        obs_t *o = obs_get(hub, &targets[i]);
-        link_t *l = o ? calloc(1, sizeof *l) : NULL;
-        if (!l) continue;
-        l->sub = s;
-        l->obs = o;
-        l->next_in_obs = o->links;
-        if (o->links) o->links->prev_in_obs = l;
-        o->links = l;
-        o->nlinks++;
-        l->next_in_sub = s->links;
-        s->links = l;
-        /* A new subscriber gets the newest representation at once; this also
-         * answers Last-Event-ID on a reconnection. */
-        if (o->latest) sub_push(s, o->latest);
-    }
+    for (size_t i = 0; i < n; i++) sub_add_target(s, &targets[i]);
     if (!s->links) s->ending = 1;
 }
 
 /* `event: error` with {"status":status,"message":message}, then the end
  * (sub_pull ends the stream once the queue is sent). */
-static void sub_end(sub_t *s, ev_t *e)
+static void sub_end(sub_t *s, gw_ev_t *e)
 {
     sub_push(s, e); /* ignored by a stream already ending */
     s->ending = 1;
     http_stream_wake(s->stream);
 }
 
-static ev_t *format_end(unsigned status, const char *message)
-{
-    return ev_printf("error", NULL,
-                     json_pack("{s:i, s:s}", "status", (int)status, "message", message));
-}
-
 void gw_hub_shutdown(gw_hub_t *hub, unsigned status, const char *message)
 {
-    ev_t *e = format_end(status, message);
+    gw_ev_t *e = gw_ev_error(NULL, status, message);
     for (sub_t *s = hub->subs; s; s = s->next) sub_end(s, e);
-    ev_unref(e);
+    gw_ev_unref(e);
 }
 
 size_t gw_hub_revoke(gw_hub_t *hub, int (*still_valid)(const char *token, void *arg), void *arg)
 {
     size_t n = 0;
-    ev_t *e = NULL;
+    gw_ev_t *e = NULL;
     for (sub_t *s = hub->subs; s; s = s->next) {
         if (s->ending || still_valid(s->token, arg)) continue;
         /* RFC 6750 §3.1: the token is no longer valid (never repeated here) */
-        if (!e) e = format_end(401, "the access token of this stream is no longer valid");
+        if (!e) e = gw_ev_error(NULL, 401, "the access token of this stream is no longer valid");
         sub_end(s, e);
         n++;
     }
-    ev_unref(e);
+    gw_ev_unref(e);
     return n;
 }
 
@@ -529,20 +459,55 @@ static void on_keepalive(coap_loop_t *loop, coap_loop_timer_t *t, void *arg)
     coap_loop_timer_arm_in(t, hub->p.keepalive_ms / 4 + 1);
 }
 
+gw_hub_params_t gw_hub_params_from_cfg(const cfg_t *c)
+{
+    return (gw_hub_params_t){.max_subscribers = c->max_subscribers,
+                             .max_observations = c->max_observations,
+                             .queue_len = c->sse_queue};
+}
+
+static gw_hub_params_t with_defaults(const gw_hub_params_t *p)
+{
+    gw_hub_params_t d = p ? *p : (gw_hub_params_t){0};
+    if (!d.max_subscribers) d.max_subscribers = 20000;
+    if (!d.max_observations) d.max_observations = 1024;
+    if (!d.queue_len) d.queue_len = 64;
+    if (!d.keepalive_ms) d.keepalive_ms = 15000;
+    if (!d.retry_ms) d.retry_ms = 3000;
+    if (!d.max_backoff_ms) d.max_backoff_ms = 60000;
+    return d;
+}
+
+static gw_ev_t *retry_event(uint32_t retry_ms)
+{
+    char retry[32];
+    int n = snprintf(retry, sizeof retry, "retry: %u\n\n", retry_ms);
+    return gw_ev_new(retry, (size_t)n);
+}
+
+void gw_hub_set_params(gw_hub_t *hub, const gw_hub_params_t *p)
+{
+    gw_hub_params_t next = with_defaults(p);
+    if (next.retry_ms != hub->p.retry_ms) {
+        gw_ev_t *e = retry_event(next.retry_ms);
+        if (e) { /* queued copies of the old one hold their own reference */
+            gw_ev_unref(hub->retry_ev);
+            hub->retry_ev = e;
+        } else {
+            next.retry_ms = hub->p.retry_ms; /* out of memory: keep the old one */
+        }
+    }
+    hub->p = next; /* the keep-alive timer picks up a new period at its next tick */
+}
+
 gw_hub_t *gw_hub_new(gw_t *gw, const gw_hub_params_t *p)
 {
     gw_hub_t *hub = calloc(1, sizeof *hub);
     if (!hub) return NULL;
     hub->gw = gw;
-    if (p) hub->p = *p;
-    if (hub->p.queue_len < 2) hub->p.queue_len = 64; /* the drop logic needs 2 slots */
-    if (!hub->p.keepalive_ms) hub->p.keepalive_ms = 15000;
-    if (!hub->p.retry_ms) hub->p.retry_ms = 3000;
-    if (!hub->p.max_backoff_ms) hub->p.max_backoff_ms = 60000;
-    char retry[32];
-    int n = snprintf(retry, sizeof retry, "retry: %u\n\n", hub->p.retry_ms);
-    hub->retry_ev = ev_new(retry, (size_t)n);
-    hub->ka_ev = ev_new(": keep-alive\n\n", 14);
+    hub->p = with_defaults(p);
+    hub->retry_ev = retry_event(hub->p.retry_ms);
+    hub->ka_ev = gw_ev_new(": keep-alive\n\n", 14);
     hub->obs = gw_strmap_new();
     hub->keepalive = coap_loop_timer_new(gw->loop, on_keepalive, hub);
     if (!hub->retry_ev || !hub->ka_ev || !hub->obs || !hub->keepalive) {
@@ -569,8 +534,8 @@ void gw_hub_free(gw_hub_t *hub)
     while (hub->subs) sub_closed(hub->subs);
     if (hub->obs) gw_strmap_each(hub->obs, free_obs, NULL);
     coap_loop_timer_free(hub->keepalive);
-    ev_unref(hub->retry_ev);
-    ev_unref(hub->ka_ev);
+    gw_ev_unref(hub->retry_ev);
+    gw_ev_unref(hub->ka_ev);
     gw_strmap_free(hub->obs);
     free(hub);
 }

@@ -358,7 +358,8 @@ static int start(gw_t *gw)
     if (gw->cfg.cache_enabled)
         gw->cache = gw_cache_new(gw->cfg.cache_max_entries, 64u * 1024 * 1024);
     gw->inflight = gw_strmap_new();
-    gw->hub = gw_hub_new(gw, NULL);
+    gw_hub_params_t limits = gw_hub_params_from_cfg(&gw->cfg);
+    gw->hub = gw_hub_new(gw, &limits);
     return gw->inflight && gw->hub ? 0 : -1;
 }
 

@@ -243,6 +243,12 @@ static void gateway_families(FILE *f, gw_t *gw)
     one(f, "coapgw_sse_events_total", "counter", "Notifications turned into events.", hs.events);
     one(f, "coapgw_sse_dropped_events_total", "counter",
         "Events a slow subscriber lost (its queue was full).", hs.dropped);
+    family(f, "coapgw_sse_refused_total", "counter",
+           "Event streams answered 503, and targets answered event: error 503, by limit.");
+    fprintf(f, "coapgw_sse_refused_total{limit=\"sse.max_subscribers\"} %llu\n",
+            (unsigned long long)hs.refused_subscribers);
+    fprintf(f, "coapgw_sse_refused_total{limit=\"sse.max_observations\"} %llu\n",
+            (unsigned long long)hs.refused_observations);
     one(f, "coapgw_rd_registrations", "gauge", "Devices registered in the Resource Directory.",
         gw_devices_count(gw, GW_DEV_RD));
 }

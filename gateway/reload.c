@@ -185,6 +185,10 @@ void gw_reload(gw_t *gw)
     }
     gw_log_set_level(gw->cfg.log_level);
     gw_log_set_format(gw->cfg.log_format);
+    if (gw->hub) { /* sse.*: for streams opened from now on */
+        gw_hub_params_t limits = gw_hub_params_from_cfg(&gw->cfg);
+        gw_hub_set_params(gw->hub, &limits);
+    }
     /* New requests see the new tokens at once; open streams are checked here */
     size_t revoked = gw->hub ? gw_hub_revoke(gw->hub, gw_auth_still_valid, gw) : 0;
     if (revoked) gw_log(CFG_LOG_INFO, "reload: %zu event stream(s) closed: token revoked", revoked);

@@ -1,0 +1,35 @@
+/*
+ * gw_sse_event.h - Server-Sent Events as the observe hub sends them
+ * (WHATWG HTML, "Server-sent events"): each formatted once into a
+ * reference-counted buffer that every subscriber's queue shares.
+ */
+#ifndef GW_SSE_EVENT_H
+#define GW_SSE_EVENT_H
+
+#include "coap_client.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct gw_ev {
+    uint32_t refs; /* one per queue holding it, plus its creator's */
+    size_t len;
+    char data[];
+} gw_ev_t;
+
+/* A copy of data, with one reference; NULL when out of memory. */
+gw_ev_t *gw_ev_new(const char *data, size_t len);
+/* Drops one reference (NULL is fine); the last one frees. */
+void gw_ev_unref(gw_ev_t *e);
+
+/* The events a stream carries (each NULL when out of memory): */
+/* `event: notification`, `id:` the Observe sequence, data the response
+ * (code, content format, ETag, Max-Age, payload) as JSON. */
+gw_ev_t *gw_ev_notification(const char *target, const coap_resp_t *r);
+/* `event: status` with {"target":..., "state":...}. */
+gw_ev_t *gw_ev_status(const char *target, const char *state);
+/* `event: error` with {"target":..., "status":..., "message":...}; without
+ * target (NULL) it is about the whole stream. */
+gw_ev_t *gw_ev_error(const char *target, unsigned status, const char *message);
+
+#endif

@@ -1,0 +1,127 @@
+/*
+ * sse_event.c - the events of the observe hub's streams, formatted once
+ * per notification and shared by reference.
+ */
+#include "coap_cf.h"
+#include "gw.h"
+#include "gw_map.h"
+#include "gw_sse_event.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+gw_ev_t *gw_ev_new(const char *data, size_t len)
+{
+    gw_ev_t *e = malloc(sizeof *e + len);
+    if (!e) return NULL;
+    e->refs = 1;
+    e->len = len;
+    memcpy(e->data, data, len);
+    return e;
+}
+
+void gw_ev_unref(gw_ev_t *e)
+{
+    if (e && --e->refs == 0) free(e);
+}
+
+static gw_ev_t *ev_printf(const char *event, const char *id, json_t *data)
+{
+    /* 15 significant digits: 41.1 stays 41.1, not 41.100000000000001 */
+    char *json = json_dumps(data, JSON_COMPACT | JSON_REAL_PRECISION(15));
+    json_decref(data);
+    if (!json) return NULL;
+    char *text = NULL;
+    int n = asprintf(&text, "event: %s\n%s%s%sdata: %s\n\n", event, id ? "id: " : "", id ? id : "",
+                     id ? "\n" : "", json);
+    free(json);
+    if (n < 0) return NULL;
+    gw_ev_t *e = gw_ev_new(text, (size_t)n);
+    free(text);
+    return e;
+}
+
+/* The payload as SSE subscribers get it: the JSON value itself for
+ * JSON formats, a string for text, base64 for anything else. */
+static void set_payload(json_t *o, const coap_resp_t *r, int has_cf, uint32_t cf)
+{
+    const coap_cf_def_t *d = has_cf ? coap_cf_by_number(cf) : NULL;
+    if (d && d->json) {
+        json_t *v = json_loadb((const char *)r->body, r->body_len, JSON_DECODE_ANY, NULL);
+        if (v) {
+            json_object_set_new(o, "payload", v);
+            return;
+        }
+    }
+    if (!has_cf || (d && d->textual)) {
+        json_t *v = json_stringn((const char *)r->body, r->body_len); /* NULL unless UTF-8 */
+        if (v) {
+            json_object_set_new(o, "payload", v);
+            return;
+        }
+    }
+    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t n = r->body_len, outn = 4 * ((n + 2) / 3);
+    char *out = malloc(outn + 1);
+    if (!out) return;
+    size_t j = 0;
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t v = (uint32_t)r->body[i] << 16 | (i + 1 < n ? (uint32_t)r->body[i + 1] << 8 : 0) |
+                     (i + 2 < n ? r->body[i + 2] : 0);
+        out[j++] = b64[v >> 18 & 63];
+        out[j++] = b64[v >> 12 & 63];
+        out[j++] = i + 1 < n ? b64[v >> 6 & 63] : '=';
+        out[j++] = i + 2 < n ? b64[v & 63] : '=';
+    }
+    out[j] = '\0';
+    json_object_set_new(o, "payload_base64", json_string(out));
+    free(out);
+}
+
+gw_ev_t *gw_ev_notification(const char *target, const coap_resp_t *r)
+{
+    const coap_msg_t *m = r->msg;
+    json_t *d = json_object();
+    char buf[64];
+    uint32_t cf, max_age = 60;
+    int has_cf = coap_msg_get_uint(m, COAP_OPT_CONTENT_FORMAT, &cf) == 0;
+    coap_msg_get_uint(m, COAP_OPT_MAX_AGE, &max_age);
+    json_object_set_new(d, "target", json_string(target));
+    json_object_set_new(d, "seq", json_integer(r->seq));
+    snprintf(buf, sizeof buf, "%u.%02u", COAP_CODE_CLASS(m->code), COAP_CODE_DETAIL(m->code));
+    json_object_set_new(d, "code", json_string(buf));
+    if (has_cf) {
+        json_object_set_new(d, "content_format", json_integer(cf));
+        json_object_set_new(d, "content_type", json_string(gw_map_cf_to_type(cf, buf, sizeof buf)));
+    }
+    const coap_opt_t *etag = coap_msg_find_opt(m, COAP_OPT_ETAG);
+    if (etag) {
+        for (unsigned i = 0; i < etag->len && i < 8; i++)
+            snprintf(buf + 2 * i, 3, "%02x", coap_opt_value(etag)[i]);
+        json_object_set_new(d, "etag", json_string(buf));
+    }
+    json_object_set_new(d, "max_age", json_integer(max_age));
+    gw_rfc3339_now(buf, sizeof buf);
+    json_object_set_new(d, "received_at", json_string(buf));
+    set_payload(d, r, has_cf, cf);
+    char id[16];
+    snprintf(id, sizeof id, "%u", r->seq);
+    return ev_printf("notification", id, d);
+}
+
+gw_ev_t *gw_ev_status(const char *target, const char *state)
+{
+    return ev_printf("status", NULL, json_pack("{s:s, s:s}", "target", target, "state", state));
+}
+
+gw_ev_t *gw_ev_error(const char *target, unsigned status, const char *message)
+{
+    if (!target)
+        return ev_printf("error", NULL,
+                         json_pack("{s:i, s:s}", "status", (int)status, "message", message));
+    return ev_printf(
+        "error", NULL,
+        json_pack("{s:s, s:i, s:s}", "target", target, "status", (int)status, "message", message));
+}
