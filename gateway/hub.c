@@ -385,7 +385,12 @@ void gw_hub_subscribe(gw_hub_t *hub, http_req_t *req, const gw_target_t *targets
         return;
     }
     sub_t *s = calloc(1, sizeof *s);
-    if (s) s->slots = hub->p.queue_len + 1; /* fixed for the stream's life */
+    /* Fixed for the stream's life. The opening events (the retry field, a
+     * status and the latest value per target) are queued before any can
+     * be sent: they always fit, or a small queue_events would drop a new
+     * stream's own first events. */
+    uint32_t opening = 1 + 2 * (uint32_t)n;
+    if (s) s->slots = (hub->p.queue_len > opening ? hub->p.queue_len : opening) + 1;
     if (s) s->q = calloc(s->slots, sizeof *s->q);
     if (s && token) s->token = strdup(token);
     if (!s || !s->q || (token && !s->token)) {

@@ -76,6 +76,7 @@ freed() {
 }
 check "sse.max_subscribers: once a stream closes, a new one is accepted" freed
 
+
 # after_last_gap IDS / gaps IDS: in a file of event ids, one a line, how
 # many follow the last gap in the sequence / how many gaps there are
 after_last_gap() { awk 'NR > 1 && $1 != p + 1 { n = 0 } { n++; p = $1 } END { print n }' "$1"; }
@@ -146,12 +147,30 @@ reload_raise() {
     sse r2 30 "$D/sensors/humidity"
     wait_for "two streams" metric_is coapgw_sse_subscribers 2 || return 1
     refused "$D/actuators/led" sse.max_subscribers || return 1
-    reload 3 3 || return 1
+    reload 4 3 || return 1
     sse r3 30 "$D/actuators/led"
     wait_for "three streams" metric_is coapgw_sse_subscribers 3 || return 1
     wait_for "three observations" metric_is coapgw_observations_active 3
 }
 check "SIGHUP raising sse.max_subscribers and sse.max_observations lets a new stream in" reload_raise
+
+# A new stream on targets observed already gets retry: and each target's
+# latest value at once, queued before it can send any: with queue_events
+# 2 and three targets that is 4 events, and none may be dropped.
+opening() {
+    local before
+    before=$(metric coapgw_sse_dropped_events_total)
+    start op timeout 2 curl -sN "$G/events?target=/devices/demo/sensors/temperature&target=/devices/demo/sensors/humidity&target=/devices/demo/actuators/led"
+    wait "$PID_op" || true
+    grep -q '^retry:' "$TMP/op.log" || { echo "no retry: field"; return 1; }
+    local t
+    for t in sensors/temperature sensors/humidity actuators/led; do
+        grep -q "$t\",\"seq" "$TMP/op.log" || { echo "no value of $t"; return 1; }
+    done
+    metric_is coapgw_sse_dropped_events_total "$before"
+}
+check "sse.queue_events 2: a new stream's opening events (retry: and 3 latest values) all arrive" opening
+
 
 reload_lower() {
     reload 1 1 || return 1
