@@ -5,7 +5,8 @@
 # i * 250 ms / channels in each period (independent sensors; BURST=1: all
 # channels at the start of each period):
 #   coapgw: bench/sse_device (CoAP, /t/0 .. /t/99 notified every 250 ms) ->
-#           coapgw --http-conn-memory 4096 -> GET /events?target=coap://...
+#           coapgw --http-conn-memory 4096 (and http.max_connections_per_ip
+#           above SUBSCRIBERS) -> GET /events?target=coap://...
 #   nchan:  bench/sse_load pub (keep-alive POST /pub/<ch> every 250 ms) ->
 #           nginx + nchan (bench/nchan.conf.in, one worker) -> GET /sub/<ch>
 # Two shapes: 1 target x SUBSCRIBERS, and 100 targets x SUBSCRIBERS/100.
@@ -89,7 +90,9 @@ DP=$(port udp)
 DEV=$!
 PIDS+=("$DEV")
 
-GWFLAGS=(--http-conn-memory "$CONN_MEMORY")
+# Every subscriber connects from 127.0.0.1: raise the per-address limit
+# (http.max_connections_per_ip, 128 by default) above their number.
+GWFLAGS=(--http-conn-memory "$CONN_MEMORY" --set "http.max_connections_per_ip=$((SUBS + 100))")
 GWNOTE="--http-conn-memory $CONN_MEMORY"
 if ! "$COAPGW" "${GWFLAGS[@]}" --help >/dev/null 2>&1; then
     echo "WARNING: $COAPGW refuses --http-conn-memory $CONN_MEMORY: coapgw runs with its default pool" >&2

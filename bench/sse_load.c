@@ -6,7 +6,7 @@
  *   sse_load sub [options] HOST PORT PATH CONNECTIONS
  *     Opens CONNECTIONS streams to HOST:PORT (IPv4), at most -b at a time in
  *     the handshake, with retries, sending
- *       GET PATH HTTP/1.1 / Host: x / Accept: text/event-stream
+ *       GET PATH HTTP/1.1 / Host: localhost / Accept: text/event-stream
  *     PATH may be a comma-separated list, or contain "%d" expanded for
  *     0 .. -n K-1; connection i takes path i mod K. Once every stream is open
  *     (or -c seconds have passed), -w seconds of warm-up, then -d seconds of
@@ -174,9 +174,9 @@ static void conn_retry(sub_t *s, conn_t *c)
 static void conn_send(sub_t *s, conn_t *c)
 {
     char req[1400];
-    int len =
-        snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n",
-                 s->paths[c->path]);
+    int len = snprintf(req, sizeof req,
+                       "GET %s HTTP/1.1\r\nHost: localhost\r\nAccept: text/event-stream\r\n\r\n",
+                       s->paths[c->path]);
     while (c->sent < len) {
         ssize_t w = send(c->fd, req + c->sent, (size_t)len - c->sent, MSG_NOSIGNAL);
         if (w < 0 && errno == EAGAIN) return; /* EPOLLOUT brings us back */

@@ -305,6 +305,12 @@ static int healthcheck(int argc, char **argv)
     return ok ? 0 : 1;
 }
 
+/* Read at each connection's wait, so a reload applies to new waits. */
+static uint32_t header_timeout_ms(void *arg)
+{
+    return ((gw_t *)arg)->cfg.header_timeout_ms;
+}
+
 static int start(gw_t *gw)
 {
     char err[256] = "out of memory";
@@ -347,6 +353,8 @@ static int start(gw_t *gw)
     http_server_params_t hp = {.listen = gw->cfg.http_listen,
                                .max_body = gw->cfg.max_body,
                                .conn_memory = gw->cfg.conn_memory,
+                               .max_conn_per_ip = gw->cfg.max_conn_per_ip,
+                               .header_timeout_ms = header_timeout_ms,
                                .log = http_log,
                                .done = http_done};
     gw->metrics = gw_metrics_new(gw);

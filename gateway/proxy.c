@@ -5,6 +5,8 @@
  * back to HTTP.
  */
 #include "gw.h"
+#include "gw_guard.h"
+#include "gw_location.h"
 #include "gw_map.h"
 #include "gw_metrics.h"
 
@@ -18,6 +20,7 @@ typedef struct waiter {
     struct exch *x;
     http_req_t *req;
     uint64_t started_us;
+    char *device; /* "NAME\0BASE-URI" when asked through /devices/NAME, else NULL */
 } waiter_t;
 
 /* One CoAP exchange and the HTTP requests waiting for it. */
@@ -62,21 +65,27 @@ static void add_etag(http_req_t *req, const uint8_t *tag, size_t len)
     http_req_add_header(req, "ETag", v);
 }
 
-/* Location-Path / Location-Query -> Location (RFC 8075 §7). */
-static void add_location(http_req_t *req, const coap_msg_t *m)
+/* Location-Path / Location-Query -> Location (RFC 8075 §7), under the
+ * gateway's own URL forms: a device must not send the client elsewhere. */
+static void add_location(waiter_t *w, const coap_msg_t *m)
 {
     char loc[1024];
-    size_t n = 0;
-    for (const coap_opt_t *o = coap_msg_find_opt(m, COAP_OPT_LOCATION_PATH); o && n < 900;
-         o = coap_msg_next_opt(m, o))
-        n += (size_t)snprintf(loc + n, sizeof loc - n, "/%.*s", (int)o->len,
-                              (const char *)coap_opt_value(o));
-    const char *sep = "?";
-    for (const coap_opt_t *o = coap_msg_find_opt(m, COAP_OPT_LOCATION_QUERY); o && n < 900;
-         o = coap_msg_next_opt(m, o), sep = "&")
-        n += (size_t)snprintf(loc + n, sizeof loc - n, "%s%.*s", sep, (int)o->len,
-                              (const char *)coap_opt_value(o));
-    if (n) http_req_add_header(req, "Location", loc);
+    const char *dev = w->device, *dev_uri = dev ? dev + strlen(dev) + 1 : NULL;
+    int n = gw_location_map(m, w->x->uri, dev, dev_uri, loc, sizeof loc);
+    if (n > 0)
+        http_req_add_header(w->req, "Location", loc);
+    else if (n < 0)
+        gw_log(CFG_LOG_DEBUG, "coap: %s: Location-Path with a dot segment or too long: dropped",
+               w->x->uri);
+}
+
+/* A device's HTML, XML or SVG would run in the gateway's origin: by
+ * default it is a download (the sandboxing headers hold either way). */
+static const char *typed_body(gw_t *gw, http_req_t *req, const char *type)
+{
+    if (type && !gw->cfg.inline_active_content && gw_type_is_active(type))
+        http_req_add_header(req, "Content-Disposition", "attachment");
+    return type;
 }
 
 static void answer_entry(gw_t *gw, waiter_t *w, http_req_t *req, const char *uri,
@@ -91,7 +100,7 @@ static void answer_entry(gw_t *gw, waiter_t *w, http_req_t *req, const char *uri
                            ? gw_map_cf_to_type((unsigned)e->content_format, ct, sizeof ct)
                            : NULL;
     log_done(gw, w, req, uri, note);
-    http_respond(req, 200, type, e->body, e->len);
+    http_respond(req, 200, typed_body(gw, req, type), e->body, e->len);
 }
 
 static void answer_coap(waiter_t *w, const coap_resp_t *r)
@@ -110,7 +119,7 @@ static void answer_coap(waiter_t *w, const coap_resp_t *r)
         snprintf(v, sizeof v, "%u", max_age);
         http_req_add_header(w->req, "Retry-After", v);
     }
-    if (m->code == COAP_CREATED || m->code == COAP_CHANGED) add_location(w->req, m);
+    if (m->code == COAP_CREATED || m->code == COAP_CHANGED) add_location(w, m);
     char ctbuf[64];
     const char *type = NULL;
     if (r->body_len && has_cf)
@@ -124,7 +133,8 @@ static void answer_coap(waiter_t *w, const coap_resp_t *r)
     log_done(x->gw, w, w->req, x->uri, code);
     /* 304 and 204 carry no body (RFC 9110 §15.4.5, §15.3.5). */
     int no_body = st.status == 304 || st.status == 204;
-    http_respond(w->req, st.status, no_body ? NULL : type, r->body, no_body ? 0 : r->body_len);
+    http_respond(w->req, st.status, no_body ? NULL : typed_body(x->gw, w->req, type), r->body,
+                 no_body ? 0 : r->body_len);
 }
 
 static void answer_error(waiter_t *w, int err)
@@ -148,6 +158,7 @@ static void exch_free(exch_t *x)
     while (x->waiters) {
         waiter_t *w = x->waiters;
         x->waiters = w->next;
+        free(w->device);
         free(w);
     }
     free(x->key);
@@ -230,13 +241,23 @@ static void on_http_abort(http_req_t *req, void *arg)
             break;
         }
     }
+    free(w->device);
     free(w);
 }
 
-static waiter_t *add_waiter(exch_t *x, http_req_t *req)
+static waiter_t *add_waiter(exch_t *x, http_req_t *req, const gw_target_t *t)
 {
     waiter_t *w = calloc(1, sizeof *w);
     if (!w) return NULL;
+    if (t->device) { /* copied: a reload may remove the device meanwhile */
+        size_t nl = strlen(t->device->name), ul = strlen(t->device->uri);
+        if (!(w->device = malloc(nl + ul + 2))) {
+            free(w);
+            return NULL;
+        }
+        memcpy(w->device, t->device->name, nl + 1);
+        memcpy(w->device + nl + 1, t->device->uri, ul + 1);
+    }
     w->x = x;
     w->req = req;
     w->started_us = gw_now_us();
@@ -388,11 +409,11 @@ void gw_proxy(gw_t *gw, http_req_t *req, const gw_target_t *t)
     exch_t *x = plain_get ? gw_strmap_get(gw->inflight, key) : NULL;
     if (x) {
         gw->stats.coalesced++;
-        if (!add_waiter(x, req)) http_respond_text(req, 503, "out of memory");
+        if (!add_waiter(x, req, t)) http_respond_text(req, 503, "out of memory");
         return;
     }
     x = exch_new(gw, (uint8_t)method, t->uri, accept);
-    if (!x || !add_waiter(x, req)) {
+    if (!x || !add_waiter(x, req, t)) {
         if (x) exch_free(x);
         http_respond_text(req, 503, "out of memory");
         return;

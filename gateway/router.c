@@ -5,6 +5,7 @@
 #include "gw.h"
 #include "gw_api.h"
 #include "gw_auth.h"
+#include "gw_guard.h"
 #include "gw_hub.h"
 #include "gw_web.h"
 #include "gw_metrics.h"
@@ -75,16 +76,56 @@ static void events(gw_t *gw, http_req_t *req, const char *token)
     gw_hub_subscribe(gw->hub, req, targets, x.n, token);
 }
 
+/* Every answer but the page's own files (web.c has their policy) may
+ * carry a device's bytes: nothing in them may run in our origin, where
+ * the page keeps the user's token. */
+static void add_sandbox(http_req_t *req)
+{
+    http_req_add_header(req, "X-Content-Type-Options", GW_NOSNIFF);
+    http_req_add_header(req, "Content-Security-Policy", GW_SANDBOX_CSP);
+}
+
+/* DNS rebinding and CSRF (docs/security.md, "HTTP side"), before tokens
+ * and routing, with the configuration in force now (a reload applies to
+ * the next request). Answers and returns -1 when the request is refused. */
+static int guard(gw_t *gw, http_req_t *req)
+{
+    const char *host = http_req_header(req, "Host"), *method = http_req_method(req);
+    const char *origin = http_req_header(req, "Origin");
+    if (!gw_host_ok(host, &gw->cfg.allowed_hosts)) {
+        http_req_set_log(req, NULL, "Host not in http.allowed_hosts");
+        add_sandbox(req);
+        http_respond_text(req, 421,
+                          "this gateway does not answer for host \"%.100s\": use its address, or "
+                          "add the name to http.allowed_hosts",
+                          host);
+        return -1;
+    }
+    if (gw_cross_site_refused(method, host, origin, http_req_header(req, "Sec-Fetch-Site"),
+                              &gw->cfg.trusted_origins)) {
+        http_req_set_log(req, NULL, "cross-site, origin not in http.trusted_origins");
+        add_sandbox(req);
+        http_respond_text(req, 403,
+                          "cross-site %s from %.100s refused: list the page's origin in "
+                          "http.trusted_origins to allow it",
+                          method, origin ? origin : "another site");
+        return -1;
+    }
+    return 0;
+}
+
 void gw_route(http_req_t *req, void *arg)
 {
     gw_t *gw = arg;
     const char *path = http_req_path(req);
     const char *method = http_req_method(req);
     gw->stats.http_requests++;
+    if (guard(gw, req)) return;
     /* The page and its assets are the same for everyone and hold no data;
      * they load without a token (a browser cannot add one to <script src>),
      * and the page then sends its token on every request. */
     if (gw_web_serve(req)) return;
+    add_sandbox(req);
     int get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
     /* /help is the page's "Other URLs" link: static text, no data, so it
      * loads without a token like the page. */

@@ -43,6 +43,17 @@ struct http_stream {
     uint8_t sleeping, ending;
 };
 
+/* One TCP connection (MHD's socket context). While it waits for a request
+ * header it sits in the server's list of waiting connections, by deadline
+ * (conn.c: slowloris). */
+typedef struct http_conn {
+    struct http_conn *prev, *next; /* the waiting list */
+    struct MHD_Connection *mhd;
+    uint64_t deadline_ms; /* loop clock */
+    uint32_t timeout_ms;  /* what the deadline was set from (for the log) */
+    uint8_t waiting, timed_out;
+} http_conn_t;
+
 struct http_server {
     http_stream_t *streams;
     size_t nstreams;
@@ -53,13 +64,29 @@ struct http_server {
     void *arg;
     int need_run;
     size_t pending;
-    size_t nreqs;          /* http_req_t alive */
-    int quiesced;          /* no new connections; every answer closes its connection */
-    http_req_t *suspended; /* MHD must not stop with any of these */
+    size_t nreqs;                       /* http_req_t alive */
+    int quiesced;                       /* no new connections; every answer closes its connection */
+    http_req_t *suspended;              /* MHD must not stop with any of these */
+    http_conn_t *wait_head, *wait_tail; /* waiting for a request header, by deadline */
+    coap_loop_timer_t *header_timer;    /* armed at wait_head's deadline */
     uint16_t port;
 };
 
 /* server.c: the answer of r is ready: count it, resume r if it waits. */
 void http_answered_(http_req_t *r);
+
+/* conn.c: the header deadline of each connection (slowloris). */
+int http_conn_init_(http_server_t *srv);
+void http_conn_fini_(http_server_t *srv);
+/* MHD_OPTION_NOTIFY_CONNECTION: a connection starts (it waits for its
+ * first request header) or is gone. */
+void http_conn_notify_(void *cls, struct MHD_Connection *c, void **socket_context,
+                       enum MHD_ConnectionNotificationCode code);
+/* The connection's request header is complete: no deadline any more. */
+void http_conn_header_done_(http_server_t *srv, struct MHD_Connection *c);
+/* Its request is over: with keep-alive it waits for the next header. */
+void http_conn_request_over_(http_server_t *srv, struct MHD_Connection *c);
+/* When the connection was closed for a late header: the timeout, else 0. */
+uint32_t http_conn_closed_late_(struct MHD_Connection *c);
 
 #endif

@@ -35,11 +35,20 @@ typedef struct {
 } http_done_t;
 
 typedef struct {
-    const char *listen;           /* "0.0.0.0:8080", "[::]:8080", "127.0.0.1:0" */
-    size_t max_body;              /* default 1 MiB */
-    size_t conn_memory;           /* MHD's per-connection pool, default 16 KiB */
-    unsigned max_connections;     /* default 20000 */
-    unsigned conn_timeout_s;      /* idle connection timeout, default 60 */
+    const char *listen;       /* "0.0.0.0:8080", "[::]:8080", "127.0.0.1:0" */
+    size_t max_body;          /* default 1 MiB */
+    size_t conn_memory;       /* MHD's per-connection pool, default 16 KiB */
+    unsigned max_connections; /* default 20000 */
+    unsigned conn_timeout_s;  /* idle connection timeout, default 60 */
+    unsigned max_conn_per_ip; /* connections open at once from one address; 0: no limit
+                                 (libmicrohttpd closes the ones beyond at once) */
+    /* The time a connection has to deliver a complete request header,
+     * counted from its start or, kept alive, from the end of its previous
+     * request (so an idle keep-alive connection stays that long); after
+     * it the connection is closed, however it trickles (slowloris). Asked
+     * with the handler's arg each time a wait starts, so it may change
+     * (a reload). NULL or 0: only conn_timeout_s, which counts idleness. */
+    uint32_t (*header_timeout_ms)(void *arg);
     void (*log)(const char *msg); /* libmicrohttpd's own messages; NULL: dropped */
     /* Runs once per request that reached the handler (or got 413), with
      * the handler's arg; NULL: none. */
@@ -111,8 +120,10 @@ typedef long (*http_pull_cb)(void *arg, char *buf, size_t max);
 typedef void (*http_closed_cb)(void *arg);
 
 /* Answers req with 200 and a body produced by pull, sent chunked as it
- * comes (headers added with http_req_add_header() go out too). Returns
- * NULL on failure (then answer req normally). */
+ * comes (headers added with http_req_add_header() go out too). The stream
+ * relays other parties' data: it carries "X-Content-Type-Options: nosniff"
+ * and "Content-Security-Policy: default-src 'none'; sandbox" unless those
+ * headers were added. Returns NULL on failure (then answer req normally). */
 http_stream_t *http_respond_stream(http_req_t *req, const char *content_type, http_pull_cb pull,
                                    http_closed_cb closed, void *arg);
 /* Data is ready: wakes a sleeping stream. Cheap when it is awake. */

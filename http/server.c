@@ -33,29 +33,6 @@ static size_t no_unescape(void *cls, struct MHD_Connection *c, char *uri)
     return strlen(uri);
 }
 
-static int hexv(int c)
-{
-    return c >= '0' && c <= '9'   ? c - '0'
-           : c >= 'a' && c <= 'f' ? c - 'a' + 10
-           : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                  : -1;
-}
-
-/* Query arguments as form values: '+' is a space, %XX a byte. */
-static void form_decode(const char *in, char *out, size_t cap)
-{
-    size_t n = 0;
-    for (; *in && n + 1 < cap; in++) {
-        if (*in == '%' && hexv(in[1]) >= 0 && hexv(in[2]) >= 0) {
-            out[n++] = (char)(hexv(in[1]) << 4 | hexv(in[2]));
-            in += 2;
-        } else {
-            out[n++] = *in == '+' ? ' ' : *in;
-        }
-    }
-    out[n] = '\0';
-}
-
 typedef struct {
     char *buf;
     size_t len, cap;
@@ -235,6 +212,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
     if (!r || !r->method) {
         /* First call: headers only. Answering now would make MHD close the
          * connection after the response, so return and answer later. */
+        http_conn_header_done_(srv, c);
         if (!r && !(r = *con_cls = req_new(srv, c, url))) return MHD_NO;
         return req_complete(r, url, method) ? MHD_NO : MHD_YES;
     }
@@ -273,13 +251,18 @@ static void report_done(http_req_t *r, enum MHD_RequestTerminationCode toe)
                                 toe != MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN && !r->streaming);
     http_server_t *srv = r->srv;
     if (!srv->p.done) return;
-    if (!r->method) { /* refused by MHD itself: it does not say with what status */
-        http_done_t d = {.method = "-",
-                         .path = r->path,
-                         .client = r->client,
-                         .note = "refused by libmicrohttpd (header too large or malformed)",
-                         .status = 0,
-                         .duration_us = now_us() - r->started_us};
+    if (!r->method) { /* refused by MHD itself, or closed late: no status sent */
+        char late[96];
+        uint32_t timeout_ms = http_conn_closed_late_(r->conn);
+        snprintf(late, sizeof late, "closed: request header not complete within %u ms",
+                 (unsigned)timeout_ms);
+        http_done_t d = {
+            .method = "-",
+            .path = r->path,
+            .client = r->client,
+            .note = timeout_ms ? late : "refused by libmicrohttpd (header too large or malformed)",
+            .status = 0,
+            .duration_us = now_us() - r->started_us};
         srv->p.done(&d, srv->arg);
         return;
     }
@@ -299,9 +282,8 @@ static void report_done(http_req_t *r, enum MHD_RequestTerminationCode toe)
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    (void)cls;
-    (void)c;
     http_req_t *r = *con_cls;
+    http_conn_request_over_(cls, c); /* kept alive: the next header has a deadline */
     if (!r) return;
     if (r->handled && !r->answered) {
         r->srv->pending--;
@@ -362,6 +344,10 @@ http_server_t *http_server_new(coap_loop_t *loop, const http_server_params_t *p,
     if (!srv->p.conn_timeout_s) srv->p.conn_timeout_s = 60;
     srv->handler = handler;
     srv->arg = arg;
+    if (http_conn_init_(srv)) {
+        free(srv);
+        return NULL;
+    }
     unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     if (addr.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
     /* No MHD_OPTION_LISTENING_ADDRESS_REUSE: it sets SO_REUSEPORT, with which
@@ -372,10 +358,11 @@ http_server_t *http_server_new(coap_loop_t *loop, const http_server_params_t *p,
     srv->d = MHD_start_daemon(
         flags, 0, NULL, NULL, on_access, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, srv->p.conn_memory, MHD_OPTION_CONNECTION_LIMIT,
-        srv->p.max_connections, MHD_OPTION_CONNECTION_TIMEOUT, srv->p.conn_timeout_s,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
-        MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv,
-        MHD_OPTION_END);
+        srv->p.max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT, srv->p.max_conn_per_ip,
+        MHD_OPTION_CONNECTION_TIMEOUT, srv->p.conn_timeout_s, MHD_OPTION_NOTIFY_COMPLETED,
+        on_completed, srv, MHD_OPTION_NOTIFY_CONNECTION, http_conn_notify_, srv,
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv, MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, srv,
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv, MHD_OPTION_END);
     int start_errno = errno;
     const union MHD_DaemonInfo *ep =
         srv->d ? MHD_get_daemon_info(srv->d, MHD_DAEMON_INFO_EPOLL_FD) : NULL;
@@ -388,6 +375,7 @@ http_server_t *http_server_new(coap_loop_t *loop, const http_server_params_t *p,
             snprintf(err, errlen, "cannot listen for HTTP on %s (address in use or not local?)",
                      p->listen);
         if (srv->d) MHD_stop_daemon(srv->d);
+        http_conn_fini_(srv);
         free(srv);
         return NULL;
     }
@@ -421,6 +409,7 @@ void http_server_free(http_server_t *srv)
     http_server_answer_pending(srv, 503, "the gateway is shutting down");
     MHD_run(srv->d);
     MHD_stop_daemon(srv->d); /* completes every request and stream */
+    http_conn_fini_(srv);
     free(srv);
 }
 
@@ -463,135 +452,4 @@ void http_answered_(http_req_t *r)
     r->prev = r->next = NULL;
     MHD_resume_connection(r->conn);
     r->srv->need_run = 1; /* one MHD_run serves every resumed connection */
-}
-
-/* --- requests --- */
-
-const char *http_req_method(const http_req_t *r)
-{
-    return r->method;
-}
-const char *http_req_path(const http_req_t *r)
-{
-    return r->path;
-}
-const char *http_req_query(const http_req_t *r)
-{
-    return r->query;
-}
-const char *http_req_client(const http_req_t *r)
-{
-    return r->client;
-}
-
-const char *http_req_header(const http_req_t *r, const char *name)
-{
-    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
-}
-
-const char *http_req_arg(const http_req_t *r, const char *name)
-{
-    const char *v = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
-    if (!v) return NULL;
-    /* Allocated on demand: most requests never ask, and every byte of
-     * http_req_t is paid per open connection (thousands of SSE streams). */
-    http_req_t *w = (http_req_t *)r;
-    size_t cap = strlen(v) + 1;
-    char *b = realloc(w->argbuf, cap);
-    if (!b) return NULL;
-    w->argbuf = b;
-    form_decode(v, b, cap);
-    return b;
-}
-
-typedef struct {
-    const char *name;
-    void (*fn)(const char *, void *);
-    void *arg;
-} each_ctx_t;
-
-static enum MHD_Result each_arg(void *cls, enum MHD_ValueKind kind, const char *key,
-                                const char *value)
-{
-    (void)kind;
-    each_ctx_t *x = cls;
-    if (strcmp(key, x->name) || !value) return MHD_YES;
-    char buf[1200];
-    form_decode(value, buf, sizeof buf);
-    x->fn(buf, x->arg);
-    return MHD_YES;
-}
-
-void http_req_each_arg(const http_req_t *r, const char *name,
-                       void (*fn)(const char *value, void *arg), void *arg)
-{
-    each_ctx_t x = {name, fn, arg};
-    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, each_arg, &x);
-}
-
-const uint8_t *http_req_body(const http_req_t *r, size_t *len)
-{
-    *len = r->body_len;
-    return r->body;
-}
-
-void http_req_on_abort(http_req_t *r, http_abort_cb cb, void *arg)
-{
-    r->on_abort = cb;
-    r->abort_arg = arg;
-}
-
-void http_req_set_log(http_req_t *r, const char *target, const char *note)
-{
-    size_t t = target ? strlen(target) : 0, n = note ? strlen(note) : 0;
-    char *b = malloc(t + n + 2);
-    if (!b) return;
-    memcpy(b, target ? target : "", t + 1);
-    memcpy(b + t + 1, note ? note : "", n + 1);
-    free(r->log);
-    r->log = b;
-}
-
-int http_req_add_header(http_req_t *r, const char *name, const char *value)
-{
-    hdr_t *h = calloc(1, sizeof *h);
-    if (!h || !(h->name = strdup(name)) || !(h->value = strdup(value))) {
-        if (h) free(h->name);
-        free(h);
-        return -1;
-    }
-    hdr_t **pp = &r->headers;
-    while (*pp) pp = &(*pp)->next;
-    *pp = h;
-    return 0;
-}
-
-int http_respond(http_req_t *r, unsigned status, const char *content_type, const void *body,
-                 size_t len)
-{
-    if (r->answered) return -1;
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(len, (void *)(uintptr_t)body, MHD_RESPMEM_MUST_COPY);
-    if (!resp) return -1;
-    if (content_type) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
-    for (hdr_t *h = r->headers; h; h = h->next) MHD_add_response_header(resp, h->name, h->value);
-    if (r->srv->quiesced) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
-    r->resp = resp;
-    r->status = status;
-    r->answered = 1;
-    http_answered_(r);
-    return 0;
-}
-
-int http_respond_text(http_req_t *r, unsigned status, const char *fmt, ...)
-{
-    char body[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(body, sizeof body - 1, fmt, ap);
-    va_end(ap);
-    if (n < 0) n = 0;
-    if ((size_t)n > sizeof body - 2) n = (int)sizeof body - 2;
-    body[n++] = '\n';
-    return http_respond(r, status, "text/plain; charset=utf-8", body, (size_t)n);
 }

@@ -6,6 +6,7 @@
 #include "http_internal.h"
 
 #include <stdlib.h>
+#include <strings.h>
 
 /* --- streams --- */
 
@@ -42,6 +43,24 @@ static void stream_free(void *cls)
     free(s);
 }
 
+static int has_header(const http_req_t *r, const char *name)
+{
+    for (const hdr_t *h = r->headers; h; h = h->next)
+        if (!strcasecmp(h->name, name)) return 1;
+    return 0;
+}
+
+/* An event stream relays what devices send: a browser must neither sniff
+ * it into a document nor run anything in it, whoever opened it. */
+static void add_stream_policy(struct MHD_Response *resp, const http_req_t *r)
+{
+    if (!has_header(r, MHD_HTTP_HEADER_X_CONTENT_TYPE_OPTIONS))
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_X_CONTENT_TYPE_OPTIONS, "nosniff");
+    if (!has_header(r, MHD_HTTP_HEADER_CONTENT_SECURITY_POLICY))
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_SECURITY_POLICY,
+                                "default-src 'none'; sandbox");
+}
+
 http_stream_t *http_respond_stream(http_req_t *r, const char *content_type, http_pull_cb pull,
                                    http_closed_cb closed, void *arg)
 {
@@ -68,6 +87,7 @@ http_stream_t *http_respond_stream(http_req_t *r, const char *content_type, http
     r->srv->nstreams++;
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
     for (hdr_t *h = r->headers; h; h = h->next) MHD_add_response_header(resp, h->name, h->value);
+    add_stream_policy(resp, r);
     if (r->srv->quiesced) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     r->resp = resp;
     r->status = 200;

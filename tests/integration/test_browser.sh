@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The device browser (web/, served at /): its headers with curl, then the
 # page end to end in Debian's chromium, headless, driven by playwright-core
-# (tests/browser/browser.test.mjs) against coapgw and coapgw-sim.
+# (tests/browser/browser.test.mjs) against coapgw and coapgw-sim; then a
+# device's active content (tests/browser/active.test.mjs): an XHTML page
+# with a script must not run, by default nor with inline_active_content.
 # Installs what it needs (as root): chromium and Node.js through
 # tools/deps.sh, playwright-core with npm ci.
 # COAPGW_UPDATE_SCREENSHOT=1 copies the test's screenshot to docs/screenshot.png.
@@ -15,6 +17,8 @@ HTTP_PORT=$(free_port tcp)
 GW_COAP=$(free_port)
 start sim "$BUILD/coapgw-sim" --listen "127.0.0.1:$SIM_PORT" --period-ms 700
 start silent python3 "$HERE/udp_peer.py" silent "$SILENT_PORT"
+XHTML_PORT=$(free_port)
+start xhtml python3 "$HERE/udp_peer.py" xhtml "$XHTML_PORT"
 TOKEN=rw-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
 RO_TOKEN=ro-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
 # gw_json TOKENS: the configuration, with the tokens in one of two spellings
@@ -117,6 +121,42 @@ browser() {
     return $rc
 }
 check "in chromium: token, demo listed, resources, read, write, live values change, errors shown, base paths, hostile hrefs" browser
+
+# Two gateways without tokens, with a device that answers XHTML (CF 41)
+# with a script: one with the defaults, one with inline_active_content.
+active_gw() { # active_gw NAME PORT INLINE
+    cat >"$TMP/$1.json" <<JSON
+{ "http": { "listen": "127.0.0.1:$2", "inline_active_content": $3 },
+  "coap": { "listen": "127.0.0.1:0" }, "devices": { "evil": "coap://127.0.0.1:$XHTML_PORT" } }
+JSON
+    start "$1" "$BUILD/coapgw" --config "$TMP/$1.json"
+}
+ATTACH_PORT=$(free_port tcp)
+INLINE_PORT=$(free_port tcp)
+active_gw gw_attach "$ATTACH_PORT" false
+active_gw gw_inline "$INLINE_PORT" true
+GA=http://127.0.0.1:$ATTACH_PORT
+GI=http://127.0.0.1:$INLINE_PORT
+wait_for "the gateway with defaults" curl -sf "$GA/healthz"
+wait_for "the gateway with inline_active_content" curl -sf "$GI/healthz"
+
+active_headers() {
+    [ "$(status "$TMP/a1" "$GA/devices/evil/page")" = 200 ] || return 1
+    [ "$(hdr Content-Disposition)" = attachment ] && [ "$(hdr X-Content-Type-Options)" = nosniff ] || return 1
+    [ "$(hdr Content-Security-Policy)" = "default-src 'none'; sandbox" ] || return 1
+    [ "$(status "$TMP/a2" "$GI/devices/evil/page")" = 200 ] || return 1
+    [ -z "$(hdr Content-Disposition)" ] && [ "$(hdr Content-Security-Policy)" = "default-src 'none'; sandbox" ]
+}
+check "a device's XHTML (CF 41): attachment by default, inline with inline_active_content; CSP sandbox both" active_headers
+
+active() {
+    COAPGW_ATTACH_URL=$GA COAPGW_INLINE_URL=$GI COAPGW_ACTIVE_PATH=/devices/evil/page CHROMIUM=$CHROMIUM \
+        timeout 120 node "$ROOT/tests/browser/active.test.mjs" >"$TMP/active.log" 2>&1
+    local rc=$?
+    sed 's/^/    /' "$TMP/active.log"
+    return $rc
+}
+check "in chromium: a device's XHTML with a script is downloaded (default) or shown, and its script never runs" active
 
 if [ "${COAPGW_UPDATE_SCREENSHOT:-}" = 1 ] && [ -s "$TMP/screenshot.png" ]; then
     cp "$TMP/screenshot.png" "$ROOT/docs/screenshot.png"

@@ -119,7 +119,7 @@ json_logs() {
 import socket, sys
 for path in (b"/bad\x1b[31m\xc3\xa9\xff", b"/long" + "\u00e9".encode() * 1100):
     s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
-    s.sendall(b"GET " + path + b" HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+    s.sendall(b"GET " + path + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
     s.recv(4096)
     s.close()
 PY

@@ -7,6 +7,13 @@
   delay    answers every CON request DELAY_MS (third argument, default 700)
            late with a piggybacked 2.05 "late" (a slow device); prints a
            line per request on stdout
+  xhtml    answers every CON request with 2.05, Content-Format 41
+           (application/xml) and an XHTML page whose script sets the title
+           to PWNED and logs "PWNED" (active content from a device)
+  location answers every CON request with 2.01 and Location-Path options:
+           under /base (a request whose first Uri-Path is "base"):
+           base, "new item", "a/b" and Location-Query "x=1&2", "y";
+           otherwise "", "evil.example", "x" (once //evil.example/x)
 Runs until killed, or for at most 300 s."""
 import socket
 import sys
@@ -22,6 +29,61 @@ end = time.time() + 300
 observer = None  # (peer, token)
 plan = []  # (due, seq, payload)
 mid = 0x4000
+
+
+XHTML = (b'<?xml version="1.0" encoding="utf-8"?>\n'
+         b'<html xmlns="http://www.w3.org/1999/xhtml"><head><title>device page</title></head>'
+         b'<body><p id="device">device content</p>'
+         b'<script>document.title = "PWNED"; console.log("PWNED " + document.domain);</script>'
+         b'</body></html>\n')
+
+
+def ext(v):
+    """RFC 7252 §3.1: a delta or length nibble and its extended bytes."""
+    if v < 13:
+        return v, b""
+    if v < 269:
+        return 13, bytes([v - 13])
+    return 14, (v - 269).to_bytes(2, "big")
+
+
+def encode_options(opts):
+    """(number, bytes) pairs, sorted by number -> option bytes."""
+    out, prev = b"", 0
+    for num, val in opts:
+        (d, dx), (ln, lx) = ext(num - prev), ext(len(val))
+        out += bytes([d << 4 | ln]) + dx + lx + val
+        prev = num
+    return out
+
+
+def nibble(data, i, v):
+    """RFC 7252 §3.1: a delta or length nibble's value, read on from i."""
+    if v == 13:
+        return data[i] + 13, i + 1
+    if v == 14:
+        return (data[i] << 8 | data[i + 1]) + 269, i + 2
+    return v, i
+
+
+def uri_path(data, tkl):
+    """The Uri-Path (11) values of a request."""
+    i, num, path = 4 + tkl, 0, []
+    while i < len(data) and data[i] != 0xFF:
+        first = data[i]
+        delta, i = nibble(data, i + 1, first >> 4)
+        length, i = nibble(data, i, first & 15)
+        num += delta
+        if num == 11:
+            path.append(data[i:i + length])
+        i += length
+    return path
+
+
+def piggybacked(data, tkl, code, opts, payload=b""):
+    """ACK with the request's message ID and token."""
+    hdr = bytes([0x60 | tkl, code, data[2], data[3]]) + data[4:4 + tkl]
+    return hdr + encode_options(opts) + (b"\xff" + payload if payload else b"")
 
 
 def notification(token, seq, payload, msg_type=1):
@@ -57,6 +119,14 @@ while time.time() < end:
         ack = bytes([0x60 | tkl, 0x45, data[2], data[3]]) + token + b"\xc0\xfflate"
         later.append((time.time() + delay, ack, peer))
         print("request from %s:%d" % peer, flush=True)
+    elif mode == "xhtml" and mtype == 0 and 1 <= code <= 31:
+        s.sendto(piggybacked(data, tkl, 0x45, [(12, bytes([41]))], XHTML), peer)
+    elif mode == "location" and mtype == 0 and 1 <= code <= 31:
+        if uri_path(data, tkl)[:1] == [b"base"]:
+            opts = [(8, b"base"), (8, b"new item"), (8, b"a/b"), (20, b"x=1&2"), (20, b"y")]
+        else:
+            opts = [(8, b""), (8, b"evil.example"), (8, b"x")]
+        s.sendto(piggybacked(data, tkl, 0x41, opts), peer)
     elif mode == "reorder" and code == 1 and mtype == 0:
         # piggybacked answer with Observe 10, then the out-of-order ones
         ack = bytearray(notification(token, 10, b"a"))

@@ -2,17 +2,25 @@
  * Unit tests for the HTTP server's operations hooks (http_server.h): the
  * per-request completion report (access log and metrics), 499 for a
  * client gone before its answer, and the graceful-shutdown calls
- * (quiesce, answer_pending). Server and client (the libcurl multi client)
- * share one coap_loop in the test thread.
+ * (quiesce, answer_pending); then the connection limits: the request
+ * header deadline (slowloris) and connections per address. Server and
+ * clients (the libcurl multi client, raw sockets) share one coap_loop in
+ * the test thread.
  */
 #include "http_client.h"
 #include "http_server.h"
 #include "testutil.h"
 
+#include <arpa/inet.h>
 #include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 static coap_loop_t *loop;
 static http_server_t *srv;
@@ -102,17 +110,39 @@ static void run_until(const int *flag, int want)
     while (*flag < want && now_ms() < end) coap_loop_run_once(loop, 20);
 }
 
-static void setup(void)
+static uint32_t header_timeout(void *arg)
+{
+    return *(const uint32_t *)arg;
+}
+
+static uint32_t deadline_ms; /* 0: the operations tests, no deadline */
+
+static void start_server(unsigned per_ip)
 {
     char err[128];
     memset(&seen, 0, sizeof seen);
     loop = coap_loop_new();
-    http_server_params_t p = {.listen = "127.0.0.1:0", .done = on_report};
-    srv = http_server_new(loop, &p, handler, NULL, err, sizeof err);
+    http_server_params_t p = {.listen = "127.0.0.1:0",
+                              .done = on_report,
+                              .max_conn_per_ip = per_ip,
+                              .header_timeout_ms = header_timeout};
+    srv = http_server_new(loop, &p, handler, &deadline_ms, err, sizeof err);
     ck_assert_ptr_nonnull(srv);
     snprintf(base, sizeof base, "http://127.0.0.1:%u", http_server_port(srv));
     cli = http_client_new(loop);
     ck_assert_ptr_nonnull(cli);
+}
+
+static void setup(void)
+{
+    deadline_ms = 0;
+    start_server(0);
+}
+
+static void setup_limits(void)
+{
+    deadline_ms = 300;
+    start_server(3);
 }
 
 static void teardown(void)
@@ -186,6 +216,136 @@ START_TEST(quiesce_then_answer_pending)
 }
 END_TEST
 
+/* --- connection limits: raw sockets, so that a test can trickle --- */
+
+static int raw_connect(void)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(http_server_port(srv))};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    ck_assert_int_ge(fd, 0);
+    /* the kernel completes the handshake from the backlog */
+    ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    return fd;
+}
+
+static void raw_send(int fd, const char *s)
+{
+    ck_assert_int_eq(send(fd, s, strlen(s), MSG_NOSIGNAL), (ssize_t)strlen(s));
+}
+
+/* Reads what is there: 1 when the server closed the connection, else 0;
+ * the bytes are appended to buf (cap bytes, NUL-terminated). */
+static int raw_poll(int fd, char *buf, size_t cap)
+{
+    size_t have = strlen(buf);
+    ssize_t n = recv(fd, buf + have, cap - have - 1, 0);
+    if (n > 0) buf[have + (size_t)n] = '\0';
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+}
+
+static void run_for(unsigned ms)
+{
+    uint64_t end = now_ms() + ms;
+    while (now_ms() < end) coap_loop_run_once(loop, 10);
+}
+
+static const char request[] = "GET /now HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+
+/* A header sent one line every 50 ms is never complete: the connection
+ * is closed at the deadline (300 ms), though it never stays idle. */
+START_TEST(trickled_header_closed)
+{
+    int fd = raw_connect(), quiet = raw_connect();
+    char buf[256] = "";
+    uint64_t t0 = now_ms(), closed_ms = 0;
+    raw_send(fd, "GET /now HTTP/1.1\r\n");
+    while (!closed_ms && now_ms() < t0 + 2000) {
+        run_for(50);
+        if (raw_poll(fd, buf, sizeof buf))
+            closed_ms = now_ms() - t0;
+        else
+            raw_send(fd, "X-Slow: y\r\n");
+    }
+    ck_assert_uint_ge(closed_ms, 250);
+    ck_assert_uint_le(closed_ms, 900);
+    ck_assert_str_eq(buf, ""); /* no answer: it was closed */
+    run_for(50);
+    ck_assert(raw_poll(quiet, buf, sizeof buf)); /* one that sent nothing: closed too */
+    ck_assert_int_eq(seen.reports, 1);           /* the request line had come */
+    ck_assert_uint_eq(seen.status, 0);
+    ck_assert_str_eq(seen.method, "-");
+    ck_assert_str_eq(seen.note, "closed: request header not complete within 300 ms");
+    ck_assert_uint_eq(http_server_requests(srv), 0);
+    close(fd);
+    close(quiet);
+}
+END_TEST
+
+/* Complete headers: no deadline while the answer takes its time; kept
+ * alive, the next request gets a new one. */
+START_TEST(complete_header_not_closed)
+{
+    int held = raw_connect(), alive = raw_connect();
+    char hbuf[512] = "", abuf[2048] = "";
+    raw_send(held, "GET /hold HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+    for (int i = 0; i < 8; i++) { /* 8 answers on one connection, 0.8 s */
+        raw_send(alive, request);
+        run_for(100);
+        ck_assert(!raw_poll(alive, abuf, sizeof abuf));
+        ck_assert(!raw_poll(held, hbuf, sizeof hbuf));
+    }
+    ck_assert_ptr_nonnull(seen.held);
+    ck_assert_int_eq(seen.reports, 8);
+    int answers = 0;
+    for (const char *p = abuf; (p = strstr(p, "HTTP/1.1 201")); p++) answers++;
+    ck_assert_int_eq(answers, 8);
+    http_respond(seen.held, 200, "text/plain", "late", 4);
+    run_for(50);
+    ck_assert(!raw_poll(held, hbuf, sizeof hbuf));
+    ck_assert_ptr_nonnull(strstr(hbuf, "late"));
+    /* idle after its answers: an idle keep-alive connection gets the same time */
+    run_for(400);
+    ck_assert(raw_poll(alive, abuf, sizeof abuf));
+    ck_assert(raw_poll(held, hbuf, sizeof hbuf));
+    ck_assert_uint_eq(http_server_requests(srv), 0);
+    close(held);
+    close(alive);
+}
+END_TEST
+
+/* max_conn_per_ip 3: a fourth connection from the same address is closed
+ * at once, the three others are served. */
+START_TEST(per_ip_limit)
+{
+    int fd[4];
+    char buf[4][512] = {""};
+    for (int i = 0; i < 4; i++) {
+        fd[i] = raw_connect();
+        run_for(20); /* accepted in order */
+    }
+    for (int i = 0; i < 4; i++) raw_send(fd[i], request);
+    run_for(100);
+    for (int i = 0; i < 3; i++) {
+        ck_assert(!raw_poll(fd[i], buf[i], sizeof buf[i]));
+        ck_assert_ptr_nonnull(strstr(buf[i], "HTTP/1.1 201"));
+    }
+    ck_assert(raw_poll(fd[3], buf[3], sizeof buf[3]));
+    ck_assert_str_eq(buf[3], "");
+    close(fd[0]); /* a place is free again */
+    run_for(50);
+    int again = raw_connect();
+    char abuf[512] = "";
+    raw_send(again, request);
+    run_for(100);
+    ck_assert(!raw_poll(again, abuf, sizeof abuf));
+    ck_assert_ptr_nonnull(strstr(abuf, "HTTP/1.1 201"));
+    for (int i = 1; i < 4; i++) close(fd[i]);
+    close(again);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("http_server");
@@ -195,6 +355,13 @@ int main(void)
     tcase_add_test(tc, report_per_request);
     tcase_add_test(tc, client_gone_is_499);
     tcase_add_test(tc, quiesce_then_answer_pending);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("limits");
+    tcase_add_checked_fixture(tc, setup_limits, teardown);
+    tcase_set_timeout(tc, 20);
+    tcase_add_test(tc, trickled_header_closed);
+    tcase_add_test(tc, complete_header_not_closed);
+    tcase_add_test(tc, per_ip_limit);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }

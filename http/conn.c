@@ -1,0 +1,159 @@
+/*
+ * conn.c - a deadline for each request header (slowloris).
+ *
+ * libmicrohttpd's MHD_OPTION_CONNECTION_TIMEOUT is an inactivity timeout:
+ * a client that sends one header byte every few seconds keeps a
+ * connection (and its memory pool) forever. Here every connection that
+ * waits for a request header - a new one, or a kept-alive one after its
+ * answer - has a deadline (params.header_timeout_ms, asked each time, so
+ * a reload applies); when it passes, the socket is shut down. MHD sees
+ * the end of the stream at its next run and closes the connection the
+ * usual way (the completion and close notifications run, the pool is
+ * freed). Once a header is complete the connection has no deadline, so
+ * slow answers, uploads and event streams are never cut.
+ *
+ * The waiting list is kept by deadline: new entries go at the tail (the
+ * timeout rarely changes), found from the tail when it shrank at a reload.
+ */
+#include "http_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+
+static http_conn_t *conn_of(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
+static void wait_unlink(http_server_t *srv, http_conn_t *k)
+{
+    if (!k->waiting) return;
+    if (k->prev)
+        k->prev->next = k->next;
+    else
+        srv->wait_head = k->next;
+    if (k->next)
+        k->next->prev = k->prev;
+    else
+        srv->wait_tail = k->prev;
+    k->prev = k->next = NULL;
+    k->waiting = 0;
+}
+
+static void arm(http_server_t *srv)
+{
+    if (srv->wait_head)
+        coap_loop_timer_arm(srv->header_timer, srv->wait_head->deadline_ms);
+    else
+        coap_loop_timer_disarm(srv->header_timer);
+}
+
+/* From now on, k must deliver a complete request header in time. */
+static void wait_begin(http_server_t *srv, http_conn_t *k)
+{
+    uint32_t ms = srv->p.header_timeout_ms ? srv->p.header_timeout_ms(srv->arg) : 0;
+    wait_unlink(srv, k);
+    if (!ms || k->timed_out) return;
+    k->timeout_ms = ms;
+    k->deadline_ms = coap_loop_now(srv->loop) + ms;
+    http_conn_t *after = srv->wait_tail;
+    while (after && after->deadline_ms > k->deadline_ms) after = after->prev;
+    k->prev = after;
+    k->next = after ? after->next : srv->wait_head;
+    if (k->next)
+        k->next->prev = k;
+    else
+        srv->wait_tail = k;
+    if (after)
+        after->next = k;
+    else
+        srv->wait_head = k;
+    k->waiting = 1;
+    if (srv->wait_head == k) arm(srv);
+}
+
+static void on_deadline(coap_loop_t *loop, coap_loop_timer_t *t, void *arg)
+{
+    (void)t;
+    http_server_t *srv = arg;
+    uint64_t now = coap_loop_now(loop);
+    size_t closed = 0;
+    while (srv->wait_head && srv->wait_head->deadline_ms <= now) {
+        http_conn_t *k = srv->wait_head;
+        wait_unlink(srv, k);
+        k->timed_out = 1;
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(k->mhd, MHD_CONNECTION_INFO_CONNECTION_FD);
+        /* MHD still owns the socket (it closes it after the close
+         * notification, which unlinks k first): shutdown() only ends the
+         * stream, which MHD's epoll reports at once. */
+        if (ci) shutdown(ci->connect_fd, SHUT_RDWR);
+        closed++;
+    }
+    if (closed) {
+        srv->need_run = 1;
+        if (srv->p.log) {
+            char msg[128];
+            snprintf(msg, sizeof msg,
+                     "closed %zu connection(s): no complete request header in time", closed);
+            srv->p.log(msg);
+        }
+    }
+    arm(srv);
+}
+
+int http_conn_init_(http_server_t *srv)
+{
+    srv->header_timer = coap_loop_timer_new(srv->loop, on_deadline, srv);
+    return srv->header_timer ? 0 : -1;
+}
+
+void http_conn_fini_(http_server_t *srv)
+{
+    coap_loop_timer_free(srv->header_timer);
+    srv->header_timer = NULL;
+}
+
+void http_conn_notify_(void *cls, struct MHD_Connection *c, void **socket_context,
+                       enum MHD_ConnectionNotificationCode code)
+{
+    http_server_t *srv = cls;
+    http_conn_t *k = *socket_context;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        /* Without memory there is no deadline, but the connection works. */
+        if (!(k = calloc(1, sizeof *k))) return;
+        k->mhd = c;
+        *socket_context = k;
+        wait_begin(srv, k);
+    } else if (code == MHD_CONNECTION_NOTIFY_CLOSED && k) {
+        int was_head = srv->wait_head == k;
+        wait_unlink(srv, k);
+        if (was_head) arm(srv);
+        free(k);
+        *socket_context = NULL;
+    }
+}
+
+void http_conn_header_done_(http_server_t *srv, struct MHD_Connection *c)
+{
+    http_conn_t *k = conn_of(c);
+    if (!k || !k->waiting) return;
+    int was_head = srv->wait_head == k;
+    wait_unlink(srv, k);
+    if (was_head) arm(srv);
+}
+
+void http_conn_request_over_(http_server_t *srv, struct MHD_Connection *c)
+{
+    http_conn_t *k = conn_of(c);
+    if (k) wait_begin(srv, k);
+}
+
+uint32_t http_conn_closed_late_(struct MHD_Connection *c)
+{
+    http_conn_t *k = conn_of(c);
+    return k && k->timed_out ? k->timeout_ms : 0;
+}
