@@ -149,10 +149,10 @@ static void ours_parse_loop(const uint8_t *buf, size_t len, long iters)
         if (coap_msg_parse(&m, buf, len) != COAP_OK) die("%s failed", "coap_msg_parse");
         uintptr_t acc = 0;
         for (unsigned j = 0; j < m.opt_count; j++) {
-            const coap_opt_t *o = &m.opts[j];
+            const coap_msg_opt_t *o = &m.opts[j];
             acc += o->num;
             acc += o->len;
-            acc += (uintptr_t)coap_opt_value(o);
+            acc += (uintptr_t)coap_msg_opt_value(o);
         }
         acc += m.payload_len + (uintptr_t)m.payload;
         bench_sink += acc;
@@ -223,12 +223,12 @@ static int view_ours(const coap_msg_t *m, bench_view_t *v)
     v->token_len = m->token_len;
     memcpy(v->token, m->token, m->token_len);
     for (unsigned i = 0; i < m->opt_count; i++) {
-        const coap_opt_t *o = &m->opts[i];
+        const coap_msg_opt_t *o = &m->opts[i];
         if (v->opt_count == BENCH_VIEW_MAX_OPTS || o->len > BENCH_VIEW_MAX_VAL) return -1;
         bench_opt_view_t *ov = &v->opts[v->opt_count++];
         ov->num = o->num;
         ov->len = o->len;
-        if (o->len) memcpy(ov->val, coap_opt_value(o), o->len);
+        if (o->len) memcpy(ov->val, coap_msg_opt_value(o), o->len);
     }
     if (m->payload_len > sizeof v->payload) return -1;
     v->payload_len = m->payload_len;

@@ -3,7 +3,7 @@
  *
  * The baseline lives in its own translation unit because libcoap's
  * <coap3/coap.h> and our coap_msg.h cannot be included together: both
- * declare coap_opt_t and coap_opt_value(). Only plain C types cross this
+ * declare coap_msg_opt_t and coap_msg_opt_value(). Only plain C types cross this
  * interface.
  */
 #ifndef BENCH_LIBCOAP_H

@@ -15,10 +15,10 @@ static void on_signal(int s)
     stop = 1;
 }
 
-static void hello(coap_server_t *srv, const coap_request_t *req, void *arg)
+static void hello(coap_server_t *srv, const coap_server_request_t *req, void *arg)
 {
     (void)arg;
-    coap_response_t r = COAP_RESPONSE(COAP_CONTENT);
+    coap_server_response_t r = COAP_RESPONSE(COAP_CONTENT);
     r.payload = "hello";
     r.payload_len = 5;
     r.content_format = 0;
@@ -42,16 +42,16 @@ int main(int argc, char **argv)
         fprintf(stderr, "coap_hello: cannot bind %s\n", argv[1]);
         return 1;
     }
-    coap_loop_t *loop = coap_loop_new();
+    base_loop_t *loop = base_loop_new();
     coap_server_t *srv = coap_server_new(ep, NULL);
     coap_server_add(srv, "/hello", 0, COAP_METHODS_READ, hello, NULL, NULL);
     coap_ep_attach(ep, loop);
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
-    while (!stop) coap_loop_run_once(loop, 200);
+    while (!stop) base_loop_run_once(loop, 200);
     coap_ep_detach(ep, loop);
     coap_server_free(srv);
     coap_ep_free(ep);
-    coap_loop_free(loop);
+    base_loop_free(loop);
     return 0;
 }

@@ -17,7 +17,7 @@
 
 typedef struct {
     coap_ep_t *ep;
-    coap_loop_t *loop;
+    base_loop_t *loop;
     const char *uri;
     coap_addr_t dest;
     int proxy;
@@ -53,7 +53,7 @@ static void done(coap_req_t *req, const coap_resp_t *r, void *arg)
     }
     free(o);
     l->inflight--;
-    if (coap_loop_now(l->loop) < l->end) start_one(l);
+    if (base_loop_now(l->loop) < l->end) start_one(l);
 }
 
 static void start_one(load_t *l)
@@ -103,7 +103,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: coap_load [-P PROXY-ADDR:PORT] [-c 1..255] [-d SECONDS] URI\n");
         return 2;
     }
-    static coap_uri_t u;
+    static coap_parsed_uri_t u;
     if (proxy ? coap_addr_parse(&l.dest, proxy, 5683)
               : (coap_uri_parse(&u, l.uri) || coap_addr_from_host(&l.dest, u.host, u.port))) {
         fprintf(stderr, "coap_load: bad address\n");
@@ -114,15 +114,15 @@ int main(int argc, char **argv)
     coap_ep_params_t p = {.nstart = (uint8_t)conc};
     int err;
     l.ep = coap_ep_new(NULL, &p, &err);
-    l.loop = coap_loop_new();
+    l.loop = base_loop_new();
     l.lat = malloc(MAX_SAMPLES * sizeof *l.lat);
     if (!l.ep || !l.loop || !l.lat) return 1;
     coap_ep_attach(l.ep, l.loop);
     uint64_t t0 = now_us();
-    l.end = coap_loop_now(l.loop) + (uint64_t)(secs * 1000);
+    l.end = base_loop_now(l.loop) + (uint64_t)(secs * 1000);
     for (int i = 0; i < conc; i++) start_one(&l);
     /* bounded: the last requests get their own 10 s timeout at most */
-    while (l.inflight && coap_loop_now(l.loop) < l.end + 11000) coap_loop_run_once(l.loop, 100);
+    while (l.inflight && base_loop_now(l.loop) < l.end + 11000) base_loop_run_once(l.loop, 100);
     double el = (double)(now_us() - t0) / 1e6;
     qsort(l.lat, l.nlat, sizeof *l.lat, cmp_u);
     double p50 = l.nlat ? l.lat[l.nlat / 2] / 1000.0 : 0,
@@ -132,7 +132,7 @@ int main(int argc, char **argv)
            (unsigned long long)l.failed, el, (double)l.ok / secs, p50, p99);
     coap_ep_detach(l.ep, l.loop);
     coap_ep_free(l.ep);
-    coap_loop_free(l.loop);
+    base_loop_free(l.loop);
     free(l.lat);
     return 0;
 }

@@ -27,7 +27,7 @@
 /* One sensor: its resource and its current value, the payload of its
  * last notification (a registration gets that, not a newer round). */
 typedef struct {
-    coap_resource_t *res;
+    coap_server_resource_t *res;
     char value[64];
 } sensor_t;
 
@@ -40,7 +40,7 @@ typedef struct {
     uint64_t tick; /* the current round, from 1 */
     unsigned next; /* the next resource to notify in this round */
     int burst;
-    coap_loop_timer_t *timer;
+    base_loop_timer_t *timer;
 } device_t;
 
 static volatile sig_atomic_t stop;
@@ -57,9 +57,9 @@ static unsigned long long realtime_ns(void)
     return (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec;
 }
 
-static coap_response_t representation(const sensor_t *s)
+static coap_server_response_t representation(const sensor_t *s)
 {
-    coap_response_t r = COAP_RESPONSE(COAP_CONTENT);
+    coap_server_response_t r = COAP_RESPONSE(COAP_CONTENT);
     r.payload = s->value;
     r.payload_len = strlen(s->value);
     r.content_format = COAP_CF_TEXT_PLAIN;
@@ -69,9 +69,9 @@ static coap_response_t representation(const sensor_t *s)
 
 /* GET (and Observe registrations, which the server handles): the value
  * from the sensor's last notification. */
-static void get_value(coap_server_t *srv, const coap_request_t *req, void *arg)
+static void get_value(coap_server_t *srv, const coap_server_request_t *req, void *arg)
 {
-    coap_response_t r = representation(arg);
+    coap_server_response_t r = representation(arg);
     coap_server_respond(srv, req->id, &r);
 }
 
@@ -82,22 +82,22 @@ static uint64_t due_ms(const device_t *d, uint64_t tick, unsigned i)
     return d->start_ms + tick * d->period_ms + off;
 }
 
-static void on_tick(coap_loop_t *loop, coap_loop_timer_t *t, void *arg)
+static void on_tick(base_loop_t *loop, base_loop_timer_t *t, void *arg)
 {
     device_t *d = arg;
-    uint64_t now = coap_loop_now(loop);
+    uint64_t now = base_loop_now(loop);
     while (due_ms(d, d->tick, d->next) <= now) {
         sensor_t *s = &d->s[d->next];
         snprintf(s->value, sizeof s->value, "t=%llu n=%llu", realtime_ns(), /* per resource */
                  (unsigned long long)d->tick);
-        coap_response_t r = representation(s);
+        coap_server_response_t r = representation(s);
         coap_server_notify(d->srv, s->res, &r);
         if (++d->next == d->n) {
             d->next = 0;
             d->tick++;
         }
     }
-    coap_loop_timer_arm(t, due_ms(d, d->tick, d->next));
+    base_loop_timer_arm(t, due_ms(d, d->tick, d->next));
 }
 
 int main(int argc, char **argv)
@@ -118,7 +118,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "sse_device: cannot bind %s\n", argv[1]);
         return 1;
     }
-    coap_loop_t *loop = coap_loop_new();
+    base_loop_t *loop = base_loop_new();
     device_t d = {.n = (unsigned)n, .period_ms = (uint32_t)period, .tick = 1, .burst = burst};
     d.srv = coap_server_new(ep, NULL);
     d.s = calloc((size_t)n, sizeof *d.s);
@@ -138,17 +138,17 @@ int main(int argc, char **argv)
         }
     }
     coap_ep_attach(ep, loop);
-    d.timer = coap_loop_timer_new(loop, on_tick, &d);
-    d.start_ms = coap_loop_now(loop);
-    coap_loop_timer_arm(d.timer, due_ms(&d, d.tick, 0));
+    d.timer = base_loop_timer_new(loop, on_tick, &d);
+    d.start_ms = base_loop_now(loop);
+    base_loop_timer_arm(d.timer, due_ms(&d, d.tick, 0));
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
-    while (!stop) coap_loop_run_once(loop, 200);
-    coap_loop_timer_free(d.timer);
+    while (!stop) base_loop_run_once(loop, 200);
+    base_loop_timer_free(d.timer);
     coap_ep_detach(ep, loop);
     coap_server_free(d.srv);
     coap_ep_free(ep);
-    coap_loop_free(loop);
+    base_loop_free(loop);
     free(d.s);
     return 0;
 }

@@ -7,10 +7,10 @@
  */
 #include "coap_block.h"
 
-int coap_block_get(const coap_msg_t *m, uint16_t opt, coap_block_t *b)
+int coap_block_get(const coap_msg_t *m, uint16_t opt, coap_block_info_t *b)
 {
     uint32_t v;
-    const coap_opt_t *o = coap_msg_find_opt(m, opt);
+    const coap_msg_opt_t *o = coap_msg_find_opt(m, opt);
     if (!o) return 0;
     if (o->len > 3 || coap_opt_uint(o, &v)) return COAP_ERR_BLOCK;
     b->num = v >> 4;
@@ -20,7 +20,7 @@ int coap_block_get(const coap_msg_t *m, uint16_t opt, coap_block_t *b)
     return 1;
 }
 
-uint32_t coap_block_value(const coap_block_t *b)
+uint32_t coap_block_value(const coap_block_info_t *b)
 {
     return b->num << 4 | (uint32_t)(b->more ? 8 : 0) | b->szx;
 }
@@ -28,6 +28,6 @@ uint32_t coap_block_value(const coap_block_t *b)
 int coap_block_add(coap_msg_t *m, uint16_t opt, uint32_t num, int more, unsigned szx)
 {
     if (num > 0xFFFFF || szx > 6) return COAP_ERR_INVALID;
-    coap_block_t b = {num, (uint8_t)(more != 0), (uint8_t)szx};
+    coap_block_info_t b = {num, (uint8_t)(more != 0), (uint8_t)szx};
     return coap_msg_add_uint(m, opt, coap_block_value(&b));
 }

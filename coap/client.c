@@ -13,14 +13,14 @@
 
 static uint64_t token_hash(const uint8_t *t, size_t n)
 {
-    return coap_hash_bytes(1469598103934665603ull, t, n);
+    return base_hash_bytes(1469598103934665603ull, t, n);
 }
 
 coap_req_t *coap_req_by_token_(coap_ep_t *ep, const uint8_t *tok, size_t len)
 {
-    for (coap_hnode_t *n = coap_htab_first(&ep->exchanges, token_hash(tok, len)); n;
-         n = coap_htab_next(n)) {
-        coap_req_t *r = coap_container_of(n, coap_req_t, hn);
+    for (base_hnode_t *n = base_htab_first(&ep->exchanges, token_hash(tok, len)); n;
+         n = base_htab_next(n)) {
+        coap_req_t *r = base_container_of(n, coap_req_t, hn);
         if (r->token_len == len && memcmp(r->token, tok, len) == 0) return r;
     }
     return NULL;
@@ -37,7 +37,7 @@ static int assign_token(coap_req_t *req)
         memcpy(req->token, &r, 4);
         req->token_len = 4;
     } while (coap_req_by_token_(req->ep, req->token, 4));
-    return coap_htab_insert(&req->ep->exchanges, &req->hn, token_hash(req->token, 4))
+    return base_htab_insert(&req->ep->exchanges, &req->hn, token_hash(req->token, 4))
                ? COAP_ERR_NOMEM
                : COAP_OK;
 }
@@ -105,7 +105,7 @@ coap_req_t *coap_req_new(coap_ep_t *ep, uint8_t method, const char *uri, const c
 {
     int dummy;
     if (!err) err = &dummy;
-    coap_uri_t *u = malloc(sizeof *u);
+    coap_parsed_uri_t *u = malloc(sizeof *u);
     if (!u) {
         *err = COAP_ERR_NOMEM;
         return NULL;
@@ -131,8 +131,8 @@ coap_req_t *coap_req_new(coap_ep_t *ep, uint8_t method, const char *uri, const c
             coap_msg_add_uint(&m, COAP_OPT_URI_PORT, u->port);
         *err = coap_uri_to_options(u, &m, flags);
         for (unsigned i = 0; !*err && i < m.opt_count; i++)
-            *err =
-                coap_req_add_option(req, m.opts[i].num, coap_opt_value(&m.opts[i]), m.opts[i].len);
+            *err = coap_req_add_option(req, m.opts[i].num, coap_msg_opt_value(&m.opts[i]),
+                                       m.opts[i].len);
         if (*err) {
             req_free(req);
             req = NULL;
@@ -413,7 +413,7 @@ static void detach(coap_req_t *req)
     if (req->tx) coap_ep_tx_cancel(ep, req->tx);
     req->tx = NULL;
     coap_ep_timer_disarm_(ep, &req->tmr);
-    if (!req->forgotten) coap_htab_remove(&ep->exchanges, &req->hn);
+    if (!req->forgotten) base_htab_remove(&ep->exchanges, &req->hn);
     req->forgotten = 1;
     coap_req_release_slot_(req);
     req->state = REQ_DONE;
@@ -476,7 +476,7 @@ static void client_shutdown(coap_ep_t *ep)
     while (ep->exchanges.n) {
         for (size_t b = 0; b < ep->exchanges.nb; b++) {
             if (!ep->exchanges.b[b]) continue;
-            coap_req_finish_(coap_container_of(ep->exchanges.b[b], coap_req_t, hn),
+            coap_req_finish_(base_container_of(ep->exchanges.b[b], coap_req_t, hn),
                              COAP_ERR_CANCELLED, NULL);
             break;
         }

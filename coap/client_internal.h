@@ -17,7 +17,7 @@ typedef struct {
 enum { REQ_NEW, REQ_QUEUED, REQ_WAIT_ACK, REQ_WAIT_RESP, REQ_OBSERVING, REQ_DONE };
 
 struct coap_req {
-    coap_hnode_t hn; /* ep->exchanges, by token */
+    base_hnode_t hn; /* ep->exchanges, by token */
     ep_timer_t tmr;  /* exchange timeout, or Observe re-registration */
     coap_ep_t *ep;
     coap_peer_t *peer;

@@ -54,7 +54,7 @@ static int next_step(coap_req_t *req)
  * this response is the final one, < 0 on failure. */
 static int block1_step(coap_req_t *req, const coap_msg_t *m)
 {
-    coap_block_t b;
+    coap_block_info_t b;
     int has = coap_block_get(m, COAP_OPT_BLOCK1, &b) == 1;
     if (m->code == COAP_REQUEST_ENTITY_TOO_LARGE && !req->b1_active && !req->b1_retried) {
         /* §2.9.3: 4.13 to a whole body: retry block-wise, at the size the
@@ -80,7 +80,7 @@ static int block1_step(coap_req_t *req, const coap_msg_t *m)
  * was requested, 0 when the body is complete, < 0 on failure. */
 static int block2_step(coap_req_t *req, const coap_msg_t *m)
 {
-    coap_block_t b;
+    coap_block_info_t b;
     int has = coap_block_get(m, COAP_OPT_BLOCK2, &b);
     if (has < 0) return COAP_ERR_BLOCK;
     uint32_t seq;
@@ -100,7 +100,7 @@ static int block2_step(coap_req_t *req, const coap_msg_t *m)
     /* A notification's first block: delivered as it is (fetching the rest
      * of a notification is not supported). */
     if (req->observe && req->state == REQ_OBSERVING) return 0;
-    const coap_opt_t *etag = coap_msg_find_opt(m, COAP_OPT_ETAG);
+    const coap_msg_opt_t *etag = coap_msg_find_opt(m, COAP_OPT_ETAG);
     if (b.num == 0) {
         uint32_t size2;
         /* §4: Size2 announces the whole size; no need to fetch it all first. */
@@ -108,12 +108,12 @@ static int block2_step(coap_req_t *req, const coap_msg_t *m)
             return COAP_ERR_TOO_LARGE;
         req->body_len = 0;
         req->etag_len = etag ? (uint8_t)(etag->len > 8 ? 8 : etag->len) : 0;
-        if (req->etag_len) memcpy(req->etag, coap_opt_value(etag), req->etag_len);
+        if (req->etag_len) memcpy(req->etag, coap_msg_opt_value(etag), req->etag_len);
         /* RFC 7959 §3.4: the registration's Observe is on the first block;
          * the later blocks are plain GETs. */
         req->b2_observe = req->observe && coap_msg_get_uint(m, COAP_OPT_OBSERVE, &req->b2_seq) == 0;
     } else if ((etag ? etag->len : 0) != req->etag_len ||
-               (etag && memcmp(coap_opt_value(etag), req->etag, req->etag_len))) {
+               (etag && memcmp(coap_msg_opt_value(etag), req->etag, req->etag_len))) {
         /* §2.4: the representation changed under us: start again, once. */
         if (req->b2_restarts++) return COAP_ERR_BLOCK;
         req->b2_num = 0;
@@ -232,7 +232,7 @@ void coap_client_deliver_(void *exchange, const coap_msg_t *m)
 void coap_req_timer_(coap_ep_t *ep, ep_timer_t *t)
 {
     (void)ep;
-    coap_req_t *req = coap_container_of(t, coap_req_t, tmr);
+    coap_req_t *req = base_container_of(t, coap_req_t, tmr);
     if (req->state == REQ_OBSERVING && !req->dereg) {
         /* Silence past Max-Age (RFC 7641 §3.3.1): register again with the
          * same token. The answer continues the observation, or ends it. */

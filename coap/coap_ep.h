@@ -6,7 +6,7 @@
  * The endpoint never blocks and never sleeps. Drive it from any loop:
  * watch coap_ep_fd() for reading, wake at coap_ep_next_deadline(), and call
  * coap_ep_process() in both cases (coap_ep_attach() does this for a
- * coap_loop_t). The client role (coap_client.h) and the server role
+ * base_loop_t). The client role (coap_client.h) and the server role
  * (coap_server.h) sit on top of it.
  *
  * Memory: the endpoint owns everything it allocates. Messages passed to
@@ -16,7 +16,7 @@
 #define COAP_EP_H
 
 #include "coap_addr.h"
-#include "coap_loop.h"
+#include "base_loop.h"
 #include "coap_msg.h"
 #include "coap_transport.h"
 
@@ -41,7 +41,7 @@ typedef struct {
 
 /* Hooks for tests: a clock and a random source. */
 typedef struct {
-    coap_clock_fn now;             /* default CLOCK_MONOTONIC ms */
+    base_clock_fn now;             /* default CLOCK_MONOTONIC ms */
     uint32_t (*random)(void *ctx); /* default getrandom() */
     void *ctx;
 } coap_ep_hooks_t;
@@ -84,7 +84,7 @@ size_t coap_ep_pending_requests(const coap_ep_t *ep);
 uint64_t coap_ep_now(const coap_ep_t *ep);
 
 /* Earliest time (ms on the endpoint's clock) process() has work, or
- * COAP_NEVER. */
+ * BASE_NEVER. */
 uint64_t coap_ep_next_deadline(const coap_ep_t *ep);
 /* Reads pending datagrams (a bounded number per call) and runs due timers. */
 void coap_ep_process(coap_ep_t *ep);
@@ -94,8 +94,8 @@ void coap_ep_input(coap_ep_t *ep, const coap_addr_t *from, const uint8_t *buf, s
 
 /* Registers the endpoint as a source of the loop (fd + deadline + process).
  * Detach before freeing either. */
-int coap_ep_attach(coap_ep_t *ep, coap_loop_t *loop);
-void coap_ep_detach(coap_ep_t *ep, coap_loop_t *loop);
+int coap_ep_attach(coap_ep_t *ep, base_loop_t *loop);
+void coap_ep_detach(coap_ep_t *ep, base_loop_t *loop);
 
 /* --- Sending at the message layer --- */
 

@@ -143,7 +143,7 @@ enum {
 
 /* One option. Values of up to COAP_OPT_INLINE bytes added by the builder
  * live inside the struct, so a message can be copied safely; longer ones and
- * all parsed ones point outside. Read the value with coap_opt_value(). */
+ * all parsed ones point outside. Read the value with coap_msg_opt_value(). */
 typedef struct {
     uint16_t num;
     uint16_t len;
@@ -152,7 +152,7 @@ typedef struct {
         const uint8_t *ptr;
         uint8_t bytes[COAP_OPT_INLINE];
     } v;
-} coap_opt_t;
+} coap_msg_opt_t;
 
 typedef struct {
     uint8_t version; /* 1 */
@@ -162,12 +162,13 @@ typedef struct {
     uint16_t mid;
     uint8_t token[COAP_TOKEN_MAX];
     uint16_t opt_count;
-    coap_opt_t opts[COAP_MSG_MAX_OPTS]; /* ascending by number; equal numbers keep their order */
+    coap_msg_opt_t
+        opts[COAP_MSG_MAX_OPTS]; /* ascending by number; equal numbers keep their order */
     const uint8_t *payload;
     size_t payload_len;
 } coap_msg_t;
 
-static inline const uint8_t *coap_opt_value(const coap_opt_t *o)
+static inline const uint8_t *coap_msg_opt_value(const coap_msg_opt_t *o)
 {
     return o->is_inline ? o->v.bytes : o->v.ptr;
 }
@@ -200,13 +201,13 @@ int coap_msg_del_opt(coap_msg_t *m, uint16_t num);
 
 /* First option with this number, or NULL. Iterate repeated ones with
  * coap_msg_next_opt(m, prev). */
-const coap_opt_t *coap_msg_find_opt(const coap_msg_t *m, uint16_t num);
-const coap_opt_t *coap_msg_next_opt(const coap_msg_t *m, const coap_opt_t *prev);
+const coap_msg_opt_t *coap_msg_find_opt(const coap_msg_t *m, uint16_t num);
+const coap_msg_opt_t *coap_msg_next_opt(const coap_msg_t *m, const coap_msg_opt_t *prev);
 int coap_msg_count_opt(const coap_msg_t *m, uint16_t num);
 
 /* Decodes a uint option (§3.2, big-endian, leading zeros allowed on input).
  * Returns 0 and sets *out, or -1 when absent or longer than 4 bytes. */
-int coap_opt_uint(const coap_opt_t *o, uint32_t *out);
+int coap_opt_uint(const coap_msg_opt_t *o, uint32_t *out);
 int coap_msg_get_uint(const coap_msg_t *m, uint16_t num, uint32_t *out);
 
 /* Encodes v minimally into out[4]; returns the length (0..4). */

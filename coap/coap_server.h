@@ -22,7 +22,7 @@
 #include "coap_uri.h"
 
 typedef struct coap_server coap_server_t;
-typedef struct coap_resource coap_resource_t;
+typedef struct coap_resource coap_server_resource_t;
 
 /* Resource flags. */
 enum {
@@ -59,8 +59,8 @@ typedef struct {
     int content_format; /* -1 when absent */
     int accept;         /* -1 when absent */
     int observe;        /* -1 absent, 0 register, 1 deregister */
-    coap_resource_t *resource;
-} coap_request_t;
+    coap_server_resource_t *resource;
+} coap_server_request_t;
 
 typedef struct {
     uint8_t code;
@@ -69,19 +69,20 @@ typedef struct {
     int content_format;  /* -1: none */
     const uint8_t *etag; /* NULL: none */
     size_t etag_len;
-    long max_age;           /* -1: none (60 s implied) */
-    const coap_opt_t *opts; /* further options (e.g. Location-Path), or NULL */
+    long max_age;               /* -1: none (60 s implied) */
+    const coap_msg_opt_t *opts; /* further options (e.g. Location-Path), or NULL */
     size_t nopts;
-} coap_response_t;
+} coap_server_response_t;
 
 /* A response with no payload and no options. */
-#define COAP_RESPONSE(c) ((coap_response_t){.code = (c), .content_format = -1, .max_age = -1})
+#define COAP_RESPONSE(c)                                                                           \
+    ((coap_server_response_t){.code = (c), .content_format = -1, .max_age = -1})
 
-typedef void (*coap_handler_t)(coap_server_t *srv, const coap_request_t *req, void *arg);
+typedef void (*coap_handler_t)(coap_server_t *srv, const coap_server_request_t *req, void *arg);
 /* Observe registration: return 1 to accept, 0 to refuse (the response then
  * goes out without Observe). */
-typedef int (*coap_register_cb)(coap_server_t *srv, coap_resource_t *res, const coap_addr_t *peer,
-                                void *arg);
+typedef int (*coap_register_cb)(coap_server_t *srv, coap_server_resource_t *res,
+                                const coap_addr_t *peer, void *arg);
 enum {
     COAP_DEREG_EXPLICIT = 1, /* GET with Observe 1 */
     COAP_DEREG_RST,          /* the client rejected a notification */
@@ -89,7 +90,7 @@ enum {
     COAP_DEREG_ERROR,        /* the resource answered with an error */
     COAP_DEREG_SHUTDOWN,     /* resource or server removed */
 };
-typedef void (*coap_deregister_cb)(coap_server_t *srv, coap_resource_t *res,
+typedef void (*coap_deregister_cb)(coap_server_t *srv, coap_server_resource_t *res,
                                    const coap_addr_t *peer, int reason, void *arg);
 /* A deferred response was acknowledged (COAP_OK) or given up (< 0). Runs
  * for every response, also the server's own (4.04, 2.31...): at once with
@@ -99,7 +100,7 @@ typedef void (*coap_complete_cb)(coap_server_t *srv, uint64_t id, int result, vo
 /* Admission: whether the server takes a request at all, asked before it
  * keeps anything for it. Return 0 to admit, or a 4.xx / 5.xx code. See
  * coap_resource_set_admit(). */
-typedef uint8_t (*coap_admit_cb)(coap_server_t *srv, const coap_request_t *req, void *arg);
+typedef uint8_t (*coap_admit_cb)(coap_server_t *srv, const coap_server_request_t *req, void *arg);
 
 typedef struct {
     uint32_t max_upload;  /* request body limit (4.13 above), default the ep's max_body */
@@ -118,16 +119,16 @@ coap_ep_t *coap_server_ep(const coap_server_t *srv);
 
 /* Registers a resource; methods is a mask of COAP_METHOD_BIT(). path is
  * "/a/b" (copied). Returns NULL on a bad path or no memory. */
-coap_resource_t *coap_server_add(coap_server_t *srv, const char *path, unsigned flags,
-                                 unsigned methods, coap_handler_t handler, void *arg,
-                                 const coap_link_attrs_t *attrs);
-void coap_server_remove(coap_server_t *srv, coap_resource_t *res);
-const char *coap_resource_path(const coap_resource_t *res);
+coap_server_resource_t *coap_server_add(coap_server_t *srv, const char *path, unsigned flags,
+                                        unsigned methods, coap_handler_t handler, void *arg,
+                                        const coap_link_attrs_t *attrs);
+void coap_server_remove(coap_server_t *srv, coap_server_resource_t *res);
+const char *coap_resource_path(const coap_server_resource_t *res);
 /* A request body limit for this resource alone, below the server's
  * max_upload (0: the server's). A Block1 upload is refused with 4.13 and
  * Size1 = this limit as soon as Size1 announces more or the blocks
  * received pass it (RFC 7959 §2.9.3), before the handler runs. */
-void coap_resource_set_max_upload(coap_resource_t *res, uint32_t max);
+void coap_resource_set_max_upload(coap_server_resource_t *res, uint32_t max);
 
 /* Admission (RFC 7252 §11.3: spoofed sources, amplification). The
  * callback runs for every request to res (every block of a block-wise
@@ -137,7 +138,7 @@ void coap_resource_set_max_upload(coap_resource_t *res, uint32_t max);
  * is this datagram's payload (a Block1 body is not reassembled yet).
  * A code returned is the whole answer: no payload, no options, so a
  * refusal is never larger than what provoked it. NULL: everyone. */
-void coap_resource_set_admit(coap_resource_t *res, coap_admit_cb cb, void *arg);
+void coap_resource_set_admit(coap_server_resource_t *res, coap_admit_cb cb, void *arg);
 
 /* Block1 uploads in progress (RFC 7959 §2.5): at most max_uploads in all
  * and per_peer from one source address (any port), so that one source
@@ -167,12 +168,13 @@ int coap_server_ack(coap_server_t *srv, uint64_t id);
 
 /* Answers request `id` (now or later). Returns COAP_OK, or COAP_ERR_INVALID
  * when the id is unknown (answered, or the client gave up). */
-int coap_server_respond(coap_server_t *srv, uint64_t id, const coap_response_t *resp);
+int coap_server_respond(coap_server_t *srv, uint64_t id, const coap_server_response_t *resp);
 
 /* Sends `rep` to every observer of res (RFC 7641 §4.2) with the next
  * sequence number. An error code ends the observations. Returns the number
  * of observers notified. */
-int coap_server_notify(coap_server_t *srv, coap_resource_t *res, const coap_response_t *rep);
-size_t coap_server_observers(const coap_resource_t *res);
+int coap_server_notify(coap_server_t *srv, coap_server_resource_t *res,
+                       const coap_server_response_t *rep);
+size_t coap_server_observers(const coap_server_resource_t *res);
 
 #endif

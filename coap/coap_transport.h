@@ -28,7 +28,7 @@
  * How a session's identity reaches a request handler: the transport passes
  * a coap_identity_t with each datagram it delivers (NULL for plain UDP);
  * the endpoint keeps it for the duration of that datagram's processing and
- * the server role hands it to the handler in coap_request_t.identity.
+ * the server role hands it to the handler in coap_server_request_t.identity.
  * Like the rest of a request, it is valid during the handler's call only:
  * a handler that defers its answer copies what it needs.
  *
@@ -79,7 +79,7 @@ typedef struct {
      * cannot starve the loop) and runs the transport's due timers. The
      * upcalls happen from here. `now` is the endpoint's clock in ms. */
     void (*process)(coap_transport_t *t, uint64_t now);
-    /* Earliest time process() has timer work, or COAP_NEVER. */
+    /* Earliest time process() has timer work, or BASE_NEVER. */
     uint64_t (*next_deadline)(const coap_transport_t *t);
     /* The descriptor to watch for reading, or -1 (a simulated network). */
     int (*fd)(const coap_transport_t *t);

@@ -29,12 +29,12 @@ typedef struct {
     coap_uri_part_t path[COAP_URI_MAX_PARTS];
     coap_uri_part_t query[COAP_URI_MAX_PARTS];
     char buf[COAP_URI_BUF];
-} coap_uri_t;
+} coap_parsed_uri_t;
 
 /* §6.4 steps 1-3 and the parts of steps 4-9: parses an absolute coap or
  * coaps URI, resolving "." and ".." segments (RFC 3986 §5.2.4). Returns
  * COAP_OK, COAP_ERR_URI, COAP_ERR_URI_SCHEME or COAP_ERR_URI_FRAGMENT. */
-int coap_uri_parse(coap_uri_t *u, const char *uri);
+int coap_uri_parse(coap_parsed_uri_t *u, const char *uri);
 
 enum {
     COAP_URI_OPT_HOST = 1, /* add Uri-Host for a reg-name host (§6.4 step 5) */
@@ -43,7 +43,7 @@ enum {
 
 /* Adds Uri-Host / Uri-Port (per flags), Uri-Path and Uri-Query options to m.
  * The option values point into u, which must outlive m. */
-int coap_uri_to_options(const coap_uri_t *u, coap_msg_t *m, int flags);
+int coap_uri_to_options(const coap_parsed_uri_t *u, coap_msg_t *m, int flags);
 
 /* §6.5: composes the request URI of m. dest_host is the destination's IP
  * literal (IPv6 without brackets), used when m has no Uri-Host; dest_port is

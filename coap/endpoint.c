@@ -37,7 +37,7 @@ static uint32_t default_random(coap_ep_t *ep)
             /* getrandom() on a booted Linux does not fail for 64 bytes;
              * fall back to a weak mix rather than to a fixed value. */
             for (unsigned i = 0; i < 16; i++)
-                ep->rand_pool[i] ^= (uint32_t)(coap_clock_monotonic(NULL) * 2654435761u + i);
+                ep->rand_pool[i] ^= (uint32_t)(base_clock_monotonic(NULL) * 2654435761u + i);
         }
         ep->rand_left = 16;
     }
@@ -51,17 +51,17 @@ uint32_t coap_ep_random_(coap_ep_t *ep)
 
 uint64_t coap_ep_now(const coap_ep_t *ep)
 {
-    return ep->hooks.now ? ep->hooks.now(ep->hooks.ctx) : coap_clock_monotonic(NULL);
+    return ep->hooks.now ? ep->hooks.now(ep->hooks.ctx) : base_clock_monotonic(NULL);
 }
 
 void coap_ep_timer_arm_(coap_ep_t *ep, ep_timer_t *t, uint64_t when)
 {
-    (void)coap_heap_arm(&ep->timers, &t->h, when);
+    (void)base_heap_arm(&ep->timers, &t->h, when);
 }
 
 void coap_ep_timer_disarm_(coap_ep_t *ep, ep_timer_t *t)
 {
-    coap_heap_disarm(&ep->timers, &t->h);
+    base_heap_disarm(&ep->timers, &t->h);
 }
 
 void coap_ep_set_response_role_(coap_ep_t *ep, const ep_response_role_t *role)
@@ -109,9 +109,9 @@ static void run_timers(coap_ep_t *ep)
     uint64_t now = coap_ep_now(ep);
     /* bounded: a timer re-armed for now runs on the next call */
     for (size_t budget = ep->timers.n; budget > 0; budget--) {
-        coap_heap_tmr_t *top = coap_heap_top(&ep->timers);
+        base_heap_tmr_t *top = base_heap_top(&ep->timers);
         if (!top || top->when > now) break;
-        coap_heap_disarm(&ep->timers, top);
+        base_heap_disarm(&ep->timers, top);
         ep_timer_t *t = (ep_timer_t *)top;
         t->fire(ep, t);
     }
@@ -128,8 +128,8 @@ void coap_ep_process(coap_ep_t *ep)
 
 uint64_t coap_ep_next_deadline(const coap_ep_t *ep)
 {
-    coap_heap_tmr_t *top = coap_heap_top(&ep->timers);
-    uint64_t mine = top ? top->when : COAP_NEVER;
+    base_heap_tmr_t *top = base_heap_top(&ep->timers);
+    uint64_t mine = top ? top->when : BASE_NEVER;
     uint64_t transport = ep->tr->ops->next_deadline(ep->tr);
     return transport < mine ? transport : mine;
 }
@@ -144,15 +144,15 @@ static uint64_t source_deadline(void *arg)
     return coap_ep_next_deadline(arg);
 }
 
-int coap_ep_attach(coap_ep_t *ep, coap_loop_t *loop)
+int coap_ep_attach(coap_ep_t *ep, base_loop_t *loop)
 {
-    int rc = coap_loop_add_source(loop, coap_ep_fd(ep), source_process, source_deadline, ep);
+    int rc = base_loop_add_source(loop, coap_ep_fd(ep), source_process, source_deadline, ep);
     return rc < 0 ? COAP_ERR_SYS(-rc) : COAP_OK;
 }
 
-void coap_ep_detach(coap_ep_t *ep, coap_loop_t *loop)
+void coap_ep_detach(coap_ep_t *ep, base_loop_t *loop)
 {
-    coap_loop_remove_source(loop, ep);
+    base_loop_remove_source(loop, ep);
 }
 
 /* --- life cycle --- */
@@ -221,11 +221,11 @@ void coap_ep_free(coap_ep_t *ep)
     coap_ep_txs_free_(ep);
     coap_ep_dedup_free_(ep);
     coap_ep_peers_free_(ep);
-    coap_htab_free(&ep->txs);
-    coap_htab_free(&ep->dedup);
-    coap_htab_free(&ep->reqs);
-    coap_htab_free(&ep->exchanges);
-    coap_heap_free(&ep->timers);
+    base_htab_free(&ep->txs);
+    base_htab_free(&ep->dedup);
+    base_htab_free(&ep->reqs);
+    base_htab_free(&ep->exchanges);
+    base_heap_free(&ep->timers);
     ep->tr->ops->free(ep->tr);
     free(ep);
 }

@@ -11,13 +11,13 @@
 
 static uint64_t dd_key(const coap_peer_t *p, uint16_t mid)
 {
-    return coap_hash_mix((uint64_t)(uintptr_t)p ^ 0x5bd1e995u, mid);
+    return base_hash_mix((uint64_t)(uintptr_t)p ^ 0x5bd1e995u, mid);
 }
 
 static ep_dedup_t *dd_find(coap_ep_t *ep, coap_peer_t *p, uint16_t mid)
 {
-    for (coap_hnode_t *n = coap_htab_first(&ep->dedup, dd_key(p, mid)); n; n = coap_htab_next(n)) {
-        ep_dedup_t *d = coap_container_of(n, ep_dedup_t, hn);
+    for (base_hnode_t *n = base_htab_first(&ep->dedup, dd_key(p, mid)); n; n = base_htab_next(n)) {
+        ep_dedup_t *d = base_container_of(n, ep_dedup_t, hn);
         if (d->peer == p && d->mid == mid) return d;
     }
     return NULL;
@@ -28,7 +28,7 @@ static void dd_free_head(coap_ep_t *ep, dedup_fifo_t *f)
     ep_dedup_t *d = f->head;
     f->head = d->next;
     if (!f->head) f->tail = NULL;
-    if (!d->retired) coap_htab_remove(&ep->dedup, &d->hn);
+    if (!d->retired) base_htab_remove(&ep->dedup, &d->hn);
     if (d->pending) d->pending->dd = NULL;
     coap_ep_peer_unref_(ep, d->peer);
     free(d->reply);
@@ -59,7 +59,7 @@ static ep_dedup_t *dd_add(coap_ep_t *ep, coap_peer_t *p, const coap_msg_t *m)
     }
     ep_dedup_t *d = calloc(1, sizeof *d);
     if (!d) return NULL;
-    if (coap_htab_insert(&ep->dedup, &d->hn, dd_key(p, m->mid))) {
+    if (base_htab_insert(&ep->dedup, &d->hn, dd_key(p, m->mid))) {
         free(d);
         return NULL;
     }
@@ -93,7 +93,7 @@ ep_dedup_t *coap_ep_dedup_check_(coap_ep_t *ep, coap_peer_t *peer, const coap_ms
          * the peer's 16-bit IDs wrapped within EXCHANGE_LIFETIME (any client
          * past 265 messages/s does), so this message is new: replaying the
          * old answer would hand it someone else's response. */
-        coap_htab_remove(&ep->dedup, &dd->hn);
+        base_htab_remove(&ep->dedup, &dd->hn);
         dd->retired = 1;
         dd = NULL;
     }

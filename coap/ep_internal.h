@@ -13,14 +13,14 @@
 #define COAP_EP_INTERNAL_H
 
 #include "coap_ep.h"
-#include "heap.h"
-#include "htab.h"
+#include "base_heap.h"
+#include "base_htab.h"
 
 /* A timer in the endpoint's heap; `fire` runs when it is due. */
 typedef struct ep_timer ep_timer_t;
 typedef void (*ep_timer_fn)(coap_ep_t *ep, ep_timer_t *t);
 struct ep_timer {
-    coap_heap_tmr_t h; /* first: the heap hands back this pointer */
+    base_heap_tmr_t h; /* first: the heap hands back this pointer */
     ep_timer_fn fire;
 };
 
@@ -29,7 +29,7 @@ struct coap_req;
 /* One remote endpoint: message IDs, NSTART accounting (§4.7) and the
  * requests waiting for a free slot (kept here, owned by the client role). */
 typedef struct coap_peer {
-    coap_hnode_t hn;
+    base_hnode_t hn;
     coap_addr_t addr;
     uint16_t next_mid;
     uint16_t outstanding;
@@ -42,7 +42,7 @@ typedef struct coap_peer {
 /* An outgoing CON awaiting ACK/RST (or a NON whose sender wants to hear of
  * an RST). */
 struct coap_ep_tx {
-    coap_hnode_t hn; /* key: peer, mid */
+    base_hnode_t hn; /* key: peer, mid */
     ep_timer_t tmr;
     coap_peer_t *peer;
     coap_ep_sent_cb done;
@@ -57,7 +57,7 @@ struct coap_ep_tx {
 
 /* A remembered incoming message ID (§4.5) and what we answered to it. */
 typedef struct ep_dedup {
-    coap_hnode_t hn; /* key: peer, mid */
+    base_hnode_t hn; /* key: peer, mid */
     struct ep_dedup *next;
     coap_peer_t *peer;
     struct coap_ep_req *pending; /* request not answered yet */
@@ -72,7 +72,7 @@ typedef struct ep_dedup {
 } ep_dedup_t;
 
 struct coap_ep_req {
-    coap_hnode_t hn; /* key: id */
+    base_hnode_t hn; /* key: id */
     ep_timer_t tmr;  /* deferred empty ACK */
     uint64_t id;
     coap_peer_t *peer;
@@ -108,20 +108,20 @@ struct coap_ep {
     coap_ep_params_t p;
     coap_ep_hooks_t hooks;
     coap_ep_stats_t stats;
-    coap_heap_t timers;
-    coap_htab_t peers;
+    base_heap_t timers;
+    base_htab_t peers;
     coap_peer_t *lru_head, *lru_tail;
     size_t npeers;
-    coap_htab_t txs;
-    coap_htab_t dedup;
+    base_htab_t txs;
+    base_htab_t dedup;
     dedup_fifo_t fifo_con, fifo_non;
     size_t ndedup;
-    coap_htab_t reqs; /* pending incoming requests by id */
+    base_htab_t reqs; /* pending incoming requests by id */
     uint64_t next_req_id;
     coap_ep_request_cb on_request;
     void *on_request_ctx;
     const ep_response_role_t *responses; /* NULL until a client role uses ep */
-    coap_htab_t exchanges;               /* the client role's, by token */
+    base_htab_t exchanges;               /* the client role's, by token */
     const coap_identity_t *rx_identity;  /* of the datagram being processed */
     uint8_t closing;                     /* coap_ep_free() is running */
     uint32_t rand_pool[16];

@@ -33,7 +33,7 @@ static void lru_push(coap_ep_t *ep, coap_peer_t *p)
 
 static void peer_free(coap_ep_t *ep, coap_peer_t *p)
 {
-    coap_htab_remove(&ep->peers, &p->hn);
+    base_htab_remove(&ep->peers, &p->hn);
     lru_unlink(ep, p);
     ep->npeers--;
     free(p);
@@ -56,7 +56,7 @@ void coap_ep_peers_gc_(coap_ep_t *ep, uint64_t now)
 void coap_ep_peers_free_(coap_ep_t *ep)
 {
     while (ep->lru_head) peer_free(ep, ep->lru_head);
-    coap_htab_free(&ep->peers);
+    base_htab_free(&ep->peers);
 }
 
 coap_peer_t *coap_ep_peer_get_(coap_ep_t *ep, const coap_addr_t *given)
@@ -68,8 +68,8 @@ coap_peer_t *coap_ep_peer_get_(coap_ep_t *ep, const coap_addr_t *given)
     coap_addr_unmap(&canon);
     const coap_addr_t *addr = &canon;
     uint64_t h = coap_addr_hash(addr);
-    for (coap_hnode_t *n = coap_htab_first(&ep->peers, h); n; n = coap_htab_next(n)) {
-        coap_peer_t *p = coap_container_of(n, coap_peer_t, hn);
+    for (base_hnode_t *n = base_htab_first(&ep->peers, h); n; n = base_htab_next(n)) {
+        coap_peer_t *p = base_container_of(n, coap_peer_t, hn);
         if (coap_addr_equal(&p->addr, addr)) {
             p->last_used = coap_ep_now(ep);
             lru_unlink(ep, p);
@@ -83,7 +83,7 @@ coap_peer_t *coap_ep_peer_get_(coap_ep_t *ep, const coap_addr_t *given)
     /* §4.4: the initial Message ID should be randomized. */
     p->next_mid = (uint16_t)coap_ep_random_(ep);
     p->last_used = coap_ep_now(ep);
-    if (coap_htab_insert(&ep->peers, &p->hn, h)) {
+    if (base_htab_insert(&ep->peers, &p->hn, h)) {
         free(p);
         return NULL;
     }

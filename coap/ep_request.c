@@ -11,12 +11,12 @@
 
 static uint64_t req_hash(uint64_t id)
 {
-    return coap_hash_mix(0, id);
+    return base_hash_mix(0, id);
 }
 
 static void req_free(coap_ep_t *ep, coap_ep_req_t *r)
 {
-    coap_htab_remove(&ep->reqs, &r->hn);
+    base_htab_remove(&ep->reqs, &r->hn);
     coap_ep_timer_disarm_(ep, &r->tmr);
     if (r->dd) r->dd->pending = NULL;
     coap_ep_peer_unref_(ep, r->peer);
@@ -33,7 +33,7 @@ void coap_ep_req_ack(coap_ep_t *ep, coap_ep_req_t *r)
 
 static void deferred_ack(coap_ep_t *ep, ep_timer_t *t)
 {
-    coap_ep_req_ack(ep, coap_container_of(t, coap_ep_req_t, tmr));
+    coap_ep_req_ack(ep, base_container_of(t, coap_ep_req_t, tmr));
 }
 
 static coap_ep_req_t *req_new(coap_ep_t *ep, coap_peer_t *p, ep_dedup_t *dd, const coap_msg_t *m)
@@ -48,7 +48,7 @@ static coap_ep_req_t *req_new(coap_ep_t *ep, coap_peer_t *p, ep_dedup_t *dd, con
     r->token_len = m->token_len;
     memcpy(r->token, m->token, m->token_len);
     r->tmr.fire = deferred_ack;
-    if (coap_htab_insert(&ep->reqs, &r->hn, req_hash(r->id))) {
+    if (base_htab_insert(&ep->reqs, &r->hn, req_hash(r->id))) {
         free(r);
         return NULL;
     }
@@ -75,13 +75,13 @@ void coap_ep_request_input_(coap_ep_t *ep, coap_peer_t *peer, ep_dedup_t *dd, co
 void coap_ep_requests_free_(coap_ep_t *ep)
 {
     for (size_t b = 0; b < ep->reqs.nb; b++)
-        while (ep->reqs.b[b]) req_free(ep, coap_container_of(ep->reqs.b[b], coap_ep_req_t, hn));
+        while (ep->reqs.b[b]) req_free(ep, base_container_of(ep->reqs.b[b], coap_ep_req_t, hn));
 }
 
 coap_ep_req_t *coap_ep_req_find(coap_ep_t *ep, uint64_t id)
 {
-    for (coap_hnode_t *n = coap_htab_first(&ep->reqs, req_hash(id)); n; n = coap_htab_next(n)) {
-        coap_ep_req_t *r = coap_container_of(n, coap_ep_req_t, hn);
+    for (base_hnode_t *n = base_htab_first(&ep->reqs, req_hash(id)); n; n = base_htab_next(n)) {
+        coap_ep_req_t *r = base_container_of(n, coap_ep_req_t, hn);
         if (r->id == id) return r;
     }
     return NULL;

@@ -41,13 +41,13 @@ void coap_ep_reject_(coap_ep_t *ep, const coap_addr_t *from, const coap_msg_t *m
 
 static uint64_t tx_key(const coap_peer_t *p, uint16_t mid)
 {
-    return coap_hash_mix((uint64_t)(uintptr_t)p, mid);
+    return base_hash_mix((uint64_t)(uintptr_t)p, mid);
 }
 
 static coap_ep_tx_t *tx_find(coap_ep_t *ep, coap_peer_t *p, uint16_t mid)
 {
-    for (coap_hnode_t *n = coap_htab_first(&ep->txs, tx_key(p, mid)); n; n = coap_htab_next(n)) {
-        coap_ep_tx_t *tx = coap_container_of(n, coap_ep_tx_t, hn);
+    for (base_hnode_t *n = base_htab_first(&ep->txs, tx_key(p, mid)); n; n = base_htab_next(n)) {
+        coap_ep_tx_t *tx = base_container_of(n, coap_ep_tx_t, hn);
         if (tx->peer == p && tx->mid == mid) return tx;
     }
     return NULL;
@@ -55,7 +55,7 @@ static coap_ep_tx_t *tx_find(coap_ep_t *ep, coap_peer_t *p, uint16_t mid)
 
 static void tx_free(coap_ep_t *ep, coap_ep_tx_t *tx)
 {
-    coap_htab_remove(&ep->txs, &tx->hn);
+    base_htab_remove(&ep->txs, &tx->hn);
     coap_ep_timer_disarm_(ep, &tx->tmr);
     coap_ep_peer_unref_(ep, tx->peer);
     free(tx);
@@ -84,7 +84,7 @@ static uint32_t initial_timeout(coap_ep_t *ep)
 
 static void tx_timer(coap_ep_t *ep, ep_timer_t *t)
 {
-    coap_ep_tx_t *tx = coap_container_of(t, coap_ep_tx_t, tmr);
+    coap_ep_tx_t *tx = base_container_of(t, coap_ep_tx_t, tmr);
     if (tx->type == COAP_NON) { /* no RST came: the NON counts as delivered */
         tx_complete(ep, tx, COAP_OK, NULL);
         return;
@@ -133,7 +133,7 @@ int coap_ep_send(coap_ep_t *ep, const coap_addr_t *to, coap_msg_t *msg, coap_ep_
     coap_ep_tx_t *tx = calloc(1, sizeof *tx + len);
     if (!tx) return COAP_ERR_NOMEM;
     int n = coap_msg_serialize(msg, tx->bytes, len);
-    if (n < 0 || coap_htab_insert(&ep->txs, &tx->hn, tx_key(peer, msg->mid))) {
+    if (n < 0 || base_htab_insert(&ep->txs, &tx->hn, tx_key(peer, msg->mid))) {
         free(tx);
         return n < 0 ? n : COAP_ERR_NOMEM;
     }
@@ -178,15 +178,15 @@ void coap_ep_fail_peer_txs_(coap_ep_t *ep, coap_peer_t *p, int err)
 {
     size_t n = 0;
     for (size_t b = 0; b < ep->txs.nb; b++)
-        for (coap_hnode_t *h = ep->txs.b[b]; h; h = h->next)
-            n += coap_container_of(h, coap_ep_tx_t, hn)->peer == p;
+        for (base_hnode_t *h = ep->txs.b[b]; h; h = h->next)
+            n += base_container_of(h, coap_ep_tx_t, hn)->peer == p;
     if (!n) return;
     uint16_t *mids = malloc(n * sizeof *mids);
     if (!mids) return; /* they time out instead, as they would have */
     size_t k = 0;
     for (size_t b = 0; b < ep->txs.nb; b++)
-        for (coap_hnode_t *h = ep->txs.b[b]; h; h = h->next) {
-            coap_ep_tx_t *tx = coap_container_of(h, coap_ep_tx_t, hn);
+        for (base_hnode_t *h = ep->txs.b[b]; h; h = h->next) {
+            coap_ep_tx_t *tx = base_container_of(h, coap_ep_tx_t, hn);
             if (tx->peer == p) mids[k++] = tx->mid;
         }
     for (size_t i = 0; i < k; i++) {
@@ -200,6 +200,6 @@ void coap_ep_txs_free_(coap_ep_t *ep)
 {
     for (size_t b = 0; b < ep->txs.nb; b++)
         while (ep->txs.b && ep->txs.b[b])
-            tx_complete(ep, coap_container_of(ep->txs.b[b], coap_ep_tx_t, hn), COAP_ERR_CANCELLED,
+            tx_complete(ep, base_container_of(ep->txs.b[b], coap_ep_tx_t, hn), COAP_ERR_CANCELLED,
                         NULL);
 }

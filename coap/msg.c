@@ -97,7 +97,7 @@ int coap_msg_parse(coap_msg_t *m, const uint8_t *buf, size_t len)
         if (olen > 0xFFFF) return COAP_ERR_OPT_VALUE; /* our model keeps 16-bit lengths */
         if ((size_t)(end - p) < olen) return COAP_ERR_OPT_TRUNCATED;
         if (m->opt_count == COAP_MSG_MAX_OPTS) return COAP_ERR_TOO_MANY_OPTS;
-        coap_opt_t *o = &m->opts[m->opt_count++];
+        coap_msg_opt_t *o = &m->opts[m->opt_count++];
         o->num = (uint16_t)num;
         o->len = (uint16_t)olen;
         o->is_inline = 0;
@@ -118,7 +118,7 @@ size_t coap_msg_size(const coap_msg_t *m)
     size_t n = 4 + m->token_len;
     uint16_t prev = 0;
     for (unsigned i = 0; i < m->opt_count; i++) {
-        const coap_opt_t *o = &m->opts[i];
+        const coap_msg_opt_t *o = &m->opts[i];
         n += 1 + ext_size((uint32_t)(o->num - prev)) + ext_size(o->len) + o->len;
         prev = o->num;
     }
@@ -161,12 +161,12 @@ int coap_msg_serialize(const coap_msg_t *m, uint8_t *buf, size_t cap)
     p += m->token_len;
     uint16_t prev = 0;
     for (unsigned i = 0; i < m->opt_count; i++) {
-        const coap_opt_t *o = &m->opts[i];
+        const coap_msg_opt_t *o = &m->opts[i];
         uint32_t delta = (uint32_t)(o->num - prev);
         *p++ = (uint8_t)(nibble(delta) << 4 | nibble(o->len));
         p = write_ext(p, delta);
         p = write_ext(p, o->len);
-        if (o->len) memcpy(p, coap_opt_value(o), o->len);
+        if (o->len) memcpy(p, coap_msg_opt_value(o), o->len);
         p += o->len;
         prev = o->num;
     }
@@ -192,9 +192,9 @@ int coap_msg_add_opt(coap_msg_t *m, uint16_t num, const void *val, size_t len)
     if (len > 0xFFFF) return COAP_ERR_OPT_VALUE;
     unsigned i = m->opt_count;
     while (i > 0 && m->opts[i - 1].num > num) i--;
-    memmove(&m->opts[i + 1], &m->opts[i], (m->opt_count - i) * sizeof(coap_opt_t));
+    memmove(&m->opts[i + 1], &m->opts[i], (m->opt_count - i) * sizeof(coap_msg_opt_t));
     m->opt_count++;
-    coap_opt_t *o = &m->opts[i];
+    coap_msg_opt_t *o = &m->opts[i];
     o->num = num;
     o->len = (uint16_t)len;
     if (len <= COAP_OPT_INLINE) {
@@ -240,7 +240,7 @@ int coap_msg_del_opt(coap_msg_t *m, uint16_t num)
     return (int)removed;
 }
 
-const coap_opt_t *coap_msg_find_opt(const coap_msg_t *m, uint16_t num)
+const coap_msg_opt_t *coap_msg_find_opt(const coap_msg_t *m, uint16_t num)
 {
     for (unsigned i = 0; i < m->opt_count; i++) {
         if (m->opts[i].num == num) return &m->opts[i];
@@ -249,24 +249,24 @@ const coap_opt_t *coap_msg_find_opt(const coap_msg_t *m, uint16_t num)
     return NULL;
 }
 
-const coap_opt_t *coap_msg_next_opt(const coap_msg_t *m, const coap_opt_t *prev)
+const coap_msg_opt_t *coap_msg_next_opt(const coap_msg_t *m, const coap_msg_opt_t *prev)
 {
-    const coap_opt_t *end = m->opts + m->opt_count;
-    const coap_opt_t *next = prev + 1;
+    const coap_msg_opt_t *end = m->opts + m->opt_count;
+    const coap_msg_opt_t *next = prev + 1;
     return (next < end && next->num == prev->num) ? next : NULL;
 }
 
 int coap_msg_count_opt(const coap_msg_t *m, uint16_t num)
 {
     int n = 0;
-    for (const coap_opt_t *o = coap_msg_find_opt(m, num); o; o = coap_msg_next_opt(m, o)) n++;
+    for (const coap_msg_opt_t *o = coap_msg_find_opt(m, num); o; o = coap_msg_next_opt(m, o)) n++;
     return n;
 }
 
-int coap_opt_uint(const coap_opt_t *o, uint32_t *out)
+int coap_opt_uint(const coap_msg_opt_t *o, uint32_t *out)
 {
     if (!o || o->len > 4) return -1;
-    const uint8_t *v = coap_opt_value(o);
+    const uint8_t *v = coap_msg_opt_value(o);
     uint32_t x = 0;
     for (unsigned i = 0; i < o->len; i++) x = x << 8 | v[i];
     *out = x;

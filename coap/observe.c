@@ -23,8 +23,8 @@ typedef struct obs_notif {
 
 #define DAY_MS (24u * 3600u * 1000u)
 
-static coap_observer_t **find(coap_resource_t *res, const coap_addr_t *peer, const uint8_t *tok,
-                              size_t len)
+static coap_observer_t **find(coap_server_resource_t *res, const coap_addr_t *peer,
+                              const uint8_t *tok, size_t len)
 {
     for (coap_observer_t **pp = &res->observers; *pp; pp = &(*pp)->next) {
         coap_observer_t *o = *pp;
@@ -41,28 +41,28 @@ static void obs_unlink(coap_server_t *srv, coap_observer_t **pp, int reason)
     o->res->nobservers--;
     srv->nobservers--;
     if (o->tx) coap_ep_tx_cancel(srv->ep, o->tx);
-    coap_resource_t *res = o->res;
+    coap_server_resource_t *res = o->res;
     coap_addr_t peer = o->peer;
     free(o->queued);
     free(o);
     if (srv->on_deregister) srv->on_deregister(srv, res, &peer, reason, srv->on_deregister_arg);
 }
 
-void coap_obs_deregister_(coap_server_t *srv, coap_resource_t *res, const coap_addr_t *peer,
+void coap_obs_deregister_(coap_server_t *srv, coap_server_resource_t *res, const coap_addr_t *peer,
                           const uint8_t *tok, size_t len, int reason)
 {
     coap_observer_t **pp = find(res, peer, tok, len);
     if (pp) obs_unlink(srv, pp, reason);
 }
 
-void coap_obs_remove_all_(coap_server_t *srv, coap_resource_t *res, int reason)
+void coap_obs_remove_all_(coap_server_t *srv, coap_server_resource_t *res, int reason)
 {
     while (res->observers) obs_unlink(srv, &res->observers, reason);
 }
 
 void coap_obs_register_(coap_server_t *srv, srv_req_t *sr, coap_msg_t *resp)
 {
-    coap_resource_t *res = sr->res;
+    coap_server_resource_t *res = sr->res;
     coap_observer_t **pp = find(res, &sr->peer, sr->token, sr->token_len);
     if (!pp) {
         /* Refused for lack of room before the application is asked: it
@@ -109,13 +109,13 @@ static int send_notif(coap_observer_t *o, const obs_notif_t *n, int final)
     coap_msg_t m;
     coap_msg_init(&m, con ? COAP_CON : COAP_NON, n->code, 0);
     coap_msg_set_token(&m, o->token, o->token_len);
-    coap_response_t r = {.code = n->code,
-                         .payload = n->payload,
-                         .payload_len = n->len,
-                         .content_format = n->cf,
-                         .etag = n->etag_len ? n->etag : NULL,
-                         .etag_len = n->etag_len,
-                         .max_age = n->max_age};
+    coap_server_response_t r = {.code = n->code,
+                                .payload = n->payload,
+                                .payload_len = n->len,
+                                .content_format = n->cf,
+                                .etag = n->etag_len ? n->etag : NULL,
+                                .etag_len = n->etag_len,
+                                .max_age = n->max_age};
     coap_server_fill_(&m, &r);
     if (COAP_CODE_CLASS(n->code) == 2) coap_msg_add_uint(&m, COAP_OPT_OBSERVE, n->seq);
     size_t bs = coap_block_size(o->szx);
@@ -136,7 +136,7 @@ static int send_notif(coap_observer_t *o, const obs_notif_t *n, int final)
     return COAP_OK;
 }
 
-static obs_notif_t *notif_new(const coap_response_t *rep, uint32_t seq)
+static obs_notif_t *notif_new(const coap_server_response_t *rep, uint32_t seq)
 {
     obs_notif_t *n = malloc(sizeof *n + rep->payload_len);
     if (!n) return NULL;
@@ -182,7 +182,8 @@ static void on_notif_sent(coap_ep_t *ep, int result, const coap_msg_t *ack, void
     }
 }
 
-int coap_server_notify(coap_server_t *srv, coap_resource_t *res, const coap_response_t *rep)
+int coap_server_notify(coap_server_t *srv, coap_server_resource_t *res,
+                       const coap_server_response_t *rep)
 {
     int error = COAP_CODE_CLASS(rep->code) != 2;
     /* §4.4: the sequence number increases with every notification. */
@@ -212,7 +213,7 @@ int coap_server_notify(coap_server_t *srv, coap_resource_t *res, const coap_resp
     return count;
 }
 
-size_t coap_server_observers(const coap_resource_t *res)
+size_t coap_server_observers(const coap_server_resource_t *res)
 {
     return res->nobservers;
 }

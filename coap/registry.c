@@ -76,7 +76,7 @@ static int in_list(const uint16_t *list, uint16_t num)
 uint16_t coap_msg_check_options(const coap_msg_t *m, const uint16_t *known)
 {
     for (unsigned i = 0; i < m->opt_count; i++) {
-        const coap_opt_t *o = &m->opts[i];
+        const coap_msg_opt_t *o = &m->opts[i];
         if (!coap_opt_is_critical(o->num)) continue;
         if (in_list(known, o->num)) continue;
         const coap_opt_def_t *d = coap_opt_def(o->num);

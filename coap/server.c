@@ -11,12 +11,12 @@
 
 /* --- resources --- */
 
-coap_resource_t *coap_server_add(coap_server_t *srv, const char *path, unsigned flags,
-                                 unsigned methods, coap_handler_t handler, void *arg,
-                                 const coap_link_attrs_t *attrs)
+coap_server_resource_t *coap_server_add(coap_server_t *srv, const char *path, unsigned flags,
+                                        unsigned methods, coap_handler_t handler, void *arg,
+                                        const coap_link_attrs_t *attrs)
 {
     if (!path || path[0] != '/' || !handler) return NULL;
-    coap_resource_t *r = calloc(1, sizeof *r);
+    coap_server_resource_t *r = calloc(1, sizeof *r);
     if (!r || !(r->path = strdup(path))) {
         free(r);
         return NULL;
@@ -37,18 +37,18 @@ coap_resource_t *coap_server_add(coap_server_t *srv, const char *path, unsigned 
         r->ct = attrs->ct;
         r->sz = attrs->sz;
     }
-    coap_resource_t **pp = &srv->resources; /* keep registration order */
+    coap_server_resource_t **pp = &srv->resources; /* keep registration order */
     while (*pp) pp = &(*pp)->next;
     *pp = r;
     return r;
 }
 
-void coap_server_remove(coap_server_t *srv, coap_resource_t *res)
+void coap_server_remove(coap_server_t *srv, coap_server_resource_t *res)
 {
     coap_obs_remove_all_(srv, res, COAP_DEREG_SHUTDOWN);
     for (srv_req_t *sr = srv->pending; sr; sr = sr->next)
         if (sr->res == res) sr->res = NULL;
-    for (coap_resource_t **pp = &srv->resources; *pp; pp = &(*pp)->next) {
+    for (coap_server_resource_t **pp = &srv->resources; *pp; pp = &(*pp)->next) {
         if (*pp == res) {
             *pp = res->next;
             break;
@@ -62,12 +62,12 @@ void coap_server_remove(coap_server_t *srv, coap_resource_t *res)
     free(res);
 }
 
-const char *coap_resource_path(const coap_resource_t *res)
+const char *coap_resource_path(const coap_server_resource_t *res)
 {
     return res->path;
 }
 
-void coap_resource_set_max_upload(coap_resource_t *res, uint32_t max)
+void coap_resource_set_max_upload(coap_server_resource_t *res, uint32_t max)
 {
     res->max_upload = max;
 }
@@ -86,7 +86,7 @@ static srv_req_t *pending_take(coap_server_t *srv, uint64_t id)
     return NULL;
 }
 
-int coap_server_fill_(coap_msg_t *m, const coap_response_t *resp)
+int coap_server_fill_(coap_msg_t *m, const coap_server_response_t *resp)
 {
     int rc = COAP_OK;
     if (resp->etag && resp->etag_len)
@@ -96,7 +96,7 @@ int coap_server_fill_(coap_msg_t *m, const coap_response_t *resp)
     if (!rc && resp->max_age >= 0)
         rc = coap_msg_add_uint(m, COAP_OPT_MAX_AGE, (uint32_t)resp->max_age);
     for (size_t i = 0; !rc && i < resp->nopts; i++)
-        rc = coap_msg_add_opt(m, resp->opts[i].num, coap_opt_value(&resp->opts[i]),
+        rc = coap_msg_add_opt(m, resp->opts[i].num, coap_msg_opt_value(&resp->opts[i]),
                               resp->opts[i].len);
     m->payload = resp->payload;
     m->payload_len = resp->payload_len;
@@ -104,7 +104,7 @@ int coap_server_fill_(coap_msg_t *m, const coap_response_t *resp)
 }
 
 /* §5.10.6.2: a GET carrying the current ETag is answered 2.03 Valid. */
-static int etag_matches(const srv_req_t *sr, const coap_response_t *resp)
+static int etag_matches(const srv_req_t *sr, const coap_server_response_t *resp)
 {
     if (!resp->etag || sr->method != COAP_GET || resp->code != COAP_CONTENT) return 0;
     for (unsigned i = 0; i < sr->netags; i++)
@@ -162,7 +162,7 @@ static void sent_unlink(coap_server_t *srv, sent_ctx_t *ctx)
     }
 }
 
-int coap_server_respond(coap_server_t *srv, uint64_t id, const coap_response_t *resp)
+int coap_server_respond(coap_server_t *srv, uint64_t id, const coap_server_response_t *resp)
 {
     srv_req_t *sr = pending_take(srv, id);
     if (!sr) return COAP_ERR_INVALID;
@@ -225,7 +225,7 @@ static void on_response_sent(coap_ep_t *ep, int result, const coap_msg_t *ack, v
 /* Answers at once with a diagnostic payload (§5.5.2). */
 void coap_server_error_(coap_server_t *srv, uint64_t id, uint8_t code, const char *diag)
 {
-    coap_response_t r = COAP_RESPONSE(code);
+    coap_server_response_t r = COAP_RESPONSE(code);
     r.payload = diag;
     r.payload_len = diag ? strlen(diag) : 0;
     if (diag) r.content_format = 0;
@@ -300,7 +300,7 @@ void coap_server_set_proxy_admit(coap_server_t *srv, coap_admit_cb cb, void *arg
     srv->proxy_admit_arg = arg;
 }
 
-void coap_resource_set_admit(coap_resource_t *res, coap_admit_cb cb, void *arg)
+void coap_resource_set_admit(coap_server_resource_t *res, coap_admit_cb cb, void *arg)
 {
     res->admit = cb;
     res->admit_arg = arg;

@@ -38,7 +38,8 @@ static stored_resp_t **stored_find(coap_server_t *srv, const coap_addr_t *peer, 
  * from a copy): a copy kept from an earlier request with the same key is
  * out of date either way; the new answer is kept when the client will
  * fetch it in blocks (`keep`). */
-void coap_srv_store_response_(coap_server_t *srv, srv_req_t *sr, const coap_response_t *r, int keep)
+void coap_srv_store_response_(coap_server_t *srv, srv_req_t *sr, const coap_server_response_t *r,
+                              int keep)
 {
     stored_resp_t **old = stored_find(srv, &sr->peer, sr->store_key);
     if (old) coap_srv_stored_free_(srv, old);
@@ -72,13 +73,13 @@ int coap_srv_respond_stored_(coap_server_t *srv, srv_req_t *sr)
     stored_resp_t **pp = stored_find(srv, &sr->peer, sr->store_key);
     if (!pp) return 0;
     stored_resp_t *s = *pp;
-    coap_response_t r = {.code = s->code,
-                         .payload = s->body,
-                         .payload_len = s->len,
-                         .content_format = s->cf,
-                         .max_age = s->max_age,
-                         .etag = s->etag_len ? s->etag : NULL,
-                         .etag_len = s->etag_len};
+    coap_server_response_t r = {.code = s->code,
+                                .payload = s->body,
+                                .payload_len = s->len,
+                                .content_format = s->cf,
+                                .max_age = s->max_age,
+                                .etag = s->etag_len ? s->etag : NULL,
+                                .etag_len = s->etag_len};
     free(sr->store_key);
     sr->store_key = NULL; /* do not store it again */
     coap_server_respond(srv, sr->id, &r);
@@ -100,13 +101,13 @@ char *coap_srv_request_key_(const coap_msg_t *m, int with_tag)
     if (!key) return NULL;
     size_t n = (size_t)snprintf(key, cap, "%u|", m->code);
     for (unsigned i = 0; i < m->opt_count; i++) {
-        const coap_opt_t *o = &m->opts[i];
+        const coap_msg_opt_t *o = &m->opts[i];
         int uri = o->num == COAP_OPT_URI_PATH || o->num == COAP_OPT_URI_QUERY ||
                   o->num == COAP_OPT_URI_HOST || o->num == COAP_OPT_URI_PORT ||
                   o->num == COAP_OPT_PROXY_URI || o->num == COAP_OPT_PROXY_SCHEME;
         if (!uri && (o->num != COAP_OPT_REQUEST_TAG || !with_tag)) continue;
         n += (size_t)snprintf(key + n, cap - n, "%u:", o->num);
-        const uint8_t *v = coap_opt_value(o);
+        const uint8_t *v = coap_msg_opt_value(o);
         for (size_t j = 0; j < o->len; j++) {
             key[n++] = hex[v[j] >> 4];
             key[n++] = hex[v[j] & 15];
@@ -154,10 +155,10 @@ uint32_t coap_srv_max_upload_(const coap_server_t *srv, const srv_req_t *sr)
 void coap_srv_too_large_(coap_server_t *srv, srv_req_t *sr)
 {
     uint8_t s1[4];
-    coap_opt_t o = {.num = COAP_OPT_SIZE1, .is_inline = 1};
+    coap_msg_opt_t o = {.num = COAP_OPT_SIZE1, .is_inline = 1};
     o.len = (uint16_t)coap_uint_encode(coap_srv_max_upload_(srv, sr), s1);
     memcpy(o.v.bytes, s1, o.len);
-    coap_response_t r = COAP_RESPONSE(COAP_REQUEST_ENTITY_TOO_LARGE);
+    coap_server_response_t r = COAP_RESPONSE(COAP_REQUEST_ENTITY_TOO_LARGE);
     r.opts = &o;
     r.nopts = 1;
     sr->has_b1 = 0;
@@ -173,7 +174,7 @@ static void busy(coap_server_t *srv, srv_req_t *sr, uint64_t first_expiry, const
 {
     uint64_t now = coap_ep_now(srv->ep);
     uint64_t s = first_expiry > now ? (first_expiry - now + 999) / 1000 : 1;
-    coap_response_t r = COAP_RESPONSE(COAP_SERVICE_UNAVAILABLE);
+    coap_server_response_t r = COAP_RESPONSE(COAP_SERVICE_UNAVAILABLE);
     r.max_age = (long)(s > RETRY_MAX_S ? RETRY_MAX_S : s);
     r.payload = diag;
     r.payload_len = strlen(diag);
@@ -235,7 +236,7 @@ static int append_block(upload_t *u, const uint8_t *p, size_t n)
 /* Returns 1 when the body is complete (*body, *len), 0 when the block was
  * answered (2.31, 4.08, 4.13), < 0 on no memory. */
 int coap_srv_block1_receive_(coap_server_t *srv, srv_req_t *sr, const coap_msg_t *m,
-                             const coap_block_t *b, upload_t **done)
+                             const coap_block_info_t *b, upload_t **done)
 {
     char *key = coap_srv_request_key_(m, 1);
     if (!key) return COAP_ERR_NOMEM;
@@ -279,7 +280,7 @@ int coap_srv_block1_receive_(coap_server_t *srv, srv_req_t *sr, const coap_msg_t
     if (append_block(u, m->payload, m->payload_len)) return COAP_ERR_NOMEM;
     u->expires = coap_ep_now(srv->ep) + coap_ep_params(srv->ep)->exchange_lifetime_ms;
     if (b->more) {
-        coap_response_t r = COAP_RESPONSE(COAP_CONTINUE);
+        coap_server_response_t r = COAP_RESPONSE(COAP_CONTINUE);
         coap_server_respond(srv, sr->id, &r); /* the block is acknowledged */
         return 0;
     }

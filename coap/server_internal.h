@@ -11,7 +11,7 @@
 typedef struct coap_observer {
     struct coap_observer *next;
     struct coap_server *srv;
-    coap_resource_t *res;
+    coap_server_resource_t *res;
     coap_addr_t peer;
     uint8_t token[COAP_TOKEN_MAX];
     uint8_t token_len;
@@ -48,7 +48,7 @@ typedef struct srv_req {
     struct srv_req *next;
     uint64_t id;
     coap_ep_req_t *epreq;
-    coap_resource_t *res;
+    coap_server_resource_t *res;
     coap_addr_t peer;
     uint8_t token[COAP_TOKEN_MAX];
     uint8_t token_len;
@@ -105,7 +105,7 @@ struct coap_server {
     size_t nstored;
     coap_ep_t *ep;
     coap_server_params_t p;
-    coap_resource_t *resources;
+    coap_server_resource_t *resources;
     srv_req_t *pending;
     upload_t *uploads;
     size_t nuploads, nobservers;
@@ -115,11 +115,11 @@ struct coap_server {
     void *on_deregister_arg;
     coap_complete_cb on_complete;
     void *on_complete_arg;
-    coap_resource_t *wellknown;
+    coap_server_resource_t *wellknown;
 };
 
 /* server.c: builds the options common to responses and notifications. */
-int coap_server_fill_(coap_msg_t *m, const coap_response_t *resp);
+int coap_server_fill_(coap_msg_t *m, const coap_server_response_t *resp);
 
 /* server_req.c: the endpoint's request handler */
 void coap_srv_on_request_(coap_ep_t *ep, coap_ep_req_t *er, const coap_msg_t *m, void *ctx);
@@ -131,21 +131,21 @@ void coap_server_error_(coap_server_t *srv, uint64_t id, uint8_t code, const cha
 char *coap_srv_request_key_(const coap_msg_t *m, int with_tag);
 void coap_srv_upload_free_(coap_server_t *srv, upload_t **pp);
 void coap_srv_stored_free_(coap_server_t *srv, stored_resp_t **pp);
-void coap_srv_store_response_(coap_server_t *srv, srv_req_t *sr, const coap_response_t *r,
+void coap_srv_store_response_(coap_server_t *srv, srv_req_t *sr, const coap_server_response_t *r,
                               int keep);
 int coap_srv_respond_stored_(coap_server_t *srv, srv_req_t *sr);
 uint32_t coap_srv_max_upload_(const coap_server_t *srv, const srv_req_t *sr);
 void coap_srv_too_large_(coap_server_t *srv, srv_req_t *sr);
 int coap_srv_block1_receive_(coap_server_t *srv, srv_req_t *sr, const coap_msg_t *m,
-                             const coap_block_t *b, upload_t **done);
+                             const coap_block_info_t *b, upload_t **done);
 
 /* observe.c */
 void coap_obs_register_(coap_server_t *srv, srv_req_t *sr, coap_msg_t *resp);
-void coap_obs_deregister_(coap_server_t *srv, coap_resource_t *res, const coap_addr_t *peer,
+void coap_obs_deregister_(coap_server_t *srv, coap_server_resource_t *res, const coap_addr_t *peer,
                           const uint8_t *tok, size_t tok_len, int reason);
-void coap_obs_remove_all_(coap_server_t *srv, coap_resource_t *res, int reason);
+void coap_obs_remove_all_(coap_server_t *srv, coap_server_resource_t *res, int reason);
 
 /* wellknown.c */
-void coap_wellknown_handler_(coap_server_t *srv, const coap_request_t *req, void *arg);
+void coap_wellknown_handler_(coap_server_t *srv, const coap_server_request_t *req, void *arg);
 
 #endif

@@ -12,10 +12,10 @@
 #include <string.h>
 
 /* Exact match first, then the longest prefix resource covering the path. */
-static coap_resource_t *find_resource(coap_server_t *srv, const char *path, size_t len)
+static coap_server_resource_t *find_resource(coap_server_t *srv, const char *path, size_t len)
 {
-    coap_resource_t *best = NULL;
-    for (coap_resource_t *r = srv->resources; r; r = r->next) {
+    coap_server_resource_t *best = NULL;
+    for (coap_server_resource_t *r = srv->resources; r; r = r->next) {
         if (r->path_len == len && memcmp(r->path, path, len) == 0) return r;
         if (!(r->flags & COAP_RES_PREFIX) || r->path_len > len) continue;
         int root = r->path_len == 1;
@@ -60,14 +60,14 @@ static int opt_int(const coap_msg_t *m, uint16_t num)
 static const char *control_byte_option(const coap_msg_t *m)
 {
     for (unsigned i = 0; i < m->opt_count; i++) {
-        const coap_opt_t *o = &m->opts[i];
+        const coap_msg_opt_t *o = &m->opts[i];
         const char *name = o->num == COAP_OPT_URI_PATH       ? "Uri-Path"
                            : o->num == COAP_OPT_URI_QUERY    ? "Uri-Query"
                            : o->num == COAP_OPT_URI_HOST     ? "Uri-Host"
                            : o->num == COAP_OPT_PROXY_URI    ? "Proxy-Uri"
                            : o->num == COAP_OPT_PROXY_SCHEME ? "Proxy-Scheme"
                                                              : NULL;
-        const uint8_t *v = coap_opt_value(o);
+        const uint8_t *v = coap_msg_opt_value(o);
         for (size_t j = 0; name && j < o->len; j++)
             if (v[j] < 0x20 || v[j] == 0x7F) return name;
     }
@@ -81,8 +81,8 @@ static int split_uri(const coap_msg_t *m, char *path, size_t cap, coap_uri_part_
     size_t n = 0;
     *nsegs = *nquery = 0;
     for (unsigned i = 0; i < m->opt_count; i++) {
-        const coap_opt_t *o = &m->opts[i];
-        const char *v = (const char *)coap_opt_value(o);
+        const coap_msg_opt_t *o = &m->opts[i];
+        const char *v = (const char *)coap_msg_opt_value(o);
         if (o->num == COAP_OPT_URI_PATH) {
             if (*nsegs == COAP_URI_MAX_PARTS || n + 1 + o->len >= cap) return -1;
             path[n++] = '/';
@@ -109,11 +109,11 @@ static srv_req_t *pending_add(coap_server_t *srv, coap_ep_req_t *er, const coap_
     sr->token_len = m->token_len;
     memcpy(sr->token, m->token, m->token_len);
     sr->method = m->code;
-    for (const coap_opt_t *o = coap_msg_find_opt(m, COAP_OPT_ETAG); o && sr->netags < 4;
+    for (const coap_msg_opt_t *o = coap_msg_find_opt(m, COAP_OPT_ETAG); o && sr->netags < 4;
          o = coap_msg_next_opt(m, o)) {
         uint8_t n = (uint8_t)(o->len > 8 ? 8 : o->len);
         sr->etag_lens[sr->netags] = n;
-        memcpy(sr->etags[sr->netags], coap_opt_value(o), n);
+        memcpy(sr->etags[sr->netags], coap_msg_opt_value(o), n);
         sr->netags++;
     }
     sr->next = srv->pending;
@@ -148,7 +148,7 @@ static int check_options(coap_server_t *srv, const srv_req_t *sr, const coap_msg
 
 /* The resource (NULL for a proxied request) and its method: 4.04, 4.05. */
 static int find_target(coap_server_t *srv, const srv_req_t *sr, const coap_msg_t *m,
-                       const char *path, int proxied, coap_resource_t **res)
+                       const char *path, int proxied, coap_server_resource_t **res)
 {
     *res = proxied ? NULL : find_resource(srv, path, strlen(path));
     if (!*res && !proxied) {
@@ -164,24 +164,24 @@ static int find_target(coap_server_t *srv, const srv_req_t *sr, const coap_msg_t
 
 /* The application's admission (RFC 7252 §11.3), before anything is kept
  * for the request: a refusal is the bare code. Returns -1 when refused. */
-static int admit(coap_server_t *srv, const coap_request_t *req)
+static int admit(coap_server_t *srv, const coap_server_request_t *req)
 {
     coap_admit_cb cb = req->resource ? req->resource->admit : srv->proxy_admit;
     void *arg = req->resource ? req->resource->admit_arg : srv->proxy_admit_arg;
     uint8_t code = cb ? cb(srv, req, arg) : 0;
     if (!code) return 0;
-    coap_response_t r = COAP_RESPONSE(code);
+    coap_server_response_t r = COAP_RESPONSE(code);
     coap_server_respond(srv, req->id, &r);
     return -1;
 }
 
 /* Block2 of a later block, Observe and Block1 (RFC 7959, RFC 7641): runs
  * the handler when the request (its whole body) is there. */
-static void serve(coap_server_t *srv, srv_req_t *sr, coap_request_t *req, int proxied)
+static void serve(coap_server_t *srv, srv_req_t *sr, coap_server_request_t *req, int proxied)
 {
     const coap_msg_t *m = req->msg;
-    coap_resource_t *res = req->resource;
-    coap_block_t b;
+    coap_server_resource_t *res = req->resource;
+    coap_block_info_t b;
     int hb = coap_block_get(m, COAP_OPT_BLOCK2, &b);
     if (hb < 0 || coap_block_get(m, COAP_OPT_BLOCK1, &b) < 0) {
         coap_server_error_(srv, sr->id, COAP_BAD_REQUEST, "malformed block option");
@@ -252,19 +252,19 @@ void coap_srv_on_request_(coap_ep_t *ep, coap_ep_req_t *er, const coap_msg_t *m,
     if (check_options(srv, sr, m, proxied)) return;
     char path[COAP_URI_BUF];
     coap_uri_part_t segs[COAP_URI_MAX_PARTS], query[COAP_URI_MAX_PARTS];
-    coap_request_t req = {.id = sr->id,
-                          .method = m->code,
-                          .msg = m,
-                          .peer = &sr->peer,
-                          .identity = coap_ep_rx_identity(ep),
-                          .path = path,
-                          .segs = segs,
-                          .query = query,
-                          .payload = m->payload,
-                          .payload_len = m->payload_len,
-                          .content_format = opt_int(m, COAP_OPT_CONTENT_FORMAT),
-                          .accept = opt_int(m, COAP_OPT_ACCEPT),
-                          .observe = opt_int(m, COAP_OPT_OBSERVE)};
+    coap_server_request_t req = {.id = sr->id,
+                                 .method = m->code,
+                                 .msg = m,
+                                 .peer = &sr->peer,
+                                 .identity = coap_ep_rx_identity(ep),
+                                 .path = path,
+                                 .segs = segs,
+                                 .query = query,
+                                 .payload = m->payload,
+                                 .payload_len = m->payload_len,
+                                 .content_format = opt_int(m, COAP_OPT_CONTENT_FORMAT),
+                                 .accept = opt_int(m, COAP_OPT_ACCEPT),
+                                 .observe = opt_int(m, COAP_OPT_OBSERVE)};
     if (split_uri(m, path, sizeof path, segs, &req.nsegs, query, &req.nquery)) {
         coap_server_error_(srv, sr->id, COAP_BAD_REQUEST, "URI too long");
         return;

@@ -3,7 +3,7 @@
  * non-blocking socket, dual-stack when bound to an IPv6 address, with
  * IP_RECVERR so that ICMP errors name the peer that cannot be reached.
  */
-#include "coap_loop.h"
+#include "base_loop.h"
 #include "coap_msg.h"
 #include "coap_transport.h"
 
@@ -88,7 +88,7 @@ static void udp_process(coap_transport_t *t, uint64_t now)
 static uint64_t udp_next_deadline(const coap_transport_t *t)
 {
     (void)t;
-    return COAP_NEVER;
+    return BASE_NEVER;
 }
 
 static int udp_fd(const coap_transport_t *t)

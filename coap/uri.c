@@ -44,7 +44,7 @@ static int uri_char_ok(int c)
 }
 
 /* Appends a decoded part into u->buf; returns the part or NULL when full. */
-static int add_part(coap_uri_t *u, size_t *used, coap_uri_part_t *parts, uint16_t *count,
+static int add_part(coap_parsed_uri_t *u, size_t *used, coap_uri_part_t *parts, uint16_t *count,
                     const char *raw, size_t len)
 {
     if (*count >= COAP_URI_MAX_PARTS) return COAP_ERR_URI;
@@ -57,7 +57,7 @@ static int add_part(coap_uri_t *u, size_t *used, coap_uri_part_t *parts, uint16_
     return COAP_OK;
 }
 
-static int parse_host(coap_uri_t *u, const char *p, size_t len)
+static int parse_host(coap_parsed_uri_t *u, const char *p, size_t len)
 {
     if (len == 0) return COAP_ERR_URI;
     if (p[0] == '[') {
@@ -91,7 +91,7 @@ static int parse_host(coap_uri_t *u, const char *p, size_t len)
     return COAP_OK;
 }
 
-static int parse_port(coap_uri_t *u, const char *p, size_t len)
+static int parse_port(coap_parsed_uri_t *u, const char *p, size_t len)
 {
     if (len == 0) return COAP_OK; /* "coap://h:/" - empty port means default */
     unsigned long v = 0;
@@ -107,7 +107,7 @@ static int parse_port(coap_uri_t *u, const char *p, size_t len)
 }
 
 /* Splits the authority into host and port. */
-static int parse_authority(coap_uri_t *u, const char *a, size_t len)
+static int parse_authority(coap_parsed_uri_t *u, const char *a, size_t len)
 {
     if (memchr(a, '@', len)) return COAP_ERR_URI; /* no userinfo in CoAP URIs */
     size_t host_len = len;
@@ -128,7 +128,7 @@ static int parse_authority(coap_uri_t *u, const char *a, size_t len)
 
 /* Splits the raw path into decoded segments, removing "." and ".."
  * (RFC 3986 §5.2.4). A path of "" or "/" yields no segment (§6.4 step 8). */
-static int parse_path(coap_uri_t *u, size_t *used, const char *p, size_t len)
+static int parse_path(coap_parsed_uri_t *u, size_t *used, const char *p, size_t len)
 {
     if (len == 0) return COAP_OK;
     if (p[0] != '/') return COAP_ERR_URI;
@@ -153,7 +153,7 @@ static int parse_path(coap_uri_t *u, size_t *used, const char *p, size_t len)
     return COAP_OK;
 }
 
-static int parse_query(coap_uri_t *u, size_t *used, const char *q, size_t len)
+static int parse_query(coap_parsed_uri_t *u, size_t *used, const char *q, size_t len)
 {
     if (len == 0) return COAP_OK;
     const char *end = q + len;
@@ -167,9 +167,9 @@ static int parse_query(coap_uri_t *u, size_t *used, const char *q, size_t len)
     return COAP_OK;
 }
 
-int coap_uri_parse(coap_uri_t *u, const char *uri)
+int coap_uri_parse(coap_parsed_uri_t *u, const char *uri)
 {
-    memset(u, 0, offsetof(coap_uri_t, path));
+    memset(u, 0, offsetof(coap_parsed_uri_t, path));
     size_t len = strlen(uri);
     for (size_t i = 0; i < len; i++)
         if (!uri_char_ok((unsigned char)uri[i])) return COAP_ERR_URI;
@@ -202,7 +202,7 @@ int coap_uri_parse(coap_uri_t *u, const char *uri)
     return COAP_OK;
 }
 
-int coap_uri_to_options(const coap_uri_t *u, coap_msg_t *m, int flags)
+int coap_uri_to_options(const coap_parsed_uri_t *u, coap_msg_t *m, int flags)
 {
     int rc = COAP_OK;
     if ((flags & COAP_URI_OPT_HOST) && !u->host_is_literal)
@@ -264,8 +264,8 @@ int coap_uri_compose(const coap_msg_t *m, int secure, const char *dest_host, uin
     sbuf_t b = {out, cap, 0, 0};
     put(&b, secure ? "coaps://" : "coap://", secure ? 8 : 7);
 
-    const coap_opt_t *h = coap_msg_find_opt(m, COAP_OPT_URI_HOST);
-    const uint8_t *host = h ? coap_opt_value(h) : (const uint8_t *)dest_host;
+    const coap_msg_opt_t *h = coap_msg_find_opt(m, COAP_OPT_URI_HOST);
+    const uint8_t *host = h ? coap_msg_opt_value(h) : (const uint8_t *)dest_host;
     size_t host_len = h ? h->len : strlen(dest_host);
     int v6 = memchr(host, ':', host_len) != NULL;
     if (v6) put(&b, "[", 1);
@@ -280,12 +280,12 @@ int coap_uri_compose(const coap_msg_t *m, int secure, const char *dest_host, uin
         put(&b, pb, (size_t)n);
     }
 
-    const coap_opt_t *o = coap_msg_find_opt(m, COAP_OPT_URI_PATH);
+    const coap_msg_opt_t *o = coap_msg_find_opt(m, COAP_OPT_URI_PATH);
     if (!o) put(&b, "/", 1);
     for (; o; o = coap_msg_next_opt(m, o)) {
         put(&b, "/", 1);
         /* "." and ".." would be removed by a resolver: encode them. */
-        const uint8_t *v = coap_opt_value(o);
+        const uint8_t *v = coap_msg_opt_value(o);
         if ((o->len == 1 && v[0] == '.') || (o->len == 2 && v[0] == '.' && v[1] == '.'))
             put(&b, "%2E%2E", o->len * 3);
         else
@@ -295,7 +295,7 @@ int coap_uri_compose(const coap_msg_t *m, int secure, const char *dest_host, uin
     for (o = coap_msg_find_opt(m, COAP_OPT_URI_QUERY); o; o = coap_msg_next_opt(m, o)) {
         put(&b, sep, 1);
         sep = "&";
-        put_encoded(&b, coap_opt_value(o), o->len, "!$'()*+,;=:@/?");
+        put_encoded(&b, coap_msg_opt_value(o), o->len, "!$'()*+,;=:@/?");
     }
     if (b.overflow) return COAP_ERR_NOSPACE;
     out[b.len] = '\0';

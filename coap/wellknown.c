@@ -31,7 +31,7 @@ static int list_matches(const char *want, size_t wl, const char *list)
 
 /* Does the resource pass the "name=value" filter? Unknown names match
  * nothing, which is what a server that does not know an attribute does. */
-static int passes(const coap_resource_t *r, const coap_uri_part_t *q)
+static int passes(const coap_server_resource_t *r, const coap_uri_part_t *q)
 {
     const char *eq = memchr(q->s, '=', q->len);
     if (!eq) return 1;
@@ -108,7 +108,7 @@ static void put_num(buf_t *b, const char *name, long v)
     put(b, num, (size_t)n);
 }
 
-static void link_of(buf_t *b, const coap_resource_t *r)
+static void link_of(buf_t *b, const coap_server_resource_t *r)
 {
     if (b->len) put(b, ",", 1);
     put(b, "<", 1);
@@ -122,11 +122,11 @@ static void link_of(buf_t *b, const coap_resource_t *r)
     if (r->title) put_quoted(b, ";title=", r->title);
 }
 
-void coap_wellknown_handler_(coap_server_t *srv, const coap_request_t *req, void *arg)
+void coap_wellknown_handler_(coap_server_t *srv, const coap_server_request_t *req, void *arg)
 {
     (void)arg;
     buf_t b = {0};
-    for (const coap_resource_t *r = srv->resources; r; r = r->next) {
+    for (const coap_server_resource_t *r = srv->resources; r; r = r->next) {
         if (r == srv->wellknown) continue;
         int ok = 1;
         for (size_t i = 0; ok && i < req->nquery; i++) ok = passes(r, &req->query[i]);
@@ -137,7 +137,7 @@ void coap_wellknown_handler_(coap_server_t *srv, const coap_request_t *req, void
         coap_server_error_(srv, req->id, COAP_INTERNAL_SERVER_ERROR, "out of memory");
         return;
     }
-    coap_response_t resp = COAP_RESPONSE(COAP_CONTENT);
+    coap_server_response_t resp = COAP_RESPONSE(COAP_CONTENT);
     resp.content_format = COAP_CF_LINK_FORMAT;
     resp.payload = b.b;
     resp.payload_len = b.len;

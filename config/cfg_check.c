@@ -350,7 +350,7 @@ int cfg_check_device_name(const char *s, char *why, size_t cap)
 int cfg_check_device_uri(const char *uri, char *why, size_t cap)
 {
     /* ~2.4 KB: fine on the stack, and unlike a static it keeps this reentrant */
-    coap_uri_t u;
+    coap_parsed_uri_t u;
     coap_addr_t a;
     if (strncasecmp(uri, "coap://", 7)) {
         snprintf(why, cap, "\"%.200s\" is not a coap:// URI (expected coap://HOST[:PORT][/PATH])",

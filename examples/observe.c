@@ -7,29 +7,29 @@ static int seen;
 
 static void on_notify(coap_req_t *req, const coap_resp_t *r, void *arg)
 {
-    coap_loop_t *loop = arg;
+    base_loop_t *loop = arg;
     if (r->err) {
         fprintf(stderr, "error: %s\n", coap_strerror(r->err));
-        coap_loop_stop(loop);
+        base_loop_stop(loop);
         return;
     }
     if (r->observing && r->fresh) /* RFC 7641 §3.4: stale ones are skipped */
         printf("%u: %.*s\n", r->seq, (int)r->body_len, (const char *)r->body), fflush(stdout);
     if (r->observing && ++seen == 5) coap_req_observe_stop(req, COAP_OBSERVE_DEREGISTER);
-    if (r->last) coap_loop_stop(loop); /* the final call: deregistered */
+    if (r->last) base_loop_stop(loop); /* the final call: deregistered */
 }
 int main(int argc, char **argv)
 {
     const char *uri = argc > 1 ? argv[1] : "coap://127.0.0.1/counter";
     int err;
-    coap_loop_t *loop = coap_loop_new();
+    base_loop_t *loop = base_loop_new();
     coap_ep_t *ep = coap_ep_new(NULL, NULL, &err);
     coap_ep_attach(ep, loop);
     coap_req_t *req = coap_req_new(ep, COAP_GET, uri, NULL, &err);
     if (!req) return fprintf(stderr, "%s: %s\n", uri, coap_strerror(err)), 2;
     coap_req_set_observe(req, 0);
     coap_req_send(req, on_notify, loop);
-    coap_loop_run(loop);
-    coap_ep_detach(ep, loop), coap_ep_free(ep), coap_loop_free(loop);
+    base_loop_run(loop);
+    coap_ep_detach(ep, loop), coap_ep_free(ep), base_loop_free(loop);
     return seen >= 5 ? 0 : 1;
 }

@@ -8,41 +8,41 @@ typedef struct {
     coap_server_t *srv;
     uint64_t id;
 } pending_t;
-static coap_loop_t *loop;
-static coap_resource_t *counter;
+static base_loop_t *loop;
+static coap_server_resource_t *counter;
 static int count;
 
-static void answer_later(coap_loop_t *l, coap_loop_timer_t *t, void *arg)
+static void answer_later(base_loop_t *l, base_loop_timer_t *t, void *arg)
 {
     pending_t *p = arg;
-    coap_response_t r = COAP_RESPONSE(COAP_CONTENT);
+    coap_server_response_t r = COAP_RESPONSE(COAP_CONTENT);
     r.payload = "done", r.payload_len = 4, r.content_format = 0;
     coap_server_respond(p->srv, p->id, &r); /* goes out as a separate response */
-    free(p), coap_loop_timer_free(t), (void)l;
+    free(p), base_loop_timer_free(t), (void)l;
 }
-static void slow(coap_server_t *srv, const coap_request_t *req, void *arg)
+static void slow(coap_server_t *srv, const coap_server_request_t *req, void *arg)
 {
     pending_t *p = malloc(sizeof *p); /* keep the request id, answer in 700 ms */
     *p = (pending_t){srv, req->id}, (void)arg;
-    coap_loop_timer_arm_in(coap_loop_timer_new(loop, answer_later, p), 700);
+    base_loop_timer_arm_in(base_loop_timer_new(loop, answer_later, p), 700);
 }
 static void send_count(coap_server_t *srv, uint64_t id)
 {
     char b[16];
-    coap_response_t r = COAP_RESPONSE(COAP_CONTENT);
+    coap_server_response_t r = COAP_RESPONSE(COAP_CONTENT);
     r.payload = b, r.payload_len = (size_t)snprintf(b, sizeof b, "%d", count);
     if (id)
         coap_server_respond(srv, id, &r);
     else
         coap_server_notify(srv, counter, &r);
 }
-static void get_counter(coap_server_t *srv, const coap_request_t *req, void *arg)
+static void get_counter(coap_server_t *srv, const coap_server_request_t *req, void *arg)
 {
     send_count(srv, req->id), (void)arg;
 }
-static void tick(coap_loop_t *l, coap_loop_timer_t *t, void *srv)
+static void tick(base_loop_t *l, base_loop_timer_t *t, void *srv)
 {
-    count++, send_count(srv, 0), coap_loop_timer_arm_in(t, 200), (void)l; /* notify */
+    count++, send_count(srv, 0), base_loop_timer_arm_in(t, 200), (void)l; /* notify */
 }
 int main(int argc, char **argv)
 {
@@ -50,10 +50,10 @@ int main(int argc, char **argv)
     coap_addr_parse(&addr, argc > 1 ? argv[1] : "127.0.0.1:5683", 5683);
     coap_ep_t *ep = coap_ep_new(&addr, NULL, NULL);
     coap_server_t *srv = coap_server_new(ep, NULL);
-    coap_ep_attach(ep, loop = coap_loop_new());
+    coap_ep_attach(ep, loop = base_loop_new());
     coap_server_add(srv, "/slow", 0, COAP_METHODS_READ, slow, NULL, NULL);
     counter = coap_server_add(srv, "/counter", COAP_RES_OBSERVABLE, COAP_METHODS_READ, get_counter,
                               NULL, NULL);
-    coap_loop_timer_arm_in(coap_loop_timer_new(loop, tick, srv), 200);
-    coap_loop_run(loop);
+    base_loop_timer_arm_in(base_loop_timer_new(loop, tick, srv), 200);
+    base_loop_run(loop);
 }

@@ -227,7 +227,7 @@ static void on_fetched(coap_req_t *creq, const coap_resp_t *r, void *arg)
     if (resources && d && f->disc && d->disc == f->disc) {
         json_decref(f->disc->resources);
         f->disc->resources = json_incref(resources);
-        f->disc->fetched_ms = coap_loop_now(gw->loop);
+        f->disc->fetched_ms = base_loop_now(gw->loop);
     }
     if (status != 200) gw_log(CFG_LOG_INFO, "api: %s", msg);
     for (waiter_t *w = f->waiters; w; w = w->next) {
@@ -318,7 +318,7 @@ static void device_detail(gw_t *gw, http_req_t *req, const char *name)
         gw_api_error(req, 500, "out of memory");
         return;
     }
-    uint64_t now = coap_loop_now(gw->loop);
+    uint64_t now = base_loop_now(gw->loop);
     if (c->resources && now - c->fetched_ms < (uint64_t)gw->cfg.discovery_refresh_s * 1000 &&
         !no_cache(req)) {
         answer_device(req, d, c->resources);

@@ -56,7 +56,7 @@ static gw_device_t *device_new(const char *name, const char *uri, int source)
  * address and port. */
 static int resolve_config_device(gw_t *gw, gw_device_t *d, char *err, size_t errlen)
 {
-    static coap_uri_t u;
+    static coap_parsed_uri_t u;
     if (coap_uri_parse(&u, d->uri) || u.secure) {
         snprintf(err, errlen, "device \"%s\": bad URI \"%s\" (want coap://HOST:PORT)", d->name,
                  d->uri);
@@ -172,7 +172,7 @@ typedef struct {
     const char *host;
     uint16_t port;
     gw_device_t *found;
-    coap_uri_t u;
+    coap_parsed_uri_t u;
 } by_host_ctx_t;
 
 static void match_host(const char *key, void *value, void *arg)

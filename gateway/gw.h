@@ -7,7 +7,7 @@
 
 #include "cfg.h"
 #include "coap_client.h"
-#include "coap_loop.h"
+#include "base_loop.h"
 #include "coap_server.h"
 #include "gw_acl.h"
 #include "gw_cache.h"
@@ -33,7 +33,7 @@ typedef struct gw {
     struct gw_reverse *reverse; /* CoAP -> HTTP / CoAP forward proxy */
     struct gw_hub *hub;         /* Observe -> Server-Sent Events */
     struct gw_rd *rd;           /* Resource Directory on srv (NULL: rd disabled) */
-    coap_loop_t *loop;
+    base_loop_t *loop;
     coap_ep_t *ep;        /* client side: an ephemeral dual-stack port */
     coap_ep_t *srv_ep;    /* the gateway's own CoAP port (coap.listen) */
     coap_addr_t srv_addr; /* its bound address (unmapped), read once at start */

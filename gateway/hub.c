@@ -28,7 +28,7 @@ typedef struct obs {
     link_t *links;
     size_t nlinks;
     gw_ev_t *latest;
-    coap_loop_timer_t *retry;
+    base_loop_timer_t *retry;
     uint32_t backoff_ms;
     uint8_t dying; /* deregistering: freed by the final callback */
 } obs_t;
@@ -52,7 +52,7 @@ struct gw_hub {
     gw_hub_params_t p;
     gw_strmap_t *obs; /* canonical URI -> obs_t */
     sub_t *subs;
-    coap_loop_timer_t *keepalive;
+    base_loop_timer_t *keepalive;
     gw_ev_t *ka_ev, *retry_ev;
     gw_hub_stats_t stats;
 };
@@ -76,7 +76,7 @@ static void sub_push(sub_t *s, gw_ev_t *e)
         hub->stats.dropped++;
     }
     e->refs++;
-    s->last_push = coap_loop_now(hub->gw->loop);
+    s->last_push = base_loop_now(hub->gw->loop);
     s->q[(s->head + s->count) % s->slots] = e;
     s->count++;
     http_stream_wake(s->stream);
@@ -171,7 +171,7 @@ static void fan_out(obs_t *o, gw_ev_t *e)
 
 static void obs_free(obs_t *o)
 {
-    coap_loop_timer_free(o->retry);
+    base_loop_timer_free(o->retry);
     gw_ev_unref(o->latest);
     o->hub->stats.observations--;
     free(o);
@@ -179,7 +179,7 @@ static void obs_free(obs_t *o)
 
 static void obs_start(obs_t *o);
 
-static void on_retry(coap_loop_t *loop, coap_loop_timer_t *t, void *arg)
+static void on_retry(base_loop_t *loop, base_loop_timer_t *t, void *arg)
 {
     (void)loop;
     (void)t;
@@ -194,7 +194,7 @@ static void obs_reconnect(obs_t *o, const char *why)
     gw_ev_t *e = gw_ev_status(o->t.uri, "reconnecting");
     fan_out(o, e);
     gw_ev_unref(e);
-    coap_loop_timer_arm_in(o->retry, o->backoff_ms);
+    base_loop_timer_arm_in(o->retry, o->backoff_ms);
     o->backoff_ms =
         o->backoff_ms * 2 > o->hub->p.max_backoff_ms ? o->hub->p.max_backoff_ms : o->backoff_ms * 2;
 }
@@ -281,7 +281,7 @@ static void obs_release(obs_t *o)
 {
     if (o->nlinks) return;
     gw_strmap_del(o->hub->obs, o->t.uri);
-    coap_loop_timer_disarm(o->retry);
+    base_loop_timer_disarm(o->retry);
     if (o->req) {
         o->dying = 1;
         coap_req_observe_stop(o->req, COAP_OBSERVE_DEREGISTER); /* on_notify frees o */
@@ -299,9 +299,9 @@ static obs_t *obs_get(gw_hub_t *hub, const gw_target_t *t)
     o->hub = hub;
     o->t = *t;
     o->backoff_ms = 1000;
-    o->retry = coap_loop_timer_new(hub->gw->loop, on_retry, o);
+    o->retry = base_loop_timer_new(hub->gw->loop, on_retry, o);
     if (!o->retry || gw_strmap_set(hub->obs, t->uri, o)) {
-        coap_loop_timer_free(o->retry);
+        base_loop_timer_free(o->retry);
         free(o);
         return NULL;
     }
@@ -455,13 +455,13 @@ size_t gw_hub_revoke(gw_hub_t *hub, int (*still_valid)(const char *token, void *
  * streams silent for a whole period get one: sending it to every stream at
  * once was a burst of 10,000 writes that showed as ~110 ms of extra fan-out
  * latency every 15 s. The timer ticks at a quarter period. */
-static void on_keepalive(coap_loop_t *loop, coap_loop_timer_t *t, void *arg)
+static void on_keepalive(base_loop_t *loop, base_loop_timer_t *t, void *arg)
 {
     gw_hub_t *hub = arg;
-    uint64_t now = coap_loop_now(loop);
+    uint64_t now = base_loop_now(loop);
     for (sub_t *s = hub->subs; s; s = s->next)
         if (!s->count && now - s->last_push >= hub->p.keepalive_ms) sub_push(s, hub->ka_ev);
-    coap_loop_timer_arm_in(t, hub->p.keepalive_ms / 4 + 1);
+    base_loop_timer_arm_in(t, hub->p.keepalive_ms / 4 + 1);
 }
 
 gw_hub_params_t gw_hub_params_from_cfg(const cfg_t *c)
@@ -514,12 +514,12 @@ gw_hub_t *gw_hub_new(gw_t *gw, const gw_hub_params_t *p)
     hub->retry_ev = retry_event(hub->p.retry_ms);
     hub->ka_ev = gw_ev_new(": keep-alive\n\n", 14);
     hub->obs = gw_strmap_new();
-    hub->keepalive = coap_loop_timer_new(gw->loop, on_keepalive, hub);
+    hub->keepalive = base_loop_timer_new(gw->loop, on_keepalive, hub);
     if (!hub->retry_ev || !hub->ka_ev || !hub->obs || !hub->keepalive) {
         gw_hub_free(hub);
         return NULL;
     }
-    coap_loop_timer_arm_in(hub->keepalive, hub->p.keepalive_ms / 4 + 1);
+    base_loop_timer_arm_in(hub->keepalive, hub->p.keepalive_ms / 4 + 1);
     return hub;
 }
 
@@ -538,7 +538,7 @@ void gw_hub_free(gw_hub_t *hub)
     if (!hub) return;
     while (hub->subs) sub_closed(hub->subs);
     if (hub->obs) gw_strmap_each(hub->obs, free_obs, NULL);
-    coap_loop_timer_free(hub->keepalive);
+    base_loop_timer_free(hub->keepalive);
     gw_ev_unref(hub->retry_ev);
     gw_ev_unref(hub->ka_ev);
     gw_strmap_free(hub->obs);

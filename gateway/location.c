@@ -47,21 +47,21 @@ static void put_encoded(out_t *o, const uint8_t *s, size_t n, const char *keep)
 /* RFC 7252 §6.5 step 9: a query part keeps these ("&" separates parts) */
 #define QUERY_KEEP "!$'()*+,;=:@/?"
 
-static int is_dot_segment(const coap_opt_t *o)
+static int is_dot_segment(const coap_msg_opt_t *o)
 {
-    const uint8_t *v = coap_opt_value(o);
+    const uint8_t *v = coap_msg_opt_value(o);
     return (o->len == 1 && v[0] == '.') || (o->len == 2 && v[0] == '.' && v[1] == '.');
 }
 
 /* When the location lies strictly under the device's base path: the first
  * option after the base's segments; NULL otherwise. */
-static const coap_opt_t *under_base(const coap_msg_t *m, const char *device_uri)
+static const coap_msg_opt_t *under_base(const coap_msg_t *m, const char *device_uri)
 {
-    coap_uri_t u; /* ~2.4 KB: fine on the stack, and reentrant */
+    coap_parsed_uri_t u; /* ~2.4 KB: fine on the stack, and reentrant */
     if (coap_uri_parse(&u, device_uri)) return NULL;
-    const coap_opt_t *o = coap_msg_find_opt(m, COAP_OPT_LOCATION_PATH);
+    const coap_msg_opt_t *o = coap_msg_find_opt(m, COAP_OPT_LOCATION_PATH);
     for (size_t i = 0; i < u.path_count; i++, o = coap_msg_next_opt(m, o))
-        if (!o || o->len != u.path[i].len || memcmp(coap_opt_value(o), u.path[i].s, o->len))
+        if (!o || o->len != u.path[i].len || memcmp(coap_msg_opt_value(o), u.path[i].s, o->len))
             return NULL;
     return o;
 }
@@ -90,15 +90,15 @@ static int put_hc_origin(out_t *b, const char *target_uri)
 int gw_location_map(const coap_msg_t *m, const char *target_uri, const char *device,
                     const char *device_uri, char *out, size_t cap)
 {
-    const coap_opt_t *path = coap_msg_find_opt(m, COAP_OPT_LOCATION_PATH);
-    const coap_opt_t *query = coap_msg_find_opt(m, COAP_OPT_LOCATION_QUERY);
+    const coap_msg_opt_t *path = coap_msg_find_opt(m, COAP_OPT_LOCATION_PATH);
+    const coap_msg_opt_t *query = coap_msg_find_opt(m, COAP_OPT_LOCATION_QUERY);
     if (!cap) return -1;
     out[0] = '\0';
     if (!path && !query) return 0;
-    for (const coap_opt_t *o = path; o; o = coap_msg_next_opt(m, o))
+    for (const coap_msg_opt_t *o = path; o; o = coap_msg_next_opt(m, o))
         if (is_dot_segment(o)) return -1;
     out_t b = {out, cap, 0, 0};
-    const coap_opt_t *rest = device && device_uri && path ? under_base(m, device_uri) : NULL;
+    const coap_msg_opt_t *rest = device && device_uri && path ? under_base(m, device_uri) : NULL;
     if (rest) {
         put(&b, "/devices/", 9);
         put_encoded(&b, (const uint8_t *)device, strlen(device), PCHAR_KEEP);
@@ -107,14 +107,14 @@ int gw_location_map(const coap_msg_t *m, const char *target_uri, const char *dev
         rest = path;
         if (!rest) put(&b, "/", 1); /* only a query: the root's */
     }
-    for (const coap_opt_t *o = rest; o; o = coap_msg_next_opt(m, o)) {
+    for (const coap_msg_opt_t *o = rest; o; o = coap_msg_next_opt(m, o)) {
         put(&b, "/", 1);
-        put_encoded(&b, coap_opt_value(o), o->len, PCHAR_KEEP);
+        put_encoded(&b, coap_msg_opt_value(o), o->len, PCHAR_KEEP);
     }
     const char *sep = "?";
-    for (const coap_opt_t *o = query; o; o = coap_msg_next_opt(m, o), sep = "&") {
+    for (const coap_msg_opt_t *o = query; o; o = coap_msg_next_opt(m, o), sep = "&") {
         put(&b, sep, 1);
-        put_encoded(&b, coap_opt_value(o), o->len, QUERY_KEEP);
+        put_encoded(&b, coap_msg_opt_value(o), o->len, QUERY_KEEP);
     }
     if (b.overflow) {
         out[0] = '\0';

@@ -248,7 +248,7 @@ static void raise_nofile(void)
     }
 }
 
-static void on_signal(coap_loop_t *loop, int fd, unsigned events, void *arg)
+static void on_signal(base_loop_t *loop, int fd, unsigned events, void *arg)
 {
     (void)events;
     gw_t *gw = arg;
@@ -392,7 +392,7 @@ static void shutdown_gw(gw_t *gw)
     gw_acl_free(gw->acl);
     gw_acl_free(gw->coap_clients);
     cfg_free(&gw->cfg);
-    coap_loop_free(gw->loop);
+    base_loop_free(gw->loop);
 }
 
 int main(int argc, char **argv)
@@ -417,8 +417,8 @@ int main(int argc, char **argv)
     sigaddset(&mask, SIGHUP);
     sigprocmask(SIG_BLOCK, &mask, NULL);
     int sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-    gw.loop = coap_loop_new();
-    if (!gw.loop || sfd < 0 || coap_loop_add_fd(gw.loop, sfd, COAP_LOOP_READ, on_signal, &gw)) {
+    gw.loop = base_loop_new();
+    if (!gw.loop || sfd < 0 || base_loop_add_fd(gw.loop, sfd, BASE_LOOP_READ, on_signal, &gw)) {
         fprintf(stderr, "coapgw: cannot set up the event loop: %s\n", strerror(errno));
         return 1;
     }
@@ -429,8 +429,8 @@ int main(int argc, char **argv)
     gw_log(CFG_LOG_INFO, "coapgw %s: HTTP on %s (port %u), CoAP on %s, %zu device(s)", GW_VERSION,
            gw.cfg.http_listen, http_server_port(gw.http), gw.cfg.coap_listen, gw.cfg.ndevices);
     gw_config_warn_open(&gw);
-    coap_loop_run(gw.loop);
-    coap_loop_del_fd(gw.loop, sfd);
+    base_loop_run(gw.loop);
+    base_loop_del_fd(gw.loop, sfd);
     close(sfd);
     shutdown_gw(&gw);
     return 0;

@@ -38,7 +38,7 @@ struct gw_metrics {
     uint64_t bucket[NBUCKETS]; /* not cumulative here; summed when written */
     uint64_t latency_count;
     double latency_sum;
-    coap_loop_timer_t *watch;
+    base_loop_timer_t *watch;
     coap_ep_stats_t seen; /* both endpoints, at the last watch tick */
     double started;       /* wall clock, seconds since the epoch */
 };
@@ -108,7 +108,7 @@ static void ep_sum(gw_t *gw, coap_ep_stats_t *out)
 
 /* The message layer has no logger (coap/ is libc only): its counters are
  * compared every few seconds and what moved is told in one line. */
-static void on_watch(coap_loop_t *loop, coap_loop_timer_t *t, void *arg)
+static void on_watch(base_loop_t *loop, base_loop_timer_t *t, void *arg)
 {
     (void)loop;
     gw_metrics_t *m = arg;
@@ -128,7 +128,7 @@ static void on_watch(coap_loop_t *loop, coap_loop_timer_t *t, void *arg)
         gw_log(CFG_LOG_WARN, "coap: %llu datagram(s) could not be sent",
                (unsigned long long)(now.send_errors - was->send_errors));
     *was = now;
-    coap_loop_timer_arm_in(t, WATCH_MS);
+    base_loop_timer_arm_in(t, WATCH_MS);
 }
 
 gw_metrics_t *gw_metrics_new(gw_t *gw)
@@ -139,19 +139,19 @@ gw_metrics_t *gw_metrics_new(gw_t *gw)
     if (m) m->started = (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
     if (!m) return NULL;
     m->gw = gw;
-    m->watch = coap_loop_timer_new(gw->loop, on_watch, m);
+    m->watch = base_loop_timer_new(gw->loop, on_watch, m);
     if (!m->watch) {
         free(m);
         return NULL;
     }
-    coap_loop_timer_arm_in(m->watch, WATCH_MS);
+    base_loop_timer_arm_in(m->watch, WATCH_MS);
     return m;
 }
 
 void gw_metrics_free(gw_metrics_t *m)
 {
     if (!m) return;
-    coap_loop_timer_free(m->watch);
+    base_loop_timer_free(m->watch);
     free(m);
 }
 

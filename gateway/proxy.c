@@ -92,7 +92,7 @@ static void answer_entry(gw_t *gw, waiter_t *w, http_req_t *req, const char *uri
                          const gw_cache_entry_t *e, const char *note)
 {
     char ct[64];
-    uint64_t now = coap_loop_now(gw->loop);
+    uint64_t now = base_loop_now(gw->loop);
     long age = e->expires_ms > now ? (long)((e->expires_ms - now + 999) / 1000) : 0;
     add_max_age(req, age);
     if (e->etag_len) add_etag(req, e->etag, e->etag_len);
@@ -111,8 +111,8 @@ static void answer_coap(waiter_t *w, const coap_resp_t *r)
     uint32_t cf = 0, max_age = 60;
     int has_cf = coap_msg_get_uint(m, COAP_OPT_CONTENT_FORMAT, &cf) == 0;
     int has_max_age = coap_msg_get_uint(m, COAP_OPT_MAX_AGE, &max_age) == 0;
-    const coap_opt_t *etag = coap_msg_find_opt(m, COAP_OPT_ETAG);
-    if (etag && etag->len <= 8) add_etag(w->req, coap_opt_value(etag), etag->len);
+    const coap_msg_opt_t *etag = coap_msg_find_opt(m, COAP_OPT_ETAG);
+    if (etag && etag->len <= 8) add_etag(w->req, coap_msg_opt_value(etag), etag->len);
     if (COAP_CODE_CLASS(m->code) == 2) add_max_age(w->req, max_age); /* §7: 60 when absent */
     if (m->code == COAP_SERVICE_UNAVAILABLE && has_max_age) {        /* 5.03: Retry-After */
         char v[16];
@@ -174,14 +174,14 @@ static void store_in_cache(exch_t *x, const coap_resp_t *r)
     coap_msg_get_uint(m, COAP_OPT_MAX_AGE, &max_age);
     gw_cache_entry_t e = {.code = m->code,
                           .content_format = -1,
-                          .expires_ms = coap_loop_now(gw->loop) + (uint64_t)max_age * 1000,
+                          .expires_ms = base_loop_now(gw->loop) + (uint64_t)max_age * 1000,
                           .body = (uint8_t *)(uintptr_t)r->body,
                           .len = r->body_len};
     if (!coap_msg_get_uint(m, COAP_OPT_CONTENT_FORMAT, &cf)) e.content_format = (int)cf;
-    const coap_opt_t *etag = coap_msg_find_opt(m, COAP_OPT_ETAG);
+    const coap_msg_opt_t *etag = coap_msg_find_opt(m, COAP_OPT_ETAG);
     if (etag && etag->len <= 8) {
         e.etag_len = etag->len;
-        memcpy(e.etag, coap_opt_value(etag), etag->len);
+        memcpy(e.etag, coap_msg_opt_value(etag), etag->len);
     }
     gw_cache_put(gw->cache, x->uri, x->accept, &e);
 }
@@ -211,7 +211,7 @@ static void on_coap_done(coap_req_t *creq, const coap_resp_t *r, void *arg)
         uint32_t max_age = 60;
         coap_msg_get_uint(r->msg, COAP_OPT_MAX_AGE, &max_age);
         if (e) {
-            e->expires_ms = coap_loop_now(gw->loop) + (uint64_t)max_age * 1000;
+            e->expires_ms = base_loop_now(gw->loop) + (uint64_t)max_age * 1000;
             gw->stats.cache_revalidated++;
             for (waiter_t *w = x->waiters; w; w = w->next)
                 answer_entry(gw, w, w->req, x->uri, e, "revalidated");
@@ -392,7 +392,7 @@ void gw_proxy(gw_t *gw, http_req_t *req, const gw_target_t *t)
     int accept = gw_map_accept(http_req_header(req, "Accept"));
     int plain_get = method == COAP_GET && !http_req_header(req, "If-None-Match") &&
                     !http_req_header(req, "If-Match");
-    uint64_t now = coap_loop_now(gw->loop);
+    uint64_t now = base_loop_now(gw->loop);
     gw_cache_entry_t *e = NULL;
     if (gw->cache && plain_get) {
         e = gw_cache_get(gw->cache, t->uri, accept);

@@ -43,7 +43,7 @@ typedef struct {
 
 static void answer(gw_rd_t *rd, uint64_t id, uint8_t code, const char *diag)
 {
-    coap_response_t r = COAP_RESPONSE(code);
+    coap_server_response_t r = COAP_RESPONSE(code);
     if (diag) { /* RFC 7252 §5.5.2: a diagnostic payload */
         r.payload = diag;
         r.payload_len = strlen(diag);
@@ -55,9 +55,9 @@ static void answer(gw_rd_t *rd, uint64_t id, uint8_t code, const char *diag)
 /* 4.13 with Size1 telling the limit (RFC 7959 §4). */
 static void too_large(gw_rd_t *rd, uint64_t id, uint32_t limit, const char *diag)
 {
-    coap_opt_t size1 = {.num = COAP_OPT_SIZE1, .is_inline = 1};
+    coap_msg_opt_t size1 = {.num = COAP_OPT_SIZE1, .is_inline = 1};
     size1.len = (uint16_t)coap_uint_encode(limit, size1.v.bytes);
-    coap_response_t r = COAP_RESPONSE(COAP_REQUEST_ENTITY_TOO_LARGE);
+    coap_server_response_t r = COAP_RESPONSE(COAP_REQUEST_ENTITY_TOO_LARGE);
     r.payload = diag;
     r.payload_len = strlen(diag);
     r.content_format = COAP_CF_TEXT_PLAIN;
@@ -94,7 +94,7 @@ static int parse_lt(const char *v, size_t n, uint32_t *out)
 /* Reads ep, lt (at most max_lt) and base; other endpoint attributes (d,
  * et, ...) are accepted and ignored. Returns NULL or a diagnostic (in diag
  * or static). */
-static const char *parse_params(const coap_request_t *req, uint32_t max_lt, rd_params_t *p,
+static const char *parse_params(const coap_server_request_t *req, uint32_t max_lt, rd_params_t *p,
                                 char *diag, size_t cap)
 {
     memset(p, 0, sizeof *p);
@@ -129,7 +129,7 @@ static const char *parse_params(const coap_request_t *req, uint32_t max_lt, rd_p
  * resolves host names, so a name is refused. Returns NULL or a diagnostic. */
 static const char *parse_base(const char *base, coap_addr_t *addr)
 {
-    static coap_uri_t u;
+    static coap_parsed_uri_t u;
     int rc = coap_uri_parse(&u, base);
     if (rc || u.secure) return "base: want coap://ADDRESS[:PORT]";
     if (!u.host_is_literal) return "base: want an IP address, not a host name";
@@ -170,7 +170,7 @@ static void mark_contact(gw_device_t *d, const coap_addr_t *peer)
     d->last_seen = (int64_t)time(NULL);
 }
 
-static int set_links(gw_device_t *d, const coap_request_t *req)
+static int set_links(gw_device_t *d, const coap_server_request_t *req)
 {
     char *links = malloc(req->payload_len + 1);
     if (!links) return -1;
@@ -184,7 +184,7 @@ static int set_links(gw_device_t *d, const coap_request_t *req)
 
 /* The checks a registration and an update share: the payload's format
  * and size. Answers and returns -1 when one fails. */
-static int check_payload(gw_rd_t *rd, const coap_request_t *req)
+static int check_payload(gw_rd_t *rd, const coap_server_request_t *req)
 {
     uint32_t max = rd->gw->cfg.rd_max_links_bytes;
     if (req->content_format >= 0 && req->content_format != COAP_CF_LINK_FORMAT) {
@@ -213,8 +213,8 @@ static int check_payload(gw_rd_t *rd, const coap_request_t *req)
 /* The base of a registration: the given one or the source address and
  * port. The source must be in the target allowlist, the base must pass the
  * target check. Answers and returns -1 when refused. */
-static int resolve_base(gw_rd_t *rd, const coap_request_t *req, const rd_params_t *p, char *uri,
-                        size_t cap, coap_addr_t *addr)
+static int resolve_base(gw_rd_t *rd, const coap_server_request_t *req, const rd_params_t *p,
+                        char *uri, size_t cap, coap_addr_t *addr)
 {
     coap_addr_t src = *req->peer;
     coap_addr_unmap(&src);
@@ -256,7 +256,8 @@ static int resolve_base(gw_rd_t *rd, const coap_request_t *req, const rd_params_
  * registering again replaces its registration; another host may not take
  * the name, or a case variant of it, whatever base it gives (the base is
  * not proof of identity: anyone can write it). */
-static int may_take_name(gw_rd_t *rd, const coap_request_t *req, const char *ep, rd_reg_t **reg)
+static int may_take_name(gw_rd_t *rd, const coap_server_request_t *req, const char *ep,
+                         rd_reg_t **reg)
 {
     *reg = rd_reg_by_name(rd, ep);
     if (rd_name_configured(rd, ep)) {
@@ -273,7 +274,7 @@ static int may_take_name(gw_rd_t *rd, const coap_request_t *req, const char *ep,
 /* Room for one more registration: rd.max_per_source from this address,
  * 4.03 beyond (who asks is the obstacle: no smaller request would pass,
  * unlike 4.13), then rd.max_registrations in all, 4.13 with Size1. */
-static int room_for_new(gw_rd_t *rd, const coap_request_t *req)
+static int room_for_new(gw_rd_t *rd, const coap_server_request_t *req)
 {
     const cfg_t *c = &rd->gw->cfg;
     if (rd_regs_from(rd, req->peer) >= c->rd_max_per_source) {
@@ -294,10 +295,10 @@ static int room_for_new(gw_rd_t *rd, const coap_request_t *req)
 
 static void answer_created(gw_rd_t *rd, uint64_t id, const rd_reg_t *r)
 {
-    coap_opt_t loc[2] = {
+    coap_msg_opt_t loc[2] = {
         {.num = COAP_OPT_LOCATION_PATH, .len = 2, .v.ptr = (const uint8_t *)"rd"},
         {.num = COAP_OPT_LOCATION_PATH, .len = (uint16_t)strlen(r->id), .v.ptr = (uint8_t *)r->id}};
-    coap_response_t resp = COAP_RESPONSE(COAP_CREATED);
+    coap_server_response_t resp = COAP_RESPONSE(COAP_CREATED);
     resp.opts = loc;
     resp.nopts = 2;
     coap_server_respond(rd->srv, id, &resp);
@@ -315,7 +316,7 @@ static rd_reg_t *take_name(gw_rd_t *rd, rd_reg_t *r, const char *ep)
 }
 
 /* POST /rd?ep=NAME[&lt=S][&base=URI] (RFC 9176 §5). */
-static void do_register(gw_rd_t *rd, const coap_request_t *req)
+static void do_register(gw_rd_t *rd, const coap_server_request_t *req)
 {
     gw_t *gw = rd->gw;
     rd_params_t p;
@@ -370,7 +371,7 @@ static int rebase(gw_device_t *d, const char *uri, const coap_addr_t *addr)
 /* POST /rd/ID[?lt=S][&base=URI]: the registration update (RFC 9176
  * §5.3.1); a payload replaces the links. Without base, a registration
  * that had none takes the update's source address as its base. */
-static void do_update(gw_rd_t *rd, const coap_request_t *req, rd_reg_t *r, gw_device_t *d)
+static void do_update(gw_rd_t *rd, const coap_server_request_t *req, rd_reg_t *r, gw_device_t *d)
 {
     rd_params_t p;
     char diag[96];
@@ -403,9 +404,9 @@ static void do_update(gw_rd_t *rd, const coap_request_t *req, rd_reg_t *r, gw_de
 
 /* GET /rd/ID: the registered links (rd_admit let only the owner and
  * proxy.coap_clients this far). */
-static void do_read(gw_rd_t *rd, const coap_request_t *req, gw_device_t *d)
+static void do_read(gw_rd_t *rd, const coap_server_request_t *req, gw_device_t *d)
 {
-    coap_response_t resp = COAP_RESPONSE(COAP_CONTENT);
+    coap_server_response_t resp = COAP_RESPONSE(COAP_CONTENT);
     resp.payload = d->links;
     resp.payload_len = d->links_len;
     resp.content_format = COAP_CF_LINK_FORMAT;
@@ -413,7 +414,7 @@ static void do_read(gw_rd_t *rd, const coap_request_t *req, gw_device_t *d)
 }
 
 /* /rd/ID: update, read, removal (RFC 9176 §5.3). */
-static void on_registration(gw_rd_t *rd, const coap_request_t *req)
+static void on_registration(gw_rd_t *rd, const coap_server_request_t *req)
 {
     rd_reg_t *r = rd_reg_by_id(rd, req->segs[1].s, req->segs[1].len);
     gw_device_t *d = r ? rd_reg_device(rd, r) : NULL;
@@ -432,7 +433,7 @@ static void on_registration(gw_rd_t *rd, const coap_request_t *req)
     }
 }
 
-static void on_rd(coap_server_t *srv, const coap_request_t *req, void *arg)
+static void on_rd(coap_server_t *srv, const coap_server_request_t *req, void *arg)
 {
     (void)srv;
     gw_rd_t *rd = arg;
@@ -452,7 +453,7 @@ static void on_rd(coap_server_t *srv, const coap_request_t *req, void *arg)
  * is not in proxy.coap_clients gets a bare 4.03; /rd/ID is its owner's (any
  * port) and proxy.coap_clients' alone. Nothing larger than the request
  * goes back to a source that may be forged. */
-static uint8_t rd_admit(coap_server_t *srv, const coap_request_t *req, void *arg)
+static uint8_t rd_admit(coap_server_t *srv, const coap_server_request_t *req, void *arg)
 {
     (void)srv;
     gw_rd_t *rd = arg;
@@ -470,7 +471,7 @@ gw_rd_t *gw_rd_new(gw_t *gw, coap_server_t *srv)
     if (!rd) return NULL;
     rd->gw = gw;
     rd->srv = srv;
-    rd->timer = coap_loop_timer_new(gw->loop, rd_on_expiry, rd);
+    rd->timer = base_loop_timer_new(gw->loop, rd_on_expiry, rd);
     /* RFC 9176 §4.3: the registration interface is discovered with
      * GET /.well-known/core?rt=core.rd */
     coap_link_attrs_t a = {.rt = "core.rd", .ct = COAP_CF_LINK_FORMAT, .sz = -1};
@@ -499,7 +500,7 @@ void gw_rd_free(gw_rd_t *rd)
 {
     if (!rd) return;
     if (rd->res) coap_server_remove(rd->srv, rd->res);
-    if (rd->timer) coap_loop_timer_free(rd->timer);
+    if (rd->timer) base_loop_timer_free(rd->timer);
     rd_regs_free(rd);
     free(rd);
 }

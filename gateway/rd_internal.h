@@ -24,8 +24,8 @@ typedef struct rd_reg {
 struct gw_rd {
     gw_t *gw;
     coap_server_t *srv;
-    coap_resource_t *res;
-    coap_loop_timer_t *timer;
+    coap_server_resource_t *res;
+    base_loop_timer_t *timer;
     rd_reg_t *regs;
 };
 
@@ -39,7 +39,7 @@ rd_reg_t *rd_reg_new(gw_rd_t *rd, const char *name);
 void rd_sweep(gw_rd_t *rd);
 /* The expiry timer, due at the earliest expiry. */
 void rd_arm_expiry(gw_rd_t *rd);
-void rd_on_expiry(coap_loop_t *loop, coap_loop_timer_t *t, void *arg);
+void rd_on_expiry(base_loop_t *loop, base_loop_timer_t *t, void *arg);
 
 rd_reg_t *rd_reg_by_id(gw_rd_t *rd, const char *id, size_t len);
 /* The registration whose name is `name` ignoring ASCII case. */

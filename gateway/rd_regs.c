@@ -45,7 +45,7 @@ void rd_reg_remove(gw_rd_t *rd, rd_reg_t *r, const char *why)
 
 void rd_sweep(gw_rd_t *rd)
 {
-    uint64_t now = coap_loop_now(rd->gw->loop);
+    uint64_t now = base_loop_now(rd->gw->loop);
     for (rd_reg_t *r = rd->regs, *next; r; r = next) {
         next = r->next;
         gw_device_t *d = rd_reg_device(rd, r);
@@ -56,7 +56,7 @@ void rd_sweep(gw_rd_t *rd)
     }
 }
 
-void rd_on_expiry(coap_loop_t *loop, coap_loop_timer_t *t, void *arg)
+void rd_on_expiry(base_loop_t *loop, base_loop_timer_t *t, void *arg)
 {
     (void)loop;
     (void)t;
@@ -67,15 +67,15 @@ void rd_on_expiry(coap_loop_t *loop, coap_loop_timer_t *t, void *arg)
 
 void rd_arm_expiry(gw_rd_t *rd)
 {
-    uint64_t first = COAP_NEVER;
+    uint64_t first = BASE_NEVER;
     for (rd_reg_t *r = rd->regs; r; r = r->next) {
         gw_device_t *d = rd_reg_device(rd, r);
         if (d && d->expires_ms < first) first = d->expires_ms;
     }
-    if (first == COAP_NEVER)
-        coap_loop_timer_disarm(rd->timer);
+    if (first == BASE_NEVER)
+        base_loop_timer_disarm(rd->timer);
     else
-        coap_loop_timer_arm(rd->timer, first);
+        base_loop_timer_arm(rd->timer, first);
 }
 
 rd_reg_t *rd_reg_by_id(gw_rd_t *rd, const char *id, size_t len)
@@ -116,7 +116,7 @@ static void new_id(gw_rd_t *rd, char *id, size_t cap)
     for (;;) {
         uint32_t v;
         if (getrandom(&v, sizeof v, GRND_NONBLOCK) != (ssize_t)sizeof v)
-            v = (uint32_t)coap_loop_now(rd->gw->loop) * 2654435761u + ++counter;
+            v = (uint32_t)base_loop_now(rd->gw->loop) * 2654435761u + ++counter;
         snprintf(id, cap, "%08x", v);
         rd_reg_t *r = rd->regs;
         while (r && strcmp(r->id, id)) r = r->next;
@@ -144,7 +144,7 @@ uint32_t rd_default_lifetime(const gw_rd_t *rd)
 void rd_set_lifetime(gw_rd_t *rd, gw_device_t *d, uint32_t lt)
 {
     d->lifetime_s = lt;
-    d->expires_ms = coap_loop_now(rd->gw->loop) + (uint64_t)lt * 1000;
+    d->expires_ms = base_loop_now(rd->gw->loop) + (uint64_t)lt * 1000;
 }
 
 /* Whether a registration still passes the allowlist: its registrant
@@ -164,7 +164,7 @@ static int reg_allowed(gw_rd_t *rd, const rd_reg_t *r, const gw_device_t *d)
 static void cut_lifetime(gw_rd_t *rd, const rd_reg_t *r, gw_device_t *d)
 {
     uint32_t max = rd->gw->cfg.rd_max_lifetime_s;
-    uint64_t latest = coap_loop_now(rd->gw->loop) + (uint64_t)max * 1000;
+    uint64_t latest = base_loop_now(rd->gw->loop) + (uint64_t)max * 1000;
     if (d->expires_ms <= latest && d->lifetime_s <= max) return;
     if (d->expires_ms > latest) d->expires_ms = latest;
     if (d->lifetime_s > max) d->lifetime_s = max;

@@ -45,7 +45,7 @@ typedef struct {
 
 /* 201's Location -> Location-Path / Location-Query (RFC 7252 §10.1), when
  * it stays on the origin; the option values point into `location`. */
-static size_t location_options(const char *uri, const char *location, coap_opt_t *opts)
+static size_t location_options(const char *uri, const char *location, coap_msg_opt_t *opts)
 {
     const char *p = location;
     if (strstr(location, "://")) { /* absolute: only on the same origin */
@@ -61,15 +61,15 @@ static size_t location_options(const char *uri, const char *location, coap_opt_t
         const char *e = memchr(s, '/', (size_t)(end - s));
         if (!e) e = end;
         if (e > s)
-            opts[n++] = (coap_opt_t){.num = COAP_OPT_LOCATION_PATH,
-                                     .len = (uint16_t)(e - s),
-                                     .v.ptr = (const uint8_t *)s};
+            opts[n++] = (coap_msg_opt_t){.num = COAP_OPT_LOCATION_PATH,
+                                         .len = (uint16_t)(e - s),
+                                         .v.ptr = (const uint8_t *)s};
         s = e + 1;
     }
     for (const char *s = q ? q + 1 : NULL; s && *s && n < COAP_URI_MAX_PARTS;) {
         size_t l = strcspn(s, "&");
         if (l)
-            opts[n++] = (coap_opt_t){
+            opts[n++] = (coap_msg_opt_t){
                 .num = COAP_OPT_LOCATION_QUERY, .len = (uint16_t)l, .v.ptr = (const uint8_t *)s};
         s += l + (s[l] == '&');
     }
@@ -208,7 +208,7 @@ static int origin_allowed(const gw_reverse_t *rv, const char *url, char *diag, s
 
 static void answer(gw_reverse_t *rv, uint64_t id, uint8_t code, const char *diag)
 {
-    coap_response_t r = COAP_RESPONSE(code);
+    coap_server_response_t r = COAP_RESPONSE(code);
     r.payload = diag;
     r.payload_len = diag ? strlen(diag) : 0;
     coap_server_respond(rv->srv, id, &r);
@@ -241,8 +241,8 @@ static void on_http_done(http_call_t *call, const http_result_t *r, void *arg)
         free(f);
         return;
     }
-    coap_response_t resp = COAP_RESPONSE(gw_map_http_to_coap(r->status, f->method));
-    coap_opt_t loc[COAP_URI_MAX_PARTS];
+    coap_server_response_t resp = COAP_RESPONSE(gw_map_http_to_coap(r->status, f->method));
+    coap_msg_opt_t loc[COAP_URI_MAX_PARTS];
     resp.nopts = r->status == 201 && r->location ? location_options(f->uri, r->location, loc) : 0;
     resp.opts = loc;
     resp.payload = r->body;
@@ -269,7 +269,7 @@ static void on_http_done(http_call_t *call, const http_result_t *r, void *arg)
         gw_cache_entry_t e = {.code = resp.code,
                               .content_format = resp.content_format,
                               .expires_ms =
-                                  coap_loop_now(rv->gw->loop) + (uint64_t)resp.max_age * 1000,
+                                  base_loop_now(rv->gw->loop) + (uint64_t)resp.max_age * 1000,
                               .body = (uint8_t *)(uintptr_t)r->body,
                               .len = r->body_len,
                               .etag_len = resp.etag_len};
@@ -284,14 +284,14 @@ static void on_http_done(http_call_t *call, const http_result_t *r, void *arg)
 }
 
 /* A fresh cached answer to a proxied GET (RFC 7252 §5.7.1, §5.6). */
-static int answer_from_cache(gw_reverse_t *rv, const coap_request_t *req, const char *uri)
+static int answer_from_cache(gw_reverse_t *rv, const coap_server_request_t *req, const char *uri)
 {
     gw_cache_t *cache = rv->gw->cache;
     if (!cache || req->method != COAP_GET) return 0;
     gw_cache_entry_t *e = gw_cache_get(cache, uri, req->accept);
-    uint64_t now = coap_loop_now(rv->gw->loop);
+    uint64_t now = base_loop_now(rv->gw->loop);
     if (!e || e->expires_ms <= now) return 0;
-    coap_response_t resp = COAP_RESPONSE(e->code);
+    coap_server_response_t resp = COAP_RESPONSE(e->code);
     resp.payload = e->body;
     resp.payload_len = e->len;
     resp.content_format = e->content_format;
@@ -303,7 +303,7 @@ static int answer_from_cache(gw_reverse_t *rv, const coap_request_t *req, const 
     return 1;
 }
 
-static void add_request_headers(http_call_t *call, const coap_request_t *req)
+static void add_request_headers(http_call_t *call, const coap_server_request_t *req)
 {
     char v[128];
     if (req->content_format >= 0 && req->payload_len) {
@@ -315,25 +315,25 @@ static void add_request_headers(http_call_t *call, const coap_request_t *req)
         if (d) http_call_add_header(call, "Accept", d->media_type);
     }
     const coap_msg_t *m = req->msg;
-    for (const coap_opt_t *o = coap_msg_find_opt(m, COAP_OPT_IF_MATCH); o;
+    for (const coap_msg_opt_t *o = coap_msg_find_opt(m, COAP_OPT_IF_MATCH); o;
          o = coap_msg_next_opt(m, o)) {
         if (!o->len)
             snprintf(v, sizeof v, "*");
         else
-            gw_etag_format(coap_opt_value(o), o->len, v, sizeof v);
+            gw_etag_format(coap_msg_opt_value(o), o->len, v, sizeof v);
         http_call_add_header(call, "If-Match", v);
     }
     if (coap_msg_find_opt(m, COAP_OPT_IF_NONE_MATCH))
         http_call_add_header(call, "If-None-Match", "*");
     else if (req->method == COAP_GET) /* validation: ETag options -> If-None-Match */
-        for (const coap_opt_t *o = coap_msg_find_opt(m, COAP_OPT_ETAG); o;
+        for (const coap_msg_opt_t *o = coap_msg_find_opt(m, COAP_OPT_ETAG); o;
              o = coap_msg_next_opt(m, o)) {
-            gw_etag_format(coap_opt_value(o), o->len, v, sizeof v);
+            gw_etag_format(coap_msg_opt_value(o), o->len, v, sizeof v);
             http_call_add_header(call, "If-None-Match", v);
         }
 }
 
-static void forward_http(gw_reverse_t *rv, const coap_request_t *req, const char *uri)
+static void forward_http(gw_reverse_t *rv, const coap_server_request_t *req, const char *uri)
 {
     char diag[600];
     if (!origin_allowed(rv, uri, diag, sizeof diag)) {
@@ -397,12 +397,12 @@ static void on_coap_done(coap_req_t *creq, const coap_resp_t *r, void *arg)
     /* The answer's end-to-end options go back as they came (§5.7.2). */
     static const uint16_t keep[] = {COAP_OPT_ETAG, COAP_OPT_LOCATION_PATH, COAP_OPT_LOCATION_QUERY,
                                     COAP_OPT_CONTENT_FORMAT, COAP_OPT_MAX_AGE};
-    coap_opt_t opts[COAP_MSG_MAX_OPTS];
+    coap_msg_opt_t opts[COAP_MSG_MAX_OPTS];
     size_t n = 0;
     for (unsigned i = 0; i < r->msg->opt_count; i++)
         for (size_t k = 0; k < sizeof keep / sizeof keep[0]; k++)
             if (r->msg->opts[i].num == keep[k]) opts[n++] = r->msg->opts[i];
-    coap_response_t resp = COAP_RESPONSE(r->msg->code);
+    coap_server_response_t resp = COAP_RESPONSE(r->msg->code);
     resp.payload = r->body;
     resp.payload_len = r->body_len;
     resp.opts = opts;
@@ -411,7 +411,8 @@ static void on_coap_done(coap_req_t *creq, const coap_resp_t *r, void *arg)
     free(f);
 }
 
-static void forward_coap(gw_reverse_t *rv, const coap_request_t *req, const char *uri, uint32_t hop)
+static void forward_coap(gw_reverse_t *rv, const coap_server_request_t *req, const char *uri,
+                         uint32_t hop)
 {
     char msg[1400];
     gw_target_t t;
@@ -438,7 +439,8 @@ static void forward_coap(gw_reverse_t *rv, const coap_request_t *req, const char
         int copy = 1;
         for (size_t k = 0; k < sizeof skip / sizeof skip[0]; k++) copy &= m->opts[i].num != skip[k];
         if (copy)
-            coap_req_add_option(creq, m->opts[i].num, coap_opt_value(&m->opts[i]), m->opts[i].len);
+            coap_req_add_option(creq, m->opts[i].num, coap_msg_opt_value(&m->opts[i]),
+                                m->opts[i].len);
     }
     /* RFC 8768 §3: each proxy decrements Hop-Limit, so two gateways
      * pointing at each other stop instead of looping. */
@@ -460,23 +462,24 @@ static void forward_coap(gw_reverse_t *rv, const coap_request_t *req, const char
 /* Proxy-Uri, or Proxy-Scheme with the Uri-* options (§5.10.2). */
 static int target_uri(const coap_msg_t *m, const coap_addr_t *self, char *out, size_t cap)
 {
-    const coap_opt_t *pu = coap_msg_find_opt(m, COAP_OPT_PROXY_URI);
+    const coap_msg_opt_t *pu = coap_msg_find_opt(m, COAP_OPT_PROXY_URI);
     if (pu) {
         if (pu->len >= cap) return -1;
-        memcpy(out, coap_opt_value(pu), pu->len);
+        memcpy(out, coap_msg_opt_value(pu), pu->len);
         out[pu->len] = '\0';
         return 0;
     }
-    const coap_opt_t *ps = coap_msg_find_opt(m, COAP_OPT_PROXY_SCHEME);
+    const coap_msg_opt_t *ps = coap_msg_find_opt(m, COAP_OPT_PROXY_SCHEME);
     char host[COAP_ADDR_STRLEN], tmp[1100];
     coap_addr_host(self, host, sizeof host);
     if (!ps || coap_uri_compose(m, 0, host, 0, tmp, sizeof tmp) < 0) return -1;
     /* compose wrote "coap://..."; put the requested scheme in its place */
-    int n = snprintf(out, cap, "%.*s%s", (int)ps->len, (const char *)coap_opt_value(ps), tmp + 4);
+    int n =
+        snprintf(out, cap, "%.*s%s", (int)ps->len, (const char *)coap_msg_opt_value(ps), tmp + 4);
     return n < 0 || (size_t)n >= cap ? -1 : 0;
 }
 
-static void on_proxy(coap_server_t *srv, const coap_request_t *req, void *arg)
+static void on_proxy(coap_server_t *srv, const coap_server_request_t *req, void *arg)
 {
     (void)srv;
     gw_reverse_t *rv = arg;
@@ -509,7 +512,7 @@ static void on_proxy(coap_server_t *srv, const coap_request_t *req, void *arg)
  * spoofed); anyone else gets a bare 4.03, before any Block1 body is
  * reassembled or any origin asked. Logged at debug only: the sender may be
  * forged, and a log line per datagram would be a flood of its own. */
-static uint8_t admit_client(coap_server_t *srv, const coap_request_t *req, void *arg)
+static uint8_t admit_client(coap_server_t *srv, const coap_server_request_t *req, void *arg)
 {
     (void)srv;
     gw_reverse_t *rv = arg;

@@ -12,7 +12,7 @@
 #define FLUSH_MS 200 /* after the grace period: time to send the 503s */
 
 struct gw_drain {
-    coap_loop_timer_t *timer;
+    base_loop_timer_t *timer;
     uint64_t started, deadline;
     int flushing; /* the grace period is over; the 503s are going out */
 };
@@ -40,24 +40,24 @@ static int idle(gw_t *gw)
            coap_ep_pending_requests(gw->srv_ep) == 0;
 }
 
-static void on_tick(coap_loop_t *loop, coap_loop_timer_t *t, void *arg)
+static void on_tick(base_loop_t *loop, base_loop_timer_t *t, void *arg)
 {
     gw_t *gw = arg;
     struct gw_drain *d = gw->drain;
-    uint64_t now = coap_loop_now(loop);
+    uint64_t now = base_loop_now(loop);
     if (idle(gw)) {
         gw_log(CFG_LOG_INFO, "shutdown: done in %llu ms", (unsigned long long)(now - d->started));
-        coap_loop_stop(loop);
+        base_loop_stop(loop);
         return;
     }
     if (now < d->deadline) {
-        coap_loop_timer_arm_in(t, TICK_MS);
+        base_loop_timer_arm_in(t, TICK_MS);
         return;
     }
     if (d->flushing) {
         gw_log(CFG_LOG_WARN, "shutdown: %zu HTTP request(s) still open; closing them",
                http_server_requests(gw->http));
-        coap_loop_stop(loop);
+        base_loop_stop(loop);
         return;
     }
     gw_log(CFG_LOG_WARN, "shutdown: grace period over; %zu request(s) answered 503",
@@ -65,25 +65,25 @@ static void on_tick(coap_loop_t *loop, coap_loop_timer_t *t, void *arg)
     http_server_answer_pending(gw->http, 503, "the gateway is shutting down");
     d->flushing = 1;
     d->deadline = now + FLUSH_MS;
-    coap_loop_timer_arm_in(t, TICK_MS);
+    base_loop_timer_arm_in(t, TICK_MS);
 }
 
 void gw_shutdown_begin(gw_t *gw)
 {
     if (gw->drain || !gw->http) { /* a second signal: stop now (main still frees all) */
         gw_log(CFG_LOG_WARN, "shutdown: second signal, stopping now");
-        coap_loop_stop(gw->loop);
+        base_loop_stop(gw->loop);
         return;
     }
     struct gw_drain *d = calloc(1, sizeof *d);
-    if (d) d->timer = coap_loop_timer_new(gw->loop, on_tick, gw);
+    if (d) d->timer = base_loop_timer_new(gw->loop, on_tick, gw);
     if (!d || !d->timer) {
         free(d);
-        coap_loop_stop(gw->loop);
+        base_loop_stop(gw->loop);
         return;
     }
     gw->drain = d; /* /readyz answers 503 from now on */
-    d->started = coap_loop_now(gw->loop);
+    d->started = base_loop_now(gw->loop);
     d->deadline = d->started + gw->cfg.shutdown_grace_ms;
     gw_log(CFG_LOG_INFO,
            "shutdown: %zu HTTP request(s), %zu stream(s), %llu observation(s) get %u ms to finish",
@@ -93,13 +93,13 @@ void gw_shutdown_begin(gw_t *gw)
     http_server_quiesce(gw->http);
     coap_ep_set_request_handler(gw->srv_ep, refuse_coap, gw);
     if (gw->hub) gw_hub_shutdown(gw->hub, 503, "gateway shutting down");
-    coap_loop_timer_arm_in(d->timer, 0);
+    base_loop_timer_arm_in(d->timer, 0);
 }
 
 void gw_shutdown_free(gw_t *gw)
 {
     if (!gw->drain) return;
-    coap_loop_timer_free(gw->drain->timer);
+    base_loop_timer_free(gw->drain->timer);
     free(gw->drain);
     gw->drain = NULL;
 }

@@ -96,10 +96,10 @@ gw_ev_t *gw_ev_notification(const char *target, const coap_resp_t *r)
         json_object_set_new(d, "content_format", json_integer(cf));
         json_object_set_new(d, "content_type", json_string(gw_map_cf_to_type(cf, buf, sizeof buf)));
     }
-    const coap_opt_t *etag = coap_msg_find_opt(m, COAP_OPT_ETAG);
+    const coap_msg_opt_t *etag = coap_msg_find_opt(m, COAP_OPT_ETAG);
     if (etag) {
         for (unsigned i = 0; i < etag->len && i < 8; i++)
-            snprintf(buf + 2 * i, 3, "%02x", coap_opt_value(etag)[i]);
+            snprintf(buf + 2 * i, 3, "%02x", coap_msg_opt_value(etag)[i]);
         json_object_set_new(d, "etag", json_string(buf));
     }
     json_object_set_new(d, "max_age", json_integer(max_age));

@@ -124,7 +124,7 @@ static int is_gateway_itself(gw_t *gw, const coap_addr_t *target)
  * coalescing and the observe hub. */
 static int finish_target(gw_t *gw, const char *raw, gw_target_t *t, char *msg, size_t cap)
 {
-    static coap_uri_t u;
+    static coap_parsed_uri_t u;
     int rc = coap_uri_parse(&u, raw);
     if (rc == COAP_ERR_URI_SCHEME || (!rc && u.secure))
         return FAIL(400, "unsupported scheme in %s: only coap:// is proxied", raw);

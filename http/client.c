@@ -4,8 +4,8 @@
  *
  * One multi handle per client: curl keeps finished transfers' connections in
  * the multi's cache, so calls to the same origin reuse them. curl tells us
- * which sockets to watch (socket callback -> coap_loop_*_fd) and when to wake
- * it up (timer callback -> one coap_loop timer); we hand events back with
+ * which sockets to watch (socket callback -> base_loop_*_fd) and when to wake
+ * it up (timer callback -> one base_loop timer); we hand events back with
  * curl_multi_socket_action() and collect finished transfers with
  * curl_multi_info_read().
  *
@@ -57,9 +57,9 @@ struct http_call {
 };
 
 struct http_client {
-    coap_loop_t *loop;
+    base_loop_t *loop;
     CURLM *multi;
-    coap_loop_timer_t *timer;
+    base_loop_timer_t *timer;
     http_call_t *calls;
     size_t running;
     int busy;      /* our frames on the stack that still use the client */
@@ -78,7 +78,7 @@ static void client_destroy(http_client_t *c)
     /* curl_multi_cleanup() may still call the socket and timer callbacks
      * while it closes connections: the loop and our timer must exist. */
     curl_multi_cleanup(c->multi);
-    coap_loop_timer_free(c->timer);
+    base_loop_timer_free(c->timer);
     free(c);
 }
 
@@ -92,7 +92,7 @@ static void leave(http_client_t *c)
     if (--c->busy == 0 && c->closing) client_destroy(c);
 }
 
-static void on_fd(coap_loop_t *loop, int fd, unsigned events, void *arg);
+static void on_fd(base_loop_t *loop, int fd, unsigned events, void *arg);
 
 /* CURLMOPT_SOCKETFUNCTION. socketp is NULL until we registered the socket
  * with the loop (curl_multi_assign marks it); curl forgets the mark itself
@@ -101,20 +101,20 @@ static int sock_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *soc
 {
     http_client_t *c = userp;
     if (what == CURL_POLL_REMOVE) {
-        if (socketp) coap_loop_del_fd(c->loop, s);
+        if (socketp) base_loop_del_fd(c->loop, s);
         return 0;
     }
     unsigned ev =
-        (what & CURL_POLL_IN ? COAP_LOOP_READ : 0u) | (what & CURL_POLL_OUT ? COAP_LOOP_WRITE : 0u);
+        (what & CURL_POLL_IN ? BASE_LOOP_READ : 0u) | (what & CURL_POLL_OUT ? BASE_LOOP_WRITE : 0u);
     int rc;
     if (socketp) {
-        rc = coap_loop_mod_fd(c->loop, s, ev);
+        rc = base_loop_mod_fd(c->loop, s, ev);
     } else {
-        rc = coap_loop_add_fd(c->loop, s, ev, on_fd, c);
+        rc = base_loop_add_fd(c->loop, s, ev, on_fd, c);
         if (rc == -EEXIST) {
             /* A registration left over for a recycled descriptor number. */
-            coap_loop_del_fd(c->loop, s);
-            rc = coap_loop_add_fd(c->loop, s, ev, on_fd, c);
+            base_loop_del_fd(c->loop, s);
+            rc = base_loop_add_fd(c->loop, s, ev, on_fd, c);
         }
         if (!rc) curl_multi_assign(c->multi, s, c);
     }
@@ -136,9 +136,9 @@ static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
     (void)multi;
     http_client_t *c = userp;
     if (timeout_ms < 0)
-        coap_loop_timer_disarm(c->timer);
+        base_loop_timer_disarm(c->timer);
     else
-        coap_loop_timer_arm_in(c->timer, (uint64_t)timeout_ms);
+        base_loop_timer_arm_in(c->timer, (uint64_t)timeout_ms);
     return 0;
 }
 
@@ -263,22 +263,22 @@ static void drive(http_client_t *c, curl_socket_t s, int flags)
     leave(c);
 }
 
-static void on_fd(coap_loop_t *loop, int fd, unsigned events, void *arg)
+static void on_fd(base_loop_t *loop, int fd, unsigned events, void *arg)
 {
     (void)loop;
     drive(arg, fd,
-          (events & COAP_LOOP_READ ? CURL_CSELECT_IN : 0) |
-              (events & COAP_LOOP_WRITE ? CURL_CSELECT_OUT : 0));
+          (events & BASE_LOOP_READ ? CURL_CSELECT_IN : 0) |
+              (events & BASE_LOOP_WRITE ? CURL_CSELECT_OUT : 0));
 }
 
-static void on_timer(coap_loop_t *loop, coap_loop_timer_t *t, void *arg)
+static void on_timer(base_loop_t *loop, base_loop_timer_t *t, void *arg)
 {
     (void)loop;
     (void)t;
     drive(arg, CURL_SOCKET_TIMEOUT, 0);
 }
 
-http_client_t *http_client_new(coap_loop_t *loop)
+http_client_t *http_client_new(base_loop_t *loop)
 {
     if (!curl_ready) {
         if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) return NULL;
@@ -288,10 +288,10 @@ http_client_t *http_client_new(coap_loop_t *loop)
     if (!c) return NULL;
     c->loop = loop;
     c->multi = curl_multi_init();
-    c->timer = coap_loop_timer_new(loop, on_timer, c);
+    c->timer = base_loop_timer_new(loop, on_timer, c);
     if (!c->multi || !c->timer) {
         if (c->multi) curl_multi_cleanup(c->multi);
-        coap_loop_timer_free(c->timer);
+        base_loop_timer_free(c->timer);
         free(c);
         return NULL;
     }

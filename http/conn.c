@@ -46,9 +46,9 @@ static void wait_unlink(http_server_t *srv, http_conn_t *k)
 static void arm(http_server_t *srv)
 {
     if (srv->wait_head)
-        coap_loop_timer_arm(srv->header_timer, srv->wait_head->deadline_ms);
+        base_loop_timer_arm(srv->header_timer, srv->wait_head->deadline_ms);
     else
-        coap_loop_timer_disarm(srv->header_timer);
+        base_loop_timer_disarm(srv->header_timer);
 }
 
 /* From now on, k must deliver a complete request header in time. */
@@ -58,7 +58,7 @@ static void wait_begin(http_server_t *srv, http_conn_t *k)
     wait_unlink(srv, k);
     if (!ms || k->timed_out) return;
     k->timeout_ms = ms;
-    k->deadline_ms = coap_loop_now(srv->loop) + ms;
+    k->deadline_ms = base_loop_now(srv->loop) + ms;
     http_conn_t *after = srv->wait_tail;
     while (after && after->deadline_ms > k->deadline_ms) after = after->prev;
     k->prev = after;
@@ -75,11 +75,11 @@ static void wait_begin(http_server_t *srv, http_conn_t *k)
     if (srv->wait_head == k) arm(srv);
 }
 
-static void on_deadline(coap_loop_t *loop, coap_loop_timer_t *t, void *arg)
+static void on_deadline(base_loop_t *loop, base_loop_timer_t *t, void *arg)
 {
     (void)t;
     http_server_t *srv = arg;
-    uint64_t now = coap_loop_now(loop);
+    uint64_t now = base_loop_now(loop);
     size_t closed = 0;
     while (srv->wait_head && srv->wait_head->deadline_ms <= now) {
         http_conn_t *k = srv->wait_head;
@@ -107,13 +107,13 @@ static void on_deadline(coap_loop_t *loop, coap_loop_timer_t *t, void *arg)
 
 int http_conn_init_(http_server_t *srv)
 {
-    srv->header_timer = coap_loop_timer_new(srv->loop, on_deadline, srv);
+    srv->header_timer = base_loop_timer_new(srv->loop, on_deadline, srv);
     return srv->header_timer ? 0 : -1;
 }
 
 void http_conn_fini_(http_server_t *srv)
 {
-    coap_loop_timer_free(srv->header_timer);
+    base_loop_timer_free(srv->header_timer);
     srv->header_timer = NULL;
 }
 

@@ -8,7 +8,7 @@
 #ifndef HTTP_CLIENT_H
 #define HTTP_CLIENT_H
 
-#include "coap_loop.h"
+#include "base_loop.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -44,7 +44,7 @@ typedef void (*http_done_cb)(http_call_t *call, const http_result_t *r, void *ar
  * allow, 0 to refuse (the call then ends with HTTP_CALL_REFUSED). */
 typedef int (*http_addr_check_cb)(const struct sockaddr *addr, socklen_t len, void *arg);
 
-http_client_t *http_client_new(coap_loop_t *loop);
+http_client_t *http_client_new(base_loop_t *loop);
 /* Cancels every call still running (their callbacks run with
  * HTTP_CALL_CANCELLED), then frees the client. */
 void http_client_free(http_client_t *c);

@@ -57,7 +57,7 @@ typedef struct http_conn {
 struct http_server {
     http_stream_t *streams;
     size_t nstreams;
-    coap_loop_t *loop;
+    base_loop_t *loop;
     struct MHD_Daemon *d;
     http_server_params_t p;
     http_handler_t handler;
@@ -68,7 +68,7 @@ struct http_server {
     int quiesced;                       /* no new connections; every answer closes its connection */
     http_req_t *suspended;              /* MHD must not stop with any of these */
     http_conn_t *wait_head, *wait_tail; /* waiting for a request header, by deadline */
-    coap_loop_timer_t *header_timer;    /* armed at wait_head's deadline */
+    base_loop_timer_t *header_timer;    /* armed at wait_head's deadline */
     uint16_t port;
 };
 

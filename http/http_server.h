@@ -12,7 +12,7 @@
 #ifndef HTTP_SERVER_H
 #define HTTP_SERVER_H
 
-#include "coap_loop.h"
+#include "base_loop.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -57,7 +57,7 @@ typedef struct {
 
 /* Starts listening and registers with the loop. Returns NULL with a
  * message in err. */
-http_server_t *http_server_new(coap_loop_t *loop, const http_server_params_t *p,
+http_server_t *http_server_new(base_loop_t *loop, const http_server_params_t *p,
                                http_handler_t handler, void *arg, char *err, size_t errlen);
 /* Stops listening, aborts requests still pending, frees the server. */
 void http_server_free(http_server_t *srv);

@@ -318,14 +318,14 @@ static void process(void *arg)
 static uint64_t deadline(void *arg)
 {
     http_server_t *srv = arg;
-    uint64_t now = coap_loop_now(srv->loop);
+    uint64_t now = base_loop_now(srv->loop);
     if (srv->need_run) return now;
     MHD_UNSIGNED_LONG_LONG ms;
-    if (MHD_get_timeout(srv->d, &ms) != MHD_YES) return COAP_NEVER;
+    if (MHD_get_timeout(srv->d, &ms) != MHD_YES) return BASE_NEVER;
     return now + ms;
 }
 
-http_server_t *http_server_new(coap_loop_t *loop, const http_server_params_t *p,
+http_server_t *http_server_new(base_loop_t *loop, const http_server_params_t *p,
                                http_handler_t handler, void *arg, char *err, size_t errlen)
 {
     struct sockaddr_storage addr;
@@ -368,7 +368,7 @@ http_server_t *http_server_new(coap_loop_t *loop, const http_server_params_t *p,
         srv->d ? MHD_get_daemon_info(srv->d, MHD_DAEMON_INFO_EPOLL_FD) : NULL;
     const union MHD_DaemonInfo *lf =
         srv->d ? MHD_get_daemon_info(srv->d, MHD_DAEMON_INFO_LISTEN_FD) : NULL;
-    if (!ep || !lf || coap_loop_add_source(loop, ep->epoll_fd, process, deadline, srv)) {
+    if (!ep || !lf || base_loop_add_source(loop, ep->epoll_fd, process, deadline, srv)) {
         if (!srv->d && start_errno == EADDRINUSE)
             snprintf(err, errlen, "cannot listen for HTTP on %s: address in use", p->listen);
         else
@@ -404,7 +404,7 @@ void http_server_answer_pending(http_server_t *srv, unsigned status, const char 
 void http_server_free(http_server_t *srv)
 {
     if (!srv) return;
-    coap_loop_remove_source(srv->loop, srv);
+    base_loop_remove_source(srv->loop, srv);
     /* MHD refuses to stop with suspended connections: answer them first. */
     http_server_answer_pending(srv, 503, "the gateway is shutting down");
     MHD_run(srv->d);

@@ -6,7 +6,7 @@
 #include "coap_block.h"
 #include "coap_cf.h"
 #include "coap_client.h"
-#include "coap_loop.h"
+#include "base_loop.h"
 #include "coap_uri.h"
 
 #include <ctype.h>
@@ -31,7 +31,7 @@ typedef struct {
 } args_t;
 
 typedef struct {
-    coap_loop_t *loop;
+    base_loop_t *loop;
     coap_req_t *req;
     const args_t *a;
     int exit_code;
@@ -199,9 +199,9 @@ static void print_response(const coap_resp_t *r)
     if (r->observing) fprintf(stderr, " (notification %u%s)", r->seq, r->fresh ? "" : ", stale");
     fputc('\n', stderr);
     for (unsigned i = 0; i < m->opt_count; i++) {
-        const coap_opt_t *o = &m->opts[i];
+        const coap_msg_opt_t *o = &m->opts[i];
         const coap_opt_def_t *d = coap_opt_def(o->num);
-        const uint8_t *v = coap_opt_value(o);
+        const uint8_t *v = coap_msg_opt_value(o);
         snprintf(name, sizeof name, "%u", o->num);
         fprintf(stderr, "  %s: ", d ? d->name : name);
         uint32_t u;
@@ -267,7 +267,7 @@ static int resolve_dest(const args_t *a, coap_addr_t *dest)
         unsigned long port = colon ? strtoul(colon + 1, NULL, 10) : 5683;
         return coap_addr_resolve(dest, host, (uint16_t)port);
     }
-    static coap_uri_t u;
+    static coap_parsed_uri_t u;
     int rc = coap_uri_parse(&u, a->uri);
     if (rc) return rc;
     return coap_addr_resolve(dest, u.host, u.port);
@@ -316,7 +316,7 @@ int main(int argc, char **argv)
         return a.proxy || strncmp(a.uri, "coap", 4) == 0 ? 3 : 2;
     }
     coap_ep_t *ep = coap_ep_new(NULL, NULL, &rc);
-    coap_loop_t *loop = coap_loop_new();
+    base_loop_t *loop = base_loop_new();
     if (!ep || !loop || coap_ep_attach(ep, loop)) {
         fprintf(stderr, "coapgw-client: cannot open a UDP socket: %s\n", coap_strerror(rc));
         return 3;
@@ -333,18 +333,18 @@ int main(int argc, char **argv)
     signal(SIGTERM, on_signal);
     coap_req_send(run.req, on_response, &run);
 
-    uint64_t stop_at = a.observe_s > 0 ? coap_loop_now(loop) + (uint64_t)(a.observe_s * 1000) : 0;
+    uint64_t stop_at = a.observe_s > 0 ? base_loop_now(loop) + (uint64_t)(a.observe_s * 1000) : 0;
     int stopping = 0;
     while (!run.done) {
-        coap_loop_run_once(loop, 100);
-        int time_up = stop_at && coap_loop_now(loop) >= stop_at;
+        base_loop_run_once(loop, 100);
+        int time_up = stop_at && base_loop_now(loop) >= stop_at;
         if ((time_up || interrupted) && run.req) {
             if (!stopping) {
                 /* RFC 7641 §3.6: deregister explicitly, then wait for the
                  * answer; a second signal or 5 s more end it outright. */
                 stopping = 1;
                 interrupted = 0;
-                stop_at = coap_loop_now(loop) + 5000;
+                stop_at = base_loop_now(loop) + 5000;
                 coap_req_observe_stop(run.req, COAP_OBSERVE_DEREGISTER);
             } else {
                 coap_req_cancel(run.req);
@@ -353,6 +353,6 @@ int main(int argc, char **argv)
     }
     coap_ep_detach(ep, loop);
     coap_ep_free(ep);
-    coap_loop_free(loop);
+    base_loop_free(loop);
     return run.exit_code;
 }

@@ -5,7 +5,7 @@
  */
 #include "coap_cf.h"
 #include "coap_client.h"
-#include "coap_loop.h"
+#include "base_loop.h"
 #include "coap_server.h"
 #include "coap_uri.h"
 
@@ -21,9 +21,9 @@
 
 typedef struct {
     coap_server_t *srv;
-    coap_loop_t *loop;
-    coap_loop_timer_t *tick;
-    coap_resource_t *temp, *hum, *led;
+    base_loop_t *loop;
+    base_loop_timer_t *tick;
+    coap_server_resource_t *temp, *hum, *led;
     uint32_t period_ms, slow_ms;
     uint64_t rng;
     double temperature, humidity;
@@ -40,7 +40,7 @@ static uint32_t next_rand(sim_t *s)
     return (uint32_t)((s->rng * 2685821657736338717ull) >> 32);
 }
 
-static void log_request(const coap_request_t *req)
+static void log_request(const coap_server_request_t *req)
 {
     char peer[COAP_ADDR_STRLEN];
     const char *m = coap_method_name(req->method);
@@ -53,7 +53,7 @@ static void log_request(const coap_request_t *req)
 
 static void respond_text(coap_server_t *srv, uint64_t id, uint8_t code, int cf, const char *text)
 {
-    coap_response_t r = COAP_RESPONSE(code);
+    coap_server_response_t r = COAP_RESPONSE(code);
     r.payload = text;
     r.payload_len = strlen(text);
     r.content_format = cf;
@@ -79,11 +79,11 @@ static long sensor_max_age(const sim_t *s)
 }
 
 /* A sensor reading, fresh for two periods. */
-static void respond_sensor(coap_server_t *srv, const coap_request_t *req, const sim_t *s,
+static void respond_sensor(coap_server_t *srv, const coap_server_request_t *req, const sim_t *s,
                            const char *text, int cf)
 {
     log_request(req);
-    coap_response_t r = COAP_RESPONSE(COAP_CONTENT);
+    coap_server_response_t r = COAP_RESPONSE(COAP_CONTENT);
     r.payload = text;
     r.payload_len = strlen(text);
     r.content_format = cf;
@@ -91,21 +91,21 @@ static void respond_sensor(coap_server_t *srv, const coap_request_t *req, const 
     coap_server_respond(srv, req->id, &r);
 }
 
-static void get_temperature(coap_server_t *srv, const coap_request_t *req, void *arg)
+static void get_temperature(coap_server_t *srv, const coap_server_request_t *req, void *arg)
 {
     char b[32];
     temperature_rep(arg, b, sizeof b);
     respond_sensor(srv, req, arg, b, COAP_CF_TEXT_PLAIN);
 }
 
-static void get_humidity(coap_server_t *srv, const coap_request_t *req, void *arg)
+static void get_humidity(coap_server_t *srv, const coap_server_request_t *req, void *arg)
 {
     char b[64];
     humidity_rep(arg, b, sizeof b);
     respond_sensor(srv, req, arg, b, COAP_CF_JSON);
 }
 
-static void led(coap_server_t *srv, const coap_request_t *req, void *arg)
+static void led(coap_server_t *srv, const coap_server_request_t *req, void *arg)
 {
     sim_t *s = arg;
     log_request(req);
@@ -113,7 +113,7 @@ static void led(coap_server_t *srv, const coap_request_t *req, void *arg)
         /* A short Max-Age and an ETag per state: caches revalidate often,
          * and an unchanged LED answers 2.03 Valid (RFC 7252 §5.10.6). */
         uint8_t tag = (uint8_t)s->led_on;
-        coap_response_t r = COAP_RESPONSE(COAP_CONTENT);
+        coap_server_response_t r = COAP_RESPONSE(COAP_CONTENT);
         r.payload = s->led_on ? "on" : "off";
         r.payload_len = strlen(r.payload);
         r.content_format = COAP_CF_TEXT_PLAIN;
@@ -131,10 +131,10 @@ static void led(coap_server_t *srv, const coap_request_t *req, void *arg)
     }
     int changed = s->led_on != on;
     s->led_on = on;
-    coap_response_t r = COAP_RESPONSE(COAP_CHANGED);
+    coap_server_response_t r = COAP_RESPONSE(COAP_CHANGED);
     coap_server_respond(srv, req->id, &r);
     if (changed) {
-        coap_response_t n = COAP_RESPONSE(COAP_CONTENT);
+        coap_server_response_t n = COAP_RESPONSE(COAP_CONTENT);
         n.payload = on ? "on" : "off";
         n.payload_len = strlen(n.payload);
         n.content_format = COAP_CF_TEXT_PLAIN;
@@ -142,11 +142,11 @@ static void led(coap_server_t *srv, const coap_request_t *req, void *arg)
     }
 }
 
-static void firmware(coap_server_t *srv, const coap_request_t *req, void *arg)
+static void firmware(coap_server_t *srv, const coap_server_request_t *req, void *arg)
 {
     sim_t *s = arg;
     log_request(req);
-    coap_response_t r = COAP_RESPONSE(COAP_CONTENT);
+    coap_server_response_t r = COAP_RESPONSE(COAP_CONTENT);
     r.payload = s->firmware;
     r.payload_len = FIRMWARE_SIZE;
     r.content_format = COAP_CF_OCTET_STREAM;
@@ -156,11 +156,12 @@ static void firmware(coap_server_t *srv, const coap_request_t *req, void *arg)
     coap_server_respond(srv, req->id, &r);
 }
 
-static void echo(coap_server_t *srv, const coap_request_t *req, void *arg)
+static void echo(coap_server_t *srv, const coap_server_request_t *req, void *arg)
 {
     (void)arg;
     log_request(req);
-    coap_response_t r = COAP_RESPONSE(req->method == COAP_FETCH ? COAP_CONTENT : COAP_CHANGED);
+    coap_server_response_t r =
+        COAP_RESPONSE(req->method == COAP_FETCH ? COAP_CONTENT : COAP_CHANGED);
     r.payload = req->payload;
     r.payload_len = req->payload_len;
     r.content_format = req->content_format;
@@ -170,20 +171,20 @@ static void echo(coap_server_t *srv, const coap_request_t *req, void *arg)
 typedef struct {
     sim_t *sim;
     uint64_t id;
-    coap_loop_timer_t *t;
+    base_loop_timer_t *t;
 } slow_t;
 
-static void slow_due(coap_loop_t *loop, coap_loop_timer_t *t, void *arg)
+static void slow_due(base_loop_t *loop, base_loop_timer_t *t, void *arg)
 {
     (void)loop;
     slow_t *sl = arg;
     respond_text(sl->sim->srv, sl->id, COAP_CONTENT, COAP_CF_TEXT_PLAIN, "finally");
-    coap_loop_timer_free(t);
+    base_loop_timer_free(t);
     free(sl);
 }
 
 /* Answers later: the endpoint sends the empty ACK, then a separate CON. */
-static void slow(coap_server_t *srv, const coap_request_t *req, void *arg)
+static void slow(coap_server_t *srv, const coap_server_request_t *req, void *arg)
 {
     (void)srv;
     sim_t *s = arg;
@@ -192,11 +193,11 @@ static void slow(coap_server_t *srv, const coap_request_t *req, void *arg)
     if (!sl) return;
     sl->sim = s;
     sl->id = req->id;
-    sl->t = coap_loop_timer_new(s->loop, slow_due, sl);
-    coap_loop_timer_arm_in(sl->t, s->slow_ms);
+    sl->t = base_loop_timer_new(s->loop, slow_due, sl);
+    base_loop_timer_arm_in(sl->t, s->slow_ms);
 }
 
-static void on_tick(coap_loop_t *loop, coap_loop_timer_t *t, void *arg)
+static void on_tick(base_loop_t *loop, base_loop_timer_t *t, void *arg)
 {
     (void)loop;
     sim_t *s = arg;
@@ -207,7 +208,7 @@ static void on_tick(coap_loop_t *loop, coap_loop_timer_t *t, void *arg)
     if (s->humidity < 20) s->humidity = 20;
     if (s->humidity > 80) s->humidity = 80;
     char b[64];
-    coap_response_t r = COAP_RESPONSE(COAP_CONTENT);
+    coap_server_response_t r = COAP_RESPONSE(COAP_CONTENT);
     r.max_age = sensor_max_age(s);
     temperature_rep(s, b, sizeof b);
     r.payload = b;
@@ -218,7 +219,7 @@ static void on_tick(coap_loop_t *loop, coap_loop_timer_t *t, void *arg)
     r.payload_len = strlen(b);
     r.content_format = COAP_CF_JSON;
     coap_server_notify(s->srv, s->hum, &r);
-    coap_loop_timer_arm_in(t, s->period_ms);
+    base_loop_timer_arm_in(t, s->period_ms);
 }
 
 static void usage(FILE *f)
@@ -291,7 +292,7 @@ static const struct {
 
 static void add_resources(sim_t *s)
 {
-    coap_resource_t *r[RES_COUNT];
+    coap_server_resource_t *r[RES_COUNT];
     for (size_t i = 0; i < RES_COUNT; i++)
         r[i] = coap_server_add(s->srv, resources[i].path, resources[i].flags, resources[i].methods,
                                resources[i].handler, s, &resources[i].a);
@@ -321,14 +322,14 @@ static size_t link_format(char *out, size_t cap)
 /* --- registration with a Resource Directory (RFC 9176 §5) --- */
 
 typedef struct {
-    coap_ep_t *ep;       /* the server's own: the RD sees our CoAP address */
-    coap_uri_t uri;      /* --register */
-    const char *name;    /* ep= */
-    uint32_t lifetime_s; /* lt= */
-    coap_addr_t rd;      /* resolved before each registration */
-    char location[160];  /* "/rd/ID" while registered */
-    uint32_t backoff_s;  /* after a failure: 1, 2, 4 ... 30 */
-    coap_loop_timer_t *timer;
+    coap_ep_t *ep;         /* the server's own: the RD sees our CoAP address */
+    coap_parsed_uri_t uri; /* --register */
+    const char *name;      /* ep= */
+    uint32_t lifetime_s;   /* lt= */
+    coap_addr_t rd;        /* resolved before each registration */
+    char location[160];    /* "/rd/ID" while registered */
+    uint32_t backoff_s;    /* after a failure: 1, 2, 4 ... 30 */
+    base_loop_timer_t *timer;
     coap_req_t *inflight;
     int deleted;  /* the DELETE at exit has been answered */
     int stopping; /* exiting: no more retries */
@@ -336,7 +337,7 @@ typedef struct {
 
 static void reg_send(reg_t *g);
 
-static void reg_due(coap_loop_t *loop, coap_loop_timer_t *t, void *arg)
+static void reg_due(base_loop_t *loop, base_loop_timer_t *t, void *arg)
 {
     (void)loop;
     (void)t;
@@ -347,24 +348,24 @@ static void reg_retry(reg_t *g, const char *why)
 {
     g->backoff_s = g->backoff_s ? (g->backoff_s * 2 > 30 ? 30 : g->backoff_s * 2) : 1;
     fprintf(stderr, "coapgw-sim: rd: %s; retrying in %u s\n", why, g->backoff_s);
-    coap_loop_timer_arm_in(g->timer, (uint64_t)g->backoff_s * 1000);
+    base_loop_timer_arm_in(g->timer, (uint64_t)g->backoff_s * 1000);
 }
 
 /* Refresh at 2/3 of the lifetime (RFC 9176 §5.3.1: before it runs out). */
 static void reg_refresh_later(reg_t *g)
 {
     g->backoff_s = 0;
-    coap_loop_timer_arm_in(g->timer, (uint64_t)g->lifetime_s * 2000 / 3);
+    base_loop_timer_arm_in(g->timer, (uint64_t)g->lifetime_s * 2000 / 3);
 }
 
 /* "/rd/ID" from the Location-Path options of a 2.01. */
 static void reg_location(reg_t *g, const coap_msg_t *m)
 {
     size_t n = 0;
-    for (const coap_opt_t *o = coap_msg_find_opt(m, COAP_OPT_LOCATION_PATH);
+    for (const coap_msg_opt_t *o = coap_msg_find_opt(m, COAP_OPT_LOCATION_PATH);
          o && n + o->len + 2 < sizeof g->location; o = coap_msg_next_opt(m, o)) {
         g->location[n++] = '/';
-        memcpy(g->location + n, coap_opt_value(o), o->len);
+        memcpy(g->location + n, coap_msg_opt_value(o), o->len);
         n += o->len;
     }
     g->location[n] = '\0';
@@ -471,11 +472,11 @@ static void reg_deleted(coap_req_t *req, const coap_resp_t *r, void *arg)
 }
 
 /* At exit: remove the registration (RFC 9176 §5.3.2), waiting at most 2 s. */
-static void reg_remove(reg_t *g, coap_loop_t *loop)
+static void reg_remove(reg_t *g, base_loop_t *loop)
 {
     g->stopping = 1;
     if (g->inflight) coap_req_cancel(g->inflight);
-    coap_loop_timer_free(g->timer);
+    base_loop_timer_free(g->timer);
     if (!g->location[0]) return;
     char target[COAP_ADDR_STRLEN], uri[512];
     int err;
@@ -484,7 +485,7 @@ static void reg_remove(reg_t *g, coap_loop_t *loop)
     coap_req_t *req = coap_req_new(g->ep, COAP_DELETE, uri, NULL, &err);
     if (req) coap_req_set_timeout(req, 2000);
     if (!req || coap_req_send(req, reg_deleted, g)) return;
-    for (int i = 0; i < 40 && !g->deleted; i++) coap_loop_run_once(loop, 50);
+    for (int i = 0; i < 40 && !g->deleted; i++) base_loop_run_once(loop, 50);
 }
 
 typedef struct {
@@ -552,27 +553,27 @@ int main(int argc, char **argv)
         fprintf(stderr, "coapgw-sim: cannot listen on %s: %s\n", o.listen, coap_strerror(err));
         return 1;
     }
-    s.loop = coap_loop_new();
+    s.loop = base_loop_new();
     s.srv = coap_server_new(ep, NULL);
     coap_ep_attach(ep, s.loop);
     add_resources(&s);
-    s.tick = coap_loop_timer_new(s.loop, on_tick, &s);
-    coap_loop_timer_arm_in(s.tick, s.period_ms);
+    s.tick = base_loop_timer_new(s.loop, on_tick, &s);
+    base_loop_timer_arm_in(s.tick, s.period_ms);
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     fprintf(stderr, "coapgw-sim: listening on coap://%s\n", o.listen);
     if (o.rd_uri) { /* registers from the server's own socket */
         g.ep = ep;
-        g.timer = coap_loop_timer_new(s.loop, reg_due, &g);
-        coap_loop_timer_arm_in(g.timer, 0);
+        g.timer = base_loop_timer_new(s.loop, reg_due, &g);
+        base_loop_timer_arm_in(g.timer, 0);
     }
-    while (!stop) coap_loop_run_once(s.loop, 200);
+    while (!stop) base_loop_run_once(s.loop, 200);
     fprintf(stderr, "coapgw-sim: stopping\n");
     if (o.rd_uri) reg_remove(&g, s.loop);
-    coap_loop_timer_free(s.tick);
+    base_loop_timer_free(s.tick);
     coap_ep_detach(ep, s.loop);
     coap_server_free(s.srv);
     coap_ep_free(ep);
-    coap_loop_free(s.loop);
+    base_loop_free(s.loop);
     return 0;
 }

@@ -61,10 +61,10 @@ static void check_invariants(const coap_msg_t *m, const uint8_t *buf, size_t siz
     if (m->code == COAP_EMPTY)
         CHECK(size == 4 && m->token_len == 0 && m->opt_count == 0 && m->payload_len == 0);
     for (unsigned i = 0; i < m->opt_count; i++) {
-        const coap_opt_t *o = &m->opts[i];
+        const coap_msg_opt_t *o = &m->opts[i];
         if (i > 0) CHECK(m->opts[i - 1].num <= o->num);
         CHECK(!o->is_inline);
-        CHECK(inside(coap_opt_value(o), o->len, buf, size));
+        CHECK(inside(coap_msg_opt_value(o), o->len, buf, size));
     }
     /* §3: a payload marker is never followed by an empty payload. */
     CHECK((m->payload == NULL) == (m->payload_len == 0));
@@ -78,8 +78,8 @@ static void check_invariants(const coap_msg_t *m, const uint8_t *buf, size_t siz
 static void check_accessors(const coap_msg_t *m)
 {
     for (unsigned i = 0; i < m->opt_count; i++) {
-        const coap_opt_t *o = &m->opts[i];
-        const coap_opt_t *first = coap_msg_find_opt(m, o->num);
+        const coap_msg_opt_t *o = &m->opts[i];
+        const coap_msg_opt_t *first = coap_msg_find_opt(m, o->num);
         CHECK(first != NULL && first->num == o->num && first <= o);
         int n = 0;
         for (unsigned j = 0; j < m->opt_count; j++) n += m->opts[j].num == o->num;
@@ -122,10 +122,10 @@ static void compare_models(const coap_msg_t *a, const coap_msg_t *b)
     if (memcmp(a->token, b->token, a->token_len) != 0) FAIL("token bytes differ");
     if (a->opt_count != b->opt_count) FAIL("opt_count %u != %u", a->opt_count, b->opt_count);
     for (unsigned i = 0; i < a->opt_count; i++) {
-        const coap_opt_t *x = &a->opts[i], *y = &b->opts[i];
+        const coap_msg_opt_t *x = &a->opts[i], *y = &b->opts[i];
         if (x->num != y->num) FAIL("option %u: number %u != %u", i, x->num, y->num);
         if (x->len != y->len) FAIL("option %u (%u): length %u != %u", i, x->num, x->len, y->len);
-        if (x->len && memcmp(coap_opt_value(x), coap_opt_value(y), x->len) != 0)
+        if (x->len && memcmp(coap_msg_opt_value(x), coap_msg_opt_value(y), x->len) != 0)
             FAIL("option %u (%u): value bytes differ", i, x->num);
     }
     if (a->payload_len != b->payload_len)
@@ -164,8 +164,8 @@ static void rebuild(const coap_msg_t *m, coap_msg_t *out)
         unsigned start = end - 1;
         while (start > 0 && m->opts[start - 1].num == m->opts[end - 1].num) start--;
         for (unsigned i = start; i < end; i++) {
-            const coap_opt_t *o = &m->opts[i];
-            int rc = coap_msg_add_opt(out, o->num, coap_opt_value(o), o->len);
+            const coap_msg_opt_t *o = &m->opts[i];
+            int rc = coap_msg_add_opt(out, o->num, coap_msg_opt_value(o), o->len);
             if (rc != COAP_OK) FAIL("coap_msg_add_opt(%u, len %u) failed: %d", o->num, o->len, rc);
         }
         end = start;

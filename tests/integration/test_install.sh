@@ -35,6 +35,39 @@ compile() {
 }
 check "examples/server.c and examples/observe.c compile against the install" compile
 
+# The installed names do not collide with libcoap's (README, "The engine as
+# a library"): one translation unit includes both libraries' headers, calls
+# both, and links both statically, so a shared symbol would fail the link.
+with_libcoap() {
+    export PKG_CONFIG_PATH=$PREFIX/lib/pkgconfig
+    local h includes=""
+    for h in "$PREFIX"/include/coapgw/*.h; do includes+="#include <$(basename "$h")>"$'\n'; done
+    cat >"$TMP/both.c" <<C
+#include <coap3/coap.h>
+$includes
+int main(void)
+{
+    coap_startup();                               /* libcoap */
+    coap_msg_t m;                                 /* coapgw's engine */
+    coap_msg_init(&m, COAP_CON, COAP_GET, 1);
+    base_loop_t *loop = base_loop_new();
+    base_loop_free(loop);
+    coap_cleanup();
+    return m.code == COAP_GET ? 0 : 1;
+}
+C
+    # shellcheck disable=SC2046
+    cc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -o "$TMP/both" "$TMP/both.c" \
+        $(pkg-config --cflags coapgw-coap libcoap-3-notls) \
+        "$PREFIX/lib/libcoapgw_coap.a" "$PREFIX/lib/libcoapgw_base.a" \
+        /usr/lib/x86_64-linux-gnu/libcoap-3-notls.a && "$TMP/both"
+}
+if pkg-config --exists libcoap-3-notls && [ -e /usr/lib/x86_64-linux-gnu/libcoap-3-notls.a ]; then
+    check "the installed headers and library work beside libcoap's in one program" with_libcoap
+else
+    echo "skip - libcoap3-dev is not installed: the coexistence check needs it"
+fi
+
 run_them() {
     local port
     port=$(free_port)

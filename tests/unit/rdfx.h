@@ -35,8 +35,8 @@ static inline void fx_init(fx_t *f)
     cfg_defaults(&f->gw.cfg); /* one configured device: "demo" */
     f->gw.cfg.rd_max_registrations = 2;
     f->gw.cfg.rd_max_links_bytes = 64;
-    f->gw.loop = coap_loop_new();
-    coap_loop_set_clock(f->gw.loop, net_clock, &f->t.n);
+    f->gw.loop = base_loop_new();
+    base_loop_set_clock(f->gw.loop, net_clock, &f->t.n);
     f->gw.acl = gw_acl_new();
     gw_acl_add_defaults(f->gw.acl);
     char err[256];
@@ -58,7 +58,7 @@ static inline void fx_free(fx_t *f)
     gw_acl_free(f->gw.acl);
     gw_acl_free(f->gw.coap_clients);
     cfg_free(&f->gw.cfg);
-    coap_loop_free(f->gw.loop);
+    base_loop_free(f->gw.loop);
 }
 
 static inline coap_addr_t addr_of(const char *s)
@@ -97,10 +97,10 @@ static inline coap_msg_t ask(fx_t *f, const char *src, uint8_t method, const cha
 static inline void location(const coap_msg_t *m, char *out, size_t cap)
 {
     size_t n = 0;
-    for (const coap_opt_t *o = coap_msg_find_opt(m, COAP_OPT_LOCATION_PATH); o;
+    for (const coap_msg_opt_t *o = coap_msg_find_opt(m, COAP_OPT_LOCATION_PATH); o;
          o = coap_msg_next_opt(m, o))
         n += (size_t)snprintf(out + n, cap - n, "%s%.*s", n ? "/" : "", (int)o->len,
-                              (const char *)coap_opt_value(o));
+                              (const char *)coap_msg_opt_value(o));
 }
 
 #define A "10.0.0.1:5683"

@@ -249,7 +249,7 @@ static inline void sim_tr_process(coap_transport_t *t, uint64_t now)
 static inline uint64_t sim_tr_deadline(const coap_transport_t *t)
 {
     (void)t;
-    return COAP_NEVER;
+    return BASE_NEVER;
 }
 
 static inline int sim_tr_fd(const coap_transport_t *t)
@@ -390,7 +390,7 @@ static inline void sim_deliver(simnet_t *n, size_t i)
 static inline int sim_step(simnet_t *n, uint64_t limit)
 {
     size_t fi = 0;
-    uint64_t tf = COAP_NEVER, te = COAP_NEVER;
+    uint64_t tf = BASE_NEVER, te = BASE_NEVER;
     for (size_t i = 0; i < n->nfl; i++) {
         if (n->fl[i].at < tf || (n->fl[i].at == tf && n->fl[i].seq < n->fl[fi].seq)) {
             tf = n->fl[i].at;
@@ -437,7 +437,7 @@ static inline void sim_run_for(simnet_t *n, uint64_t ms)
 static inline void sim_run_idle(simnet_t *n)
 {
     long steps = 0;
-    while (n->nfl && sim_step(n, COAP_NEVER))
+    while (n->nfl && sim_step(n, BASE_NEVER))
         if (++steps > 200000)
             ck_abort_msg("simnet: no progress at t=%llu", (unsigned long long)n->now);
 }
@@ -598,9 +598,9 @@ static inline void sim_rawsrv_cb(simnet_t *n, int node, const coap_addr_t *from,
     s->tkl = m.token_len;
     s->mid = m.mid;
     s->type = m.type;
-    const coap_opt_t *o = coap_msg_find_opt(&m, COAP_OPT_URI_PATH);
+    const coap_msg_opt_t *o = coap_msg_find_opt(&m, COAP_OPT_URI_PATH);
     size_t pl = o ? (o->len < sizeof s->path ? o->len : sizeof s->path - 1) : 0;
-    memcpy(s->path, o ? coap_opt_value(o) : (const uint8_t *)"", pl);
+    memcpy(s->path, o ? coap_msg_opt_value(o) : (const uint8_t *)"", pl);
     s->path[pl] = 0;
     if (m.type != COAP_CON) return;
     if (s->mode == SIM_ANS_EMPTY_ACK)

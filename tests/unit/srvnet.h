@@ -53,10 +53,10 @@ typedef struct {
     coap_addr_t peer;
     char identity[64]; /* "" when the request came with none */
     int identity_kind;
-    coap_resource_t *res;
+    coap_server_resource_t *res;
     /* the answer: resp when resp.code is set, else 2.05 with `name` */
     const char *name;
-    coap_response_t resp;
+    coap_server_response_t resp;
     int defer; /* keep the request: the test answers it (id) */
 } hrec_t;
 
@@ -67,7 +67,7 @@ static inline void part_copy(char *dst, const coap_uri_part_t *p)
     dst[p->len] = '\0';
 }
 
-static inline void h_rec(coap_server_t *srv, const coap_request_t *req, void *arg)
+static inline void h_rec(coap_server_t *srv, const coap_server_request_t *req, void *arg)
 {
     hrec_t *h = arg;
     h->calls++;
@@ -90,7 +90,7 @@ static inline void h_rec(coap_server_t *srv, const coap_request_t *req, void *ar
     snprintf(h->identity, sizeof h->identity, "%s", req->identity ? req->identity->name : "");
     h->res = req->resource;
     if (h->defer) return;
-    coap_response_t r = h->resp;
+    coap_server_response_t r = h->resp;
     if (!r.code) {
         r = COAP_RESPONSE(COAP_CONTENT);
         r.payload = h->name;
@@ -104,15 +104,15 @@ static inline void h_rec(coap_server_t *srv, const coap_request_t *req, void *ar
 typedef struct {
     int registers, deregisters, refuse;
     int reasons[64];
-    coap_resource_t *res;
+    coap_server_resource_t *res;
     coap_addr_t peer;
     int completes;
     uint64_t complete_id;
     int complete_result;
 } cbrec_t;
 
-static inline int cb_register(coap_server_t *srv, coap_resource_t *res, const coap_addr_t *peer,
-                              void *arg)
+static inline int cb_register(coap_server_t *srv, coap_server_resource_t *res,
+                              const coap_addr_t *peer, void *arg)
 {
     (void)srv;
     cbrec_t *c = arg;
@@ -122,8 +122,8 @@ static inline int cb_register(coap_server_t *srv, coap_resource_t *res, const co
     return !c->refuse;
 }
 
-static inline void cb_deregister(coap_server_t *srv, coap_resource_t *res, const coap_addr_t *peer,
-                                 int reason, void *arg)
+static inline void cb_deregister(coap_server_t *srv, coap_server_resource_t *res,
+                                 const coap_addr_t *peer, int reason, void *arg)
 {
     (void)srv;
     cbrec_t *c = arg;

@@ -39,10 +39,11 @@ static void fill(uint8_t *b, size_t n)
 static void block2_fn(sim_srv_t *s, coap_ep_req_t *req, const coap_msg_t *m)
 {
     bsrv_t *b = s->arg;
-    coap_block_t rq = {0, 0, 6};
+    coap_block_info_t rq = {0, 0, 6};
     coap_block_get(m, COAP_OPT_BLOCK2, &rq);
     unsigned szx = rq.szx < b->max_szx ? rq.szx : b->max_szx;
-    coap_block_t blk = {(uint32_t)(coap_block_offset(&rq) / coap_block_size(szx)), 0, (uint8_t)szx};
+    coap_block_info_t blk = {(uint32_t)(coap_block_offset(&rq) / coap_block_size(szx)), 0,
+                             (uint8_t)szx};
     if ((int)blk.num == b->change_at && b->changes > 0) {
         b->etag++;
         b->changes--;
@@ -60,7 +61,7 @@ static void block2_fn(sim_srv_t *s, coap_ep_req_t *req, const coap_msg_t *m)
 static void block1_fn(sim_srv_t *s, coap_ep_req_t *req, const coap_msg_t *m)
 {
     bsrv_t *b = s->arg;
-    coap_block_t rq;
+    coap_block_info_t rq;
     int has = coap_block_get(m, COAP_OPT_BLOCK1, &rq) == 1;
     coap_msg_t r;
     sim_resp(&r, COAP_CHANGED, NULL, 0);
@@ -106,7 +107,7 @@ static coap_req_t *get(simnet_t *n, bsrv_t *b)
 }
 
 /* The Block2 option of the i-th GET on the wire. */
-static int wire_block2(simnet_t *n, bsrv_t *b, size_t i, coap_block_t *out)
+static int wire_block2(simnet_t *n, bsrv_t *b, size_t i, coap_block_info_t *out)
 {
     const sim_dgram_t *d = sim_nth(n, i, 0, b->srv.node, COAP_CON, COAP_GET);
     ck_assert_ptr_nonnull(d);
@@ -134,7 +135,7 @@ START_TEST(block2_reassembled)
     sim_run_idle(&n);
     check_body(&k, &b);
     ck_assert_uint_eq(sim_count(&n, 0, b.srv.node, COAP_CON, COAP_GET), 5); /* 4 x 1024 + 904 */
-    coap_block_t blk;
+    coap_block_info_t blk;
     ck_assert_int_eq(wire_block2(&n, &b, 0, &blk), 0); /* no early negotiation by default */
     for (size_t i = 1; i < 5; i++) {
         ck_assert_int_eq(wire_block2(&n, &b, i, &blk), 1);
@@ -156,7 +157,7 @@ START_TEST(block2_server_smaller)
     sim_run_idle(&n);
     check_body(&k, &b);
     ck_assert_uint_eq(sim_count(&n, 0, b.srv.node, COAP_CON, COAP_GET), (BODY + 255) / 256);
-    coap_block_t blk;
+    coap_block_info_t blk;
     ck_assert_int_eq(wire_block2(&n, &b, 1, &blk), 1);
     ck_assert_uint_eq(blk.num, 1);
     ck_assert_uint_eq(blk.szx, 4);
@@ -176,7 +177,7 @@ START_TEST(block2_early_negotiation)
     ck_assert_int_eq(coap_req_send(req, sim_on_resp, &k), COAP_OK);
     sim_run_idle(&n);
     check_body(&k, &b);
-    coap_block_t blk;
+    coap_block_info_t blk;
     ck_assert_int_eq(wire_block2(&n, &b, 0, &blk), 1);
     ck_assert_uint_eq(blk.num, 0);
     ck_assert_uint_eq(blk.szx, 2);
@@ -197,7 +198,7 @@ START_TEST(block2_etag_change)
     sim_run_idle(&n);
     check_body(&k, &b);
     ck_assert_uint_eq(sim_count(&n, 0, b.srv.node, COAP_CON, COAP_GET), 3 + 5);
-    coap_block_t blk;
+    coap_block_info_t blk;
     ck_assert_int_eq(wire_block2(&n, &b, 3, &blk), 0); /* the restart asks from the start */
     sim_free(&n);
 
@@ -262,7 +263,7 @@ static coap_req_t *put(simnet_t *n, bsrv_t *b, size_t len)
 }
 
 /* The Block1 option and payload size of the i-th PUT on the wire. */
-static size_t wire_block1(simnet_t *n, bsrv_t *b, size_t i, coap_block_t *out)
+static size_t wire_block1(simnet_t *n, bsrv_t *b, size_t i, coap_block_info_t *out)
 {
     const sim_dgram_t *d = sim_nth(n, i, 0, b->srv.node, COAP_CON, COAP_PUT);
     ck_assert_ptr_nonnull(d);
@@ -293,7 +294,7 @@ START_TEST(block1_upload)
     ck_assert_uint_eq(sim_count(&n, b.srv.node, 0, COAP_ACK, COAP_CONTINUE), 2);
     const size_t sizes[3] = {1024, 1024, 952};
     for (size_t i = 0; i < 3; i++) {
-        coap_block_t blk;
+        coap_block_info_t blk;
         ck_assert_uint_eq(wire_block1(&n, &b, i, &blk), sizes[i]);
         ck_assert_uint_eq(blk.num, i);
         ck_assert_uint_eq(blk.more, i < 2);
@@ -322,7 +323,7 @@ START_TEST(block1_server_smaller)
     const size_t sizes[5] = {1024, 512, 512, 512, 440};
     ck_assert_uint_eq(sim_count(&n, 0, b.srv.node, COAP_CON, COAP_PUT), 5);
     for (size_t i = 0; i < 5; i++) {
-        coap_block_t blk;
+        coap_block_info_t blk;
         ck_assert_uint_eq(wire_block1(&n, &b, i, &blk), sizes[i]);
         ck_assert_uint_eq(blk.num, nums[i]);
         ck_assert_uint_eq(blk.szx, i ? 5 : 6);
@@ -374,7 +375,7 @@ START_TEST(block1_too_large_retry)
     const sim_dgram_t *whole = sim_nth(&n, 0, 0, b.srv.node, COAP_CON, COAP_PUT);
     ck_assert_ptr_null(coap_msg_find_opt(&whole->msg, COAP_OPT_BLOCK1));
     ck_assert_uint_eq(whole->msg.payload_len, 600);
-    coap_block_t blk;
+    coap_block_info_t blk;
     ck_assert_uint_eq(wire_block1(&n, &b, 1, &blk), 256);
     ck_assert_uint_eq(blk.szx, 4);
     ck_assert_uint_eq(wire_block1(&n, &b, 3, &blk), 88);
@@ -430,7 +431,7 @@ START_TEST(lossy_network)
         }
     }
     ck_assert_int_ge(ok, NREQ - 2);
-    ck_assert_uint_eq(coap_ep_next_deadline(sim_ep(&n, 0)), COAP_NEVER); /* nothing left */
+    ck_assert_uint_eq(coap_ep_next_deadline(sim_ep(&n, 0)), BASE_NEVER); /* nothing left */
     sim_free(&n);
 }
 END_TEST

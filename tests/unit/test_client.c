@@ -353,8 +353,8 @@ static void nstart_run(int nstart)
         /* answer the oldest request on the wire, piggybacked */
         const sim_dgram_t *d = sim_nth(&n, (size_t)step, a, srv, COAP_CON, COAP_GET);
         ck_assert_ptr_nonnull(d);
-        const coap_opt_t *o = coap_msg_find_opt(&d->msg, COAP_OPT_URI_PATH);
-        ck_assert_mem_eq(coap_opt_value(o), paths[step], 2); /* in order */
+        const coap_msg_opt_t *o = coap_msg_find_opt(&d->msg, COAP_OPT_URI_PATH);
+        ck_assert_mem_eq(coap_msg_opt_value(o), paths[step], 2); /* in order */
         sim_raw_answer(&n, srv, sim_addr(&n, a), COAP_ACK, COAP_CONTENT, d->msg.mid, d->msg.token,
                        d->msg.token_len, NULL);
         sim_run_for(&n, 100);
@@ -443,7 +443,8 @@ START_TEST(nstart_fifo_from_callback)
         ck_assert_ptr_nonnull(d);
         ck_assert_uint_eq(sim_count(&n, a, srv, COAP_CON, COAP_GET), (size_t)step + 1);
         char want[3] = {'p', (char)('0' + step), 0};
-        ck_assert_mem_eq(coap_opt_value(coap_msg_find_opt(&d->msg, COAP_OPT_URI_PATH)), want, 2);
+        ck_assert_mem_eq(coap_msg_opt_value(coap_msg_find_opt(&d->msg, COAP_OPT_URI_PATH)), want,
+                         2);
         sim_raw_answer(&n, srv, sim_addr(&n, a), COAP_ACK, COAP_CONTENT, d->msg.mid, d->msg.token,
                        d->msg.token_len, NULL);
         sim_run_for(&n, 100);

@@ -2,7 +2,7 @@
  * Unit tests for the libcurl multi client (http_client.h) against an origin
  * in this process: libmicrohttpd with its own threads (one per connection,
  * so /slow blocks only its own) on 127.0.0.1, while the client runs on a
- * coap_loop in the test thread.
+ * base_loop in the test thread.
  */
 #include "http_client.h"
 #include "testutil.h"
@@ -28,7 +28,7 @@ static unsigned origin_port;
 static atomic_int origin_conns;   /* TCP connections the origin accepted */
 static atomic_int origin_expects; /* requests that came with an Expect header */
 static uint8_t big[BIG_LEN];
-static coap_loop_t *loop;
+static base_loop_t *loop;
 static http_client_t *cli; /* a client per test, on loop */
 
 /* --- the origin --- */
@@ -155,7 +155,7 @@ static void setup(void)
     ck_assert_ptr_nonnull(di);
     origin_port = di->port;
     ck_assert_uint_ne(origin_port, 0);
-    loop = coap_loop_new();
+    loop = base_loop_new();
     ck_assert_ptr_nonnull(loop);
     cli = http_client_new(loop);
     ck_assert_ptr_nonnull(cli);
@@ -164,7 +164,7 @@ static void setup(void)
 static void teardown(void)
 {
     http_client_free(cli); /* NULL when a test freed it */
-    coap_loop_free(loop);
+    base_loop_free(loop);
     MHD_stop_daemon(origin);
 }
 
@@ -215,14 +215,14 @@ static int count_fds(void)
 
 static uint64_t now_ms(void)
 {
-    return coap_clock_monotonic(NULL);
+    return base_clock_monotonic(NULL);
 }
 
 /* Runs the loop until *counter reaches want, at most 10 s. */
 static void run_until(const int *counter, int want)
 {
     uint64_t end = now_ms() + 10000;
-    while (*counter < want && now_ms() < end) coap_loop_run_once(loop, 100);
+    while (*counter < want && now_ms() < end) base_loop_run_once(loop, 100);
     ck_assert_int_ge(*counter, want);
 }
 
@@ -491,7 +491,7 @@ START_TEST(fifty_concurrent)
     ck_assert_uint_eq(http_client_running(cli), N);
     uint64_t end = now_ms() + 10000;
     while (done < N && now_ms() < end) {
-        coap_loop_run_once(loop, 100);
+        base_loop_run_once(loop, 100);
         done = 0;
         for (int i = 0; i < N; i++) done += k[i].calls;
     }
@@ -514,7 +514,7 @@ START_TEST(cancel)
     http_call_t *call = mk("GET", "/slow");
     rec_t k = {0};
     ck_assert_int_eq(http_call_start(call, on_done, &k), 0);
-    for (int i = 0; i < 3; i++) coap_loop_run_once(loop, 50);
+    for (int i = 0; i < 3; i++) base_loop_run_once(loop, 50);
     ck_assert_int_eq(k.calls, 0);
     http_call_cancel(call);
     ck_assert_int_eq(k.calls, 1);
@@ -534,7 +534,7 @@ START_TEST(free_with_calls_running)
     for (int i = 0; i < 3; i++)
         ck_assert_int_eq(http_call_start(mk("GET", "/slow"), on_done, &k[i]), 0);
     (void)mk("GET", "/ok"); /* never started: freed with the client */
-    for (int i = 0; i < 3; i++) coap_loop_run_once(loop, 50);
+    for (int i = 0; i < 3; i++) base_loop_run_once(loop, 50);
     http_client_free(cli);
     cli = NULL;
     for (int i = 0; i < 3; i++) {
@@ -543,7 +543,7 @@ START_TEST(free_with_calls_running)
         free(k[i].body);
     }
     /* nothing of the client is left on the loop */
-    for (int i = 0; i < 5; i++) ck_assert_int_eq(coap_loop_run_once(loop, 10), 0);
+    for (int i = 0; i < 5; i++) ck_assert_int_eq(base_loop_run_once(loop, 10), 0);
 }
 END_TEST
 
@@ -596,7 +596,7 @@ START_TEST(callbacks_reenter)
     ck_assert_int_eq(ch.victim_rec.calls, 1);
     ck_assert_int_eq(ch.victim_rec.result, HTTP_CALL_CANCELLED);
     free(ch.victim_rec.body);
-    for (int i = 0; i < 5; i++) ck_assert_int_eq(coap_loop_run_once(loop, 10), 0);
+    for (int i = 0; i < 5; i++) ck_assert_int_eq(base_loop_run_once(loop, 10), 0);
 }
 END_TEST
 

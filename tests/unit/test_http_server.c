@@ -4,7 +4,7 @@
  * client gone before its answer, and the graceful-shutdown calls
  * (quiesce, answer_pending); then the connection limits: the request
  * header deadline (slowloris) and connections per address. Server and
- * clients (the libcurl multi client, raw sockets) share one coap_loop in
+ * clients (the libcurl multi client, raw sockets) share one base_loop in
  * the test thread.
  */
 #include "http_client.h"
@@ -22,7 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static coap_loop_t *loop;
+static base_loop_t *loop;
 static http_server_t *srv;
 static http_client_t *cli;
 static char base[64];
@@ -107,7 +107,7 @@ static uint64_t now_ms(void)
 static void run_until(const int *flag, int want)
 {
     uint64_t end = now_ms() + 3000;
-    while (*flag < want && now_ms() < end) coap_loop_run_once(loop, 20);
+    while (*flag < want && now_ms() < end) base_loop_run_once(loop, 20);
 }
 
 static uint32_t header_timeout(void *arg)
@@ -121,7 +121,7 @@ static void start_server(unsigned per_ip)
 {
     char err[128];
     memset(&seen, 0, sizeof seen);
-    loop = coap_loop_new();
+    loop = base_loop_new();
     http_server_params_t p = {.listen = "127.0.0.1:0",
                               .done = on_report,
                               .max_conn_per_ip = per_ip,
@@ -149,7 +149,7 @@ static void teardown(void)
 {
     http_client_free(cli);
     http_server_free(srv);
-    coap_loop_free(loop);
+    base_loop_free(loop);
 }
 
 START_TEST(report_per_request)
@@ -197,7 +197,7 @@ START_TEST(quiesce_then_answer_pending)
 {
     call_t held, late;
     get("/hold", 3000, &held);
-    while (!seen.held) coap_loop_run_once(loop, 20);
+    while (!seen.held) base_loop_run_once(loop, 20);
     ck_assert_uint_eq(http_server_pending(srv), 1);
     ck_assert_uint_eq(http_server_requests(srv), 1);
     http_server_quiesce(srv);
@@ -248,7 +248,7 @@ static int raw_poll(int fd, char *buf, size_t cap)
 static void run_for(unsigned ms)
 {
     uint64_t end = now_ms() + ms;
-    while (now_ms() < end) coap_loop_run_once(loop, 10);
+    while (now_ms() < end) base_loop_run_once(loop, 10);
 }
 
 static const char request[] = "GET /now HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";

@@ -1,12 +1,12 @@
 /*
- * Unit tests for the event loop (coap_loop.h) with a fake clock: timers,
+ * Unit tests for the event loop (base_loop.h) with a fake clock: timers,
  * a timer re-arming itself, an fd callback on a pipe, a source whose
  * deadline drives process(), a virtual endpoint attached as a source, and
  * a real endpoint hearing ICMP errors.
  */
 #include "coap_client.h"
 #include "coap_ep.h"
-#include "coap_loop.h"
+#include "base_loop.h"
 #include "simnet.h"
 
 #include <arpa/inet.h>
@@ -24,12 +24,12 @@ static uint64_t fake_clock(void *ctx)
     return fake_now;
 }
 
-static coap_loop_t *new_loop(void)
+static base_loop_t *new_loop(void)
 {
-    coap_loop_t *l = coap_loop_new();
+    base_loop_t *l = base_loop_new();
     ck_assert_ptr_nonnull(l);
     fake_now = 10000;
-    coap_loop_set_clock(l, fake_clock, NULL);
+    base_loop_set_clock(l, fake_clock, NULL);
     return l;
 }
 
@@ -39,56 +39,56 @@ typedef struct {
     int rearm_until; /* re-arm 100 ms later while fired < this */
 } tick_t;
 
-static void on_tick(coap_loop_t *l, coap_loop_timer_t *t, void *arg)
+static void on_tick(base_loop_t *l, base_loop_timer_t *t, void *arg)
 {
     tick_t *k = arg;
-    k->at[k->fired++ & 7] = coap_loop_now(l);
-    if (k->fired < k->rearm_until) coap_loop_timer_arm_in(t, 100);
+    k->at[k->fired++ & 7] = base_loop_now(l);
+    if (k->fired < k->rearm_until) base_loop_timer_arm_in(t, 100);
 }
 
 START_TEST(timer_fires_at_its_time)
 {
-    coap_loop_t *l = new_loop();
+    base_loop_t *l = new_loop();
     tick_t k = {0};
-    coap_loop_timer_t *t = coap_loop_timer_new(l, on_tick, &k);
-    coap_loop_timer_arm_in(t, 1000);
+    base_loop_timer_t *t = base_loop_timer_new(l, on_tick, &k);
+    base_loop_timer_arm_in(t, 1000);
     fake_now = 10999;
-    coap_loop_run_once(l, 0);
+    base_loop_run_once(l, 0);
     ck_assert_int_eq(k.fired, 0);
     fake_now = 11000;
-    ck_assert_int_eq(coap_loop_run_once(l, 0), 1);
+    ck_assert_int_eq(base_loop_run_once(l, 0), 1);
     ck_assert_int_eq(k.fired, 1);
     ck_assert_uint_eq(k.at[0], 11000);
     fake_now = 20000;
-    coap_loop_run_once(l, 0); /* one-shot */
+    base_loop_run_once(l, 0); /* one-shot */
     ck_assert_int_eq(k.fired, 1);
     /* a disarmed timer does not fire */
-    coap_loop_timer_arm(t, 20500);
-    coap_loop_timer_disarm(t);
+    base_loop_timer_arm(t, 20500);
+    base_loop_timer_disarm(t);
     fake_now = 21000;
-    coap_loop_run_once(l, 0);
+    base_loop_run_once(l, 0);
     ck_assert_int_eq(k.fired, 1);
-    coap_loop_timer_free(t);
-    coap_loop_free(l);
+    base_loop_timer_free(t);
+    base_loop_free(l);
 }
 END_TEST
 
 START_TEST(timer_rearms_itself)
 {
-    coap_loop_t *l = new_loop();
+    base_loop_t *l = new_loop();
     tick_t k = {.rearm_until = 3};
-    coap_loop_timer_t *t = coap_loop_timer_new(l, on_tick, &k);
-    coap_loop_timer_arm(t, 10100);
+    base_loop_timer_t *t = base_loop_timer_new(l, on_tick, &k);
+    base_loop_timer_arm(t, 10100);
     for (int i = 0; i < 10; i++) {
         fake_now += 50;
-        coap_loop_run_once(l, 0);
+        base_loop_run_once(l, 0);
     }
     ck_assert_int_eq(k.fired, 3);
     ck_assert_uint_eq(k.at[0], 10100);
     ck_assert_uint_eq(k.at[1], 10200);
     ck_assert_uint_eq(k.at[2], 10300);
-    coap_loop_timer_free(t);
-    coap_loop_free(l);
+    base_loop_timer_free(t);
+    base_loop_free(l);
 }
 END_TEST
 
@@ -98,7 +98,7 @@ typedef struct {
     char got;
 } fdcb_t;
 
-static void on_fd(coap_loop_t *l, int fd, unsigned events, void *arg)
+static void on_fd(base_loop_t *l, int fd, unsigned events, void *arg)
 {
     (void)l;
     fdcb_t *f = arg;
@@ -109,25 +109,25 @@ static void on_fd(coap_loop_t *l, int fd, unsigned events, void *arg)
 
 START_TEST(fd_callback_on_pipe)
 {
-    coap_loop_t *l = new_loop();
+    base_loop_t *l = new_loop();
     int p[2];
     ck_assert_int_eq(pipe2(p, O_NONBLOCK | O_CLOEXEC), 0);
     fdcb_t f = {0};
-    ck_assert_int_eq(coap_loop_add_fd(l, p[0], COAP_LOOP_READ, on_fd, &f), 0);
-    ck_assert_int_eq(coap_loop_run_once(l, 0), 0);
+    ck_assert_int_eq(base_loop_add_fd(l, p[0], BASE_LOOP_READ, on_fd, &f), 0);
+    ck_assert_int_eq(base_loop_run_once(l, 0), 0);
     ck_assert_int_eq(f.calls, 0);
     ck_assert_int_eq(write(p[1], "z", 1), 1);
-    ck_assert_int_eq(coap_loop_run_once(l, 1000), 1);
+    ck_assert_int_eq(base_loop_run_once(l, 1000), 1);
     ck_assert_int_eq(f.calls, 1);
-    ck_assert(f.events & COAP_LOOP_READ);
+    ck_assert(f.events & BASE_LOOP_READ);
     ck_assert_int_eq(f.got, 'z');
-    coap_loop_del_fd(l, p[0]);
+    base_loop_del_fd(l, p[0]);
     ck_assert_int_eq(write(p[1], "y", 1), 1);
-    coap_loop_run_once(l, 0);
+    base_loop_run_once(l, 0);
     ck_assert_int_eq(f.calls, 1);
     close(p[0]);
     close(p[1]);
-    coap_loop_free(l);
+    base_loop_free(l);
 }
 END_TEST
 
@@ -145,28 +145,28 @@ static void src_process(void *arg)
 {
     src_t *s = arg;
     s->processed++;
-    s->deadline = COAP_NEVER;
+    s->deadline = BASE_NEVER;
 }
 
 START_TEST(source_deadline_drives_process)
 {
-    coap_loop_t *l = new_loop();
+    base_loop_t *l = new_loop();
     src_t s = {.deadline = 10500};
-    ck_assert_int_eq(coap_loop_add_source(l, -1, src_process, src_deadline, &s), 0);
+    ck_assert_int_eq(base_loop_add_source(l, -1, src_process, src_deadline, &s), 0);
     fake_now = 10499;
-    coap_loop_run_once(l, 0);
+    base_loop_run_once(l, 0);
     ck_assert_int_eq(s.processed, 0);
     fake_now = 10500;
-    coap_loop_run_once(l, 0);
+    base_loop_run_once(l, 0);
     ck_assert_int_eq(s.processed, 1);
-    coap_loop_run_once(l, 0); /* the deadline is now NEVER */
+    base_loop_run_once(l, 0); /* the deadline is now NEVER */
     ck_assert_int_eq(s.processed, 1);
     s.deadline = 10600;
-    coap_loop_remove_source(l, &s);
+    base_loop_remove_source(l, &s);
     fake_now = 11000;
-    coap_loop_run_once(l, 0);
+    base_loop_run_once(l, 0);
     ck_assert_int_eq(s.processed, 1);
-    coap_loop_free(l);
+    base_loop_free(l);
 }
 END_TEST
 
@@ -188,7 +188,7 @@ static void count_process(coap_transport_t *t, uint64_t now)
 static uint64_t count_deadline(const coap_transport_t *t)
 {
     (void)t;
-    return COAP_NEVER;
+    return BASE_NEVER;
 }
 static int count_fd(const coap_transport_t *t)
 {
@@ -209,7 +209,7 @@ static const coap_transport_ops_t counting_ops = {
 
 START_TEST(endpoint_as_source)
 {
-    coap_loop_t *l = new_loop();
+    base_loop_t *l = new_loop();
     coap_ep_params_t p = {.ack_timeout_ms = 1000, .ack_random_factor = 1.0f};
     coap_ep_hooks_t h = {.now = fake_clock};
     coap_transport_t *tr = calloc(1, sizeof *tr);
@@ -226,18 +226,18 @@ START_TEST(endpoint_as_source)
     ck_assert_int_eq(ep_sent, 1);
     ck_assert_uint_eq(coap_ep_next_deadline(ep), 11000);
     fake_now = 10999;
-    coap_loop_run_once(l, 0);
+    base_loop_run_once(l, 0);
     ck_assert_int_eq(ep_sent, 1);
     fake_now = 11000;
-    coap_loop_run_once(l, 0);
+    base_loop_run_once(l, 0);
     ck_assert_int_eq(ep_sent, 2);
     ck_assert_uint_eq(coap_ep_next_deadline(ep), 13000);
     coap_ep_detach(ep, l);
     fake_now = 13000;
-    coap_loop_run_once(l, 0);
+    base_loop_run_once(l, 0);
     ck_assert_int_eq(ep_sent, 2);
     coap_ep_free(ep);
-    coap_loop_free(l);
+    base_loop_free(l);
 }
 END_TEST
 
@@ -261,7 +261,7 @@ START_TEST(icmp_unreachable)
     close(fd);
     char uri[64];
     snprintf(uri, sizeof uri, "coap://127.0.0.1:%u/x", ntohs(sin.sin_port));
-    coap_loop_t *loop = coap_loop_new();
+    base_loop_t *loop = base_loop_new();
     ck_assert_int_eq(coap_ep_attach(ep, loop), 0);
     sim_rec_t k[3] = {{0}};
     for (int i = 0; i < 3; i++) {
@@ -269,9 +269,9 @@ START_TEST(icmp_unreachable)
         ck_assert_ptr_nonnull(req);
         ck_assert_int_eq(coap_req_send(req, sim_on_resp, &k[i]), COAP_OK);
     }
-    uint64_t start = coap_clock_monotonic(NULL);
-    while (k[0].finals + k[1].finals + k[2].finals < 3 && coap_clock_monotonic(NULL) - start < 1500)
-        coap_loop_run_once(loop, 50);
+    uint64_t start = base_clock_monotonic(NULL);
+    while (k[0].finals + k[1].finals + k[2].finals < 3 && base_clock_monotonic(NULL) - start < 1500)
+        base_loop_run_once(loop, 50);
     for (int i = 0; i < 3; i++) {
         ck_assert_int_eq(k[i].calls, 1);
         ck_assert_int_eq(k[i].err, COAP_ERR_UNREACHABLE);
@@ -279,7 +279,7 @@ START_TEST(icmp_unreachable)
     ck_assert_uint_eq(coap_ep_stats(ep)->retransmissions, 0);
     coap_ep_detach(ep, loop);
     coap_ep_free(ep);
-    coap_loop_free(loop);
+    base_loop_free(loop);
 }
 END_TEST
 
@@ -338,7 +338,7 @@ START_TEST(mapped_destination)
     ck_assert_int_eq(coap_ep_local_addr(srv, &at), COAP_OK);
     char uri[80];
     snprintf(uri, sizeof uri, "coap://[::ffff:127.0.0.1]:%u/x", coap_addr_port(&at));
-    coap_loop_t *loop = coap_loop_new();
+    base_loop_t *loop = base_loop_new();
     coap_ep_attach(srv, loop);
     coap_ep_attach(cli, loop);
     int err;
@@ -346,8 +346,8 @@ START_TEST(mapped_destination)
     ck_assert_ptr_nonnull(req);
     sim_rec_t k = {0};
     ck_assert_int_eq(coap_req_send(req, sim_on_resp, &k), COAP_OK);
-    uint64_t start = coap_clock_monotonic(NULL);
-    while (!k.finals && coap_clock_monotonic(NULL) - start < 2000) coap_loop_run_once(loop, 50);
+    uint64_t start = base_clock_monotonic(NULL);
+    while (!k.finals && base_clock_monotonic(NULL) - start < 2000) base_loop_run_once(loop, 50);
     /* no handler on srv: a CON request gets RST (§4.2), which must reach
      * the exchange rather than look unexpected */
     ck_assert_int_eq(k.finals, 1);
@@ -357,7 +357,7 @@ START_TEST(mapped_destination)
     coap_ep_detach(cli, loop);
     coap_ep_free(srv);
     coap_ep_free(cli);
-    coap_loop_free(loop);
+    base_loop_free(loop);
 }
 END_TEST
 

@@ -34,10 +34,10 @@ START_TEST(parse_get_request)
     ck_assert_int_eq(m.opts[0].num, COAP_OPT_URI_PATH);
     ck_assert_int_eq(m.opts[1].num, COAP_OPT_URI_PATH);
     ck_assert_int_eq(m.opts[1].len, 2);
-    ck_assert_mem_eq(coap_opt_value(&m.opts[1]), "bc", 2);
+    ck_assert_mem_eq(coap_msg_opt_value(&m.opts[1]), "bc", 2);
     ck_assert_ptr_null(m.payload);
     /* options point into the datagram: no copy */
-    ck_assert_ptr_eq(coap_opt_value(&m.opts[0]), buf + 9);
+    ck_assert_ptr_eq(coap_msg_opt_value(&m.opts[0]), buf + 9);
 }
 END_TEST
 
@@ -166,7 +166,7 @@ static void round_trip_opt(uint16_t num, size_t len)
     ck_assert_int_eq(back.opt_count, 1);
     ck_assert_uint_eq(back.opts[0].num, num);
     ck_assert_uint_eq(back.opts[0].len, len);
-    if (len) ck_assert_mem_eq(coap_opt_value(&back.opts[0]), val, len);
+    if (len) ck_assert_mem_eq(coap_msg_opt_value(&back.opts[0]), val, len);
 }
 
 START_TEST(encoding_boundaries)
@@ -238,12 +238,12 @@ START_TEST(options_kept_in_order)
     ck_assert_int_eq(m.opt_count, 6);
     for (int i = 0; i < 6; i++) ck_assert_uint_eq(m.opts[i].num, want[i]);
     /* repeated options keep their insertion order */
-    const coap_opt_t *o = coap_msg_find_opt(&m, COAP_OPT_URI_PATH);
-    ck_assert_mem_eq(coap_opt_value(o), "a", 1);
+    const coap_msg_opt_t *o = coap_msg_find_opt(&m, COAP_OPT_URI_PATH);
+    ck_assert_mem_eq(coap_msg_opt_value(o), "a", 1);
     o = coap_msg_next_opt(&m, o);
-    ck_assert_mem_eq(coap_opt_value(o), "b", 1);
+    ck_assert_mem_eq(coap_msg_opt_value(o), "b", 1);
     o = coap_msg_next_opt(&m, o);
-    ck_assert_mem_eq(coap_opt_value(o), "c", 1);
+    ck_assert_mem_eq(coap_msg_opt_value(o), "c", 1);
     ck_assert_ptr_null(coap_msg_next_opt(&m, o));
     ck_assert_int_eq(coap_msg_count_opt(&m, COAP_OPT_URI_PATH), 3);
     ck_assert_int_eq(coap_msg_del_opt(&m, COAP_OPT_URI_PATH), 3);
@@ -273,7 +273,7 @@ START_TEST(uint_minimal_length)
         ck_assert_uint_eq(back, cases[i].v);
     }
     /* leading zeros are accepted on input */
-    coap_opt_t o = {.num = 14, .len = 3, .is_inline = 1, .v.bytes = {0, 0, 7}};
+    coap_msg_opt_t o = {.num = 14, .len = 3, .is_inline = 1, .v.bytes = {0, 0, 7}};
     uint32_t v;
     ck_assert_int_eq(coap_opt_uint(&o, &v), 0);
     ck_assert_uint_eq(v, 7);
@@ -309,7 +309,8 @@ START_TEST(round_trip_full_message)
     for (unsigned i = 0; i < m.opt_count; i++) {
         ck_assert_uint_eq(back.opts[i].num, m.opts[i].num);
         ck_assert_uint_eq(back.opts[i].len, m.opts[i].len);
-        ck_assert_mem_eq(coap_opt_value(&back.opts[i]), coap_opt_value(&m.opts[i]), m.opts[i].len);
+        ck_assert_mem_eq(coap_msg_opt_value(&back.opts[i]), coap_msg_opt_value(&m.opts[i]),
+                         m.opts[i].len);
     }
     ck_assert_uint_eq(back.payload_len, 300);
     ck_assert_mem_eq(back.payload, pay, 300);
@@ -328,7 +329,7 @@ START_TEST(copy_keeps_inline_values)
         memset(tmp, 'X', sizeof tmp); /* the value was copied inline */
     }
     b = a;
-    ck_assert_mem_eq(coap_opt_value(&b.opts[0]), "abc", 3);
+    ck_assert_mem_eq(coap_msg_opt_value(&b.opts[0]), "abc", 3);
 }
 END_TEST
 

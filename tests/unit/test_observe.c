@@ -340,7 +340,7 @@ END_TEST
 static void obs_block_fn(sim_srv_t *s, coap_ep_req_t *req, const coap_msg_t *m)
 {
     obs_t *o = s->arg;
-    coap_block_t b = {0, 0, 4};
+    coap_block_info_t b = {0, 0, 4};
     coap_block_get(m, COAP_OPT_BLOCK2, &b);
     size_t off = coap_block_offset(&b), len = sizeof big - 1, bs = coap_block_size(4);
     coap_msg_t r;
@@ -412,7 +412,7 @@ START_TEST(lossy_observation)
     ck_assert_int_eq(k.finals, 1);
     ck_assert_int_ge(k.calls, 10);
     ck_assert(k.err == COAP_OK || k.err == COAP_ERR_CANCELLED || k.err == COAP_ERR_TIMEOUT);
-    ck_assert_uint_eq(coap_ep_next_deadline(sim_ep(&n, 0)), COAP_NEVER);
+    ck_assert_uint_eq(coap_ep_next_deadline(sim_ep(&n, 0)), BASE_NEVER);
     sim_free(&n);
 }
 END_TEST

@@ -193,7 +193,7 @@ START_TEST(lifetime_limit)
     gw_rd_reloaded(f.rd);
     ck_assert_uint_eq(gw_device_find(&f.gw, "n")->lifetime_s, 100);
     sim_run_for(&f.t.n, 101000);
-    coap_loop_run_once(f.gw.loop, 0);
+    base_loop_run_once(f.gw.loop, 0);
     ck_assert_ptr_null(gw_device_find(&f.gw, "n"));
     ck_assert_ptr_null(gw_device_find(&f.gw, "d"));
     fx_free(&f);

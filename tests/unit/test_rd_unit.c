@@ -273,7 +273,7 @@ START_TEST(update_refresh_and_expiry)
     char loc[64];
     location(&r, loc, sizeof loc);
     sim_run_for(&f.t.n, 8000);
-    coap_loop_run_once(f.gw.loop, 0);
+    base_loop_run_once(f.gw.loop, 0);
     ck_assert_ptr_nonnull(gw_device_find(&f.gw, "n"));
     /* an update without lt keeps the lifetime, restarts it; a payload
      * replaces the links; an explicit base stays when none is given */
@@ -283,7 +283,7 @@ START_TEST(update_refresh_and_expiry)
     ck_assert_str_eq(d->links, "</b>");
     ck_assert_str_eq(d->uri, "coap://10.0.0.1:7000");
     sim_run_for(&f.t.n, 8000); /* 16 s after registering, 8 s after the update */
-    coap_loop_run_once(f.gw.loop, 0);
+    base_loop_run_once(f.gw.loop, 0);
     ck_assert_ptr_nonnull(gw_device_find(&f.gw, "n"));
     /* a new lt and base */
     r = ask(&f, A, COAP_POST, loc, "lt=3&base=coap://10.0.0.1:7001", NULL, -1);
@@ -296,7 +296,7 @@ START_TEST(update_refresh_and_expiry)
     r = ask(&f, A, COAP_POST, loc, "base=coap://8.8.8.8", NULL, -1);
     ck_assert_uint_eq(r.code, COAP_FORBIDDEN);
     sim_run_for(&f.t.n, 3100);
-    coap_loop_run_once(f.gw.loop, 0); /* the expiry timer */
+    base_loop_run_once(f.gw.loop, 0); /* the expiry timer */
     ck_assert_ptr_null(gw_device_find(&f.gw, "n"));
     ck_assert_uint_eq(ask(&f, A, COAP_POST, loc, NULL, NULL, -1).code, COAP_NOT_FOUND);
     fx_free(&f);

@@ -22,7 +22,7 @@ START_TEST(exact_prefix_and_root)
     hrec_t a = {.name = "a"}, b = {.name = "b"}, d = {.name = "d"}, root = {.name = "root"},
            x = {.name = "x"};
     coap_server_add(t.srv, "/a", 0, COAP_METHODS_READ, h_rec, &a, NULL);
-    coap_resource_t *rb =
+    coap_server_resource_t *rb =
         coap_server_add(t.srv, "/a/b/", COAP_RES_PREFIX, COAP_METHODS_READ, h_rec, &b, NULL);
     coap_server_add(t.srv, "/a/b/c/d", COAP_RES_PREFIX, COAP_METHODS_READ, h_rec, &d, NULL);
     coap_server_add(t.srv, "/", COAP_RES_PREFIX, COAP_METHODS_READ, h_rec, &root, NULL);
@@ -153,7 +153,7 @@ START_TEST(request_fields)
     st_t t;
     st_init(&t, NULL, NULL);
     hrec_t h = {.name = "ok"};
-    coap_resource_t *r =
+    coap_server_resource_t *r =
         coap_server_add(t.srv, "/f", COAP_RES_PREFIX,
                         COAP_METHODS_READ | COAP_METHOD_BIT(COAP_POST), h_rec, &h, NULL);
     coap_req_t *req = st_req(&t, COAP_POST, "f/one/t%20wo?x=1&y=z%26z");
@@ -263,7 +263,7 @@ START_TEST(deferred_response)
     ck_assert_uint_eq(sim_last(&t.n)->t, at);
     sim_run_until(&t.n, t0 + 1500);
     ck_assert_int_eq(k.calls, 0);
-    coap_response_t r = COAP_RESPONSE(COAP_CONTENT);
+    coap_server_response_t r = COAP_RESPONSE(COAP_CONTENT);
     r.payload = "late";
     r.payload_len = 4;
     ck_assert_int_eq(coap_server_respond(t.srv, h.id, &r), COAP_OK);
@@ -301,7 +301,7 @@ START_TEST(deferred_never_acked)
     sim_run_for(&t.n, 1000);
     ck_assert_int_eq(h.calls, 1);
     sim_rule(&t.n, t.cli, t.srvn, SIM_ANY, SIM_ANY, SIM_DROP, 0, -1);
-    coap_response_t r = COAP_RESPONSE(COAP_CONTENT);
+    coap_server_response_t r = COAP_RESPONSE(COAP_CONTENT);
     ck_assert_int_eq(coap_server_respond(t.srv, h.id, &r), COAP_OK);
     sim_run_for(&t.n, 100000);
     ck_assert_uint_eq(sim_count(&t.n, t.srvn, t.cli, COAP_CON, COAP_CONTENT), 5);
@@ -327,7 +327,7 @@ START_TEST(server_freed_with_response_in_flight)
     ck_assert_int_eq(coap_req_send(st_req(&t, COAP_GET, "slow"), sim_on_resp, &k), COAP_OK);
     sim_run_for(&t.n, 1000);
     sim_rule(&t.n, t.cli, t.srvn, SIM_ANY, SIM_ANY, SIM_DROP, 0, -1);
-    coap_response_t r = COAP_RESPONSE(COAP_CONTENT);
+    coap_server_response_t r = COAP_RESPONSE(COAP_CONTENT);
     ck_assert_int_eq(coap_server_respond(t.srv, h.id, &r), COAP_OK);
     sim_run_for(&t.n, 3000);
     coap_server_free(t.srv);
@@ -381,7 +381,7 @@ START_TEST(duplicate_post_runs_once)
     ck_assert_int_eq(d.calls, 1);
     ck_assert_uint_eq(sim_count(&t.n, t.cli, t.srvn, COAP_CON, COAP_POST), 4);
     ck_assert_uint_eq(sim_count(&t.n, t.srvn, t.cli, COAP_ACK, COAP_EMPTY), 2);
-    coap_response_t r = COAP_RESPONSE(COAP_CHANGED);
+    coap_server_response_t r = COAP_RESPONSE(COAP_CHANGED);
     ck_assert_int_eq(coap_server_respond(t.srv, d.id, &r), COAP_OK);
     sim_run_idle(&t.n);
     ck_assert_int_eq(k.calls, 1);
@@ -415,10 +415,10 @@ START_TEST(etag_validation)
     ck_assert_uint_eq(k.body_len, 0);
     coap_msg_t m = sim_last(&t.n)->msg;
     ck_assert_uint_eq(m.payload_len, 0);
-    const coap_opt_t *o = coap_msg_find_opt(&m, COAP_OPT_ETAG);
+    const coap_msg_opt_t *o = coap_msg_find_opt(&m, COAP_OPT_ETAG);
     ck_assert_ptr_nonnull(o);
     ck_assert_uint_eq(o->len, 2);
-    ck_assert_mem_eq(coap_opt_value(o), tag, 2);
+    ck_assert_mem_eq(coap_msg_opt_value(o), tag, 2);
     ck_assert_uint_eq(opt_u(&m, COAP_OPT_MAX_AGE), 30);
 
     memset(&k, 0, sizeof k);
@@ -446,7 +446,7 @@ typedef struct {
     int n, calls;
 } slow_t;
 
-static void h_slow(coap_server_t *srv, const coap_request_t *req, void *arg)
+static void h_slow(coap_server_t *srv, const coap_server_request_t *req, void *arg)
 {
     (void)srv;
     slow_t *s = arg;
@@ -458,10 +458,10 @@ static void h_slow(coap_server_t *srv, const coap_request_t *req, void *arg)
 
 static uint8_t big[3000];
 
-static void h_big(coap_server_t *srv, const coap_request_t *req, void *arg)
+static void h_big(coap_server_t *srv, const coap_server_request_t *req, void *arg)
 {
     (void)arg;
-    coap_response_t r = COAP_RESPONSE(COAP_CONTENT);
+    coap_server_response_t r = COAP_RESPONSE(COAP_CONTENT);
     r.payload = big;
     r.payload_len = sizeof big;
     coap_server_respond(srv, req->id, &r);
@@ -487,7 +487,7 @@ START_TEST(lossy_mixed)
                            .payload_len = 1,
                            .content_format = -1,
                            .max_age = 5}};
-    coap_resource_t *ro =
+    coap_server_resource_t *ro =
         coap_server_add(t.srv, "/obs", COAP_RES_OBSERVABLE, COAP_METHODS_READ, h_rec, &obs, NULL);
     t.n.loss_pct = 15;
     t.n.dup_pct = 10;
@@ -513,7 +513,7 @@ START_TEST(lossy_mixed)
         }
         for (int j = 0; j < slow.n; j++) {
             if (slow.d[j].id && slow.d[j].due <= t.n.now) {
-                coap_response_t r = COAP_RESPONSE(COAP_CONTENT);
+                coap_server_response_t r = COAP_RESPONSE(COAP_CONTENT);
                 r.payload = "slow";
                 r.payload_len = 4;
                 ck_assert_int_eq(coap_server_respond(t.srv, slow.d[j].id, &r), COAP_OK);
@@ -557,7 +557,7 @@ START_TEST(lossy_mixed)
     ck_assert_uint_eq(up.payload_len, 2500);
     ck_assert_mem_eq(up.payload, big, 2500);
     ck_assert_ptr_null(t.srv->pending); /* every request was answered */
-    ck_assert_uint_eq(coap_ep_next_deadline(sim_ep(&t.n, t.cli)), COAP_NEVER);
+    ck_assert_uint_eq(coap_ep_next_deadline(sim_ep(&t.n, t.cli)), BASE_NEVER);
     free(k);
     st_free(&t);
 }

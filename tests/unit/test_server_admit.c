@@ -130,10 +130,10 @@ typedef struct {
     coap_addr_t allowed;
     uint8_t code; /* the refusal */
     size_t payload_len;
-    coap_resource_t *res;
+    coap_server_resource_t *res;
 } admit_rec_t;
 
-static uint8_t admit_one(coap_server_t *srv, const coap_request_t *req, void *arg)
+static uint8_t admit_one(coap_server_t *srv, const coap_server_request_t *req, void *arg)
 {
     (void)srv;
     admit_rec_t *a = arg;
@@ -151,7 +151,7 @@ START_TEST(admission_refuses_before_an_upload)
     st_t t;
     st_init(&t, NULL, NULL);
     hrec_t h = up_rec();
-    coap_resource_t *r =
+    coap_server_resource_t *r =
         coap_server_add(t.srv, "/up", 0, COAP_METHOD_BIT(COAP_POST), h_rec, &h, NULL);
     admit_rec_t adm = {.allowed = addr_of("10.0.0.1"), .code = COAP_FORBIDDEN};
     coap_resource_set_admit(r, admit_one, &adm);

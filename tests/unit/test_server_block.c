@@ -32,11 +32,11 @@ typedef struct {
     int calls;
 } rep_t;
 
-static void h_rep(coap_server_t *srv, const coap_request_t *req, void *arg)
+static void h_rep(coap_server_t *srv, const coap_server_request_t *req, void *arg)
 {
     rep_t *r = arg;
     r->calls++;
-    coap_response_t resp = COAP_RESPONSE(r->code ? r->code : COAP_CONTENT);
+    coap_server_response_t resp = COAP_RESPONSE(r->code ? r->code : COAP_CONTENT);
     resp.payload = r->body;
     resp.payload_len = r->len;
     resp.content_format = 42;
@@ -59,7 +59,7 @@ static void check_block2c(const coap_msg_t *r, uint8_t code, const uint8_t *body
 {
     size_t bs = coap_block_size(szx), off = num * bs;
     size_t n = total - off < bs ? total - off : bs;
-    coap_block_t b;
+    coap_block_info_t b;
     ck_assert_int_eq(r->code, code);
     ck_assert_int_eq(coap_block_get(r, COAP_OPT_BLOCK2, &b), 1);
     ck_assert_uint_eq(b.num, num);
@@ -190,7 +190,7 @@ START_TEST(block1_client)
     for (uint32_t i = 0; i < 6; i++) {
         coap_msg_t m = sim_nth(&t.n, i, t.srvn, t.cli, COAP_ACK, SIM_ANY)->msg;
         ck_assert_int_eq(m.code, i < 5 ? COAP_CONTINUE : COAP_CHANGED);
-        coap_block_t b;
+        coap_block_info_t b;
         ck_assert_int_eq(coap_block_get(&m, COAP_OPT_BLOCK1, &b), 1);
         ck_assert_uint_eq(b.num, i);
         ck_assert_int_eq(b.more, i < 5);
@@ -232,7 +232,7 @@ START_TEST(block1_tokens_change)
     for (uint32_t i = 0; i < 6; i++) {
         coap_msg_t a = send_b1(&t, me, (uint16_t)(100 + i), "\x00\x07", 2, big, 3000, i, 0);
         ck_assert_int_eq(a.code, i < 5 ? COAP_CONTINUE : COAP_CHANGED);
-        coap_block_t b;
+        coap_block_info_t b;
         ck_assert_int_eq(coap_block_get(&a, COAP_OPT_BLOCK1, &b), 1);
         ck_assert_uint_eq(b.num, i);
         ck_assert_int_eq(b.more, i < 5);
@@ -415,7 +415,7 @@ START_TEST(block1_resource_limit)
     st_t t;
     st_init(&t, NULL, NULL);
     hrec_t h = up_rec(), h2 = up_rec();
-    coap_resource_t *r =
+    coap_server_resource_t *r =
         coap_server_add(t.srv, "/up", 0, COAP_METHOD_BIT(COAP_POST), h_rec, &h, NULL);
     coap_server_add(t.srv, "/big", 0, COAP_METHOD_BIT(COAP_POST), h_rec, &h2, NULL);
     coap_resource_set_max_upload(r, 1000);
@@ -454,10 +454,10 @@ END_TEST
 /* --- the response of an unsafe request, fetched with Block2 (§2.7) --- */
 
 /* Every run of the action answers something else. */
-static void h_rot(coap_server_t *srv, const coap_request_t *req, void *arg)
+static void h_rot(coap_server_t *srv, const coap_server_request_t *req, void *arg)
 {
     rep_t *r = arg;
-    coap_response_t resp = COAP_RESPONSE(COAP_CHANGED);
+    coap_server_response_t resp = COAP_RESPONSE(COAP_CHANGED);
     resp.payload = r->body + 100 * r->calls++;
     resp.payload_len = r->len;
     ck_assert_int_eq(coap_server_respond(srv, req->id, &resp), COAP_OK);
@@ -491,7 +491,7 @@ START_TEST(post_response_in_blocks)
         /* the later requests: same method, no payload, Block2 num > 0 */
         const sim_dgram_t *last =
             sim_nth(&t.n, before + posts - 1, t.cli, t.srvn, COAP_CON, COAP_POST);
-        coap_block_t b;
+        coap_block_info_t b;
         ck_assert_int_eq(coap_block_get(&last->msg, COAP_OPT_BLOCK2, &b), 1);
         ck_assert_uint_gt(b.num, 0);
         ck_assert_uint_eq(last->msg.payload_len, 0);
@@ -539,7 +539,7 @@ static uint8_t served[2048];
 
 static void cut_fn(sim_srv_t *s, coap_ep_req_t *req, const coap_msg_t *m)
 {
-    coap_block_t b = {0, 0, 6};
+    coap_block_info_t b = {0, 0, 6};
     coap_block_get(m, COAP_OPT_BLOCK2, &b);
     coap_msg_t r;
     if (b.num == 0) {

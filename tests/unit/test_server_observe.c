@@ -15,7 +15,7 @@ typedef struct {
     st_t t;
     hrec_t h;
     cbrec_t c;
-    coap_resource_t *res;
+    coap_server_resource_t *res;
 } ot_t;
 
 /* /temp, observable, answering "state" (Max-Age max_age, -1: none). */
@@ -44,7 +44,7 @@ static coap_req_t *ot_register(ot_t *o, sim_rec_t *k)
 /* A notification with `payload` (a string that stays alive). */
 static int ot_notify(ot_t *o, uint8_t code, const char *payload, long max_age)
 {
-    coap_response_t r = COAP_RESPONSE(code);
+    coap_server_response_t r = COAP_RESPONSE(code);
     r.payload = payload;
     r.payload_len = strlen(payload);
     r.max_age = max_age;
@@ -407,7 +407,7 @@ START_TEST(remove_and_free_shut_down)
     ot_t o;
     ot_init(&o, NULL, -1);
     hrec_t hb = {.name = "b"};
-    coap_resource_t *rb =
+    coap_server_resource_t *rb =
         coap_server_add(o.t.srv, "/b", COAP_RES_OBSERVABLE, COAP_METHODS_READ, h_rec, &hb, NULL);
     sim_rec_t k1 = {0}, k2 = {0};
     ot_register(&o, &k1);
@@ -419,7 +419,7 @@ START_TEST(remove_and_free_shut_down)
     ck_assert_int_eq(o.c.deregisters, 1);
     ck_assert_int_eq(o.c.reasons[0], COAP_DEREG_SHUTDOWN);
     ck_assert_uint_eq(coap_server_observers(rb), 1);
-    coap_response_t r = COAP_RESPONSE(COAP_CONTENT);
+    coap_server_response_t r = COAP_RESPONSE(COAP_CONTENT);
     ck_assert_int_eq(coap_server_notify(o.t.srv, rb, &r), 1);
     sim_run_idle(&o.t.n);
     ck_assert_int_eq(k2.calls, 2);
@@ -506,7 +506,7 @@ START_TEST(notify_large)
     ot_notify(&o, COAP_CONTENT, big, -1);
     sim_run_idle(&o.t.n);
     coap_msg_t m = nth_notif(&o, o.t.cli, 0)->msg;
-    coap_block_t b;
+    coap_block_info_t b;
     ck_assert_int_eq(coap_block_get(&m, COAP_OPT_BLOCK2, &b), 1);
     ck_assert_uint_eq(b.num, 0);
     ck_assert(b.more);
@@ -528,17 +528,17 @@ static char rep[2500];
 static int cross;
 static ot_t *cross_o;
 
-static void h_bigobs(coap_server_t *srv, const coap_request_t *req, void *arg)
+static void h_bigobs(coap_server_t *srv, const coap_server_request_t *req, void *arg)
 {
     hrec_t *h = arg;
     h->calls++;
-    coap_block_t b = {0};
+    coap_block_info_t b = {0};
     int hb = coap_block_get(req->msg, COAP_OPT_BLOCK2, &b) == 1;
     if (hb && b.num > 0 && cross) {
         cross = 0;
         ck_assert_int_eq(ot_notify(cross_o, COAP_CONTENT, "newer", -1), 1);
     }
-    coap_response_t r = COAP_RESPONSE(COAP_CONTENT);
+    coap_server_response_t r = COAP_RESPONSE(COAP_CONTENT);
     r.payload = rep;
     r.payload_len = sizeof rep;
     ck_assert_int_eq(coap_server_respond(srv, req->id, &r), COAP_OK);

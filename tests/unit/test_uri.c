@@ -10,7 +10,7 @@
  * destination 192.0.2.1 (a documentation address; nothing is sent). */
 static int round_trip(const char *uri, char *out, size_t cap)
 {
-    static coap_uri_t u;
+    static coap_parsed_uri_t u;
     coap_msg_t m;
     int rc = coap_uri_parse(&u, uri);
     if (rc) return rc;
@@ -40,30 +40,30 @@ END_TEST
 
 START_TEST(decompose_options)
 {
-    static coap_uri_t u;
+    static coap_parsed_uri_t u;
     coap_msg_t m;
     ck_assert_int_eq(coap_uri_parse(&u, "coap://Dev.Example:61616/a%20b/c?x=1&y=%26"), COAP_OK);
     coap_msg_init(&m, COAP_CON, COAP_GET, 1);
     coap_uri_to_options(&u, &m, COAP_URI_OPT_HOST | COAP_URI_OPT_PORT);
     ck_assert_int_eq(m.opt_count, 6);
     ck_assert_uint_eq(m.opts[0].num, COAP_OPT_URI_HOST);
-    ck_assert_mem_eq(coap_opt_value(&m.opts[0]), "dev.example", 11);
+    ck_assert_mem_eq(coap_msg_opt_value(&m.opts[0]), "dev.example", 11);
     ck_assert_uint_eq(m.opts[1].num, COAP_OPT_URI_PORT);
     uint32_t port;
     coap_opt_uint(&m.opts[1], &port);
     ck_assert_uint_eq(port, 61616);
     ck_assert_uint_eq(m.opts[2].len, 3);
-    ck_assert_mem_eq(coap_opt_value(&m.opts[2]), "a b", 3);
-    ck_assert_mem_eq(coap_opt_value(&m.opts[3]), "c", 1);
+    ck_assert_mem_eq(coap_msg_opt_value(&m.opts[2]), "a b", 3);
+    ck_assert_mem_eq(coap_msg_opt_value(&m.opts[3]), "c", 1);
     ck_assert_uint_eq(m.opts[4].num, COAP_OPT_URI_QUERY);
-    ck_assert_mem_eq(coap_opt_value(&m.opts[4]), "x=1", 3);
-    ck_assert_mem_eq(coap_opt_value(&m.opts[5]), "y=&", 3);
+    ck_assert_mem_eq(coap_msg_opt_value(&m.opts[4]), "x=1", 3);
+    ck_assert_mem_eq(coap_msg_opt_value(&m.opts[5]), "y=&", 3);
 }
 END_TEST
 
 START_TEST(literal_hosts_need_no_uri_host)
 {
-    static coap_uri_t u;
+    static coap_parsed_uri_t u;
     coap_msg_t m;
     ck_assert_int_eq(coap_uri_parse(&u, "coap://[2001:db8::1]:5683/x"), COAP_OK);
     ck_assert_int_eq(u.host_is_literal, 1);
@@ -140,7 +140,7 @@ static const struct {
 
 START_TEST(rejects_bad_uris)
 {
-    static coap_uri_t u;
+    static coap_parsed_uri_t u;
     int rc = coap_uri_parse(&u, bad[_i].in);
     ck_assert_msg(rc == bad[_i].rc, "%s: got %d want %d", bad[_i].in, rc, bad[_i].rc);
 }
@@ -150,7 +150,7 @@ START_TEST(too_many_segments)
 {
     char uri[512] = "coap://h";
     for (int i = 0; i < COAP_URI_MAX_PARTS + 1; i++) strcat(uri, "/s");
-    static coap_uri_t u;
+    static coap_parsed_uri_t u;
     ck_assert_int_eq(coap_uri_parse(&u, uri), COAP_ERR_URI);
 }
 END_TEST

@@ -1,19 +1,19 @@
 /*
  * heap.c - intrusive binary min-heap keyed by deadline.
  */
-#include "heap.h"
+#include "base_heap.h"
 
 #include <stdlib.h>
 
-static void place(coap_heap_t *h, size_t i, coap_heap_tmr_t *t)
+static void place(base_heap_t *h, size_t i, base_heap_tmr_t *t)
 {
     h->v[i] = t;
     t->slot = i + 1;
 }
 
-static void sift_up(coap_heap_t *h, size_t i)
+static void sift_up(base_heap_t *h, size_t i)
 {
-    coap_heap_tmr_t *t = h->v[i];
+    base_heap_tmr_t *t = h->v[i];
     while (i > 0) {
         size_t parent = (i - 1) / 2;
         if (h->v[parent]->when <= t->when) break;
@@ -23,9 +23,9 @@ static void sift_up(coap_heap_t *h, size_t i)
     place(h, i, t);
 }
 
-static void sift_down(coap_heap_t *h, size_t i)
+static void sift_down(base_heap_t *h, size_t i)
 {
-    coap_heap_tmr_t *t = h->v[i];
+    base_heap_tmr_t *t = h->v[i];
     for (;;) {
         size_t c = 2 * i + 1;
         if (c >= h->n) break;
@@ -37,7 +37,7 @@ static void sift_down(coap_heap_t *h, size_t i)
     place(h, i, t);
 }
 
-int coap_heap_arm(coap_heap_t *h, coap_heap_tmr_t *t, uint64_t when)
+int base_heap_arm(base_heap_t *h, base_heap_tmr_t *t, uint64_t when)
 {
     if (t->slot) {
         uint64_t old = t->when;
@@ -50,7 +50,7 @@ int coap_heap_arm(coap_heap_t *h, coap_heap_tmr_t *t, uint64_t when)
     }
     if (h->n == h->cap) {
         size_t cap = h->cap ? h->cap * 2 : 64;
-        coap_heap_tmr_t **v = realloc(h->v, cap * sizeof *v);
+        base_heap_tmr_t **v = realloc(h->v, cap * sizeof *v);
         if (!v) return -1;
         h->v = v;
         h->cap = cap;
@@ -61,7 +61,7 @@ int coap_heap_arm(coap_heap_t *h, coap_heap_tmr_t *t, uint64_t when)
     return 0;
 }
 
-void coap_heap_disarm(coap_heap_t *h, coap_heap_tmr_t *t)
+void base_heap_disarm(base_heap_t *h, base_heap_tmr_t *t)
 {
     if (!t->slot) return;
     size_t i = t->slot - 1;
@@ -73,7 +73,7 @@ void coap_heap_disarm(coap_heap_t *h, coap_heap_tmr_t *t)
     sift_up(h, h->v[i]->slot - 1);
 }
 
-void coap_heap_free(coap_heap_t *h)
+void base_heap_free(base_heap_t *h)
 {
     free(h->v);
     h->v = NULL;

@@ -1,8 +1,8 @@
 /*
- * loop.c - epoll + timer heap + sources. See coap_loop.h.
+ * loop.c - epoll + timer heap + sources. See base_loop.h.
  */
-#include "coap_loop.h"
-#include "heap.h"
+#include "base_loop.h"
+#include "base_heap.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -11,15 +11,15 @@
 #include <time.h>
 #include <unistd.h>
 
-struct coap_loop_timer {
-    coap_heap_tmr_t h; /* first member: the heap hands back this pointer */
-    coap_loop_t *loop;
-    coap_loop_timer_cb cb;
+struct base_loop_timer {
+    base_heap_tmr_t h; /* first member: the heap hands back this pointer */
+    base_loop_t *loop;
+    base_loop_timer_cb cb;
     void *arg;
 };
 
 typedef struct {
-    coap_loop_fd_cb cb;
+    base_loop_fd_cb cb;
     void *arg;
     unsigned events;
     int source; /* index + 1 into sources, or 0 */
@@ -27,26 +27,26 @@ typedef struct {
 
 typedef struct {
     int fd;
-    coap_loop_process_cb process;
-    coap_loop_deadline_cb deadline;
+    base_loop_process_cb process;
+    base_loop_deadline_cb deadline;
     void *arg;
     int ready;
     int dead;
 } source_t;
 
-struct coap_loop {
+struct base_loop {
     int epfd;
     fd_slot_t *fds;
     int nfds;
-    coap_heap_t timers;
+    base_heap_t timers;
     source_t *sources;
     int nsources, cap_sources;
-    coap_clock_fn clock;
+    base_clock_fn clock;
     void *clock_ctx;
     int stop;
 };
 
-uint64_t coap_clock_monotonic(void *ctx)
+uint64_t base_clock_monotonic(void *ctx)
 {
     (void)ctx;
     struct timespec ts;
@@ -54,48 +54,48 @@ uint64_t coap_clock_monotonic(void *ctx)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-coap_loop_t *coap_loop_new(void)
+base_loop_t *base_loop_new(void)
 {
-    coap_loop_t *l = calloc(1, sizeof *l);
+    base_loop_t *l = calloc(1, sizeof *l);
     if (!l) return NULL;
     l->epfd = epoll_create1(EPOLL_CLOEXEC);
     if (l->epfd < 0) {
         free(l);
         return NULL;
     }
-    l->clock = coap_clock_monotonic;
+    l->clock = base_clock_monotonic;
     return l;
 }
 
-void coap_loop_free(coap_loop_t *l)
+void base_loop_free(base_loop_t *l)
 {
     if (!l) return;
     /* Timers belong to their creators, who free them; drop the heap only. */
     for (size_t i = 0; i < l->timers.n; i++) l->timers.v[i]->slot = 0;
-    coap_heap_free(&l->timers);
+    base_heap_free(&l->timers);
     close(l->epfd);
     free(l->fds);
     free(l->sources);
     free(l);
 }
 
-void coap_loop_set_clock(coap_loop_t *l, coap_clock_fn fn, void *ctx)
+void base_loop_set_clock(base_loop_t *l, base_clock_fn fn, void *ctx)
 {
-    l->clock = fn ? fn : coap_clock_monotonic;
+    l->clock = fn ? fn : base_clock_monotonic;
     l->clock_ctx = ctx;
 }
 
-uint64_t coap_loop_now(coap_loop_t *l)
+uint64_t base_loop_now(base_loop_t *l)
 {
     return l->clock(l->clock_ctx);
 }
 
 static uint32_t to_epoll(unsigned ev)
 {
-    return (ev & COAP_LOOP_READ ? EPOLLIN : 0) | (ev & COAP_LOOP_WRITE ? EPOLLOUT : 0);
+    return (ev & BASE_LOOP_READ ? EPOLLIN : 0) | (ev & BASE_LOOP_WRITE ? EPOLLOUT : 0);
 }
 
-static int grow_fds(coap_loop_t *l, int fd)
+static int grow_fds(base_loop_t *l, int fd)
 {
     if (fd < l->nfds) return 0;
     int n = l->nfds ? l->nfds : 64;
@@ -108,7 +108,7 @@ static int grow_fds(coap_loop_t *l, int fd)
     return 0;
 }
 
-int coap_loop_add_fd(coap_loop_t *l, int fd, unsigned events, coap_loop_fd_cb cb, void *arg)
+int base_loop_add_fd(base_loop_t *l, int fd, unsigned events, base_loop_fd_cb cb, void *arg)
 {
     if (fd < 0) return -EBADF;
     int rc = grow_fds(l, fd);
@@ -119,7 +119,7 @@ int coap_loop_add_fd(coap_loop_t *l, int fd, unsigned events, coap_loop_fd_cb cb
     return 0;
 }
 
-int coap_loop_mod_fd(coap_loop_t *l, int fd, unsigned events)
+int base_loop_mod_fd(base_loop_t *l, int fd, unsigned events)
 {
     if (fd < 0 || fd >= l->nfds) return -EBADF;
     struct epoll_event ev = {.events = to_epoll(events), .data.fd = fd};
@@ -128,16 +128,16 @@ int coap_loop_mod_fd(coap_loop_t *l, int fd, unsigned events)
     return 0;
 }
 
-void coap_loop_del_fd(coap_loop_t *l, int fd)
+void base_loop_del_fd(base_loop_t *l, int fd)
 {
     if (fd < 0 || fd >= l->nfds) return;
     epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, NULL);
     memset(&l->fds[fd], 0, sizeof l->fds[fd]);
 }
 
-coap_loop_timer_t *coap_loop_timer_new(coap_loop_t *l, coap_loop_timer_cb cb, void *arg)
+base_loop_timer_t *base_loop_timer_new(base_loop_t *l, base_loop_timer_cb cb, void *arg)
 {
-    coap_loop_timer_t *t = calloc(1, sizeof *t);
+    base_loop_timer_t *t = calloc(1, sizeof *t);
     if (!t) return NULL;
     t->loop = l;
     t->cb = cb;
@@ -145,32 +145,32 @@ coap_loop_timer_t *coap_loop_timer_new(coap_loop_t *l, coap_loop_timer_cb cb, vo
     return t;
 }
 
-void coap_loop_timer_arm(coap_loop_timer_t *t, uint64_t when)
+void base_loop_timer_arm(base_loop_timer_t *t, uint64_t when)
 {
     /* An allocation failure here leaves the timer disarmed; the heap only
      * grows in steps of a doubling, so this is as rare as malloc failing. */
-    (void)coap_heap_arm(&t->loop->timers, &t->h, when);
+    (void)base_heap_arm(&t->loop->timers, &t->h, when);
 }
 
-void coap_loop_timer_arm_in(coap_loop_timer_t *t, uint64_t delay)
+void base_loop_timer_arm_in(base_loop_timer_t *t, uint64_t delay)
 {
-    coap_loop_timer_arm(t, coap_loop_now(t->loop) + delay);
+    base_loop_timer_arm(t, base_loop_now(t->loop) + delay);
 }
 
-void coap_loop_timer_disarm(coap_loop_timer_t *t)
+void base_loop_timer_disarm(base_loop_timer_t *t)
 {
-    coap_heap_disarm(&t->loop->timers, &t->h);
+    base_heap_disarm(&t->loop->timers, &t->h);
 }
 
-void coap_loop_timer_free(coap_loop_timer_t *t)
+void base_loop_timer_free(base_loop_timer_t *t)
 {
     if (!t) return;
-    coap_loop_timer_disarm(t);
+    base_loop_timer_disarm(t);
     free(t);
 }
 
-int coap_loop_add_source(coap_loop_t *l, int fd, coap_loop_process_cb process,
-                         coap_loop_deadline_cb deadline, void *arg)
+int base_loop_add_source(base_loop_t *l, int fd, base_loop_process_cb process,
+                         base_loop_deadline_cb deadline, void *arg)
 {
     if (l->nsources == l->cap_sources) {
         int cap = l->cap_sources ? l->cap_sources * 2 : 8;
@@ -180,7 +180,7 @@ int coap_loop_add_source(coap_loop_t *l, int fd, coap_loop_process_cb process,
         l->cap_sources = cap;
     }
     if (fd >= 0) {
-        int rc = coap_loop_add_fd(l, fd, COAP_LOOP_READ, NULL, NULL);
+        int rc = base_loop_add_fd(l, fd, BASE_LOOP_READ, NULL, NULL);
         if (rc) return rc;
         l->fds[fd].source = l->nsources + 1;
     }
@@ -188,17 +188,17 @@ int coap_loop_add_source(coap_loop_t *l, int fd, coap_loop_process_cb process,
     return 0;
 }
 
-void coap_loop_remove_source(coap_loop_t *l, void *arg)
+void base_loop_remove_source(base_loop_t *l, void *arg)
 {
     for (int i = 0; i < l->nsources; i++) {
         source_t *s = &l->sources[i];
         if (s->arg != arg || s->dead) continue;
-        if (s->fd >= 0) coap_loop_del_fd(l, s->fd);
+        if (s->fd >= 0) base_loop_del_fd(l, s->fd);
         s->dead = 1; /* compacted after dispatch, so indexes stay valid */
     }
 }
 
-static void compact_sources(coap_loop_t *l)
+static void compact_sources(base_loop_t *l)
 {
     int w = 0;
     for (int r = 0; r < l->nsources; r++) {
@@ -211,43 +211,43 @@ static void compact_sources(coap_loop_t *l)
 }
 
 /* Milliseconds until the earliest timer or source deadline. */
-static int wait_ms(coap_loop_t *l, uint64_t now, int max_wait)
+static int wait_ms(base_loop_t *l, uint64_t now, int max_wait)
 {
-    uint64_t next = COAP_NEVER;
-    coap_heap_tmr_t *top = coap_heap_top(&l->timers);
+    uint64_t next = BASE_NEVER;
+    base_heap_tmr_t *top = base_heap_top(&l->timers);
     if (top) next = top->when;
     for (int i = 0; i < l->nsources; i++) {
         if (l->sources[i].dead || !l->sources[i].deadline) continue;
         uint64_t d = l->sources[i].deadline(l->sources[i].arg);
         if (d < next) next = d;
     }
-    int64_t ms = next == COAP_NEVER ? -1 : next <= now ? 0 : (int64_t)(next - now);
+    int64_t ms = next == BASE_NEVER ? -1 : next <= now ? 0 : (int64_t)(next - now);
     if (ms > 3600000) ms = 3600000;
     if (max_wait >= 0 && (ms < 0 || ms > max_wait)) ms = max_wait;
     return (int)ms;
 }
 
-static int run_timers(coap_loop_t *l)
+static int run_timers(base_loop_t *l)
 {
     int ran = 0;
-    uint64_t now = coap_loop_now(l);
+    uint64_t now = base_loop_now(l);
     /* Bounded: timers re-armed for "now" inside a callback wait for the
      * next iteration instead of spinning here. */
     for (size_t budget = l->timers.n; budget > 0; budget--) {
-        coap_heap_tmr_t *top = coap_heap_top(&l->timers);
+        base_heap_tmr_t *top = base_heap_top(&l->timers);
         if (!top || top->when > now) break;
-        coap_loop_timer_t *t = (coap_loop_timer_t *)top;
-        coap_heap_disarm(&l->timers, top);
+        base_loop_timer_t *t = (base_loop_timer_t *)top;
+        base_heap_disarm(&l->timers, top);
         t->cb(l, t, t->arg);
         ran++;
     }
     return ran;
 }
 
-int coap_loop_run_once(coap_loop_t *l, int max_wait)
+int base_loop_run_once(base_loop_t *l, int max_wait)
 {
     struct epoll_event evs[64];
-    int timeout = wait_ms(l, coap_loop_now(l), max_wait);
+    int timeout = wait_ms(l, base_loop_now(l), max_wait);
     int n = epoll_wait(l->epfd, evs, 64, timeout);
     if (n < 0) {
         if (errno == EINTR) return 0;
@@ -261,13 +261,13 @@ int coap_loop_run_once(coap_loop_t *l, int max_wait)
         if (s->source) {
             l->sources[s->source - 1].ready = 1;
         } else if (s->cb) {
-            unsigned ev = (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR) ? COAP_LOOP_READ : 0) |
-                          (evs[i].events & (EPOLLOUT | EPOLLHUP | EPOLLERR) ? COAP_LOOP_WRITE : 0);
+            unsigned ev = (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR) ? BASE_LOOP_READ : 0) |
+                          (evs[i].events & (EPOLLOUT | EPOLLHUP | EPOLLERR) ? BASE_LOOP_WRITE : 0);
             s->cb(l, fd, ev, s->arg);
             ran++;
         }
     }
-    uint64_t now = coap_loop_now(l);
+    uint64_t now = base_loop_now(l);
     for (int i = 0; i < l->nsources; i++) {
         source_t *s = &l->sources[i];
         if (s->dead) continue;
@@ -283,19 +283,19 @@ int coap_loop_run_once(coap_loop_t *l, int max_wait)
     return ran;
 }
 
-void coap_loop_run(coap_loop_t *l)
+void base_loop_run(base_loop_t *l)
 {
     l->stop = 0;
     while (!l->stop)
-        if (coap_loop_run_once(l, -1) < 0) break;
+        if (base_loop_run_once(l, -1) < 0) break;
 }
 
-void coap_loop_stop(coap_loop_t *l)
+void base_loop_stop(base_loop_t *l)
 {
     l->stop = 1;
 }
 
-int coap_loop_stopped(const coap_loop_t *l)
+int base_loop_stopped(const base_loop_t *l)
 {
     return l->stop;
 }

@@ -1,19 +1,19 @@
 /*
  * htab.c - intrusive chained hash table.
  */
-#include "htab.h"
+#include "base_htab.h"
 
 #include <stdlib.h>
 
-static int grow(coap_htab_t *t)
+static int grow(base_htab_t *t)
 {
     size_t nb = t->nb ? t->nb * 2 : 64;
-    coap_hnode_t **b = calloc(nb, sizeof *b);
+    base_hnode_t **b = calloc(nb, sizeof *b);
     if (!b) return -1;
     for (size_t i = 0; i < t->nb; i++) {
-        coap_hnode_t *n = t->b[i];
+        base_hnode_t *n = t->b[i];
         while (n) {
-            coap_hnode_t *next = n->next;
+            base_hnode_t *next = n->next;
             size_t j = n->hash & (nb - 1);
             n->next = b[j];
             b[j] = n;
@@ -26,7 +26,7 @@ static int grow(coap_htab_t *t)
     return 0;
 }
 
-int coap_htab_insert(coap_htab_t *t, coap_hnode_t *node, uint64_t hash)
+int base_htab_insert(base_htab_t *t, base_hnode_t *node, uint64_t hash)
 {
     if (t->n >= t->nb && grow(t) && !t->nb) return -1;
     node->hash = hash;
@@ -37,10 +37,10 @@ int coap_htab_insert(coap_htab_t *t, coap_hnode_t *node, uint64_t hash)
     return 0;
 }
 
-void coap_htab_remove(coap_htab_t *t, coap_hnode_t *node)
+void base_htab_remove(base_htab_t *t, base_hnode_t *node)
 {
     if (!t->nb) return;
-    coap_hnode_t **pp = &t->b[node->hash & (t->nb - 1)];
+    base_hnode_t **pp = &t->b[node->hash & (t->nb - 1)];
     for (; *pp; pp = &(*pp)->next) {
         if (*pp == node) {
             *pp = node->next;
@@ -51,22 +51,22 @@ void coap_htab_remove(coap_htab_t *t, coap_hnode_t *node)
     }
 }
 
-coap_hnode_t *coap_htab_first(const coap_htab_t *t, uint64_t hash)
+base_hnode_t *base_htab_first(const base_htab_t *t, uint64_t hash)
 {
     if (!t->nb) return NULL;
-    coap_hnode_t *n = t->b[hash & (t->nb - 1)];
+    base_hnode_t *n = t->b[hash & (t->nb - 1)];
     while (n && n->hash != hash) n = n->next;
     return n;
 }
 
-coap_hnode_t *coap_htab_next(const coap_hnode_t *node)
+base_hnode_t *base_htab_next(const base_hnode_t *node)
 {
-    coap_hnode_t *n = node->next;
+    base_hnode_t *n = node->next;
     while (n && n->hash != node->hash) n = n->next;
     return n;
 }
 
-void coap_htab_free(coap_htab_t *t)
+void base_htab_free(base_htab_t *t)
 {
     free(t->b);
     t->b = NULL;
