@@ -70,9 +70,9 @@ static void req_free(coap_req_t *req)
 {
     coap_ep_peer_unref_(req->ep, req->peer);
     free(req->opts);
-    free(req->arena);
+    base_buf_free(&req->arena);
     free(req->payload);
-    free(req->body);
+    base_buf_free(&req->body);
     free(req);
 }
 
@@ -86,17 +86,9 @@ int coap_req_add_option(coap_req_t *req, uint16_t num, const void *val, size_t l
         req->opts = v;
         req->cap_opts = cap;
     }
-    if (req->arena_len + len > req->arena_cap) {
-        size_t cap = req->arena_cap ? req->arena_cap : 128;
-        while (cap < req->arena_len + len) cap *= 2;
-        uint8_t *a = realloc(req->arena, cap);
-        if (!a) return COAP_ERR_NOMEM;
-        req->arena = a;
-        req->arena_cap = cap;
-    }
-    if (len) memcpy(req->arena + req->arena_len, val, len);
-    req->opts[req->nopts++] = (req_opt_t){num, (uint16_t)len, (uint32_t)req->arena_len};
-    req->arena_len += len;
+    uint32_t off = (uint32_t)req->arena.len;
+    if (base_buf_append(&req->arena, val, len)) return COAP_ERR_NOMEM;
+    req->opts[req->nopts++] = (req_opt_t){num, (uint16_t)len, off};
     return COAP_OK;
 }
 
@@ -271,7 +263,7 @@ static int build(coap_req_t *req, coap_msg_t *m)
     coap_msg_set_token(m, req->token, req->token_len);
     int rc = COAP_OK;
     for (size_t i = 0; !rc && i < req->nopts; i++)
-        rc = coap_msg_add_opt(m, req->opts[i].num, req->arena + req->opts[i].off, req->opts[i].len);
+        rc = coap_msg_add_opt(m, req->opts[i].num, req->arena.data + req->opts[i].off, req->opts[i].len);
     if (!rc && req->observe && (req->b2_num == 0 || req->dereg))
         rc = coap_msg_add_uint(m, COAP_OPT_OBSERVE, req->dereg ? 1 : 0);
     if (!rc && req->b1_active) {
@@ -427,8 +419,8 @@ void coap_req_finish_(coap_req_t *req, int err, const coap_msg_t *msg)
     detach(req);
     coap_resp_t r = {.err = err, .msg = err ? NULL : msg, .peer = &peer->addr, .last = 1};
     if (msg && !err) {
-        r.body = req->body_len ? req->body : msg->payload;
-        r.body_len = req->body_len ? req->body_len : msg->payload_len;
+        r.body = req->body.len ? req->body.data : msg->payload;
+        r.body_len = req->body.len ? req->body.len : msg->payload_len;
     }
     req->in_callback = 1;
     if (req->cb) req->cb(req, &r, req->arg);

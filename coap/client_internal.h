@@ -5,6 +5,7 @@
 #ifndef COAP_CLIENT_INTERNAL_H
 #define COAP_CLIENT_INTERNAL_H
 
+#include "base_buf.h"
 #include "coap_client.h"
 #include "ep_internal.h"
 
@@ -31,8 +32,7 @@ struct coap_req {
     uint8_t token[COAP_TOKEN_MAX];
     req_opt_t *opts;
     size_t nopts, cap_opts;
-    uint8_t *arena;
-    size_t arena_len, arena_cap;
+    base_buf_t arena; /* option values */
     uint8_t *payload;
     size_t payload_len;
     uint32_t timeout_ms, rereg_margin_ms;
@@ -57,8 +57,7 @@ struct coap_req {
     uint8_t b2_observe; /* block 0 of a registration's response had Observe */
     uint32_t b2_num, b2_seq;
     uint8_t etag[8];
-    uint8_t *body;
-    size_t body_len, body_cap;
+    base_buf_t body; /* reassembled from Block2 */
 
     /* Observe (RFC 7641 §3.4) */
     uint8_t have_seq;

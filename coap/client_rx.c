@@ -29,18 +29,8 @@ static uint32_t max_age(const coap_msg_t *m)
 
 static int body_append(coap_req_t *req, const uint8_t *p, size_t n)
 {
-    if (req->body_len + n > req->max_body) return COAP_ERR_TOO_LARGE;
-    if (req->body_len + n > req->body_cap) {
-        size_t cap = req->body_cap ? req->body_cap : 1024;
-        while (cap < req->body_len + n) cap *= 2;
-        uint8_t *b = realloc(req->body, cap);
-        if (!b) return COAP_ERR_NOMEM;
-        req->body = b;
-        req->body_cap = cap;
-    }
-    if (n) memcpy(req->body + req->body_len, p, n);
-    req->body_len += n;
-    return COAP_OK;
+    if (req->body.len + n > req->max_body) return COAP_ERR_TOO_LARGE;
+    return base_buf_append(&req->body, p, n) ? COAP_ERR_NOMEM : COAP_OK;
 }
 
 /* Sends the next step: 1 when it went out (or was queued), < 0 on failure. */
@@ -90,7 +80,7 @@ static int block2_step(coap_req_t *req, const coap_msg_t *m)
     if (req->b2_num > 0 && req->observe && COAP_CODE_CLASS(m->code) == 2 &&
         coap_msg_get_uint(m, COAP_OPT_OBSERVE, &seq) == 0) {
         req->b2_num = 0;
-        req->body_len = 0;
+        base_buf_reset(&req->body);
         req->b2_observe = 0;
     }
     /* A later block request answered without Block2 (or with an error)
@@ -106,7 +96,7 @@ static int block2_step(coap_req_t *req, const coap_msg_t *m)
         /* §4: Size2 announces the whole size; no need to fetch it all first. */
         if (coap_msg_get_uint(m, COAP_OPT_SIZE2, &size2) == 0 && size2 > req->max_body)
             return COAP_ERR_TOO_LARGE;
-        req->body_len = 0;
+        base_buf_reset(&req->body);
         req->etag_len = etag ? (uint8_t)(etag->len > 8 ? 8 : etag->len) : 0;
         if (req->etag_len) memcpy(req->etag, coap_msg_opt_value(etag), req->etag_len);
         /* RFC 7959 §3.4: the registration's Observe is on the first block;
@@ -117,15 +107,15 @@ static int block2_step(coap_req_t *req, const coap_msg_t *m)
         /* §2.4: the representation changed under us: start again, once. */
         if (req->b2_restarts++) return COAP_ERR_BLOCK;
         req->b2_num = 0;
-        req->body_len = 0;
+        base_buf_reset(&req->body);
         return next_step(req);
     }
-    if (coap_block_offset(&b) != req->body_len) return COAP_ERR_BLOCK;
+    if (coap_block_offset(&b) != req->body.len) return COAP_ERR_BLOCK;
     int rc = body_append(req, m->payload, m->payload_len);
     if (rc) return rc;
     if (!b.more) return 0;
     req->b2_szx = b.szx;
-    req->b2_num = (uint32_t)(req->body_len / coap_block_size(b.szx));
+    req->b2_num = (uint32_t)(req->body.len / coap_block_size(b.szx));
     req->b1_active = 0; /* Block1 is done; later blocks carry no payload */
     return next_step(req);
 }
@@ -149,12 +139,12 @@ static void notify(coap_req_t *req, const coap_msg_t *m, uint32_t seq)
                      .observing = 1,
                      .fresh = (uint8_t)fresh,
                      .seq = seq,
-                     .body = req->body_len ? req->body : m->payload,
-                     .body_len = req->body_len ? req->body_len : m->payload_len};
+                     .body = req->body.len ? req->body.data : m->payload,
+                     .body_len = req->body.len ? req->body.len : m->payload_len};
     req->in_callback = 1;
     if (req->cb) req->cb(req, &r, req->arg);
     req->in_callback = 0;
-    req->body_len = 0;
+    base_buf_reset(&req->body);
     req->b2_num = 0;
     req->b2_observe = 0;
     if (req->stop_how == COAP_OBSERVE_FORGET) {
@@ -181,7 +171,7 @@ void coap_req_on_response_(coap_req_t *req, const coap_msg_t *m)
     if (!rc) rc = req->dereg ? 0 : block2_step(req, m);
     /* The limit holds for a body in one datagram too (reassembled ones
      * were checked block by block). */
-    if (rc == 0 && !req->body_len && m->payload_len > req->max_body) rc = COAP_ERR_TOO_LARGE;
+    if (rc == 0 && !req->body.len && m->payload_len > req->max_body) rc = COAP_ERR_TOO_LARGE;
     if (rc < 0) {
         coap_req_finish_(req, rc, NULL);
     } else if (rc == 0) {

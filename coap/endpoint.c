@@ -169,6 +169,7 @@ coap_ep_t *coap_ep_new_on(coap_transport_t *tr, const coap_ep_params_t *params, 
     }
     if (params) ep->p = *params;
     apply_defaults(&ep->p);
+    base_list_init(&ep->peers_lru);
     ep->tr = tr;
     tr->up = &upcalls;
     tr->up_arg = ep;

@@ -15,6 +15,7 @@
 #include "coap_ep.h"
 #include "base_heap.h"
 #include "base_htab.h"
+#include "base_list.h"
 
 /* A timer in the endpoint's heap; `fire` runs when it is due. */
 typedef struct ep_timer ep_timer_t;
@@ -34,7 +35,7 @@ typedef struct coap_peer {
     uint16_t next_mid;
     uint16_t outstanding;
     struct coap_req *wait_head, *wait_tail;
-    struct coap_peer *lru_prev, *lru_next;
+    base_list_t lru; /* in ep->peers_lru, least recently used first */
     uint64_t last_used;
     uint32_t refs;
 } coap_peer_t;
@@ -110,7 +111,7 @@ struct coap_ep {
     coap_ep_stats_t stats;
     base_heap_t timers;
     base_htab_t peers;
-    coap_peer_t *lru_head, *lru_tail;
+    base_list_t peers_lru;
     size_t npeers;
     base_htab_t txs;
     base_htab_t dedup;

@@ -7,34 +7,10 @@
 
 #include <stdlib.h>
 
-static void lru_unlink(coap_ep_t *ep, coap_peer_t *p)
-{
-    if (p->lru_prev)
-        p->lru_prev->lru_next = p->lru_next;
-    else
-        ep->lru_head = p->lru_next;
-    if (p->lru_next)
-        p->lru_next->lru_prev = p->lru_prev;
-    else
-        ep->lru_tail = p->lru_prev;
-    p->lru_prev = p->lru_next = NULL;
-}
-
-static void lru_push(coap_ep_t *ep, coap_peer_t *p)
-{
-    p->lru_prev = ep->lru_tail;
-    p->lru_next = NULL;
-    if (ep->lru_tail)
-        ep->lru_tail->lru_next = p;
-    else
-        ep->lru_head = p;
-    ep->lru_tail = p;
-}
-
 static void peer_free(coap_ep_t *ep, coap_peer_t *p)
 {
     base_htab_remove(&ep->peers, &p->hn);
-    lru_unlink(ep, p);
+    base_list_remove(&p->lru);
     ep->npeers--;
     free(p);
 }
@@ -43,19 +19,20 @@ static void peer_free(coap_ep_t *ep, coap_peer_t *p)
  * can no longer collide (§4.4), and the table stays bounded. */
 void coap_ep_peers_gc_(coap_ep_t *ep, uint64_t now)
 {
-    coap_peer_t *p = ep->lru_head;
-    while (p) {
-        coap_peer_t *next = p->lru_next;
+    base_list_t *it, *next;
+    BASE_LIST_FOREACH(it, next, &ep->peers_lru) {
+        coap_peer_t *p = base_list_entry(it, coap_peer_t, lru);
         int idle = p->last_used + ep->p.exchange_lifetime_ms < now;
         if (!idle && ep->npeers <= ep->p.max_peers) break;
         if (p->refs == 0) peer_free(ep, p);
-        p = next;
     }
 }
 
 void coap_ep_peers_free_(coap_ep_t *ep)
 {
-    while (ep->lru_head) peer_free(ep, ep->lru_head);
+    base_list_t *first;
+    while ((first = base_list_first(&ep->peers_lru)))
+        peer_free(ep, base_list_entry(first, coap_peer_t, lru));
     base_htab_free(&ep->peers);
 }
 
@@ -72,8 +49,8 @@ coap_peer_t *coap_ep_peer_get_(coap_ep_t *ep, const coap_addr_t *given)
         coap_peer_t *p = base_container_of(n, coap_peer_t, hn);
         if (coap_addr_equal(&p->addr, addr)) {
             p->last_used = coap_ep_now(ep);
-            lru_unlink(ep, p);
-            lru_push(ep, p);
+            base_list_remove(&p->lru); /* most recently used: to the back */
+            base_list_push_back(&ep->peers_lru, &p->lru);
             return p;
         }
     }
@@ -87,7 +64,7 @@ coap_peer_t *coap_ep_peer_get_(coap_ep_t *ep, const coap_addr_t *given)
         free(p);
         return NULL;
     }
-    lru_push(ep, p);
+    base_list_push_back(&ep->peers_lru, &p->lru);
     ep->npeers++;
     return p;
 }

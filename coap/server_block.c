@@ -123,7 +123,7 @@ void coap_srv_upload_free_(coap_server_t *srv, upload_t **pp)
     upload_t *u = *pp;
     *pp = u->next;
     free(u->key);
-    free(u->body);
+    base_buf_free(&u->body);
     free(u);
     srv->nuploads--;
 }
@@ -219,18 +219,7 @@ static int no_upload_slot(coap_server_t *srv, srv_req_t *sr)
  * sent as Block1 num 0) adds nothing: body and payload may both be NULL. */
 static int append_block(upload_t *u, const uint8_t *p, size_t n)
 {
-    if (n == 0) return 0;
-    if (u->len + n > u->cap) {
-        size_t cap = u->cap ? u->cap * 2 : 4096;
-        while (cap < u->len + n) cap *= 2;
-        uint8_t *nb = realloc(u->body, cap);
-        if (!nb) return -1;
-        u->body = nb;
-        u->cap = cap;
-    }
-    memcpy(u->body + u->len, p, n);
-    u->len += n;
-    return 0;
+    return base_buf_append(&u->body, p, n);
 }
 
 /* Returns 1 when the body is complete (*body, *len), 0 when the block was
@@ -273,7 +262,7 @@ int coap_srv_block1_receive_(coap_server_t *srv, srv_req_t *sr, const coap_msg_t
     }
     free(key);
     upload_t *u = pp ? *pp : NULL;
-    if (!u || off != u->len) { /* a missing or out-of-order block: §2.9.2 */
+    if (!u || off != u->body.len) { /* a missing or out-of-order block: §2.9.2 */
         coap_server_error_(srv, sr->id, COAP_REQUEST_ENTITY_INCOMPLETE, "block out of sequence");
         return 0;
     }

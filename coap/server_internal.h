@@ -5,6 +5,7 @@
 #ifndef COAP_SERVER_INTERNAL_H
 #define COAP_SERVER_INTERNAL_H
 
+#include "base_buf.h"
 #include "coap_block.h"
 #include "coap_server.h"
 
@@ -69,8 +70,7 @@ typedef struct upload {
     struct upload *next;
     coap_addr_t peer;
     char *key; /* path, query and Request-Tag */
-    uint8_t *body;
-    size_t len, cap;
+    base_buf_t body;
     uint32_t next_num;
     uint64_t expires;
 } upload_t;

@@ -222,8 +222,8 @@ static void serve(coap_server_t *srv, srv_req_t *sr, coap_server_request_t *req,
         int rc = coap_srv_block1_receive_(srv, sr, m, &b, &up);
         if (rc < 0) coap_server_error_(srv, sr->id, COAP_INTERNAL_SERVER_ERROR, "out of memory");
         if (rc <= 0) return;
-        req->payload = up->body;
-        req->payload_len = up->len;
+        req->payload = up->body.data;
+        req->payload_len = up->body.len;
     } else if (m->payload_len > coap_srv_max_upload_(srv, sr)) {
         coap_srv_too_large_(srv, sr); /* the limit holds for a body in one datagram too */
         return;
@@ -234,7 +234,7 @@ static void serve(coap_server_t *srv, srv_req_t *sr, coap_server_request_t *req,
         srv->proxy(srv, req, srv->proxy_arg);
     if (up) {
         free(up->key);
-        free(up->body);
+        base_buf_free(&up->body);
         free(up);
     }
 }

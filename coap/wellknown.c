@@ -4,6 +4,7 @@
  */
 #include "coap_cf.h"
 #include "server_internal.h"
+#include "base_buf.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,45 +52,27 @@ static int passes(const coap_server_resource_t *r, const coap_uri_part_t *q)
     return 0;
 }
 
+/* The document grows in a base_buf_t; the first failure to grow sticks,
+ * so the writers below need not check each step. */
 typedef struct {
-    char *b;
-    size_t len, cap;
+    base_buf_t buf;
     int failed;
-} buf_t;
-
-static int reserve(buf_t *b, size_t more)
-{
-    if (b->failed) return -1;
-    if (b->len + more + 1 <= b->cap) return 0;
-    size_t cap = b->cap ? b->cap * 2 : 1024;
-    while (cap < b->len + more + 1) cap *= 2;
-    char *nb = realloc(b->b, cap);
-    if (!nb) {
-        b->failed = 1;
-        return -1;
-    }
-    b->b = nb;
-    b->cap = cap;
-    return 0;
-}
+} doc_t;
 
 /* Values of any length: no intermediate fixed-size buffer. */
-static void put(buf_t *b, const char *s, size_t n)
+static void put(doc_t *b, const char *s, size_t n)
 {
-    if (reserve(b, n)) return;
-    memcpy(b->b + b->len, s, n);
-    b->len += n;
-    b->b[b->len] = '\0';
+    if (!b->failed && base_buf_append(&b->buf, s, n)) b->failed = 1;
 }
 
-static void put_str(buf_t *b, const char *s)
+static void put_str(doc_t *b, const char *s)
 {
     put(b, s, strlen(s));
 }
 
 /* ;name="value" as a quoted-string (RFC 6690 §2, RFC 2616 §2.2): '"' and
  * '\' are escaped. */
-static void put_quoted(buf_t *b, const char *name, const char *v)
+static void put_quoted(doc_t *b, const char *name, const char *v)
 {
     put_str(b, name);
     put(b, "\"", 1);
@@ -100,7 +83,7 @@ static void put_quoted(buf_t *b, const char *name, const char *v)
     put(b, "\"", 1);
 }
 
-static void put_num(buf_t *b, const char *name, long v)
+static void put_num(doc_t *b, const char *name, long v)
 {
     char num[24];
     int n = snprintf(num, sizeof num, "%ld", v);
@@ -108,9 +91,9 @@ static void put_num(buf_t *b, const char *name, long v)
     put(b, num, (size_t)n);
 }
 
-static void link_of(buf_t *b, const coap_server_resource_t *r)
+static void link_of(doc_t *b, const coap_server_resource_t *r)
 {
-    if (b->len) put(b, ",", 1);
+    if (b->buf.len) put(b, ",", 1);
     put(b, "<", 1);
     put(b, r->path, r->path_len);
     put(b, ">", 1);
@@ -125,7 +108,7 @@ static void link_of(buf_t *b, const coap_server_resource_t *r)
 void coap_wellknown_handler_(coap_server_t *srv, const coap_server_request_t *req, void *arg)
 {
     (void)arg;
-    buf_t b = {0};
+    doc_t b = {{0}, 0};
     for (const coap_server_resource_t *r = srv->resources; r; r = r->next) {
         if (r == srv->wellknown) continue;
         int ok = 1;
@@ -133,16 +116,16 @@ void coap_wellknown_handler_(coap_server_t *srv, const coap_server_request_t *re
         if (ok) link_of(&b, r);
     }
     if (b.failed) {
-        free(b.b);
+        base_buf_free(&b.buf);
         coap_server_error_(srv, req->id, COAP_INTERNAL_SERVER_ERROR, "out of memory");
         return;
     }
     coap_server_response_t resp = COAP_RESPONSE(COAP_CONTENT);
     resp.content_format = COAP_CF_LINK_FORMAT;
-    resp.payload = b.b;
-    resp.payload_len = b.len;
+    resp.payload = b.buf.data;
+    resp.payload_len = b.buf.len;
     /* §4.1: a filter that matches nothing yields 4.04 on multicast; on
      * unicast an empty 2.05 is the common answer and what libcoap sends. */
     coap_server_respond(srv, req->id, &resp);
-    free(b.b);
+    base_buf_free(&b.buf);
 }
