@@ -142,6 +142,10 @@ const coap_addr_t *coap_ep_req_peer(const coap_ep_req_t *req);
  * request handler's call. */
 const coap_identity_t *coap_ep_rx_identity(const coap_ep_t *ep);
 uint64_t coap_ep_req_id(const coap_ep_req_t *req);
+/* A pointer of the request handler's kept with the request (the server
+ * role's record of it), so that finding a request by id is one lookup. */
+void coap_ep_req_set_owner(coap_ep_req_t *req, void *owner);
+void *coap_ep_req_owner(const coap_ep_req_t *req);
 /* The pending request with this id, or NULL (answered, dropped, unknown). */
 coap_ep_req_t *coap_ep_req_find(coap_ep_t *ep, uint64_t id);
 

@@ -78,6 +78,7 @@ struct coap_ep_req {
     uint64_t id;
     coap_peer_t *peer;
     ep_dedup_t *dd;
+    void *owner; /* the request handler's record */
     uint16_t mid;
     uint8_t type;
     uint8_t acked;

@@ -97,6 +97,16 @@ uint64_t coap_ep_req_id(const coap_ep_req_t *r)
     return r->id;
 }
 
+void coap_ep_req_set_owner(coap_ep_req_t *r, void *owner)
+{
+    r->owner = owner;
+}
+
+void *coap_ep_req_owner(const coap_ep_req_t *r)
+{
+    return r->owner;
+}
+
 void coap_ep_req_drop(coap_ep_t *ep, coap_ep_req_t *r)
 {
     coap_ep_req_ack(ep, r);

@@ -46,8 +46,12 @@ coap_server_resource_t *coap_server_add(coap_server_t *srv, const char *path, un
 void coap_server_remove(coap_server_t *srv, coap_server_resource_t *res)
 {
     coap_obs_remove_all_(srv, res, COAP_DEREG_SHUTDOWN);
-    for (srv_req_t *sr = srv->pending; sr; sr = sr->next)
+    base_list_t *it, *next;
+    BASE_LIST_FOREACH(it, next, &srv->pending)
+    {
+        srv_req_t *sr = base_list_entry(it, srv_req_t, link);
         if (sr->res == res) sr->res = NULL;
+    }
     for (coap_server_resource_t **pp = &srv->resources; *pp; pp = &(*pp)->next) {
         if (*pp == res) {
             *pp = res->next;
@@ -74,16 +78,19 @@ void coap_resource_set_max_upload(coap_server_resource_t *res, uint32_t max)
 
 /* --- answering --- */
 
+/* The pending request with this id: the endpoint's hash table finds its
+ * half, which points to ours. */
+static srv_req_t *pending_find(coap_server_t *srv, uint64_t id)
+{
+    coap_ep_req_t *er = coap_ep_req_find(srv->ep, id);
+    return er ? coap_ep_req_owner(er) : NULL;
+}
+
 static srv_req_t *pending_take(coap_server_t *srv, uint64_t id)
 {
-    for (srv_req_t **pp = &srv->pending; *pp; pp = &(*pp)->next) {
-        if ((*pp)->id == id) {
-            srv_req_t *sr = *pp;
-            *pp = sr->next;
-            return sr;
-        }
-    }
-    return NULL;
+    srv_req_t *sr = pending_find(srv, id);
+    if (sr) base_list_remove(&sr->link);
+    return sr;
 }
 
 int coap_server_fill_(coap_msg_t *m, const coap_server_response_t *resp)
@@ -239,6 +246,7 @@ coap_server_t *coap_server_new(coap_ep_t *ep, const coap_server_params_t *params
     coap_server_t *srv = calloc(1, sizeof *srv);
     if (!srv) return NULL;
     srv->ep = ep;
+    base_list_init(&srv->pending);
     if (params) srv->p = *params;
     if (!srv->p.max_upload) srv->p.max_upload = coap_ep_params(ep)->max_body;
     if (!srv->p.max_uploads) srv->p.max_uploads = 64;
@@ -258,9 +266,10 @@ void coap_server_free(coap_server_t *srv)
     if (!srv) return;
     coap_ep_set_request_handler(srv->ep, NULL, NULL);
     while (srv->resources) coap_server_remove(srv, srv->resources);
-    while (srv->pending) {
-        srv_req_t *sr = srv->pending;
-        srv->pending = sr->next;
+    base_list_t *first;
+    while ((first = base_list_first(&srv->pending))) {
+        srv_req_t *sr = base_list_entry(first, srv_req_t, link);
+        base_list_remove(first);
         coap_ep_req_drop(srv->ep, sr->epreq);
         free(sr->store_key);
         free(sr);
@@ -314,13 +323,10 @@ void coap_server_set_upload_limits(coap_server_t *srv, uint32_t max_uploads, uin
 
 int coap_server_ack(coap_server_t *srv, uint64_t id)
 {
-    for (srv_req_t *sr = srv->pending; sr; sr = sr->next) {
-        if (sr->id == id) {
-            coap_ep_req_ack(srv->ep, sr->epreq);
-            return COAP_OK;
-        }
-    }
-    return COAP_ERR_INVALID;
+    srv_req_t *sr = pending_find(srv, id);
+    if (!sr) return COAP_ERR_INVALID;
+    coap_ep_req_ack(srv->ep, sr->epreq);
+    return COAP_OK;
 }
 
 void coap_server_on_complete(coap_server_t *srv, coap_complete_cb cb, void *arg)

@@ -6,6 +6,7 @@
 #define COAP_SERVER_INTERNAL_H
 
 #include "base_buf.h"
+#include "base_list.h"
 #include "coap_block.h"
 #include "coap_server.h"
 
@@ -46,7 +47,7 @@ struct coap_resource {
 
 /* A request between its arrival and its answer. */
 typedef struct srv_req {
-    struct srv_req *next;
+    base_list_t link; /* in srv->pending */
     uint64_t id;
     coap_ep_req_t *epreq;
     coap_server_resource_t *res;
@@ -106,7 +107,7 @@ struct coap_server {
     coap_ep_t *ep;
     coap_server_params_t p;
     coap_server_resource_t *resources;
-    srv_req_t *pending;
+    base_list_t pending; /* srv_req_t, found by id through the endpoint's table */
     upload_t *uploads;
     size_t nuploads, nobservers;
     coap_register_cb on_register;

@@ -116,8 +116,8 @@ static srv_req_t *pending_add(coap_server_t *srv, coap_ep_req_t *er, const coap_
         memcpy(sr->etags[sr->netags], coap_msg_opt_value(o), n);
         sr->netags++;
     }
-    sr->next = srv->pending;
-    srv->pending = sr;
+    base_list_push_back(&srv->pending, &sr->link);
+    coap_ep_req_set_owner(er, sr); /* coap_server_respond() finds it through er */
     return sr;
 }
 

@@ -556,7 +556,7 @@ START_TEST(lossy_mixed)
     ck_assert_int_ge(up.calls, 1);
     ck_assert_uint_eq(up.payload_len, 2500);
     ck_assert_mem_eq(up.payload, big, 2500);
-    ck_assert_ptr_null(t.srv->pending); /* every request was answered */
+    ck_assert(base_list_empty(&t.srv->pending)); /* every request was answered */
     ck_assert_uint_eq(coap_ep_next_deadline(sim_ep(&t.n, t.cli)), BASE_NEVER);
     free(k);
     st_free(&t);
