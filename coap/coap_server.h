@@ -145,8 +145,9 @@ void coap_resource_set_admit(coap_server_resource_t *res, coap_admit_cb cb, void
  * cannot take every slot. A block 0 beyond either gets 5.03 Service
  * Unavailable with Max-Age = the seconds until a slot frees if nothing
  * else comes (at most 10), and a short diagnostic. An upload's slot frees
- * when its last block arrives, or EXCHANGE_LIFETIME after its latest
- * block. 0 keeps the current value. Takes effect for the next block 0. */
+ * when its last block arrives, or MAX_TRANSMIT_WAIT (RFC 7252 §4.8.2, 93 s
+ * by default) after its latest block: by then the client has given up.
+ * 0 keeps the current value. Takes effect for the next block 0. */
 void coap_server_set_upload_limits(coap_server_t *srv, uint32_t max_uploads, uint32_t per_peer);
 
 void coap_server_on_register(coap_server_t *srv, coap_register_cb cb, void *arg);

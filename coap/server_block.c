@@ -215,6 +215,20 @@ static int no_upload_slot(coap_server_t *srv, srv_req_t *sr)
     return 0;
 }
 
+/* How long an upload waits for its next block. A client sends the next
+ * block as soon as the previous one is acknowledged, and gives a block up
+ * after MAX_TRANSMIT_WAIT (RFC 7252 §4.8.2: ACK_TIMEOUT * (2 **
+ * (MAX_RETRANSMIT + 1) - 1) * ACK_RANDOM_FACTOR, 93 s by default): an
+ * upload silent for longer is abandoned, and holding its slot for the
+ * whole EXCHANGE_LIFETIME (247 s) only helps whoever fills the slots. */
+static uint64_t upload_idle_ms(const coap_server_t *srv)
+{
+    const coap_ep_params_t *p = coap_ep_params(srv->ep);
+    unsigned retransmit = p->max_retransmit < 20 ? p->max_retransmit : 20; /* no overflow */
+    uint64_t span = (uint64_t)p->ack_timeout_ms * ((2ull << retransmit) - 1);
+    return (uint64_t)((double)span * p->ack_random_factor);
+}
+
 /* Adds a block's payload to the body. An empty block (a whole empty body
  * sent as Block1 num 0) adds nothing: body and payload may both be NULL. */
 static int append_block(upload_t *u, const uint8_t *p, size_t n)
@@ -267,7 +281,7 @@ int coap_srv_block1_receive_(coap_server_t *srv, srv_req_t *sr, const coap_msg_t
         return 0;
     }
     if (append_block(u, m->payload, m->payload_len)) return COAP_ERR_NOMEM;
-    u->expires = coap_ep_now(srv->ep) + coap_ep_params(srv->ep)->exchange_lifetime_ms;
+    u->expires = coap_ep_now(srv->ep) + upload_idle_ms(srv);
     if (b->more) {
         coap_server_response_t r = COAP_RESPONSE(COAP_CONTINUE);
         coap_server_respond(srv, sr->id, &r); /* the block is acknowledged */

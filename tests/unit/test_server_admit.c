@@ -277,8 +277,8 @@ START_TEST(uploads_per_peer)
 END_TEST
 
 /* max_uploads in all: 5.03 with Max-Age = the seconds until the first
- * slot would free (at most 10); after EXCHANGE_LIFETIME without blocks the
- * slots are free again. The limits can change on a running server. */
+ * slot would free (at most 10); after MAX_TRANSMIT_WAIT (93 s) without
+ * blocks the slots are free again. The limits can change on a running server. */
 START_TEST(uploads_in_total)
 {
     coap_server_params_t sp = {.max_uploads = 6, .max_uploads_per_peer = 3};
@@ -295,9 +295,9 @@ START_TEST(uploads_in_total)
     ck_assert_int_eq(send_b1(&t, &p1, mid++, 7, 3000, 0).code, COAP_SERVICE_UNAVAILABLE);
     coap_msg_t a = send_b1(&t, &p3, mid++, 0, 3000, 0);
     check_busy(&a, 10);
-    ck_assert_uint_eq(opt_u(&a, COAP_OPT_MAX_AGE), 10); /* 247 s away: capped */
-    /* 3 s before the first upload's lifetime ends: a Max-Age of 3 */
-    uint64_t life = coap_ep_params(t.sep)->exchange_lifetime_ms;
+    ck_assert_uint_eq(opt_u(&a, COAP_OPT_MAX_AGE), 10); /* 93 s away: capped */
+    /* 3 s before the first upload is given up: a Max-Age of 3 */
+    uint64_t life = 93000; /* MAX_TRANSMIT_WAIT, RFC 7252 §4.8.2 */
     sim_run_for(&t.n, life - 3000);
     a = send_b1(&t, &p3, mid++, 0, 3000, 0);
     check_busy(&a, 3);
