@@ -230,12 +230,21 @@ static void on_response_sent(coap_ep_t *ep, int result, const coap_msg_t *ack, v
 }
 
 /* Answers at once with a diagnostic payload (§5.5.2). */
+/* The server's own refusals carry a diagnostic payload only when the
+ * answer stays no larger than the request: a forged source must not get
+ * more bytes than it sent (RFC 7252 §11.3, amplification). */
 void coap_server_error_(coap_server_t *srv, uint64_t id, uint8_t code, const char *diag)
 {
     coap_server_response_t r = COAP_RESPONSE(code);
-    r.payload = diag;
-    r.payload_len = diag ? strlen(diag) : 0;
-    if (diag) r.content_format = 0;
+    const srv_req_t *sr = pending_find(srv, id);
+    size_t len = diag ? strlen(diag) : 0;
+    /* header, token, Content-Format (1 byte for 0), payload marker */
+    size_t size = 4 + (sr ? sr->token_len : 0) + 1 + 1 + len;
+    if (diag && sr && size <= sr->request_size) {
+        r.payload = diag;
+        r.payload_len = len;
+        r.content_format = 0;
+    }
     coap_server_respond(srv, id, &r);
 }
 

@@ -49,6 +49,7 @@ struct coap_resource {
 typedef struct srv_req {
     base_list_t link; /* in srv->pending */
     uint64_t id;
+    size_t request_size; /* bytes on the wire: our own errors never exceed it */
     coap_ep_req_t *epreq;
     coap_server_resource_t *res;
     coap_addr_t peer;

@@ -104,6 +104,7 @@ static srv_req_t *pending_add(coap_server_t *srv, coap_ep_req_t *er, const coap_
     srv_req_t *sr = calloc(1, sizeof *sr);
     if (!sr) return NULL;
     sr->id = coap_ep_req_id(er);
+    sr->request_size = coap_msg_size(m);
     sr->epreq = er;
     sr->peer = *coap_ep_req_peer(er);
     sr->token_len = m->token_len;

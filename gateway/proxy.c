@@ -131,6 +131,12 @@ static void answer_coap(waiter_t *w, const coap_resp_t *r)
     char code[40];
     coap_code_str(m->code, code, sizeof code);
     log_done(x->gw, w, w->req, x->uri, code);
+    if (!r->body_len && COAP_CODE_CLASS(m->code) >= 4) {
+        /* no diagnostic from the device (the engine leaves it out where it
+         * would make the answer larger than the request): name the code */
+        http_respond_text(w->req, st.status, "CoAP server %s answered %s", x->uri, code);
+        return;
+    }
     /* 304 and 204 carry no body (RFC 9110 §15.4.5, §15.3.5). */
     int no_body = st.status == 304 || st.status == 204;
     http_respond(w->req, st.status, no_body ? NULL : typed_body(x->gw, w->req, type), r->body,
