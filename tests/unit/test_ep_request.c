@@ -243,7 +243,7 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("ep_server");
+    Suite *s = suite_create("ep_request");
     TCase *tc = tcase_create("server");
     tcase_add_test(tc, separate_response_acked);
     tcase_add_test(tc, separate_response_never_acked);
