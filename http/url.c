@@ -1,0 +1,53 @@
+/*
+ * url.c - absolute URLs through libcurl's URL API, so that what the
+ * gateway checks is what curl will connect to. See http_client.h.
+ */
+#include "client_internal.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int copy_out(char *dst, size_t cap, const char *src, size_t len)
+{
+    if (len >= cap) return -1;
+    memcpy(dst, src, len);
+    dst[len] = '\0';
+    return 0;
+}
+
+int http_url_split(const char *url, char *scheme, size_t scheme_cap, char *host, size_t host_cap,
+                   unsigned *port)
+{
+    if (!url) return -1;
+    CURLU *u = curl_url();
+    if (!u) return -1;
+    char *s = NULL, *h = NULL, *p = NULL;
+    int rc = -1;
+    /* Any scheme parses, so that the caller can name the one it refuses. */
+    if (curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK) goto out;
+    if (curl_url_get(u, CURLUPART_SCHEME, &s, 0) != CURLUE_OK) goto out;
+    if (curl_url_get(u, CURLUPART_HOST, &h, 0) != CURLUE_OK) goto out;
+    const char *hs = h;
+    size_t hl = strlen(h);
+    if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
+        hs++;
+        hl -= 2;
+    }
+    if (hl == 0) goto out;
+    /* An unknown scheme without a port has no default: 0. */
+    unsigned long pn = 0;
+    if (curl_url_get(u, CURLUPART_PORT, &p, CURLU_DEFAULT_PORT) == CURLUE_OK)
+        pn = strtoul(p, NULL, 10);
+    if (pn > 65535) goto out;
+    if (copy_out(scheme, scheme_cap, s, strlen(s)) || copy_out(host, host_cap, hs, hl)) goto out;
+    for (char *q = scheme; *q; q++) *q = (char)tolower((unsigned char)*q);
+    *port = (unsigned)pn;
+    rc = 0;
+out:
+    curl_free(s);
+    curl_free(h);
+    curl_free(p);
+    curl_url_cleanup(u);
+    return rc;
+}
