@@ -34,7 +34,8 @@ void http_call_discard_(http_call_t *call)
     call_free(call);
 }
 
-/* The refused addresses surface as "could not connect", and our own write
+/* The refused addresses surface as "could not connect" (at connect time)
+ * or as an aborted transfer (before the request), and our own write
  * callback's refusal as a write error: say why. */
 static int map_result(const http_call_t *call, CURLcode cc)
 {
@@ -42,8 +43,9 @@ static int map_result(const http_call_t *call, CURLcode cc)
            : cc == CURLE_OPERATION_TIMEDOUT   ? HTTP_CALL_TIMEOUT
            : cc == CURLE_COULDNT_RESOLVE_HOST ? HTTP_CALL_DNS
            : cc == CURLE_COULDNT_CONNECT ? (call->refused ? HTTP_CALL_REFUSED : HTTP_CALL_CONNECT)
-           : cc == CURLE_WRITE_ERROR && call->too_large ? HTTP_CALL_TOO_LARGE
-                                                        : HTTP_CALL_ERROR;
+           : cc == CURLE_ABORTED_BY_CALLBACK && call->refused ? HTTP_CALL_REFUSED
+           : cc == CURLE_WRITE_ERROR && call->too_large       ? HTTP_CALL_TOO_LARGE
+                                                              : HTTP_CALL_ERROR;
 }
 
 /* What the caller gets; msg holds the text of r->error when needed. */
@@ -201,6 +203,7 @@ http_call_t *http_call_new(http_client_t *c, const char *method, const char *url
         call_free(call);
         return NULL;
     }
+    call->zone_scope = http_url_zone_scope_(url);
     call->timeout_ms = 10000;
     call->max_body = 1024 * 1024;
     base_list_push_front(&c->calls, &call->link);

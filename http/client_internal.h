@@ -27,6 +27,7 @@ struct http_call {
     size_t max_body;
     http_addr_check_cb check;
     void *check_arg;
+    unsigned zone_scope; /* the URL's IPv6 zone as curl applies it, or 0 */
     http_done_cb done;
     void *done_arg;
     base_buf_t body; /* the response body, at most max_body */
@@ -66,5 +67,8 @@ void http_call_discard_(http_call_t *call);
 /* call_addr.c: sets curl's address hooks on the call's handle when it has
  * an address check. Returns a CURLcode. */
 CURLcode http_call_set_addr_hooks_(http_call_t *call);
+/* url.c: the scope curl gives the addresses of url's IPv6 zone
+ * ("http://[fe80::1%25eth0]/"), or 0. */
+unsigned http_url_zone_scope_(const char *url);
 
 #endif

@@ -5,6 +5,8 @@
 #include "client_internal.h"
 
 #include <ctype.h>
+#include <limits.h>
+#include <net/if.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,4 +52,22 @@ out:
     curl_free(p);
     curl_url_cleanup(u);
     return rc;
+}
+
+unsigned http_url_zone_scope_(const char *url)
+{
+    CURLU *u = curl_url();
+    char *zone = NULL;
+    unsigned scope = 0;
+    if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_ZONEID, &zone, 0) == CURLUE_OK && zone) {
+        /* As curl reads it (url.c, zonefrom_url): a number is the scope
+         * itself, anything else an interface name. */
+        char *end;
+        unsigned long n = strtoul(zone, &end, 10);
+        scope = !*end && n < UINT_MAX ? (unsigned)n : if_nametoindex(zone);
+    }
+    curl_free(zone);
+    curl_url_cleanup(u);
+    return scope;
 }
