@@ -4,7 +4,7 @@
  * the body under its limit), and the result handed to the caller. The
  * client (client.c) drives its transfer. See http_client.h.
  */
-#include "client_internal.h"
+#include "http_client_internal.h"
 
 #include <ctype.h>
 #include <stdio.h>

@@ -11,7 +11,7 @@
  *   that narrowed since the connection was opened (a reload of the
  *   allowlist) would not apply to it.
  */
-#include "client_internal.h"
+#include "http_client_internal.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -16,7 +16,7 @@
  * client: `busy` counts our frames on the stack and the last one out does
  * the actual freeing.
  */
-#include "client_internal.h"
+#include "http_client_internal.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -2,7 +2,7 @@
  * url.c - absolute URLs through libcurl's URL API, so that what the
  * gateway checks is what curl will connect to. See http_client.h.
  */
-#include "client_internal.h"
+#include "http_client_internal.h"
 
 #include <ctype.h>
 #include <limits.h>

@@ -1,5 +1,5 @@
 /*
- * client_internal.h - what the HTTP client's files share (not part of the
+ * http_client_internal.h - what the HTTP client's files share (not part of the
  * http/ API): the client (client.c: its curl multi handle driven by the
  * loop) and the call (call.c: one request and its response; call_addr.c:
  * the address check).
