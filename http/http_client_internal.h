@@ -1,8 +1,8 @@
 /*
- * http_client_internal.h - what the HTTP client's files share (not part of the
- * http/ API): the client (client.c: its curl multi handle driven by the
- * loop) and the call (call.c: one request and its response; call_addr.c:
- * the address check).
+ * http_client_internal.h - what the HTTP client's files share, not part
+ * of the http/ API: the client (client.c: its curl multi handle driven by
+ * the loop), the call (call.c: one request and its response; call_addr.c:
+ * its address check) and url.c.
  */
 #ifndef HTTP_CLIENT_INTERNAL_H
 #define HTTP_CLIENT_INTERNAL_H
