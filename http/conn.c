@@ -28,51 +28,45 @@ static http_conn_t *conn_of(struct MHD_Connection *c)
     return ci ? ci->socket_context : NULL;
 }
 
-static void wait_unlink(http_server_t *srv, http_conn_t *k)
+/* The connection whose deadline comes first, or NULL. */
+static http_conn_t *wait_first(const http_server_t *srv)
 {
-    if (!k->waiting) return;
-    if (k->prev)
-        k->prev->next = k->next;
-    else
-        srv->wait_head = k->next;
-    if (k->next)
-        k->next->prev = k->prev;
-    else
-        srv->wait_tail = k->prev;
-    k->prev = k->next = NULL;
-    k->waiting = 0;
+    base_list_t *it = base_list_first(&srv->waiting);
+    return it ? base_list_entry(it, http_conn_t, link) : NULL;
 }
 
 static void arm(http_server_t *srv)
 {
-    if (srv->wait_head)
-        base_loop_timer_arm(srv->header_timer, srv->wait_head->deadline_ms);
+    http_conn_t *first = wait_first(srv);
+    if (first)
+        base_loop_timer_arm(srv->header_timer, first->deadline_ms);
     else
         base_loop_timer_disarm(srv->header_timer);
+}
+
+/* Out of the waiting list (if in it), the timer following the new head. */
+static void wait_end(http_server_t *srv, http_conn_t *k)
+{
+    if (!base_list_linked(&k->link)) return;
+    int was_first = wait_first(srv) == k;
+    base_list_remove(&k->link);
+    if (was_first) arm(srv);
 }
 
 /* From now on, k must deliver a complete request header in time. */
 static void wait_begin(http_server_t *srv, http_conn_t *k)
 {
     uint32_t ms = srv->p.header_timeout_ms ? srv->p.header_timeout_ms(srv->arg) : 0;
-    wait_unlink(srv, k);
+    base_list_remove(&k->link);
     if (!ms || k->timed_out) return;
     k->timeout_ms = ms;
     k->deadline_ms = base_loop_now(srv->loop) + ms;
-    http_conn_t *after = srv->wait_tail;
-    while (after && after->deadline_ms > k->deadline_ms) after = after->prev;
-    k->prev = after;
-    k->next = after ? after->next : srv->wait_head;
-    if (k->next)
-        k->next->prev = k;
-    else
-        srv->wait_tail = k;
-    if (after)
-        after->next = k;
-    else
-        srv->wait_head = k;
-    k->waiting = 1;
-    if (srv->wait_head == k) arm(srv);
+    base_list_t *after = srv->waiting.prev;
+    while (after != &srv->waiting &&
+           base_list_entry(after, http_conn_t, link)->deadline_ms > k->deadline_ms)
+        after = after->prev;
+    base_list_insert_before(after->next, &k->link);
+    if (wait_first(srv) == k) arm(srv);
 }
 
 static void on_deadline(base_loop_t *loop, base_loop_timer_t *t, void *arg)
@@ -81,9 +75,9 @@ static void on_deadline(base_loop_t *loop, base_loop_timer_t *t, void *arg)
     http_server_t *srv = arg;
     uint64_t now = base_loop_now(loop);
     size_t closed = 0;
-    while (srv->wait_head && srv->wait_head->deadline_ms <= now) {
-        http_conn_t *k = srv->wait_head;
-        wait_unlink(srv, k);
+    http_conn_t *k;
+    while ((k = wait_first(srv)) && k->deadline_ms <= now) {
+        base_list_remove(&k->link);
         k->timed_out = 1;
         const union MHD_ConnectionInfo *ci =
             MHD_get_connection_info(k->mhd, MHD_CONNECTION_INFO_CONNECTION_FD);
@@ -129,9 +123,7 @@ void http_conn_notify_(void *cls, struct MHD_Connection *c, void **socket_contex
         *socket_context = k;
         wait_begin(srv, k);
     } else if (code == MHD_CONNECTION_NOTIFY_CLOSED && k) {
-        int was_head = srv->wait_head == k;
-        wait_unlink(srv, k);
-        if (was_head) arm(srv);
+        wait_end(srv, k);
         free(k);
         *socket_context = NULL;
     }
@@ -140,10 +132,7 @@ void http_conn_notify_(void *cls, struct MHD_Connection *c, void **socket_contex
 void http_conn_header_done_(http_server_t *srv, struct MHD_Connection *c)
 {
     http_conn_t *k = conn_of(c);
-    if (!k || !k->waiting) return;
-    int was_head = srv->wait_head == k;
-    wait_unlink(srv, k);
-    if (was_head) arm(srv);
+    if (k) wait_end(srv, k);
 }
 
 void http_conn_request_over_(http_server_t *srv, struct MHD_Connection *c)

@@ -40,8 +40,11 @@ typedef struct {
 /* Called once per call; everything in r is valid during the call only.
  * The call is freed after it returns. */
 typedef void (*http_done_cb)(http_call_t *call, const http_result_t *r, void *arg);
-/* Decides on the address about to be connected to (after DNS): return 1 to
- * allow, 0 to refuse (the call then ends with HTTP_CALL_REFUSED). */
+/* Decides on an origin address (after DNS): return 1 to allow, 0 to refuse
+ * (the call then ends with HTTP_CALL_REFUSED). It runs on each address
+ * before a connection to it is opened, and again on the connection's
+ * address and port before the request is sent, whether the connection is
+ * new or reused from an earlier call: a refusal then sends nothing. */
 typedef int (*http_addr_check_cb)(const struct sockaddr *addr, socklen_t len, void *arg);
 
 http_client_t *http_client_new(base_loop_t *loop);

@@ -5,6 +5,8 @@
 #ifndef HTTP_INTERNAL_H
 #define HTTP_INTERNAL_H
 
+#include "base_buf.h"
+#include "base_list.h"
 #include "http_server.h"
 
 #include <microhttpd.h>
@@ -15,12 +17,11 @@ typedef struct hdr {
 } hdr_t;
 
 struct http_req {
-    struct http_req *prev, *next; /* the server's suspended requests */
+    base_list_t link; /* in srv->suspended while the request waits */
     http_server_t *srv;
     struct MHD_Connection *conn;
     char *method, *path, *query;
-    uint8_t *body;
-    size_t body_len, body_cap;
+    base_buf_t body;
     hdr_t *headers;
     struct MHD_Response *resp;
     unsigned status;
@@ -30,11 +31,11 @@ struct http_req {
     char *argbuf; /* the last decoded argument, allocated when asked for */
     char *log;    /* "target\0note" from http_req_set_log(), or NULL */
     uint64_t started_us;
-    uint8_t too_large, handled, suspended, answered, streaming;
+    uint8_t too_large, handled, answered, streaming;
 };
 
 struct http_stream {
-    struct http_stream *prev, *next; /* the server's open streams */
+    base_list_t link; /* in srv->streams */
     http_server_t *srv;
     struct MHD_Connection *conn;
     http_pull_cb pull;
@@ -47,15 +48,15 @@ struct http_stream {
  * header it sits in the server's list of waiting connections, by deadline
  * (conn.c: slowloris). */
 typedef struct http_conn {
-    struct http_conn *prev, *next; /* the waiting list */
+    base_list_t link; /* in srv->waiting while it waits for a header */
     struct MHD_Connection *mhd;
     uint64_t deadline_ms; /* loop clock */
     uint32_t timeout_ms;  /* what the deadline was set from (for the log) */
-    uint8_t waiting, timed_out;
+    uint8_t timed_out;
 } http_conn_t;
 
 struct http_server {
-    http_stream_t *streams;
+    base_list_t streams; /* open event streams (http_stream_t) */
     size_t nstreams;
     base_loop_t *loop;
     struct MHD_Daemon *d;
@@ -64,11 +65,11 @@ struct http_server {
     void *arg;
     int need_run;
     size_t pending;
-    size_t nreqs;                       /* http_req_t alive */
-    int quiesced;                       /* no new connections; every answer closes its connection */
-    http_req_t *suspended;              /* MHD must not stop with any of these */
-    http_conn_t *wait_head, *wait_tail; /* waiting for a request header, by deadline */
-    base_loop_timer_t *header_timer;    /* armed at wait_head's deadline */
+    size_t nreqs;                    /* http_req_t alive */
+    int quiesced;                    /* no new connections; every answer closes its connection */
+    base_list_t suspended;           /* http_req_t: MHD must not stop with any of these */
+    base_list_t waiting;             /* http_conn_t waiting for a request header, by deadline */
+    base_loop_timer_t *header_timer; /* armed at the first waiting one's deadline */
     uint16_t port;
 };
 

@@ -98,8 +98,8 @@ void http_req_each_arg(const http_req_t *r, const char *name,
 
 const uint8_t *http_req_body(const http_req_t *r, size_t *len)
 {
-    *len = r->body_len;
-    return r->body;
+    *len = r->body.len;
+    return r->body.data;
 }
 
 void http_req_on_abort(http_req_t *r, http_abort_cb cb, void *arg)

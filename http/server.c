@@ -3,6 +3,7 @@
  * MHD's own epoll fd as a loop source), suspend/resume for answers that come
  * later. See http_server.h.
  */
+#include "base_clock.h"
 #include "http_internal.h"
 
 #include <arpa/inet.h>
@@ -14,15 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
-
-static uint64_t now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 /* Keeps the path and query exactly as sent: the /hc/ target URI is itself
  * a URI whose escapes must survive (RFC 8075 §5). We decode where needed. */
@@ -33,28 +26,16 @@ static size_t no_unescape(void *cls, struct MHD_Connection *c, char *uri)
     return strlen(uri);
 }
 
-typedef struct {
-    char *buf;
-    size_t len, cap;
-} qbuf_t;
-
+/* Joins the query arguments back into "k=v&k2" (MHD splits them). */
 static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
                                    const char *value)
 {
     (void)kind;
-    qbuf_t *q = cls;
-    size_t need = q->len + strlen(key) + (value ? strlen(value) + 1 : 0) + 2;
-    if (need > q->cap) {
-        size_t cap = q->cap ? q->cap * 2 : 256;
-        while (cap < need) cap *= 2;
-        char *b = realloc(q->buf, cap);
-        if (!b) return MHD_NO;
-        q->buf = b;
-        q->cap = cap;
-    }
-    q->len += (size_t)sprintf(q->buf + q->len, "%s%s%s%s", q->len ? "&" : "", key, value ? "=" : "",
-                              value ? value : "");
-    return MHD_YES;
+    base_buf_t *q = cls;
+    return base_buf_printf(q, "%s%s%s%s", q->len ? "&" : "", key, value ? "=" : "",
+                           value ? value : "")
+               ? MHD_NO
+               : MHD_YES;
 }
 
 /* "1.2.3.4:80" or "[::1]:80"; IPv4-mapped IPv6 shown as IPv4. */
@@ -117,7 +98,7 @@ static http_req_t *req_new(http_server_t *srv, struct MHD_Connection *c, const c
     if (!r) return NULL;
     r->srv = srv;
     r->conn = c;
-    r->started_us = now_us();
+    r->started_us = base_clock_us();
     r->path = strndup(uri, strcspn(uri, "?"));
     if (!r->path) {
         free(r);
@@ -138,11 +119,11 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 /* The headers are in: method, path as MHD parsed it, query. */
 static int req_complete(http_req_t *r, const char *url, const char *method)
 {
-    qbuf_t q = {0};
+    base_buf_t q = {0};
     MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, collect_arg, &q);
     char *path = strdup(url);
     r->method = strdup(method);
-    r->query = q.buf ? q.buf : strdup("");
+    r->query = q.data ? (char *)q.data : strdup("");
     if (!path || !r->method || !r->query) {
         free(path);
         return -1;
@@ -167,30 +148,21 @@ static void req_free(http_req_t *r)
     free(r->method);
     free(r->path);
     free(r->query);
-    free(r->body);
+    base_buf_free(&r->body);
     free(r->argbuf);
     free(r);
 }
 
 static int append_body(http_req_t *r, const char *data, size_t n)
 {
-    if (r->too_large || r->body_len + n > r->srv->p.max_body) {
+    if (r->too_large || n > r->srv->p.max_body - r->body.len) {
         r->too_large = 1; /* keep reading, answer 413 at the end */
         return 0;
     }
-    if (r->body_len + n > r->body_cap) {
-        size_t cap = r->body_cap ? r->body_cap * 2 : 4096;
-        while (cap < r->body_len + n) cap *= 2;
-        uint8_t *b = realloc(r->body, cap);
-        if (!b) {
-            r->too_large = 1;
-            return -1;
-        }
-        r->body = b;
-        r->body_cap = cap;
+    if (base_buf_append(&r->body, data, n)) {
+        r->too_large = 1;
+        return -1;
     }
-    memcpy(r->body + r->body_len, data, n);
-    r->body_len += n;
     return 0;
 }
 
@@ -232,10 +204,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
     srv->handler(r, srv->arg);
     if (r->resp) return queue_prepared(r);
     MHD_suspend_connection(c);
-    r->suspended = 1;
-    r->next = srv->suspended;
-    if (srv->suspended) srv->suspended->prev = r;
-    srv->suspended = r;
+    base_list_push_front(&srv->suspended, &r->link);
     return MHD_YES;
 }
 
@@ -262,7 +231,7 @@ static void report_done(http_req_t *r, enum MHD_RequestTerminationCode toe)
             .client = r->client,
             .note = timeout_ms ? late : "refused by libmicrohttpd (header too large or malformed)",
             .status = 0,
-            .duration_us = now_us() - r->started_us};
+            .duration_us = base_clock_us() - r->started_us};
         srv->p.done(&d, srv->arg);
         return;
     }
@@ -273,7 +242,7 @@ static void report_done(http_req_t *r, enum MHD_RequestTerminationCode toe)
                      .target = r->log,
                      .note = r->log ? r->log + strlen(r->log) + 1 : NULL,
                      .status = gone ? 499 : r->status,
-                     .duration_us = now_us() - r->started_us};
+                     .duration_us = base_clock_us() - r->started_us};
     if (d.target && !*d.target) d.target = NULL;
     if (d.note && !*d.note) d.note = NULL;
     srv->p.done(&d, srv->arg);
@@ -337,6 +306,9 @@ http_server_t *http_server_new(base_loop_t *loop, const http_server_params_t *p,
     http_server_t *srv = calloc(1, sizeof *srv);
     if (!srv) return NULL;
     srv->loop = loop;
+    base_list_init(&srv->suspended);
+    base_list_init(&srv->streams);
+    base_list_init(&srv->waiting);
     srv->p = *p;
     if (!srv->p.max_body) srv->p.max_body = 1024 * 1024;
     if (!srv->p.conn_memory) srv->p.conn_memory = 16 * 1024;
@@ -389,13 +361,16 @@ http_server_t *http_server_new(base_loop_t *loop, const http_server_params_t *p,
 
 void http_server_answer_pending(http_server_t *srv, unsigned status, const char *msg)
 {
-    while (srv->suspended) {
-        http_req_t *r = srv->suspended;
+    base_list_t *it, *next;
+    while ((it = base_list_first(&srv->suspended))) {
+        http_req_t *r = base_list_entry(it, http_req_t, link);
         if (r->on_abort) r->on_abort(r, r->abort_arg); /* their owners let go */
         r->on_abort = NULL;
         http_respond_text(r, status, "%s", msg);
     }
-    for (http_stream_t *st = srv->streams; st; st = st->next) {
+    BASE_LIST_FOREACH(it, next, &srv->streams)
+    {
+        http_stream_t *st = base_list_entry(it, http_stream_t, link);
         st->ending = 1; /* the reader ends each stream */
         http_stream_wake(st);
     }
@@ -442,14 +417,8 @@ size_t http_server_requests(const http_server_t *srv)
 void http_answered_(http_req_t *r)
 {
     if (r->handled) r->srv->pending--;
-    if (!r->suspended) return;
-    r->suspended = 0;
-    if (r->prev)
-        r->prev->next = r->next;
-    else
-        r->srv->suspended = r->next;
-    if (r->next) r->next->prev = r->prev;
-    r->prev = r->next = NULL;
+    if (!base_list_linked(&r->link)) return;
+    base_list_remove(&r->link);
     MHD_resume_connection(r->conn);
     r->srv->need_run = 1; /* one MHD_run serves every resumed connection */
 }

@@ -33,11 +33,7 @@ static void stream_free(void *cls)
 {
     http_stream_t *s = cls;
     http_server_t *srv = s->srv;
-    if (s->prev)
-        s->prev->next = s->next;
-    else
-        srv->streams = s->next;
-    if (s->next) s->next->prev = s->prev;
+    base_list_remove(&s->link);
     srv->nstreams--;
     if (s->closed) s->closed(s->arg);
     free(s);
@@ -81,9 +77,7 @@ http_stream_t *http_respond_stream(http_req_t *r, const char *content_type, http
     s->pull = pull;
     s->closed = closed;
     s->arg = arg;
-    s->next = r->srv->streams;
-    if (s->next) s->next->prev = s;
-    r->srv->streams = s;
+    base_list_push_front(&r->srv->streams, &s->link);
     r->srv->nstreams++;
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
     for (hdr_t *h = r->headers; h; h = h->next) MHD_add_response_header(resp, h->name, h->value);

@@ -27,6 +27,7 @@ static struct MHD_Daemon *origin;
 static unsigned origin_port;
 static atomic_int origin_conns;   /* TCP connections the origin accepted */
 static atomic_int origin_expects; /* requests that came with an Expect header */
+static atomic_int origin_reqs;    /* requests whose header reached the origin */
 static uint8_t big[BIG_LEN];
 static base_loop_t *loop;
 static http_client_t *cli; /* a client per test, on loop */
@@ -71,6 +72,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     (void)version;
     upload_t *up = *con_cls;
     if (!up) {
+        atomic_fetch_add(&origin_reqs, 1);
         if (MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Expect"))
             atomic_fetch_add(&origin_expects, 1);
         *con_cls = calloc(1, sizeof *up);
@@ -140,12 +142,18 @@ static int expects(void)
     return atomic_load(&origin_expects);
 }
 
+static int reqs(void)
+{
+    return atomic_load(&origin_reqs);
+}
+
 static void setup(void)
 {
     for (size_t i = 0; i < BIG_LEN; i++) big[i] = (uint8_t)(i * 7 + i / 251);
     struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     atomic_store(&origin_conns, 0);
     atomic_store(&origin_expects, 0);
+    atomic_store(&origin_reqs, 0);
     origin = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0,
                               NULL, NULL, handle, NULL, MHD_OPTION_SOCK_ADDR, &sin,
                               MHD_OPTION_NOTIFY_CONNECTION, on_conn, NULL,
@@ -444,13 +452,60 @@ START_TEST(addr_check)
     ck_assert_int_eq(checked, 1);
     ck_assert_int_eq(conns(), 0);
     free(k.body);
-    /* a check that allows: the call goes through on the socket we opened */
+    /* a check that allows: the call goes through on the socket we opened,
+     * checked before connecting and again before the request */
     call = mk("GET", "/ok");
     http_call_set_addr_check(call, check_addr, NULL);
     run_call(call, &k);
     ck_assert_int_eq(k.result, HTTP_CALL_OK);
-    ck_assert_int_eq(checked, 2);
+    ck_assert_int_eq(checked, 3);
     free(k.body);
+}
+END_TEST
+
+static struct sockaddr_in seen; /* what check_unless_narrowed saw last */
+
+/* Allows until *narrowed is set, as after a reload that took the origin
+ * off the allowlist. */
+static int check_unless_narrowed(const struct sockaddr *a, socklen_t len, void *narrowed)
+{
+    ck_assert_int_eq(a->sa_family, AF_INET);
+    ck_assert_uint_eq(len, sizeof seen);
+    memcpy(&seen, a, sizeof seen);
+    return !*(const int *)narrowed;
+}
+
+static void call_checked(int *narrowed, rec_t *k)
+{
+    http_call_t *call = mk("GET", "/ok");
+    http_call_set_addr_check(call, check_unless_narrowed, narrowed);
+    run_call(call, k);
+    free(k->body);
+}
+
+/* A request on a kept-alive connection opens no socket: the check must
+ * still run on it, with the connection's address and port. */
+START_TEST(addr_check_reused_connection)
+{
+    int narrowed = 0;
+    rec_t k;
+    call_checked(&narrowed, &k);
+    ck_assert_int_eq(k.result, HTTP_CALL_OK);
+    ck_assert_int_eq(reqs(), 1);
+    narrowed = 1;
+    memset(&seen, 0, sizeof seen);
+    call_checked(&narrowed, &k);
+    ck_assert_int_eq(k.result, HTTP_CALL_REFUSED);
+    ck_assert_str_eq(k.error, "address refused by the address check");
+    ck_assert_uint_eq(ntohl(seen.sin_addr.s_addr), INADDR_LOOPBACK);
+    ck_assert_uint_eq(ntohs(seen.sin_port), origin_port);
+    ck_assert_int_eq(conns(), 1); /* the first call's connection, reused */
+    ck_assert_int_eq(reqs(), 1);  /* and nothing of the second call on it */
+    /* allowed again: the client goes on */
+    narrowed = 0;
+    call_checked(&narrowed, &k);
+    ck_assert_int_eq(k.result, HTTP_CALL_OK);
+    ck_assert_int_eq(reqs(), 2);
 }
 END_TEST
 
@@ -660,6 +715,7 @@ int main(void)
     tcase_add_test(tc, big_body_and_limit);
     tcase_add_test(tc, redirect_not_followed);
     tcase_add_test(tc, addr_check);
+    tcase_add_test(tc, addr_check_reused_connection);
     tcase_add_test(tc, connection_reused);
     tcase_add_test(tc, fifty_concurrent);
     tcase_add_test(tc, cancel);

@@ -1,0 +1,73 @@
+/*
+ * url.c - absolute URLs through libcurl's URL API, so that what the
+ * gateway checks is what curl will connect to. See http_client.h.
+ */
+#include "http_client_internal.h"
+
+#include <ctype.h>
+#include <limits.h>
+#include <net/if.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int copy_out(char *dst, size_t cap, const char *src, size_t len)
+{
+    if (len >= cap) return -1;
+    memcpy(dst, src, len);
+    dst[len] = '\0';
+    return 0;
+}
+
+int http_url_split(const char *url, char *scheme, size_t scheme_cap, char *host, size_t host_cap,
+                   unsigned *port)
+{
+    if (!url) return -1;
+    CURLU *u = curl_url();
+    if (!u) return -1;
+    char *s = NULL, *h = NULL, *p = NULL;
+    int rc = -1;
+    /* Any scheme parses, so that the caller can name the one it refuses. */
+    if (curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK) goto out;
+    if (curl_url_get(u, CURLUPART_SCHEME, &s, 0) != CURLUE_OK) goto out;
+    if (curl_url_get(u, CURLUPART_HOST, &h, 0) != CURLUE_OK) goto out;
+    const char *hs = h;
+    size_t hl = strlen(h);
+    if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
+        hs++;
+        hl -= 2;
+    }
+    if (hl == 0) goto out;
+    /* An unknown scheme without a port has no default: 0. */
+    unsigned long pn = 0;
+    if (curl_url_get(u, CURLUPART_PORT, &p, CURLU_DEFAULT_PORT) == CURLUE_OK)
+        pn = strtoul(p, NULL, 10);
+    if (pn > 65535) goto out;
+    if (copy_out(scheme, scheme_cap, s, strlen(s)) || copy_out(host, host_cap, hs, hl)) goto out;
+    for (char *q = scheme; *q; q++) *q = (char)tolower((unsigned char)*q);
+    *port = (unsigned)pn;
+    rc = 0;
+out:
+    curl_free(s);
+    curl_free(h);
+    curl_free(p);
+    curl_url_cleanup(u);
+    return rc;
+}
+
+unsigned http_url_zone_scope_(const char *url)
+{
+    CURLU *u = curl_url();
+    char *zone = NULL;
+    unsigned scope = 0;
+    if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_ZONEID, &zone, 0) == CURLUE_OK && zone) {
+        /* As curl reads it (url.c, zonefrom_url): a number is the scope
+         * itself, anything else an interface name. */
+        char *end;
+        unsigned long n = strtoul(zone, &end, 10);
+        scope = !*end && n < UINT_MAX ? (unsigned)n : if_nametoindex(zone);
+    }
+    curl_free(zone);
+    curl_url_cleanup(u);
+    return scope;
+}
