@@ -440,25 +440,21 @@ uploads() {
 }
 # counted OUTPUT CODE [PAYLOAD]: how many answers were CODE (with PAYLOAD)
 counted() { grep -c "^$2 ${3:-}" <<<"$1" || true; }
-per_peer() {
+# taken FROM K B_TOOK WHY A_TOOK: K uploads at once from FROM to B and to
+# A; B takes B_TOOK and answers the rest 5.03 WHY, A takes A_TOOK
+taken() {
     local b a
-    b=$(uploads 127.0.0.6 "$CB" 4)
-    a=$(uploads 127.0.0.6 5683 4)
+    b=$(uploads "$1" "$CB" "$2")
+    a=$(uploads "$1" 5683 "$2")
     echo "  B: $(tr '\n' ' ' <<<"$b"); A: $(tr '\n' ' ' <<<"$a")"
-    [ "$(counted "$b" 2.31)" = 2 ] && [ "$(counted "$b" 5.03 'too many uploads from this address')" = 2 ] &&
-        [ "$(counted "$a" 2.31)" = 4 ]
+    [ "$(counted "$b" 2.31)" = "$3" ] && [ "$(counted "$b" 5.03 "$4")" = $(($2 - $3)) ] &&
+        [ "$(counted "$a" 2.31)" = "$5" ]
 }
-effect coap.max_uploads_per_peer "2: B takes two Block1 uploads from 127.0.0.6, 5.03 \"from this address\" after; A takes 4" per_peer
-
-max_uploads() { # B holds 2 uploads from 127.0.0.6
-    local b a
-    b=$(uploads 127.0.0.7 "$CB" 2)
-    a=$(uploads 127.0.0.7 5683 2)
-    echo "  B: $(tr '\n' ' ' <<<"$b"); A: $(tr '\n' ' ' <<<"$a")"
-    [ "$(counted "$b" 2.31)" = 1 ] && [ "$(counted "$b" 5.03 'too many uploads in progress')" = 1 ] &&
-        [ "$(counted "$a" 2.31)" = 2 ]
-}
-effect coap.max_uploads "3: with 2 held, B takes one upload from 127.0.0.7, 5.03 \"in progress\" after; A takes both" max_uploads
+effect coap.max_uploads_per_peer "2: B takes two Block1 uploads from 127.0.0.6, 5.03 \"from this address\" after; A takes 4" \
+    taken 127.0.0.6 4 2 'too many uploads from this address' 4
+# B holds 2 uploads from 127.0.0.6 now
+effect coap.max_uploads "3: with 2 held, B takes one upload from 127.0.0.7, 5.03 \"in progress\" after; A takes both" \
+    taken 127.0.0.7 2 1 'too many uploads in progress' 2
 
 # --- event streams ------------------------------------------------------------
 sse() { start "$1" timeout "$2" curl -sN -H 'Accept: text/event-stream' "${@:3}"; }
