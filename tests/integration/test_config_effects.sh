@@ -614,7 +614,10 @@ coverage() {
     for k in $checked; do
         listed "$k" "$doc" || { echo "  $k: checked here, but docs/configuration.md does not list it"; ok=1; }
     done
-    [ "$doc" = "$known" ] || { echo "  the table's order differs from coapgw --list-keys"; ok=1; }
+    if [ "$ok" = 0 ] && [ "$doc" != "$known" ]; then
+        echo "  the table's order differs from coapgw --list-keys"
+        ok=1
+    fi
     [ "$ok" = 0 ] && echo "  $(wc -l <<<"$doc") keys"
     return $ok
 }
