@@ -50,6 +50,7 @@ static void usage(FILE *f)
           "  --log-format FORMAT      text (default) or json (one JSON object per line)\n"
           "  --shutdown-grace-ms MS   in-flight requests may finish within (default 1000)\n"
           "  --set KEY=VALUE          any configuration key, e.g. --set proxy.timeout_ms=500\n"
+          "  --list-keys              print every configuration key, one a line, and exit\n"
           "  --healthcheck URL        GET URL and exit: 0 on 2xx, 1 otherwise (for Docker's\n"
           "                           HEALTHCHECK; nothing else runs)\n"
           "  --help, --version\n",
@@ -180,6 +181,10 @@ static int parse_flags(int argc, char **argv, gw_sources_t *src, const char **ch
         }
         if (!strcmp(o, "--version")) {
             puts("coapgw " GW_VERSION);
+            exit(0);
+        }
+        if (!strcmp(o, "--list-keys")) { /* the key table, for scripts and tests */
+            for (size_t k = 0; k < cfg_key_count(); k++) puts(cfg_key_name(k));
             exit(0);
         }
         if (i + 1 >= argc) {

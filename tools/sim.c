@@ -19,10 +19,13 @@
 
 #define FIRMWARE_SIZE 65536
 
+typedef struct slow slow_t;
+
 typedef struct {
     coap_server_t *srv;
     base_loop_t *loop;
     base_loop_timer_t *tick;
+    slow_t *slow; /* /slow answers still to come */
     coap_server_resource_t *temp, *hum, *led;
     uint32_t period_ms, slow_ms;
     uint64_t rng;
@@ -168,19 +171,29 @@ static void echo(coap_server_t *srv, const coap_server_request_t *req, void *arg
     coap_server_respond(srv, req->id, &r);
 }
 
-typedef struct {
+struct slow {
     sim_t *sim;
     uint64_t id;
     base_loop_timer_t *t;
-} slow_t;
+    slow_t *next;
+};
+
+static void slow_free(slow_t *sl)
+{
+    slow_t **pp = &sl->sim->slow;
+    while (*pp != sl) pp = &(*pp)->next;
+    *pp = sl->next;
+    base_loop_timer_free(sl->t);
+    free(sl);
+}
 
 static void slow_due(base_loop_t *loop, base_loop_timer_t *t, void *arg)
 {
     (void)loop;
+    (void)t;
     slow_t *sl = arg;
     respond_text(sl->sim->srv, sl->id, COAP_CONTENT, COAP_CF_TEXT_PLAIN, "finally");
-    base_loop_timer_free(t);
-    free(sl);
+    slow_free(sl);
 }
 
 /* Answers later: the endpoint sends the empty ACK, then a separate CON. */
@@ -191,8 +204,8 @@ static void slow(coap_server_t *srv, const coap_server_request_t *req, void *arg
     log_request(req);
     slow_t *sl = malloc(sizeof *sl);
     if (!sl) return;
-    sl->sim = s;
-    sl->id = req->id;
+    *sl = (slow_t){.sim = s, .id = req->id, .next = s->slow};
+    s->slow = sl;
     sl->t = base_loop_timer_new(s->loop, slow_due, sl);
     base_loop_timer_arm_in(sl->t, s->slow_ms);
 }
@@ -571,6 +584,7 @@ int main(int argc, char **argv)
     fprintf(stderr, "coapgw-sim: stopping\n");
     if (o.rd_uri) reg_remove(&g, s.loop);
     base_loop_timer_free(s.tick);
+    while (s.slow) slow_free(s.slow); /* stopped before they were due */
     coap_ep_detach(ep, s.loop);
     coap_server_free(s.srv);
     coap_ep_free(ep);
