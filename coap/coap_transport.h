@@ -59,11 +59,13 @@ typedef struct coap_transport coap_transport_t;
 
 /* What a transport tells its endpoint (set by coap_ep_new_on()). */
 typedef struct {
-    /* One datagram from `from`; id is NULL on an unsecured transport. buf
-     * is NULL when the datagram was too large to read whole (len is then
-     * its size, for the endpoint to count and drop). */
-    void (*datagram)(void *ep, const coap_addr_t *from, const coap_identity_t *id,
-                     const uint8_t *buf, size_t len);
+    /* One datagram from `from`, sent to our address `local` (NULL when the
+     * transport does not know or has one address only); id is NULL on an
+     * unsecured transport. buf is NULL when the datagram was too large to
+     * read whole (len is then its size, for the endpoint to count and
+     * drop). */
+    void (*datagram)(void *ep, const coap_addr_t *from, const coap_addr_t *local,
+                     const coap_identity_t *id, const uint8_t *buf, size_t len);
     /* `peer` cannot be reached (ICMP unreachable, a failed handshake):
      * exchanges with it end now with `err` (a COAP_ERR_* code). */
     void (*unreachable)(void *ep, const coap_addr_t *peer, int err);
@@ -71,10 +73,14 @@ typedef struct {
 
 typedef struct {
     const char *name; /* "udp", "dtls", "sim": for logs */
-    /* Sends one datagram. Returns COAP_OK; COAP_ERR_UNREACHABLE when no
-     * route exists (retrying cannot help); or another error (the datagram
-     * is lost, as on a lossy link: a CON is retransmitted). */
-    int (*send)(coap_transport_t *t, const coap_addr_t *to, const uint8_t *buf, size_t len);
+    /* Sends one datagram to `to`, from our address `local` when it is
+     * given (the address the peer last sent to: an answer must come from
+     * the address its request went to, RFC 7252 §5.3.2, on a host with
+     * several). Returns COAP_OK; COAP_ERR_UNREACHABLE when no route exists
+     * (retrying cannot help); or another error (the datagram is lost, as
+     * on a lossy link: a CON is retransmitted). */
+    int (*send)(coap_transport_t *t, const coap_addr_t *to, const coap_addr_t *local,
+                const uint8_t *buf, size_t len);
     /* Reads what is ready (a bounded amount per call, so one busy peer
      * cannot starve the loop) and runs the transport's due timers. The
      * upcalls happen from here. `now` is the endpoint's clock in ms. */

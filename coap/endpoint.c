@@ -76,10 +76,10 @@ const coap_identity_t *coap_ep_rx_identity(const coap_ep_t *ep)
 
 /* --- what the transport tells us --- */
 
-static void up_datagram(void *arg, const coap_addr_t *from, const coap_identity_t *id,
-                        const uint8_t *buf, size_t len)
+static void up_datagram(void *arg, const coap_addr_t *from, const coap_addr_t *local,
+                        const coap_identity_t *id, const uint8_t *buf, size_t len)
 {
-    coap_ep_datagram_(arg, from, id, buf, len);
+    coap_ep_datagram_(arg, from, local, id, buf, len);
 }
 
 /* ICMP unreachable or a failed handshake: the peer's pending CONs and the
@@ -99,7 +99,7 @@ static const coap_transport_up_t upcalls = {up_datagram, up_unreachable};
 
 void coap_ep_input(coap_ep_t *ep, const coap_addr_t *from, const uint8_t *buf, size_t len)
 {
-    coap_ep_datagram_(ep, from, NULL, buf, len);
+    coap_ep_datagram_(ep, from, NULL, NULL, buf, len);
 }
 
 /* --- driving it --- */

@@ -108,7 +108,7 @@ void coap_ep_dedup_replay_(coap_ep_t *ep, ep_dedup_t *d)
     ep->stats.duplicates++;
     if (!d->is_con) return;
     if (d->reply)
-        coap_ep_raw_send_(ep, &d->peer->addr, d->reply, d->reply_len);
+        coap_ep_raw_send_(ep, d->peer, d->reply, d->reply_len);
     else if (d->pending)
         coap_ep_req_ack(ep, d->pending);
 }

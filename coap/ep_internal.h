@@ -32,6 +32,8 @@ struct coap_req;
 typedef struct coap_peer {
     base_hnode_t hn;
     coap_addr_t addr;
+    coap_addr_t local; /* our address it last sent to, when has_local */
+    uint8_t has_local;
     uint16_t next_mid;
     uint16_t outstanding;
     struct coap_req *wait_head, *wait_tail;
@@ -144,13 +146,17 @@ void coap_ep_peer_unref_(coap_ep_t *ep, coap_peer_t *p);
 void coap_ep_peers_gc_(coap_ep_t *ep, uint64_t now);
 void coap_ep_peers_free_(coap_ep_t *ep);
 
-/* ep_tx.c: sending; our CONs until ACK, RST or give-up. */
-int coap_ep_raw_send_(coap_ep_t *ep, const coap_addr_t *to, const uint8_t *buf, size_t len);
+/* ep_tx.c: sending; our CONs until ACK, RST or give-up. Everything goes
+ * to a peer, from the address it last sent to. */
+int coap_ep_raw_send_(coap_ep_t *ep, const coap_peer_t *to, const uint8_t *buf, size_t len);
 /* An empty ACK or RST for mid, remembered as dd's reply when dd is given. */
-void coap_ep_send_empty_(coap_ep_t *ep, const coap_addr_t *to, coap_type_t type, uint16_t mid,
+void coap_ep_send_empty_(coap_ep_t *ep, const coap_peer_t *to, coap_type_t type, uint16_t mid,
                          ep_dedup_t *dd);
 /* RST for a CON that cannot be processed; nothing for a NON (§4.2, §4.3). */
-void coap_ep_reject_(coap_ep_t *ep, const coap_addr_t *from, const coap_msg_t *m, ep_dedup_t *dd);
+void coap_ep_reject_(coap_ep_t *ep, const coap_peer_t *from, const coap_msg_t *m, ep_dedup_t *dd);
+/* The same for a datagram whose sender is kept as no peer (malformed). */
+void coap_ep_reject_unknown_(coap_ep_t *ep, const coap_addr_t *from, const coap_addr_t *local,
+                             const coap_msg_t *m);
 void coap_ep_ack_or_rst_input_(coap_ep_t *ep, coap_peer_t *peer, const coap_msg_t *m);
 /* Fails every transmission to p with err. */
 void coap_ep_fail_peer_txs_(coap_ep_t *ep, coap_peer_t *p, int err);
@@ -170,7 +176,7 @@ void coap_ep_request_input_(coap_ep_t *ep, coap_peer_t *peer, ep_dedup_t *dd, co
 void coap_ep_requests_free_(coap_ep_t *ep);
 
 /* ep_rx.c: one datagram from the transport. */
-void coap_ep_datagram_(coap_ep_t *ep, const coap_addr_t *from, const coap_identity_t *id,
-                       const uint8_t *buf, size_t len);
+void coap_ep_datagram_(coap_ep_t *ep, const coap_addr_t *from, const coap_addr_t *local,
+                       const coap_identity_t *id, const uint8_t *buf, size_t len);
 
 #endif

@@ -28,7 +28,7 @@ void coap_ep_req_ack(coap_ep_t *ep, coap_ep_req_t *r)
     if (r->type != COAP_CON || r->acked) return;
     r->acked = 1;
     coap_ep_timer_disarm_(ep, &r->tmr);
-    coap_ep_send_empty_(ep, &r->peer->addr, COAP_ACK, r->mid, r->dd);
+    coap_ep_send_empty_(ep, r->peer, COAP_ACK, r->mid, r->dd);
 }
 
 static void deferred_ack(coap_ep_t *ep, ep_timer_t *t)
@@ -64,7 +64,7 @@ void coap_ep_request_input_(coap_ep_t *ep, coap_peer_t *peer, ep_dedup_t *dd, co
 {
     if (!ep->on_request) {
         /* §4.2/§4.3: nobody can process it: RST for a CON, silence for a NON */
-        coap_ep_reject_(ep, &peer->addr, m, dd);
+        coap_ep_reject_(ep, peer, m, dd);
         return;
     }
     coap_ep_req_t *r = req_new(ep, peer, dd, m);
@@ -133,7 +133,7 @@ static int respond_piggybacked(coap_ep_t *ep, coap_ep_req_t *r, coap_msg_t *resp
         free(b);
         return n;
     }
-    coap_ep_raw_send_(ep, &r->peer->addr, b, (size_t)n);
+    coap_ep_raw_send_(ep, r->peer, b, (size_t)n);
     if (r->dd) {
         free(r->dd->reply);
         r->dd->reply = b;

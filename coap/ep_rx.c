@@ -14,12 +14,12 @@ static void response_input(coap_ep_t *ep, coap_peer_t *peer, ep_dedup_t *dd, con
         /* §4.2, RFC 7641 §3.6: a response nobody waits for is rejected,
          * which also ends an observation the client forgot. */
         ep->stats.unexpected++;
-        coap_ep_send_empty_(ep, &peer->addr, COAP_RST, m->mid, dd);
+        coap_ep_send_empty_(ep, peer, COAP_RST, m->mid, dd);
         return;
     }
     /* §5.2.2: ACK a separate response before the client acts on it, so the
      * ACK precedes whatever its callback sends. */
-    if (m->type == COAP_CON) coap_ep_send_empty_(ep, &peer->addr, COAP_ACK, m->mid, dd);
+    if (m->type == COAP_CON) coap_ep_send_empty_(ep, peer, COAP_ACK, m->mid, dd);
     ep->responses->deliver(exchange, m);
 }
 
@@ -29,7 +29,7 @@ static void con_non_input(coap_ep_t *ep, coap_peer_t *peer, const coap_msg_t *m)
     if (m->code == COAP_EMPTY || cls == 1 || cls > 5) {
         /* An empty CON is a "ping" (§4.3): answered with RST, like any CON
          * with a reserved code class. */
-        coap_ep_reject_(ep, &peer->addr, m, NULL);
+        coap_ep_reject_(ep, peer, m, NULL);
         return;
     }
     int dup;
@@ -44,8 +44,8 @@ static void con_non_input(coap_ep_t *ep, coap_peer_t *peer, const coap_msg_t *m)
         response_input(ep, peer, dd, m);
 }
 
-void coap_ep_datagram_(coap_ep_t *ep, const coap_addr_t *from, const coap_identity_t *id,
-                       const uint8_t *buf, size_t len)
+void coap_ep_datagram_(coap_ep_t *ep, const coap_addr_t *from, const coap_addr_t *local,
+                       const coap_identity_t *id, const uint8_t *buf, size_t len)
 {
     ep->stats.rx++;
     if (!buf || len > ep->p.max_datagram) {
@@ -58,11 +58,15 @@ void coap_ep_datagram_(coap_ep_t *ep, const coap_addr_t *from, const coap_identi
         ep->stats.malformed++;
         /* The header is readable unless the datagram is shorter than 4
          * bytes or of another version: then nothing may be answered. */
-        if (rc != COAP_ERR_VERSION && len >= 4) coap_ep_reject_(ep, from, &m, NULL);
+        if (rc != COAP_ERR_VERSION && len >= 4) coap_ep_reject_unknown_(ep, from, local, &m);
         return;
     }
     coap_peer_t *peer = coap_ep_peer_get_(ep, from);
     if (!peer) return;
+    if (local) { /* answers leave from where it sent to (RFC 7252 §5.3.2) */
+        peer->local = *local;
+        peer->has_local = 1;
+    }
     coap_ep_peer_ref_(peer); /* callbacks below may otherwise let it go */
     ep->rx_identity = id;    /* the server role reads it for the handler */
     if (m.type == COAP_ACK || m.type == COAP_RST)

@@ -10,18 +10,33 @@
 
 #define STACK_DATAGRAM 1280 /* a NON or ACK this small is built on the stack */
 
-int coap_ep_raw_send_(coap_ep_t *ep, const coap_addr_t *to, const uint8_t *buf, size_t len)
+static int send_via(coap_ep_t *ep, const coap_addr_t *to, const coap_addr_t *local,
+                    const uint8_t *buf, size_t len)
 {
     ep->stats.tx++;
-    int rc = ep->tr->ops->send(ep->tr, to, buf, len);
+    int rc = ep->tr->ops->send(ep->tr, to, local, buf, len);
     if (rc < 0) ep->stats.send_errors++;
     return rc;
 }
 
-void coap_ep_send_empty_(coap_ep_t *ep, const coap_addr_t *to, coap_type_t type, uint16_t mid,
+int coap_ep_raw_send_(coap_ep_t *ep, const coap_peer_t *to, const uint8_t *buf, size_t len)
+{
+    return send_via(ep, &to->addr, to->has_local ? &to->local : NULL, buf, len);
+}
+
+static void empty_bytes(uint8_t b[4], coap_type_t type, uint16_t mid)
+{
+    b[0] = (uint8_t)(0x40 | type << 4);
+    b[1] = 0;
+    b[2] = (uint8_t)(mid >> 8);
+    b[3] = (uint8_t)mid;
+}
+
+void coap_ep_send_empty_(coap_ep_t *ep, const coap_peer_t *to, coap_type_t type, uint16_t mid,
                          ep_dedup_t *dd)
 {
-    uint8_t b[4] = {(uint8_t)(0x40 | type << 4), 0, (uint8_t)(mid >> 8), (uint8_t)mid};
+    uint8_t b[4];
+    empty_bytes(b, type, mid);
     if (type == COAP_RST) ep->stats.rst_tx++;
     coap_ep_raw_send_(ep, to, b, 4);
     /* remembered for duplicates; without memory, a duplicate is answered
@@ -32,9 +47,19 @@ void coap_ep_send_empty_(coap_ep_t *ep, const coap_addr_t *to, coap_type_t type,
     }
 }
 
-void coap_ep_reject_(coap_ep_t *ep, const coap_addr_t *from, const coap_msg_t *m, ep_dedup_t *dd)
+void coap_ep_reject_(coap_ep_t *ep, const coap_peer_t *from, const coap_msg_t *m, ep_dedup_t *dd)
 {
     if (m->type == COAP_CON) coap_ep_send_empty_(ep, from, COAP_RST, m->mid, dd);
+}
+
+void coap_ep_reject_unknown_(coap_ep_t *ep, const coap_addr_t *from, const coap_addr_t *local,
+                             const coap_msg_t *m)
+{
+    if (m->type != COAP_CON) return;
+    uint8_t b[4];
+    empty_bytes(b, COAP_RST, m->mid);
+    ep->stats.rst_tx++;
+    send_via(ep, from, local, b, 4);
 }
 
 /* --- transmissions (our CONs) --- */
@@ -98,12 +123,12 @@ static void tx_timer(coap_ep_t *ep, ep_timer_t *t)
     tx->retries++;
     if (tx->timeout_ms <= UINT32_MAX / 2) tx->timeout_ms *= 2; /* large max_retransmit */
     ep->stats.retransmissions++;
-    coap_ep_raw_send_(ep, &tx->peer->addr, tx->bytes, tx->len);
+    coap_ep_raw_send_(ep, tx->peer, tx->bytes, tx->len);
     coap_ep_timer_arm_(ep, &tx->tmr, coap_ep_now(ep) + tx->timeout_ms);
 }
 
 /* A NON without a callback, an ACK or an RST: sent once, not tracked. */
-static int send_untracked(coap_ep_t *ep, const coap_addr_t *to, coap_msg_t *msg, size_t len)
+static int send_untracked(coap_ep_t *ep, const coap_peer_t *to, coap_msg_t *msg, size_t len)
 {
     uint8_t stackbuf[STACK_DATAGRAM];
     uint8_t *b = len <= sizeof stackbuf ? stackbuf : malloc(len);
@@ -126,7 +151,7 @@ int coap_ep_send(coap_ep_t *ep, const coap_addr_t *to, coap_msg_t *msg, coap_ep_
     if (msg->type == COAP_CON || msg->type == COAP_NON) msg->mid = peer->next_mid++;
     size_t len = coap_msg_size(msg);
     if (!(msg->type == COAP_CON || (msg->type == COAP_NON && done))) {
-        int rc = send_untracked(ep, to, msg, len);
+        int rc = send_untracked(ep, peer, msg, len);
         if (!rc && done) done(ep, COAP_OK, NULL, arg);
         return rc;
     }
@@ -146,7 +171,7 @@ int coap_ep_send(coap_ep_t *ep, const coap_addr_t *to, coap_msg_t *msg, coap_ep_
     tx->arg = arg;
     tx->tmr.fire = tx_timer;
     tx->timeout_ms = initial_timeout(ep);
-    if (coap_ep_raw_send_(ep, to, tx->bytes, tx->len) == COAP_ERR_UNREACHABLE) {
+    if (coap_ep_raw_send_(ep, peer, tx->bytes, tx->len) == COAP_ERR_UNREACHABLE) {
         tx_free(ep, tx); /* no route at all: retransmitting cannot help */
         return COAP_ERR_UNREACHABLE;
     }

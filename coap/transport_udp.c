@@ -21,18 +21,59 @@
 typedef struct {
     coap_transport_t base; /* first: the endpoint sees this */
     int fd;
-    int family; /* of the socket: AF_INET6 sockets are dual-stack */
+    int family;   /* of the socket: AF_INET6 sockets are dual-stack */
+    int wildcard; /* bound to 0.0.0.0 or :: : the host has several addresses */
     uint8_t rxbuf[65536];
 } udp_t;
 
-static int udp_send(coap_transport_t *t, const coap_addr_t *to, const uint8_t *buf, size_t len)
+typedef union {
+    struct cmsghdr align;
+    char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+} pktinfo_ctrl_t;
+
+/* On a wildcard socket, the source address of a datagram: the one `local`
+ * names (an answer leaves from the address its request was sent to, or a
+ * client on a host with several addresses drops it, RFC 7252 §5.3.2). */
+static size_t put_source(const udp_t *u, const coap_addr_t *local, pktinfo_ctrl_t *ctrl,
+                         struct msghdr *mh)
+{
+    if (!u->wildcard || !local) return 0;
+    coap_addr_t src = *local;
+    if (u->family == AF_INET6) coap_addr_map_v6(&src);
+    if (src.u.sa.sa_family != u->family) return 0;
+    memset(ctrl, 0, sizeof *ctrl);
+    mh->msg_control = ctrl->buf;
+    struct cmsghdr *c = (struct cmsghdr *)(void *)ctrl->buf;
+    if (u->family == AF_INET6) {
+        struct in6_pktinfo pi = {.ipi6_addr = src.u.v6.sin6_addr};
+        c->cmsg_level = IPPROTO_IPV6;
+        c->cmsg_type = IPV6_PKTINFO;
+        c->cmsg_len = CMSG_LEN(sizeof pi);
+        memcpy(CMSG_DATA(c), &pi, sizeof pi);
+        return mh->msg_controllen = CMSG_SPACE(sizeof pi);
+    }
+    struct in_pktinfo pi = {.ipi_spec_dst = src.u.v4.sin_addr};
+    c->cmsg_level = IPPROTO_IP;
+    c->cmsg_type = IP_PKTINFO;
+    c->cmsg_len = CMSG_LEN(sizeof pi);
+    memcpy(CMSG_DATA(c), &pi, sizeof pi);
+    return mh->msg_controllen = CMSG_SPACE(sizeof pi);
+}
+
+static int udp_send(coap_transport_t *t, const coap_addr_t *to, const coap_addr_t *local,
+                    const uint8_t *buf, size_t len)
 {
     udp_t *u = (udp_t *)t;
     coap_addr_t dst = *to;
     if (u->family == AF_INET6) coap_addr_map_v6(&dst); /* dual-stack socket */
+    struct iovec iov = {.iov_base = (void *)(uintptr_t)buf, .iov_len = len};
+    struct msghdr mh = {
+        .msg_name = &dst.u.sa, .msg_namelen = dst.len, .msg_iov = &iov, .msg_iovlen = 1};
+    pktinfo_ctrl_t ctrl;
+    put_source(u, local, &ctrl, &mh);
     ssize_t n;
     do {
-        n = sendto(u->fd, buf, len, 0, &dst.u.sa, dst.len);
+        n = sendmsg(u->fd, &mh, 0);
     } while (n < 0 && errno == EINTR);
     if (n >= 0) return COAP_OK;
     int e = errno;
@@ -61,27 +102,62 @@ static void read_errqueue(udp_t *u)
     }
 }
 
+/* The address a datagram was sent to, from IP_PKTINFO / IPV6_PKTINFO
+ * (unmapped, port 0). Returns 0 when the kernel did not say. */
+static int dest_of(struct msghdr *mh, coap_addr_t *local)
+{
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+        memset(local, 0, sizeof *local);
+        if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+            struct in_pktinfo pi;
+            memcpy(&pi, CMSG_DATA(c), sizeof pi);
+            local->u.v4.sin_family = AF_INET;
+            local->u.v4.sin_addr = pi.ipi_addr;
+            local->len = sizeof local->u.v4;
+            return 1;
+        }
+        if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+            struct in6_pktinfo pi;
+            memcpy(&pi, CMSG_DATA(c), sizeof pi);
+            local->u.v6.sin6_family = AF_INET6;
+            local->u.v6.sin6_addr = pi.ipi6_addr;
+            local->len = sizeof local->u.v6;
+            coap_addr_unmap(local);
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static void udp_process(coap_transport_t *t, uint64_t now)
 {
     (void)now;
     udp_t *u = (udp_t *)t;
     for (int i = 0; i < READ_BUDGET; i++) {
-        coap_addr_t from;
-        socklen_t fl = sizeof from.u.ss;
-        ssize_t n =
-            recvfrom(u->fd, u->rxbuf, sizeof u->rxbuf, MSG_DONTWAIT | MSG_TRUNC, &from.u.sa, &fl);
+        coap_addr_t from, local;
+        struct iovec iov = {.iov_base = u->rxbuf, .iov_len = sizeof u->rxbuf};
+        pktinfo_ctrl_t ctrl;
+        struct msghdr mh = {.msg_name = &from.u.ss,
+                            .msg_namelen = sizeof from.u.ss,
+                            .msg_iov = &iov,
+                            .msg_iovlen = 1,
+                            .msg_control = ctrl.buf,
+                            .msg_controllen = sizeof ctrl.buf};
+        ssize_t n = recvmsg(u->fd, &mh, MSG_DONTWAIT | MSG_TRUNC);
         if (n < 0) {
             int e = errno; /* read before anything else can change it */
             if (e == EAGAIN || e == EWOULDBLOCK) return;
             if (e != EINTR) read_errqueue(u); /* a pending ICMP error */
             continue;
         }
-        from.len = fl;
+        from.len = mh.msg_namelen;
         coap_addr_unmap(&from); /* peers are kept in one canonical form */
+        int known = u->wildcard && dest_of(&mh, &local);
         /* A truncated datagram (MSG_TRUNC gives its real length) is far
          * above any limit: only its size goes up, to be counted. */
         int whole = (size_t)n <= sizeof u->rxbuf;
-        u->base.up->datagram(u->base.up_arg, &from, NULL, whole ? u->rxbuf : NULL, (size_t)n);
+        u->base.up->datagram(u->base.up_arg, &from, known ? &local : NULL, NULL,
+                             whole ? u->rxbuf : NULL, (size_t)n);
     }
 }
 
@@ -132,6 +208,8 @@ static int open_socket(const coap_addr_t *bind_addr)
         setsockopt(fd, IPPROTO_IPV6, IPV6_RECVERR, &on, sizeof on);
     }
     setsockopt(fd, IPPROTO_IP, IP_RECVERR, &on, sizeof on);
+    if (fam == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof on);
+    setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof on);
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
     setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
     if (bind(fd, &bind_addr->u.sa, bind_addr->len) < 0) {
@@ -158,6 +236,7 @@ coap_transport_t *coap_transport_udp_new(const coap_addr_t *bind_addr, int *err)
     }
     u->base.ops = &udp_ops;
     u->family = bind_addr->u.sa.sa_family;
+    u->wildcard = coap_addr_is_any(bind_addr);
     u->fd = open_socket(bind_addr);
     if (u->fd < 0) {
         *err = u->fd;

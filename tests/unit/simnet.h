@@ -232,9 +232,10 @@ typedef struct {
     sim_node_t *node;
 } sim_transport_t;
 
-static inline int sim_tr_send(coap_transport_t *t, const coap_addr_t *to, const uint8_t *buf,
-                              size_t len)
+static inline int sim_tr_send(coap_transport_t *t, const coap_addr_t *to, const coap_addr_t *local,
+                              const uint8_t *buf, size_t len)
 {
+    (void)local;
     sim_node_t *node = ((sim_transport_t *)t)->node;
     int rc = node->send ? node->send(node, to, buf, len) : sim_hook_send(node, to, buf, len);
     if (rc == -ENETUNREACH) return COAP_ERR_UNREACHABLE;
@@ -378,7 +379,7 @@ static inline void sim_deliver(simnet_t *n, size_t i)
         /* Like a readable socket: process() reads, then runs due timers. */
         int from = sim_node_by_addr(n, &f.src);
         const coap_identity_t *id = from >= 0 ? n->nodes[from].identity : NULL;
-        node->tr->up->datagram(node->tr->up_arg, &f.src, id, f.bytes, f.len);
+        node->tr->up->datagram(node->tr->up_arg, &f.src, NULL, id, f.bytes, f.len);
         coap_ep_process(node->ep);
     } else if (node->on_raw) {
         node->on_raw(n, f.to, &f.src, f.bytes, f.len, node->raw_arg);

@@ -175,9 +175,10 @@ END_TEST
 static int ep_sent;
 
 /* A transport that only counts what is sent (and never reads). */
-static int count_send(coap_transport_t *t, const coap_addr_t *to, const uint8_t *buf, size_t len)
+static int count_send(coap_transport_t *t, const coap_addr_t *to, const coap_addr_t *local,
+                      const uint8_t *buf, size_t len)
 {
-    (void)t, (void)to, (void)buf, (void)len;
+    (void)t, (void)to, (void)local, (void)buf, (void)len;
     ep_sent++;
     return COAP_OK;
 }
@@ -361,6 +362,45 @@ START_TEST(mapped_destination)
 }
 END_TEST
 
+/* Bound to the wildcard, an answer leaves from the address its request was
+ * sent to (RFC 7252 §5.3.2): 127.0.0.2 here, not the kernel's choice
+ * 127.0.0.1. Here the answer is the RST of a CON nobody handles, and of a
+ * malformed CON (no peer kept for it). */
+START_TEST(answer_from_the_address_asked)
+{
+    coap_addr_t any;
+    coap_addr_from_host(&any, "0.0.0.0", 0);
+    coap_ep_t *ep = coap_ep_new(&any, NULL, NULL);
+    ck_assert_ptr_nonnull(ep);
+    coap_addr_t at;
+    ck_assert_int_eq(coap_ep_local_addr(ep, &at), COAP_OK);
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in dst = {.sin_family = AF_INET, .sin_port = at.u.v4.sin_port};
+    inet_pton(AF_INET, "127.0.0.2", &dst.sin_addr);
+    static const uint8_t con_get[] = {0x40, 0x01, 0x12, 0x34};         /* CON GET, no handler */
+    static const uint8_t malformed[] = {0x40, 0x01, 0x12, 0x35, 0xF0}; /* delta nibble 15 */
+    const uint8_t *dgrams[] = {con_get, malformed};
+    size_t lens[] = {sizeof con_get, sizeof malformed};
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_eq(sendto(fd, dgrams[i], lens[i], 0, (struct sockaddr *)&dst, sizeof dst),
+                         (ssize_t)lens[i]);
+        coap_ep_process(ep);
+        uint8_t rst[16];
+        struct sockaddr_in src;
+        socklen_t sl = sizeof src;
+        struct timeval tv = {.tv_sec = 1};
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        ck_assert_int_eq(recvfrom(fd, rst, sizeof rst, 0, (struct sockaddr *)&src, &sl), 4);
+        ck_assert_uint_eq(rst[0] >> 4 & 3, COAP_RST);
+        char host[INET_ADDRSTRLEN];
+        inet_ntop(AF_INET, &src.sin_addr, host, sizeof host);
+        ck_assert_str_eq(host, "127.0.0.2");
+    }
+    close(fd);
+    coap_ep_free(ep);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("loop");
@@ -376,6 +416,7 @@ int main(void)
     tcase_add_test(tc, bind_error_is_sys);
     tcase_add_test(tc, udp_datagram_limits);
     tcase_add_test(tc, mapped_destination);
+    tcase_add_test(tc, answer_from_the_address_asked);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }
