@@ -4,6 +4,7 @@
  * shares one exchange between identical GETs in flight, and maps the answer
  * back to HTTP.
  */
+#include "base_clock.h"
 #include "gw.h"
 #include "gw_guard.h"
 #include "gw_location.h"
@@ -46,7 +47,7 @@ static const char *const allow = "GET, HEAD, POST, PUT, DELETE, FETCH, PATCH, OP
 static void log_done(gw_t *gw, waiter_t *w, http_req_t *req, const char *uri, const char *note)
 {
     http_req_set_log(req, uri, note);
-    if (w) gw_metrics_latency(gw->metrics, gw_now_us() - w->started_us);
+    if (w) gw_metrics_latency(gw->metrics, base_clock_us() - w->started_us);
 }
 
 /* --- answering from a CoAP response --- */
@@ -108,15 +109,17 @@ static void answer_coap(waiter_t *w, const coap_resp_t *r)
     exch_t *x = w->x;
     const coap_msg_t *m = r->msg;
     gw_status_t st = gw_map_status(m->code, r->body_len > 0, x->conditional, x->client_option);
-    uint32_t cf = 0, max_age = 60;
+    uint32_t cf = 0, retry_after;
     int has_cf = coap_msg_get_uint(m, COAP_OPT_CONTENT_FORMAT, &cf) == 0;
-    int has_max_age = coap_msg_get_uint(m, COAP_OPT_MAX_AGE, &max_age) == 0;
     const coap_msg_opt_t *etag = coap_msg_find_opt(m, COAP_OPT_ETAG);
     if (etag && etag->len <= 8) add_etag(w->req, coap_msg_opt_value(etag), etag->len);
-    if (COAP_CODE_CLASS(m->code) == 2) add_max_age(w->req, max_age); /* §7: 60 when absent */
-    if (m->code == COAP_SERVICE_UNAVAILABLE && has_max_age) {        /* 5.03: Retry-After */
+    if (COAP_CODE_CLASS(m->code) == 2)
+        add_max_age(w->req, coap_msg_max_age(m)); /* §7: 60 when absent */
+    /* 5.03: Retry-After only when the server gave a Max-Age (RFC 8075 §7) */
+    if (m->code == COAP_SERVICE_UNAVAILABLE &&
+        !coap_msg_get_uint(m, COAP_OPT_MAX_AGE, &retry_after)) {
         char v[16];
-        snprintf(v, sizeof v, "%u", max_age);
+        snprintf(v, sizeof v, "%u", retry_after);
         http_req_add_header(w->req, "Retry-After", v);
     }
     if (m->code == COAP_CREATED || m->code == COAP_CHANGED) add_location(w, m);
@@ -166,15 +169,20 @@ static void exch_free(exch_t *x)
     free(x);
 }
 
+/* When a response received now stops being fresh (RFC 7252 §5.6.1). */
+static uint64_t expiry(gw_t *gw, const coap_msg_t *m)
+{
+    return base_loop_now(gw->loop) + (uint64_t)coap_msg_max_age(m) * 1000;
+}
+
 static void store_in_cache(exch_t *x, const coap_resp_t *r)
 {
     gw_t *gw = x->gw;
     const coap_msg_t *m = r->msg;
-    uint32_t max_age = 60, cf;
-    coap_msg_get_uint(m, COAP_OPT_MAX_AGE, &max_age);
+    uint32_t cf;
     gw_cache_entry_t e = {.code = m->code,
                           .content_format = -1,
-                          .expires_ms = base_loop_now(gw->loop) + (uint64_t)max_age * 1000,
+                          .expires_ms = expiry(gw, m),
                           .body = (uint8_t *)(uintptr_t)r->body,
                           .len = r->body_len};
     if (!coap_msg_get_uint(m, COAP_OPT_CONTENT_FORMAT, &cf)) e.content_format = (int)cf;
@@ -208,10 +216,8 @@ static void on_coap_done(coap_req_t *creq, const coap_resp_t *r, void *arg)
     if (x->revalidating && code == COAP_VALID && gw->cache) {
         /* §5.6.2: 2.03 Valid refreshes our entry; serve it. */
         gw_cache_entry_t *e = gw_cache_get(gw->cache, x->uri, x->accept);
-        uint32_t max_age = 60;
-        coap_msg_get_uint(r->msg, COAP_OPT_MAX_AGE, &max_age);
         if (e) {
-            e->expires_ms = base_loop_now(gw->loop) + (uint64_t)max_age * 1000;
+            e->expires_ms = expiry(gw, r->msg);
             gw->stats.cache_revalidated++;
             for (waiter_t *w = x->waiters; w; w = w->next)
                 answer_entry(gw, w, w->req, x->uri, e, "revalidated");
@@ -260,7 +266,7 @@ static waiter_t *add_waiter(exch_t *x, http_req_t *req, const gw_target_t *t)
     }
     w->x = x;
     w->req = req;
-    w->started_us = gw_now_us();
+    w->started_us = base_clock_us();
     w->next = x->waiters;
     x->waiters = w;
     http_req_on_abort(req, on_http_abort, w);
