@@ -5,6 +5,7 @@
  * back to HTTP.
  */
 #include "base_clock.h"
+#include "base_list.h"
 #include "gw.h"
 #include "gw_guard.h"
 #include "gw_location.h"
@@ -17,7 +18,7 @@
 #include <strings.h>
 
 typedef struct waiter {
-    struct waiter *next;
+    base_list_t in_exch; /* exch_t.waiters */
     struct exch *x;
     http_req_t *req;
     uint64_t started_us;
@@ -28,8 +29,8 @@ typedef struct waiter {
 typedef struct exch {
     gw_t *gw;
     coap_req_t *creq;
-    waiter_t *waiters;
-    char *key; /* coalescing key (GET only), or NULL */
+    base_list_t waiters; /* waiter_t.in_exch, the newest first */
+    char *key;           /* coalescing key (GET only), or NULL */
     char *uri;
     uint8_t method;
     int accept;
@@ -155,15 +156,22 @@ static void answer_error(waiter_t *w, int err)
 
 /* --- the exchange --- */
 
+static waiter_t *waiter_of(base_list_t *node)
+{
+    return base_list_entry(node, waiter_t, in_exch);
+}
+
+static void waiter_free(waiter_t *w)
+{
+    base_list_remove(&w->in_exch);
+    free(w->device);
+    free(w);
+}
+
 static void exch_free(exch_t *x)
 {
     if (x->key) gw_strmap_del(x->gw->inflight, x->key);
-    while (x->waiters) {
-        waiter_t *w = x->waiters;
-        x->waiters = w->next;
-        free(w->device);
-        free(w);
-    }
+    for (base_list_t *n; (n = base_list_first(&x->waiters));) waiter_free(waiter_of(n));
     free(x->key);
     free(x->uri);
     free(x);
@@ -199,6 +207,7 @@ static void on_coap_done(coap_req_t *creq, const coap_resp_t *r, void *arg)
     (void)creq;
     exch_t *x = arg;
     gw_t *gw = x->gw;
+    base_list_t *it, *next;
     x->creq = NULL;
     gw_devices_mark(gw, &x->addr, r->err != COAP_ERR_TIMEOUT && r->err != COAP_ERR_UNREACHABLE);
     gw_metrics_coap_exchange(gw->metrics, r->err, r->err ? 0 : r->msg->code);
@@ -208,7 +217,7 @@ static void on_coap_done(coap_req_t *creq, const coap_resp_t *r, void *arg)
             gw->stats.coap_timeouts++;
         else
             gw->stats.coap_errors++;
-        for (waiter_t *w = x->waiters; w; w = w->next) answer_error(w, r->err);
+        BASE_LIST_FOREACH(it, next, &x->waiters) answer_error(waiter_of(it), r->err);
         exch_free(x);
         return;
     }
@@ -219,8 +228,10 @@ static void on_coap_done(coap_req_t *creq, const coap_resp_t *r, void *arg)
         if (e) {
             e->expires_ms = expiry(gw, r->msg);
             gw->stats.cache_revalidated++;
-            for (waiter_t *w = x->waiters; w; w = w->next)
+            BASE_LIST_FOREACH(it, next, &x->waiters) {
+                waiter_t *w = waiter_of(it);
                 answer_entry(gw, w, w->req, x->uri, e, "revalidated");
+            }
             exch_free(x);
             return;
         }
@@ -230,7 +241,7 @@ static void on_coap_done(coap_req_t *creq, const coap_resp_t *r, void *arg)
     /* §5.6.2 / RFC 8075 §6.5: an unsafe method invalidates what we hold. */
     if (gw->cache && x->method != COAP_GET && x->method != COAP_FETCH && COAP_CODE_CLASS(code) == 2)
         gw_cache_invalidate(gw->cache, x->uri);
-    for (waiter_t *w = x->waiters; w; w = w->next) answer_coap(w, r);
+    BASE_LIST_FOREACH(it, next, &x->waiters) answer_coap(waiter_of(it), r);
     exch_free(x);
 }
 
@@ -239,16 +250,7 @@ static void on_coap_done(coap_req_t *creq, const coap_resp_t *r, void *arg)
 static void on_http_abort(http_req_t *req, void *arg)
 {
     (void)req;
-    waiter_t *w = arg;
-    exch_t *x = w->x;
-    for (waiter_t **pp = &x->waiters; *pp; pp = &(*pp)->next) {
-        if (*pp == w) {
-            *pp = w->next;
-            break;
-        }
-    }
-    free(w->device);
-    free(w);
+    waiter_free(arg);
 }
 
 static waiter_t *add_waiter(exch_t *x, http_req_t *req, const gw_target_t *t)
@@ -267,8 +269,7 @@ static waiter_t *add_waiter(exch_t *x, http_req_t *req, const gw_target_t *t)
     w->x = x;
     w->req = req;
     w->started_us = base_clock_us();
-    w->next = x->waiters;
-    x->waiters = w;
+    base_list_push_front(&x->waiters, &w->in_exch);
     http_req_on_abort(req, on_http_abort, w);
     return w;
 }
@@ -374,6 +375,7 @@ static exch_t *exch_new(gw_t *gw, uint8_t method, const char *uri, int accept)
         return NULL;
     }
     x->gw = gw;
+    base_list_init(&x->waiters);
     x->method = method;
     x->accept = accept;
     return x;
@@ -428,7 +430,7 @@ void gw_proxy(gw_t *gw, http_req_t *req, const gw_target_t *t)
     x->revalidating = e && e->etag_len && !no_cache(req);
     if (start_exchange(x, req, t, x->revalidating ? e->etag : NULL,
                        x->revalidating ? e->etag_len : 0)) {
-        x->waiters->req = NULL; /* answered by start_exchange */
+        waiter_of(base_list_first(&x->waiters))->req = NULL; /* answered by start_exchange */
         http_req_on_abort(req, NULL, NULL);
         exch_free(x);
     }
