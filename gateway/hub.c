@@ -245,7 +245,7 @@ static void on_notify(coap_req_t *req, const coap_resp_t *r, void *arg)
         o->backoff_ms = 1000;
         return;
     }
-    char msg[1400], code[40];
+    char msg[GW_MSG_MAX], code[40];
     coap_code_str(m->code, code, sizeof code);
     if (COAP_CODE_CLASS(m->code) == 2) {
         snprintf(msg, sizeof msg, "%s answered %s without Observe: not observable", o->t.uri, code);
@@ -343,7 +343,7 @@ static void sub_add_target(sub_t *s, const gw_target_t *t)
 {
     gw_hub_t *hub = s->hub;
     if (!obs_fits(hub, t)) { /* the others on this stream go on */
-        char msg[1400];
+        char msg[GW_MSG_MAX];
         snprintf(msg, sizeof msg,
                  "%s not observed: too many observed targets (sse.max_observations = %u)", t->uri,
                  hub->p.max_observations);
@@ -515,7 +515,8 @@ gw_hub_t *gw_hub_new(gw_t *gw, const gw_hub_params_t *p)
     base_list_init(&hub->subs);
     hub->p = with_defaults(p);
     hub->retry_ev = retry_event(hub->p.retry_ms);
-    hub->ka_ev = gw_ev_new(": keep-alive\n\n", 14);
+    static const char keepalive[] = ": keep-alive\n\n"; /* a comment line (WHATWG SSE) */
+    hub->ka_ev = gw_ev_new(keepalive, sizeof keepalive - 1);
     hub->obs = gw_strmap_new();
     hub->keepalive = base_loop_timer_new(gw->loop, on_keepalive, hub);
     if (!hub->retry_ev || !hub->ka_ev || !hub->obs || !hub->keepalive) {

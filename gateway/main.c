@@ -130,18 +130,18 @@ static int add_setting(gw_sources_t *src, cfg_t *scratch, const char *flag, cons
     return 0;
 }
 
-/* "KEY=VALUE" of --set; messages name "--set KEY", kept in a static. */
+/* "KEY=VALUE" of --set; messages name "--set KEY", kept in src. */
 static int add_set_flag(gw_sources_t *src, cfg_t *scratch, const char *kv)
 {
-    static char labels[GW_SETTINGS_MAX][72];
+    enum { FLAG_LEN = sizeof "--set " - 1, CAP = sizeof src->set_labels[0] };
     size_t kl = strcspn(kv, "=");
-    if (!kv[kl] || kl == 0 || kl >= sizeof labels[0] - 6) {
+    if (!kv[kl] || kl == 0 || kl >= CAP - FLAG_LEN) {
         fprintf(stderr, "coapgw: --set %s: expected KEY=VALUE (see docs/configuration.md)\n", kv);
         return -1;
     }
-    char *label = labels[src->nset < GW_SETTINGS_MAX ? src->nset : 0];
-    snprintf(label, sizeof labels[0], "--set %.*s", (int)kl, kv);
-    return add_setting(src, scratch, label, label + 6, kv + kl + 1, CFG_REPLACE);
+    char *label = src->set_labels[src->nset < GW_SETTINGS_MAX ? src->nset : 0];
+    snprintf(label, CAP, "--set %.*s", (int)kl, kv);
+    return add_setting(src, scratch, label, label + FLAG_LEN, kv + kl + 1, CFG_REPLACE);
 }
 
 static int parse_value_flag(gw_sources_t *src, cfg_t *scratch, const char *o, const char *v,

@@ -412,7 +412,7 @@ void gw_proxy(gw_t *gw, http_req_t *req, const gw_target_t *t)
         gw->stats.cache_misses++;
     }
     /* Identical GETs in flight share one exchange (and its answer). */
-    char key[1300];
+    char key[GW_URI_MAX + sizeof "\n-2147483648"]; /* the URI and Accept */
     snprintf(key, sizeof key, "%s\n%d", t->uri, accept);
     exch_t *x = plain_get ? gw_strmap_get(gw->inflight, key) : NULL;
     if (x) {

@@ -40,7 +40,7 @@ typedef struct {
     uint64_t id;
     uint8_t method;
     int accept;
-    char uri[1100];
+    char uri[COAP_URI_BUF]; /* Proxy-Uri: at most 1034 bytes (RFC 7252 §5.10.2) */
 } fwd_t;
 
 /* 201's Location -> Location-Path / Location-Query (RFC 7252 §10.1), when
@@ -230,7 +230,7 @@ static void on_http_done(http_call_t *call, const http_result_t *r, void *arg)
     (void)call;
     fwd_t *f = arg;
     gw_reverse_t *rv = f->rv;
-    char diag[1400];
+    char diag[GW_MSG_MAX];
     if (r->result != HTTP_CALL_OK) {
         uint8_t code = r->result == HTTP_CALL_TIMEOUT   ? COAP_GATEWAY_TIMEOUT
                        : r->result == HTTP_CALL_REFUSED ? COAP_FORBIDDEN
@@ -414,7 +414,7 @@ static void on_coap_done(coap_req_t *creq, const coap_resp_t *r, void *arg)
 static void forward_coap(gw_reverse_t *rv, const coap_server_request_t *req, const char *uri,
                          uint32_t hop)
 {
-    char msg[1400];
+    char msg[GW_MSG_MAX];
     gw_target_t t;
     int status = gw_target_parse(rv->gw, uri, &t, msg, sizeof msg);
     if (status) {
@@ -470,7 +470,7 @@ static int target_uri(const coap_msg_t *m, const coap_addr_t *self, char *out, s
         return 0;
     }
     const coap_msg_opt_t *ps = coap_msg_find_opt(m, COAP_OPT_PROXY_SCHEME);
-    char host[COAP_ADDR_STRLEN], tmp[1100];
+    char host[COAP_ADDR_STRLEN], tmp[COAP_URI_BUF];
     coap_addr_host(self, host, sizeof host);
     if (!ps || coap_uri_compose(m, 0, host, 0, tmp, sizeof tmp) < 0) return -1;
     /* compose wrote "coap://..."; put the requested scheme in its place */
@@ -489,7 +489,7 @@ static void on_proxy(coap_server_t *srv, const coap_server_request_t *req, void 
         answer(rv, req->id, COAP_HOP_LIMIT_REACHED, "Hop-Limit reached");
         return;
     }
-    char uri[1100];
+    char uri[COAP_URI_BUF];
     const coap_addr_t *self = &rv->gw->srv_addr; /* read once at start */
     if (target_uri(req->msg, self, uri, sizeof uri)) {
         answer(rv, req->id, COAP_BAD_REQUEST, "malformed Proxy-Uri or Proxy-Scheme");
