@@ -364,7 +364,7 @@ static int start(gw_t *gw)
         return -1;
     }
     if (gw->cfg.cache_enabled)
-        gw->cache = gw_cache_new(gw->cfg.cache_max_entries, 64u * 1024 * 1024);
+        gw->cache = gw_cache_new(gw->cfg.cache_max_entries, gw->cfg.cache_max_bytes);
     gw->inflight = gw_strmap_new();
     gw_hub_params_t limits = gw_hub_params_from_cfg(&gw->cfg);
     gw->hub = gw_hub_new(gw, &limits);
