@@ -19,14 +19,6 @@ int coap_observe_is_fresh(uint32_t v1, uint64_t t1, uint32_t v2, uint64_t t2)
     return (v1 < v2 && v2 - v1 < half) || (v1 > v2 && v1 - v2 > half) || t2 > t1 + 128000;
 }
 
-/* Max-Age in seconds (§5.10.5: 60 when absent). */
-static uint32_t max_age(const coap_msg_t *m)
-{
-    uint32_t v = 60;
-    coap_msg_get_uint(m, COAP_OPT_MAX_AGE, &v);
-    return v;
-}
-
 static int body_append(coap_req_t *req, const uint8_t *p, size_t n)
 {
     if (req->body.len + n > req->max_body) return COAP_ERR_TOO_LARGE;
@@ -133,7 +125,7 @@ static void notify(coap_req_t *req, const coap_msg_t *m, uint32_t seq)
     }
     /* RFC 7641 §3.3.1: re-register when Max-Age plus a margin passes in
      * silence. */
-    coap_req_arm_(req, (uint64_t)max_age(m) * 1000 + req->rereg_margin_ms);
+    coap_req_arm_(req, (uint64_t)coap_msg_max_age(m) * 1000 + req->rereg_margin_ms);
     coap_resp_t r = {.msg = m,
                      .peer = &req->peer->addr,
                      .observing = 1,

@@ -210,6 +210,11 @@ int coap_msg_count_opt(const coap_msg_t *m, uint16_t num);
 int coap_opt_uint(const coap_msg_opt_t *o, uint32_t *out);
 int coap_msg_get_uint(const coap_msg_t *m, uint16_t num, uint32_t *out);
 
+/* Max-Age in seconds (RFC 7252 §5.10.5): the option's value, or
+ * COAP_MAX_AGE_DEFAULT (60) when it is absent (or longer than 4 bytes). */
+#define COAP_MAX_AGE_DEFAULT 60
+uint32_t coap_msg_max_age(const coap_msg_t *m);
+
 /* Encodes v minimally into out[4]; returns the length (0..4). */
 size_t coap_uint_encode(uint32_t v, uint8_t out[4]);
 

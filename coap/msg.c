@@ -278,6 +278,13 @@ int coap_msg_get_uint(const coap_msg_t *m, uint16_t num, uint32_t *out)
     return coap_opt_uint(coap_msg_find_opt(m, num), out);
 }
 
+uint32_t coap_msg_max_age(const coap_msg_t *m)
+{
+    uint32_t v = COAP_MAX_AGE_DEFAULT;
+    coap_msg_get_uint(m, COAP_OPT_MAX_AGE, &v);
+    return v;
+}
+
 const char *coap_strerror(int err)
 {
     switch ((coap_err_t)err) {

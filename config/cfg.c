@@ -39,6 +39,7 @@ const cfg_key_t cfg_keys[] = {
     {"proxy.max_body_bytes", CFG_K_UINT, F(max_body), 1, 67108864, NULL},
     {"cache.enabled", CFG_K_BOOL, F(cache_enabled), 0, 1, NULL},
     {"cache.max_entries", CFG_K_UINT, F(cache_max_entries), 0, 10000000, NULL},
+    {"cache.max_bytes", CFG_K_UINT, F(cache_max_bytes), 1024, 4294967295LL, NULL},
     {"sse.max_subscribers", CFG_K_UINT, F(max_subscribers), 1, 1000000, NULL},
     {"sse.queue_events", CFG_K_UINT, F(sse_queue), 1, 65536, NULL},
     {"sse.max_observations", CFG_K_UINT, F(max_observations), 1, 1000000, NULL},
@@ -277,6 +278,7 @@ void cfg_defaults(cfg_t *c)
     c->max_body = 1048576;
     c->cache_enabled = 1;
     c->cache_max_entries = 10000;
+    c->cache_max_bytes = 67108864;
     c->log_level = CFG_LOG_INFO;
     c->log_format = CFG_LOG_TEXT;
     c->header_timeout_ms = 10000;

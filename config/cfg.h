@@ -58,6 +58,7 @@ typedef struct {
     uint32_t max_body;          /* 1048576 */
     int cache_enabled;          /* 1 */
     uint32_t cache_max_entries; /* 10000 */
+    uint32_t cache_max_bytes;   /* cache.max_bytes: cached bodies in all, 67108864 (64 MiB) */
     int log_level;              /* CFG_LOG_INFO */
     int log_format;             /* CFG_LOG_TEXT */
     cfg_token_t *tokens;        /* none: no authentication */
@@ -88,7 +89,7 @@ void cfg_defaults(cfg_t *c);
  *    "devices": {NAME: "coap://HOST[:PORT][/PATH]", ...},
  *    "proxy": {"allow_targets": [S...], "allow_origins": [S...], "coap_clients": [S...],
  *              "coap_clients_trusted": B, "timeout_ms": N, "max_body_bytes": N},
- *    "cache": {"enabled": B, "max_entries": N},
+ *    "cache": {"enabled": B, "max_entries": N, "max_bytes": N},
  *    "sse": {"max_subscribers": N, "queue_events": N, "max_observations": N},
  *    "rd": {"enabled": B, "max_registrations": N, "max_links_bytes": N,
  *           "max_lifetime_s": N, "max_per_source": N},

@@ -8,6 +8,7 @@
  * dual-stack socket reports IPv4 peers that way, and checking them against
  * IPv6 ranges would let "::/0" open every IPv4 address.
  */
+#include "base_buf.h"
 #include "gw_acl.h"
 
 #include <arpa/inet.h>
@@ -28,9 +29,18 @@ typedef struct {
 } entry_t;
 
 struct gw_acl {
-    entry_t *v;
-    size_t n, cap;
+    base_buf_t entries; /* entry_t[], in the order added */
 };
+
+static size_t entry_count(const gw_acl_t *acl)
+{
+    return acl->entries.len / sizeof(entry_t);
+}
+
+static entry_t *entry_at(const gw_acl_t *acl, size_t i)
+{
+    return (entry_t *)(void *)acl->entries.data + i;
+}
 
 /* The guarded address blocks (IPv4-mapped ones are folded into IPv4). */
 typedef struct {
@@ -62,14 +72,14 @@ gw_acl_t *gw_acl_new(void)
 void gw_acl_free(gw_acl_t *acl)
 {
     if (!acl) return;
-    for (size_t i = 0; i < acl->n; i++) free(acl->v[i].name);
-    free(acl->v);
+    for (size_t i = 0; i < entry_count(acl); i++) free(entry_at(acl, i)->name);
+    base_buf_free(&acl->entries);
     free(acl);
 }
 
 size_t gw_acl_count(const gw_acl_t *acl)
 {
-    return acl ? acl->n : 0;
+    return acl ? entry_count(acl) : 0;
 }
 
 /* --- matching --- */
@@ -108,23 +118,16 @@ static int same_entry(const entry_t *a, const entry_t *b)
  * address, and several devices often share one host. */
 static int push(gw_acl_t *acl, entry_t *e)
 {
-    for (size_t i = 0; i < acl->n; i++) {
-        if (same_entry(&acl->v[i], e)) {
+    for (size_t i = 0; i < entry_count(acl); i++) {
+        if (same_entry(entry_at(acl, i), e)) {
             free(e->name);
             return 0;
         }
     }
-    if (acl->n == acl->cap) {
-        size_t cap = acl->cap ? acl->cap * 2 : 16;
-        entry_t *v = realloc(acl->v, cap * sizeof *v);
-        if (!v) {
-            free(e->name);
-            return -1;
-        }
-        acl->v = v;
-        acl->cap = cap;
+    if (base_buf_append(&acl->entries, e, sizeof *e)) {
+        free(e->name);
+        return -1;
     }
-    acl->v[acl->n++] = *e;
     return 0;
 }
 
@@ -311,8 +314,8 @@ int gw_acl_allows_addr(const gw_acl_t *acl, const coap_addr_t *a)
     int kind;
     const uint8_t *bytes;
     if (!acl || !a || !addr_key(a, &kind, &bytes)) return 0;
-    for (size_t i = 0; i < acl->n; i++) {
-        const entry_t *e = &acl->v[i];
+    for (size_t i = 0; i < entry_count(acl); i++) {
+        const entry_t *e = entry_at(acl, i);
         if (e->kind == kind && !e->port && prefix_eq(e->addr, bytes, e->prefix)) return 1;
     }
     return 0;
@@ -325,8 +328,8 @@ int gw_acl_allows_name(const gw_acl_t *acl, const char *host)
     /* only well-formed names match: an IP literal or "a..example.com"
      * never does */
     if (!coap_host_name_valid(host, l)) return 0;
-    for (size_t i = 0; i < acl->n; i++) {
-        const entry_t *e = &acl->v[i];
+    for (size_t i = 0; i < entry_count(acl); i++) {
+        const entry_t *e = entry_at(acl, i);
         size_t nl;
         if (e->kind == ENTRY_NAME) {
             if (strlen(e->name) == l && !strncasecmp(e->name, host, l)) return 1;
@@ -375,8 +378,8 @@ gw_acl_verdict_t gw_acl_check(const gw_acl_t *acl, unsigned guards, const coap_a
     if (!acl || !a || !addr_key(a, &kind, &bytes)) return GW_ACL_UNLISTED;
     uint16_t port = coap_addr_port(a);
     unsigned tripped = guards_of(kind, bytes, port, guards), missing = ~0u;
-    for (size_t i = 0; i < acl->n; i++) {
-        const entry_t *e = &acl->v[i];
+    for (size_t i = 0; i < entry_count(acl); i++) {
+        const entry_t *e = entry_at(acl, i);
         if (e->kind != kind || (e->port && e->port != port) ||
             !prefix_eq(e->addr, bytes, e->prefix))
             continue;

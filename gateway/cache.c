@@ -1,6 +1,7 @@
 /*
  * cache.c - bounded LRU cache of CoAP responses by URI and Accept.
  */
+#include "base_list.h"
 #include "gw_cache.h"
 #include "gw_strmap.h"
 
@@ -9,7 +10,7 @@
 
 typedef struct variant {
     struct variant *next_in_uri;
-    struct variant *lru_prev, *lru_next;
+    base_list_t lru; /* in gw_cache.lru */
     struct uri_node *owner;
     int accept;
     gw_cache_entry_t e;
@@ -22,7 +23,7 @@ typedef struct uri_node {
 
 struct gw_cache {
     gw_strmap_t *uris;
-    variant_t *lru_head, *lru_tail; /* head: least recently used */
+    base_list_t lru; /* least recently used first */
     size_t entries, bytes, max_entries, max_bytes;
 };
 
@@ -33,32 +34,17 @@ gw_cache_t *gw_cache_new(size_t max_entries, size_t max_bytes)
         free(c);
         return NULL;
     }
+    base_list_init(&c->lru);
     c->max_entries = max_entries;
     c->max_bytes = max_bytes;
     return c;
 }
 
-static void lru_unlink(gw_cache_t *c, variant_t *v)
+/* The least recently used variant, or NULL when the cache is empty. */
+static variant_t *lru_oldest(const gw_cache_t *c)
 {
-    if (v->lru_prev)
-        v->lru_prev->lru_next = v->lru_next;
-    else
-        c->lru_head = v->lru_next;
-    if (v->lru_next)
-        v->lru_next->lru_prev = v->lru_prev;
-    else
-        c->lru_tail = v->lru_prev;
-    v->lru_prev = v->lru_next = NULL;
-}
-
-static void lru_push(gw_cache_t *c, variant_t *v)
-{
-    v->lru_prev = c->lru_tail;
-    if (c->lru_tail)
-        c->lru_tail->lru_next = v;
-    else
-        c->lru_head = v;
-    c->lru_tail = v;
+    base_list_t *n = base_list_first(&c->lru);
+    return n ? base_list_entry(n, variant_t, lru) : NULL;
 }
 
 static void variant_drop(gw_cache_t *c, variant_t *v)
@@ -70,7 +56,7 @@ static void variant_drop(gw_cache_t *c, variant_t *v)
             break;
         }
     }
-    lru_unlink(c, v);
+    base_list_remove(&v->lru);
     c->entries--;
     c->bytes -= v->e.len;
     free(v->e.body);
@@ -85,7 +71,7 @@ static void variant_drop(gw_cache_t *c, variant_t *v)
 void gw_cache_free(gw_cache_t *c)
 {
     if (!c) return;
-    while (c->lru_head) variant_drop(c, c->lru_head);
+    for (variant_t *v; (v = lru_oldest(c));) variant_drop(c, v);
     gw_strmap_free(c->uris);
     free(c);
 }
@@ -102,9 +88,17 @@ gw_cache_entry_t *gw_cache_get(gw_cache_t *c, const char *uri, int accept)
 {
     variant_t *v = find(c, uri, accept);
     if (!v) return NULL;
-    lru_unlink(c, v);
-    lru_push(c, v);
+    base_list_remove(&v->lru); /* now the most recently used */
+    base_list_push_back(&c->lru, &v->lru);
     return &v->e;
+}
+
+/* Room for one more entry of len bytes: least recently used out first. */
+static void make_room(gw_cache_t *c, size_t len)
+{
+    variant_t *v;
+    while ((c->entries >= c->max_entries || c->bytes + len > c->max_bytes) && (v = lru_oldest(c)))
+        variant_drop(c, v);
 }
 
 int gw_cache_put(gw_cache_t *c, const char *uri, int accept, const gw_cache_entry_t *e)
@@ -112,8 +106,7 @@ int gw_cache_put(gw_cache_t *c, const char *uri, int accept, const gw_cache_entr
     if (!c->max_entries || e->len > c->max_bytes) return -1;
     variant_t *old = find(c, uri, accept);
     if (old) variant_drop(c, old);
-    while (c->lru_head && (c->entries >= c->max_entries || c->bytes + e->len > c->max_bytes))
-        variant_drop(c, c->lru_head);
+    make_room(c, e->len);
     variant_t *v = calloc(1, sizeof *v);
     if (!v) return -1;
     v->e = *e;
@@ -138,7 +131,7 @@ int gw_cache_put(gw_cache_t *c, const char *uri, int accept, const gw_cache_entr
     v->owner = u;
     v->next_in_uri = u->variants;
     u->variants = v;
-    lru_push(c, v);
+    base_list_push_back(&c->lru, &v->lru);
     c->entries++;
     c->bytes += e->len;
     return 0;

@@ -9,6 +9,7 @@
 #include "coap_client.h"
 #include "base_loop.h"
 #include "coap_server.h"
+#include "coap_uri.h"
 #include "gw_acl.h"
 #include "gw_cache.h"
 #include "gw_devices.h"
@@ -16,6 +17,13 @@
 #include "http_server.h"
 
 #define GW_VERSION "0.1.0"
+
+/* Text sizes derived from the engine's URI limit (COAP_URI_BUF: the
+ * decoded path and query one request carries). A coap:// URI as text: that
+ * path and query, plus the scheme, host and port around them. */
+#define GW_URI_MAX (COAP_URI_BUF + 100)
+/* A message that names a URI: the URI and a sentence around it. */
+#define GW_MSG_MAX (GW_URI_MAX + 200)
 
 typedef struct {
     uint64_t http_requests, cache_hits, cache_misses, cache_revalidated, coalesced;
@@ -52,7 +60,7 @@ typedef struct gw {
 
 /* A resolved target of a proxied request. */
 typedef struct {
-    char uri[1200]; /* canonical coap:// URI: cache key and log text */
+    char uri[GW_URI_MAX]; /* canonical coap:// URI: cache key and log text */
     coap_addr_t addr;
     const gw_device_t *device;
 } gw_target_t;
@@ -71,8 +79,10 @@ void gw_log_request(const http_done_t *d);
  * and the old configuration stays in force. */
 void gw_reload(gw_t *gw);
 
-/* target.c: maps the request URL to a target, checks the allowlist. On
- * failure answers the HTTP request itself and returns -1. */
+/* target.c: whether path is a proxied URL form (/hc, /hc/..., /devices/...). */
+int gw_target_path(const char *path);
+/* Maps the request URL (a proxied URL form) to a target, checks the
+ * allowlist. On failure answers the HTTP request itself and returns -1. */
 int gw_target_resolve(gw_t *gw, http_req_t *req, gw_target_t *t);
 /* The same for a target written as "coap://..." or "/devices/NAME/PATH";
  * returns 0, or an HTTP status with a message in msg. */

@@ -13,7 +13,7 @@
 struct gw;
 
 /* One command-line setting: cfg_set(key, value, mode), messages naming
- * flag. The strings point into argv. */
+ * flag. The strings point into argv, or into set_labels for --set. */
 typedef struct {
     const char *flag, *key, *value;
     int mode; /* CFG_REPLACE or CFG_APPEND */
@@ -25,6 +25,7 @@ typedef struct {
     const char *file; /* --config FILE, else $COAPGW_CONFIG, else none */
     gw_setting_t set[GW_SETTINGS_MAX];
     size_t nset;
+    char set_labels[GW_SETTINGS_MAX][72]; /* "--set KEY", the flag of each --set */
 } gw_sources_t;
 
 /* Builds c from the sources (c treated as uninitialized). Returns 0, or

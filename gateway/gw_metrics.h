@@ -15,9 +15,6 @@ typedef struct gw_metrics gw_metrics_t;
 gw_metrics_t *gw_metrics_new(gw_t *gw);
 void gw_metrics_free(gw_metrics_t *m);
 
-/* Monotonic microseconds, for durations. */
-uint64_t gw_now_us(void);
-
 /* A finished HTTP request (method label bounded: unknown ones are "other"). */
 void gw_metrics_http(gw_metrics_t *m, const char *method, unsigned status);
 /* A proxied CoAP exchange ended: with a response code, or an error. */

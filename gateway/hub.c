@@ -5,6 +5,7 @@
  * subscriber; a slow subscriber's queue is bounded and loses its oldest
  * events, never the gateway's memory.
  */
+#include "base_list.h"
 #include "gw_hub.h"
 #include "gw_map.h"
 #include "gw_sse_event.h"
@@ -13,9 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A subscriber's interest in one observation: in both their lists. */
 typedef struct link {
-    struct link *prev_in_obs, *next_in_obs;
-    struct link *next_in_sub;
+    base_list_t in_obs, in_sub;
     struct sub *sub;
     struct obs *obs;
 } link_t;
@@ -25,7 +26,7 @@ typedef struct obs {
     gw_hub_t *hub;
     gw_target_t t;
     coap_req_t *req;
-    link_t *links;
+    base_list_t links; /* link_t.in_obs */
     size_t nlinks;
     gw_ev_t *latest;
     base_loop_timer_t *retry;
@@ -35,10 +36,10 @@ typedef struct obs {
 
 /* One SSE stream. */
 typedef struct sub {
-    struct sub *prev, *next;
+    base_list_t in_hub; /* gw_hub.subs */
     gw_hub_t *hub;
     http_stream_t *stream;
-    link_t *links;
+    base_list_t links;  /* link_t.in_sub */
     gw_ev_t **q;        /* a ring of slots: queue_len waiting + the one being sent */
     uint64_t last_push; /* loop time of the last event queued */
     uint32_t slots, head, count;
@@ -51,7 +52,7 @@ struct gw_hub {
     gw_t *gw;
     gw_hub_params_t p;
     gw_strmap_t *obs; /* canonical URI -> obs_t */
-    sub_t *subs;
+    base_list_t subs; /* sub_t.in_hub, the newest first */
     base_loop_timer_t *keepalive;
     gw_ev_t *ka_ev, *retry_ev;
     gw_hub_stats_t stats;
@@ -105,16 +106,21 @@ static long sub_pull(void *arg, char *buf, size_t max)
 
 static void obs_release(obs_t *o);
 
-static void unlink_target(link_t *l)
+/* Takes l out of both lists and frees it; its observation goes with the
+ * last subscriber. */
+static void link_free(link_t *l)
 {
     obs_t *o = l->obs;
-    if (l->prev_in_obs)
-        l->prev_in_obs->next_in_obs = l->next_in_obs;
-    else
-        o->links = l->next_in_obs;
-    if (l->next_in_obs) l->next_in_obs->prev_in_obs = l->prev_in_obs;
+    base_list_remove(&l->in_sub);
+    base_list_remove(&l->in_obs);
+    free(l);
     o->nlinks--;
     if (o->nlinks == 0) obs_release(o);
+}
+
+static sub_t *sub_of(base_list_t *node)
+{
+    return base_list_entry(node, sub_t, in_hub);
 }
 
 /* The stream is over: leave every observation; the last one out ends it. */
@@ -122,22 +128,14 @@ static void sub_closed(void *arg)
 {
     sub_t *s = arg;
     gw_hub_t *hub = s->hub;
-    while (s->links) {
-        link_t *l = s->links;
-        s->links = l->next_in_sub;
-        unlink_target(l);
-        free(l);
-    }
+    for (base_list_t *n; (n = base_list_first(&s->links));)
+        link_free(base_list_entry(n, link_t, in_sub));
     while (s->count) {
         gw_ev_unref(s->q[s->head]);
         s->head = (s->head + 1) % s->slots;
         s->count--;
     }
-    if (s->prev)
-        s->prev->next = s->next;
-    else
-        hub->subs = s->next;
-    if (s->next) s->next->prev = s->prev;
+    base_list_remove(&s->in_hub);
     hub->stats.subscribers--;
     free(s->token);
     free(s->q);
@@ -148,15 +146,14 @@ static void sub_closed(void *arg)
  * closes when it has no target left. */
 static void sub_drop_target(sub_t *s, obs_t *o)
 {
-    for (link_t **pp = &s->links; *pp; pp = &(*pp)->next_in_sub) {
-        if ((*pp)->obs != o) continue;
-        link_t *l = *pp;
-        *pp = l->next_in_sub;
-        unlink_target(l);
-        free(l);
+    base_list_t *it, *next;
+    BASE_LIST_FOREACH(it, next, &s->links) {
+        link_t *l = base_list_entry(it, link_t, in_sub);
+        if (l->obs != o) continue;
+        link_free(l);
         break;
     }
-    if (!s->links) {
+    if (base_list_empty(&s->links)) {
         s->ending = 1;
         http_stream_wake(s->stream);
     }
@@ -166,7 +163,8 @@ static void sub_drop_target(sub_t *s, obs_t *o)
 
 static void fan_out(obs_t *o, gw_ev_t *e)
 {
-    for (link_t *l = o->links; l; l = l->next_in_obs) sub_push(l->sub, e);
+    base_list_t *it, *next;
+    BASE_LIST_FOREACH(it, next, &o->links) sub_push(base_list_entry(it, link_t, in_obs)->sub, e);
 }
 
 static void obs_free(obs_t *o)
@@ -206,9 +204,10 @@ static void obs_fail(obs_t *o, unsigned status, const char *message)
     gw_log(CFG_LOG_INFO, "observe %s: %s", o->t.uri, message);
     gw_ev_t *e = gw_ev_error(o->t.uri, status, message);
     o->nlinks++; /* keep o alive while its subscribers leave */
-    while (o->links) {
-        sub_push(o->links->sub, e);
-        sub_drop_target(o->links->sub, o);
+    for (base_list_t *n; (n = base_list_first(&o->links));) {
+        sub_t *s = base_list_entry(n, link_t, in_obs)->sub;
+        sub_push(s, e);
+        sub_drop_target(s, o);
     }
     gw_ev_unref(e);
     o->nlinks--;
@@ -246,7 +245,7 @@ static void on_notify(coap_req_t *req, const coap_resp_t *r, void *arg)
         o->backoff_ms = 1000;
         return;
     }
-    char msg[1400], code[40];
+    char msg[GW_MSG_MAX], code[40];
     coap_code_str(m->code, code, sizeof code);
     if (COAP_CODE_CLASS(m->code) == 2) {
         snprintf(msg, sizeof msg, "%s answered %s without Observe: not observable", o->t.uri, code);
@@ -297,6 +296,7 @@ static obs_t *obs_get(gw_hub_t *hub, const gw_target_t *t)
     o = calloc(1, sizeof *o);
     if (!o) return NULL;
     o->hub = hub;
+    base_list_init(&o->links);
     o->t = *t;
     o->backoff_ms = 1000;
     o->retry = base_loop_timer_new(hub->gw->loop, on_retry, o);
@@ -343,7 +343,7 @@ static void sub_add_target(sub_t *s, const gw_target_t *t)
 {
     gw_hub_t *hub = s->hub;
     if (!obs_fits(hub, t)) { /* the others on this stream go on */
-        char msg[1400];
+        char msg[GW_MSG_MAX];
         snprintf(msg, sizeof msg,
                  "%s not observed: too many observed targets (sse.max_observations = %u)", t->uri,
                  hub->p.max_observations);
@@ -358,12 +358,9 @@ static void sub_add_target(sub_t *s, const gw_target_t *t)
     if (!l) return;
     l->sub = s;
     l->obs = o;
-    l->next_in_obs = o->links;
-    if (o->links) o->links->prev_in_obs = l;
-    o->links = l;
+    base_list_push_front(&o->links, &l->in_obs);
     o->nlinks++;
-    l->next_in_sub = s->links;
-    s->links = l;
+    base_list_push_front(&s->links, &l->in_sub);
     /* A new subscriber gets the newest representation at once; this also
      * answers Last-Event-ID on a reconnection. */
     if (o->latest) sub_push(s, o->latest);
@@ -400,6 +397,7 @@ void gw_hub_subscribe(gw_hub_t *hub, http_req_t *req, const gw_target_t *targets
         return;
     }
     s->hub = hub;
+    base_list_init(&s->links);
     http_req_set_log(req, n == 1 ? targets[0].uri : NULL, "event stream");
     http_req_add_header(req, "Cache-Control", "no-cache");
     http_req_add_header(req, "X-Accel-Buffering", "no"); /* for a reverse proxy in front */
@@ -411,13 +409,11 @@ void gw_hub_subscribe(gw_hub_t *hub, http_req_t *req, const gw_target_t *targets
         http_respond_text(req, 503, "cannot open an event stream");
         return;
     }
-    s->next = hub->subs;
-    if (s->next) s->next->prev = s;
-    hub->subs = s;
+    base_list_push_front(&hub->subs, &s->in_hub);
     hub->stats.subscribers++;
     sub_push(s, hub->retry_ev); /* the reconnection delay, first (WHATWG SSE) */
     for (size_t i = 0; i < n; i++) sub_add_target(s, &targets[i]);
-    if (!s->links) s->ending = 1;
+    if (base_list_empty(&s->links)) s->ending = 1;
 }
 
 /* `event: error` with {"status":status,"message":message}, then the end
@@ -432,7 +428,8 @@ static void sub_end(sub_t *s, gw_ev_t *e)
 void gw_hub_shutdown(gw_hub_t *hub, unsigned status, const char *message)
 {
     gw_ev_t *e = gw_ev_error(NULL, status, message);
-    for (sub_t *s = hub->subs; s; s = s->next) sub_end(s, e);
+    base_list_t *it, *next;
+    BASE_LIST_FOREACH(it, next, &hub->subs) sub_end(sub_of(it), e);
     gw_ev_unref(e);
 }
 
@@ -440,7 +437,9 @@ size_t gw_hub_revoke(gw_hub_t *hub, int (*still_valid)(const char *token, void *
 {
     size_t n = 0;
     gw_ev_t *e = NULL;
-    for (sub_t *s = hub->subs; s; s = s->next) {
+    base_list_t *it, *next;
+    BASE_LIST_FOREACH(it, next, &hub->subs) {
+        sub_t *s = sub_of(it);
         if (s->ending || still_valid(s->token, arg)) continue;
         /* RFC 6750 §3.1: the token is no longer valid (never repeated here) */
         if (!e) e = gw_ev_error(NULL, 401, "the access token of this stream is no longer valid");
@@ -459,8 +458,11 @@ static void on_keepalive(base_loop_t *loop, base_loop_timer_t *t, void *arg)
 {
     gw_hub_t *hub = arg;
     uint64_t now = base_loop_now(loop);
-    for (sub_t *s = hub->subs; s; s = s->next)
+    base_list_t *it, *next;
+    BASE_LIST_FOREACH(it, next, &hub->subs) {
+        sub_t *s = sub_of(it);
         if (!s->count && now - s->last_push >= hub->p.keepalive_ms) sub_push(s, hub->ka_ev);
+    }
     base_loop_timer_arm_in(t, hub->p.keepalive_ms / 4 + 1);
 }
 
@@ -510,9 +512,11 @@ gw_hub_t *gw_hub_new(gw_t *gw, const gw_hub_params_t *p)
     gw_hub_t *hub = calloc(1, sizeof *hub);
     if (!hub) return NULL;
     hub->gw = gw;
+    base_list_init(&hub->subs);
     hub->p = with_defaults(p);
     hub->retry_ev = retry_event(hub->p.retry_ms);
-    hub->ka_ev = gw_ev_new(": keep-alive\n\n", 14);
+    static const char keepalive[] = ": keep-alive\n\n"; /* a comment line (WHATWG SSE) */
+    hub->ka_ev = gw_ev_new(keepalive, sizeof keepalive - 1);
     hub->obs = gw_strmap_new();
     hub->keepalive = base_loop_timer_new(gw->loop, on_keepalive, hub);
     if (!hub->retry_ev || !hub->ka_ev || !hub->obs || !hub->keepalive) {
@@ -536,7 +540,7 @@ static void free_obs(const char *key, void *value, void *arg)
 void gw_hub_free(gw_hub_t *hub)
 {
     if (!hub) return;
-    while (hub->subs) sub_closed(hub->subs);
+    for (base_list_t *n; (n = base_list_first(&hub->subs));) sub_closed(sub_of(n));
     if (hub->obs) gw_strmap_each(hub->obs, free_obs, NULL);
     base_loop_timer_free(hub->keepalive);
     gw_ev_unref(hub->retry_ev);

@@ -37,6 +37,10 @@ void gw_rfc3339_now(char *buf, size_t cap)
     snprintf(buf + n, cap - n, ".%03ldZ", (long)tv.tv_usec / 1000);
 }
 
+/* The room sanitize needs to cut at `keep` bytes, never earlier: each byte
+ * \xHH at worst, then "..." and the NUL. */
+#define ESCAPED_SIZE(keep) (4 * (keep) + 8)
+
 /* Copies src into dst (cap bytes) with control bytes, DEL and non-ASCII
  * written as \xHH: what a client or a device sent can neither break a
  * JSON line (jansson refuses invalid UTF-8) nor send escape sequences to a
@@ -110,10 +114,12 @@ void gw_log_request(const http_done_t *d)
     char msg[3200];
     unsigned long long ms = (unsigned long long)(d->duration_us / 1000);
     /* Each field cleaned and cut first, so the status and time always fit. */
-    char path[1300], target[1300], note[400];
-    sanitize(path, sizeof path, d->path, 300);
-    sanitize(target, sizeof target, d->target ? d->target : "", 300);
-    sanitize(note, sizeof note, d->note ? d->note : "", 90);
+    enum { URI_KEEP = 300, NOTE_KEEP = 90 };
+    char path[ESCAPED_SIZE(URI_KEEP)], target[ESCAPED_SIZE(URI_KEEP)],
+        note[ESCAPED_SIZE(NOTE_KEEP)];
+    sanitize(path, sizeof path, d->path, URI_KEEP);
+    sanitize(target, sizeof target, d->target ? d->target : "", URI_KEEP);
+    sanitize(note, sizeof note, d->note ? d->note : "", NOTE_KEEP);
     snprintf(msg, sizeof msg, "%s %s %s%s%s %u %llums%s%s", d->client, d->method, path,
              d->target ? " -> " : "", target, d->status, ms, d->note ? " " : "", note);
     json_t *f = NULL;

@@ -131,18 +131,18 @@ static int add_setting(gw_sources_t *src, cfg_t *scratch, const char *flag, cons
     return 0;
 }
 
-/* "KEY=VALUE" of --set; messages name "--set KEY", kept in a static. */
+/* "KEY=VALUE" of --set; messages name "--set KEY", kept in src. */
 static int add_set_flag(gw_sources_t *src, cfg_t *scratch, const char *kv)
 {
-    static char labels[GW_SETTINGS_MAX][72];
+    enum { FLAG_LEN = sizeof "--set " - 1, CAP = sizeof src->set_labels[0] };
     size_t kl = strcspn(kv, "=");
-    if (!kv[kl] || kl == 0 || kl >= sizeof labels[0] - 6) {
+    if (!kv[kl] || kl == 0 || kl >= CAP - FLAG_LEN) {
         fprintf(stderr, "coapgw: --set %s: expected KEY=VALUE (see docs/configuration.md)\n", kv);
         return -1;
     }
-    char *label = labels[src->nset < GW_SETTINGS_MAX ? src->nset : 0];
-    snprintf(label, sizeof labels[0], "--set %.*s", (int)kl, kv);
-    return add_setting(src, scratch, label, label + 6, kv + kl + 1, CFG_REPLACE);
+    char *label = src->set_labels[src->nset < GW_SETTINGS_MAX ? src->nset : 0];
+    snprintf(label, CAP, "--set %.*s", (int)kl, kv);
+    return add_setting(src, scratch, label, label + FLAG_LEN, kv + kl + 1, CFG_REPLACE);
 }
 
 static int parse_value_flag(gw_sources_t *src, cfg_t *scratch, const char *o, const char *v,
@@ -369,7 +369,7 @@ static int start(gw_t *gw)
         return -1;
     }
     if (gw->cfg.cache_enabled)
-        gw->cache = gw_cache_new(gw->cfg.cache_max_entries, 64u * 1024 * 1024);
+        gw->cache = gw_cache_new(gw->cfg.cache_max_entries, gw->cfg.cache_max_bytes);
     gw->inflight = gw_strmap_new();
     gw_hub_params_t limits = gw_hub_params_from_cfg(&gw->cfg);
     gw->hub = gw_hub_new(gw, &limits);

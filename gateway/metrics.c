@@ -12,7 +12,6 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/time.h>
-#include <time.h>
 #include <unistd.h>
 
 /* Label values stay bounded: known methods, statuses 100..599. */
@@ -42,13 +41,6 @@ struct gw_metrics {
     coap_ep_stats_t seen; /* both endpoints, at the last watch tick */
     double started;       /* wall clock, seconds since the epoch */
 };
-
-uint64_t gw_now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 void gw_metrics_http(gw_metrics_t *m, const char *method, unsigned status)
 {

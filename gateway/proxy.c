@@ -4,6 +4,8 @@
  * shares one exchange between identical GETs in flight, and maps the answer
  * back to HTTP.
  */
+#include "base_clock.h"
+#include "base_list.h"
 #include "gw.h"
 #include "gw_guard.h"
 #include "gw_location.h"
@@ -16,7 +18,7 @@
 #include <strings.h>
 
 typedef struct waiter {
-    struct waiter *next;
+    base_list_t in_exch; /* exch_t.waiters */
     struct exch *x;
     http_req_t *req;
     uint64_t started_us;
@@ -27,8 +29,8 @@ typedef struct waiter {
 typedef struct exch {
     gw_t *gw;
     coap_req_t *creq;
-    waiter_t *waiters;
-    char *key; /* coalescing key (GET only), or NULL */
+    base_list_t waiters; /* waiter_t.in_exch, the newest first */
+    char *key;           /* coalescing key (GET only), or NULL */
     char *uri;
     uint8_t method;
     int accept;
@@ -46,7 +48,7 @@ static const char *const allow = "GET, HEAD, POST, PUT, DELETE, FETCH, PATCH, OP
 static void log_done(gw_t *gw, waiter_t *w, http_req_t *req, const char *uri, const char *note)
 {
     http_req_set_log(req, uri, note);
-    if (w) gw_metrics_latency(gw->metrics, gw_now_us() - w->started_us);
+    if (w) gw_metrics_latency(gw->metrics, base_clock_us() - w->started_us);
 }
 
 /* --- answering from a CoAP response --- */
@@ -108,15 +110,17 @@ static void answer_coap(waiter_t *w, const coap_resp_t *r)
     exch_t *x = w->x;
     const coap_msg_t *m = r->msg;
     gw_status_t st = gw_map_status(m->code, r->body_len > 0, x->conditional, x->client_option);
-    uint32_t cf = 0, max_age = 60;
+    uint32_t cf = 0, retry_after;
     int has_cf = coap_msg_get_uint(m, COAP_OPT_CONTENT_FORMAT, &cf) == 0;
-    int has_max_age = coap_msg_get_uint(m, COAP_OPT_MAX_AGE, &max_age) == 0;
     const coap_msg_opt_t *etag = coap_msg_find_opt(m, COAP_OPT_ETAG);
     if (etag && etag->len <= 8) add_etag(w->req, coap_msg_opt_value(etag), etag->len);
-    if (COAP_CODE_CLASS(m->code) == 2) add_max_age(w->req, max_age); /* §7: 60 when absent */
-    if (m->code == COAP_SERVICE_UNAVAILABLE && has_max_age) {        /* 5.03: Retry-After */
+    if (COAP_CODE_CLASS(m->code) == 2)
+        add_max_age(w->req, coap_msg_max_age(m)); /* §7: 60 when absent */
+    /* 5.03: Retry-After only when the server gave a Max-Age (RFC 8075 §7) */
+    if (m->code == COAP_SERVICE_UNAVAILABLE &&
+        !coap_msg_get_uint(m, COAP_OPT_MAX_AGE, &retry_after)) {
         char v[16];
-        snprintf(v, sizeof v, "%u", max_age);
+        snprintf(v, sizeof v, "%u", retry_after);
         http_req_add_header(w->req, "Retry-After", v);
     }
     if (m->code == COAP_CREATED || m->code == COAP_CHANGED) add_location(w, m);
@@ -158,29 +162,41 @@ static void answer_error(waiter_t *w, int err)
 
 /* --- the exchange --- */
 
+static waiter_t *waiter_of(base_list_t *node)
+{
+    return base_list_entry(node, waiter_t, in_exch);
+}
+
+static void waiter_free(waiter_t *w)
+{
+    base_list_remove(&w->in_exch);
+    free(w->device);
+    free(w);
+}
+
 static void exch_free(exch_t *x)
 {
     if (x->key) gw_strmap_del(x->gw->inflight, x->key);
-    while (x->waiters) {
-        waiter_t *w = x->waiters;
-        x->waiters = w->next;
-        free(w->device);
-        free(w);
-    }
+    for (base_list_t *n; (n = base_list_first(&x->waiters));) waiter_free(waiter_of(n));
     free(x->key);
     free(x->uri);
     free(x);
+}
+
+/* When a response received now stops being fresh (RFC 7252 §5.6.1). */
+static uint64_t expiry(gw_t *gw, const coap_msg_t *m)
+{
+    return base_loop_now(gw->loop) + (uint64_t)coap_msg_max_age(m) * 1000;
 }
 
 static void store_in_cache(exch_t *x, const coap_resp_t *r)
 {
     gw_t *gw = x->gw;
     const coap_msg_t *m = r->msg;
-    uint32_t max_age = 60, cf;
-    coap_msg_get_uint(m, COAP_OPT_MAX_AGE, &max_age);
+    uint32_t cf;
     gw_cache_entry_t e = {.code = m->code,
                           .content_format = -1,
-                          .expires_ms = base_loop_now(gw->loop) + (uint64_t)max_age * 1000,
+                          .expires_ms = expiry(gw, m),
                           .body = (uint8_t *)(uintptr_t)r->body,
                           .len = r->body_len};
     if (!coap_msg_get_uint(m, COAP_OPT_CONTENT_FORMAT, &cf)) e.content_format = (int)cf;
@@ -197,6 +213,7 @@ static void on_coap_done(coap_req_t *creq, const coap_resp_t *r, void *arg)
     (void)creq;
     exch_t *x = arg;
     gw_t *gw = x->gw;
+    base_list_t *it, *next;
     x->creq = NULL;
     gw_devices_mark(gw, &x->addr, r->err != COAP_ERR_TIMEOUT && r->err != COAP_ERR_UNREACHABLE);
     gw_metrics_coap_exchange(gw->metrics, r->err, r->err ? 0 : r->msg->code);
@@ -206,7 +223,7 @@ static void on_coap_done(coap_req_t *creq, const coap_resp_t *r, void *arg)
             gw->stats.coap_timeouts++;
         else
             gw->stats.coap_errors++;
-        for (waiter_t *w = x->waiters; w; w = w->next) answer_error(w, r->err);
+        BASE_LIST_FOREACH(it, next, &x->waiters) answer_error(waiter_of(it), r->err);
         exch_free(x);
         return;
     }
@@ -214,13 +231,13 @@ static void on_coap_done(coap_req_t *creq, const coap_resp_t *r, void *arg)
     if (x->revalidating && code == COAP_VALID && gw->cache) {
         /* §5.6.2: 2.03 Valid refreshes our entry; serve it. */
         gw_cache_entry_t *e = gw_cache_get(gw->cache, x->uri, x->accept);
-        uint32_t max_age = 60;
-        coap_msg_get_uint(r->msg, COAP_OPT_MAX_AGE, &max_age);
         if (e) {
-            e->expires_ms = base_loop_now(gw->loop) + (uint64_t)max_age * 1000;
+            e->expires_ms = expiry(gw, r->msg);
             gw->stats.cache_revalidated++;
-            for (waiter_t *w = x->waiters; w; w = w->next)
+            BASE_LIST_FOREACH(it, next, &x->waiters) {
+                waiter_t *w = waiter_of(it);
                 answer_entry(gw, w, w->req, x->uri, e, "revalidated");
+            }
             exch_free(x);
             return;
         }
@@ -230,7 +247,7 @@ static void on_coap_done(coap_req_t *creq, const coap_resp_t *r, void *arg)
     /* §5.6.2 / RFC 8075 §6.5: an unsafe method invalidates what we hold. */
     if (gw->cache && x->method != COAP_GET && x->method != COAP_FETCH && COAP_CODE_CLASS(code) == 2)
         gw_cache_invalidate(gw->cache, x->uri);
-    for (waiter_t *w = x->waiters; w; w = w->next) answer_coap(w, r);
+    BASE_LIST_FOREACH(it, next, &x->waiters) answer_coap(waiter_of(it), r);
     exch_free(x);
 }
 
@@ -239,16 +256,7 @@ static void on_coap_done(coap_req_t *creq, const coap_resp_t *r, void *arg)
 static void on_http_abort(http_req_t *req, void *arg)
 {
     (void)req;
-    waiter_t *w = arg;
-    exch_t *x = w->x;
-    for (waiter_t **pp = &x->waiters; *pp; pp = &(*pp)->next) {
-        if (*pp == w) {
-            *pp = w->next;
-            break;
-        }
-    }
-    free(w->device);
-    free(w);
+    waiter_free(arg);
 }
 
 static waiter_t *add_waiter(exch_t *x, http_req_t *req, const gw_target_t *t)
@@ -266,9 +274,8 @@ static waiter_t *add_waiter(exch_t *x, http_req_t *req, const gw_target_t *t)
     }
     w->x = x;
     w->req = req;
-    w->started_us = gw_now_us();
-    w->next = x->waiters;
-    x->waiters = w;
+    w->started_us = base_clock_us();
+    base_list_push_front(&x->waiters, &w->in_exch);
     http_req_on_abort(req, on_http_abort, w);
     return w;
 }
@@ -374,6 +381,7 @@ static exch_t *exch_new(gw_t *gw, uint8_t method, const char *uri, int accept)
         return NULL;
     }
     x->gw = gw;
+    base_list_init(&x->waiters);
     x->method = method;
     x->accept = accept;
     return x;
@@ -410,7 +418,7 @@ void gw_proxy(gw_t *gw, http_req_t *req, const gw_target_t *t)
         gw->stats.cache_misses++;
     }
     /* Identical GETs in flight share one exchange (and its answer). */
-    char key[1300];
+    char key[GW_URI_MAX + sizeof "\n-2147483648"]; /* the URI and Accept */
     snprintf(key, sizeof key, "%s\n%d", t->uri, accept);
     exch_t *x = plain_get ? gw_strmap_get(gw->inflight, key) : NULL;
     if (x) {
@@ -428,7 +436,7 @@ void gw_proxy(gw_t *gw, http_req_t *req, const gw_target_t *t)
     x->revalidating = e && e->etag_len && !no_cache(req);
     if (start_exchange(x, req, t, x->revalidating ? e->etag : NULL,
                        x->revalidating ? e->etag_len : 0)) {
-        x->waiters->req = NULL; /* answered by start_exchange */
+        waiter_of(base_list_first(&x->waiters))->req = NULL; /* answered by start_exchange */
         http_req_on_abort(req, NULL, NULL);
         exch_free(x);
     }

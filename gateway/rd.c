@@ -129,7 +129,7 @@ static const char *parse_params(const coap_server_request_t *req, uint32_t max_l
  * resolves host names, so a name is refused. Returns NULL or a diagnostic. */
 static const char *parse_base(const char *base, coap_addr_t *addr)
 {
-    static coap_parsed_uri_t u;
+    coap_parsed_uri_t u; /* about 2.4 KB: on the stack, the loop runs shallow */
     int rc = coap_uri_parse(&u, base);
     if (rc || u.secure) return "base: want coap://ADDRESS[:PORT]";
     if (!u.host_is_literal) return "base: want an IP address, not a host name";

@@ -75,6 +75,7 @@ static void keep_restart_only(const cfg_t *now, cfg_t *next)
         {"coap.nstart", offsetof(cfg_t, nstart), 0},
         {"proxy.max_body_bytes", offsetof(cfg_t, max_body), 0},
         {"cache.max_entries", offsetof(cfg_t, cache_max_entries), 0},
+        {"cache.max_bytes", offsetof(cfg_t, cache_max_bytes), 0},
     };
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
         const char *a = (const char *)now + keys[i].off;

@@ -11,6 +11,7 @@
 #include "gw_metrics.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char index_text[] =
@@ -38,7 +39,7 @@ typedef struct {
     gw_target_t *t;
     size_t n;
     unsigned status;
-    char msg[1400];
+    char msg[GW_MSG_MAX];
 } events_ctx_t;
 
 static void add_target(const char *value, void *arg)
@@ -61,7 +62,13 @@ static void add_target(const char *value, void *arg)
  * so a page with many live values needs one connection. */
 static void events(gw_t *gw, http_req_t *req, const char *token)
 {
-    static gw_target_t targets[MAX_EVENT_TARGETS];
+    /* about 43 KB: from the heap for the time of the call (the hub copies
+     * what it keeps) */
+    gw_target_t *targets = calloc(MAX_EVENT_TARGETS, sizeof *targets);
+    if (!targets) {
+        http_respond_text(req, 503, "out of memory");
+        return;
+    }
     events_ctx_t x = {.gw = gw, .t = targets};
     http_req_each_arg(req, "target", add_target, &x);
     if (!x.status && !x.n) {
@@ -69,11 +76,11 @@ static void events(gw_t *gw, http_req_t *req, const char *token)
         snprintf(x.msg, sizeof x.msg,
                  "no target: use /events?target=coap://...&target=/devices/NAME/PATH");
     }
-    if (x.status) {
+    if (x.status)
         http_respond_text(req, x.status, "%s", x.msg);
-        return;
-    }
-    gw_hub_subscribe(gw->hub, req, targets, x.n, token);
+    else
+        gw_hub_subscribe(gw->hub, req, targets, x.n, token);
+    free(targets);
 }
 
 /* Every answer but the page's own files (web.c has their policy) may
@@ -143,7 +150,8 @@ void gw_route(http_req_t *req, void *arg)
         return;
     }
     if (!strcmp(path, "/healthz") && get) {
-        http_respond(req, 200, "application/json", "{\"status\":\"ok\"}", 15);
+        static const char ok[] = "{\"status\":\"ok\"}";
+        http_respond(req, 200, "application/json", ok, sizeof ok - 1);
         return;
     }
     if (!strcmp(path, "/readyz") && get) { /* ready: listening and not shutting down */
@@ -171,7 +179,7 @@ void gw_route(http_req_t *req, void *arg)
         events(gw, req, token);
         return;
     }
-    if (!strncmp(path, "/hc/", 4) || !strcmp(path, "/hc") || !strncmp(path, "/devices/", 9)) {
+    if (gw_target_path(path)) {
         gw_target_t t;
         if (gw_target_resolve(gw, req, &t)) return;
         if (get && wants_events(req))

@@ -2,6 +2,7 @@
  * sse_event.c - the events of the observe hub's streams, formatted once
  * per notification and shared by reference.
  */
+#include "base_base64.h"
 #include "coap_cf.h"
 #include "gw.h"
 #include "gw_map.h"
@@ -62,20 +63,10 @@ static void set_payload(json_t *o, const coap_resp_t *r, int has_cf, uint32_t cf
             return;
         }
     }
-    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    size_t n = r->body_len, outn = 4 * ((n + 2) / 3);
-    char *out = malloc(outn + 1);
+    size_t cap = base_base64_size(r->body_len);
+    char *out = malloc(cap);
     if (!out) return;
-    size_t j = 0;
-    for (size_t i = 0; i < n; i += 3) {
-        uint32_t v = (uint32_t)r->body[i] << 16 | (i + 1 < n ? (uint32_t)r->body[i + 1] << 8 : 0) |
-                     (i + 2 < n ? r->body[i + 2] : 0);
-        out[j++] = b64[v >> 18 & 63];
-        out[j++] = b64[v >> 12 & 63];
-        out[j++] = i + 1 < n ? b64[v >> 6 & 63] : '=';
-        out[j++] = i + 2 < n ? b64[v & 63] : '=';
-    }
-    out[j] = '\0';
+    base_base64_encode(r->body, r->body_len, BASE64_STD, out, cap); /* RFC 4648 §4 */
     json_object_set_new(o, "payload_base64", json_string(out));
     free(out);
 }
@@ -85,9 +76,8 @@ gw_ev_t *gw_ev_notification(const char *target, const coap_resp_t *r)
     const coap_msg_t *m = r->msg;
     json_t *d = json_object();
     char buf[64];
-    uint32_t cf, max_age = 60;
+    uint32_t cf;
     int has_cf = coap_msg_get_uint(m, COAP_OPT_CONTENT_FORMAT, &cf) == 0;
-    coap_msg_get_uint(m, COAP_OPT_MAX_AGE, &max_age);
     json_object_set_new(d, "target", json_string(target));
     json_object_set_new(d, "seq", json_integer(r->seq));
     snprintf(buf, sizeof buf, "%u.%02u", COAP_CODE_CLASS(m->code), COAP_CODE_DETAIL(m->code));
@@ -102,7 +92,7 @@ gw_ev_t *gw_ev_notification(const char *target, const coap_resp_t *r)
             snprintf(buf + 2 * i, 3, "%02x", coap_msg_opt_value(etag)[i]);
         json_object_set_new(d, "etag", json_string(buf));
     }
-    json_object_set_new(d, "max_age", json_integer(max_age));
+    json_object_set_new(d, "max_age", json_integer(coap_msg_max_age(m)));
     gw_rfc3339_now(buf, sizeof buf);
     json_object_set_new(d, "received_at", json_string(buf));
     set_payload(d, r, has_cf, cf);

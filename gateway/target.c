@@ -17,6 +17,24 @@
 
 /* --- URL forms --- */
 
+/* s past prefix, or NULL when s does not start with it. */
+static const char *after_prefix(const char *s, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    return strncmp(s, prefix, n) ? NULL : s + n;
+}
+
+/* What follows "/hc/" ("" for "/hc" alone), or NULL for another path. */
+static const char *hc_rest(const char *path)
+{
+    return !strcmp(path, "/hc") ? "" : after_prefix(path, "/hc/");
+}
+
+int gw_target_path(const char *path)
+{
+    return hc_rest(path) || after_prefix(path, "/devices/");
+}
+
 static void pct_decode_inplace(char *s)
 {
     int n = coap_pct_decode(s, strlen(s), s, strlen(s) + 1);
@@ -124,7 +142,7 @@ static int is_gateway_itself(gw_t *gw, const coap_addr_t *target)
  * coalescing and the observe hub. */
 static int finish_target(gw_t *gw, const char *raw, gw_target_t *t, char *msg, size_t cap)
 {
-    static coap_parsed_uri_t u;
+    coap_parsed_uri_t u; /* about 2.4 KB: on the stack, the loop runs shallow */
     int rc = coap_uri_parse(&u, raw);
     if (rc == COAP_ERR_URI_SCHEME || (!rc && u.secure))
         return FAIL(400, "unsupported scheme in %s: only coap:// is proxied", raw);
@@ -163,13 +181,13 @@ static int finish_target(gw_t *gw, const char *raw, gw_target_t *t, char *msg, s
 
 int gw_target_parse(gw_t *gw, const char *spec, gw_target_t *t, char *msg, size_t cap)
 {
-    char raw[1200];
+    char raw[GW_URI_MAX];
     memset(t, 0, sizeof *t);
-    if (!strncmp(spec, "/devices/", 9)) {
-        const char *q = strchr(spec, '?');
-        char rest[1200];
-        snprintf(rest, sizeof rest, "%.*s", (int)(q ? (size_t)(q - spec - 9) : strlen(spec + 9)),
-                 spec + 9);
+    const char *dev = after_prefix(spec, "/devices/");
+    if (dev) {
+        const char *q = strchr(dev, '?');
+        char rest[GW_URI_MAX];
+        snprintf(rest, sizeof rest, "%.*s", (int)(q ? (size_t)(q - dev) : strlen(dev)), dev);
         int rc = device_target(gw, rest, q ? q + 1 : NULL, raw, sizeof raw, &t->device);
         if (rc == 404) return FAIL(404, "unknown device in %s", spec);
         if (rc) return FAIL(414, "target URI too long");
@@ -181,21 +199,22 @@ int gw_target_parse(gw_t *gw, const char *spec, gw_target_t *t, char *msg, size_
 
 int gw_target_resolve(gw_t *gw, http_req_t *req, gw_target_t *t)
 {
-    const char *path = http_req_path(req);
-    char raw[1200], msg[1400], query[1200];
+    const char *path = http_req_path(req), *hc = hc_rest(path);
+    char raw[GW_URI_MAX], msg[GW_MSG_MAX], query[GW_URI_MAX];
     memset(t, 0, sizeof *t);
     int rc;
     if (gw_auth_strip_query(gw->cfg.ntokens > 0, http_req_query(req), query, sizeof query))
         return http_respond_text(req, 414, "target URI too long"), -1;
-    if (!strncmp(path, "/hc/", 4) || !strcmp(path, "/hc")) {
-        if (hc_target(req, path[3] ? path + 4 : "", query, raw, sizeof raw))
+    if (hc) {
+        if (hc_target(req, hc, query, raw, sizeof raw))
             return http_respond_text(req, 400,
                                      "no target URI: use /hc/coap://HOST[:PORT]/PATH "
                                      "or /hc/?target_uri=URI"),
                    -1;
         rc = finish_target(gw, raw, t, msg, sizeof msg);
     } else {
-        rc = device_target(gw, path + 9, query, raw, sizeof raw, &t->device);
+        const char *dev = after_prefix(path, "/devices/");
+        rc = dev ? device_target(gw, dev, query, raw, sizeof raw, &t->device) : 404;
         if (rc == 404) return http_respond_text(req, 404, "unknown device"), -1;
         if (!rc)
             rc = finish_target(gw, raw, t, msg, sizeof msg);

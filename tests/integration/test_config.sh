@@ -175,12 +175,13 @@ reload_origins_tokens() {
 check "SIGHUP: a new origin allowlist reaches the reverse proxy; tokens counted" reload_origins_tokens
 
 reload_restart_only() {
-    write_config "{ \"b\": \"coap://127.0.0.1:$SIM_B\" }" "" 1
+    write_config "{ \"b\": \"coap://127.0.0.1:$SIM_B\" }" ', "cache": { "max_bytes": 4096 }' 1
     kill -HUP "$PID_gw"
     wait_for "the notice" grep -q "coap.listen changed: takes effect after a restart" "$TMP/gw.log" || return 1
+    grep -q "cache.max_bytes changed: takes effect after a restart" "$TMP/gw.log" || return 1
     [ "$(code "$G/devices/b/sensors/temperature")" = 200 ]
 }
-check "SIGHUP: a changed listen address waits for a restart, the rest applies" reload_restart_only
+check "SIGHUP: a changed listen address or cache size waits for a restart, the rest applies" reload_restart_only
 
 stop stream
 stop gw

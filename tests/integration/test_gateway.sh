@@ -20,7 +20,7 @@ cat >"$TMP/gw.json" <<JSON
                "silent": "coap://127.0.0.1:$SILENT_PORT", "rst": "coap://127.0.0.1:$RST_PORT",
                "named": "coap://localhost:$SIM_PORT" },
   "proxy": { "timeout_ms": 1500, "max_body_bytes": 262144 },
-  "cache": { "enabled": true, "max_entries": 100 } }
+  "cache": { "enabled": true, "max_entries": 100, "max_bytes": 100000 } }
 JSON
 start gw "$BUILD/coapgw" --config "$TMP/gw.json" --log-level debug
 G=http://127.0.0.1:$HTTP_PORT
@@ -153,6 +153,21 @@ invalidate() {
     [ "$(curl -s "$G/devices/demo/actuators/led")" = on ] # the PUT dropped the cached "off"
 }
 check "cache: an unsafe method invalidates the cached entry" invalidate
+
+cache_bytes() {
+    # cache.max_bytes is 100000: one 64 KiB firmware fits, a second variant
+    # (another Accept) pushes the least recently used one out
+    local fw="$G/devices/demo/firmware" n
+    curl -s -o /dev/null -H 'Cache-Control: no-cache' "$fw" # fetched and kept
+    n=$(grep -c "GET /firmware from" "$TMP/sim.log")
+    curl -s -o /dev/null "$fw" # from the cache
+    [ "$(grep -c "GET /firmware from" "$TMP/sim.log")" -eq "$n" ] || return 1
+    curl -s -o /dev/null -H 'Accept: application/octet-stream' "$fw" # kept: the first goes
+    n=$(grep -c "GET /firmware from" "$TMP/sim.log")
+    curl -s -o /dev/null "$fw" # from the device again
+    [ "$(grep -c "GET /firmware from" "$TMP/sim.log")" -gt "$n" ]
+}
+check "cache: cache.max_bytes bounds the bodies kept, least recently used out first" cache_bytes
 
 libcoap() {
     [ "$(status "$TMP/l1" "$G/devices/lib/")" = 200 ] && grep -q "test server" "$TMP/l1"

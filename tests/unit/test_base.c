@@ -30,8 +30,7 @@ START_TEST(list_order_and_removal)
     base_list_push_back(&head, &it[3].node);
     int want = 0;
     base_list_t *n, *next;
-    BASE_LIST_FOREACH(n, next, &head)
-    {
+    BASE_LIST_FOREACH(n, next, &head) {
         ck_assert_int_eq(base_list_entry(n, item_t, node)->v, want++);
         if (want == 2) base_list_remove(n); /* removing while walking */
     }

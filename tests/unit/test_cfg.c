@@ -58,6 +58,7 @@ START_TEST(defaults)
     ck_assert_uint_eq(c.max_body, 1048576);
     ck_assert_int_eq(c.cache_enabled, 1);
     ck_assert_uint_eq(c.cache_max_entries, 10000);
+    ck_assert_uint_eq(c.cache_max_bytes, 67108864);
     ck_assert_int_eq(c.log_level, CFG_LOG_INFO);
     cfg_free(&c);
     /* cfg_free zeroes, so freeing twice is harmless */
@@ -77,7 +78,7 @@ static const char full_json[] =
     "  },\n"
     "  \"proxy\": {\"allow_targets\": [\"203.0.113.0/24\", \"*.example.com\"],\n"
     "            \"timeout_ms\": 2500, \"max_body_bytes\": 262144},\n"
-    "  \"cache\": {\"enabled\": false, \"max_entries\": 0},\n"
+    "  \"cache\": {\"enabled\": false, \"max_entries\": 0, \"max_bytes\": 1048576},\n"
     "  \"log_level\": \"debug\"\n"
     "}\n";
 
@@ -107,6 +108,7 @@ START_TEST(full_file)
     ck_assert_uint_eq(c.max_body, 262144);
     ck_assert_int_eq(c.cache_enabled, 0);
     ck_assert_uint_eq(c.cache_max_entries, 0);
+    ck_assert_uint_eq(c.cache_max_bytes, 1048576);
     ck_assert_int_eq(c.log_level, CFG_LOG_DEBUG);
     cfg_free(&c);
 }
@@ -314,6 +316,11 @@ static const struct {
     {"{\"cache\": {\"max_entries\": 10000000}}", 1},
     {"{\"cache\": {\"max_entries\": 10000001}}", 0},
     {"{\"cache\": {\"max_entries\": 4294967296}}", 0},
+    {"{\"cache\": {\"max_bytes\": 0}}", 0},
+    {"{\"cache\": {\"max_bytes\": 1023}}", 0},
+    {"{\"cache\": {\"max_bytes\": 1024}}", 1},
+    {"{\"cache\": {\"max_bytes\": 4294967295}}", 1},
+    {"{\"cache\": {\"max_bytes\": 4294967296}}", 0},
 };
 
 START_TEST(number_ranges)

@@ -32,6 +32,7 @@ START_TEST(every_scalar)
                                       "COAPGW_PROXY_MAX_BODY_BYTES=2048",
                                       "COAPGW_CACHE_ENABLED=false",
                                       "COAPGW_CACHE_MAX_ENTRIES=7",
+                                      "COAPGW_CACHE_MAX_BYTES=4096",
                                       "COAPGW_SSE_MAX_SUBSCRIBERS=9",
                                       "COAPGW_SSE_QUEUE_EVENTS=3",
                                       "COAPGW_RD_ENABLED=0",
@@ -55,6 +56,7 @@ START_TEST(every_scalar)
     ck_assert_uint_eq(c.max_body, 2048);
     ck_assert_int_eq(c.cache_enabled, 0);
     ck_assert_uint_eq(c.cache_max_entries, 7);
+    ck_assert_uint_eq(c.cache_max_bytes, 4096);
     ck_assert_uint_eq(c.max_subscribers, 9);
     ck_assert_uint_eq(c.sse_queue, 3);
     ck_assert_int_eq(c.rd_enabled, 0);

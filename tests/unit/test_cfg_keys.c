@@ -396,7 +396,7 @@ START_TEST(example_is_defaults)
             " \"devices\": {\"x\": \"coap://x\"},"
             " \"proxy\": {\"allow_targets\": [\"x.lan\"], \"allow_origins\": [\"fd00::1\"],"
             " \"timeout_ms\": 1, \"max_body_bytes\": 1},"
-            " \"cache\": {\"enabled\": false, \"max_entries\": 1},"
+            " \"cache\": {\"enabled\": false, \"max_entries\": 1, \"max_bytes\": 2048},"
             " \"sse\": {\"max_subscribers\": 1, \"queue_events\": 1},"
             " \"rd\": {\"enabled\": false, \"max_registrations\": 1, "
             "\"max_links_bytes\": 100}, \"discovery\": {\"refresh_s\": 1},"

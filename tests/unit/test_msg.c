@@ -282,6 +282,20 @@ START_TEST(uint_minimal_length)
 }
 END_TEST
 
+/* §5.10.5: Max-Age is 60 s when the option is absent, 0 is a value. */
+START_TEST(max_age_default)
+{
+    coap_msg_t m;
+    coap_msg_init(&m, COAP_ACK, COAP_CONTENT, 1);
+    ck_assert_uint_eq(coap_msg_max_age(&m), 60);
+    coap_msg_add_uint(&m, COAP_OPT_MAX_AGE, 0);
+    ck_assert_uint_eq(coap_msg_max_age(&m), 0);
+    coap_msg_init(&m, COAP_ACK, COAP_CONTENT, 1);
+    coap_msg_add_uint(&m, COAP_OPT_MAX_AGE, 0xFFFFFFFF);
+    ck_assert_uint_eq(coap_msg_max_age(&m), 0xFFFFFFFF);
+}
+END_TEST
+
 START_TEST(round_trip_full_message)
 {
     uint8_t pay[300];
@@ -348,6 +362,7 @@ int main(void)
     tcase_add_test(tc, serialize_nospace);
     tcase_add_test(tc, options_kept_in_order);
     tcase_add_test(tc, uint_minimal_length);
+    tcase_add_test(tc, max_age_default);
     tcase_add_test(tc, round_trip_full_message);
     tcase_add_test(tc, copy_keeps_inline_values);
     suite_add_tcase(s, tc);

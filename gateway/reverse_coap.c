@@ -1,0 +1,90 @@
+/*
+ * reverse_coap.c - CoAP -> CoAP: a proxied request to a coap:// URI goes
+ * out through the gateway's CoAP client, checked like every CoAP target
+ * (gw_target_parse: the allowlist and its guards), with Hop-Limit
+ * decremented (RFC 8768); the answer's end-to-end options go back as they
+ * came (RFC 7252 §5.7.2).
+ */
+#include "reverse_internal.h"
+
+#include <stdlib.h>
+
+typedef struct {
+    gw_reverse_t *rv;
+    uint64_t id;
+} cfwd_t;
+
+static void on_coap_done(coap_req_t *creq, const coap_resp_t *r, void *arg)
+{
+    (void)creq;
+    cfwd_t *f = arg;
+    if (r->err) {
+        if (r->err != COAP_ERR_CANCELLED)
+            rv_answer(f->rv, f->id,
+                      r->err == COAP_ERR_TIMEOUT ? COAP_GATEWAY_TIMEOUT : COAP_BAD_GATEWAY,
+                      coap_strerror(r->err));
+        free(f);
+        return;
+    }
+    /* The answer's end-to-end options go back as they came (§5.7.2). */
+    static const uint16_t keep[] = {COAP_OPT_ETAG, COAP_OPT_LOCATION_PATH, COAP_OPT_LOCATION_QUERY,
+                                    COAP_OPT_CONTENT_FORMAT, COAP_OPT_MAX_AGE};
+    coap_msg_opt_t opts[COAP_MSG_MAX_OPTS];
+    size_t n = 0;
+    for (unsigned i = 0; i < r->msg->opt_count; i++)
+        for (size_t k = 0; k < sizeof keep / sizeof keep[0]; k++)
+            if (r->msg->opts[i].num == keep[k]) opts[n++] = r->msg->opts[i];
+    coap_server_response_t resp = COAP_RESPONSE(r->msg->code);
+    resp.payload = r->body;
+    resp.payload_len = r->body_len;
+    resp.opts = opts;
+    resp.nopts = n;
+    coap_server_respond(f->rv->srv, f->id, &resp);
+    free(f);
+}
+
+void rv_forward_coap(gw_reverse_t *rv, const coap_server_request_t *req, const char *uri,
+                     uint32_t hop)
+{
+    char msg[GW_MSG_MAX];
+    gw_target_t t;
+    int status = gw_target_parse(rv->gw, uri, &t, msg, sizeof msg);
+    if (status) {
+        rv_answer(rv, req->id, status == 403 ? COAP_FORBIDDEN : COAP_BAD_REQUEST, msg);
+        return;
+    }
+    int err;
+    coap_req_t *creq = coap_req_new(rv->gw->ep, req->method, t.uri, &t.addr, &err);
+    cfwd_t *f = creq ? calloc(1, sizeof *f) : NULL;
+    if (!f) {
+        if (creq) coap_req_cancel(creq);
+        rv_answer(rv, req->id, COAP_BAD_REQUEST, coap_strerror(err));
+        return;
+    }
+    static const uint16_t skip[] = {COAP_OPT_URI_HOST,  COAP_OPT_URI_PORT,    COAP_OPT_URI_PATH,
+                                    COAP_OPT_URI_QUERY, COAP_OPT_PROXY_URI,   COAP_OPT_PROXY_SCHEME,
+                                    COAP_OPT_BLOCK1,    COAP_OPT_BLOCK2,      COAP_OPT_SIZE1,
+                                    COAP_OPT_SIZE2,     COAP_OPT_REQUEST_TAG, COAP_OPT_HOP_LIMIT,
+                                    COAP_OPT_OBSERVE};
+    const coap_msg_t *m = req->msg;
+    for (unsigned i = 0; i < m->opt_count; i++) {
+        int copy = 1;
+        for (size_t k = 0; k < sizeof skip / sizeof skip[0]; k++) copy &= m->opts[i].num != skip[k];
+        if (copy)
+            coap_req_add_option(creq, m->opts[i].num, coap_msg_opt_value(&m->opts[i]),
+                                m->opts[i].len);
+    }
+    /* RFC 8768 §3: each proxy decrements Hop-Limit, so two gateways
+     * pointing at each other stop instead of looping. */
+    coap_req_add_uint(creq, COAP_OPT_HOP_LIMIT, hop - 1);
+    if (req->payload_len) coap_req_set_payload(creq, req->payload, req->payload_len);
+    coap_req_set_timeout(creq, rv->gw->cfg.timeout_ms);
+    coap_req_set_max_body(creq, rv->gw->cfg.max_body);
+    f->rv = rv;
+    f->id = req->id;
+    if (coap_req_send(creq, on_coap_done, f)) {
+        free(f);
+        rv_answer(rv, req->id, COAP_BAD_GATEWAY, "cannot send the request");
+        return;
+    }
+}

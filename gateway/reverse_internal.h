@@ -1,0 +1,55 @@
+/*
+ * reverse_internal.h - what the parts of the reverse direction share:
+ * reverse.c (the proxy handler on the gateway's CoAP port and its life
+ * cycle), origin_policy.c (which HTTP origins may be reached),
+ * reverse_http.c (forwarding to HTTP origins with libcurl) and
+ * reverse_coap.c (forwarding coap:// with the CoAP client). Internal to
+ * the reverse direction.
+ */
+#ifndef REVERSE_INTERNAL_H
+#define REVERSE_INTERNAL_H
+
+#include "base_buf.h"
+#include "gw_reverse.h"
+#include "http_client.h"
+
+/* proxy.allow_origins, validated: origin entries and address ranges. */
+typedef struct {
+    gw_acl_t *ranges;   /* address and CIDR entries (the local guards apply) */
+    base_buf_t origins; /* char *[]: "scheme://host:port", host lower case */
+} rv_origins_t;
+
+struct gw_reverse {
+    gw_t *gw;
+    coap_server_t *srv;
+    http_client_t *http;
+    rv_origins_t origins; /* replaced whole by a reload */
+};
+
+/* origin_policy.c */
+
+/* Builds the policy of `n` proxy.allow_origins entries into p (treated as
+ * uninitialized). Returns 0, or -1 with a message in err and p freed. */
+int rv_origins_build(rv_origins_t *p, char *const *origins, size_t n, char *err, size_t errlen);
+void rv_origins_free(rv_origins_t *p);
+/* Before any connection: whether url's origin may be reached. An origin
+ * named by address is decided now; one named by host name must be listed,
+ * or a range might allow its address (rv_origin_addr_ok decides after
+ * DNS). diag gets the reason of a refusal. */
+int rv_origin_allowed(const rv_origins_t *p, const char *url, char *diag, size_t cap);
+/* After DNS: whether url's origin may be reached at address a. */
+int rv_origin_addr_ok(const rv_origins_t *p, const char *url, const coap_addr_t *a);
+
+/* reverse.c: answers request id with code and an optional diagnostic
+ * payload. */
+void rv_answer(gw_reverse_t *rv, uint64_t id, uint8_t code, const char *diag);
+
+/* reverse_http.c: forwards req to the http(s):// uri; answered later. */
+void rv_forward_http(gw_reverse_t *rv, const coap_server_request_t *req, const char *uri);
+
+/* reverse_coap.c: forwards req to the coap:// uri (hop: its Hop-Limit,
+ * more than 1); answered later. */
+void rv_forward_coap(gw_reverse_t *rv, const coap_server_request_t *req, const char *uri,
+                     uint32_t hop);
+
+#endif
