@@ -32,6 +32,7 @@
 #   proxy.max_body_bytes         1024: a 2,000-byte PUT is 413 from B, echoed by A
 #   cache.enabled                false: C sends both of two GETs to its device, no cache entry; A sends one
 #   cache.max_entries            1: GET a, b, a: B asks the device for a twice, holds 1 entry; A asks once
+#   cache.max_bytes              1024 (D): the 64 KiB firmware is never kept by D (fetched twice); A once
 #   sse.max_subscribers          1: a second stream on B gets 503 naming the key; A serves it
 #   sse.queue_events             2: a stalled stream on B keeps at most 3 events after its last gap; A's keeps dozens
 #   sse.max_observations         1: /events with two targets on B: event: error 503 for the second; A streams both
@@ -78,6 +79,7 @@ ORIGIN=$(free_port tcp)
 HB=$(free_port tcp)
 CB=$(free_port)
 HC=$(free_port tcp)
+HD=$(free_port tcp)
 CC=$(free_port)
 LOW=999 # a port below 1024: no range opens it (RFC 7252 §11.5)
 start simA "$BUILD/coapgw-sim" --listen 127.0.0.1:5783 --period-ms 5000 --slow-ms 2000
@@ -123,19 +125,27 @@ cat >"$TMP/c.json" <<JSON
   "tokens": [ { "token": "$TOKEN", "scope": "read" } ],
   "shutdown": { "grace_ms": 4000 } }
 JSON
+# D: only the cache's byte limit (B's 1 KiB bodies could not show it)
+cat >"$TMP/d.json" <<JSON
+{ "http": { "listen": "127.0.0.1:$HD" }, "coap": { "listen": "127.0.0.1:0" },
+  "devices": { "devd": "coap://127.0.0.1:$SIM_B" }, "cache": { "max_bytes": 1024 } }
+JSON
 # No COAPGW_* variable of the caller's may change what a gateway runs with.
 CLEAN_ENV=(env)
 for v in $(compgen -e | grep '^COAPGW_' || true); do CLEAN_ENV+=(-u "$v"); done
 start gwA "${CLEAN_ENV[@]}" "$GW"
 start gwB "${CLEAN_ENV[@]}" "$GW" --config "$TMP/b.json"
 start gwC "${CLEAN_ENV[@]}" "$GW" --config "$TMP/c.json"
+start gwD "${CLEAN_ENV[@]}" "$GW" --config "$TMP/d.json"
 A=http://127.0.0.1:8080
 B=http://127.0.0.1:$HB
 C=http://127.0.0.1:$HC
+D=http://127.0.0.1:$HD
 AUTH="Authorization: Bearer $TOKEN"
 wait_for "gateway A" curl -sf "$A/healthz"
 wait_for "gateway B" curl -sf "$B/healthz"
 wait_for "gateway C" curl -sf "$C/healthz"
+wait_for "gateway D" curl -sf "$D/healthz"
 for p in 5783 "$SIM_B" "$SIM_C" "$FAST" "$LOW"; do
     wait_for "coapgw-sim on $p" "$BUILD/coapgw-client" -T 1 "coap://127.0.0.1:$p/sensors/humidity"
 done
@@ -393,6 +403,24 @@ max_entries() {
 }
 effect cache.max_entries "1: GET a, b, a: B asks the device for a again and holds one entry; A serves a from its cache" max_entries
 
+# GET the firmware (64 KiB) twice from GATEWAY/devices/NAME; prints how
+# often SIM was asked for it (block 0 of each Block2 transfer)
+firmware_twice() {
+    local n0
+    n0=$(sim_count "$3" 'GET /firmware')
+    is 200 -H 'Cache-Control: no-cache' "$1/devices/$2/firmware" >/dev/null &&
+        is 200 "$1/devices/$2/firmware" >/dev/null || return 1
+    echo $(($(sim_count "$3" 'GET /firmware') - n0))
+}
+max_bytes() {
+    local d a
+    d=$(firmware_twice "$D" devd simB) || return 1
+    a=$(firmware_twice "$A" demo simA) || return 1
+    echo "  firmware blocks asked: by D $d, by A $a"
+    [ "$d" -gt "$a" ]
+}
+effect cache.max_bytes "1024 (gateway D): the 64 KiB firmware is never kept by D (fetched twice); A serves the second from its cache" max_bytes
+
 # --- Resource Directory -------------------------------------------------------
 RD_A=coap://127.0.0.1:5683/rd
 RD_B=coap://127.0.0.1:$CB/rd
@@ -593,6 +621,7 @@ grace() {
         grep -q 'grace period over; 1 request(s) answered 503' "$TMP/gwA.log"
 }
 effect shutdown.grace_ms "4000: on SIGTERM C lets a 2 s request finish (200); A answers it 503 after 1 s" grace
+stop gwD
 stop gwB
 
 # --- every documented key, and only those, has a check above ------------------
