@@ -20,8 +20,7 @@ static void peer_free(coap_ep_t *ep, coap_peer_t *p)
 void coap_ep_peers_gc_(coap_ep_t *ep, uint64_t now)
 {
     base_list_t *it, *next;
-    BASE_LIST_FOREACH(it, next, &ep->peers_lru)
-    {
+    BASE_LIST_FOREACH(it, next, &ep->peers_lru) {
         coap_peer_t *p = base_list_entry(it, coap_peer_t, lru);
         int idle = p->last_used + ep->p.exchange_lifetime_ms < now;
         if (!idle && ep->npeers <= ep->p.max_peers) break;

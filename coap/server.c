@@ -47,8 +47,7 @@ void coap_server_remove(coap_server_t *srv, coap_server_resource_t *res)
 {
     coap_obs_remove_all_(srv, res, COAP_DEREG_SHUTDOWN);
     base_list_t *it, *next;
-    BASE_LIST_FOREACH(it, next, &srv->pending)
-    {
+    BASE_LIST_FOREACH(it, next, &srv->pending) {
         srv_req_t *sr = base_list_entry(it, srv_req_t, link);
         if (sr->res == res) sr->res = NULL;
     }

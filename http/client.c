@@ -100,8 +100,7 @@ static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
 static http_call_t *first_unwatched(http_client_t *c)
 {
     base_list_t *it, *next;
-    BASE_LIST_FOREACH(it, next, &c->calls)
-    {
+    BASE_LIST_FOREACH(it, next, &c->calls) {
         http_call_t *call = base_list_entry(it, http_call_t, link);
         if (call->unwatched) return call;
     }

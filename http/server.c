@@ -368,8 +368,7 @@ void http_server_answer_pending(http_server_t *srv, unsigned status, const char 
         r->on_abort = NULL;
         http_respond_text(r, status, "%s", msg);
     }
-    BASE_LIST_FOREACH(it, next, &srv->streams)
-    {
+    BASE_LIST_FOREACH(it, next, &srv->streams) {
         http_stream_t *st = base_list_entry(it, http_stream_t, link);
         st->ending = 1; /* the reader ends each stream */
         http_stream_wake(st);
