@@ -4,6 +4,7 @@
  * requests kept for the Block2 requests that follow.
  */
 #include "server_internal.h"
+#include "base_htab.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,27 +12,51 @@
 
 /* --- stored responses for Block2 after unsafe requests (RFC 7959 §2.7) --- */
 
-void coap_srv_stored_free_(coap_server_t *srv, stored_resp_t **pp)
-{
-    stored_resp_t *s = *pp;
-    *pp = s->next;
-    free(s->key);
-    free(s);
-    srv->nstored--;
-}
-
-static stored_resp_t **stored_find(coap_server_t *srv, const coap_addr_t *peer, const char *key)
+/* The entry of `head` for peer and key, or NULL; expired entries met on
+ * the way are dropped. */
+typedef void (*kept_drop_fn)(coap_server_t *srv, srv_kept_t **pp);
+static srv_kept_t **kept_find(coap_server_t *srv, srv_kept_t **head, const coap_addr_t *peer,
+                              const char *key, kept_drop_fn drop)
 {
     uint64_t now = coap_ep_now(srv->ep);
-    for (stored_resp_t **pp = &srv->stored; *pp;) {
+    for (srv_kept_t **pp = head; *pp;) {
         if ((*pp)->expires <= now) {
-            coap_srv_stored_free_(srv, pp);
+            drop(srv, pp);
             continue;
         }
         if (coap_addr_equal(&(*pp)->peer, peer) && !strcmp((*pp)->key, key)) return pp;
         pp = &(*pp)->next;
     }
     return NULL;
+}
+
+static void kept_push(srv_kept_t **head, srv_kept_t *k, const coap_addr_t *peer, char *key)
+{
+    k->peer = *peer;
+    k->key = key;
+    k->next = *head; /* newest first */
+    *head = k;
+}
+
+static stored_resp_t *stored_of(srv_kept_t *k)
+{
+    return base_container_of(k, stored_resp_t, kept);
+}
+
+static upload_t *upload_of(srv_kept_t *k)
+{
+    return base_container_of(k, upload_t, kept);
+}
+
+/* --- stored responses for Block2 after unsafe requests (RFC 7959 §2.7) --- */
+
+void coap_srv_stored_free_(coap_server_t *srv, srv_kept_t **pp)
+{
+    srv_kept_t *k = *pp;
+    *pp = k->next;
+    free(k->key);
+    free(stored_of(k));
+    srv->nstored--;
 }
 
 /* Called for every answer to an unsafe request (other than one served
@@ -41,20 +66,18 @@ static stored_resp_t **stored_find(coap_server_t *srv, const coap_addr_t *peer, 
 void coap_srv_store_response_(coap_server_t *srv, srv_req_t *sr, const coap_server_response_t *r,
                               int keep)
 {
-    stored_resp_t **old = stored_find(srv, &sr->peer, sr->store_key);
+    srv_kept_t **old =
+        kept_find(srv, &srv->stored, &sr->peer, sr->store_key, coap_srv_stored_free_);
     if (old) coap_srv_stored_free_(srv, old);
     if (!keep) return;
     while (srv->nstored >= srv->p.max_uploads) { /* bounded: the oldest goes */
-        stored_resp_t **pp = &srv->stored;
+        srv_kept_t **pp = &srv->stored;
         while ((*pp)->next) pp = &(*pp)->next;
         coap_srv_stored_free_(srv, pp);
     }
     stored_resp_t *s = malloc(sizeof *s + r->payload_len);
     if (!s) return;
-    s->peer = sr->peer;
-    s->key = sr->store_key;
-    sr->store_key = NULL;
-    s->expires = coap_ep_now(srv->ep) + coap_ep_params(srv->ep)->exchange_lifetime_ms;
+    s->kept.expires = coap_ep_now(srv->ep) + coap_ep_params(srv->ep)->exchange_lifetime_ms;
     s->code = r->code;
     s->cf = r->content_format;
     s->max_age = r->max_age;
@@ -62,17 +85,17 @@ void coap_srv_store_response_(coap_server_t *srv, srv_req_t *sr, const coap_serv
     if (s->etag_len) memcpy(s->etag, r->etag, s->etag_len);
     s->len = r->payload_len;
     if (r->payload_len) memcpy(s->body, r->payload, r->payload_len); /* payload may be NULL */
-    s->next = srv->stored;                                           /* newest first */
-    srv->stored = s;
+    kept_push(&srv->stored, &s->kept, &sr->peer, sr->store_key);
+    sr->store_key = NULL;
     srv->nstored++;
 }
 
 /* A later Block2 request of an unsafe method: served from the copy. */
 int coap_srv_respond_stored_(coap_server_t *srv, srv_req_t *sr)
 {
-    stored_resp_t **pp = stored_find(srv, &sr->peer, sr->store_key);
+    srv_kept_t **pp = kept_find(srv, &srv->stored, &sr->peer, sr->store_key, coap_srv_stored_free_);
     if (!pp) return 0;
-    stored_resp_t *s = *pp;
+    stored_resp_t *s = stored_of(*pp);
     coap_server_response_t r = {.code = s->code,
                                 .payload = s->body,
                                 .payload_len = s->len,
@@ -118,28 +141,14 @@ char *coap_srv_request_key_(const coap_msg_t *m, int with_tag)
     return key;
 }
 
-void coap_srv_upload_free_(coap_server_t *srv, upload_t **pp)
+void coap_srv_upload_free_(coap_server_t *srv, srv_kept_t **pp)
 {
-    upload_t *u = *pp;
-    *pp = u->next;
-    free(u->key);
-    base_buf_free(&u->body);
-    free(u);
+    srv_kept_t *k = *pp;
+    *pp = k->next;
+    free(k->key);
+    base_buf_free(&upload_of(k)->body);
+    free(upload_of(k));
     srv->nuploads--;
-}
-
-static upload_t **upload_find(coap_server_t *srv, const coap_addr_t *peer, const char *key)
-{
-    uint64_t now = coap_ep_now(srv->ep);
-    for (upload_t **pp = &srv->uploads; *pp;) {
-        if ((*pp)->expires <= now) {
-            coap_srv_upload_free_(srv, pp);
-            continue;
-        }
-        if (coap_addr_equal(&(*pp)->peer, peer) && !strcmp((*pp)->key, key)) return pp;
-        pp = &(*pp)->next;
-    }
-    return NULL;
 }
 
 /* The largest body the request's resource takes: the server's limit, or
@@ -191,8 +200,8 @@ static int no_upload_slot(coap_server_t *srv, srv_req_t *sr)
 {
     uint64_t now = coap_ep_now(srv->ep), first_mine = UINT64_MAX, first_any = UINT64_MAX;
     size_t mine = 0;
-    for (upload_t **pp = &srv->uploads; *pp;) {
-        upload_t *u = *pp;
+    for (srv_kept_t **pp = &srv->uploads; *pp;) {
+        srv_kept_t *u = *pp;
         if (u->expires <= now) {
             coap_srv_upload_free_(srv, pp);
             continue;
@@ -243,7 +252,7 @@ int coap_srv_block1_receive_(coap_server_t *srv, srv_req_t *sr, const coap_msg_t
 {
     char *key = coap_srv_request_key_(m, 1);
     if (!key) return COAP_ERR_NOMEM;
-    upload_t **pp = upload_find(srv, &sr->peer, key);
+    srv_kept_t **pp = kept_find(srv, &srv->uploads, &sr->peer, key, coap_srv_upload_free_);
     uint32_t size1;
     size_t off = coap_block_offset(b);
     uint32_t max = coap_srv_max_upload_(srv, sr);
@@ -266,28 +275,25 @@ int coap_srv_block1_receive_(coap_server_t *srv, srv_req_t *sr, const coap_msg_t
             free(key);
             return COAP_ERR_NOMEM;
         }
-        u->peer = sr->peer;
-        u->key = key;
-        u->next = srv->uploads;
-        srv->uploads = u;
+        kept_push(&srv->uploads, &u->kept, &sr->peer, key);
         srv->nuploads++;
         pp = &srv->uploads;
         key = NULL;
     }
     free(key);
-    upload_t *u = pp ? *pp : NULL;
+    upload_t *u = pp ? upload_of(*pp) : NULL;
     if (!u || off != u->body.len) { /* a missing or out-of-order block: §2.9.2 */
         coap_server_error_(srv, sr->id, COAP_REQUEST_ENTITY_INCOMPLETE, "block out of sequence");
         return 0;
     }
     if (append_block(u, m->payload, m->payload_len)) return COAP_ERR_NOMEM;
-    u->expires = coap_ep_now(srv->ep) + upload_idle_ms(srv);
+    u->kept.expires = coap_ep_now(srv->ep) + upload_idle_ms(srv);
     if (b->more) {
         coap_server_response_t r = COAP_RESPONSE(COAP_CONTINUE);
         coap_server_respond(srv, sr->id, &r); /* the block is acknowledged */
         return 0;
     }
-    *pp = u->next; /* detach: the caller frees it after the handler */
+    *pp = u->kept.next; /* detach: the caller frees it after the handler */
     srv->nuploads--;
     *done = u;
     return 1;

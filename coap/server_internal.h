@@ -68,13 +68,21 @@ typedef struct srv_req {
     uint8_t etag_lens[4];
 } srv_req_t;
 
-typedef struct upload {
-    struct upload *next;
+/* What the server keeps for a peer between two of its requests (a Block1
+ * upload, an answer for the Block2 requests that follow): found by peer
+ * and key, dropped once it expires. The head of upload_t and
+ * stored_resp_t, so one lookup serves both lists. */
+typedef struct srv_kept {
+    struct srv_kept *next;
     coap_addr_t peer;
-    char *key; /* path, query and Request-Tag */
+    char *key;
+    uint64_t expires;
+} srv_kept_t;
+
+typedef struct upload {
+    srv_kept_t kept; /* key: path, query and Request-Tag */
     base_buf_t body;
     uint32_t next_num;
-    uint64_t expires;
 } upload_t;
 
 /* The whole response to an unsafe request (POST, PUT, FETCH...) larger
@@ -82,10 +90,7 @@ typedef struct upload {
  * Block2 (RFC 7959 §2.7): running the handler again would run the action
  * again. GET needs no copy: the handler is asked again, the ETag checks. */
 typedef struct stored_resp {
-    struct stored_resp *next;
-    coap_addr_t peer;
-    char *key; /* method, path, query */
-    uint64_t expires;
+    srv_kept_t kept; /* key: method, path, query */
     uint8_t code;
     int cf;
     long max_age;
@@ -103,13 +108,13 @@ struct coap_server {
     coap_admit_cb proxy_admit;
     void *proxy_admit_arg;
     sent_ctx_t *sending; /* responses on_complete waits for (server.c) */
-    stored_resp_t *stored;
+    srv_kept_t *stored;  /* stored_resp_t */
     size_t nstored;
     coap_ep_t *ep;
     coap_server_params_t p;
     coap_server_resource_t *resources;
     base_list_t pending; /* srv_req_t, found by id through the endpoint's table */
-    upload_t *uploads;
+    srv_kept_t *uploads; /* upload_t */
     size_t nuploads, nobservers;
     coap_register_cb on_register;
     void *on_register_arg;
@@ -131,8 +136,8 @@ void coap_server_error_(coap_server_t *srv, uint64_t id, uint8_t code, const cha
 
 /* server_block.c */
 char *coap_srv_request_key_(const coap_msg_t *m, int with_tag);
-void coap_srv_upload_free_(coap_server_t *srv, upload_t **pp);
-void coap_srv_stored_free_(coap_server_t *srv, stored_resp_t **pp);
+void coap_srv_upload_free_(coap_server_t *srv, srv_kept_t **pp);
+void coap_srv_stored_free_(coap_server_t *srv, srv_kept_t **pp);
 void coap_srv_store_response_(coap_server_t *srv, srv_req_t *sr, const coap_server_response_t *r,
                               int keep);
 int coap_srv_respond_stored_(coap_server_t *srv, srv_req_t *sr);

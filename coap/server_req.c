@@ -234,7 +234,7 @@ static void serve(coap_server_t *srv, srv_req_t *sr, coap_server_request_t *req,
     else
         srv->proxy(srv, req, srv->proxy_arg);
     if (up) {
-        free(up->key);
+        free(up->kept.key);
         base_buf_free(&up->body);
         free(up);
     }
