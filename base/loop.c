@@ -2,6 +2,7 @@
  * loop.c - epoll + timer heap + sources. See base_loop.h.
  */
 #include "base_loop.h"
+#include "base_clock.h"
 #include "base_heap.h"
 
 #include <errno.h>
@@ -49,9 +50,7 @@ struct base_loop {
 uint64_t base_clock_monotonic(void *ctx)
 {
     (void)ctx;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    return base_clock_ms();
 }
 
 base_loop_t *base_loop_new(void)
