@@ -1,0 +1,126 @@
+/*
+ * Unit tests for the HTTP client's checks (http_client.h): the address
+ * check on new and reused connections, and URL splitting, against an origin
+ * in this process (origin.h).
+ */
+#include "origin.h"
+
+static int checked;
+
+/* Counts the checks; arg set: refuses 127/8. */
+static int check_addr(const struct sockaddr *a, socklen_t len, void *arg)
+{
+    checked++;
+    ck_assert_int_eq(a->sa_family, AF_INET);
+    ck_assert_uint_ge(len, sizeof(struct sockaddr_in));
+    const struct sockaddr_in *v4 = (const struct sockaddr_in *)(const void *)a;
+    return !arg || ntohl(v4->sin_addr.s_addr) >> 24 != 127;
+}
+
+START_TEST(addr_check)
+{
+    http_call_t *call = mk("GET", "/ok");
+    http_call_set_addr_check(call, check_addr, &checked);
+    rec_t k;
+    run_call(call, &k);
+    ck_assert_int_eq(k.result, HTTP_CALL_REFUSED);
+    ck_assert_int_eq(checked, 1);
+    ck_assert_int_eq(conns(), 0);
+    free(k.body);
+    /* a check that allows: the call goes through on the socket we opened,
+     * checked before connecting and again before the request */
+    call = mk("GET", "/ok");
+    http_call_set_addr_check(call, check_addr, NULL);
+    run_call(call, &k);
+    ck_assert_int_eq(k.result, HTTP_CALL_OK);
+    ck_assert_int_eq(checked, 3);
+    free(k.body);
+}
+END_TEST
+
+static struct sockaddr_in seen; /* what check_unless_narrowed saw last */
+
+/* Allows until *narrowed is set, as after a reload that took the origin
+ * off the allowlist. */
+static int check_unless_narrowed(const struct sockaddr *a, socklen_t len, void *narrowed)
+{
+    ck_assert_int_eq(a->sa_family, AF_INET);
+    ck_assert_uint_eq(len, sizeof seen);
+    memcpy(&seen, a, sizeof seen);
+    return !*(const int *)narrowed;
+}
+
+static void call_checked(int *narrowed, rec_t *k)
+{
+    http_call_t *call = mk("GET", "/ok");
+    http_call_set_addr_check(call, check_unless_narrowed, narrowed);
+    run_call(call, k);
+    free(k->body);
+}
+
+/* A request on a kept-alive connection opens no socket: the check must
+ * still run on it, with the connection's address and port. */
+START_TEST(addr_check_reused_connection)
+{
+    int narrowed = 0;
+    rec_t k;
+    call_checked(&narrowed, &k);
+    ck_assert_int_eq(k.result, HTTP_CALL_OK);
+    ck_assert_int_eq(reqs(), 1);
+    narrowed = 1;
+    memset(&seen, 0, sizeof seen);
+    call_checked(&narrowed, &k);
+    ck_assert_int_eq(k.result, HTTP_CALL_REFUSED);
+    ck_assert_str_eq(k.error, "address refused by the address check");
+    ck_assert_uint_eq(ntohl(seen.sin_addr.s_addr), INADDR_LOOPBACK);
+    ck_assert_uint_eq(ntohs(seen.sin_port), origin_port);
+    ck_assert_int_eq(conns(), 1); /* the first call's connection, reused */
+    ck_assert_int_eq(reqs(), 1);  /* and nothing of the second call on it */
+    /* allowed again: the client goes on */
+    narrowed = 0;
+    call_checked(&narrowed, &k);
+    ck_assert_int_eq(k.result, HTTP_CALL_OK);
+    ck_assert_int_eq(reqs(), 2);
+}
+END_TEST
+static char sp_scheme[16], sp_host[64];
+static unsigned sp_port;
+
+static int split(const char *u, size_t host_cap)
+{
+    return http_url_split(u, sp_scheme, sizeof sp_scheme, sp_host, host_cap, &sp_port);
+}
+
+START_TEST(url_split)
+{
+    ck_assert_int_eq(split("http://h:8080/x", 64), 0);
+    ck_assert_str_eq(sp_scheme, "http");
+    ck_assert_str_eq(sp_host, "h");
+    ck_assert_uint_eq(sp_port, 8080);
+    ck_assert_int_eq(split("https://[::1]/y", 64), 0);
+    ck_assert_str_eq(sp_scheme, "https");
+    ck_assert_str_eq(sp_host, "::1");
+    ck_assert_uint_eq(sp_port, 443);
+    ck_assert_int_eq(split("not a url", 64), -1);
+    ck_assert_int_eq(split("HTTP://EXAMPLE.com", 64), 0);
+    ck_assert_str_eq(sp_scheme, "http");
+    ck_assert_uint_eq(sp_port, 80);
+    /* other schemes parse, so the caller can say which one it refuses */
+    ck_assert_int_eq(split("gopher://g.example/1", 64), 0);
+    ck_assert_str_eq(sp_scheme, "gopher");
+    ck_assert_int_eq(split("http://a-very-long-host-name.example/", 8), -1);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("http_client_checks");
+    TCase *tc = tcase_create("http_client_checks");
+    tcase_set_timeout(tc, 60);
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, addr_check);
+    tcase_add_test(tc, addr_check_reused_connection);
+    tcase_add_test(tc, url_split);
+    suite_add_tcase(s, tc);
+    return run_suite(s);
+}
