@@ -40,6 +40,39 @@ static int alert_err(gnutls_alert_description_t a, int psk)
     }
 }
 
+/* Our fatal alert for a failure of ours: the one that tells the peer
+ * most (RFC 5246 §7.2.2, RFC 4279 §2). */
+static void answer(dtls_sess_t *s, int rc)
+{
+    gnutls_alert_description_t a;
+    switch (s->fail_err) {
+    case COAP_ERR_DTLS_IDENTITY:
+        a = GNUTLS_A_UNKNOWN_PSK_IDENTITY;
+        break;
+    case COAP_ERR_DTLS_PSK:
+        a = GNUTLS_A_DECRYPT_ERROR;
+        break;
+    case COAP_ERR_DTLS_UNTRUSTED:
+        a = GNUTLS_A_UNKNOWN_CA;
+        break;
+    case COAP_ERR_DTLS_EXPIRED:
+        a = GNUTLS_A_CERTIFICATE_EXPIRED;
+        break;
+    case COAP_ERR_DTLS_NAME:
+    case COAP_ERR_DTLS_KEY:
+        a = GNUTLS_A_BAD_CERTIFICATE;
+        break;
+    default:
+        if (rc == GNUTLS_E_NO_CERTIFICATE_FOUND) {
+            a = GNUTLS_A_HANDSHAKE_FAILURE;
+            break;
+        }
+        gnutls_alert_send_appropriate(s->g, rc);
+        return;
+    }
+    gnutls_alert_send(s->g, GNUTLS_AL_FATAL, a);
+}
+
 /* Why the handshake failed (rc from gnutls_handshake), and the alert we
  * answer with when the failure is ours. */
 static void failed(dtls_sess_t *s, int rc)
@@ -63,18 +96,16 @@ static void failed(dtls_sess_t *s, int rc)
         err = s->client && finished && psk_kx(s->g) ? COAP_ERR_DTLS_PSK : COAP_ERR_TIMEOUT;
         snprintf(why, sizeof why, "no answer within %u ms%s", s->t->p.handshake_timeout_ms,
                  err == COAP_ERR_DTLS_PSK ? " to our Finished (a different pre-shared key?)" : "");
+    } else if (rc == GNUTLS_E_NO_CERTIFICATE_FOUND && !s->client) {
+        /* GnuTLS clients send none when none of theirs is from a CA our
+         * CertificateRequest names */
+        err = COAP_ERR_DTLS_UNTRUSTED;
+        snprintf(why, sizeof why, "the client sent no certificate (none from a CA we trust?)");
     } else {
         err = COAP_ERR_DTLS_FAILED;
         snprintf(why, sizeof why, "%s", gnutls_strerror(rc));
     }
-    if (rc != GNUTLS_E_TIMEDOUT && rc != GNUTLS_E_FATAL_ALERT_RECEIVED) {
-        if (s->fail_err == COAP_ERR_DTLS_IDENTITY) /* RFC 4279 §2 */
-            gnutls_alert_send(s->g, GNUTLS_AL_FATAL, GNUTLS_A_UNKNOWN_PSK_IDENTITY);
-        else if (s->fail_err == COAP_ERR_DTLS_PSK)
-            gnutls_alert_send(s->g, GNUTLS_AL_FATAL, GNUTLS_A_DECRYPT_ERROR);
-        else
-            gnutls_alert_send_appropriate(s->g, rc);
-    }
+    if (rc != GNUTLS_E_TIMEDOUT && rc != GNUTLS_E_FATAL_ALERT_RECEIVED) answer(s, rc);
     dtls_sess_fail_(s, err, why);
 }
 
@@ -171,7 +202,7 @@ void dtls_sess_timer_(dtls_sess_t *s, uint64_t now)
         return;
     }
     char why[64];
-    snprintf(why, sizeof why, "idle for %u s", s->t->p.idle_timeout_ms / 1000);
+    snprintf(why, sizeof why, "idle for %u ms", s->t->p.idle_timeout_ms);
     s->t->st.closed_idle++;
     dtls_sess_end_(s, 1, why);
 }
