@@ -67,8 +67,8 @@ static void usage(FILE *f)
           "\n",
           f);
     fputs(tls_args_usage, f);
-    fputs("  A coaps:// URI needs -k and -u, -c, -j and -C, or -M with --rpk-pin (or -n);\n"
-          "  the server's certificate must name the URI's host.\n"
+    fputs("  A coaps:// URI needs -k and -u; or -C (with -c and -j to present a certificate);\n"
+          "  or -M with --rpk-pin (or -n). The server's certificate must name the URI's host.\n"
           "\n"
           "Exit status: 0 on a 2.xx response, 1 on 4.xx/5.xx, 2 on bad arguments,\n"
           "3 on timeout, reset or an unreachable peer, 4 on a failed DTLS handshake\n"
