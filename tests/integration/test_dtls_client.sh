@@ -94,6 +94,20 @@ fast_psk() { # the sim answers a wrong key with decrypt_error: no wait
 }
 check "wrong PSK against the sim: exit 4 at once (decrypt_error alert)" fast_psk
 
+# coapgw-sim registers over DTLS from its DTLS listener (libcoap's server
+# makes /rd when asked to, with -d).
+register() {
+    server coap-server-gnutls -k secret
+    start reg "$BUILD/coapgw-sim" --listen "127.0.0.1:$(free_port)" \
+        --listen-dtls "127.0.0.1:$(free_port)" -k secret -u device-1 --register "$U"
+    wait_for "a registration over DTLS" grep -q "rd: registered as" "$TMP/reg.log" &&
+        grep -q "established 127.0.0.1:$PORT" "$TMP/reg.log"
+    local rc=$?
+    stop reg
+    return $rc
+}
+check "coapgw-sim --register coaps://: registers over DTLS from its listener" register
+
 # Several requests over one transport (dtls_driver).
 D="$BUILD/dtls_driver"
 server coap-server-gnutls -k secret
