@@ -68,7 +68,8 @@ typedef enum {
     COAP_ERR_DTLS_NO_CREDENTIALS = -33, /* no credentials for this peer */
 } coap_err_t;
 
-#define COAP_ERR_IS_DTLS(err) ((err) <= COAP_ERR_DTLS_FAILED && (err) >= COAP_ERR_DTLS_NO_CREDENTIALS)
+#define COAP_ERR_IS_DTLS(err)                                                                      \
+    ((err) <= COAP_ERR_DTLS_FAILED && (err) >= COAP_ERR_DTLS_NO_CREDENTIALS)
 
 #define COAP_ERR_SYS_BASE    1000
 #define COAP_ERR_SYS(e)      (-(COAP_ERR_SYS_BASE + (e)))
