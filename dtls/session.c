@@ -7,6 +7,7 @@
  */
 #include "dtls_internal.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +48,17 @@ static ssize_t push(gnutls_transport_ptr_t p, const void *data, size_t len)
 
 /* --- life cycle --- */
 
+/* RFC 6066 §3: a client names the server it wants, when that is a DNS
+ * name (never an IP address), so a server with several certificates can
+ * pick the one the name check will accept. */
+static void set_server_name(dtls_sess_t *s)
+{
+    const char *name = s->creds->peer_name;
+    struct in6_addr ip;
+    if (!name || inet_pton(AF_INET, name, &ip) == 1 || inet_pton(AF_INET6, name, &ip) == 1) return;
+    gnutls_server_name_set(s->g, GNUTLS_NAME_DNS, name, strlen(name));
+}
+
 static int setup(dtls_sess_t *s, gnutls_dtls_prestate_st *pre)
 {
     dtls_t *t = s->t;
@@ -65,6 +77,7 @@ static int setup(dtls_sess_t *s, gnutls_dtls_prestate_st *pre)
         gnutls_dtls_prestate_set(s->g, pre); /* continues the cookie exchange */
         if (gnutls_session_ticket_enable_server(s->g, &t->ticket_key) < 0) return -1;
     } else {
+        set_server_name(s);
         dtls_resume_apply_(t, s);
     }
     return 0;
