@@ -144,6 +144,8 @@ void dtls_sess_input_(dtls_sess_t *s, const uint8_t *buf, size_t len);
 int dtls_sess_send_(dtls_sess_t *s, const uint8_t *buf, size_t len);
 /* Keeps a datagram until the handshake ends. COAP_OK or COAP_ERR_NOMEM. */
 int dtls_sess_enqueue_(dtls_sess_t *s, const uint8_t *buf, size_t len);
+/* Counts (and reports) the records GnuTLS discarded since last time. */
+void dtls_sess_note_discarded_(dtls_sess_t *s);
 /* Fired by the transport's timer heap. */
 void dtls_sess_timer_(dtls_sess_t *s, uint64_t now);
 /* Ends the session: close_notify when `notify`, an event with reason,

@@ -162,9 +162,7 @@ void dtls_sess_handshake_(dtls_sess_t *s)
     for (int i = 0; i < 4 && rc == GNUTLS_E_WARNING_ALERT_RECEIVED; i++)
         rc = gnutls_handshake(s->g);
     s->busy--;
-    unsigned after = gnutls_record_get_discarded(s->g);
-    if (after > before) t->st.dropped_bad_record += after - before;
-    s->discarded = after;
+    dtls_sess_note_discarded_(s);
     if (rc == GNUTLS_E_AGAIN || rc == GNUTLS_E_INTERRUPTED) {
         if (wrong_psk(s, before)) {
             s->fail_err = COAP_ERR_DTLS_PSK;

@@ -184,10 +184,14 @@ int dtls_sess_enqueue_(dtls_sess_t *s, const uint8_t *buf, size_t len)
 
 /* --- records --- */
 
-static void note_discarded(dtls_sess_t *s)
+void dtls_sess_note_discarded_(dtls_sess_t *s)
 {
     unsigned d = gnutls_record_get_discarded(s->g);
-    if (d > s->discarded) s->t->st.dropped_bad_record += d - s->discarded;
+    if (d <= s->discarded) return;
+    s->t->st.dropped_bad_record += d - s->discarded;
+    dtls_event_(s->t, DTLS_EV_DROPPED, &s->peer, s->client, 0, s->id.name ? &s->id : NULL,
+                "%u record(s) of the session that did not decrypt (forged, replayed or stale)",
+                d - s->discarded);
     s->discarded = d;
 }
 
@@ -269,5 +273,5 @@ void dtls_sess_input_(dtls_sess_t *s, const uint8_t *buf, size_t len)
     }
     s->busy--;
     s->rx = NULL;
-    if (!s->dead) note_discarded(s);
+    if (!s->dead) dtls_sess_note_discarded_(s);
 }
