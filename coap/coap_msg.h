@@ -54,7 +54,22 @@ typedef enum {
     COAP_ERR_UNREACHABLE = -22,     /* ICMP unreachable or send failure */
     COAP_ERR_TOO_LARGE = -23,       /* body over the configured limit */
     COAP_ERR_BLOCK = -24,           /* block-wise transfer failed (ETag change, bad block) */
+    /* A secured transport's handshake with the peer failed (coap_transport.h):
+     * the exchanges waiting on it end with one of these. A handshake the
+     * peer never answers is COAP_ERR_TIMEOUT, like any silent peer. */
+    COAP_ERR_DTLS_FAILED = -25,         /* handshake failed (another reason) */
+    COAP_ERR_DTLS_PSK = -26,            /* the pre-shared keys differ */
+    COAP_ERR_DTLS_IDENTITY = -27,       /* the peer knows no such PSK identity */
+    COAP_ERR_DTLS_UNTRUSTED = -28,      /* certificate not signed by a trusted CA */
+    COAP_ERR_DTLS_EXPIRED = -29,        /* certificate expired or not yet valid */
+    COAP_ERR_DTLS_NAME = -30,           /* certificate not issued for the host */
+    COAP_ERR_DTLS_KEY = -31,            /* raw public key not the pinned one */
+    COAP_ERR_DTLS_REJECTED = -32,       /* the peer rejected our certificate or key */
+    COAP_ERR_DTLS_NO_CREDENTIALS = -33, /* no credentials for this peer */
 } coap_err_t;
+
+#define COAP_ERR_IS_DTLS(err)                                                                      \
+    ((err) <= COAP_ERR_DTLS_FAILED && (err) >= COAP_ERR_DTLS_NO_CREDENTIALS)
 
 #define COAP_ERR_SYS_BASE    1000
 #define COAP_ERR_SYS(e)      (-(COAP_ERR_SYS_BASE + (e)))

@@ -6,24 +6,37 @@
  * datagrams between the endpoint and its peers and says who sent each one;
  * the endpoint does the rest of RFC 7252 §4 (retransmission, duplicate
  * detection, ACK/RST matching) and the roles above it do the rest of the
- * protocol. Two implementations exist: UDP (coap_transport_udp_new) and
- * the unit tests' simulated network (tests/unit/simnet.h).
+ * protocol. Three implementations exist: UDP (coap_transport_udp_new),
+ * the unit tests' simulated network (tests/unit/simnet.h), and DTLS.
  *
- * How DTLS 1.2 (RFC 6347) plugs in, as a third implementation, without a
- * change to client*.c, server*.c or observe.c:
- *  - It owns its UDP socket (fd) and one session per peer. Sessions are
- *    looked up by peer address today; an RFC 9146 connection ID would key
- *    them by that ID instead, and the transport would then report the
- *    session's current address as `from`, so this interface stays as it is.
+ * DTLS 1.2 (RFC 6347) is the third implementation (dtls/dtls.h, on
+ * GnuTLS), without a change to client*.c, server*.c or observe.c:
+ *  - It sits on a UDP transport of its own (its socket is the fd) and keeps
+ *    one session per peer. Sessions are looked up by peer address today;
+ *    an RFC 9146 connection ID would key them by that ID instead, and the
+ *    transport would then report the session's current address as `from`,
+ *    so this interface stays as it is.
  *  - send() encrypts into the peer's session. Without one, it starts a
  *    handshake and keeps the datagram in a small bounded queue until the
- *    handshake ends; a handshake that fails reports the peer through
- *    `unreachable` with the reason, so the exchanges waiting on it end at
- *    once with that error instead of retransmitting into the void.
+ *    handshake ends. A handshake that fails reports the peer through
+ *    `unreachable` with a COAP_ERR_DTLS_* code (coap_msg.h) that names the
+ *    reason - the keys differ, unknown PSK identity, certificate not
+ *    trusted, expired or for another name, another raw public key, the
+ *    peer refused ours, no credentials for the peer - so the exchanges
+ *    waiting on it end at once with it instead of retransmitting into the
+ *    void; a handshake nobody answers is COAP_ERR_TIMEOUT, as for any
+ *    silent peer. The longer text (GnuTLS's own, an alert's name) goes to
+ *    the transport's event callback, for logs.
+ *  - Upcalls come from process() only, never from inside send(): the
+ *    endpoint's state is in flux while it sends. A failure found in
+ *    send() (no credentials) returns COAP_OK and is reported at the next
+ *    process(), which next_deadline() makes due at once.
  *  - process() reads records, runs handshakes (the cookie exchange of
  *    §4.2.1 before any per-client state) and their flight retransmissions
  *    (§4.2.4), whose timers next_deadline() exposes, and hands each
  *    decrypted datagram up with the session's identity.
+ *  - A transport with no client role (a server only) answers send() to a
+ *    peer without a session with COAP_ERR_UNREACHABLE at once.
  *
  * How a session's identity reaches a request handler: the transport passes
  * a coap_identity_t with each datagram it delivers (NULL for plain UDP);
@@ -67,7 +80,8 @@ typedef struct {
     void (*datagram)(void *ep, const coap_addr_t *from, const coap_addr_t *local,
                      const coap_identity_t *id, const uint8_t *buf, size_t len);
     /* `peer` cannot be reached (ICMP unreachable, a failed handshake):
-     * exchanges with it end now with `err` (a COAP_ERR_* code). */
+     * exchanges with it end now with `err` (a COAP_ERR_* code:
+     * COAP_ERR_UNREACHABLE, COAP_ERR_TIMEOUT, COAP_ERR_DTLS_*). */
     void (*unreachable)(void *ep, const coap_addr_t *peer, int err);
 } coap_transport_up_t;
 

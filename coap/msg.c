@@ -338,6 +338,24 @@ const char *coap_strerror(int err)
         return "body too large";
     case COAP_ERR_BLOCK:
         return "block-wise transfer failed";
+    case COAP_ERR_DTLS_FAILED:
+        return "DTLS handshake failed";
+    case COAP_ERR_DTLS_PSK:
+        return "DTLS handshake failed: the pre-shared key does not match";
+    case COAP_ERR_DTLS_IDENTITY:
+        return "DTLS handshake failed: unknown PSK identity";
+    case COAP_ERR_DTLS_UNTRUSTED:
+        return "DTLS handshake failed: certificate not trusted";
+    case COAP_ERR_DTLS_EXPIRED:
+        return "DTLS handshake failed: certificate expired or not yet valid";
+    case COAP_ERR_DTLS_NAME:
+        return "DTLS handshake failed: certificate name mismatch";
+    case COAP_ERR_DTLS_KEY:
+        return "DTLS handshake failed: raw public key does not match the pinned fingerprint";
+    case COAP_ERR_DTLS_REJECTED:
+        return "DTLS handshake failed: the peer rejected our credentials";
+    case COAP_ERR_DTLS_NO_CREDENTIALS:
+        return "no DTLS credentials for this peer";
     }
     if (COAP_ERR_IS_SYS(err)) return strerror(COAP_ERR_ERRNO(err));
     return "unknown error";

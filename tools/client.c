@@ -8,6 +8,7 @@
 #include "coap_client.h"
 #include "base_loop.h"
 #include "coap_uri.h"
+#include "tls_args.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define MAX_EXTRA_OPTS 32
 
@@ -28,6 +30,7 @@ typedef struct {
         char *val;
     } opts[MAX_EXTRA_OPTS];
     int nopts;
+    tls_args_t tls;
 } args_t;
 
 typedef struct {
@@ -58,11 +61,18 @@ static void usage(FILE *f)
           "  -T SECONDS   give up after SECONDS (default 93, the CoAP MAX_TRANSMIT_WAIT)\n"
           "  -P HOST:PORT send the request to this forward proxy with the URI in Proxy-Uri\n"
           "               (the URI may then be http://, https:// or coap://)\n"
-          "  -v           print the response code and options to stderr\n"
+          "  -v           print the response code and options to stderr (and the DTLS\n"
+          "               session's peer identity)\n"
           "  -h, --help   this text\n"
+          "\n",
+          f);
+    fputs(tls_args_usage, f);
+    fputs("  A coaps:// URI needs -k and -u; or -C (with -c and -j to present a certificate);\n"
+          "  or -M with --rpk-pin (or -n). The server's certificate must name the URI's host.\n"
           "\n"
           "Exit status: 0 on a 2.xx response, 1 on 4.xx/5.xx, 2 on bad arguments,\n"
-          "3 on timeout, reset or an unreachable peer.\n",
+          "3 on timeout, reset or an unreachable peer, 4 on a failed DTLS handshake\n"
+          "(wrong key or identity, a certificate not trusted, expired or for another name).\n",
           f);
 }
 
@@ -70,6 +80,28 @@ static int die_usage(const char *msg, const char *arg)
 {
     fprintf(stderr, "coapgw-client: %s%s%s\n", msg, arg ? ": " : "", arg ? arg : "");
     return 2;
+}
+
+static int is_coaps(const args_t *a)
+{
+    return !a->proxy && strncasecmp(a->uri, "coaps:", 6) == 0;
+}
+
+/* DTLS options go with a coaps:// URI, and must let us verify the server. */
+static int check_tls_args(const args_t *a)
+{
+    const tls_args_t *t = &a->tls;
+    if (!is_coaps(a))
+        return tls_args_given(t) ? die_usage("DTLS options need a coaps:// URI (and no -P)", NULL)
+                                 : 0;
+    if (!t->psk_key && !t->cert && !t->rpk && !t->ca)
+        return die_usage("a coaps:// URI needs credentials: -k and -u, -c -j -C, or -M", NULL);
+    if (!t->psk_key != !t->identity) return die_usage("-k and -u go together", NULL);
+    if (t->cert && !t->ca && !t->no_verify)
+        return die_usage("-c needs -C CAFILE to verify the server with (or -n)", NULL);
+    if (t->rpk && !t->rpk_pin && !t->no_verify)
+        return die_usage("-M needs --rpk-pin with the server's key (or -n)", NULL);
+    return 0;
 }
 
 static int parse_args(int argc, char **argv, args_t *a)
@@ -84,6 +116,9 @@ static int parse_args(int argc, char **argv, args_t *a)
             usage(stdout);
             exit(0);
         }
+        int tls = tls_args_take(&a->tls, argc, argv, &i);
+        if (tls < 0) return die_usage("option needs a value", o);
+        if (tls) continue;
         if (o[0] != '-' || !o[1]) {
             if (a->uri) return die_usage("more than one URI", o);
             a->uri = o;
@@ -145,7 +180,7 @@ static int parse_args(int argc, char **argv, args_t *a)
     }
     if (!a->uri) return die_usage("no URI given (see --help)", NULL);
     if (a->text && a->file) return die_usage("-e and -f exclude each other", NULL);
-    return 0;
+    return check_tls_args(a);
 }
 
 static int read_file(const char *path, uint8_t **out, size_t *len)
@@ -222,7 +257,9 @@ static void on_response(coap_req_t *req, const coap_resp_t *r, void *arg)
     if (r->err) {
         if (r->err != COAP_ERR_CANCELLED || !run->observing)
             fprintf(stderr, "coapgw-client: %s\n", coap_strerror(r->err));
-        run->exit_code = r->err == COAP_ERR_CANCELLED && run->observing ? 0 : 3;
+        run->exit_code = r->err == COAP_ERR_CANCELLED && run->observing ? 0
+                         : COAP_ERR_IS_DTLS(r->err)                     ? 4
+                                                                        : 3;
     } else {
         if (run->a->verbose) print_response(r);
         int ok = COAP_CODE_CLASS(r->msg->code) == 2;
@@ -297,6 +334,41 @@ static coap_req_t *make_request(coap_ep_t *ep, const args_t *a, const coap_addr_
     return req;
 }
 
+static void on_dtls_event(void *arg, const dtls_event_t *ev)
+{
+    static const char *const kinds[] = {"?", "PSK identity", "certificate", "raw public key"};
+    const args_t *a = arg;
+    char peer[COAP_ADDR_STRLEN];
+    coap_addr_str(ev->peer, peer, sizeof peer);
+    if (ev->kind == DTLS_EV_HANDSHAKE_FAILED)
+        fprintf(stderr, "coapgw-client: DTLS handshake with %s failed: %s\n", peer, ev->reason);
+    else if (a->verbose && ev->kind == DTLS_EV_ESTABLISHED)
+        fprintf(stderr, "DTLS session with %s (%s), %s: %s\n", peer, ev->reason,
+                kinds[ev->id ? ev->id->kind : 0], ev->id ? ev->id->name : "none");
+}
+
+/* UDP, or DTLS for a coaps:// URI (its host is the name the server's
+ * certificate must carry). NULL with *rc set. */
+static coap_ep_t *open_endpoint(const args_t *a, int *rc)
+{
+    if (!is_coaps(a)) return coap_ep_new(NULL, NULL, rc);
+    static coap_parsed_uri_t u;
+    char why[256];
+    coap_uri_parse(&u, a->uri);
+    dtls_creds_t *c = tls_args_creds(&a->tls, u.host, why, sizeof why);
+    if (!c) {
+        fprintf(stderr, "coapgw-client: %s\n", why);
+        *rc = COAP_ERR_INVALID;
+        return NULL;
+    }
+    dtls_config_t cfg = {.client = c, .event = on_dtls_event, .arg = (void *)(uintptr_t)a};
+    /* The handshake gives up before the request does, so its reason shows. */
+    cfg.params.handshake_timeout_ms = (uint32_t)(a->timeout_s * 800);
+    coap_transport_t *tr = dtls_transport_new(&cfg, rc);
+    dtls_creds_unref(c);
+    return tr ? coap_ep_new_on(tr, NULL, rc) : NULL;
+}
+
 int main(int argc, char **argv)
 {
     args_t a;
@@ -315,7 +387,8 @@ int main(int argc, char **argv)
         free(body);
         return a.proxy || strncmp(a.uri, "coap", 4) == 0 ? 3 : 2;
     }
-    coap_ep_t *ep = coap_ep_new(NULL, NULL, &rc);
+    coap_ep_t *ep = open_endpoint(&a, &rc);
+    if (!ep && rc == COAP_ERR_INVALID) return free(body), 2;
     base_loop_t *loop = base_loop_new();
     if (!ep || !loop || coap_ep_attach(ep, loop)) {
         fprintf(stderr, "coapgw-client: cannot open a UDP socket: %s\n", coap_strerror(rc));

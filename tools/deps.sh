@@ -5,9 +5,11 @@
 #   tools/deps.sh test    plus the real peers and tools the tests use
 set -euo pipefail
 
-build_pkgs=(gcc make cmake pkg-config libmicrohttpd-dev libcurl4-openssl-dev libjansson-dev check)
+build_pkgs=(gcc make cmake pkg-config libmicrohttpd-dev libcurl4-openssl-dev libjansson-dev
+    libgnutls28-dev check)
+# openssl makes the DTLS tests' keys and certificates
 test_pkgs=(libcoap3-bin libcoap3-dev curl clang libclang-rt-14-dev valgrind iproute2 util-linux python3
-    chromium)
+    openssl chromium)
 # The browser test's Node.js: Debian's nodejs and npm, unless a node and npm
 # are there already (NodeSource's nodejs carries npm and conflicts with
 # Debian's npm package).

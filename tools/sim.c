@@ -8,8 +8,8 @@
 #include "base_loop.h"
 #include "coap_server.h"
 #include "coap_uri.h"
-
-#include <netdb.h>
+#include "sim_rd.h"
+#include "tls_args.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -21,12 +21,23 @@
 
 typedef struct slow slow_t;
 
+/* The observable resources, by index in the table further down. */
+enum { RES_TEMP, RES_HUM, RES_LED, RES_OBSERVABLE, RES_COUNT = 6 };
+
+/* One listener: plain UDP, or DTLS beside it. */
 typedef struct {
+    coap_ep_t *ep;
+    coap_transport_t *dtls; /* the endpoint's, when it is a DTLS one */
     coap_server_t *srv;
+    coap_server_resource_t *res[RES_OBSERVABLE];
+} listener_t;
+
+typedef struct {
+    listener_t l[2];
+    int nl;
     base_loop_t *loop;
     base_loop_timer_t *tick;
     slow_t *slow; /* /slow answers still to come */
-    coap_server_resource_t *temp, *hum, *led;
     uint32_t period_ms, slow_ms;
     uint64_t rng;
     double temperature, humidity;
@@ -41,6 +52,12 @@ static uint32_t next_rand(sim_t *s)
     s->rng ^= s->rng << 25;
     s->rng ^= s->rng >> 27;
     return (uint32_t)((s->rng * 2685821657736338717ull) >> 32);
+}
+
+/* A notification to the observers of resource `res` on every listener. */
+static void notify(sim_t *s, int res, const coap_server_response_t *r)
+{
+    for (int i = 0; i < s->nl; i++) coap_server_notify(s->l[i].srv, s->l[i].res[res], r);
 }
 
 static void log_request(const coap_server_request_t *req)
@@ -141,7 +158,7 @@ static void led(coap_server_t *srv, const coap_server_request_t *req, void *arg)
         n.payload = on ? "on" : "off";
         n.payload_len = strlen(n.payload);
         n.content_format = COAP_CF_TEXT_PLAIN;
-        coap_server_notify(srv, s->led, &n);
+        notify(s, RES_LED, &n);
     }
 }
 
@@ -173,6 +190,7 @@ static void echo(coap_server_t *srv, const coap_server_request_t *req, void *arg
 
 struct slow {
     sim_t *sim;
+    coap_server_t *srv; /* the listener the request came in on */
     uint64_t id;
     base_loop_timer_t *t;
     slow_t *next;
@@ -192,19 +210,18 @@ static void slow_due(base_loop_t *loop, base_loop_timer_t *t, void *arg)
     (void)loop;
     (void)t;
     slow_t *sl = arg;
-    respond_text(sl->sim->srv, sl->id, COAP_CONTENT, COAP_CF_TEXT_PLAIN, "finally");
+    respond_text(sl->srv, sl->id, COAP_CONTENT, COAP_CF_TEXT_PLAIN, "finally");
     slow_free(sl);
 }
 
 /* Answers later: the endpoint sends the empty ACK, then a separate CON. */
 static void slow(coap_server_t *srv, const coap_server_request_t *req, void *arg)
 {
-    (void)srv;
     sim_t *s = arg;
     log_request(req);
     slow_t *sl = malloc(sizeof *sl);
     if (!sl) return;
-    *sl = (slow_t){.sim = s, .id = req->id, .next = s->slow};
+    *sl = (slow_t){.sim = s, .srv = srv, .id = req->id, .next = s->slow};
     s->slow = sl;
     sl->t = base_loop_timer_new(s->loop, slow_due, sl);
     base_loop_timer_arm_in(sl->t, s->slow_ms);
@@ -227,11 +244,11 @@ static void on_tick(base_loop_t *loop, base_loop_timer_t *t, void *arg)
     r.payload = b;
     r.payload_len = strlen(b);
     r.content_format = COAP_CF_TEXT_PLAIN;
-    coap_server_notify(s->srv, s->temp, &r);
+    notify(s, RES_TEMP, &r);
     humidity_rep(s, b, sizeof b);
     r.payload_len = strlen(b);
     r.content_format = COAP_CF_JSON;
-    coap_server_notify(s->srv, s->hum, &r);
+    notify(s, RES_HUM, &r);
     base_loop_timer_arm_in(t, s->period_ms);
 }
 
@@ -239,7 +256,9 @@ static void usage(FILE *f)
 {
     fputs(
         "usage: coapgw-sim [--listen ADDR:PORT] [--period-ms N] [--slow-ms N] [--seed N]\n"
-        "                  [--register coap://GATEWAY[:PORT] [--name NAME] [--lifetime S]]\n"
+        "                  [--register coap[s]://GATEWAY[:PORT] [--name NAME] [--lifetime S]]\n"
+        "                  [--listen-dtls ADDR:PORT [-k KEY -u IDENTITY] [-c CERTFILE -j KEYFILE]\n"
+        "                   [-C CAFILE] [-M RPKFILE] [--rpk-pin SHA256] [-n]]\n"
         "A simulated CoAP device (default listen 127.0.0.1:5783). Resources:\n"
         "  /sensors/temperature  observable, text/plain, changes every period\n"
         "  /sensors/humidity     observable, application/json {\"value\": .., \"unit\": \"%RH\"}\n"
@@ -255,20 +274,29 @@ static void usage(FILE *f)
         "                        address, refreshed at 2/3 of the lifetime, removed at exit\n"
         "  --name NAME           endpoint name (default \"sim\"): /devices/NAME/ on coapgw\n"
         "  --lifetime S          registration lifetime in seconds (default 60)\n"
-        "Logs one line per request on stderr; SIGINT or SIGTERM end it.\n",
+        "  --listen-dtls ADDR:PORT  listen for coaps:// too (DTLS 1.2), with the credentials\n"
+        "                        below: a client must show the PSK identity and key, a\n"
+        "                        certificate from -C's CA, or a raw public key (any with -M\n"
+        "                        alone; --rpk-pin names the one allowed). A coaps:// --register\n"
+        "                        goes from this listener, with the same credentials.\n",
         f);
+    fputs(tls_args_usage, f);
+    fputs("Logs one line per request and per DTLS event on stderr; SIGUSR1 prints the DTLS\n"
+          "counters; SIGINT or SIGTERM end it.\n",
+          f);
 }
 
-static volatile sig_atomic_t stop;
+static volatile sig_atomic_t stop, dump_stats;
 static void on_signal(int sig)
 {
-    (void)sig;
-    stop = 1;
+    if (sig == SIGUSR1)
+        dump_stats = 1;
+    else
+        stop = 1;
 }
 
 /* The resources, in one table: served, and listed in the link format
  * sent to a Resource Directory (the same as /.well-known/core). */
-enum { RES_TEMP, RES_HUM, RES_LED, RES_COUNT = 6 };
 #define RW_METHODS (COAP_METHOD_BIT(COAP_GET) | COAP_METHOD_BIT(COAP_PUT))
 #define ECHO_METHODS                                                                               \
     (COAP_METHOD_BIT(COAP_POST) | COAP_METHOD_BIT(COAP_PUT) | COAP_METHOD_BIT(COAP_FETCH) |        \
@@ -303,15 +331,14 @@ static const struct {
     {"/slow", 0, COAP_METHODS_READ, slow, {.rt = "slow", .ct = 0, .sz = -1}},
 };
 
-static void add_resources(sim_t *s)
+static void add_resources(sim_t *s, listener_t *l)
 {
-    coap_server_resource_t *r[RES_COUNT];
-    for (size_t i = 0; i < RES_COUNT; i++)
-        r[i] = coap_server_add(s->srv, resources[i].path, resources[i].flags, resources[i].methods,
-                               resources[i].handler, s, &resources[i].a);
-    s->temp = r[RES_TEMP];
-    s->hum = r[RES_HUM];
-    s->led = r[RES_LED];
+    for (size_t i = 0; i < RES_COUNT; i++) {
+        coap_server_resource_t *r =
+            coap_server_add(l->srv, resources[i].path, resources[i].flags, resources[i].methods,
+                            resources[i].handler, s, &resources[i].a);
+        if (i < RES_OBSERVABLE) l->res[i] = r;
+    }
 }
 
 /* The table in link format (RFC 6690 §2; RFC 7641 §6 for obs). */
@@ -332,187 +359,21 @@ static size_t link_format(char *out, size_t cap)
     return n < cap ? n : cap - 1;
 }
 
-/* --- registration with a Resource Directory (RFC 9176 §5) --- */
-
 typedef struct {
-    coap_ep_t *ep;         /* the server's own: the RD sees our CoAP address */
-    coap_parsed_uri_t uri; /* --register */
-    const char *name;      /* ep= */
-    uint32_t lifetime_s;   /* lt= */
-    coap_addr_t rd;        /* resolved before each registration */
-    char location[160];    /* "/rd/ID" while registered */
-    uint32_t backoff_s;    /* after a failure: 1, 2, 4 ... 30 */
-    base_loop_timer_t *timer;
-    coap_req_t *inflight;
-    int deleted;  /* the DELETE at exit has been answered */
-    int stopping; /* exiting: no more retries */
-} reg_t;
-
-static void reg_send(reg_t *g);
-
-static void reg_due(base_loop_t *loop, base_loop_timer_t *t, void *arg)
-{
-    (void)loop;
-    (void)t;
-    reg_send(arg);
-}
-
-static void reg_retry(reg_t *g, const char *why)
-{
-    g->backoff_s = g->backoff_s ? (g->backoff_s * 2 > 30 ? 30 : g->backoff_s * 2) : 1;
-    fprintf(stderr, "coapgw-sim: rd: %s; retrying in %u s\n", why, g->backoff_s);
-    base_loop_timer_arm_in(g->timer, (uint64_t)g->backoff_s * 1000);
-}
-
-/* Refresh at 2/3 of the lifetime (RFC 9176 §5.3.1: before it runs out). */
-static void reg_refresh_later(reg_t *g)
-{
-    g->backoff_s = 0;
-    base_loop_timer_arm_in(g->timer, (uint64_t)g->lifetime_s * 2000 / 3);
-}
-
-/* "/rd/ID" from the Location-Path options of a 2.01. */
-static void reg_location(reg_t *g, const coap_msg_t *m)
-{
-    size_t n = 0;
-    for (const coap_msg_opt_t *o = coap_msg_find_opt(m, COAP_OPT_LOCATION_PATH);
-         o && n + o->len + 2 < sizeof g->location; o = coap_msg_next_opt(m, o)) {
-        g->location[n++] = '/';
-        memcpy(g->location + n, coap_msg_opt_value(o), o->len);
-        n += o->len;
-    }
-    g->location[n] = '\0';
-}
-
-static void reg_answered(coap_req_t *req, const coap_resp_t *r, void *arg)
-{
-    (void)req;
-    reg_t *g = arg;
-    if (r->last) g->inflight = NULL;
-    if (g->stopping) return;
-    char why[160];
-    uint8_t code = r->msg ? r->msg->code : 0;
-    if (r->err) {
-        snprintf(why, sizeof why, "no answer from the RD (%s)", coap_strerror(r->err));
-        reg_retry(g, why);
-    } else if (code == COAP_CREATED) {
-        reg_location(g, r->msg);
-        fprintf(stderr, "coapgw-sim: rd: registered as %s at %s, lifetime %u s\n", g->location,
-                g->uri.host, g->lifetime_s);
-        reg_refresh_later(g);
-    } else if (code == COAP_CHANGED) {
-        fprintf(stderr, "coapgw-sim: rd: refreshed %s\n", g->location);
-        reg_refresh_later(g);
-    } else if (code == COAP_NOT_FOUND && g->location[0]) { /* expired: register again */
-        fprintf(stderr, "coapgw-sim: rd: %s is gone; registering again\n", g->location);
-        g->location[0] = '\0';
-        reg_send(g);
-    } else {
-        snprintf(why, sizeof why, "the RD answered %u.%02u %.*s", code >> 5, code & 31,
-                 (int)(r->body_len > 80 ? 80 : r->body_len),
-                 r->body_len ? (const char *)r->body : "");
-        g->location[0] = '\0'; /* start over with a fresh registration */
-        reg_retry(g, why);
-    }
-}
-
-/* The RD's address, resolved again for each registration (a gateway that
- * restarts elsewhere is found); the family of our socket. The simulator
- * may block on DNS: it is not the gateway. */
-static int reg_resolve(reg_t *g)
-{
-    if (g->uri.host_is_literal) return coap_addr_from_host(&g->rd, g->uri.host, g->uri.port);
-    coap_addr_t self;
-    coap_ep_local_addr(g->ep, &self);
-    struct addrinfo hints = {.ai_socktype = SOCK_DGRAM}, *res = NULL;
-    hints.ai_family = self.u.sa.sa_family == AF_INET ? AF_INET : AF_UNSPEC;
-    if (getaddrinfo(g->uri.host, NULL, &hints, &res) || !res) return -1;
-    memset(&g->rd, 0, sizeof g->rd);
-    memcpy(&g->rd.u.ss, res->ai_addr, res->ai_addrlen);
-    g->rd.len = res->ai_addrlen;
-    freeaddrinfo(res);
-    if (g->rd.u.sa.sa_family == AF_INET)
-        g->rd.u.v4.sin_port = htons(g->uri.port);
-    else
-        g->rd.u.v6.sin6_port = htons(g->uri.port);
-    return 0;
-}
-
-/* A registration (POST /rd?ep=&lt= with our links) or, once registered,
- * a refresh (POST /rd/ID with nothing). */
-static void reg_send(reg_t *g)
-{
-    char target[COAP_ADDR_STRLEN], uri[512], links[1024];
-    int err = 0;
-    if (!g->location[0] && reg_resolve(g)) {
-        reg_retry(g, "cannot resolve the RD's host");
-        return;
-    }
-    coap_addr_str(&g->rd, target, sizeof target);
-    if (g->location[0]) {
-        snprintf(uri, sizeof uri, "coap://%s%s", target, g->location);
-    } else {
-        size_t n = (size_t)snprintf(uri, sizeof uri, "coap://%s", target);
-        for (size_t i = 0; i < g->uri.path_count && n < sizeof uri; i++)
-            n += (size_t)snprintf(uri + n, sizeof uri - n, "/%.*s", (int)g->uri.path[i].len,
-                                  g->uri.path[i].s);
-        if (n < sizeof uri)
-            snprintf(uri + n, sizeof uri - n, "%s?ep=%s&lt=%u", g->uri.path_count ? "" : "/rd",
-                     g->name, g->lifetime_s);
-    }
-    coap_req_t *req = coap_req_new(g->ep, COAP_POST, uri, NULL, &err);
-    if (req && !g->location[0]) {
-        size_t n = link_format(links, sizeof links);
-        coap_req_set_content_format(req, COAP_CF_LINK_FORMAT);
-        coap_req_set_payload(req, links, n);
-    }
-    if (req) coap_req_set_timeout(req, 5000);
-    if (!req || coap_req_send(req, reg_answered, g)) {
-        reg_retry(g, "cannot send the request");
-        return;
-    }
-    g->inflight = req;
-    fprintf(stderr, "coapgw-sim: rd: POST %s\n", uri);
-}
-
-static void reg_deleted(coap_req_t *req, const coap_resp_t *r, void *arg)
-{
-    (void)req;
-    reg_t *g = arg;
-    uint8_t code = r->msg ? r->msg->code : 0;
-    fprintf(stderr, "coapgw-sim: rd: DELETE %s: %u.%02u\n", g->location, code >> 5, code & 31);
-    if (r->last) g->deleted = 1;
-}
-
-/* At exit: remove the registration (RFC 9176 §5.3.2), waiting at most 2 s. */
-static void reg_remove(reg_t *g, base_loop_t *loop)
-{
-    g->stopping = 1;
-    if (g->inflight) coap_req_cancel(g->inflight);
-    base_loop_timer_free(g->timer);
-    if (!g->location[0]) return;
-    char target[COAP_ADDR_STRLEN], uri[512];
-    int err;
-    coap_addr_str(&g->rd, target, sizeof target);
-    snprintf(uri, sizeof uri, "coap://%s%s", target, g->location);
-    coap_req_t *req = coap_req_new(g->ep, COAP_DELETE, uri, NULL, &err);
-    if (req) coap_req_set_timeout(req, 2000);
-    if (!req || coap_req_send(req, reg_deleted, g)) return;
-    for (int i = 0; i < 40 && !g->deleted; i++) base_loop_run_once(loop, 50);
-}
-
-typedef struct {
-    const char *listen, *rd_uri;
+    const char *listen, *listen_dtls, *rd_uri;
     unsigned long seed;
+    tls_args_t tls;
 } opts_t;
 
 /* Returns -1 to exit 0 (--help), 0 to go on, 2 on a bad option. */
-static int parse_args(int argc, char **argv, sim_t *s, reg_t *g, opts_t *o)
+static int parse_args(int argc, char **argv, sim_t *s, sim_reg_t *g, opts_t *o)
 {
     for (int i = 1; i < argc; i++) {
         const char *f = argv[i];
         if (!strcmp(f, "-h") || !strcmp(f, "--help")) return usage(stdout), -1;
-        if (i + 1 >= argc) {
+        int tls = tls_args_take(&o->tls, argc, argv, &i);
+        if (tls > 0) continue;
+        if (tls < 0 || i + 1 >= argc) {
             fprintf(stderr, "coapgw-sim: unknown option or missing value: %s (see --help)\n", f);
             return 2;
         }
@@ -521,13 +382,15 @@ static int parse_args(int argc, char **argv, sim_t *s, reg_t *g, opts_t *o)
         unsigned long n = strtoul(v, &end, 10);
         if (!strcmp(f, "--listen"))
             o->listen = v;
+        else if (!strcmp(f, "--listen-dtls"))
+            o->listen_dtls = v;
         else if (!strcmp(f, "--period-ms") && !*end && n > 0)
             s->period_ms = (uint32_t)n;
         else if (!strcmp(f, "--slow-ms") && !*end)
             s->slow_ms = (uint32_t)n;
         else if (!strcmp(f, "--seed") && !*end)
             o->seed = n;
-        else if (!strcmp(f, "--register") && !coap_uri_parse(&g->uri, v) && !g->uri.secure)
+        else if (!strcmp(f, "--register") && !coap_uri_parse(&g->uri, v))
             o->rd_uri = v;
         else if (!strcmp(f, "--name") && strlen(v) < 64 && *v && !strpbrk(v, "&?/ "))
             g->name = v;
@@ -538,56 +401,131 @@ static int parse_args(int argc, char **argv, sim_t *s, reg_t *g, opts_t *o)
             return 2;
         }
     }
+    int dtls = o->listen_dtls != NULL;
+    if (dtls != tls_args_given(&o->tls) || (o->rd_uri && g->uri.secure && !o->listen_dtls)) {
+        fprintf(stderr, "coapgw-sim: %s (see --help)\n",
+                o->listen_dtls ? "--listen-dtls needs credentials: -k and -u, -c and -j, or -M"
+                               : "DTLS options and a coaps:// --register need --listen-dtls");
+        return 2;
+    }
     return 0;
+}
+
+static void on_dtls_event(void *arg, const dtls_event_t *ev)
+{
+    static const char *const kinds[] = {"?",       "established",  "handshake failed",
+                                        "closed",  "cookie",       "dropped",
+                                        "refused", "renegotiation"};
+    char peer[COAP_ADDR_STRLEN];
+    (void)arg;
+    fprintf(stderr, "coapgw-sim: dtls: %s %s: %s%s%s\n", kinds[ev->kind],
+            coap_addr_str(ev->peer, peer, sizeof peer), ev->reason, ev->id ? ", identity " : "",
+            ev->id ? ev->id->name : "");
+}
+
+static void print_dtls_stats(const listener_t *l)
+{
+    dtls_stats_t st;
+    if (dtls_transport_stats(l->dtls, &st)) return;
+    fprintf(stderr,
+            "coapgw-sim: dtls stats: handshakes_ok=%llu handshakes_resumed=%llu "
+            "handshakes_failed=%llu cookies_sent=%llu refused_full=%llu refused_rate=%llu "
+            "dropped_malformed=%llu dropped_no_session=%llu dropped_bad_record=%llu "
+            "closed_idle=%llu closed_by_peer=%llu sessions=%u handshakes=%u\n",
+            (unsigned long long)st.handshakes_ok, (unsigned long long)st.handshakes_resumed,
+            (unsigned long long)st.handshakes_failed, (unsigned long long)st.cookies_sent,
+            (unsigned long long)st.refused_full, (unsigned long long)st.refused_rate,
+            (unsigned long long)st.dropped_malformed, (unsigned long long)st.dropped_no_session,
+            (unsigned long long)st.dropped_bad_record, (unsigned long long)st.closed_idle,
+            (unsigned long long)st.closed_by_peer, st.sessions, st.handshakes);
+}
+
+/* A listener on UDP, or on DTLS with the credentials of the options (which
+ * also serve a coaps:// registration: the client role of the same socket). */
+static int open_listener(sim_t *s, const char *where, const tls_args_t *tls)
+{
+    coap_addr_t addr;
+    if (coap_addr_parse(&addr, where, tls ? 5684 : 5683)) {
+        fprintf(stderr, "coapgw-sim: bad listen address %s\n", where);
+        return 2;
+    }
+    int err = COAP_OK;
+    coap_ep_t *ep = NULL;
+    coap_transport_t *tr = NULL;
+    if (!tls) {
+        ep = coap_ep_new(&addr, NULL, &err);
+    } else {
+        char why[256];
+        dtls_creds_t *c = tls_args_creds(tls, NULL, why, sizeof why);
+        if (!c) return fprintf(stderr, "coapgw-sim: %s\n", why), 2;
+        dtls_config_t cfg = {.bind = &addr, .server = c, .client = c, .event = on_dtls_event};
+        tr = dtls_transport_new(&cfg, &err);
+        dtls_creds_unref(c);
+        if (tr) ep = coap_ep_new_on(tr, NULL, &err);
+    }
+    if (!ep) {
+        fprintf(stderr, "coapgw-sim: cannot listen on %s: %s\n", where, coap_strerror(err));
+        return 1;
+    }
+    listener_t *l = &s->l[s->nl++];
+    l->ep = ep;
+    l->dtls = tr;
+    l->srv = coap_server_new(ep, NULL);
+    coap_ep_attach(ep, s->loop);
+    add_resources(s, l);
+    fprintf(stderr, "coapgw-sim: listening on %s://%s\n", tls ? "coaps" : "coap", where);
+    return 0;
+}
+
+static void run(sim_t *s)
+{
+    while (!stop) {
+        base_loop_run_once(s->loop, 200);
+        if (dump_stats && s->nl > 1) print_dtls_stats(&s->l[1]);
+        dump_stats = 0;
+    }
 }
 
 int main(int argc, char **argv)
 {
     static sim_t s;
-    static reg_t g = {.name = "sim", .lifetime_s = 60};
+    static sim_reg_t g = {.name = "sim", .lifetime_s = 60};
+    static char links[1024];
     opts_t o = {.listen = "127.0.0.1:5783", .seed = 1};
     s.period_ms = 1000;
     s.slow_ms = 3000;
     int rc = parse_args(argc, argv, &s, &g, &o);
     if (rc) return rc < 0 ? 0 : rc;
-    coap_addr_t addr;
-    if (coap_addr_parse(&addr, o.listen, 5683)) {
-        fprintf(stderr, "coapgw-sim: bad listen address %s\n", o.listen);
-        return 2;
-    }
     s.rng = o.seed * 0x9E3779B97F4A7C15ull + 1;
     for (size_t i = 0; i < FIRMWARE_SIZE; i++) s.firmware[i] = (uint8_t)(next_rand(&s) >> 24);
     for (size_t i = 0; i < sizeof s.fw_etag; i++) s.fw_etag[i] = (uint8_t)(next_rand(&s) >> 24);
     s.temperature = 21.5;
     s.humidity = 41.2;
-    int err;
-    coap_ep_t *ep = coap_ep_new(&addr, NULL, &err);
-    if (!ep) {
-        fprintf(stderr, "coapgw-sim: cannot listen on %s: %s\n", o.listen, coap_strerror(err));
-        return 1;
-    }
     s.loop = base_loop_new();
-    s.srv = coap_server_new(ep, NULL);
-    coap_ep_attach(ep, s.loop);
-    add_resources(&s);
+    if ((rc = open_listener(&s, o.listen, NULL)) ||
+        (o.listen_dtls && (rc = open_listener(&s, o.listen_dtls, &o.tls))))
+        return rc;
     s.tick = base_loop_timer_new(s.loop, on_tick, &s);
     base_loop_timer_arm_in(s.tick, s.period_ms);
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
-    fprintf(stderr, "coapgw-sim: listening on coap://%s\n", o.listen);
-    if (o.rd_uri) { /* registers from the server's own socket */
-        g.ep = ep;
-        g.timer = base_loop_timer_new(s.loop, reg_due, &g);
-        base_loop_timer_arm_in(g.timer, 0);
+    signal(SIGUSR1, on_signal);
+    if (o.rd_uri) { /* registers from the listener's own socket */
+        g.ep = s.l[g.uri.secure ? 1 : 0].ep;
+        g.links = links;
+        g.links_len = link_format(links, sizeof links);
+        sim_reg_start(&g, s.loop);
     }
-    while (!stop) base_loop_run_once(s.loop, 200);
+    run(&s);
     fprintf(stderr, "coapgw-sim: stopping\n");
-    if (o.rd_uri) reg_remove(&g, s.loop);
+    if (o.rd_uri) sim_reg_remove(&g, s.loop);
     base_loop_timer_free(s.tick);
     while (s.slow) slow_free(s.slow); /* stopped before they were due */
-    coap_ep_detach(ep, s.loop);
-    coap_server_free(s.srv);
-    coap_ep_free(ep);
+    for (int i = 0; i < s.nl; i++) {
+        coap_ep_detach(s.l[i].ep, s.loop);
+        coap_server_free(s.l[i].srv);
+        coap_ep_free(s.l[i].ep);
+    }
     base_loop_free(s.loop);
     return 0;
 }

@@ -7,14 +7,15 @@ cd "$(dirname "$0")/../.."
 declare -A may=(
     [base]="base"
     [coap]="coap base"
+    [dtls]="dtls coap base"
     [http]="http base"
     [config]="config coap base"
-    [gateway]="gateway http coap config base"
-    [tools]="tools coap base"
+    [gateway]="gateway http coap dtls config base"
+    [tools]="tools dtls coap base"
 )
 room_of() { # the room that holds header $1, or "" when none does
     local r
-    for r in base coap http config gateway tools; do
+    for r in base coap dtls http config gateway tools; do
         [ -e "$r/$1" ] && { echo "$r"; return; }
     done
     echo ""
