@@ -5,9 +5,10 @@
 #   tools/deps.sh test    plus the real peers and tools the tests use
 set -euo pipefail
 
-build_pkgs=(gcc make cmake pkg-config libmicrohttpd-dev libcurl4-openssl-dev libjansson-dev check)
+build_pkgs=(gcc make cmake pkg-config libmicrohttpd-dev libgnutls28-dev libcurl4-openssl-dev
+    libjansson-dev check)
 test_pkgs=(libcoap3-bin libcoap3-dev curl clang libclang-rt-14-dev valgrind iproute2 util-linux python3
-    chromium)
+    chromium openssl)
 # The browser test's Node.js: Debian's nodejs and npm, unless a node and npm
 # are there already (NodeSource's nodejs carries npm and conflicts with
 # Debian's npm package).
