@@ -32,7 +32,7 @@ struct http_tls_creds {
     unsigned npcerts;
     gnutls_privkey_t key;
     long long not_before, not_after;
-    char describe[320];
+    char describe[400];
 };
 
 /* The whole file into out (NUL-terminated, for MHD's PEM strings), or -1
@@ -83,7 +83,7 @@ static void format_time(long long t, char *buf, size_t cap)
 static void describe(http_tls_creds_t *c, gnutls_x509_crt_t crt)
 {
     gnutls_datum_t dn = {NULL, 0};
-    unsigned char serial[40];
+    unsigned char serial[32]; /* RFC 5280 §4.1.2.2: at most 20 octets */
     char hex[2 * sizeof serial + 1] = "?", until[32];
     size_t len = sizeof serial;
     if (gnutls_x509_crt_get_serial(crt, serial, &len) == 0)

@@ -99,6 +99,8 @@ static void save(const char *name, pki_t *p)
     snprintf(file, sizeof file, "%s.key", name);
     write_datum(file, &out, 0600);
     gnutls_free(out.data);
+    gnutls_x509_crt_deinit(p->crt);
+    gnutls_x509_privkey_deinit(p->key);
 }
 
 static const char *path_of(const char *name)
