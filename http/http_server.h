@@ -64,8 +64,9 @@ typedef struct {
     /* With tls: a PEM file of CA certificates. Clients are asked for a
      * certificate; a request over a connection whose client presented
      * none, or one that does not chain to these CAs (or is not for TLS
-     * clients), gets 403 with the reason and the connection closes,
-     * before the handler runs. NULL: no client certificates. */
+     * clients), gets 403 with the reason as soon as its header is in
+     * (no body is read, the handler never runs) and the connection
+     * closes. NULL: no client certificates. */
     const char *tls_client_ca;
 } http_server_params_t;
 

@@ -186,7 +186,12 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
          * connection after the response, so return and answer later. */
         http_conn_header_done_(srv, c);
         if (!r && !(r = *con_cls = req_new(srv, c, url))) return MHD_NO;
-        return req_complete(r, url, method) ? MHD_NO : MHD_YES;
+        if (req_complete(r, url, method)) return MHD_NO;
+        /* Mutual TLS is decided on the headers: an untrusted client gets
+         * its 403 before sending a body, and the connection closes. */
+        if (!http_tls_refused_(r)) return MHD_YES;
+        r->handled = 1; /* reported like any answer */
+        return queue_prepared(r);
     }
     if (*upload_data_size) {
         append_body(r, upload_data, *upload_data_size);
@@ -201,7 +206,6 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
         http_respond_text(r, 413, "request body larger than %zu bytes", srv->p.max_body);
         return queue_prepared(r);
     }
-    if (http_tls_refused_(r)) return queue_prepared(r); /* mutual TLS: 403 */
     srv->handler(r, srv->arg);
     if (r->resp) return queue_prepared(r);
     MHD_suspend_connection(c);
