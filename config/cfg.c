@@ -10,6 +10,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,14 +20,18 @@
 /* Documentation order. Ranges: large enough for any real deployment,
  * small enough that a typo (an extra zero or three) is caught. */
 const cfg_key_t cfg_keys[] = {
-    {"http.listen", CFG_K_LISTEN, F(http_listen), 0, 0, NULL},
+    {"http.listen", CFG_K_STRING, F(http_listen), 0, 0, cfg_check_listen_or_off},
+    {"http.listen_tls", CFG_K_STRING, F(http_listen_tls), 0, 0, cfg_check_listen_or_off},
+    {"http.tls_cert", CFG_K_STRING, F(tls_cert), 0, 0, cfg_check_file},
+    {"http.tls_key", CFG_K_STRING, F(tls_key), 0, 0, cfg_check_file},
+    {"http.tls_client_ca", CFG_K_STRING, F(tls_client_ca), 0, 0, cfg_check_file},
     {"http.conn_memory", CFG_K_UINT, F(conn_memory), 4096, 1048576, NULL},
     {"http.allowed_hosts", CFG_K_LIST, F(allowed_hosts), 0, 0, cfg_check_host_pattern},
     {"http.trusted_origins", CFG_K_LIST, F(trusted_origins), 0, 0, cfg_check_web_origin},
     {"http.header_timeout_ms", CFG_K_UINT, F(header_timeout_ms), 100, 600000, NULL},
     {"http.max_connections_per_ip", CFG_K_UINT, F(max_conn_per_ip), 1, 1000000, NULL},
     {"http.inline_active_content", CFG_K_BOOL, F(inline_active_content), 0, 1, NULL},
-    {"coap.listen", CFG_K_LISTEN, F(coap_listen), 0, 0, NULL},
+    {"coap.listen", CFG_K_STRING, F(coap_listen), 0, 0, cfg_check_listen},
     {"coap.nstart", CFG_K_UINT, F(nstart), 1, 255, NULL}, /* RFC 7252 §4.7 */
     {"coap.max_uploads", CFG_K_UINT, F(max_uploads), 1, 65536, NULL},
     {"coap.max_uploads_per_peer", CFG_K_UINT, F(max_uploads_per_peer), 1, 65536, NULL},
@@ -253,15 +258,21 @@ long cfg_token_duplicate(const cfg_t *c, size_t i)
 
 /* --- the struct --- */
 
+/* The field of a CFG_K_STRING key. */
+static char **string_field(const cfg_t *c, const cfg_key_t *k)
+{
+    return (char **)((char *)(uintptr_t)c + k->off);
+}
+
 void cfg_free(cfg_t *c)
 {
     if (!c) return;
-    free(c->http_listen);
-    free(c->coap_listen);
     cfg_free_devices(c->devices, c->ndevices);
-    for (size_t i = 0; i < cfg_nkeys; i++)
+    for (size_t i = 0; i < cfg_nkeys; i++) {
+        if (cfg_keys[i].kind == CFG_K_STRING) free(*string_field(c, &cfg_keys[i]));
         if (cfg_keys[i].kind == CFG_K_LIST)
             cfg_list_free((cfg_list_t *)((char *)c + cfg_keys[i].off));
+    }
     cfg_free_tokens(c->tokens, c->ntokens);
     /* zeroed, so a second cfg_free is harmless */
     memset(c, 0, sizeof *c);
@@ -271,6 +282,10 @@ void cfg_defaults(cfg_t *c)
 {
     memset(c, 0, sizeof *c);
     c->http_listen = strdup("0.0.0.0:8080");
+    c->http_listen_tls = strdup("off");
+    c->tls_cert = strdup("");
+    c->tls_key = strdup("");
+    c->tls_client_ca = strdup("");
     c->conn_memory = 16384;
     c->coap_listen = strdup("0.0.0.0:5683");
     c->nstart = 1;
@@ -306,15 +321,19 @@ void cfg_defaults(cfg_t *c)
 int cfg_copy(cfg_t *dst, const cfg_t *src)
 {
     *dst = *src;
-    dst->http_listen = dst->coap_listen = NULL;
     dst->devices = NULL;
     dst->tokens = NULL;
     dst->ndevices = dst->ntokens = 0;
-    for (size_t i = 0; i < cfg_nkeys; i++)
+    for (size_t i = 0; i < cfg_nkeys; i++) {
+        if (cfg_keys[i].kind == CFG_K_STRING) *string_field(dst, &cfg_keys[i]) = NULL;
         if (cfg_keys[i].kind == CFG_K_LIST)
             *(cfg_list_t *)((char *)dst + cfg_keys[i].off) = (cfg_list_t){0};
-    if (src->http_listen && !(dst->http_listen = strdup(src->http_listen))) return -1;
-    if (src->coap_listen && !(dst->coap_listen = strdup(src->coap_listen))) return -1;
+    }
+    for (size_t i = 0; i < cfg_nkeys; i++) {
+        const char *from =
+            cfg_keys[i].kind == CFG_K_STRING ? *string_field(src, &cfg_keys[i]) : NULL;
+        if (from && !(*string_field(dst, &cfg_keys[i]) = strdup(from))) return -1;
+    }
     for (size_t i = 0; i < src->ndevices; i++)
         if (cfg_device_put(dst, src->devices[i].name, src->devices[i].uri)) return -1;
     for (size_t k = 0; k < cfg_nkeys; k++) {
@@ -332,6 +351,7 @@ int cfg_copy(cfg_t *dst, const cfg_t *src)
 
 int cfg_check_consistency(const cfg_t *c, char *err, size_t errlen)
 {
+    if (cfg_check_https(c, err, errlen)) return -1;
     if (!c->ntokens || c->coap_clients_trusted) return 0;
     for (size_t i = 0; i < c->coap_clients.n; i++) {
         if (cfg_cidr_is_loopback(c->coap_clients.v[i])) continue;

@@ -31,7 +31,12 @@ typedef struct {
 } cfg_device_t;
 
 typedef struct {
-    char *http_listen;             /* http.listen: "0.0.0.0:8080" */
+    char *http_listen;             /* http.listen: "0.0.0.0:8080", or "off" (HTTPS only) */
+    char *http_listen_tls;         /* http.listen_tls: HTTPS, "HOST:PORT" or "off" (default) */
+    char *tls_cert;                /* http.tls_cert: PEM certificate chain file, "" */
+    char *tls_key;                 /* http.tls_key: PEM private key file, "" */
+    char *tls_client_ca;           /* http.tls_client_ca: PEM CA file clients' certificates
+                                      must chain to (mutual TLS), "": none asked */
     uint32_t conn_memory;          /* http.conn_memory: MHD pool per connection, 16384 */
     cfg_list_t allowed_hosts;      /* http.allowed_hosts: Host names accepted besides IP
                                       literals and localhost ("*": any); none */
@@ -82,7 +87,8 @@ void cfg_defaults(cfg_t *c);
 
 /* Loads a JSON file over c. Every key is optional; docs/configuration.md
  * lists them all (config/coapgw.example.json shows each with its default):
- *   {"http": {"listen": S, "conn_memory": N, "allowed_hosts": [S...],
+ *   {"http": {"listen": S, "listen_tls": S, "tls_cert": S, "tls_key": S,
+ *             "tls_client_ca": S, "conn_memory": N, "allowed_hosts": [S...],
  *             "trusted_origins": [S...], "header_timeout_ms": N,
  *             "max_connections_per_ip": N, "inline_active_content": B},
  *    "coap": {"listen": S, "nstart": N, "max_uploads": N, "max_uploads_per_peer": N},
@@ -149,12 +155,18 @@ int cfg_parse_log_format(const char *s);
 /* Whether a listen address ("127.0.0.1:8080", "[::1]:80") is loopback
  * only: the gateway warns when it listens elsewhere without tokens. */
 int cfg_listen_is_loopback(const char *listen);
+/* Whether an HTTP listener is switched off ("off": http.listen, http.listen_tls). */
+int cfg_listen_off(const char *listen);
 
 /* Rules that tie keys together, checked once every source is applied (at
  * start and on reload): with tokens configured, proxy.coap_clients may
  * reach beyond loopback only when proxy.coap_clients_trusted says so, since
- * the CoAP forward proxy has no tokens and would bypass them. Returns 0, or
- * -1 with a message naming the keys in err. */
+ * the CoAP forward proxy has no tokens and would bypass them. HTTPS: at
+ * least one of http.listen and http.listen_tls is on; http.listen_tls
+ * needs http.tls_cert and http.tls_key, and the http.tls_* files are
+ * only for it; the key file exists and grants other users nothing (it is
+ * checked on disk). Returns 0, or -1 with a message naming the keys in
+ * err. */
 int cfg_check_consistency(const cfg_t *c, char *err, size_t errlen);
 
 /* Deep copy; dst is freeable even when this fails (-1). */

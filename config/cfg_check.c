@@ -79,6 +79,29 @@ int cfg_check_listen(const char *s, char *why, size_t cap)
     return 0;
 }
 
+int cfg_check_listen_or_off(const char *s, char *why, size_t cap)
+{
+    if (cfg_listen_off(s) || !cfg_check_listen(s, why, cap)) return 0;
+    size_t n = strlen(why);
+    if (n > 1 && why[n - 1] == ')') snprintf(why + n - 1, cap - (n - 1), ", or off)");
+    return -1;
+}
+
+int cfg_listen_off(const char *listen)
+{
+    return listen && !strcmp(listen, "off");
+}
+
+int cfg_check_file(const char *s, char *why, size_t cap)
+{
+    size_t n = strlen(s);
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7F)
+            return why_fail(why, cap, "bad file name (a control character in it)");
+    if (n > 4095) return why_fail(why, cap, "bad file name (longer than 4095 bytes)");
+    return 0;
+}
+
 int cfg_listen_is_loopback(const char *listen)
 {
     coap_addr_t a;

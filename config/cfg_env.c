@@ -150,8 +150,8 @@ static int set_key(cfg_ctx_t *x, const cfg_key_t *k, const char *v, int mode, cf
 {
     char why[400];
     switch (k->kind) {
-    case CFG_K_LISTEN:
-        if (cfg_check_listen(v, why, sizeof why)) return cfg_fail(x, NULL, "%s", why);
+    case CFG_K_STRING:
+        if (k->check(v, why, sizeof why)) return cfg_fail(x, NULL, "%s", why);
         return cfg_set_string((char **)((char *)c + k->off), v) ? oom(x) : 0;
     case CFG_K_UINT:
         return set_uint(x, k, v, c);

@@ -11,7 +11,7 @@
 
 /* What a key holds; decides how JSON values and text values are read. */
 typedef enum {
-    CFG_K_LISTEN,  /* char *: numeric HOST:PORT */
+    CFG_K_STRING,  /* char *: checked by the key's check (addresses, file paths) */
     CFG_K_UINT,    /* uint32_t in [min, max] */
     CFG_K_BOOL,    /* int 0/1 */
     CFG_K_LEVEL,   /* int: CFG_LOG_DEBUG.. */
@@ -29,7 +29,7 @@ typedef struct cfg_key {
     cfg_kind_t kind;
     size_t off; /* of the field, for the scalar kinds and lists */
     long long min, max;
-    cfg_check_fn check; /* CFG_K_LIST: each item */
+    cfg_check_fn check; /* CFG_K_STRING: the value; CFG_K_LIST: each item */
 } cfg_key_t;
 
 extern const cfg_key_t cfg_keys[];
@@ -77,6 +77,10 @@ int cfg_locate(const char *text, size_t len, const cfg_path_t *p, int *line, int
 /* cfg_check.c: validators. Each returns 0, or -1 with what is wrong in why
  * ("bad port (expected ...)"); none echoes a token. */
 int cfg_check_listen(const char *s, char *why, size_t cap);
+/* The same, or "off" (http.listen, http.listen_tls). */
+int cfg_check_listen_or_off(const char *s, char *why, size_t cap);
+/* A file name, or "" for none: at most 4095 bytes, no control character. */
+int cfg_check_file(const char *s, char *why, size_t cap);
 int cfg_check_target(const char *s, char *why, size_t cap);
 int cfg_check_origin(const char *s, char *why, size_t cap);
 /* An address or a CIDR range, nothing else (proxy.coap_clients). */
@@ -93,6 +97,10 @@ int cfg_check_token(const char *s, char *why, size_t cap);
 int cfg_check_token_name(const char *s, char *why, size_t cap);
 /* "read" -> 0, "read-write" -> 1, else -1. */
 int cfg_parse_scope(const char *s);
+
+/* cfg_tls.c: the HTTPS keys together (listeners, certificate and key,
+ * the key file's permissions). Returns 0, or -1 with err naming the key. */
+int cfg_check_https(const cfg_t *c, char *err, size_t errlen);
 
 /* cfg.c: list and struct helpers. */
 void cfg_free_devices(cfg_device_t *d, size_t n);

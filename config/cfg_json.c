@@ -207,8 +207,8 @@ static int load_key(cfg_ctx_t *x, const cfg_key_t *k, json_t *v, const cfg_path_
 {
     const char *s = NULL;
     switch (k->kind) {
-    case CFG_K_LISTEN:
-        if (get_checked(x, v, p, cfg_check_listen, &s)) return -1;
+    case CFG_K_STRING:
+        if (get_checked(x, v, p, k->check, &s)) return -1;
         return cfg_set_string((char **)((char *)c + k->off), s) ? oom(x) : 0;
     case CFG_K_UINT:
         return load_uint(x, v, p, k, c);

@@ -132,22 +132,23 @@ static int origin_trusted(const char *origin, const cfg_list_t *trusted)
 
 /* Fetch Metadata (W3C): "same-origin", "same-site", "cross-site", or
  * "none" for a navigation the user started (typed URL, bookmark). */
-static int cross_site(const char *host, const char *origin, const char *sec_fetch_site)
+static int cross_site(const char *scheme, const char *host, const char *origin,
+                      const char *sec_fetch_site)
 {
     if (sec_fetch_site)
         return strcasecmp(sec_fetch_site, "same-origin") && strcasecmp(sec_fetch_site, "none");
     if (!origin) return 0; /* not from a browser page: nothing to forge */
     char own[HOST_MAX + 40], o[HOST_MAX + 32], self[HOST_MAX + 32];
     if (!host || !*host || gw_origin_normalize(origin, o, sizeof o)) return 1;
-    snprintf(own, sizeof own, "http://%.*s", HOST_MAX + 8, host);
+    snprintf(own, sizeof own, "%s://%.*s", scheme, HOST_MAX + 8, host);
     return gw_origin_normalize(own, self, sizeof self) || strcmp(o, self) != 0;
 }
 
-int gw_cross_site_refused(const char *method, const char *host, const char *origin,
-                          const char *sec_fetch_site, const cfg_list_t *trusted)
+int gw_cross_site_refused(const char *method, const char *scheme, const char *host,
+                          const char *origin, const char *sec_fetch_site, const cfg_list_t *trusted)
 {
     if (is_safe_method(method)) return 0;
-    return cross_site(host, origin, sec_fetch_site) && !origin_trusted(origin, trusted);
+    return cross_site(scheme, host, origin, sec_fetch_site) && !origin_trusted(origin, trusted);
 }
 
 int gw_type_is_active(const char *content_type)

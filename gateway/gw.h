@@ -42,10 +42,12 @@ typedef struct gw {
     struct gw_hub *hub;         /* Observe -> Server-Sent Events */
     struct gw_rd *rd;           /* Resource Directory on srv (NULL: rd disabled) */
     base_loop_t *loop;
-    coap_ep_t *ep;        /* client side: an ephemeral dual-stack port */
-    coap_ep_t *srv_ep;    /* the gateway's own CoAP port (coap.listen) */
-    coap_addr_t srv_addr; /* its bound address (unmapped), read once at start */
-    http_server_t *http;
+    coap_ep_t *ep;         /* client side: an ephemeral dual-stack port */
+    coap_ep_t *srv_ep;     /* the gateway's own CoAP port (coap.listen) */
+    coap_addr_t srv_addr;  /* its bound address (unmapped), read once at start */
+    http_server_t *http;   /* http.listen, NULL when off */
+    http_server_t *https;  /* http.listen_tls, NULL when off */
+    http_tls_creds_t *tls; /* HTTPS credentials read at start, until the listener holds them */
     cfg_t cfg;
     gw_acl_t *acl;
     /* proxy.coap_clients: the sources the CoAP forward proxy serves (clients.c) */

@@ -33,11 +33,13 @@ int gw_origin_normalize(const char *s, char *out, size_t cap);
  * request is cross-site when Sec-Fetch-Site is present and neither
  * "same-origin" nor "none" (a user's own navigation), or, without
  * Sec-Fetch-Site, when Origin is present and differs from the request's
- * own origin (http:// + Host); "Origin: null" is cross-site. A cross-site
+ * own origin (scheme + "://" + Host, scheme "http" or "https" as the
+ * listener it came to); "Origin: null" is cross-site. A cross-site
  * request still passes when its Origin is one of `trusted`
  * (http.trusted_origins), compared normalized. Any header may be NULL. */
-int gw_cross_site_refused(const char *method, const char *host, const char *origin,
-                          const char *sec_fetch_site, const cfg_list_t *trusted);
+int gw_cross_site_refused(const char *method, const char *scheme, const char *host,
+                          const char *origin, const char *sec_fetch_site,
+                          const cfg_list_t *trusted);
 
 /* Whether a media type is one a browser renders as an active document
  * (with scripts): HTML, XHTML, XML (application/ and text/), SVG and any

@@ -15,8 +15,9 @@ typedef struct gw_metrics gw_metrics_t;
 gw_metrics_t *gw_metrics_new(gw_t *gw);
 void gw_metrics_free(gw_metrics_t *m);
 
-/* A finished HTTP request (method label bounded: unknown ones are "other"). */
-void gw_metrics_http(gw_metrics_t *m, const char *method, unsigned status);
+/* A finished HTTP request (method label bounded: unknown ones are "other");
+ * tls: it came over HTTPS. */
+void gw_metrics_http(gw_metrics_t *m, const char *method, unsigned status, int tls);
 /* A proxied CoAP exchange ended: with a response code, or an error. */
 void gw_metrics_coap_exchange(gw_metrics_t *m, int err, uint8_t code);
 /* A proxied HTTP request answered from a CoAP exchange, after us. */

@@ -132,6 +132,7 @@ void gw_log_request(const http_done_t *d)
         set_str(f, "client", d->client);
         set_str(f, "target", d->target);
         set_str(f, "note", d->note);
+        if (d->tls) json_object_set_new(f, "tls", json_true());
     }
     emit(level, msg, f);
 }

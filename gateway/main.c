@@ -32,7 +32,9 @@ static void usage(FILE *f)
           "  --config FILE            JSON configuration (or COAPGW_CONFIG=FILE)\n"
           "  --check-config FILE      validate FILE (with the environment and flags),\n"
           "                           print \"FILE: ok\" or the error, exit 0 or 2\n"
-          "  --http-listen ADDR:PORT  HTTP front end (default 0.0.0.0:8080)\n"
+          "  --http-listen ADDR:PORT  HTTP front end (default 0.0.0.0:8080; off: none)\n"
+          "  --https-listen ADDR:PORT HTTPS front end (default off; needs http.tls_cert\n"
+          "                           and http.tls_key, see docs/configuration.md)\n"
           "  --coap-listen ADDR:PORT  CoAP endpoint (default 0.0.0.0:5683)\n"
           "  --device NAME=URI        add a device, coap://HOST[:PORT][/PATH] (repeatable)\n"
           "  --allow-target PATTERN   also allow this CIDR range or host name as a CoAP\n"
@@ -63,6 +65,7 @@ static const struct {
     int mode;
 } key_flags[] = {
     {"--http-listen", "http.listen", CFG_REPLACE},
+    {"--https-listen", "http.listen_tls", CFG_REPLACE},
     {"--coap-listen", "coap.listen", CFG_REPLACE},
     {"--device", "devices", CFG_APPEND},
     {"--allow-target", "proxy.allow_targets", CFG_APPEND},
@@ -204,11 +207,18 @@ static int check_config(const char *file, const gw_sources_t *src)
 {
     char err[1024];
     cfg_t c;
+    http_tls_creds_t *tls;
     if (gw_config_build(&c, src, err, sizeof err)) {
         fprintf(stderr, "%s\n", err);
         return 2;
     }
+    int bad = gw_https_load(&c, &tls, err, sizeof err);
     cfg_free(&c);
+    http_tls_creds_release(tls);
+    if (bad) {
+        fprintf(stderr, "%s\n", err);
+        return 2;
+    }
     printf("%s: ok\n", file);
     return 0;
 }
@@ -224,6 +234,10 @@ static int configure(gw_t *gw, const gw_sources_t *src)
     gw_reload_sources(src);
     gw_log_set_level(gw->cfg.log_level);
     gw_log_set_format(gw->cfg.log_format);
+    if (gw_https_load(&gw->cfg, &gw->tls, err, sizeof err)) { /* held until the listener has it */
+        fprintf(stderr, "coapgw: %s\n", err);
+        return -1;
+    }
     gw->acl = gw_acl_new();
     gw_acl_add_defaults(gw->acl);
     for (size_t i = 0; i < gw->cfg.allow_targets.n; i++) {
@@ -291,7 +305,7 @@ static void http_log(const char *msg)
 static void http_done(const http_done_t *d, void *arg)
 {
     gw_t *gw = arg;
-    gw_metrics_http(gw->metrics, d->method, d->status);
+    gw_metrics_http(gw->metrics, d->method, d->status, d->tls);
     gw_log_request(d);
 }
 
@@ -314,6 +328,27 @@ static int healthcheck(int argc, char **argv)
 static uint32_t header_timeout_ms(void *arg)
 {
     return ((gw_t *)arg)->cfg.header_timeout_ms;
+}
+
+/* One front end (HTTP, or HTTPS with tls): 0 with *srv NULL when its
+ * listen address is "off". */
+static int listen_http(gw_t *gw, const char *listen, http_tls_creds_t *tls, http_server_t **srv,
+                       char *err, size_t errlen)
+{
+    *srv = NULL;
+    if (cfg_listen_off(listen)) return 0;
+    http_server_params_t hp = {.listen = listen,
+                               .max_body = gw->cfg.max_body,
+                               .conn_memory = gw->cfg.conn_memory,
+                               .max_conn_per_ip = gw->cfg.max_conn_per_ip,
+                               .header_timeout_ms = header_timeout_ms,
+                               .log = http_log,
+                               .done = http_done,
+                               .tls = tls,
+                               .tls_client_ca =
+                                   tls && *gw->cfg.tls_client_ca ? gw->cfg.tls_client_ca : NULL};
+    *srv = http_server_new(gw->loop, &hp, gw_route, gw, err, errlen);
+    return *srv ? 0 : -1;
 }
 
 static int start(gw_t *gw)
@@ -355,19 +390,15 @@ static int start(gw_t *gw)
         fprintf(stderr, "coapgw: out of memory\n");
         return -1;
     }
-    http_server_params_t hp = {.listen = gw->cfg.http_listen,
-                               .max_body = gw->cfg.max_body,
-                               .conn_memory = gw->cfg.conn_memory,
-                               .max_conn_per_ip = gw->cfg.max_conn_per_ip,
-                               .header_timeout_ms = header_timeout_ms,
-                               .log = http_log,
-                               .done = http_done};
-    gw->metrics = gw_metrics_new(gw);
-    gw->http = gw->metrics ? http_server_new(gw->loop, &hp, gw_route, gw, err, sizeof err) : NULL;
-    if (!gw->http) {
+    if (!(gw->metrics = gw_metrics_new(gw)) ||
+        listen_http(gw, gw->cfg.http_listen, NULL, &gw->http, err, sizeof err) ||
+        listen_http(gw, gw->cfg.http_listen_tls, gw->tls, &gw->https, err, sizeof err)) {
         fprintf(stderr, "coapgw: %s\n", err);
         return -1;
     }
+    if (gw->tls) gw_https_log("", gw->tls);
+    http_tls_creds_release(gw->tls); /* the listener holds them now */
+    gw->tls = NULL;
     if (gw->cfg.cache_enabled)
         gw->cache = gw_cache_new(gw->cfg.cache_max_entries, gw->cfg.cache_max_bytes);
     gw->inflight = gw_strmap_new();
@@ -379,6 +410,8 @@ static int start(gw_t *gw)
 static void shutdown_gw(gw_t *gw)
 {
     if (gw->http) http_server_free(gw->http); /* answers what is left with 503 */
+    if (gw->https) http_server_free(gw->https);
+    http_tls_creds_release(gw->tls); /* when start failed before a listener took them */
     gw_shutdown_free(gw);
     gw_reverse_free(gw->reverse); /* cancels HTTP calls in flight */
     gw_rd_free(gw->rd);
@@ -431,8 +464,15 @@ int main(int argc, char **argv)
         shutdown_gw(&gw);
         return 1;
     }
-    gw_log(CFG_LOG_INFO, "coapgw %s: HTTP on %s (port %u), CoAP on %s, %zu device(s)", GW_VERSION,
-           gw.cfg.http_listen, http_server_port(gw.http), gw.cfg.coap_listen, gw.cfg.ndevices);
+    char http[96] = "HTTP off", https[96] = "HTTPS off";
+    if (gw.http)
+        snprintf(http, sizeof http, "HTTP on %s (port %u)", gw.cfg.http_listen,
+                 http_server_port(gw.http));
+    if (gw.https)
+        snprintf(https, sizeof https, "HTTPS on %s (port %u)", gw.cfg.http_listen_tls,
+                 http_server_port(gw.https));
+    gw_log(CFG_LOG_INFO, "coapgw %s: %s, %s, CoAP on %s, %zu device(s)", GW_VERSION, http, https,
+           gw.cfg.coap_listen, gw.cfg.ndevices);
     gw_config_warn_open(&gw);
     base_loop_run(gw.loop);
     base_loop_del_fd(gw.loop, sfd);

@@ -32,6 +32,7 @@ struct gw_metrics {
     gw_t *gw;
     uint64_t http[NMETHODS][NSTATUSES];
     uint64_t http_rejected;
+    uint64_t https; /* of the requests above, those over HTTPS */
     uint64_t coap_codes[256];
     uint64_t coap_errors[NXERR];
     uint64_t bucket[NBUCKETS]; /* not cumulative here; summed when written */
@@ -42,9 +43,10 @@ struct gw_metrics {
     double started;       /* wall clock, seconds since the epoch */
 };
 
-void gw_metrics_http(gw_metrics_t *m, const char *method, unsigned status)
+void gw_metrics_http(gw_metrics_t *m, const char *method, unsigned status, int tls)
 {
     if (!m) return;
+    m->https += tls != 0;
     if (status == 0) { /* refused by libmicrohttpd before the gateway saw it */
         m->http_rejected++;
         return;
@@ -172,6 +174,8 @@ static void http_families(FILE *f, const gw_metrics_t *m)
     one(f, "coapgw_http_rejected_total", "counter",
         "HTTP requests libmicrohttpd refused itself (header too large, malformed).",
         m->http_rejected);
+    one(f, "coapgw_https_requests_total", "counter",
+        "Of the HTTP requests above (answered or refused), those that came over HTTPS.", m->https);
     const char *h = "coapgw_http_to_coap_duration_seconds";
     family(f, h, "histogram",
            "Time from an HTTP request to its answer, for requests that needed a CoAP exchange.");

@@ -50,13 +50,23 @@ void gw_reload_sources(const gw_sources_t *src)
     sources = src;
 }
 
+/* A listener beyond loopback: a plain one, or an HTTPS one that does not
+ * ask for client certificates (mutual TLS authenticates its clients). */
+static int open_beyond_loopback(const char *listen, int authenticated)
+{
+    return !cfg_listen_off(listen) && !cfg_listen_is_loopback(listen) && !authenticated;
+}
+
 void gw_config_warn_open(const gw_t *gw)
 {
-    if (gw->cfg.ntokens == 0 && !cfg_listen_is_loopback(gw->cfg.http_listen))
-        gw_log(CFG_LOG_WARN,
-               "HTTP listens on %s beyond loopback and no access token is configured: anyone "
-               "who reaches it can use every device (add \"tokens\", see docs/configuration.md)",
-               gw->cfg.http_listen);
+    const cfg_t *c = &gw->cfg;
+    int plain = open_beyond_loopback(c->http_listen, 0);
+    if (c->ntokens || (!plain && !open_beyond_loopback(c->http_listen_tls, *c->tls_client_ca)))
+        return;
+    gw_log(CFG_LOG_WARN,
+           "%s listens on %s beyond loopback and no access token is configured: anyone who "
+           "reaches it can use every device (add \"tokens\", see docs/configuration.md)",
+           plain ? "HTTP" : "HTTPS", plain ? c->http_listen : c->http_listen_tls);
 }
 
 /* Settings the running gateway was built with: the new value waits for a
@@ -69,6 +79,8 @@ static void keep_restart_only(const cfg_t *now, cfg_t *next)
         int is_string;
     } keys[] = {
         {"http.listen", offsetof(cfg_t, http_listen), 1},
+        {"http.listen_tls", offsetof(cfg_t, http_listen_tls), 1},
+        {"http.tls_client_ca", offsetof(cfg_t, tls_client_ca), 1},
         {"coap.listen", offsetof(cfg_t, coap_listen), 1},
         {"http.conn_memory", offsetof(cfg_t, conn_memory), 0},
         {"http.max_connections_per_ip", offsetof(cfg_t, max_conn_per_ip), 0},
@@ -77,6 +89,12 @@ static void keep_restart_only(const cfg_t *now, cfg_t *next)
         {"cache.max_entries", offsetof(cfg_t, cache_max_entries), 0},
         {"cache.max_bytes", offsetof(cfg_t, cache_max_bytes), 0},
     };
+    /* HTTPS stays on until a restart: so do the certificate and key it
+     * reloads, when the new configuration drops them with it */
+    if (!cfg_listen_off(now->http_listen_tls) && cfg_listen_off(next->http_listen_tls)) {
+        cfg_set_string(&next->tls_cert, now->tls_cert);
+        cfg_set_string(&next->tls_key, now->tls_key);
+    }
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
         const char *a = (const char *)now + keys[i].off;
         char *b = (char *)next + keys[i].off;
@@ -179,10 +197,19 @@ void gw_reload(gw_t *gw)
         return;
     }
     keep_restart_only(&gw->cfg, &next);
-    if (apply(gw, &next, err, sizeof err)) {
+    /* the certificate and key files, read again: for new connections */
+    http_tls_creds_t *tls = NULL;
+    if ((gw->https && gw_https_load(&next, &tls, err, sizeof err)) ||
+        apply(gw, &next, err, sizeof err)) {
         gw_log(CFG_LOG_ERROR, "reload refused: %s", err);
+        http_tls_creds_release(tls);
         cfg_free(&next);
         return;
+    }
+    if (tls) {
+        http_server_set_tls(gw->https, tls);
+        gw_https_log("reload: ", tls);
+        http_tls_creds_release(tls);
     }
     gw_log_set_level(gw->cfg.log_level);
     gw_log_set_format(gw->cfg.log_format);

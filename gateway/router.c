@@ -108,7 +108,8 @@ static int guard(gw_t *gw, http_req_t *req)
                           host);
         return -1;
     }
-    if (gw_cross_site_refused(method, host, origin, http_req_header(req, "Sec-Fetch-Site"),
+    const char *scheme = http_req_is_tls(req) ? "https" : "http"; /* of its own origin */
+    if (gw_cross_site_refused(method, scheme, host, origin, http_req_header(req, "Sec-Fetch-Site"),
                               &gw->cfg.trusted_origins)) {
         http_req_set_log(req, NULL, "cross-site, origin not in http.trusted_origins");
         add_sandbox(req);

@@ -31,11 +31,17 @@ static void refuse_coap(coap_ep_t *ep, coap_ep_req_t *req, const coap_msg_t *m, 
     coap_ep_respond(ep, req, &r, NULL, NULL);
 }
 
+/* A count summed over both front ends (HTTP and HTTPS; either may be off). */
+static size_t both(const gw_t *gw, size_t (*count)(const http_server_t *))
+{
+    return (gw->http ? count(gw->http) : 0) + (gw->https ? count(gw->https) : 0);
+}
+
 /* Nothing left to wait for: no HTTP request or stream, no upstream
  * observation (deregistrations answered), no CoAP request being served. */
 static int idle(gw_t *gw)
 {
-    return http_server_requests(gw->http) == 0 &&
+    return both(gw, http_server_requests) == 0 &&
            (!gw->hub || gw_hub_stats(gw->hub)->observations == 0) &&
            coap_ep_pending_requests(gw->srv_ep) == 0;
 }
@@ -56,13 +62,14 @@ static void on_tick(base_loop_t *loop, base_loop_timer_t *t, void *arg)
     }
     if (d->flushing) {
         gw_log(CFG_LOG_WARN, "shutdown: %zu HTTP request(s) still open; closing them",
-               http_server_requests(gw->http));
+               both(gw, http_server_requests));
         base_loop_stop(loop);
         return;
     }
     gw_log(CFG_LOG_WARN, "shutdown: grace period over; %zu request(s) answered 503",
-           http_server_pending(gw->http));
-    http_server_answer_pending(gw->http, 503, "the gateway is shutting down");
+           both(gw, http_server_pending));
+    if (gw->http) http_server_answer_pending(gw->http, 503, "the gateway is shutting down");
+    if (gw->https) http_server_answer_pending(gw->https, 503, "the gateway is shutting down");
     d->flushing = 1;
     d->deadline = now + FLUSH_MS;
     base_loop_timer_arm_in(t, TICK_MS);
@@ -70,7 +77,7 @@ static void on_tick(base_loop_t *loop, base_loop_timer_t *t, void *arg)
 
 void gw_shutdown_begin(gw_t *gw)
 {
-    if (gw->drain || !gw->http) { /* a second signal: stop now (main still frees all) */
+    if (gw->drain || (!gw->http && !gw->https)) { /* a second signal: stop now (main frees all) */
         gw_log(CFG_LOG_WARN, "shutdown: second signal, stopping now");
         base_loop_stop(gw->loop);
         return;
@@ -87,10 +94,11 @@ void gw_shutdown_begin(gw_t *gw)
     d->deadline = d->started + gw->cfg.shutdown_grace_ms;
     gw_log(CFG_LOG_INFO,
            "shutdown: %zu HTTP request(s), %zu stream(s), %llu observation(s) get %u ms to finish",
-           http_server_pending(gw->http), http_server_streams(gw->http),
+           both(gw, http_server_pending), both(gw, http_server_streams),
            (unsigned long long)(gw->hub ? gw_hub_stats(gw->hub)->observations : 0),
            gw->cfg.shutdown_grace_ms);
-    http_server_quiesce(gw->http);
+    if (gw->http) http_server_quiesce(gw->http);
+    if (gw->https) http_server_quiesce(gw->https);
     coap_ep_set_request_handler(gw->srv_ep, refuse_coap, gw);
     if (gw->hub) gw_hub_shutdown(gw->hub, 503, "gateway shutting down");
     base_loop_timer_arm_in(d->timer, 0);

@@ -10,7 +10,9 @@
  * the end of the stream at its next run and closes the connection the
  * usual way (the completion and close notifications run, the pool is
  * freed). Once a header is complete the connection has no deadline, so
- * slow answers, uploads and event streams are never cut.
+ * slow answers, uploads and event streams are never cut. On an HTTPS
+ * listener the deadline starts before the TLS handshake, so a client that
+ * never finishes its handshake is closed the same way.
  *
  * The waiting list is kept by deadline: new entries go at the tail (the
  * timeout rarely changes), found from the tail when it shrank at a reload.
@@ -21,7 +23,7 @@
 #include <stdlib.h>
 #include <sys/socket.h>
 
-static http_conn_t *conn_of(struct MHD_Connection *c)
+http_conn_t *http_conn_of_(struct MHD_Connection *c)
 {
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
@@ -92,7 +94,8 @@ static void on_deadline(base_loop_t *loop, base_loop_timer_t *t, void *arg)
         if (srv->p.log) {
             char msg[128];
             snprintf(msg, sizeof msg,
-                     "closed %zu connection(s): no complete request header in time", closed);
+                     "closed %zu connection(s): no complete %srequest header in time", closed,
+                     srv->tls ? "TLS handshake and " : "");
             srv->p.log(msg);
         }
     }
@@ -120,10 +123,12 @@ void http_conn_notify_(void *cls, struct MHD_Connection *c, void **socket_contex
         /* Without memory there is no deadline, but the connection works. */
         if (!(k = calloc(1, sizeof *k))) return;
         k->mhd = c;
+        k->srv = srv;
         *socket_context = k;
         wait_begin(srv, k);
     } else if (code == MHD_CONNECTION_NOTIFY_CLOSED && k) {
         wait_end(srv, k);
+        http_tls_creds_release(k->creds);
         free(k);
         *socket_context = NULL;
     }
@@ -131,18 +136,18 @@ void http_conn_notify_(void *cls, struct MHD_Connection *c, void **socket_contex
 
 void http_conn_header_done_(http_server_t *srv, struct MHD_Connection *c)
 {
-    http_conn_t *k = conn_of(c);
+    http_conn_t *k = http_conn_of_(c);
     if (k) wait_end(srv, k);
 }
 
 void http_conn_request_over_(http_server_t *srv, struct MHD_Connection *c)
 {
-    http_conn_t *k = conn_of(c);
+    http_conn_t *k = http_conn_of_(c);
     if (k) wait_begin(srv, k);
 }
 
 uint32_t http_conn_closed_late_(struct MHD_Connection *c)
 {
-    http_conn_t *k = conn_of(c);
+    http_conn_t *k = http_conn_of_(c);
     return k && k->timed_out ? k->timeout_ms : 0;
 }

@@ -8,8 +8,13 @@
 #include "base_buf.h"
 #include "base_list.h"
 #include "http_server.h"
+#include "http_tls.h"
 
 #include <microhttpd.h>
+
+/* What an answer that may carry other parties' bytes gets (streams, and
+ * the refusals http/ writes itself): no sniffing, nothing active. */
+#define HTTP_SANDBOX_CSP "default-src 'none'; sandbox"
 
 typedef struct hdr {
     struct hdr *next;
@@ -50,9 +55,12 @@ struct http_stream {
 typedef struct http_conn {
     base_list_t link; /* in srv->waiting while it waits for a header */
     struct MHD_Connection *mhd;
-    uint64_t deadline_ms; /* loop clock */
-    uint32_t timeout_ms;  /* what the deadline was set from (for the log) */
+    http_server_t *srv;
+    http_tls_creds_t *creds; /* HTTPS: what its handshake presented (a reference) */
+    uint64_t deadline_ms;    /* loop clock */
+    uint32_t timeout_ms;     /* what the deadline was set from (for the log) */
     uint8_t timed_out;
+    uint8_t peer_trusted; /* mutual TLS: its client certificate passed (tls.c) */
 } http_conn_t;
 
 struct http_server {
@@ -70,6 +78,8 @@ struct http_server {
     base_list_t suspended;           /* http_req_t: MHD must not stop with any of these */
     base_list_t waiting;             /* http_conn_t waiting for a request header, by deadline */
     base_loop_timer_t *header_timer; /* armed at the first waiting one's deadline */
+    http_tls_creds_t *tls;           /* HTTPS: for new handshakes (a reference); NULL: HTTP */
+    char *client_ca;                 /* mutual TLS: the trusted CAs (PEM), or NULL */
     uint16_t port;
 };
 
@@ -89,5 +99,17 @@ void http_conn_header_done_(http_server_t *srv, struct MHD_Connection *c);
 void http_conn_request_over_(http_server_t *srv, struct MHD_Connection *c);
 /* When the connection was closed for a late header: the timeout, else 0. */
 uint32_t http_conn_closed_late_(struct MHD_Connection *c);
+/* The connection's state (MHD's socket context), or NULL without memory. */
+http_conn_t *http_conn_of_(struct MHD_Connection *c);
+
+/* tls.c: HTTPS. With p->tls, takes a reference to the credentials, reads
+ * the client CAs and fills ops (MHD_OPTION_ARRAY, at most 3 items) with
+ * the certificate callback and trust list; without, ops is empty. */
+int http_tls_init_(http_server_t *srv, const http_server_params_t *p, struct MHD_OptionItem ops[3],
+                   char *err, size_t errlen);
+void http_tls_fini_(http_server_t *srv);
+/* Mutual TLS: when r's client certificate is missing or not trusted,
+ * answers r with 403 saying why and returns 1; else 0. */
+int http_tls_refused_(http_req_t *r);
 
 #endif

@@ -13,6 +13,7 @@
 #define HTTP_SERVER_H
 
 #include "base_loop.h"
+#include "http_tls.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -32,6 +33,7 @@ typedef struct {
                                   libmicrohttpd refused the request itself (header
                                   too large, malformed...; method "-") */
     uint64_t duration_us;      /* headers received -> answer sent (streams: their life) */
+    int tls;                   /* it came over HTTPS */
 } http_done_t;
 
 typedef struct {
@@ -53,6 +55,19 @@ typedef struct {
     /* Runs once per request that reached the handler (or got 413), with
      * the handler's arg; NULL: none. */
     void (*done)(const http_done_t *d, void *arg);
+    /* HTTPS (GnuTLS through libmicrohttpd): the certificate and key this
+     * listener presents, for every handshake (the server keeps a
+     * reference; http_server_set_tls() replaces them). NULL: plain HTTP.
+     * The header deadline counts from the TCP connection, so it also
+     * ends a handshake that never completes. */
+    http_tls_creds_t *tls;
+    /* With tls: a PEM file of CA certificates. Clients are asked for a
+     * certificate; a request over a connection whose client presented
+     * none, or one that does not chain to these CAs (or is not for TLS
+     * clients), gets 403 with the reason as soon as its header is in
+     * (no body is read, the handler never runs) and the connection
+     * closes. NULL: no client certificates. */
+    const char *tls_client_ca;
 } http_server_params_t;
 
 /* Starts listening and registers with the loop. Returns NULL with a
@@ -61,6 +76,10 @@ http_server_t *http_server_new(base_loop_t *loop, const http_server_params_t *p,
                                http_handler_t handler, void *arg, char *err, size_t errlen);
 /* Stops listening, aborts requests still pending, frees the server. */
 void http_server_free(http_server_t *srv);
+/* HTTPS: new handshakes present c from now on (the server takes a
+ * reference); connections already open keep what they have. Nothing on
+ * a plain HTTP server. */
+void http_server_set_tls(http_server_t *srv, http_tls_creds_t *c);
 /* The port actually bound (useful with port 0). */
 uint16_t http_server_port(const http_server_t *srv);
 /* Stops accepting new connections and closes the listening socket
@@ -92,6 +111,8 @@ void http_req_each_arg(const http_req_t *req, const char *name,
 const uint8_t *http_req_body(const http_req_t *req, size_t *len);
 /* "ip:port" of the client. */
 const char *http_req_client(const http_req_t *req);
+/* Whether the request came over HTTPS (its own origin is https://Host). */
+int http_req_is_tls(const http_req_t *req);
 
 void http_req_on_abort(http_req_t *req, http_abort_cb cb, void *arg);
 /* What the access log says about the request besides method, path and

@@ -50,6 +50,10 @@ const char *http_req_client(const http_req_t *r)
 {
     return r->client;
 }
+int http_req_is_tls(const http_req_t *r)
+{
+    return r->srv->tls != NULL;
+}
 
 const char *http_req_header(const http_req_t *r, const char *name)
 {

@@ -186,7 +186,12 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
          * connection after the response, so return and answer later. */
         http_conn_header_done_(srv, c);
         if (!r && !(r = *con_cls = req_new(srv, c, url))) return MHD_NO;
-        return req_complete(r, url, method) ? MHD_NO : MHD_YES;
+        if (req_complete(r, url, method)) return MHD_NO;
+        /* Mutual TLS is decided on the headers: an untrusted client gets
+         * its 403 before sending a body, and the connection closes. */
+        if (!http_tls_refused_(r)) return MHD_YES;
+        r->handled = 1; /* reported like any answer */
+        return queue_prepared(r);
     }
     if (*upload_data_size) {
         append_body(r, upload_data, *upload_data_size);
@@ -231,7 +236,8 @@ static void report_done(http_req_t *r, enum MHD_RequestTerminationCode toe)
             .client = r->client,
             .note = timeout_ms ? late : "refused by libmicrohttpd (header too large or malformed)",
             .status = 0,
-            .duration_us = base_clock_us() - r->started_us};
+            .duration_us = base_clock_us() - r->started_us,
+            .tls = srv->tls != NULL};
         srv->p.done(&d, srv->arg);
         return;
     }
@@ -242,7 +248,8 @@ static void report_done(http_req_t *r, enum MHD_RequestTerminationCode toe)
                      .target = r->log,
                      .note = r->log ? r->log + strlen(r->log) + 1 : NULL,
                      .status = gone ? 499 : r->status,
-                     .duration_us = base_clock_us() - r->started_us};
+                     .duration_us = base_clock_us() - r->started_us,
+                     .tls = srv->tls != NULL};
     if (d.target && !*d.target) d.target = NULL;
     if (d.note && !*d.note) d.note = NULL;
     srv->p.done(&d, srv->arg);
@@ -316,12 +323,15 @@ http_server_t *http_server_new(base_loop_t *loop, const http_server_params_t *p,
     if (!srv->p.conn_timeout_s) srv->p.conn_timeout_s = 60;
     srv->handler = handler;
     srv->arg = arg;
-    if (http_conn_init_(srv)) {
+    struct MHD_OptionItem tls_ops[3];
+    if (http_tls_init_(srv, p, tls_ops, err, errlen) || http_conn_init_(srv)) {
+        http_tls_fini_(srv);
         free(srv);
         return NULL;
     }
     unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     if (addr.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
+    if (srv->tls) flags |= MHD_USE_TLS;
     /* No MHD_OPTION_LISTENING_ADDRESS_REUSE: it sets SO_REUSEPORT, with which
      * a second process (another coapgw, maybe without tokens) could bind the
      * same port and take half the connections. MHD's default, SO_REUSEADDR,
@@ -334,20 +344,22 @@ http_server_t *http_server_new(base_loop_t *loop, const http_server_params_t *p,
         MHD_OPTION_CONNECTION_TIMEOUT, srv->p.conn_timeout_s, MHD_OPTION_NOTIFY_COMPLETED,
         on_completed, srv, MHD_OPTION_NOTIFY_CONNECTION, http_conn_notify_, srv,
         MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv, MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, srv,
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv, MHD_OPTION_END);
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv, MHD_OPTION_ARRAY, tls_ops, MHD_OPTION_END);
     int start_errno = errno;
     const union MHD_DaemonInfo *ep =
         srv->d ? MHD_get_daemon_info(srv->d, MHD_DAEMON_INFO_EPOLL_FD) : NULL;
     const union MHD_DaemonInfo *lf =
         srv->d ? MHD_get_daemon_info(srv->d, MHD_DAEMON_INFO_LISTEN_FD) : NULL;
     if (!ep || !lf || base_loop_add_source(loop, ep->epoll_fd, process, deadline, srv)) {
+        const char *what = srv->tls ? "HTTPS" : "HTTP";
         if (!srv->d && start_errno == EADDRINUSE)
-            snprintf(err, errlen, "cannot listen for HTTP on %s: address in use", p->listen);
+            snprintf(err, errlen, "cannot listen for %s on %s: address in use", what, p->listen);
         else
-            snprintf(err, errlen, "cannot listen for HTTP on %s (address in use or not local?)",
+            snprintf(err, errlen, "cannot listen for %s on %s (address in use or not local?)", what,
                      p->listen);
         if (srv->d) MHD_stop_daemon(srv->d);
         http_conn_fini_(srv);
+        http_tls_fini_(srv);
         free(srv);
         return NULL;
     }
@@ -384,6 +396,7 @@ void http_server_free(http_server_t *srv)
     MHD_run(srv->d);
     MHD_stop_daemon(srv->d); /* completes every request and stream */
     http_conn_fini_(srv);
+    http_tls_fini_(srv); /* after the connections' references */
     free(srv);
 }
 

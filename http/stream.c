@@ -53,8 +53,7 @@ static void add_stream_policy(struct MHD_Response *resp, const http_req_t *r)
     if (!has_header(r, MHD_HTTP_HEADER_X_CONTENT_TYPE_OPTIONS))
         MHD_add_response_header(resp, MHD_HTTP_HEADER_X_CONTENT_TYPE_OPTIONS, "nosniff");
     if (!has_header(r, MHD_HTTP_HEADER_CONTENT_SECURITY_POLICY))
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_SECURITY_POLICY,
-                                "default-src 'none'; sandbox");
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_SECURITY_POLICY, HTTP_SANDBOX_CSP);
 }
 
 http_stream_t *http_respond_stream(http_req_t *r, const char *content_type, http_pull_cb pull,

@@ -10,6 +10,9 @@
 //   COAPGW_RD, COAPGW_SIM, COAPGW_CLIENT  the gateway's CoAP address, the
 //                       simulator's, and coapgw-client: registers a device
 //                       with hostile links (optional)
+//   COAPGW_SPKI         with an https:// COAPGW_URL: the base64 SHA-256 of the
+//                       gateway certificate's public key, the one Chromium
+//                       accepts without a CA (--ignore-certificate-errors-spki-list)
 //   CHROMIUM            the browser (default /usr/bin/chromium)
 // Prints one "ok"/"FAIL" line per check; exits 1 when any failed.
 import { chromium } from 'playwright-core';
@@ -36,6 +39,9 @@ const flags = [
   '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
   '--disable-component-update', '--disable-sync', '--disable-quic',
 ];
+// The test's own certificate and no other: the page is then a secure
+// context, as with a certificate from a CA the browser trusts.
+if (process.env.COAPGW_SPKI) flags.push('--ignore-certificate-errors-spki-list=' + process.env.COAPGW_SPKI);
 
 // Each step needs the ones before it: after a failure the rest are skipped
 // rather than each waiting for its own timeout.
@@ -93,6 +99,13 @@ try {
     expect(res.status() === 200, 'status ' + res.status());
     expect((await page.title()).includes('coapgw'), 'title ' + (await page.title()));
   });
+
+  if (base.startsWith('https:')) {
+    await check('over HTTPS: the page is a secure context', async () => {
+      expect(await page.evaluate(() => location.protocol === 'https:' && window.isSecureContext),
+        'not a secure https: page');
+    });
+  }
 
   if (token) {
     await check('without a token: 401 shown, and a token field that opens the page with it', async () => {

@@ -45,6 +45,7 @@ install_tools() {
     command -v iptables >/dev/null || want+=(iptables)
     command -v debootstrap >/dev/null || want+=(debootstrap)
     command -v curl >/dev/null || want+=(curl)
+    command -v openssl >/dev/null || want+=(openssl) # test certificates
     [ ${#want[@]} -eq 0 ] && return 0
     if [ "$(id -u)" -ne 0 ]; then
         echo "note: missing ${want[*]}; not root, so not installing them"

@@ -2,7 +2,8 @@
 # docker/Dockerfile and docker/compose.yaml, built and run for real: the
 # image is built unchanged from the top of the checkout; a container on the
 # host's network serves a device (a coapgw-sim on the host) through the
-# gateway, runs as non-root and stops on SIGTERM within 2 s; the compose demo
+# gateway, runs as non-root and stops on SIGTERM within 2 s, serves HTTPS
+# with a mounted certificate and takes a new one on SIGHUP; the compose demo
 # comes up and its simulated device registers with the gateway.
 #
 # No container registry is needed (engine.sh: local dockerd, debootstrapped
@@ -26,7 +27,7 @@ T_START=$(now_ms)
 docker_cleanup() {
     local rc=$?
     if [ ${#D[@]} -gt 0 ]; then
-        "${D[@]}" rm -f "$CTR" "$CTR-flags" "$CTR-env" >/dev/null 2>&1 || true
+        "${D[@]}" rm -f "$CTR" "$CTR-flags" "$CTR-env" "$CTR-tls" >/dev/null 2>&1 || true
         if [ "$COMPOSE_UP" = 1 ]; then
             compose down --timeout 5 >>"$TMP/compose.log" 2>&1 || true
         fi
@@ -44,7 +45,7 @@ trap docker_cleanup EXIT
 trap 'exit 130' INT TERM
 
 install_tools || { echo "FAIL - installing the tools the test needs"; exit 1; }
-need curl python3
+need curl python3 openssl
 lock_state || { echo "FAIL - another run holds $STATE/lock"; exit 1; }
 start_engine
 need docker-compose
@@ -174,6 +175,41 @@ env_run() {
 check "without a file, COAPGW_* variables set the ports and the device" env_run
 "${D[@]}" logs "$CTR-env" >"$TMP/container-env.log" 2>&1 || true
 "${D[@]}" rm -f "$CTR-env" >/dev/null 2>&1 || true
+
+# ---- HTTPS: the certificate and key mounted as a folder (the key the
+# container's user's alone), plain HTTP kept on loopback for the health
+# check, a new certificate taken on SIGHUP
+HTTP4=$(free_port tcp)
+HTTPS4=$(free_port tcp)
+mkdir -p "$TMP/tls"
+tls_cert "$TMP/tls" ca "coapgw test CA" 100 ca
+tls_cert "$TMP/tls" cert 127.0.0.1 1001 server ca
+tls_cert "$TMP/tls" new 127.0.0.1 2002 server ca
+chown 10001:10001 "$TMP/tls/cert.key" "$TMP/tls/new.key" # mode 0600
+serial() {
+    openssl s_client -connect "127.0.0.1:$HTTPS4" -CAfile "$TMP/tls/ca.crt" </dev/null 2>/dev/null |
+        openssl x509 -noout -serial | cut -d= -f2
+}
+https_run() {
+    "${D[@]}" run -d --name "$CTR-tls" --network host -v "$TMP/tls:/etc/coapgw/tls:ro" \
+        -e COAPGW_HTTP_LISTEN="127.0.0.1:$HTTP4" -e COAPGW_HTTP_LISTEN_TLS="127.0.0.1:$HTTPS4" \
+        -e COAPGW_HTTP_TLS_CERT=/etc/coapgw/tls/cert.crt -e COAPGW_HTTP_TLS_KEY=/etc/coapgw/tls/cert.key \
+        -e COAPGW_COAP_LISTEN="127.0.0.1:$(free_port)" -e COAPGW_DEVICES="demo=coap://127.0.0.1:$SIM_PORT" \
+        --health-cmd "coapgw --healthcheck http://127.0.0.1:$HTTP4/healthz" --health-interval 1s \
+        "$IMAGE" >/dev/null || return 1
+    local tls=(--cacert "$TMP/tls/ca.crt")
+    wait_for "the gateway in the container" curl -sf "${tls[@]}" "https://127.0.0.1:$HTTPS4/healthz" || return 1
+    curl -sf "${tls[@]}" "https://127.0.0.1:$HTTPS4/devices/demo/sensors/temperature" >"$TMP/temp4" || return 1
+    grep -Eq '^[0-9]+\.[0-9]$' "$TMP/temp4" && [ "$(serial)" = 1001 ] || return 1
+    wait_for "healthy" eval '[ "$("${D[@]}" inspect -f "{{.State.Health.Status}}" "$CTR-tls")" = healthy ]' || return 1
+    cp -p "$TMP/tls/new.crt" "$TMP/tls/cert.crt"
+    cp -p "$TMP/tls/new.key" "$TMP/tls/cert.key"
+    "${D[@]}" kill -s HUP "$CTR-tls" >/dev/null || return 1
+    wait_for "the new certificate" eval '[ "$(serial)" = 2002 ]'
+}
+check "HTTPS in the container: a mounted certificate and key (uid 10001, 0600), health check on loopback HTTP, SIGHUP takes a new certificate" https_run
+"${D[@]}" logs "$CTR-tls" >"$TMP/container-tls.log" 2>&1 || true
+"${D[@]}" rm -f "$CTR-tls" >/dev/null 2>&1 || true
 
 # A missing host file mounted with -v arrives as a directory: a clear error,
 # not a gateway silently on its defaults.

@@ -96,3 +96,26 @@ finish() {
     echo "$PASSED passed, $FAILED failed"
     [ "$FAILED" -eq 0 ]
 }
+
+# tls_cert DIR NAME CN SERIAL KIND [CA]: DIR/NAME.key (mode 0600) and
+# DIR/NAME.crt made with openssl, valid for two days: a self-signed CA
+# (KIND ca), or a certificate from DIR/CA.crt for a TLS server (KIND
+# server: 127.0.0.1, ::1 and localhost) or client (KIND client). SERIAL
+# in hex. Test keys, made by the test, never committed.
+tls_cert() {
+    local dir=$1 name=$2 cn=$3 serial=$4 kind=$5 ca=${6:-}
+    openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$dir/$name.key" 2>/dev/null
+    chmod 600 "$dir/$name.key"
+    if [ "$kind" = ca ]; then
+        openssl req -x509 -new -key "$dir/$name.key" -subj "/CN=$cn" -days 2 -set_serial "0x$serial" \
+            -out "$dir/$name.crt" 2>/dev/null
+        return
+    fi
+    case $kind in
+    server) printf 'subjectAltName=IP:127.0.0.1,IP:::1,DNS:localhost\nextendedKeyUsage=serverAuth\n' ;;
+    client) printf 'extendedKeyUsage=clientAuth\n' ;;
+    esac >"$dir/$name.ext"
+    openssl req -new -key "$dir/$name.key" -subj "/CN=$cn" 2>/dev/null |
+        openssl x509 -req -CA "$dir/$ca.crt" -CAkey "$dir/$ca.key" -set_serial "0x$serial" -days 2 \
+            -extfile "$dir/$name.ext" -out "$dir/$name.crt" 2>/dev/null
+}

@@ -3,7 +3,9 @@
 # page end to end in Debian's chromium, headless, driven by playwright-core
 # (tests/browser/browser.test.mjs) against coapgw and coapgw-sim; then a
 # device's active content (tests/browser/active.test.mjs): an XHTML page
-# with a script must not run, by default nor with inline_active_content.
+# with a script must not run, by default nor with inline_active_content;
+# then the page again over HTTPS (an HTTPS-only gateway, its certificate
+# made here with openssl and pinned for chromium by its key).
 # Installs what it needs (as root): chromium and Node.js through
 # tools/deps.sh, playwright-core with npm ci.
 # COAPGW_UPDATE_SCREENSHOT=1 copies the test's screenshot to docs/screenshot.png.
@@ -157,6 +159,34 @@ active() {
     return $rc
 }
 check "in chromium: a device's XHTML with a script is downloaded (default) or shown, and its script never runs" active
+
+# HTTPS only, the same devices, no token; chromium accepts exactly this
+# certificate's key (its SPKI hash), so the page is a secure context.
+need openssl
+HTTPS_PORT=$(free_port tcp)
+mkdir -p "$TMP/pki"
+tls_cert "$TMP/pki" ca "coapgw test CA" 100 ca
+tls_cert "$TMP/pki" server 127.0.0.1 1001 server ca
+cat "$TMP/pki/server.crt" "$TMP/pki/ca.crt" >"$TMP/pki/chain.crt"
+cat >"$TMP/https.json" <<JSON
+{ "http": { "listen": "off", "listen_tls": "127.0.0.1:$HTTPS_PORT",
+            "tls_cert": "$TMP/pki/chain.crt", "tls_key": "$TMP/pki/server.key" },
+  "coap": { "listen": "127.0.0.1:0" }, "devices": { "demo": "coap://127.0.0.1:$SIM_PORT" } }
+JSON
+start gw_https "$BUILD/coapgw" --config "$TMP/https.json"
+GS=https://127.0.0.1:$HTTPS_PORT
+wait_for "the HTTPS gateway" curl -sf --cacert "$TMP/pki/ca.crt" "$GS/healthz"
+SPKI=$(openssl x509 -in "$TMP/pki/server.crt" -pubkey -noout | openssl pkey -pubin -outform der |
+    openssl dgst -sha256 -binary | base64)
+
+browser_https() {
+    COAPGW_URL=$GS COAPGW_SPKI=$SPKI CHROMIUM=$CHROMIUM \
+        timeout 240 node "$ROOT/tests/browser/browser.test.mjs" >"$TMP/browser_https.log" 2>&1
+    local rc=$?
+    sed 's/^/    /' "$TMP/browser_https.log"
+    return $rc
+}
+check "in chromium over HTTPS (HTTPS only): a secure context, demo listed, read, write, live values change" browser_https
 
 if [ "${COAPGW_UPDATE_SCREENSHOT:-}" = 1 ] && [ -s "$TMP/screenshot.png" ]; then
     cp "$TMP/screenshot.png" "$ROOT/docs/screenshot.png"

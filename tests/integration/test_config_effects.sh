@@ -6,13 +6,18 @@
 # `effect` check below: a key added without one fails here, by name, and so
 # does a check of a key the table does not list.
 #
-# Three gateways run side by side. A is `coapgw` with no configuration at
+# Four gateways run side by side. A is `coapgw` with no configuration at
 # all (the defaults: HTTP 0.0.0.0:8080, CoAP 0.0.0.0:5683, device demo at
-# 127.0.0.1:5783, where a coapgw-sim listens); B and C set every key to
-# something else. Most checks send the same request to A and to B or C and
+# 127.0.0.1:5783, where a coapgw-sim listens, no HTTPS); B, C and D set
+# every key to something else (keys and certificates made here with
+# openssl). Most checks send the same request to A and to B or C and
 # expect a different outcome; what each one observes:
 #
 #   http.listen                  B (127.0.0.1:P) answers there and logs it; not on 127.0.0.2, where A (0.0.0.0) answers
+#   http.listen_tls              B serves HTTPS on 127.0.0.1:P and logs it; A logs "HTTPS off"
+#   http.tls_cert                B presents server2.crt (serial 2002), D server.crt (1001); A no certificate
+#   http.tls_key                 D's handshake verifies with curl --cacert; server.crt with server2.key: exit 2
+#   http.tls_client_ca           B's HTTPS: 403 without a client certificate, 200 with the CA's; D's (none): 200
 #   http.conn_memory             4096: a 5,000-byte header gets 431 from B, 200 from A
 #   http.allowed_hosts           Host: gw.example is served by B, 421 from A
 #   http.trusted_origins         a cross-site POST from http://dash.example:9000: 200 from B, 403 from A
@@ -62,7 +67,7 @@ fi
 ip link set lo up
 sysctl -qw net.ipv4.tcp_wmem="4096 16384 32768"
 . "$(dirname "$0")/lib.sh"
-need curl coap-client-notls python3
+need curl coap-client-notls python3 openssl
 HERE=$(cd "$(dirname "$0")" && pwd)
 DOC=$HERE/../../docs/configuration.md
 GW=$BUILD/coapgw
@@ -81,7 +86,15 @@ CB=$(free_port)
 HC=$(free_port tcp)
 HD=$(free_port tcp)
 CC=$(free_port)
+SB=$(free_port tcp)
+SD=$(free_port tcp)
 LOW=999 # a port below 1024: no range opens it (RFC 7252 §11.5)
+PKI=$TMP/pki
+mkdir -p "$PKI"
+tls_cert "$PKI" ca "coapgw test CA" 100 ca
+tls_cert "$PKI" server 127.0.0.1 1001 server ca
+tls_cert "$PKI" server2 127.0.0.1 2002 server ca
+tls_cert "$PKI" client "a client" 3 client ca
 start simA "$BUILD/coapgw-sim" --listen 127.0.0.1:5783 --period-ms 5000 --slow-ms 2000
 start simB "$BUILD/coapgw-sim" --listen "127.0.0.1:$SIM_B" --period-ms 5000
 start simC "$BUILD/coapgw-sim" --listen "127.0.0.1:$SIM_C" --period-ms 5000 --slow-ms 2000
@@ -103,7 +116,9 @@ TOKEN=tok-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
 cat >"$TMP/b.json" <<JSON
 { "http": { "listen": "127.0.0.1:$HB", "conn_memory": 4096, "allowed_hosts": ["gw.example"],
             "trusted_origins": ["http://dash.example:9000"], "header_timeout_ms": 500,
-            "inline_active_content": true },
+            "inline_active_content": true, "listen_tls": "127.0.0.1:$SB",
+            "tls_cert": "$PKI/server2.crt", "tls_key": "$PKI/server2.key",
+            "tls_client_ca": "$PKI/ca.crt" },
   "coap": { "listen": "127.0.0.1:$CB", "max_uploads": 3, "max_uploads_per_peer": 2 },
   "devices": { "devb": "coap://127.0.0.1:$SIM_B", "fast": "coap://127.0.0.1:$FAST",
                "silent": "coap://127.0.0.1:$SILENT", "evil": "coap://127.0.0.1:$XHTML" },
@@ -125,9 +140,12 @@ cat >"$TMP/c.json" <<JSON
   "tokens": [ { "token": "$TOKEN", "scope": "read" } ],
   "shutdown": { "grace_ms": 4000 } }
 JSON
-# D: only the cache's byte limit (B's 1 KiB bodies could not show it)
+# D: the cache's byte limit (B's 1 KiB bodies could not show it), HTTPS
+# without client certificates
 cat >"$TMP/d.json" <<JSON
-{ "http": { "listen": "127.0.0.1:$HD" }, "coap": { "listen": "127.0.0.1:0" },
+{ "http": { "listen": "127.0.0.1:$HD", "listen_tls": "127.0.0.1:$SD",
+            "tls_cert": "$PKI/server.crt", "tls_key": "$PKI/server.key" },
+  "coap": { "listen": "127.0.0.1:0" },
   "devices": { "devd": "coap://127.0.0.1:$SIM_B" }, "cache": { "max_bytes": 1024 } }
 JSON
 # No COAPGW_* variable of the caller's may change what a gateway runs with.
@@ -192,6 +210,45 @@ listens() {
     [ "$rc" = 7 ] || { echo "  127.0.0.2:$HB: curl exit $rc, not 7 (refused)"; return 1; }
 }
 effect http.listen "B serves 127.0.0.1:$HB alone; A (0.0.0.0:8080) serves 127.0.0.2 too" listens
+
+# --- HTTPS ----------------------------------------------------------------------
+TLS=(--cacert "$PKI/ca.crt")
+MTLS=(--cacert "$PKI/ca.crt" --cert "$PKI/client.crt" --key "$PKI/client.key")
+serial() { # serial PORT: the serial number of the certificate presented there
+    openssl s_client -connect "127.0.0.1:$1" -CAfile "$PKI/ca.crt" </dev/null 2>/dev/null |
+        openssl x509 -noout -serial 2>/dev/null | cut -d= -f2
+}
+listens_tls() {
+    is 200 "${MTLS[@]}" "https://127.0.0.1:$SB/healthz" || return 1
+    grep -q "HTTPS on 127.0.0.1:$SB (port $SB)" "$TMP/gwB.log" && grep -q "HTTP on 0.0.0.0:8080 (port 8080), HTTPS off" "$TMP/gwA.log"
+}
+effect http.listen_tls "B serves HTTPS on 127.0.0.1:$SB and logs it; A logs HTTPS off" listens_tls
+
+presents_cert() {
+    local b d
+    b=$(serial "$SB")
+    d=$(serial "$SD")
+    echo "  serials: B $b, D $d"
+    [ "$b" = 2002 ] && [ "$d" = 1001 ] && ! grep -q 'HTTPS certificate' "$TMP/gwA.log"
+}
+effect http.tls_cert "B presents server2.crt (serial 2002), D server.crt (1001); A none" presents_cert
+
+proves_key() {
+    is 200 "${TLS[@]}" "https://127.0.0.1:$SD/healthz" || return 1 # the handshake proves the key
+    local rc=0
+    "${CLEAN_ENV[@]}" timeout 5 "$GW" --config "$TMP/d.json" --set "http.tls_key=$PKI/server2.key" \
+        --set http.listen=127.0.0.1:0 --set http.listen_tls=127.0.0.1:0 >"$TMP/wrongkey.out" 2>&1 || rc=$?
+    [ "$rc" = 2 ] && grep -q "server2.key is not the key of the certificate" "$TMP/wrongkey.out"
+}
+effect http.tls_key "D's handshake verifies (curl --cacert); server.crt with server2.key: exit 2" proves_key
+
+client_ca() {
+    is 403 "${TLS[@]}" "https://127.0.0.1:$SB/healthz" || return 1
+    grep -q "no client certificate was presented" "$TMP/body" || return 1
+    is 200 "${MTLS[@]}" "https://127.0.0.1:$SB/healthz" || return 1
+    is 200 "${TLS[@]}" "https://127.0.0.1:$SD/healthz"
+}
+effect http.tls_client_ca "B's HTTPS: 403 without a client certificate, 200 with the CA's; D's: 200 without" client_ca
 
 BIG_HEADER="X-Big: $(head -c 5000 /dev/zero | tr '\0' a)"
 conn_memory() {

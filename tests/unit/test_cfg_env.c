@@ -24,7 +24,11 @@ static int env_apply(cfg_t *c, const char *const *env, char *err, size_t cap)
 
 START_TEST(every_scalar)
 {
-    static const char *const env[] = {"COAPGW_HTTP_LISTEN=127.0.0.1:81",
+    static const char *const env[] = {"COAPGW_HTTP_LISTEN=off",
+                                      "COAPGW_HTTP_LISTEN_TLS=127.0.0.1:81",
+                                      "COAPGW_HTTP_TLS_CERT=/etc/gw/cert.pem",
+                                      "COAPGW_HTTP_TLS_KEY=/etc/gw/key.pem",
+                                      "COAPGW_HTTP_TLS_CLIENT_CA=/etc/gw/ca.pem",
                                       "COAPGW_HTTP_CONN_MEMORY=8192",
                                       "COAPGW_COAP_LISTEN=[::1]:5684",
                                       "COAPGW_COAP_NSTART=4",
@@ -48,7 +52,11 @@ START_TEST(every_scalar)
     cfg_t c;
     cfg_defaults(&c);
     ck_assert_msg(env_apply(&c, env, err, sizeof err) == 0, "%s", err);
-    ck_assert_str_eq(c.http_listen, "127.0.0.1:81");
+    ck_assert_str_eq(c.http_listen, "off");
+    ck_assert_str_eq(c.http_listen_tls, "127.0.0.1:81");
+    ck_assert_str_eq(c.tls_cert, "/etc/gw/cert.pem");
+    ck_assert_str_eq(c.tls_key, "/etc/gw/key.pem");
+    ck_assert_str_eq(c.tls_client_ca, "/etc/gw/ca.pem");
     ck_assert_uint_eq(c.conn_memory, 8192);
     ck_assert_str_eq(c.coap_listen, "[::1]:5684");
     ck_assert_uint_eq(c.nstart, 4);

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* Expects json to fail with exactly the message want. */
 static void bad_exact(const char *json, const char *want)
@@ -367,6 +369,66 @@ START_TEST(consistency)
 }
 END_TEST
 
+/* HTTPS keys: "off", what HTTPS needs, and a private key file that
+ * other users may read (refused, naming the file). */
+START_TEST(https_keys)
+{
+    char err[600], key[] = "/tmp/coapgw-key.XXXXXX", json[300];
+    int fd = mkstemp(key);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    cfg_t c;
+    good("{\"http\": {\"listen\": \"off\", \"listen_tls\": \"[::]:8443\"}}", &c);
+    ck_assert(cfg_listen_off(c.http_listen) && !cfg_listen_off(c.http_listen_tls));
+    ck_assert_int_eq(cfg_check_consistency(&c, err, sizeof err), -1);
+    ck_assert_str_eq(err, "http.listen_tls: HTTPS needs http.tls_cert and http.tls_key (PEM files "
+                          "of the certificate chain and its private key)");
+    ck_assert_int_eq(
+        cfg_set(&c, "http.tls_cert", "/etc/gw/cert.pem", CFG_REPLACE, "C", err, sizeof err), 0);
+    ck_assert_int_eq(cfg_set(&c, "http.tls_key", key, CFG_REPLACE, "C", err, sizeof err), 0);
+    ck_assert_msg(cfg_check_consistency(&c, err, sizeof err) == 0, "%s", err); /* 0600 */
+    chmod(key, 0640); /* a group such as ssl-cert may read it */
+    ck_assert_msg(cfg_check_consistency(&c, err, sizeof err) == 0, "%s", err);
+    chmod(key, 0644);
+    ck_assert_int_eq(cfg_check_consistency(&c, err, sizeof err), -1);
+    snprintf(json, sizeof json,
+             "http.tls_key: %s is open to other users (mode 0644): a private key must not be "
+             "(chmod o-rwx %s)",
+             key, key);
+    ck_assert_str_eq(err, json);
+    chmod(key, 0602);
+    ck_assert_int_eq(cfg_check_consistency(&c, err, sizeof err), -1);
+    unlink(key);
+    ck_assert_int_eq(cfg_check_consistency(&c, err, sizeof err), -1);
+    snprintf(json, sizeof json, "http.tls_key: cannot read %s: No such file or directory", key);
+    ck_assert_str_eq(err, json);
+    ck_assert_int_eq(cfg_set(&c, "http.tls_key", "/tmp", CFG_REPLACE, "C", err, sizeof err), 0);
+    ck_assert_int_eq(cfg_check_consistency(&c, err, sizeof err), -1);
+    ck_assert_str_eq(err, "http.tls_key: /tmp is not a file");
+    /* both off: nothing to listen on */
+    ck_assert_int_eq(cfg_set(&c, "http.listen_tls", "off", CFG_REPLACE, "C", err, sizeof err), 0);
+    ck_assert_int_eq(cfg_check_consistency(&c, err, sizeof err), -1);
+    ck_assert_str_eq(err, "http.listen and http.listen_tls are both off (expected at least one "
+                          "of them as HOST:PORT)");
+    cfg_free(&c);
+    /* a certificate without HTTPS is a mistake, not a silent no-op */
+    good("{\"http\": {\"tls_client_ca\": \"ca.pem\"}}", &c);
+    ck_assert_int_eq(cfg_check_consistency(&c, err, sizeof err), -1);
+    ck_assert_str_eq(err, "http.tls_client_ca is set but http.listen_tls is off (set "
+                          "http.listen_tls to HOST:PORT for HTTPS, or leave http.tls_client_ca "
+                          "empty)");
+    cfg_free(&c);
+    bad_prefix("{\"coap\": {\"listen\": \"off\"}}", "f.json:1:11: coap.listen: bad listen address");
+    bad_exact("{\"http\": {\"listen_tls\": \"8443\"}}",
+              "f.json:1:11: http.listen_tls: bad listen address \"8443\" (expected numeric "
+              "HOST:PORT or [IPv6]:PORT, e.g. 0.0.0.0:8080 or [::1]:8080, or off)");
+    bad_exact("{\"http\": {\"tls_cert\": \"a\\nb\"}}",
+              "f.json:1:11: http.tls_cert: bad file name (a control character in it)");
+    bad_prefix("{\"http\": {\"tls_key\": 5}}",
+               "f.json:1:11: http.tls_key: got an integer (expected a string)");
+}
+END_TEST
+
 START_TEST(loopback)
 {
     ck_assert(cfg_listen_is_loopback("127.0.0.1:8080"));
@@ -391,7 +453,9 @@ START_TEST(example_is_defaults)
     ck_assert_int_eq(
         cfg_load_string(
             &c,
-            "{\"http\": {\"listen\": \"1.1.1.1:1\", \"conn_memory\": 5000},"
+            "{\"http\": {\"listen\": \"1.1.1.1:1\", \"conn_memory\": 5000,"
+            " \"listen_tls\": \"1.1.1.1:3\", \"tls_cert\": \"c\", \"tls_key\": \"k\","
+            " \"tls_client_ca\": \"ca\"},"
             " \"coap\": {\"listen\": \"1.1.1.1:2\", \"nstart\": 9},"
             " \"devices\": {\"x\": \"coap://x\"},"
             " \"proxy\": {\"allow_targets\": [\"x.lan\"], \"allow_origins\": [\"fd00::1\"],"
@@ -409,6 +473,10 @@ START_TEST(example_is_defaults)
         cfg_load_file(&c, COAPGW_SOURCE_DIR "/config/coapgw.example.json", err, sizeof err) == 0,
         "%s", err);
     ck_assert_str_eq(c.http_listen, d.http_listen);
+    ck_assert_str_eq(c.http_listen_tls, d.http_listen_tls);
+    ck_assert_str_eq(c.tls_cert, d.tls_cert);
+    ck_assert_str_eq(c.tls_key, d.tls_key);
+    ck_assert_str_eq(c.tls_client_ca, d.tls_client_ca);
     ck_assert_str_eq(c.coap_listen, d.coap_listen);
     ck_assert_uint_eq(c.ndevices, 1);
     ck_assert_str_eq(c.devices[0].name, d.devices[0].name);
@@ -419,6 +487,8 @@ START_TEST(example_is_defaults)
     /* every scalar: the pointers and lists compared above, the rest here */
     cfg_t a = c, b = d;
     a.http_listen = b.http_listen = a.coap_listen = b.coap_listen = NULL;
+    a.http_listen_tls = b.http_listen_tls = a.tls_cert = b.tls_cert = NULL;
+    a.tls_key = b.tls_key = a.tls_client_ca = b.tls_client_ca = NULL;
     a.devices = b.devices = NULL;
     a.allow_targets = b.allow_targets = a.allow_origins = b.allow_origins = (cfg_list_t){0};
     a.coap_clients = b.coap_clients = a.allowed_hosts = b.allowed_hosts = (cfg_list_t){0};
@@ -478,6 +548,7 @@ static Suite *suite(void)
     tcase_add_test(t, origin_local_ranges);
     tcase_add_test(t, security_lists);
     tcase_add_test(t, consistency);
+    tcase_add_test(t, https_keys);
     tcase_add_test(t, loopback);
     tcase_add_test(t, example_is_defaults);
     tcase_add_test(t, mutations);

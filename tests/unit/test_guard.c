@@ -107,44 +107,51 @@ static char *trusted_v[] = {"https://Dash.Example:8443", "http://127.0.0.1:9000"
 static const cfg_list_t trusted = {trusted_v, 2};
 
 static const struct {
-    const char *method, *host, *origin, *fetch_site;
+    const char *method, *scheme, *host, *origin, *fetch_site;
     int refused, refused_when_trusted;
 } requests[] = {
     /* safe methods always pass */
-    {"GET", "127.0.0.1:8080", "http://evil.example", "cross-site", 0, 0},
-    {"HEAD", "127.0.0.1:8080", "null", "cross-site", 0, 0},
-    {"OPTIONS", "127.0.0.1:8080", "http://evil.example", NULL, 0, 0},
+    {"GET", "http", "127.0.0.1:8080", "http://evil.example", "cross-site", 0, 0},
+    {"HEAD", "http", "127.0.0.1:8080", "null", "cross-site", 0, 0},
+    {"OPTIONS", "http", "127.0.0.1:8080", "http://evil.example", NULL, 0, 0},
     /* not from a browser page */
-    {"POST", "127.0.0.1:8080", NULL, NULL, 0, 0},
-    {"DELETE", NULL, NULL, NULL, 0, 0},
+    {"POST", "http", "127.0.0.1:8080", NULL, NULL, 0, 0},
+    {"DELETE", "http", NULL, NULL, NULL, 0, 0},
     /* Fetch Metadata decides when present */
-    {"POST", "127.0.0.1:8080", "http://127.0.0.1:8080", "same-origin", 0, 0},
-    {"PUT", "127.0.0.1:8080", NULL, "none", 0, 0},
-    {"POST", "127.0.0.1:8080", "http://evil.example", "cross-site", 1, 1},
-    {"POST", "127.0.0.1:8080", "http://127.0.0.1:9000", "same-site", 1, 0},
-    {"PATCH", "127.0.0.1:8080", "https://dash.example:8443", "cross-site", 1, 0},
-    {"POST", "127.0.0.1:8080", NULL, "cross-site", 1, 1},
-    {"POST", "127.0.0.1:8080", "null", "cross-site", 1, 1},
-    /* without it, Origin against http:// + Host */
-    {"POST", "127.0.0.1:8080", "http://127.0.0.1:8080", NULL, 0, 0},
-    {"POST", "LocalHost:80", "http://localhost", NULL, 0, 0},
-    {"POST", "[::1]:8080", "http://[::1]:8080", NULL, 0, 0},
-    {"POST", "127.0.0.1:8080", "http://evil.example", NULL, 1, 1},
-    {"POST", "127.0.0.1:8080", "http://127.0.0.1:8081", NULL, 1, 1},
-    {"POST", "127.0.0.1:8080", "https://127.0.0.1:8080", NULL, 1, 1},
-    {"POST", "127.0.0.1:8080", "null", NULL, 1, 1},
-    {"DELETE", "127.0.0.1:8080", "http://127.0.0.1:9000", NULL, 1, 0},
-    {"POST", NULL, "http://127.0.0.1:8080", NULL, 1, 1}, /* no Host to compare with */
-    {"BREW", "127.0.0.1:8080", "http://evil.example", NULL, 1, 1},
+    {"POST", "http", "127.0.0.1:8080", "http://127.0.0.1:8080", "same-origin", 0, 0},
+    {"PUT", "http", "127.0.0.1:8080", NULL, "none", 0, 0},
+    {"POST", "http", "127.0.0.1:8080", "http://evil.example", "cross-site", 1, 1},
+    {"POST", "http", "127.0.0.1:8080", "http://127.0.0.1:9000", "same-site", 1, 0},
+    {"PATCH", "http", "127.0.0.1:8080", "https://dash.example:8443", "cross-site", 1, 0},
+    {"POST", "http", "127.0.0.1:8080", NULL, "cross-site", 1, 1},
+    {"POST", "http", "127.0.0.1:8080", "null", "cross-site", 1, 1},
+    /* without it, Origin against the listener's scheme + :// + Host */
+    {"POST", "http", "127.0.0.1:8080", "http://127.0.0.1:8080", NULL, 0, 0},
+    {"POST", "http", "LocalHost:80", "http://localhost", NULL, 0, 0},
+    {"POST", "http", "[::1]:8080", "http://[::1]:8080", NULL, 0, 0},
+    {"POST", "http", "127.0.0.1:8080", "http://evil.example", NULL, 1, 1},
+    {"POST", "http", "127.0.0.1:8080", "http://127.0.0.1:8081", NULL, 1, 1},
+    {"POST", "http", "127.0.0.1:8080", "https://127.0.0.1:8080", NULL, 1, 1},
+    {"POST", "http", "127.0.0.1:8080", "null", NULL, 1, 1},
+    {"DELETE", "http", "127.0.0.1:8080", "http://127.0.0.1:9000", NULL, 1, 0},
+    {"POST", "http", NULL, "http://127.0.0.1:8080", NULL, 1, 1}, /* no Host to compare with */
+    {"BREW", "http", "127.0.0.1:8080", "http://evil.example", NULL, 1, 1},
+    /* on the HTTPS listener, the own origin is https:// + Host */
+    {"POST", "https", "127.0.0.1:8443", "https://127.0.0.1:8443", NULL, 0, 0},
+    {"POST", "https", "localhost:443", "https://localhost", NULL, 0, 0},
+    {"POST", "https", "127.0.0.1:8443", "http://127.0.0.1:8443", NULL, 1, 1},
+    {"POST", "https", "127.0.0.1:8443", "https://evil.example", NULL, 1, 1},
+    {"PUT", "https", "127.0.0.1:8443", "https://dash.example:8443", NULL, 1, 0},
 };
 
 START_TEST(cross_site_row)
 {
-    ck_assert_msg(gw_cross_site_refused(requests[_i].method, requests[_i].host, requests[_i].origin,
-                                        requests[_i].fetch_site, &none) == requests[_i].refused,
+    ck_assert_msg(gw_cross_site_refused(requests[_i].method, requests[_i].scheme, requests[_i].host,
+                                        requests[_i].origin, requests[_i].fetch_site,
+                                        &none) == requests[_i].refused,
                   "row %d", _i);
-    ck_assert_msg(gw_cross_site_refused(requests[_i].method, requests[_i].host, requests[_i].origin,
-                                        requests[_i].fetch_site,
+    ck_assert_msg(gw_cross_site_refused(requests[_i].method, requests[_i].scheme, requests[_i].host,
+                                        requests[_i].origin, requests[_i].fetch_site,
                                         &trusted) == requests[_i].refused_when_trusted,
                   "row %d trusted", _i);
 }
