@@ -125,6 +125,11 @@ static int dtls_send(coap_transport_t *tr, const coap_addr_t *to, const coap_add
 {
     (void)local; /* a session answers from the address its peer sends to */
     dtls_t *t = of(tr);
+    /* The time of the last process() may be long past when a send comes
+     * from elsewhere (an idle gateway's HTTP request): a handshake started
+     * with it would be over its timeout at once, an idle timer counted
+     * from it would close early. The clock is the one t->now starts with. */
+    if (!t->busy) t->now = base_clock_monotonic(NULL);
     dtls_sess_t *s = dtls_find_(t, to);
     if (s && s->state == SESS_HANDSHAKE) return dtls_sess_enqueue_(s, buf, len);
     if (s && !peer_lost(s, buf, len)) return dtls_sess_send_(s, buf, len);

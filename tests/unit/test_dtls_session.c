@@ -80,6 +80,22 @@ START_TEST(test_no_credentials)
 }
 END_TEST
 
+/* A request from a transport that was idle for longer than its handshake
+ * timeout (nothing to process: an idle gateway) starts its handshake with
+ * the time of the send, not of the last process(). */
+START_TEST(test_handshake_after_idle)
+{
+    pair(fx_psk("dev", "secret"), (dtls_params_t){.handshake_timeout_ms = 300});
+    fx_run(50);
+    usleep(500 * 1000); /* the loop sleeps: no process() meanwhile */
+    char body[256];
+    ck_assert_int_eq(fx_get(&client, &server, body, sizeof body), COAP_OK);
+    ck_assert_str_eq(body, "dev");
+    ck_assert_uint_eq(fx_stats(&client).handshakes_failed, 0);
+    unpair();
+}
+END_TEST
+
 /* Idle: close_notify, then the next request resumes with the ticket. */
 START_TEST(test_idle_close_and_resume)
 {
@@ -183,6 +199,7 @@ int main(void)
     tcase_add_test(tc, test_reuse_and_identity);
     tcase_add_test(tc, test_wrong_key_and_identity);
     tcase_add_test(tc, test_no_credentials);
+    tcase_add_test(tc, test_handshake_after_idle);
     tcase_add_test(tc, test_idle_close_and_resume);
     tcase_add_test(tc, test_rebooted_peer);
     tcase_add_test(tc, test_reach_back);
