@@ -36,6 +36,7 @@ const cfg_key_t cfg_keys[] = {
     {"coap.max_uploads", CFG_K_UINT, F(max_uploads), 1, 65536, NULL},
     {"coap.max_uploads_per_peer", CFG_K_UINT, F(max_uploads_per_peer), 1, 65536, NULL},
     {"devices", CFG_K_DEVICES, 0, 0, 0, NULL},
+    {"credentials", CFG_K_CREDS, 0, 0, 0, NULL},
     {"proxy.allow_targets", CFG_K_LIST, F(allow_targets), 0, 0, cfg_check_target},
     {"proxy.allow_origins", CFG_K_LIST, F(allow_origins), 0, 0, cfg_check_origin},
     {"proxy.coap_clients", CFG_K_LIST, F(coap_clients), 0, 0, cfg_check_cidr},
@@ -274,6 +275,7 @@ void cfg_free(cfg_t *c)
             cfg_list_free((cfg_list_t *)((char *)c + cfg_keys[i].off));
     }
     cfg_free_tokens(c->tokens, c->ntokens);
+    cfg_free_creds(c->creds, c->ncreds);
     /* zeroed, so a second cfg_free is harmless */
     memset(c, 0, sizeof *c);
 }
@@ -323,7 +325,8 @@ int cfg_copy(cfg_t *dst, const cfg_t *src)
     *dst = *src;
     dst->devices = NULL;
     dst->tokens = NULL;
-    dst->ndevices = dst->ntokens = 0;
+    dst->creds = NULL;
+    dst->ndevices = dst->ntokens = dst->ncreds = 0;
     for (size_t i = 0; i < cfg_nkeys; i++) {
         if (cfg_keys[i].kind == CFG_K_STRING) *string_field(dst, &cfg_keys[i]) = NULL;
         if (cfg_keys[i].kind == CFG_K_LIST)
@@ -346,12 +349,12 @@ int cfg_copy(cfg_t *dst, const cfg_t *src)
     for (size_t i = 0; i < src->ntokens; i++)
         if (cfg_token_add(dst, src->tokens[i].token, src->tokens[i].write, src->tokens[i].name))
             return -1;
-    return 0;
+    return cfg_creds_copy(dst, src);
 }
 
 int cfg_check_consistency(const cfg_t *c, char *err, size_t errlen)
 {
-    if (cfg_check_https(c, err, errlen)) return -1;
+    if (cfg_check_https(c, err, errlen) || cfg_check_creds_files(c, err, errlen)) return -1;
     if (!c->ntokens || c->coap_clients_trusted) return 0;
     for (size_t i = 0; i < c->coap_clients.n; i++) {
         if (cfg_cidr_is_loopback(c->coap_clients.v[i])) continue;

@@ -30,6 +30,20 @@ typedef struct {
     char *uri;  /* coap://HOST[:PORT][/base/path] */
 } cfg_device_t;
 
+/* The DTLS credentials for coaps:// devices, one entry of "credentials"
+ * (docs/configuration.md): keyed by a device name or a host as written in
+ * the target URI. Keys are never inline: they come from a file or a
+ * variable, read by the gateway at start and reload. */
+typedef struct {
+    char *key;                        /* device name, host name or IP literal (no brackets) */
+    char *psk_identity;               /* PSK (RFC 4279), with one of: */
+    char *psk_key_file, *psk_key_env; /* ... the key's bytes in a file, or a variable */
+    char *cert, *cert_key, *ca;       /* X.509: our certificate and key; the CA to verify */
+    char *name;                       /* the name the device's certificate must carry */
+    char *rpk_key, *rpk_pin;          /* raw public key (RFC 7250): ours; the device's SHA-256 */
+    int no_verify;                    /* accept any certificate or key (tests, demos) */
+} cfg_cred_t;
+
 typedef struct {
     char *http_listen;             /* http.listen: "0.0.0.0:8080", or "off" (HTTPS only) */
     char *http_listen_tls;         /* http.listen_tls: HTTPS, "HOST:PORT" or "off" (default) */
@@ -53,6 +67,8 @@ typedef struct {
     uint32_t max_uploads_per_peer; /* coap.max_uploads_per_peer: ... from one address, 4 */
     cfg_device_t *devices;
     size_t ndevices;
+    cfg_cred_t *creds; /* credentials: DTLS credentials for coaps:// devices; none */
+    size_t ncreds;
     cfg_list_t allow_targets;   /* extra CIDRs or host names, on top of the defaults */
     cfg_list_t allow_origins;   /* HTTP origins ("http://10.0.0.5:8080") or CIDRs the
                                    reverse proxy may reach; none by default */
@@ -92,7 +108,10 @@ void cfg_defaults(cfg_t *c);
  *             "trusted_origins": [S...], "header_timeout_ms": N,
  *             "max_connections_per_ip": N, "inline_active_content": B},
  *    "coap": {"listen": S, "nstart": N, "max_uploads": N, "max_uploads_per_peer": N},
- *    "devices": {NAME: "coap://HOST[:PORT][/PATH]", ...},
+ *    "devices": {NAME: "coap[s]://HOST[:PORT][/PATH]", ...},
+ *    "credentials": {NAME-OR-HOST: {"psk_identity": S, "psk_key_file": S,
+ *                    "psk_key_env": S, "cert": S, "key": S, "ca": S, "name": S,
+ *                    "rpk_key": S, "rpk_pin": S, "no_verify": B}, ...},
  *    "proxy": {"allow_targets": [S...], "allow_origins": [S...], "coap_clients": [S...],
  *              "coap_clients_trusted": B, "timeout_ms": N, "max_body_bytes": N},
  *    "cache": {"enabled": B, "max_entries": N, "max_bytes": N},
@@ -119,10 +138,9 @@ int cfg_load_string(cfg_t *c, const char *json, const char *name, char *err, siz
 /* Sets one key from its text form, the way environment variables and
  * command-line flags spell values: numbers in decimal, booleans
  * true|false|1|0, lists comma-separated, devices "NAME=URI,...", tokens
- * "TOKEN:SCOPE[:NAME],...". CFG_APPEND adds to a list (devices: adds or
- * replaces that name) instead of replacing it. Messages start with label
- * (the variable or flag), never echo a token. Returns 0, or -1 with c
- * unchanged and the message in err. */
+ * "TOKEN:SCOPE[:NAME],...", credentials as the JSON object. CFG_APPEND adds to a list (devices:
+ * adds or replaces that name) instead of replacing it. Messages start with label (the variable or
+ * flag), never echo a token. Returns 0, or -1 with c unchanged and the message in err. */
 enum { CFG_REPLACE, CFG_APPEND };
 int cfg_set(cfg_t *c, const char *key, const char *value, int mode, const char *label, char *err,
             size_t errlen);
@@ -165,8 +183,8 @@ int cfg_listen_off(const char *listen);
  * least one of http.listen and http.listen_tls is on; http.listen_tls
  * needs http.tls_cert and http.tls_key, and the http.tls_* files are
  * only for it; the key file exists and grants other users nothing (it is
- * checked on disk). Returns 0, or -1 with a message naming the keys in
- * err. */
+ * checked on disk), and so do the key files of credentials. Returns 0, or -1 with a message naming
+ * the keys in err. */
 int cfg_check_consistency(const cfg_t *c, char *err, size_t errlen);
 
 /* Deep copy; dst is freeable even when this fails (-1). */

@@ -375,14 +375,17 @@ int cfg_check_device_uri(const char *uri, char *why, size_t cap)
     /* ~2.4 KB: fine on the stack, and unlike a static it keeps this reentrant */
     coap_parsed_uri_t u;
     coap_addr_t a;
-    if (strncasecmp(uri, "coap://", 7)) {
-        snprintf(why, cap, "\"%.200s\" is not a coap:// URI (expected coap://HOST[:PORT][/PATH])",
+    /* coaps:// devices are reached over DTLS with their "credentials" */
+    if (strncasecmp(uri, "coap://", 7) && strncasecmp(uri, "coaps://", 8)) {
+        snprintf(why, cap,
+                 "\"%.200s\" is not a coap:// or coaps:// URI (expected "
+                 "coap[s]://HOST[:PORT][/PATH])",
                  uri);
         return -1;
     }
     int rc = coap_uri_parse(&u, uri);
     if (rc) {
-        snprintf(why, cap, "\"%.200s\": %s (expected coap://HOST[:PORT][/PATH])", uri,
+        snprintf(why, cap, "\"%.200s\": %s (expected coap[s]://HOST[:PORT][/PATH])", uri,
                  coap_strerror(rc));
         return -1;
     }

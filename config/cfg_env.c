@@ -160,6 +160,8 @@ static int set_key(cfg_ctx_t *x, const cfg_key_t *k, const char *v, int mode, cf
     case CFG_K_LEVEL:
     case CFG_K_FORMAT:
         return set_enum(x, k, v, c);
+    case CFG_K_CREDS:
+        return cfg_creds_set_text(x, v, c);
     default:
         return set_list(x, k, v, mode, c);
     }

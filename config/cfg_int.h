@@ -19,6 +19,7 @@ typedef enum {
     CFG_K_LIST,    /* cfg_list_t, each item checked by the key's check */
     CFG_K_DEVICES, /* devices */
     CFG_K_TOKENS,  /* tokens */
+    CFG_K_CREDS,   /* credentials */
 } cfg_kind_t;
 
 /* A validator: 0, or -1 with what is wrong in why. */
@@ -101,6 +102,20 @@ int cfg_parse_scope(const char *s);
 /* cfg_tls.c: the HTTPS keys together (listeners, certificate and key,
  * the key file's permissions). Returns 0, or -1 with err naming the key. */
 int cfg_check_https(const cfg_t *c, char *err, size_t errlen);
+/* A private key file: it exists, is a file, and grants other users
+ * nothing. Returns 0, or -1 with err naming key (the setting) and path. */
+int cfg_check_key_file(const char *key, const char *path, char *err, size_t errlen);
+
+/* cfg_creds.c: "credentials". From the JSON object at p (replacing
+ * c's), or from its text form (environment, flags: the same JSON).
+ * Return 0, or -1 through cfg_fail with c unchanged. */
+struct json_t;
+int cfg_creds_load(cfg_ctx_t *x, struct json_t *obj, const cfg_path_t *p, cfg_t *c);
+int cfg_creds_set_text(cfg_ctx_t *x, const char *text, cfg_t *c);
+void cfg_free_creds(cfg_cred_t *v, size_t n);
+int cfg_creds_copy(cfg_t *dst, const cfg_t *src);
+/* The key files of every entry (psk_key_file, key, rpk_key), on disk. */
+int cfg_check_creds_files(const cfg_t *c, char *err, size_t errlen);
 
 /* cfg.c: list and struct helpers. */
 void cfg_free_devices(cfg_device_t *d, size_t n);

@@ -18,23 +18,24 @@ static int fail(char *err, size_t errlen, const char *msg)
 }
 
 /* The key file exists, is a file, and grants other users nothing: its
- * owner (and its group, such as Debian's ssl-cert) may read it. */
-static int key_file_private(const char *path, char *err, size_t errlen)
+ * owner (and its group, such as Debian's ssl-cert) may read it. For
+ * http.tls_key and the key files of credentials alike. */
+int cfg_check_key_file(const char *key, const char *path, char *err, size_t errlen)
 {
     struct stat st;
     if (stat(path, &st)) {
-        snprintf(err, errlen, "http.tls_key: cannot read %.300s: %s", path, strerror(errno));
+        snprintf(err, errlen, "%s: cannot read %.300s: %s", key, path, strerror(errno));
         return -1;
     }
     if (!S_ISREG(st.st_mode)) {
-        snprintf(err, errlen, "http.tls_key: %.300s is not a file", path);
+        snprintf(err, errlen, "%s: %.300s is not a file", key, path);
         return -1;
     }
     if (st.st_mode & S_IRWXO) {
         snprintf(err, errlen,
-                 "http.tls_key: %.300s is open to other users (mode %04o): a private key must "
+                 "%s: %.300s is open to other users (mode %04o): a private key must "
                  "not be (chmod o-rwx %.300s)",
-                 path, (unsigned)(st.st_mode & 07777), path);
+                 key, path, (unsigned)(st.st_mode & 07777), path);
         return -1;
     }
     return 0;
@@ -63,5 +64,5 @@ int cfg_check_https(const cfg_t *c, char *err, size_t errlen)
         return fail(err, errlen,
                     "http.listen_tls: HTTPS needs http.tls_cert and http.tls_key (PEM files of "
                     "the certificate chain and its private key)");
-    return key_file_private(c->tls_key, err, errlen);
+    return cfg_check_key_file("http.tls_key", c->tls_key, err, errlen);
 }

@@ -458,6 +458,7 @@ START_TEST(example_is_defaults)
             " \"tls_client_ca\": \"ca\"},"
             " \"coap\": {\"listen\": \"1.1.1.1:2\", \"nstart\": 9},"
             " \"devices\": {\"x\": \"coap://x\"},"
+            " \"credentials\": {\"x\": {\"rpk_key\": \"k\", \"no_verify\": true}},"
             " \"proxy\": {\"allow_targets\": [\"x.lan\"], \"allow_origins\": [\"fd00::1\"],"
             " \"timeout_ms\": 1, \"max_body_bytes\": 1},"
             " \"cache\": {\"enabled\": false, \"max_entries\": 1, \"max_bytes\": 2048},"
@@ -484,6 +485,8 @@ START_TEST(example_is_defaults)
     ck_assert_uint_eq(c.allow_targets.n, 0);
     ck_assert_uint_eq(c.allow_origins.n, 0);
     ck_assert_uint_eq(c.ntokens, 0);
+    ck_assert_uint_eq(c.ncreds, 0);
+    ck_assert_ptr_null(c.creds);
     /* every scalar: the pointers and lists compared above, the rest here */
     cfg_t a = c, b = d;
     a.http_listen = b.http_listen = a.coap_listen = b.coap_listen = NULL;
