@@ -9,6 +9,7 @@
  */
 #include "gw_api.h"
 #include "coap_uri.h"
+#include "gw_dtls.h"
 #include "gw_links.h"
 
 #include <jansson.h>
@@ -42,6 +43,7 @@ typedef struct waiter {
 typedef struct fetch {
     gw_t *gw;
     char *name;
+    char *uri;    /* what is fetched: coap[s]://HOST:PORT/.well-known/core */
     disc_t *disc; /* NULL once the device's cache is gone */
     coap_addr_t addr;
     waiter_t *waiters;
@@ -154,6 +156,7 @@ static void fetch_free(fetch_t *f)
         free(w);
     }
     free(f->name);
+    free(f->uri);
     free(f);
 }
 
@@ -193,8 +196,10 @@ static json_t *outcome(const fetch_t *f, const coap_resp_t *r, unsigned *status,
         *status = 503;
         snprintf(msg, cap, "the gateway is shutting down");
     } else if (r->err) {
+        char why[400];
         *status = 502;
-        snprintf(msg, cap, "device %s: %s", f->name, coap_strerror(r->err));
+        snprintf(msg, cap, "device %s: %.400s", f->name,
+                 gw_dtls_explain(f->uri, r->err, why, sizeof why) ? why : coap_strerror(r->err));
     } else if (r->msg->code != COAP_CONTENT) {
         char code[40];
         *status = 502;
@@ -219,7 +224,7 @@ static void on_fetched(coap_req_t *creq, const coap_resp_t *r, void *arg)
         gw_devices_mark(gw, &f->addr, r->err != COAP_ERR_TIMEOUT && r->err != COAP_ERR_UNREACHABLE);
     if (f->disc) f->disc->fetch = NULL;
     unsigned status;
-    char msg[300];
+    char msg[600];
     json_t *resources = outcome(f, r, &status, msg, sizeof msg);
     /* Looked up again: the device may have gone, or been reloaded (its
      * cache moves along when its URI stays; see devices.c). */
@@ -253,23 +258,45 @@ static int wellknown_uri(const char *base, char *out, size_t cap)
     return n < 0 || (size_t)n >= cap ? -1 : 0;
 }
 
-static void start_fetch(gw_t *gw, gw_device_t *d, disc_t *c, http_req_t *req)
+/* The request for d's /.well-known/core, on the endpoint its scheme
+ * takes (with its credentials for coaps://), or NULL with the answer
+ * given. */
+static coap_req_t *fetch_request(gw_t *gw, gw_device_t *d, http_req_t *req, char *uri, size_t cap)
 {
-    char uri[600];
-    int err = COAP_ERR_INVALID;
+    char msg[GW_MSG_MAX];
+    gw_target_t t;
+    int err = COAP_ERR_INVALID, status;
+    coap_ep_t *ep = NULL;
     coap_req_t *creq = NULL;
     if (!d->resolved) {
         gw_api_error(req, 502, "device %s: cannot resolve its host", d->name);
-        return;
+        return NULL;
     }
-    if (wellknown_uri(d->uri, uri, sizeof uri) ||
-        !(creq = coap_req_new(gw->ep, COAP_GET, uri, &d->addr, &err))) {
-        gw_api_error(req, 502, "device %s: bad URI %s: %s", d->name, d->uri, coap_strerror(err));
-        return;
+    if (wellknown_uri(d->uri, uri, cap)) {
+        gw_api_error(req, 502, "device %s: bad URI %s", d->name, d->uri);
+        return NULL;
     }
+    if ((status = gw_target_of_device(gw, d, uri, &t, msg, sizeof msg))) {
+        gw_api_error(req, (unsigned)status, "device %s: %s", d->name, msg);
+        return NULL;
+    }
+    if (!(ep = gw_target_ep(gw, &t, &err)) ||
+        !(creq = coap_req_new(ep, COAP_GET, uri, &d->addr, &err)))
+        gw_api_error(req, 502, "device %s: %s", d->name,
+                     gw_dtls_explain(uri, err, msg, sizeof msg) ? msg : coap_strerror(err));
+    return creq;
+}
+
+static void start_fetch(gw_t *gw, gw_device_t *d, disc_t *c, http_req_t *req)
+{
+    char uri[600];
+    coap_req_t *creq = fetch_request(gw, d, req, uri, sizeof uri);
+    if (!creq) return;
     fetch_t *f = calloc(1, sizeof *f);
-    if (f) *f = (fetch_t){.gw = gw, .name = strdup(d->name), .disc = c, .addr = d->addr};
-    if (!f || !f->name || add_waiter(f, req)) {
+    if (f)
+        *f = (fetch_t){
+            .gw = gw, .name = strdup(d->name), .uri = strdup(uri), .disc = c, .addr = d->addr};
+    if (!f || !f->name || !f->uri || add_waiter(f, req)) {
         if (f) fetch_free(f);
         coap_req_cancel(creq);
         gw_api_error(req, 500, "out of memory");

@@ -57,8 +57,8 @@ static gw_device_t *device_new(const char *name, const char *uri, int source)
 static int resolve_config_device(gw_t *gw, gw_device_t *d, char *err, size_t errlen)
 {
     coap_parsed_uri_t u; /* about 2.4 KB: on the stack, the loop runs shallow */
-    if (coap_uri_parse(&u, d->uri) || u.secure) {
-        snprintf(err, errlen, "device \"%s\": bad URI \"%s\" (want coap://HOST:PORT)", d->name,
+    if (coap_uri_parse(&u, d->uri)) {
+        snprintf(err, errlen, "device \"%s\": bad URI \"%s\" (want coap[s]://HOST:PORT)", d->name,
                  d->uri);
         return -1;
     }

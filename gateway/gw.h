@@ -35,6 +35,8 @@ struct gw_reverse;
 struct gw_metrics;
 struct gw_drain;
 struct gw_rd;
+struct gw_dtls;
+struct gw_creds;
 
 typedef struct gw {
     coap_server_t *srv;         /* the gateway's CoAP server (on srv_ep) */
@@ -42,12 +44,15 @@ typedef struct gw {
     struct gw_hub *hub;         /* Observe -> Server-Sent Events */
     struct gw_rd *rd;           /* Resource Directory on srv (NULL: rd disabled) */
     base_loop_t *loop;
-    coap_ep_t *ep;         /* client side: an ephemeral dual-stack port */
-    coap_ep_t *srv_ep;     /* the gateway's own CoAP port (coap.listen) */
-    coap_addr_t srv_addr;  /* its bound address (unmapped), read once at start */
-    http_server_t *http;   /* http.listen, NULL when off */
-    http_server_t *https;  /* http.listen_tls, NULL when off */
-    http_tls_creds_t *tls; /* HTTPS credentials read at start, until the listener holds them */
+    coap_ep_t *ep;        /* client side: an ephemeral dual-stack port */
+    coap_ep_t *dtls_ep;   /* client side for coaps://: DTLS on a port of its own (dtls_client.c) */
+    struct gw_dtls *dtls; /* its peers' credentials and counters */
+    struct gw_creds *creds; /* credentials: for coaps:// devices (creds.c), replaced on reload */
+    coap_ep_t *srv_ep;      /* the gateway's own CoAP port (coap.listen) */
+    coap_addr_t srv_addr;   /* its bound address (unmapped), read once at start */
+    http_server_t *http;    /* http.listen, NULL when off */
+    http_server_t *https;   /* http.listen_tls, NULL when off */
+    http_tls_creds_t *tls;  /* HTTPS credentials read at start, until the listener holds them */
     cfg_t cfg;
     gw_acl_t *acl;
     /* proxy.coap_clients: the sources the CoAP forward proxy serves (clients.c) */
@@ -62,9 +67,11 @@ typedef struct gw {
 
 /* A resolved target of a proxied request. */
 typedef struct {
-    char uri[GW_URI_MAX]; /* canonical coap:// URI: cache key and log text */
+    char uri[GW_URI_MAX]; /* canonical coap:// or coaps:// URI: cache key and log text */
     coap_addr_t addr;
     const gw_device_t *device;
+    int secure;      /* coaps://: through gw->dtls_ep */
+    char creds[256]; /* ... with the credentials entry of this name (gw_creds_pick) */
 } gw_target_t;
 
 /* log.c */
@@ -86,9 +93,12 @@ int gw_target_path(const char *path);
 /* Maps the request URL (a proxied URL form) to a target, checks the
  * allowlist. On failure answers the HTTP request itself and returns -1. */
 int gw_target_resolve(gw_t *gw, http_req_t *req, gw_target_t *t);
-/* The same for a target written as "coap://..." or "/devices/NAME/PATH";
+/* The same for a target written as "coap[s]://..." or "/devices/NAME/PATH";
  * returns 0, or an HTTP status with a message in msg. */
 int gw_target_parse(gw_t *gw, const char *spec, gw_target_t *t, char *msg, size_t cap);
+/* The same for uri, a URI at device d (its credentials apply). */
+int gw_target_of_device(gw_t *gw, const gw_device_t *d, const char *uri, gw_target_t *t, char *msg,
+                        size_t cap);
 
 /* proxy.c: forwards the request to the target and answers it later. */
 void gw_proxy(gw_t *gw, http_req_t *req, const gw_target_t *t);

@@ -8,6 +8,8 @@
 
 #include "gw.h"
 
+#include <stdio.h>
+
 typedef struct gw_metrics gw_metrics_t;
 
 /* Also starts the CoAP event log (malformed datagrams, RSTs, give-ups),
@@ -22,6 +24,9 @@ void gw_metrics_http(gw_metrics_t *m, const char *method, unsigned status, int t
 void gw_metrics_coap_exchange(gw_metrics_t *m, int err, uint8_t code);
 /* A proxied HTTP request answered from a CoAP exchange, after us. */
 void gw_metrics_latency(gw_metrics_t *m, uint64_t us);
+
+/* One family's HELP and TYPE lines (for families written elsewhere). */
+void gw_metrics_family(FILE *f, const char *name, const char *type, const char *help);
 
 /* GET /metrics */
 void gw_metrics_respond(gw_t *gw, http_req_t *req);

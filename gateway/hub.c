@@ -6,6 +6,7 @@
  * events, never the gateway's memory.
  */
 #include "base_list.h"
+#include "gw_dtls.h"
 #include "gw_hub.h"
 #include "gw_map.h"
 #include "gw_sse_event.h"
@@ -224,6 +225,12 @@ static void on_notify(coap_req_t *req, const coap_resp_t *r, void *arg)
         return;
     }
     if (r->err == COAP_ERR_CANCELLED) return; /* the endpoint is closing */
+    char msg[GW_MSG_MAX], code[40];
+    if (gw_dtls_explain(o->t.uri, r->err, msg, sizeof msg)) {
+        /* credentials that fail now fail again: the target ends, saying why */
+        obs_fail(o, 502, msg);
+        return;
+    }
     if (r->err) {
         obs_reconnect(o, coap_strerror(r->err));
         return;
@@ -245,7 +252,6 @@ static void on_notify(coap_req_t *req, const coap_resp_t *r, void *arg)
         o->backoff_ms = 1000;
         return;
     }
-    char msg[GW_MSG_MAX], code[40];
     coap_code_str(m->code, code, sizeof code);
     if (COAP_CODE_CLASS(m->code) == 2) {
         snprintf(msg, sizeof msg, "%s answered %s without Observe: not observable", o->t.uri, code);
@@ -263,7 +269,9 @@ static void obs_start(obs_t *o)
     int err;
     gw_ev_unref(o->latest);
     o->latest = NULL;
-    o->req = coap_req_new(gw->ep, COAP_GET, o->t.uri, &o->t.addr, &err);
+    /* credentials a reload removed: tried again, a reload may bring them back */
+    coap_ep_t *ep = gw_target_ep(gw, &o->t, &err);
+    o->req = ep ? coap_req_new(ep, COAP_GET, o->t.uri, &o->t.addr, &err) : NULL;
     if (o->req) {
         coap_req_set_observe(o->req, 0);
         coap_req_set_timeout(o->req, gw->cfg.timeout_ms);

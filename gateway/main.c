@@ -5,6 +5,7 @@
 #include "gw.h"
 #include "gw_clients.h"
 #include "gw_config.h"
+#include "gw_dtls.h"
 #include "gw_hub.h"
 #include "gw_metrics.h"
 #include "gw_rd.h"
@@ -26,6 +27,7 @@ static void usage(FILE *f)
           "A CoAP <-> HTTP gateway. Browse CoAP devices over HTTP:\n"
           "  curl http://localhost:8080/devices/demo/sensors/temperature\n"
           "  curl http://localhost:8080/hc/coap://127.0.0.1:5783/sensors/temperature\n"
+          "  (coaps:// devices too, with their \"credentials\" in the configuration)\n"
           "\n"
           "Settings come from, the later winning: embedded defaults, the JSON file,\n"
           "COAPGW_* environment variables, these flags (docs/configuration.md).\n"
@@ -36,7 +38,7 @@ static void usage(FILE *f)
           "  --https-listen ADDR:PORT HTTPS front end (default off; needs http.tls_cert\n"
           "                           and http.tls_key, see docs/configuration.md)\n"
           "  --coap-listen ADDR:PORT  CoAP endpoint (default 0.0.0.0:5683)\n"
-          "  --device NAME=URI        add a device, coap://HOST[:PORT][/PATH] (repeatable)\n"
+          "  --device NAME=URI        add a device, coap[s]://HOST[:PORT][/PATH] (repeatable)\n"
           "  --allow-target PATTERN   also allow this CIDR range or host name as a CoAP\n"
           "                           target (repeatable; loopback, link-local, private\n"
           "                           ranges and configured devices are always allowed)\n"
@@ -213,6 +215,9 @@ static int check_config(const char *file, const gw_sources_t *src)
         return 2;
     }
     int bad = gw_https_load(&c, &tls, err, sizeof err);
+    gw_creds_t *creds = bad ? NULL : gw_creds_load(&c, err, sizeof err);
+    bad = bad || !creds;
+    gw_creds_free(creds);
     cfg_free(&c);
     http_tls_creds_release(tls);
     if (bad) {
@@ -250,7 +255,7 @@ static int configure(gw_t *gw, const gw_sources_t *src)
         fprintf(stderr, "coapgw: %s\n", err);
         return -1;
     }
-    if (gw_devices_load(gw, err, sizeof err)) {
+    if (gw_devices_load(gw, err, sizeof err) || gw_dtls_configure(gw, err, sizeof err)) {
         fprintf(stderr, "coapgw: %s\n", err);
         return -1;
     }
@@ -374,6 +379,10 @@ static int start(gw_t *gw)
         fprintf(stderr, "coapgw: cannot open a UDP socket for CoAP requests\n");
         return -1;
     }
+    if (gw_dtls_start(gw, err, sizeof err)) { /* the client endpoint for coaps:// */
+        fprintf(stderr, "coapgw: %s\n", err);
+        return -1;
+    }
     coap_ep_attach(gw->srv_ep, gw->loop);
     coap_ep_attach(gw->ep, gw->loop);
     /* Block1 uploads per source and in all: one source must not take every
@@ -416,12 +425,14 @@ static void shutdown_gw(gw_t *gw)
     gw_reverse_free(gw->reverse); /* cancels HTTP calls in flight */
     gw_rd_free(gw->rd);
     if (gw->srv) coap_server_free(gw->srv);
-    coap_ep_t *eps[2] = {gw->ep, gw->srv_ep};
-    for (int i = 0; i < 2; i++) {
+    coap_ep_t *eps[3] = {gw->ep, gw->srv_ep, gw->dtls_ep};
+    for (int i = 0; i < 3; i++) {
         if (!eps[i]) continue;
         coap_ep_detach(eps[i], gw->loop);
         coap_ep_free(eps[i]); /* cancels exchanges still in flight */
     }
+    gw->dtls_ep = NULL;
+    gw_dtls_free(gw);     /* the credentials, after the sessions that held them */
     gw_hub_free(gw->hub); /* after the streams and the exchanges are gone */
     gw_metrics_free(gw->metrics);
     gw_cache_free(gw->cache);

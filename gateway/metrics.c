@@ -3,6 +3,7 @@
  * (every family with HELP and TYPE; counters end in _total, units in the
  * name), and a periodic log line for notable CoAP message-layer events.
  */
+#include "gw_dtls.h"
 #include "gw_hub.h"
 #include "gw_metrics.h"
 
@@ -39,7 +40,7 @@ struct gw_metrics {
     uint64_t latency_count;
     double latency_sum;
     base_loop_timer_t *watch;
-    coap_ep_stats_t seen; /* both endpoints, at the last watch tick */
+    coap_ep_stats_t seen; /* every endpoint, at the last watch tick */
     double started;       /* wall clock, seconds since the epoch */
 };
 
@@ -88,8 +89,8 @@ void gw_metrics_latency(gw_metrics_t *m, uint64_t us)
 static void ep_sum(gw_t *gw, coap_ep_stats_t *out)
 {
     memset(out, 0, sizeof *out);
-    coap_ep_t *eps[2] = {gw->ep, gw->srv_ep};
-    for (int i = 0; i < 2; i++) {
+    coap_ep_t *eps[3] = {gw->ep, gw->srv_ep, gw->dtls_ep};
+    for (int i = 0; i < 3; i++) {
         if (!eps[i]) continue;
         const coap_ep_stats_t *s = coap_ep_stats(eps[i]);
         out->rx += s->rx, out->tx += s->tx, out->malformed += s->malformed;
@@ -151,21 +152,21 @@ void gw_metrics_free(gw_metrics_t *m)
 
 /* --- the exposition --- */
 
-static void family(FILE *f, const char *name, const char *type, const char *help)
+void gw_metrics_family(FILE *f, const char *name, const char *type, const char *help)
 {
     fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
 static void one(FILE *f, const char *name, const char *type, const char *help, uint64_t v)
 {
-    family(f, name, type, help);
+    gw_metrics_family(f, name, type, help);
     fprintf(f, "%s %llu\n", name, (unsigned long long)v);
 }
 
 static void http_families(FILE *f, const gw_metrics_t *m)
 {
-    family(f, "coapgw_http_requests_total", "counter",
-           "HTTP requests answered, by method and status (499: the client left first).");
+    gw_metrics_family(f, "coapgw_http_requests_total", "counter",
+                      "HTTP requests answered, by method and status (499: the client left first).");
     for (size_t i = 0; i < NMETHODS; i++)
         for (unsigned s = 0; s < NSTATUSES; s++)
             if (m->http[i][s])
@@ -177,8 +178,9 @@ static void http_families(FILE *f, const gw_metrics_t *m)
     one(f, "coapgw_https_requests_total", "counter",
         "Of the HTTP requests above (answered or refused), those that came over HTTPS.", m->https);
     const char *h = "coapgw_http_to_coap_duration_seconds";
-    family(f, h, "histogram",
-           "Time from an HTTP request to its answer, for requests that needed a CoAP exchange.");
+    gw_metrics_family(
+        f, h, "histogram",
+        "Time from an HTTP request to its answer, for requests that needed a CoAP exchange.");
     uint64_t cum = 0;
     for (size_t i = 0; i < NBUCKETS; i++) {
         cum += m->bucket[i];
@@ -191,8 +193,8 @@ static void http_families(FILE *f, const gw_metrics_t *m)
 
 static void coap_families(FILE *f, const gw_metrics_t *m, const coap_ep_stats_t *s)
 {
-    family(f, "coapgw_coap_exchanges_total", "counter",
-           "Proxied CoAP exchanges, by response code or by how they failed.");
+    gw_metrics_family(f, "coapgw_coap_exchanges_total", "counter",
+                      "Proxied CoAP exchanges, by response code or by how they failed.");
     for (unsigned c = 0; c < 256; c++)
         if (m->coap_codes[c])
             fprintf(f, "coapgw_coap_exchanges_total{code=\"%u.%02u\"} %llu\n", c >> 5, c & 31,
@@ -201,7 +203,8 @@ static void coap_families(FILE *f, const gw_metrics_t *m, const coap_ep_stats_t 
         if (m->coap_errors[e])
             fprintf(f, "coapgw_coap_exchanges_total{code=\"%s\"} %llu\n", xerr_names[e],
                     (unsigned long long)m->coap_errors[e]);
-    family(f, "coapgw_coap_datagrams_total", "counter", "CoAP datagrams, both endpoints.");
+    gw_metrics_family(f, "coapgw_coap_datagrams_total", "counter",
+                      "CoAP datagrams, every endpoint (over DTLS: before encryption).");
     fprintf(f, "coapgw_coap_datagrams_total{direction=\"received\"} %llu\n",
             (unsigned long long)s->rx);
     fprintf(f, "coapgw_coap_datagrams_total{direction=\"sent\"} %llu\n", (unsigned long long)s->tx);
@@ -209,7 +212,7 @@ static void coap_families(FILE *f, const gw_metrics_t *m, const coap_ep_stats_t 
         "Confirmable messages retransmitted (RFC 7252 §4.2).", s->retransmissions);
     one(f, "coapgw_coap_timeouts_total", "counter",
         "Confirmable messages given up after MAX_RETRANSMIT.", s->timeouts);
-    family(f, "coapgw_coap_rst_total", "counter", "Reset messages received and sent.");
+    gw_metrics_family(f, "coapgw_coap_rst_total", "counter", "Reset messages received and sent.");
     fprintf(f, "coapgw_coap_rst_total{direction=\"received\"} %llu\n",
             (unsigned long long)s->rst_rx);
     fprintf(f, "coapgw_coap_rst_total{direction=\"sent\"} %llu\n", (unsigned long long)s->rst_tx);
@@ -239,8 +242,9 @@ static void gateway_families(FILE *f, gw_t *gw)
     one(f, "coapgw_sse_events_total", "counter", "Notifications turned into events.", hs.events);
     one(f, "coapgw_sse_dropped_events_total", "counter",
         "Events a slow subscriber lost (its queue was full).", hs.dropped);
-    family(f, "coapgw_sse_refused_total", "counter",
-           "Event streams answered 503, and targets answered event: error 503, by limit.");
+    gw_metrics_family(
+        f, "coapgw_sse_refused_total", "counter",
+        "Event streams answered 503, and targets answered event: error 503, by limit.");
     fprintf(f, "coapgw_sse_refused_total{limit=\"sse.max_subscribers\"} %llu\n",
             (unsigned long long)hs.refused_subscribers);
     fprintf(f, "coapgw_sse_refused_total{limit=\"sse.max_observations\"} %llu\n",
@@ -281,11 +285,12 @@ static void process_families(FILE *f, const gw_metrics_t *m)
     if (getrusage(RUSAGE_SELF, &ru) == 0)
         cpu = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
               (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-    family(f, "process_cpu_seconds_total", "counter", "User and system CPU time in seconds.");
+    gw_metrics_family(f, "process_cpu_seconds_total", "counter",
+                      "User and system CPU time in seconds.");
     fprintf(f, "process_cpu_seconds_total %.6f\n", cpu);
     if (!m) return;
-    family(f, "process_start_time_seconds", "gauge",
-           "Start time of the process since the epoch in seconds.");
+    gw_metrics_family(f, "process_start_time_seconds", "gauge",
+                      "Start time of the process since the epoch in seconds.");
     fprintf(f, "process_start_time_seconds %.3f\n", m->started);
 }
 
@@ -298,13 +303,14 @@ void gw_metrics_respond(gw_t *gw, http_req_t *req)
         http_respond_text(req, 503, "out of memory");
         return;
     }
-    family(f, "coapgw_build_info", "gauge", "Always 1; the version in a label.");
+    gw_metrics_family(f, "coapgw_build_info", "gauge", "Always 1; the version in a label.");
     fprintf(f, "coapgw_build_info{version=\"%s\"} 1\n", GW_VERSION);
     coap_ep_stats_t s;
     ep_sum(gw, &s);
     if (gw->metrics) http_families(f, gw->metrics);
     if (gw->metrics) coap_families(f, gw->metrics, &s);
     gateway_families(f, gw);
+    gw_dtls_metrics(gw, f);
     process_families(f, gw->metrics);
     if (fclose(f) || !buf) {
         free(buf);

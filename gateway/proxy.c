@@ -7,6 +7,7 @@
 #include "base_clock.h"
 #include "base_list.h"
 #include "gw.h"
+#include "gw_dtls.h"
 #include "gw_guard.h"
 #include "gw_location.h"
 #include "gw_map.h"
@@ -150,6 +151,12 @@ static void answer_coap(waiter_t *w, const coap_resp_t *r)
 static void answer_error(waiter_t *w, int err)
 {
     exch_t *x = w->x;
+    char msg[GW_MSG_MAX];
+    if (gw_dtls_explain(x->uri, err, msg, sizeof msg)) { /* 502, not a silent device's 504 */
+        log_done(x->gw, w, w->req, x->uri, coap_strerror(err));
+        http_respond_text(w->req, 502, "%s", msg);
+        return;
+    }
     unsigned status = err == COAP_ERR_TIMEOUT ? 504 : 502;
     const char *why = err == COAP_ERR_TIMEOUT       ? "did not answer in time"
                       : err == COAP_ERR_RESET       ? "reset the request (RST)"
@@ -338,8 +345,12 @@ static int start_exchange(exch_t *x, http_req_t *req, const gw_target_t *t, cons
 {
     gw_t *gw = x->gw;
     int err;
+    char msg[GW_MSG_MAX];
     x->addr = t->addr;
-    coap_req_t *creq = coap_req_new(gw->ep, x->method, t->uri, &t->addr, &err);
+    coap_ep_t *ep = gw_target_ep(gw, t, &err);
+    if (!ep && gw_dtls_explain(t->uri, err, msg, sizeof msg))
+        return http_respond_text(req, 502, "%s", msg), -1;
+    coap_req_t *creq = coap_req_new(ep, x->method, t->uri, &t->addr, &err);
     if (!creq)
         return http_respond_text(req, 400, "cannot build a request for %s: %s", t->uri,
                                  coap_strerror(err)),

@@ -13,6 +13,7 @@
 #include "gw_auth.h"
 #include "gw_clients.h"
 #include "gw_config.h"
+#include "gw_dtls.h"
 #include "gw_hub.h"
 #include "gw_rd.h"
 #include "gw_reverse.h"
@@ -197,15 +198,20 @@ void gw_reload(gw_t *gw)
         return;
     }
     keep_restart_only(&gw->cfg, &next);
-    /* the certificate and key files, read again: for new connections */
+    /* the certificate and key files, read again: for new connections;
+     * the credentials for coaps:// devices too: for new sessions */
     http_tls_creds_t *tls = NULL;
+    gw_creds_t *creds = NULL;
     if ((gw->https && gw_https_load(&next, &tls, err, sizeof err)) ||
-        apply(gw, &next, err, sizeof err)) {
+        !(creds = gw_creds_load(&next, err, sizeof err)) || apply(gw, &next, err, sizeof err)) {
         gw_log(CFG_LOG_ERROR, "reload refused: %s", err);
         http_tls_creds_release(tls);
+        gw_creds_free(creds);
         cfg_free(&next);
         return;
     }
+    gw_dtls_set_creds(gw, creds);
+    gw_dtls_warn(&gw->cfg, "reload: ");
     if (tls) {
         http_server_set_tls(gw->https, tls);
         gw_https_log("reload: ", tls);
@@ -222,7 +228,8 @@ void gw_reload(gw_t *gw)
     if (revoked) gw_log(CFG_LOG_INFO, "reload: %zu event stream(s) closed: token revoked", revoked);
     gw_log(CFG_LOG_INFO,
            "configuration reloaded: %zu devices, %zu allowed targets, %zu allowed origins, %zu "
-           "tokens",
-           gw->cfg.ndevices, gw->cfg.allow_targets.n, gw->cfg.allow_origins.n, gw->cfg.ntokens);
+           "tokens, %zu credentials",
+           gw->cfg.ndevices, gw->cfg.allow_targets.n, gw->cfg.allow_origins.n, gw->cfg.ntokens,
+           gw->cfg.ncreds);
     gw_config_warn_open(gw);
 }

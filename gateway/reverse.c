@@ -61,14 +61,11 @@ static void on_proxy(coap_server_t *srv, const coap_server_request_t *req, void 
         return;
     }
     size_t sl = strcspn(uri, ":");
-    if (sl == 4 && !strncasecmp(uri, "coap", 4))
+    if ((sl == 4 && !strncasecmp(uri, "coap", 4)) || (sl == 5 && !strncasecmp(uri, "coaps", 5)))
         rv_forward_coap(rv, req, uri, hop);
     else if ((sl == 4 && !strncasecmp(uri, "http", 4)) ||
              (sl == 5 && !strncasecmp(uri, "https", 5)))
         rv_forward_http(rv, req, uri);
-    else if (sl == 5 && !strncasecmp(uri, "coaps", 5))
-        rv_answer(rv, req->id, COAP_PROXYING_NOT_SUPPORTED,
-                  "coaps:// needs DTLS, not supported yet");
     else
         rv_answer(rv, req->id, COAP_PROXYING_NOT_SUPPORTED, "unsupported scheme in Proxy-Uri");
 }

@@ -1,28 +1,33 @@
 /*
- * reverse_coap.c - CoAP -> CoAP: a proxied request to a coap:// URI goes
- * out through the gateway's CoAP client, checked like every CoAP target
+ * reverse_coap.c - CoAP -> CoAP: a proxied request to a coap:// or
+ * coaps:// URI goes out through the gateway's CoAP client (over DTLS with
+ * the target's credentials for coaps://), checked like every CoAP target
  * (gw_target_parse: the allowlist and its guards), with Hop-Limit
  * decremented (RFC 8768); the answer's end-to-end options go back as they
  * came (RFC 7252 §5.7.2).
  */
+#include "gw_dtls.h"
 #include "reverse_internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 typedef struct {
     gw_reverse_t *rv;
     uint64_t id;
+    char uri[GW_URI_MAX]; /* the target, for a DTLS failure's diagnostic */
 } cfwd_t;
 
 static void on_coap_done(coap_req_t *creq, const coap_resp_t *r, void *arg)
 {
     (void)creq;
     cfwd_t *f = arg;
+    char why[GW_MSG_MAX];
     if (r->err) {
         if (r->err != COAP_ERR_CANCELLED)
-            rv_answer(f->rv, f->id,
-                      r->err == COAP_ERR_TIMEOUT ? COAP_GATEWAY_TIMEOUT : COAP_BAD_GATEWAY,
-                      coap_strerror(r->err));
+            rv_answer(
+                f->rv, f->id, r->err == COAP_ERR_TIMEOUT ? COAP_GATEWAY_TIMEOUT : COAP_BAD_GATEWAY,
+                gw_dtls_explain(f->uri, r->err, why, sizeof why) ? why : coap_strerror(r->err));
         free(f);
         return;
     }
@@ -49,18 +54,26 @@ void rv_forward_coap(gw_reverse_t *rv, const coap_server_request_t *req, const c
     char msg[GW_MSG_MAX];
     gw_target_t t;
     int status = gw_target_parse(rv->gw, uri, &t, msg, sizeof msg);
-    if (status) {
-        rv_answer(rv, req->id, status == 403 ? COAP_FORBIDDEN : COAP_BAD_REQUEST, msg);
+    if (status) { /* 502: no credentials for a coaps:// target */
+        rv_answer(rv, req->id,
+                  status == 403   ? COAP_FORBIDDEN
+                  : status == 502 ? COAP_BAD_GATEWAY
+                                  : COAP_BAD_REQUEST,
+                  msg);
         return;
     }
-    int err;
-    coap_req_t *creq = coap_req_new(rv->gw->ep, req->method, t.uri, &t.addr, &err);
+    int err = COAP_ERR_NOMEM;
+    coap_ep_t *ep = gw_target_ep(rv->gw, &t, &err);
+    coap_req_t *creq = ep ? coap_req_new(ep, req->method, t.uri, &t.addr, &err) : NULL;
     cfwd_t *f = creq ? calloc(1, sizeof *f) : NULL;
     if (!f) {
         if (creq) coap_req_cancel(creq);
-        rv_answer(rv, req->id, COAP_BAD_REQUEST, coap_strerror(err));
+        int dtls = gw_dtls_explain(t.uri, err, msg, sizeof msg);
+        rv_answer(rv, req->id, dtls ? COAP_BAD_GATEWAY : COAP_BAD_REQUEST,
+                  dtls ? msg : coap_strerror(err));
         return;
     }
+    snprintf(f->uri, sizeof f->uri, "%s", t.uri);
     static const uint16_t skip[] = {COAP_OPT_URI_HOST,  COAP_OPT_URI_PORT,    COAP_OPT_URI_PATH,
                                     COAP_OPT_URI_QUERY, COAP_OPT_PROXY_URI,   COAP_OPT_PROXY_SCHEME,
                                     COAP_OPT_BLOCK1,    COAP_OPT_BLOCK2,      COAP_OPT_SIZE1,

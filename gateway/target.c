@@ -1,11 +1,14 @@
 /*
  * target.c - from an HTTP URL to a CoAP target (RFC 8075 §5): the default
- * mapping /hc/coap://HOST[:PORT]/PATH[?QUERY], /hc/?target_uri=URI, and
+ * mapping /hc/coap[s]://HOST[:PORT]/PATH[?QUERY], /hc/?target_uri=URI, and
  * named devices /devices/NAME/PATH[?QUERY]; then the allowlist
- * (gw_acl_check_target), the one check of every CoAP target.
+ * (gw_acl_check_target), the one check of every CoAP target, and for
+ * coaps:// the credentials that will open the DTLS session.
  */
 #include "gw.h"
 #include "coap_uri.h"
+#include "gw_creds.h"
+#include "gw_dtls.h"
 #include "gw_tokens.h"
 
 #include <ctype.h>
@@ -137,15 +140,29 @@ static int is_gateway_itself(gw_t *gw, const coap_addr_t *target)
 
 #define FAIL(code, ...) (snprintf(msg, cap, __VA_ARGS__), (code))
 
-/* The common part: parse the coap:// URI, find its address, apply the
- * allowlist, and compose the canonical form (§6.5) that keys the cache,
- * coalescing and the observe hub. */
+/* coaps://: the credentials entry for the device the request named, else
+ * for the host (docs/configuration.md); none is a 502 before any
+ * handshake. */
+static int pick_creds(gw_t *gw, const coap_parsed_uri_t *u, gw_target_t *t, char *msg, size_t cap)
+{
+    const char *name = gw_creds_pick(gw->creds, t->device ? t->device->name : NULL, u->host);
+    if (name && strlen(name) < sizeof t->creds) {
+        strcpy(t->creds, name);
+        return 0;
+    }
+    gw_dtls_explain(t->uri, COAP_ERR_DTLS_NO_CREDENTIALS, msg, cap);
+    return 502;
+}
+
+/* The common part: parse the coap:// or coaps:// URI, find its address,
+ * apply the allowlist, and compose the canonical form (§6.5, the scheme
+ * kept) that keys the cache, coalescing and the observe hub. */
 static int finish_target(gw_t *gw, const char *raw, gw_target_t *t, char *msg, size_t cap)
 {
     coap_parsed_uri_t u; /* about 2.4 KB: on the stack, the loop runs shallow */
     int rc = coap_uri_parse(&u, raw);
-    if (rc == COAP_ERR_URI_SCHEME || (!rc && u.secure))
-        return FAIL(400, "unsupported scheme in %s: only coap:// is proxied", raw);
+    if (rc == COAP_ERR_URI_SCHEME)
+        return FAIL(400, "unsupported scheme in %s: coap:// and coaps:// are proxied", raw);
     if (rc) return FAIL(400, "malformed target URI %s: %s", raw, coap_strerror(rc));
     if (u.host_is_literal) {
         if (coap_addr_from_host(&t->addr, u.host, u.port))
@@ -174,9 +191,10 @@ static int finish_target(gw_t *gw, const char *raw, gw_target_t *t, char *msg, s
     coap_msg_t m;
     coap_msg_init(&m, COAP_CON, COAP_GET, 0);
     coap_uri_to_options(&u, &m, COAP_URI_OPT_HOST | COAP_URI_OPT_PORT);
-    if (coap_uri_compose(&m, 0, u.host, u.port, t->uri, sizeof t->uri) < 0)
+    if (coap_uri_compose(&m, u.secure, u.host, u.port, t->uri, sizeof t->uri) < 0)
         return FAIL(414, "target URI too long");
-    return 0;
+    t->secure = u.secure;
+    return u.secure ? pick_creds(gw, &u, t, msg, cap) : 0;
 }
 
 int gw_target_parse(gw_t *gw, const char *spec, gw_target_t *t, char *msg, size_t cap)
@@ -197,6 +215,14 @@ int gw_target_parse(gw_t *gw, const char *spec, gw_target_t *t, char *msg, size_
     return finish_target(gw, raw, t, msg, cap);
 }
 
+int gw_target_of_device(gw_t *gw, const gw_device_t *d, const char *uri, gw_target_t *t, char *msg,
+                        size_t cap)
+{
+    memset(t, 0, sizeof *t);
+    t->device = d;
+    return finish_target(gw, uri, t, msg, cap);
+}
+
 int gw_target_resolve(gw_t *gw, http_req_t *req, gw_target_t *t)
 {
     const char *path = http_req_path(req), *hc = hc_rest(path);
@@ -208,7 +234,7 @@ int gw_target_resolve(gw_t *gw, http_req_t *req, gw_target_t *t)
     if (hc) {
         if (hc_target(req, hc, query, raw, sizeof raw))
             return http_respond_text(req, 400,
-                                     "no target URI: use /hc/coap://HOST[:PORT]/PATH "
+                                     "no target URI: use /hc/coap[s]://HOST[:PORT]/PATH "
                                      "or /hc/?target_uri=URI"),
                    -1;
         rc = finish_target(gw, raw, t, msg, sizeof msg);
