@@ -56,6 +56,8 @@ int dtls_record_check_(const uint8_t *buf, size_t len);
 /* Whether the datagram opens with a ClientHello at epoch 0 (§4.2.2): the
  * only record that may start a session. */
 int dtls_is_client_hello_(const uint8_t *buf, size_t len);
+/* Whether the datagram is one plaintext close_notify alert (epoch 0). */
+int dtls_is_plain_close_notify_(const uint8_t *buf, size_t len);
 /* A CoAP message's type and message ID (RFC 7252 §3), for the rebooted-peer
  * rule: 1 when it is a CON, with *mid set. */
 int dtls_coap_con_mid_(const uint8_t *buf, size_t len, uint16_t *mid);
@@ -116,6 +118,7 @@ typedef struct dtls_sess {
     coap_addr_t peer;
     coap_addr_t local; /* our address the peer sends to, when has_local */
     uint8_t has_local, client, state, busy, dead;
+    uint8_t heard;     /* a record of the peer's reached this session's GnuTLS */
     const uint8_t *rx; /* the datagram GnuTLS pulls next */
     size_t rx_len;
     dtls_queued_t *q_head, *q_tail;

@@ -46,6 +46,14 @@ int dtls_is_client_hello_(const uint8_t *buf, size_t len)
     return buf[0] == CT_HANDSHAKE && epoch0 && buf[DTLS_REC_HEADER] == 1;
 }
 
+/* §4.1: one record, an Alert (RFC 5246 §7.2: level, description; 0 is
+ * close_notify) at epoch 0, in plaintext. */
+int dtls_is_plain_close_notify_(const uint8_t *buf, size_t len)
+{
+    return len == DTLS_REC_HEADER + 2 && dtls_record_check_(buf, len) == DTLS_REC_OK &&
+           buf[0] == CT_ALERT && buf[3] == 0 && buf[4] == 0 && buf[DTLS_REC_HEADER + 1] == 0;
+}
+
 /* RFC 7252 §3: Ver (2 bits) = 1, T (2 bits), TKL (4 bits), Code, Message ID. */
 int dtls_coap_con_mid_(const uint8_t *buf, size_t len, uint16_t *mid)
 {

@@ -171,6 +171,17 @@ static void on_record(void *arg, const coap_addr_t *from, const coap_addr_t *loc
         dtls_sess_input_(s, buf, len);
         return;
     }
+    /* A close_notify before the peer answered our ClientHello ends an
+     * earlier association of the peer's with our address, not this
+     * handshake: libcoap's servers keep a failed handshake's state for a
+     * few seconds, drop what comes meanwhile, then send one. */
+    if (s->client && !s->heard && dtls_is_plain_close_notify_(buf, len)) {
+        t->st.dropped_no_session++;
+        dtls_event_(t, DTLS_EV_DROPPED, from, 1, 0, NULL,
+                    "close_notify of an earlier session before an answer to our ClientHello");
+        return;
+    }
+    s->heard = 1;
     s->rx = buf;
     s->rx_len = len;
     dtls_sess_handshake_(s);

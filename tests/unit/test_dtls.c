@@ -25,6 +25,16 @@ START_TEST(test_record_framing)
     rec[1] = 3; /* TLS, not DTLS */
     ck_assert_int_eq(dtls_record_check_(rec, 16), DTLS_REC_NOT_DTLS);
     ck_assert(!dtls_is_client_hello_(rec, 16));
+    /* a plaintext close_notify (level warning, description 0) */
+    uint8_t alert[15] = {21, 254, 253, 0, 0, 0, 0, 0, 0, 0, 4, 0, 2, 1, 0};
+    ck_assert(dtls_is_plain_close_notify_(alert, 15));
+    alert[14] = 40; /* handshake_failure */
+    ck_assert(!dtls_is_plain_close_notify_(alert, 15));
+    alert[14] = 0;
+    alert[4] = 1; /* epoch 1: encrypted, someone's session */
+    ck_assert(!dtls_is_plain_close_notify_(alert, 15));
+    alert[4] = 0;
+    ck_assert(!dtls_is_plain_close_notify_(alert, 14));
 }
 END_TEST
 
