@@ -119,13 +119,14 @@ check "coap:// to the gateway's own CoAP port -> 4.03" forward_to_itself
 
 schemes() {
     local rc=0
-    "$C" -P "$P" "coaps://127.0.0.1:5684/x" 2>"$TMP/c1" >/dev/null || rc=$?
-    [ $rc -eq 1 ] && grep -q "5.05" "$TMP/c1" || return 1
+    "$C" -P "$P" "coaps://127.0.0.1:5684/x" 2>"$TMP/c1" >"$TMP/c1.body" || rc=$?
+    [ $rc -eq 1 ] && grep -q "5.02" "$TMP/c1" &&
+        grep -q "no credentials for coaps://127.0.0.1:5684" "$TMP/c1.body" || return 1
     rc=0
     "$C" -P "$P" "ftp://127.0.0.1/x" 2>"$TMP/c2" >/dev/null || rc=$?
     [ $rc -eq 1 ] && grep -q "5.05" "$TMP/c2"
 }
-check "coaps:// and unknown schemes -> 5.05 Proxying Not Supported" schemes
+check "coaps:// without credentials -> 5.02 naming them; unknown schemes -> 5.05 Proxying Not Supported" schemes
 
 stop gw
 finish
