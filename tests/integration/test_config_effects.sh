@@ -29,6 +29,7 @@
 #   coap.max_uploads             3: a second source's second Block1 upload to B gets 5.03 "in progress"; A takes it
 #   coap.max_uploads_per_peer    2: a source's third Block1 upload to B gets 5.03 "from this address"; A takes 4
 #   devices                      B's /devices/devb reaches its device, /devices/demo is 404 there; A's demo is 200
+#   credentials                  a coapgw-sim over DTLS (PSK): /hc/coaps://... is 200 through B, 502 naming the key from A
 #   proxy.allow_targets          127.0.0.1:999 (below 1024): /hc/ to it is 200 on B, 403 on A
 #   proxy.allow_origins          a CoAP client reaches http://127.0.0.1:ORIGIN through B; A answers 4.03 naming the key
 #   proxy.coap_clients           ["127.0.0.2"]: B's forward proxy answers 4.03 to 127.0.0.1, 2.05 to 127.0.0.2; A 2.05
@@ -100,6 +101,11 @@ start simB "$BUILD/coapgw-sim" --listen "127.0.0.1:$SIM_B" --period-ms 5000
 start simC "$BUILD/coapgw-sim" --listen "127.0.0.1:$SIM_C" --period-ms 5000 --slow-ms 2000
 start fast "$BUILD/coapgw-sim" --listen "127.0.0.1:$FAST" --period-ms 10
 start low "$BUILD/coapgw-sim" --listen "127.0.0.1:$LOW"
+SIM_DTLS=$(free_port)
+start simdtls "$BUILD/coapgw-sim" --listen "127.0.0.1:$(free_port)" --listen-dtls "127.0.0.1:$SIM_DTLS" \
+    -k secret -u device-1
+printf secret >"$PKI/device-1.psk"
+chmod 600 "$PKI/device-1.psk"
 start silent python3 "$HERE/udp_peer.py" silent "$SILENT"
 start lateA python3 "$HERE/udp_peer.py" delay "$LATE_A" 1500
 start lateC python3 "$HERE/udp_peer.py" delay "$LATE_C" 1500
@@ -122,6 +128,7 @@ cat >"$TMP/b.json" <<JSON
   "coap": { "listen": "127.0.0.1:$CB", "max_uploads": 3, "max_uploads_per_peer": 2 },
   "devices": { "devb": "coap://127.0.0.1:$SIM_B", "fast": "coap://127.0.0.1:$FAST",
                "silent": "coap://127.0.0.1:$SILENT", "evil": "coap://127.0.0.1:$XHTML" },
+  "credentials": { "127.0.0.1": { "psk_identity": "device-1", "psk_key_file": "$PKI/device-1.psk" } },
   "proxy": { "allow_targets": ["127.0.0.1:$LOW"], "allow_origins": ["http://127.0.0.1:$ORIGIN"],
              "coap_clients": ["127.0.0.2"], "timeout_ms": 300, "max_body_bytes": 1024 },
   "cache": { "max_entries": 1 },
@@ -167,6 +174,7 @@ wait_for "gateway D" curl -sf "$D/healthz"
 for p in 5783 "$SIM_B" "$SIM_C" "$FAST" "$LOW"; do
     wait_for "coapgw-sim on $p" "$BUILD/coapgw-client" -T 1 "coap://127.0.0.1:$p/sensors/humidity"
 done
+wait_for "coapgw-sim over DTLS" grep -q "listening on coaps" "$TMP/simdtls.log"
 wait_for "the origin" curl -sf "http://127.0.0.1:$ORIGIN/hello"
 
 # --- helpers ------------------------------------------------------------------
@@ -348,6 +356,13 @@ devices() {
     is 200 "$A/devices/demo/sensors/temperature"
 }
 effect devices "B routes /devices/devb to its device, /devices/demo is 404; A's demo is 200" devices
+
+credentials() {
+    is 200 "$B/hc/coaps://127.0.0.1:$SIM_DTLS/sensors/temperature" || return 1
+    is 502 "$A/hc/coaps://127.0.0.1:$SIM_DTLS/sensors/temperature" || return 1
+    grep -q "no credentials for coaps://127.0.0.1:$SIM_DTLS (see credentials in docs/configuration.md)" "$TMP/body"
+}
+effect credentials "a coapgw-sim over DTLS (PSK): /hc/coaps://... is 200 through B, 502 naming the key from A" credentials
 
 # --- discovery ----------------------------------------------------------------
 # fetches GATEWAY: CoAP datagrams it sent so far (the discovery fetches, as
