@@ -20,6 +20,7 @@ static const char index_text[] =
     "  /                           the device browser (a web page)\n"
     "  /devices/NAME/PATH          a configured device's resource\n"
     "  /hc/coap://HOST:PORT/PATH   any allowed CoAP target (RFC 8075 default mapping)\n"
+    "  /hc/coaps://HOST:PORT/PATH  the same over DTLS, with the host's \"credentials\"\n"
     "  /hc/?target_uri=URI         the same, with the target percent-encoded\n"
     "  /api/devices                the devices and their resources, as JSON\n"
     "  /.well-known/core           the mapping template (RFC 8075 §5.5)\n"
