@@ -220,7 +220,7 @@ static void on_fetched(coap_req_t *creq, const coap_resp_t *r, void *arg)
     fetch_t *f = arg;
     gw_t *gw = f->gw;
     /* Silence and ICMP unreachable mean offline; any answer, even RST, online. */
-    if (r->err != COAP_ERR_CANCELLED)
+    if (r->err != COAP_ERR_CANCELLED && r->err != COAP_ERR_DTLS_NO_CREDENTIALS)
         gw_devices_mark(gw, &f->addr, r->err != COAP_ERR_TIMEOUT && r->err != COAP_ERR_UNREACHABLE);
     if (f->disc) f->disc->fetch = NULL;
     unsigned status;

@@ -68,7 +68,7 @@ static void unref_entry(const char *key, void *value, void *arg)
 
 static void peers_clear(struct gw_dtls *d)
 {
-    gw_strmap_each(d->peers, unref_entry, NULL);
+    gw_strmap_each(d->peers, unref_entry, NULL); /* the fallback by address serves meanwhile */
     gw_strmap_free(d->peers);
     d->peers = gw_strmap_new();
 }
@@ -209,7 +209,7 @@ int gw_dtls_start(gw_t *gw, char *err, size_t errlen)
 void gw_dtls_free(gw_t *gw)
 {
     if (gw->dtls) {
-        gw_strmap_each(gw->dtls->peers, unref_entry, NULL);
+        if (gw->dtls->peers) gw_strmap_each(gw->dtls->peers, unref_entry, NULL);
         gw_strmap_free(gw->dtls->peers);
         free(gw->dtls);
         gw->dtls = NULL;

@@ -222,7 +222,8 @@ static void on_coap_done(coap_req_t *creq, const coap_resp_t *r, void *arg)
     gw_t *gw = x->gw;
     base_list_t *it, *next;
     x->creq = NULL;
-    gw_devices_mark(gw, &x->addr, r->err != COAP_ERR_TIMEOUT && r->err != COAP_ERR_UNREACHABLE);
+    if (r->err != COAP_ERR_DTLS_NO_CREDENTIALS) /* nothing was sent: nothing learnt */
+        gw_devices_mark(gw, &x->addr, r->err != COAP_ERR_TIMEOUT && r->err != COAP_ERR_UNREACHABLE);
     gw_metrics_coap_exchange(gw->metrics, r->err, r->err ? 0 : r->msg->code);
     if (r->err) {
         gw_log(CFG_LOG_DEBUG, "coap: %s: %s", x->uri, coap_strerror(r->err));
