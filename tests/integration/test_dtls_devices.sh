@@ -218,10 +218,17 @@ rotate() {
     a_time "$G/devices/rot/time" && grep -q "configuration reloaded: .*, 8 credentials" "$TMP/gw.log"
 }
 check "SIGHUP reads the credentials again: a new key file is used by the next handshake" rotate
+session_stays() {
+    printf 'wrong' >"$K/rot.psk"
+    kill -HUP "$PID_gw"
+    wait_for "the reload" reloaded 2 || return 1
+    a_time "$G/devices/rot/time" # over the session opened with the key before
+}
+check "... and a session open before a reload goes on with what it started with" session_stays
 open_key() {
     chmod 644 "$K/rot.psk"
     kill -HUP "$PID_gw"
-    wait_for "the refusal" reloaded 2 || return 1
+    wait_for "the refusal" reloaded 3 || return 1
     grep -q "reload refused: credentials.rot.psk_key_file: $K/rot.psk is open to other users (mode 0644)" "$TMP/gw.log" &&
         a_time "$G/devices/rot/time" # the credentials in force stay
 }
