@@ -72,6 +72,7 @@ struct load {
     slot_t *slots;
     int nslots, next_open, opening, nup;
     int sending; /* requests: keep the windows full */
+    int retry;   /* sessions that failed are opened again */
     uint64_t win_begin, win_end;
     uint64_t hs_ok, hs_failed, up_failed, req_ok, req_failed, req_timeouts;
     uint32_t *lat; /* µs: handshake to ESTABLISHED, or request to answer */
@@ -275,7 +276,7 @@ static void reap(load_t *l)
         slot_close(s);
         s->reap = 0;
         /* handshakes: the next fresh session; otherwise try again */
-        if (l->mode == MODE_HANDSHAKES ? now_us() < l->win_end : failed) slot_open(s);
+        if (l->mode == MODE_HANDSHAKES ? now_us() < l->win_end : failed && l->retry) slot_open(s);
     }
 }
 
@@ -322,14 +323,17 @@ static void turn(load_t *l, int wait_ms)
 }
 
 /* Opens sessions [next_open, upto) with at most conc handshakes at a time,
- * until all are up or `deadline`. */
+ * until all are up, `deadline`, or as many failures as sessions (a server
+ * that is not there, a wrong key: failed sessions are tried again). */
 static void open_upto(load_t *l, int upto, uint64_t deadline)
 {
-    while (now_us() < deadline) {
+    l->retry = 1;
+    while (now_us() < deadline && l->hs_failed + l->up_failed < (uint64_t)upto + 100) {
         while (l->next_open < upto && l->opening < l->conc) slot_open(&l->slots[l->next_open++]);
-        if (l->nup >= upto) return;
+        if (l->nup >= upto) break;
         turn(l, 5);
     }
+    l->retry = 0;
 }
 
 static void close_all(load_t *l)
@@ -439,8 +443,9 @@ static void run_requests(load_t *l)
     for (int i = 0; i < l->nsessions; i++)
         for (int j = 0; j < l->window && l->slots[i].up; j++)
             send_request(&l->slots[i], &l->slots[i].fl[j]);
+    l->retry = 1;
     window(l, NULL);
-    l->sending = 0;
+    l->sending = l->retry = 0;
     printf(" requests=%llu per_s=%.0f failed=%llu timeouts=%llu lost_sessions=%llu",
            (unsigned long long)l->req_ok, (double)l->req_ok / l->secs,
            (unsigned long long)l->req_failed, (unsigned long long)l->req_timeouts,
@@ -468,14 +473,16 @@ static void run_hold(load_t *l)
     double s0 = cpu_seconds(l->pid);
     open_upto(l, l->nsessions, t0 + 600000000u);
     double took = (double)(now_us() - t0) / 1e6, s1 = cpu_seconds(l->pid);
+    if (l->pid < 0) s1 = s0; /* no server to read */
     settle(l, 1000);
     long after = server_rss_kb(l->pid);
     int held = l->nup;
     printf("DTLS_RESULT mode=hold sessions=%d held=%d open_seconds=%.1f open_per_s=%.0f "
            "server_cpu_pct=%.0f rss_before_kb=%ld rss_after_kb=%ld kb_per_session=%.2f "
-           "lost=%llu",
+           "failed=%llu lost=%llu",
            l->nsessions, held, took, held / took, 100 * (s1 - s0) / took, before, after,
-           held ? (double)(after - before) / held : 0.0, (unsigned long long)l->up_failed);
+           held ? (double)(after - before) / held : 0.0, (unsigned long long)l->hs_failed,
+           (unsigned long long)l->up_failed);
     print_latency(l);
     close_all(l);
     settle(l, 200);

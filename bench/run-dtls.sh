@@ -86,13 +86,28 @@ server() {
     p=$(port_pair)
     PLAIN_PORT=$p DTLS_PORT=$((p + 1))
     if [ "$1" = ours ]; then
-        "$BUILD/coap_hello" "127.0.0.1:$p" --dtls "127.0.0.1:$DTLS_PORT" --psk "$IDENTITY:$KEY" 2>>"$TMP/ours.log" &
+        "$BUILD/coap_hello" "127.0.0.1:$p" --dtls "127.0.0.1:$DTLS_PORT" --psk "$IDENTITY:$KEY" >>"$TMP/ours.log" 2>&1 &
     else
-        coap-server-gnutls -k "$KEY" -A 127.0.0.1 -p "$p" 2>>"$TMP/libcoap.log" &
+        coap-server-gnutls -k "$KEY" -A 127.0.0.1 -p "$p" >>"$TMP/libcoap.log" 2>&1 &
     fi
     SERVER_PID=$!
     PIDS+=("$SERVER_PID")
     wait_udp "$DTLS_PORT" "$SERVER_PID"
+    wait_handshake
+}
+# wait_handshake: up to 10 s for one handshake with the server to succeed.
+# Being bound is not enough: a coap-server-gnutls given a burst of
+# ClientHellos in its first milliseconds was seen to answer none of them
+# for seconds (1 start in 8, both processes idle); a server that has
+# completed a handshake takes the load at once.
+wait_handshake() {
+    local _
+    for _ in $(seq 1 20); do
+        timeout 10 "$BUILD/dtls_load" handshakes -u "$IDENTITY" -k "$KEY" -c 1 -d 0.3 -W 0 \
+            "127.0.0.1:$DTLS_PORT" 2>/dev/null | grep -q 'handshakes=[1-9]' && return 0
+    done
+    echo "no handshake with the server on port $DTLS_PORT" >&2
+    return 1
 }
 # field FILE KEY: a value from the DTLS_RESULT line
 field() { awk -v k="$2" '/^DTLS_RESULT/ { for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] == k) print kv[2] } }' "$1"; }
@@ -137,11 +152,13 @@ median() {
     for r in $(seq 1 "$ROUNDS"); do field "$TMP/$2.$r" "$1"; done | sort -g |
         awk -v f="${3:-%.0f}" '{ v[NR] = $1 } END { if (NR == 0) print "n/a"; else printf f "\n", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
-# total KEYS NAME-PREFIX: the sum of the comma-separated KEYS over the rounds
+# total KEYS NAME: the sum of the comma-separated KEYS in $TMP/NAME, or
+# over the rounds' $TMP/NAME.1 ...
 total() {
-    local r k
-    for r in $(seq 1 "$ROUNDS"); do
-        for k in ${1//,/ }; do field "$TMP/$2.$r" "$k"; done
+    local f k
+    for f in "$TMP/$2" "$TMP/$2".*; do
+        if [ ! -f "$f" ] || [ "${f%.err}" != "$f" ]; then continue; fi
+        for k in ${1//,/ }; do field "$f" "$k"; done
     done | awk '{ s += $1 } END { print s + 0 }'
 }
 ratio() { awk -v x="$1" -v y="$2" 'BEGIN { if (x != "n/a" && y != "n/a" && y + 0 > 0) printf "%.2f", x / y; else print "n/a" }'; }
@@ -272,6 +289,7 @@ row "  request p99 ms" "$(median p99_ms rq_ours %.2f)" "$(median p99_ms rq_libco
 row "  requests failed or unanswered in 5 s (all rounds)" "$(total failed,timeouts rq_ours)" "$(total failed,timeouts rq_libcoap)"
 row "KiB of server RSS per held session" "${kb_o:-n/a}" "${kb_l:-n/a}" "<=" 1
 row "  sessions held (of $HOLD)" "$(field "$TMP/hold_ours" held)" "$(field "$TMP/hold_libcoap" held)"
+row "  handshakes failed or sessions lost" "$(total failed,lost hold_ours)" "$(total failed,lost hold_libcoap)"
 row "  RSS before, KiB" "$(field "$TMP/hold_ours" rss_before_kb)" "$(field "$TMP/hold_libcoap" rss_before_kb)"
 row "  RSS after, KiB" "$(field "$TMP/hold_ours" rss_after_kb)" "$(field "$TMP/hold_libcoap" rss_after_kb)"
 row "  sessions opened per second" "$(field "$TMP/hold_ours" open_per_s)" "$(field "$TMP/hold_libcoap" open_per_s)"
