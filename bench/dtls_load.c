@@ -440,9 +440,14 @@ static void run_requests(load_t *l)
            l->nup, l->window, l->secs);
     l->nlat = 0;
     l->sending = 1;
-    for (int i = 0; i < l->nsessions; i++)
-        for (int j = 0; j < l->window && l->slots[i].up; j++)
-            send_request(&l->slots[i], &l->slots[i].fl[j]);
+    /* The windows fill one request per session at a time: 256 datagrams
+     * at once would overflow a default socket buffer (libcoap's: 208 KiB)
+     * and measure that burst instead of the steady state. */
+    for (int j = 0; j < l->window; j++) {
+        for (int i = 0; i < l->nsessions; i++)
+            if (l->slots[i].up) send_request(&l->slots[i], &l->slots[i].fl[j]);
+        turn(l, 1);
+    }
     l->retry = 1;
     window(l, NULL);
     l->sending = l->retry = 0;
@@ -565,7 +570,7 @@ static int parse_args(load_t *l, int argc, char **argv, const char **id, const c
 
 int main(int argc, char **argv)
 {
-    static load_t l = {.conc = 32, .nsessions = 64, .window = 4, .secs = 10, .warm = 1, .pid = -1};
+    static load_t l = {.conc = 32, .nsessions = 64, .window = 2, .secs = 10, .warm = 1, .pid = -1};
     const char *id = NULL, *key = NULL;
     if (parse_args(&l, argc, argv, &id, &key)) return usage();
     if (l.mode == MODE_HOLD && l.nsessions == 64) l.nsessions = 10000;
