@@ -449,7 +449,10 @@ static void run_requests(load_t *l)
         turn(l, 1);
     }
     l->retry = 1;
-    window(l, NULL);
+    if (l->nup)
+        window(l, NULL);
+    else
+        printf(" server_cpu_pct=0 client_cpu_pct=0"); /* nothing to load */
     l->sending = l->retry = 0;
     printf(" requests=%llu per_s=%.0f failed=%llu timeouts=%llu lost_sessions=%llu",
            (unsigned long long)l->req_ok, (double)l->req_ok / l->secs,
