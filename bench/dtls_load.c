@@ -17,11 +17,7 @@
  *   dtls_load hold ...        opens SESSIONS sessions (CONC handshakes at a
  *       time) and keeps them; the server's VmRSS before (after a warm-up
  *       of CONC sessions opened and closed) and after, per session.
- *
- * usage: dtls_load MODE -u IDENTITY -k KEY [-c CONC] [-n SESSIONS]
- *        [-w WINDOW] [-d SECONDS] [-W WARMUP] [-p SERVER-PID] [-P PATH]
- *        ADDR:PORT
- * Prints one line "DTLS_RESULT mode=... key=value ...".
+ * Options: usage() below. Prints one line "DTLS_RESULT mode=... key=value".
  */
 #include "coap_msg.h"
 #include "dtls.h"
@@ -399,17 +395,13 @@ static void print_latency(load_t *l)
  * used in the window. */
 static void window(load_t *l, void (*in_turn)(load_t *))
 {
-    uint64_t t0 = now_us();
-    l->win_begin = t0 + (uint64_t)(l->warm * 1e6);
+    l->win_begin = now_us() + (uint64_t)(l->warm * 1e6);
     l->win_end = l->win_begin + (uint64_t)(l->secs * 1e6);
-    while (now_us() < l->win_begin) {
-        if (in_turn) in_turn(l);
-        turn(l, 5);
-    }
-    double s0 = cpu_seconds(l->pid), c0 = cpu_seconds(-1);
-    while (now_us() < l->win_end) {
-        if (in_turn) in_turn(l);
-        turn(l, 5);
+    double s0 = 0, c0 = 0;
+    for (int counting = 0; counting < 2; counting++) {
+        for (uint64_t end = counting ? l->win_end : l->win_begin; now_us() < end; turn(l, 5))
+            if (in_turn) in_turn(l);
+        if (!counting) s0 = cpu_seconds(l->pid), c0 = cpu_seconds(-1);
     }
     double s1 = cpu_seconds(l->pid), c1 = cpu_seconds(-1);
     printf(" server_cpu_pct=%.0f client_cpu_pct=%.0f", l->pid > 0 ? 100 * (s1 - s0) / l->secs : 0,
@@ -440,9 +432,9 @@ static void run_requests(load_t *l)
            l->nup, l->window, l->secs);
     l->nlat = 0;
     l->sending = 1;
-    /* The windows fill one request per session at a time: 256 datagrams
-     * at once would overflow a default socket buffer (libcoap's: 208 KiB)
-     * and measure that burst instead of the steady state. */
+    /* The windows fill one request per session at a time: whole windows
+     * at once (64 x 4 datagrams) would overflow a default socket buffer
+     * (libcoap's: 208 KiB) and measure that burst, not the steady state. */
     for (int j = 0; j < l->window; j++) {
         for (int i = 0; i < l->nsessions; i++)
             if (l->slots[i].up) send_request(&l->slots[i], &l->slots[i].fl[j]);
