@@ -91,10 +91,13 @@ static json_t *timestamp(int64_t t)
     return json_string(buf);
 }
 
+/* auth: how it authenticated when it registered ("psk:NAME",
+ * "x509:DN", "rpk:SHA256"), or "none" (plaintext, configured). */
 static json_t *device_json(const gw_device_t *d)
 {
-    return json_pack("{s:s, s:s, s:s, s:b, s:o, s:s+}", "name", d->name, "uri", d->uri, "source",
-                     d->source == GW_DEV_RD ? "rd" : "config", "online", d->online, "last_seen",
+    return json_pack("{s:s, s:s, s:s, s:s, s:b, s:o, s:s+}", "name", d->name, "uri", d->uri,
+                     "source", d->source == GW_DEV_RD ? "rd" : "config", "auth",
+                     d->auth ? d->auth : "none", "online", d->online, "last_seen",
                      timestamp(d->last_seen), "href", DEVICES_PREFIX "/", d->name);
 }
 
@@ -263,7 +266,8 @@ static void start_fetch(gw_t *gw, gw_device_t *d, disc_t *c, http_req_t *req)
         return;
     }
     if (wellknown_uri(d->uri, uri, sizeof uri) ||
-        !(creq = coap_req_new(gw->ep, COAP_GET, uri, &d->addr, &err))) {
+        !(creq = coap_req_new(d->via_session && gw->dtls_ep ? gw->dtls_ep : gw->ep, COAP_GET, uri,
+                              &d->addr, &err))) {
         gw_api_error(req, 502, "device %s: bad URI %s: %s", d->name, d->uri, coap_strerror(err));
         return;
     }

@@ -35,6 +35,7 @@ struct gw_reverse;
 struct gw_metrics;
 struct gw_drain;
 struct gw_rd;
+struct gw_ids;
 
 typedef struct gw {
     coap_server_t *srv;         /* the gateway's CoAP server (on srv_ep) */
@@ -42,11 +43,20 @@ typedef struct gw {
     struct gw_hub *hub;         /* Observe -> Server-Sent Events */
     struct gw_rd *rd;           /* Resource Directory on srv (NULL: rd disabled) */
     base_loop_t *loop;
-    coap_ep_t *ep;         /* client side: an ephemeral dual-stack port */
-    coap_ep_t *srv_ep;     /* the gateway's own CoAP port (coap.listen) */
-    coap_addr_t srv_addr;  /* its bound address (unmapped), read once at start */
-    http_server_t *http;   /* http.listen, NULL when off */
-    http_server_t *https;  /* http.listen_tls, NULL when off */
+    coap_ep_t *ep;        /* client side: an ephemeral dual-stack port */
+    coap_ep_t *srv_ep;    /* the gateway's own CoAP port (coap.listen) */
+    coap_addr_t srv_addr; /* its bound address (unmapped), read once at start */
+    /* The DTLS listener (coap.listen_dtls, dtls_listen.c; NULL when off):
+     * the same resources as srv, and the way back to the devices that
+     * registered through it (their sessions) */
+    coap_ep_t *dtls_ep;
+    coap_server_t *dtls_srv;
+    coap_transport_t *dtls;        /* dtls_ep's transport */
+    coap_addr_t dtls_addr;         /* its bound address (unmapped) */
+    struct gw_ids *ids;            /* dtls.identities, swapped whole on reload */
+    struct dtls_creds *dtls_creds; /* read at start, until the listener holds them */
+    http_server_t *http;           /* http.listen, NULL when off */
+    http_server_t *https;          /* http.listen_tls, NULL when off */
     http_tls_creds_t *tls; /* HTTPS credentials read at start, until the listener holds them */
     cfg_t cfg;
     gw_acl_t *acl;
@@ -65,6 +75,9 @@ typedef struct {
     char uri[GW_URI_MAX]; /* canonical coap:// URI: cache key and log text */
     coap_addr_t addr;
     const gw_device_t *device;
+    /* the endpoint that reaches it: gw->ep, or gw->dtls_ep for a device
+     * reached through the DTLS session it registered over */
+    coap_ep_t *ep;
 } gw_target_t;
 
 /* log.c */

@@ -3,6 +3,7 @@
  * (every family with HELP and TYPE; counters end in _total, units in the
  * name), and a periodic log line for notable CoAP message-layer events.
  */
+#include "gw_dtls.h"
 #include "gw_hub.h"
 #include "gw_metrics.h"
 
@@ -39,7 +40,7 @@ struct gw_metrics {
     uint64_t latency_count;
     double latency_sum;
     base_loop_timer_t *watch;
-    coap_ep_stats_t seen; /* both endpoints, at the last watch tick */
+    coap_ep_stats_t seen; /* every endpoint, at the last watch tick */
     double started;       /* wall clock, seconds since the epoch */
 };
 
@@ -88,8 +89,8 @@ void gw_metrics_latency(gw_metrics_t *m, uint64_t us)
 static void ep_sum(gw_t *gw, coap_ep_stats_t *out)
 {
     memset(out, 0, sizeof *out);
-    coap_ep_t *eps[2] = {gw->ep, gw->srv_ep};
-    for (int i = 0; i < 2; i++) {
+    coap_ep_t *eps[3] = {gw->ep, gw->srv_ep, gw->dtls_ep};
+    for (int i = 0; i < 3; i++) {
         if (!eps[i]) continue;
         const coap_ep_stats_t *s = coap_ep_stats(eps[i]);
         out->rx += s->rx, out->tx += s->tx, out->malformed += s->malformed;
@@ -201,7 +202,8 @@ static void coap_families(FILE *f, const gw_metrics_t *m, const coap_ep_stats_t 
         if (m->coap_errors[e])
             fprintf(f, "coapgw_coap_exchanges_total{code=\"%s\"} %llu\n", xerr_names[e],
                     (unsigned long long)m->coap_errors[e]);
-    family(f, "coapgw_coap_datagrams_total", "counter", "CoAP datagrams, both endpoints.");
+    family(f, "coapgw_coap_datagrams_total", "counter",
+           "CoAP datagrams, every endpoint (over DTLS: decrypted ones).");
     fprintf(f, "coapgw_coap_datagrams_total{direction=\"received\"} %llu\n",
             (unsigned long long)s->rx);
     fprintf(f, "coapgw_coap_datagrams_total{direction=\"sent\"} %llu\n", (unsigned long long)s->tx);
@@ -305,6 +307,7 @@ void gw_metrics_respond(gw_t *gw, http_req_t *req)
     if (gw->metrics) http_families(f, gw->metrics);
     if (gw->metrics) coap_families(f, gw->metrics, &s);
     gateway_families(f, gw);
+    gw_dtls_metrics(f, gw);
     process_families(f, gw->metrics);
     if (fclose(f) || !buf) {
         free(buf);

@@ -7,6 +7,7 @@
 #include "base_clock.h"
 #include "base_list.h"
 #include "gw.h"
+#include "gw_dtls.h"
 #include "gw_guard.h"
 #include "gw_location.h"
 #include "gw_map.h"
@@ -38,6 +39,7 @@ typedef struct exch {
     int revalidating;  /* our own cache entry is being revalidated */
     int client_option; /* the request carried client headers mapped to options */
     coap_addr_t addr;  /* the target, for the registry's online state */
+    coap_ep_t *ep;     /* the endpoint it went through */
 } exch_t;
 
 static const char *const allow = "GET, HEAD, POST, PUT, DELETE, FETCH, PATCH, OPTIONS";
@@ -150,7 +152,13 @@ static void answer_coap(waiter_t *w, const coap_resp_t *r)
 static void answer_error(waiter_t *w, int err)
 {
     exch_t *x = w->x;
+    char gone[GW_MSG_MAX];
     unsigned status = err == COAP_ERR_TIMEOUT ? 504 : 502;
+    if (gw_dtls_gone(x->gw, x->ep, x->uri, &x->addr, err, gone, sizeof gone)) {
+        log_done(x->gw, w, w->req, x->uri, "DTLS session gone");
+        http_respond_text(w->req, status, "%s", gone);
+        return;
+    }
     const char *why = err == COAP_ERR_TIMEOUT       ? "did not answer in time"
                       : err == COAP_ERR_RESET       ? "reset the request (RST)"
                       : err == COAP_ERR_UNREACHABLE ? "is unreachable (ICMP)"
@@ -339,7 +347,8 @@ static int start_exchange(exch_t *x, http_req_t *req, const gw_target_t *t, cons
     gw_t *gw = x->gw;
     int err;
     x->addr = t->addr;
-    coap_req_t *creq = coap_req_new(gw->ep, x->method, t->uri, &t->addr, &err);
+    x->ep = t->ep;
+    coap_req_t *creq = coap_req_new(t->ep, x->method, t->uri, &t->addr, &err);
     if (!creq)
         return http_respond_text(req, 400, "cannot build a request for %s: %s", t->uri,
                                  coap_strerror(err)),
@@ -366,8 +375,11 @@ static int start_exchange(exch_t *x, http_req_t *req, const gw_target_t *t, cons
     coap_req_set_max_body(creq, gw->cfg.max_body);
     x->creq = creq;
     int rc = coap_req_send(creq, on_coap_done, x); /* on failure creq is freed already */
+    char gone[GW_MSG_MAX];
     if (rc) {
         x->creq = NULL;
+        if (gw_dtls_gone(gw, t->ep, t->uri, &t->addr, rc, gone, sizeof gone))
+            return http_respond_text(req, 502, "%s", gone), -1;
         return http_respond_text(req, 502, "cannot send to %s: %s", t->uri, coap_strerror(rc)), -1;
     }
     return 0;

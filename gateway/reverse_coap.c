@@ -10,7 +10,7 @@
 #include <stdlib.h>
 
 typedef struct {
-    gw_reverse_t *rv;
+    coap_server_t *srv; /* the request's */
     uint64_t id;
 } cfwd_t;
 
@@ -20,7 +20,7 @@ static void on_coap_done(coap_req_t *creq, const coap_resp_t *r, void *arg)
     cfwd_t *f = arg;
     if (r->err) {
         if (r->err != COAP_ERR_CANCELLED)
-            rv_answer(f->rv, f->id,
+            rv_answer(f->srv, f->id,
                       r->err == COAP_ERR_TIMEOUT ? COAP_GATEWAY_TIMEOUT : COAP_BAD_GATEWAY,
                       coap_strerror(r->err));
         free(f);
@@ -39,26 +39,26 @@ static void on_coap_done(coap_req_t *creq, const coap_resp_t *r, void *arg)
     resp.payload_len = r->body_len;
     resp.opts = opts;
     resp.nopts = n;
-    coap_server_respond(f->rv->srv, f->id, &resp);
+    coap_server_respond(f->srv, f->id, &resp);
     free(f);
 }
 
-void rv_forward_coap(gw_reverse_t *rv, const coap_server_request_t *req, const char *uri,
-                     uint32_t hop)
+void rv_forward_coap(gw_reverse_t *rv, coap_server_t *srv, const coap_server_request_t *req,
+                     const char *uri, uint32_t hop)
 {
     char msg[GW_MSG_MAX];
     gw_target_t t;
     int status = gw_target_parse(rv->gw, uri, &t, msg, sizeof msg);
     if (status) {
-        rv_answer(rv, req->id, status == 403 ? COAP_FORBIDDEN : COAP_BAD_REQUEST, msg);
+        rv_answer(srv, req->id, status == 403 ? COAP_FORBIDDEN : COAP_BAD_REQUEST, msg);
         return;
     }
     int err;
-    coap_req_t *creq = coap_req_new(rv->gw->ep, req->method, t.uri, &t.addr, &err);
+    coap_req_t *creq = coap_req_new(t.ep, req->method, t.uri, &t.addr, &err);
     cfwd_t *f = creq ? calloc(1, sizeof *f) : NULL;
     if (!f) {
         if (creq) coap_req_cancel(creq);
-        rv_answer(rv, req->id, COAP_BAD_REQUEST, coap_strerror(err));
+        rv_answer(srv, req->id, COAP_BAD_REQUEST, coap_strerror(err));
         return;
     }
     static const uint16_t skip[] = {COAP_OPT_URI_HOST,  COAP_OPT_URI_PORT,    COAP_OPT_URI_PATH,
@@ -80,11 +80,11 @@ void rv_forward_coap(gw_reverse_t *rv, const coap_server_request_t *req, const c
     if (req->payload_len) coap_req_set_payload(creq, req->payload, req->payload_len);
     coap_req_set_timeout(creq, rv->gw->cfg.timeout_ms);
     coap_req_set_max_body(creq, rv->gw->cfg.max_body);
-    f->rv = rv;
+    f->srv = srv;
     f->id = req->id;
     if (coap_req_send(creq, on_coap_done, f)) {
         free(f);
-        rv_answer(rv, req->id, COAP_BAD_GATEWAY, "cannot send the request");
+        rv_answer(srv, req->id, COAP_BAD_GATEWAY, "cannot send the request");
         return;
     }
 }

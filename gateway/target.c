@@ -137,11 +137,40 @@ static int is_gateway_itself(gw_t *gw, const coap_addr_t *target)
 
 #define FAIL(code, ...) (snprintf(msg, cap, __VA_ARGS__), (code))
 
+/* The canonical form (§6.5) of u that keys the cache, coalescing and the
+ * observe hub. */
+static int compose(const coap_parsed_uri_t *u, int secure, gw_target_t *t, char *msg, size_t cap)
+{
+    coap_msg_t m;
+    coap_msg_init(&m, COAP_CON, COAP_GET, 0);
+    coap_uri_to_options(u, &m, COAP_URI_OPT_HOST | COAP_URI_OPT_PORT);
+    if (coap_uri_compose(&m, secure, u->host, u->port, t->uri, sizeof t->uri) < 0)
+        return FAIL(414, "target URI too long");
+    return 0;
+}
+
+/* A device registered over the DTLS listener is reached through the
+ * session it registered over (its URI is coaps://PEER), whatever the
+ * allowlist: the listener opens no session itself, so the request can go
+ * to that authenticated peer and no one else. */
+static int session_target(gw_t *gw, const char *raw, gw_target_t *t, char *msg, size_t cap)
+{
+    coap_parsed_uri_t u; /* about 2.4 KB: on the stack, the loop runs shallow */
+    int rc = coap_uri_parse(&u, raw);
+    if (rc) return FAIL(400, "malformed target URI %s: %s", raw, coap_strerror(rc));
+    t->addr = t->device->addr;
+    t->ep = gw->dtls_ep;
+    return compose(&u, 1, t, msg, cap);
+}
+
 /* The common part: parse the coap:// URI, find its address, apply the
  * allowlist, and compose the canonical form (§6.5) that keys the cache,
  * coalescing and the observe hub. */
 static int finish_target(gw_t *gw, const char *raw, gw_target_t *t, char *msg, size_t cap)
 {
+    if (t->device && t->device->via_session && gw->dtls_ep)
+        return session_target(gw, raw, t, msg, cap);
+    t->ep = gw->ep;
     coap_parsed_uri_t u; /* about 2.4 KB: on the stack, the loop runs shallow */
     int rc = coap_uri_parse(&u, raw);
     if (rc == COAP_ERR_URI_SCHEME || (!rc && u.secure))
@@ -171,12 +200,7 @@ static int finish_target(gw_t *gw, const char *raw, gw_target_t *t, char *msg, s
     if (is_gateway_itself(gw, &t->addr)) return FAIL(403, "target is the gateway itself");
     /* ranges never open low ports or the metadata service (RFC 7252 §11.5) */
     if (gw_acl_check_target(gw->acl, &t->addr, u.host, msg, cap)) return 403;
-    coap_msg_t m;
-    coap_msg_init(&m, COAP_CON, COAP_GET, 0);
-    coap_uri_to_options(&u, &m, COAP_URI_OPT_HOST | COAP_URI_OPT_PORT);
-    if (coap_uri_compose(&m, 0, u.host, u.port, t->uri, sizeof t->uri) < 0)
-        return FAIL(414, "target URI too long");
-    return 0;
+    return compose(&u, 0, t, msg, cap);
 }
 
 int gw_target_parse(gw_t *gw, const char *spec, gw_target_t *t, char *msg, size_t cap)
