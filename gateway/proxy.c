@@ -378,8 +378,10 @@ static int start_exchange(exch_t *x, http_req_t *req, const gw_target_t *t, cons
     char gone[GW_MSG_MAX];
     if (rc) {
         x->creq = NULL;
-        if (gw_dtls_gone(gw, t->ep, t->uri, &t->addr, rc, gone, sizeof gone))
+        if (gw_dtls_gone(gw, t->ep, t->uri, &t->addr, rc, gone, sizeof gone)) {
+            http_req_set_log(req, t->uri, "DTLS session gone");
             return http_respond_text(req, 502, "%s", gone), -1;
+        }
         return http_respond_text(req, 502, "cannot send to %s: %s", t->uri, coap_strerror(rc)), -1;
     }
     return 0;
