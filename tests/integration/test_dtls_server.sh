@@ -233,7 +233,7 @@ sse() {
 check "behind NAT: SSE (Observe) through its session, notifications stream" sse
 { # a power loss: no deregistration, no close_notify
     kill -9 "$PID_dev"
-    wait "$PID_dev"
+    wait "$PID_dev" || true
 } 2>/dev/null
 gone() {
     [ "$(status "$TMP/gone" "$D/sensors/temperature")" = 502 ] || { cat "$TMP/gone"; return 1; }
