@@ -14,6 +14,10 @@
  *    the same address and port share the session the first one opened.
  *  - DTLS events to the log (a failed handshake at warn, with the peer and
  *    the reason, counted by reason for /metrics: gw_dtls_metrics).
+ *
+ * Also the one choice of the endpoint that reaches a target
+ * (gw_target_ep: a device's own session on the listener, this endpoint,
+ * or the UDP one) and the text of a DTLS failure (gw_dtls_why).
  */
 #include "gw_coaps.h"
 #include "coap_uri.h"

@@ -6,7 +6,9 @@
  * does the cookie exchange before any per-client state (RFC 6347
  * §4.2.1), bounds its tables, rate-limits handshakes per source and
  * closes idle sessions; this file gives it the credentials and the PSK
- * keys of dtls.identities, logs its events and exposes its counters.
+ * keys of dtls.identities, logs its events and exposes its counters, in
+ * the coapgw_dtls_* families it writes for the coaps:// client's
+ * transport (coaps.c) too, one side label each.
  *
  * The same endpoint is also how the gateway reaches a device that
  * registered over it: requests go out through the device's own session

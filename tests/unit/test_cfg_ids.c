@@ -1,7 +1,7 @@
 /* Unit tests for dtls.identities and the DTLS listener's keys
  * (config/cfg_ids.c, cfg_tls.c): each identity form, its checks and
- * their positions, the text form (environment, flags), and what the
- * listener needs together. */
+ * their positions, the text form (environment, flags), what the
+ * listener needs together, and the listener beside "credentials". */
 #include "cfg.h"
 #include "cfg_int.h"
 
@@ -231,6 +231,47 @@ START_TEST(listener_needs)
 }
 END_TEST
 
+/* Both directions in one configuration: "credentials" (the gateway as a
+ * DTLS client) beside the listener's identities; copied together, and
+ * the consistency checks of both run. */
+START_TEST(with_credentials)
+{
+    char err[600], key[] = "/tmp/coapgw-psk.XXXXXX", json[800];
+    int fd = mkstemp(key);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    snprintf(json, sizeof json,
+             "{\"coap\": {\"listen_dtls\": \"0.0.0.0:5684\"}, \"dtls\": {\"identities\": ["
+             "{\"psk\": \"a\", \"key_file\": \"%s\"}]},"
+             " \"devices\": {\"d\": \"coaps://10.0.0.7\"},"
+             " \"credentials\": {\"d\": {\"psk_identity\": \"gw\", \"psk_key_file\": \"%s\"}}}",
+             key, key);
+    cfg_t c, d;
+    good(json, &c);
+    ck_assert_msg(check(&c, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(cfg_copy(&d, &c), 0);
+    ck_assert_uint_eq(d.nidentities, 1);
+    ck_assert_uint_eq(d.ncreds, 1);
+    ck_assert_str_eq(d.creds[0].psk_key_file, key);
+    ck_assert_str_eq(d.identities[0].key_file, key);
+    cfg_free(&d);
+    /* the key file both name, open to others: credentials' check speaks first */
+    chmod(key, 0604);
+    ck_assert_int_eq(check(&c, err, sizeof err), -1);
+    ck_assert_msg(!strncmp(err, "credentials.d.psk_key_file: ", 28), "%s", err);
+    cfg_free(&c);
+    /* and the listener's check runs as well */
+    chmod(key, 0600);
+    good("{\"coap\": {\"listen_dtls\": \"0.0.0.0:5684\"},"
+         " \"credentials\": {\"h\": {\"ca\": \"ca.pem\"}}}",
+         &c);
+    ck_assert_int_eq(check(&c, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "the DTLS listener needs credentials"), "%s", err);
+    cfg_free(&c);
+    unlink(key);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("cfg_ids");
@@ -239,6 +280,7 @@ static Suite *suite(void)
     tcase_add_test(t, refused);
     tcase_add_test(t, text_form);
     tcase_add_test(t, listener_needs);
+    tcase_add_test(t, with_credentials);
     suite_add_tcase(s, t);
     return s;
 }
