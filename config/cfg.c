@@ -32,9 +32,19 @@ const cfg_key_t cfg_keys[] = {
     {"http.max_connections_per_ip", CFG_K_UINT, F(max_conn_per_ip), 1, 1000000, NULL},
     {"http.inline_active_content", CFG_K_BOOL, F(inline_active_content), 0, 1, NULL},
     {"coap.listen", CFG_K_STRING, F(coap_listen), 0, 0, cfg_check_listen},
+    {"coap.listen_dtls", CFG_K_STRING, F(coap_listen_dtls), 0, 0, cfg_check_listen_or_off},
     {"coap.nstart", CFG_K_UINT, F(nstart), 1, 255, NULL}, /* RFC 7252 §4.7 */
     {"coap.max_uploads", CFG_K_UINT, F(max_uploads), 1, 65536, NULL},
     {"coap.max_uploads_per_peer", CFG_K_UINT, F(max_uploads_per_peer), 1, 65536, NULL},
+    {"dtls.cert", CFG_K_STRING, F(dtls_cert), 0, 0, cfg_check_file},
+    {"dtls.key", CFG_K_STRING, F(dtls_key), 0, 0, cfg_check_file},
+    {"dtls.client_ca", CFG_K_STRING, F(dtls_client_ca), 0, 0, cfg_check_file},
+    {"dtls.rpk_key", CFG_K_STRING, F(dtls_rpk_key), 0, 0, cfg_check_file},
+    {"dtls.identities", CFG_K_IDENTITIES, 0, 0, 0, NULL},
+    {"dtls.max_sessions", CFG_K_UINT, F(dtls_max_sessions), 1, 1000000, NULL},
+    {"dtls.max_handshakes", CFG_K_UINT, F(dtls_max_handshakes), 1, 100000, NULL},
+    {"dtls.idle_s", CFG_K_UINT, F(dtls_idle_s), 1, 86400, NULL},
+    {"dtls.handshakes_per_s", CFG_K_UINT, F(dtls_handshakes_per_s), 1, 100000, NULL},
     {"devices", CFG_K_DEVICES, 0, 0, 0, NULL},
     {"credentials", CFG_K_CREDS, 0, 0, 0, NULL},
     {"proxy.allow_targets", CFG_K_LIST, F(allow_targets), 0, 0, cfg_check_target},
@@ -276,6 +286,7 @@ void cfg_free(cfg_t *c)
     }
     cfg_free_tokens(c->tokens, c->ntokens);
     cfg_free_creds(c->creds, c->ncreds);
+    cfg_ids_free(c->identities, c->nidentities);
     /* zeroed, so a second cfg_free is harmless */
     memset(c, 0, sizeof *c);
 }
@@ -285,11 +296,17 @@ void cfg_defaults(cfg_t *c)
     memset(c, 0, sizeof *c);
     c->http_listen = strdup("0.0.0.0:8080");
     c->http_listen_tls = strdup("off");
-    c->tls_cert = strdup("");
-    c->tls_key = strdup("");
-    c->tls_client_ca = strdup("");
     c->conn_memory = 16384;
     c->coap_listen = strdup("0.0.0.0:5683");
+    /* off: a DTLS listener needs credentials (dtls.*) */
+    c->coap_listen_dtls = strdup("off");
+    /* every other string (the files of http.tls_* and dtls.*): none */
+    for (size_t i = 0; i < cfg_nkeys; i++)
+        if (cfg_keys[i].kind == CFG_K_STRING && !*string_field(c, &cfg_keys[i]))
+            *string_field(c, &cfg_keys[i]) = strdup("");
+    /* the DTLS listener's limits: the transport's own defaults (dtls.h) */
+    c->dtls_max_sessions = 10000, c->dtls_max_handshakes = 256;
+    c->dtls_idle_s = 300, c->dtls_handshakes_per_s = 10;
     c->nstart = 1;
     c->timeout_ms = 10000;
     c->max_body = 1048576;
@@ -326,7 +343,8 @@ int cfg_copy(cfg_t *dst, const cfg_t *src)
     dst->devices = NULL;
     dst->tokens = NULL;
     dst->creds = NULL;
-    dst->ndevices = dst->ntokens = dst->ncreds = 0;
+    dst->identities = NULL;
+    dst->ndevices = dst->ntokens = dst->ncreds = dst->nidentities = 0;
     for (size_t i = 0; i < cfg_nkeys; i++) {
         if (cfg_keys[i].kind == CFG_K_STRING) *string_field(dst, &cfg_keys[i]) = NULL;
         if (cfg_keys[i].kind == CFG_K_LIST)
@@ -349,12 +367,15 @@ int cfg_copy(cfg_t *dst, const cfg_t *src)
     for (size_t i = 0; i < src->ntokens; i++)
         if (cfg_token_add(dst, src->tokens[i].token, src->tokens[i].write, src->tokens[i].name))
             return -1;
-    return cfg_creds_copy(dst, src);
+    if (cfg_creds_copy(dst, src)) return -1;
+    return cfg_ids_copy(dst, src);
 }
 
 int cfg_check_consistency(const cfg_t *c, char *err, size_t errlen)
 {
-    if (cfg_check_https(c, err, errlen) || cfg_check_creds_files(c, err, errlen)) return -1;
+    if (cfg_check_https(c, err, errlen) || cfg_check_creds_files(c, err, errlen) ||
+        cfg_check_dtls(c, err, errlen))
+        return -1;
     if (!c->ntokens || c->coap_clients_trusted) return 0;
     for (size_t i = 0; i < c->coap_clients.n; i++) {
         if (cfg_cidr_is_loopback(c->coap_clients.v[i])) continue;

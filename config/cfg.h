@@ -43,6 +43,19 @@ typedef struct {
     char *rpk_key, *rpk_pin;          /* raw public key (RFC 7250): ours; the device's SHA-256 */
     int no_verify;                    /* accept any certificate or key (tests, demos) */
 } cfg_cred_t;
+/* dtls.identities: whom the DTLS listener knows, and what each may do
+ * (docs/configuration.md). kind takes coap_identity_kind_t's values. */
+enum { CFG_ID_PSK = 1, CFG_ID_X509, CFG_ID_RPK };
+enum { CFG_PROXY_NONE, CFG_PROXY_READ, CFG_PROXY_READ_WRITE };
+typedef struct {
+    int kind;         /* CFG_ID_* */
+    char *id;         /* PSK identity, certificate subject DN, or the raw public
+                         key's SHA-256 (64 lower-case hex digits) */
+    char *key_file;   /* PSK: file holding the key, or NULL */
+    char *key_env;    /* PSK: environment variable holding the key, or NULL */
+    cfg_list_t names; /* RD endpoint names it may register: "NAME" or "PREFIX*" */
+    int proxy;        /* forward proxy scope: CFG_PROXY_* */
+} cfg_identity_t;
 
 typedef struct {
     char *http_listen;             /* http.listen: "0.0.0.0:8080", or "off" (HTTPS only) */
@@ -65,6 +78,16 @@ typedef struct {
     uint32_t nstart;               /* coap.nstart: requests in flight per device, 1 */
     uint32_t max_uploads;          /* coap.max_uploads: Block1 uploads in progress, 64 */
     uint32_t max_uploads_per_peer; /* coap.max_uploads_per_peer: ... from one address, 4 */
+    char *coap_listen_dtls;        /* coap.listen_dtls: DTLS listener, "HOST:PORT" or "off" */
+    char *dtls_cert, *dtls_key;    /* dtls.cert, dtls.key: the listener's certificate, "" */
+    char *dtls_client_ca;          /* dtls.client_ca: CAs of client certificates, "" */
+    char *dtls_rpk_key;            /* dtls.rpk_key: the listener's raw public key (EC key), "" */
+    cfg_identity_t *identities;    /* dtls.identities: none */
+    size_t nidentities;
+    uint32_t dtls_max_sessions;     /* dtls.max_sessions: 10000 */
+    uint32_t dtls_max_handshakes;   /* dtls.max_handshakes: 256 */
+    uint32_t dtls_idle_s;           /* dtls.idle_s: 300 */
+    uint32_t dtls_handshakes_per_s; /* dtls.handshakes_per_s: per source address, 10 */
     cfg_device_t *devices;
     size_t ndevices;
     cfg_cred_t *creds; /* credentials: DTLS credentials for coaps:// devices; none */
@@ -107,7 +130,12 @@ void cfg_defaults(cfg_t *c);
  *             "tls_client_ca": S, "conn_memory": N, "allowed_hosts": [S...],
  *             "trusted_origins": [S...], "header_timeout_ms": N,
  *             "max_connections_per_ip": N, "inline_active_content": B},
- *    "coap": {"listen": S, "nstart": N, "max_uploads": N, "max_uploads_per_peer": N},
+ *    "coap": {"listen": S, "nstart": N, "max_uploads": N, "max_uploads_per_peer": N,
+ *             "listen_dtls": S},
+ *    "dtls": {"cert": S, "key": S, "client_ca": S, "rpk_key": S,
+ *             "identities": [{"psk"|"x509"|"rpk": S, "key_file": S, "key_env": S,
+ *                             "names": [S...], "proxy": "read"|"read-write"}, ...],
+ *             "max_sessions": N, "max_handshakes": N, "idle_s": N, "handshakes_per_s": N},
  *    "devices": {NAME: "coap[s]://HOST[:PORT][/PATH]", ...},
  *    "credentials": {NAME-OR-HOST: {"psk_identity": S, "psk_key_file": S,
  *                    "psk_key_env": S, "cert": S, "key": S, "ca": S, "name": S,
@@ -138,9 +166,11 @@ int cfg_load_string(cfg_t *c, const char *json, const char *name, char *err, siz
 /* Sets one key from its text form, the way environment variables and
  * command-line flags spell values: numbers in decimal, booleans
  * true|false|1|0, lists comma-separated, devices "NAME=URI,...", tokens
- * "TOKEN:SCOPE[:NAME],...", credentials as the JSON object. CFG_APPEND adds to a list (devices:
- * adds or replaces that name) instead of replacing it. Messages start with label (the variable or
- * flag), never echo a token. Returns 0, or -1 with c unchanged and the message in err. */
+ * "TOKEN:SCOPE[:NAME],...", credentials and dtls.identities as their
+ * JSON. CFG_APPEND adds to a list (devices: adds or replaces that name;
+ * dtls.identities: appends) instead of replacing it. Messages start with
+ * label (the variable or flag), never echo a token. Returns 0, or -1
+ * with c unchanged and the message in err. */
 enum { CFG_REPLACE, CFG_APPEND };
 int cfg_set(cfg_t *c, const char *key, const char *value, int mode, const char *label, char *err,
             size_t errlen);
@@ -183,9 +213,15 @@ int cfg_listen_off(const char *listen);
  * least one of http.listen and http.listen_tls is on; http.listen_tls
  * needs http.tls_cert and http.tls_key, and the http.tls_* files are
  * only for it; the key file exists and grants other users nothing (it is
- * checked on disk), and so do the key files of credentials. Returns 0, or -1 with a message naming
- * the keys in err. */
+ * checked on disk), and so do the key files of credentials. DTLS
+ * listener: the dtls.* credentials only with coap.listen_dtls on, and
+ * what each identity form needs (cfg_check_dtls), its key files checked
+ * the same way. Returns 0, or -1 with a message naming the keys in err. */
 int cfg_check_consistency(const cfg_t *c, char *err, size_t errlen);
+
+/* dst's dtls.identities become a copy of src's (a reload that keeps the
+ * running DTLS listener's). Returns 0, or -1 with dst unchanged. */
+int cfg_set_identities(cfg_t *dst, const cfg_t *src);
 
 /* Deep copy; dst is freeable even when this fails (-1). */
 int cfg_copy(cfg_t *dst, const cfg_t *src);

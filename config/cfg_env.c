@@ -136,6 +136,8 @@ static int set_list(cfg_ctx_t *x, const cfg_key_t *k, const char *v, int mode, c
         }
         x->first_device = c->ndevices;
         return each_item(x, v, add_device, c);
+    case CFG_K_IDENTITIES: /* JSON, as in the file: a DN holds commas */
+        return cfg_ids_set_text(x, v, mode, c);
     default:
         if (mode == CFG_REPLACE) {
             cfg_free_tokens(c->tokens, c->ntokens);

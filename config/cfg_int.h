@@ -11,15 +11,16 @@
 
 /* What a key holds; decides how JSON values and text values are read. */
 typedef enum {
-    CFG_K_STRING,  /* char *: checked by the key's check (addresses, file paths) */
-    CFG_K_UINT,    /* uint32_t in [min, max] */
-    CFG_K_BOOL,    /* int 0/1 */
-    CFG_K_LEVEL,   /* int: CFG_LOG_DEBUG.. */
-    CFG_K_FORMAT,  /* int: CFG_LOG_TEXT/JSON */
-    CFG_K_LIST,    /* cfg_list_t, each item checked by the key's check */
-    CFG_K_DEVICES, /* devices */
-    CFG_K_TOKENS,  /* tokens */
-    CFG_K_CREDS,   /* credentials */
+    CFG_K_STRING,     /* char *: checked by the key's check (addresses, file paths) */
+    CFG_K_UINT,       /* uint32_t in [min, max] */
+    CFG_K_BOOL,       /* int 0/1 */
+    CFG_K_LEVEL,      /* int: CFG_LOG_DEBUG.. */
+    CFG_K_FORMAT,     /* int: CFG_LOG_TEXT/JSON */
+    CFG_K_LIST,       /* cfg_list_t, each item checked by the key's check */
+    CFG_K_DEVICES,    /* devices */
+    CFG_K_TOKENS,     /* tokens */
+    CFG_K_CREDS,      /* credentials (cfg_creds.c) */
+    CFG_K_IDENTITIES, /* dtls.identities (cfg_ids.c) */
 } cfg_kind_t;
 
 /* A validator: 0, or -1 with what is wrong in why. */
@@ -40,7 +41,7 @@ const cfg_key_t *cfg_key_find(const char *key);
 /* A key path into the document: keys and array indexes, e.g.
  * tokens[1].scope = {"tokens", [1], "scope"}. Device names may hold dots,
  * which is why a path is not a string. */
-#define CFG_PATH_MAX 4
+#define CFG_PATH_MAX 6 /* dtls.identities[1].names[0] */
 typedef struct {
     const char *key[CFG_PATH_MAX]; /* NULL: an array index */
     size_t index[CFG_PATH_MAX];
@@ -102,6 +103,9 @@ int cfg_parse_scope(const char *s);
 /* cfg_tls.c: the HTTPS keys together (listeners, certificate and key,
  * the key file's permissions). Returns 0, or -1 with err naming the key. */
 int cfg_check_https(const cfg_t *c, char *err, size_t errlen);
+/* The same for the DTLS listener (coap.listen_dtls, dtls.*) and its
+ * identities. */
+int cfg_check_dtls(const cfg_t *c, char *err, size_t errlen);
 /* A private key file: it exists, is a file, and grants other users
  * nothing. Returns 0, or -1 with err naming key (the setting) and path. */
 int cfg_check_key_file(const char *key, const char *path, char *err, size_t errlen);
@@ -116,6 +120,13 @@ void cfg_free_creds(cfg_cred_t *v, size_t n);
 int cfg_creds_copy(cfg_t *dst, const cfg_t *src);
 /* The key files of every entry (psk_key_file, key, rpk_key), on disk. */
 int cfg_check_creds_files(const cfg_t *c, char *err, size_t errlen);
+
+/* cfg_ids.c: dtls.identities. From JSON (an array of objects, replacing
+ * the list), or from text (the same JSON; CFG_APPEND adds to the list). */
+int cfg_ids_load_json(cfg_ctx_t *x, struct json_t *v, const cfg_path_t *p, cfg_t *c);
+int cfg_ids_set_text(cfg_ctx_t *x, const char *text, int mode, cfg_t *c);
+void cfg_ids_free(cfg_identity_t *ids, size_t n);
+int cfg_ids_copy(cfg_t *dst, const cfg_t *src);
 
 /* cfg.c: list and struct helpers. */
 void cfg_free_devices(cfg_device_t *d, size_t n);

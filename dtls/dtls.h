@@ -177,5 +177,10 @@ int dtls_transport_has_session(const coap_transport_t *t, const coap_addr_t *pee
                                coap_identity_t *id);
 /* Ends the session with peer, if any (close_notify is sent). */
 void dtls_transport_close(coap_transport_t *t, const coap_addr_t *peer);
+/* Replaces the server role's credentials (a reload): handshakes from now
+ * on use creds (NULL: PSK keys by dtls_config_t.psk_key only), sessions
+ * keep theirs. The transport takes its own reference. Returns 0, or -1
+ * when t has no server role. */
+int dtls_transport_set_server(coap_transport_t *t, dtls_creds_t *creds);
 
 #endif

@@ -397,3 +397,15 @@ void dtls_transport_close(coap_transport_t *tr, const coap_addr_t *peer)
     dtls_sess_end_(s, 1, "closed by the application");
     if (!t->busy && !s->busy) free_dead(t);
 }
+
+int dtls_transport_set_server(coap_transport_t *tr, dtls_creds_t *creds)
+{
+    char why[160];
+    if (!dtls_is_transport(tr) || !dtls_server_enabled_(of(tr))) return -1;
+    dtls_t *t = of(tr);
+    dtls_creds_t *next = creds ? dtls_creds_ref(creds) : dtls_creds_lookup_only_(why, sizeof why);
+    if (!next) return -1;
+    dtls_creds_unref(t->server_creds); /* sessions keep the ones they started with */
+    t->server_creds = next;
+    return 0;
+}

@@ -9,7 +9,7 @@
  */
 #include "gw_api.h"
 #include "coap_uri.h"
-#include "gw_dtls.h"
+#include "gw_coaps.h"
 #include "gw_links.h"
 
 #include <jansson.h>
@@ -46,6 +46,7 @@ typedef struct fetch {
     char *uri;    /* what is fetched: coap[s]://HOST:PORT/.well-known/core */
     disc_t *disc; /* NULL once the device's cache is gone */
     coap_addr_t addr;
+    coap_ep_t *ep; /* the endpoint it went through (gw_target_ep) */
     waiter_t *waiters;
 } fetch_t;
 
@@ -71,7 +72,7 @@ static void respond_json(http_req_t *req, unsigned status, json_t *body)
 
 void gw_api_error(http_req_t *req, unsigned status, const char *fmt, ...)
 {
-    char msg[512];
+    char msg[GW_MSG_MAX + 100];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
@@ -93,11 +94,26 @@ static json_t *timestamp(int64_t t)
     return json_string(buf);
 }
 
-static json_t *device_json(const gw_device_t *d)
+/* auth (docs/api.md): how the device authenticated when it registered
+ * over DTLS ("psk:NAME", "x509:DN", "rpk:SHA256"); for a coaps:// URI,
+ * how the gateway authenticates it ("dtls-psk", "dtls-x509", "dtls-rpk"
+ * after its credentials entry, "dtls-none" without one); else "none". */
+static const char *device_auth(const gw_t *gw, const gw_device_t *d)
 {
-    return json_pack("{s:s, s:s, s:s, s:b, s:o, s:s+}", "name", d->name, "uri", d->uri, "source",
-                     d->source == GW_DEV_RD ? "rd" : "config", "online", d->online, "last_seen",
-                     timestamp(d->last_seen), "href", DEVICES_PREFIX "/", d->name);
+    if (d->auth) return d->auth;
+    if (strncasecmp(d->uri, "coaps://", 8)) return "none";
+    coap_parsed_uri_t u; /* ~2.4 KB: the loop runs shallow */
+    const char *entry =
+        coap_uri_parse(&u, d->uri) ? NULL : gw_creds_pick(gw->creds, d->name, u.host);
+    return gw_creds_auth(gw->creds, entry);
+}
+
+static json_t *device_json(const gw_t *gw, const gw_device_t *d)
+{
+    return json_pack("{s:s, s:s, s:s, s:s, s:b, s:o, s:s+}", "name", d->name, "uri", d->uri,
+                     "source", d->source == GW_DEV_RD ? "rd" : "config", "auth", device_auth(gw, d),
+                     "online", d->online, "last_seen", timestamp(d->last_seen), "href",
+                     DEVICES_PREFIX "/", d->name);
 }
 
 static void list_devices(gw_t *gw, http_req_t *req)
@@ -112,15 +128,15 @@ static void list_devices(gw_t *gw, http_req_t *req)
         return;
     }
     n = gw_devices_list(gw, all, n);
-    for (size_t i = 0; i < n; i++) json_array_append_new(arr, device_json(all[i]));
+    for (size_t i = 0; i < n; i++) json_array_append_new(arr, device_json(gw, all[i]));
     free(all);
     respond_json(req, 200, arr);
 }
 
 /* The device object plus its resources (shared, not copied). */
-static void answer_device(http_req_t *req, const gw_device_t *d, json_t *resources)
+static void answer_device(const gw_t *gw, http_req_t *req, const gw_device_t *d, json_t *resources)
 {
-    json_t *o = device_json(d);
+    json_t *o = device_json(gw, d);
     if (o) json_object_set(o, "resources", resources);
     respond_json(req, 200, o);
 }
@@ -196,10 +212,10 @@ static json_t *outcome(const fetch_t *f, const coap_resp_t *r, unsigned *status,
         *status = 503;
         snprintf(msg, cap, "the gateway is shutting down");
     } else if (r->err) {
-        char why[400];
+        char why[GW_MSG_MAX];
+        const char *dtls = gw_dtls_why(f->gw, f->ep, f->uri, &f->addr, r->err, why, sizeof why);
         *status = 502;
-        snprintf(msg, cap, "device %s: %.400s", f->name,
-                 gw_dtls_explain(f->uri, r->err, why, sizeof why) ? why : coap_strerror(r->err));
+        snprintf(msg, cap, "device %s: %s", f->name, dtls ? dtls : coap_strerror(r->err));
     } else if (r->msg->code != COAP_CONTENT) {
         char code[40];
         *status = 502;
@@ -224,7 +240,7 @@ static void on_fetched(coap_req_t *creq, const coap_resp_t *r, void *arg)
         gw_devices_mark(gw, &f->addr, r->err != COAP_ERR_TIMEOUT && r->err != COAP_ERR_UNREACHABLE);
     if (f->disc) f->disc->fetch = NULL;
     unsigned status;
-    char msg[600];
+    char msg[GW_MSG_MAX + 100];
     json_t *resources = outcome(f, r, &status, msg, sizeof msg);
     /* Looked up again: the device may have gone, or been reloaded (its
      * cache moves along when its URI stays; see devices.c). */
@@ -242,7 +258,7 @@ static void on_fetched(coap_req_t *creq, const coap_resp_t *r, void *arg)
         else if (status != 200)
             gw_api_error(w->req, status, "%s", msg);
         else
-            answer_device(w->req, d, resources);
+            answer_device(gw, w->req, d, resources);
     }
     json_decref(resources);
     fetch_free(f);
@@ -258,15 +274,15 @@ static int wellknown_uri(const char *base, char *out, size_t cap)
     return n < 0 || (size_t)n >= cap ? -1 : 0;
 }
 
-/* The request for d's /.well-known/core, on the endpoint its scheme
- * takes (with its credentials for coaps://), or NULL with the answer
- * given. */
-static coap_req_t *fetch_request(gw_t *gw, gw_device_t *d, http_req_t *req, char *uri, size_t cap)
+/* The request for d's /.well-known/core, on the endpoint that reaches it
+ * (*ep: its session's, or the one its scheme takes, with its credentials
+ * for coaps://), or NULL with the answer given. */
+static coap_req_t *fetch_request(gw_t *gw, gw_device_t *d, http_req_t *req, char *uri, size_t cap,
+                                 coap_ep_t **ep)
 {
     char msg[GW_MSG_MAX];
     gw_target_t t;
     int err = COAP_ERR_INVALID, status;
-    coap_ep_t *ep = NULL;
     coap_req_t *creq = NULL;
     if (!d->resolved) {
         gw_api_error(req, 502, "device %s: cannot resolve its host", d->name);
@@ -280,8 +296,8 @@ static coap_req_t *fetch_request(gw_t *gw, gw_device_t *d, http_req_t *req, char
         gw_api_error(req, (unsigned)status, "device %s: %s", d->name, msg);
         return NULL;
     }
-    if (!(ep = gw_target_ep(gw, &t, &err)) ||
-        !(creq = coap_req_new(ep, COAP_GET, uri, &d->addr, &err)))
+    if (!(*ep = gw_target_ep(gw, &t, &err)) ||
+        !(creq = coap_req_new(*ep, COAP_GET, uri, &t.addr, &err)))
         gw_api_error(req, 502, "device %s: %s", d->name,
                      gw_dtls_explain(uri, err, msg, sizeof msg) ? msg : coap_strerror(err));
     return creq;
@@ -290,12 +306,17 @@ static coap_req_t *fetch_request(gw_t *gw, gw_device_t *d, http_req_t *req, char
 static void start_fetch(gw_t *gw, gw_device_t *d, disc_t *c, http_req_t *req)
 {
     char uri[600];
-    coap_req_t *creq = fetch_request(gw, d, req, uri, sizeof uri);
+    coap_ep_t *ep = NULL;
+    coap_req_t *creq = fetch_request(gw, d, req, uri, sizeof uri, &ep);
     if (!creq) return;
     fetch_t *f = calloc(1, sizeof *f);
     if (f)
-        *f = (fetch_t){
-            .gw = gw, .name = strdup(d->name), .uri = strdup(uri), .disc = c, .addr = d->addr};
+        *f = (fetch_t){.gw = gw,
+                       .name = strdup(d->name),
+                       .uri = strdup(uri),
+                       .disc = c,
+                       .addr = d->addr,
+                       .ep = ep};
     if (!f || !f->name || !f->uri || add_waiter(f, req)) {
         if (f) fetch_free(f);
         coap_req_cancel(creq);
@@ -308,9 +329,12 @@ static void start_fetch(gw_t *gw, gw_device_t *d, disc_t *c, http_req_t *req)
     coap_req_set_max_body(creq, gw->cfg.max_body);
     int rc = coap_req_send(creq, on_fetched, f); /* on failure creq is freed already */
     if (rc) {
+        char why[GW_MSG_MAX];
+        const char *dtls = gw_dtls_why(gw, ep, uri, &d->addr, rc, why, sizeof why);
         http_req_on_abort(req, NULL, NULL);
         fetch_free(f);
-        gw_api_error(req, 502, "device %s: cannot send: %s", d->name, coap_strerror(rc));
+        gw_api_error(req, 502, "device %s: %s%s", d->name,
+                     dtls ? "" : "cannot send: ", dtls ? dtls : coap_strerror(rc));
         return;
     }
     c->fetch = f;
@@ -336,7 +360,7 @@ static void device_detail(gw_t *gw, http_req_t *req, const char *name)
             gw_api_error(req, 502, "device %s: registered links: %s", name, why);
             return;
         }
-        answer_device(req, d, resources);
+        answer_device(gw, req, d, resources);
         json_decref(resources);
         return;
     }
@@ -348,7 +372,7 @@ static void device_detail(gw_t *gw, http_req_t *req, const char *name)
     uint64_t now = base_loop_now(gw->loop);
     if (c->resources && now - c->fetched_ms < (uint64_t)gw->cfg.discovery_refresh_s * 1000 &&
         !no_cache(req)) {
-        answer_device(req, d, c->resources);
+        answer_device(gw, req, d, c->resources);
         return;
     }
     if (c->fetch) { /* a fetch is on its way: wait for it too */

@@ -19,6 +19,7 @@
 
 typedef struct {
     char *name;       /* a device name or a host */
+    const char *auth; /* its forms, for /api/devices: "dtls-psk", "dtls-psk+x509", ... */
     int is_addr;      /* name is an IP literal: matched by address */
     coap_addr_t addr; /* ... this one */
     dtls_creds_t *creds;
@@ -59,27 +60,36 @@ int gw_creds_psk_decode(const char *text, size_t len, uint8_t out[64], char *why
     return (int)len;
 }
 
+int gw_creds_psk_read(const char *file, const char *env, uint8_t out[64], char *why, size_t cap)
+{
+    char buf[4 + 2 * PSK_MAX + 3], reason[160];
+    const char *src = file ? file : env;
+    ssize_t n = -1;
+    if (file) {
+        int fd = open(file, O_RDONLY | O_CLOEXEC);
+        if (fd >= 0) n = read(fd, buf, sizeof buf);
+        if (n < 0) snprintf(reason, sizeof reason, "cannot read: %s", strerror(errno));
+        if (fd >= 0) close(fd);
+    } else {
+        const char *v = getenv(env);
+        size_t l = v ? strlen(v) : 0;
+        if (!v) snprintf(reason, sizeof reason, "the variable is not set");
+        if (v) memcpy(buf, v, (n = (ssize_t)(l < sizeof buf ? l : sizeof buf)));
+    }
+    int len = n < 0 ? -1 : gw_creds_psk_decode(buf, (size_t)n, out, reason, sizeof reason);
+    explicit_bzero(buf, sizeof buf); /* a secret: not left on the stack */
+    if (len < 0) snprintf(why, cap, "%s: %s", src, reason);
+    return len;
+}
+
 /* The key of e into key: from its file or its variable. */
 static int read_psk(const cfg_cred_t *e, uint8_t key[PSK_MAX], char *err, size_t errlen)
 {
-    char buf[4 + 2 * PSK_MAX + 3], why[160];
-    const char *field = e->psk_key_file ? "psk_key_file" : "psk_key_env";
-    const char *src = e->psk_key_file ? e->psk_key_file : e->psk_key_env;
-    ssize_t n = -1;
-    if (e->psk_key_file) {
-        int fd = open(src, O_RDONLY | O_CLOEXEC);
-        if (fd >= 0) n = read(fd, buf, sizeof buf);
-        if (n < 0) snprintf(why, sizeof why, "cannot read: %s", strerror(errno));
-        if (fd >= 0) close(fd);
-    } else {
-        const char *v = getenv(src);
-        size_t l = v ? strlen(v) : 0;
-        if (!v) snprintf(why, sizeof why, "the variable is not set");
-        if (v) memcpy(buf, v, (n = (ssize_t)(l < sizeof buf ? l : sizeof buf)));
-    }
-    int len = n < 0 ? -1 : gw_creds_psk_decode(buf, (size_t)n, key, why, sizeof why);
-    explicit_bzero(buf, sizeof buf); /* a secret: not left on the stack */
-    if (len < 0) snprintf(err, errlen, "credentials.%s.%s: %s: %s", e->key, field, src, why);
+    char why[600];
+    int len = gw_creds_psk_read(e->psk_key_file, e->psk_key_env, key, why, sizeof why);
+    if (len < 0)
+        snprintf(err, errlen, "credentials.%s.%s: %s", e->key,
+                 e->psk_key_file ? "psk_key_file" : "psk_key_env", why);
     return len;
 }
 
@@ -90,6 +100,15 @@ static const char *device_host(const cfg_t *c, const char *name, coap_parsed_uri
         if (!strcmp(c->devices[i].name, name) && !coap_uri_parse(u, c->devices[i].uri))
             return u->host;
     return NULL;
+}
+
+/* The forms an entry gives, in docs/api.md's words. */
+static const char *auth_of(const cfg_cred_t *e)
+{
+    static const char *const names[8] = {"dtls-none",     "dtls-psk",         "dtls-x509",
+                                         "dtls-psk+x509", "dtls-rpk",         "dtls-psk+rpk",
+                                         "dtls-x509+rpk", "dtls-psk+x509+rpk"};
+    return names[(e->psk_identity ? 1 : 0) | (e->cert || e->ca ? 2 : 0) | (e->rpk_key ? 4 : 0)];
 }
 
 static int load_entry(const cfg_t *c, const cfg_cred_t *e, entry_t *out, char *err, size_t errlen)
@@ -115,6 +134,7 @@ static int load_entry(const cfg_t *c, const cfg_cred_t *e, entry_t *out, char *e
     out->creds = dtls_creds_new(&conf, why, sizeof why);
     explicit_bzero(key, sizeof key);
     if (!out->creds) return snprintf(err, errlen, "credentials.%s: %s", e->key, why), -1;
+    out->auth = auth_of(e);
     out->is_addr = !coap_addr_from_host(&out->addr, e->key, 1);
     if (out->is_addr) coap_addr_unmap(&out->addr);
     if (!(out->name = strdup(e->key))) return snprintf(err, errlen, "out of memory"), -1;
@@ -176,9 +196,21 @@ const char *gw_creds_pick(const gw_creds_t *t, const char *device, const char *h
     return e ? e->name : NULL;
 }
 
-dtls_creds_t *gw_creds_get(const gw_creds_t *t, const char *name)
+static const entry_t *by_name(const gw_creds_t *t, const char *name)
 {
     for (size_t i = 0; t && name && i < t->n; i++)
-        if (!strcmp(t->v[i].name, name)) return t->v[i].creds;
+        if (!strcmp(t->v[i].name, name)) return &t->v[i];
     return NULL;
+}
+
+dtls_creds_t *gw_creds_get(const gw_creds_t *t, const char *name)
+{
+    const entry_t *e = by_name(t, name);
+    return e ? e->creds : NULL;
+}
+
+const char *gw_creds_auth(const gw_creds_t *t, const char *name)
+{
+    const entry_t *e = by_name(t, name);
+    return e ? e->auth : "dtls-none";
 }

@@ -32,6 +32,7 @@ static void device_free(gw_device_t *d)
     free(d->name);
     free(d->uri);
     free(d->links);
+    free(d->auth);
     free(d);
 }
 

@@ -30,13 +30,21 @@ typedef struct {
     uint64_t coap_timeouts, coap_errors;
 } gw_stats_t;
 
+/* One side's failed DTLS handshakes by reason (gw_dtls_count_failure,
+ * dtls_listen.c: its table of reasons has GW_DTLS_REASONS rows). */
+#define GW_DTLS_REASONS 11
+typedef struct {
+    uint64_t by_reason[GW_DTLS_REASONS];
+} gw_dtls_failures_t;
+
 struct gw_hub;
 struct gw_reverse;
 struct gw_metrics;
 struct gw_drain;
 struct gw_rd;
-struct gw_dtls;
+struct gw_coaps;
 struct gw_creds;
+struct gw_ids;
 
 typedef struct gw {
     coap_server_t *srv;         /* the gateway's CoAP server (on srv_ep) */
@@ -45,14 +53,25 @@ typedef struct gw {
     struct gw_rd *rd;           /* Resource Directory on srv (NULL: rd disabled) */
     base_loop_t *loop;
     coap_ep_t *ep;        /* client side: an ephemeral dual-stack port */
-    coap_ep_t *dtls_ep;   /* client side for coaps://: DTLS on a port of its own (dtls_client.c) */
-    struct gw_dtls *dtls; /* its peers' credentials and counters */
+    coap_ep_t *srv_ep;    /* the gateway's own CoAP port (coap.listen) */
+    coap_addr_t srv_addr; /* its bound address (unmapped), read once at start */
+    /* client side for coaps:// targets: DTLS on a port of its own (coaps.c) */
+    coap_ep_t *coaps_ep;
+    struct gw_coaps *coaps; /* its peers' credentials and counters */
     struct gw_creds *creds; /* credentials: for coaps:// devices (creds.c), replaced on reload */
-    coap_ep_t *srv_ep;      /* the gateway's own CoAP port (coap.listen) */
-    coap_addr_t srv_addr;   /* its bound address (unmapped), read once at start */
-    http_server_t *http;    /* http.listen, NULL when off */
-    http_server_t *https;   /* http.listen_tls, NULL when off */
-    http_tls_creds_t *tls;  /* HTTPS credentials read at start, until the listener holds them */
+    /* The DTLS listener (coap.listen_dtls, dtls_listen.c; NULL when off):
+     * the same resources as srv, and the way back to the devices that
+     * registered through it (their sessions) */
+    coap_ep_t *dtls_ep;
+    coap_server_t *dtls_srv;
+    coap_transport_t *dtls;         /* dtls_ep's transport */
+    coap_addr_t dtls_addr;          /* its bound address (unmapped) */
+    struct gw_ids *ids;             /* dtls.identities, swapped whole on reload */
+    struct dtls_creds *dtls_creds;  /* read at start, until the listener holds them */
+    gw_dtls_failures_t dtls_failed; /* its failed handshakes by reason */
+    http_server_t *http;            /* http.listen, NULL when off */
+    http_server_t *https;           /* http.listen_tls, NULL when off */
+    http_tls_creds_t *tls; /* HTTPS credentials read at start, until the listener holds them */
     cfg_t cfg;
     gw_acl_t *acl;
     /* proxy.coap_clients: the sources the CoAP forward proxy serves (clients.c) */
@@ -70,7 +89,11 @@ typedef struct {
     char uri[GW_URI_MAX]; /* canonical coap:// or coaps:// URI: cache key and log text */
     coap_addr_t addr;
     const gw_device_t *device;
-    int secure;      /* coaps://: through gw->dtls_ep */
+    /* the endpoint that reaches it (gw_target_ep picks it): NULL, or the
+     * listener's for a device reached through the DTLS session it
+     * registered over */
+    coap_ep_t *ep;
+    int secure;      /* coaps:// (through gw->coaps_ep unless ep is set) */
     char creds[256]; /* ... with the credentials entry of this name (gw_creds_pick) */
 } gw_target_t;
 

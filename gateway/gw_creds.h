@@ -33,10 +33,18 @@ const char *gw_creds_pick(const gw_creds_t *t, const char *device, const char *h
 /* The credentials of the entry named name, or NULL (the caller takes a
  * reference when it keeps them). */
 dtls_creds_t *gw_creds_get(const gw_creds_t *t, const char *name);
+/* How the entry named name authenticates the device, for /api/devices:
+ * "dtls-psk", "dtls-x509" or "dtls-rpk" after its form ("+" between
+ * several: "dtls-psk+x509"); "dtls-none" without such an entry. */
+const char *gw_creds_auth(const gw_creds_t *t, const char *name);
 
 /* A PSK key as written in a file or a variable: its bytes, one trailing
  * newline dropped, or "hex:" and the bytes in hex. Returns the length
  * (1-64) written to out, or -1 with what is wrong in why. */
 int gw_creds_psk_decode(const char *text, size_t len, uint8_t out[64], char *why, size_t cap);
+/* The same, read from file (when not NULL) or from the variable env: the
+ * length, or -1 with why saying "SOURCE: what is wrong". The same rules
+ * for "credentials" and dtls.identities. */
+int gw_creds_psk_read(const char *file, const char *env, uint8_t out[64], char *why, size_t cap);
 
 #endif

@@ -29,6 +29,12 @@ typedef struct gw_device {
     uint64_t expires_ms; /* on the loop clock */
     char *links;         /* the registered link-format payload (may be NULL) */
     size_t links_len;
+    /* how it authenticated when it registered: "psk:NAME", "x509:DN",
+     * "rpk:SHA256"; NULL: plaintext (and every configured device) */
+    char *auth;
+    /* registered over the DTLS listener without a base: reached through
+     * that session (gw->dtls_ep, addr being the session's peer) */
+    int via_session;
     /* Discovery cache, owned by api.c: freed with disc_free when the device goes. */
     void *disc;
     void (*disc_free)(void *disc);

@@ -1,44 +1,47 @@
 /*
- * gw_dtls.h - the gateway as a DTLS client to coaps:// devices: a second
- * client endpoint (gw->dtls_ep) on a DTLS transport (dtls/dtls.h, client
- * role only: no server credentials), beside the UDP one (gw->ep); the
- * credentials of each peer from "credentials" (gw_creds.h); DTLS events
- * to the log and /metrics. Internal to gateway/.
+ * gw_dtls.h - the gateway's DTLS listener (coap.listen_dtls): its
+ * credentials and identities, the endpoint and CoAP server on it, its
+ * events in the log; and the coapgw_dtls_* families of /metrics for both
+ * sides, the listener's and the coaps:// client's (gw_coaps.h). Internal
+ * to gateway/.
  */
 #ifndef GW_DTLS_H
 #define GW_DTLS_H
 
+#include "dtls.h"
 #include "gw.h"
-#include "gw_creds.h"
 
 #include <stdio.h>
 
-/* Loads gw->cfg's credentials into gw->creds (start). 0, or -1 with err. */
-int gw_dtls_configure(gw_t *gw, char *err, size_t errlen);
-/* Opens gw->dtls_ep and attaches it to the loop. 0, or -1 with err. */
-int gw_dtls_start(gw_t *gw, char *err, size_t errlen);
-/* After the endpoint is freed: the credentials and the peers' table. */
-void gw_dtls_free(gw_t *gw);
-/* A reload: creds (loaded from the new configuration, now owned here)
- * serve the handshakes from now on; sessions open go on with theirs. */
-void gw_dtls_set_creds(gw_t *gw, gw_creds_t *creds);
-/* Warns about each entry of c with no_verify; when prefixes the lines. */
-void gw_dtls_warn(const cfg_t *c, const char *when);
+/* The listener's credentials (*creds: NULL when it has only PSK
+ * identities, or is off) and the identity table (*ids), read from files
+ * and variables. Returns 0, or -1 with a message naming the key in err
+ * (nothing held then). */
+int gw_dtls_load(const cfg_t *c, dtls_creds_t **creds, struct gw_ids **ids, char *err,
+                 size_t errlen);
 
-/* The client endpoint for t: the UDP one for coap://, the DTLS one for
- * coaps://, after recording which credentials open a session with t's
- * address. NULL with *err COAP_ERR_DTLS_NO_CREDENTIALS when the entry t
- * was resolved with is gone (a reload). */
-coap_ep_t *gw_target_ep(gw_t *gw, const gw_target_t *t, int *err);
+/* Opens the listener when coap.listen_dtls is on: gw->dtls_ep (attached
+ * to the loop), gw->dtls_srv, gw->dtls, gw->dtls_addr. creds: from
+ * gw_dtls_load (the transport takes its own reference). Returns 0 (also
+ * when off), or -1 with err. */
+int gw_dtls_start(gw_t *gw, const coap_ep_params_t *ep, const coap_server_params_t *sp,
+                  dtls_creds_t *creds, char *err, size_t errlen);
 
-/* What a COAP_ERR_DTLS_* err with the target uri means, for HTTP and
- * CoAP answers and events: "DTLS handshake with coaps://HOST:PORT
- * failed: REASON", or "no credentials for coaps://HOST:PORT (see
- * credentials in docs/configuration.md)". Returns 0 when err is another
- * code (nothing written). */
-int gw_dtls_explain(const char *uri, int err, char *out, size_t cap);
+/* After a reload: new handshakes use creds (sessions keep theirs). */
+void gw_dtls_set_creds(gw_t *gw, dtls_creds_t *creds);
 
-/* The coapgw_dtls_* families of GET /metrics. */
-void gw_dtls_metrics(gw_t *gw, FILE *f);
+/* A failed handshake (a DTLS_EV_HANDSHAKE_FAILED event's err) counted
+ * by reason in f, either side's. */
+void gw_dtls_count_failure(gw_dtls_failures_t *f, int err);
+/* The coapgw_dtls_* families of /metrics, each series with a side label:
+ * "server" (the listener, when on) and "client" (gw->coaps_ep). */
+void gw_dtls_metrics(FILE *f, gw_t *gw);
+
+/* The answer's text when an exchange with `uri` at `peer` through ep
+ * ended with err because the device's DTLS session is gone
+ * (COAP_ERR_UNREACHABLE through the listener, which opens no session
+ * itself); else NULL. */
+const char *gw_dtls_gone(const gw_t *gw, const coap_ep_t *ep, const char *uri,
+                         const coap_addr_t *peer, int err, char *buf, size_t cap);
 
 #endif

@@ -11,16 +11,23 @@
 
 typedef struct gw_rd gw_rd_t;
 
-/* Serves /rd (and /rd/ID) on srv, advertised in /.well-known/core as
- * rt="core.rd". Limits come from gw->cfg (rd_max_registrations,
- * rd_max_links_bytes), read on every request. Returns NULL on no memory. */
-gw_rd_t *gw_rd_new(gw_t *gw, coap_server_t *srv);
-/* Removes the resource and the expiry timer. The registered devices stay in
- * the registry (gw_devices_free frees them). Call before coap_server_free. */
+/* The directory. Limits come from gw->cfg (rd_max_registrations,
+ * rd_max_links_bytes, ...), read on every request. Returns NULL on no
+ * memory. */
+gw_rd_t *gw_rd_new(gw_t *gw);
+/* Serves /rd (and /rd/ID) on srv too, advertised in /.well-known/core as
+ * rt="core.rd": coap.listen, then coap.listen_dtls. Returns 0, or -1 (no
+ * memory, or two servers already). */
+int gw_rd_serve(gw_rd_t *rd, coap_server_t *srv);
+/* Removes the resources and the expiry timer. The registered devices stay
+ * in the registry (gw_devices_free frees them). Call before
+ * coap_server_free. */
 void gw_rd_free(gw_rd_t *rd);
-/* After a reload swapped gw->acl and gw->cfg in: removes (with a log line)
- * the registrations whose source or base the new target allowlist no
- * longer allows, and applies the new rd.max_links_bytes. NULL: nothing. */
+/* After a reload swapped gw->acl, gw->ids and gw->cfg in: removes (with a
+ * log line) the registrations whose source or base the new target
+ * allowlist no longer allows, whose identity is gone or may no longer
+ * have the name, and plaintext ones whose name an identity may register
+ * now; applies the new rd.max_links_bytes. NULL: nothing. */
 void gw_rd_reloaded(gw_rd_t *rd);
 
 #endif

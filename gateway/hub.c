@@ -6,7 +6,7 @@
  * events, never the gateway's memory.
  */
 #include "base_list.h"
-#include "gw_dtls.h"
+#include "gw_coaps.h"
 #include "gw_hub.h"
 #include "gw_map.h"
 #include "gw_sse_event.h"
@@ -32,6 +32,7 @@ typedef struct obs {
     gw_ev_t *latest;
     base_loop_timer_t *retry;
     uint32_t backoff_ms;
+    int gone_err;  /* obs_start failed so: the retry timer ends it (obs_trouble) */
     uint8_t dying; /* deregistering: freed by the final callback */
 } obs_t;
 
@@ -178,11 +179,19 @@ static void obs_free(obs_t *o)
 
 static void obs_start(obs_t *o);
 
+static void obs_trouble(obs_t *o, int err);
+
 static void on_retry(base_loop_t *loop, base_loop_timer_t *t, void *arg)
 {
     (void)loop;
     (void)t;
-    obs_start(arg);
+    obs_t *o = arg;
+    int err = o->gone_err;
+    o->gone_err = 0;
+    if (err)
+        obs_trouble(o, err);
+    else
+        obs_start(o);
 }
 
 /* Upstream trouble: try again with exponential back-off while anyone
@@ -215,6 +224,20 @@ static void obs_fail(obs_t *o, unsigned status, const char *message)
     obs_release(o);
 }
 
+/* An exchange failed: try again later, unless a retry would fail the
+ * same way: a DTLS handshake with credentials that fail now fails again,
+ * and the DTLS session a device was reached through is gone (the
+ * subscribers hear why; a new stream finds the device where it
+ * registers next). */
+static void obs_trouble(obs_t *o, int err)
+{
+    char why[GW_MSG_MAX];
+    if (gw_dtls_why(o->hub->gw, o->t.ep, o->t.uri, &o->t.addr, err, why, sizeof why))
+        obs_fail(o, 502, why);
+    else
+        obs_reconnect(o, coap_strerror(err));
+}
+
 static void on_notify(coap_req_t *req, const coap_resp_t *r, void *arg)
 {
     (void)req;
@@ -225,14 +248,8 @@ static void on_notify(coap_req_t *req, const coap_resp_t *r, void *arg)
         return;
     }
     if (r->err == COAP_ERR_CANCELLED) return; /* the endpoint is closing */
-    char msg[GW_MSG_MAX], code[40];
-    if (gw_dtls_explain(o->t.uri, r->err, msg, sizeof msg)) {
-        /* credentials that fail now fail again: the target ends, saying why */
-        obs_fail(o, 502, msg);
-        return;
-    }
     if (r->err) {
-        obs_reconnect(o, coap_strerror(r->err));
+        obs_trouble(o, r->err);
         return;
     }
     const coap_msg_t *m = r->msg;
@@ -252,6 +269,7 @@ static void on_notify(coap_req_t *req, const coap_resp_t *r, void *arg)
         o->backoff_ms = 1000;
         return;
     }
+    char msg[GW_MSG_MAX], code[40];
     coap_code_str(m->code, code, sizeof code);
     if (COAP_CODE_CLASS(m->code) == 2) {
         snprintf(msg, sizeof msg, "%s answered %s without Observe: not observable", o->t.uri, code);
@@ -280,7 +298,15 @@ static void obs_start(obs_t *o)
         if (err) o->req = NULL;
     }
     o->hub->stats.registrations++;
-    if (!o->req) obs_reconnect(o, coap_strerror(err));
+    if (o->req) return;
+    char gone[GW_MSG_MAX];
+    if (!gw_dtls_gone(gw, o->t.ep, o->t.uri, &o->t.addr, err, gone, sizeof gone)) {
+        obs_reconnect(o, coap_strerror(err));
+        return;
+    }
+    /* ended from the timer: o may be in the middle of being set up here */
+    o->gone_err = err;
+    base_loop_timer_arm_in(o->retry, 0);
 }
 
 /* No subscriber left: deregister upstream at once (GET with Observe 1). */

@@ -5,8 +5,10 @@
 #include "gw.h"
 #include "gw_clients.h"
 #include "gw_config.h"
+#include "gw_coaps.h"
 #include "gw_dtls.h"
 #include "gw_hub.h"
+#include "gw_ids.h"
 #include "gw_metrics.h"
 #include "gw_rd.h"
 #include "gw_reverse.h"
@@ -38,6 +40,8 @@ static void usage(FILE *f)
           "  --https-listen ADDR:PORT HTTPS front end (default off; needs http.tls_cert\n"
           "                           and http.tls_key, see docs/configuration.md)\n"
           "  --coap-listen ADDR:PORT  CoAP endpoint (default 0.0.0.0:5683)\n"
+          "  --coaps-listen ADDR:PORT DTLS endpoint, coaps:// (default off; needs dtls.*\n"
+          "                           credentials, see docs/configuration.md)\n"
           "  --device NAME=URI        add a device, coap[s]://HOST[:PORT][/PATH] (repeatable)\n"
           "  --allow-target PATTERN   also allow this CIDR range or host name as a CoAP\n"
           "                           target (repeatable; loopback, link-local, private\n"
@@ -69,6 +73,7 @@ static const struct {
     {"--http-listen", "http.listen", CFG_REPLACE},
     {"--https-listen", "http.listen_tls", CFG_REPLACE},
     {"--coap-listen", "coap.listen", CFG_REPLACE},
+    {"--coaps-listen", "coap.listen_dtls", CFG_REPLACE},
     {"--device", "devices", CFG_APPEND},
     {"--allow-target", "proxy.allow_targets", CFG_APPEND},
     {"--allow-origin", "proxy.allow_origins", CFG_APPEND},
@@ -210,16 +215,21 @@ static int check_config(const char *file, const gw_sources_t *src)
     char err[1024];
     cfg_t c;
     http_tls_creds_t *tls;
+    dtls_creds_t *creds = NULL;
+    gw_ids_t *ids = NULL;
     if (gw_config_build(&c, src, err, sizeof err)) {
         fprintf(stderr, "%s\n", err);
         return 2;
     }
-    int bad = gw_https_load(&c, &tls, err, sizeof err);
-    gw_creds_t *creds = bad ? NULL : gw_creds_load(&c, err, sizeof err);
-    bad = bad || !creds;
-    gw_creds_free(creds);
+    int bad =
+        gw_https_load(&c, &tls, err, sizeof err) || gw_dtls_load(&c, &creds, &ids, err, sizeof err);
+    gw_creds_t *coaps = bad ? NULL : gw_creds_load(&c, err, sizeof err);
+    bad = bad || !coaps;
+    gw_creds_free(coaps);
     cfg_free(&c);
     http_tls_creds_release(tls);
+    dtls_creds_unref(creds);
+    gw_ids_free(ids);
     if (bad) {
         fprintf(stderr, "%s\n", err);
         return 2;
@@ -239,7 +249,9 @@ static int configure(gw_t *gw, const gw_sources_t *src)
     gw_reload_sources(src);
     gw_log_set_level(gw->cfg.log_level);
     gw_log_set_format(gw->cfg.log_format);
-    if (gw_https_load(&gw->cfg, &gw->tls, err, sizeof err)) { /* held until the listener has it */
+    /* held until the listeners have them */
+    if (gw_https_load(&gw->cfg, &gw->tls, err, sizeof err) ||
+        gw_dtls_load(&gw->cfg, &gw->dtls_creds, &gw->ids, err, sizeof err)) {
         fprintf(stderr, "coapgw: %s\n", err);
         return -1;
     }
@@ -255,7 +267,7 @@ static int configure(gw_t *gw, const gw_sources_t *src)
         fprintf(stderr, "coapgw: %s\n", err);
         return -1;
     }
-    if (gw_devices_load(gw, err, sizeof err) || gw_dtls_configure(gw, err, sizeof err)) {
+    if (gw_devices_load(gw, err, sizeof err) || gw_coaps_configure(gw, err, sizeof err)) {
         fprintf(stderr, "coapgw: %s\n", err);
         return -1;
     }
@@ -356,9 +368,27 @@ static int listen_http(gw_t *gw, const char *listen, http_tls_creds_t *tls, http
     return *srv ? 0 : -1;
 }
 
+/* One forward proxy and one Resource Directory for both CoAP servers
+ * (coap.listen and, when on, coap.listen_dtls): the same registrations,
+ * the same resources in /.well-known/core. */
+static int serve_coap(gw_t *gw, char *err, size_t errlen)
+{
+    coap_server_t *servers[2] = {gw->srv, gw->dtls_srv};
+    if (!(gw->reverse = gw_reverse_new(gw, err, errlen))) return -1;
+    if (gw->cfg.rd_enabled && !(gw->rd = gw_rd_new(gw)))
+        return snprintf(err, errlen, "out of memory"), -1;
+    for (int i = 0; i < 2; i++) {
+        if (!servers[i]) continue;
+        if (gw_reverse_serve(gw->reverse, servers[i]) ||
+            (gw->rd && gw_rd_serve(gw->rd, servers[i])))
+            return snprintf(err, errlen, "out of memory"), -1;
+    }
+    return 0;
+}
+
 static int start(gw_t *gw)
 {
-    char err[256] = "out of memory";
+    char err[700] = "out of memory";
     coap_addr_t bind;
     if (coap_addr_parse(&bind, gw->cfg.coap_listen, 5683)) {
         fprintf(stderr, "coapgw: bad CoAP listen address %s\n", gw->cfg.coap_listen);
@@ -379,7 +409,7 @@ static int start(gw_t *gw)
         fprintf(stderr, "coapgw: cannot open a UDP socket for CoAP requests\n");
         return -1;
     }
-    if (gw_dtls_start(gw, err, sizeof err)) { /* the client endpoint for coaps:// */
+    if (gw_coaps_start(gw, err, sizeof err)) { /* the client endpoint for coaps:// */
         fprintf(stderr, "coapgw: %s\n", err);
         return -1;
     }
@@ -389,16 +419,14 @@ static int start(gw_t *gw)
      * slot (coap.max_uploads*, applied again on reload) */
     coap_server_params_t sp = {.max_uploads = gw->cfg.max_uploads,
                                .max_uploads_per_peer = gw->cfg.max_uploads_per_peer};
-    gw->srv = coap_server_new(gw->srv_ep, &sp);
-    gw->reverse = gw->srv ? gw_reverse_new(gw, gw->srv, err, sizeof err) : NULL;
-    if (!gw->reverse) {
-        fprintf(stderr, "coapgw: %s\n", gw->srv ? err : "out of memory");
+    if (!(gw->srv = coap_server_new(gw->srv_ep, &sp)) ||
+        gw_dtls_start(gw, &ep, &sp, gw->dtls_creds, err, sizeof err) ||
+        serve_coap(gw, err, sizeof err)) {
+        fprintf(stderr, "coapgw: %s\n", err);
         return -1;
     }
-    if (gw->cfg.rd_enabled && !(gw->rd = gw_rd_new(gw, gw->srv))) {
-        fprintf(stderr, "coapgw: out of memory\n");
-        return -1;
-    }
+    dtls_creds_unref(gw->dtls_creds); /* the listener holds them now */
+    gw->dtls_creds = NULL;
     if (!(gw->metrics = gw_metrics_new(gw)) ||
         listen_http(gw, gw->cfg.http_listen, NULL, &gw->http, err, sizeof err) ||
         listen_http(gw, gw->cfg.http_listen_tls, gw->tls, &gw->https, err, sizeof err)) {
@@ -425,14 +453,16 @@ static void shutdown_gw(gw_t *gw)
     gw_reverse_free(gw->reverse); /* cancels HTTP calls in flight */
     gw_rd_free(gw->rd);
     if (gw->srv) coap_server_free(gw->srv);
-    coap_ep_t *eps[3] = {gw->ep, gw->srv_ep, gw->dtls_ep};
-    for (int i = 0; i < 3; i++) {
+    if (gw->dtls_srv) coap_server_free(gw->dtls_srv);
+    coap_ep_t *eps[4] = {gw->ep, gw->srv_ep, gw->coaps_ep, gw->dtls_ep};
+    for (int i = 0; i < 4; i++) {
         if (!eps[i]) continue;
         coap_ep_detach(eps[i], gw->loop);
         coap_ep_free(eps[i]); /* cancels exchanges still in flight */
     }
-    gw->dtls_ep = NULL;
-    gw_dtls_free(gw);     /* the credentials, after the sessions that held them */
+    gw->coaps_ep = gw->dtls_ep = NULL;
+    gw->dtls = NULL;      /* freed with its endpoint */
+    gw_coaps_free(gw);    /* the credentials, after the sessions that held them */
     gw_hub_free(gw->hub); /* after the streams and the exchanges are gone */
     gw_metrics_free(gw->metrics);
     gw_cache_free(gw->cache);
@@ -440,6 +470,8 @@ static void shutdown_gw(gw_t *gw)
     gw_devices_free(gw);
     gw_acl_free(gw->acl);
     gw_acl_free(gw->coap_clients);
+    gw_ids_free(gw->ids);
+    dtls_creds_unref(gw->dtls_creds); /* when start failed before the listener took them */
     cfg_free(&gw->cfg);
     base_loop_free(gw->loop);
 }
@@ -475,15 +507,18 @@ int main(int argc, char **argv)
         shutdown_gw(&gw);
         return 1;
     }
-    char http[96] = "HTTP off", https[96] = "HTTPS off";
+    char http[96] = "HTTP off", https[96] = "HTTPS off", coaps[96] = "";
     if (gw.http)
         snprintf(http, sizeof http, "HTTP on %s (port %u)", gw.cfg.http_listen,
                  http_server_port(gw.http));
     if (gw.https)
         snprintf(https, sizeof https, "HTTPS on %s (port %u)", gw.cfg.http_listen_tls,
                  http_server_port(gw.https));
-    gw_log(CFG_LOG_INFO, "coapgw %s: %s, %s, CoAP on %s, %zu device(s)", GW_VERSION, http, https,
-           gw.cfg.coap_listen, gw.cfg.ndevices);
+    if (gw.dtls_ep)
+        snprintf(coaps, sizeof coaps, ", CoAP over DTLS on %s (port %u, %zu identities)",
+                 gw.cfg.coap_listen_dtls, coap_addr_port(&gw.dtls_addr), gw_ids_count(gw.ids));
+    gw_log(CFG_LOG_INFO, "coapgw %s: %s, %s, CoAP on %s%s, %zu device(s)", GW_VERSION, http, https,
+           gw.cfg.coap_listen, coaps, gw.cfg.ndevices);
     gw_config_warn_open(&gw);
     base_loop_run(gw.loop);
     base_loop_del_fd(gw.loop, sfd);

@@ -89,8 +89,8 @@ void gw_metrics_latency(gw_metrics_t *m, uint64_t us)
 static void ep_sum(gw_t *gw, coap_ep_stats_t *out)
 {
     memset(out, 0, sizeof *out);
-    coap_ep_t *eps[3] = {gw->ep, gw->srv_ep, gw->dtls_ep};
-    for (int i = 0; i < 3; i++) {
+    coap_ep_t *eps[4] = {gw->ep, gw->srv_ep, gw->coaps_ep, gw->dtls_ep};
+    for (int i = 0; i < 4; i++) {
         if (!eps[i]) continue;
         const coap_ep_stats_t *s = coap_ep_stats(eps[i]);
         out->rx += s->rx, out->tx += s->tx, out->malformed += s->malformed;
@@ -204,7 +204,8 @@ static void coap_families(FILE *f, const gw_metrics_t *m, const coap_ep_stats_t 
             fprintf(f, "coapgw_coap_exchanges_total{code=\"%s\"} %llu\n", xerr_names[e],
                     (unsigned long long)m->coap_errors[e]);
     gw_metrics_family(f, "coapgw_coap_datagrams_total", "counter",
-                      "CoAP datagrams, every endpoint (over DTLS: before encryption).");
+                      "CoAP datagrams, every endpoint (over DTLS: the CoAP messages inside the "
+                      "records).");
     fprintf(f, "coapgw_coap_datagrams_total{direction=\"received\"} %llu\n",
             (unsigned long long)s->rx);
     fprintf(f, "coapgw_coap_datagrams_total{direction=\"sent\"} %llu\n", (unsigned long long)s->tx);
@@ -310,7 +311,7 @@ void gw_metrics_respond(gw_t *gw, http_req_t *req)
     if (gw->metrics) http_families(f, gw->metrics);
     if (gw->metrics) coap_families(f, gw->metrics, &s);
     gateway_families(f, gw);
-    gw_dtls_metrics(gw, f);
+    gw_dtls_metrics(f, gw);
     process_families(f, gw->metrics);
     if (fclose(f) || !buf) {
         free(buf);

@@ -7,7 +7,7 @@
 #include "base_clock.h"
 #include "base_list.h"
 #include "gw.h"
-#include "gw_dtls.h"
+#include "gw_coaps.h"
 #include "gw_guard.h"
 #include "gw_location.h"
 #include "gw_map.h"
@@ -39,6 +39,7 @@ typedef struct exch {
     int revalidating;  /* our own cache entry is being revalidated */
     int client_option; /* the request carried client headers mapped to options */
     coap_addr_t addr;  /* the target, for the registry's online state */
+    coap_ep_t *ep;     /* the endpoint it went through */
 } exch_t;
 
 static const char *const allow = "GET, HEAD, POST, PUT, DELETE, FETCH, PATCH, OPTIONS";
@@ -151,10 +152,12 @@ static void answer_coap(waiter_t *w, const coap_resp_t *r)
 static void answer_error(waiter_t *w, int err)
 {
     exch_t *x = w->x;
-    char msg[GW_MSG_MAX];
-    if (gw_dtls_explain(x->uri, err, msg, sizeof msg)) { /* 502, not a silent device's 504 */
-        log_done(x->gw, w, w->req, x->uri, coap_strerror(err));
-        http_respond_text(w->req, 502, "%s", msg);
+    char dtls[GW_MSG_MAX];
+    /* 502, not a silent device's 504: a failed handshake, a session gone */
+    if (gw_dtls_why(x->gw, x->ep, x->uri, &x->addr, err, dtls, sizeof dtls)) {
+        log_done(x->gw, w, w->req, x->uri,
+                 COAP_ERR_IS_DTLS(err) ? coap_strerror(err) : "DTLS session gone");
+        http_respond_text(w->req, 502, "%s", dtls);
         return;
     }
     unsigned status = err == COAP_ERR_TIMEOUT ? 504 : 502;
@@ -348,7 +351,7 @@ static int start_exchange(exch_t *x, http_req_t *req, const gw_target_t *t, cons
     int err;
     char msg[GW_MSG_MAX];
     x->addr = t->addr;
-    coap_ep_t *ep = gw_target_ep(gw, t, &err);
+    coap_ep_t *ep = x->ep = gw_target_ep(gw, t, &err);
     if (!ep && gw_dtls_explain(t->uri, err, msg, sizeof msg))
         return http_respond_text(req, 502, "%s", msg), -1;
     coap_req_t *creq = coap_req_new(ep, x->method, t->uri, &t->addr, &err);
@@ -380,6 +383,10 @@ static int start_exchange(exch_t *x, http_req_t *req, const gw_target_t *t, cons
     int rc = coap_req_send(creq, on_coap_done, x); /* on failure creq is freed already */
     if (rc) {
         x->creq = NULL;
+        if (gw_dtls_gone(gw, ep, t->uri, &t->addr, rc, msg, sizeof msg)) {
+            http_req_set_log(req, t->uri, "DTLS session gone");
+            return http_respond_text(req, 502, "%s", msg), -1;
+        }
         return http_respond_text(req, 502, "cannot send to %s: %s", t->uri, coap_strerror(rc)), -1;
     }
     return 0;

@@ -1,14 +1,19 @@
 /*
- * rd_internal.h - what rd.c (the registration interface, RFC 9176 §5) and
- * rd_regs.c (the table of registrations: ownership, names, lifetimes)
- * share. Internal to the Resource Directory.
+ * rd_internal.h - what the parts of the Resource Directory share: rd.c
+ * (the registration interface, RFC 9176 §5), rd_params.c (parameters,
+ * payload, base), rd_auth.c (who may do what, RFC 9176 §7) and
+ * rd_regs.c (the table of registrations: ownership, names, lifetimes).
+ * Internal to the Resource Directory.
  */
 #ifndef RD_INTERNAL_H
 #define RD_INTERNAL_H
 
+#include "gw_ids.h"
 #include "gw_rd.h"
 
 #define RD_DEFAULT_LT 90000u /* RFC 9176 §5: 25 hours */
+#define RD_SERVERS    2      /* coap.listen and coap.listen_dtls */
+#define RD_LABEL_MAX  1100   /* "x509:" and a subject DN */
 
 /* A registration is (id, name, owner): the device is looked up by name
  * each time (reg_device), so a reload that drops it leaves nothing
@@ -17,17 +22,81 @@ typedef struct rd_reg {
     struct rd_reg *next;
     char id[16];
     char name[64];
-    coap_addr_t registrant; /* the owner: source of the registration (any port) */
+    coap_addr_t registrant; /* the source of its latest registration or update */
     int implicit_base;      /* no base given: the source address is the base */
+    /* The DTLS identity it is bound to ("psk:NAME", "x509:DN",
+     * "rpk:SHA256"), the only one that may read, change or remove it;
+     * NULL: registered in plaintext, owned by the registrant's host. */
+    char *owner;
 } rd_reg_t;
 
 struct gw_rd {
     gw_t *gw;
-    coap_server_t *srv;
-    coap_server_resource_t *res;
+    coap_server_t *srv[RD_SERVERS];
+    coap_server_resource_t *res[RD_SERVERS];
+    size_t nsrv;
     base_loop_timer_t *timer;
     rd_reg_t *regs;
 };
+
+/* One request to the directory: the server it came in on, and who sent
+ * it as the DTLS listener authenticated it. */
+typedef struct {
+    gw_rd_t *rd;
+    coap_server_t *srv;
+    const coap_server_request_t *req;
+    const gw_id_t *id;      /* its identity's entry in dtls.identities, or NULL */
+    char who[RD_LABEL_MAX]; /* the identity's label; "" in plaintext */
+} rd_call_t;
+
+/* The query parameters of a registration or an update (RFC 9176 §5). */
+typedef struct {
+    char ep[64];
+    char base[260];
+    uint32_t lt;
+    int has_ep, has_base, has_lt;
+} rd_params_t;
+
+/* --- rd_params.c --- */
+
+/* Answers the call with code and a diagnostic payload (NULL: none). */
+void rd_answer(const rd_call_t *c, uint8_t code, const char *diag);
+/* 4.13 with Size1 telling the limit (RFC 7959 §4). */
+void rd_too_large(const rd_call_t *c, uint32_t limit, const char *diag);
+/* Reads ep, lt (at most rd.max_lifetime_s) and base. Returns NULL or a
+ * diagnostic (in diag or static). */
+const char *rd_parse_params(const rd_call_t *c, rd_params_t *p, char *diag, size_t cap);
+/* The payload's format and size; answers and returns -1 when wrong. */
+int rd_check_payload(const rd_call_t *c);
+/* The base of a registration or update (uri, addr): in plaintext the
+ * given one or coap://SOURCE, the source and the base in the target
+ * allowlist; over DTLS coaps://SOURCE, the session (no base parameter).
+ * Answers and returns -1 when refused. */
+int rd_resolve_base(const rd_call_t *c, const rd_params_t *p, char *uri, size_t cap,
+                    coap_addr_t *addr);
+/* The device's links become the request's payload. */
+int rd_set_links(gw_device_t *d, const coap_server_request_t *req);
+/* A registration or update from the base address itself: online now. */
+void rd_mark_contact(gw_device_t *d, const coap_addr_t *peer);
+
+/* --- rd_auth.c --- */
+
+/* The call of req on srv: its identity looked up in dtls.identities. */
+void rd_call_init(rd_call_t *c, gw_rd_t *rd, coap_server_t *srv, const coap_server_request_t *req);
+/* The resource's admission (coap_resource_set_admit). */
+uint8_t rd_admit(coap_server_t *srv, const coap_server_request_t *req, void *arg);
+/* Whether the call may register `ep`; *reg is the registration it
+ * replaces (or NULL). Answers the refusal and returns 0 otherwise. */
+int rd_may_take_name(const rd_call_t *c, const char *ep, rd_reg_t **reg);
+/* Room for one more registration (rd.max_per_source per source address,
+ * or per identity over DTLS; rd.max_registrations in all); answers and
+ * returns 0 when there is none. */
+int rd_room_for_new(const rd_call_t *c);
+/* Whether the call may update or remove r: its identity, or in
+ * plaintext its host. */
+int rd_may_change(const rd_call_t *c, const rd_reg_t *r);
+
+/* --- rd_regs.c --- */
 
 /* The registration's device, or NULL when a reload dropped it. */
 gw_device_t *rd_reg_device(gw_rd_t *rd, const rd_reg_t *r);
@@ -35,6 +104,8 @@ gw_device_t *rd_reg_device(gw_rd_t *rd, const rd_reg_t *r);
 void rd_reg_remove(gw_rd_t *rd, rd_reg_t *r, const char *why);
 /* A new registration of `name` with a fresh random ID, or NULL. */
 rd_reg_t *rd_reg_new(gw_rd_t *rd, const char *name);
+/* r is bound to `owner` now (NULL: plaintext). 0, or -1 on no memory. */
+int rd_reg_set_owner(rd_reg_t *r, const char *owner);
 /* Past their lifetime, or dropped by a reload: removed. */
 void rd_sweep(gw_rd_t *rd);
 /* The expiry timer, due at the earliest expiry. */
@@ -46,8 +117,10 @@ rd_reg_t *rd_reg_by_id(gw_rd_t *rd, const char *id, size_t len);
 rd_reg_t *rd_reg_by_name(gw_rd_t *rd, const char *name);
 /* Whether a configured device has this name, ignoring ASCII case. */
 int rd_name_configured(const gw_rd_t *rd, const char *name);
-/* Registrations owned by this source address (any port). */
+/* Plaintext registrations owned by this source address (any port). */
 size_t rd_regs_from(const gw_rd_t *rd, const coap_addr_t *peer);
+/* Registrations bound to this identity. */
+size_t rd_regs_of(const gw_rd_t *rd, const char *owner);
 
 /* The lifetime of a registration without lt: RFC 9176 §5's default, or
  * rd.max_lifetime_s when that is shorter. */
@@ -55,8 +128,8 @@ uint32_t rd_default_lifetime(const gw_rd_t *rd);
 /* Sets lt and the expiry (now + lt) on the loop clock. */
 void rd_set_lifetime(gw_rd_t *rd, gw_device_t *d, uint32_t lt);
 /* After a reload: the registrations the new configuration no longer
- * allows go (allowlist, configured names), and lifetimes are cut to the
- * new rd.max_lifetime_s. */
+ * allows go (allowlist, configured names, identities and their names),
+ * and lifetimes are cut to the new rd.max_lifetime_s. */
 void rd_regs_reloaded(gw_rd_t *rd);
 /* Forgets every registration (the devices stay in the registry). */
 void rd_regs_free(gw_rd_t *rd);

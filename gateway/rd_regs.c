@@ -21,6 +21,7 @@ static void reg_unlink(gw_rd_t *rd, rd_reg_t *r)
     for (rd_reg_t **pp = &rd->regs; *pp; pp = &(*pp)->next) {
         if (*pp == r) {
             *pp = r->next;
+            free(r->owner);
             free(r);
             return;
         }
@@ -105,8 +106,24 @@ size_t rd_regs_from(const gw_rd_t *rd, const coap_addr_t *peer)
 {
     size_t n = 0;
     for (const rd_reg_t *r = rd->regs; r; r = r->next)
-        n += coap_addr_same_host(&r->registrant, peer);
+        n += !r->owner && coap_addr_same_host(&r->registrant, peer);
     return n;
+}
+
+size_t rd_regs_of(const gw_rd_t *rd, const char *owner)
+{
+    size_t n = 0;
+    for (const rd_reg_t *r = rd->regs; r; r = r->next) n += r->owner && !strcmp(r->owner, owner);
+    return n;
+}
+
+int rd_reg_set_owner(rd_reg_t *r, const char *owner)
+{
+    char *o = owner ? strdup(owner) : NULL;
+    if (owner && !o) return -1;
+    free(r->owner);
+    r->owner = o;
+    return 0;
 }
 
 /* 8 random hex digits, unique among the registrations. */
@@ -147,16 +164,30 @@ void rd_set_lifetime(gw_rd_t *rd, gw_device_t *d, uint32_t lt)
     d->expires_ms = base_loop_now(rd->gw->loop) + (uint64_t)lt * 1000;
 }
 
-/* Whether a registration still passes the allowlist: its registrant
- * (the source address) and its base, as resolve_base checked them. */
-static int reg_allowed(gw_rd_t *rd, const rd_reg_t *r, const gw_device_t *d)
+/* Why the configuration in force no longer allows a registration, or
+ * NULL. A plaintext one: its registrant (the source address) and its
+ * base, as rd_resolve_base checked them, and a name no identity may
+ * register; one bound to an identity: the identity and its names. */
+static const char *reg_refused(gw_rd_t *rd, const rd_reg_t *r, const gw_device_t *d)
 {
+    if (r->owner) {
+        const gw_id_t *e = gw_ids_by_label(rd->gw->ids, r->owner);
+        return !e                                ? "reload: its identity is no longer in "
+                                                   "dtls.identities: removed"
+               : !gw_id_may_register(e, r->name) ? "reload: its identity may no longer "
+                                                   "register the name: removed"
+                                                 : NULL;
+    }
     coap_addr_t src = r->registrant, base = d->addr;
     coap_addr_unmap(&src);
     coap_addr_unmap(&base);
     char why[300];
-    return gw_acl_allows_addr(rd->gw->acl, &src) &&
-           gw_acl_check_target(rd->gw->acl, &base, NULL, why, sizeof why) == GW_ACL_ALLOWED;
+    if (!gw_acl_allows_addr(rd->gw->acl, &src) ||
+        gw_acl_check_target(rd->gw->acl, &base, NULL, why, sizeof why) != GW_ACL_ALLOWED)
+        return "reload: no longer in the target allowlist: removed";
+    if (gw_ids_reserved(rd->gw->ids, r->name))
+        return "reload: the name is kept for a DTLS identity (dtls.identities): removed";
+    return NULL;
 }
 
 /* A lifetime longer than the new rd.max_lifetime_s is cut to it, from now
@@ -178,9 +209,10 @@ void rd_regs_reloaded(gw_rd_t *rd)
     for (rd_reg_t *r = rd->regs, *next; r; r = next) {
         next = r->next;
         gw_device_t *d = rd_reg_device(rd, r);
+        const char *why = d ? reg_refused(rd, r, d) : NULL;
         if (!d) continue;
-        if (!reg_allowed(rd, r, d))
-            rd_reg_remove(rd, r, "reload: no longer in the target allowlist: removed");
+        if (why)
+            rd_reg_remove(rd, r, why);
         else if (rd_name_configured(rd, r->name)) /* the same name is dropped already */
             rd_reg_remove(rd, r,
                           "reload: the name of a configured device (ignoring case): removed");

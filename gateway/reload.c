@@ -12,9 +12,11 @@
 #include "gw.h"
 #include "gw_auth.h"
 #include "gw_clients.h"
+#include "gw_coaps.h"
 #include "gw_config.h"
 #include "gw_dtls.h"
 #include "gw_hub.h"
+#include "gw_ids.h"
 #include "gw_rd.h"
 #include "gw_reverse.h"
 
@@ -83,18 +85,31 @@ static void keep_restart_only(const cfg_t *now, cfg_t *next)
         {"http.listen_tls", offsetof(cfg_t, http_listen_tls), 1},
         {"http.tls_client_ca", offsetof(cfg_t, tls_client_ca), 1},
         {"coap.listen", offsetof(cfg_t, coap_listen), 1},
+        {"coap.listen_dtls", offsetof(cfg_t, coap_listen_dtls), 1},
         {"http.conn_memory", offsetof(cfg_t, conn_memory), 0},
         {"http.max_connections_per_ip", offsetof(cfg_t, max_conn_per_ip), 0},
         {"coap.nstart", offsetof(cfg_t, nstart), 0},
         {"proxy.max_body_bytes", offsetof(cfg_t, max_body), 0},
         {"cache.max_entries", offsetof(cfg_t, cache_max_entries), 0},
         {"cache.max_bytes", offsetof(cfg_t, cache_max_bytes), 0},
+        {"dtls.max_sessions", offsetof(cfg_t, dtls_max_sessions), 0},
+        {"dtls.max_handshakes", offsetof(cfg_t, dtls_max_handshakes), 0},
+        {"dtls.idle_s", offsetof(cfg_t, dtls_idle_s), 0},
+        {"dtls.handshakes_per_s", offsetof(cfg_t, dtls_handshakes_per_s), 0},
     };
     /* HTTPS stays on until a restart: so do the certificate and key it
      * reloads, when the new configuration drops them with it */
     if (!cfg_listen_off(now->http_listen_tls) && cfg_listen_off(next->http_listen_tls)) {
         cfg_set_string(&next->tls_cert, now->tls_cert);
         cfg_set_string(&next->tls_key, now->tls_key);
+    }
+    /* so does the DTLS listener, with its credentials and identities */
+    if (!cfg_listen_off(now->coap_listen_dtls) && cfg_listen_off(next->coap_listen_dtls)) {
+        cfg_set_string(&next->dtls_cert, now->dtls_cert);
+        cfg_set_string(&next->dtls_key, now->dtls_key);
+        cfg_set_string(&next->dtls_client_ca, now->dtls_client_ca);
+        cfg_set_string(&next->dtls_rpk_key, now->dtls_rpk_key);
+        cfg_set_identities(next, now);
     }
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
         const char *a = (const char *)now + keys[i].off;
@@ -137,8 +152,9 @@ static gw_acl_t *build_acl(const cfg_t *c, char *err, size_t errlen)
     return acl;
 }
 
-/* Swaps next in; on failure everything is as it was. */
-static int apply(gw_t *gw, cfg_t *next, char *err, size_t errlen)
+/* Swaps next (and its identities) in; on failure everything is as it
+ * was. */
+static int apply(gw_t *gw, cfg_t *next, gw_ids_t *ids, char *err, size_t errlen)
 {
     gw_acl_t *acl = build_acl(next, err, errlen);
     if (!acl) return -1;
@@ -155,13 +171,16 @@ static int apply(gw_t *gw, cfg_t *next, char *err, size_t errlen)
     }
     cfg_t old = gw->cfg;
     gw_acl_t *old_acl = gw->acl, *old_clients = gw->coap_clients;
+    gw_ids_t *old_ids = gw->ids;
     gw->cfg = *next;
     gw->acl = acl;
     gw->coap_clients = clients;
+    gw->ids = ids;
     if (gw_devices_reload(gw, err, errlen)) {
         gw->cfg = old;
         gw->acl = old_acl;
         gw->coap_clients = old_clients;
+        gw->ids = old_ids;
         gw_acl_free(acl);
         gw_acl_free(clients);
         if (gw->reverse) { /* the old list was valid: it goes back in */
@@ -172,11 +191,15 @@ static int apply(gw_t *gw, cfg_t *next, char *err, size_t errlen)
         return -1;
     }
     /* Only configured devices widen the allowlist (gw_devices_reload added
-     * them); a registration never does, and one the new list no longer
-     * allows goes. */
+     * them); a registration never does, and one the new list (or the new
+     * identities) no longer allows goes. */
     gw_rd_reloaded(gw->rd);
-    if (gw->srv)
-        coap_server_set_upload_limits(gw->srv, gw->cfg.max_uploads, gw->cfg.max_uploads_per_peer);
+    coap_server_t *servers[2] = {gw->srv, gw->dtls_srv};
+    for (int i = 0; i < 2; i++)
+        if (servers[i])
+            coap_server_set_upload_limits(servers[i], gw->cfg.max_uploads,
+                                          gw->cfg.max_uploads_per_peer);
+    gw_ids_free(old_ids);
     gw_acl_free(old_acl);
     gw_acl_free(old_clients);
     cfg_free(&old);
@@ -198,20 +221,29 @@ void gw_reload(gw_t *gw)
         return;
     }
     keep_restart_only(&gw->cfg, &next);
-    /* the certificate and key files, read again: for new connections;
-     * the credentials for coaps:// devices too: for new sessions */
+    /* the certificate and key files, read again: for new connections (and
+     * new DTLS handshakes, with the identities' keys); the credentials
+     * for coaps:// devices too: for new sessions */
     http_tls_creds_t *tls = NULL;
+    dtls_creds_t *dtls = NULL;
+    gw_ids_t *ids = NULL;
     gw_creds_t *creds = NULL;
     if ((gw->https && gw_https_load(&next, &tls, err, sizeof err)) ||
-        !(creds = gw_creds_load(&next, err, sizeof err)) || apply(gw, &next, err, sizeof err)) {
+        gw_dtls_load(&next, &dtls, &ids, err, sizeof err) ||
+        !(creds = gw_creds_load(&next, err, sizeof err)) ||
+        apply(gw, &next, ids, err, sizeof err)) {
         gw_log(CFG_LOG_ERROR, "reload refused: %s", err);
         http_tls_creds_release(tls);
+        dtls_creds_unref(dtls);
+        gw_ids_free(ids);
         gw_creds_free(creds);
         cfg_free(&next);
         return;
     }
-    gw_dtls_set_creds(gw, creds);
-    gw_dtls_warn(&gw->cfg, "reload: ");
+    gw_dtls_set_creds(gw, dtls);
+    dtls_creds_unref(dtls);
+    gw_coaps_set_creds(gw, creds);
+    gw_coaps_warn(&gw->cfg, "reload: ");
     if (tls) {
         http_server_set_tls(gw->https, tls);
         gw_https_log("reload: ", tls);
@@ -228,8 +260,8 @@ void gw_reload(gw_t *gw)
     if (revoked) gw_log(CFG_LOG_INFO, "reload: %zu event stream(s) closed: token revoked", revoked);
     gw_log(CFG_LOG_INFO,
            "configuration reloaded: %zu devices, %zu allowed targets, %zu allowed origins, %zu "
-           "tokens, %zu credentials",
+           "tokens, %zu credentials, %zu DTLS identities",
            gw->cfg.ndevices, gw->cfg.allow_targets.n, gw->cfg.allow_origins.n, gw->cfg.ntokens,
-           gw->cfg.ncreds);
+           gw->cfg.ncreds, gw_ids_count(gw->ids));
     gw_config_warn_open(gw);
 }

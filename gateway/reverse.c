@@ -1,12 +1,15 @@
 /*
  * reverse.c - the reverse direction: CoAP clients send requests with
- * Proxy-Uri (or Proxy-Scheme + Uri-*) to the gateway's CoAP port, which
- * forwards http(s):// to HTTP origins (reverse_http.c, within the origin
- * policy of origin_policy.c) and coap:// with its CoAP client
- * (reverse_coap.c) (RFC 7252 §5.7.2, §10.1; RFC 8075 tables in reverse).
+ * Proxy-Uri (or Proxy-Scheme + Uri-*) to the gateway's CoAP port or its
+ * DTLS listener, which forwards http(s):// to HTTP origins
+ * (reverse_http.c, within the origin policy of origin_policy.c) and
+ * coap[s]:// with its CoAP client (reverse_coap.c), and answers on the
+ * server the request came in on (RFC 7252 §5.7.2, §10.1; RFC 8075 tables
+ * in reverse).
  * Here: the proxy handler, who may use it, and the life cycle.
  */
 #include "gw_clients.h"
+#include "gw_ids.h"
 #include "reverse_internal.h"
 
 #include "coap_uri.h"
@@ -16,12 +19,12 @@
 #include <string.h>
 #include <strings.h>
 
-void rv_answer(gw_reverse_t *rv, uint64_t id, uint8_t code, const char *diag)
+void rv_answer(coap_server_t *srv, uint64_t id, uint8_t code, const char *diag)
 {
     coap_server_response_t r = COAP_RESPONSE(code);
     r.payload = diag;
     r.payload_len = diag ? strlen(diag) : 0;
-    coap_server_respond(rv->srv, id, &r);
+    coap_server_respond(srv, id, &r);
 }
 
 /* Proxy-Uri, or Proxy-Scheme with the Uri-* options (§5.10.2). */
@@ -46,39 +49,58 @@ static int target_uri(const coap_msg_t *m, const coap_addr_t *self, char *out, s
 
 static void on_proxy(coap_server_t *srv, const coap_server_request_t *req, void *arg)
 {
-    (void)srv;
     gw_reverse_t *rv = arg;
     uint32_t hop = 16; /* RFC 8768 §3: the default when absent */
     coap_msg_get_uint(req->msg, COAP_OPT_HOP_LIMIT, &hop);
     if (hop <= 1) {
-        rv_answer(rv, req->id, COAP_HOP_LIMIT_REACHED, "Hop-Limit reached");
+        rv_answer(srv, req->id, COAP_HOP_LIMIT_REACHED, "Hop-Limit reached");
         return;
     }
     char uri[COAP_URI_BUF];
-    const coap_addr_t *self = &rv->gw->srv_addr; /* read once at start */
+    gw_t *gw = rv->gw; /* the addresses are read once at start */
+    const coap_addr_t *self = srv == gw->dtls_srv ? &gw->dtls_addr : &gw->srv_addr;
     if (target_uri(req->msg, self, uri, sizeof uri)) {
-        rv_answer(rv, req->id, COAP_BAD_REQUEST, "malformed Proxy-Uri or Proxy-Scheme");
+        rv_answer(srv, req->id, COAP_BAD_REQUEST, "malformed Proxy-Uri or Proxy-Scheme");
         return;
     }
     size_t sl = strcspn(uri, ":");
     if ((sl == 4 && !strncasecmp(uri, "coap", 4)) || (sl == 5 && !strncasecmp(uri, "coaps", 5)))
-        rv_forward_coap(rv, req, uri, hop);
+        rv_forward_coap(rv, srv, req, uri, hop);
     else if ((sl == 4 && !strncasecmp(uri, "http", 4)) ||
              (sl == 5 && !strncasecmp(uri, "https", 5)))
-        rv_forward_http(rv, req, uri);
+        rv_forward_http(rv, srv, req, uri);
     else
-        rv_answer(rv, req->id, COAP_PROXYING_NOT_SUPPORTED, "unsupported scheme in Proxy-Uri");
+        rv_answer(srv, req->id, COAP_PROXYING_NOT_SUPPORTED, "unsupported scheme in Proxy-Uri");
+}
+
+/* An authenticated DTLS client (RFC 7252 §9) is judged by its identity's
+ * scope in dtls.identities: read (GET, FETCH) or read-write; none by
+ * default. Logged at info: an identity cannot be forged. */
+static uint8_t admit_identity(gw_reverse_t *rv, const coap_server_request_t *req)
+{
+    const gw_id_t *e = gw_ids_find(rv->gw->ids, req->identity);
+    if (gw_id_may_proxy(e, req->method)) return 0;
+    char from[COAP_ADDR_STRLEN], who[1050];
+    gw_identity_label(req->identity, who, sizeof who);
+    gw_log(CFG_LOG_INFO, "coap proxy: 4.03 to %s as %s: %s",
+           coap_addr_str(req->peer, from, sizeof from), who,
+           !e                           ? "not in dtls.identities"
+           : e->proxy == CFG_PROXY_NONE ? "no proxy scope in dtls.identities"
+                                        : "read scope: GET and FETCH only");
+    return COAP_FORBIDDEN;
 }
 
 /* RFC 7252 §11.2, §11.3: the forward proxy serves proxy.coap_clients
  * alone (the CoAP side takes no tokens, and a source address is easily
- * spoofed); anyone else gets a bare 4.03, before any Block1 body is
- * reassembled or any origin asked. Logged at debug only: the sender may be
- * forged, and a log line per datagram would be a flood of its own. */
+ * spoofed) and DTLS identities with a proxy scope; anyone else gets a
+ * bare 4.03, before any Block1 body is reassembled or any origin asked.
+ * A plaintext refusal is logged at debug only: the sender may be forged,
+ * and a log line per datagram would be a flood of its own. */
 static uint8_t admit_client(coap_server_t *srv, const coap_server_request_t *req, void *arg)
 {
     (void)srv;
     gw_reverse_t *rv = arg;
+    if (req->identity) return admit_identity(rv, req);
     if (gw_clients_allow(rv->gw->coap_clients, req->peer)) return 0;
     char from[COAP_ADDR_STRLEN];
     gw_log(CFG_LOG_DEBUG, "coap proxy: 4.03 to %s: not in proxy.coap_clients",
@@ -98,12 +120,11 @@ int gw_reverse_set_origins(gw_reverse_t *rv, char *const *origins, size_t n, cha
     return 0;
 }
 
-gw_reverse_t *gw_reverse_new(gw_t *gw, coap_server_t *srv, char *err, size_t errlen)
+gw_reverse_t *gw_reverse_new(gw_t *gw, char *err, size_t errlen)
 {
     gw_reverse_t *rv = calloc(1, sizeof *rv);
     if (!rv) return NULL;
     rv->gw = gw;
-    rv->srv = srv;
     rv->http = http_client_new(gw->loop);
     if (!rv->http) {
         snprintf(err, errlen, "out of memory");
@@ -114,16 +135,25 @@ gw_reverse_t *gw_reverse_new(gw_t *gw, coap_server_t *srv, char *err, size_t err
         gw_reverse_free(rv);
         return NULL;
     }
+    return rv;
+}
+
+int gw_reverse_serve(gw_reverse_t *rv, coap_server_t *srv)
+{
+    if (rv->nsrv == RV_SERVERS) return -1;
+    rv->srv[rv->nsrv++] = srv;
     coap_server_set_proxy(srv, on_proxy, rv);
     coap_server_set_proxy_admit(srv, admit_client, rv);
-    return rv;
+    return 0;
 }
 
 void gw_reverse_free(gw_reverse_t *rv)
 {
     if (!rv) return;
-    if (rv->srv) coap_server_set_proxy(rv->srv, NULL, NULL);
-    if (rv->srv) coap_server_set_proxy_admit(rv->srv, NULL, NULL);
+    for (size_t i = 0; i < rv->nsrv; i++) {
+        coap_server_set_proxy(rv->srv[i], NULL, NULL);
+        coap_server_set_proxy_admit(rv->srv[i], NULL, NULL);
+    }
     http_client_free(rv->http); /* cancels calls in flight */
     rv_origins_free(&rv->origins);
     free(rv);

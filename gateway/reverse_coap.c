@@ -6,16 +6,21 @@
  * decremented (RFC 8768); the answer's end-to-end options go back as they
  * came (RFC 7252 §5.7.2).
  */
-#include "gw_dtls.h"
+#include "gw_coaps.h"
 #include "reverse_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 
 typedef struct {
-    gw_reverse_t *rv;
+    gw_t *gw;
+    coap_server_t *srv; /* the request's: the answer goes back the way it came */
     uint64_t id;
-    char uri[GW_URI_MAX]; /* the target, for a DTLS failure's diagnostic */
+    /* the target and the endpoint that reached it, for a DTLS failure's
+     * diagnostic */
+    char uri[GW_URI_MAX];
+    coap_addr_t addr;
+    coap_ep_t *ep;
 } cfwd_t;
 
 static void on_coap_done(coap_req_t *creq, const coap_resp_t *r, void *arg)
@@ -24,10 +29,14 @@ static void on_coap_done(coap_req_t *creq, const coap_resp_t *r, void *arg)
     cfwd_t *f = arg;
     char why[GW_MSG_MAX];
     if (r->err) {
+        const char *dtls =
+            r->err == COAP_ERR_CANCELLED
+                ? NULL
+                : gw_dtls_why(f->gw, f->ep, f->uri, &f->addr, r->err, why, sizeof why);
         if (r->err != COAP_ERR_CANCELLED)
-            rv_answer(
-                f->rv, f->id, r->err == COAP_ERR_TIMEOUT ? COAP_GATEWAY_TIMEOUT : COAP_BAD_GATEWAY,
-                gw_dtls_explain(f->uri, r->err, why, sizeof why) ? why : coap_strerror(r->err));
+            rv_answer(f->srv, f->id,
+                      r->err == COAP_ERR_TIMEOUT ? COAP_GATEWAY_TIMEOUT : COAP_BAD_GATEWAY,
+                      dtls ? dtls : coap_strerror(r->err));
         free(f);
         return;
     }
@@ -44,18 +53,18 @@ static void on_coap_done(coap_req_t *creq, const coap_resp_t *r, void *arg)
     resp.payload_len = r->body_len;
     resp.opts = opts;
     resp.nopts = n;
-    coap_server_respond(f->rv->srv, f->id, &resp);
+    coap_server_respond(f->srv, f->id, &resp);
     free(f);
 }
 
-void rv_forward_coap(gw_reverse_t *rv, const coap_server_request_t *req, const char *uri,
-                     uint32_t hop)
+void rv_forward_coap(gw_reverse_t *rv, coap_server_t *srv, const coap_server_request_t *req,
+                     const char *uri, uint32_t hop)
 {
     char msg[GW_MSG_MAX];
     gw_target_t t;
     int status = gw_target_parse(rv->gw, uri, &t, msg, sizeof msg);
     if (status) { /* 502: no credentials for a coaps:// target */
-        rv_answer(rv, req->id,
+        rv_answer(srv, req->id,
                   status == 403   ? COAP_FORBIDDEN
                   : status == 502 ? COAP_BAD_GATEWAY
                                   : COAP_BAD_REQUEST,
@@ -69,11 +78,14 @@ void rv_forward_coap(gw_reverse_t *rv, const coap_server_request_t *req, const c
     if (!f) {
         if (creq) coap_req_cancel(creq);
         int dtls = gw_dtls_explain(t.uri, err, msg, sizeof msg);
-        rv_answer(rv, req->id, dtls ? COAP_BAD_GATEWAY : COAP_BAD_REQUEST,
+        rv_answer(srv, req->id, dtls ? COAP_BAD_GATEWAY : COAP_BAD_REQUEST,
                   dtls ? msg : coap_strerror(err));
         return;
     }
     snprintf(f->uri, sizeof f->uri, "%s", t.uri);
+    f->gw = rv->gw;
+    f->addr = t.addr;
+    f->ep = ep;
     static const uint16_t skip[] = {COAP_OPT_URI_HOST,  COAP_OPT_URI_PORT,    COAP_OPT_URI_PATH,
                                     COAP_OPT_URI_QUERY, COAP_OPT_PROXY_URI,   COAP_OPT_PROXY_SCHEME,
                                     COAP_OPT_BLOCK1,    COAP_OPT_BLOCK2,      COAP_OPT_SIZE1,
@@ -93,11 +105,11 @@ void rv_forward_coap(gw_reverse_t *rv, const coap_server_request_t *req, const c
     if (req->payload_len) coap_req_set_payload(creq, req->payload, req->payload_len);
     coap_req_set_timeout(creq, rv->gw->cfg.timeout_ms);
     coap_req_set_max_body(creq, rv->gw->cfg.max_body);
-    f->rv = rv;
+    f->srv = srv;
     f->id = req->id;
     if (coap_req_send(creq, on_coap_done, f)) {
         free(f);
-        rv_answer(rv, req->id, COAP_BAD_GATEWAY, "cannot send the request");
+        rv_answer(srv, req->id, COAP_BAD_GATEWAY, "cannot send the request");
         return;
     }
 }

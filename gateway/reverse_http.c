@@ -18,6 +18,7 @@
 
 typedef struct {
     gw_reverse_t *rv;
+    coap_server_t *srv; /* the request's */
     uint64_t id;
     uint8_t method;
     int accept;
@@ -80,7 +81,7 @@ static void on_http_done(http_call_t *call, const http_result_t *r, void *arg)
                                                         : COAP_BAD_GATEWAY;
         snprintf(diag, sizeof diag, "%s: %s", f->uri, r->error ? r->error : "failed");
         gw_log(CFG_LOG_INFO, "coap->http %s: %s", f->uri, diag);
-        if (r->result != HTTP_CALL_CANCELLED) rv_answer(rv, f->id, code, diag);
+        if (r->result != HTTP_CALL_CANCELLED) rv_answer(f->srv, f->id, code, diag);
         free(f);
         return;
     }
@@ -122,12 +123,13 @@ static void on_http_done(http_call_t *call, const http_result_t *r, void *arg)
                COAP_CODE_CLASS(resp.code) == 2) {
         gw_cache_invalidate(cache, f->uri); /* RFC 7252 §5.6.2 */
     }
-    coap_server_respond(rv->srv, f->id, &resp);
+    coap_server_respond(f->srv, f->id, &resp);
     free(f);
 }
 
 /* A fresh cached answer to a proxied GET (RFC 7252 §5.7.1, §5.6). */
-static int answer_from_cache(gw_reverse_t *rv, const coap_server_request_t *req, const char *uri)
+static int answer_from_cache(gw_reverse_t *rv, coap_server_t *srv, const coap_server_request_t *req,
+                             const char *uri)
 {
     gw_cache_t *cache = rv->gw->cache;
     if (!cache || req->method != COAP_GET) return 0;
@@ -142,7 +144,7 @@ static int answer_from_cache(gw_reverse_t *rv, const coap_server_request_t *req,
     resp.etag = e->etag_len ? e->etag : NULL;
     resp.etag_len = e->etag_len;
     rv->gw->stats.cache_hits++;
-    coap_server_respond(rv->srv, req->id, &resp);
+    coap_server_respond(srv, req->id, &resp);
     return 1;
 }
 
@@ -187,27 +189,29 @@ static int addr_check(const struct sockaddr *sa, socklen_t len, void *arg)
     return rv_origin_addr_ok(&f->rv->origins, f->uri, &a);
 }
 
-void rv_forward_http(gw_reverse_t *rv, const coap_server_request_t *req, const char *uri)
+void rv_forward_http(gw_reverse_t *rv, coap_server_t *srv, const coap_server_request_t *req,
+                     const char *uri)
 {
     char diag[600];
     if (!rv_origin_allowed(&rv->origins, uri, diag, sizeof diag)) {
-        rv_answer(rv, req->id, COAP_FORBIDDEN, diag);
+        rv_answer(srv, req->id, COAP_FORBIDDEN, diag);
         return;
     }
-    if (answer_from_cache(rv, req, uri)) return;
+    if (answer_from_cache(rv, srv, req, uri)) return;
     const char *method = gw_map_method_to_http(req->method);
     if (!method) {
-        rv_answer(rv, req->id, COAP_NOT_IMPLEMENTED, "no HTTP method for this CoAP method");
+        rv_answer(srv, req->id, COAP_NOT_IMPLEMENTED, "no HTTP method for this CoAP method");
         return;
     }
     fwd_t *f = calloc(1, sizeof *f);
     http_call_t *call = f ? http_call_new(rv->http, method, uri) : NULL;
     if (!call) {
         free(f);
-        rv_answer(rv, req->id, COAP_BAD_REQUEST, "malformed Proxy-Uri");
+        rv_answer(srv, req->id, COAP_BAD_REQUEST, "malformed Proxy-Uri");
         return;
     }
     f->rv = rv;
+    f->srv = srv;
     f->id = req->id;
     f->method = req->method;
     f->accept = req->accept;
@@ -219,7 +223,7 @@ void rv_forward_http(gw_reverse_t *rv, const coap_server_request_t *req, const c
     http_call_set_addr_check(call, addr_check, f);
     if (http_call_start(call, on_http_done, f)) {
         free(f);
-        rv_answer(rv, req->id, COAP_BAD_GATEWAY, "cannot start the HTTP request");
+        rv_answer(srv, req->id, COAP_BAD_GATEWAY, "cannot start the HTTP request");
         return;
     }
     /* No empty ACK yet: an origin that answers within the endpoint's

@@ -3,7 +3,7 @@
  * reverse.c (the proxy handler on the gateway's CoAP port and its life
  * cycle), origin_policy.c (which HTTP origins may be reached),
  * reverse_http.c (forwarding to HTTP origins with libcurl) and
- * reverse_coap.c (forwarding coap:// with the CoAP client). Internal to
+ * reverse_coap.c (forwarding coap[s]:// with the CoAP client). Internal to
  * the reverse direction.
  */
 #ifndef REVERSE_INTERNAL_H
@@ -19,9 +19,12 @@ typedef struct {
     base_buf_t origins; /* char *[]: "scheme://host:port", host lower case */
 } rv_origins_t;
 
+#define RV_SERVERS 2 /* coap.listen and coap.listen_dtls */
+
 struct gw_reverse {
     gw_t *gw;
-    coap_server_t *srv;
+    coap_server_t *srv[RV_SERVERS]; /* the servers whose proxy requests it serves */
+    size_t nsrv;
     http_client_t *http;
     rv_origins_t origins; /* replaced whole by a reload */
 };
@@ -40,16 +43,18 @@ int rv_origin_allowed(const rv_origins_t *p, const char *url, char *diag, size_t
 /* After DNS: whether url's origin may be reached at address a. */
 int rv_origin_addr_ok(const rv_origins_t *p, const char *url, const coap_addr_t *a);
 
-/* reverse.c: answers request id with code and an optional diagnostic
- * payload. */
-void rv_answer(gw_reverse_t *rv, uint64_t id, uint8_t code, const char *diag);
+/* reverse.c: answers request id (of srv) with code and an optional
+ * diagnostic payload. */
+void rv_answer(coap_server_t *srv, uint64_t id, uint8_t code, const char *diag);
 
-/* reverse_http.c: forwards req to the http(s):// uri; answered later. */
-void rv_forward_http(gw_reverse_t *rv, const coap_server_request_t *req, const char *uri);
+/* reverse_http.c: forwards req (to srv) to the http(s):// uri; answered
+ * later. */
+void rv_forward_http(gw_reverse_t *rv, coap_server_t *srv, const coap_server_request_t *req,
+                     const char *uri);
 
-/* reverse_coap.c: forwards req to the coap:// uri (hop: its Hop-Limit,
- * more than 1); answered later. */
-void rv_forward_coap(gw_reverse_t *rv, const coap_server_request_t *req, const char *uri,
-                     uint32_t hop);
+/* reverse_coap.c: forwards req (to srv) to the coap[s]:// uri (hop: its
+ * Hop-Limit, more than 1); answered later. */
+void rv_forward_coap(gw_reverse_t *rv, coap_server_t *srv, const coap_server_request_t *req,
+                     const char *uri, uint32_t hop);
 
 #endif

@@ -43,7 +43,8 @@ static int idle(gw_t *gw)
 {
     return both(gw, http_server_requests) == 0 &&
            (!gw->hub || gw_hub_stats(gw->hub)->observations == 0) &&
-           coap_ep_pending_requests(gw->srv_ep) == 0;
+           coap_ep_pending_requests(gw->srv_ep) == 0 &&
+           (!gw->dtls_ep || coap_ep_pending_requests(gw->dtls_ep) == 0);
 }
 
 static void on_tick(base_loop_t *loop, base_loop_timer_t *t, void *arg)
@@ -100,6 +101,7 @@ void gw_shutdown_begin(gw_t *gw)
     if (gw->http) http_server_quiesce(gw->http);
     if (gw->https) http_server_quiesce(gw->https);
     coap_ep_set_request_handler(gw->srv_ep, refuse_coap, gw);
+    if (gw->dtls_ep) coap_ep_set_request_handler(gw->dtls_ep, refuse_coap, gw);
     if (gw->hub) gw_hub_shutdown(gw->hub, 503, "gateway shutting down");
     base_loop_timer_arm_in(d->timer, 0);
 }

@@ -3,12 +3,14 @@
  * mapping /hc/coap[s]://HOST[:PORT]/PATH[?QUERY], /hc/?target_uri=URI, and
  * named devices /devices/NAME/PATH[?QUERY]; then the allowlist
  * (gw_acl_check_target), the one check of every CoAP target, and for
- * coaps:// the credentials that will open the DTLS session.
+ * coaps:// the credentials that will open the DTLS session. A device that
+ * registered over the DTLS listener is the exception: it is reached
+ * through its own session (t->ep), neither allowlist nor credentials.
  */
 #include "gw.h"
 #include "coap_uri.h"
 #include "gw_creds.h"
-#include "gw_dtls.h"
+#include "gw_coaps.h"
 #include "gw_tokens.h"
 
 #include <ctype.h>
@@ -124,15 +126,18 @@ static int addr_is_local(const coap_addr_t *a)
     return found;
 }
 
-/* Whether `target` is the gateway's own CoAP endpoint (coap.listen): a
- * request proxied there would arrive from the gateway's own address and
- * pass for a local client (the Resource Directory trusts the source
- * host), and could loop back through the forward proxy. */
-static int is_gateway_itself(gw_t *gw, const coap_addr_t *target)
+/* Whether `target` is the gateway's own CoAP endpoint for its scheme
+ * (coap.listen for coap://, coap.listen_dtls for coaps://): a request
+ * proxied there would arrive from the gateway's own address and pass for
+ * a local client (the Resource Directory trusts the source host), or
+ * over DTLS as whatever identity its credentials name, and could loop
+ * back through the forward proxy. */
+static int is_gateway_itself(gw_t *gw, const coap_addr_t *target, int secure)
 {
-    const coap_addr_t *own = &gw->srv_addr; /* no system call per request */
+    /* read once at start: no system call per request */
+    const coap_addr_t *own = secure ? &gw->dtls_addr : &gw->srv_addr;
     coap_addr_t t = *target;
-    if (!gw->srv_ep) return 0;
+    if (!(secure ? gw->dtls_ep : gw->srv_ep)) return 0;
     coap_addr_unmap(&t);
     if (coap_addr_port(&t) != coap_addr_port(own)) return 0;
     return coap_addr_equal(&t, own) || addr_is_loopback_or_any(&t) || addr_is_local(&t);
@@ -154,11 +159,43 @@ static int pick_creds(gw_t *gw, const coap_parsed_uri_t *u, gw_target_t *t, char
     return 502;
 }
 
-/* The common part: parse the coap:// or coaps:// URI, find its address,
- * apply the allowlist, and compose the canonical form (§6.5, the scheme
- * kept) that keys the cache, coalescing and the observe hub. */
+/* The canonical form (§6.5, the scheme kept) of u that keys the cache,
+ * coalescing and the observe hub. */
+static int compose(const coap_parsed_uri_t *u, gw_target_t *t, char *msg, size_t cap)
+{
+    coap_msg_t m;
+    coap_msg_init(&m, COAP_CON, COAP_GET, 0);
+    coap_uri_to_options(u, &m, COAP_URI_OPT_HOST | COAP_URI_OPT_PORT);
+    if (coap_uri_compose(&m, u->secure, u->host, u->port, t->uri, sizeof t->uri) < 0)
+        return FAIL(414, "target URI too long");
+    t->secure = u->secure;
+    return 0;
+}
+
+/* A device registered over the DTLS listener is reached through the
+ * session it registered over (its URI is coaps://PEER), whatever the
+ * allowlist and without credentials: the listener opens no session
+ * itself, so the request can go to that authenticated peer and no one
+ * else. */
+static int session_target(gw_t *gw, const char *raw, gw_target_t *t, char *msg, size_t cap)
+{
+    coap_parsed_uri_t u; /* about 2.4 KB: on the stack, the loop runs shallow */
+    int rc = coap_uri_parse(&u, raw);
+    if (rc) return FAIL(400, "malformed target URI %s: %s", raw, coap_strerror(rc));
+    u.secure = 1;
+    t->addr = t->device->addr;
+    t->ep = gw->dtls_ep;
+    return compose(&u, t, msg, cap);
+}
+
+/* The common part: a device's own session first; else parse the coap://
+ * or coaps:// URI, find its address, apply the allowlist, compose the
+ * canonical form, and for coaps:// pick the credentials. */
 static int finish_target(gw_t *gw, const char *raw, gw_target_t *t, char *msg, size_t cap)
 {
+    if (t->device && t->device->via_session && gw->dtls_ep)
+        return session_target(gw, raw, t, msg, cap);
+    t->ep = NULL;        /* gw_target_ep picks it by scheme */
     coap_parsed_uri_t u; /* about 2.4 KB: on the stack, the loop runs shallow */
     int rc = coap_uri_parse(&u, raw);
     if (rc == COAP_ERR_URI_SCHEME)
@@ -185,16 +222,11 @@ static int finish_target(gw_t *gw, const char *raw, gw_target_t *t, char *msg, s
         else
             t->addr.u.v6.sin6_port = htons(u.port);
     }
-    if (is_gateway_itself(gw, &t->addr)) return FAIL(403, "target is the gateway itself");
+    if (is_gateway_itself(gw, &t->addr, u.secure)) return FAIL(403, "target is the gateway itself");
     /* ranges never open low ports or the metadata service (RFC 7252 §11.5) */
     if (gw_acl_check_target(gw->acl, &t->addr, u.host, msg, cap)) return 403;
-    coap_msg_t m;
-    coap_msg_init(&m, COAP_CON, COAP_GET, 0);
-    coap_uri_to_options(&u, &m, COAP_URI_OPT_HOST | COAP_URI_OPT_PORT);
-    if (coap_uri_compose(&m, u.secure, u.host, u.port, t->uri, sizeof t->uri) < 0)
-        return FAIL(414, "target URI too long");
-    t->secure = u.secure;
-    return u.secure ? pick_creds(gw, &u, t, msg, cap) : 0;
+    int status = compose(&u, t, msg, cap);
+    return !status && u.secure ? pick_creds(gw, &u, t, msg, cap) : status;
 }
 
 int gw_target_parse(gw_t *gw, const char *spec, gw_target_t *t, char *msg, size_t cap)

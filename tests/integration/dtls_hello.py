@@ -7,23 +7,44 @@
   dtls_hello.py HOST PORT garbage      a datagram that is no DTLS record
   dtls_hello.py HOST PORT truncated    a record header promising more than sent
   dtls_hello.py HOST PORT stray        a well-formed application record (no session)
+  dtls_hello.py HOST PORT hold S       the cookie exchange, then a ClientHello with the
+                                       cookie, and silence for S seconds: a handshake
+                                       the server keeps in progress; prints "flight LEN"
 """
 import os
 import socket
 import struct
 import sys
+import time
 
 
-def client_hello():
-    body = b"\xfe\xfd" + os.urandom(32)  # client_version DTLS 1.2, random
+def client_hello(random=None, cookie=b"", seq=0):
+    body = b"\xfe\xfd" + (random or os.urandom(32))  # client_version DTLS 1.2, random
     body += b"\x00"  # session_id
-    body += b"\x00"  # cookie: none
+    body += bytes([len(cookie)]) + cookie
     suites = [0xC0A8, 0x00AE]  # TLS_PSK_WITH_AES_128_CCM_8, TLS_PSK_WITH_AES_128_CBC_SHA256
     body += struct.pack("!H", 2 * len(suites)) + b"".join(struct.pack("!H", s) for s in suites)
     body += b"\x01\x00"  # compression: null
     n = len(body)
-    hs = b"\x01" + n.to_bytes(3, "big") + b"\x00\x00" + b"\x00\x00\x00" + n.to_bytes(3, "big") + body
-    return b"\x16\xfe\xff" + b"\x00\x00" + b"\x00" * 6 + struct.pack("!H", len(hs)) + hs
+    hs = b"\x01" + n.to_bytes(3, "big") + struct.pack("!H", seq) + b"\x00\x00\x00" + \
+        n.to_bytes(3, "big") + body
+    return b"\x16\xfe\xff" + b"\x00\x00" + seq.to_bytes(6, "big") + struct.pack("!H", len(hs)) + hs
+
+
+def hold(s, dest, seconds):
+    """The cookie exchange (§4.2.1), then a ClientHello with the cookie, and
+    nothing more: the server has a handshake in progress for us."""
+    random = os.urandom(32)
+    s.sendto(client_hello(random), dest)
+    hvr = s.recv(2048)
+    at = 13 + 12 + 2  # record header, handshake header, server_version
+    cookie = hvr[at + 1:at + 1 + hvr[at]]
+    s.sendto(client_hello(random, cookie, 1), dest)
+    try:
+        print("flight", len(s.recv(4096)), flush=True)
+    except socket.timeout:
+        print("none", flush=True)
+    time.sleep(seconds)
 
 
 def record(ctype, epoch, body, claimed=None):
@@ -47,7 +68,7 @@ def main():
         s.sendto(hello, dest)
         try:
             data = s.recv(2048)
-        except socket.timeout:
+        except (socket.timeout, ConnectionRefusedError):  # silence, or nobody listens
             print("none")
             return
         is_hvr = len(data) > 13 and data[0] == 22 and data[13] == 3
@@ -58,6 +79,8 @@ def main():
         s.sendto(record(23, 1, b"\x01\x02\x03", claimed=200), dest)
     elif what == "stray":
         s.sendto(record(23, 1, os.urandom(40)), dest)
+    elif what == "hold":
+        hold(s, dest, float(sys.argv[4]))
 
 
 main()

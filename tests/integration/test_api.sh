@@ -44,7 +44,7 @@ device_list() {
     [ "$(status "$TMP/l" "$G/api/devices")" = 200 ] && [ "$(hdr Content-Type)" = application/json ] || return 1
     json "$TMP/l" '[x["name"] for x in d] == ["demo", "lib", "silent"]' || return 1
     json "$TMP/l" 'd[0] == {"name": "demo", "uri": "coap://127.0.0.1:'"$SIM_PORT"'", "source": "config",
-                            "online": d[0]["online"], "last_seen": d[0]["last_seen"],
+                            "auth": "none", "online": d[0]["online"], "last_seen": d[0]["last_seen"],
                             "href": "/api/devices/demo"}' || return 1
     json "$TMP/l" 'd[1]["uri"].endswith("/base") and d[2]["last_seen"] is None and not d[2]["online"]' || return 1
     [ "$(status "$TMP/l2" "$G/api/devices/")" = 200 ] && cmp -s "$TMP/l" "$TMP/l2"
@@ -138,11 +138,11 @@ registered() {
     status "$TMP/r1" "$G/api/devices" >/dev/null
     json "$TMP/r1" '[x["source"] for x in d if x["name"] == "reg"] == ["rd"]' || return 1
     [ "$(status "$TMP/r2" "$G/api/devices/reg")" = 200 ] || return 1
-    json "$TMP/r2" 'd["source"] == "rd" and d["href"] == "/api/devices/reg"' || return 1
+    json "$TMP/r2" 'd["source"] == "rd" and d["auth"] == "none" and d["href"] == "/api/devices/reg"' || return 1
     json "$TMP/r2" '[r for r in d["resources"] if r["href"] == "/sensors/humidity"][0]["rt"] == ["humidity"]' || return 1
     ! grep -q "api: reg: GET" "$TMP/gw.log"
 }
-check "a registered device (RFC 9176): source rd, resources from its registration" registered
+check "a registered device (RFC 9176): source rd, auth none (plaintext), resources from its registration" registered
 
 removed_meanwhile() {
     # the device leaves the configuration (SIGHUP) while its listing is

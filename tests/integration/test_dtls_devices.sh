@@ -96,10 +96,10 @@ is() { # is WANT URL...: the status is WANT
 says() { grep -q "$1" "$TMP/body" || { echo "  the body does not say $1: $(head -c 300 "$TMP/body")"; return 1; }; }
 metric() { curl -s -o "$TMP/m" "$G/metrics" && $PROM "$TMP/m" --value "$1"; }
 handshakes() { # full and resumed, so far
-    echo $(($(metric 'coapgw_dtls_handshakes_total{side="client",result="ok"}') + \
+    echo $(($(metric 'coapgw_dtls_handshakes_total{side="client",result="full"}') + \
         $(metric 'coapgw_dtls_handshakes_total{side="client",result="resumed"}')))
 }
-failed() { metric "coapgw_dtls_handshakes_total{side=\"client\",result=\"failed\",reason=\"$1\"}"; }
+failed() { metric "coapgw_dtls_handshake_failures_total{side=\"client\",reason=\"$1\"}"; }
 a_time() { is 200 "$@" && grep -Eq '[0-9]{2}:[0-9]{2}:[0-9]{2}' "$TMP/body"; }
 
 # --- every form against both servers -----------------------------------------
@@ -124,6 +124,18 @@ api() {
     is 200 "$G/api/devices/grpk" && says '"uri":"coaps://127.0.0.1:'"$GR"'"' && says '"href":"/time"'
 }
 check "the API's discovery over DTLS: /api/devices/grpk lists /time" api
+auth() { # /api/devices: how the gateway authenticates each, after its entry's form
+    is 200 "$G/api/devices" || return 1
+    python3 - "$TMP/body" <<'PY'
+import json, sys
+auth = {d["name"]: d["auth"] for d in json.load(open(sys.argv[1]))}
+want = {"gpsk": "dtls-psk", "opsk": "dtls-psk", "gx509": "dtls-x509", "ox509": "dtls-x509",
+        "grpk": "dtls-rpk", "untrusted": "dtls-x509"}
+bad = {n: (auth.get(n), a) for n, a in want.items() if auth.get(n) != a}
+sys.exit(print("  got, wanted:", bad) if bad else 0)
+PY
+}
+check "/api/devices: auth dtls-psk, dtls-x509, dtls-rpk after each device's credentials entry" auth
 
 # --- block-wise, cache, Observe ----------------------------------------------------
 head -c 65536 /dev/urandom >"$TMP/big.bin"
@@ -250,7 +262,7 @@ check "start and --check-config refuse it too (exit 2, naming the file)" start_r
 restarted() {
     a_time "$G/devices/gpsk/time" || return 1
     local lost0 fails=0 i
-    lost0=$(metric 'coapgw_dtls_sessions_closed_total{side="client",reason="lost"}')
+    lost0=$(metric 'coapgw_dtls_closed_total{side="client",reason="lost"}')
     kill -9 "$PID_gpsk"
     wait "$PID_gpsk" 2>/dev/null || true
     start gpsk "${ARGS_gpsk[@]}"
@@ -261,7 +273,7 @@ restarted() {
     done
     echo "  failed requests before one succeeded: $fails"
     [ "$fails" -le 1 ] && a_time "$G/devices/gpsk/time" &&
-        [ "$(metric 'coapgw_dtls_sessions_closed_total{side="client",reason="lost"}')" -gt "$lost0" ]
+        [ "$(metric 'coapgw_dtls_closed_total{side="client",reason="lost"}')" -gt "$lost0" ]
 }
 check "the device restarts (SIGKILL): at most one failed request, a new handshake (closed lost)" restarted
 # Observe over DTLS when the device restarts: notifications stop; after

@@ -44,7 +44,9 @@ static inline void fx_init(fx_t *f)
     ck_assert_ptr_nonnull(f->gw.coap_clients);
     ck_assert_int_eq(gw_devices_load(&f->gw, err, sizeof err), 0);
     f->gw.srv = f->t.srv;
-    f->rd = gw_rd_new(&f->gw, f->t.srv);
+    f->rd = gw_rd_new(&f->gw);
+    ck_assert_ptr_nonnull(f->rd);
+    ck_assert_int_eq(gw_rd_serve(f->rd, f->t.srv), 0);
     ck_assert_ptr_nonnull(f->rd);
     f->mid = 100;
     gw_log_set_level(CFG_LOG_WARN);

@@ -456,7 +456,11 @@ START_TEST(example_is_defaults)
             "{\"http\": {\"listen\": \"1.1.1.1:1\", \"conn_memory\": 5000,"
             " \"listen_tls\": \"1.1.1.1:3\", \"tls_cert\": \"c\", \"tls_key\": \"k\","
             " \"tls_client_ca\": \"ca\"},"
-            " \"coap\": {\"listen\": \"1.1.1.1:2\", \"nstart\": 9},"
+            " \"coap\": {\"listen\": \"1.1.1.1:2\", \"nstart\": 9, \"listen_dtls\": \"1.1.1.1:4\"},"
+            " \"dtls\": {\"cert\": \"c\", \"key\": \"k\", \"client_ca\": \"ca\", \"rpk_key\": "
+            "\"r\","
+            " \"identities\": [{\"x509\": \"CN=a\"}], \"max_sessions\": 1, \"max_handshakes\": 1,"
+            " \"idle_s\": 1, \"handshakes_per_s\": 1},"
             " \"devices\": {\"x\": \"coap://x\"},"
             " \"credentials\": {\"x\": {\"rpk_key\": \"k\", \"no_verify\": true}},"
             " \"proxy\": {\"allow_targets\": [\"x.lan\"], \"allow_origins\": [\"fd00::1\"],"
@@ -487,6 +491,12 @@ START_TEST(example_is_defaults)
     ck_assert_uint_eq(c.ntokens, 0);
     ck_assert_uint_eq(c.ncreds, 0);
     ck_assert_ptr_null(c.creds);
+    ck_assert_str_eq(c.coap_listen_dtls, d.coap_listen_dtls);
+    ck_assert_str_eq(c.dtls_cert, d.dtls_cert);
+    ck_assert_str_eq(c.dtls_key, d.dtls_key);
+    ck_assert_str_eq(c.dtls_client_ca, d.dtls_client_ca);
+    ck_assert_str_eq(c.dtls_rpk_key, d.dtls_rpk_key);
+    ck_assert_uint_eq(c.nidentities, 0);
     /* every scalar: the pointers and lists compared above, the rest here */
     cfg_t a = c, b = d;
     a.http_listen = b.http_listen = a.coap_listen = b.coap_listen = NULL;
@@ -497,6 +507,10 @@ START_TEST(example_is_defaults)
     a.coap_clients = b.coap_clients = a.allowed_hosts = b.allowed_hosts = (cfg_list_t){0};
     a.trusted_origins = b.trusted_origins = (cfg_list_t){0};
     a.tokens = b.tokens = NULL;
+    a.coap_listen_dtls = b.coap_listen_dtls = a.dtls_cert = b.dtls_cert = NULL;
+    a.dtls_key = b.dtls_key = a.dtls_client_ca = b.dtls_client_ca = NULL;
+    a.dtls_rpk_key = b.dtls_rpk_key = NULL;
+    a.identities = b.identities = NULL;
     ck_assert_int_eq(memcmp(&a, &b, sizeof a), 0);
     cfg_free(&c);
     cfg_free(&d);

@@ -251,6 +251,10 @@ START_TEST(pick)
     ck_assert_ptr_null(gw_creds_pick(t, NULL, "demo.lan"));
     ck_assert_ptr_nonnull(gw_creds_get(t, "demo"));
     ck_assert_ptr_null(gw_creds_get(t, "nobody"));
+    /* /api/devices' auth: the entry's form (the others: test_dtls_devices.sh) */
+    ck_assert_str_eq(gw_creds_auth(t, "demo"), "dtls-psk");
+    ck_assert_str_eq(gw_creds_auth(t, "nobody"), "dtls-none");
+    ck_assert_str_eq(gw_creds_auth(t, NULL), "dtls-none");
     gw_creds_free(t);
     /* an empty table */
     t = load("{}", err, sizeof err);

@@ -489,6 +489,37 @@ START_TEST(notify_send_fails)
 }
 END_TEST
 
+/* A secured transport that cannot deliver a CON notification (the
+ * observer's DTLS session is gone and a new handshake failed, or there
+ * are no credentials to open one) reports the peer unreachable with a
+ * COAP_ERR_DTLS_* code: the observation ends too, instead of staying
+ * with a CON marked in flight and every later notification queued. */
+START_TEST(notify_session_lost)
+{
+    static const int errs[] = {COAP_ERR_DTLS_FAILED, COAP_ERR_DTLS_NO_CREDENTIALS,
+                               COAP_ERR_DTLS_PSK};
+    coap_server_params_t sp = {.con_every = 1};
+    ot_t o;
+    ot_init(&o, &sp, -1);
+    sim_rec_t k = {0};
+    coap_req_t *req = ot_register(&o, &k);
+    sim_rule(&o.t.n, SIM_ANY, o.t.cli, SIM_ANY, SIM_ANY, SIM_DROP, 0, -1);
+    ck_assert_int_eq(ot_notify(&o, COAP_CONTENT, "n", -1), 1); /* a CON, in flight */
+    sim_run_for(&o.t.n, 100);
+    coap_transport_t *tr = o.t.n.nodes[o.t.srvn].tr;
+    tr->up->unreachable(tr->up_arg, sim_addr(&o.t.n, o.t.cli), errs[_i]);
+    ck_assert_int_eq(o.c.deregisters, 1);
+    ck_assert_int_eq(o.c.reasons[0], COAP_DEREG_TIMEOUT);
+    ck_assert_uint_eq(coap_server_observers(o.res), 0);
+    ck_assert_int_eq(ot_notify(&o, COAP_CONTENT, "x", -1), 0);
+    coap_req_cancel(req); /* or it registers again after Max-Age */
+    sim_run_for(&o.t.n, 100000);
+    ck_assert_uint_eq(notifs(&o, o.t.cli, SIM_ANY), 1); /* no retransmission either */
+    st_free(&o.t);
+    ck_assert_int_eq(o.c.deregisters, 1);
+}
+END_TEST
+
 /* A representation larger than a block: the first block goes out with
  * Block2 and Size2 (RFC 7959 §3.4 / §4). */
 START_TEST(notify_large)
@@ -595,6 +626,7 @@ int main(void)
     tcase_add_test(tc, remove_and_free_shut_down);
     tcase_add_test(tc, max_observers);
     tcase_add_loop_test(tc, notify_send_fails, 0, 2);
+    tcase_add_loop_test(tc, notify_session_lost, 0, 3);
     tcase_add_loop_test(tc, notify_large, 0, 2);
     tcase_add_loop_test(tc, registration_in_blocks, 0, 2);
     suite_add_tcase(s, tc);

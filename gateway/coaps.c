@@ -1,5 +1,5 @@
 /*
- * dtls_client.c - the gateway as a DTLS client (gw_dtls.h): coaps://
+ * coaps.c - the gateway as a DTLS client (gw_coaps.h): coaps://
  * targets go out through a second client endpoint on a DTLS transport of
  * the client role only. The CoAP client, Observe and block-wise code are
  * the same on both endpoints; what differs is chosen here:
@@ -13,41 +13,25 @@
  *    address itself. Sessions are keyed by address, so two devices with
  *    the same address and port share the session the first one opened.
  *  - DTLS events to the log (a failed handshake at warn, with the peer and
- *    the reason) and counters to /metrics.
+ *    the reason, counted by reason for /metrics: gw_dtls_metrics).
+ *
+ * Also the one choice of the endpoint that reaches a target
+ * (gw_target_ep: a device's own session on the listener, this endpoint,
+ * or the UDP one) and the text of a DTLS failure (gw_dtls_why).
  */
-#include "gw_dtls.h"
+#include "gw_coaps.h"
 #include "coap_uri.h"
-#include "gw_metrics.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #define PEERS_MAX 4096 /* addresses remembered with their credentials */
 
-/* Failed handshakes by reason: the COAP_ERR_* codes of docs/dtls.md. */
-static const struct {
-    int err;
-    const char *label;
-} reasons[] = {
-    {COAP_ERR_DTLS_PSK, "psk"},
-    {COAP_ERR_DTLS_IDENTITY, "identity"},
-    {COAP_ERR_DTLS_UNTRUSTED, "untrusted"},
-    {COAP_ERR_DTLS_EXPIRED, "expired"},
-    {COAP_ERR_DTLS_NAME, "name"},
-    {COAP_ERR_DTLS_KEY, "key"},
-    {COAP_ERR_DTLS_REJECTED, "rejected"},
-    {COAP_ERR_DTLS_NO_CREDENTIALS, "no_credentials"},
-    {COAP_ERR_TIMEOUT, "timeout"},
-    {COAP_ERR_UNREACHABLE, "unreachable"},
-    {COAP_ERR_DTLS_FAILED, "other"}, /* and anything else: the last one */
-};
-#define NREASONS (sizeof reasons / sizeof reasons[0])
-
-struct gw_dtls {
+struct gw_coaps {
     gw_t *gw;
-    coap_transport_t *tr; /* gw->dtls_ep's, for its counters (the endpoint owns it) */
+    coap_transport_t *tr; /* gw->coaps_ep's, for its counters (the endpoint owns it) */
     gw_strmap_t *peers;   /* "ADDR:PORT" -> dtls_creds_t * (a reference each) */
-    uint64_t failed[NREASONS];
+    gw_dtls_failures_t failed;
 };
 
 /* --- which credentials for which peer --- */
@@ -66,14 +50,14 @@ static void unref_entry(const char *key, void *value, void *arg)
     dtls_creds_unref(value);
 }
 
-static void peers_clear(struct gw_dtls *d)
+static void peers_clear(struct gw_coaps *d)
 {
     gw_strmap_each(d->peers, unref_entry, NULL); /* the fallback by address serves meanwhile */
     gw_strmap_free(d->peers);
     d->peers = gw_strmap_new();
 }
 
-static void remember(struct gw_dtls *d, const coap_addr_t *peer, dtls_creds_t *c)
+static void remember(struct gw_coaps *d, const coap_addr_t *peer, dtls_creds_t *c)
 {
     char key[COAP_ADDR_STRLEN];
     peer_key(peer, key, sizeof key);
@@ -90,7 +74,7 @@ static void remember(struct gw_dtls *d, const coap_addr_t *peer, dtls_creds_t *c
 /* The transport's question when it starts a handshake (dtls.h). */
 static dtls_creds_t *client_creds(void *arg, const coap_addr_t *peer)
 {
-    struct gw_dtls *d = arg;
+    struct gw_coaps *d = arg;
     char key[COAP_ADDR_STRLEN], host[COAP_ADDR_STRLEN];
     dtls_creds_t *c = d->peers ? gw_strmap_get(d->peers, peer_key(peer, key, sizeof key)) : NULL;
     if (c) return c;
@@ -102,28 +86,22 @@ static dtls_creds_t *client_creds(void *arg, const coap_addr_t *peer)
 
 coap_ep_t *gw_target_ep(gw_t *gw, const gw_target_t *t, int *err)
 {
+    if (t->ep) return t->ep; /* the device's own session, on the listener */
     if (!t->secure) return gw->ep;
     dtls_creds_t *c = gw_creds_get(gw->creds, t->creds);
-    if (!c || !gw->dtls) {
+    if (!c || !gw->coaps) {
         *err = COAP_ERR_DTLS_NO_CREDENTIALS;
         return NULL;
     }
-    remember(gw->dtls, &t->addr, c);
-    return gw->dtls_ep;
+    remember(gw->coaps, &t->addr, c);
+    return gw->coaps_ep;
 }
 
 /* --- events --- */
 
-static size_t reason_index(int err)
-{
-    size_t i = 0;
-    while (i < NREASONS - 1 && reasons[i].err != err) i++;
-    return i;
-}
-
 static void on_event(void *arg, const dtls_event_t *ev)
 {
-    struct gw_dtls *d = arg;
+    struct gw_coaps *d = arg;
     char peer[COAP_ADDR_STRLEN];
     peer_key(ev->peer, peer, sizeof peer);
     const char *who = ev->id ? ev->id->name : NULL;
@@ -133,7 +111,7 @@ static void on_event(void *arg, const dtls_event_t *ev)
                                                           : ", raw public key ";
     switch (ev->kind) {
     case DTLS_EV_HANDSHAKE_FAILED:
-        d->failed[reason_index(ev->err)]++;
+        gw_dtls_count_failure(&d->failed, ev->err);
         gw_log(CFG_LOG_WARN, "dtls: handshake with %s failed: %s (%s)", peer,
                coap_strerror(ev->err), ev->reason);
         break;
@@ -152,7 +130,7 @@ static void on_event(void *arg, const dtls_event_t *ev)
 
 /* --- life cycle --- */
 
-void gw_dtls_warn(const cfg_t *c, const char *when)
+void gw_coaps_warn(const cfg_t *c, const char *when)
 {
     for (size_t i = 0; i < c->ncreds; i++)
         if (c->creds[i].no_verify)
@@ -162,10 +140,10 @@ void gw_dtls_warn(const cfg_t *c, const char *when)
                    when, c->creds[i].key);
 }
 
-int gw_dtls_configure(gw_t *gw, char *err, size_t errlen)
+int gw_coaps_configure(gw_t *gw, char *err, size_t errlen)
 {
     gw->creds = gw_creds_load(&gw->cfg, err, errlen);
-    if (gw->creds) gw_dtls_warn(&gw->cfg, "");
+    if (gw->creds) gw_coaps_warn(&gw->cfg, "");
     return gw->creds ? 0 : -1;
 }
 
@@ -178,15 +156,15 @@ static uint32_t handshake_timeout(uint32_t request_ms)
     return ms < 100 ? 100 : ms > 20000 ? 20000 : ms;
 }
 
-int gw_dtls_start(gw_t *gw, char *err, size_t errlen)
+int gw_coaps_start(gw_t *gw, char *err, size_t errlen)
 {
-    struct gw_dtls *d = calloc(1, sizeof *d);
+    struct gw_coaps *d = calloc(1, sizeof *d);
     if (!d || !(d->peers = gw_strmap_new())) {
         free(d);
         return snprintf(err, errlen, "out of memory"), -1;
     }
     d->gw = gw;
-    gw->dtls = d;
+    gw->coaps = d;
     dtls_config_t dc = {.client_creds = client_creds, .event = on_event, .arg = d};
     dc.params.handshake_timeout_ms = handshake_timeout(gw->cfg.timeout_ms);
     coap_ep_params_t ep = {.nstart = (uint8_t)gw->cfg.nstart, .max_body = gw->cfg.max_body};
@@ -198,27 +176,27 @@ int gw_dtls_start(gw_t *gw, char *err, size_t errlen)
         dc.bind = &any;
         tr = dtls_transport_new(&dc, &rc);
     }
-    gw->dtls_ep = tr ? coap_ep_new_on(tr, &ep, &rc) : NULL;
-    d->tr = gw->dtls_ep ? tr : NULL;
-    if (!gw->dtls_ep)
+    gw->coaps_ep = tr ? coap_ep_new_on(tr, &ep, &rc) : NULL;
+    d->tr = gw->coaps_ep ? tr : NULL;
+    if (!gw->coaps_ep)
         return snprintf(err, errlen, "cannot open a DTLS endpoint: %s", coap_strerror(rc)), -1;
-    coap_ep_attach(gw->dtls_ep, gw->loop);
+    coap_ep_attach(gw->coaps_ep, gw->loop);
     return 0;
 }
 
-void gw_dtls_free(gw_t *gw)
+void gw_coaps_free(gw_t *gw)
 {
-    if (gw->dtls) {
-        if (gw->dtls->peers) gw_strmap_each(gw->dtls->peers, unref_entry, NULL);
-        gw_strmap_free(gw->dtls->peers);
-        free(gw->dtls);
-        gw->dtls = NULL;
+    if (gw->coaps) {
+        if (gw->coaps->peers) gw_strmap_each(gw->coaps->peers, unref_entry, NULL);
+        gw_strmap_free(gw->coaps->peers);
+        free(gw->coaps);
+        gw->coaps = NULL;
     }
     gw_creds_free(gw->creds);
     gw->creds = NULL;
 }
 
-void gw_dtls_set_creds(gw_t *gw, gw_creds_t *creds)
+void gw_coaps_set_creds(gw_t *gw, gw_creds_t *creds)
 {
     gw_creds_free(gw->creds);
     gw->creds = creds;
@@ -249,44 +227,17 @@ int gw_dtls_explain(const char *uri, int err, char *out, size_t cap)
     return 1;
 }
 
+const char *gw_dtls_why(const gw_t *gw, const coap_ep_t *ep, const char *uri,
+                        const coap_addr_t *peer, int err, char *buf, size_t cap)
+{
+    if (gw_dtls_explain(uri, err, buf, cap)) return buf;
+    return gw_dtls_gone(gw, ep, uri, peer, err, buf, cap);
+}
+
 /* --- /metrics --- */
 
-void gw_dtls_metrics(gw_t *gw, FILE *f)
+coap_transport_t *gw_coaps_transport(const gw_t *gw, const gw_dtls_failures_t **failed)
 {
-    dtls_stats_t s = {0};
-    if (gw->dtls && gw->dtls->tr) dtls_transport_stats(gw->dtls->tr, &s);
-    gw_metrics_family(f, "coapgw_dtls_handshakes_total", "counter",
-                      "DTLS handshakes by the gateway's side (client: with coaps:// devices), by "
-                      "result, and failed ones by reason.");
-    fprintf(f, "coapgw_dtls_handshakes_total{side=\"client\",result=\"ok\"} %llu\n",
-            (unsigned long long)(s.handshakes_ok - s.handshakes_resumed));
-    fprintf(f, "coapgw_dtls_handshakes_total{side=\"client\",result=\"resumed\"} %llu\n",
-            (unsigned long long)s.handshakes_resumed);
-    for (size_t i = 0; gw->dtls && i < NREASONS; i++)
-        fprintf(f,
-                "coapgw_dtls_handshakes_total{side=\"client\",result=\"failed\",reason=\"%s\"} "
-                "%llu\n",
-                reasons[i].label, (unsigned long long)gw->dtls->failed[i]);
-    gw_metrics_family(f, "coapgw_dtls_sessions", "gauge", "DTLS sessions established now.");
-    fprintf(f, "coapgw_dtls_sessions{side=\"client\"} %u\n", s.sessions);
-    gw_metrics_family(f, "coapgw_dtls_sessions_closed_total", "counter",
-                      "DTLS sessions ended: idle, by the peer (close_notify or an alert), lost "
-                      "(the peer restarted: the rebooted-peer rule, or ICMP).");
-    const struct {
-        const char *label;
-        uint64_t v;
-    } closed[] = {{"idle", s.closed_idle}, {"peer", s.closed_by_peer}, {"lost", s.closed_lost}},
-      dropped[] = {{"malformed", s.dropped_malformed},
-                   {"no_session", s.dropped_no_session},
-                   {"bad_record", s.dropped_bad_record},
-                   {"queue_full", s.dropped_queue_full}};
-    for (size_t i = 0; i < sizeof closed / sizeof closed[0]; i++)
-        fprintf(f, "coapgw_dtls_sessions_closed_total{side=\"client\",reason=\"%s\"} %llu\n",
-                closed[i].label, (unsigned long long)closed[i].v);
-    gw_metrics_family(f, "coapgw_dtls_dropped_records_total", "counter",
-                      "DTLS records or datagrams dropped: not DTLS or truncated, for no session, "
-                      "not decrypting (forged, replayed), or while a handshake's queue was full.");
-    for (size_t i = 0; i < sizeof dropped / sizeof dropped[0]; i++)
-        fprintf(f, "coapgw_dtls_dropped_records_total{side=\"client\",reason=\"%s\"} %llu\n",
-                dropped[i].label, (unsigned long long)dropped[i].v);
+    *failed = gw->coaps ? &gw->coaps->failed : NULL;
+    return gw->coaps ? gw->coaps->tr : NULL;
 }
