@@ -197,14 +197,12 @@ done
 
 # --- (4) HTTP -> coaps against HTTP -> coap through coapgw ---
 
-# HOOK (for the lead, once the gateway speaks coaps:// to devices): print
-# the configuration members, after "devices", that give device "hellos"
-# the PSK identity $IDENTITY and the key in file $1 (mode 0600), in the key
-# names docs/configuration.md gives, starting with a comma, e.g.
-#   , "credentials": {"hellos": {"psk_identity": "bench", "psk_key_file": "/tmp/.../psk.key"}}
-# Empty today: the gateway at this commit refuses coaps:// devices, and
-# (4) is reported as skipped with its message.
-coaps_credentials() { :; }
+# The configuration members, after "devices", that give device "hellos"
+# the PSK identity $IDENTITY and the key in file $1 (mode 0600): see
+# "Credentials for coaps:// devices" in docs/configuration.md.
+coaps_credentials() {
+    printf ', "credentials": {"hellos": {"psk_identity": "%s", "psk_key_file": "%s"}}' "$IDENTITY" "$1"
+}
 
 # proxy_skip WHY: (4) is reported as skipped, with why
 proxy_skip() { echo "$1" >"$TMP/px.skip"; }

@@ -82,7 +82,11 @@ int coap_addr_resolve(coap_addr_t *a, const char *host, uint16_t port)
     struct addrinfo *res = NULL;
     if (getaddrinfo(host, NULL, &hints, &res) != 0 || !res) return COAP_ERR_UNREACHABLE;
     memset(a, 0, sizeof *a);
-    memcpy(&a->u.ss, res->ai_addr, res->ai_addrlen);
+    if (res->ai_addrlen > sizeof a->u) { /* not IPv4 or IPv6 */
+        freeaddrinfo(res);
+        return COAP_ERR_UNREACHABLE;
+    }
+    memcpy(&a->u, res->ai_addr, res->ai_addrlen);
     a->len = res->ai_addrlen;
     if (a->u.sa.sa_family == AF_INET)
         a->u.v4.sin_port = htons(port);

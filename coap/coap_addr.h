@@ -9,13 +9,15 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+/* An IPv4 or IPv6 address and port: 32 bytes, not a sockaddr_storage's
+ * 136, since one sits in every peer, exchange and session (10,000 DTLS
+ * sessions: 1 MB less). */
 typedef struct {
     socklen_t len;
     union {
         struct sockaddr sa;
         struct sockaddr_in v4;
         struct sockaddr_in6 v6;
-        struct sockaddr_storage ss;
     } u;
 } coap_addr_t;
 

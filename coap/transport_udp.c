@@ -91,8 +91,8 @@ static void read_errqueue(udp_t *u)
     for (int i = 0; i < ERRQ_BUDGET; i++) {
         coap_addr_t dst;
         char ctrl[512];
-        struct msghdr mh = {.msg_name = &dst.u.ss,
-                            .msg_namelen = sizeof dst.u.ss,
+        struct msghdr mh = {.msg_name = &dst.u,
+                            .msg_namelen = sizeof dst.u,
                             .msg_control = ctrl,
                             .msg_controllen = sizeof ctrl};
         if (recvmsg(u->fd, &mh, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) return;
@@ -137,8 +137,8 @@ static void udp_process(coap_transport_t *t, uint64_t now)
         coap_addr_t from, local;
         struct iovec iov = {.iov_base = u->rxbuf, .iov_len = sizeof u->rxbuf};
         pktinfo_ctrl_t ctrl;
-        struct msghdr mh = {.msg_name = &from.u.ss,
-                            .msg_namelen = sizeof from.u.ss,
+        struct msghdr mh = {.msg_name = &from.u,
+                            .msg_namelen = sizeof from.u,
                             .msg_iov = &iov,
                             .msg_iovlen = 1,
                             .msg_control = ctrl.buf,
@@ -174,7 +174,7 @@ static int udp_fd(const coap_transport_t *t)
 
 static int udp_local_addr(const coap_transport_t *t, coap_addr_t *out)
 {
-    socklen_t l = sizeof out->u.ss;
+    socklen_t l = sizeof out->u;
     if (getsockname(((const udp_t *)t)->fd, &out->u.sa, &l) < 0) return COAP_ERR_SYS(errno);
     out->len = l;
     return COAP_OK;

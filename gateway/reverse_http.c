@@ -185,7 +185,7 @@ static int addr_check(const struct sockaddr *sa, socklen_t len, void *arg)
     coap_addr_t a = {0};
     if ((sa->sa_family != AF_INET && sa->sa_family != AF_INET6) || len > sizeof a.u) return 0;
     a.len = len;
-    memcpy(&a.u.ss, sa, len);
+    memcpy(&a.u, sa, len);
     return rv_origin_addr_ok(&f->rv->origins, f->uri, &a);
 }
 

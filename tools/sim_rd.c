@@ -94,7 +94,11 @@ static int reg_resolve(sim_reg_t *g)
     hints.ai_family = self.u.sa.sa_family == AF_INET ? AF_INET : AF_UNSPEC;
     if (getaddrinfo(g->uri.host, NULL, &hints, &res) || !res) return -1;
     memset(&g->rd, 0, sizeof g->rd);
-    memcpy(&g->rd.u.ss, res->ai_addr, res->ai_addrlen);
+    if (res->ai_addrlen > sizeof g->rd.u) { /* not IPv4 or IPv6 */
+        freeaddrinfo(res);
+        return -1;
+    }
+    memcpy(&g->rd.u, res->ai_addr, res->ai_addrlen);
     g->rd.len = res->ai_addrlen;
     freeaddrinfo(res);
     if (g->rd.u.sa.sa_family == AF_INET)
