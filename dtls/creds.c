@@ -185,8 +185,10 @@ static int psk_server_key(gnutls_session_t g, const char *identity, gnutls_datum
     return 0;
 }
 
-/* RFC 7252 §9.1.3: AES-128-CCM-8 first (the suites CoAP devices must
- * have), then what GnuTLS's NORMAL set offers; DTLS 1.2 only. */
+/* What GnuTLS's NORMAL set offers, plus AES-128-CCM-8 (RFC 7252 §9.1.3:
+ * the suites CoAP devices must have, so a CCM-8-only device is served),
+ * appended: a peer that has more gets the NORMAL preference (ChaCha20 or
+ * AES-GCM, seen with libcoap's servers); DTLS 1.2 only. */
 static int make_priority(dtls_creds_t *c, gnutls_priority_t *out, int psk, char *err, size_t cap)
 {
     char p[256];

@@ -36,7 +36,7 @@
 /* What one side presents and how it checks the other. Any combination of
  * the three forms may be given; the handshake offers the cipher suites
  * they allow (PSK: TLS_PSK/ECDHE_PSK; certificates and raw public keys:
- * ECDHE_ECDSA/ECDHE_RSA; AES-128-CCM-8 first, as RFC 7252 §9.1.3 wants).
+ * ECDHE_ECDSA/ECDHE_RSA; AES-128-CCM-8, RFC 7252 §9.1.3's, among them).
  * Files are PEM. Everything is copied or loaded by dtls_creds_new(). */
 typedef struct {
     /* PSK (RFC 4279): the identity we send as a client, and its key. A
