@@ -72,6 +72,9 @@ run_them() {
     local port
     port=$(free_port)
     start example-server "$TMP/server" "127.0.0.1:$port"
+    # the example server is up once it answers (the observer would
+    # otherwise get ICMP port unreachable and end at once)
+    wait_for "the example server" "$BUILD/coapgw-client" -T 1 "coap://127.0.0.1:$port/counter" || return 1
     timeout 20 "$TMP/observe" "coap://127.0.0.1:$port/counter" >"$TMP/obs.out" || return 1
     [ "$(grep -c . "$TMP/obs.out")" -ge 5 ] || return 1
     [ "$(timeout 10 "$BUILD/coapgw-client" "coap://127.0.0.1:$port/slow")" = "done" ]
