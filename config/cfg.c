@@ -30,12 +30,16 @@ const cfg_key_t cfg_keys[] = {
     {"http.trusted_origins", CFG_K_LIST, F(trusted_origins), 0, 0, cfg_check_web_origin},
     {"http.header_timeout_ms", CFG_K_UINT, F(header_timeout_ms), 100, 600000, NULL},
     {"http.max_connections_per_ip", CFG_K_UINT, F(max_conn_per_ip), 1, 1000000, NULL},
+    {"http.max_connections", CFG_K_UINT, F(max_connections), 1, 1000000, NULL},
+    {"http.idle_timeout_s", CFG_K_UINT, F(idle_timeout_s), 1, 86400, NULL},
     {"http.inline_active_content", CFG_K_BOOL, F(inline_active_content), 0, 1, NULL},
     {"coap.listen", CFG_K_STRING, F(coap_listen), 0, 0, cfg_check_listen},
     {"coap.listen_dtls", CFG_K_STRING, F(coap_listen_dtls), 0, 0, cfg_check_listen_or_off},
     {"coap.nstart", CFG_K_UINT, F(nstart), 1, 255, NULL}, /* RFC 7252 §4.7 */
     {"coap.max_uploads", CFG_K_UINT, F(max_uploads), 1, 65536, NULL},
     {"coap.max_uploads_per_peer", CFG_K_UINT, F(max_uploads_per_peer), 1, 65536, NULL},
+    {"coap.max_exchanges", CFG_K_UINT, F(max_exchanges), 1, 1000000, NULL},
+    {"coap.max_pending_per_peer", CFG_K_UINT, F(max_pending_per_peer), 1, 65536, NULL},
     {"dtls.cert", CFG_K_STRING, F(dtls_cert), 0, 0, cfg_check_file},
     {"dtls.key", CFG_K_STRING, F(dtls_key), 0, 0, cfg_check_file},
     {"dtls.client_ca", CFG_K_STRING, F(dtls_client_ca), 0, 0, cfg_check_file},
@@ -59,6 +63,8 @@ const cfg_key_t cfg_keys[] = {
     {"sse.max_subscribers", CFG_K_UINT, F(max_subscribers), 1, 1000000, NULL},
     {"sse.queue_events", CFG_K_UINT, F(sse_queue), 1, 65536, NULL},
     {"sse.max_observations", CFG_K_UINT, F(max_observations), 1, 1000000, NULL},
+    {"sse.max_per_target", CFG_K_UINT, F(sse_max_per_target), 1, 1000000, NULL},
+    {"sse.retry_ms", CFG_K_UINT, F(sse_retry_ms), 100, 3600000, NULL},
     {"rd.enabled", CFG_K_BOOL, F(rd_enabled), 0, 1, NULL},
     {"rd.max_registrations", CFG_K_UINT, F(rd_max_registrations), 0, 1000000, NULL},
     {"rd.max_links_bytes", CFG_K_UINT, F(rd_max_links_bytes), 64, 1048576, NULL},
@@ -69,6 +75,7 @@ const cfg_key_t cfg_keys[] = {
     {"log.level", CFG_K_LEVEL, F(log_level), 0, 0, NULL},
     {"log.format", CFG_K_FORMAT, F(log_format), 0, 0, NULL},
     {"shutdown.grace_ms", CFG_K_UINT, F(shutdown_grace_ms), 0, 600000, NULL},
+    {"state.path", CFG_K_STRING, F(state_path), 0, 0, cfg_check_file},
 };
 const size_t cfg_nkeys = sizeof cfg_keys / sizeof cfg_keys[0];
 
@@ -300,6 +307,8 @@ void cfg_defaults(cfg_t *c)
     c->coap_listen = strdup("0.0.0.0:5683");
     /* off: a DTLS listener needs credentials (dtls.*) */
     c->coap_listen_dtls = strdup("off");
+    /* the Docker image's volume; "" keeps state in memory only */
+    c->state_path = strdup("/var/lib/coapgw/state.db");
     /* every other string (the files of http.tls_* and dtls.*): none */
     for (size_t i = 0; i < cfg_nkeys; i++)
         if (cfg_keys[i].kind == CFG_K_STRING && !*string_field(c, &cfg_keys[i]))
@@ -329,6 +338,12 @@ void cfg_defaults(cfg_t *c)
     c->rd_max_per_source = 16;
     c->discovery_refresh_s = 300;
     c->shutdown_grace_ms = 1000;
+    c->max_connections = 20000;
+    c->idle_timeout_s = 60;
+    c->max_exchanges = 4096;
+    c->max_pending_per_peer = 64;
+    c->sse_max_per_target = 1000;
+    c->sse_retry_ms = 3000;
     /* out of memory leaves no device: never a device with a NULL name */
     cfg_device_put(c, "demo", "coap://127.0.0.1:5783");
     /* the CoAP forward proxy serves this host only (docs/security.md) */

@@ -72,12 +72,19 @@ typedef struct {
     uint32_t header_timeout_ms;    /* http.header_timeout_ms: request headers complete within,
                                       10000 */
     uint32_t max_conn_per_ip;      /* http.max_connections_per_ip: 128 */
+    uint32_t max_connections;      /* http.max_connections: HTTP connections in all, 20000 */
+    uint32_t idle_timeout_s;       /* http.idle_timeout_s: a connection that moves no byte
+                                      is closed after, 60 */
     int inline_active_content;     /* http.inline_active_content: HTML/XML/SVG from devices
                                       served inline instead of as attachments: 0 */
     char *coap_listen;             /* coap.listen: "0.0.0.0:5683" */
     uint32_t nstart;               /* coap.nstart: requests in flight per device, 1 */
     uint32_t max_uploads;          /* coap.max_uploads: Block1 uploads in progress, 64 */
     uint32_t max_uploads_per_peer; /* coap.max_uploads_per_peer: ... from one address, 4 */
+    uint32_t max_exchanges;        /* coap.max_exchanges: CoAP requests the gateway has in
+                                      flight or queued, in all, 4096 */
+    uint32_t max_pending_per_peer; /* coap.max_pending_per_peer: requests queued behind
+                                      coap.nstart for one device, 64 */
     char *coap_listen_dtls;        /* coap.listen_dtls: DTLS listener, "HOST:PORT" or "off" */
     char *dtls_cert, *dtls_key;    /* dtls.cert, dtls.key: the listener's certificate, "" */
     char *dtls_client_ca;          /* dtls.client_ca: CAs of client certificates, "" */
@@ -110,6 +117,8 @@ typedef struct {
     uint32_t max_subscribers;      /* SSE streams at once: 20000 */
     uint32_t sse_queue;            /* events queued per slow subscriber: 64 */
     uint32_t max_observations;     /* sse.max_observations: upstream observations, 1024 */
+    uint32_t sse_max_per_target;   /* sse.max_per_target: streams of one target, 1000 */
+    uint32_t sse_retry_ms;         /* sse.retry_ms: the streams' retry: field, 3000 */
     int rd_enabled;                /* Resource Directory at coap.listen: 1 */
     uint32_t rd_max_registrations; /* 256 */
     uint32_t rd_max_links_bytes;   /* link-format payload of one registration: 4096 */
@@ -117,6 +126,8 @@ typedef struct {
     uint32_t rd_max_per_source;    /* rd.max_per_source: registrations per source address, 16 */
     uint32_t discovery_refresh_s;  /* /.well-known/core of a device cached: 300 */
     uint32_t shutdown_grace_ms;    /* in-flight requests finish within: 1000 */
+    char *state_path;              /* state.path: the SQLite database of durable state,
+                                      "/var/lib/coapgw/state.db"; "": memory only */
 } cfg_t;
 
 /* Fills c (treated as uninitialized: call cfg_free first to reuse one)

@@ -74,6 +74,10 @@ check() {
     if "$@"; then ok "$name"; else fail "$name"; fi
 }
 
+# effect KEY WHAT FUNCTION [ARGS]: a check of configuration key KEY's
+# effect (tests/lint/test_config_keys.sh finds every key's)
+effect() { check "$1: $2" "${@:3}"; }
+
 # status BODYFILE CURL-ARGS...: runs curl, stores the body in BODYFILE and
 # the headers in $TMP/headers, prints the HTTP status
 status() {

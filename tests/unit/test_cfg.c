@@ -205,7 +205,7 @@ START_TEST(unknown_keys)
     ck_bad("{\"http\": {\"listen\": \"1.2.3.4:80\", \"port\": 80}}",
            "gw.json:1:35: http.port: unknown key (expected one of listen, listen_tls, tls_cert, "
            "tls_key, tls_client_ca, conn_memory, allowed_hosts, trusted_origins, "
-           "header_timeout_ms, max_connections_per_ip, "
+           "header_timeout_ms, max_connections_per_ip, max_connections, idle_timeout_s, "
            "inline_active_content)");
     ck_bad("{\"cache\": {\"size\": 1}}", "cache.size: unknown key");
     /* a newline in a key does not break the message into two lines */
