@@ -186,7 +186,9 @@ check "no credentials: 502 (and 5.02 on the forward proxy) naming credentials; n
 restart_neg() { # restart_neg OPTIONS...: the server on PN, with other credentials
     stop neg
     serve neg coap-server-gnutls "$PN" "$@"
-    sleep 0.3
+    # listening, not just started: under load a fixed pause was too short
+    # (a handshake to nobody ran into proxy.timeout_ms: 504, not 502)
+    wait_for "coap-server-gnutls on $PN" eval "ss -Huln 'sport = :$PN' | grep -q ."
 }
 # A wrong PSK, three ways at once on one handshake (the server, like
 # libcoap's servers do, ignores the address for seconds after it): an
@@ -209,8 +211,11 @@ check "wrong PSK: 502 'DTLS handshake with coaps://...: the pre-shared key does 
     eval 'wrong_psk && wrong_psk_http'
 check "... SSE on it: event: error 502 naming the reason, and the stream ends" \
     eval 'grep -A1 "^event: error" "$TMP/sse_err" | grep "\"status\":502" | grep -q "the pre-shared key does not match"'
-check "... the forward proxy (Proxy-Uri coaps://): 5.02 with the reason" \
-    grep -q "5.02 DTLS handshake with coaps://127.0.0.1:$PN failed: the pre-shared key does not match" "$TMP/coap"
+fwd_psk() {
+    grep -q "5.02 DTLS handshake with coaps://127.0.0.1:$PN failed: the pre-shared key does not match" "$TMP/coap" ||
+        { sed 's/^/  coap-client: /' "$TMP/coap"; return 1; }
+}
+check "... the forward proxy (Proxy-Uri coaps://): 5.02 with the reason" fwd_psk
 restart_neg -c "$K/rogue.crt" -j "$K/rogue.key" -C "$K/ca.crt"
 check "untrusted certificate: 502 'certificate not trusted'" \
     eval 'is 502 "$G/devices/untrusted/time" && says "DTLS handshake with coaps://127.0.0.1:$PN failed: certificate not trusted" && [ "$(failed untrusted)" -ge 1 ]'
