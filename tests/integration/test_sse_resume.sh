@@ -111,6 +111,13 @@ resumed_same_run() {
 }
 check "Last-Event-ID of this run: status resumed (restarted false), the cached value at once; lastEventId on /events" resumed_same_run
 
+injected() {
+    stream "$TMP/inj" 1 "$A/events?target=$T&lastEventId=1%22%0Aevent%3A%20evil%0Adata%3A%20x"
+    grep -qF '"last_event_id":"1\"\nevent: evil\ndata: x"' "$TMP/inj" || { cat "$TMP/inj"; return 1; }
+    ! grep -q '^event: evil' "$TMP/inj" || { echo "an injected event line"; return 1; }
+}
+check "a Last-Event-ID with a quote and a newline comes back escaped: no injected event" injected
+
 # restart HOW: gateway B ends (SIGTERM or SIGKILL) and starts again while
 # sse_client.py, an EventSource, is on; it reconnects with Last-Event-ID.
 restart() {
