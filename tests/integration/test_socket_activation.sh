@@ -2,7 +2,8 @@
 # Socket activation (issue #17): coapgw started by sd_launch.py, a small
 # service manager that binds the sockets and passes them in as systemd
 # does (LISTEN_FDS, LISTEN_PID, LISTEN_FDNAMES, descriptors from 3). The
-# gateway serves them, keeps them over SIGHUP, and is restarted (SIGTERM,
+# gateway serves them (HTTP, HTTPS, CoAP, CoAP over DTLS), keeps them over
+# SIGHUP, and is restarted (SIGTERM,
 # then kill -9) while clients keep sending: what comes during the gap
 # waits in the kernel and is answered by the next instance, none refused.
 # Then the error cases. curl, coapgw-client -> sockets of sd_launch.py -> coapgw.
@@ -127,6 +128,26 @@ partly() {
     stop sd3
 }
 check "a listener without a passed socket: bound as configured, with a warning" partly
+
+# HTTPS on a passed socket: the TLS front end takes it as it is.
+https_passed() {
+    need openssl
+    mkdir -p "$TMP/pki"
+    tls_cert "$TMP/pki" ca "coapgw test CA" 100 ca
+    tls_cert "$TMP/pki" server 127.0.0.1 1001 server ca
+    local tp
+    tp=$(free_port tcp)
+    cat >"$TMP/tls.json" <<JSON
+{ "http": { "listen": "off", "listen_tls": "127.0.0.1:$tp", "tls_cert": "$TMP/pki/server.crt",
+            "tls_key": "$TMP/pki/server.key" }, "coap": { "listen": "127.0.0.1:0" }, "state": { "path": "" } }
+JSON
+    start sd6 $LAUNCH --tcp "127.0.0.1:$tp" --names https --pidfile "$TMP/gw6.pid" -- \
+        "$BUILD/coapgw" --config "$TMP/tls.json"
+    wait_for "coapgw over HTTPS" curl -sf --cacert "$TMP/pki/ca.crt" "https://127.0.0.1:$tp/healthz" || return 1
+    grep -q "socket activation: fd 3 (https), TCP 127.0.0.1:$tp, serves http.listen_tls" "$TMP/sd6.log" || return 1
+    stop sd6
+}
+check "a socket named https serves HTTPS" https_passed
 
 # LISTEN_PID of another process: the variables are ignored, coapgw binds.
 wrong_pid() {
