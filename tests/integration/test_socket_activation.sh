@@ -3,9 +3,9 @@
 # service manager that binds the sockets and passes them in as systemd
 # does (LISTEN_FDS, LISTEN_PID, LISTEN_FDNAMES, descriptors from 3). The
 # gateway serves them (HTTP, HTTPS, CoAP, CoAP over DTLS), keeps them over
-# SIGHUP, and is restarted (SIGTERM,
-# then kill -9) while clients keep sending: what comes during the gap
-# waits in the kernel and is answered by the next instance, none refused.
+# SIGHUP, and is restarted (SIGTERM, then kill -9) while clients keep
+# sending: what comes during the gap waits in the kernel and is answered
+# by the next instance, none refused.
 # Then the error cases. curl, coapgw-client -> sockets of sd_launch.py -> coapgw.
 . "$(dirname "$0")/lib.sh"
 need curl python3
