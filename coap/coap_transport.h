@@ -121,5 +121,11 @@ struct coap_transport {
  * at once instead of after 93 s of retransmissions. Returns NULL and sets
  * *err (COAP_ERR_NOMEM, or COAP_ERR_SYS(errno) from socket()/bind()). */
 coap_transport_t *coap_transport_udp_new(const coap_addr_t *bind, int *err);
+/* The same on fd, a UDP socket bound already (one a service manager
+ * passed in): made non-blocking and close-on-exec, given the same options,
+ * and closed with the transport from now on (not when this fails).
+ * Returns NULL and sets *err: COAP_ERR_INVALID when fd is no IPv4/IPv6
+ * datagram socket, COAP_ERR_SYS(errno) when it is no socket at all. */
+coap_transport_t *coap_transport_udp_adopt(int fd, int *err);
 
 #endif

@@ -8,6 +8,7 @@
 #include "coap_transport.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -197,14 +198,12 @@ static const coap_transport_ops_t udp_ops = {
     .free = udp_free,
 };
 
-static int open_socket(const coap_addr_t *bind_addr)
+/* The options every socket of ours has, whoever bound it. */
+static void set_options(int fd, int fam)
 {
-    int fam = bind_addr->u.sa.sa_family;
-    int fd = socket(fam, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) return COAP_ERR_SYS(errno);
     int on = 1, off = 0, buf = SOCKET_BUFFER;
     if (fam == AF_INET6) {
-        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off);
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off); /* fails once bound */
         setsockopt(fd, IPPROTO_IPV6, IPV6_RECVERR, &on, sizeof on);
     }
     setsockopt(fd, IPPROTO_IP, IP_RECVERR, &on, sizeof on);
@@ -212,12 +211,31 @@ static int open_socket(const coap_addr_t *bind_addr)
     setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof on);
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
     setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
+}
+
+static int open_socket(const coap_addr_t *bind_addr)
+{
+    int fam = bind_addr->u.sa.sa_family;
+    int fd = socket(fam, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return COAP_ERR_SYS(errno);
+    set_options(fd, fam);
     if (bind(fd, &bind_addr->u.sa, bind_addr->len) < 0) {
         int e = errno;
         close(fd);
         return COAP_ERR_SYS(e);
     }
     return fd;
+}
+
+static coap_transport_t *udp_on(int fd, const coap_addr_t *bound)
+{
+    udp_t *u = calloc(1, sizeof *u);
+    if (!u) return NULL;
+    u->base.ops = &udp_ops;
+    u->family = bound->u.sa.sa_family;
+    u->wildcard = coap_addr_is_any(bound);
+    u->fd = fd;
+    return &u->base;
 }
 
 coap_transport_t *coap_transport_udp_new(const coap_addr_t *bind_addr, int *err)
@@ -229,20 +247,44 @@ coap_transport_t *coap_transport_udp_new(const coap_addr_t *bind_addr, int *err)
         coap_addr_from_host(&any, "::", 0);
         bind_addr = &any;
     }
-    udp_t *u = calloc(1, sizeof *u);
-    if (!u) {
-        *err = COAP_ERR_NOMEM;
+    int fd = open_socket(bind_addr);
+    if (fd < 0) {
+        *err = fd;
         return NULL;
     }
-    u->base.ops = &udp_ops;
-    u->family = bind_addr->u.sa.sa_family;
-    u->wildcard = coap_addr_is_any(bind_addr);
-    u->fd = open_socket(bind_addr);
-    if (u->fd < 0) {
-        *err = u->fd;
-        free(u);
+    coap_transport_t *t = udp_on(fd, bind_addr);
+    if (!t) close(fd);
+    *err = t ? COAP_OK : COAP_ERR_NOMEM;
+    return t;
+}
+
+coap_transport_t *coap_transport_udp_adopt(int fd, int *err)
+{
+    int dummy;
+    if (!err) err = &dummy;
+    int type = 0;
+    socklen_t tl = sizeof type;
+    coap_addr_t bound;
+    socklen_t bl = sizeof bound.u;
+    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) < 0 ||
+        getsockname(fd, &bound.u.sa, &bl) < 0) {
+        *err = COAP_ERR_SYS(errno);
         return NULL;
     }
-    *err = COAP_OK;
-    return &u->base;
+    int fam = bound.u.sa.sa_family;
+    if (type != SOCK_DGRAM || (fam != AF_INET && fam != AF_INET6)) {
+        *err = COAP_ERR_INVALID;
+        return NULL;
+    }
+    bound.len = bl;
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0 ||
+        fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
+        *err = COAP_ERR_SYS(errno);
+        return NULL;
+    }
+    set_options(fd, fam);
+    coap_transport_t *t = udp_on(fd, &bound);
+    *err = t ? COAP_OK : COAP_ERR_NOMEM;
+    return t;
 }

@@ -143,6 +143,10 @@ typedef struct {
 
 typedef struct {
     const coap_addr_t *bind; /* NULL: an ephemeral port on the IPv6 wildcard */
+    /* A UDP transport to run on instead of binding one (bind is then
+     * ignored): coap_transport_udp_adopt() on a socket passed in. Taken
+     * over, also when dtls_transport_new() fails. */
+    coap_transport_t *udp;
     dtls_params_t params;
     /* Server role, when either is set: our certificate, raw public key,
      * CA and/or one PSK pair, ... */
@@ -162,7 +166,7 @@ typedef struct {
     void *arg;
 } dtls_config_t;
 
-/* A DTLS transport on a UDP socket bound to cfg->bind; give it to
+/* A DTLS transport on a UDP socket bound to cfg->bind (or on cfg->udp); give it to
  * coap_ep_new_on(). Takes its own references to the credentials. Returns
  * NULL and sets *err (COAP_ERR_INVALID without any role,
  * COAP_ERR_SYS(errno) when the socket cannot be bound). */

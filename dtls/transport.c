@@ -339,12 +339,16 @@ coap_transport_t *dtls_transport_new(const dtls_config_t *cfg, int *err)
     int dummy;
     if (!err) err = &dummy;
     int server = cfg->server || cfg->psk_key, client = cfg->client || cfg->client_creds;
-    if (!server && !client) return *err = COAP_ERR_INVALID, NULL;
-    dtls_t *t = calloc(1, sizeof *t);
-    if (!t) return *err = COAP_ERR_NOMEM, NULL;
+    dtls_t *t = server || client ? calloc(1, sizeof *t) : NULL;
+    if (!t) {
+        if (cfg->udp) cfg->udp->ops->free(cfg->udp);
+        return *err = server || client ? COAP_ERR_NOMEM : COAP_ERR_INVALID, NULL;
+    }
+    t->udp = cfg->udp; /* freed with t from here on */
     t->base.ops = &dtls_ops;
     t->cfg = *cfg;
     t->cfg.bind = NULL; /* not kept: the caller's */
+    t->cfg.udp = NULL;
     t->p = cfg->params;
     apply_defaults(&t->p);
     t->now = base_clock_monotonic(NULL);
@@ -353,7 +357,7 @@ coap_transport_t *dtls_transport_new(const dtls_config_t *cfg, int *err)
         dtls_free(&t->base);
         return *err = COAP_ERR_NOMEM, NULL;
     }
-    t->udp = coap_transport_udp_new(cfg->bind, err);
+    if (!t->udp) t->udp = coap_transport_udp_new(cfg->bind, err);
     if (!t->udp) {
         dtls_free(&t->base);
         return NULL;

@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 int gw_dtls_load(const cfg_t *c, dtls_creds_t **creds, gw_ids_t **ids, char *err, size_t errlen)
 {
@@ -101,7 +102,16 @@ int gw_dtls_start(gw_t *gw, const coap_ep_params_t *ep, const coap_server_params
     if (cfg_listen_off(c->coap_listen_dtls)) return 0;
     if (coap_addr_parse(&bind, c->coap_listen_dtls, 5684))
         return snprintf(err, errlen, "bad coap.listen_dtls address %s", c->coap_listen_dtls), -1;
+    int fd = gw_passed_hand(&gw->passed, GW_LISTEN_COAPS);
+    coap_transport_t *udp = fd >= 0 ? coap_transport_udp_adopt(fd, &rc) : NULL;
+    if (fd >= 0 && !udp) {
+        close(fd);
+        return snprintf(err, errlen, "cannot serve DTLS on the socket passed for %s: %s",
+                        c->coap_listen_dtls, coap_strerror(rc)),
+               -1;
+    }
     dtls_config_t dc = {.bind = &bind,
+                        .udp = udp,
                         .params = {.max_sessions = c->dtls_max_sessions,
                                    .max_handshakes = c->dtls_max_handshakes,
                                    .idle_timeout_ms = c->dtls_idle_s * 1000u,

@@ -13,6 +13,7 @@
 #include "gw_acl.h"
 #include "gw_cache.h"
 #include "gw_devices.h"
+#include "gw_passed.h"
 #include "gw_strmap.h"
 #include "http_server.h"
 
@@ -69,6 +70,7 @@ typedef struct gw {
     struct gw_ids *ids;             /* dtls.identities, swapped whole on reload */
     struct dtls_creds *dtls_creds;  /* read at start, until the listener holds them */
     gw_dtls_failures_t dtls_failed; /* its failed handshakes by reason */
+    gw_passed_t passed;             /* sockets a service manager passed in (passed.c) */
     http_server_t *http;            /* http.listen, NULL when off */
     http_server_t *https;           /* http.listen_tls, NULL when off */
     http_tls_creds_t *tls; /* HTTPS credentials read at start, until the listener holds them */

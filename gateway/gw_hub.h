@@ -20,12 +20,14 @@ typedef struct {
     uint64_t refused_subscribers;  /* streams answered 503: sse.max_subscribers */
     uint64_t refused_observations; /* streams answered 503 and targets answered
                                       `event: error` 503: sse.max_observations */
+    uint64_t refused_per_target;   /* the same for sse.max_per_target */
 } gw_hub_stats_t;
 
 /* Zero means the default. */
 typedef struct {
     uint32_t max_subscribers;  /* streams open at once, default 20000 */
     uint32_t max_observations; /* distinct upstream observations at once, default 1024 */
+    uint32_t max_per_target;   /* streams of one target at once, default 1000 */
     uint32_t queue_len;        /* events a subscriber may have waiting, default 64 */
     uint32_t keepalive_ms;     /* comment line on idle streams, default 15000 */
     uint32_t retry_ms;         /* the SSE retry: field, default 3000 */
@@ -57,13 +59,16 @@ size_t gw_hub_revoke(gw_hub_t *hub, int (*still_valid)(const char *token, void *
 /* Answers req with an event stream carrying notifications of the targets
  * (already resolved and allowed). The newest known value of each target is
  * sent at once. token is the access token that allowed the request (kept
- * for gw_hub_revoke), NULL when none was needed.
- * Beyond max_subscribers, or when no target is observed already and
- * max_observations are, req gets 503 with Retry-After instead; a target
- * beyond max_observations on a stream that has others gets `event: error`
- * with {"target":...,"status":503,...}. */
+ * for gw_hub_revoke), NULL when none was needed. last_id is the
+ * Last-Event-ID of a reconnecting client (NULL or "" when none): each
+ * target's stream then starts with a "resumed" status (gw_ev_resumed).
+ * Beyond max_subscribers, or when every target is beyond a limit (not
+ * observed already while max_observations are, or max_per_target streams
+ * of it open), req gets 503 with Retry-After instead; a target beyond a
+ * limit on a stream that has others gets `event: error` with
+ * {"target":...,"status":503,...}. */
 void gw_hub_subscribe(gw_hub_t *hub, http_req_t *req, const gw_target_t *targets, size_t n,
-                      const char *token);
+                      const char *token, const char *last_id);
 
 const gw_hub_stats_t *gw_hub_stats(const gw_hub_t *hub);
 

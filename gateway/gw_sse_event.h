@@ -23,11 +23,20 @@ gw_ev_t *gw_ev_new(const char *data, size_t len);
 void gw_ev_unref(gw_ev_t *e);
 
 /* The events a stream carries (each NULL when out of memory): */
-/* `event: notification`, `id:` the Observe sequence, data the response
- * (code, content format, ETag, Max-Age, payload) as JSON. */
+/* `event: notification`, `id:` a new event ID (below), data the response
+ * (code, content format, ETag, Max-Age, payload, its Observe sequence) as
+ * JSON. */
 gw_ev_t *gw_ev_notification(const char *target, const coap_resp_t *r);
 /* `event: status` with {"target":..., "state":...}. */
 gw_ev_t *gw_ev_status(const char *target, const char *state);
+/* `event: status` with {"target":..., "state":"resumed", "last_event_id":
+ * last_id, "restarted": B}: a stream that came back with Last-Event-ID;
+ * B is false only when last_id is an ID this run of the gateway gave. */
+gw_ev_t *gw_ev_resumed(const char *target, const char *last_id);
+
+/* Event IDs are decimal microseconds of wall-clock time, strictly
+ * increasing within a run; this is where this run's IDs begin. */
+uint64_t gw_ev_epoch(void);
 /* `event: error` with {"target":..., "status":..., "message":...}; without
  * target (NULL) it is about the whole stream. */
 gw_ev_t *gw_ev_error(const char *target, unsigned status, const char *message);

@@ -5,60 +5,13 @@
  * subscriber; a slow subscriber's queue is bounded and loses its oldest
  * events, never the gateway's memory.
  */
-#include "base_list.h"
 #include "gw_coaps.h"
-#include "gw_hub.h"
 #include "gw_map.h"
-#include "gw_sse_event.h"
+#include "hub_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* A subscriber's interest in one observation: in both their lists. */
-typedef struct link {
-    base_list_t in_obs, in_sub;
-    struct sub *sub;
-    struct obs *obs;
-} link_t;
-
-/* One upstream observation. */
-typedef struct obs {
-    gw_hub_t *hub;
-    gw_target_t t;
-    coap_req_t *req;
-    base_list_t links; /* link_t.in_obs */
-    size_t nlinks;
-    gw_ev_t *latest;
-    base_loop_timer_t *retry;
-    uint32_t backoff_ms;
-    int gone_err;  /* obs_start failed so: the retry timer ends it (obs_trouble) */
-    uint8_t dying; /* deregistering: freed by the final callback */
-} obs_t;
-
-/* One SSE stream. */
-typedef struct sub {
-    base_list_t in_hub; /* gw_hub.subs */
-    gw_hub_t *hub;
-    http_stream_t *stream;
-    base_list_t links;  /* link_t.in_sub */
-    gw_ev_t **q;        /* a ring of slots: queue_len waiting + the one being sent */
-    uint64_t last_push; /* loop time of the last event queued */
-    uint32_t slots, head, count;
-    size_t off;
-    char *token;    /* that opened the stream, NULL without: checked on reload */
-    uint8_t ending; /* close once the queue is drained */
-} sub_t;
-
-struct gw_hub {
-    gw_t *gw;
-    gw_hub_params_t p;
-    gw_strmap_t *obs; /* canonical URI -> obs_t */
-    base_list_t subs; /* sub_t.in_hub, the newest first */
-    base_loop_timer_t *keepalive;
-    gw_ev_t *ka_ev, *retry_ev;
-    gw_hub_stats_t stats;
-};
 
 /* --- subscribers --- */
 
@@ -346,73 +299,53 @@ static obs_t *obs_get(gw_hub_t *hub, const gw_target_t *t)
 
 /* --- subscribing --- */
 
-/* 503 with Retry-After (RFC 9110 §15.6.4, §10.2.3): the SSE reconnection
- * delay, in seconds; the body names the key to raise. */
-static void refuse(gw_hub_t *hub, http_req_t *req, const gw_target_t *targets, size_t n,
-                   const char *what, const char *key, uint32_t limit)
-{
-    char secs[16], note[64];
-    snprintf(secs, sizeof secs, "%u", (hub->p.retry_ms + 999) / 1000);
-    snprintf(note, sizeof note, "event stream refused: %s", key);
-    http_req_set_log(req, n == 1 ? targets[0].uri : NULL, note);
-    http_req_add_header(req, "Retry-After", secs);
-    http_respond_text(req, 503, "%s (%s = %u); try again later", what, key, limit);
-}
-
-/* A target already observed never counts against max_observations. */
-static int obs_fits(const gw_hub_t *hub, const gw_target_t *t)
-{
-    return hub->stats.observations < hub->p.max_observations || gw_strmap_get(hub->obs, t->uri);
-}
-
-/* The stream observes at least one target: else it is refused whole. */
-static int any_fits(const gw_hub_t *hub, const gw_target_t *targets, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (obs_fits(hub, &targets[i])) return 1;
-    return 0;
-}
-
-static void sub_add_target(sub_t *s, const gw_target_t *t)
+static void sub_add_target(sub_t *s, const gw_target_t *t, const char *last_id)
 {
     gw_hub_t *hub = s->hub;
-    if (!obs_fits(hub, t)) { /* the others on this stream go on */
+    uint32_t value;
+    const gw_hub_limit_t *l = gw_hub_target_limit_(hub, t, &value);
+    if (l) { /* the others on this stream go on */
         char msg[GW_MSG_MAX];
-        snprintf(msg, sizeof msg,
-                 "%s not observed: too many observed targets (sse.max_observations = %u)", t->uri,
-                 hub->p.max_observations);
+        snprintf(msg, sizeof msg, "%s not observed: %s (%s = %u)", t->uri, l->what, l->key, value);
+        gw_log(CFG_LOG_WARN, "event stream: %s", msg);
         gw_ev_t *e = gw_ev_error(t->uri, 503, msg);
         sub_push(s, e);
         gw_ev_unref(e);
-        hub->stats.refused_observations++;
+        gw_hub_count_refusal_(hub, l);
         return;
     }
     obs_t *o = obs_get(hub, t);
-    link_t *l = o ? calloc(1, sizeof *l) : NULL;
-    if (!l) return;
-    l->sub = s;
-    l->obs = o;
-    base_list_push_front(&o->links, &l->in_obs);
+    link_t *k = o ? calloc(1, sizeof *k) : NULL;
+    if (!k) return;
+    k->sub = s;
+    k->obs = o;
+    base_list_push_front(&o->links, &k->in_obs);
     o->nlinks++;
-    base_list_push_front(&s->links, &l->in_sub);
-    /* A new subscriber gets the newest representation at once; this also
-     * answers Last-Event-ID on a reconnection. */
+    base_list_push_front(&s->links, &k->in_sub);
+    if (last_id) { /* WHATWG SSE: a reconnection says so; it is told */
+        gw_ev_t *e = gw_ev_resumed(t->uri, last_id);
+        sub_push(s, e);
+        gw_ev_unref(e);
+    }
+    /* A new subscriber gets the newest representation at once (else the
+     * first notification of the observation, when it is established). */
     if (o->latest) sub_push(s, o->latest);
 }
 
 void gw_hub_subscribe(gw_hub_t *hub, http_req_t *req, const gw_target_t *targets, size_t n,
-                      const char *token)
+                      const char *token, const char *last_id)
 {
+    uint32_t value;
+    const gw_hub_limit_t *l;
     if (hub->stats.subscribers >= hub->p.max_subscribers) {
         hub->stats.refused_subscribers++;
-        refuse(hub, req, targets, n, "too many event streams open", "sse.max_subscribers",
-               hub->p.max_subscribers);
+        gw_hub_refuse_(hub, req, targets, n, "too many event streams open", "sse.max_subscribers",
+                       hub->p.max_subscribers);
         return;
     }
-    if (!any_fits(hub, targets, n)) {
-        hub->stats.refused_observations++;
-        refuse(hub, req, targets, n, "too many observed targets", "sse.max_observations",
-               hub->p.max_observations);
+    if ((l = gw_hub_none_fits_(hub, targets, n, &value))) {
+        gw_hub_count_refusal_(hub, l);
+        gw_hub_refuse_(hub, req, targets, n, l->what, l->key, value);
         return;
     }
     sub_t *s = calloc(1, sizeof *s);
@@ -446,7 +379,8 @@ void gw_hub_subscribe(gw_hub_t *hub, http_req_t *req, const gw_target_t *targets
     base_list_push_front(&hub->subs, &s->in_hub);
     hub->stats.subscribers++;
     sub_push(s, hub->retry_ev); /* the reconnection delay, first (WHATWG SSE) */
-    for (size_t i = 0; i < n; i++) sub_add_target(s, &targets[i]);
+    if (last_id && !*last_id) last_id = NULL;
+    for (size_t i = 0; i < n; i++) sub_add_target(s, &targets[i], last_id);
     if (base_list_empty(&s->links)) s->ending = 1;
 }
 
@@ -500,55 +434,14 @@ static void on_keepalive(base_loop_t *loop, base_loop_timer_t *t, void *arg)
     base_loop_timer_arm_in(t, hub->p.keepalive_ms / 4 + 1);
 }
 
-gw_hub_params_t gw_hub_params_from_cfg(const cfg_t *c)
-{
-    return (gw_hub_params_t){.max_subscribers = c->max_subscribers,
-                             .max_observations = c->max_observations,
-                             .queue_len = c->sse_queue};
-}
-
-static gw_hub_params_t with_defaults(const gw_hub_params_t *p)
-{
-    gw_hub_params_t d = p ? *p : (gw_hub_params_t){0};
-    if (!d.max_subscribers) d.max_subscribers = 20000;
-    if (!d.max_observations) d.max_observations = 1024;
-    if (!d.queue_len) d.queue_len = 64;
-    if (!d.keepalive_ms) d.keepalive_ms = 15000;
-    if (!d.retry_ms) d.retry_ms = 3000;
-    if (!d.max_backoff_ms) d.max_backoff_ms = 60000;
-    return d;
-}
-
-static gw_ev_t *retry_event(uint32_t retry_ms)
-{
-    char retry[32];
-    int n = snprintf(retry, sizeof retry, "retry: %u\n\n", retry_ms);
-    return gw_ev_new(retry, (size_t)n);
-}
-
-void gw_hub_set_params(gw_hub_t *hub, const gw_hub_params_t *p)
-{
-    gw_hub_params_t next = with_defaults(p);
-    if (next.retry_ms != hub->p.retry_ms) {
-        gw_ev_t *e = retry_event(next.retry_ms);
-        if (e) { /* queued copies of the old one hold their own reference */
-            gw_ev_unref(hub->retry_ev);
-            hub->retry_ev = e;
-        } else {
-            next.retry_ms = hub->p.retry_ms; /* out of memory: keep the old one */
-        }
-    }
-    hub->p = next; /* the keep-alive timer picks up a new period at its next tick */
-}
-
 gw_hub_t *gw_hub_new(gw_t *gw, const gw_hub_params_t *p)
 {
     gw_hub_t *hub = calloc(1, sizeof *hub);
     if (!hub) return NULL;
     hub->gw = gw;
     base_list_init(&hub->subs);
-    hub->p = with_defaults(p);
-    hub->retry_ev = retry_event(hub->p.retry_ms);
+    hub->p = gw_hub_with_defaults_(p);
+    hub->retry_ev = gw_hub_retry_event_(hub->p.retry_ms);
     static const char keepalive[] = ": keep-alive\n\n"; /* a comment line (WHATWG SSE) */
     hub->ka_ev = gw_ev_new(keepalive, sizeof keepalive - 1);
     hub->obs = gw_strmap_new();

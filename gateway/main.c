@@ -354,7 +354,9 @@ static int listen_http(gw_t *gw, const char *listen, http_tls_creds_t *tls, http
 {
     *srv = NULL;
     if (cfg_listen_off(listen)) return 0;
+    int fd = gw_passed_hand(&gw->passed, tls ? GW_LISTEN_HTTPS : GW_LISTEN_HTTP);
     http_server_params_t hp = {.listen = listen,
+                               .listen_fd = fd > 0 ? fd : 0,
                                .max_body = gw->cfg.max_body,
                                .conn_memory = gw->cfg.conn_memory,
                                .max_conn_per_ip = gw->cfg.max_conn_per_ip,
@@ -396,7 +398,14 @@ static int start(gw_t *gw)
     }
     coap_ep_params_t ep = {.nstart = (uint8_t)gw->cfg.nstart, .max_body = gw->cfg.max_body};
     int rc;
-    gw->srv_ep = coap_ep_new(&bind, &ep, &rc);
+    int fd = gw_passed_hand(&gw->passed, GW_LISTEN_COAP);
+    if (fd < 0) {
+        gw->srv_ep = coap_ep_new(&bind, &ep, &rc);
+    } else {
+        coap_transport_t *tr = coap_transport_udp_adopt(fd, &rc);
+        if (!tr) close(fd);
+        gw->srv_ep = tr ? coap_ep_new_on(tr, &ep, &rc) : NULL;
+    }
     if (!gw->srv_ep) {
         fprintf(stderr, "coapgw: cannot listen for CoAP on %s: %s\n", gw->cfg.coap_listen,
                 coap_strerror(rc));
@@ -472,6 +481,7 @@ static void shutdown_gw(gw_t *gw)
     gw_acl_free(gw->coap_clients);
     gw_ids_free(gw->ids);
     dtls_creds_unref(gw->dtls_creds); /* when start failed before the listener took them */
+    gw_passed_close(&gw->passed);     /* when start failed before a listener took them */
     cfg_free(&gw->cfg);
     base_loop_free(gw->loop);
 }
@@ -488,7 +498,12 @@ int main(int argc, char **argv)
         return check_config(check, &src);
     }
     static gw_t gw;
+    char err[700];
     if (configure(&gw, &src)) return 2;
+    if (gw_passed_take(&gw.cfg, &gw.passed, err, sizeof err)) {
+        fprintf(stderr, "coapgw: %s\n", err);
+        return 2;
+    }
     raise_nofile();
     signal(SIGPIPE, SIG_IGN);
     sigset_t mask;

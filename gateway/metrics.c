@@ -250,6 +250,8 @@ static void gateway_families(FILE *f, gw_t *gw)
             (unsigned long long)hs.refused_subscribers);
     fprintf(f, "coapgw_sse_refused_total{limit=\"sse.max_observations\"} %llu\n",
             (unsigned long long)hs.refused_observations);
+    fprintf(f, "coapgw_sse_refused_total{limit=\"sse.max_per_target\"} %llu\n",
+            (unsigned long long)hs.refused_per_target);
     one(f, "coapgw_rd_registrations", "gauge", "Devices registered in the Resource Directory.",
         gw_devices_count(gw, GW_DEV_RD));
 }

@@ -59,6 +59,16 @@ static void add_target(const char *value, void *arg)
         x->n++;
 }
 
+/* The ID a reconnecting EventSource sends (WHATWG HTML, "Server-sent
+ * events": Last-Event-ID); on /events also the lastEventId parameter, for
+ * a page that opens a new EventSource where the old one left off (on a
+ * device URL the query goes to the device). */
+static const char *last_event_id(const http_req_t *req, int events)
+{
+    const char *h = http_req_header(req, "Last-Event-ID");
+    return h || !events ? h : http_req_arg(req, "lastEventId");
+}
+
 /* GET /events?target=T&target=T...: several observations on one stream,
  * so a page with many live values needs one connection. */
 static void events(gw_t *gw, http_req_t *req, const char *token)
@@ -80,7 +90,7 @@ static void events(gw_t *gw, http_req_t *req, const char *token)
     if (x.status)
         http_respond_text(req, x.status, "%s", x.msg);
     else
-        gw_hub_subscribe(gw->hub, req, targets, x.n, token);
+        gw_hub_subscribe(gw->hub, req, targets, x.n, token, last_event_id(req, 1));
     free(targets);
 }
 
@@ -185,7 +195,7 @@ void gw_route(http_req_t *req, void *arg)
         gw_target_t t;
         if (gw_target_resolve(gw, req, &t)) return;
         if (get && wants_events(req))
-            gw_hub_subscribe(gw->hub, req, &t, 1, token);
+            gw_hub_subscribe(gw->hub, req, &t, 1, token, last_event_id(req, 0));
         else
             gw_proxy(gw, req, &t);
         return;

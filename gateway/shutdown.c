@@ -14,7 +14,8 @@
 struct gw_drain {
     base_loop_timer_t *timer;
     uint64_t started, deadline;
-    int flushing; /* the grace period is over; the 503s are going out */
+    int flushing;  /* the grace period is over; the 503s are going out */
+    unsigned left; /* bit l: passed socket of listener l no longer read */
 };
 
 /* RFC 7252 §5.9.3.4: 5.03 with Max-Age, the seconds after which to retry. */
@@ -47,11 +48,29 @@ static int idle(gw_t *gw)
            (!gw->dtls_ep || coap_ep_pending_requests(gw->dtls_ep) == 0);
 }
 
+/* A CoAP socket passed in (socket activation) stays open in the service
+ * manager: once the requests being served on it are answered, it is no
+ * longer read, so new requests wait in its receive buffer for the next
+ * gateway instead of getting 5.03. */
+static void leave_passed(gw_t *gw, coap_ep_t *ep, gw_listener_t l)
+{
+    struct gw_drain *d = gw->drain;
+    if (!ep || !(gw->passed.handed & (1u << l)) || (d->left & (1u << l)) ||
+        coap_ep_pending_requests(ep))
+        return;
+    d->left |= 1u << l;
+    coap_ep_detach(ep, gw->loop);
+    gw_log(CFG_LOG_INFO, "shutdown: %s left to the next instance (socket activation)",
+           l == GW_LISTEN_COAP ? "coap.listen" : "coap.listen_dtls");
+}
+
 static void on_tick(base_loop_t *loop, base_loop_timer_t *t, void *arg)
 {
     gw_t *gw = arg;
     struct gw_drain *d = gw->drain;
     uint64_t now = base_loop_now(loop);
+    leave_passed(gw, gw->srv_ep, GW_LISTEN_COAP);
+    leave_passed(gw, gw->dtls_ep, GW_LISTEN_COAPS);
     if (idle(gw)) {
         gw_log(CFG_LOG_INFO, "shutdown: done in %llu ms", (unsigned long long)(now - d->started));
         base_loop_stop(loop);
@@ -102,6 +121,8 @@ void gw_shutdown_begin(gw_t *gw)
     if (gw->https) http_server_quiesce(gw->https);
     coap_ep_set_request_handler(gw->srv_ep, refuse_coap, gw);
     if (gw->dtls_ep) coap_ep_set_request_handler(gw->dtls_ep, refuse_coap, gw);
+    leave_passed(gw, gw->srv_ep, GW_LISTEN_COAP);
+    leave_passed(gw, gw->dtls_ep, GW_LISTEN_COAPS);
     if (gw->hub) gw_hub_shutdown(gw->hub, 503, "gateway shutting down");
     base_loop_timer_arm_in(d->timer, 0);
 }

@@ -8,10 +8,40 @@
 #include "gw_map.h"
 #include "gw_sse_event.h"
 
+#include <errno.h>
+#include <inttypes.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+/* Event IDs: the wall-clock time an event was formatted, in microseconds
+ * since the Unix epoch, made strictly increasing within a run. A
+ * restarted gateway goes on above what it gave before (unless the clock
+ * was set back), and an ID below the start of this run comes from an
+ * earlier one. */
+static uint64_t ids_epoch, ids_last;
+
+static uint64_t wall_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+uint64_t gw_ev_epoch(void)
+{
+    if (!ids_epoch) ids_last = (ids_epoch = wall_us()) - 1;
+    return ids_epoch;
+}
+
+static uint64_t next_id(void)
+{
+    gw_ev_epoch();
+    uint64_t now = wall_us();
+    return ids_last = now > ids_last ? now : ids_last + 1;
+}
 
 gw_ev_t *gw_ev_new(const char *data, size_t len)
 {
@@ -96,14 +126,26 @@ gw_ev_t *gw_ev_notification(const char *target, const coap_resp_t *r)
     gw_rfc3339_now(buf, sizeof buf);
     json_object_set_new(d, "received_at", json_string(buf));
     set_payload(d, r, has_cf, cf);
-    char id[16];
-    snprintf(id, sizeof id, "%u", r->seq);
+    char id[24];
+    snprintf(id, sizeof id, "%" PRIu64, next_id());
     return ev_printf("notification", id, d);
 }
 
 gw_ev_t *gw_ev_status(const char *target, const char *state)
 {
     return ev_printf("status", NULL, json_pack("{s:s, s:s}", "target", target, "state", state));
+}
+
+gw_ev_t *gw_ev_resumed(const char *target, const char *last_id)
+{
+    char *end;
+    errno = 0;
+    unsigned long long id = strtoull(last_id, &end, 10);
+    int ours = *last_id >= '0' && *last_id <= '9' && !*end && !errno && id >= gw_ev_epoch() &&
+               id <= ids_last;
+    return ev_printf("status", NULL,
+                     json_pack("{s:s, s:s, s:s, s:b}", "target", target, "state", "resumed",
+                               "last_event_id", last_id, "restarted", !ours));
 }
 
 gw_ev_t *gw_ev_error(const char *target, unsigned status, const char *message)

@@ -37,7 +37,13 @@ typedef struct {
 } http_done_t;
 
 typedef struct {
-    const char *listen;       /* "0.0.0.0:8080", "[::]:8080", "127.0.0.1:0" */
+    const char *listen; /* "0.0.0.0:8080", "[::]:8080", "127.0.0.1:0" */
+    /* A listening TCP socket to serve instead of binding listen (one a
+     * service manager passed in, so connections wait in its backlog while
+     * no server runs); listen then only names it in messages. Taken over
+     * (closed with the server). 0: bind
+     * (descriptor 0 is never one: passed sockets start at 3). */
+    int listen_fd;
     size_t max_body;          /* default 1 MiB */
     size_t conn_memory;       /* MHD's per-connection pool, default 16 KiB */
     unsigned max_connections; /* default 20000 */

@@ -8,6 +8,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <stdarg.h>
@@ -59,6 +60,21 @@ static void format_addr(const struct sockaddr *sa, char *out, size_t cap)
         return;
     }
     snprintf(out, cap, "%s:%u", host, port);
+}
+
+/* A passed socket must be a listening TCP one: its family in ss. It is
+ * made non-blocking (MHD polls it with epoll and accepts until EAGAIN). */
+static int passed_socket(int fd, struct sockaddr_storage *ss)
+{
+    int type = 0, listening = 0;
+    socklen_t tl = sizeof type, ll = sizeof listening, sl = sizeof *ss;
+    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) < 0 ||
+        getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &ll) < 0 ||
+        getsockname(fd, (struct sockaddr *)ss, &sl) < 0 || type != SOCK_STREAM || !listening ||
+        (ss->ss_family != AF_INET && ss->ss_family != AF_INET6))
+        return -1;
+    int flags = fcntl(fd, F_GETFL);
+    return flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0 ? -1 : 0;
 }
 
 /* Numeric "host:port" / "[v6]:port" -> sockaddr (no DNS). */
@@ -306,7 +322,12 @@ http_server_t *http_server_new(base_loop_t *loop, const http_server_params_t *p,
 {
     struct sockaddr_storage addr;
     socklen_t addr_len;
-    if (!p->listen || parse_listen(p->listen, &addr, &addr_len)) {
+    if (p->listen_fd > 0 && passed_socket(p->listen_fd, &addr)) {
+        snprintf(err, errlen, "%s: descriptor %d is no listening TCP socket",
+                 p->listen ? p->listen : "HTTP", p->listen_fd);
+        return NULL;
+    }
+    if (p->listen_fd <= 0 && (!p->listen || parse_listen(p->listen, &addr, &addr_len))) {
         snprintf(err, errlen, "bad HTTP listen address \"%s\"", p->listen);
         return NULL;
     }
@@ -337,8 +358,15 @@ http_server_t *http_server_new(base_loop_t *loop, const http_server_params_t *p,
      * same port and take half the connections. MHD's default, SO_REUSEADDR,
      * is what a restart needs. */
     errno = 0;
+    /* where to listen: a passed socket as it is, or an address to bind */
+    struct MHD_OptionItem where[2] = {
+        {MHD_OPTION_SOCK_ADDR, 0, &addr},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    if (p->listen_fd > 0)
+        where[0] = (struct MHD_OptionItem){MHD_OPTION_LISTEN_SOCKET, p->listen_fd, NULL};
     srv->d = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_access, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+        flags, 0, NULL, NULL, on_access, srv, MHD_OPTION_ARRAY, where,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, srv->p.conn_memory, MHD_OPTION_CONNECTION_LIMIT,
         srv->p.max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT, srv->p.max_conn_per_ip,
         MHD_OPTION_CONNECTION_TIMEOUT, srv->p.conn_timeout_s, MHD_OPTION_NOTIFY_COMPLETED,

@@ -490,6 +490,10 @@ function onStatus(ev) {
     if (s.state === 'reconnecting') state.textContent = 'device silent, re-registering…';
     else if (state.textContent.endsWith('…')) state.textContent = '';
   }
+  // EventSource came back by itself with Last-Event-ID (docs/api.md)
+  if (s.state === 'resumed') {
+    showStreamState('open', 'live: ' + live.size + ' on, resumed' + (s.restarted ? ' after a gateway restart' : ''));
+  }
 }
 
 // "event: error" with data ends one target: the gateway stops observing
@@ -497,6 +501,10 @@ function onStatus(ev) {
 // to the same error) and leaves the message on screen.
 function onTargetError(ev) {
   const e = JSON.parse(ev.data);
+  if (!e.target) { // the whole stream ends (a restart, a revoked token): EventSource tries again
+    showStreamState('connecting', 'live: ' + e.status + ' ' + e.message + ', reconnecting…');
+    return;
+  }
   const ended = liveFor(e.target);
   for (const [key, l] of ended) {
     live.delete(key);

@@ -293,6 +293,26 @@ try {
     });
   }
 
+  // The gateway runs on sockets sd_launch.py holds: SIGUSR1 restarts it.
+  const restartPid = Number(process.env.COAPGW_RESTART_PID || 0);
+  if (restartPid) {
+    await check('a gateway restart: the EventSource reconnects by itself, "resumed" shown, values go on', async () => {
+      await page.goto(base + '/?access_token=' + encodeURIComponent(token));
+      await demo.locator('.device-toggle').click();
+      await temp.locator('.live-toggle').click();
+      const value = temp.locator('.live-value');
+      await page.waitForFunction((el) => /^-?\d/.test(el.textContent.trim()),
+        await value.elementHandle(), { timeout: 20000 });
+      await page.locator('#stream-state[data-state="open"]').waitFor();
+      process.kill(restartPid, 'SIGUSR1');
+      await page.locator('#stream-state', { hasText: 'resumed after a gateway restart' })
+        .waitFor({ timeout: 20000 });
+      const before = (await value.textContent()).trim();
+      await page.waitForFunction(([el, v]) => el.textContent.trim() !== v && /^-?\d/.test(el.textContent),
+        [await value.elementHandle(), before], { timeout: 20000 });
+    });
+  }
+
   if (problems.length) {
     failed++;
     console.log('FAIL - no script error and no CSP violation: ' + problems.join('; '));

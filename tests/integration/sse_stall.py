@@ -4,7 +4,8 @@ Opens an event stream on 127.0.0.1:PORT with a tiny receive buffer and
 reads nothing until GOFILE exists (at most 60 s), so the gateway's socket
 fills and its queue for this subscriber with it. Then it reads what is
 left until the stream is quiet for 1 s (10 s at most), and prints the
-event ids it got, one a line, in order (the body de-chunked)."""
+Observe sequence numbers of the events it got (their data's "seq"), one a
+line, in order (the body de-chunked)."""
 import os
 import re
 import socket
@@ -41,5 +42,5 @@ while body:  # chunked transfer coding (RFC 9112 §7.1)
         break
     data += rest[:size]
     body = rest[size + 2:]
-for m in re.finditer(rb"^id: (\d+)$", data, re.M):
+for m in re.finditer(rb'^data: \{.*?"seq":(\d+),', data, re.M):
     print(m.group(1).decode())

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The device browser (web/, served at /): its headers with curl, then the
 # page end to end in Debian's chromium, headless, driven by playwright-core
-# (tests/browser/browser.test.mjs) against coapgw and coapgw-sim; then a
+# (tests/browser/browser.test.mjs) against coapgw and coapgw-sim, the
+# EventSource reconnecting by itself across a restart of the gateway; then a
 # device's active content (tests/browser/active.test.mjs): an XHTML page
 # with a script must not run, by default nor with inline_active_content;
 # then the page again over HTTPS (an HTTPS-only gateway, its certificate
@@ -29,7 +30,7 @@ gw_json() {
 { "http": { "listen": "127.0.0.1:$HTTP_PORT" }, "coap": { "listen": "127.0.0.1:$GW_COAP" },
   "devices": { "demo": "coap://127.0.0.1:$SIM_PORT", "silent": "coap://127.0.0.1:$SILENT_PORT",
                "sensors": "coap://127.0.0.1:$SIM_PORT/sensors" },
-  "proxy": { "timeout_ms": 1500 },
+  "proxy": { "timeout_ms": 1500 }, "sse": { "retry_ms": 1000 },
   "tokens": $1 }
 JSON
 }
@@ -41,7 +42,10 @@ if ! "$BUILD/coapgw" --check-config "$TMP/gw.json" >/dev/null 2>&1; then
     gw_json "[ { \"token\": \"$TOKEN\", \"name\": \"admin\", \"write\": true },
               { \"token\": \"$RO_TOKEN\", \"name\": \"viewer\", \"write\": false } ]"
 fi
-start gw "$BUILD/coapgw" --config "$TMP/gw.json"
+# on sockets sd_launch.py passes in (socket activation), so that the page
+# can see its live values go on across a restart of the gateway
+start gw python3 "$HERE/sd_launch.py" --tcp "127.0.0.1:$HTTP_PORT" --udp "127.0.0.1:$GW_COAP" \
+    --names http:coap --pidfile "$TMP/gw.pid" -- "$BUILD/coapgw" --config "$TMP/gw.json"
 G=http://127.0.0.1:$HTTP_PORT
 wait_for "coapgw" curl -sf "$G/healthz"
 wait_for "coapgw-sim" "$BUILD/coapgw-client" -T 1 "coap://127.0.0.1:$SIM_PORT/sensors/humidity"
@@ -116,13 +120,13 @@ browser() {
     COAPGW_URL=$G COAPGW_SILENT=silent COAPGW_SCREENSHOT="$TMP/screenshot.png" CHROMIUM=$CHROMIUM \
         COAPGW_TOKEN=$TOKEN COAPGW_RO_TOKEN=$RO_TOKEN COAPGW_BASE_PATH_DEVICE=sensors \
         COAPGW_RD="coap://127.0.0.1:$GW_COAP" COAPGW_SIM="coap://127.0.0.1:$SIM_PORT" \
-        COAPGW_CLIENT="$BUILD/coapgw-client" \
+        COAPGW_CLIENT="$BUILD/coapgw-client" COAPGW_RESTART_PID=$PID_gw \
         timeout 240 node "$ROOT/tests/browser/browser.test.mjs" >"$TMP/browser.log" 2>&1
     local rc=$?
     sed 's/^/    /' "$TMP/browser.log"
     return $rc
 }
-check "in chromium: token, demo listed, resources, read, write, live values change, errors shown, base paths, hostile hrefs" browser
+check "in chromium: token, demo listed, resources, read, write, live values change, errors shown, base paths, hostile hrefs, live values resume after a gateway restart" browser
 
 # Two gateways without tokens, with a device that answers XHTML (CF 41)
 # with a script: one with the defaults, one with inline_active_content.

@@ -77,7 +77,8 @@ freed() {
 check "sse.max_subscribers: once a stream closes, a new one is accepted" freed
 
 
-# after_last_gap IDS / gaps IDS: in a file of event ids, one a line, how
+# after_last_gap SEQS / gaps SEQS: in a file of events' Observe sequence
+# numbers (data's "seq"; the id: of an event is a timestamp), one a line, how
 # many follow the last gap in the sequence / how many gaps there are
 after_last_gap() { awk 'NR > 1 && $1 != p + 1 { n = 0 } { n++; p = $1 } END { print n }' "$1"; }
 gaps() { awk 'NR > 1 && $1 != p + 1 { g++ } { p = $1 } END { print g + 0 }' "$1"; }
@@ -102,7 +103,7 @@ queue() {
     wait "$PID_stall" || true
     stop reader
     kill -CONT "$PID_sim"
-    grep '^id: ' "$TMP/reader.log" | cut -d' ' -f2 | tr -d '\r' >"$TMP/reader.ids"
+    sed -n 's/^data: {.*"seq":\([0-9]*\),.*/\1/p' "$TMP/reader.log" >"$TMP/reader.ids"
     [ "$(gaps "$TMP/reader.ids")" = 0 ] || { echo "the reader lost events"; return 1; }
     [ "$(wc -l <"$TMP/reader.ids")" -ge 20 ] || { echo "the reader got too few events"; return 1; }
     [ "$(gaps "$TMP/stall.log")" -ge 1 ] || { echo "the stalled subscriber lost nothing"; return 1; }

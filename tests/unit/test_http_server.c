@@ -193,6 +193,40 @@ START_TEST(client_gone_is_499)
 }
 END_TEST
 
+/* A listening socket passed in (socket activation) is served as it is;
+ * a socket that is not a listening TCP one is refused, saying so. */
+START_TEST(passed_listening_socket)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t sl = sizeof sin;
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof sin), 0);
+    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &sl), 0);
+    ck_assert_int_eq(listen(fd, 16), 0);
+    char err[160];
+    http_server_params_t p = {.listen = "127.0.0.1:1", .listen_fd = fd}; /* listen: for messages */
+    http_server_t *passed = http_server_new(loop, &p, handler, &deadline_ms, err, sizeof err);
+    ck_assert_ptr_nonnull(passed);
+    ck_assert_uint_eq(http_server_port(passed), ntohs(sin.sin_port));
+    ck_assert(fcntl(fd, F_GETFL) & O_NONBLOCK);
+    snprintf(base, sizeof base, "http://127.0.0.1:%u", ntohs(sin.sin_port));
+    call_t c;
+    get("/now", 2000, &c);
+    run_until(&c.done, 1);
+    ck_assert_int_eq(c.result, HTTP_CALL_OK);
+    ck_assert_uint_eq(c.status, 201);
+    http_server_free(passed);
+    int udp = socket(AF_INET, SOCK_DGRAM, 0), idle = socket(AF_INET, SOCK_STREAM, 0);
+    int bad[2] = {udp, idle};
+    for (int i = 0; i < 2; i++) {
+        p.listen_fd = bad[i];
+        ck_assert_ptr_null(http_server_new(loop, &p, handler, &deadline_ms, err, sizeof err));
+        ck_assert_ptr_nonnull(strstr(err, "is no listening TCP socket"));
+        close(bad[i]);
+    }
+}
+END_TEST
+
 START_TEST(quiesce_then_answer_pending)
 {
     call_t held, late;
@@ -355,6 +389,7 @@ int main(void)
     tcase_add_test(tc, report_per_request);
     tcase_add_test(tc, client_gone_is_499);
     tcase_add_test(tc, quiesce_then_answer_pending);
+    tcase_add_test(tc, passed_listening_socket);
     suite_add_tcase(s, tc);
     tc = tcase_create("limits");
     tcase_add_checked_fixture(tc, setup_limits, teardown);

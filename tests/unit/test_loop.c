@@ -301,6 +301,59 @@ START_TEST(bind_error_is_sys)
 }
 END_TEST
 
+/* A socket bound elsewhere (socket activation) is adopted: made
+ * non-blocking and close-on-exec, served like one of ours (an empty CON,
+ * a CoAP ping, gets its RST, RFC 7252 §4.3); no datagram socket, no
+ * socket at all: refused. */
+START_TEST(adopt_bound_socket)
+{
+    int fd = socket(AF_INET, SOCK_DGRAM, 0); /* blocking, inherited by exec */
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t sl = sizeof sin;
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof sin), 0);
+    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &sl), 0);
+    int err = 1;
+    coap_transport_t *tr = coap_transport_udp_adopt(fd, &err);
+    ck_assert_ptr_nonnull(tr);
+    ck_assert_int_eq(err, COAP_OK);
+    ck_assert(fcntl(fd, F_GETFL) & O_NONBLOCK);
+    ck_assert(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+    coap_ep_t *ep = coap_ep_new_on(tr, NULL, &err);
+    ck_assert_ptr_nonnull(ep);
+    coap_addr_t bound;
+    ck_assert_int_eq(coap_ep_local_addr(ep, &bound), COAP_OK);
+    ck_assert_uint_eq(coap_addr_port(&bound), ntohs(sin.sin_port));
+    int peer = socket(AF_INET, SOCK_DGRAM, 0);
+    static const uint8_t ping[4] = {0x40, 0x00, 0x12, 0x34};
+    ck_assert_int_eq(sendto(peer, ping, sizeof ping, 0, (struct sockaddr *)&sin, sizeof sin), 4);
+    base_loop_t *loop = base_loop_new();
+    ck_assert_int_eq(coap_ep_attach(ep, loop), 0);
+    uint8_t rst[16];
+    ssize_t n = -1;
+    for (int i = 0; i < 20 && n < 0; i++) {
+        base_loop_run_once(loop, 50);
+        n = recv(peer, rst, sizeof rst, MSG_DONTWAIT);
+    }
+    ck_assert_int_eq(n, 4);
+    ck_assert_uint_eq(rst[0], 0x70); /* RST, MID 0x1234 */
+    ck_assert_uint_eq(rst[2], 0x12);
+    coap_ep_detach(ep, loop);
+    coap_ep_free(ep); /* closes fd */
+    base_loop_free(loop);
+    close(peer);
+    int tcp = socket(AF_INET, SOCK_STREAM, 0);
+    ck_assert_ptr_null(coap_transport_udp_adopt(tcp, &err));
+    ck_assert_int_eq(err, COAP_ERR_INVALID);
+    close(tcp);
+    int pipefd[2];
+    ck_assert_int_eq(pipe(pipefd), 0);
+    ck_assert_ptr_null(coap_transport_udp_adopt(pipefd[0], &err));
+    ck_assert_int_eq(err, COAP_ERR_SYS(ENOTSOCK));
+    close(pipefd[0]);
+    close(pipefd[1]);
+}
+END_TEST
+
 /* Through the UDP transport: a datagram above max_datagram is counted and
  * dropped, one within it is read (here: a malformed one, counted too). */
 START_TEST(udp_datagram_limits)
@@ -414,6 +467,7 @@ int main(void)
     tc = tcase_create("socket");
     tcase_add_test(tc, icmp_unreachable);
     tcase_add_test(tc, bind_error_is_sys);
+    tcase_add_test(tc, adopt_bound_socket);
     tcase_add_test(tc, udp_datagram_limits);
     tcase_add_test(tc, mapped_destination);
     tcase_add_test(tc, answer_from_the_address_asked);
