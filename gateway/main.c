@@ -9,6 +9,7 @@
 #include "gw_dtls.h"
 #include "gw_hub.h"
 #include "gw_ids.h"
+#include "gw_limits.h"
 #include "gw_metrics.h"
 #include "gw_rd.h"
 #include "gw_reverse.h"
@@ -427,6 +428,7 @@ static int start(gw_t *gw)
     }
     dtls_creds_unref(gw->dtls_creds); /* the listener holds them now */
     gw->dtls_creds = NULL;
+    gw_limits_apply(gw); /* every client endpoint exists now */
     if (!(gw->metrics = gw_metrics_new(gw)) ||
         listen_http(gw, gw->cfg.http_listen, NULL, &gw->http, err, sizeof err) ||
         listen_http(gw, gw->cfg.http_listen_tls, gw->tls, &gw->https, err, sizeof err)) {

@@ -236,6 +236,16 @@ static void gateway_families(FILE *f, gw_t *gw)
         gw->cache ? gw_cache_entries(gw->cache) : 0);
     one(f, "coapgw_coalesced_requests_total", "counter",
         "GETs that joined an identical exchange already in flight.", gw->stats.coalesced);
+    gw_metrics_family(f, "coapgw_coap_refused_total", "counter",
+                      "Requests towards devices refused by a limit (answered 503 / 5.03).");
+    fprintf(f, "coapgw_coap_refused_total{limit=\"coap.max_exchanges\"} %llu\n",
+            (unsigned long long)gw->limits.refused[GW_LIMIT_EXCHANGES]);
+    fprintf(f, "coapgw_coap_refused_total{limit=\"coap.max_pending_per_peer\"} %llu\n",
+            (unsigned long long)gw->limits.refused[GW_LIMIT_PENDING]);
+    one(f, "coapgw_coap_requests_open", "gauge",
+        "CoAP requests in flight or queued towards devices (observations included) and forward "
+        "proxy HTTP calls: what coap.max_exchanges bounds.",
+        gw->limits.budget.used);
     gw_hub_stats_t hs = {0};
     if (gw->hub) hs = *gw_hub_stats(gw->hub);
     one(f, "coapgw_observations_active", "gauge", "Upstream CoAP observations.", hs.observations);

@@ -17,6 +17,7 @@
 #include "gw_dtls.h"
 #include "gw_hub.h"
 #include "gw_ids.h"
+#include "gw_limits.h"
 #include "gw_rd.h"
 #include "gw_reverse.h"
 
@@ -199,6 +200,7 @@ static int apply(gw_t *gw, cfg_t *next, gw_ids_t *ids, char *err, size_t errlen)
         if (servers[i])
             coap_server_set_upload_limits(servers[i], gw->cfg.max_uploads,
                                           gw->cfg.max_uploads_per_peer);
+    gw_limits_apply(gw); /* for new requests; those in flight go on */
     gw_ids_free(old_ids);
     gw_acl_free(old_acl);
     gw_acl_free(old_clients);
