@@ -92,6 +92,7 @@ typedef struct gw {
     gw_strmap_t *devices;  /* name -> gw_device_t (devices.c) */
     gw_stats_t stats;
     gw_limits_t limits;
+    char http_limit_text[96];   /* the 503's text past http.max_connections */
     struct gw_metrics *metrics; /* /metrics counters (metrics.c) */
     struct gw_drain *drain;     /* non-NULL while shutting down (shutdown.c) */
 } gw_t;

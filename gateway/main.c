@@ -355,9 +355,15 @@ static int listen_http(gw_t *gw, const char *listen, http_tls_creds_t *tls, http
 {
     *srv = NULL;
     if (cfg_listen_off(listen)) return 0;
+    snprintf(gw->http_limit_text, sizeof gw->http_limit_text,
+             "too many connections (http.max_connections = %u); try again later",
+             gw->cfg.max_connections);
     http_server_params_t hp = {.listen = listen,
                                .max_body = gw->cfg.max_body,
                                .conn_memory = gw->cfg.conn_memory,
+                               .max_connections = gw->cfg.max_connections,
+                               .limit_text = gw->http_limit_text,
+                               .conn_timeout_s = gw->cfg.idle_timeout_s,
                                .max_conn_per_ip = gw->cfg.max_conn_per_ip,
                                .header_timeout_ms = header_timeout_ms,
                                .log = http_log,

@@ -89,6 +89,8 @@ static void keep_restart_only(const cfg_t *now, cfg_t *next)
         {"coap.listen_dtls", offsetof(cfg_t, coap_listen_dtls), 1},
         {"http.conn_memory", offsetof(cfg_t, conn_memory), 0},
         {"http.max_connections_per_ip", offsetof(cfg_t, max_conn_per_ip), 0},
+        {"http.max_connections", offsetof(cfg_t, max_connections), 0},
+        {"http.idle_timeout_s", offsetof(cfg_t, idle_timeout_s), 0},
         {"coap.nstart", offsetof(cfg_t, nstart), 0},
         {"proxy.max_body_bytes", offsetof(cfg_t, max_body), 0},
         {"cache.max_entries", offsetof(cfg_t, cache_max_entries), 0},
