@@ -37,8 +37,8 @@ enum { GW_LIMIT_EXCHANGES, GW_LIMIT_PENDING, GW_NLIMITS };
 typedef struct {
     coap_req_budget_t budget;
     uint64_t refused[GW_NLIMITS];
-    uint64_t logged_ms; /* the last log line (at most one a second) */
-    uint64_t unlogged;  /* refusals since then, told in the next one */
+    uint64_t logged_ms[GW_NLIMITS]; /* the last log line (at most one a second each) */
+    uint64_t unlogged[GW_NLIMITS];  /* refusals since then, told in the next one */
 } gw_limits_t;
 
 /* One side's failed DTLS handshakes by reason (gw_dtls_count_failure,

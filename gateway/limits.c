@@ -39,14 +39,18 @@ void gw_limits_refused(gw_t *gw, int err, const char *target, char *msg, size_t 
     l->refused[which]++;
     /* a flood of refusals is one line a second, with the count */
     uint64_t now = base_loop_now(gw->loop);
-    if (l->logged_ms && now - l->logged_ms < 1000) {
-        l->unlogged++;
+    if (l->logged_ms[which] && now - l->logged_ms[which] < 1000) {
+        l->unlogged[which]++;
         return;
     }
-    gw_log(CFG_LOG_WARN, "limit: request to %s refused: %s = %u reached (%llu more refused before)",
-           target, keys[which], limit, (unsigned long long)l->unlogged);
-    l->logged_ms = now;
-    l->unlogged = 0;
+    char more[64] = "";
+    if (l->unlogged[which])
+        snprintf(more, sizeof more, " (and %llu more since the last line)",
+                 (unsigned long long)l->unlogged[which]);
+    gw_log(CFG_LOG_WARN, "limit: request to %s refused: %s = %u reached%s", target, keys[which],
+           limit, more);
+    l->logged_ms[which] = now;
+    l->unlogged[which] = 0;
 }
 
 void gw_limits_http(gw_t *gw, http_req_t *req, int err, const char *target)
