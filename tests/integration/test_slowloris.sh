@@ -97,10 +97,12 @@ stalled() {
         "$(metric "$S" coapgw_sse_dropped_events_total)"
     stop stall
     [ "$n" = 0 ] && within "$secs" 2 6 || return 1
-    [ $(((peak - rss0) / 20)) -lt $((64 * 1024)) ] || return 1
+    # AddressSanitizer's quarantine keeps freed memory: the bound is for real builds
+    grep -q '^COAPGW_SANITIZE:BOOL=ON' "$BUILD/CMakeCache.txt" 2>/dev/null ||
+        [ $(((peak - rss0) / 20)) -lt $((64 * 1024)) ] || return 1
     [ "$(grep -c 'event stream; closed: idle for 2 s' "$TMP/slow.log")" = 20 ]
 }
-check "20 event streams that read nothing: closed 2-6 s after they start (http.idle_timeout_s 2), under 64 KiB each, counted, logged" stalled
+check "20 event streams that read nothing: closed 2-6 s after they start (http.idle_timeout_s 2), under 64 KiB each (not under ASan), counted, logged" stalled
 
 reader() { # a subscriber that reads is never idle
     timeout 5 curl -sN -H 'Accept: text/event-stream' "$S/devices/demo/sensors/temperature" >"$TMP/reader.out" || true
