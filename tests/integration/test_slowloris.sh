@@ -91,7 +91,7 @@ stalled() {
         [ "$n" = 0 ] && [ "$(metric "$S" 'coapgw_http_closed_total{reason="idle_timeout"}')" = 20 ] && break
         sleep 0.1
     done
-    secs=$(echo "$(now) - $t0" | bc)
+    secs=$(awk -v a="$(now)" -v b="$t0" 'BEGIN { printf "%.2f", a - b }')
     echo "    20 stalled streams closed after ${secs} s; resident memory $rss0 -> peak $peak" \
         "($(((peak - rss0) / 20 / 1024)) KiB a stream); events dropped for them:" \
         "$(metric "$S" coapgw_sse_dropped_events_total)"
