@@ -292,6 +292,7 @@ static void enqueue(coap_req_t *req)
 {
     coap_peer_t *peer = req->peer;
     req->state = REQ_QUEUED;
+    peer->nwaiting++;
     req->wait_next = NULL;
     if (peer->wait_tail)
         peer->wait_tail->wait_next = req;
@@ -348,6 +349,24 @@ static void on_sent(coap_ep_t *ep, int result, const coap_msg_t *ack, void *arg)
     coap_client_pump_(req->ep, peer);
 }
 
+void coap_client_set_limits(coap_ep_t *ep, coap_req_budget_t *budget, uint32_t max_queued)
+{
+    ep->req_budget = budget;
+    ep->max_waiting = max_queued;
+}
+
+/* Whether req may start: COAP_OK, or the limit it would pass. */
+static int admit(const coap_req_t *req)
+{
+    const coap_ep_t *ep = req->ep;
+    const coap_req_budget_t *b = ep->req_budget;
+    if (b && b->max && b->used >= b->max) return COAP_ERR_BUSY;
+    const coap_peer_t *p = req->peer;
+    int would_wait = p->wait_head || p->outstanding >= ep->p.nstart;
+    if (would_wait && ep->max_waiting && p->nwaiting >= ep->max_waiting) return COAP_ERR_PEER_BUSY;
+    return COAP_OK;
+}
+
 int coap_req_send(coap_req_t *req, coap_resp_cb cb, void *arg)
 {
     req->cb = cb;
@@ -358,7 +377,8 @@ int coap_req_send(coap_req_t *req, coap_resp_cb cb, void *arg)
         req->b1_szx = req->szx;
     }
     req->b2_szx = req->szx;
-    int rc = req->ep->closing ? COAP_ERR_CANCELLED : assign_token(req);
+    int rc = req->ep->closing ? COAP_ERR_CANCELLED : admit(req);
+    if (!rc) rc = assign_token(req);
     if (rc) {
         req_free(req);
         return rc;
@@ -379,6 +399,7 @@ int coap_req_send(coap_req_t *req, coap_resp_cb cb, void *arg)
         return rc;
     }
     if (req->timeout_ms) coap_req_arm_(req, req->timeout_ms);
+    if ((req->budget = req->ep->req_budget)) req->budget->used++;
     return COAP_OK;
 }
 
@@ -396,6 +417,7 @@ static void unqueue(coap_req_t *req)
     if (!*pp) return;
     *pp = req->wait_next;
     if (p->wait_tail == req) p->wait_tail = prev;
+    p->nwaiting--;
 }
 
 /* Takes req out of every table; it can no longer be found or fire. */
@@ -409,6 +431,8 @@ static void detach(coap_req_t *req)
     if (!req->forgotten) base_htab_remove(&ep->exchanges, &req->hn);
     req->forgotten = 1;
     coap_req_release_slot_(req);
+    if (req->budget) req->budget->used--;
+    req->budget = NULL;
     req->state = REQ_DONE;
 }
 
@@ -450,6 +474,7 @@ void coap_client_pump_(coap_ep_t *ep, coap_peer_t *peer)
         coap_req_t *req = peer->wait_head;
         peer->wait_head = req->wait_next;
         if (!peer->wait_head) peer->wait_tail = NULL;
+        peer->nwaiting--;
         req->state = REQ_NEW;
         int rc = coap_req_transmit_(req);
         if (rc) coap_req_finish_(req, rc, NULL);

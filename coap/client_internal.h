@@ -47,6 +47,7 @@ struct coap_req {
     uint8_t dereg;     /* the deregistration GET is in flight */
     uint8_t forgotten; /* out of the token table: next notification gets RST */
     coap_ep_tx_t *tx;
+    coap_req_budget_t *budget; /* counted in it, from send to the end */
 
     /* Block1 (RFC 7959 §2.5) */
     uint8_t b1_active, b1_szx, b1_retried;

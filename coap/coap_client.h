@@ -72,6 +72,23 @@ void coap_req_set_block_szx(coap_req_t *req, unsigned szx, int early_block2);
  * to Max-Age before re-registering (default 5000). */
 void coap_req_set_observe(coap_req_t *req, uint32_t reregister_margin_ms);
 
+/* Limits of the client role (RFC 7252 §4.7 bounds the requests in flight
+ * to a peer, NSTART; these bound what waits and what is open in all).
+ * A request counts in `used` of its budget from coap_req_send() until its
+ * final callback (an observation: as long as it lasts); several endpoints
+ * may share one budget. The caller owns the budget and may change `max`
+ * at any time (a lower one refuses new requests only). */
+typedef struct coap_req_budget {
+    uint32_t max;  /* requests in flight or queued; 0: no limit */
+    uint32_t used; /* kept by the engine */
+} coap_req_budget_t;
+/* ep's requests count in budget (NULL: none), and at most max_queued of
+ * them wait behind NSTART for one peer (0: no limit). Beyond either,
+ * coap_req_send() fails (COAP_ERR_BUSY, COAP_ERR_PEER_BUSY) and sends
+ * nothing. Set the budget before ep's first request; max_queued may
+ * change at any time. */
+void coap_client_set_limits(coap_ep_t *ep, coap_req_budget_t *budget, uint32_t max_queued);
+
 /* Starts the exchange (queued first if NSTART is reached). On failure the
  * request is freed without a callback and a coap_err_t is returned. */
 int coap_req_send(coap_req_t *req, coap_resp_cb cb, void *arg);

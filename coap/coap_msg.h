@@ -66,6 +66,9 @@ typedef enum {
     COAP_ERR_DTLS_KEY = -31,            /* raw public key not the pinned one */
     COAP_ERR_DTLS_REJECTED = -32,       /* the peer rejected our certificate or key */
     COAP_ERR_DTLS_NO_CREDENTIALS = -33, /* no credentials for this peer */
+    /* The client role's limits (coap_client_set_limits): nothing was sent. */
+    COAP_ERR_BUSY = -34,      /* the requests in flight or queued reached their budget */
+    COAP_ERR_PEER_BUSY = -35, /* the requests queued behind NSTART for the peer at their limit */
 } coap_err_t;
 
 #define COAP_ERR_IS_DTLS(err)                                                                      \

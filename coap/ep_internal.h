@@ -26,6 +26,7 @@ struct ep_timer {
 };
 
 struct coap_req;
+struct coap_req_budget;
 
 /* One remote endpoint: message IDs, NSTART accounting (§4.7) and the
  * requests waiting for a free slot (kept here, owned by the client role). */
@@ -36,6 +37,7 @@ typedef struct coap_peer {
     uint8_t has_local;
     uint16_t next_mid;
     uint16_t outstanding;
+    uint32_t nwaiting; /* requests in the wait list */
     struct coap_req *wait_head, *wait_tail;
     base_list_t lru; /* in ep->peers_lru, least recently used first */
     uint64_t last_used;
@@ -126,6 +128,8 @@ struct coap_ep {
     void *on_request_ctx;
     const ep_response_role_t *responses; /* NULL until a client role uses ep */
     base_htab_t exchanges;               /* the client role's, by token */
+    struct coap_req_budget *req_budget;  /* the client role's limits (coap_client.h) */
+    uint32_t max_waiting;                /* ... per peer behind NSTART; 0: no limit */
     const coap_identity_t *rx_identity;  /* of the datagram being processed */
     uint8_t closing;                     /* coap_ep_free() is running */
     uint32_t rand_pool[16];

@@ -356,6 +356,10 @@ const char *coap_strerror(int err)
         return "DTLS handshake failed: the peer rejected our credentials";
     case COAP_ERR_DTLS_NO_CREDENTIALS:
         return "no DTLS credentials for this peer";
+    case COAP_ERR_BUSY:
+        return "too many requests in flight";
+    case COAP_ERR_PEER_BUSY:
+        return "too many requests queued for this peer";
     }
     if (COAP_ERR_IS_SYS(err)) return strerror(COAP_ERR_ERRNO(err));
     return "unknown error";

@@ -74,7 +74,8 @@ typedef struct {
     uint32_t max_conn_per_ip;      /* http.max_connections_per_ip: 128 */
     uint32_t max_connections;      /* http.max_connections: HTTP connections in all, 20000 */
     uint32_t idle_timeout_s;       /* http.idle_timeout_s: a connection that moves no byte
-                                      is closed after, 60 */
+                                      is closed after (and a request body must be whole
+                                      within, from its header), 60 */
     int inline_active_content;     /* http.inline_active_content: HTML/XML/SVG from devices
                                       served inline instead of as attachments: 0 */
     char *coap_listen;             /* coap.listen: "0.0.0.0:5683" */

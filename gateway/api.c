@@ -10,6 +10,7 @@
 #include "gw_api.h"
 #include "coap_uri.h"
 #include "gw_coaps.h"
+#include "gw_limits.h"
 #include "gw_links.h"
 
 #include <jansson.h>
@@ -333,6 +334,12 @@ static void start_fetch(gw_t *gw, gw_device_t *d, disc_t *c, http_req_t *req)
         const char *dtls = gw_dtls_why(gw, ep, uri, &d->addr, rc, why, sizeof why);
         http_req_on_abort(req, NULL, NULL);
         fetch_free(f);
+        if (gw_limits_refusal(rc)) { /* the JSON form of gw_limits_http's answer */
+            gw_limits_refused(gw, rc, uri, why, sizeof why);
+            http_req_add_header(req, "Retry-After", GW_BUSY_RETRY_S_TEXT);
+            gw_api_error(req, 503, "device %s: %s", d->name, why);
+            return;
+        }
         gw_api_error(req, 502, "device %s: %s%s", d->name,
                      dtls ? "" : "cannot send: ", dtls ? dtls : coap_strerror(rc));
         return;

@@ -31,6 +31,17 @@ typedef struct {
     uint64_t coap_timeouts, coap_errors;
 } gw_stats_t;
 
+/* coap.max_exchanges and coap.max_pending_per_peer (limits.c): the
+ * budget every client endpoint's requests count in (and the forward
+ * proxy's HTTP calls), what was refused, and the refusals' log line. */
+enum { GW_LIMIT_EXCHANGES, GW_LIMIT_PENDING, GW_NLIMITS };
+typedef struct {
+    coap_req_budget_t budget;
+    uint64_t refused[GW_NLIMITS];
+    uint64_t logged_ms[GW_NLIMITS]; /* the last log line (at most one a second each) */
+    uint64_t unlogged[GW_NLIMITS];  /* refusals since then, told in the next one */
+} gw_limits_t;
+
 /* One side's failed DTLS handshakes by reason (gw_dtls_count_failure,
  * dtls_listen.c: its table of reasons has GW_DTLS_REASONS rows). */
 #define GW_DTLS_REASONS 11
@@ -82,6 +93,8 @@ typedef struct gw {
     gw_strmap_t *inflight; /* coalescing: key -> gw_exchange */
     gw_strmap_t *devices;  /* name -> gw_device_t (devices.c) */
     gw_stats_t stats;
+    gw_limits_t limits;
+    char http_limit_text[96];   /* the 503's text past http.max_connections */
     struct gw_metrics *metrics; /* /metrics counters (metrics.c) */
     struct gw_drain *drain;     /* non-NULL while shutting down (shutdown.c) */
 } gw_t;

@@ -6,6 +6,8 @@
  * events, never the gateway's memory.
  */
 #include "gw_coaps.h"
+#include "gw_hub.h"
+#include "gw_limits.h"
 #include "gw_map.h"
 #include "hub_internal.h"
 
@@ -185,7 +187,10 @@ static void obs_fail(obs_t *o, unsigned status, const char *message)
 static void obs_trouble(obs_t *o, int err)
 {
     char why[GW_MSG_MAX];
-    if (gw_dtls_why(o->hub->gw, o->t.ep, o->t.uri, &o->t.addr, err, why, sizeof why))
+    if (gw_limits_refusal(err)) { /* coap.max_exchanges: event: error 503 */
+        gw_limits_refused(o->hub->gw, err, o->t.uri, why, sizeof why);
+        obs_fail(o, 503, why);
+    } else if (gw_dtls_why(o->hub->gw, o->t.ep, o->t.uri, &o->t.addr, err, why, sizeof why))
         obs_fail(o, 502, why);
     else
         obs_reconnect(o, coap_strerror(err));
@@ -253,7 +258,8 @@ static void obs_start(obs_t *o)
     o->hub->stats.registrations++;
     if (o->req) return;
     char gone[GW_MSG_MAX];
-    if (!gw_dtls_gone(gw, o->t.ep, o->t.uri, &o->t.addr, err, gone, sizeof gone)) {
+    if (!gw_limits_refusal(err) &&
+        !gw_dtls_gone(gw, o->t.ep, o->t.uri, &o->t.addr, err, gone, sizeof gone)) {
         obs_reconnect(o, coap_strerror(err));
         return;
     }

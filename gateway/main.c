@@ -9,6 +9,7 @@
 #include "gw_dtls.h"
 #include "gw_hub.h"
 #include "gw_ids.h"
+#include "gw_limits.h"
 #include "gw_metrics.h"
 #include "gw_rd.h"
 #include "gw_reverse.h"
@@ -355,10 +356,16 @@ static int listen_http(gw_t *gw, const char *listen, http_tls_creds_t *tls, http
     *srv = NULL;
     if (cfg_listen_off(listen)) return 0;
     int fd = gw_passed_hand(&gw->passed, tls ? GW_LISTEN_HTTPS : GW_LISTEN_HTTP);
+    snprintf(gw->http_limit_text, sizeof gw->http_limit_text,
+             "too many connections (http.max_connections = %u); try again later",
+             gw->cfg.max_connections);
     http_server_params_t hp = {.listen = listen,
                                .listen_fd = fd > 0 ? fd : 0,
                                .max_body = gw->cfg.max_body,
                                .conn_memory = gw->cfg.conn_memory,
+                               .max_connections = gw->cfg.max_connections,
+                               .limit_text = gw->http_limit_text,
+                               .conn_timeout_s = gw->cfg.idle_timeout_s,
                                .max_conn_per_ip = gw->cfg.max_conn_per_ip,
                                .header_timeout_ms = header_timeout_ms,
                                .log = http_log,
@@ -436,6 +443,7 @@ static int start(gw_t *gw)
     }
     dtls_creds_unref(gw->dtls_creds); /* the listener holds them now */
     gw->dtls_creds = NULL;
+    gw_limits_apply(gw); /* every client endpoint exists now */
     if (!(gw->metrics = gw_metrics_new(gw)) ||
         listen_http(gw, gw->cfg.http_listen, NULL, &gw->http, err, sizeof err) ||
         listen_http(gw, gw->cfg.http_listen_tls, gw->tls, &gw->https, err, sizeof err)) {

@@ -175,6 +175,25 @@ static void http_families(FILE *f, const gw_metrics_t *m)
     one(f, "coapgw_http_rejected_total", "counter",
         "HTTP requests libmicrohttpd refused itself (header too large, malformed).",
         m->http_rejected);
+    http_server_stats_t hs = {0};
+    http_server_t *servers[2] = {m->gw->http, m->gw->https};
+    for (int i = 0; i < 2; i++) {
+        if (!servers[i]) continue;
+        const http_server_stats_t *s = http_server_stats(servers[i]);
+        hs.refused += s->refused, hs.header_timeouts += s->header_timeouts;
+        hs.body_timeouts += s->body_timeouts, hs.idle_timeouts += s->idle_timeouts;
+    }
+    gw_metrics_family(f, "coapgw_http_refused_total", "counter",
+                      "HTTP connections refused by a limit (answered 503 and closed).");
+    fprintf(f, "coapgw_http_refused_total{limit=\"http.max_connections\"} %llu\n",
+            (unsigned long long)hs.refused);
+    gw_metrics_family(f, "coapgw_http_closed_total", "counter",
+                      "HTTP connections closed for a slow client, by reason.");
+    const char *reasons[3] = {"header_timeout", "body_timeout", "idle_timeout"};
+    uint64_t counts[3] = {hs.header_timeouts, hs.body_timeouts, hs.idle_timeouts};
+    for (int i = 0; i < 3; i++)
+        fprintf(f, "coapgw_http_closed_total{reason=\"%s\"} %llu\n", reasons[i],
+                (unsigned long long)counts[i]);
     one(f, "coapgw_https_requests_total", "counter",
         "Of the HTTP requests above (answered or refused), those that came over HTTPS.", m->https);
     const char *h = "coapgw_http_to_coap_duration_seconds";
@@ -236,6 +255,16 @@ static void gateway_families(FILE *f, gw_t *gw)
         gw->cache ? gw_cache_entries(gw->cache) : 0);
     one(f, "coapgw_coalesced_requests_total", "counter",
         "GETs that joined an identical exchange already in flight.", gw->stats.coalesced);
+    gw_metrics_family(f, "coapgw_coap_refused_total", "counter",
+                      "Requests towards devices refused by a limit (answered 503 / 5.03).");
+    fprintf(f, "coapgw_coap_refused_total{limit=\"coap.max_exchanges\"} %llu\n",
+            (unsigned long long)gw->limits.refused[GW_LIMIT_EXCHANGES]);
+    fprintf(f, "coapgw_coap_refused_total{limit=\"coap.max_pending_per_peer\"} %llu\n",
+            (unsigned long long)gw->limits.refused[GW_LIMIT_PENDING]);
+    one(f, "coapgw_coap_requests_open", "gauge",
+        "CoAP requests in flight or queued towards devices (observations included) and forward "
+        "proxy HTTP calls: what coap.max_exchanges bounds.",
+        gw->limits.budget.used);
     gw_hub_stats_t hs = {0};
     if (gw->hub) hs = *gw_hub_stats(gw->hub);
     one(f, "coapgw_observations_active", "gauge", "Upstream CoAP observations.", hs.observations);

@@ -9,6 +9,7 @@
 #include "gw.h"
 #include "gw_coaps.h"
 #include "gw_guard.h"
+#include "gw_limits.h"
 #include "gw_location.h"
 #include "gw_map.h"
 #include "gw_metrics.h"
@@ -383,6 +384,7 @@ static int start_exchange(exch_t *x, http_req_t *req, const gw_target_t *t, cons
     int rc = coap_req_send(creq, on_coap_done, x); /* on failure creq is freed already */
     if (rc) {
         x->creq = NULL;
+        if (gw_limits_refusal(rc)) return gw_limits_http(gw, req, rc, t->uri), -1;
         if (gw_dtls_gone(gw, ep, t->uri, &t->addr, rc, msg, sizeof msg)) {
             http_req_set_log(req, t->uri, "DTLS session gone");
             return http_respond_text(req, 502, "%s", msg), -1;

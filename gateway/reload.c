@@ -17,6 +17,7 @@
 #include "gw_dtls.h"
 #include "gw_hub.h"
 #include "gw_ids.h"
+#include "gw_limits.h"
 #include "gw_rd.h"
 #include "gw_reverse.h"
 
@@ -88,6 +89,8 @@ static void keep_restart_only(const cfg_t *now, cfg_t *next)
         {"coap.listen_dtls", offsetof(cfg_t, coap_listen_dtls), 1},
         {"http.conn_memory", offsetof(cfg_t, conn_memory), 0},
         {"http.max_connections_per_ip", offsetof(cfg_t, max_conn_per_ip), 0},
+        {"http.max_connections", offsetof(cfg_t, max_connections), 0},
+        {"http.idle_timeout_s", offsetof(cfg_t, idle_timeout_s), 0},
         {"coap.nstart", offsetof(cfg_t, nstart), 0},
         {"proxy.max_body_bytes", offsetof(cfg_t, max_body), 0},
         {"cache.max_entries", offsetof(cfg_t, cache_max_entries), 0},
@@ -199,6 +202,7 @@ static int apply(gw_t *gw, cfg_t *next, gw_ids_t *ids, char *err, size_t errlen)
         if (servers[i])
             coap_server_set_upload_limits(servers[i], gw->cfg.max_uploads,
                                           gw->cfg.max_uploads_per_peer);
+    gw_limits_apply(gw); /* for new requests; those in flight go on */
     gw_ids_free(old_ids);
     gw_acl_free(old_acl);
     gw_acl_free(old_clients);

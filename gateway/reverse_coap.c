@@ -7,6 +7,7 @@
  * came (RFC 7252 §5.7.2).
  */
 #include "gw_coaps.h"
+#include "gw_limits.h"
 #include "reverse_internal.h"
 
 #include <stdio.h>
@@ -107,9 +108,13 @@ void rv_forward_coap(gw_reverse_t *rv, coap_server_t *srv, const coap_server_req
     coap_req_set_max_body(creq, rv->gw->cfg.max_body);
     f->srv = srv;
     f->id = req->id;
-    if (coap_req_send(creq, on_coap_done, f)) {
+    int rc = coap_req_send(creq, on_coap_done, f); /* on failure creq is freed already */
+    if (rc) {
         free(f);
-        rv_answer(srv, req->id, COAP_BAD_GATEWAY, "cannot send the request");
+        if (gw_limits_refusal(rc))
+            gw_limits_coap(rv->gw, srv, req->id, rc, t.uri);
+        else
+            rv_answer(srv, req->id, COAP_BAD_GATEWAY, "cannot send the request");
         return;
     }
 }

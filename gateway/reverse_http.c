@@ -4,6 +4,7 @@
  * (RFC 8075 tables in reverse, RFC 7252 §10.1); fresh 2.05 answers to GET
  * are cached (§5.6). Redirects are not followed.
  */
+#include "gw_limits.h"
 #include "gw_map.h"
 #include "reverse_internal.h"
 
@@ -24,6 +25,13 @@ typedef struct {
     int accept;
     char uri[COAP_URI_BUF]; /* Proxy-Uri: at most 1034 bytes (RFC 7252 §5.10.2) */
 } fwd_t;
+
+/* The call is over: its place in coap.max_exchanges' budget is free. */
+static void fwd_free(fwd_t *f)
+{
+    gw_limits_give(f->rv->gw);
+    free(f);
+}
 
 /* 201's Location -> Location-Path / Location-Query (RFC 7252 §10.1), when
  * it stays on the origin; the option values point into `location`. */
@@ -82,7 +90,7 @@ static void on_http_done(http_call_t *call, const http_result_t *r, void *arg)
         snprintf(diag, sizeof diag, "%s: %s", f->uri, r->error ? r->error : "failed");
         gw_log(CFG_LOG_INFO, "coap->http %s: %s", f->uri, diag);
         if (r->result != HTTP_CALL_CANCELLED) rv_answer(f->srv, f->id, code, diag);
-        free(f);
+        fwd_free(f);
         return;
     }
     coap_server_response_t resp = COAP_RESPONSE(gw_map_http_to_coap(r->status, f->method));
@@ -124,7 +132,7 @@ static void on_http_done(http_call_t *call, const http_result_t *r, void *arg)
         gw_cache_invalidate(cache, f->uri); /* RFC 7252 §5.6.2 */
     }
     coap_server_respond(f->srv, f->id, &resp);
-    free(f);
+    fwd_free(f);
 }
 
 /* A fresh cached answer to a proxied GET (RFC 7252 §5.7.1, §5.6). */
@@ -203,9 +211,17 @@ void rv_forward_http(gw_reverse_t *rv, coap_server_t *srv, const coap_server_req
         rv_answer(srv, req->id, COAP_NOT_IMPLEMENTED, "no HTTP method for this CoAP method");
         return;
     }
+    /* the calls in flight count in coap.max_exchanges too: each holds a
+     * pending CoAP request, a curl handle and its socket */
+    int busy = gw_limits_take(rv->gw);
+    if (busy) {
+        gw_limits_coap(rv->gw, srv, req->id, busy, uri);
+        return;
+    }
     fwd_t *f = calloc(1, sizeof *f);
     http_call_t *call = f ? http_call_new(rv->http, method, uri) : NULL;
     if (!call) {
+        gw_limits_give(rv->gw);
         free(f);
         rv_answer(srv, req->id, COAP_BAD_REQUEST, "malformed Proxy-Uri");
         return;
@@ -222,7 +238,7 @@ void rv_forward_http(gw_reverse_t *rv, coap_server_t *srv, const coap_server_req
     http_call_set_max_body(call, rv->gw->cfg.max_body);
     http_call_set_addr_check(call, addr_check, f);
     if (http_call_start(call, on_http_done, f)) {
-        free(f);
+        fwd_free(f);
         rv_answer(srv, req->id, COAP_BAD_GATEWAY, "cannot start the HTTP request");
         return;
     }

@@ -1,20 +1,23 @@
 /*
- * conn.c - a deadline for each request header (slowloris).
+ * conn.c - deadlines for each request header (slowloris) and body, and
+ * the connection limit.
  *
  * libmicrohttpd's MHD_OPTION_CONNECTION_TIMEOUT is an inactivity timeout:
- * a client that sends one header byte every few seconds keeps a
+ * a client that sends one header or body byte every few seconds keeps a
  * connection (and its memory pool) forever. Here every connection that
  * waits for a request header - a new one, or a kept-alive one after its
  * answer - has a deadline (params.header_timeout_ms, asked each time, so
- * a reload applies); when it passes, the socket is shut down. MHD sees
- * the end of the stream at its next run and closes the connection the
- * usual way (the completion and close notifications run, the pool is
- * freed). Once a header is complete the connection has no deadline, so
- * slow answers, uploads and event streams are never cut. On an HTTPS
- * listener the deadline starts before the TLS handshake, so a client that
- * never finishes its handshake is closed the same way.
+ * a reload applies), and so does the body that follows a header
+ * (params.conn_timeout_s from the header's end). When one passes, the
+ * socket is shut down. MHD sees the end of the stream at its next run
+ * and closes the connection the usual way (the completion and close
+ * notifications run, the pool is freed). Once the body is in the
+ * connection has no deadline, so slow answers and event streams are
+ * never cut (only MHD's inactivity timeout applies to them). On an HTTPS
+ * listener the header deadline starts before the TLS handshake, so a
+ * client that never finishes its handshake is closed the same way.
  *
- * The waiting list is kept by deadline: new entries go at the tail (the
+ * Each waiting list is kept by deadline: new entries go at the tail (a
  * timeout rarely changes), found from the tail when it shrank at a reload.
  */
 #include "http_internal.h"
@@ -30,55 +33,62 @@ http_conn_t *http_conn_of_(struct MHD_Connection *c)
     return ci ? ci->socket_context : NULL;
 }
 
-/* The connection whose deadline comes first, or NULL. */
-static http_conn_t *wait_first(const http_server_t *srv)
+/* The connection of w whose deadline comes first, or NULL. */
+static http_conn_t *wait_first(const http_waits_t *w)
 {
-    base_list_t *it = base_list_first(&srv->waiting);
+    base_list_t *it = base_list_first(&w->list);
     return it ? base_list_entry(it, http_conn_t, link) : NULL;
 }
 
-static void arm(http_server_t *srv)
+static void arm(http_waits_t *w)
 {
-    http_conn_t *first = wait_first(srv);
+    http_conn_t *first = wait_first(w);
     if (first)
-        base_loop_timer_arm(srv->header_timer, first->deadline_ms);
+        base_loop_timer_arm(w->timer, first->deadline_ms);
     else
-        base_loop_timer_disarm(srv->header_timer);
+        base_loop_timer_disarm(w->timer);
 }
 
-/* Out of the waiting list (if in it), the timer following the new head. */
+/* Out of its waiting list (if in one), the timer following the new head. */
 static void wait_end(http_server_t *srv, http_conn_t *k)
 {
     if (!base_list_linked(&k->link)) return;
-    int was_first = wait_first(srv) == k;
+    http_waits_t *w = &srv->waits[k->wait];
+    int was_first = wait_first(w) == k;
     base_list_remove(&k->link);
-    if (was_first) arm(srv);
+    if (was_first) arm(w);
 }
 
-/* From now on, k must deliver a complete request header in time. */
-static void wait_begin(http_server_t *srv, http_conn_t *k)
+/* From now on, k must deliver what `wait` names within ms (0: no limit). */
+static void wait_begin(http_server_t *srv, http_conn_t *k, int wait, uint32_t ms)
 {
-    uint32_t ms = srv->p.header_timeout_ms ? srv->p.header_timeout_ms(srv->arg) : 0;
-    base_list_remove(&k->link);
+    wait_end(srv, k);
     if (!ms || k->timed_out) return;
+    http_waits_t *w = &srv->waits[wait];
+    k->wait = (uint8_t)wait;
     k->timeout_ms = ms;
     k->deadline_ms = base_loop_now(srv->loop) + ms;
-    base_list_t *after = srv->waiting.prev;
-    while (after != &srv->waiting &&
+    base_list_t *after = w->list.prev;
+    while (after != &w->list &&
            base_list_entry(after, http_conn_t, link)->deadline_ms > k->deadline_ms)
         after = after->prev;
     base_list_insert_before(after->next, &k->link);
-    if (wait_first(srv) == k) arm(srv);
+    if (wait_first(w) == k) arm(w);
 }
 
-static void on_deadline(base_loop_t *loop, base_loop_timer_t *t, void *arg)
+static void header_wait(http_server_t *srv, http_conn_t *k)
 {
-    (void)t;
-    http_server_t *srv = arg;
-    uint64_t now = base_loop_now(loop);
+    uint32_t ms = srv->p.header_timeout_ms ? srv->p.header_timeout_ms(srv->arg) : 0;
+    wait_begin(srv, k, HTTP_WAIT_HEADER, ms);
+}
+
+/* Ends every connection of w whose deadline passed; returns how many. */
+static size_t expire(http_server_t *srv, http_waits_t *w)
+{
+    uint64_t now = base_loop_now(srv->loop);
     size_t closed = 0;
     http_conn_t *k;
-    while ((k = wait_first(srv)) && k->deadline_ms <= now) {
+    while ((k = wait_first(w)) && k->deadline_ms <= now) {
         base_list_remove(&k->link);
         k->timed_out = 1;
         const union MHD_ConnectionInfo *ci =
@@ -89,29 +99,55 @@ static void on_deadline(base_loop_t *loop, base_loop_timer_t *t, void *arg)
         if (ci) shutdown(ci->connect_fd, SHUT_RDWR);
         closed++;
     }
-    if (closed) {
-        srv->need_run = 1;
-        if (srv->p.log) {
-            char msg[128];
-            snprintf(msg, sizeof msg,
-                     "closed %zu connection(s): no complete %srequest header in time", closed,
-                     srv->tls ? "TLS handshake and " : "");
-            srv->p.log(msg);
-        }
+    arm(w);
+    if (closed) srv->need_run = 1;
+    return closed;
+}
+
+static void on_header_deadline(base_loop_t *loop, base_loop_timer_t *t, void *arg)
+{
+    (void)loop, (void)t;
+    http_server_t *srv = arg;
+    size_t closed = expire(srv, &srv->waits[HTTP_WAIT_HEADER]);
+    srv->stats.header_timeouts += closed;
+    if (closed && srv->p.log) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "closed %zu connection(s): no complete %srequest header in time",
+                 closed, srv->tls ? "TLS handshake and " : "");
+        srv->p.log(msg);
     }
-    arm(srv);
+}
+
+static void on_body_deadline(base_loop_t *loop, base_loop_timer_t *t, void *arg)
+{
+    (void)loop, (void)t;
+    http_server_t *srv = arg;
+    size_t closed = expire(srv, &srv->waits[HTTP_WAIT_BODY]);
+    srv->stats.body_timeouts += closed;
+    if (closed && srv->p.log) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "closed %zu connection(s): request body not complete in time",
+                 closed);
+        srv->p.log(msg);
+    }
 }
 
 int http_conn_init_(http_server_t *srv)
 {
-    srv->header_timer = base_loop_timer_new(srv->loop, on_deadline, srv);
-    return srv->header_timer ? 0 : -1;
+    base_loop_timer_cb fire[HTTP_NWAITS] = {on_header_deadline, on_body_deadline};
+    for (int i = 0; i < HTTP_NWAITS; i++) {
+        base_list_init(&srv->waits[i].list);
+        if (!(srv->waits[i].timer = base_loop_timer_new(srv->loop, fire[i], srv))) return -1;
+    }
+    return 0;
 }
 
 void http_conn_fini_(http_server_t *srv)
 {
-    base_loop_timer_free(srv->header_timer);
-    srv->header_timer = NULL;
+    for (int i = 0; i < HTTP_NWAITS; i++) {
+        base_loop_timer_free(srv->waits[i].timer);
+        srv->waits[i].timer = NULL;
+    }
 }
 
 void http_conn_notify_(void *cls, struct MHD_Connection *c, void **socket_context,
@@ -120,13 +156,17 @@ void http_conn_notify_(void *cls, struct MHD_Connection *c, void **socket_contex
     http_server_t *srv = cls;
     http_conn_t *k = *socket_context;
     if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        srv->nconns++;
         /* Without memory there is no deadline, but the connection works. */
         if (!(k = calloc(1, sizeof *k))) return;
         k->mhd = c;
         k->srv = srv;
+        k->over_limit = srv->nconns > srv->p.max_connections;
         *socket_context = k;
-        wait_begin(srv, k);
-    } else if (code == MHD_CONNECTION_NOTIFY_CLOSED && k) {
+        header_wait(srv, k);
+    } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+        srv->nconns--;
+        if (!k) return;
         wait_end(srv, k);
         http_tls_creds_release(k->creds);
         free(k);
@@ -134,7 +174,15 @@ void http_conn_notify_(void *cls, struct MHD_Connection *c, void **socket_contex
     }
 }
 
-void http_conn_header_done_(http_server_t *srv, struct MHD_Connection *c)
+int http_conn_header_done_(http_server_t *srv, struct MHD_Connection *c)
+{
+    http_conn_t *k = http_conn_of_(c);
+    if (!k) return 0;
+    wait_begin(srv, k, HTTP_WAIT_BODY, srv->p.conn_timeout_s * 1000u);
+    return k->over_limit;
+}
+
+void http_conn_body_done_(http_server_t *srv, struct MHD_Connection *c)
 {
     http_conn_t *k = http_conn_of_(c);
     if (k) wait_end(srv, k);
@@ -143,11 +191,13 @@ void http_conn_header_done_(http_server_t *srv, struct MHD_Connection *c)
 void http_conn_request_over_(http_server_t *srv, struct MHD_Connection *c)
 {
     http_conn_t *k = http_conn_of_(c);
-    if (k) wait_begin(srv, k);
+    if (k) header_wait(srv, k);
 }
 
-uint32_t http_conn_closed_late_(struct MHD_Connection *c)
+uint32_t http_conn_closed_late_(struct MHD_Connection *c, int *wait)
 {
     http_conn_t *k = http_conn_of_(c);
-    return k && k->timed_out ? k->timeout_ms : 0;
+    if (!k || !k->timed_out) return 0;
+    *wait = k->wait;
+    return k->timeout_ms;
 }

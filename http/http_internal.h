@@ -52,15 +52,27 @@ struct http_stream {
 /* One TCP connection (MHD's socket context). While it waits for a request
  * header it sits in the server's list of waiting connections, by deadline
  * (conn.c: slowloris). */
+/* What a connection waits for, each with its deadline (conn.c). */
+enum { HTTP_WAIT_HEADER, HTTP_WAIT_BODY, HTTP_NWAITS };
+
+/* Connections waiting for one thing, by deadline; the timer follows the
+ * first. */
+typedef struct {
+    base_list_t list;
+    base_loop_timer_t *timer;
+} http_waits_t;
+
 typedef struct http_conn {
-    base_list_t link; /* in srv->waiting while it waits for a header */
+    base_list_t link; /* in srv->waits[wait] while it waits for a header or a body */
     struct MHD_Connection *mhd;
     http_server_t *srv;
     http_tls_creds_t *creds; /* HTTPS: what its handshake presented (a reference) */
     uint64_t deadline_ms;    /* loop clock */
     uint32_t timeout_ms;     /* what the deadline was set from (for the log) */
-    uint8_t timed_out;
-    uint8_t peer_trusted; /* mutual TLS: its client certificate passed (tls.c) */
+    uint8_t timed_out;       /* closed because its wait ran out */
+    uint8_t wait;            /* HTTP_WAIT_*: what it waits (or waited) for */
+    uint8_t over_limit;      /* opened past max_connections: gets 503 */
+    uint8_t peer_trusted;    /* mutual TLS: its client certificate passed (tls.c) */
 } http_conn_t;
 
 struct http_server {
@@ -76,10 +88,11 @@ struct http_server {
     size_t nreqs;                    /* http_req_t alive */
     int quiesced;                    /* no new connections; every answer closes its connection */
     base_list_t suspended;           /* http_req_t: MHD must not stop with any of these */
-    base_list_t waiting;             /* http_conn_t waiting for a request header, by deadline */
-    base_loop_timer_t *header_timer; /* armed at the first waiting one's deadline */
-    http_tls_creds_t *tls;           /* HTTPS: for new handshakes (a reference); NULL: HTTP */
-    char *client_ca;                 /* mutual TLS: the trusted CAs (PEM), or NULL */
+    http_waits_t waits[HTTP_NWAITS]; /* http_conn_t waiting for a header, a body */
+    size_t nconns;                   /* connections open */
+    http_server_stats_t stats;
+    http_tls_creds_t *tls; /* HTTPS: for new handshakes (a reference); NULL: HTTP */
+    char *client_ca;       /* mutual TLS: the trusted CAs (PEM), or NULL */
     uint16_t port;
 };
 
@@ -93,12 +106,17 @@ void http_conn_fini_(http_server_t *srv);
  * first request header) or is gone. */
 void http_conn_notify_(void *cls, struct MHD_Connection *c, void **socket_context,
                        enum MHD_ConnectionNotificationCode code);
-/* The connection's request header is complete: no deadline any more. */
-void http_conn_header_done_(http_server_t *srv, struct MHD_Connection *c);
+/* The connection's request header is complete: its body has
+ * conn_timeout_s to arrive. Returns 1 when the connection was opened
+ * past max_connections (answer 503). */
+int http_conn_header_done_(http_server_t *srv, struct MHD_Connection *c);
+/* The whole body is in: no deadline any more. */
+void http_conn_body_done_(http_server_t *srv, struct MHD_Connection *c);
 /* Its request is over: with keep-alive it waits for the next header. */
 void http_conn_request_over_(http_server_t *srv, struct MHD_Connection *c);
-/* When the connection was closed for a late header: the timeout, else 0. */
-uint32_t http_conn_closed_late_(struct MHD_Connection *c);
+/* When the connection was closed for a late header or body: the
+ * timeout (ms), else 0; *wait says which. */
+uint32_t http_conn_closed_late_(struct MHD_Connection *c, int *wait);
 /* The connection's state (MHD's socket context), or NULL without memory. */
 http_conn_t *http_conn_of_(struct MHD_Connection *c);
 

@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define HTTP_CONN_SPARE 16 /* connections over max_connections that get their 503 */
+
 typedef struct http_server http_server_t;
 typedef struct http_req http_req_t;
 
@@ -44,10 +46,19 @@ typedef struct {
      * (closed with the server). 0: bind
      * (descriptor 0 is never one: passed sockets start at 3). */
     int listen_fd;
-    size_t max_body;          /* default 1 MiB */
-    size_t conn_memory;       /* MHD's per-connection pool, default 16 KiB */
-    unsigned max_connections; /* default 20000 */
-    unsigned conn_timeout_s;  /* idle connection timeout, default 60 */
+    size_t max_body;    /* default 1 MiB */
+    size_t conn_memory; /* MHD's per-connection pool, default 16 KiB */
+    /* Connections open at once (default 20000). Up to HTTP_CONN_SPARE
+     * more are accepted and get 503 with Retry-After and limit_text as
+     * soon as their request header is in, then closed; beyond those,
+     * libmicrohttpd stops accepting (they wait in the kernel's backlog). */
+    unsigned max_connections;
+    const char *limit_text; /* the 503's text; NULL: "too many connections" */
+    /* A connection on which nothing moves either way for this long is
+     * closed (libmicrohttpd's timeout; default 60). It is also the time a
+     * request body has, from the end of its header, to arrive whole (a
+     * body trickled a byte at a time never looks idle). */
+    unsigned conn_timeout_s;
     unsigned max_conn_per_ip; /* connections open at once from one address; 0: no limit
                                  (libmicrohttpd closes the ones beyond at once) */
     /* The time a connection has to deliver a complete request header,
@@ -92,6 +103,14 @@ uint16_t http_server_port(const http_server_t *srv);
  * (graceful shutdown): connecting clients are refused at once, and every
  * answer from now on carries "Connection: close". */
 void http_server_quiesce(http_server_t *srv);
+/* Connections ended by the server's limits, since it started. */
+typedef struct {
+    uint64_t refused;         /* over max_connections: answered 503 and closed */
+    uint64_t header_timeouts; /* no complete request header in time */
+    uint64_t body_timeouts;   /* no complete request body within conn_timeout_s */
+    uint64_t idle_timeouts;   /* a request (an event stream) on which nothing moved */
+} http_server_stats_t;
+const http_server_stats_t *http_server_stats(const http_server_t *srv);
 /* Requests currently waiting for an answer. */
 size_t http_server_pending(const http_server_t *srv);
 /* Requests not over yet: waiting, being sent, or open streams. */

@@ -190,6 +190,18 @@ static enum MHD_Result queue_prepared(http_req_t *r)
     return ret;
 }
 
+static enum MHD_Result refuse_over_limit(http_req_t *r)
+{
+    http_server_t *srv = r->srv;
+    srv->stats.refused++;
+    r->handled = 1; /* reported like any answer */
+    srv->pending++;
+    http_req_set_log(r, NULL, "refused: too many connections");
+    http_req_add_header(r, "Retry-After", "1"); /* RFC 9110 §10.2.3 */
+    http_respond_text(r, 503, "%s", srv->p.limit_text ? srv->p.limit_text : "too many connections");
+    return queue_prepared(r);
+}
+
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char *url,
                                  const char *method, const char *version, const char *upload_data,
                                  size_t *upload_data_size, void **con_cls)
@@ -200,9 +212,12 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
     if (!r || !r->method) {
         /* First call: headers only. Answering now would make MHD close the
          * connection after the response, so return and answer later. */
-        http_conn_header_done_(srv, c);
+        int over_limit = http_conn_header_done_(srv, c);
         if (!r && !(r = *con_cls = req_new(srv, c, url))) return MHD_NO;
         if (req_complete(r, url, method)) return MHD_NO;
+        /* Past max_connections: 503 now, so MHD closes the connection
+         * after it without reading a body. */
+        if (over_limit) return refuse_over_limit(r);
         /* Mutual TLS is decided on the headers: an untrusted client gets
          * its 403 before sending a body, and the connection closes. */
         if (!http_tls_refused_(r)) return MHD_YES;
@@ -218,6 +233,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
     if (r->handled) return MHD_YES;
     r->handled = 1;
     srv->pending++;
+    http_conn_body_done_(srv, c);
     if (r->too_large) {
         http_respond_text(r, 413, "request body larger than %zu bytes", srv->p.max_body);
         return queue_prepared(r);
@@ -241,13 +257,15 @@ static void report_done(http_req_t *r, enum MHD_RequestTerminationCode toe)
                                 toe != MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN && !r->streaming);
     http_server_t *srv = r->srv;
     if (!srv->p.done) return;
-    if (!r->method) { /* refused by MHD itself, or closed late: no status sent */
+    if (!r->handled) { /* refused by MHD itself, or closed late: no status sent */
         char late[96];
-        uint32_t timeout_ms = http_conn_closed_late_(r->conn);
-        snprintf(late, sizeof late, "closed: request header not complete within %u ms",
-                 (unsigned)timeout_ms);
+        int wait = HTTP_WAIT_HEADER;
+        uint32_t timeout_ms = http_conn_closed_late_(r->conn, &wait);
+        snprintf(late, sizeof late, "closed: request %s not complete within %u ms",
+                 wait == HTTP_WAIT_BODY ? "body" : "header", (unsigned)timeout_ms);
+        if (r->method && !timeout_ms) return; /* the client left during its body */
         http_done_t d = {
-            .method = "-",
+            .method = r->method ? r->method : "-",
             .path = r->path,
             .client = r->client,
             .note = timeout_ms ? late : "refused by libmicrohttpd (header too large or malformed)",
@@ -257,7 +275,6 @@ static void report_done(http_req_t *r, enum MHD_RequestTerminationCode toe)
         srv->p.done(&d, srv->arg);
         return;
     }
-    if (!r->handled) return;
     http_done_t d = {.method = r->method,
                      .path = r->path,
                      .client = r->client,
@@ -268,6 +285,12 @@ static void report_done(http_req_t *r, enum MHD_RequestTerminationCode toe)
                      .tls = srv->tls != NULL};
     if (d.target && !*d.target) d.target = NULL;
     if (d.note && !*d.note) d.note = NULL;
+    char idle[96];
+    if (toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED) { /* nothing moved, either way */
+        snprintf(idle, sizeof idle, "%s%sclosed: idle for %u s", d.note ? d.note : "",
+                 d.note ? "; " : "", srv->p.conn_timeout_s);
+        d.note = idle;
+    }
     srv->p.done(&d, srv->arg);
 }
 
@@ -277,6 +300,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     http_req_t *r = *con_cls;
     http_conn_request_over_(cls, c); /* kept alive: the next header has a deadline */
     if (!r) return;
+    if (toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED) r->srv->stats.idle_timeouts++;
     if (r->handled && !r->answered) {
         r->srv->pending--;
         if (r->on_abort) r->on_abort(r, r->abort_arg);
@@ -336,7 +360,6 @@ http_server_t *http_server_new(base_loop_t *loop, const http_server_params_t *p,
     srv->loop = loop;
     base_list_init(&srv->suspended);
     base_list_init(&srv->streams);
-    base_list_init(&srv->waiting);
     srv->p = *p;
     if (!srv->p.max_body) srv->p.max_body = 1024 * 1024;
     if (!srv->p.conn_memory) srv->p.conn_memory = 16 * 1024;
@@ -368,11 +391,12 @@ http_server_t *http_server_new(base_loop_t *loop, const http_server_params_t *p,
     srv->d = MHD_start_daemon(
         flags, 0, NULL, NULL, on_access, srv, MHD_OPTION_ARRAY, where,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, srv->p.conn_memory, MHD_OPTION_CONNECTION_LIMIT,
-        srv->p.max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT, srv->p.max_conn_per_ip,
-        MHD_OPTION_CONNECTION_TIMEOUT, srv->p.conn_timeout_s, MHD_OPTION_NOTIFY_COMPLETED,
-        on_completed, srv, MHD_OPTION_NOTIFY_CONNECTION, http_conn_notify_, srv,
-        MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv, MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, srv,
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv, MHD_OPTION_ARRAY, tls_ops, MHD_OPTION_END);
+        srv->p.max_connections + HTTP_CONN_SPARE, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        srv->p.max_conn_per_ip, MHD_OPTION_CONNECTION_TIMEOUT, srv->p.conn_timeout_s,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_NOTIFY_CONNECTION,
+        http_conn_notify_, srv, MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
+        MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv,
+        MHD_OPTION_ARRAY, tls_ops, MHD_OPTION_END);
     int start_errno = errno;
     const union MHD_DaemonInfo *ep =
         srv->d ? MHD_get_daemon_info(srv->d, MHD_DAEMON_INFO_EPOLL_FD) : NULL;
@@ -441,6 +465,11 @@ void http_server_quiesce(http_server_t *srv)
      * makes new clients fail fast instead of waiting in the backlog. */
     MHD_socket fd = MHD_quiesce_daemon(srv->d);
     if (fd != MHD_INVALID_SOCKET) close(fd);
+}
+
+const http_server_stats_t *http_server_stats(const http_server_t *srv)
+{
+    return &srv->stats;
 }
 
 size_t http_server_pending(const http_server_t *srv)

@@ -115,7 +115,8 @@ static uint32_t header_timeout(void *arg)
     return *(const uint32_t *)arg;
 }
 
-static uint32_t deadline_ms; /* 0: the operations tests, no deadline */
+static uint32_t deadline_ms;       /* 0: the operations tests, no deadline */
+static unsigned max_conns, idle_s; /* 0: the defaults */
 
 static void start_server(unsigned per_ip)
 {
@@ -125,6 +126,9 @@ static void start_server(unsigned per_ip)
     http_server_params_t p = {.listen = "127.0.0.1:0",
                               .done = on_report,
                               .max_conn_per_ip = per_ip,
+                              .max_connections = max_conns,
+                              .limit_text = "too many (test)",
+                              .conn_timeout_s = idle_s,
                               .header_timeout_ms = header_timeout};
     srv = http_server_new(loop, &p, handler, &deadline_ms, err, sizeof err);
     ck_assert_ptr_nonnull(srv);
@@ -136,13 +140,23 @@ static void start_server(unsigned per_ip)
 static void setup(void)
 {
     deadline_ms = 0;
+    max_conns = idle_s = 0;
     start_server(0);
 }
 
 static void setup_limits(void)
 {
     deadline_ms = 300;
+    max_conns = idle_s = 0;
     start_server(3);
+}
+
+static void setup_conns(void)
+{
+    deadline_ms = 3000;
+    max_conns = 2;
+    idle_s = 1;
+    start_server(0);
 }
 
 static void teardown(void)
@@ -380,6 +394,63 @@ START_TEST(per_ip_limit)
 }
 END_TEST
 
+/* max_connections 2: a third connection gets 503 with Retry-After and
+ * the limit's text once its header is in, and is closed; the two are
+ * served. */
+START_TEST(over_limit_gets_503)
+{
+    int fd[3];
+    char buf[3][512] = {""};
+    for (int i = 0; i < 3; i++) {
+        fd[i] = raw_connect();
+        run_for(20); /* accepted in order */
+    }
+    for (int i = 0; i < 3; i++) raw_send(fd[i], request);
+    run_for(100);
+    for (int i = 0; i < 2; i++) {
+        ck_assert(!raw_poll(fd[i], buf[i], sizeof buf[i]));
+        ck_assert_ptr_nonnull(strstr(buf[i], "HTTP/1.1 201"));
+    }
+    int closed = 0; /* answered, then closed */
+    for (int i = 0; i < 10 && !closed; i++, run_for(20))
+        closed = raw_poll(fd[2], buf[2], sizeof buf[2]);
+    ck_assert(closed);
+    ck_assert_ptr_nonnull(strstr(buf[2], "HTTP/1.1 503"));
+    ck_assert_ptr_nonnull(strstr(buf[2], "Retry-After: 1\r\n"));
+    ck_assert_ptr_nonnull(strstr(buf[2], "\r\n\r\ntoo many (test)"));
+    ck_assert_uint_eq(http_server_stats(srv)->refused, 1);
+    for (int i = 0; i < 3; i++) close(fd[i]);
+}
+END_TEST
+
+/* A body sent a byte every 100 ms never looks idle, but must be whole
+ * within conn_timeout_s (1 s) of its header: the connection is closed. */
+START_TEST(trickled_body_closed)
+{
+    int fd = raw_connect();
+    char buf[256] = "";
+    uint64_t t0 = now_ms(), closed_ms = 0;
+    raw_send(fd, "POST /now HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 40\r\n\r\n");
+    while (!closed_ms && now_ms() < t0 + 3000) {
+        run_for(100);
+        if (raw_poll(fd, buf, sizeof buf))
+            closed_ms = now_ms() - t0;
+        else
+            raw_send(fd, "x");
+    }
+    ck_assert_uint_ge(closed_ms, 950);
+    ck_assert_uint_le(closed_ms, 1500);
+    ck_assert_str_eq(buf, ""); /* no answer: it was closed */
+    run_for(50);
+    ck_assert_int_eq(seen.reports, 1);
+    ck_assert_uint_eq(seen.status, 0);
+    ck_assert_str_eq(seen.method, "POST");
+    ck_assert_str_eq(seen.note, "closed: request body not complete within 1000 ms");
+    ck_assert_uint_eq(http_server_stats(srv)->body_timeouts, 1);
+    close(fd);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("http_server");
@@ -397,6 +468,12 @@ int main(void)
     tcase_add_test(tc, trickled_header_closed);
     tcase_add_test(tc, complete_header_not_closed);
     tcase_add_test(tc, per_ip_limit);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("connections");
+    tcase_add_checked_fixture(tc, setup_conns, teardown);
+    tcase_set_timeout(tc, 20);
+    tcase_add_test(tc, over_limit_gets_503);
+    tcase_add_test(tc, trickled_body_closed);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }
