@@ -69,8 +69,10 @@ fi
 
 # fuzz_one TARGET: runs it on a copy of its seeds; prints the summary.
 fuzz_one() {
-    local target=$1 seeds=$here/corpus fuzzer=$build_dir/$1 status=0
+    local target=$1 seeds=$here/corpus fuzzer=$build_dir/$1 status=0 max_len=1500
     [[ $target == fuzz_parse ]] || seeds=$here/corpus-${target#fuzz_}
+    # a datagram is at most about 1500 bytes; a configuration file more
+    [[ $target != fuzz_cfg ]] || max_len=4096
     if [[ ! -x $fuzzer ]]; then
         echo "run.sh: $fuzzer was not built (is CC=$CC clang with libFuzzer?)" >&2
         return 1
@@ -82,7 +84,7 @@ fuzz_one() {
     # the signal reaches it through the process group, and nothing else
     # is killed.
     "$fuzzer" "${limit[@]}" \
-        -max_len=1500 \
+        -max_len="$max_len" \
         -timeout=10 \
         -rss_limit_mb=2048 \
         -print_final_stats=1 \
