@@ -8,6 +8,7 @@
 #include "testutil.h"
 
 #include <check.h>
+#include <stdio.h>
 #include <string.h>
 
 static char big[700];
@@ -159,6 +160,32 @@ START_TEST(small_answers_and_errors_unchanged)
 }
 END_TEST
 
+/* The table of verified addresses is bounded: of 1500 peers verified, at
+ * most 1024 are remembered; the others are asked again. */
+START_TEST(verified_table_is_bounded)
+{
+    ex_t x;
+    ex_init(&x);
+    char src[32];
+    uint8_t echo[40];
+    for (int i = 0; i < 1500; i++) {
+        snprintf(src, sizeof src, "10.1.%d.%d:5683", i / 200, i % 200 + 1);
+        coap_msg_t r = ask(&x, src, COAP_GET, "big", NULL, 0, NULL);
+        size_t elen = echo_of(&r, echo);
+        r = ask(&x, src, COAP_GET, "big", echo, elen, NULL);
+        ck_assert_uint_eq(r.code, COAP_CONTENT);
+    }
+    int remembered = 0;
+    for (int i = 0; i < 1500; i++) {
+        snprintf(src, sizeof src, "10.1.%d.%d:5683", i / 200, i % 200 + 1);
+        remembered += ask(&x, src, COAP_GET, "big", NULL, 0, NULL).code == COAP_CONTENT;
+    }
+    ck_assert_int_le(remembered, 1024);
+    ck_assert_int_gt(remembered, 500); /* a table, not a single slot */
+    st_free(&x.t);
+}
+END_TEST
+
 /* RFC 9175 §2.4: Block2's first block is the answer the bound applies to. */
 START_TEST(first_block_counts)
 {
@@ -219,10 +246,19 @@ START_TEST(unsafe_answer_in_small_blocks)
     ck_assert_int_eq(k.finals, 1);
     ck_assert_uint_eq(k.body_len, strlen(big));
     ck_assert_int_eq(x.hact.calls, 2);
+    size_t answers = 0;
     for (size_t i = 0; i < x.t.n.nlog; i++) {
         const sim_dgram_t *d = &x.t.n.log[i];
-        if (d->from == x.t.srvn && d->to == x.t.cli) ck_assert_uint_le(d->len, 3 * 40);
+        if (d->from != x.t.srvn || d->to != x.t.cli) continue;
+        for (size_t j = 0; j < i; j++) { /* the request it acknowledges */
+            const sim_dgram_t *q = &x.t.n.log[j];
+            if (q->from == x.t.cli && q->msg.mid == d->msg.mid) {
+                ck_assert_uint_le(d->len, 3 * q->len);
+                answers++;
+            }
+        }
     }
+    ck_assert_uint_gt(answers, 10); /* 699 bytes in blocks of 16 or 32 */
     st_free(&x.t);
 }
 END_TEST
@@ -310,6 +346,7 @@ static Suite *suite(void)
     tcase_add_test(tc, wrong_stale_or_foreign_echo_is_refused);
     tcase_add_test(tc, small_answers_and_errors_unchanged);
     tcase_add_test(tc, first_block_counts);
+    tcase_add_test(tc, verified_table_is_bounded);
     tcase_add_test(tc, verified_transport_needs_none);
     tcase_add_test(tc, unsafe_answer_in_small_blocks);
     tcase_add_test(tc, client_follows_echo);
