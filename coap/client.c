@@ -265,6 +265,7 @@ static int build(coap_req_t *req, coap_msg_t *m)
     for (size_t i = 0; !rc && i < req->nopts; i++)
         rc = coap_msg_add_opt(m, req->opts[i].num, req->arena.data + req->opts[i].off,
                               req->opts[i].len);
+    if (!rc && req->echo_len) rc = coap_msg_add_opt(m, COAP_OPT_ECHO, req->echo, req->echo_len);
     if (!rc && req->observe && (req->b2_num == 0 || req->dereg))
         rc = coap_msg_add_uint(m, COAP_OPT_OBSERVE, req->dereg ? 1 : 0);
     if (!rc && req->b1_active) {

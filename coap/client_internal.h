@@ -60,6 +60,11 @@ struct coap_req {
     uint8_t etag[8];
     base_buf_t body; /* reassembled from Block2 */
 
+    /* Echo (RFC 9175 §2.3): the value the server last asked for, sent in
+     * every later step; followed once per step */
+    uint8_t echo_len, echo_followed;
+    uint8_t echo[40];
+
     /* Observe (RFC 7641 §3.4) */
     uint8_t have_seq;
     uint32_t last_seq;

@@ -112,6 +112,27 @@ static int block2_step(coap_req_t *req, const coap_msg_t *m)
     return next_step(req);
 }
 
+/* RFC 9175 §2.3: a 4.01 with an Echo option means the server could not
+ * verify our address (RFC 9175 §2.4): the same step goes again, with a
+ * new message ID, carrying the value; once per step, so a server that
+ * keeps refusing ends the exchange with its 4.01. Returns 1 when the step
+ * went again, 0 otherwise, < 0 on failure. */
+static int echo_step(coap_req_t *req, const coap_msg_t *m)
+{
+    const coap_msg_opt_t *o = m->code == COAP_UNAUTHORIZED && req->state != REQ_OBSERVING
+                                  ? coap_msg_find_opt(m, COAP_OPT_ECHO)
+                                  : NULL;
+    if (!o || !o->len || o->len > sizeof req->echo || req->echo_followed) {
+        req->echo_followed = 0;
+        return 0;
+    }
+    memcpy(req->echo, coap_msg_opt_value(o), o->len);
+    req->echo_len = (uint8_t)o->len;
+    req->echo_followed = 1;
+    req->ep->stats.echo_followed++;
+    return next_step(req);
+}
+
 /* Calls the callback for a notification (or the first response of an
  * observation) and carries out a stop requested from inside it. */
 static void notify(coap_req_t *req, const coap_msg_t *m, uint32_t seq)
@@ -159,7 +180,8 @@ void coap_req_on_response_(coap_req_t *req, const coap_msg_t *m)
     coap_peer_t *peer = req->peer;
     coap_ep_t *ep = req->ep;
     coap_ep_peer_ref_(peer);
-    int rc = req->dereg ? 0 : block1_step(req, m);
+    int rc = echo_step(req, m);
+    if (!rc) rc = req->dereg ? 0 : block1_step(req, m);
     if (!rc) rc = req->dereg ? 0 : block2_step(req, m);
     /* The limit holds for a body in one datagram too (reassembled ones
      * were checked block by block). */

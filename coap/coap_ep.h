@@ -57,6 +57,7 @@ typedef struct {
     uint64_t rst_rx, rst_tx;
     uint64_t unexpected; /* ACK/RST/response matching nothing */
     uint64_t send_errors;
+    uint64_t echo_followed; /* requests sent again with a 4.01's Echo (RFC 9175 §2.3) */
 } coap_ep_stats_t;
 
 /* Creates an endpoint on UDP, bound to `bind` (NULL: an ephemeral port on

@@ -150,6 +150,27 @@ void coap_resource_set_admit(coap_server_resource_t *res, coap_admit_cb cb, void
  * 0 keeps the current value. Takes effect for the next block 0. */
 void coap_server_set_upload_limits(coap_server_t *srv, uint32_t max_uploads, uint32_t per_peer);
 
+/* The amplification bound (RFC 7252 §11.3, RFC 9175 §2.4): an answer to a
+ * peer whose address is not verified is at most 3 times its request's
+ * datagram. A GET or FETCH whose answer (or Block2's first block) is
+ * larger is answered 4.01 Unauthorized with an Echo option: a fresh
+ * (30 s), opaque 12-byte value bound to the peer's address and port. The
+ * same request with that Echo verifies the address, which is remembered
+ * for 10 minutes (in 1024 slots: a peer evicted by another is asked
+ * again), and is answered in full; a wrong or stale Echo is challenged
+ * again. The answer to an unsafe request (it has acted already) goes out
+ * in Block2 blocks small enough for the bound (at least 16 bytes), the
+ * rest kept for the follow-ups. On a transport that verifies addresses
+ * itself (DTLS) every peer is verified. The server's own error answers are
+ * never larger than the request anyway. */
+typedef struct {
+    uint64_t echo_challenges;      /* 4.01 with Echo sent */
+    uint64_t echo_verified;        /* requests whose Echo verified their address */
+    uint64_t echo_refused;         /* requests with a wrong or stale Echo */
+    uint64_t amplification_blocks; /* unsafe requests' answers cut to smaller blocks */
+} coap_server_stats_t;
+const coap_server_stats_t *coap_server_stats(const coap_server_t *srv);
+
 void coap_server_on_register(coap_server_t *srv, coap_register_cb cb, void *arg);
 void coap_server_on_deregister(coap_server_t *srv, coap_deregister_cb cb, void *arg);
 void coap_server_on_complete(coap_server_t *srv, coap_complete_cb cb, void *arg);

@@ -106,6 +106,10 @@ typedef struct {
     /* The bound local address; COAP_OK or an error. */
     int (*local_addr)(const coap_transport_t *t, coap_addr_t *out);
     void (*free)(coap_transport_t *t);
+    /* 1 when the transport proves every peer's address before it delivers
+     * a datagram (DTLS: the cookie exchange, RFC 6347 §4.2.1), so the
+     * server role needs no Echo (RFC 9175 §2.4) */
+    int verifies_peers;
 } coap_transport_ops_t;
 
 /* The common head of every transport: implementations embed it first. */

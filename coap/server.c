@@ -120,10 +120,13 @@ static int etag_matches(const srv_req_t *sr, const coap_server_response_t *resp)
 }
 
 /* The block size of this response: the server's, or the smaller one the
- * client asked for (RFC 7959 §2.4, early negotiation). */
+ * client asked for (RFC 7959 §2.4, early negotiation), or the smaller one
+ * the amplification bound allows (server_echo.c). */
 static unsigned block_szx(const coap_server_t *srv, const srv_req_t *sr)
 {
-    return sr->has_b2 && sr->b2_szx < srv->p.block_szx ? sr->b2_szx : srv->p.block_szx;
+    unsigned szx = sr->has_b2 && sr->b2_szx < srv->p.block_szx ? sr->b2_szx : srv->p.block_szx;
+    unsigned cap = sr->cap_szx ? sr->cap_szx - 1u : 7u;
+    return szx < cap ? szx : cap;
 }
 
 /* RFC 7959 §2.4: serves the requested block of a representation larger
@@ -182,12 +185,8 @@ int coap_server_respond(coap_server_t *srv, uint64_t id, const coap_server_respo
      * echoes the last block. */
     if (!rc && sr->has_b1)
         rc = coap_block_add(&m, COAP_OPT_BLOCK1, sr->b1_num, m.code == COAP_CONTINUE, sr->b1_szx);
-    /* RFC 7641 §4.1: a success registers (or renews); §4.2: an error ends
-     * the observation a re-registration was renewing. */
-    if (!rc && sr->want_observe && sr->res && COAP_CODE_CLASS(resp->code) == 2)
-        coap_obs_register_(srv, sr, &m);
-    else if (!rc && sr->want_observe && sr->res)
-        coap_obs_deregister_(srv, sr->res, &sr->peer, sr->token, sr->token_len, COAP_DEREG_ERROR);
+    if (!rc && COAP_CODE_CLASS(m.code) == 2 && m.payload_len) /* RFC 7252 §11.3 */
+        sr->cap_szx = (uint8_t)(1 + coap_srv_echo_cap_szx_(srv, sr, &m, block_szx(srv, sr)));
     /* RFC 7959 §2.7: the whole answer to an unsafe request is kept when the
      * client is to fetch it in blocks (at the size it negotiated). */
     if (!rc && sr->store_key)
@@ -199,6 +198,15 @@ int coap_server_respond(coap_server_t *srv, uint64_t id, const coap_server_respo
         coap_msg_init(&m, COAP_CON, COAP_BAD_OPTION, 0);
         rc = COAP_OK;
     }
+    uint8_t echo[ECHO_VALUE_MAX]; /* RFC 9175 §2.4: an unverified peer's large answer */
+    int challenged = !rc && coap_srv_echo_challenge_(srv, sr, &m, echo);
+    /* RFC 7641 §4.1: a success registers (or renews); §4.2: an error ends
+     * the observation a re-registration was renewing. A challenge does
+     * neither: the request comes again with the Echo. */
+    if (!rc && !challenged && sr->want_observe && sr->res && COAP_CODE_CLASS(resp->code) == 2)
+        coap_obs_register_(srv, sr, &m);
+    else if (!rc && !challenged && sr->want_observe && sr->res)
+        coap_obs_deregister_(srv, sr->res, &sr->peer, sr->token, sr->token_len, COAP_DEREG_ERROR);
     sent_ctx_t *ctx = srv->on_complete ? malloc(sizeof *ctx) : NULL;
     if (ctx) { /* linked first: a piggybacked answer completes at once */
         *ctx = (sent_ctx_t){srv->sending, srv, id};
@@ -262,6 +270,7 @@ coap_server_t *coap_server_new(coap_ep_t *ep, const coap_server_params_t *params
     if (!srv->p.block_szx || srv->p.block_szx > 6) srv->p.block_szx = 6;
     if (!srv->p.con_every) srv->p.con_every = 20;
     if (!srv->p.max_observers) srv->p.max_observers = 10000;
+    coap_srv_echo_init_(srv);
     coap_link_attrs_t wk = {.ct = 40, .sz = -1};
     srv->wellknown = coap_server_add(srv, "/.well-known/core", 0, COAP_METHODS_READ,
                                      coap_wellknown_handler_, NULL, &wk);
@@ -285,6 +294,7 @@ void coap_server_free(coap_server_t *srv)
     while (srv->uploads) coap_srv_upload_free_(srv, &srv->uploads);
     while (srv->stored) coap_srv_stored_free_(srv, &srv->stored);
     for (sent_ctx_t *c = srv->sending; c; c = c->next) c->srv = NULL; /* freed by the endpoint */
+    coap_srv_echo_free_(srv);
     free(srv);
 }
 

@@ -61,7 +61,9 @@ typedef struct srv_req {
     uint32_t b2_num;
     uint8_t has_b1, b1_szx;
     uint32_t b1_num;
-    uint8_t store; /* keep the response for later Block2 requests */
+    uint8_t verified; /* its address is (server_echo.c): no amplification bound */
+    uint8_t cap_szx;  /* 1 + the largest Block2 szx the bound allows; 0: none */
+    uint8_t store;    /* keep the response for later Block2 requests */
     char *store_key;
     uint8_t netags;
     uint8_t etags[4][8];
@@ -123,6 +125,10 @@ struct coap_server {
     coap_complete_cb on_complete;
     void *on_complete_arg;
     coap_server_resource_t *wellknown;
+    /* RFC 9175 §2.4 (server_echo.c) */
+    uint8_t echo_key[16];
+    struct srv_verified *verified; /* VERIFIED_SLOTS, allocated on first use */
+    coap_server_stats_t stats;
 };
 
 /* server.c: builds the options common to responses and notifications. */
@@ -151,6 +157,23 @@ void coap_obs_register_(coap_server_t *srv, srv_req_t *sr, coap_msg_t *resp);
 void coap_obs_deregister_(coap_server_t *srv, coap_server_resource_t *res, const coap_addr_t *peer,
                           const uint8_t *tok, size_t tok_len, int reason);
 void coap_obs_remove_all_(coap_server_t *srv, coap_server_resource_t *res, int reason);
+
+/* server_echo.c: the amplification bound (RFC 7252 §11.3, RFC 9175 §2.4) */
+#define ECHO_VALUE_MAX 40 /* RFC 9175 §2.2.1 */
+void coap_srv_echo_init_(coap_server_t *srv);
+void coap_srv_echo_free_(coap_server_t *srv);
+/* Sets sr->verified: the transport's word, a valid Echo in m (which then
+ * verifies the address), or the address verified before. */
+void coap_srv_echo_request_(coap_server_t *srv, srv_req_t *sr, const coap_msg_t *m);
+/* The Block2 size (szx, or smaller) that keeps the answer m to an unsafe
+ * request from an unverified peer within the bound. */
+unsigned coap_srv_echo_cap_szx_(coap_server_t *srv, const srv_req_t *sr, const coap_msg_t *m,
+                                unsigned szx);
+/* Replaces the answer m to a safe request from an unverified peer by 4.01
+ * with an Echo option (in value, which must live until m is sent) when m
+ * is over the bound. Returns 1 when it did. */
+int coap_srv_echo_challenge_(coap_server_t *srv, const srv_req_t *sr, coap_msg_t *m,
+                             uint8_t value[ECHO_VALUE_MAX]);
 
 /* wellknown.c */
 void coap_wellknown_handler_(coap_server_t *srv, const coap_server_request_t *req, void *arg);

@@ -117,6 +117,7 @@ static srv_req_t *pending_add(coap_server_t *srv, coap_ep_req_t *er, const coap_
         memcpy(sr->etags[sr->netags], coap_msg_opt_value(o), n);
         sr->netags++;
     }
+    coap_srv_echo_request_(srv, sr, m); /* RFC 9175 §2.4 */
     base_list_push_back(&srv->pending, &sr->link);
     coap_ep_req_set_owner(er, sr); /* coap_server_respond() finds it through er */
     return sr;

@@ -307,6 +307,7 @@ static const coap_transport_ops_t dtls_ops = {
     .fd = dtls_fd,
     .local_addr = dtls_local_addr,
     .free = dtls_free,
+    .verifies_peers = 1, /* the cookie exchange before any session */
 };
 
 /* --- public calls --- */

@@ -128,6 +128,11 @@ void gw_reload(gw_t *gw);
 
 /* target.c: whether path is a proxied URL form (/hc, /hc/..., /devices/...). */
 int gw_target_path(const char *path);
+/* target.c: the target URI written after "/hc/" (rest, not empty) and the
+ * request's query q ("" for none), decoded as RFC 8075 §5.3 allows (the
+ * whole URI percent-encoded, or its IPv6 brackets), into out. Returns -1
+ * when it does not fit. */
+int gw_target_hc_uri(const char *rest, const char *q, char *out, size_t cap);
 /* Maps the request URL (a proxied URL form) to a target, checks the
  * allowlist. On failure answers the HTTP request itself and returns -1. */
 int gw_target_resolve(gw_t *gw, http_req_t *req, gw_target_t *t);

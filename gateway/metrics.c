@@ -98,6 +98,7 @@ static void ep_sum(gw_t *gw, coap_ep_stats_t *out)
         out->retransmissions += s->retransmissions, out->timeouts += s->timeouts;
         out->rst_rx += s->rst_rx, out->rst_tx += s->rst_tx;
         out->unexpected += s->unexpected, out->send_errors += s->send_errors;
+        out->echo_followed += s->echo_followed;
     }
 }
 
@@ -243,6 +244,31 @@ static void coap_families(FILE *f, const gw_metrics_t *m, const coap_ep_stats_t 
         "Duplicate messages detected (RFC 7252 §4.5).", s->duplicates);
 }
 
+/* The amplification bound of coap.listen's server (RFC 9175 §2.4; the
+ * DTLS listener's peers are verified by their handshake) and the client
+ * side following a device's Echo (RFC 9175 §2.3). */
+static void echo_families(FILE *f, gw_t *gw, const coap_ep_stats_t *s)
+{
+    coap_server_stats_t e = {0};
+    if (gw->srv) e = *coap_server_stats(gw->srv);
+    gw_metrics_family(f, "coapgw_coap_echo_total", "counter",
+                      "Echo (RFC 9175 §2.4) at coap.listen: 4.01 challenges sent to unverified "
+                      "addresses, addresses verified, wrong or stale values refused.");
+    fprintf(f, "coapgw_coap_echo_total{result=\"challenged\"} %llu\n",
+            (unsigned long long)e.echo_challenges);
+    fprintf(f, "coapgw_coap_echo_total{result=\"verified\"} %llu\n",
+            (unsigned long long)e.echo_verified);
+    fprintf(f, "coapgw_coap_echo_total{result=\"refused\"} %llu\n",
+            (unsigned long long)e.echo_refused);
+    one(f, "coapgw_coap_amplification_blocks_total", "counter",
+        "Answers to unsafe requests from unverified addresses cut to smaller blocks (RFC 7252 "
+        "§11.3).",
+        e.amplification_blocks);
+    one(f, "coapgw_coap_echo_followed_total", "counter",
+        "Requests to devices sent again with the Echo of their 4.01 (RFC 9175 §2.3).",
+        s->echo_followed);
+}
+
 static void gateway_families(FILE *f, gw_t *gw)
 {
     one(f, "coapgw_cache_hits_total", "counter", "Answers served from the cache.",
@@ -341,6 +367,7 @@ void gw_metrics_respond(gw_t *gw, http_req_t *req)
     ep_sum(gw, &s);
     if (gw->metrics) http_families(f, gw->metrics);
     if (gw->metrics) coap_families(f, gw->metrics, &s);
+    echo_families(f, gw, &s);
     gateway_families(f, gw);
     gw_dtls_metrics(f, gw);
     process_families(f, gw->metrics);

@@ -56,6 +56,11 @@ static int hc_target(http_req_t *req, const char *rest, const char *q, char *out
         snprintf(out, cap, "%s", tu);
         return 0;
     }
+    return gw_target_hc_uri(rest, q, out, cap);
+}
+
+int gw_target_hc_uri(const char *rest, const char *q, char *out, size_t cap)
+{
     if ((size_t)snprintf(out, cap, "%s", rest) >= cap) return -1;
     if (!strncasecmp(out, "coap%3A", 7) || !strncasecmp(out, "coaps%3A", 8))
         pct_decode_inplace(out);

@@ -271,7 +271,15 @@ static inline void sim_tr_free(coap_transport_t *t)
 }
 
 static const coap_transport_ops_t sim_transport_ops = {
-    "sim", sim_tr_send, sim_tr_process, sim_tr_deadline, sim_tr_fd, sim_tr_local_addr, sim_tr_free,
+    "sim",       sim_tr_send, sim_tr_process, sim_tr_deadline, sim_tr_fd, sim_tr_local_addr,
+    sim_tr_free, 0, /* addresses unverified: the server role asks for an Echo */
+};
+
+/* The same, for a transport that verifies its peers' addresses (as DTLS
+ * does): the server role asks for no Echo (RFC 9175 §2.4). */
+static const coap_transport_ops_t sim_transport_verified_ops = {
+    "sim",     sim_tr_send,       sim_tr_process, sim_tr_deadline,
+    sim_tr_fd, sim_tr_local_addr, sim_tr_free,    1,
 };
 
 static inline coap_transport_t *sim_transport_new(sim_node_t *node)
@@ -339,6 +347,12 @@ static inline int sim_add_raw(simnet_t *n, sim_raw_cb cb, void *arg)
 static inline coap_ep_t *sim_ep(simnet_t *n, int id)
 {
     return n->nodes[id].ep;
+}
+
+/* Whether node id's transport verifies its peers (see above). */
+static inline void sim_verify_peers(simnet_t *n, int id, int on)
+{
+    n->nodes[id].tr->ops = on ? &sim_transport_verified_ops : &sim_transport_ops;
 }
 
 static inline const coap_addr_t *sim_addr(simnet_t *n, int id)

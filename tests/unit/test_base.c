@@ -3,6 +3,7 @@
 #include "base_base64.h"
 #include "base_buf.h"
 #include "base_clock.h"
+#include "base_siphash.h"
 #include "base_list.h"
 #include "testutil.h"
 
@@ -93,6 +94,19 @@ START_TEST(base64_vectors)
 }
 END_TEST
 
+/* The reference vectors (SipHash paper, appendix A; vectors.h): key
+ * 00..0f, messages 00..(n-1). */
+START_TEST(siphash_vectors)
+{
+    uint8_t key[16], msg[15];
+    for (int i = 0; i < 16; i++) key[i] = (uint8_t)i;
+    for (int i = 0; i < 15; i++) msg[i] = (uint8_t)i;
+    ck_assert_uint_eq(base_siphash24(key, msg, 0), 0x726fdb47dd0e0e31ULL);
+    ck_assert_uint_eq(base_siphash24(key, msg, 8), 0x93f5f5799a932462ULL);
+    ck_assert_uint_eq(base_siphash24(key, msg, 15), 0xa129ca6149be45e5ULL);
+}
+END_TEST
+
 START_TEST(clock_is_monotonic)
 {
     uint64_t a = base_clock_us(), b = base_clock_us();
@@ -109,6 +123,7 @@ int main(void)
     tcase_add_test(tc, buf_grows_and_formats);
     tcase_add_test(tc, base64_vectors);
     tcase_add_test(tc, clock_is_monotonic);
+    tcase_add_test(tc, siphash_vectors);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }

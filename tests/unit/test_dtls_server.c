@@ -111,6 +111,9 @@ START_TEST(test_cookie_before_state)
     ck_assert_uint_eq(hvr[0], 22);              /* a handshake record */
     ck_assert_uint_eq(hvr[DTLS_REC_HEADER], 3); /* HelloVerifyRequest */
     ck_assert_int_lt(n, (ssize_t)h.out_len);    /* smaller than what asked */
+    /* the cookie proves the address: the server role asks for no Echo
+     * (RFC 9175 §2.4) */
+    ck_assert_int_eq(server.tr->ops->verifies_peers, 1);
     close(first);
     fx_hello_free(&h);
     fx_node_free(&server);
