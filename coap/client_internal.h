@@ -46,6 +46,7 @@ struct coap_req {
     uint8_t stop_how;  /* COAP_OBSERVE_* requested */
     uint8_t dereg;     /* the deregistration GET is in flight */
     uint8_t forgotten; /* out of the token table: next notification gets RST */
+    uint8_t rereg;     /* a re-registration waits for its answer (RFC 7641 §3.3.1) */
     coap_ep_tx_t *tx;
 
     /* Block1 (RFC 7959 §2.5) */

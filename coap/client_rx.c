@@ -122,6 +122,8 @@ static void notify(coap_req_t *req, const coap_msg_t *m, uint32_t seq)
         req->have_seq = 1;
         req->last_seq = seq;
         req->last_t = now;
+    } else {
+        req->ep->stats.stale++;
     }
     /* RFC 7641 §3.3.1: re-register when Max-Age plus a margin passes in
      * silence. */
@@ -142,6 +144,9 @@ static void notify(coap_req_t *req, const coap_msg_t *m, uint32_t seq)
     if (req->stop_how == COAP_OBSERVE_FORGET) {
         coap_req_finish_(req, COAP_ERR_CANCELLED, NULL);
     } else if (req->stop_how == COAP_OBSERVE_DEREGISTER && !req->dereg) {
+        if (req->tx) coap_ep_tx_cancel(req->ep, req->tx); /* a re-registration's */
+        req->tx = NULL;
+        req->rereg = 0;
         req->dereg = 1;
         int rc = coap_req_transmit_(req);
         if (rc) coap_req_finish_(req, rc, NULL);
@@ -159,6 +164,13 @@ void coap_req_on_response_(coap_req_t *req, const coap_msg_t *m)
     coap_peer_t *peer = req->peer;
     coap_ep_t *ep = req->ep;
     coap_ep_peer_ref_(peer);
+    if (req->rereg) {
+        /* The answer to a re-registration starts the numbering again: a
+         * device that restarted counts from anew (RFC 7641 §3.4 would
+         * otherwise call its notifications stale for 128 s). */
+        req->rereg = 0;
+        req->have_seq = 0;
+    }
     int rc = req->dereg ? 0 : block1_step(req, m);
     if (!rc) rc = req->dereg ? 0 : block2_step(req, m);
     /* The limit holds for a body in one datagram too (reassembled ones
@@ -205,20 +217,30 @@ void coap_client_deliver_(void *exchange, const coap_msg_t *m)
     uint32_t seq;
     /* A notification that crossed our deregistration (RFC 7641 §3.6): the
      * answer to the deregistering GET carries no Observe. ACKed, dropped. */
-    if (req->dereg && COAP_CODE_CLASS(m->code) == 2 &&
-        coap_msg_get_uint(m, COAP_OPT_OBSERVE, &seq) == 0)
+    int notification =
+        COAP_CODE_CLASS(m->code) == 2 && !coap_msg_get_uint(m, COAP_OPT_OBSERVE, &seq);
+    if (req->dereg && notification) return;
+    /* RFC 7641 §3.3.1, §3.4: a notification that comes while our
+     * re-registration waits for its ACK is the running observation's (or
+     * one delayed on the way): judged against the ones before, and the
+     * re-registration goes on; only its own answer may restart the
+     * numbering. */
+    if (req->rereg && req->state == REQ_WAIT_ACK && notification &&
+        !coap_msg_find_opt(m, COAP_OPT_BLOCK2)) {
+        notify(req, m, seq);
         return;
+    }
     coap_req_on_response_(req, m);
 }
 
 void coap_req_timer_(coap_ep_t *ep, ep_timer_t *t)
 {
-    (void)ep;
     coap_req_t *req = base_container_of(t, coap_req_t, tmr);
     if (req->state == REQ_OBSERVING && !req->dereg) {
         /* Silence past Max-Age (RFC 7641 §3.3.1): register again with the
          * same token. The answer continues the observation, or ends it. */
-        req->have_seq = 0;
+        req->rereg = 1;
+        ep->stats.reregistrations++;
         if (req->timeout_ms) coap_req_arm_(req, req->timeout_ms);
         int rc = coap_req_transmit_(req);
         if (rc) coap_req_finish_(req, rc, NULL);

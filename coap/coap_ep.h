@@ -57,6 +57,9 @@ typedef struct {
     uint64_t rst_rx, rst_tx;
     uint64_t unexpected; /* ACK/RST/response matching nothing */
     uint64_t send_errors;
+    /* the client role's observations (RFC 7641) */
+    uint64_t stale;           /* notifications older than one delivered (§3.4) */
+    uint64_t reregistrations; /* re-registrations after Max-Age in silence (§3.3.1) */
 } coap_ep_stats_t;
 
 /* Creates an endpoint on UDP, bound to `bind` (NULL: an ephemeral port on

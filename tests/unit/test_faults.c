@@ -1,0 +1,175 @@
+/*
+ * Unit tests for the engine on a faulty simulated network (simnet.h's
+ * seeded loss, duplication and jitter, which reorders): a request reaches
+ * the server's handler at most once, exactly once when answered (RFC 7252
+ * §4.5), each answer comes to its own request (§5.3.2), and an observer
+ * is never handed an older notification as fresh (RFC 7641 §3.4).
+ */
+#include "coap_client.h"
+#include "coap_server.h"
+#include "simnet.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <string.h>
+
+#define NREQ 60
+
+/* Counts executions per request body ("r17") and answers "r17 done". */
+typedef struct {
+    int executed[NREQ];
+    char answer[32];
+} counter_t;
+
+static void count_fn(sim_srv_t *s, coap_ep_req_t *req, const coap_msg_t *m)
+{
+    counter_t *c = s->arg;
+    int i = -1;
+    char body[16] = "";
+    memcpy(body, m->payload, m->payload_len < 15 ? m->payload_len : 15);
+    ck_assert_int_eq(sscanf(body, "r%d", &i), 1);
+    ck_assert(i >= 0 && i < NREQ);
+    c->executed[i]++;
+    snprintf(c->answer, sizeof c->answer, "%s done", body);
+    coap_msg_t r;
+    sim_resp(&r, COAP_CHANGED, c->answer, strlen(c->answer));
+    ck_assert_int_eq(coap_ep_respond(s->ep, req, &r, NULL, NULL), COAP_OK);
+}
+
+/* _i: the seed. 30 % loss and 30 % duplication each way, jitter 0-400 ms
+ * (reordering); NSTART 8, so several requests are in flight at once. */
+START_TEST(post_once_under_faults)
+{
+    simnet_t n;
+    sim_init(&n);
+    coap_ep_params_t p = {.nstart = 8};
+    int cli = sim_add_ep(&n, &p);
+    sim_srv_t srv;
+    counter_t c = {0};
+    sim_srv_init(&srv, &n, NULL, count_fn, &c);
+    n.rng = 0x9e3779b9u * (uint32_t)(_i + 1);
+    n.loss_pct = 30;
+    n.dup_pct = 30;
+    n.jitter_ms = 400;
+    static sim_rec_t k[NREQ];
+    static char body[NREQ][8];
+    memset(k, 0, sizeof k);
+    for (int i = 0; i < NREQ; i++) {
+        coap_req_t *req = sim_req(&n, cli, srv.node, COAP_POST, "counter");
+        snprintf(body[i], sizeof body[i], "r%d", i);
+        coap_req_set_payload(req, body[i], strlen(body[i]));
+        ck_assert_int_eq(coap_req_send(req, sim_on_resp, &k[i]), COAP_OK);
+    }
+    sim_run_for(&n, 400000); /* past MAX_TRANSMIT_WAIT and EXCHANGE_LIFETIME */
+    int answered = 0;
+    for (int i = 0; i < NREQ; i++) {
+        ck_assert_int_eq(k[i].finals, 1);
+        ck_assert_int_le(c.executed[i], 1);
+        if (k[i].err) continue;
+        answered++;
+        ck_assert_int_eq(c.executed[i], 1);
+        char want[32];
+        snprintf(want, sizeof want, "r%d done", i);
+        ck_assert_uint_eq(k[i].body_len, strlen(want));
+        ck_assert_mem_eq(k[i].body, want, k[i].body_len);
+    }
+    ck_assert_int_gt(answered, NREQ / 2);
+    ck_assert_uint_gt(coap_ep_stats(srv.ep)->duplicates, 0);
+    sim_free(&n);
+}
+END_TEST
+
+/* --- an observer under faults --- */
+
+typedef struct {
+    uint8_t tok[COAP_TOKEN_MAX], tkl;
+    coap_addr_t client;
+    int registered;
+} notifier_t;
+
+static void register_fn(sim_srv_t *s, coap_ep_req_t *req, const coap_msg_t *m)
+{
+    notifier_t *o = s->arg;
+    memcpy(o->tok, m->token, m->token_len);
+    o->tkl = m->token_len;
+    o->client = *coap_ep_req_peer(req);
+    o->registered = 1;
+    coap_msg_t r;
+    sim_resp(&r, COAP_CONTENT, "0", 1);
+    coap_msg_add_uint(&r, COAP_OPT_OBSERVE, 0);
+    coap_msg_add_uint(&r, COAP_OPT_MAX_AGE, 60);
+    ck_assert_int_eq(coap_ep_respond(s->ep, req, &r, NULL, NULL), COAP_OK);
+}
+
+typedef struct {
+    uint32_t seen[512];
+    size_t n;
+} fresh_log_t;
+
+static void log_fresh(sim_rec_t *k, coap_req_t *req, const coap_resp_t *r)
+{
+    (void)req;
+    fresh_log_t *f = k->arg;
+    if (r->observing && r->fresh && f->n < 512) f->seen[f->n++] = r->seq;
+}
+
+/* _i: the seed. 300 NON notifications, one every 20 ms, with increasing
+ * Observe numbers, through 20 % loss, 30 % duplication and 0-300 ms of
+ * jitter: what the observer is handed as fresh only ever increases, and
+ * the reordered ones are counted as stale. */
+START_TEST(notifications_never_go_back)
+{
+    simnet_t n;
+    sim_init(&n);
+    int cli = sim_add_ep(&n, NULL);
+    sim_srv_t srv;
+    notifier_t o = {0};
+    sim_srv_init(&srv, &n, NULL, register_fn, &o);
+    coap_req_t *req = sim_req(&n, cli, srv.node, COAP_GET, "ticks");
+    coap_req_set_observe(req, 0);
+    static fresh_log_t f;
+    memset(&f, 0, sizeof f);
+    sim_rec_t k = {.then = log_fresh, .arg = &f};
+    ck_assert_int_eq(coap_req_send(req, sim_on_resp, &k), COAP_OK);
+    sim_run_idle(&n);
+    ck_assert(o.registered);
+    n.rng = 0x85ebca6bu * (uint32_t)(_i + 1);
+    n.loss_pct = 20;
+    n.dup_pct = 30;
+    n.jitter_ms = 300;
+    for (uint32_t seq = 1; seq <= 300; seq++) {
+        coap_msg_t m;
+        char v[12];
+        snprintf(v, sizeof v, "%u", seq);
+        coap_msg_init(&m, COAP_NON, COAP_CONTENT, 0);
+        coap_msg_set_token(&m, o.tok, o.tkl);
+        coap_msg_add_uint(&m, COAP_OPT_OBSERVE, seq);
+        coap_msg_add_uint(&m, COAP_OPT_MAX_AGE, 60);
+        m.payload = (const uint8_t *)v;
+        m.payload_len = strlen(v);
+        ck_assert_int_eq(coap_ep_send(srv.ep, &o.client, &m, NULL, NULL, NULL), COAP_OK);
+        sim_run_for(&n, 20);
+    }
+    sim_run_for(&n, 1000);
+    ck_assert_uint_gt(f.n, 50); /* many are overtaken: 300 ms of jitter, 20 ms apart */
+    for (size_t i = 1; i < f.n; i++) ck_assert_uint_gt(f.seen[i], f.seen[i - 1]);
+    ck_assert_uint_gt(coap_ep_stats(sim_ep(&n, cli))->stale, 0);
+    ck_assert_uint_gt(coap_ep_stats(sim_ep(&n, cli))->duplicates, 0);
+    coap_req_cancel(req);
+    sim_free(&n);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("faults");
+    TCase *tc = tcase_create("faults");
+    tcase_add_loop_test(tc, post_once_under_faults, 0, 8);
+    tcase_add_loop_test(tc, notifications_never_go_back, 0, 8);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
