@@ -320,6 +320,29 @@ int coap_req_transmit_(coap_req_t *req)
     return rc;
 }
 
+/* A step given up that need not end the exchange: 1 when it goes on. */
+static int step_survives(coap_req_t *req, int result)
+{
+    if (result != COAP_ERR_TIMEOUT) return 0;
+    if (req->rereg == REREG_HEARD) {
+        /* RFC 7641 §3.3.1: the re-registration was never acknowledged,
+         * but notifications kept coming: the observation is alive. */
+        req->rereg = REREG_NONE;
+        req->state = REQ_OBSERVING;
+        coap_peer_t *peer = req->peer;
+        coap_req_release_slot_(req);
+        coap_client_pump_(req->ep, peer);
+        return 1;
+    }
+    /* RFC 7959 §2.4: a later block of a GET or FETCH is a request of its
+     * own, safe to ask again (a new CON) while the exchange's timeout
+     * allows: one block lost five times must not cost the blocks before. */
+    if (req->b2_num > 0 && req->timeout_ms &&
+        (req->method == COAP_GET || req->method == COAP_FETCH) && !req->dereg)
+        return coap_req_transmit_(req) == COAP_OK;
+    return 0;
+}
+
 /* ACK, RST or give-up of our CON (or the RST window of a NON). */
 static void on_sent(coap_ep_t *ep, int result, const coap_msg_t *ack, void *arg)
 {
@@ -336,7 +359,7 @@ static void on_sent(coap_ep_t *ep, int result, const coap_msg_t *ack, void *arg)
         ep->stats.unexpected++;
     }
     if (result != COAP_OK) {
-        coap_req_finish_(req, result, NULL);
+        if (!step_survives(req, result)) coap_req_finish_(req, result, NULL);
         return;
     }
     /* Empty ACK (§5.2.2): the response will come separately. The slot is

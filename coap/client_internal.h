@@ -15,6 +15,10 @@ typedef struct {
     uint32_t off; /* into the request's arena */
 } req_opt_t;
 
+/* A re-registration (RFC 7641 §3.3.1) waits for its answer; HEARD: and
+ * notifications came meanwhile (the observation is alive). */
+enum { REREG_NONE, REREG_WAITING, REREG_HEARD };
+
 enum { REQ_NEW, REQ_QUEUED, REQ_WAIT_ACK, REQ_WAIT_RESP, REQ_OBSERVING, REQ_DONE };
 
 struct coap_req {
@@ -46,7 +50,7 @@ struct coap_req {
     uint8_t stop_how;  /* COAP_OBSERVE_* requested */
     uint8_t dereg;     /* the deregistration GET is in flight */
     uint8_t forgotten; /* out of the token table: next notification gets RST */
-    uint8_t rereg;     /* a re-registration waits for its answer (RFC 7641 §3.3.1) */
+    uint8_t rereg;     /* REREG_*: a re-registration waits for its answer */
     coap_ep_tx_t *tx;
 
     /* Block1 (RFC 7959 §2.5) */

@@ -227,6 +227,7 @@ void coap_client_deliver_(void *exchange, const coap_msg_t *m)
      * numbering. */
     if (req->rereg && req->state == REQ_WAIT_ACK && notification &&
         !coap_msg_find_opt(m, COAP_OPT_BLOCK2)) {
+        req->rereg = REREG_HEARD;
         notify(req, m, seq);
         return;
     }
@@ -239,7 +240,7 @@ void coap_req_timer_(coap_ep_t *ep, ep_timer_t *t)
     if (req->state == REQ_OBSERVING && !req->dereg) {
         /* Silence past Max-Age (RFC 7641 §3.3.1): register again with the
          * same token. The answer continues the observation, or ends it. */
-        req->rereg = 1;
+        req->rereg = REREG_WAITING;
         ep->stats.reregistrations++;
         if (req->timeout_ms) coap_req_arm_(req, req->timeout_ms);
         int rc = coap_req_transmit_(req);

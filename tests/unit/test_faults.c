@@ -7,7 +7,7 @@
  */
 #include "coap_client.h"
 #include "coap_server.h"
-#include "simnet.h"
+#include "srvnet.h"
 
 #include <check.h>
 #include <stdio.h>
@@ -160,12 +160,43 @@ START_TEST(notifications_never_go_back)
 }
 END_TEST
 
+/* RFC 7959 §2.4: one later block lost all five times (its CON given up)
+ * is asked for again while the exchange's timeout allows; the blocks
+ * before it are kept and the body completes. */
+START_TEST(block_asked_again)
+{
+    static char big[4096];
+    for (size_t i = 0; i < sizeof big; i++) big[i] = (char)('a' + i % 26);
+    st_t t;
+    st_init(&t, NULL, NULL);
+    hrec_t h = {0};
+    h.resp = COAP_RESPONSE(COAP_CONTENT);
+    h.resp.payload = big;
+    h.resp.payload_len = sizeof big;
+    coap_server_add(t.srv, "/fw", 0, COAP_METHODS_READ, h_rec, &h, NULL);
+    /* the answers to the request for block 2, all five transmissions */
+    sim_rule(&t.n, t.srvn, t.cli, COAP_ACK, COAP_CONTENT, SIM_DROP, 2, 5);
+    coap_req_t *req = st_req(&t, COAP_GET, "fw");
+    coap_req_set_timeout(req, 200000);
+    sim_rec_t k = {0};
+    ck_assert_int_eq(coap_req_send(req, sim_on_resp, &k), COAP_OK);
+    sim_run_for(&t.n, 200000);
+    ck_assert_int_eq(k.finals, 1);
+    ck_assert_int_eq(k.err, COAP_OK);
+    ck_assert_uint_eq(k.body_len, sizeof big);
+    ck_assert_mem_eq(k.body, big, sizeof big);
+    ck_assert_uint_eq(coap_ep_stats(sim_ep(&t.n, t.cli))->timeouts, 1);
+    st_free(&t);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("faults");
     TCase *tc = tcase_create("faults");
     tcase_add_loop_test(tc, post_once_under_faults, 0, 8);
     tcase_add_loop_test(tc, notifications_never_go_back, 0, 8);
+    tcase_add_test(tc, block_asked_again);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -354,6 +354,29 @@ START_TEST(stale_while_reregistering)
 }
 END_TEST
 
+/* §3.3.1: a re-registration whose answers are all lost while the
+ * notifications keep coming does not end the observation. */
+START_TEST(reregistration_lost_observation_alive)
+{
+    simnet_t n;
+    obs_t o = {.max_age = 2};
+    sim_rec_t k = {0};
+    setup(&n, &o, &k, 10, 1000);
+    sim_rule(&n, o.srv.node, 0, COAP_ACK, SIM_ANY, SIM_DROP, 0, -1);
+    sim_run_for(&n, 3100); /* silence: re-registration */
+    ck_assert_int_eq(o.registrations, 2);
+    for (long seq = 11; seq < 11 + 60; seq++) { /* two minutes, one every 2 s */
+        obs_notify(&n, &o, COAP_NON, COAP_CONTENT, seq, 2);
+        sim_run_for(&n, 2000);
+    }
+    ck_assert_uint_eq(coap_ep_stats(sim_ep(&n, 0))->timeouts, 1); /* it was given up */
+    ck_assert_int_eq(k.finals, 0);
+    ck_assert(k.observing && k.fresh);
+    ck_assert_uint_eq(k.seq, 70);
+    sim_free(&n);
+}
+END_TEST
+
 /* §3.2: a response without Observe, or an error, ends the observation. */
 START_TEST(observation_ends)
 {
@@ -484,6 +507,7 @@ int main(void)
     tcase_add_test(tc, reregister_after_max_age);
     tcase_add_test(tc, reregister_after_server_restart);
     tcase_add_test(tc, stale_while_reregistering);
+    tcase_add_test(tc, reregistration_lost_observation_alive);
     tcase_add_test(tc, observation_ends);
     tcase_add_test(tc, registration_in_blocks);
     tcase_add_loop_test(tc, lossy_observation, 0, 8);
