@@ -66,8 +66,28 @@ static coap_req_t *req_alloc(coap_ep_t *ep, uint8_t method, const coap_addr_t *d
     return req;
 }
 
+static void req_free(coap_req_t *req);
+
+coap_req_t *coap_req_clone_(const coap_req_t *from)
+{
+    int err;
+    coap_req_t *req = req_alloc(from->ep, from->method, &from->peer->addr, &err);
+    if (!req) return NULL;
+    req->con = from->con;
+    req->max_body = from->max_body;
+    for (size_t i = 0; i < from->nopts; i++) {
+        const req_opt_t *o = &from->opts[i];
+        if (coap_req_add_option(req, o->num, from->arena.data + o->off, o->len)) {
+            req_free(req);
+            return NULL;
+        }
+    }
+    return req;
+}
+
 static void req_free(coap_req_t *req)
 {
+    coap_b2win_free_(req);
     coap_ep_peer_unref_(req->ep, req->peer);
     free(req->opts);
     base_buf_free(&req->arena);
@@ -425,6 +445,7 @@ static void unqueue(coap_req_t *req)
 static void detach(coap_req_t *req)
 {
     coap_ep_t *ep = req->ep;
+    coap_b2win_stop_(req);
     if (req->state == REQ_QUEUED) unqueue(req);
     if (req->tx) coap_ep_tx_cancel(ep, req->tx);
     req->tx = NULL;

@@ -106,6 +106,11 @@ static int block2_step(coap_req_t *req, const coap_msg_t *m)
     int rc = body_append(req, m->payload, m->payload_len);
     if (rc) return rc;
     if (!b.more) return 0;
+    uint32_t size2;
+    if (b.num == 0 && coap_msg_get_uint(m, COAP_OPT_SIZE2, &size2) == 0) {
+        rc = coap_b2win_start_(req, m, size2); /* several blocks at a time */
+        if (rc) return rc;
+    }
     req->b2_szx = b.szx;
     req->b2_num = (uint32_t)(req->body.len / coap_block_size(b.szx));
     req->b1_active = 0; /* Block1 is done; later blocks carry no payload */
@@ -171,8 +176,10 @@ void coap_req_on_response_(coap_req_t *req, const coap_msg_t *m)
         req->rereg = 0;
         req->have_seq = 0;
     }
-    int rc = req->dereg ? 0 : block1_step(req, m);
-    if (!rc) rc = req->dereg ? 0 : block2_step(req, m);
+    /* a fetcher's block is the whole answer: its owner puts it in place */
+    int steps = !req->dereg && !req->fetcher;
+    int rc = steps ? block1_step(req, m) : 0;
+    if (!rc && steps) rc = block2_step(req, m);
     /* The limit holds for a body in one datagram too (reassembled ones
      * were checked block by block). */
     if (rc == 0 && !req->body.len && m->payload_len > req->max_body) rc = COAP_ERR_TOO_LARGE;
@@ -215,6 +222,7 @@ void coap_client_deliver_(void *exchange, const coap_msg_t *m)
 {
     coap_req_t *req = exchange;
     uint32_t seq;
+    if (req->win) return; /* its fetchers carry the rest: a late copy of block 0 */
     /* A notification that crossed our deregistration (RFC 7641 §3.6): the
      * answer to the deregistering GET carries no Observe. ACKed, dropped. */
     int notification =
