@@ -377,6 +377,36 @@ START_TEST(reregistration_lost_observation_alive)
 }
 END_TEST
 
+/* RFC 7252 §4.5: a server that restarted counts from a new message ID
+ * and, after a re-registration with the same token, notifies under that
+ * token again: a new notification whose ID an old one used is new (its
+ * bytes differ), while a true copy is a duplicate. */
+START_TEST(reused_message_id_is_new)
+{
+    simnet_t n;
+    obs_t o = {0};
+    sim_rec_t k = {0};
+    setup(&n, &o, &k, 5, 0);
+    uint8_t raw[64];
+    coap_msg_t m;
+    for (uint32_t seq = 6; seq <= 7; seq++) {
+        coap_msg_init(&m, COAP_NON, COAP_CONTENT, 0x4242);
+        coap_msg_set_token(&m, o.tok, o.tkl);
+        coap_msg_add_uint(&m, COAP_OPT_OBSERVE, seq);
+        int len = coap_msg_serialize(&m, raw, sizeof raw);
+        for (int copy = 0; copy < 2; copy++) {
+            sim_transmit(&n, sim_addr(&n, o.srv.node), &o.client, raw, (size_t)len);
+            sim_run_idle(&n);
+        }
+        ck_assert_uint_eq(k.seq, seq);
+        ck_assert(k.fresh);
+    }
+    ck_assert_int_eq(k.calls, 3);
+    ck_assert_uint_eq(coap_ep_stats(sim_ep(&n, 0))->duplicates, 2);
+    sim_free(&n);
+}
+END_TEST
+
 /* §3.2: a response without Observe, or an error, ends the observation. */
 START_TEST(observation_ends)
 {
@@ -508,6 +538,7 @@ int main(void)
     tcase_add_test(tc, reregister_after_server_restart);
     tcase_add_test(tc, stale_while_reregistering);
     tcase_add_test(tc, reregistration_lost_observation_alive);
+    tcase_add_test(tc, reused_message_id_is_new);
     tcase_add_test(tc, observation_ends);
     tcase_add_test(tc, registration_in_blocks);
     tcase_add_loop_test(tc, lossy_observation, 0, 8);
