@@ -354,11 +354,11 @@ static int step_survives(coap_req_t *req, int result)
         coap_client_pump_(req->ep, peer);
         return 1;
     }
-    /* RFC 7959 §2.4: a later block of a GET or FETCH is a request of its
-     * own, safe to ask again (a new CON) while the exchange's timeout
-     * allows: one block lost five times must not cost the blocks before. */
-    if (req->b2_num > 0 && req->timeout_ms &&
-        (req->method == COAP_GET || req->method == COAP_FETCH) && !req->dereg)
+    /* A GET or FETCH is safe to ask again (a new CON) while the exchange's
+     * own timeout allows (RFC 7252 §5.1: safe and idempotent): one CON
+     * lost five times ends nothing, and a later block of a block-wise
+     * transfer (RFC 7959 §2.4) keeps the blocks before it. */
+    if (req->timeout_ms && (req->method == COAP_GET || req->method == COAP_FETCH) && !req->observe)
         return coap_req_transmit_(req) == COAP_OK;
     return 0;
 }

@@ -18,9 +18,11 @@
 enum { B2_NONE, B2_ASKED, B2_HAVE };
 
 struct b2win {
+    ep_timer_t tick; /* every ACK_TIMEOUT: asks again for stragglers */
     coap_req_t *owner;
     uint8_t *data;     /* size2 bytes */
     uint8_t *state;    /* B2_* per block */
+    uint64_t *asked;   /* per block: when it was last asked for */
     coap_req_t **kids; /* fetchers in flight: `window` slots */
     uint32_t size2, bs, nblocks, next, have, window;
     uint8_t szx;
@@ -43,6 +45,7 @@ static int ask(struct b2win *w, uint32_t num)
     if (rc) return rc;
     w->kids[slot] = kid;
     w->state[num] = B2_ASKED;
+    w->asked[num] = coap_ep_now(kid->ep);
     return COAP_OK;
 }
 
@@ -55,10 +58,13 @@ static uint32_t fetching(const struct b2win *w, uint32_t num)
 
 /* Fills the free slots with the next blocks not asked for yet; once all
  * are asked, a slot left free asks again for a block still missing that
- * only one fetcher waits for (its CON may be deep in its back-off: up to
- * 93 s before it is given up). Never more than NSTART in flight. */
+ * only one fetcher has waited for since ACK_TIMEOUT or more (its CON
+ * lost, and maybe deep in its back-off: up to 93 s before it is given
+ * up). Never more than NSTART in flight. */
 static int fill(struct b2win *w)
 {
+    uint64_t now = coap_ep_now(w->owner->ep);
+    uint64_t patience = coap_ep_params(w->owner->ep)->ack_timeout_ms;
     uint32_t busy = 0;
     for (uint32_t i = 0; i < w->window; i++) busy += w->kids[i] != NULL;
     for (; busy < w->window && w->next < w->nblocks; w->next++) {
@@ -69,11 +75,22 @@ static int fill(struct b2win *w)
     }
     for (uint32_t num = 1; busy < w->window && num < w->nblocks; num++) {
         if (w->state[num] == B2_HAVE || fetching(w, num) > 1) continue;
+        if (fetching(w, num) && now - w->asked[num] < patience) continue;
         int rc = ask(w, num);
         if (rc) return rc;
         busy++;
     }
     return COAP_OK;
+}
+
+/* Stragglers are not noticed by completions alone: when every fetcher
+ * left is deep in its back-off, none completes for a long time. */
+static void on_tick(coap_ep_t *ep, ep_timer_t *t)
+{
+    struct b2win *w = (struct b2win *)t; /* the first member */
+    coap_ep_timer_arm_(ep, &w->tick, coap_ep_now(ep) + coap_ep_params(ep)->ack_timeout_ms);
+    int rc = fill(w);
+    if (rc) coap_req_finish_(w->owner, rc, NULL);
 }
 
 /* Block num is in: a second fetcher for it is no longer needed. */
@@ -153,12 +170,14 @@ int coap_b2win_start_(coap_req_t *req, const coap_msg_t *block0, uint32_t size2)
     w->data = malloc(size2);
     w->state = calloc(nblocks, 1);
     w->kids = calloc(window, sizeof *w->kids);
+    w->asked = calloc(nblocks, sizeof *w->asked);
     req->win = w; /* freed with req from now on */
-    if (!w->data || !w->state || !w->kids) return COAP_ERR_NOMEM;
+    if (!w->data || !w->state || !w->kids || !w->asked) return COAP_ERR_NOMEM;
     *w = (struct b2win){.owner = req,
                         .data = w->data,
                         .state = w->state,
                         .kids = w->kids,
+                        .asked = w->asked,
                         .size2 = size2,
                         .bs = bs,
                         .nblocks = nblocks,
@@ -168,6 +187,9 @@ int coap_b2win_start_(coap_req_t *req, const coap_msg_t *block0, uint32_t size2)
                         .szx = b.szx};
     memcpy(w->data, block0->payload, bs);
     w->state[0] = B2_HAVE;
+    w->tick.fire = on_tick;
+    coap_ep_timer_arm_(req->ep, &w->tick,
+                       coap_ep_now(req->ep) + coap_ep_params(req->ep)->ack_timeout_ms);
     req->state = REQ_WAIT_RESP; /* for the fetchers; its own token is idle */
     int rc = fill(w);
     return rc ? rc : 1;
@@ -177,6 +199,7 @@ void coap_b2win_stop_(coap_req_t *req)
 {
     struct b2win *w = req->win;
     if (!w) return;
+    coap_ep_timer_disarm_(req->ep, &w->tick);
     for (uint32_t i = 0; w->kids && i < w->window; i++) {
         coap_req_t *kid = w->kids[i];
         w->kids[i] = NULL;
@@ -188,9 +211,11 @@ void coap_b2win_free_(coap_req_t *req)
 {
     struct b2win *w = req->win;
     if (!w) return;
+    coap_ep_timer_disarm_(req->ep, &w->tick);
     free(w->data);
     free(w->state);
     free(w->kids);
+    free(w->asked);
     free(w);
     req->win = NULL;
 }
