@@ -24,6 +24,7 @@ struct b2win {
     uint8_t *state;    /* B2_* per block */
     uint64_t *asked;   /* per block: when it was last asked for */
     coap_req_t **kids; /* fetchers in flight: `window` slots */
+    uint64_t *since;   /* per slot: when its fetcher was started */
     uint32_t size2, bs, nblocks, next, have, window;
     uint8_t szx;
 };
@@ -45,7 +46,7 @@ static int ask(struct b2win *w, uint32_t num)
     if (rc) return rc;
     w->kids[slot] = kid;
     w->state[num] = B2_ASKED;
-    w->asked[num] = coap_ep_now(kid->ep);
+    w->asked[num] = w->since[slot] = coap_ep_now(kid->ep);
     return COAP_OK;
 }
 
@@ -54,6 +55,19 @@ static uint32_t fetching(const struct b2win *w, uint32_t num)
     uint32_t n = 0;
     for (uint32_t i = 0; i < w->window; i++) n += w->kids[i] && w->kids[i]->b2_num == num;
     return n;
+}
+
+/* Cancels the longest-waiting fetcher of block num. */
+static void retire_oldest(struct b2win *w, uint32_t num)
+{
+    uint32_t old = w->window;
+    for (uint32_t i = 0; i < w->window; i++)
+        if (w->kids[i] && w->kids[i]->b2_num == num &&
+            (old == w->window || w->since[i] < w->since[old]))
+            old = i;
+    coap_req_t *kid = w->kids[old];
+    w->kids[old] = NULL;
+    coap_req_cancel(kid);
 }
 
 /* Fills the free slots with the next blocks not asked for yet; once all
@@ -74,8 +88,13 @@ static int fill(struct b2win *w)
         busy++;
     }
     for (uint32_t num = 1; busy < w->window && num < w->nblocks; num++) {
-        if (w->state[num] == B2_HAVE || fetching(w, num) > 1) continue;
-        if (fetching(w, num) && now - w->asked[num] < patience) continue;
+        uint32_t f = w->state[num] == B2_HAVE ? 0 : fetching(w, num);
+        if (w->state[num] == B2_HAVE || (f && now - w->asked[num] < patience)) continue;
+        if (f > 1) { /* two in back-off: the older makes room after 4 x ACK_TIMEOUT */
+            if (now - w->asked[num] < 4 * patience) continue;
+            retire_oldest(w, num);
+            busy--;
+        }
         int rc = ask(w, num);
         if (rc) return rc;
         busy++;
@@ -171,13 +190,15 @@ int coap_b2win_start_(coap_req_t *req, const coap_msg_t *block0, uint32_t size2)
     w->state = calloc(nblocks, 1);
     w->kids = calloc(window, sizeof *w->kids);
     w->asked = calloc(nblocks, sizeof *w->asked);
+    w->since = calloc(window, sizeof *w->since);
     req->win = w; /* freed with req from now on */
-    if (!w->data || !w->state || !w->kids || !w->asked) return COAP_ERR_NOMEM;
+    if (!w->data || !w->state || !w->kids || !w->asked || !w->since) return COAP_ERR_NOMEM;
     *w = (struct b2win){.owner = req,
                         .data = w->data,
                         .state = w->state,
                         .kids = w->kids,
                         .asked = w->asked,
+                        .since = w->since,
                         .size2 = size2,
                         .bs = bs,
                         .nblocks = nblocks,
@@ -216,6 +237,7 @@ void coap_b2win_free_(coap_req_t *req)
     free(w->state);
     free(w->kids);
     free(w->asked);
+    free(w->since);
     free(w);
     req->win = NULL;
 }

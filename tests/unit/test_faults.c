@@ -209,7 +209,7 @@ static void on_big(coap_req_t *req, const coap_resp_t *r, void *arg)
     b->same = r->body_len == sizeof fw && !memcmp(r->body, fw, sizeof fw);
 }
 
-static uint64_t fetch_64k(int seed, uint8_t nstart, int *ok)
+static uint64_t fetch_64k(int seed, uint8_t nstart, int *ok, int *requests)
 {
     for (size_t i = 0; i < sizeof fw; i++) fw[i] = (uint8_t)(i * 7 + i / 1024);
     st_t t;
@@ -227,8 +227,8 @@ static uint64_t fetch_64k(int seed, uint8_t nstart, int *ok)
     h.resp.etag = tag;
     h.resp.etag_len = sizeof tag;
     coap_server_add(t.srv, "/fw", 0, COAP_METHODS_READ, h_rec, &h, NULL);
-    t.n.rng = 0x27d4eb2fu * (uint32_t)(seed + 1);
-    t.n.loss_pct = 30;
+    t.n.rng = 0x27d4eb2fu * (uint32_t)(seed + 2);
+    t.n.loss_pct = seed < 0 ? 0 : 30;
     coap_req_t *req = st_req(&t, COAP_GET, "fw");
     coap_req_set_timeout(req, 3600000);
     big_rec_t k = {0};
@@ -236,20 +236,33 @@ static uint64_t fetch_64k(int seed, uint8_t nstart, int *ok)
     ck_assert_int_eq(coap_req_send(req, on_big, &k), COAP_OK);
     while (!k.finals && t.n.now < t0 + 3600000) sim_run_for(&t.n, 1000);
     *ok = k.finals == 1 && k.err == COAP_OK && k.same;
+    *requests = h.calls;
     st_free(&t);
     return k.t - t0;
 }
 
 START_TEST(block_window_under_loss)
 {
-    int ok_window, ok_serial;
-    uint64_t window = fetch_64k(_i, 16, &ok_window);
-    uint64_t serial = fetch_64k(_i, 1, &ok_serial);
+    int ok_window, ok_serial, n;
+    uint64_t window = fetch_64k(_i, 16, &ok_window, &n);
+    uint64_t serial = fetch_64k(_i, 1, &ok_serial, &n);
     ck_assert(ok_window);
     ck_assert(ok_serial);
     fprintf(stderr, "64 KiB at 30 %% loss: window %llu ms, one by one %llu ms\n",
             (unsigned long long)window, (unsigned long long)serial);
     ck_assert_uint_lt(window * 4, serial);
+}
+END_TEST
+
+/* Without loss, the window asks for each block once (a block is asked
+ * for twice only after ACK_TIMEOUT without its answer), 16 at a time. */
+START_TEST(block_window_no_waste)
+{
+    int ok, requests;
+    uint64_t took = fetch_64k(-1, 16, &ok, &requests);
+    ck_assert(ok);
+    ck_assert_int_eq(requests, 64);
+    ck_assert_uint_lt(took, 64 * 10 / 4); /* 5 ms each way: far less than one by one */
 }
 END_TEST
 
@@ -261,6 +274,7 @@ int main(void)
     tcase_add_loop_test(tc, notifications_never_go_back, 0, 8);
     tcase_add_test(tc, block_asked_again);
     tcase_add_loop_test(tc, block_window_under_loss, 0, 4);
+    tcase_add_test(tc, block_window_no_waste);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
