@@ -70,11 +70,12 @@ static void retire_oldest(struct b2win *w, uint32_t num)
     coap_req_cancel(kid);
 }
 
-/* Fills the free slots with the next blocks not asked for yet; once all
- * are asked, a slot left free asks again for a block still missing that
- * only one fetcher has waited for since ACK_TIMEOUT or more (its CON
+/* Fills the free slots with the next blocks not asked for yet. Once all
+ * are asked, a slot left free asks again for a block still missing whose
+ * latest fetcher has waited ACK_TIMEOUT or more (its CON or the answer
  * lost, and maybe deep in its back-off: up to 93 s before it is given
- * up). Never more than NSTART in flight. */
+ * up); a block has two fetchers at most, the older of two giving way
+ * after 4 x ACK_TIMEOUT. Never more than NSTART in flight. */
 static int fill(struct b2win *w)
 {
     uint64_t now = coap_ep_now(w->owner->ep);

@@ -151,7 +151,7 @@ static void notify(coap_req_t *req, const coap_msg_t *m, uint32_t seq)
     } else if (req->stop_how == COAP_OBSERVE_DEREGISTER && !req->dereg) {
         if (req->tx) coap_ep_tx_cancel(req->ep, req->tx); /* a re-registration's */
         req->tx = NULL;
-        req->rereg = 0;
+        req->rereg = REREG_NONE;
         req->dereg = 1;
         int rc = coap_req_transmit_(req);
         if (rc) coap_req_finish_(req, rc, NULL);
@@ -173,7 +173,7 @@ void coap_req_on_response_(coap_req_t *req, const coap_msg_t *m)
         /* The answer to a re-registration starts the numbering again: a
          * device that restarted counts from anew (RFC 7641 §3.4 would
          * otherwise call its notifications stale for 128 s). */
-        req->rereg = 0;
+        req->rereg = REREG_NONE;
         req->have_seq = 0;
     }
     /* a fetcher's block is the whole answer: its owner puts it in place */
