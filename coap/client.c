@@ -66,8 +66,28 @@ static coap_req_t *req_alloc(coap_ep_t *ep, uint8_t method, const coap_addr_t *d
     return req;
 }
 
+static void req_free(coap_req_t *req);
+
+coap_req_t *coap_req_clone_(const coap_req_t *from)
+{
+    int err;
+    coap_req_t *req = req_alloc(from->ep, from->method, &from->peer->addr, &err);
+    if (!req) return NULL;
+    req->con = from->con;
+    req->max_body = from->max_body;
+    for (size_t i = 0; i < from->nopts; i++) {
+        const req_opt_t *o = &from->opts[i];
+        if (coap_req_add_option(req, o->num, from->arena.data + o->off, o->len)) {
+            req_free(req);
+            return NULL;
+        }
+    }
+    return req;
+}
+
 static void req_free(coap_req_t *req)
 {
+    coap_b2win_free_(req);
     coap_ep_peer_unref_(req->ep, req->peer);
     free(req->opts);
     base_buf_free(&req->arena);
@@ -322,6 +342,29 @@ int coap_req_transmit_(coap_req_t *req)
     return rc;
 }
 
+/* A step given up that need not end the exchange: 1 when it goes on. */
+static int step_survives(coap_req_t *req, int result)
+{
+    if (result != COAP_ERR_TIMEOUT) return 0;
+    if (req->rereg == REREG_HEARD) {
+        /* RFC 7641 §3.3.1: the re-registration was never acknowledged,
+         * but notifications kept coming: the observation is alive. */
+        req->rereg = REREG_NONE;
+        req->state = REQ_OBSERVING;
+        coap_peer_t *peer = req->peer;
+        coap_req_release_slot_(req);
+        coap_client_pump_(req->ep, peer);
+        return 1;
+    }
+    /* A GET or FETCH is safe to ask again (a new CON) while the exchange's
+     * own timeout allows (RFC 7252 §5.1: safe and idempotent): one CON
+     * lost five times ends nothing, and a later block of a block-wise
+     * transfer (RFC 7959 §2.4) keeps the blocks before it. */
+    if (req->timeout_ms && (req->method == COAP_GET || req->method == COAP_FETCH) && !req->observe)
+        return coap_req_transmit_(req) == COAP_OK;
+    return 0;
+}
+
 /* ACK, RST or give-up of our CON (or the RST window of a NON). */
 static void on_sent(coap_ep_t *ep, int result, const coap_msg_t *ack, void *arg)
 {
@@ -338,7 +381,7 @@ static void on_sent(coap_ep_t *ep, int result, const coap_msg_t *ack, void *arg)
         ep->stats.unexpected++;
     }
     if (result != COAP_OK) {
-        coap_req_finish_(req, result, NULL);
+        if (!step_survives(req, result)) coap_req_finish_(req, result, NULL);
         return;
     }
     /* Empty ACK (§5.2.2): the response will come separately. The slot is
@@ -425,6 +468,7 @@ static void unqueue(coap_req_t *req)
 static void detach(coap_req_t *req)
 {
     coap_ep_t *ep = req->ep;
+    coap_b2win_stop_(req);
     if (req->state == REQ_QUEUED) unqueue(req);
     if (req->tx) coap_ep_tx_cancel(ep, req->tx);
     req->tx = NULL;

@@ -15,6 +15,10 @@ typedef struct {
     uint32_t off; /* into the request's arena */
 } req_opt_t;
 
+/* A re-registration (RFC 7641 §3.3.1) waits for its answer; HEARD: and
+ * notifications came meanwhile (the observation is alive). */
+enum { REREG_NONE, REREG_WAITING, REREG_HEARD };
+
 enum { REQ_NEW, REQ_QUEUED, REQ_WAIT_ACK, REQ_WAIT_RESP, REQ_OBSERVING, REQ_DONE };
 
 struct coap_req {
@@ -46,6 +50,7 @@ struct coap_req {
     uint8_t stop_how;  /* COAP_OBSERVE_* requested */
     uint8_t dereg;     /* the deregistration GET is in flight */
     uint8_t forgotten; /* out of the token table: next notification gets RST */
+    uint8_t rereg;     /* REREG_*: a re-registration waits for its answer */
     coap_ep_tx_t *tx;
     coap_req_budget_t *budget; /* counted in it, from send to the end */
 
@@ -58,7 +63,9 @@ struct coap_req {
     uint8_t b2_observe; /* block 0 of a registration's response had Observe */
     uint32_t b2_num, b2_seq;
     uint8_t etag[8];
-    base_buf_t body; /* reassembled from Block2 */
+    base_buf_t body;   /* reassembled from Block2 */
+    struct b2win *win; /* blocks fetched several at a time (client_blocks.c) */
+    uint8_t fetcher;   /* fetches one block for another request's window */
 
     /* Echo (RFC 9175 §2.3): the value the server last asked for, sent in
      * every later step; followed once per step */
@@ -79,6 +86,18 @@ void coap_req_release_slot_(coap_req_t *req);
 void coap_req_finish_(coap_req_t *req, int err, const coap_msg_t *msg);
 void coap_req_arm_(coap_req_t *req, uint64_t delay_ms);
 coap_req_t *coap_req_by_token_(coap_ep_t *ep, const uint8_t *tok, size_t len);
+
+/* A new request with from's destination, method, type, options and body
+ * limit (no payload, no Observe, no callback yet), or NULL. */
+coap_req_t *coap_req_clone_(const coap_req_t *from);
+
+/* client_blocks.c: the rest of a Block2 body fetched several blocks at a
+ * time (RFC 7959 §2.4). start returns 1 when req now waits for its window
+ * (0: fetch one by one as before, < 0: fail). stop ends the fetches in
+ * flight (req is ending); free releases the window's memory. */
+int coap_b2win_start_(coap_req_t *req, const coap_msg_t *block0, uint32_t size2);
+void coap_b2win_stop_(coap_req_t *req);
+void coap_b2win_free_(coap_req_t *req);
 
 /* Registers the client role with ep (on its first request). */
 void coap_client_attach_(coap_ep_t *ep);

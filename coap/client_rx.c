@@ -106,6 +106,11 @@ static int block2_step(coap_req_t *req, const coap_msg_t *m)
     int rc = body_append(req, m->payload, m->payload_len);
     if (rc) return rc;
     if (!b.more) return 0;
+    uint32_t size2;
+    if (b.num == 0 && coap_msg_get_uint(m, COAP_OPT_SIZE2, &size2) == 0) {
+        rc = coap_b2win_start_(req, m, size2); /* several blocks at a time */
+        if (rc) return rc;
+    }
     req->b2_szx = b.szx;
     req->b2_num = (uint32_t)(req->body.len / coap_block_size(b.szx));
     req->b1_active = 0; /* Block1 is done; later blocks carry no payload */
@@ -143,6 +148,8 @@ static void notify(coap_req_t *req, const coap_msg_t *m, uint32_t seq)
         req->have_seq = 1;
         req->last_seq = seq;
         req->last_t = now;
+    } else {
+        req->ep->stats.stale++;
     }
     /* RFC 7641 §3.3.1: re-register when Max-Age plus a margin passes in
      * silence. */
@@ -163,6 +170,9 @@ static void notify(coap_req_t *req, const coap_msg_t *m, uint32_t seq)
     if (req->stop_how == COAP_OBSERVE_FORGET) {
         coap_req_finish_(req, COAP_ERR_CANCELLED, NULL);
     } else if (req->stop_how == COAP_OBSERVE_DEREGISTER && !req->dereg) {
+        if (req->tx) coap_ep_tx_cancel(req->ep, req->tx); /* a re-registration's */
+        req->tx = NULL;
+        req->rereg = REREG_NONE;
         req->dereg = 1;
         int rc = coap_req_transmit_(req);
         if (rc) coap_req_finish_(req, rc, NULL);
@@ -180,9 +190,18 @@ void coap_req_on_response_(coap_req_t *req, const coap_msg_t *m)
     coap_peer_t *peer = req->peer;
     coap_ep_t *ep = req->ep;
     coap_ep_peer_ref_(peer);
-    int rc = echo_step(req, m);
-    if (!rc) rc = req->dereg ? 0 : block1_step(req, m);
-    if (!rc) rc = req->dereg ? 0 : block2_step(req, m);
+    int rc = echo_step(req, m); /* a 4.01 with Echo: sent again, not an answer yet */
+    if (!rc && req->rereg) {
+        /* The answer to a re-registration starts the numbering again: a
+         * device that restarted counts from anew (RFC 7641 §3.4 would
+         * otherwise call its notifications stale for 128 s). */
+        req->rereg = REREG_NONE;
+        req->have_seq = 0;
+    }
+    /* a fetcher's block is the whole answer: its owner puts it in place */
+    int steps = !req->dereg && !req->fetcher;
+    if (!rc && steps) rc = block1_step(req, m);
+    if (!rc && steps) rc = block2_step(req, m);
     /* The limit holds for a body in one datagram too (reassembled ones
      * were checked block by block). */
     if (rc == 0 && !req->body.len && m->payload_len > req->max_body) rc = COAP_ERR_TOO_LARGE;
@@ -225,22 +244,34 @@ void coap_client_deliver_(void *exchange, const coap_msg_t *m)
 {
     coap_req_t *req = exchange;
     uint32_t seq;
+    if (req->win) return; /* its fetchers carry the rest: a late copy of block 0 */
     /* A notification that crossed our deregistration (RFC 7641 §3.6): the
      * answer to the deregistering GET carries no Observe. ACKed, dropped. */
-    if (req->dereg && COAP_CODE_CLASS(m->code) == 2 &&
-        coap_msg_get_uint(m, COAP_OPT_OBSERVE, &seq) == 0)
+    int notification =
+        COAP_CODE_CLASS(m->code) == 2 && !coap_msg_get_uint(m, COAP_OPT_OBSERVE, &seq);
+    if (req->dereg && notification) return;
+    /* RFC 7641 §3.3.1, §3.4: a notification that comes while our
+     * re-registration waits for its ACK is the running observation's (or
+     * one delayed on the way): judged against the ones before, and the
+     * re-registration goes on; only its own answer may restart the
+     * numbering. */
+    if (req->rereg && req->state == REQ_WAIT_ACK && notification &&
+        !coap_msg_find_opt(m, COAP_OPT_BLOCK2)) {
+        req->rereg = REREG_HEARD;
+        notify(req, m, seq);
         return;
+    }
     coap_req_on_response_(req, m);
 }
 
 void coap_req_timer_(coap_ep_t *ep, ep_timer_t *t)
 {
-    (void)ep;
     coap_req_t *req = base_container_of(t, coap_req_t, tmr);
     if (req->state == REQ_OBSERVING && !req->dereg) {
         /* Silence past Max-Age (RFC 7641 §3.3.1): register again with the
          * same token. The answer continues the observation, or ends it. */
-        req->have_seq = 0;
+        req->rereg = REREG_WAITING;
+        ep->stats.reregistrations++;
         if (req->timeout_ms) coap_req_arm_(req, req->timeout_ms);
         int rc = coap_req_transmit_(req);
         if (rc) coap_req_finish_(req, rc, NULL);

@@ -58,6 +58,9 @@ typedef struct {
     uint64_t unexpected; /* ACK/RST/response matching nothing */
     uint64_t send_errors;
     uint64_t echo_followed; /* requests sent again with a 4.01's Echo (RFC 9175 §2.3) */
+    /* the client role's observations (RFC 7641) */
+    uint64_t stale;           /* notifications older than one delivered (§3.4) */
+    uint64_t reregistrations; /* re-registrations after Max-Age in silence (§3.3.1) */
 } coap_ep_stats_t;
 
 /* Creates an endpoint on UDP, bound to `bind` (NULL: an ephemeral port on
@@ -115,6 +118,13 @@ int coap_ep_send(coap_ep_t *ep, const coap_addr_t *to, coap_msg_t *msg, coap_ep_
                  void *arg, coap_ep_tx_t **tx);
 /* Stops retransmitting; `done` does not run. */
 void coap_ep_tx_cancel(coap_ep_t *ep, coap_ep_tx_t *tx);
+/* A newer message takes the place of the CON *tx still being retransmitted
+ * (RFC 7641 §4.5.2: a newer notification replaces the one in flight): msg
+ * goes out now as a CON under a fresh message ID and inherits the old
+ * one's retransmission counter and timeout, `done` and its argument; the
+ * old one is never sent again (an ACK for it is ignored). *tx then points
+ * to the new transmission. On failure (< 0) the old one goes on as it was. */
+int coap_ep_tx_replace(coap_ep_t *ep, coap_ep_tx_t **tx, coap_msg_t *msg);
 
 /* --- Incoming requests (used by the server role) --- */
 

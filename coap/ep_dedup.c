@@ -7,7 +7,6 @@
 #include "ep_internal.h"
 
 #include <stdlib.h>
-#include <string.h>
 
 static uint64_t dd_key(const coap_peer_t *p, uint16_t mid)
 {
@@ -49,7 +48,12 @@ void coap_ep_dedup_free_(coap_ep_t *ep)
     while (ep->fifo_non.head) dd_free_head(ep, &ep->fifo_non);
 }
 
-static ep_dedup_t *dd_add(coap_ep_t *ep, coap_peer_t *p, const coap_msg_t *m)
+uint64_t coap_ep_dedup_digest_(const uint8_t *buf, size_t len)
+{
+    return base_hash_bytes(0xcbf29ce484222325ull, buf, len);
+}
+
+static ep_dedup_t *dd_add(coap_ep_t *ep, coap_peer_t *p, const coap_msg_t *m, uint64_t digest)
 {
     int is_con = m->type == COAP_CON;
     while (ep->ndedup >= ep->p.max_dedup) { /* bounded: forget the oldest */
@@ -67,8 +71,7 @@ static ep_dedup_t *dd_add(coap_ep_t *ep, coap_peer_t *p, const coap_msg_t *m)
     coap_ep_peer_ref_(p);
     d->mid = m->mid;
     d->is_con = (uint8_t)is_con;
-    d->token_len = m->token_len;
-    memcpy(d->token, m->token, m->token_len);
+    d->digest = digest;
     d->expires = coap_ep_now(ep) + (is_con ? ep->p.exchange_lifetime_ms : ep->p.non_lifetime_ms);
     dedup_fifo_t *f = is_con ? &ep->fifo_con : &ep->fifo_non;
     if (f->tail)
@@ -80,25 +83,29 @@ static ep_dedup_t *dd_add(coap_ep_t *ep, coap_peer_t *p, const coap_msg_t *m)
     return d;
 }
 
-ep_dedup_t *coap_ep_dedup_check_(coap_ep_t *ep, coap_peer_t *peer, const coap_msg_t *m, int *dup)
+ep_dedup_t *coap_ep_dedup_check_(coap_ep_t *ep, coap_peer_t *peer, const coap_msg_t *m,
+                                 uint64_t digest, int *dup)
 {
     /* §4.5: a Message ID is a duplicate only within EXCHANGE_LIFETIME (CON)
      * or NON_LIFETIME (NON). Expire here, not only in process(): a datagram
      * is read before process() gets to the timers. */
     coap_ep_dedup_expire_(ep, coap_ep_now(ep));
     ep_dedup_t *dd = dd_find(ep, peer, m->mid);
-    if (dd && (dd->token_len != m->token_len || memcmp(dd->token, m->token, m->token_len))) {
+    if (dd && dd->digest != digest) {
         /* §4.5 matches duplicates by Message ID alone, but a retransmission
-         * repeats the whole message. Another token under the same ID means
-         * the peer's 16-bit IDs wrapped within EXCHANGE_LIFETIME (any client
-         * past 265 messages/s does), so this message is new: replaying the
-         * old answer would hand it someone else's response. */
+         * (§4.2) or a copy the network made repeats the whole datagram.
+         * Another message under the same ID is new: the peer's 16-bit IDs
+         * wrapped within EXCHANGE_LIFETIME (any client past 265 messages/s
+         * does: replaying the old answer would hand it someone else's
+         * response), or the peer restarted and counts from a new random ID
+         * (its notifications then carry the token of a re-registration
+         * that reuses the old one: dropping them would stall the stream). */
         base_htab_remove(&ep->dedup, &dd->hn);
         dd->retired = 1;
         dd = NULL;
     }
     *dup = dd != NULL;
-    return dd ? dd : dd_add(ep, peer, m);
+    return dd ? dd : dd_add(ep, peer, m, digest);
 }
 
 /* A duplicate: the same answer again, or the empty ACK if the request is

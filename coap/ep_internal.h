@@ -72,8 +72,7 @@ typedef struct ep_dedup {
     uint16_t mid;
     uint8_t is_con;
     uint8_t retired; /* out of the table, waiting in its FIFO to be freed */
-    uint8_t token_len;
-    uint8_t token[COAP_TOKEN_MAX];
+    uint64_t digest; /* of the whole datagram: a retransmission repeats it */
 } ep_dedup_t;
 
 struct coap_ep_req {
@@ -166,10 +165,13 @@ void coap_ep_ack_or_rst_input_(coap_ep_t *ep, coap_peer_t *peer, const coap_msg_
 void coap_ep_fail_peer_txs_(coap_ep_t *ep, coap_peer_t *p, int err);
 void coap_ep_txs_free_(coap_ep_t *ep);
 
-/* ep_dedup.c: duplicate detection (§4.5). find_or_add returns the entry of
- * a duplicate with *dup set (the caller replays), else a new entry (NULL
+/* ep_dedup.c: duplicate detection (§4.5). check returns the entry of a
+ * duplicate with *dup set (the caller replays), else a new entry (NULL
  * when out of memory: the message is then processed without one). */
-ep_dedup_t *coap_ep_dedup_check_(coap_ep_t *ep, coap_peer_t *peer, const coap_msg_t *m, int *dup);
+ep_dedup_t *coap_ep_dedup_check_(coap_ep_t *ep, coap_peer_t *peer, const coap_msg_t *m,
+                                 uint64_t digest, int *dup);
+/* What the deduplication compares beyond the message ID: the datagram. */
+uint64_t coap_ep_dedup_digest_(const uint8_t *buf, size_t len);
 void coap_ep_dedup_replay_(coap_ep_t *ep, ep_dedup_t *d);
 void coap_ep_dedup_expire_(coap_ep_t *ep, uint64_t now);
 void coap_ep_dedup_free_(coap_ep_t *ep);

@@ -23,7 +23,7 @@ static void response_input(coap_ep_t *ep, coap_peer_t *peer, ep_dedup_t *dd, con
     ep->responses->deliver(exchange, m);
 }
 
-static void con_non_input(coap_ep_t *ep, coap_peer_t *peer, const coap_msg_t *m)
+static void con_non_input(coap_ep_t *ep, coap_peer_t *peer, const coap_msg_t *m, uint64_t digest)
 {
     unsigned cls = COAP_CODE_CLASS(m->code);
     if (m->code == COAP_EMPTY || cls == 1 || cls > 5) {
@@ -33,7 +33,7 @@ static void con_non_input(coap_ep_t *ep, coap_peer_t *peer, const coap_msg_t *m)
         return;
     }
     int dup;
-    ep_dedup_t *dd = coap_ep_dedup_check_(ep, peer, m, &dup);
+    ep_dedup_t *dd = coap_ep_dedup_check_(ep, peer, m, digest, &dup);
     if (dup) {
         coap_ep_dedup_replay_(ep, dd);
         return;
@@ -72,7 +72,7 @@ void coap_ep_datagram_(coap_ep_t *ep, const coap_addr_t *from, const coap_addr_t
     if (m.type == COAP_ACK || m.type == COAP_RST)
         coap_ep_ack_or_rst_input_(ep, peer, &m);
     else
-        con_non_input(ep, peer, &m);
+        con_non_input(ep, peer, &m, coap_ep_dedup_digest_(buf, len));
     ep->rx_identity = NULL;
     coap_ep_peer_unref_(ep, peer);
 }

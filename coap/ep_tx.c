@@ -141,6 +141,28 @@ static int send_untracked(coap_ep_t *ep, const coap_peer_t *to, coap_msg_t *msg,
     return rc < 0 ? COAP_ERR_UNREACHABLE : COAP_OK;
 }
 
+/* A tracked transmission of msg (its message ID set) to peer, in the
+ * table but neither sent nor armed. NULL when msg does not serialize or
+ * memory runs out (*err says which). */
+static coap_ep_tx_t *tx_new(coap_ep_t *ep, coap_peer_t *peer, const coap_msg_t *msg, int *err)
+{
+    size_t len = coap_msg_size(msg);
+    coap_ep_tx_t *tx = calloc(1, sizeof *tx + len);
+    if (!tx) return *err = COAP_ERR_NOMEM, NULL;
+    int n = coap_msg_serialize(msg, tx->bytes, len);
+    if (n < 0 || base_htab_insert(&ep->txs, &tx->hn, tx_key(peer, msg->mid))) {
+        free(tx);
+        return *err = n < 0 ? n : COAP_ERR_NOMEM, NULL;
+    }
+    tx->len = (size_t)n;
+    tx->peer = peer;
+    coap_ep_peer_ref_(peer);
+    tx->mid = msg->mid;
+    tx->type = msg->type;
+    tx->tmr.fire = tx_timer;
+    return tx;
+}
+
 int coap_ep_send(coap_ep_t *ep, const coap_addr_t *to, coap_msg_t *msg, coap_ep_sent_cb done,
                  void *arg, coap_ep_tx_t **out)
 {
@@ -149,27 +171,16 @@ int coap_ep_send(coap_ep_t *ep, const coap_addr_t *to, coap_msg_t *msg, coap_ep_
     coap_peer_t *peer = coap_ep_peer_get_(ep, to);
     if (!peer) return COAP_ERR_NOMEM;
     if (msg->type == COAP_CON || msg->type == COAP_NON) msg->mid = peer->next_mid++;
-    size_t len = coap_msg_size(msg);
     if (!(msg->type == COAP_CON || (msg->type == COAP_NON && done))) {
-        int rc = send_untracked(ep, peer, msg, len);
+        int rc = send_untracked(ep, peer, msg, coap_msg_size(msg));
         if (!rc && done) done(ep, COAP_OK, NULL, arg);
         return rc;
     }
-    coap_ep_tx_t *tx = calloc(1, sizeof *tx + len);
-    if (!tx) return COAP_ERR_NOMEM;
-    int n = coap_msg_serialize(msg, tx->bytes, len);
-    if (n < 0 || base_htab_insert(&ep->txs, &tx->hn, tx_key(peer, msg->mid))) {
-        free(tx);
-        return n < 0 ? n : COAP_ERR_NOMEM;
-    }
-    tx->len = (size_t)n;
-    tx->peer = peer;
-    coap_ep_peer_ref_(peer);
-    tx->mid = msg->mid;
-    tx->type = msg->type;
+    int err;
+    coap_ep_tx_t *tx = tx_new(ep, peer, msg, &err);
+    if (!tx) return err;
     tx->done = done;
     tx->arg = arg;
-    tx->tmr.fire = tx_timer;
     tx->timeout_ms = initial_timeout(ep);
     if (coap_ep_raw_send_(ep, peer, tx->bytes, tx->len) == COAP_ERR_UNREACHABLE) {
         tx_free(ep, tx); /* no route at all: retransmitting cannot help */
@@ -177,6 +188,32 @@ int coap_ep_send(coap_ep_t *ep, const coap_addr_t *to, coap_msg_t *msg, coap_ep_
     }
     coap_ep_timer_arm_(ep, &tx->tmr, coap_ep_now(ep) + tx->timeout_ms);
     if (out) *out = tx;
+    return COAP_OK;
+}
+
+int coap_ep_tx_replace(coap_ep_t *ep, coap_ep_tx_t **txp, coap_msg_t *msg)
+{
+    coap_ep_tx_t *old = *txp;
+    if (ep->closing) return COAP_ERR_CANCELLED;
+    if (old->type != COAP_CON) return COAP_ERR_INVALID;
+    coap_peer_t *peer = old->peer;
+    msg->type = COAP_CON;
+    msg->mid = peer->next_mid;
+    int err;
+    coap_ep_tx_t *tx = tx_new(ep, peer, msg, &err);
+    if (!tx) return err;
+    peer->next_mid++;
+    /* RFC 7641 §4.5.2: the new one inherits the counter and the timeout:
+     * it is retransmitted when the old one would have been. */
+    tx->done = old->done;
+    tx->arg = old->arg;
+    tx->retries = old->retries;
+    tx->timeout_ms = old->timeout_ms;
+    uint64_t due = old->tmr.h.when;
+    tx_free(ep, old);
+    coap_ep_raw_send_(ep, peer, tx->bytes, tx->len);
+    coap_ep_timer_arm_(ep, &tx->tmr, due);
+    *txp = tx;
     return COAP_OK;
 }
 

@@ -9,7 +9,7 @@
 #include <string.h>
 
 /* A notification kept for later: the newest state while a CON is in
- * flight (§4.5.2: a newer state replaces a queued one). */
+ * flight and could not take its place (§4.5.2). */
 typedef struct obs_notif {
     uint8_t code;
     int cf;
@@ -96,6 +96,28 @@ void coap_obs_register_(coap_server_t *srv, srv_req_t *sr, coap_msg_t *resp)
 
 static void on_notif_sent(coap_ep_t *ep, int result, const coap_msg_t *ack, void *arg);
 
+/* The notification n for o, of type `con` or NON, in m (which points into n). */
+static void build_notif(const coap_observer_t *o, const obs_notif_t *n, int con, coap_msg_t *m)
+{
+    coap_msg_init(m, con ? COAP_CON : COAP_NON, n->code, 0);
+    coap_msg_set_token(m, o->token, o->token_len);
+    coap_server_response_t r = {.code = n->code,
+                                .payload = n->payload,
+                                .payload_len = n->len,
+                                .content_format = n->cf,
+                                .etag = n->etag_len ? n->etag : NULL,
+                                .etag_len = n->etag_len,
+                                .max_age = n->max_age};
+    coap_server_fill_(m, &r);
+    if (COAP_CODE_CLASS(n->code) == 2) coap_msg_add_uint(m, COAP_OPT_OBSERVE, n->seq);
+    size_t bs = coap_block_size(o->szx);
+    if (n->len > bs) { /* RFC 7959 §2.6: the first block; the client asks for the rest */
+        m->payload_len = bs;
+        coap_block_add(m, COAP_OPT_BLOCK2, 0, 1, o->szx);
+        coap_msg_add_uint(m, COAP_OPT_SIZE2, (uint32_t)n->len);
+    }
+}
+
 /* Sends n to o. The last word of an observation (`final`, an error) goes
  * as a CON the endpoint retransmits on its own: the observer is removed
  * right after. Returns COAP_OK or what coap_ep_send() said. */
@@ -107,23 +129,7 @@ static int send_notif(coap_observer_t *o, const obs_notif_t *n, int final)
      * so an observer that went away is noticed. */
     int con = final || o->since_con + 1 >= srv->p.con_every || now - o->last_con_ms >= DAY_MS;
     coap_msg_t m;
-    coap_msg_init(&m, con ? COAP_CON : COAP_NON, n->code, 0);
-    coap_msg_set_token(&m, o->token, o->token_len);
-    coap_server_response_t r = {.code = n->code,
-                                .payload = n->payload,
-                                .payload_len = n->len,
-                                .content_format = n->cf,
-                                .etag = n->etag_len ? n->etag : NULL,
-                                .etag_len = n->etag_len,
-                                .max_age = n->max_age};
-    coap_server_fill_(&m, &r);
-    if (COAP_CODE_CLASS(n->code) == 2) coap_msg_add_uint(&m, COAP_OPT_OBSERVE, n->seq);
-    size_t bs = coap_block_size(o->szx);
-    if (n->len > bs) { /* RFC 7959 §2.6: the first block; the client asks for the rest */
-        m.payload_len = bs;
-        coap_block_add(&m, COAP_OPT_BLOCK2, 0, 1, o->szx);
-        coap_msg_add_uint(&m, COAP_OPT_SIZE2, (uint32_t)n->len);
-    }
+    build_notif(o, n, con, &m);
     if (o->tx) coap_ep_tx_cancel(srv->ep, o->tx); /* an older NON's RST window */
     o->tx = NULL;
     o->con_inflight = 0;
@@ -134,6 +140,20 @@ static int send_notif(coap_observer_t *o, const obs_notif_t *n, int final)
     o->since_con = con ? 0 : o->since_con + 1;
     if (con) o->last_con_ms = now;
     return COAP_OK;
+}
+
+/* §4.5.2: a newer state while a CON notification is still being
+ * retransmitted takes its place at once, as a CON with the retransmission
+ * counter and timeout of the old one, rather than wait for its ACK: under
+ * loss that wait lasts up to MAX_TRANSMIT_WAIT, and the observer would
+ * hear nothing newer all that time. */
+static int replace_notif(coap_observer_t *o, const obs_notif_t *n)
+{
+    coap_msg_t m;
+    build_notif(o, n, 1, &m);
+    int rc = coap_ep_tx_replace(o->srv->ep, &o->tx, &m);
+    if (rc == COAP_OK) o->since_con = 0;
+    return rc;
 }
 
 static obs_notif_t *notif_new(const coap_server_response_t *rep, uint32_t seq)
@@ -194,7 +214,8 @@ int coap_server_notify(coap_server_t *srv, coap_server_resource_t *res,
     if (!n) return COAP_ERR_NOMEM;
     int count = 0, gone = 0;
     for (coap_observer_t *o = res->observers; o; o = o->next, count++) {
-        if (o->con_inflight && !error) {
+        if (o->con_inflight && !error && o->tx && replace_notif(o, n) == COAP_OK) continue;
+        if (o->con_inflight && !error) { /* no memory to replace it: the newest waits */
             obs_notif_t *q = notif_new(rep, res->seq);
             free(o->queued);
             o->queued = q;

@@ -99,6 +99,7 @@ static void ep_sum(gw_t *gw, coap_ep_stats_t *out)
         out->rst_rx += s->rst_rx, out->rst_tx += s->rst_tx;
         out->unexpected += s->unexpected, out->send_errors += s->send_errors;
         out->echo_followed += s->echo_followed;
+        out->stale += s->stale, out->reregistrations += s->reregistrations;
     }
 }
 
@@ -120,6 +121,12 @@ static void on_watch(base_loop_t *loop, base_loop_timer_t *t, void *arg)
                (unsigned long long)(now.rst_rx - was->rst_rx),
                (unsigned long long)(now.retransmissions - was->retransmissions),
                (unsigned long long)(now.timeouts - was->timeouts));
+    if (now.reregistrations != was->reregistrations)
+        gw_log(CFG_LOG_WARN, "coap: %llu observation(s) silent past Max-Age: registered again",
+               (unsigned long long)(now.reregistrations - was->reregistrations));
+    if (now.stale != was->stale)
+        gw_log(CFG_LOG_DEBUG, "coap: %llu stale or reordered notification(s) dropped",
+               (unsigned long long)(now.stale - was->stale));
     if (now.send_errors != was->send_errors)
         gw_log(CFG_LOG_WARN, "coap: %llu datagram(s) could not be sent",
                (unsigned long long)(now.send_errors - was->send_errors));
@@ -242,6 +249,11 @@ static void coap_families(FILE *f, const gw_metrics_t *m, const coap_ep_stats_t 
         s->malformed + s->oversized);
     one(f, "coapgw_coap_duplicates_total", "counter",
         "Duplicate messages detected (RFC 7252 §4.5).", s->duplicates);
+    one(f, "coapgw_observe_stale_total", "counter",
+        "Notifications dropped as older than one already delivered (RFC 7641 §3.4).", s->stale);
+    one(f, "coapgw_observe_reregistrations_total", "counter",
+        "Observations registered again after Max-Age in silence (RFC 7641 §3.3.1).",
+        s->reregistrations);
 }
 
 /* The amplification bound of coap.listen's server (RFC 9175 §2.4; the

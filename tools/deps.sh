@@ -8,8 +8,9 @@ set -euo pipefail
 build_pkgs=(gcc make cmake pkg-config libmicrohttpd-dev libcurl4-openssl-dev libjansson-dev
     libgnutls28-dev check)
 # openssl makes the DTLS and HTTPS tests' keys and certificates; systemd brings
-# systemd-analyze, which checks packaging/'s units (no running systemd needed)
-test_pkgs=(libcoap3-bin libcoap3-dev curl clang libclang-rt-14-dev valgrind iproute2 util-linux python3
+# systemd-analyze, which checks packaging/'s units (no running systemd needed);
+# iptables drops datagrams at random for the loss test (its statistic match)
+test_pkgs=(libcoap3-bin libcoap3-dev curl clang libclang-rt-14-dev valgrind iproute2 iptables util-linux python3
     openssl chromium systemd)
 # The browser test's Node.js: Debian's nodejs and npm, unless a node and npm
 # are there already (NodeSource's nodejs carries npm and conflicts with

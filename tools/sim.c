@@ -8,6 +8,7 @@
 #include "base_loop.h"
 #include "coap_server.h"
 #include "coap_uri.h"
+#include "sim_count.h"
 #include "sim_rd.h"
 #include "tls_args.h"
 
@@ -22,7 +23,7 @@
 typedef struct slow slow_t;
 
 /* The observable resources, by index in the table further down. */
-enum { RES_TEMP, RES_HUM, RES_LED, RES_OBSERVABLE, RES_COUNT = 6 };
+enum { RES_TEMP, RES_HUM, RES_LED, RES_TICKS, RES_OBSERVABLE, RES_COUNT = 8 };
 
 /* One listener: plain UDP, or DTLS beside it. */
 typedef struct {
@@ -42,6 +43,7 @@ typedef struct {
     uint64_t rng;
     double temperature, humidity;
     int led_on;
+    sim_count_t count; /* /counter and /ticks */
     uint8_t firmware[FIRMWARE_SIZE];
     uint8_t fw_etag[4];
 } sim_t;
@@ -58,17 +60,6 @@ static uint32_t next_rand(sim_t *s)
 static void notify(sim_t *s, int res, const coap_server_response_t *r)
 {
     for (int i = 0; i < s->nl; i++) coap_server_notify(s->l[i].srv, s->l[i].res[res], r);
-}
-
-static void log_request(const coap_server_request_t *req)
-{
-    char peer[COAP_ADDR_STRLEN];
-    const char *m = coap_method_name(req->method);
-    fprintf(stderr, "coapgw-sim: %s %s%s from %s\n", m ? m : "?", req->path,
-            req->observe == 0   ? " (observe)"
-            : req->observe == 1 ? " (deregister)"
-                                : "",
-            coap_addr_str(req->peer, peer, sizeof peer));
 }
 
 static void respond_text(coap_server_t *srv, uint64_t id, uint8_t code, int cf, const char *text)
@@ -102,7 +93,7 @@ static long sensor_max_age(const sim_t *s)
 static void respond_sensor(coap_server_t *srv, const coap_server_request_t *req, const sim_t *s,
                            const char *text, int cf)
 {
-    log_request(req);
+    sim_log_request(req);
     coap_server_response_t r = COAP_RESPONSE(COAP_CONTENT);
     r.payload = text;
     r.payload_len = strlen(text);
@@ -128,7 +119,7 @@ static void get_humidity(coap_server_t *srv, const coap_server_request_t *req, v
 static void led(coap_server_t *srv, const coap_server_request_t *req, void *arg)
 {
     sim_t *s = arg;
-    log_request(req);
+    sim_log_request(req);
     if (req->method == COAP_GET) {
         /* A short Max-Age and an ETag per state: caches revalidate often,
          * and an unchanged LED answers 2.03 Valid (RFC 7252 §5.10.6). */
@@ -165,7 +156,7 @@ static void led(coap_server_t *srv, const coap_server_request_t *req, void *arg)
 static void firmware(coap_server_t *srv, const coap_server_request_t *req, void *arg)
 {
     sim_t *s = arg;
-    log_request(req);
+    sim_log_request(req);
     coap_server_response_t r = COAP_RESPONSE(COAP_CONTENT);
     r.payload = s->firmware;
     r.payload_len = FIRMWARE_SIZE;
@@ -179,7 +170,7 @@ static void firmware(coap_server_t *srv, const coap_server_request_t *req, void 
 static void echo(coap_server_t *srv, const coap_server_request_t *req, void *arg)
 {
     (void)arg;
-    log_request(req);
+    sim_log_request(req);
     coap_server_response_t r =
         COAP_RESPONSE(req->method == COAP_FETCH ? COAP_CONTENT : COAP_CHANGED);
     r.payload = req->payload;
@@ -218,7 +209,7 @@ static void slow_due(base_loop_t *loop, base_loop_timer_t *t, void *arg)
 static void slow(coap_server_t *srv, const coap_server_request_t *req, void *arg)
 {
     sim_t *s = arg;
-    log_request(req);
+    sim_log_request(req);
     slow_t *sl = malloc(sizeof *sl);
     if (!sl) return;
     *sl = (slow_t){.sim = s, .srv = srv, .id = req->id, .next = s->slow};
@@ -249,6 +240,9 @@ static void on_tick(base_loop_t *loop, base_loop_timer_t *t, void *arg)
     r.payload_len = strlen(b);
     r.content_format = COAP_CF_JSON;
     notify(s, RES_HUM, &r);
+    s->count.ticks++;
+    r = sim_ticks_rep(&s->count, b, sizeof b);
+    notify(s, RES_TICKS, &r);
     base_loop_timer_arm_in(t, s->period_ms);
 }
 
@@ -266,6 +260,9 @@ static void usage(FILE *f)
         "  /firmware             65,536 bytes, application/octet-stream, ETag (Block2)\n"
         "  /echo                 POST, PUT, FETCH, PATCH, iPATCH: returns payload and format\n"
         "  /slow                 answers after --slow-ms (default 3000) as a separate response\n"
+        "  /ticks                observable, text/plain: sensor periods since start (increasing)\n"
+        "  /counter              GET: POSTs and PUTs executed; POST or PUT: one more, answered\n"
+        "                        2.04 \"N PAYLOAD\" and logged (\"counter: executed N PAYLOAD\")\n"
         "  /.well-known/core     the list of the above (RFC 6690)\n"
         "  --period-ms N         sensor update and notification period (default 1000)\n"
         "  --seed N              seed of the simulated values (default 1)\n"
@@ -322,6 +319,11 @@ static const struct {
      RW_METHODS,
      led,
      {.rt = "light", .if_ = "actuator", .ct = 0, .sz = -1, .title = "LED"}},
+    {"/ticks",
+     COAP_RES_OBSERVABLE,
+     COAP_METHODS_READ,
+     sim_ticks,
+     {.rt = "ticks", .ct = 0, .sz = -1, .title = "Periods since start"}},
     {"/firmware",
      0,
      COAP_METHODS_READ,
@@ -329,14 +331,21 @@ static const struct {
      {.rt = "firmware", .ct = 42, .sz = FIRMWARE_SIZE}},
     {"/echo", 0, ECHO_METHODS, echo, {.rt = "echo", .ct = -1, .sz = -1}},
     {"/slow", 0, COAP_METHODS_READ, slow, {.rt = "slow", .ct = 0, .sz = -1}},
+    {"/counter",
+     0,
+     COAP_METHODS_READ | COAP_METHOD_BIT(COAP_POST) | COAP_METHOD_BIT(COAP_PUT),
+     sim_counter,
+     {.rt = "counter", .ct = 0, .sz = -1}},
 };
 
 static void add_resources(sim_t *s, listener_t *l)
 {
     for (size_t i = 0; i < RES_COUNT; i++) {
-        coap_server_resource_t *r =
-            coap_server_add(l->srv, resources[i].path, resources[i].flags, resources[i].methods,
-                            resources[i].handler, s, &resources[i].a);
+        /* the counting resources keep their state apart (sim_count.c) */
+        int counting = resources[i].handler == sim_counter || resources[i].handler == sim_ticks;
+        coap_server_resource_t *r = coap_server_add(
+            l->srv, resources[i].path, resources[i].flags, resources[i].methods,
+            resources[i].handler, counting ? (void *)&s->count : s, &resources[i].a);
         if (i < RES_OBSERVABLE) l->res[i] = r;
     }
 }
@@ -499,6 +508,7 @@ int main(int argc, char **argv)
     s.rng = o.seed * 0x9E3779B97F4A7C15ull + 1;
     for (size_t i = 0; i < FIRMWARE_SIZE; i++) s.firmware[i] = (uint8_t)(next_rand(&s) >> 24);
     for (size_t i = 0; i < sizeof s.fw_etag; i++) s.fw_etag[i] = (uint8_t)(next_rand(&s) >> 24);
+    s.count.max_age = sensor_max_age(&s);
     s.temperature = 21.5;
     s.humidity = 41.2;
     s.loop = base_loop_new();

@@ -301,6 +301,112 @@ START_TEST(reregister_after_max_age)
 }
 END_TEST
 
+/* §3.3.1, §3.4: a server that restarted has lost the observation and
+ * counts from anew: the answer to the re-registration starts the
+ * comparison over, so its low numbers are fresh, and the ones after. */
+START_TEST(reregister_after_server_restart)
+{
+    simnet_t n;
+    obs_t o = {.max_age = 10};
+    sim_rec_t k = {0};
+    setup(&n, &o, &k, 500, 1000);
+    obs_notify(&n, &o, COAP_NON, COAP_CONTENT, 501, 10);
+    o.seq = 3; /* the restart */
+    sim_run_for(&n, 11000 + 100);
+    ck_assert_int_eq(o.registrations, 2);
+    ck_assert_int_eq(k.calls, 3);
+    ck_assert(k.observing && k.fresh);
+    ck_assert_uint_eq(k.seq, 3);
+    obs_notify(&n, &o, COAP_NON, COAP_CONTENT, 4, 10);
+    ck_assert_int_eq(k.calls, 4);
+    ck_assert(k.fresh);
+    ck_assert_uint_eq(coap_ep_stats(sim_ep(&n, 0))->reregistrations, 1);
+    ck_assert_uint_eq(coap_ep_stats(sim_ep(&n, 0))->stale, 0);
+    sim_free(&n);
+}
+END_TEST
+
+/* §3.4: while the re-registration waits for its ACK, an old notification
+ * delayed on the way is stale (counted, never delivered as newer), and
+ * does not end the re-registration, whose own answer comes later. */
+START_TEST(stale_while_reregistering)
+{
+    simnet_t n;
+    obs_t o = {.max_age = 10};
+    sim_rec_t k = {0};
+    setup(&n, &o, &k, 100, 1000);
+    obs_notify(&n, &o, COAP_NON, COAP_CONTENT, 102, 10);
+    /* the first answer to the re-registration is lost */
+    sim_rule(&n, o.srv.node, 0, COAP_ACK, SIM_ANY, SIM_DROP, 0, 1);
+    sim_run_for(&n, 11000 + 100);
+    ck_assert_int_eq(o.registrations, 2);
+    ck_assert_int_eq(k.calls, 2);
+    obs_notify(&n, &o, COAP_NON, COAP_CONTENT, 101, 10); /* reordered: older than 102 */
+    ck_assert_int_eq(k.calls, 3);
+    ck_assert(k.observing && !k.fresh);
+    ck_assert_uint_eq(coap_ep_stats(sim_ep(&n, 0))->stale, 1);
+    sim_run_for(&n, 5000); /* the re-registration is retransmitted and answered */
+    ck_assert_uint_eq(sim_count(&n, 0, o.srv.node, COAP_CON, COAP_GET), 3);
+    ck_assert_int_eq(k.calls, 4);
+    ck_assert(k.observing && k.fresh && !k.last);
+    ck_assert_uint_eq(k.seq, o.seq - 1);
+    sim_free(&n);
+}
+END_TEST
+
+/* §3.3.1: a re-registration whose answers are all lost while the
+ * notifications keep coming does not end the observation. */
+START_TEST(reregistration_lost_observation_alive)
+{
+    simnet_t n;
+    obs_t o = {.max_age = 2};
+    sim_rec_t k = {0};
+    setup(&n, &o, &k, 10, 1000);
+    sim_rule(&n, o.srv.node, 0, COAP_ACK, SIM_ANY, SIM_DROP, 0, -1);
+    sim_run_for(&n, 3100); /* silence: re-registration */
+    ck_assert_int_eq(o.registrations, 2);
+    for (long seq = 11; seq < 11 + 60; seq++) { /* two minutes, one every 2 s */
+        obs_notify(&n, &o, COAP_NON, COAP_CONTENT, seq, 2);
+        sim_run_for(&n, 2000);
+    }
+    ck_assert_uint_eq(coap_ep_stats(sim_ep(&n, 0))->timeouts, 1); /* it was given up */
+    ck_assert_int_eq(k.finals, 0);
+    ck_assert(k.observing && k.fresh);
+    ck_assert_uint_eq(k.seq, 70);
+    sim_free(&n);
+}
+END_TEST
+
+/* RFC 7252 §4.5: a server that restarted counts from a new message ID
+ * and, after a re-registration with the same token, notifies under that
+ * token again: a new notification whose ID an old one used is new (its
+ * bytes differ), while a true copy is a duplicate. */
+START_TEST(reused_message_id_is_new)
+{
+    simnet_t n;
+    obs_t o = {0};
+    sim_rec_t k = {0};
+    setup(&n, &o, &k, 5, 0);
+    uint8_t raw[64];
+    coap_msg_t m;
+    for (uint32_t seq = 6; seq <= 7; seq++) {
+        coap_msg_init(&m, COAP_NON, COAP_CONTENT, 0x4242);
+        coap_msg_set_token(&m, o.tok, o.tkl);
+        coap_msg_add_uint(&m, COAP_OPT_OBSERVE, seq);
+        int len = coap_msg_serialize(&m, raw, sizeof raw);
+        for (int copy = 0; copy < 2; copy++) {
+            sim_transmit(&n, sim_addr(&n, o.srv.node), &o.client, raw, (size_t)len);
+            sim_run_idle(&n);
+        }
+        ck_assert_uint_eq(k.seq, seq);
+        ck_assert(k.fresh);
+    }
+    ck_assert_int_eq(k.calls, 3);
+    ck_assert_uint_eq(coap_ep_stats(sim_ep(&n, 0))->duplicates, 2);
+    sim_free(&n);
+}
+END_TEST
+
 /* §3.2: a response without Observe, or an error, ends the observation. */
 START_TEST(observation_ends)
 {
@@ -429,6 +535,10 @@ int main(void)
     tcase_add_loop_test(tc, deregister, 0, 2);
     tcase_add_test(tc, forget_in_callback);
     tcase_add_test(tc, reregister_after_max_age);
+    tcase_add_test(tc, reregister_after_server_restart);
+    tcase_add_test(tc, stale_while_reregistering);
+    tcase_add_test(tc, reregistration_lost_observation_alive);
+    tcase_add_test(tc, reused_message_id_is_new);
     tcase_add_test(tc, observation_ends);
     tcase_add_test(tc, registration_in_blocks);
     tcase_add_loop_test(tc, lossy_observation, 0, 8);

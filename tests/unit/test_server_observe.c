@@ -176,8 +176,8 @@ START_TEST(con_every)
 }
 END_TEST
 
-/* §4.5.2: one CON in flight per observer; newer states replace the one
- * waiting, which goes out when the CON is acknowledged. */
+/* §4.5.2: one CON in flight per observer; a newer state takes its place
+ * at once (a CON under a new message ID) instead of waiting for its ACK. */
 START_TEST(one_con_in_flight)
 {
     coap_server_params_t sp = {.con_every = 1};
@@ -192,24 +192,50 @@ START_TEST(one_con_in_flight)
     for (int i = 0; i < 4; i++) {
         ck_assert_int_eq(ot_notify(&o, COAP_CONTENT, states[i], -1), 1);
         sim_run_until(&o.t.n, t0 + 100 * (uint64_t)(i + 1));
+        ck_assert_uint_eq(notifs(&o, o.t.cli, SIM_ANY), (size_t)i + 1);
+        const sim_dgram_t *d = nth_notif(&o, o.t.cli, (size_t)i);
+        ck_assert_int_eq(d->msg.type, COAP_CON);
+        ck_assert_mem_eq(d->msg.payload, states[i], 1);
+        if (i) ck_assert_uint_ne(d->msg.mid, nth_notif(&o, o.t.cli, (size_t)i - 1)->msg.mid);
+        ck_assert_int_eq(k.calls, 2 + i);
     }
-    ck_assert_uint_eq(notifs(&o, o.t.cli, SIM_ANY), 1);
-    ck_assert_int_eq(k.calls, 2);
-    uint32_t seq_a = k.seq;
-    sim_run_until(&o.t.n, t0 + 1400);
-    ck_assert_uint_eq(notifs(&o, o.t.cli, SIM_ANY), 1);
-    sim_run_until(&o.t.n, t0 + 1600); /* the ACK is in */
-    ck_assert_uint_eq(notifs(&o, o.t.cli, SIM_ANY), 2);
-    const sim_dgram_t *d = nth_notif(&o, o.t.cli, 1);
-    ck_assert_int_eq(d->msg.type, COAP_CON);
-    ck_assert_uint_eq(d->msg.payload_len, 1);
-    ck_assert_mem_eq(d->msg.payload, "D", 1);
-    ck_assert_uint_eq(opt_u(&d->msg, COAP_OPT_OBSERVE), (seq_a + 3) & 0xFFFFFF);
     sim_run_for(&o.t.n, 10000);
-    ck_assert_uint_eq(notifs(&o, o.t.cli, SIM_ANY), 2);
-    ck_assert_int_eq(k.calls, 3);
+    ck_assert_uint_eq(notifs(&o, o.t.cli, SIM_ANY), 4);
     ck_assert_mem_eq(k.body, "D", 1);
+    /* the ACKs of A, B and C came for transmissions no longer there */
     ck_assert_uint_eq(coap_ep_stats(o.t.sep)->retransmissions, 0);
+    ck_assert_uint_eq(coap_server_observers(o.res), 1);
+    st_free(&o.t);
+}
+END_TEST
+
+/* §4.5.2: the newer notification inherits the retransmission counter and
+ * timeout: it is retransmitted when the old one would have been (at most
+ * ACK_TIMEOUT * ACK_RANDOM_FACTOR = 3 s after the first was sent), not a
+ * full timeout after itself. */
+START_TEST(replacement_inherits_timer)
+{
+    coap_server_params_t sp = {.con_every = 1};
+    ot_t o;
+    ot_init(&o, &sp, 3600); /* the client re-registers after the end below */
+    sim_rec_t k = {0};
+    ot_register(&o, &k);
+    sim_rule(&o.t.n, o.t.cli, o.t.srvn, COAP_ACK, SIM_ANY, SIM_DROP, 0, -1);
+    uint64_t t0 = o.t.n.now;
+    ot_notify(&o, COAP_CONTENT, "A", 3600);
+    sim_run_until(&o.t.n, t0 + 1900); /* before A's first retransmission (>= 2 s) */
+    ot_notify(&o, COAP_CONTENT, "B", 3600);
+    sim_run_until(&o.t.n, t0 + 3001);
+    ck_assert_uint_eq(coap_ep_stats(o.t.sep)->retransmissions, 1);
+    const sim_dgram_t *d = nth_notif(&o, o.t.cli, 2);
+    ck_assert_ptr_nonnull(d);
+    ck_assert_mem_eq(d->msg.payload, "B", 1);
+    ck_assert_uint_eq(d->msg.mid, nth_notif(&o, o.t.cli, 1)->msg.mid);
+    /* and its counter: 4 retransmissions in all, then the observer is gone */
+    sim_run_for(&o.t.n, 100000);
+    ck_assert_uint_eq(coap_ep_stats(o.t.sep)->retransmissions, 4);
+    ck_assert_int_eq(o.c.reasons[0], COAP_DEREG_TIMEOUT);
+    ck_assert_uint_eq(coap_server_observers(o.res), 0);
     st_free(&o.t);
 }
 END_TEST
@@ -272,7 +298,8 @@ START_TEST(dereg_timeout)
     sim_rec_t k = {0};
     coap_req_t *req = ot_register(&o, &k);
     sim_rule(&o.t.n, SIM_ANY, o.t.cli, SIM_ANY, SIM_ANY, SIM_DROP, 0, -1);
-    /* NON until the 20th; then one CON in flight, the rest wait for it */
+    /* NON until the 20th; then one CON in flight, which each newer one
+     * replaces at once (§4.5.2), with its retransmission counter */
     int n = _i ? 3 : 25;
     for (int i = 0; i < n; i++) {
         ot_notify(&o, COAP_CONTENT, "n", 3600);
@@ -280,8 +307,8 @@ START_TEST(dereg_timeout)
     }
     sim_run_for(&o.t.n, 100000);
     size_t first = _i ? 1 : 20;
-    ck_assert_uint_eq(notifs(&o, o.t.cli, SIM_ANY), first + 4); /* 4 retransmissions */
-    ck_assert_uint_eq(notifs(&o, o.t.cli, COAP_CON), 5);
+    ck_assert_uint_eq(notifs(&o, o.t.cli, SIM_ANY), (size_t)n + 4); /* 4 retransmissions */
+    ck_assert_uint_eq(notifs(&o, o.t.cli, COAP_CON), (size_t)n - first + 1 + 4);
     ck_assert_int_eq(o.c.deregisters, 1);
     ck_assert_int_eq(o.c.reasons[0], COAP_DEREG_TIMEOUT);
     ck_assert_uint_eq(coap_server_observers(o.res), 0);
@@ -617,6 +644,7 @@ int main(void)
     tcase_add_test(tc, register_refused);
     tcase_add_loop_test(tc, con_every, 0, 2);
     tcase_add_test(tc, one_con_in_flight);
+    tcase_add_test(tc, replacement_inherits_timer);
     tcase_add_test(tc, dereg_explicit);
     tcase_add_loop_test(tc, dereg_rst, 0, 2);
     tcase_add_loop_test(tc, dereg_timeout, 0, 2);
