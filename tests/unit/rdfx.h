@@ -9,6 +9,7 @@
 
 #include "gw_clients.h"
 #include "gw_rd.h"
+#include "gw_store.h"
 #include "server_internal.h"
 #include "srvnet.h"
 
@@ -44,6 +45,8 @@ static inline void fx_init(fx_t *f)
     ck_assert_ptr_nonnull(f->gw.coap_clients);
     ck_assert_int_eq(gw_devices_load(&f->gw, err, sizeof err), 0);
     f->gw.srv = f->t.srv;
+    if (!f->gw.store) f->gw.store = gw_store_memory(); /* a test may have set another */
+    ck_assert_ptr_nonnull(f->gw.store);
     f->rd = gw_rd_new(&f->gw);
     ck_assert_ptr_nonnull(f->rd);
     ck_assert_int_eq(gw_rd_serve(f->rd, f->t.srv), 0);
@@ -55,6 +58,7 @@ static inline void fx_init(fx_t *f)
 static inline void fx_free(fx_t *f)
 {
     gw_rd_free(f->rd);
+    gw_store_close(f->gw.store);
     st_free(&f->t);
     gw_devices_free(&f->gw);
     gw_acl_free(f->gw.acl);
