@@ -29,9 +29,13 @@ static inline uint64_t net_clock(void *ctx)
     return ((simnet_t *)ctx)->now;
 }
 
-static inline void fx_init(fx_t *f)
+/* The directory on the simulated network, its registrations kept in
+ * store (NULL: the memory-only store); the fixture closes it. */
+static inline void fx_init_store(fx_t *f, gw_store_t *store)
 {
     memset(f, 0, sizeof *f);
+    f->gw.store = store ? store : gw_store_memory();
+    ck_assert_ptr_nonnull(f->gw.store);
     st_init(&f->t, NULL, NULL);
     cfg_defaults(&f->gw.cfg); /* one configured device: "demo" */
     f->gw.cfg.rd_max_registrations = 2;
@@ -45,14 +49,17 @@ static inline void fx_init(fx_t *f)
     ck_assert_ptr_nonnull(f->gw.coap_clients);
     ck_assert_int_eq(gw_devices_load(&f->gw, err, sizeof err), 0);
     f->gw.srv = f->t.srv;
-    if (!f->gw.store) f->gw.store = gw_store_memory(); /* a test may have set another */
-    ck_assert_ptr_nonnull(f->gw.store);
     f->rd = gw_rd_new(&f->gw);
     ck_assert_ptr_nonnull(f->rd);
     ck_assert_int_eq(gw_rd_serve(f->rd, f->t.srv), 0);
     ck_assert_ptr_nonnull(f->rd);
     f->mid = 100;
     gw_log_set_level(CFG_LOG_WARN);
+}
+
+static inline void fx_init(fx_t *f)
+{
+    fx_init_store(f, NULL);
 }
 
 static inline void fx_free(fx_t *f)
