@@ -6,7 +6,7 @@
 set -euo pipefail
 
 build_pkgs=(gcc make cmake pkg-config libmicrohttpd-dev libcurl4-openssl-dev libjansson-dev
-    libgnutls28-dev check)
+    libgnutls28-dev libsqlite3-dev check)
 # openssl makes the DTLS and HTTPS tests' keys and certificates
 test_pkgs=(libcoap3-bin libcoap3-dev curl clang libclang-rt-14-dev valgrind iproute2 util-linux python3
     openssl chromium)

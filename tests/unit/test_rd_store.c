@@ -8,6 +8,8 @@
  */
 #include "rdfx.h"
 
+#include "testutil.h"
+
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
@@ -218,9 +220,5 @@ int main(void)
     tcase_add_test(tc, a_failed_commit_changes_nothing);
     tcase_add_test(tc, restore_keeps_expiry_and_drops_the_rest);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return run_suite(s);
 }

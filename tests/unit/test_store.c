@@ -7,6 +7,8 @@
  */
 #include "gw_store.h"
 
+#include "testutil.h"
+
 #include <check.h>
 #include <fcntl.h>
 #include <sqlite3.h>
@@ -366,9 +368,5 @@ int main(void)
     tcase_add_test(tc, path_through_a_file_is_refused);
     tcase_add_test(tc, a_failed_commit_is_reported);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return run_suite(s);
 }
