@@ -68,7 +68,7 @@ struct gw_store {
  * mode): FULL survives a power loss, NORMAL a crash of the process. */
 typedef enum { GW_STORE_SYNC_NORMAL, GW_STORE_SYNC_FULL } gw_store_sync_t;
 /* The level the gateway runs with (docs/rd.md says why). */
-#define GW_STORE_SYNC GW_STORE_SYNC_FULL
+#define GW_STORE_SYNC GW_STORE_SYNC_NORMAL
 
 /* state.path: "" is the memory-only store, anything else a SQLite file
  * opened with GW_STORE_SYNC. NULL with the reason in err (naming the
