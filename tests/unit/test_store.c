@@ -331,6 +331,18 @@ START_TEST(path_through_a_file_is_refused)
 }
 END_TEST
 
+START_TEST(symbolic_link_is_refused)
+{
+    make_real(1);
+    char real[160];
+    snprintf(real, sizeof real, "%s/real.db", dir);
+    ck_assert_int_eq(rename(path, real), 0);
+    ck_assert_int_eq(symlink(real, path), 0);
+    const char *err = open_fails();
+    ck_assert_msg(strstr(err, "a symbolic link") != NULL, "%s", err);
+}
+END_TEST
+
 START_TEST(a_failed_commit_is_reported)
 {
     make_real(1);
@@ -366,6 +378,7 @@ int main(void)
     tcase_add_test(tc, held_by_another_is_refused);
     tcase_add_test(tc, unreadable_is_refused);
     tcase_add_test(tc, path_through_a_file_is_refused);
+    tcase_add_test(tc, symbolic_link_is_refused);
     tcase_add_test(tc, a_failed_commit_is_reported);
     suite_add_tcase(s, tc);
     return run_suite(s);
