@@ -161,6 +161,23 @@ forgets() {
 }
 effect state.path '"" keeps registrations in memory only: a restart forgets them (with a path: remembered, above)' forgets
 
+# --- SIGHUP does not move the state file: state.path waits for a restart ---
+reload_keeps_file() {
+    sed "s|\"devices\": {}|\"devices\": {}, \"state\": { \"path\": \"$TMP/r1.db\" }|" "$TMP/gw.json" >"$TMP/r.json"
+    start rgw env -u COAPGW_STATE_PATH "$BUILD/coapgw" --config "$TMP/r.json"
+    wait_for "coapgw rgw" curl -sf "$G/healthz" || return 1
+    [ -e "$TMP/r1.db" ] || return 1
+    sed -i 's|r1\.db|r2.db|' "$TMP/r.json"
+    kill -HUP "$PID_rgw"
+    wait_for "the reload" grep -q 'reload: state.path changed: takes effect after a restart' "$TMP/rgw.log" || return 1
+    register afterhup 600 && has afterhup || return 1
+    [ ! -e "$TMP/r2.db" ]
+    local rc=$?
+    stop rgw
+    return $rc
+}
+check "SIGHUP with a new state.path: logged, the file in use stays until a restart" reload_keeps_file
+
 # --- a commit that fails: the disk of the state file is full ---
 mkdir "$TMP/small"
 mount -t tmpfs -o size=256k tmpfs "$TMP/small"
