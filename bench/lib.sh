@@ -2,6 +2,9 @@
 # Shared by the benchmark scripts (sourced): a temporary folder, processes
 # recorded by PID and stopped on exit, free loopback ports, waiting for HTTP.
 TMP=$(mktemp -d)
+# Gateways keep their state in memory (state.path ""): several run at once
+# here, and none should write to /var/lib/coapgw. run-state.sh sets its own.
+export COAPGW_STATE_PATH=""
 PIDS=()
 cleanup() {
     local p

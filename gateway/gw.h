@@ -57,6 +57,7 @@ struct gw_rd;
 struct gw_coaps;
 struct gw_creds;
 struct gw_ids;
+struct gw_store;
 
 typedef struct gw {
     coap_server_t *srv;         /* the gateway's CoAP server (on srv_ep) */
@@ -97,6 +98,7 @@ typedef struct gw {
     char http_limit_text[96];   /* the 503's text past http.max_connections */
     struct gw_metrics *metrics; /* /metrics counters (metrics.c) */
     struct gw_drain *drain;     /* non-NULL while shutting down (shutdown.c) */
+    struct gw_store *store;     /* durable state (state.path; gw_store.h) */
 } gw_t;
 
 /* A resolved target of a proxied request. */

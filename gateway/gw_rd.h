@@ -29,5 +29,10 @@ void gw_rd_free(gw_rd_t *rd);
  * have the name, and plaintext ones whose name an identity may register
  * now; applies the new rd.max_links_bytes. NULL: nothing. */
 void gw_rd_reloaded(gw_rd_t *rd);
+/* At start: the registrations of gw->store come back with their expiry
+ * (expired ones are deleted from it), then those the configuration does
+ * not allow go as on a reload; logs the count. -1 with err when the store
+ * cannot be read. NULL: nothing. */
+int gw_rd_restore(gw_rd_t *rd, char *err, size_t cap);
 
 #endif

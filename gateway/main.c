@@ -13,6 +13,7 @@
 #include "gw_metrics.h"
 #include "gw_rd.h"
 #include "gw_reverse.h"
+#include "gw_store.h"
 #include "http_client.h"
 
 #include <errno.h>
@@ -272,6 +273,14 @@ static int configure(gw_t *gw, const gw_sources_t *src)
         fprintf(stderr, "coapgw: %s\n", err);
         return -1;
     }
+    /* a state file that cannot be used stops the start: never replaced */
+    if (!(gw->store = gw_store_open(gw->cfg.state_path, err, sizeof err))) {
+        fprintf(stderr, "coapgw: state.path %s\n", err);
+        return -1;
+    }
+    if (!gw->store->persistent)
+        gw_log(CFG_LOG_WARN, "state.path is \"\": registrations are kept in memory only, a "
+                             "restart forgets them");
     return 0;
 }
 
@@ -469,6 +478,7 @@ static void shutdown_gw(gw_t *gw)
     gw_shutdown_free(gw);
     gw_reverse_free(gw->reverse); /* cancels HTTP calls in flight */
     gw_rd_free(gw->rd);
+    gw_store_close(gw->store); /* checkpoints the WAL into the file */
     if (gw->srv) coap_server_free(gw->srv);
     if (gw->dtls_srv) coap_server_free(gw->dtls_srv);
     coap_ep_t *eps[4] = {gw->ep, gw->srv_ep, gw->coaps_ep, gw->dtls_ep};
@@ -529,6 +539,12 @@ int main(int argc, char **argv)
     if (start(&gw)) {
         shutdown_gw(&gw);
         return 1;
+    }
+    char err[400];
+    if (gw_rd_restore(gw.rd, err, sizeof err)) { /* a damaged state file */
+        fprintf(stderr, "coapgw: %s\n", err);
+        shutdown_gw(&gw);
+        return 2;
     }
     char http[96] = "HTTP off", https[96] = "HTTPS off", coaps[96] = "";
     if (gw.http)

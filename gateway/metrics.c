@@ -6,6 +6,7 @@
 #include "gw_dtls.h"
 #include "gw_hub.h"
 #include "gw_metrics.h"
+#include "gw_store.h"
 
 #include <dirent.h>
 #include <stdio.h>
@@ -171,6 +172,20 @@ static void one(FILE *f, const char *name, const char *type, const char *help, u
     fprintf(f, "%s %llu\n", name, (unsigned long long)v);
 }
 
+/* A histogram from per-bucket (not cumulative) counts. */
+static void histogram(FILE *f, const char *h, const char *help, const double *le,
+                      const uint64_t *counts, size_t n, uint64_t count, double sum)
+{
+    gw_metrics_family(f, h, "histogram", help);
+    uint64_t cum = 0;
+    for (size_t i = 0; i < n; i++) {
+        cum += counts[i];
+        fprintf(f, "%s_bucket{le=\"%g\"} %llu\n", h, le[i], (unsigned long long)cum);
+    }
+    fprintf(f, "%s_bucket{le=\"+Inf\"} %llu\n", h, (unsigned long long)count);
+    fprintf(f, "%s_sum %.9g\n%s_count %llu\n", h, sum, h, (unsigned long long)count);
+}
+
 static void http_families(FILE *f, const gw_metrics_t *m)
 {
     gw_metrics_family(f, "coapgw_http_requests_total", "counter",
@@ -204,18 +219,26 @@ static void http_families(FILE *f, const gw_metrics_t *m)
                 (unsigned long long)counts[i]);
     one(f, "coapgw_https_requests_total", "counter",
         "Of the HTTP requests above (answered or refused), those that came over HTTPS.", m->https);
-    const char *h = "coapgw_http_to_coap_duration_seconds";
-    gw_metrics_family(
-        f, h, "histogram",
-        "Time from an HTTP request to its answer, for requests that needed a CoAP exchange.");
-    uint64_t cum = 0;
-    for (size_t i = 0; i < NBUCKETS; i++) {
-        cum += m->bucket[i];
-        fprintf(f, "%s_bucket{le=\"%g\"} %llu\n", h, buckets[i], (unsigned long long)cum);
-    }
-    fprintf(f, "%s_bucket{le=\"+Inf\"} %llu\n", h, (unsigned long long)m->latency_count);
-    fprintf(f, "%s_sum %.9g\n%s_count %llu\n", h, m->latency_sum, h,
-            (unsigned long long)m->latency_count);
+    histogram(f, "coapgw_http_to_coap_duration_seconds",
+              "Time from an HTTP request to its answer, for requests that needed a CoAP exchange.",
+              buckets, m->bucket, NBUCKETS, m->latency_count, m->latency_sum);
+}
+
+/* The durable store (state.path): its commits and failures. */
+static void state_families(FILE *f, const gw_store_t *store)
+{
+    if (!store) return;
+    const gw_store_stats_t *st = gw_store_stats(store);
+    one(f, "coapgw_state_errors_total", "counter",
+        "Writes or reads of the state file (state.path) that failed; a registration whose write "
+        "failed got 5.00.",
+        st->errors);
+    histogram(f, "coapgw_state_commit_seconds",
+              "Time to commit one change of state (a registration saved or deleted).",
+              gw_store_bucket_s, st->bucket, GW_STORE_BUCKETS, st->commits, st->sum_s);
+    gw_metrics_family(f, "coapgw_state_commit_max_seconds", "gauge",
+                      "The longest commit of state since the start.");
+    fprintf(f, "coapgw_state_commit_max_seconds %.9g\n", st->max_s);
 }
 
 static void coap_families(FILE *f, const gw_metrics_t *m, const coap_ep_stats_t *s)
@@ -381,6 +404,7 @@ void gw_metrics_respond(gw_t *gw, http_req_t *req)
     if (gw->metrics) coap_families(f, gw->metrics, &s);
     echo_families(f, gw, &s);
     gateway_families(f, gw);
+    state_families(f, gw->store);
     gw_dtls_metrics(f, gw);
     process_families(f, gw->metrics);
     if (fclose(f) || !buf) {

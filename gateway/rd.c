@@ -36,11 +36,18 @@ static void answer_created(const rd_call_t *c, const rd_reg_t *r)
     coap_server_respond(c->srv, c->req->id, &resp);
 }
 
-/* The registration `ep` becomes: r replaced in place (its ID kept, its
- * name now spelled as ep), or a new one. NULL on no memory. */
-static rd_reg_t *take_name(gw_rd_t *rd, rd_reg_t *r, const char *ep)
+/* The answer when the store could not commit a change: nothing changed. */
+static void answer_unsaved(const rd_call_t *c)
 {
-    if (!r) return rd_reg_new(rd, ep);
+    rd_answer(c, COAP_INTERNAL_SERVER_ERROR,
+              "cannot save the registration (state.path): nothing changed, try again later");
+}
+
+/* The registration `ep` becomes: r replaced in place (its ID kept, its
+ * name now spelled as ep), or a new one with this ID. NULL on no memory. */
+static rd_reg_t *take_name(gw_rd_t *rd, rd_reg_t *r, const char *id, const char *ep)
+{
+    if (!r) return rd_reg_new(rd, id, ep);
     gw_device_t *old = rd_reg_device(rd, r);
     if (old) gw_device_remove(rd->gw, old); /* added again by the caller */
     snprintf(r->name, sizeof r->name, "%s", ep);
@@ -55,7 +62,8 @@ static gw_device_t *add_device(const rd_call_t *c, rd_reg_t *r, const char *ep, 
     if (!d) return NULL;
     snprintf(d->rd_id, sizeof d->rd_id, "%s", r->id);
     d->via_session = c->id != NULL;
-    if (rd_set_links(d, c->req) || (c->id && !(d->auth = strdup(c->who))) ||
+    d->links_len = c->req->payload_len;
+    if (!(d->links = rd_copy_links(c->req)) || (c->id && !(d->auth = strdup(c->who))) ||
         rd_reg_set_owner(r, c->id ? c->who : NULL))
         return NULL; /* freed with the registration */
     return d;
@@ -81,7 +89,28 @@ static void do_register(const rd_call_t *c)
     if (!rd_may_take_name(c, p.ep, &r)) return;
     int is_new = !r;
     if (is_new && !rd_room_for_new(c)) return;
-    r = take_name(rd, r, p.ep);
+    char id[sizeof r->id];
+    if (r)
+        memcpy(id, r->id, sizeof id);
+    else
+        rd_new_id(rd, id, sizeof id);
+    uint32_t lt = p.has_lt ? p.lt : rd_default_lifetime(rd);
+    gw_store_reg_t rec = {.id = id,
+                          .name = p.ep,
+                          .registrant = *c->req->peer,
+                          .base = uri,
+                          .implicit_base = !p.has_base,
+                          .lifetime_s = lt,
+                          .expires_at =
+                              rd_wall_expiry(rd, base_loop_now(rd->gw->loop) + lt * 1000ull),
+                          .links = (const char *)c->req->payload,
+                          .links_len = c->req->payload_len,
+                          .owner = c->id ? c->who : NULL};
+    if (rd_store_put(rd, &rec)) { /* committed before the answer, or nothing changes */
+        answer_unsaved(c);
+        return;
+    }
+    r = take_name(rd, r, id, p.ep);
     gw_device_t *d = r ? add_device(c, r, p.ep, uri, &addr) : NULL;
     if (!d) {
         if (r) rd_reg_remove(rd, r, "dropped");
@@ -91,7 +120,7 @@ static void do_register(const rd_call_t *c)
     r->registrant = *c->req->peer;
     r->implicit_base = !p.has_base;
     rd_mark_contact(d, c->req->peer);
-    rd_set_lifetime(rd, d, p.has_lt ? p.lt : rd_default_lifetime(rd));
+    rd_set_lifetime(rd, d, lt);
     rd_arm_expiry(rd);
     char from[COAP_ADDR_STRLEN];
     gw_log(
@@ -101,17 +130,13 @@ static void do_register(const rd_call_t *c)
     answer_created(c, r);
 }
 
-/* A new base for an update; the device's URI and address change. */
-static int rebase(gw_device_t *d, const char *uri, const coap_addr_t *addr)
+/* A base URI as the device keeps it: without a trailing slash. */
+static char *base_copy(const char *uri)
 {
     char *u = strdup(uri);
-    if (!u) return -1;
-    size_t l = strlen(u);
+    size_t l = u ? strlen(u) : 0;
     while (l > 0 && u[l - 1] == '/') u[--l] = '\0';
-    free(d->uri);
-    d->uri = u;
-    d->addr = *addr;
-    return 0;
+    return u;
 }
 
 /* POST /rd/ID[?lt=S][&base=URI]: the registration update (RFC 9176
@@ -132,18 +157,48 @@ static void do_update(const rd_call_t *c, rd_reg_t *r, gw_device_t *d)
     char uri[300];
     coap_addr_t addr;
     if (rd_resolve_base(c, &p, uri, sizeof uri, &addr)) return;
-    if ((p.has_base || r->implicit_base) && strcmp(uri, d->uri) && rebase(d, uri, &addr)) {
+    /* what changes is made first, then committed, then swapped in */
+    int rebased = (p.has_base || r->implicit_base) && strcmp(uri, d->uri);
+    char *base = rebased ? base_copy(uri) : NULL;
+    char *links = c->req->payload_len ? rd_copy_links(c->req) : NULL;
+    if ((rebased && !base) || (c->req->payload_len && !links)) {
+        free(base);
+        free(links);
         rd_answer(c, COAP_INTERNAL_SERVER_ERROR, "out of memory");
         return;
     }
-    if (p.has_base) r->implicit_base = 0;
-    if (c->req->payload_len && rd_set_links(d, c->req)) {
-        rd_answer(c, COAP_INTERNAL_SERVER_ERROR, "out of memory");
+    uint32_t lt = p.has_lt ? p.lt : d->lifetime_s;
+    gw_store_reg_t rec;
+    rd_store_record(rd, r, d, &rec);
+    rec.registrant = *c->req->peer;
+    rec.base = base ? base : d->uri;
+    rec.implicit_base = p.has_base ? 0 : r->implicit_base;
+    rec.lifetime_s = lt;
+    rec.expires_at = rd_wall_expiry(rd, base_loop_now(rd->gw->loop) + lt * 1000ull);
+    if (links) {
+        rec.links = links;
+        rec.links_len = c->req->payload_len;
+    }
+    if (rd_store_put(rd, &rec)) {
+        free(base);
+        free(links);
+        answer_unsaved(c);
         return;
     }
+    if (base) {
+        free(d->uri);
+        d->uri = base;
+        d->addr = addr;
+    }
+    if (links) {
+        free(d->links);
+        d->links = links;
+        d->links_len = c->req->payload_len;
+    }
+    r->implicit_base = rec.implicit_base;
     r->registrant = *c->req->peer;
     rd_mark_contact(d, c->req->peer);
-    rd_set_lifetime(rd, d, p.has_lt ? p.lt : d->lifetime_s);
+    rd_set_lifetime(rd, d, lt);
     rd_arm_expiry(rd);
     gw_log(CFG_LOG_INFO, "rd: updated %s (/rd/%s) at %s, lifetime %u s%s", r->name, r->id, d->uri,
            d->lifetime_s, c->req->payload_len ? ", new links" : "");
@@ -178,8 +233,10 @@ static void on_registration(const rd_call_t *c)
                            : "only the registering host may change it");
     else if (req->method == COAP_POST)
         do_update(c, r, d);
-    else { /* DELETE: the methods of the resource are POST, GET, DELETE */
-        rd_reg_remove(rd, r, "removed");
+    else if (rd_store_del(rd, r)) /* DELETE: the methods are POST, GET, DELETE */
+        answer_unsaved(c);
+    else {
+        rd_reg_drop(rd, r, "removed");
         rd_arm_expiry(rd);
         rd_answer(c, COAP_DELETED, NULL);
     }
@@ -236,7 +293,7 @@ void gw_rd_reloaded(gw_rd_t *rd)
     if (!rd) return;
     for (size_t i = 0; i < rd->nsrv; i++)
         coap_resource_set_max_upload(rd->res[i], rd->gw->cfg.rd_max_links_bytes);
-    rd_regs_reloaded(rd);
+    rd_regs_recheck(rd, "reload");
 }
 
 void gw_rd_free(gw_rd_t *rd)

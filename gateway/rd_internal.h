@@ -10,6 +10,7 @@
 
 #include "gw_ids.h"
 #include "gw_rd.h"
+#include "gw_store.h"
 
 #define RD_DEFAULT_LT 90000u /* RFC 9176 §5: 25 hours */
 #define RD_SERVERS    2      /* coap.listen and coap.listen_dtls */
@@ -74,8 +75,12 @@ int rd_check_payload(const rd_call_t *c);
  * Answers and returns -1 when refused. */
 int rd_resolve_base(const rd_call_t *c, const rd_params_t *p, char *uri, size_t cap,
                     coap_addr_t *addr);
-/* The device's links become the request's payload. */
-int rd_set_links(gw_device_t *d, const coap_server_request_t *req);
+/* A copy of the request's payload (the links), '\0'-terminated; NULL on
+ * no memory. */
+char *rd_copy_links(const coap_server_request_t *req);
+/* The address of a base URI this directory made (coap:// or coaps://, an
+ * IP literal). 0 or -1. */
+int rd_base_addr(const char *uri, coap_addr_t *addr);
 /* A registration or update from the base address itself: online now. */
 void rd_mark_contact(gw_device_t *d, const coap_addr_t *peer);
 
@@ -100,10 +105,17 @@ int rd_may_change(const rd_call_t *c, const rd_reg_t *r);
 
 /* The registration's device, or NULL when a reload dropped it. */
 gw_device_t *rd_reg_device(gw_rd_t *rd, const rd_reg_t *r);
-/* Removes the registration (and its device, with a log line "rd: WHY ..."). */
+/* Removes the registration from the store and from memory (and its
+ * device, with a log line "rd: WHY ..."): a store that fails is logged,
+ * the registration goes all the same (expired, or no longer allowed: the
+ * next start drops it again). */
 void rd_reg_remove(gw_rd_t *rd, rd_reg_t *r, const char *why);
-/* A new registration of `name` with a fresh random ID, or NULL. */
-rd_reg_t *rd_reg_new(gw_rd_t *rd, const char *name);
+/* The same in memory only. */
+void rd_reg_drop(gw_rd_t *rd, rd_reg_t *r, const char *why);
+/* A fresh random ID (8 hex digits), unique among the registrations. */
+void rd_new_id(gw_rd_t *rd, char *id, size_t cap);
+/* A new registration of `name` with this ID (NULL: a fresh one), or NULL. */
+rd_reg_t *rd_reg_new(gw_rd_t *rd, const char *id, const char *name);
 /* r is bound to `owner` now (NULL: plaintext). 0, or -1 on no memory. */
 int rd_reg_set_owner(rd_reg_t *r, const char *owner);
 /* Past their lifetime, or dropped by a reload: removed. */
@@ -127,11 +139,24 @@ size_t rd_regs_of(const gw_rd_t *rd, const char *owner);
 uint32_t rd_default_lifetime(const gw_rd_t *rd);
 /* Sets lt and the expiry (now + lt) on the loop clock. */
 void rd_set_lifetime(gw_rd_t *rd, gw_device_t *d, uint32_t lt);
-/* After a reload: the registrations the new configuration no longer
- * allows go (allowlist, configured names, identities and their names),
- * and lifetimes are cut to the new rd.max_lifetime_s. */
-void rd_regs_reloaded(gw_rd_t *rd);
+/* After a reload (when "reload") or the restore at start ("start"): the
+ * registrations the configuration in force does not allow go
+ * (allowlist, configured names, identities and their names), and
+ * lifetimes are cut to rd.max_lifetime_s. */
+void rd_regs_recheck(gw_rd_t *rd, const char *when);
 /* Forgets every registration (the devices stay in the registry). */
 void rd_regs_free(gw_rd_t *rd);
+
+/* --- rd_store.c --- */
+
+/* An expiry on the loop clock as wall-clock seconds (rounded up). */
+int64_t rd_wall_expiry(gw_rd_t *rd, uint64_t expires_ms);
+/* The store's record of r and its device as they are in memory (it
+ * points into them). */
+void rd_store_record(gw_rd_t *rd, const rd_reg_t *r, const gw_device_t *d, gw_store_reg_t *rec);
+/* Commits a registration, or deletes one; a failure is logged (and
+ * counted by the store) and returns -1. */
+int rd_store_put(gw_rd_t *rd, const gw_store_reg_t *rec);
+int rd_store_del(gw_rd_t *rd, const rd_reg_t *r);
 
 #endif

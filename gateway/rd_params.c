@@ -100,16 +100,13 @@ const char *rd_parse_params(const rd_call_t *c, rd_params_t *p, char *diag, size
 
 /* --- payload --- */
 
-int rd_set_links(gw_device_t *d, const coap_server_request_t *req)
+char *rd_copy_links(const coap_server_request_t *req)
 {
     char *links = malloc(req->payload_len + 1);
-    if (!links) return -1;
+    if (!links) return NULL;
     if (req->payload_len) memcpy(links, req->payload, req->payload_len); /* NULL when empty */
     links[req->payload_len] = '\0';
-    free(d->links);
-    d->links = links;
-    d->links_len = req->payload_len;
-    return 0;
+    return links;
 }
 
 int rd_check_payload(const rd_call_t *c)
@@ -152,6 +149,13 @@ static const char *parse_base(const char *base, coap_addr_t *addr)
     if (u.query_count) return "base: no query allowed";
     if (coap_addr_from_host(addr, u.host, u.port)) return "base: bad address";
     return NULL;
+}
+
+int rd_base_addr(const char *uri, coap_addr_t *addr)
+{
+    coap_parsed_uri_t u;
+    if (coap_uri_parse(&u, uri) || !u.host_is_literal) return -1;
+    return coap_addr_from_host(addr, u.host, u.port) ? -1 : 0;
 }
 
 /* The request's source as a base URI: SCHEME://ADDR:PORT, IPv6 in

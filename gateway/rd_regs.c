@@ -36,6 +36,12 @@ gw_device_t *rd_reg_device(gw_rd_t *rd, const rd_reg_t *r)
 
 void rd_reg_remove(gw_rd_t *rd, rd_reg_t *r, const char *why)
 {
+    rd_store_del(rd, r);
+    rd_reg_drop(rd, r, why);
+}
+
+void rd_reg_drop(gw_rd_t *rd, rd_reg_t *r, const char *why)
+{
     gw_device_t *d = rd_reg_device(rd, r);
     if (d) {
         gw_log(CFG_LOG_INFO, "rd: %s %s (/rd/%s, %s)", why, r->name, r->id, d->uri);
@@ -50,9 +56,10 @@ void rd_sweep(gw_rd_t *rd)
     for (rd_reg_t *r = rd->regs, *next; r; r = next) {
         next = r->next;
         gw_device_t *d = rd_reg_device(rd, r);
-        if (!d)
+        if (!d) { /* its name became a configured device's */
+            rd_store_del(rd, r);
             reg_unlink(rd, r);
-        else if (now >= d->expires_ms)
+        } else if (now >= d->expires_ms)
             rd_reg_remove(rd, r, "expired");
     }
 }
@@ -126,8 +133,7 @@ int rd_reg_set_owner(rd_reg_t *r, const char *owner)
     return 0;
 }
 
-/* 8 random hex digits, unique among the registrations. */
-static void new_id(gw_rd_t *rd, char *id, size_t cap)
+void rd_new_id(gw_rd_t *rd, char *id, size_t cap)
 {
     static uint32_t counter;
     for (;;) {
@@ -141,11 +147,14 @@ static void new_id(gw_rd_t *rd, char *id, size_t cap)
     }
 }
 
-rd_reg_t *rd_reg_new(gw_rd_t *rd, const char *name)
+rd_reg_t *rd_reg_new(gw_rd_t *rd, const char *id, const char *name)
 {
     rd_reg_t *r = calloc(1, sizeof *r);
     if (!r) return NULL;
-    new_id(rd, r->id, sizeof r->id);
+    if (id)
+        snprintf(r->id, sizeof r->id, "%s", id);
+    else
+        rd_new_id(rd, r->id, sizeof r->id);
     snprintf(r->name, sizeof r->name, "%s", name);
     r->next = rd->regs;
     rd->regs = r;
@@ -164,6 +173,14 @@ void rd_set_lifetime(gw_rd_t *rd, gw_device_t *d, uint32_t lt)
     d->expires_ms = base_loop_now(rd->gw->loop) + (uint64_t)lt * 1000;
 }
 
+/* A configured device took the name (one spelled the same is dropped
+ * already, by gw_devices_reload). */
+static const char *reg_name_refused(gw_rd_t *rd, const rd_reg_t *r)
+{
+    return rd_name_configured(rd, r->name) ? "the name of a configured device (ignoring case)"
+                                           : NULL;
+}
+
 /* Why the configuration in force no longer allows a registration, or
  * NULL. A plaintext one: its registrant (the source address) and its
  * base, as rd_resolve_base checked them, and a name no identity may
@@ -172,11 +189,9 @@ static const char *reg_refused(gw_rd_t *rd, const rd_reg_t *r, const gw_device_t
 {
     if (r->owner) {
         const gw_id_t *e = gw_ids_by_label(rd->gw->ids, r->owner);
-        return !e                                ? "reload: its identity is no longer in "
-                                                   "dtls.identities: removed"
-               : !gw_id_may_register(e, r->name) ? "reload: its identity may no longer "
-                                                   "register the name: removed"
-                                                 : NULL;
+        if (!e) return "its identity is no longer in dtls.identities";
+        if (!gw_id_may_register(e, r->name)) return "its identity may no longer register the name";
+        return reg_name_refused(rd, r);
     }
     coap_addr_t src = r->registrant, base = d->addr;
     coap_addr_unmap(&src);
@@ -184,40 +199,43 @@ static const char *reg_refused(gw_rd_t *rd, const rd_reg_t *r, const gw_device_t
     char why[300];
     if (!gw_acl_allows_addr(rd->gw->acl, &src) ||
         gw_acl_check_target(rd->gw->acl, &base, NULL, why, sizeof why) != GW_ACL_ALLOWED)
-        return "reload: no longer in the target allowlist: removed";
+        return "no longer in the target allowlist";
     if (gw_ids_reserved(rd->gw->ids, r->name))
-        return "reload: the name is kept for a DTLS identity (dtls.identities): removed";
-    return NULL;
+        return "the name is kept for a DTLS identity (dtls.identities)";
+    return reg_name_refused(rd, r);
 }
 
 /* A lifetime longer than the new rd.max_lifetime_s is cut to it, from now
  * (the registration would not have been accepted with it). */
-static void cut_lifetime(gw_rd_t *rd, const rd_reg_t *r, gw_device_t *d)
+static void cut_lifetime(gw_rd_t *rd, const rd_reg_t *r, gw_device_t *d, const char *when)
 {
     uint32_t max = rd->gw->cfg.rd_max_lifetime_s;
     uint64_t latest = base_loop_now(rd->gw->loop) + (uint64_t)max * 1000;
     if (d->expires_ms <= latest && d->lifetime_s <= max) return;
     if (d->expires_ms > latest) d->expires_ms = latest;
     if (d->lifetime_s > max) d->lifetime_s = max;
-    gw_log(CFG_LOG_INFO, "rd: reload: lifetime of %s (/rd/%s) cut to %u s (rd.max_lifetime_s)",
+    gw_log(CFG_LOG_INFO, "rd: %s: lifetime of %s (/rd/%s) cut to %u s (rd.max_lifetime_s)", when,
            r->name, r->id, max);
+    gw_store_reg_t rec;
+    rd_store_record(rd, r, d, &rec);
+    rd_store_put(rd, &rec); /* a failure: cut again at the next start */
 }
 
-void rd_regs_reloaded(gw_rd_t *rd)
+void rd_regs_recheck(gw_rd_t *rd, const char *when)
 {
     rd_sweep(rd);
     for (rd_reg_t *r = rd->regs, *next; r; r = next) {
         next = r->next;
         gw_device_t *d = rd_reg_device(rd, r);
         const char *why = d ? reg_refused(rd, r, d) : NULL;
+        char line[200];
         if (!d) continue;
-        if (why)
-            rd_reg_remove(rd, r, why);
-        else if (rd_name_configured(rd, r->name)) /* the same name is dropped already */
-            rd_reg_remove(rd, r,
-                          "reload: the name of a configured device (ignoring case): removed");
-        else
-            cut_lifetime(rd, r, d);
+        if (why) {
+            snprintf(line, sizeof line, "%s: %s: removed", when, why);
+            rd_reg_remove(rd, r, line);
+        } else {
+            cut_lifetime(rd, r, d, when);
+        }
     }
     rd_arm_expiry(rd);
 }

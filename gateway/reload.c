@@ -87,6 +87,7 @@ static void keep_restart_only(const cfg_t *now, cfg_t *next)
         {"http.tls_client_ca", offsetof(cfg_t, tls_client_ca), 1},
         {"coap.listen", offsetof(cfg_t, coap_listen), 1},
         {"coap.listen_dtls", offsetof(cfg_t, coap_listen_dtls), 1},
+        {"state.path", offsetof(cfg_t, state_path), 1},
         {"http.conn_memory", offsetof(cfg_t, conn_memory), 0},
         {"http.max_connections_per_ip", offsetof(cfg_t, max_conn_per_ip), 0},
         {"http.max_connections", offsetof(cfg_t, max_connections), 0},

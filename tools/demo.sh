@@ -19,6 +19,12 @@ fi
 bash tools/deps.sh build
 bash tools/build.sh
 port=${COAPGW_HTTP_PORT:-8080}
+# Registrations persist in state.path: as root the default,
+# /var/lib/coapgw/state.db; as anyone else a file in their own state folder
+# (the default's folder is root's). COAPGW_STATE_PATH, when set, wins.
+if [ "$(id -u)" -ne 0 ] && [ -z "${COAPGW_STATE_PATH+set}" ]; then
+    export COAPGW_STATE_PATH=${XDG_STATE_HOME:-$HOME/.local/state}/coapgw/state.db
+fi
 if [ -z "$secure" ]; then
     ./build/coapgw-sim --listen 127.0.0.1:5783 2>/tmp/coapgw-sim.log &
     sim=$!

@@ -6,7 +6,7 @@
 set -euo pipefail
 
 build_pkgs=(gcc make cmake pkg-config libmicrohttpd-dev libcurl4-openssl-dev libjansson-dev
-    libgnutls28-dev check)
+    libgnutls28-dev libsqlite3-dev check)
 # openssl makes the DTLS and HTTPS tests' keys and certificates; systemd brings
 # systemd-analyze, which checks packaging/'s units (no running systemd needed);
 # iptables drops datagrams at random for the loss test (its statistic match)

@@ -27,9 +27,9 @@ T_START=$(now_ms)
 docker_cleanup() {
     local rc=$?
     if [ ${#D[@]} -gt 0 ]; then
-        "${D[@]}" rm -f "$CTR" "$CTR-flags" "$CTR-env" "$CTR-tls" >/dev/null 2>&1 || true
+        "${D[@]}" rm -f -v "$CTR" "$CTR-flags" "$CTR-env" "$CTR-tls" >/dev/null 2>&1 || true
         if [ "$COMPOSE_UP" = 1 ]; then
-            compose down --timeout 5 >>"$TMP/compose.log" 2>&1 || true
+            compose down -v --timeout 5 >>"$TMP/compose.log" 2>&1 || true
         fi
         if [ "$OWN_ENGINE" = 1 ]; then # bound the engine's disk use across runs
             # (recent untagged images are the legacy builder's layer cache)
@@ -132,6 +132,23 @@ check "the gateway is PID 1 and runs as a non-root user" non_root
 healthy() { [ "$("${D[@]}" inspect -f '{{.State.Health.Status}}' "$CTR")" = healthy ]; }
 check "the health check (coapgw --healthcheck) reports healthy" wait_for "healthy" healthy
 
+survives_restart() {
+    # the image's volume (/var/lib/coapgw) holds the state file: a
+    # registration made before `docker restart` is there after it
+    "$BUILD/coapgw-client" -T 3 -m post \
+        "coap://127.0.0.1:$COAP_PORT/rd?ep=persist&lt=600&base=coap://127.0.0.1:$SIM_PORT" >/dev/null ||
+        return 1
+    curl -s "$G/api/devices" | grep -q '"name": *"persist"' || return 1
+    [ "$("${D[@]}" exec "$CTR" stat -c '%a %u' /var/lib/coapgw /var/lib/coapgw/state.db | xargs)" = \
+        "700 10001 600 10001" ] || return 1
+    "${D[@]}" restart -t 10 "$CTR" >/dev/null || return 1
+    wait_for "the gateway after docker restart" curl -sf "$G/healthz" || return 1
+    curl -s "$G/api/devices" | grep -q '"name": *"persist"' || return 1
+    curl -sf "$G/devices/persist/sensors/temperature" >/dev/null
+}
+check "a registration survives docker restart (state in the /var/lib/coapgw volume, 0700/0600, uid 10001)" \
+    survives_restart
+
 stop_in_time() {
     local t0 ms code
     t0=$(now_ms)
@@ -144,7 +161,7 @@ stop_in_time() {
 }
 check "docker stop (SIGTERM) ends the gateway gracefully within 2 s" stop_in_time
 "${D[@]}" logs "$CTR" >"$TMP/container.log" 2>&1 || true
-"${D[@]}" rm -f "$CTR" >/dev/null 2>&1 || true
+"${D[@]}" rm -f -v "$CTR" >/dev/null 2>&1 || true
 
 # ---- flags as the command: the gateway with the file, flags winning
 HTTP3=$(free_port tcp)
@@ -158,7 +175,7 @@ flags_run() {
 }
 check "flags as the command: coapgw with the file, the flags winning" flags_run
 "${D[@]}" logs "$CTR-flags" >"$TMP/container-flags.log" 2>&1 || true
-"${D[@]}" rm -f "$CTR-flags" >/dev/null 2>&1 || true
+"${D[@]}" rm -f -v "$CTR-flags" >/dev/null 2>&1 || true
 
 # ---- no file: the embedded defaults, with COAPGW_* variables moving the
 # ports and naming the device
@@ -174,7 +191,7 @@ env_run() {
 }
 check "without a file, COAPGW_* variables set the ports and the device" env_run
 "${D[@]}" logs "$CTR-env" >"$TMP/container-env.log" 2>&1 || true
-"${D[@]}" rm -f "$CTR-env" >/dev/null 2>&1 || true
+"${D[@]}" rm -f -v "$CTR-env" >/dev/null 2>&1 || true
 
 # ---- HTTPS: the certificate and key mounted as a folder (the key the
 # container's user's alone), plain HTTP kept on loopback for the health
@@ -209,7 +226,7 @@ https_run() {
 }
 check "HTTPS in the container: a mounted certificate and key (uid 10001, 0600), health check on loopback HTTP, SIGHUP takes a new certificate" https_run
 "${D[@]}" logs "$CTR-tls" >"$TMP/container-tls.log" 2>&1 || true
-"${D[@]}" rm -f "$CTR-tls" >/dev/null 2>&1 || true
+"${D[@]}" rm -f -v "$CTR-tls" >/dev/null 2>&1 || true
 
 # A missing host file mounted with -v arrives as a directory: a clear error,
 # not a gateway silently on its defaults.
@@ -231,7 +248,7 @@ compose() {
 C_HTTP=$(free_port tcp)
 C_COAP=$(free_port)
 CG=http://127.0.0.1:$C_HTTP
-compose down --timeout 5 >"$TMP/compose.log" 2>&1 || true # an earlier run's leftovers
+compose down -v --timeout 5 >"$TMP/compose.log" 2>&1 || true # an earlier run's leftovers
 compose_up() {
     local t0
     t0=$(now_ms)
@@ -283,7 +300,7 @@ compose_down() {
     local t0
     compose logs --no-color >"$TMP/compose-services.log" 2>&1 || true
     t0=$(now_ms)
-    compose down --timeout 10 >>"$TMP/compose.log" 2>&1 || return 1
+    compose down -v --timeout 10 >>"$TMP/compose.log" 2>&1 || return 1
     COMPOSE_UP=0
     TIMES+=("docker-compose down: $(secs_since "$t0") s")
     [ -z "$("${D[@]}" ps -aq --filter "label=com.docker.compose.project=$PROJECT")" ]

@@ -37,11 +37,20 @@ print(s.getsockname()[1])
 PY
 }
 
+# Durable state (state.path): every coapgw a test runs gets a file of its
+# own under $TMP, never the shared default /var/lib/coapgw/state.db (two
+# gateways on one file: the second stops at start). A coapgw run in the
+# foreground uses $STATE_DEFAULT; `start` gives each one $TMP/NAME.state.db,
+# unless the test set COAPGW_STATE_PATH to something else itself.
+STATE_DEFAULT=$TMP/state.db
+export COAPGW_STATE_PATH=${COAPGW_STATE_PATH-$STATE_DEFAULT}
+
 # start NAME CMD...: runs CMD in the background, logs to $TMP/NAME.log
 start() {
-    local name=$1
+    local name=$1 state=$COAPGW_STATE_PATH
     shift
-    "$@" >"$TMP/$name.log" 2>&1 &
+    [ "$state" != "$STATE_DEFAULT" ] || state=$TMP/$name.state.db
+    COAPGW_STATE_PATH=$state "$@" >"$TMP/$name.log" 2>&1 &
     PIDS+=($!)
     eval "PID_${name//-/_}=$!"
 }

@@ -165,9 +165,11 @@ cat >"$TMP/d.json" <<JSON
   "coap": { "listen": "127.0.0.1:0" },
   "devices": { "devd": "coap://127.0.0.1:$SIM_B" }, "cache": { "max_bytes": 1024 } }
 JSON
-# No COAPGW_* variable of the caller's may change what a gateway runs with.
+# No COAPGW_* variable of the caller's may change what a gateway runs with
+# (but the state file lib.sh's start gives each gateway: never the shared
+# default /var/lib/coapgw/state.db).
 CLEAN_ENV=(env)
-for v in $(compgen -e | grep '^COAPGW_' || true); do CLEAN_ENV+=(-u "$v"); done
+for v in $(compgen -e | grep '^COAPGW_' | grep -vx COAPGW_STATE_PATH || true); do CLEAN_ENV+=(-u "$v"); done
 start gwA "${CLEAN_ENV[@]}" "$GW"
 start gwB "${CLEAN_ENV[@]}" "$GW" --config "$TMP/b.json"
 start gwC "${CLEAN_ENV[@]}" "$GW" --config "$TMP/c.json"

@@ -9,6 +9,7 @@
 
 #include "gw_clients.h"
 #include "gw_rd.h"
+#include "gw_store.h"
 #include "server_internal.h"
 #include "srvnet.h"
 
@@ -28,9 +29,13 @@ static inline uint64_t net_clock(void *ctx)
     return ((simnet_t *)ctx)->now;
 }
 
-static inline void fx_init(fx_t *f)
+/* The directory on the simulated network, its registrations kept in
+ * store (NULL: the memory-only store); the fixture closes it. */
+static inline void fx_init_store(fx_t *f, gw_store_t *store)
 {
     memset(f, 0, sizeof *f);
+    f->gw.store = store ? store : gw_store_memory();
+    ck_assert_ptr_nonnull(f->gw.store);
     st_init(&f->t, NULL, NULL);
     cfg_defaults(&f->gw.cfg); /* one configured device: "demo" */
     f->gw.cfg.rd_max_registrations = 2;
@@ -52,9 +57,15 @@ static inline void fx_init(fx_t *f)
     gw_log_set_level(CFG_LOG_WARN);
 }
 
+static inline void fx_init(fx_t *f)
+{
+    fx_init_store(f, NULL);
+}
+
 static inline void fx_free(fx_t *f)
 {
     gw_rd_free(f->rd);
+    gw_store_close(f->gw.store);
     st_free(&f->t);
     gw_devices_free(&f->gw);
     gw_acl_free(f->gw.acl);

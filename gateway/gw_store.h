@@ -1,0 +1,96 @@
+/*
+ * gw_store.h - durable state behind one small interface: the Resource
+ * Directory's registrations (RFC 9176 §5) survive a restart. SQLite is the
+ * embedded implementation (store_sqlite.c); a memory-only one keeps
+ * nothing (state.path ""). A second implementation (Redis, for several
+ * gateways) is one more table of operations. Internal to gateway/.
+ *
+ * Every call commits before it returns: a caller that answers a device
+ * after gw_store_put returned 0 promises only what the store holds.
+ */
+#ifndef GW_STORE_H
+#define GW_STORE_H
+
+#include "coap_addr.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct gw_store gw_store_t;
+
+/* One registration as the store keeps it. */
+typedef struct {
+    const char *id;         /* the registration resource is /rd/ID */
+    const char *name;       /* the endpoint name (ep) */
+    coap_addr_t registrant; /* the source of its latest registration or update */
+    const char *base;       /* the base URI */
+    int implicit_base;      /* no base given: the source address is the base */
+    uint32_t lifetime_s;    /* lt */
+    int64_t expires_at;     /* wall clock (CLOCK_REALTIME), seconds since the epoch:
+                               the monotonic clock does not survive a restart */
+    const char *links;      /* the link-format payload (may be NULL when links_len is 0) */
+    size_t links_len;
+    const char *owner; /* the DTLS identity label ("psk:NAME", ...); NULL: plaintext */
+} gw_store_reg_t;
+
+/* Called for each stored registration; the record lives for the call. */
+typedef void (*gw_store_each_fn)(const gw_store_reg_t *reg, void *arg);
+
+/* The operations of one implementation. Each returns 0, or -1 with the
+ * reason in the store's error text. */
+typedef struct {
+    const char *kind; /* "sqlite", "memory" */
+    int (*load)(gw_store_t *s, gw_store_each_fn fn, void *arg);
+    int (*put)(gw_store_t *s, const gw_store_reg_t *reg); /* insert or replace by ID */
+    int (*del)(gw_store_t *s, const char *id);            /* absent: not an error */
+    void (*close)(gw_store_t *s);
+} gw_store_ops_t;
+
+/* Commit times, for /metrics (persistent stores only). */
+#define GW_STORE_BUCKETS 10
+extern const double gw_store_bucket_s[GW_STORE_BUCKETS];
+typedef struct {
+    uint64_t commits, errors;
+    uint64_t bucket[GW_STORE_BUCKETS]; /* commits per bucket, not cumulative */
+    double sum_s, max_s;
+} gw_store_stats_t;
+
+/* The common part of every store: implementations embed it first. */
+struct gw_store {
+    const gw_store_ops_t *ops;
+    const char *path; /* what error messages name ("" for memory) */
+    int persistent;
+    char err[300];
+    gw_store_stats_t stats;
+};
+
+/* How hard a SQLite commit waits for the disk (PRAGMA synchronous in WAL
+ * mode): FULL survives a power loss, NORMAL a crash of the process. */
+typedef enum { GW_STORE_SYNC_NORMAL, GW_STORE_SYNC_FULL } gw_store_sync_t;
+/* The level the gateway runs with (docs/rd.md says why). */
+#define GW_STORE_SYNC GW_STORE_SYNC_NORMAL
+
+/* state.path: "" is the memory-only store, anything else a SQLite file
+ * opened with GW_STORE_SYNC. NULL with the reason in err (naming the
+ * file) when the file cannot be used. */
+gw_store_t *gw_store_open(const char *path, char *err, size_t cap);
+gw_store_t *gw_store_memory(void);
+/* The SQLite file at path (store_sqlite.c): its directory created (0700)
+ * when missing, the file (0600) when missing; refused, never rewritten,
+ * when it is not a coapgw database, of a newer schema, corrupt,
+ * unreadable, or held by another process. */
+gw_store_t *gw_store_sqlite_open(const char *path, gw_store_sync_t sync, char *err, size_t cap);
+
+int gw_store_load(gw_store_t *s, gw_store_each_fn fn, void *arg);
+int gw_store_put(gw_store_t *s, const gw_store_reg_t *reg);
+int gw_store_del(gw_store_t *s, const char *id);
+/* The reason of the last failure. */
+const char *gw_store_error(const gw_store_t *s);
+const gw_store_stats_t *gw_store_stats(const gw_store_t *s);
+/* NULL: nothing. */
+void gw_store_close(gw_store_t *s);
+
+/* For implementations: the reason of a failure; returns -1. */
+int gw_store_fail(gw_store_t *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,128 @@
+/*
+ * store.c - the store interface (gw_store.h): the calls every
+ * implementation shares (commit times and failures counted here, once),
+ * and the memory-only store of state.path "", which keeps nothing.
+ */
+#include "gw_store.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+const double gw_store_bucket_s[GW_STORE_BUCKETS] = {.0001, .00025, .0005, .001, .002,
+                                                    .005,  .01,    .05,   .25,  1};
+
+int gw_store_fail(gw_store_t *s, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s->err, sizeof s->err, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+const char *gw_store_error(const gw_store_t *s)
+{
+    return s->err;
+}
+
+const gw_store_stats_t *gw_store_stats(const gw_store_t *s)
+{
+    return &s->stats;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* One commit that took t seconds, ending with rc. */
+static int count(gw_store_t *s, double t, int rc)
+{
+    gw_store_stats_t *st = &s->stats;
+    if (rc) {
+        st->errors++;
+        return rc;
+    }
+    if (!s->persistent) return 0;
+    st->commits++;
+    st->sum_s += t;
+    if (t > st->max_s) st->max_s = t;
+    size_t i = 0;
+    while (i < GW_STORE_BUCKETS && t > gw_store_bucket_s[i]) i++;
+    if (i < GW_STORE_BUCKETS) st->bucket[i]++;
+    return 0;
+}
+
+int gw_store_load(gw_store_t *s, gw_store_each_fn fn, void *arg)
+{
+    int rc = s->ops->load(s, fn, arg);
+    s->stats.errors += rc != 0;
+    return rc;
+}
+
+int gw_store_put(gw_store_t *s, const gw_store_reg_t *reg)
+{
+    double t0 = now_s();
+    int rc = s->ops->put(s, reg);
+    return count(s, now_s() - t0, rc);
+}
+
+int gw_store_del(gw_store_t *s, const char *id)
+{
+    double t0 = now_s();
+    int rc = s->ops->del(s, id);
+    return count(s, now_s() - t0, rc);
+}
+
+void gw_store_close(gw_store_t *s)
+{
+    if (s) s->ops->close(s);
+}
+
+/* --- memory only: the registrations live in the RD's own table --- */
+
+static int mem_load(gw_store_t *s, gw_store_each_fn fn, void *arg)
+{
+    (void)s, (void)fn, (void)arg;
+    return 0;
+}
+
+static int mem_put(gw_store_t *s, const gw_store_reg_t *reg)
+{
+    (void)s, (void)reg;
+    return 0;
+}
+
+static int mem_del(gw_store_t *s, const char *id)
+{
+    (void)s, (void)id;
+    return 0;
+}
+
+static void mem_close(gw_store_t *s)
+{
+    free(s);
+}
+
+static const gw_store_ops_t mem_ops = {"memory", mem_load, mem_put, mem_del, mem_close};
+
+gw_store_t *gw_store_memory(void)
+{
+    gw_store_t *s = calloc(1, sizeof *s);
+    if (!s) return NULL;
+    s->ops = &mem_ops;
+    s->path = "";
+    return s;
+}
+
+gw_store_t *gw_store_open(const char *path, char *err, size_t cap)
+{
+    if (*path) return gw_store_sqlite_open(path, GW_STORE_SYNC, err, cap);
+    gw_store_t *s = gw_store_memory();
+    if (!s) snprintf(err, cap, "out of memory");
+    return s;
+}
