@@ -540,7 +540,6 @@ int main(int argc, char **argv)
         shutdown_gw(&gw);
         return 1;
     }
-    char err[400];
     if (gw_rd_restore(gw.rd, err, sizeof err)) { /* a damaged state file */
         fprintf(stderr, "coapgw: %s\n", err);
         shutdown_gw(&gw);
