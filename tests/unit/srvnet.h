@@ -9,6 +9,7 @@
 #include "coap_block.h"
 #include "coap_server.h"
 #include "simnet.h"
+#include "simsrv.h"
 
 /* Node 0: our client; node 1: our server; node 2: a raw node (black hole:
  * what it receives is read back from the wire log). */

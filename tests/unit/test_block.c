@@ -7,6 +7,7 @@
 #include "coap_block.h"
 #include "coap_client.h"
 #include "simnet.h"
+#include "simsrv.h"
 
 #include <check.h>
 #include <string.h>

@@ -5,6 +5,7 @@
  */
 #include "coap_client.h"
 #include "simnet.h"
+#include "simsrv.h"
 
 #include <check.h>
 #include <string.h>

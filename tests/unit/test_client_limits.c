@@ -4,6 +4,7 @@
  * bound on the requests waiting behind NSTART (RFC 7252 §4.7) for one
  * peer. Past either, coap_req_send() fails and nothing is sent.
  */
+#include "simsrv.h"
 #include "coap_client.h"
 #include "simnet.h"
 

@@ -5,6 +5,7 @@
  */
 #include "coap_ep.h"
 #include "simnet.h"
+#include "simsrv.h"
 #include "testutil.h"
 
 #include <check.h>

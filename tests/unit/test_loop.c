@@ -4,6 +4,7 @@
  * deadline drives process(), a virtual endpoint attached as a source, and
  * a real endpoint hearing ICMP errors.
  */
+#include "simsrv.h"
 #include "coap_client.h"
 #include "coap_ep.h"
 #include "base_loop.h"
