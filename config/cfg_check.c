@@ -254,9 +254,16 @@ static int cidr_in_local_space(const char *s)
         unsigned prefix;
         unsigned char addr[16];
     } blocks[] = {
-        {0, 8, {127}},         {0, 8, {0}},
-        {0, 16, {169, 254}},   {1, 127, {0}}, /* :: and ::1 */
-        {1, 10, {0xfe, 0x80}}, {1, 128, {0xfd, 0, 0x0e, 0xc2, [14] = 0x02, [15] = 0x54}},
+        {0, 8, {127}},
+        {0, 8, {0}},
+        {0, 16, {169, 254}},
+        {1, 127, {0}}, /* :: and ::1 */
+        {1, 10, {0xfe, 0x80}},
+        {1, 128, {0xfd, 0, 0x0e, 0xc2, [14] = 0x02, [15] = 0x54}},
+        /* through a NAT64's well-known prefix (RFC 6052 §2.1) */
+        {1, 104, {0, 0x64, 0xff, 0x9b, [12] = 127}},
+        {1, 104, {0, 0x64, 0xff, 0x9b}},
+        {1, 112, {0, 0x64, 0xff, 0x9b, [12] = 169, 254}},
     };
     static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF};
     char buf[INET6_ADDRSTRLEN + 8];

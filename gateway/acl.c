@@ -60,6 +60,13 @@ static const block_t blocks[] = {
     {ENTRY_V4, 16, {169, 254}, LOCAL},   /* link-local (RFC 3927) */
     {ENTRY_V6, 127, {0}, LOCAL},         /* :: and ::1, one block so that ::/127 is in it */
     {ENTRY_V6, 10, {0xfe, 0x80}, LOCAL}, /* link-local (RFC 4291 §2.5.6) */
+    /* The same through a NAT64's well-known prefix 64:ff9b::/96 (RFC 6052
+     * §2.1), which a DNS64 resolver hands out for IPv4-only names: the
+     * translator reaches the embedded IPv4 address. */
+    {ENTRY_V6, 128, {0, 0x64, 0xff, 0x9b, [12] = 169, 254, 169, 254}, META},
+    {ENTRY_V6, 104, {0, 0x64, 0xff, 0x9b, [12] = 127}, LOCAL},
+    {ENTRY_V6, 104, {0, 0x64, 0xff, 0x9b}, LOCAL},
+    {ENTRY_V6, 112, {0, 0x64, 0xff, 0x9b, [12] = 169, 254}, LOCAL},
 };
 #undef META
 #undef LOCAL

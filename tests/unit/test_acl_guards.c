@@ -113,6 +113,9 @@ START_TEST(metadata)
                                        "fd00:ec2::254"};
     gw_acl_t *acl = gw_acl_new();
     gw_acl_add_defaults(acl);
+    ck_assert_int_eq(gw_acl_add(acl, "64:ff9b::/96"), 0); /* a NAT64's whole range */
+    ck_verdict(acl, TARGET, "64:ff9b::a9fe:a9fe", 5683, GW_ACL_METADATA);
+    ck_verdict(acl, TARGET, "64:ff9b::a9fe:a9fd", 5683, GW_ACL_ALLOWED);
     static const char *const ranges[] = {"0.0.0.0/0",
                                          "::/0",
                                          "169.254.0.0/16",
@@ -200,6 +203,10 @@ static const char *const local_addrs[] = {
     "::ffff:127.0.0.1",
     "::ffff:0.0.0.0",
     "::ffff:169.254.169.254",
+    "64:ff9b::7f00:1",    /* 127.0.0.1 through a NAT64 (RFC 6052) */
+    "64:ff9b::a9fe:a9fe", /* 169.254.169.254 through a NAT64 */
+    "64:ff9b::a9fe:101",  /* 169.254.1.1 */
+    "64:ff9b::1",         /* 0.0.0.1 */
 };
 
 START_TEST(local_never_through_ranges)
@@ -279,6 +286,9 @@ static const struct {
     {"fd00:ec2::254", 1},
     {"::ffff:127.0.0.1", 1},
     {"::ffff:127.0.0.0/104", 1},
+    {"64:ff9b::7f00:0/104", 1},
+    {"64:ff9b::a9fe:a9fe", 1},
+    {"64:ff9b::/96", 0},
     {"0.0.0.0/7", 0},
     {"0.0.0.0/0", 0},
     {"0.0.0.0/1", 0},
