@@ -39,4 +39,38 @@ same_flags() {
 for p in coapgw coapgw-client coapgw-sim; do
     check "$p: --help and $p(1) name the same flags" same_flags "$p"
 done
+# completions/: each script's flag list is --help's; a completion of each
+# (COMP_WORDS and COMP_CWORD set, the function called, COMPREPLY read)
+completion_flags() {
+    local p=$1
+    bash -c '. "$1" && complete -p "$2" | grep -q " -F $3 "' _ "$SRC/completions/$p" "$p" "_${p//-/_}" || return 1
+    sed -n '/local flags="/,/"$/p' "$SRC/completions/$p" | grep -oE -- '(^|[ "])--?[A-Za-z][A-Za-z0-9-]*' | tr -d ' "' | sort >"$TMP/$p.comp"
+    "$BUILD/$p" --help | python3 "$SRC/tests/integration/flags.py" help >"$TMP/$p.help"
+    diff -u --label "$p --help" --label "completions/$p" "$TMP/$p.help" "$TMP/$p.comp"
+}
+for p in coapgw coapgw-client coapgw-sim; do
+    check "completions/$p: defines its function for $p and completes the flags of --help" completion_flags "$p"
+done
+
+# complete SCRIPT FUNCTION WORD...: COMPREPLY for the last WORD, one a line
+complete_words() {
+    local script=$1 fn=$2
+    shift 2
+    PATH=$BUILD:$PATH bash -c '. "$1"; fn=$2; shift 2; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1))
+        "$fn"; printf "%s\n" "${COMPREPLY[@]}"' _ "$script" "$fn" "$@"
+}
+completes() {
+    local out
+    out=$(complete_words "$SRC/completions/coapgw" _coapgw coapgw --set proxy.time) &&
+        [ "$out" = "proxy.timeout_ms=" ] || { echo "coapgw --set proxy.time: '$out'"; return 1; }
+    out=$(complete_words "$SRC/completions/coapgw" _coapgw coapgw --check-c) &&
+        [ "$out" = "--check-config" ] || { echo "coapgw --check-c: '$out'"; return 1; }
+    out=$(complete_words "$SRC/completions/coapgw-client" _coapgw_client coapgw-client -m fe) &&
+        [ "$out" = "fetch" ] || { echo "coapgw-client -m fe: '$out'"; return 1; }
+    out=$(complete_words "$SRC/completions/coapgw-client" _coapgw_client coapgw-client --psk-i) &&
+        [ "$out" = "--psk-identity" ] || { echo "coapgw-client --psk-i: '$out'"; return 1; }
+    out=$(complete_words "$SRC/completions/coapgw-sim" _coapgw_sim coapgw-sim --list) &&
+        [ "$(echo $out)" = "--listen --listen-dtls" ] || { echo "coapgw-sim --list: '$out'"; return 1; }
+}
+check "completion: coapgw --set proxy.time, coapgw --check-c, coapgw-client -m fe and --psk-i, coapgw-sim --list" completes
 finish
