@@ -58,9 +58,11 @@ installed() {
         [ -f "$f" ] || { echo "no $f"; return 1; }
     done
     grep -qx 'ExecStart=/usr/bin/coapgw --config /etc/coapgw/coapgw.json' /usr/lib/systemd/system/coapgw.service &&
-        man -w coapgw.json >/dev/null
+        man -w coapgw.json >/dev/null || return 1
+    # not enabled by the install: the example listens on every address
+    ! compgen -G '/etc/systemd/system/*.wants/coapgw*' >/dev/null
 }
-check "programs, man pages, completions, units (ExecStart /usr/bin/coapgw), headers and library in place" installed
+check "programs, man pages, completions, units (ExecStart /usr/bin/coapgw, not enabled), headers and library in place" installed
 
 the_user() {
     getent passwd coapgw >/dev/null && getent group coapgw >/dev/null &&
