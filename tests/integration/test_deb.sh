@@ -14,6 +14,15 @@ if dpkg-query -W -f='${Status}' coapgw 2>/dev/null | grep -q installed ||
     echo "SKIP: a coapgw package is installed already; this test would remove it"
     exit 77
 fi
+# the purge removes these: someone else's (a gateway run by hand with the
+# default state.path) are not this test's to delete
+for f in /etc/coapgw /var/lib/coapgw /var/lib/private/coapgw; do
+    [ ! -e "$f" ] || { echo "SKIP: $f exists; the purge this test ends with would remove it"; exit 77; }
+done
+if getent passwd coapgw >/dev/null || getent group coapgw >/dev/null; then
+    echo "SKIP: a user or group coapgw exists; the purge this test ends with would remove it"
+    exit 77
+fi
 
 # dpkg with its lock: another installer running (tools/deps.sh) is waited for, a while
 dpkg_locked() {
@@ -26,7 +35,15 @@ dpkg_locked() {
     return 1
 }
 purge() { dpkg_locked dpkg --purge coapgw coapgw-dev; }
-trap 'stop gw; stop sim; purge || true; cleanup' EXIT
+# the processes first (deluser refuses a user that runs one), then the purge
+on_exit() {
+    local pid
+    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+    purge || true
+    cleanup
+}
+trap on_exit EXIT
 
 build_it() {
     (cd "$TMP" && cpack -G DEB --config "$BUILD/CPackConfig.cmake" -B "$TMP/pkg") >"$TMP/cpack.log" 2>&1 &&
