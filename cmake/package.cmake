@@ -33,7 +33,6 @@ install(FILES config/coapgw.example.json DESTINATION /etc/coapgw RENAME coapgw.j
 set(CPACK_PACKAGE_NAME coapgw)
 set(CPACK_PACKAGE_VENDOR "coapgw")
 set(CPACK_PACKAGE_CONTACT "coapgw maintainers <coapgw@localhost>")
-set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "CoAP <-> HTTP cross-proxy gateway")
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_GENERATOR DEB)
 set(CPACK_COMPONENTS_ALL coapgw dev)
@@ -49,8 +48,10 @@ set(CPACK_DEBIAN_COAPGW_PACKAGE_CONTROL_EXTRA
     ${PROJECT_SOURCE_DIR}/packaging/debian/conffiles ${PROJECT_SOURCE_DIR}/packaging/debian/postinst ${PROJECT_SOURCE_DIR}/packaging/debian/prerm
     ${PROJECT_SOURCE_DIR}/packaging/debian/postrm)
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
-set(CPACK_COMPONENT_COAPGW_DESCRIPTION
-    "coapgw, coapgw-client and coapgw-sim, their man pages and bash completion, the configuration /etc/coapgw/coapgw.json and systemd units.")
-set(CPACK_COMPONENT_DEV_DESCRIPTION
-    "coapgw's CoAP engine as a static library: the codec, message layer, client and server roles, Observe and block-wise transfer, with headers and a pkg-config file.")
+# the first line of each is the summary (CPACK_PACKAGE_DESCRIPTION_SUMMARY
+# unset: CPack would put it before both)
+set(CPACK_DEBIAN_COAPGW_DESCRIPTION
+    "CoAP <-> HTTP cross-proxy gateway\n coapgw, coapgw-client and coapgw-sim, their man pages and bash completion, the configuration /etc/coapgw/coapgw.json and systemd units.")
+set(CPACK_DEBIAN_DEV_DESCRIPTION
+    "coapgw's CoAP engine as a static library\n The codec, message layer, client and server roles, Observe and block-wise transfer, with headers and a pkg-config file.")
 include(CPack)
