@@ -8,9 +8,22 @@ include(GNUInstallDirs)
 
 install(TARGETS coapgw coapgw-client coapgw-sim RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
         COMPONENT coapgw)
-install(FILES man/coapgw.1 man/coapgw-client.1 man/coapgw-sim.1
-        DESTINATION ${CMAKE_INSTALL_MANDIR}/man1 COMPONENT coapgw)
-install(FILES man/coapgw.json.5 DESTINATION ${CMAKE_INSTALL_MANDIR}/man5 COMPONENT coapgw)
+# Man pages go in compressed, as Debian's policy asks (gzip -9n: no name or
+# time stamp inside, the same bytes on every build).
+set(COAPGW_MAN_GZ)
+foreach(page coapgw.1 coapgw-client.1 coapgw-sim.1 coapgw.json.5)
+  set(gz ${CMAKE_BINARY_DIR}/man/${page}.gz)
+  add_custom_command(
+    OUTPUT ${gz}
+    COMMAND ${CMAKE_COMMAND} -E make_directory ${CMAKE_BINARY_DIR}/man
+    COMMAND sh -c "gzip -9nc '${PROJECT_SOURCE_DIR}/man/${page}' > '${gz}'"
+    DEPENDS ${PROJECT_SOURCE_DIR}/man/${page}
+    VERBATIM)
+  list(APPEND COAPGW_MAN_GZ ${gz})
+  string(REGEX REPLACE ".*\\." "" section ${page})
+  install(FILES ${gz} DESTINATION ${CMAKE_INSTALL_MANDIR}/man${section} COMPONENT coapgw)
+endforeach()
+add_custom_target(coapgw_man ALL DEPENDS ${COAPGW_MAN_GZ})
 install(FILES completions/coapgw completions/coapgw-client completions/coapgw-sim
         DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions COMPONENT coapgw)
 install(FILES packaging/coapgw.socket packaging/coapgw-coap.socket

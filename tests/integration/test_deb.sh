@@ -67,8 +67,8 @@ check "dpkg -i installs both" install_it
 
 installed() {
     local f
-    for f in /usr/bin/coapgw /usr/bin/coapgw-client /usr/bin/coapgw-sim /usr/share/man/man1/coapgw.1 \
-        /usr/share/man/man1/coapgw-client.1 /usr/share/man/man1/coapgw-sim.1 /usr/share/man/man5/coapgw.json.5 \
+    for f in /usr/bin/coapgw /usr/bin/coapgw-client /usr/bin/coapgw-sim /usr/share/man/man1/coapgw.1.gz \
+        /usr/share/man/man1/coapgw-client.1.gz /usr/share/man/man1/coapgw-sim.1.gz /usr/share/man/man5/coapgw.json.5.gz \
         /usr/share/bash-completion/completions/coapgw /usr/lib/systemd/system/coapgw.service \
         /usr/lib/systemd/system/coapgw.socket /usr/lib/systemd/system/coapgw-coap.socket \
         /usr/include/coapgw/coap_msg.h /usr/lib/libcoapgw_coap.a /usr/lib/pkgconfig/coapgw-coap.pc; do
