@@ -45,24 +45,30 @@ on_exit() {
 }
 trap on_exit EXIT
 
+# the packages' files, named as Debian does: NAME_VERSION_ARCH.deb
+VERSION=$("$BUILD/coapgw" --version | cut -d' ' -f2)
+DEB=$TMP/pkg/coapgw_${VERSION}_$(dpkg --print-architecture).deb
+DEV=$TMP/pkg/coapgw-dev_${VERSION}_$(dpkg --print-architecture).deb
 build_it() {
-    (cd "$TMP" && cpack -G DEB --config "$BUILD/CPackConfig.cmake" -B "$TMP/pkg") >"$TMP/cpack.log" 2>&1 &&
-        [ -f "$TMP/pkg/coapgw_0.1.0_amd64.deb" ] && [ -f "$TMP/pkg/coapgw-dev_0.1.0_amd64.deb" ] ||
-        { cat "$TMP/cpack.log"; return 1; }
+    if (cd "$TMP" && cpack -G DEB --config "$BUILD/CPackConfig.cmake" -B "$TMP/pkg") >"$TMP/cpack.log" 2>&1 &&
+        [ -f "$DEB" ] && [ -f "$DEV" ]; then
+        return 0
+    fi
+    cat "$TMP/cpack.log"
+    return 1
 }
 check "cpack -G DEB builds coapgw and coapgw-dev" build_it
 
 control() {
     local deps
-    deps=$(dpkg-deb -f "$TMP/pkg/coapgw_0.1.0_amd64.deb" Depends)
+    deps=$(dpkg-deb -f "$DEB" Depends)
     echo "  Depends: $deps"
     [[ $deps == *adduser* && $deps == *libmicrohttpd* && $deps == *libgnutls* ]] &&
-        dpkg-deb -c "$TMP/pkg/coapgw_0.1.0_amd64.deb" >"$TMP/contents" &&
-        dpkg-deb --ctrl-tarfile "$TMP/pkg/coapgw_0.1.0_amd64.deb" | tar -xO ./conffiles | grep -qx /etc/coapgw/coapgw.json
+        dpkg-deb --ctrl-tarfile "$DEB" | tar -xO ./conffiles | grep -qx /etc/coapgw/coapgw.json
 }
 check "coapgw's Depends come from dpkg-shlibdeps (and adduser); /etc/coapgw/coapgw.json is a conffile" control
 
-install_it() { dpkg_locked dpkg -i "$TMP/pkg/coapgw_0.1.0_amd64.deb" "$TMP/pkg/coapgw-dev_0.1.0_amd64.deb"; }
+install_it() { dpkg_locked dpkg -i "$DEB" "$DEV"; }
 check "dpkg -i installs both" install_it
 
 installed() {
