@@ -63,7 +63,7 @@ static void usage(FILE *f)
           "  --list-keys              print every configuration key, one a line, and exit\n"
           "  --healthcheck URL        GET URL and exit: 0 on 2xx, 1 otherwise (for Docker's\n"
           "                           HEALTHCHECK; nothing else runs)\n"
-          "  --help, --version\n",
+          "  -h, --help, --version\n",
           f);
 }
 

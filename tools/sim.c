@@ -264,7 +264,9 @@ static void usage(FILE *f)
         "  /counter              GET: POSTs and PUTs executed; POST or PUT: one more, answered\n"
         "                        2.04 \"N PAYLOAD\" and logged (\"counter: executed N PAYLOAD\")\n"
         "  /.well-known/core     the list of the above (RFC 6690)\n"
+        "  --listen ADDR:PORT    where the device listens (default 127.0.0.1:5783)\n"
         "  --period-ms N         sensor update and notification period (default 1000)\n"
+        "  --slow-ms N           how late /slow answers (default 3000)\n"
         "  --seed N              seed of the simulated values (default 1)\n"
         "  --register URI        register with a Resource Directory (RFC 9176), such as\n"
         "                        coapgw's CoAP port: POST URI/rd?ep=NAME&lt=S from the listen\n"
@@ -275,7 +277,8 @@ static void usage(FILE *f)
         "                        below: a client must show the PSK identity and key, a\n"
         "                        certificate from -C's CA, or a raw public key (any with -M\n"
         "                        alone; --rpk-pin names the one allowed). A coaps:// --register\n"
-        "                        goes from this listener, with the same credentials.\n",
+        "                        goes from this listener, with the same credentials.\n"
+        "  -h, --help            this text\n",
         f);
     fputs(tls_args_usage, f);
     fputs("Logs one line per request and per DTLS event on stderr; SIGUSR1 prints the DTLS\n"

@@ -31,12 +31,12 @@ check "systemd-analyze security: exposure 2.0 or lower (OK)" exposure
 
 hardened() {
     local k
-    for k in DynamicUser=yes StateDirectory=coapgw NoNewPrivileges=yes ProtectSystem=strict \
+    for k in User=coapgw Group=coapgw DynamicUser=yes StateDirectory=coapgw NoNewPrivileges=yes ProtectSystem=strict \
         'Sockets=coapgw.socket coapgw-coap.socket' 'ExecReload=/bin/kill -HUP $MAINPID'; do
         grep -qxF "$k" "$U/coapgw.service" || { echo "no $k"; return 1; }
     done
 }
-check "the service: DynamicUser, StateDirectory=coapgw (state.path's /var/lib/coapgw), NoNewPrivileges, ProtectSystem=strict, both sockets, SIGHUP reload" hardened
+check "the service: user coapgw (the package's, else a dynamic one), DynamicUser, StateDirectory=coapgw (state.path's /var/lib/coapgw), NoNewPrivileges, ProtectSystem=strict, both sockets, SIGHUP reload" hardened
 
 defaults() {
     grep -qx 'ListenStream=8080' "$U/coapgw.socket" && grep -qx 'FileDescriptorName=http' "$U/coapgw.socket" &&
