@@ -69,7 +69,7 @@ void coap_req_set_max_body(coap_req_t *req, size_t max);
 void coap_req_set_block_szx(coap_req_t *req, unsigned szx, int early_block2);
 /* Progress of a block-wise transfer (RFC 7959), e.g. for a progress bar. */
 typedef struct {
-    uint8_t upload; /* 1: Block1, the request's body; 0: Block2, the response's */
+    uint8_t upload;  /* 1: Block1, the request's body; 0: Block2, the response's */
     uint32_t blocks; /* blocks done so far, this one included */
     size_t bytes;    /* body bytes done so far: acknowledged, or received */
     size_t total;    /* the whole body: the payload for Block1, Size2 for Block2
