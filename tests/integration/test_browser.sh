@@ -2,7 +2,8 @@
 # The device browser (web/, served at /): its headers with curl, then the
 # page end to end in Debian's chromium, headless, driven by playwright-core
 # (tests/browser/browser.test.mjs) against coapgw and coapgw-sim, the
-# EventSource reconnecting by itself across a restart of the gateway; then a
+# EventSource reconnecting by itself across a restart of the gateway, and the
+# charts of live values; then a
 # device's active content (tests/browser/active.test.mjs): an XHTML page
 # with a script must not run, by default nor with inline_active_content;
 # then the page again over HTTPS (an HTTPS-only gateway, its certificate
@@ -126,7 +127,7 @@ browser() {
     sed 's/^/    /' "$TMP/browser.log"
     return $rc
 }
-check "in chromium: token, demo listed, resources, read, write, live values change, errors shown, base paths, hostile hrefs, live values resume after a gateway restart" browser
+check "in chromium: token, demo listed, resources, read, write, live values change and chart, errors shown, base paths, hostile hrefs, live values resume after a gateway restart" browser
 
 # Two gateways without tokens, with a device that answers XHTML (CF 41)
 # with a script: one with the defaults, one with inline_active_content.
