@@ -242,6 +242,12 @@ void coap_req_set_block_szx(coap_req_t *req, unsigned szx, int early_block2)
     req->early_b2 = early_block2 != 0;
 }
 
+void coap_req_set_progress(coap_req_t *req, coap_progress_cb fn, void *arg)
+{
+    req->progress = fn;
+    req->progress_arg = arg;
+}
+
 void coap_req_set_observe(coap_req_t *req, uint32_t margin)
 {
     req->observe = 1;

@@ -26,6 +26,7 @@ struct b2win {
     coap_req_t **kids; /* fetchers in flight: `window` slots */
     uint64_t *since;   /* per slot: when its fetcher was started */
     uint32_t size2, bs, nblocks, next, have, window;
+    size_t got; /* bytes in place, for the owner's progress */
     uint8_t szx;
 };
 
@@ -143,6 +144,8 @@ static int take(struct b2win *w, uint32_t num, const coap_resp_t *r)
     memcpy(w->data + off, m->payload, len);
     w->state[num] = B2_HAVE;
     w->have++;
+    w->got += len;
+    coap_req_progress_(w->owner, 0, w->got, w->size2);
     return COAP_OK;
 }
 
@@ -205,6 +208,7 @@ int coap_b2win_start_(coap_req_t *req, const coap_msg_t *block0, uint32_t size2)
                         .nblocks = nblocks,
                         .next = 1,
                         .have = 1,
+                        .got = bs,
                         .window = window,
                         .szx = b.szx};
     memcpy(w->data, block0->payload, bs);

@@ -67,6 +67,12 @@ struct coap_req {
     struct b2win *win; /* blocks fetched several at a time (client_blocks.c) */
     uint8_t fetcher;   /* fetches one block for another request's window */
 
+    /* progress of a block-wise transfer (coap_req_set_progress) */
+    coap_progress_cb progress;
+    void *progress_arg;
+    uint32_t progress_blocks;
+    uint32_t b2_size2; /* Size2 of block 0 (RFC 7959 §4), 0: none */
+
     /* Echo (RFC 9175 §2.3): the value the server last asked for, sent in
      * every later step; followed once per step */
     uint8_t echo_len, echo_followed;
@@ -105,6 +111,8 @@ void coap_client_attach_(coap_ep_t *ep);
 void coap_client_pump_(coap_ep_t *ep, coap_peer_t *peer);
 
 /* client_rx.c */
+/* Reports one more block done to the request's progress callback. */
+void coap_req_progress_(coap_req_t *req, int upload, size_t bytes, size_t total);
 void coap_req_on_response_(coap_req_t *req, const coap_msg_t *msg);
 /* The role's entries (ep_response_role_t) and the exchange timer: a
  * timeout, or an observation's re-registration after Max-Age. */

@@ -25,6 +25,16 @@ static int body_append(coap_req_t *req, const uint8_t *p, size_t n)
     return base_buf_append(&req->body, p, n) ? COAP_ERR_NOMEM : COAP_OK;
 }
 
+void coap_req_progress_(coap_req_t *req, int upload, size_t bytes, size_t total)
+{
+    if (!req->progress) return;
+    coap_progress_t p = {.upload = (uint8_t)upload,
+                         .blocks = ++req->progress_blocks,
+                         .bytes = bytes,
+                         .total = total};
+    req->progress(req, &p, req->progress_arg);
+}
+
 /* Sends the next step: 1 when it went out (or was queued), < 0 on failure. */
 static int next_step(coap_req_t *req)
 {
@@ -49,8 +59,14 @@ static int block1_step(coap_req_t *req, const coap_msg_t *m)
         req->b1_off = 0;
         return next_step(req);
     }
-    if (!req->b1_active || m->code != COAP_CONTINUE) return 0;
+    if (!req->b1_active) return 0;
+    if (m->code != COAP_CONTINUE) { /* the final answer: to the last block if 2.xx */
+        if (COAP_CODE_CLASS(m->code) == 2)
+            coap_req_progress_(req, 1, req->b1_off + req->b1_sent, req->payload_len);
+        return 0;
+    }
     req->b1_off += req->b1_sent;
+    coap_req_progress_(req, 1, req->b1_off, req->payload_len);
     /* §2.3: the server may ask for smaller blocks in its 2.31; the next
      * block number is then the offset divided by the new size (build()). */
     if (has && b.szx < req->b1_szx) req->b1_szx = b.szx;
@@ -89,6 +105,8 @@ static int block2_step(coap_req_t *req, const coap_msg_t *m)
         if (coap_msg_get_uint(m, COAP_OPT_SIZE2, &size2) == 0 && size2 > req->max_body)
             return COAP_ERR_TOO_LARGE;
         base_buf_reset(&req->body);
+        req->progress_blocks = 0;
+        if (coap_msg_get_uint(m, COAP_OPT_SIZE2, &req->b2_size2)) req->b2_size2 = 0;
         req->etag_len = etag ? (uint8_t)(etag->len > 8 ? 8 : etag->len) : 0;
         if (req->etag_len) memcpy(req->etag, coap_msg_opt_value(etag), req->etag_len);
         /* RFC 7959 §3.4: the registration's Observe is on the first block;
@@ -105,6 +123,7 @@ static int block2_step(coap_req_t *req, const coap_msg_t *m)
     if (coap_block_offset(&b) != req->body.len) return COAP_ERR_BLOCK;
     int rc = body_append(req, m->payload, m->payload_len);
     if (rc) return rc;
+    coap_req_progress_(req, 0, req->body.len, req->b2_size2);
     if (!b.more) return 0;
     uint32_t size2;
     if (b.num == 0 && coap_msg_get_uint(m, COAP_OPT_SIZE2, &size2) == 0) {

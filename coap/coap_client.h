@@ -67,6 +67,21 @@ void coap_req_set_max_body(coap_req_t *req, size_t max);
 /* Block size exponent for Block1 uploads and early Block2 negotiation
  * (RFC 7959 §2.2: size = 2^(szx+4), szx 0..6). Default: 6, no early Block2. */
 void coap_req_set_block_szx(coap_req_t *req, unsigned szx, int early_block2);
+/* Progress of a block-wise transfer (RFC 7959), e.g. for a progress bar. */
+typedef struct {
+    uint8_t upload;  /* 1: Block1, the request's body; 0: Block2, the response's */
+    uint32_t blocks; /* blocks done so far, this one included */
+    size_t bytes;    /* body bytes done so far: acknowledged, or received */
+    size_t total;    /* the whole body: the payload for Block1, Size2 for Block2
+                        (RFC 7959 §4); 0: unknown (no Size2) */
+} coap_progress_t;
+typedef void (*coap_progress_cb)(coap_req_t *req, const coap_progress_t *p, void *arg);
+/* fn is called after each block of a block-wise transfer: each Block1
+ * block the server acknowledged (2.31 Continue, or the final answer to the
+ * last one), each Block2 block received (in any order when fetched several
+ * at a time). Not for a body in one message, nor for notifications after
+ * the registration's. fn must not cancel, stop or send requests. */
+void coap_req_set_progress(coap_req_t *req, coap_progress_cb fn, void *arg);
 /* Observe: GET with Observe 0 (RFC 7641 §3.1). Notifications keep coming to
  * the callback until the observation ends. reregister_margin_ms is added
  * to Max-Age before re-registering (default 5000). */

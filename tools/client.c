@@ -1,12 +1,16 @@
 /*
  * coapgw-client - a command-line CoAP client on the engine's public API,
  * in the manner of curl: the payload goes to stdout byte for byte, the
- * code and options to stderr with -v.
+ * code and options to stderr with -v; or the whole response as JSON with
+ * --json. A block-wise transfer shows a progress bar when stderr is a
+ * terminal.
  */
+#include "base_loop.h"
+#include "client_json.h"
+#include "client_progress.h"
 #include "coap_block.h"
 #include "coap_cf.h"
 #include "coap_client.h"
-#include "base_loop.h"
 #include "coap_uri.h"
 #include "tls_args.h"
 
@@ -23,7 +27,7 @@
 typedef struct {
     int method;
     const char *text, *file, *uri, *proxy;
-    int content_format, accept, non, verbose;
+    int content_format, accept, non, verbose, json;
     double observe_s, timeout_s;
     struct {
         uint16_t num;
@@ -40,6 +44,7 @@ typedef struct {
     int exit_code;
     int done;
     int observing;
+    progress_bar_t bar;
 } run_t;
 
 static void usage(FILE *f)
@@ -63,7 +68,15 @@ static void usage(FILE *f)
           "               (the URI may then be http://, https:// or coap://)\n"
           "  -v           print the response code and options to stderr (and the DTLS\n"
           "               session's peer identity)\n"
+          "  --json       print the response as one JSON object on a line instead of the\n"
+          "               payload: code, code_name, options (number, name, format, value),\n"
+          "               content_format, content_type, and payload (a JSON value for JSON\n"
+          "               formats, a string for UTF-8 text) or payload_base64; with -s one\n"
+          "               object per notification, with its \"observe\" number\n"
           "  -h, --help   this text\n"
+          "\n"
+          "A block-wise transfer (RFC 7959) shows a progress bar on stderr when stderr is\n"
+          "a terminal: bytes so far of the total (when the server sends Size2), rate, blocks.\n"
           "\n",
           f);
     fputs(tls_args_usage, f);
@@ -128,6 +141,8 @@ static int parse_args(int argc, char **argv, args_t *a)
             a->non = 1;
         else if (!strcmp(o, "-v"))
             a->verbose = 1;
+        else if (!strcmp(o, "--json"))
+            a->json = 1;
         else if (strchr("meftAOsTP", o[1]) && !o[2]) {
             if (++i >= argc) return die_usage("option needs a value", o);
             const char *v = argv[i];
@@ -228,7 +243,7 @@ static int add_extra_option(coap_req_t *req, uint16_t num, const char *val)
 
 static void print_response(const coap_resp_t *r)
 {
-    char code[48], name[16];
+    char code[48], name[16], value[2 * 1034 + 1];
     const coap_msg_t *m = r->msg;
     fprintf(stderr, "%s", coap_code_str(m->code, code, sizeof code));
     if (r->observing) fprintf(stderr, " (notification %u%s)", r->seq, r->fresh ? "" : ", stale");
@@ -236,24 +251,36 @@ static void print_response(const coap_resp_t *r)
     for (unsigned i = 0; i < m->opt_count; i++) {
         const coap_msg_opt_t *o = &m->opts[i];
         const coap_opt_def_t *d = coap_opt_def(o->num);
-        const uint8_t *v = coap_msg_opt_value(o);
         snprintf(name, sizeof name, "%u", o->num);
-        fprintf(stderr, "  %s: ", d ? d->name : name);
-        uint32_t u;
-        if (d && d->format == COAP_FMT_UINT && !coap_opt_uint(o, &u))
-            fprintf(stderr, "%u", u);
-        else if (d && d->format == COAP_FMT_STRING)
-            fprintf(stderr, "%.*s", (int)o->len, v);
-        else
-            for (unsigned k = 0; k < o->len; k++) fprintf(stderr, "%02x", v[k]);
-        fputc('\n', stderr);
+        fprintf(stderr, "  %s: %s\n", d ? d->name : name, client_opt_text(o, value, sizeof value));
     }
+}
+
+static void on_progress(coap_req_t *req, const coap_progress_t *p, void *arg)
+{
+    (void)req;
+    run_t *run = arg;
+    progress_bar_update(&run->bar, p, base_loop_now(run->loop));
+}
+
+/* The payload byte for byte (a newline after each notification), or the
+ * response as JSON. */
+static void print_payload(const run_t *run, const coap_resp_t *r)
+{
+    if (run->a->json) {
+        if (client_json_print(stdout, r)) fputs("coapgw-client: cannot write JSON\n", stderr);
+    } else {
+        if (r->body_len) fwrite(r->body, 1, r->body_len, stdout);
+        if (run->observing) fputc('\n', stdout);
+    }
+    fflush(stdout);
 }
 
 static void on_response(coap_req_t *req, const coap_resp_t *r, void *arg)
 {
     (void)req;
     run_t *run = arg;
+    progress_bar_finish(&run->bar, base_loop_now(run->loop)); /* before any other line */
     if (r->err) {
         if (r->err != COAP_ERR_CANCELLED || !run->observing)
             fprintf(stderr, "coapgw-client: %s\n", coap_strerror(r->err));
@@ -266,11 +293,8 @@ static void on_response(coap_req_t *req, const coap_resp_t *r, void *arg)
         if (r->observing) run->observing = 1;
         /* While observing, stale notifications are dropped (RFC 7641 §3.4)
          * and the deregistration's answer is not printed again. */
-        if ((!r->observing || r->fresh) && !(run->observing && r->last && ok)) {
-            if (r->body_len) fwrite(r->body, 1, r->body_len, stdout);
-            if (run->observing) fputc('\n', stdout);
-            fflush(stdout);
-        }
+        if ((!r->observing || r->fresh) && !(run->observing && r->last && ok))
+            print_payload(run, r);
         if (!ok) {
             char code[48];
             fprintf(stderr, "coapgw-client: %s\n", coap_code_str(r->msg->code, code, sizeof code));
@@ -404,6 +428,8 @@ int main(int argc, char **argv)
     free(body);
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
+    progress_bar_init(&run.bar, stderr, base_loop_now(loop));
+    coap_req_set_progress(run.req, on_progress, &run);
     coap_req_send(run.req, on_response, &run);
 
     uint64_t stop_at = a.observe_s > 0 ? base_loop_now(loop) + (uint64_t)(a.observe_s * 1000) : 0;

@@ -382,6 +382,7 @@ function renderResource(d, r) {
     const on = live.has(url);
     if (on) live.get(url).el = el;
     setLiveUi(el, on);
+    if (on) drawChart(live.get(url)); // rediscovered: the history goes on
     btn.addEventListener('click', () => {
       const now = !live.has(url);
       if (now) live.set(url, { device: name, ...where, el });
@@ -415,6 +416,7 @@ function setLiveUi(el, on) {
   box.hidden = !on;
   if (on) {
     box.classList.remove('error');
+    $('.live-chart', el).setAttribute('hidden', ''); // until it has two values
     $('.live-state', el).textContent = 'connecting…';
   }
 }
@@ -469,6 +471,7 @@ function payloadText(n) {
 
 function onNotification(ev) {
   const n = JSON.parse(ev.data);
+  const v = numericValue(n);
   for (const [, l] of liveFor(n.target)) {
     const value = $('.live-value', l.el);
     value.textContent = payloadText(n);
@@ -478,6 +481,8 @@ function onNotification(ev) {
     value.classList.add('flash');
     const at = n.received_at ? new Date(n.received_at) : new Date();
     $('.live-time', l.el).textContent = 'at ' + at.toLocaleTimeString();
+    if (v !== null && (!n.code || n.code.startsWith('2.'))) remember(l, at.getTime(), v);
+    drawChart(l);
     $('.live-state', l.el).textContent = n.code && n.code !== '2.05' ? n.code : '';
     $('.live', l.el).classList.remove('error');
   }

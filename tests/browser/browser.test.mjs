@@ -171,13 +171,46 @@ try {
     await page.locator('#stream-state[data-state="open"]').waitFor();
   });
 
+  // The chart's points: "x,y" pairs of its polyline.
+  const chartPoints = (loc) => loc.locator('.live-chart .live-line')
+    .evaluate((el) => el.getAttribute('points').trim().split(/\s+/).filter(Boolean).length);
+  await check('a live value gets a chart of its history: > 2 points after a few seconds', async () => {
+    for (const r of [temp, hum]) { // text "21.5" and JSON {"value": 48.9, "unit": "%RH"}
+      await page.waitForFunction((el) => el.getAttribute('points').trim().split(/\s+/).length > 2,
+        await r.locator('.live-chart .live-line').elementHandle(), { timeout: 20000 });
+      expect(await r.locator('.live-chart').isVisible(), 'chart hidden');
+    }
+    const label = await temp.locator('.live-chart').getAttribute('aria-label');
+    expect(/^\d+ values in \d+ (s|min), from -?[\d.]+ to -?[\d.]+$/.test(label), 'label ' + label);
+  });
+
   if (screenshot) {
     await check('screenshot', async () => {
+      // a chart with a line worth looking at: ten values (7 s at the test's period)
+      await page.waitForFunction((el) => el.getAttribute('points').split(' ').length >= 10,
+        await temp.locator('.live-chart .live-line').elementHandle(), { timeout: 20000 });
       await page.mouse.move(0, 0);
       await page.emulateMedia({ reducedMotion: 'reduce' }); // no highlight caught mid-fade
       await page.screenshot({ path: screenshot, fullPage: true });
     });
   }
+
+  await check('the chart stays bounded: CHART_POINTS more values keep it at CHART_POINTS', async () => {
+    // More values than it keeps, through the page's own handler (as many
+    // real ones would take minutes); the target is the resource's own.
+    const n = await page.evaluate(() => {
+      const l = live.get('/devices/demo/sensors/temperature');
+      const t0 = Date.now() + 1000;
+      for (let i = 0; i < CHART_POINTS + 50; i++) {
+        const data = JSON.stringify({ target: l.coap, code: '2.05', payload: String(20 + (i % 7)),
+          received_at: new Date(t0 + i * 10).toISOString() });
+        onNotification({ data });
+      }
+      return CHART_POINTS;
+    });
+    expect(n > 2, 'CHART_POINTS ' + n);
+    expect(await chartPoints(temp) === n, 'points ' + (await chartPoints(temp)) + ', not ' + n);
+  });
 
   await check('a 404 from the device is shown plainly, in red', async () => {
     await demo.locator('.custom-path').fill('/no/such/resource');
@@ -296,7 +329,7 @@ try {
   // The gateway runs on sockets sd_launch.py holds: SIGUSR1 restarts it.
   const restartPid = Number(process.env.COAPGW_RESTART_PID || 0);
   if (restartPid) {
-    await check('a gateway restart: the EventSource reconnects by itself, "resumed" shown, values go on', async () => {
+    await check('a gateway restart: the EventSource reconnects by itself, "resumed" shown, values and the chart go on', async () => {
       await page.goto(base + '/?access_token=' + encodeURIComponent(token));
       await demo.locator('.device-toggle').click();
       await temp.locator('.live-toggle').click();
@@ -308,8 +341,11 @@ try {
       await page.locator('#stream-state', { hasText: 'resumed after a gateway restart' })
         .waitFor({ timeout: 20000 });
       const before = (await value.textContent()).trim();
+      const points = await chartPoints(temp);
       await page.waitForFunction(([el, v]) => el.textContent.trim() !== v && /^-?\d/.test(el.textContent),
         [await value.elementHandle(), before], { timeout: 20000 });
+      await page.waitForFunction(([el, n]) => el.getAttribute('points').split(' ').filter(Boolean).length > n,
+        [await temp.locator('.live-chart .live-line').elementHandle(), Math.max(points, 2)], { timeout: 20000 });
     });
   }
 

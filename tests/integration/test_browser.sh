@@ -2,7 +2,8 @@
 # The device browser (web/, served at /): its headers with curl, then the
 # page end to end in Debian's chromium, headless, driven by playwright-core
 # (tests/browser/browser.test.mjs) against coapgw and coapgw-sim, the
-# EventSource reconnecting by itself across a restart of the gateway; then a
+# EventSource reconnecting by itself across a restart of the gateway, and the
+# charts of live values; then a
 # device's active content (tests/browser/active.test.mjs): an XHTML page
 # with a script must not run, by default nor with inline_active_content;
 # then the page again over HTTPS (an HTTPS-only gateway, its certificate
@@ -67,11 +68,14 @@ assets() {
     curl -s -o "$TMP/js" -D "$TMP/headers" "$G/app.js" || return 1
     [ "$(hdr Content-Type)" = "text/javascript; charset=utf-8" ] || return 1
     cmp -s "$TMP/js" "$ROOT/web/app.js" || return 1 # embedded at build time, byte for byte
+    curl -s -o "$TMP/chart" -D "$TMP/headers" "$G/chart.js" || return 1
+    [ "$(hdr Content-Type)" = "text/javascript; charset=utf-8" ] || return 1
+    cmp -s "$TMP/chart" "$ROOT/web/chart.js" || return 1
     curl -s -o "$TMP/css" -D "$TMP/headers" "$G/style.css" || return 1
     [ "$(hdr Content-Type)" = "text/css; charset=utf-8" ] || return 1
     cmp -s "$TMP/css" "$ROOT/web/style.css"
 }
-check "/app.js and /style.css: their types, the files of web/" assets
+check "/app.js, /chart.js and /style.css: their types, the files of web/" assets
 
 revalidate() {
     curl -s -o /dev/null -D "$TMP/headers" "$G/app.js" || return 1
@@ -94,6 +98,7 @@ check "/help keeps the plain-text list of URLs; unknown files are 404" help_text
 # on <script src>); what it fetches then needs one.
 page_is_public() {
     [ "$(curl -s -o /dev/null -w '%{http_code}' "$G/app.js")" = 200 ] || return 1
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "$G/chart.js")" = 200 ] || return 1
     [ "$(curl -s -o /dev/null -w '%{http_code}' "$G/help")" = 200 ] || return 1 # the footer's link
     [ "$(curl -s -o /dev/null -w '%{http_code}' "$G/api/devices")" = 401 ]
 }
@@ -126,7 +131,7 @@ browser() {
     sed 's/^/    /' "$TMP/browser.log"
     return $rc
 }
-check "in chromium: token, demo listed, resources, read, write, live values change, errors shown, base paths, hostile hrefs, live values resume after a gateway restart" browser
+check "in chromium: token, demo listed, resources, read, write, live values change and chart, errors shown, base paths, hostile hrefs, live values resume after a gateway restart" browser
 
 # Two gateways without tokens, with a device that answers XHTML (CF 41)
 # with a script: one with the defaults, one with inline_active_content.

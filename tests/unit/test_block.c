@@ -437,6 +437,136 @@ START_TEST(lossy_network)
 }
 END_TEST
 
+/* --- progress (coap_req_set_progress) --- */
+
+typedef struct {
+    int calls;
+    coap_progress_t p[8]; /* the first calls */
+} prog_t;
+
+static void on_progress(coap_req_t *req, const coap_progress_t *p, void *arg)
+{
+    (void)req;
+    prog_t *g = arg;
+    if (g->calls < 8) g->p[g->calls] = *p;
+    g->calls++;
+}
+
+/* One call per block, in order, the last one before the response: bytes
+ * so far, total from Size2 (or 0 without it), blocks counted. */
+static void check_progress(const prog_t *g, int upload, size_t total, const size_t *bytes, int n)
+{
+    ck_assert_int_eq(g->calls, n);
+    for (int i = 0; i < n; i++) {
+        ck_assert_uint_eq(g->p[i].upload, upload);
+        ck_assert_uint_eq(g->p[i].blocks, (uint32_t)i + 1);
+        ck_assert_uint_eq(g->p[i].bytes, bytes[i]);
+        ck_assert_uint_eq(g->p[i].total, total);
+    }
+}
+
+START_TEST(progress_block2)
+{
+    simnet_t n;
+    bsrv_t b = {.size2 = _i};
+    setup(&n, &b, block2_fn);
+    sim_rec_t k = {0};
+    prog_t g = {0};
+    coap_req_t *req = get(&n, &b);
+    coap_req_set_progress(req, on_progress, &g);
+    ck_assert_int_eq(coap_req_send(req, sim_on_resp, &k), COAP_OK);
+    sim_run_idle(&n);
+    check_body(&k, &b);
+    const size_t bytes[5] = {1024, 2048, 3072, 4096, 5000};
+    check_progress(&g, 0, _i ? BODY : 0, bytes, 5);
+    sim_free(&n);
+}
+END_TEST
+
+/* Several blocks at a time (NSTART 3, Size2): every block is counted once,
+ * and the bytes grow to the whole body. */
+START_TEST(progress_block2_window)
+{
+    simnet_t n;
+    bsrv_t b = {.size2 = 1, .len = BODY, .max_szx = 6};
+    sim_init(&n);
+    coap_ep_params_t p = {.nstart = 3};
+    sim_add_ep(&n, &p);
+    fill(b.body, BODY);
+    sim_srv_init(&b.srv, &n, NULL, block2_fn, &b);
+    sim_rec_t k = {0};
+    prog_t g = {0};
+    coap_req_t *req = get(&n, &b);
+    coap_req_set_progress(req, on_progress, &g);
+    ck_assert_int_eq(coap_req_send(req, sim_on_resp, &k), COAP_OK);
+    sim_run_idle(&n);
+    check_body(&k, &b);
+    ck_assert_int_eq(g.calls, 5);
+    for (int i = 0; i < 5; i++) {
+        ck_assert_uint_eq(g.p[i].blocks, (uint32_t)i + 1);
+        ck_assert_uint_eq(g.p[i].total, BODY);
+        ck_assert_uint_eq(g.p[i].upload, 0);
+        if (i) ck_assert_uint_gt(g.p[i].bytes, g.p[i - 1].bytes);
+    }
+    ck_assert_uint_eq(g.p[4].bytes, BODY);
+    sim_free(&n);
+}
+END_TEST
+
+START_TEST(progress_block1)
+{
+    simnet_t n;
+    bsrv_t b = {.max_whole = BODY, .tl_at = -1};
+    setup(&n, &b, block1_fn);
+    sim_rec_t k = {0};
+    prog_t g = {0};
+    coap_req_t *req = put(&n, &b, 3000);
+    coap_req_set_progress(req, on_progress, &g);
+    ck_assert_int_eq(coap_req_send(req, sim_on_resp, &k), COAP_OK);
+    sim_run_idle(&n);
+    check_upload(&k, &b, 3000);
+    const size_t bytes[3] = {1024, 2048, 3000};
+    check_progress(&g, 1, 3000, bytes, 3);
+    sim_free(&n);
+}
+END_TEST
+
+/* Bodies in one message, without Block options: GET answered whole, a
+ * PUT taken whole. */
+static void whole_fn(sim_srv_t *s, coap_ep_req_t *req, const coap_msg_t *m)
+{
+    bsrv_t *b = s->arg;
+    if (m->code == COAP_PUT) {
+        block1_fn(s, req, m);
+        return;
+    }
+    coap_msg_t r;
+    sim_resp(&r, COAP_CONTENT, b->body, b->len);
+    ck_assert_int_eq(coap_ep_respond(s->ep, req, &r, NULL, NULL), COAP_OK);
+}
+
+/* A body in one message is no block-wise transfer: no call. */
+START_TEST(progress_not_for_one_message)
+{
+    simnet_t n;
+    bsrv_t b = {.len = 100, .max_whole = BODY, .tl_at = -1};
+    setup(&n, &b, whole_fn);
+    sim_rec_t k = {0}, k2 = {0};
+    prog_t g = {0};
+    coap_req_t *req = get(&n, &b);
+    coap_req_set_progress(req, on_progress, &g);
+    ck_assert_int_eq(coap_req_send(req, sim_on_resp, &k), COAP_OK);
+    req = put(&n, &b, 100);
+    coap_req_set_progress(req, on_progress, &g);
+    ck_assert_int_eq(coap_req_send(req, sim_on_resp, &k2), COAP_OK);
+    sim_run_idle(&n);
+    ck_assert_int_eq(k.err, COAP_OK);
+    ck_assert_int_eq(k2.err, COAP_OK);
+    ck_assert_int_eq(g.calls, 0);
+    sim_free(&n);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("block");
@@ -453,6 +583,12 @@ int main(void)
     tcase_add_test(tc, block1_server_smaller);
     tcase_add_test(tc, block1_too_large_final);
     tcase_add_test(tc, block1_too_large_retry);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("progress");
+    tcase_add_loop_test(tc, progress_block2, 0, 2);
+    tcase_add_test(tc, progress_block2_window);
+    tcase_add_test(tc, progress_block1);
+    tcase_add_test(tc, progress_not_for_one_message);
     suite_add_tcase(s, tc);
     tc = tcase_create("lossy");
     tcase_add_loop_test(tc, lossy_network, 0, 16);
