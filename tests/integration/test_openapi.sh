@@ -70,6 +70,14 @@ PY
 }
 check "GET /api/openapi.json without a token: 200, docs/openapi.yaml as JSON" served_is_the_yaml
 
+same_version() { # info.version is the gateway's version (gateway/gw.h GW_VERSION)
+    local v
+    v=$("$BUILD/coapgw" --version | awk '{print $2; exit}')
+    python3 -c 'import json, sys; sys.exit(json.load(open(sys.argv[1]))["info"]["version"] != sys.argv[2])' \
+        "$TMP/spec.json" "$v"
+}
+check "info.version is coapgw --version's" same_version
+
 # ask NAME METHOD PATH [CURL-ARGS...]: one request; its answer becomes a
 # line of $TMP/cases.jsonl for check.mjs (PATH may carry a query).
 N=0
