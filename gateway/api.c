@@ -12,6 +12,7 @@
 #include "gw_coaps.h"
 #include "gw_limits.h"
 #include "gw_links.h"
+#include "gw_web.h"
 
 #include <jansson.h>
 #include <stdarg.h>
@@ -22,6 +23,7 @@
 #include <time.h>
 
 #define DEVICES_PREFIX "/api/devices"
+#define OPENAPI_PATH   "/api/openapi.json"
 
 struct fetch;
 
@@ -403,9 +405,17 @@ static int method_is(http_req_t *req, const char *allow)
     return 0;
 }
 
+static const char allow[] = "GET, HEAD, OPTIONS";
+
+int gw_api_openapi(http_req_t *req)
+{
+    if (strcmp(http_req_path(req), OPENAPI_PATH)) return 0;
+    if (method_is(req, allow)) gw_web_send(req, &gw_openapi_assets[0], "application/json");
+    return 1;
+}
+
 void gw_api(gw_t *gw, http_req_t *req)
 {
-    static const char allow[] = "GET, HEAD, OPTIONS";
     const char *path = http_req_path(req);
     if (!strcmp(path, DEVICES_PREFIX) || !strcmp(path, DEVICES_PREFIX "/")) {
         if (method_is(req, allow)) list_devices(gw, req);

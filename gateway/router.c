@@ -23,6 +23,7 @@ static const char index_text[] =
     "  /hc/coaps://HOST:PORT/PATH  the same over DTLS, with the host's \"credentials\"\n"
     "  /hc/?target_uri=URI         the same, with the target percent-encoded\n"
     "  /api/devices                the devices and their resources, as JSON\n"
+    "  /api/openapi.json           the OpenAPI description of these URLs\n"
     "  /.well-known/core           the mapping template (RFC 8075 §5.5)\n"
     "  /healthz, /readyz, /metrics liveness, readiness, Prometheus metrics\n";
 
@@ -152,6 +153,9 @@ void gw_route(http_req_t *req, void *arg)
         http_respond(req, 200, "text/plain; charset=utf-8", index_text, sizeof index_text - 1);
         return;
     }
+    /* The OpenAPI description is public like /help (docs/security.md): it
+     * describes this version of the software, no device or value. */
+    if (gw_api_openapi(req)) return;
     const cfg_token_t *who;                   /* kept by event streams: a reload may revoke it */
     if (gw_auth_check(gw, req, &who)) return; /* 400 / 401 / 403 answered */
     const char *token = who ? who->token : NULL;

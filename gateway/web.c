@@ -22,7 +22,7 @@ static const char *content_type_of(const char *path)
 static const gw_web_asset_t *find_asset(const char *path)
 {
     if (!strcmp(path, "/")) path = "/index.html";
-    for (size_t i = 0; i < gw_web_nassets; i++)
+    for (size_t i = 0; i < gw_web_assets_n; i++)
         if (!strcmp(gw_web_assets[i].path, path)) return &gw_web_assets[i];
     return NULL;
 }
@@ -36,22 +36,27 @@ static int etag_matches(const char *if_none_match, const char *etag)
     return strstr(if_none_match, etag) != NULL;
 }
 
+void gw_web_send(http_req_t *req, const gw_web_asset_t *a, const char *content_type)
+{
+    http_req_add_header(req, "ETag", a->etag);
+    http_req_add_header(req, "Cache-Control", "no-cache");
+    if (etag_matches(http_req_header(req, "If-None-Match"), a->etag)) {
+        /* RFC 9110 §15.4.5: a 304 has no body. */
+        http_respond(req, 304, NULL, "", 0);
+        return;
+    }
+    http_respond(req, 200, content_type, a->data, a->len);
+}
+
 int gw_web_serve(http_req_t *req)
 {
     const char *method = http_req_method(req);
     if (strcmp(method, "GET") && strcmp(method, "HEAD")) return 0;
     const gw_web_asset_t *a = find_asset(http_req_path(req));
     if (!a) return 0;
-    http_req_add_header(req, "ETag", a->etag);
-    http_req_add_header(req, "Cache-Control", "no-cache");
     http_req_add_header(req, "Content-Security-Policy",
                         "default-src 'self'; frame-ancestors 'none'; base-uri 'none'");
     http_req_add_header(req, "X-Content-Type-Options", "nosniff");
-    if (etag_matches(http_req_header(req, "If-None-Match"), a->etag)) {
-        /* RFC 9110 §15.4.5: a 304 has no body. */
-        http_respond(req, 304, NULL, "", 0);
-        return 1;
-    }
-    http_respond(req, 200, content_type_of(a->path), a->data, a->len);
+    gw_web_send(req, a, content_type_of(a->path));
     return 1;
 }
