@@ -138,21 +138,28 @@ static int block2_step(coap_req_t *req, const coap_msg_t *m)
 
 /* RFC 9175 §2.3: a 4.01 with an Echo option means the server could not
  * verify our address (RFC 9175 §2.4): the same step goes again, with a
- * new message ID, carrying the value; once per step, so a server that
- * keeps refusing ends the exchange with its 4.01. Returns 1 when the step
- * went again, 0 otherwise, < 0 on failure. */
+ * new message ID, carrying the value. A second 4.01 with another value is
+ * followed too (ECHO_FOLLOWS in all): under loss the first follow-up can
+ * arrive after the server's freshness window (its retransmissions span
+ * up to 45 s, RFC 7252 §4.8.2), and the server then asks again with a
+ * fresh value. The same value again, or more rounds, ends the exchange
+ * with the 4.01. Returns 1 when the step went again, 0 otherwise, < 0 on
+ * failure. */
+#define ECHO_FOLLOWS 3
 static int echo_step(coap_req_t *req, const coap_msg_t *m)
 {
     const coap_msg_opt_t *o = m->code == COAP_UNAUTHORIZED && req->state != REQ_OBSERVING
                                   ? coap_msg_find_opt(m, COAP_OPT_ECHO)
                                   : NULL;
-    if (!o || !o->len || o->len > sizeof req->echo || req->echo_followed) {
+    int again = o && req->echo_followed && o->len == req->echo_len &&
+                !memcmp(coap_msg_opt_value(o), req->echo, o->len);
+    if (!o || !o->len || o->len > sizeof req->echo || again || req->echo_followed >= ECHO_FOLLOWS) {
         req->echo_followed = 0;
         return 0;
     }
     memcpy(req->echo, coap_msg_opt_value(o), o->len);
     req->echo_len = (uint8_t)o->len;
-    req->echo_followed = 1;
+    req->echo_followed++;
     req->ep->stats.echo_followed++;
     return next_step(req);
 }

@@ -295,24 +295,44 @@ START_TEST(client_follows_echo)
 }
 END_TEST
 
-/* A server that answers every request 4.01 with an Echo. */
-static void always_401(simnet_t *n, int node, const coap_addr_t *from, const uint8_t *buf,
-                       size_t len, void *arg)
+/* Answers the CON in buf 4.01 with Echo value v; returns 0 when buf was
+ * no CON. */
+static int answer_401(simnet_t *n, int node, const coap_addr_t *from, const uint8_t *buf,
+                      size_t len, const char *v)
 {
-    int *count = arg;
     coap_msg_t m, r;
-    if (coap_msg_parse(&m, buf, len) || m.type != COAP_CON) return;
-    ++*count;
+    if (coap_msg_parse(&m, buf, len) || m.type != COAP_CON) return 0;
     coap_msg_init(&r, COAP_ACK, COAP_UNAUTHORIZED, m.mid);
     coap_msg_set_token(&r, m.token, m.token_len);
-    ck_assert_int_eq(coap_msg_add_opt(&r, COAP_OPT_ECHO, "abcd", 4), COAP_OK);
+    ck_assert_int_eq(coap_msg_add_opt(&r, COAP_OPT_ECHO, v, strlen(v)), COAP_OK);
     uint8_t out[64];
     int l = coap_msg_serialize(&r, out, sizeof out);
     ck_assert_int_gt(l, 0);
     sim_send_raw(n, sim_addr(n, node), sim_node_by_addr(n, from), out, (size_t)l);
+    return 1;
 }
 
-/* Followed once; a second 4.01 is the answer. */
+/* A server that answers every request 4.01 with the same Echo. */
+static void always_401(simnet_t *n, int node, const coap_addr_t *from, const uint8_t *buf,
+                       size_t len, void *arg)
+{
+    int *count = arg;
+    if (answer_401(n, node, from, buf, len, "abcd")) ++*count;
+}
+
+/* A server whose every 4.01 carries a new Echo value, as a server does
+ * when the first follow-up arrived after its freshness window (a CON
+ * retransmitted under loss). */
+static void fresh_401(simnet_t *n, int node, const coap_addr_t *from, const uint8_t *buf,
+                      size_t len, void *arg)
+{
+    int *count = arg;
+    char v[16];
+    snprintf(v, sizeof v, "v%d", *count + 1);
+    if (answer_401(n, node, from, buf, len, v)) ++*count;
+}
+
+/* Followed once; a second 4.01 with the same value is the answer. */
 START_TEST(client_follows_once)
 {
     ex_t x;
@@ -338,6 +358,35 @@ START_TEST(client_follows_once)
 }
 END_TEST
 
+/* New values are followed three times in all; then the 4.01 is the
+ * answer. */
+START_TEST(client_follows_new_values)
+{
+    ex_t x;
+    ex_init(&x);
+    int count = 0;
+    int node = sim_add_raw(&x.t.n, fresh_401, &count);
+    sim_rec_t k = {0};
+    st_do(&x.t, sim_req(&x.t.n, x.t.cli, node, COAP_GET, "x"), &k);
+    ck_assert_int_eq(k.finals, 1);
+    ck_assert_int_eq(k.code, COAP_UNAUTHORIZED);
+    ck_assert_int_eq(count, 4); /* the request, then three follow-ups */
+    ck_assert_uint_eq(coap_ep_stats(sim_ep(&x.t.n, x.t.cli))->echo_followed, 3);
+    /* each follow-up carried the value of the 4.01 before it */
+    for (size_t i = 1; i <= 3; i++) {
+        const sim_dgram_t *d = sim_nth(&x.t.n, i, x.t.cli, node, COAP_CON, COAP_GET);
+        ck_assert_ptr_nonnull(d);
+        const coap_msg_opt_t *o = coap_msg_find_opt(&d->msg, COAP_OPT_ECHO);
+        ck_assert_ptr_nonnull(o);
+        char want[8];
+        snprintf(want, sizeof want, "v%zu", i);
+        ck_assert_uint_eq(o->len, strlen(want));
+        ck_assert_mem_eq(coap_msg_opt_value(o), want, o->len);
+    }
+    st_free(&x.t);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("server_echo");
@@ -351,6 +400,7 @@ static Suite *suite(void)
     tcase_add_test(tc, unsafe_answer_in_small_blocks);
     tcase_add_test(tc, client_follows_echo);
     tcase_add_test(tc, client_follows_once);
+    tcase_add_test(tc, client_follows_new_values);
     suite_add_tcase(s, tc);
     return s;
 }
