@@ -6,7 +6,8 @@
 # channels at the start of each period):
 #   coapgw: bench/sse_device (CoAP, /t/0 .. /t/99 notified every 250 ms) ->
 #           coapgw --http-conn-memory 4096 (and http.max_connections_per_ip
-#           above SUBSCRIBERS, coap.max_pending_per_peer above the targets)
+#           and sse.max_per_target at SUBSCRIBERS, coap.max_pending_per_peer
+#           above the targets)
 #           -> GET /events?target=coap://...
 #   nchan:  bench/sse_load pub (keep-alive POST /pub/<ch> every 250 ms) ->
 #           nginx + nchan (bench/nchan.conf.in, one worker) -> GET /sub/<ch>
@@ -97,11 +98,13 @@ PIDS+=("$DEV")
 
 # Every subscriber connects from 127.0.0.1: raise the per-address limit
 # (http.max_connections_per_ip, 128 by default) above their number.
+# Shape A puts every subscriber on one target: raise the streams per target
+# (sse.max_per_target, 1000 by default; the rest would be answered 503).
 # Shape B registers its 100 observations with the one device at once: raise
 # the requests waiting for one device (coap.max_pending_per_peer, 64 by
 # default; the 36 above it would end their streams with an error event).
 GWFLAGS=(--http-conn-memory "$CONN_MEMORY" --set "http.max_connections_per_ip=$((SUBS + 100))"
-    --set "coap.max_pending_per_peer=$((NTARGETS + 64))")
+    --set "sse.max_per_target=$SUBS" --set "coap.max_pending_per_peer=$((NTARGETS + 64))")
 GWNOTE="--http-conn-memory $CONN_MEMORY"
 if ! "$COAPGW" "${GWFLAGS[@]}" --help >/dev/null 2>&1; then
     echo "WARNING: $COAPGW refuses --http-conn-memory $CONN_MEMORY: coapgw runs with its default pool" >&2
