@@ -8,7 +8,7 @@
 need curl python3
 HERE=$(cd "$(dirname "$0")" && pwd)
 DASH=$HERE/../../docs/grafana/coapgw.json
-CHECK="python3 $HERE/grafana_check.py"
+gcheck() { python3 "$HERE/grafana_check.py" "$@"; }
 SIM_PORT=$(free_port)
 HTTP_PORT=$(free_port tcp)
 start sim "$BUILD/coapgw-sim" --listen "127.0.0.1:$SIM_PORT" --period-ms 300
@@ -26,8 +26,8 @@ check "a request through the gateway" curl -sf -o /dev/null "$G/devices/demo/sen
 curl -sf "$G/metrics" >"$TMP/metrics"
 
 check "every panel has a datasource and a query, every queried metric and label is in /metrics" \
-    $CHECK "$DASH" "$TMP/metrics"
-queries() { $CHECK "$DASH" "$TMP/metrics" | awk '/ queries, / {print $1}'; }
+    gcheck "$DASH" "$TMP/metrics"
+queries() { gcheck "$DASH" "$TMP/metrics" | awk '/ queries, / {print $1}'; }
 check "the dashboard has 40 queries or more (it was read)" test "$(queries)" -ge 40
 for family in coapgw_http_requests_total coapgw_http_to_coap_duration_seconds_bucket \
     coapgw_cache_hits_total coapgw_observations_active coapgw_sse_subscribers \
@@ -40,12 +40,13 @@ done
 # broken NAME SED-EXPRESSION: a copy of the dashboard changed by SED must fail
 broken() {
     sed -e "$2" "$DASH" >"$TMP/$1.json"
-    ! cmp -s "$DASH" "$TMP/$1.json" && ! $CHECK "$TMP/$1.json" "$TMP/metrics" >/dev/null 2>"$TMP/$1.err"
+    ! cmp -s "$DASH" "$TMP/$1.json" && ! gcheck "$TMP/$1.json" "$TMP/metrics" >/dev/null 2>"$TMP/$1.err"
 }
 check "a misspelt metric fails" broken typo 's/coapgw_sse_subscribers{/coapgw_sse_subscriber{/'
 check "a histogram without _bucket fails" broken bucket 's/duration_seconds_bucket{/duration_seconds{/'
 check "grouping by a label the metric lacks fails" broken label 's/sum by (code) (rate(coapgw_http_requests_total/sum by (status) (rate(coapgw_http_requests_total/'
 check "matching on a label the metric lacks fails" broken matcher 's/coapgw_coap_timeouts_total{instance=~/coapgw_coap_timeouts_total{side="x",instance=~/'
+# shellcheck disable=SC2016 # the literal ${DS_PROMETHEUS}, not a shell variable
 check "a panel without the datasource variable fails" broken ds '0,/"uid": "${DS_PROMETHEUS}"/s//"uid": "prometheus"/'
 check "invalid JSON fails" broken json '0,/"panels": \[/s//"panels": [[/'
 check "the problems are named" grep -q "coapgw_sse_subscriber is not in /metrics" "$TMP/typo.err"
