@@ -68,7 +68,7 @@ set xlabel 'connections (log scale)'
 set ylabel 'requests/s'
 set logscale x 2
 set yrange [0:*]
-set key bottom right
+set key top right
 plot data using 1:2 with linespoints lw 2 pt 7 lc rgb '#7f7f7f' title '(a) libmicrohttpd, epoll thread', \\
      data using 1:4 with linespoints lw 2 pt 5 dt 2 lc rgb '#7f7f7f' title '(p) libmicrohttpd, poll thread', \\
      data using 1:6 with linespoints lw 2 pt 9 lc rgb '#d62728' title '(b) coapgw, cache off', \\

@@ -27,6 +27,19 @@ csv_row() {
     local IFS=,
     echo "$*" >>"$CSV_DIR/$name.csv"
 }
+# csv_kv NAME LABEL "KEY VALUE KEY VALUE ...": a row of LABEL and the values
+# of a program's key-value line; the first row of NAME in this run starts
+# the file with "label" and the keys as its header
+csv_kv() {
+    local name=$1 label=$2 w keys=() vals=() i
+    read -r -a w <<<"$3"
+    for ((i = 0; i + 1 < ${#w[@]}; i += 2)); do
+        keys+=("${w[i]}")
+        vals+=("${w[i + 1]}")
+    done
+    [[ " ${CSV_FILES[*]} " == *" $CSV_DIR/$name.csv "* ]] || csv "$name" label "${keys[@]}"
+    csv_row "$name" "$label" "${vals[@]}"
+}
 PIDS=()
 cleanup() {
     local p
