@@ -9,9 +9,11 @@ build_pkgs=(gcc make cmake pkg-config libmicrohttpd-dev libcurl4-openssl-dev lib
     libgnutls28-dev libsqlite3-dev check)
 # openssl makes the DTLS and HTTPS tests' keys and certificates; systemd brings
 # systemd-analyze, which checks packaging/'s units (no running systemd needed);
-# iptables drops datagrams at random for the loss test (its statistic match)
+# iptables drops datagrams at random for the loss test (its statistic match);
+# gnuplot-nox remakes docs/performance.md's charts from their series
+# (bench/charts.sh; test_charts compares them with the committed ones)
 test_pkgs=(libcoap3-bin libcoap3-dev curl clang libclang-rt-14-dev valgrind iproute2 iptables util-linux python3
-    openssl chromium systemd)
+    openssl chromium systemd gnuplot-nox)
 # The browser test's Node.js: Debian's nodejs and npm, unless a node and npm
 # are there already (NodeSource's nodejs carries npm and conflicts with
 # Debian's npm package).
