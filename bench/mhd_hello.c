@@ -3,9 +3,9 @@
  * epoll thread (like coapgw's single loop) answering "hello" to everything.
  * usage: mhd_hello PORT [poll]
  * "poll": one poll() thread instead. libmicrohttpd 0.9.75's internal epoll
- * thread stalls (tens of requests/s) once wrk opens 128 or more connections
- * at once; its poll thread does not, so the connection sweep of
- * bench/run-http.sh measures both.
+ * thread mostly stalls (from under 1 to a few hundred requests/s) when wrk
+ * opens 128 or more connections at once; its poll thread does not, so the
+ * connection sweep of bench/run-http.sh measures both.
  */
 #include <microhttpd.h>
 #include <signal.h>

@@ -6,9 +6,9 @@
 #   (c) the same with the cache on
 # Prints requests/s and p99 latency for each and the ratios b/a and c/a.
 # With "sweep", then (a), (b), (c) and (p), mhd_hello with a poll() thread
-# (see bench/mhd_hello.c: its epoll thread stalls at 128 connections and
-# more), again at each connection count of CONNS (default 8 16 32 64 128
-# 256): throughput against connections.
+# (see bench/mhd_hello.c: its epoll thread mostly stalls at 128
+# connections and more), again at each connection count of CONNS (default
+# 8 16 32 64 128 256): throughput against connections.
 # Series: $CSV_DIR/http.csv (setup,label,requests_per_s,p99_ms,ratio) and,
 # with sweep, $CSV_DIR/http_conns.csv (connections, then requests/s and
 # p99 ms of each of a, p, b, c); see bench/lib.sh.
@@ -21,6 +21,7 @@ BUILD=${BUILD_DIR:-build}
 NSTART=${NSTART:-32}
 THREADS=${THREADS:-1}
 SWEEP=${2:-}
+case $SWEEP in "" | sweep) ;; *) echo "usage: bench/run-http.sh [SECONDS] [sweep]" >&2; exit 2 ;; esac
 CONNS=${CONNS:-8 16 32 64 128 256}
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
 cmake -S . -B "$BUILD" >/dev/null
