@@ -16,7 +16,8 @@ scrape (promparse.py parses it, strictly, HELP and TYPE required), a
 histogram's _bucket, _sum and _count included, and must have at least one
 sample there. The labels an expression groups by or matches on must be
 on some series of the metrics it selects (instance and job are added by
-Prometheus at scrape time and are exempt).
+Prometheus at scrape time and are exempt), and rate(), irate() and
+increase() take counters (or a histogram's _bucket, _sum, _count) only.
 
 Prints one line per expression checked; exit 1 with every problem listed
 on stderr.
@@ -40,13 +41,15 @@ GROUPING = re.compile(r"\b(by|without|on|ignoring|group_left|group_right)\s*\(([
 MATCHERS = re.compile(r"([a-zA-Z_:][a-zA-Z0-9_:]*)?\s*\{([^}]*)\}")
 MATCHER = re.compile(r'\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*"(?:[^"\\]|\\.)*"\s*,?')
 LABEL_VALUES = re.compile(r"label_values\((.*),\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*\)")
+RATED = re.compile(r"\b(?:rate|irate|increase)\(\s*([a-zA-Z_:][a-zA-Z0-9_:]*)")
 IDENT = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 
 
 def parse_promql(expr):
-    """(metric names, labels used) of one expression."""
+    """(metric names, labels used, metrics under rate()) of one expression."""
     labels = set()
     metrics = set()
+    rated = set(RATED.findall(expr))
     lv = LABEL_VALUES.fullmatch(expr.strip())
     if lv:  # a templating query: label_values(SELECTOR, LABEL)
         expr = lv.group(1)
@@ -75,12 +78,12 @@ def parse_promql(expr):
                 raise ValueError("unknown function %s" % name)
         elif name.lower() not in KEYWORDS:
             metrics.add(name)
-    return metrics, labels
+    return metrics, labels, rated
 
 
 def check_query(expr, scrape, problems):
     try:
-        metrics, labels = parse_promql(expr)
+        metrics, labels, rated = parse_promql(expr)
     except ValueError as e:
         problems.append("%s: %s" % (expr, e))
         return
@@ -97,6 +100,9 @@ def check_query(expr, scrape, problems):
             problems.append("%s: %s has no sample in /metrics" % (expr, name))
         for _, _, lab, _ in samples:
             seen |= set(lab)
+        if name in rated and fam.type != "counter" and not name.endswith("_bucket") \
+                and not name.endswith(("_sum", "_count")):
+            problems.append("%s: rate of %s, a %s" % (expr, name, fam.type))
     for label in sorted(labels - TARGET_LABELS - seen):
         problems.append("%s: no series of %s has the label %s" % (expr, ", ".join(sorted(metrics)), label))
     print("checked %s" % ", ".join(sorted(metrics)))

@@ -48,6 +48,8 @@ check "grouping by a label the metric lacks fails" broken label 's/sum by (code)
 check "matching on a label the metric lacks fails" broken matcher 's/coapgw_coap_timeouts_total{instance=~/coapgw_coap_timeouts_total{side="x",instance=~/'
 # shellcheck disable=SC2016 # the literal ${DS_PROMETHEUS}, not a shell variable
 check "a panel without the datasource variable fails" broken ds '0,/"uid": "${DS_PROMETHEUS}"/s//"uid": "prometheus"/'
+check "the rate of a gauge fails" broken gauge 's/sum(coapgw_cache_entries{\([^}]*\)})/sum(rate(coapgw_cache_entries{\1}[5m]))/'
 check "invalid JSON fails" broken json '0,/"panels": \[/s//"panels": [[/'
 check "the problems are named" grep -q "coapgw_sse_subscriber is not in /metrics" "$TMP/typo.err"
+check "the rate of a gauge is named" grep -q "rate of coapgw_cache_entries, a gauge" "$TMP/gauge.err"
 finish
