@@ -837,6 +837,10 @@ static int pub_main(int argc, char **argv)
     printf("SSE_PUB rounds=%llu sent=%llu ok=%llu non_2xx=%llu errors=%llu max_outstanding=%u\n",
            (unsigned long long)tick - 1, (unsigned long long)sent, (unsigned long long)ok,
            (unsigned long long)bad, (unsigned long long)errors, max_out);
+    for (long i = 0; i < nch; i++)
+        if (pc[i].fd >= 0) close(pc[i].fd);
+    close(ep);
+    free(pc);
     return 0;
 }
 
