@@ -5,12 +5,48 @@ TMP=$(mktemp -d)
 # Gateways keep their state in memory (state.path ""): several run at once
 # here, and none should write to /var/lib/coapgw. run-state.sh sets its own.
 export COAPGW_STATE_PATH=""
+# The series behind the text output go to $CSV_DIR/NAME.csv (a new folder
+# under /tmp unless CSV_DIR is set; kept, and named at the end): comma
+# separated, the first line "# column,column,..." names the columns.
+# bench/charts.sh turns them into the charts of docs/performance.md.
+CSV_DIR=${CSV_DIR:-$(mktemp -d /tmp/coapgw-bench-csv.XXXXXX)}
+mkdir -p "$CSV_DIR"
+CSV_FILES=()
+# csv NAME COLUMN...: starts $CSV_DIR/NAME.csv with its header line
+csv() {
+    local name=$1
+    shift
+    local IFS=,
+    echo "# $*" >"$CSV_DIR/$name.csv"
+    CSV_FILES+=("$CSV_DIR/$name.csv")
+}
+# csv_row NAME VALUE...: appends one row
+csv_row() {
+    local name=$1
+    shift
+    local IFS=,
+    echo "$*" >>"$CSV_DIR/$name.csv"
+}
+# csv_kv NAME LABEL "KEY VALUE KEY VALUE ...": a row of LABEL and the values
+# of a program's key-value line; the first row of NAME in this run starts
+# the file with "label" and the keys as its header
+csv_kv() {
+    local name=$1 label=$2 w keys=() vals=() i
+    read -r -a w <<<"$3"
+    for ((i = 0; i + 1 < ${#w[@]}; i += 2)); do
+        keys+=("${w[i]}")
+        vals+=("${w[i + 1]}")
+    done
+    [[ " ${CSV_FILES[*]} " == *" $CSV_DIR/$name.csv "* ]] || csv "$name" label "${keys[@]}"
+    csv_row "$name" "$label" "${vals[@]}"
+}
 PIDS=()
 cleanup() {
     local p
     for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
     for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
     rm -rf "$TMP"
+    [ "${#CSV_FILES[@]}" -eq 0 ] || echo "CSV: ${CSV_FILES[*]}"
 }
 trap cleanup EXIT
 

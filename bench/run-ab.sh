@@ -6,6 +6,8 @@
 # machine weighs on both alike):
 #   (b) cache off, one URL (coalesced)   (c) cache on   (d) every URL distinct
 # Prints every round and, per setup, the mean requests/s of A and B and B/A.
+# Series (bench/lib.sh, $CSV_DIR): ab.csv, one row per wrk run (setup,
+# round,build,requests_per_s).
 # usage: bench/run-ab.sh PREVIOUS_BUILD_DIR [SECONDS] [ROUNDS]
 #        (BUILD_DIR for B, default build/; NSTART 32)
 set -euo pipefail
@@ -54,6 +56,7 @@ rps() {
 
 echo "wrk -t1 -c64 -d${DUR}s, keep-alive, loopback; $ROUNDS ABBA rounds per setup"
 printf '%-34s %s\n' "setup" "A (previous) / B (this build), requests/s"
+csv ab setup round build requests_per_s
 for setup in b c d; do
     case $setup in
     b) off=off extra=() label="(b) cache off, one URL" ;;
@@ -62,9 +65,10 @@ for setup in b c d; do
     esac
     : >"$TMP/$setup.A"
     : >"$TMP/$setup.B"
-    for _ in $(seq 1 "$ROUNDS"); do
+    for round in $(seq 1 "$ROUNDS"); do
         for who in A B B A; do
             rps "${who}_$off" "${extra[@]}" >>"$TMP/$setup.$who"
+            csv_row ab "$setup" "$round" "$who" "$(tail -n 1 "$TMP/$setup.$who")"
         done
     done
     mean() { awk '{s += $1; n++} END {printf "%.0f", s / n}' "$1"; }

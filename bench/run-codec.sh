@@ -9,6 +9,9 @@
 # Environment: BUILD_DIR (default: build/ at the repository root),
 # CG_ITERS1 / CG_ITERS2 (callgrind iteration counts, default 1000 / 11000),
 # VALGRIND (default: valgrind; without it instructions are reported as n/a).
+# CSV_DIR: where codec.csv goes (message,operation,ours_ns,libcoap_ns,
+# ours_instr,libcoap_instr; "n/a" or "-" where there is no figure), a new
+# folder under /tmp by default, named at the end (as bench/lib.sh does).
 # Results are recorded in docs/performance.md.
 set -euo pipefail
 
@@ -129,6 +132,9 @@ fmt='%-13s %-15s %8s %11s %6s %11s %14s %6s\n'
 # shellcheck disable=SC2059 # the format is ours
 printf "$fmt" message operation "ours ns" "libcoap ns" ratio "ours instr" "libcoap instr" ratio
 verdict=met
+CSV_DIR=${CSV_DIR:-$(mktemp -d /tmp/coapgw-bench-csv.XXXXXX)}
+mkdir -p "$CSV_DIR"
+echo "# message,operation,ours_ns,libcoap_ns,ours_instr,libcoap_instr" >"$CSV_DIR/codec.csv"
 for msg in "${messages[@]}"; do
     for op in parse build serialize; do
         case $op in
@@ -149,6 +155,7 @@ for msg in "${messages[@]}"; do
         fi
         # shellcheck disable=SC2059
         printf "$fmt" "$msg" "$label" "$ons" "$lns" "$rns" "$oin" "$lin" "$rin"
+        echo "$msg,$label,$ons,$lns,$oin,$lin" >>"$CSV_DIR/codec.csv"
         if [[ $op == parse ]]; then
             for r in "$rns" "$rin"; do
                 if [[ $r == n/a ]]; then
@@ -162,3 +169,4 @@ for msg in "${messages[@]}"; do
 done
 echo
 echo "target (parse+visit: ours at most 1/2 of libcoap in ns and instructions): $verdict"
+echo "CSV: $CSV_DIR/codec.csv"

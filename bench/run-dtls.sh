@@ -19,6 +19,8 @@
 # other, ROUNDS times for (1) and (2), ours first in odd rounds (the table
 # shows the median of the rounds). The cipher suite both negotiated is
 # shown (bench/dtls_suite.py: a capture on lo, as root).
+# Series (bench/lib.sh, $CSV_DIR): dtls.csv, the table (measure,ours,
+# libcoap,ratio; the "csv," lines of the output).
 # usage: bench/run-dtls.sh [SECONDS]   (default 10; CONC 32, SESSIONS 64,
 #   WINDOW 2, HOLD 10000, ROUNDS 1, BUILD_DIR build, SKIP_PROXY=1 skips (4))
 set -euo pipefail
@@ -308,6 +310,8 @@ else
 fi
 echo
 printf '%s\n' "${CSV[@]}"
+csv dtls measure ours libcoap ratio
+printf '%s\n' "${CSV[@]}" | sed 's/^csv,//' >>"$CSV_DIR/dtls.csv"
 echo
 echo "raw:"
 for f in "$TMP"/hs_* "$TMP"/rq_* "$TMP"/hold_*; do

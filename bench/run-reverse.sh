@@ -3,7 +3,9 @@
 #   (a) wrk straight at the HTTP origin (bench/mhd_hello), 64 connections
 #   (b) bench/coap_load -> coapgw (Proxy-Uri http://origin/) -> the same
 #       origin, 64 requests in flight
-# usage: bench/run-reverse.sh [SECONDS]   (BUILD_DIR overridable)
+# Series (bench/lib.sh, $CSV_DIR): reverse.csv (setup,label,requests_per_s,
+# p99 with its unit,answered,failed).
+# usage: bench/run-reverse.sh [SECONDS]   (BUILD_DIR, CSV_DIR overridable)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DUR=${1:-10}
@@ -35,3 +37,6 @@ printf '%-48s %12.0f %10s %8s\n' "(a) wrk -> HTTP origin directly" "$ra" "$pa" "
 printf '%-48s %12.0f %10s %8.2f\n' "(b) coap_load -> coapgw -> HTTP origin" "$rb" "${pb}ms" \
     "$(awk -v x="$rb" -v y="$ra" 'BEGIN {print x / y}')"
 echo "coap_load: $ok answered, $failed failed"
+csv reverse setup label requests_per_s p99 answered failed
+csv_row reverse a "wrk to the HTTP origin" "$ra" "$pa" "" ""
+csv_row reverse b "coap_load to coapgw to the origin" "$rb" "${pb}ms" "$ok" "$failed"

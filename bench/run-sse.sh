@@ -6,7 +6,9 @@
 # channels at the start of each period):
 #   coapgw: bench/sse_device (CoAP, /t/0 .. /t/99 notified every 250 ms) ->
 #           coapgw --http-conn-memory 4096 (and http.max_connections_per_ip
-#           above SUBSCRIBERS) -> GET /events?target=coap://...
+#           and sse.max_per_target at SUBSCRIBERS, coap.max_pending_per_peer
+#           above the targets)
+#           -> GET /events?target=coap://...
 #   nchan:  bench/sse_load pub (keep-alive POST /pub/<ch> every 250 ms) ->
 #           nginx + nchan (bench/nchan.conf.in, one worker) -> GET /sub/<ch>
 # Two shapes: 1 target x SUBSCRIBERS, and 100 targets x SUBSCRIBERS/100.
@@ -15,6 +17,10 @@
 # usage: bench/run-sse.sh [SUBSCRIBERS] [SECONDS]
 #   (defaults 10000 and 30; WARM (s, default 5), BURST, BUILD_DIR, COAPGW
 #   (the binary) overridable)
+# Series (bench/lib.sh, $CSV_DIR): sse.csv, the table below (shape,system,
+# subscribers,held,events,expected,lost,p50_ms,p99_ms,max_ms,rss_mib,
+# kib_per_sub,cpu_pct), and sse_latency.csv, the latency distribution
+# (percentile, then ms for coapgw and nchan in shape A, then in shape B).
 # Installs nginx and libnginx-mod-nchan with apt-get when missing (on a
 # machine without a policy-rc.d, Debian then also starts the system nginx).
 set -euo pipefail
@@ -77,7 +83,7 @@ field() { awk -v k="$2" '/^SSE_RESULT/ { for (i = 2; i <= NF; i++) { split($i, k
 # load NAME PIDS PORT PATH NPATHS: the subscribers, result in $TMP/NAME.out
 load() {
     local name=$1 pids=$2 port=$3 path=$4 npaths=$5
-    "$BUILD/sse_load" sub -d "$DUR" -w "$WARM" -n "$npaths" -p "$pids" \
+    "$BUILD/sse_load" sub -d "$DUR" -w "$WARM" -n "$npaths" -p "$pids" -q "$TMP/$name.pct" \
         127.0.0.1 "$port" "$path" "$SUBS" >"$TMP/$name.out" 2>"$TMP/$name.err" || true
     grep -q '^SSE_RESULT' "$TMP/$name.out" || {
         echo "  $name: no result" >&2
@@ -92,7 +98,13 @@ PIDS+=("$DEV")
 
 # Every subscriber connects from 127.0.0.1: raise the per-address limit
 # (http.max_connections_per_ip, 128 by default) above their number.
-GWFLAGS=(--http-conn-memory "$CONN_MEMORY" --set "http.max_connections_per_ip=$((SUBS + 100))")
+# Shape A puts every subscriber on one target: raise the streams per target
+# (sse.max_per_target, 1000 by default; the rest would be answered 503).
+# Shape B registers its 100 observations with the one device at once: raise
+# the requests waiting for one device (coap.max_pending_per_peer, 64 by
+# default; the 36 above it would end their streams with an error event).
+GWFLAGS=(--http-conn-memory "$CONN_MEMORY" --set "http.max_connections_per_ip=$((SUBS + 100))"
+    --set "sse.max_per_target=$SUBS" --set "coap.max_pending_per_peer=$((NTARGETS + 64))")
 GWNOTE="--http-conn-memory $CONN_MEMORY"
 if ! "$COAPGW" "${GWFLAGS[@]}" --help >/dev/null 2>&1; then
     echo "WARNING: $COAPGW refuses --http-conn-memory $CONN_MEMORY: coapgw runs with its default pool" >&2
@@ -175,20 +187,30 @@ rss_per_sub() {
 }
 ratio() { awk -v x="$1" -v y="$2" 'BEGIN { if (y + 0 > 0 && x != "n/a") printf "%.2f", x / y; else print "n/a" }'; }
 
+csv sse shape system subscribers held events expected lost p50_ms p99_ms max_ms rss_mib kib_per_sub cpu_pct
 printf '\n%-5s %-6s %6s %6s %8s %8s %6s %8s %8s %8s %8s %7s %6s\n' shape system subs held events expected lost \
     "p50 ms" "p99 ms" "max ms" "RSS MiB" KiB/sub "CPU %"
 for shape in a b; do
     for sys in gw nc; do
         f=$TMP/${sys}_$shape.out
         [ -s "$f" ] || continue
-        printf '%-5s %-6s %6s %6s %8s %8s %6s %8s %8s %8s %8s %7s %6s\n' "${shape^^}" \
-            "$([ $sys = gw ] && echo coapgw || echo nchan)" "$(field "$f" subscribers)" "$(field "$f" held)" \
-            "$(field "$f" events)" "$(field "$f" expected)" "$(field "$f" lost)" \
-            "$(field "$f" lat_p50_ms)" "$(field "$f" lat_p99_ms)" "$(field "$f" lat_max_ms)" \
-            "$(awk -v k="$(field "$f" rss_max_kb)" 'BEGIN { printf "%.1f", k / 1024 }')" \
-            "$(rss_per_sub "${sys}_$shape")" "$(field "$f" server_cpu_pct)"
+        row=("${shape^^}" "$([ $sys = gw ] && echo coapgw || echo nchan)" "$(field "$f" subscribers)"
+            "$(field "$f" held)" "$(field "$f" events)" "$(field "$f" expected)" "$(field "$f" lost)"
+            "$(field "$f" lat_p50_ms)" "$(field "$f" lat_p99_ms)" "$(field "$f" lat_max_ms)"
+            "$(awk -v k="$(field "$f" rss_max_kb)" 'BEGIN { printf "%.1f", k / 1024 }')"
+            "$(rss_per_sub "${sys}_$shape")" "$(field "$f" server_cpu_pct)")
+        printf '%-5s %-6s %6s %6s %8s %8s %6s %8s %8s %8s %8s %7s %6s\n' "${row[@]}"
+        csv_row sse "${row[@]}"
     done
 done
+# the four distributions side by side, one row per percentile
+csv sse_latency percentile coapgw_a_ms nchan_a_ms coapgw_b_ms nchan_b_ms
+for f in gw_a nc_a gw_b nc_b; do
+    [ -s "$TMP/$f.pct" ] || seq 0 100 | sed 's/$/,/' >"$TMP/$f.pct"
+done
+paste -d, <(grep -v '^#' "$TMP/gw_a.pct") <(grep -v '^#' "$TMP/nc_a.pct" | cut -d, -f2) \
+    <(grep -v '^#' "$TMP/gw_b.pct" | cut -d, -f2) <(grep -v '^#' "$TMP/nc_b.pct" | cut -d, -f2) \
+    >>"$CSV_DIR/sse_latency.csv"
 echo "(RSS: peak in the window, server process(es); KiB/sub: (peak - before subscribers) / subscribers;"
 echo " CPU %: the server's, of one core, in the window; latency: publisher's clock to the subscriber's read)"
 echo
@@ -219,6 +241,7 @@ for shape in a b; do
 done
 if [ "$ok" = 1 ]; then echo "all targets met"; else echo "targets NOT all met"; fi
 echo
+echo "load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "raw:"
 for f in gw_a nc_a gw_b nc_b; do
     if [ -s "$TMP/$f.out" ]; then echo "  $f $(grep '^SSE_RESULT' "$TMP/$f.out")"; fi

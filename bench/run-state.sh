@@ -8,6 +8,8 @@
 #       the device's round trip, and the commit time as the gateway measured
 #       it around each commit (/metrics coapgw_state_commit_seconds: p50/p99
 #       as the bucket bound they fall in, max exact)
+# Series (bench/lib.sh, $CSV_DIR): state_store.csv (1) and
+# state_gateway.csv (2), the key-value lines below as columns.
 # usage: bench/run-state.sh [SECONDS] [RATE]   (BUILD_DIR overridable; the
 # state files go to a temporary folder on the disk of /var/tmp)
 set -euo pipefail
@@ -25,7 +27,8 @@ trap 'cleanup; rm -rf "$DISK"' EXIT
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) cores; state files on $(df --output=source "$DISK" | tail -1)"
 echo "(1) the SQLite store alone, ${RATE}/s for ${DUR}s, one registration per transaction:"
 for sync in full normal; do
-    "$BUILD/store_bench" "$DISK/$sync.db" "$sync" "$RATE" "$DUR"
+    "$BUILD/store_bench" "$DISK/$sync.db" "$sync" "$RATE" "$DUR" | tee "$TMP/store"
+    csv_kv state_store "$sync" "$(cat "$TMP/store")"
 done
 
 # commit_quantiles: p50 and p99 bucket bounds and the max, from /metrics
@@ -58,6 +61,7 @@ for mode in file memory; do
     PIDS+=($!)
     wait_http "http://127.0.0.1:$HP/healthz"
     load=$(python3 bench/rd_load.py 127.0.0.1 "$CP" "$RATE" "$DUR")
+    csv_kv state_gateway "$mode" "$load"
     if [ "$mode" = file ]; then
         printf '%-26s %s; in the gateway: %s\n' "a file (WAL, NORMAL)" "$load" "$(commit_quantiles "http://127.0.0.1:$HP")"
     else

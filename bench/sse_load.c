@@ -24,6 +24,7 @@
  *     first connection and every second of the window (rss_before_kb,
  *     rss_max_kb, rss_end_kb), and whose CPU time in the window is reported
  *     as server_cpu_pct (% of one core; load_cpu_pct is this process's).
+ *     -q FILE: the latency percentiles 0 .. 100 as CSV (percentile,latency_ms).
  *   sse_load pub [options] HOST PORT PREFIX CHANNELS
  *     One keep-alive connection per channel; every -i ms (default 250)
  *     POSTs "t=<CLOCK_REALTIME ns> n=<round>" to each of PREFIX0 ..
@@ -494,6 +495,20 @@ static double pct_ms(const uint32_t *v, size_t n, double q)
     return v[i] / 1000.0;
 }
 
+/* -q FILE: the latency distribution as CSV, one row per percentile 0 .. 100
+ * of the sorted samples, for bench/charts.sh. */
+static void write_percentiles(const char *path, const uint32_t *v, size_t n)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        perror(path);
+        return;
+    }
+    fprintf(f, "# percentile,latency_ms\n");
+    for (int q = 0; n && q <= 100; q++) fprintf(f, "%d,%.3f\n", q, pct_ms(v, n, q / 100.0));
+    fclose(f);
+}
+
 /* "a,b,c" or "x%dy" with k paths. */
 static int make_paths(sub_t *s, const char *spec, long k)
 {
@@ -521,9 +536,9 @@ static int sub_main(int argc, char **argv)
 {
     double dur = 30, warm = 5, grace = 2, connect_limit = 60, period_ms = 250;
     long npaths = 1, batch = 200;
-    const char *pids = NULL;
+    const char *pids = NULL, *pct_csv = NULL;
     int opt;
-    while ((opt = getopt(argc, argv, "d:w:g:c:b:n:p:P:")) != -1) {
+    while ((opt = getopt(argc, argv, "d:w:g:c:b:n:p:P:q:")) != -1) {
         switch (opt) {
         case 'd':
             dur = atof(optarg);
@@ -549,13 +564,17 @@ static int sub_main(int argc, char **argv)
         case 'P':
             period_ms = atof(optarg);
             break;
+        case 'q':
+            pct_csv = optarg;
+            break;
         default:
             return 2;
         }
     }
     if (argc - optind != 4) {
         fprintf(stderr, "usage: sse_load sub [-d SEC] [-w SEC] [-g SEC] [-c SEC] [-b BATCH] "
-                        "[-n NPATHS] [-p PID,...] [-P PERIOD_MS] HOST PORT PATH CONNECTIONS\n");
+                        "[-n NPATHS] [-p PID,...] [-P PERIOD_MS] [-q CSV] HOST PORT PATH "
+                        "CONNECTIONS\n");
         return 2;
     }
     static sub_t s;
@@ -654,6 +673,7 @@ static int sub_main(int argc, char **argv)
     qsort(s.lat_us, s.nlat, sizeof *s.lat_us, cmp_u32);
     double p50 = pct_ms(s.lat_us, s.nlat, 0.50), p99 = pct_ms(s.lat_us, s.nlat, 0.99),
            mx = s.nlat ? s.lat_us[s.nlat - 1] / 1000.0 : -1;
+    if (pct_csv) write_percentiles(pct_csv, s.lat_us, s.nlat);
     printf("SSE_RESULT conns=%u paths=%u connected=%llu subscribers=%llu held=%llu closed=%llu "
            "failed=%llu bad_status=%llu retries=%llu events=%llu expected=%llu nominal=%llu "
            "lost=%llu gaps=%llu dups=%llu error_events=%llu stream_ends=%llu cut_lines=%llu "
@@ -817,6 +837,10 @@ static int pub_main(int argc, char **argv)
     printf("SSE_PUB rounds=%llu sent=%llu ok=%llu non_2xx=%llu errors=%llu max_outstanding=%u\n",
            (unsigned long long)tick - 1, (unsigned long long)sent, (unsigned long long)ok,
            (unsigned long long)bad, (unsigned long long)errors, max_out);
+    for (long i = 0; i < nch; i++)
+        if (pc[i].fd >= 0) close(pc[i].fd);
+    close(ep);
+    free(pc);
     return 0;
 }
 

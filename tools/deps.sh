@@ -12,9 +12,11 @@ build_pkgs=(gcc make cmake pkg-config libmicrohttpd-dev libcurl4-openssl-dev lib
 # systemd-analyze, which checks packaging/'s units (no running systemd needed);
 # iptables drops datagrams at random for the loss test (its statistic match);
 # dpkg-dev (dpkg-shlibdeps: the package's Depends) and adduser for the Debian
-# package's test, man-db and groff-base render the man pages with warnings on
+# package's test, man-db and groff-base render the man pages with warnings on;
+# gnuplot-nox remakes docs/performance.md's charts from their series
+# (bench/charts.sh; test_charts compares them with the committed ones)
 test_pkgs=(libcoap3-bin libcoap3-dev curl clang libclang-rt-14-dev valgrind iproute2 iptables util-linux python3
-    openssl chromium systemd dpkg-dev adduser man-db groff-base)
+    openssl chromium systemd dpkg-dev adduser man-db groff-base gnuplot-nox)
 # The browser test's Node.js: Debian's nodejs and npm, unless a node and npm
 # are there already (NodeSource's nodejs carries npm and conflicts with
 # Debian's npm package).
