@@ -5,7 +5,7 @@
 #   tools/deps.sh test    plus the real peers and tools the tests use
 set -euo pipefail
 
-build_pkgs=(gcc make cmake pkg-config libmicrohttpd-dev libcurl4-openssl-dev libjansson-dev
+build_pkgs=(gcc make cmake pkg-config libmicrohttpd-dev libcurl4-openssl-dev libjansson-dev libcbor-dev
     libgnutls28-dev libsqlite3-dev check)
 # openssl makes the DTLS and HTTPS tests' keys and certificates; systemd brings
 # systemd-analyze, which checks packaging/'s units (no running systemd needed);
