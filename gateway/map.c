@@ -480,6 +480,43 @@ int gw_map_accept(const char *accept)
     return best;
 }
 
+/* How specifically range m names `type` (a bare "type/subtype", lower
+ * case): 3 exactly, 2 by "type/ *", 1 by "* / *", 0 not at all. Ranges
+ * with parameters other than q are more specific than a bare type: they
+ * do not match it (RFC 9110 §12.5.1). */
+static int range_matches(const media_t *m, const char *type)
+{
+    if (m->params[0] || m->charset[0]) return 0;
+    if (!strcmp(m->base, "*/*")) return 1;
+    const char *slash = strchr(type, '/');
+    if (!strcmp(m->base + m->slash, "/*"))
+        return (size_t)(slash - type) == m->slash && !strncmp(m->base, type, m->slash) ? 2 : 0;
+    return !strcmp(m->base, type) ? 3 : 0;
+}
+
+/* RFC 9110 §12.5.1: the most specific range that matches gives the weight. */
+int gw_map_accept_q(const char *accept, const char *type)
+{
+    if (!accept) return 1000; /* no Accept: any type */
+    int best = 0, q = 0;
+    for (const char *p = accept;;) {
+        media_t m;
+        const char *e = p;
+        if (parse_media(&e, &m, 1) == 0 && (*(e = skip_ows(e)) == ',' || *e == '\0')) {
+            int spec = range_matches(&m, type);
+            if (spec > best) {
+                best = spec;
+                q = m.q;
+            }
+        } else {
+            e = skip_element(p);
+        }
+        if (*e == '\0') break;
+        p = e + 1;
+    }
+    return q;
+}
+
 /* ------------------------------------------------------------------ */
 /* Entity tags (RFC 9110 §8.8.3, RFC 7252 §5.10.6)                     */
 /* ------------------------------------------------------------------ */
