@@ -438,11 +438,31 @@ static exch_t *exch_new(gw_t *gw, uint8_t method, const char *uri, int accept)
     return x;
 }
 
+/* The coap-ct=N query parameter is the gateway's, not the device's: t
+ * without it (in *copy when it was there), its value in *body_ct. NULL
+ * when it is invalid: req is answered. */
+static const gw_target_t *take_coap_ct(http_req_t *req, const gw_target_t *t, gw_target_t *copy,
+                                       int *body_ct)
+{
+    *body_ct = -1;
+    if (!strstr(t->uri, "coap-ct=")) return t;
+    *copy = *t;
+    if ((*body_ct = gw_convert_take_ct(copy->uri)) == -2) {
+        http_req_set_log(req, t->uri, NULL);
+        http_respond_text(req, 400, "coap-ct must be 60 (CBOR) or 112 (SenML CBOR)");
+        return NULL;
+    }
+    return copy;
+}
+
 void gw_proxy(gw_t *gw, http_req_t *req, const gw_target_t *t)
 {
     const char *hm = http_req_method(req);
     const char *ipatch = http_req_header(req, "X-CoAP-Method");
     int method = gw_map_method(hm, ipatch && !strcasecmp(ipatch, "iPATCH"));
+    gw_target_t stripped;
+    int body_ct;
+    if (!(t = take_coap_ct(req, t, &stripped, &body_ct))) return;
     http_req_set_log(req, t->uri, NULL); /* for the answers that follow without a note */
     if (method == GW_METHOD_LOCAL) {
         http_req_add_header(req, "Allow", allow);
@@ -453,16 +473,6 @@ void gw_proxy(gw_t *gw, http_req_t *req, const gw_target_t *t)
         http_req_add_header(req, "Allow", allow);
         http_respond_text(req, 501, "method %s is not mapped to CoAP", hm);
         return;
-    }
-    gw_target_t stripped;
-    int body_ct = -1;
-    if (strstr(t->uri, "coap-ct=")) { /* ours, not the device's: not forwarded */
-        stripped = *t;
-        if ((body_ct = gw_convert_take_ct(stripped.uri)) == -2) {
-            http_respond_text(req, 400, "coap-ct must be 60 (CBOR) or 112 (SenML CBOR)");
-            return;
-        }
-        t = &stripped;
     }
     int accept = gw_map_accept(http_req_header(req, "Accept"));
     int plain_get = method == COAP_GET && !http_req_header(req, "If-None-Match") &&
