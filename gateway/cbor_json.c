@@ -296,11 +296,10 @@ static gw_cbor_rc_t string_to_json(conv_t *c, const cbor_item_t *it, hint_t hint
     return *out ? GW_CBOR_OK : GW_CBOR_NOMEM;
 }
 
-/* The double nearest the shortest decimal that gives back the float. */
-static double float_as_decimal(float f)
+double gw_cbor_float_value(float f)
 {
     char buf[32];
-    for (int p = 1; p < 9; p++) {
+    for (int p = 1; p <= 9; p++) { /* 9 digits always give a float back */
         snprintf(buf, sizeof buf, "%.*g", p, (double)f);
         if (strtof(buf, NULL) == f) return strtod(buf, NULL);
     }
@@ -315,10 +314,10 @@ static json_t *ctrl_to_json(const cbor_item_t *it)
         if (cbor_is_bool(it)) return json_boolean(cbor_get_bool(it));
         return json_null(); /* null, and undefined's substitute (§6.1) */
     case CBOR_FLOAT_16:
-        d = float_as_decimal(cbor_float_get_float2(it));
+        d = gw_cbor_float_value(cbor_float_get_float2(it));
         break;
     case CBOR_FLOAT_32:
-        d = float_as_decimal(cbor_float_get_float4(it));
+        d = gw_cbor_float_value(cbor_float_get_float4(it));
         break;
     default:
         d = cbor_float_get_float8(it);

@@ -50,13 +50,18 @@ gw_cbor_rc_t gw_cbor_to_json_text(const uint8_t *cbor, size_t len, int senml, ch
 
 /* JSON text -> CBOR (malloc'ed in *out, *out_len): integers as CBOR
  * integers, other numbers as the smallest float (half, single, double)
- * that holds them exactly, strings, arrays, maps with text keys, true,
+ * that holds them exactly and reads back as the same number
+ * (gw_cbor_float_value), strings, arrays, maps with text keys, true,
  * false, null. With `senml` the text must be a SenML pack (an array of
  * objects): the labels of Table 4 become their integer labels and "vd"
  * (base64url) a byte string. Returns 0, or -1 with why saying what (for
  * invalid JSON: "invalid JSON at offset N: ..."): the caller answers 400. */
 int gw_json_to_cbor(const char *json, size_t len, int senml, uint8_t **out, size_t *out_len,
                     char *why, size_t cap);
+
+/* The JSON value of a half or single float: the double nearest the
+ * shortest decimal that gives back f (21.3f -> 21.3). */
+double gw_cbor_float_value(float f);
 
 /* RFC 8428 §6 Table 4: the JSON label of an integer label, or NULL; the
  * integer label of a JSON label, or 0 with *found = 0 when it has none. */

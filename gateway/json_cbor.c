@@ -48,22 +48,25 @@ static cbor_item_t *build_integer(json_int_t v)
     return v >= 0 ? build_uint((uint64_t)v, 0) : build_uint((uint64_t)(-1 - v), 1);
 }
 
-/* Whether d is exactly a half-precision value (IEEE 754 binary16: 11
- * significant bits, exponents down to the subnormal 2^-24). */
+/* Whether d is exactly a normal half-precision value (IEEE 754 binary16:
+ * 11 significant bits, 2^-14 <= |d| <= 65504). Subnormal halves go as
+ * singles: libcbor 0.8 encodes them wrongly (its cbor_encode_half). */
 static int fits_half(double d)
 {
     if (d == 0 || !isfinite(d)) return 1;
     int exp;
     double m = frexp(fabs(d), &exp);
-    return fabs(d) <= 65504.0 && ldexp(m, 11) == floor(ldexp(m, 11)) &&
-           ldexp(fabs(d), 24) == floor(ldexp(fabs(d), 24));
+    return fabs(d) <= 65504.0 && fabs(d) >= ldexp(1, -14) && ldexp(m, 11) == floor(ldexp(m, 11));
 }
 
-/* The smallest float that holds d exactly (§4.2.2's preferred encoding). */
+/* The smallest float that holds d exactly (§4.2.2's preferred encoding)
+ * and that cbor_json.c turns back into d: 21.299999237060547 is a single
+ * exactly, but one that reads as 21.3. */
 static cbor_item_t *build_real(double d)
 {
-    if (fits_half(d)) return cbor_build_float2((float)d);
-    if ((double)(float)d == d) return cbor_build_float4((float)d);
+    int narrow = (double)(float)d == d && gw_cbor_float_value((float)d) == d;
+    if (narrow && fits_half(d)) return cbor_build_float2((float)d);
+    if (narrow) return cbor_build_float4((float)d);
     return cbor_build_float8(d);
 }
 
@@ -139,7 +142,8 @@ static cbor_item_t *object_to_cbor(enc_t *e, const json_t *v, int depth)
 
 static cbor_item_t *value_to_cbor(enc_t *e, const json_t *v, int depth)
 {
-    if (depth >= GW_CBOR_MAX_DEPTH && (json_is_array(v) || json_is_object(v)))
+    /* the bound of the CBOR side: an empty container opens no level */
+    if (depth >= GW_CBOR_MAX_DEPTH && (json_array_size(v) || json_object_size(v)))
         return fail_null(e, "JSON nested deeper than %d levels", GW_CBOR_MAX_DEPTH);
     switch (json_typeof(v)) {
     case JSON_OBJECT:

@@ -222,9 +222,14 @@ START_TEST(json_to_cbor)
     check_cbor("1.0", 0, "f93c00");
     check_cbor("-0.0", 0, "f98000");
     check_cbor("65504.0", 0, "f97bff");
-    check_cbor("5.960464477539063e-08", 0, "f90001");
+    /* exact as a half or single, but not read back as the same double */
+    check_cbor("5.960464477539063e-08", 0, "fb3e70000000000000");
+    check_cbor("21.299999237060547", 0, "fb40354cccc0000000");
+    check_cbor("0.25", 0, "f93400");
+    check_cbor("6.103515625e-05", 0, "fb3f10000000000000"); /* a half, read as 6.1035156e-05 */
     check_cbor("100000.0", 0, "fa47c35000");
-    check_cbor("3.4028234663852886e+38", 0, "fa7f7fffff");
+    check_cbor("3.4028234663852886e+38", 0, "fb47efffffe0000000");
+    check_cbor("16777216.0", 0, "fa4b800000");
     check_cbor("1.1", 0, "fb3ff199999999999a");
     check_cbor("1e300", 0, "fb7e37e43c8800759c");
     check_cbor("\"IETF\"", 0, "6449455446");
