@@ -24,7 +24,7 @@
 typedef struct slow slow_t;
 
 /* The observable resources, by index in the table further down. */
-enum { RES_TEMP, RES_HUM, RES_LED, RES_TICKS, RES_CBOR, RES_SENML, RES_OBSERVABLE, RES_COUNT = 11 };
+enum { RES_TEMP, RES_HUM, RES_LED, RES_TICKS, RES_CBOR, RES_SENML, RES_OBSERVABLE, RES_COUNT = 12 };
 
 /* One listener: plain UDP, or DTLS beside it. */
 typedef struct {
@@ -214,14 +214,16 @@ static void senml_res(coap_server_t *srv, const coap_server_request_t *req, void
     coap_server_respond(srv, req->id, &r);
 }
 
-static void cbor_intkey(coap_server_t *srv, const coap_server_request_t *req, void *arg)
+/* /cbor-intkey: {1: "one"}, which has no JSON form; /cbor-bad: an array
+ * of two items that holds one, malformed. */
+static void cbor_odd(coap_server_t *srv, const coap_server_request_t *req, void *arg)
 {
     (void)arg;
     sim_log_request(req);
-    uint8_t buf[16];
+    uint8_t buf[16] = {0x82, 0x01};
     coap_server_response_t r = COAP_RESPONSE(COAP_CONTENT);
     r.payload = buf;
-    r.payload_len = sim_cbor_intkey(buf, sizeof buf);
+    r.payload_len = strcmp(req->path, "/cbor-bad") ? sim_cbor_intkey(buf, sizeof buf) : 2;
     r.content_format = COAP_CF_CBOR;
     coap_server_respond(srv, req->id, &r);
 }
@@ -319,6 +321,7 @@ static void usage(FILE *f)
         "                        also under tag 1); PUT, POST: returns payload and format\n"
         "  /senml                observable, application/senml+cbor: the readings as SenML\n"
         "  /cbor-intkey          application/cbor {1: \"one\"}: a map key JSON cannot have\n"
+        "  /cbor-bad             application/cbor 82 01: malformed (an array one item short)\n"
         "  /.well-known/core     the list of the above (RFC 6690)\n"
         "  --period-ms N         sensor update and notification period (default 1000)\n"
         "  --seed N              seed of the simulated values (default 1)\n"
@@ -402,7 +405,8 @@ static const struct {
      COAP_METHODS_READ | COAP_METHOD_BIT(COAP_POST) | COAP_METHOD_BIT(COAP_PUT),
      sim_counter,
      {.rt = "counter", .ct = 0, .sz = -1}},
-    {"/cbor-intkey", 0, COAP_METHODS_READ, cbor_intkey, {.ct = 60, .sz = -1}},
+    {"/cbor-intkey", 0, COAP_METHODS_READ, cbor_odd, {.ct = 60, .sz = -1}},
+    {"/cbor-bad", 0, COAP_METHODS_READ, cbor_odd, {.ct = 60, .sz = -1}},
 };
 
 static void add_resources(sim_t *s, listener_t *l)

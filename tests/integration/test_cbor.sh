@@ -73,6 +73,14 @@ intkey() {
 }
 check "a non-string map key: 406 for JSON, the bytes for Accept: application/cbor" intkey
 
+malformed() {
+    [ "$(status "$TMP/b" -H 'Accept: application/json' "$D/cbor-bad")" = 502 ] || return 1
+    grep -q "malformed" "$TMP/b" || return 1
+    [ "$(status "$TMP/b" -H 'Accept: application/cbor' "$D/cbor-bad")" = 200 ] || return 1
+    [ "$(hex "$TMP/b")" = 8201 ]
+}
+check "malformed CBOR from the device: 502 for JSON, the bytes for Accept: application/cbor" malformed
+
 sse() {
     timeout 3 curl -sN -H 'Accept: text/event-stream' "$D/cbor" >"$TMP/sse.log" || true
     local line
