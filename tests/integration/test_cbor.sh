@@ -4,10 +4,12 @@
 . "$(dirname "$0")/lib.sh"
 need curl python3
 SIM_PORT=$(free_port)
+RD_SIM_PORT=$(free_port)
+GW_COAP=$(free_port)
 HTTP_PORT=$(free_port tcp)
 start sim "$BUILD/coapgw-sim" --listen "127.0.0.1:$SIM_PORT" --period-ms 500
 cat >"$TMP/gw.json" <<JSON
-{ "http": { "listen": "127.0.0.1:$HTTP_PORT" }, "coap": { "listen": "127.0.0.1:0" },
+{ "http": { "listen": "127.0.0.1:$HTTP_PORT" }, "coap": { "listen": "127.0.0.1:$GW_COAP" },
   "devices": { "sim": "coap://127.0.0.1:$SIM_PORT" }, "proxy": { "timeout_ms": 2000 } }
 JSON
 start gw "$BUILD/coapgw" --config "$TMP/gw.json" --log-level debug
@@ -31,8 +33,11 @@ as_json() {
 check "Accept: application/json gets CBOR as JSON (base64url bytes, tag 1 as its number) + X-Coapgw-Converted" as_json
 
 from_cache() {
-    status "$TMP/b1" -H 'Accept: application/json' "$D/cbor" >/dev/null
+    local hits
+    status "$TMP/b1" -H 'Accept: application/json' -H 'Cache-Control: no-cache' "$D/cbor" >/dev/null
+    hits=$(grep -c "/cbor 200 .* cache$" "$TMP/gw.log" || true)
     [ "$(status "$TMP/b2" -H 'Accept: application/json' "$D/cbor")" = 200 ] || return 1
+    [ "$(grep -c "/cbor 200 .* cache$" "$TMP/gw.log" || true)" -gt "$hits" ] || return 1
     [ "$(hdr x-coapgw-converted)" = application/cbor ] && jq_py "$TMP/b2" '"temperature" in d'
 }
 check "a cached CBOR answer is converted again for the next JSON client" from_cache
@@ -97,8 +102,11 @@ echo_ct() {
         --data '{"a":1,"b":[true,null,1.5]}' "$D/echo?x=1&coap-ct=60")" = 200 ] || return 1
     [ "$(hdr content-type)" = application/cbor ] && [ "$(hex "$TMP/b")" = a2616101616283f5f6f93e00 ] ||
         return 1
-    # the parameter is not forwarded: the target in the access log has x=1 only
-    grep -q "coap://127.0.0.1:$SIM_PORT/echo?x=1\b" "$TMP/gw.log" || return 1
+    status "$TMP/b" -H 'Content-Type: application/json' --data '1' "$D/echo?a=1&coap-ct=60&b=2" >/dev/null
+    [ "$(hdr content-type)" = application/cbor ] && [ "$(hex "$TMP/b")" = 01 ] || return 1
+    # the parameter is not forwarded: the targets in the access log keep the rest
+    grep -q "coap://127.0.0.1:$SIM_PORT/echo?x=1 " "$TMP/gw.log" || return 1
+    grep -q "coap://127.0.0.1:$SIM_PORT/echo?a=1&b=2 " "$TMP/gw.log" || return 1
     ! grep "coap://127.0.0.1:$SIM_PORT/echo?" "$TMP/gw.log" | grep -q coap-ct
 }
 check "?coap-ct=60: a JSON body goes as CBOR, the parameter not forwarded" echo_ct
@@ -129,6 +137,17 @@ advertised() {
 }
 check "a JSON PUT to a resource whose links advertise only ct=60 goes as CBOR" advertised
 
+registered() {
+    # a device registered with the Resource Directory: its registered links say ct=60
+    start rdsim "$BUILD/coapgw-sim" --listen "127.0.0.1:$RD_SIM_PORT" \
+        --register "coap://127.0.0.1:$GW_COAP" --name rdsim
+    wait_for "rdsim registered" curl -sf -o /dev/null "$G/devices/rdsim/cbor" || return 1
+    [ "$(status "$TMP/b" -X PUT -H 'Content-Type: application/json' -H 'Accept: application/cbor' \
+        --data '[1.5,"x"]' "$G/devices/rdsim/cbor")" = 200 ] || return 1
+    [ "$(hdr content-type)" = application/cbor ] && [ "$(hex "$TMP/b")" = 82f93e006178 ]
+}
+check "a JSON PUT to a registered device's ct=60 resource goes as CBOR (its RD links)" registered
+
 invalid() {
     [ "$(status "$TMP/b" -H 'Content-Type: application/json' --data '{"a": tru}' \
         "$D/echo?coap-ct=60")" = 400 ] || return 1
@@ -137,5 +156,6 @@ invalid() {
 }
 check "invalid JSON: 400 naming the offset; coap-ct other than 60/112: 400" invalid
 
+stop rdsim
 stop gw
 finish
