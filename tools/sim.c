@@ -24,7 +24,17 @@
 typedef struct slow slow_t;
 
 /* The observable resources, by index in the table further down. */
-enum { RES_TEMP, RES_HUM, RES_LED, RES_TICKS, RES_CBOR, RES_SENML, RES_OBSERVABLE, RES_COUNT = 12 };
+enum {
+    RES_TEMP,
+    RES_HUM,
+    RES_LED,
+    RES_TICKS,
+    RES_CBOR,
+    RES_SENML,
+    RES_INTKEY,
+    RES_OBSERVABLE,
+    RES_COUNT = 12
+};
 
 /* One listener: plain UDP, or DTLS beside it. */
 typedef struct {
@@ -297,6 +307,9 @@ static void on_tick(base_loop_t *loop, base_loop_timer_t *t, void *arg)
     notify(s, RES_CBOR, &r);
     r = cbor_rep(s, 1, cb, sizeof cb);
     notify(s, RES_SENML, &r);
+    r.payload_len = sim_cbor_intkey(cb, sizeof cb);
+    r.content_format = COAP_CF_CBOR;
+    notify(s, RES_INTKEY, &r);
     base_loop_timer_arm_in(t, s->period_ms);
 }
 
@@ -320,7 +333,8 @@ static void usage(FILE *f)
         "  /cbor                 observable, application/cbor: the readings as a map (ticks\n"
         "                        also under tag 1); PUT, POST: returns payload and format\n"
         "  /senml                observable, application/senml+cbor: the readings as SenML\n"
-        "  /cbor-intkey          application/cbor {1: \"one\"}: a map key JSON cannot have\n"
+        "  /cbor-intkey          observable, application/cbor {1: \"one\"}: a map key JSON\n"
+        "                        cannot have\n"
         "  /cbor-bad             application/cbor 82 01: malformed (an array one item short)\n"
         "  /.well-known/core     the list of the above (RFC 6690)\n"
         "  --period-ms N         sensor update and notification period (default 1000)\n"
@@ -393,6 +407,7 @@ static const struct {
      COAP_METHODS_READ,
      senml_res,
      {.rt = "readings", .ct = 112, .sz = -1, .title = "Readings in SenML CBOR"}},
+    {"/cbor-intkey", COAP_RES_OBSERVABLE, COAP_METHODS_READ, cbor_odd, {.ct = 60, .sz = -1}},
     {"/firmware",
      0,
      COAP_METHODS_READ,
@@ -405,7 +420,6 @@ static const struct {
      COAP_METHODS_READ | COAP_METHOD_BIT(COAP_POST) | COAP_METHOD_BIT(COAP_PUT),
      sim_counter,
      {.rt = "counter", .ct = 0, .sz = -1}},
-    {"/cbor-intkey", 0, COAP_METHODS_READ, cbor_odd, {.ct = 60, .sz = -1}},
     {"/cbor-bad", 0, COAP_METHODS_READ, cbor_odd, {.ct = 60, .sz = -1}},
 };
 

@@ -96,6 +96,13 @@ sse() {
 }
 check "SSE notifications carry CBOR as a JSON value with converted_from" sse
 
+sse_base64() {
+    timeout 3 curl -sN -H 'Accept: text/event-stream' "$D/cbor-intkey" >"$TMP/sse2.log" || true
+    grep -m1 '^data: .*"seq"' "$TMP/sse2.log" | cut -c7- >"$TMP/ev2.json"
+    jq_py "$TMP/ev2.json" 'd["payload_base64"] == "oQFjb25l" and "converted_from" not in d'
+}
+check "SSE: CBOR without a JSON form comes as payload_base64" sse_base64
+
 echo_ct() {
     # POST JSON with ?coap-ct=60: the sim's /echo returns what arrived
     [ "$(status "$TMP/b" -H 'Content-Type: application/json' -H 'Accept: application/cbor' \
