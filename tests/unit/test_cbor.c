@@ -241,6 +241,13 @@ START_TEST(json_to_cbor)
     ck_assert_str_eq(to_cbor_hex("{\"a\": }", 0, why, sizeof why), "");
     ck_assert_str_eq(why, "invalid JSON at offset 7: unexpected token near '}'");
     ck_assert_str_eq(to_cbor_hex("{\"a\":1,\"a\":2}", 0, why, sizeof why), "");
+    /* what jansson cannot hold has no CBOR form here: 400 with its reason */
+    ck_assert_str_eq(to_cbor_hex("9223372036854775808", 0, why, sizeof why), "");
+    ck_assert_str_eq(why, "invalid JSON at offset 19: too big integer near '9223372036854775808'");
+    ck_assert_str_eq(to_cbor_hex("1e400", 0, why, sizeof why), "");
+    ck_assert_str_eq(why, "invalid JSON at offset 5: real number overflow near '1e400'");
+    ck_assert_str_eq(to_cbor_hex("{\"a\\u0000\":1}", 0, why, sizeof why), "");
+    ck_assert(strstr(why, "NUL byte in object key"));
 }
 END_TEST
 
