@@ -131,6 +131,7 @@ START_TEST(tags)
     check_json("c1fb41d452d9ec200000", 0, "1363896240.5");
     check_json("c249010000000000000000", 0, "\"AQAAAAAAAAAA\"");  /* bignum */
     check_json("c349010000000000000000", 0, "\"~AQAAAAAAAAAA\""); /* negative bignum */
+    check_json("d54401020304", 0, "\"AQIDBA\"");                  /* tag 21: base64url */
     check_json("d74401020304", 0, "\"01020304\"");                /* tag 23: base16 */
     check_json("d64401020304", 0, "\"AQIDBA==\"");                /* tag 22: base64 */
     check_json("d78241ab41cd", 0, "[\"ab\",\"cd\"]");             /* hints reach inside */
@@ -156,6 +157,8 @@ START_TEST(malformed)
         "a16161",
         "9bffffffffffffffff",
         "bf6161ff",
+        "f0",
+        "f820",
         "f818",
         "fc",
         "3c",
