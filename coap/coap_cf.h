@@ -17,6 +17,8 @@ enum {
     COAP_CF_JSON_PATCH = 51,
     COAP_CF_MERGE_PATCH = 52,
     COAP_CF_CBOR = 60,
+    COAP_CF_SENML_JSON = 110, /* RFC 8428 §12.3 */
+    COAP_CF_SENML_CBOR = 112,
 };
 
 typedef struct {

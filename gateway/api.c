@@ -53,6 +53,15 @@ typedef struct fetch {
     waiter_t *waiters;
 } fetch_t;
 
+json_t *gw_api_known_links(const gw_device_t *d)
+{
+    char why[160];
+    if (d->source == GW_DEV_RD && d->links)
+        return gw_links_to_json(d->links, d->links_len, why, sizeof why);
+    const disc_t *disc = d->disc;
+    return disc && disc->resources ? json_incref(disc->resources) : NULL;
+}
+
 int gw_api_path(const char *path)
 {
     return !strcmp(path, "/api") || !strncmp(path, "/api/", 5);

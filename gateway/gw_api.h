@@ -12,6 +12,8 @@
 
 #include "gw.h"
 
+#include <jansson.h>
+
 /* Is the path the API's: "/api" or under "/api/"? */
 int gw_api_path(const char *path);
 
@@ -26,5 +28,11 @@ int gw_api_openapi(http_req_t *req);
 /* Answers with {"status": status, "error": MESSAGE} as application/json. */
 void gw_api_error(http_req_t *req, unsigned status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* What the gateway knows of d's resources without asking it: the links it
+ * registered (Resource Directory), else its /.well-known/core as the API
+ * last fetched it; the resource objects of gw_links.h (a new reference),
+ * or NULL. */
+json_t *gw_api_known_links(const gw_device_t *d);
 
 #endif

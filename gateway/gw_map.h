@@ -82,6 +82,12 @@ const char *gw_map_cf_to_type(unsigned cf, char *buf, size_t cap);
  * (* / * or type / *), or nothing maps: then no Accept option is sent. */
 int gw_map_accept(const char *accept);
 
+/* The weight (0..1000 thousandths) an Accept header gives a media type
+ * ("type/subtype", lower case, no parameters): that of the most specific
+ * range that names it, exact over type / * over * / * (RFC 9110 §12.5.1);
+ * 0 when none does; 1000 when the header is absent. */
+int gw_map_accept_q(const char *accept, const char *type);
+
 /* HTTP entity-tag (strong, quoted, hex: "\"a1b2\"") -> 1..8 bytes; returns
  * the length, or -1 when it is not such a tag: blanks around the tag are
  * allowed, the hex digits (either case) must be an even count of 2..16;

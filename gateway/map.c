@@ -456,28 +456,63 @@ const char *gw_map_cf_to_type(unsigned cf, char *buf, size_t cap)
  * 7252 §10.2.2 maps the most preferred type). Mapping is exact only:
  * Accept: text/html must not yield text/plain the way the loose request
  * mapping would. Nothing mappable: no Accept option (RFC 8075 §6.1). */
+/* The next element of an Accept list at *pp: 1 with its range in m, 0
+ * when it does not parse (skipped); *pp moves past it, to NULL after the
+ * last. */
+static int next_range(const char **pp, media_t *m)
+{
+    const char *p = *pp, *e = p;
+    int ok = parse_media(&e, m, 1) == 0 && (*(e = skip_ows(e)) == ',' || *e == '\0');
+    if (!ok) e = skip_element(p);
+    *pp = *e ? e + 1 : NULL;
+    return ok;
+}
+
 int gw_map_accept(const char *accept)
 {
-    if (!accept) return -1;
     int best = -1, best_q = 0;
-    for (const char *p = accept;;) {
-        media_t m;
-        const char *e = p;
-        if (parse_media(&e, &m, 1) == 0 && (*(e = skip_ows(e)) == ',' || *e == '\0')) {
-            const char *sub = m.base + m.slash + 1;
-            int wildcard = strcmp(sub, "*") == 0 || (m.slash == 1 && m.base[0] == '*');
-            int cf = wildcard ? -1 : exact_cf(&m, 0);
-            if (cf >= 0 && m.q > best_q) {
-                best = cf;
-                best_q = m.q;
-            }
-        } else {
-            e = skip_element(p);
+    media_t m;
+    for (const char *p = accept; p;) {
+        if (!next_range(&p, &m)) continue;
+        const char *sub = m.base + m.slash + 1;
+        int wildcard = strcmp(sub, "*") == 0 || (m.slash == 1 && m.base[0] == '*');
+        int cf = wildcard ? -1 : exact_cf(&m, 0);
+        if (cf >= 0 && m.q > best_q) {
+            best = cf;
+            best_q = m.q;
         }
-        if (*e == '\0') break;
-        p = e + 1;
     }
     return best;
+}
+
+/* How specifically range m names `type` (a bare "type/subtype", lower
+ * case): 3 exactly, 2 by "type/ *", 1 by "* / *", 0 not at all. Ranges
+ * with parameters other than q are more specific than a bare type: they
+ * do not match it (RFC 9110 §12.5.1). */
+static int range_matches(const media_t *m, const char *type)
+{
+    if (m->params[0] || m->charset[0]) return 0;
+    if (!strcmp(m->base, "*/*")) return 1;
+    const char *slash = strchr(type, '/');
+    if (!strcmp(m->base + m->slash, "/*"))
+        return (size_t)(slash - type) == m->slash && !strncmp(m->base, type, m->slash) ? 2 : 0;
+    return !strcmp(m->base, type) ? 3 : 0;
+}
+
+/* RFC 9110 §12.5.1: the most specific range that matches gives the weight. */
+int gw_map_accept_q(const char *accept, const char *type)
+{
+    if (!accept) return 1000; /* no Accept: any type */
+    int best = 0, q = 0;
+    media_t m;
+    for (const char *p = accept; p;) {
+        int spec = next_range(&p, &m) ? range_matches(&m, type) : 0;
+        if (spec > best) {
+            best = spec;
+            q = m.q;
+        }
+    }
+    return q;
 }
 
 /* ------------------------------------------------------------------ */

@@ -6,8 +6,11 @@
  */
 #include "base_clock.h"
 #include "base_list.h"
+#include "coap_cf.h"
 #include "gw.h"
+#include "gw_cbor.h"
 #include "gw_coaps.h"
+#include "gw_convert.h"
 #include "gw_guard.h"
 #include "gw_limits.h"
 #include "gw_location.h"
@@ -39,6 +42,7 @@ typedef struct exch {
     int conditional;   /* the HTTP client asked for validation */
     int revalidating;  /* our own cache entry is being revalidated */
     int client_option; /* the request carried client headers mapped to options */
+    int body_ct;       /* coap-ct=N of the request (60 or 112), else -1 */
     coap_addr_t addr;  /* the target, for the registry's online state */
     coap_ep_t *ep;     /* the endpoint it went through */
 } exch_t;
@@ -105,6 +109,7 @@ static void answer_entry(gw_t *gw, waiter_t *w, http_req_t *req, const char *uri
                            ? gw_map_cf_to_type((unsigned)e->content_format, ct, sizeof ct)
                            : NULL;
     log_done(gw, w, req, uri, note);
+    if (gw_convert_answer(req, 200, e->content_format, e->body, e->len)) return;
     http_respond(req, 200, typed_body(gw, req, type), e->body, e->len);
 }
 
@@ -146,6 +151,9 @@ static void answer_coap(waiter_t *w, const coap_resp_t *r)
     }
     /* 304 and 204 carry no body (RFC 9110 §15.4.5, §15.3.5). */
     int no_body = st.status == 304 || st.status == 204;
+    if (!no_body &&
+        gw_convert_answer(w->req, st.status, has_cf ? (int)cf : -1, r->body, r->body_len))
+        return;
     http_respond(w->req, st.status, no_body ? NULL : typed_body(x->gw, w->req, type), r->body,
                  no_body ? 0 : r->body_len);
 }
@@ -344,6 +352,36 @@ static int no_cache(http_req_t *req)
            (pragma && strcasestr(pragma, "no-cache"));
 }
 
+/* The request body with its Content-Format; JSON bound for a CBOR
+ * resource (coap-ct, or the device's advertised links) goes as CBOR. On
+ * failure answers req and returns -1. */
+static int set_body(exch_t *x, http_req_t *req, const gw_target_t *t, coap_req_t *creq)
+{
+    size_t len;
+    const uint8_t *body = http_req_body(req, &len);
+    const char *ct = http_req_header(req, "Content-Type");
+    if (!len) return 0;
+    int cf = ct ? gw_map_content_type(ct) : -1;
+    if (ct && cf < 0) return http_respond_text(req, 415, "no CoAP Content-Format for %s", ct), -1;
+    int to =
+        cf == COAP_CF_JSON || cf == COAP_CF_SENML_JSON ? gw_convert_target_ct(t, x->body_ct) : -1;
+    if (to < 0) {
+        if (cf >= 0) coap_req_set_content_format(creq, (unsigned)cf);
+        return coap_req_set_payload(creq, body, len) ? http_respond_text(req, 503, "out of memory"),
+               -1                                    : 0;
+    }
+    uint8_t *cbor;
+    size_t n;
+    char why[GW_MSG_MAX];
+    if (gw_json_to_cbor((const char *)body, len, to == COAP_CF_SENML_CBOR, &cbor, &n, why,
+                        sizeof why))
+        return http_respond_text(req, 400, "%s", why), -1;
+    coap_req_set_content_format(creq, (unsigned)to);
+    int rc = coap_req_set_payload(creq, cbor, n);
+    free(cbor);
+    return rc ? http_respond_text(req, 503, "out of memory"), -1 : 0;
+}
+
 /* Starts the CoAP exchange of x for its first waiter's request. */
 static int start_exchange(exch_t *x, http_req_t *req, const gw_target_t *t, const uint8_t *etag,
                           size_t etag_len)
@@ -360,18 +398,10 @@ static int start_exchange(exch_t *x, http_req_t *req, const gw_target_t *t, cons
         return http_respond_text(req, 400, "cannot build a request for %s: %s", t->uri,
                                  coap_strerror(err)),
                -1;
-    size_t len;
-    const uint8_t *body = http_req_body(req, &len);
-    const char *ct = http_req_header(req, "Content-Type");
-    if (len && ct) {
-        int cf = gw_map_content_type(ct);
-        if (cf < 0) {
-            coap_req_cancel(creq);
-            return http_respond_text(req, 415, "no CoAP Content-Format for %s", ct), -1;
-        }
-        coap_req_set_content_format(creq, (unsigned)cf);
+    if (set_body(x, req, t, creq)) {
+        coap_req_cancel(creq);
+        return -1;
     }
-    if (len) coap_req_set_payload(creq, body, len);
     if (x->accept >= 0) coap_req_set_accept(creq, (unsigned)x->accept);
     if (etag_len) coap_req_add_etag(creq, etag, etag_len);
     if (conditionals(x, req, creq)) {
@@ -408,11 +438,31 @@ static exch_t *exch_new(gw_t *gw, uint8_t method, const char *uri, int accept)
     return x;
 }
 
+/* The coap-ct=N query parameter is the gateway's, not the device's: t
+ * without it (in *copy when it was there), its value in *body_ct. NULL
+ * when it is invalid: req is answered. */
+static const gw_target_t *take_coap_ct(http_req_t *req, const gw_target_t *t, gw_target_t *copy,
+                                       int *body_ct)
+{
+    *body_ct = -1;
+    if (!strstr(t->uri, "coap-ct=")) return t;
+    *copy = *t;
+    if ((*body_ct = gw_convert_take_ct(copy->uri)) == -2) {
+        http_req_set_log(req, t->uri, NULL);
+        http_respond_text(req, 400, "coap-ct must be 60 (CBOR) or 112 (SenML CBOR)");
+        return NULL;
+    }
+    return copy;
+}
+
 void gw_proxy(gw_t *gw, http_req_t *req, const gw_target_t *t)
 {
     const char *hm = http_req_method(req);
     const char *ipatch = http_req_header(req, "X-CoAP-Method");
     int method = gw_map_method(hm, ipatch && !strcasecmp(ipatch, "iPATCH"));
+    gw_target_t stripped;
+    int body_ct;
+    if (!(t = take_coap_ct(req, t, &stripped, &body_ct))) return;
     http_req_set_log(req, t->uri, NULL); /* for the answers that follow without a note */
     if (method == GW_METHOD_LOCAL) {
         http_req_add_header(req, "Allow", allow);
@@ -453,6 +503,7 @@ void gw_proxy(gw_t *gw, http_req_t *req, const gw_target_t *t)
         http_respond_text(req, 503, "out of memory");
         return;
     }
+    x->body_ct = body_ct;
     if (plain_get && (x->key = strdup(key))) gw_strmap_set(gw->inflight, key, x);
     x->revalidating = e && e->etag_len && !no_cache(req);
     if (start_exchange(x, req, t, x->revalidating ? e->etag : NULL,

@@ -5,6 +5,7 @@
 #include "base_base64.h"
 #include "coap_cf.h"
 #include "gw.h"
+#include "gw_cbor.h"
 #include "gw_map.h"
 #include "gw_sse_event.h"
 
@@ -74,10 +75,28 @@ static gw_ev_t *ev_printf(const char *event, const char *id, json_t *data)
     return e;
 }
 
+/* CBOR and SenML CBOR as their JSON value (gw_cbor.h), with
+ * "converted_from" naming the device's type; 0 when there is none (the
+ * payload then goes as base64). */
+static int set_converted(json_t *o, const coap_resp_t *r, uint32_t cf)
+{
+    int senml = cf == COAP_CF_SENML_CBOR;
+    json_t *v;
+    if ((cf != COAP_CF_CBOR && !senml) ||
+        gw_cbor_to_json(r->body, r->body_len, senml, &v, NULL, 0) != GW_CBOR_OK)
+        return 0;
+    json_object_set_new(o, "payload", v);
+    json_object_set_new(o, "converted_from",
+                        json_string(senml ? "application/senml+cbor" : "application/cbor"));
+    return 1;
+}
+
 /* The payload as SSE subscribers get it: the JSON value itself for
- * JSON formats, a string for text, base64 for anything else. */
+ * JSON formats and for CBOR that has a JSON form, a string for text,
+ * base64 for anything else. */
 static void set_payload(json_t *o, const coap_resp_t *r, int has_cf, uint32_t cf)
 {
+    if (has_cf && r->body_len && set_converted(o, r, cf)) return;
     const coap_cf_def_t *d = has_cf ? coap_cf_by_number(cf) : NULL;
     if (d && d->json) {
         json_t *v = json_loadb((const char *)r->body, r->body_len, JSON_DECODE_ANY, NULL);

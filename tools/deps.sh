@@ -6,7 +6,7 @@
 set -euo pipefail
 
 # python3-yaml: the build turns docs/openapi.yaml into /api/openapi.json's JSON
-build_pkgs=(gcc make cmake pkg-config libmicrohttpd-dev libcurl4-openssl-dev libjansson-dev python3-yaml
+build_pkgs=(gcc make cmake pkg-config libmicrohttpd-dev libcurl4-openssl-dev libjansson-dev libcbor-dev python3-yaml
     libgnutls28-dev libsqlite3-dev check)
 # openssl makes the DTLS and HTTPS tests' keys and certificates; systemd brings
 # systemd-analyze, which checks packaging/'s units (no running systemd needed);

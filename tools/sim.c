@@ -4,6 +4,7 @@
  * image to fetch block-wise, an echo resource and a slow one.
  */
 #include "coap_cf.h"
+#include "sim_cbor.h"
 #include "coap_client.h"
 #include "base_loop.h"
 #include "coap_server.h"
@@ -23,7 +24,17 @@
 typedef struct slow slow_t;
 
 /* The observable resources, by index in the table further down. */
-enum { RES_TEMP, RES_HUM, RES_LED, RES_TICKS, RES_OBSERVABLE, RES_COUNT = 8 };
+enum {
+    RES_TEMP,
+    RES_HUM,
+    RES_LED,
+    RES_TICKS,
+    RES_CBOR,
+    RES_SENML,
+    RES_INTKEY,
+    RES_OBSERVABLE,
+    RES_COUNT = 12
+};
 
 /* One listener: plain UDP, or DTLS beside it. */
 typedef struct {
@@ -179,6 +190,54 @@ static void echo(coap_server_t *srv, const coap_server_request_t *req, void *arg
     coap_server_respond(srv, req->id, &r);
 }
 
+/* The readings in CBOR and SenML CBOR, as a response or a notification. */
+static coap_server_response_t cbor_rep(sim_t *s, int senml, uint8_t *buf, size_t cap)
+{
+    coap_server_response_t r = COAP_RESPONSE(COAP_CONTENT);
+    r.payload = buf;
+    r.payload_len =
+        senml ? sim_senml_reading(s->temperature, s->humidity, s->led_on, buf, cap)
+              : sim_cbor_reading(s->temperature, s->humidity, s->led_on, s->count.ticks, buf, cap);
+    r.content_format = senml ? COAP_CF_SENML_CBOR : COAP_CF_CBOR;
+    r.max_age = sensor_max_age(s);
+    return r;
+}
+
+/* GET: the reading; PUT and POST: 2.04 with what arrived, as /echo. */
+static void cbor_res(coap_server_t *srv, const coap_server_request_t *req, void *arg)
+{
+    if (req->method != COAP_GET) {
+        echo(srv, req, arg);
+        return;
+    }
+    sim_log_request(req);
+    uint8_t buf[256];
+    coap_server_response_t r = cbor_rep(arg, 0, buf, sizeof buf);
+    coap_server_respond(srv, req->id, &r);
+}
+
+static void senml_res(coap_server_t *srv, const coap_server_request_t *req, void *arg)
+{
+    sim_log_request(req);
+    uint8_t buf[256];
+    coap_server_response_t r = cbor_rep(arg, 1, buf, sizeof buf);
+    coap_server_respond(srv, req->id, &r);
+}
+
+/* /cbor-intkey: {1: "one"}, which has no JSON form; /cbor-bad: an array
+ * of two items that holds one, malformed. */
+static void cbor_odd(coap_server_t *srv, const coap_server_request_t *req, void *arg)
+{
+    (void)arg;
+    sim_log_request(req);
+    uint8_t buf[16] = {0x82, 0x01};
+    coap_server_response_t r = COAP_RESPONSE(COAP_CONTENT);
+    r.payload = buf;
+    r.payload_len = strcmp(req->path, "/cbor-bad") ? sim_cbor_intkey(buf, sizeof buf) : 2;
+    r.content_format = COAP_CF_CBOR;
+    coap_server_respond(srv, req->id, &r);
+}
+
 struct slow {
     sim_t *sim;
     coap_server_t *srv; /* the listener the request came in on */
@@ -243,6 +302,14 @@ static void on_tick(base_loop_t *loop, base_loop_timer_t *t, void *arg)
     s->count.ticks++;
     r = sim_ticks_rep(&s->count, b, sizeof b);
     notify(s, RES_TICKS, &r);
+    uint8_t cb[256];
+    r = cbor_rep(s, 0, cb, sizeof cb);
+    notify(s, RES_CBOR, &r);
+    r = cbor_rep(s, 1, cb, sizeof cb);
+    notify(s, RES_SENML, &r);
+    r.payload_len = sim_cbor_intkey(cb, sizeof cb);
+    r.content_format = COAP_CF_CBOR;
+    notify(s, RES_INTKEY, &r);
     base_loop_timer_arm_in(t, s->period_ms);
 }
 
@@ -263,6 +330,12 @@ static void usage(FILE *f)
         "  /ticks                observable, text/plain: sensor periods since start (increasing)\n"
         "  /counter              GET: POSTs and PUTs executed; POST or PUT: one more, answered\n"
         "                        2.04 \"N PAYLOAD\" and logged (\"counter: executed N PAYLOAD\")\n"
+        "  /cbor                 observable, application/cbor: the readings as a map (ticks\n"
+        "                        also under tag 1); PUT, POST: returns payload and format\n"
+        "  /senml                observable, application/senml+cbor: the readings as SenML\n"
+        "  /cbor-intkey          observable, application/cbor {1: \"one\"}: a map key JSON\n"
+        "                        cannot have\n"
+        "  /cbor-bad             application/cbor 82 01: malformed (an array one item short)\n"
         "  /.well-known/core     the list of the above (RFC 6690)\n"
         "  --listen ADDR:PORT    where the device listens (default 127.0.0.1:5783)\n"
         "  --period-ms N         sensor update and notification period (default 1000)\n"
@@ -327,6 +400,17 @@ static const struct {
      COAP_METHODS_READ,
      sim_ticks,
      {.rt = "ticks", .ct = 0, .sz = -1, .title = "Periods since start"}},
+    {"/cbor",
+     COAP_RES_OBSERVABLE,
+     COAP_METHODS_READ | COAP_METHOD_BIT(COAP_POST) | COAP_METHOD_BIT(COAP_PUT),
+     cbor_res,
+     {.rt = "readings", .ct = 60, .sz = -1, .title = "Readings in CBOR"}},
+    {"/senml",
+     COAP_RES_OBSERVABLE,
+     COAP_METHODS_READ,
+     senml_res,
+     {.rt = "readings", .ct = 112, .sz = -1, .title = "Readings in SenML CBOR"}},
+    {"/cbor-intkey", COAP_RES_OBSERVABLE, COAP_METHODS_READ, cbor_odd, {.ct = 60, .sz = -1}},
     {"/firmware",
      0,
      COAP_METHODS_READ,
@@ -339,6 +423,7 @@ static const struct {
      COAP_METHODS_READ | COAP_METHOD_BIT(COAP_POST) | COAP_METHOD_BIT(COAP_PUT),
      sim_counter,
      {.rt = "counter", .ct = 0, .sz = -1}},
+    {"/cbor-bad", 0, COAP_METHODS_READ, cbor_odd, {.ct = 60, .sz = -1}},
 };
 
 static void add_resources(sim_t *s, listener_t *l)

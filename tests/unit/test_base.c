@@ -94,6 +94,25 @@ START_TEST(base64_vectors)
 }
 END_TEST
 
+/* Decoding base64url: the §10 vectors back, and what is refused. */
+START_TEST(base64url_decode)
+{
+    static const char *const in[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar"};
+    static const char *const url[] = {"", "Zg", "Zm8", "Zm9v", "Zm9vYg", "Zm9vYmE", "Zm9vYmFy"};
+    uint8_t out[16];
+    for (size_t i = 0; i < 7; i++) {
+        ck_assert_int_eq(base_base64url_decode(url[i], strlen(url[i]), out), (long)strlen(in[i]));
+        ck_assert(!memcmp(out, in[i], strlen(in[i])));
+    }
+    ck_assert_int_eq(base_base64url_decode("-_8", 3, out), 2);
+    ck_assert(out[0] == 0xFB && out[1] == 0xFF);
+    ck_assert_int_eq(base_base64url_decode("Zg==", 4, out), -1);  /* padding */
+    ck_assert_int_eq(base_base64url_decode("Zm9+", 4, out), -1);  /* std alphabet */
+    ck_assert_int_eq(base_base64url_decode("Zm9vY", 5, out), -1); /* 1 mod 4 */
+    ck_assert_int_eq(base_base64url_decode("Zh", 2, out), -1);    /* trailing bits */
+}
+END_TEST
+
 /* The reference vectors (SipHash paper, appendix A; vectors.h): key
  * 00..0f, messages 00..(n-1). */
 START_TEST(siphash_vectors)
@@ -122,6 +141,7 @@ int main(void)
     tcase_add_test(tc, list_order_and_removal);
     tcase_add_test(tc, buf_grows_and_formats);
     tcase_add_test(tc, base64_vectors);
+    tcase_add_test(tc, base64url_decode);
     tcase_add_test(tc, clock_is_monotonic);
     tcase_add_test(tc, siphash_vectors);
     suite_add_tcase(s, tc);

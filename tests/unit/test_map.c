@@ -413,6 +413,37 @@ START_TEST(accept_null)
 }
 END_TEST
 
+/* The weight of one type: the most specific range decides (RFC 9110
+ * §12.5.1), whatever the order. */
+START_TEST(accept_weight)
+{
+    static const struct {
+        const char *accept, *type;
+        int q;
+    } rows[] = {
+        {NULL, "application/cbor", 1000},
+        {"*/*", "application/cbor", 1000},
+        {"application/json", "application/cbor", 0},
+        {"application/json", "application/json", 1000},
+        {"application/*;q=0.5", "application/cbor", 500},
+        {"*/*;q=0.1, application/cbor;q=0", "application/cbor", 0},
+        {"application/cbor;q=0, */*", "application/cbor", 0},
+        {"application/cbor;q=0, */*", "application/json", 1000},
+        {"text/*, application/json;q=0.8", "application/json", 800},
+        {"text/*", "application/json", 0},
+        {"application/json;profile=x", "application/json", 0},
+        {"APPLICATION/JSON", "application/json", 1000},
+        {"garbage, application/json;q=0.3", "application/json", 300},
+        {"", "application/json", 0},
+    };
+    for (size_t i = 0; i < COUNT(rows); i++) {
+        int got = gw_map_accept_q(rows[i].accept, rows[i].type);
+        ck_assert_msg(got == rows[i].q, "'%s' %s: %d, want %d", rows[i].accept, rows[i].type, got,
+                      rows[i].q);
+    }
+}
+END_TEST
+
 /* --- ETag (RFC 9110 §8.8.3 <-> RFC 7252 §5.10.6) --- */
 
 START_TEST(etag_round_trip)
@@ -570,6 +601,7 @@ int main(void)
     tcase_add_test(tc, etag_forms);
     tcase_add_loop_test(tc, etag_rejected, 0, COUNT(bad_etags));
     tcase_add_test(tc, etag_null);
+    tcase_add_test(tc, accept_weight);
     tcase_add_loop_test(tc, max_age_row, 0, COUNT(cache_controls));
     tcase_add_test(tc, max_age_null);
     suite_add_tcase(s, tc);
