@@ -221,6 +221,7 @@ int coap_server_respond(coap_server_t *srv, uint64_t id, const coap_server_respo
         free(ctx);
     }
     free(sr->store_key);
+    free(sr->obs_query);
     free(sr);
     return rc;
 }
@@ -289,6 +290,7 @@ void coap_server_free(coap_server_t *srv)
         base_list_remove(first);
         coap_ep_req_drop(srv->ep, sr->epreq);
         free(sr->store_key);
+        free(sr->obs_query);
         free(sr);
     }
     while (srv->uploads) coap_srv_upload_free_(srv, &srv->uploads);

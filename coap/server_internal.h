@@ -24,6 +24,8 @@ typedef struct coap_observer {
     uint64_t last_con_ms;
     coap_ep_tx_t *tx;         /* the notification in flight, if tracked */
     struct obs_notif *queued; /* newest state waiting for the CON in flight */
+    char *query;              /* its registration's Uri-Query, '&'-joined (notify_each) */
+    uint64_t word;            /* the application's, for coap_server_notify_each() */
 } coap_observer_t;
 
 struct coap_resource {
@@ -57,6 +59,7 @@ typedef struct srv_req {
     uint8_t token_len;
     uint8_t method;
     uint8_t want_observe; /* GET with Observe 0 on an observable resource */
+    char *obs_query;      /* then its Uri-Query, '&'-joined, for the observer */
     uint8_t has_b2, b2_szx;
     uint32_t b2_num;
     uint8_t has_b1, b1_szx;
