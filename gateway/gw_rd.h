@@ -35,4 +35,8 @@ void gw_rd_reloaded(gw_rd_t *rd);
  * cannot be read. NULL: nothing. */
 int gw_rd_restore(gw_rd_t *rd, char *err, size_t cap);
 
+/* GET /api/rd-lookup/WHICH (ep or res): the lookup (RFC 9176 §6) as
+ * JSON, the filters and paging as query arguments (rd_lookup_serve.c). */
+void gw_rd_lookup_http(gw_t *gw, http_req_t *req, const char *which);
+
 #endif

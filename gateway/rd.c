@@ -128,6 +128,7 @@ static void do_register(const rd_call_t *c)
         is_new ? "registered" : "re-registered", p.ep, d->uri, r->id, d->lifetime_s, d->links_len,
         coap_addr_str(c->req->peer, from, sizeof from), c->id ? " as " : "", c->who);
     answer_created(c, r);
+    rd_lookup_changed(rd);
 }
 
 /* A base URI as the device keeps it: without a trailing slash. */
@@ -203,6 +204,7 @@ static void do_update(const rd_call_t *c, rd_reg_t *r, gw_device_t *d)
     gw_log(CFG_LOG_INFO, "rd: updated %s (/rd/%s) at %s, lifetime %u s%s", r->name, r->id, d->uri,
            d->lifetime_s, c->req->payload_len ? ", new links" : "");
     rd_answer(c, COAP_CHANGED, NULL);
+    rd_lookup_changed(rd);
 }
 
 /* GET /rd/ID: the registered links (rd_admit let only the owner and, for
@@ -284,7 +286,13 @@ int gw_rd_serve(gw_rd_t *rd, coap_server_t *srv)
      * whole Block1 upload (RFC 7959 §2.9.3) */
     coap_resource_set_max_upload(res, rd->gw->cfg.rd_max_links_bytes);
     rd->srv[rd->nsrv] = srv;
-    rd->res[rd->nsrv++] = res;
+    rd->res[rd->nsrv] = res;
+    if (rd_lookup_serve(rd, srv, rd->nsrv)) {
+        rd_lookup_unserve(rd, rd->nsrv);
+        coap_server_remove(srv, res);
+        return -1;
+    }
+    rd->nsrv++;
     return 0;
 }
 
@@ -299,7 +307,10 @@ void gw_rd_reloaded(gw_rd_t *rd)
 void gw_rd_free(gw_rd_t *rd)
 {
     if (!rd) return;
-    for (size_t i = 0; i < rd->nsrv; i++) coap_server_remove(rd->srv[i], rd->res[i]);
+    for (size_t i = 0; i < rd->nsrv; i++) {
+        rd_lookup_unserve(rd, i);
+        coap_server_remove(rd->srv[i], rd->res[i]);
+    }
     if (rd->timer) base_loop_timer_free(rd->timer);
     rd_regs_free(rd);
     free(rd);
