@@ -27,6 +27,10 @@
 
 static void answer_created(const rd_call_t *c, const rd_reg_t *r)
 {
+    if (!c->srv) {
+        rd_simple_outcome(c, COAP_CREATED, NULL);
+        return;
+    }
     coap_msg_opt_t loc[2] = {
         {.num = COAP_OPT_LOCATION_PATH, .len = 2, .v.ptr = (const uint8_t *)"rd"},
         {.num = COAP_OPT_LOCATION_PATH, .len = (uint16_t)strlen(r->id), .v.ptr = (uint8_t *)r->id}};
@@ -70,7 +74,7 @@ static gw_device_t *add_device(const rd_call_t *c, rd_reg_t *r, const char *ep, 
 }
 
 /* POST /rd?ep=NAME[&lt=S][&base=URI] (RFC 9176 §5). */
-static void do_register(const rd_call_t *c)
+void rd_register(const rd_call_t *c)
 {
     gw_rd_t *rd = c->rd;
     rd_params_t p;
@@ -249,7 +253,7 @@ static void on_rd(coap_server_t *srv, const coap_server_request_t *req, void *ar
     rd_call_t c;
     rd_call_init(&c, arg, srv, req);
     if (req->nsegs == 1 && req->method == COAP_POST)
-        do_register(&c);
+        rd_register(&c);
     else if (req->nsegs == 1)
         rd_answer(&c, COAP_METHOD_NOT_ALLOWED, "POST /rd?ep=NAME to register");
     else if (req->nsegs == 2)
@@ -293,6 +297,8 @@ int gw_rd_serve(gw_rd_t *rd, coap_server_t *srv)
         return -1;
     }
     rd->nsrv++;
+    /* RFC 9176 §5.1 in plaintext: over DTLS a device sends its links */
+    if (srv != rd->gw->dtls_srv && !rd->simple_res && rd_simple_serve(rd, srv)) return -1;
     return 0;
 }
 
@@ -307,6 +313,7 @@ void gw_rd_reloaded(gw_rd_t *rd)
 void gw_rd_free(gw_rd_t *rd)
 {
     if (!rd) return;
+    rd_simple_free(rd);
     for (size_t i = 0; i < rd->nsrv; i++) {
         rd_lookup_unserve(rd, i);
         coap_server_remove(rd->srv[i], rd->res[i]);
