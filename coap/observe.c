@@ -61,7 +61,7 @@ void coap_obs_remove_all_(coap_server_t *srv, coap_server_resource_t *res, int r
     while (res->observers) obs_unlink(srv, &res->observers, reason);
 }
 
-void coap_obs_register_(coap_server_t *srv, srv_req_t *sr, coap_msg_t *resp)
+void coap_obs_register_(coap_server_t *srv, srv_req_t *sr, coap_msg_t *resp, uint64_t word)
 {
     coap_server_resource_t *res = sr->res;
     coap_observer_t **pp = find(res, &sr->peer, sr->token, sr->token_len);
@@ -84,11 +84,13 @@ void coap_obs_register_(coap_server_t *srv, srv_req_t *sr, coap_msg_t *resp)
         o->szx = sr->has_b2 && sr->b2_szx < srv->p.block_szx ? sr->b2_szx : srv->p.block_szx;
         o->query = sr->obs_query;
         sr->obs_query = NULL;
+        o->word = word;
         o->next = res->observers;
         res->observers = o;
         res->nobservers++;
         srv->nobservers++;
     }
+    if (pp) (*pp)->word = word;
     if (pp && sr->obs_query) { /* a re-registration asks anew */
         free((*pp)->query);
         (*pp)->query = sr->obs_query;

@@ -156,7 +156,7 @@ int coap_srv_block1_receive_(coap_server_t *srv, srv_req_t *sr, const coap_msg_t
                              const coap_block_info_t *b, upload_t **done);
 
 /* observe.c */
-void coap_obs_register_(coap_server_t *srv, srv_req_t *sr, coap_msg_t *resp);
+void coap_obs_register_(coap_server_t *srv, srv_req_t *sr, coap_msg_t *resp, uint64_t word);
 void coap_obs_deregister_(coap_server_t *srv, coap_server_resource_t *res, const coap_addr_t *peer,
                           const uint8_t *tok, size_t tok_len, int reason);
 void coap_obs_remove_all_(coap_server_t *srv, coap_server_resource_t *res, int reason);

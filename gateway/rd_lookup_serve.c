@@ -65,6 +65,14 @@ static uint8_t lookup_admit(coap_server_t *srv, const coap_server_request_t *req
     return gw_clients_allow(gw->coap_clients, req->peer) ? 0 : COAP_FORBIDDEN;
 }
 
+/* FNV-1a, never 0 (0 is "nothing sent yet"). */
+static uint64_t digest(const uint8_t *p, size_t n)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 1099511628211ull;
+    return h ? h : 1;
+}
+
 static rd_lookup_kind_t kind_of(gw_rd_t *rd, const coap_server_resource_t *res)
 {
     for (size_t i = 0; i < rd->nsrv; i++)
@@ -100,7 +108,8 @@ static void on_lookup(coap_server_t *srv, const coap_server_request_t *req, void
         resp.payload = out.data;
         resp.payload_len = out.len;
         resp.content_format = COAP_CF_LINK_FORMAT;
-        coap_server_respond(srv, req->id, &resp); /* Block2 and Echo: the server's */
+        resp.observe_word = digest(out.data, out.len); /* notified when it changes */
+        coap_server_respond(srv, req->id, &resp);      /* Block2 and Echo: the server's */
     }
     base_buf_free(&out);
 }
@@ -135,14 +144,6 @@ typedef struct {
     rd_lookup_kind_t kind;
     base_buf_t out;
 } notify_t;
-
-/* FNV-1a, never 0 (0 is "nothing sent yet"). */
-static uint64_t digest(const uint8_t *p, size_t n)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 1099511628211ull;
-    return h ? h : 1;
-}
 
 static int build_notification(const char *query, uint64_t *word, coap_server_response_t *rep,
                               void *arg)

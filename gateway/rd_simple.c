@@ -199,7 +199,7 @@ int rd_simple_serve(gw_rd_t *rd, coap_server_t *srv)
         coap_server_add(srv, "/.well-known/rd", 0, COAP_METHOD_BIT(COAP_POST), on_simple, rd, NULL);
     if (!res) return -1;
     coap_resource_set_admit(res, simple_admit, rd);
-    coap_resource_set_max_upload(res, 1); /* no payload */
+    coap_resource_set_max_upload(res, 64); /* no payload: a small one gets told so */
     rd->simple_srv = srv;
     rd->simple_res = res;
     return 0;
