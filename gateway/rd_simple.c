@@ -163,22 +163,24 @@ static void on_simple(coap_server_t *srv, const coap_server_request_t *req, void
         return;
     }
     rd_simple_t *s = calloc(1, sizeof *s);
-    const char *why = "out of memory";
-    if (s) {
-        s->rd = rd;
-        s->peer = *req->peer;
-        snprintf(s->ep, sizeof s->ep, "ep=%s", p.ep);
-        if (p.has_lt) snprintf(s->lt, sizeof s->lt, "lt=%u", p.lt);
-    }
-    if (!s || start_fetch(rd, s, &why)) {
-        free(s);
-        rd_answer(&c, COAP_INTERNAL_SERVER_ERROR, why);
+    if (!s) {
+        rd_answer(&c, COAP_INTERNAL_SERVER_ERROR, "out of memory");
         return;
     }
-    s->next = rd->simple;
+    s->rd = rd;
+    s->peer = *req->peer;
+    snprintf(s->ep, sizeof s->ep, "ep=%s", p.ep);
+    if (p.has_lt) snprintf(s->lt, sizeof s->lt, "lt=%u", p.lt);
+    rd_answer(&c, COAP_CHANGED, NULL); /* §5.1: at once, before the device is asked */
+    s->next = rd->simple; /* linked first: on_fetched unlinks it */
     rd->simple = s;
     rd->nsimple++;
-    rd_answer(&c, COAP_CHANGED, NULL); /* §5.1: at once; the fetch follows */
+    const char *why;
+    if (start_fetch(rd, s, &why)) {
+        failed(rd, p.ep, req->peer, why);
+        unlink_fetch(rd, s);
+        free(s);
+    }
 }
 
 /* RFC 7252 §11.3: a source that could never register gets a bare 4.03

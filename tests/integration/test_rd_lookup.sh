@@ -39,6 +39,7 @@ start simA "$BUILD/coapgw-sim" --listen "127.0.0.1:$SIM_A" --register "$RD" --na
 # the last response ("2.05") and keeps the log in $TMP/coap.out, the
 # payload it printed in $TMP/payload.
 coap() {
+    rm -f "$TMP/payload"
     coap-client-notls -v 6 -B 5 -o "$TMP/payload" "$@" >"$TMP/coap.out" 2>&1 || true
     [ -e "$TMP/payload" ] || : >"$TMP/payload"
     grep -o 't:ACK c:[0-9.]*\|t:CON c:[2-5]\.[0-9]*\|t:NON c:[2-5]\.[0-9]*' "$TMP/coap.out" |
@@ -46,7 +47,6 @@ coap() {
 }
 # lookup PATH?QUERY: GET it; prints the payload (link format) on one line
 lookup() {
-    rm -f "$TMP/payload"
     [ "$(coap -m get "$RD/rd-lookup/$1")" = 2.05 ] || { echo "not 2.05"; return 0; }
     cat "$TMP/payload"
 }
@@ -71,7 +71,7 @@ wellknown() {
 check "/.well-known/core advertises </rd-lookup/ep> and </rd-lookup/res> (ct=40)" wellknown
 
 endpoints() {
-    lookup 'ep?ep=node1' | grep -q '^</rd/[0-9a-f]\{8\}>;ep="node1";base="coap://127.0.0.1:7001";lt=300$' || return 1
+    grep -q '^</rd/[0-9a-f]\{8\}>;ep="node1";base="coap://127.0.0.1:7001";lt=300$' <<<"$(lookup 'ep?ep=node1')" || return 1
     [ "$(lookup 'ep?ep=node*' | tr ',' '\n' | grep -o 'ep="[^"]*"' | tr '\n' ' ')" = 'ep="node1" ep="node2" ' ] || return 1
     [ "$(lookup 'ep?lt=600' | grep -o 'ep="[^"]*"')" = 'ep="node2"' ] || return 1
     [ "$(lookup 'ep?base=coap://%5B::1%5D*' | grep -o 'ep="[^"]*"')" = 'ep="node2"' ] || return 1
@@ -176,11 +176,12 @@ check "a large lookup: 4.01 with Echo first (RFC 9175), then all of it in Block2
 simple() { # RFC 9176 §5.1: an empty POST /.well-known/rd; the RD fetches the links
     start simB "$BUILD/coapgw-sim" --listen "127.0.0.1:$SIM_B" --simple-register "$RD" --name simB --lifetime 60
     wait_for "simple registration" grep -q "registered simB" "$TMP/gw.log" || return 1
-    grep -q "simple registration accepted" "$TMP/simB.log" || return 1
+    wait_for "its 2.04" grep -q "simple registration accepted" "$TMP/simB.log" || return 1
     [ "$(lookup 'ep?ep=simB' | grep -o 'base="[^"]*"')" = "base=\"coap://127.0.0.1:$SIM_B\"" ] || return 1
     [ "$(lookup 'res?ep=simB&rt=temperature-c' | grep -o '^<[^>]*>')" = "<coap://127.0.0.1:$SIM_B/sensors/temperature>" ] || return 1
     [ "$(status "$TMP/body" "$G/devices/simB/sensors/temperature")" = 200 ] || return 1
-    curl -s "$G/metrics" | grep -q '^coapgw_rd_simple_registrations_total{result="registered"} 1$'
+    curl -s "$G/metrics" >"$TMP/metrics" # not piped into grep -q: pipefail and SIGPIPE
+    grep -q '^coapgw_rd_simple_registrations_total{result="registered"} 1$' "$TMP/metrics"
 }
 check "simple registration: coapgw-sim's empty POST /.well-known/rd, its /.well-known/core registered" simple
 
@@ -188,7 +189,8 @@ simple_failures() {
     # coap-client's port serves nothing: 2.04 at once, then the fetch fails
     [ "$(coap -m post "$RD/.well-known/rd?ep=ghost")" = 2.04 ] || return 1
     wait_for "failure logged" grep -q "simple registration of ghost from 127.0.0.1:[0-9]* failed" "$TMP/gw.log" || return 1
-    curl -s "$G/metrics" | grep -q '^coapgw_rd_simple_registrations_total{result="failed"} 1$' || return 1
+    curl -s "$G/metrics" >"$TMP/metrics" # not piped into grep -q: pipefail and SIGPIPE
+    grep -q '^coapgw_rd_simple_registrations_total{result="failed"} 1$' "$TMP/metrics" || return 1
     [ "$(lookup 'ep?ep=ghost')" = "" ] || return 1
     [ "$(coap -m post -e '</a>' "$RD/.well-known/rd?ep=x")" = 4.00 ] || return 1
     [ "$(coap -m post "$RD/.well-known/rd")" = 4.00 ] || return 1
@@ -202,7 +204,7 @@ policy() { # RFC 9176 §7: a LAN device may register, not look up
     [ ! -s "$TMP/payload" ] || return 1
     [ "$(coap -a 10.9.0.5 -m get "$RD/rd-lookup/res?rt=bulk")" = 4.03 ] || return 1
     [ "$(coap -a 10.9.0.5 -m get -s 2 "$RD/rd-lookup/ep")" = 4.03 ] || return 1
-    lookup 'ep?ep=lan' | grep -q 'base="coap://10.9.0.5:[0-9]*"' # the gateway's host sees it
+    grep -q 'base="coap://10.9.0.5:[0-9]*"' <<<"$(lookup 'ep?ep=lan')" # the gateway's host sees it
 }
 check "lookups from proxy.coap_clients only: a LAN source that registered gets a bare 4.03" policy
 
