@@ -239,6 +239,7 @@ void rd_regs_recheck(gw_rd_t *rd, const char *when)
         }
     }
     rd_arm_expiry(rd);
+    rd_lookup_changed(rd); /* a cut lifetime changes lookup results (lt) */
 }
 
 void rd_regs_free(gw_rd_t *rd)
