@@ -72,6 +72,9 @@ typedef struct {
     long max_age;               /* -1: none (60 s implied) */
     const coap_msg_opt_t *opts; /* further options (e.g. Location-Path), or NULL */
     size_t nopts;
+    /* kept with the observer this answer registers, as the word
+     * coap_server_notify_each() hands out (e.g. a hash of the payload) */
+    uint64_t observe_word;
 } coap_server_response_t;
 
 /* A response with no payload and no options. */
@@ -198,5 +201,17 @@ int coap_server_respond(coap_server_t *srv, uint64_t id, const coap_server_respo
 int coap_server_notify(coap_server_t *srv, coap_server_resource_t *res,
                        const coap_server_response_t *rep);
 size_t coap_server_observers(const coap_server_resource_t *res);
+
+/* For a resource whose representation depends on the query (a lookup,
+ * RFC 9176 §6): build is asked for each observer of res with the Uri-Query
+ * of its registration ('&'-joined, "" for none) and a word of the
+ * application's own kept with that observer (the observe_word of the
+ * answer that registered it, e.g. a hash of what it was sent last). It fills rep (a 2.xx; its
+ * payload must stay valid until build is called again or this returns) and returns 1 to notify the
+ * observer, 0 to leave it alone. Returns the number notified. */
+typedef int (*coap_notify_build_cb)(const char *query, uint64_t *word, coap_server_response_t *rep,
+                                    void *arg);
+int coap_server_notify_each(coap_server_t *srv, coap_server_resource_t *res,
+                            coap_notify_build_cb build, void *arg);
 
 #endif

@@ -44,6 +44,7 @@ static void obs_unlink(coap_server_t *srv, coap_observer_t **pp, int reason)
     coap_server_resource_t *res = o->res;
     coap_addr_t peer = o->peer;
     free(o->queued);
+    free(o->query);
     free(o);
     if (srv->on_deregister) srv->on_deregister(srv, res, &peer, reason, srv->on_deregister_arg);
 }
@@ -60,7 +61,7 @@ void coap_obs_remove_all_(coap_server_t *srv, coap_server_resource_t *res, int r
     while (res->observers) obs_unlink(srv, &res->observers, reason);
 }
 
-void coap_obs_register_(coap_server_t *srv, srv_req_t *sr, coap_msg_t *resp)
+void coap_obs_register_(coap_server_t *srv, srv_req_t *sr, coap_msg_t *resp, uint64_t word)
 {
     coap_server_resource_t *res = sr->res;
     coap_observer_t **pp = find(res, &sr->peer, sr->token, sr->token_len);
@@ -81,10 +82,19 @@ void coap_obs_register_(coap_server_t *srv, srv_req_t *sr, coap_msg_t *resp)
         /* RFC 7959 §2.4: a smaller block size the client asked for in its
          * registration holds for the notifications too. */
         o->szx = sr->has_b2 && sr->b2_szx < srv->p.block_szx ? sr->b2_szx : srv->p.block_szx;
+        o->query = sr->obs_query;
+        sr->obs_query = NULL;
+        o->word = word;
         o->next = res->observers;
         res->observers = o;
         res->nobservers++;
         srv->nobservers++;
+    }
+    if (pp) (*pp)->word = word;
+    if (pp && sr->obs_query) { /* a re-registration asks anew */
+        free((*pp)->query);
+        (*pp)->query = sr->obs_query;
+        sr->obs_query = NULL;
     }
     /* §4.1: a registration from the same peer with the same token
      * replaces the existing one; either way the answer carries Observe.
@@ -204,6 +214,32 @@ static void on_notif_sent(coap_ep_t *ep, int result, const coap_msg_t *ack, void
     }
 }
 
+/* Sends n (made of rep) to o, or puts it in place of the CON in flight.
+ * Returns 1 when o turned out unreachable (removed after the walk). */
+static int deliver(coap_observer_t *o, const obs_notif_t *n, const coap_server_response_t *rep,
+                   int error)
+{
+    if (o->con_inflight && !error && o->tx && replace_notif(o, n) == COAP_OK) return 0;
+    if (o->con_inflight && !error) { /* no memory to replace it: the newest waits */
+        obs_notif_t *q = notif_new(rep, n->seq);
+        free(o->queued);
+        o->queued = q;
+        return 0;
+    }
+    return unreachable(send_notif(o, n, error)) && !error;
+}
+
+/* Removes the observers the walk found unreachable. */
+static void unlink_gone(coap_server_t *srv, coap_server_resource_t *res)
+{
+    for (coap_observer_t **pp = &res->observers; *pp;) {
+        if ((*pp)->gone)
+            obs_unlink(srv, pp, COAP_DEREG_TIMEOUT);
+        else
+            pp = &(*pp)->next;
+    }
+}
+
 int coap_server_notify(coap_server_t *srv, coap_server_resource_t *res,
                        const coap_server_response_t *rep)
 {
@@ -213,26 +249,31 @@ int coap_server_notify(coap_server_t *srv, coap_server_resource_t *res,
     obs_notif_t *n = notif_new(rep, res->seq);
     if (!n) return COAP_ERR_NOMEM;
     int count = 0, gone = 0;
-    for (coap_observer_t *o = res->observers; o; o = o->next, count++) {
-        if (o->con_inflight && !error && o->tx && replace_notif(o, n) == COAP_OK) continue;
-        if (o->con_inflight && !error) { /* no memory to replace it: the newest waits */
-            obs_notif_t *q = notif_new(rep, res->seq);
-            free(o->queued);
-            o->queued = q;
-            continue;
-        }
-        /* Removal waits for the end of the walk (callbacks run then). */
-        if (unreachable(send_notif(o, n, error)) && !error) o->gone = gone = 1;
-    }
+    for (coap_observer_t *o = res->observers; o; o = o->next, count++)
+        if (deliver(o, n, rep, error)) o->gone = gone = 1; /* removed after the walk */
     free(n);
     /* §3.2/§4.2: an error response ends every observation of the resource. */
     if (error) coap_obs_remove_all_(srv, res, COAP_DEREG_ERROR);
-    for (coap_observer_t **pp = &res->observers; gone && *pp;) {
-        if ((*pp)->gone)
-            obs_unlink(srv, pp, COAP_DEREG_TIMEOUT);
-        else
-            pp = &(*pp)->next;
+    if (gone) unlink_gone(srv, res);
+    return count;
+}
+
+int coap_server_notify_each(coap_server_t *srv, coap_server_resource_t *res,
+                            coap_notify_build_cb build, void *arg)
+{
+    res->seq = (res->seq + 1) & 0xFFFFFF; /* §4.4 */
+    int count = 0, gone = 0;
+    for (coap_observer_t *o = res->observers; o; o = o->next) {
+        coap_server_response_t rep = COAP_RESPONSE(COAP_CONTENT);
+        if (!build(o->query ? o->query : "", &o->word, &rep, arg)) continue;
+        if (COAP_CODE_CLASS(rep.code) != 2) continue; /* only notify() ends observations */
+        obs_notif_t *n = notif_new(&rep, res->seq);
+        if (!n) continue; /* no memory: this observer hears the next change */
+        if (deliver(o, n, &rep, 0)) o->gone = gone = 1;
+        free(n);
+        count++;
     }
+    if (gone) unlink_gone(srv, res);
     return count;
 }
 

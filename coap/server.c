@@ -204,7 +204,7 @@ int coap_server_respond(coap_server_t *srv, uint64_t id, const coap_server_respo
      * the observation a re-registration was renewing. A challenge does
      * neither: the request comes again with the Echo. */
     if (!rc && !challenged && sr->want_observe && sr->res && COAP_CODE_CLASS(resp->code) == 2)
-        coap_obs_register_(srv, sr, &m);
+        coap_obs_register_(srv, sr, &m, resp->observe_word);
     else if (!rc && !challenged && sr->want_observe && sr->res)
         coap_obs_deregister_(srv, sr->res, &sr->peer, sr->token, sr->token_len, COAP_DEREG_ERROR);
     sent_ctx_t *ctx = srv->on_complete ? malloc(sizeof *ctx) : NULL;
@@ -221,6 +221,7 @@ int coap_server_respond(coap_server_t *srv, uint64_t id, const coap_server_respo
         free(ctx);
     }
     free(sr->store_key);
+    free(sr->obs_query);
     free(sr);
     return rc;
 }
@@ -289,6 +290,7 @@ void coap_server_free(coap_server_t *srv)
         base_list_remove(first);
         coap_ep_req_drop(srv->ep, sr->epreq);
         free(sr->store_key);
+        free(sr->obs_query);
         free(sr);
     }
     while (srv->uploads) coap_srv_upload_free_(srv, &srv->uploads);

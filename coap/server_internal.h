@@ -24,6 +24,8 @@ typedef struct coap_observer {
     uint64_t last_con_ms;
     coap_ep_tx_t *tx;         /* the notification in flight, if tracked */
     struct obs_notif *queued; /* newest state waiting for the CON in flight */
+    char *query;              /* its registration's Uri-Query, '&'-joined (notify_each) */
+    uint64_t word;            /* the application's, for coap_server_notify_each() */
 } coap_observer_t;
 
 struct coap_resource {
@@ -57,6 +59,7 @@ typedef struct srv_req {
     uint8_t token_len;
     uint8_t method;
     uint8_t want_observe; /* GET with Observe 0 on an observable resource */
+    char *obs_query;      /* then its Uri-Query, '&'-joined, for the observer */
     uint8_t has_b2, b2_szx;
     uint32_t b2_num;
     uint8_t has_b1, b1_szx;
@@ -153,7 +156,7 @@ int coap_srv_block1_receive_(coap_server_t *srv, srv_req_t *sr, const coap_msg_t
                              const coap_block_info_t *b, upload_t **done);
 
 /* observe.c */
-void coap_obs_register_(coap_server_t *srv, srv_req_t *sr, coap_msg_t *resp);
+void coap_obs_register_(coap_server_t *srv, srv_req_t *sr, coap_msg_t *resp, uint64_t word);
 void coap_obs_deregister_(coap_server_t *srv, coap_server_resource_t *res, const coap_addr_t *peer,
                           const uint8_t *tok, size_t tok_len, int reason);
 void coap_obs_remove_all_(coap_server_t *srv, coap_server_resource_t *res, int reason);

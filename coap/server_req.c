@@ -177,6 +177,23 @@ static int admit(coap_server_t *srv, const coap_server_request_t *req)
     return -1;
 }
 
+/* The Uri-Query of a request, '&'-joined ("" for none): what an observer
+ * asked for, kept for coap_server_notify_each(). NULL on no memory (the
+ * observer then has the empty query). */
+static char *join_query(const coap_server_request_t *req)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < req->nquery; i++) n += req->query[i].len + 1;
+    char *q = malloc(n + 1), *p = q;
+    for (size_t i = 0; q && i < req->nquery; i++) {
+        if (i) *p++ = '&';
+        memcpy(p, req->query[i].s, req->query[i].len);
+        p += req->query[i].len;
+    }
+    if (q) *p = '\0';
+    return q;
+}
+
 /* Block2 of a later block, Observe and Block1 (RFC 7959, RFC 7641): runs
  * the handler when the request (its whole body) is there. */
 static void serve(coap_server_t *srv, srv_req_t *sr, coap_server_request_t *req, int proxied)
@@ -212,8 +229,10 @@ static void serve(coap_server_t *srv, srv_req_t *sr, coap_server_request_t *req,
      * success); Observe 1 deregisters. A block request other than the first
      * does not register again (RFC 7959 §2.6). */
     if (res && req->observe == 0 && m->code == COAP_GET && (res->flags & COAP_RES_OBSERVABLE) &&
-        sr->b2_num == 0)
+        sr->b2_num == 0) {
         sr->want_observe = 1;
+        sr->obs_query = join_query(req);
+    }
     if (res && req->observe == 1)
         coap_obs_deregister_(srv, res, &sr->peer, m->token, m->token_len, COAP_DEREG_EXPLICIT);
     upload_t *up = NULL;

@@ -110,7 +110,9 @@ void coap_wellknown_handler_(coap_server_t *srv, const coap_server_request_t *re
     (void)arg;
     doc_t b = {{0}, 0};
     for (const coap_server_resource_t *r = srv->resources; r; r = r->next) {
-        if (r == srv->wellknown) continue;
+        /* RFC 8615: well-known URIs (/.well-known/rd, RFC 9176 §5.1) are
+         * found by their names, like this one */
+        if (r == srv->wellknown || !strncmp(r->path, "/.well-known/", 13)) continue;
         int ok = 1;
         for (size_t i = 0; ok && i < req->nquery; i++) ok = passes(r, &req->query[i]);
         if (ok) link_of(&b, r);

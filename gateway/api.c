@@ -11,6 +11,7 @@
 #include "coap_uri.h"
 #include "gw_coaps.h"
 #include "gw_limits.h"
+#include "gw_rd.h"
 #include "gw_links.h"
 #include "gw_web.h"
 
@@ -22,8 +23,9 @@
 #include <strings.h>
 #include <time.h>
 
-#define DEVICES_PREFIX "/api/devices"
-#define OPENAPI_PATH   "/api/openapi.json"
+#define DEVICES_PREFIX   "/api/devices"
+#define OPENAPI_PATH     "/api/openapi.json"
+#define RD_LOOKUP_PREFIX "/api/rd-lookup/"
 
 struct fetch;
 
@@ -428,6 +430,10 @@ void gw_api(gw_t *gw, http_req_t *req)
     const char *path = http_req_path(req);
     if (!strcmp(path, DEVICES_PREFIX) || !strcmp(path, DEVICES_PREFIX "/")) {
         if (method_is(req, allow)) list_devices(gw, req);
+        return;
+    }
+    if (!strncmp(path, RD_LOOKUP_PREFIX, strlen(RD_LOOKUP_PREFIX))) {
+        if (method_is(req, allow)) gw_rd_lookup_http(gw, req, path + strlen(RD_LOOKUP_PREFIX));
         return;
     }
     const char *rest = path + strlen(DEVICES_PREFIX "/");

@@ -35,4 +35,11 @@ void gw_rd_reloaded(gw_rd_t *rd);
  * cannot be read. NULL: nothing. */
 int gw_rd_restore(gw_rd_t *rd, char *err, size_t cap);
 
+/* Simple registrations (RFC 9176 §5.1) registered, and failed after
+ * their 2.04 (fetch, checks, store), for /metrics. NULL: 0. */
+void gw_rd_simple_stats(const gw_rd_t *rd, uint64_t *ok, uint64_t *failed);
+/* GET /api/rd-lookup/WHICH (ep or res): the lookup (RFC 9176 §6) as
+ * JSON, the filters and paging as query arguments (rd_lookup_serve.c). */
+void gw_rd_lookup_http(gw_t *gw, http_req_t *req, const char *which);
+
 #endif

@@ -6,6 +6,7 @@
 #include "gw_dtls.h"
 #include "gw_hub.h"
 #include "gw_metrics.h"
+#include "gw_rd.h"
 #include "gw_store.h"
 
 #include <dirent.h>
@@ -344,6 +345,16 @@ static void gateway_families(FILE *f, gw_t *gw)
             (unsigned long long)hs.refused_per_target);
     one(f, "coapgw_rd_registrations", "gauge", "Devices registered in the Resource Directory.",
         gw_devices_count(gw, GW_DEV_RD));
+    uint64_t simple_ok, simple_failed;
+    gw_rd_simple_stats(gw->rd, &simple_ok, &simple_failed);
+    gw_metrics_family(
+        f, "coapgw_rd_simple_registrations_total", "counter",
+        "Simple registrations (RFC 9176 §5.1) after their 2.04: registered, or failed "
+        "(fetch of /.well-known/core, checks, store).");
+    fprintf(f, "coapgw_rd_simple_registrations_total{result=\"registered\"} %llu\n",
+            (unsigned long long)simple_ok);
+    fprintf(f, "coapgw_rd_simple_registrations_total{result=\"failed\"} %llu\n",
+            (unsigned long long)simple_failed);
 }
 
 static uint64_t resident_bytes(void)

@@ -27,6 +27,10 @@
 
 static void answer_created(const rd_call_t *c, const rd_reg_t *r)
 {
+    if (!c->srv) {
+        rd_simple_outcome(c, COAP_CREATED, NULL);
+        return;
+    }
     coap_msg_opt_t loc[2] = {
         {.num = COAP_OPT_LOCATION_PATH, .len = 2, .v.ptr = (const uint8_t *)"rd"},
         {.num = COAP_OPT_LOCATION_PATH, .len = (uint16_t)strlen(r->id), .v.ptr = (uint8_t *)r->id}};
@@ -70,7 +74,7 @@ static gw_device_t *add_device(const rd_call_t *c, rd_reg_t *r, const char *ep, 
 }
 
 /* POST /rd?ep=NAME[&lt=S][&base=URI] (RFC 9176 §5). */
-static void do_register(const rd_call_t *c)
+void rd_register(const rd_call_t *c)
 {
     gw_rd_t *rd = c->rd;
     rd_params_t p;
@@ -128,6 +132,7 @@ static void do_register(const rd_call_t *c)
         is_new ? "registered" : "re-registered", p.ep, d->uri, r->id, d->lifetime_s, d->links_len,
         coap_addr_str(c->req->peer, from, sizeof from), c->id ? " as " : "", c->who);
     answer_created(c, r);
+    rd_lookup_changed(rd);
 }
 
 /* A base URI as the device keeps it: without a trailing slash. */
@@ -203,6 +208,7 @@ static void do_update(const rd_call_t *c, rd_reg_t *r, gw_device_t *d)
     gw_log(CFG_LOG_INFO, "rd: updated %s (/rd/%s) at %s, lifetime %u s%s", r->name, r->id, d->uri,
            d->lifetime_s, c->req->payload_len ? ", new links" : "");
     rd_answer(c, COAP_CHANGED, NULL);
+    rd_lookup_changed(rd);
 }
 
 /* GET /rd/ID: the registered links (rd_admit let only the owner and, for
@@ -247,7 +253,7 @@ static void on_rd(coap_server_t *srv, const coap_server_request_t *req, void *ar
     rd_call_t c;
     rd_call_init(&c, arg, srv, req);
     if (req->nsegs == 1 && req->method == COAP_POST)
-        do_register(&c);
+        rd_register(&c);
     else if (req->nsegs == 1)
         rd_answer(&c, COAP_METHOD_NOT_ALLOWED, "POST /rd?ep=NAME to register");
     else if (req->nsegs == 2)
@@ -284,7 +290,15 @@ int gw_rd_serve(gw_rd_t *rd, coap_server_t *srv)
      * whole Block1 upload (RFC 7959 §2.9.3) */
     coap_resource_set_max_upload(res, rd->gw->cfg.rd_max_links_bytes);
     rd->srv[rd->nsrv] = srv;
-    rd->res[rd->nsrv++] = res;
+    rd->res[rd->nsrv] = res;
+    if (rd_lookup_serve(rd, srv, rd->nsrv)) {
+        rd_lookup_unserve(rd, rd->nsrv);
+        coap_server_remove(srv, res);
+        return -1;
+    }
+    rd->nsrv++;
+    /* RFC 9176 §5.1 in plaintext: over DTLS a device sends its links */
+    if (srv != rd->gw->dtls_srv && !rd->simple_res && rd_simple_serve(rd, srv)) return -1;
     return 0;
 }
 
@@ -299,7 +313,11 @@ void gw_rd_reloaded(gw_rd_t *rd)
 void gw_rd_free(gw_rd_t *rd)
 {
     if (!rd) return;
-    for (size_t i = 0; i < rd->nsrv; i++) coap_server_remove(rd->srv[i], rd->res[i]);
+    rd_simple_free(rd);
+    for (size_t i = 0; i < rd->nsrv; i++) {
+        rd_lookup_unserve(rd, i);
+        coap_server_remove(rd->srv[i], rd->res[i]);
+    }
     if (rd->timer) base_loop_timer_free(rd->timer);
     rd_regs_free(rd);
     free(rd);

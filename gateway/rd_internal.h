@@ -10,11 +10,13 @@
 
 #include "gw_ids.h"
 #include "gw_rd.h"
+#include "gw_rdlookup.h"
 #include "gw_store.h"
 
 #define RD_DEFAULT_LT 90000u /* RFC 9176 §5: 25 hours */
 #define RD_SERVERS    2      /* coap.listen and coap.listen_dtls */
 #define RD_LABEL_MAX  1100   /* "x509:" and a subject DN */
+#define RD_LOOKUPS    2      /* /rd-lookup/ep and /rd-lookup/res (RFC 9176 §6) */
 
 /* A registration is (id, name, owner): the device is looked up by name
  * each time (reg_device), so a reload that drops it leaves nothing
@@ -31,17 +33,27 @@ typedef struct rd_reg {
     char *owner;
 } rd_reg_t;
 
+typedef struct rd_simple rd_simple_t; /* rd_simple.c */
+
 struct gw_rd {
     gw_t *gw;
     coap_server_t *srv[RD_SERVERS];
     coap_server_resource_t *res[RD_SERVERS];
+    coap_server_resource_t *lookup[RD_SERVERS][RD_LOOKUPS]; /* rd_lookup_serve.c */
     size_t nsrv;
     base_loop_timer_t *timer;
     rd_reg_t *regs;
+    /* simple registration (rd_simple.c): on coap.listen only */
+    coap_server_t *simple_srv;
+    coap_server_resource_t *simple_res;
+    rd_simple_t *simple; /* fetches of /.well-known/core in progress */
+    size_t nsimple;
+    uint64_t simple_ok, simple_failed;
 };
 
-/* One request to the directory: the server it came in on, and who sent
- * it as the DTLS listener authenticated it. */
+/* One request to the directory: the server it came in on (NULL: a simple
+ * registration's, after the fetch), and who sent it as the DTLS listener
+ * authenticated it. */
 typedef struct {
     gw_rd_t *rd;
     coap_server_t *srv;
@@ -158,5 +170,32 @@ void rd_store_record(gw_rd_t *rd, const rd_reg_t *r, const gw_device_t *d, gw_st
  * counted by the store) and returns -1. */
 int rd_store_put(gw_rd_t *rd, const gw_store_reg_t *rec);
 int rd_store_del(gw_rd_t *rd, const rd_reg_t *r);
+
+/* --- rd.c --- */
+
+/* POST /rd?ep=NAME...: checks, commits, answers (c->srv NULL: a simple
+ * registration's, whose answer goes to rd_simple_outcome). */
+void rd_register(const rd_call_t *c);
+
+/* --- rd_simple.c --- */
+
+/* POST /.well-known/rd (RFC 9176 §5.1) on srv. 0 or -1. */
+int rd_simple_serve(gw_rd_t *rd, coap_server_t *srv);
+/* Removes it and cancels the fetches in progress. */
+void rd_simple_free(gw_rd_t *rd);
+/* The answer to a call without a server: logged and counted. */
+void rd_simple_outcome(const rd_call_t *c, uint8_t code, const char *diag);
+
+/* --- rd_lookup_serve.c --- */
+
+/* /rd-lookup/ep and /rd-lookup/res on srv, the i-th server. 0 or -1. */
+int rd_lookup_serve(gw_rd_t *rd, coap_server_t *srv, size_t i);
+void rd_lookup_unserve(gw_rd_t *rd, size_t i);
+/* A registration came, changed or went: observers of a lookup whose
+ * result changed are notified (RFC 7641 §4.2). */
+void rd_lookup_changed(gw_rd_t *rd);
+/* The registrations, sorted by name (paging needs a stable order); *eps
+ * (pointing into the devices) is to be freed. 0 when none or no memory. */
+size_t rd_lookup_snapshot(gw_rd_t *rd, rd_lookup_ep_t **eps);
 
 #endif

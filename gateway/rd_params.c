@@ -18,6 +18,10 @@
 
 void rd_answer(const rd_call_t *c, uint8_t code, const char *diag)
 {
+    if (!c->srv) {
+        rd_simple_outcome(c, code, diag);
+        return;
+    }
     coap_server_response_t r = COAP_RESPONSE(code);
     if (diag) { /* RFC 7252 §5.5.2: a diagnostic payload */
         r.payload = diag;
@@ -29,6 +33,10 @@ void rd_answer(const rd_call_t *c, uint8_t code, const char *diag)
 
 void rd_too_large(const rd_call_t *c, uint32_t limit, const char *diag)
 {
+    if (!c->srv) {
+        rd_simple_outcome(c, COAP_REQUEST_ENTITY_TOO_LARGE, diag);
+        return;
+    }
     coap_msg_opt_t size1 = {.num = COAP_OPT_SIZE1, .is_inline = 1};
     size1.len = (uint16_t)coap_uint_encode(limit, size1.v.bytes);
     coap_server_response_t r = COAP_RESPONSE(COAP_REQUEST_ENTITY_TOO_LARGE);

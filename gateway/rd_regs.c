@@ -48,6 +48,7 @@ void rd_reg_drop(gw_rd_t *rd, rd_reg_t *r, const char *why)
         gw_device_remove(rd->gw, d);
     }
     reg_unlink(rd, r);
+    rd_lookup_changed(rd);
 }
 
 void rd_sweep(gw_rd_t *rd)
@@ -238,6 +239,7 @@ void rd_regs_recheck(gw_rd_t *rd, const char *when)
         }
     }
     rd_arm_expiry(rd);
+    rd_lookup_changed(rd); /* a cut lifetime changes lookup results (lt) */
 }
 
 void rd_regs_free(gw_rd_t *rd)

@@ -318,6 +318,7 @@ static void usage(FILE *f)
     fputs(
         "usage: coapgw-sim [--listen ADDR:PORT] [--period-ms N] [--slow-ms N] [--seed N]\n"
         "                  [--register coap[s]://GATEWAY[:PORT] [--name NAME] [--lifetime S]]\n"
+        "                  [--simple-register coap://GATEWAY[:PORT] [--name NAME] [--lifetime S]]\n"
         "                  [--listen-dtls ADDR:PORT [-k KEY -u IDENTITY] [-c CERTFILE -j KEYFILE]\n"
         "                   [-C CAFILE] [-M RPKFILE] [--rpk-pin SHA256] [-n]]\n"
         "A simulated CoAP device (default listen 127.0.0.1:5783). Resources:\n"
@@ -344,6 +345,9 @@ static void usage(FILE *f)
         "  --register URI        register with a Resource Directory (RFC 9176), such as\n"
         "                        coapgw's CoAP port: POST URI/rd?ep=NAME&lt=S from the listen\n"
         "                        address, refreshed at 2/3 of the lifetime, removed at exit\n"
+        "  --simple-register URI  simple registration (RFC 9176 §5.1) instead: POST\n"
+        "                        URI/.well-known/rd?ep=NAME&lt=S with no payload (the RD\n"
+        "                        fetches our /.well-known/core), repeated at 2/3 of S\n"
         "  --name NAME           endpoint name (default \"sim\"): /devices/NAME/ on coapgw\n"
         "  --lifetime S          registration lifetime in seconds (default 60)\n"
         "  --listen-dtls ADDR:PORT  listen for coaps:// too (DTLS 1.2), with the credentials\n"
@@ -489,6 +493,8 @@ static int parse_args(int argc, char **argv, sim_t *s, sim_reg_t *g, opts_t *o)
             o->seed = n;
         else if (!strcmp(f, "--register") && !coap_uri_parse(&g->uri, v))
             o->rd_uri = v;
+        else if (!strcmp(f, "--simple-register") && !coap_uri_parse(&g->uri, v) && !g->uri.secure)
+            o->rd_uri = v, g->simple = 1;
         else if (!strcmp(f, "--name") && strlen(v) < 64 && *v && !strpbrk(v, "&?/ "))
             g->name = v;
         else if (!strcmp(f, "--lifetime") && !*end && n > 0 && n <= UINT32_MAX)

@@ -66,6 +66,10 @@ static void reg_answered(coap_req_t *req, const coap_resp_t *r, void *arg)
         fprintf(stderr, "coapgw-sim: rd: registered as %s at %s, lifetime %u s\n", g->location,
                 g->uri.host, g->lifetime_s);
         reg_refresh_later(g);
+    } else if (code == COAP_CHANGED && g->simple) { /* §5.1: the RD fetches our links */
+        fprintf(stderr, "coapgw-sim: rd: simple registration accepted by %s, lifetime %u s\n",
+                g->uri.host, g->lifetime_s);
+        reg_refresh_later(g); /* §5.1: repeated to refresh */
     } else if (code == COAP_CHANGED) {
         fprintf(stderr, "coapgw-sim: rd: refreshed %s\n", g->location);
         reg_refresh_later(g);
@@ -109,7 +113,8 @@ static int reg_resolve(sim_reg_t *g)
 }
 
 /* A registration (POST /rd?ep=&lt= with our links) or, once registered,
- * a refresh (POST /rd/ID with nothing). */
+ * a refresh (POST /rd/ID with nothing); a simple registration (POST
+ * /.well-known/rd?ep=&lt= with nothing, RFC 9176 §5.1) each time. */
 static void reg_send(sim_reg_t *g)
 {
     char target[COAP_ADDR_STRLEN], uri[512];
@@ -127,11 +132,14 @@ static void reg_send(sim_reg_t *g)
             n += (size_t)snprintf(uri + n, sizeof uri - n, "/%.*s", (int)g->uri.path[i].len,
                                   g->uri.path[i].s);
         if (n < sizeof uri)
-            snprintf(uri + n, sizeof uri - n, "%s?ep=%s&lt=%u", g->uri.path_count ? "" : "/rd",
+            snprintf(uri + n, sizeof uri - n, "%s?ep=%s&lt=%u",
+                     g->uri.path_count ? ""
+                     : g->simple       ? "/.well-known/rd"
+                                       : "/rd",
                      g->name, g->lifetime_s);
     }
     coap_req_t *req = coap_req_new(g->ep, COAP_POST, uri, NULL, &err);
-    if (req && !g->location[0]) {
+    if (req && !g->location[0] && !g->simple) {
         coap_req_set_content_format(req, COAP_CF_LINK_FORMAT);
         coap_req_set_payload(req, g->links, g->links_len);
     }

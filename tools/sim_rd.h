@@ -24,6 +24,7 @@ typedef struct {
     coap_req_t *inflight;
     int deleted;  /* the DELETE at exit has been answered */
     int stopping; /* exiting: no more retries */
+    int simple;   /* RFC 9176 §5.1: POST /.well-known/rd?ep= with no payload */
 } sim_reg_t;
 
 /* Registers at once, then keeps the registration fresh. */

@@ -5,7 +5,7 @@
 # the same request with that Echo gets the whole answer; a wrong, foreign
 # or stale Echo is challenged again. Requests come from fresh UDP ports of
 # 127.0.0.1 (coap_echo.py), as a forged source's would: /.well-known/core
-# (the gateway's own, small, and coapgw-sim's, large, on the same engine),
+# (the gateway's own, small when filtered, and coapgw-sim's, large, on the same engine),
 # a Resource Directory read (GET /rd/ID) and a forward-proxy GET of a large
 # HTTP origin answer. libcoap's coap-client follows the Echo by itself,
 # and so does the gateway's client role when a device asks for one.
@@ -60,12 +60,16 @@ STALE_ECHO=$(echo_of 1)
 STALE_AT=$(date +%s)
 
 gateway_wellknown() {
-    ask "$GW_COAP" --path .well-known/core || return 1
+    # filtered to </rd> it is within 3x: answered at once
+    ask "$GW_COAP" --path .well-known/core --query rt=core.rd || return 1
     answered 1 2.05 20 || return 1
     read -r _ alen rlen _ <<<"$(line 1)"
-    [ "$alen" -le $((3 * rlen)) ]
+    [ "$alen" -le $((3 * rlen)) ] || return 1
+    # whole, with the lookup interfaces (RFC 9176 §6), it is over 3x
+    ask "$GW_COAP" --path .well-known/core --then same || return 1
+    challenged 1 && answered 2 2.05 100
 }
-check "the gateway's /.well-known/core (within 3x) is answered at once from a fresh port" \
+check "the gateway's /.well-known/core: within 3x (?rt=core.rd) answered at once from a fresh port; whole, Echo first" \
     gateway_wellknown
 
 wellknown_echo() {

@@ -260,6 +260,30 @@ START_TEST(no_identity_on_the_listener)
 }
 END_TEST
 
+/* Lookups (RFC 9176 §6, §7): every identity in dtls.identities may look
+ * up (also registrations of others); an identity that is not listed gets a
+ * bare 4.03, as does a plaintext source outside proxy.coap_clients;
+ * proxy.coap_clients may. */
+START_TEST(lookups)
+{
+    dfx_t x;
+    dfx_init(&x);
+    ck_assert_uint_eq(dask(&x, x.n1, COAP_POST, "rd", "ep=node1").code, COAP_CREATED);
+    coap_msg_t r = dask(&x, x.n2, COAP_GET, "rd-lookup/res", "ep=node1");
+    ck_assert_uint_eq(r.code, COAP_CONTENT);
+    ck_assert(says(&r, "<coaps://203.0.113.5:40001/a>"));
+    ck_assert_uint_eq(dask(&x, x.n3, COAP_GET, "rd-lookup/ep", "ep=nothing").code, COAP_CONTENT);
+    r = dask(&x, x.nobody, COAP_GET, "rd-lookup/ep", "ep=node1");
+    expect_bare(&r, COAP_FORBIDDEN);
+    r = ask(&x.f, A, COAP_GET, "rd-lookup/ep", "ep=node1", NULL, -1);
+    expect_bare(&r, COAP_FORBIDDEN);
+    r = ask(&x.f, TRUSTED, COAP_GET, "rd-lookup/res", "ep=node1", NULL, -1);
+    ck_assert_uint_eq(r.code, COAP_CONTENT);
+    ck_assert(says(&r, "<coaps://203.0.113.5:40001/a>"));
+    dfx_free(&x);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("rd_dtls");
@@ -271,6 +295,7 @@ int main(void)
     tcase_add_test(t, per_identity);
     tcase_add_test(t, reloads);
     tcase_add_test(t, no_identity_on_the_listener);
+    tcase_add_test(t, lookups);
     suite_add_tcase(s, t);
     SRunner *r = srunner_create(s);
     srunner_run_all(r, CK_NORMAL);

@@ -157,6 +157,53 @@ START_TEST(registration_in_blocks)
 }
 END_TEST
 
+/* coap_server_notify_each (a lookup, RFC 9176 §6): each observer gets the
+ * representation of its own query, and none when build leaves it alone. */
+static int build_of_query(const char *query, uint64_t *word, coap_server_response_t *out, void *arg)
+{
+    const char *skip = arg;
+    if (!strcmp(query, skip)) return 0;
+    (*word)++;
+    out->payload = query; /* the query as the representation */
+    out->payload_len = strlen(query);
+    return 1;
+}
+
+START_TEST(notify_each_by_query)
+{
+    ot_t o;
+    ot_init(&o, NULL, -1);
+    sim_rec_t k1 = {0}, k2 = {0};
+    coap_req_t *r1 = st_req(&o.t, COAP_GET, "temp?rt=a&ep=x");
+    coap_req_set_observe(r1, 0);
+    st_do(&o.t, r1, &k1);
+    coap_req_t *r2 = st_req(&o.t, COAP_GET, "temp");
+    coap_req_set_observe(r2, 0);
+    st_do(&o.t, r2, &k2);
+    ck_assert_uint_eq(coap_server_observers(o.res), 2);
+    size_t before = notifs(&o, o.t.cli, SIM_ANY);
+    ck_assert_int_eq(coap_server_notify_each(o.t.srv, o.res, build_of_query, "none"), 2);
+    sim_run_idle(&o.t.n);
+    ck_assert_uint_eq(notifs(&o, o.t.cli, SIM_ANY), before + 2);
+    int seen_query = 0, seen_empty = 0;
+    for (size_t i = before; i < before + 2; i++) {
+        const sim_dgram_t *d = nth_notif(&o, o.t.cli, i);
+        ck_assert_ptr_nonnull(d);
+        seen_query += d->msg.payload_len == 9 && !memcmp(d->msg.payload, "rt=a&ep=x", 9);
+        seen_empty += d->msg.payload_len == 0;
+    }
+    ck_assert_int_eq(seen_query + seen_empty, 2);
+    ck_assert_int_eq(seen_empty, 1);
+    /* build leaves the second alone: one notification */
+    ck_assert_int_eq(coap_server_notify_each(o.t.srv, o.res, build_of_query, ""), 1);
+    sim_run_idle(&o.t.n);
+    ck_assert_uint_eq(notifs(&o, o.t.cli, SIM_ANY), before + 3);
+    coap_req_cancel(r1);
+    coap_req_cancel(r2);
+    st_free(&o.t);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("server_notify");
@@ -165,6 +212,7 @@ int main(void)
     tcase_add_loop_test(tc, notify_send_fails, 0, 2);
     tcase_add_loop_test(tc, notify_session_lost, 0, 3);
     tcase_add_loop_test(tc, notify_large, 0, 2);
+    tcase_add_test(tc, notify_each_by_query);
     tcase_add_loop_test(tc, registration_in_blocks, 0, 2);
     suite_add_tcase(s, tc);
     return run_suite(s);
