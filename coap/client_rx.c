@@ -220,9 +220,13 @@ void coap_req_on_response_(coap_req_t *req, const coap_msg_t *m)
     if (!rc && req->rereg) {
         /* The answer to a re-registration starts the numbering again: a
          * device that restarted counts from anew (RFC 7641 §3.4 would
-         * otherwise call its notifications stale for 128 s). */
+         * otherwise call its notifications stale for 128 s). Not when a
+         * notification came while it waited (REREG_HEARD): the running
+         * observation is the device's, and this answer may be its copy of
+         * an earlier one, sent again for our retransmitted CON (RFC 7252
+         * §4.5), older than what we delivered since. */
+        if (req->rereg == REREG_WAITING) req->have_seq = 0;
         req->rereg = REREG_NONE;
-        req->have_seq = 0;
     }
     /* a fetcher's block is the whole answer: its owner puts it in place */
     int steps = !req->dereg && !req->fetcher;

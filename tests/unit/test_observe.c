@@ -329,7 +329,8 @@ END_TEST
 
 /* §3.4: while the re-registration waits for its ACK, an old notification
  * delayed on the way is stale (counted, never delivered as newer), and
- * does not end the re-registration, whose own answer comes later. */
+ * does not end the re-registration, whose own answer comes later, judged
+ * by the same numbering. */
 START_TEST(stale_while_reregistering)
 {
     simnet_t n;
@@ -346,11 +347,46 @@ START_TEST(stale_while_reregistering)
     ck_assert_int_eq(k.calls, 3);
     ck_assert(k.observing && !k.fresh);
     ck_assert_uint_eq(coap_ep_stats(sim_ep(&n, 0))->stale, 1);
-    sim_run_for(&n, 5000); /* the re-registration is retransmitted and answered */
+    /* the re-registration is retransmitted and answered with the server's
+     * copy of its first answer (RFC 7252 §4.5): 101, older than the 102
+     * delivered, so stale too; the observation goes on */
+    sim_run_for(&n, 5000);
     ck_assert_uint_eq(sim_count(&n, 0, o.srv.node, COAP_CON, COAP_GET), 3);
     ck_assert_int_eq(k.calls, 4);
-    ck_assert(k.observing && k.fresh && !k.last);
+    ck_assert(k.observing && !k.fresh && !k.last);
     ck_assert_uint_eq(k.seq, o.seq - 1);
+    ck_assert_uint_eq(coap_ep_stats(sim_ep(&n, 0))->stale, 2);
+    obs_notify(&n, &o, COAP_NON, COAP_CONTENT, 103, 10);
+    ck_assert(k.observing && k.fresh);
+    sim_free(&n);
+}
+END_TEST
+
+/* RFC 7252 §4.5, RFC 7641 §3.4: the re-registration's answer is lost, a
+ * newer notification comes, then our retransmitted re-registration gets
+ * the server's copy of its first answer, older than that notification:
+ * stale, never delivered as newer (the numbering is not started over
+ * while the observation is heard running). */
+START_TEST(late_copy_of_reregistration_answer)
+{
+    simnet_t n;
+    obs_t o = {.max_age = 10};
+    sim_rec_t k = {0};
+    setup(&n, &o, &k, 100, 1000);
+    obs_notify(&n, &o, COAP_NON, COAP_CONTENT, 102, 10);
+    sim_rule(&n, o.srv.node, 0, COAP_ACK, SIM_ANY, SIM_DROP, 0, 1); /* its first answer */
+    sim_run_for(&n, 11000 + 100);
+    ck_assert_int_eq(o.registrations, 2); /* answered with 101, lost */
+    obs_notify(&n, &o, COAP_NON, COAP_CONTENT, 104, 10);
+    ck_assert(k.fresh);
+    ck_assert_uint_eq(k.seq, 104);
+    int calls = k.calls;
+    sim_run_for(&n, 5000); /* retransmitted: the server's copy, 101, comes back */
+    ck_assert_uint_eq(sim_count(&n, 0, o.srv.node, COAP_CON, COAP_GET), 3);
+    ck_assert_int_eq(o.registrations, 2); /* a duplicate: answered from the copy */
+    ck_assert_int_eq(k.calls, calls + 1);
+    ck_assert(k.observing && !k.fresh); /* 101 after 104: stale, counted */
+    ck_assert_uint_eq(coap_ep_stats(sim_ep(&n, 0))->stale, 1);
     sim_free(&n);
 }
 END_TEST
@@ -538,6 +574,7 @@ int main(void)
     tcase_add_test(tc, reregister_after_max_age);
     tcase_add_test(tc, reregister_after_server_restart);
     tcase_add_test(tc, stale_while_reregistering);
+    tcase_add_test(tc, late_copy_of_reregistration_answer);
     tcase_add_test(tc, reregistration_lost_observation_alive);
     tcase_add_test(tc, reused_message_id_is_new);
     tcase_add_test(tc, observation_ends);
