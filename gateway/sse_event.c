@@ -106,7 +106,9 @@ static void set_payload(json_t *o, const coap_resp_t *r, int has_cf, uint32_t cf
         }
     }
     if (!has_cf || (d && d->textual)) {
-        json_t *v = json_stringn((const char *)r->body, r->body_len); /* NULL unless UTF-8 */
+        /* NULL unless UTF-8; and for a NULL pointer even of length 0 */
+        json_t *v =
+            r->body_len ? json_stringn((const char *)r->body, r->body_len) : json_string("");
         if (v) {
             json_object_set_new(o, "payload", v);
             return;
