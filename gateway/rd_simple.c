@@ -172,7 +172,7 @@ static void on_simple(coap_server_t *srv, const coap_server_request_t *req, void
     snprintf(s->ep, sizeof s->ep, "ep=%s", p.ep);
     if (p.has_lt) snprintf(s->lt, sizeof s->lt, "lt=%u", p.lt);
     rd_answer(&c, COAP_CHANGED, NULL); /* §5.1: at once, before the device is asked */
-    s->next = rd->simple; /* linked first: on_fetched unlinks it */
+    s->next = rd->simple;              /* linked first: on_fetched unlinks it */
     rd->simple = s;
     rd->nsimple++;
     const char *why;
