@@ -216,6 +216,14 @@ int coap_host_name_valid(const char *s, size_t len)
     return label > 0 && !digits_only;
 }
 
+int coap_addr_is_multicast(const coap_addr_t *a)
+{
+    coap_addr_t u = *a;
+    coap_addr_unmap(&u);
+    if (u.u.sa.sa_family == AF_INET) return IN_MULTICAST(ntohl(u.u.v4.sin_addr.s_addr));
+    return u.u.sa.sa_family == AF_INET6 && IN6_IS_ADDR_MULTICAST(&u.u.v6.sin6_addr);
+}
+
 int coap_addr_is_any(const coap_addr_t *a)
 {
     coap_addr_t u = *a;

@@ -88,6 +88,7 @@ coap_req_t *coap_req_clone_(const coap_req_t *from)
 static void req_free(coap_req_t *req)
 {
     coap_b2win_free_(req);
+    coap_group_free_(req);
     coap_ep_peer_unref_(req->ep, req->peer);
     free(req->opts);
     base_buf_free(&req->arena);
@@ -391,11 +392,13 @@ static void on_sent(coap_ep_t *ep, int result, const coap_msg_t *ack, void *arg)
         return;
     }
     /* Empty ACK (§5.2.2): the response will come separately. The slot is
-     * free again: the interaction is no longer outstanding (§4.7). */
+     * free again: the interaction is no longer outstanding (§4.7). A
+     * group request's NON ends its RST window here; its own timer runs. */
     req->state = REQ_WAIT_RESP;
     coap_peer_t *peer = req->peer;
     coap_req_release_slot_(req);
-    if (!req->timeout_ms) coap_req_arm_(req, coap_ep_params(req->ep)->exchange_lifetime_ms);
+    if (!req->timeout_ms && !req->group)
+        coap_req_arm_(req, coap_ep_params(req->ep)->exchange_lifetime_ms);
     coap_client_pump_(req->ep, peer);
 }
 
@@ -449,6 +452,7 @@ int coap_req_send(coap_req_t *req, coap_resp_cb cb, void *arg)
         return rc;
     }
     if (req->timeout_ms) coap_req_arm_(req, req->timeout_ms);
+    if (req->group && req->observe) coap_req_arm_(req, 60000 + (uint64_t)req->rereg_margin_ms);
     if ((req->budget = req->ep->req_budget)) req->budget->used++;
     return COAP_OK;
 }

@@ -78,6 +78,13 @@ struct coap_req {
     uint8_t echo_len, echo_followed;
     uint8_t echo[40];
 
+    /* a group request (client_group.c): the member whose answer is being
+     * matched and delivered, and each member's Observe freshness */
+    uint8_t group;
+    coap_peer_t *rx_peer;
+    struct group_member *members;
+    uint32_t nmembers;
+
     /* Observe (RFC 7641 §3.4) */
     uint8_t have_seq;
     uint32_t last_seq;
@@ -104,6 +111,12 @@ coap_req_t *coap_req_clone_(const coap_req_t *from);
 int coap_b2win_start_(coap_req_t *req, const coap_msg_t *block0, uint32_t size2);
 void coap_b2win_stop_(coap_req_t *req);
 void coap_b2win_free_(coap_req_t *req);
+
+/* client_group.c: a member's answer to a group request; the group
+ * request's timer (its window's end, or a re-registration); its memory. */
+void coap_group_deliver_(coap_req_t *req, const coap_msg_t *msg);
+void coap_group_timer_(coap_req_t *req);
+void coap_group_free_(coap_req_t *req);
 
 /* Registers the client role with ep (on its first request). */
 void coap_client_attach_(coap_ep_t *ep);

@@ -261,12 +261,15 @@ void coap_req_on_response_(coap_req_t *req, const coap_msg_t *m)
     coap_ep_peer_unref_(ep, peer);
 }
 
-/* §5.3.2: a response matches by token and by the endpoint it came from. */
+/* §5.3.2: a response matches by token and by the endpoint it came from;
+ * §8.2: to a group request, by token alone (members answer from their
+ * own unicast addresses). */
 void *coap_client_match_(coap_ep_t *ep, coap_peer_t *peer, const coap_msg_t *m)
 {
     coap_req_t *req = coap_req_by_token_(ep, m->token, m->token_len);
-    if (!req || req->peer != peer) return NULL;
+    if (!req || (req->peer != peer && !req->group)) return NULL;
     if (req->state == REQ_QUEUED || req->state == REQ_NEW) return NULL;
+    req->rx_peer = peer; /* valid while the datagram is processed */
     return req;
 }
 
@@ -274,6 +277,10 @@ void coap_client_deliver_(void *exchange, const coap_msg_t *m)
 {
     coap_req_t *req = exchange;
     uint32_t seq;
+    if (req->group) {
+        coap_group_deliver_(req, m);
+        return;
+    }
     if (req->win) return; /* its fetchers carry the rest: a late copy of block 0 */
     /* A notification that crossed our deregistration (RFC 7641 §3.6): the
      * answer to the deregistering GET carries no Observe. ACKed, dropped. */
@@ -297,6 +304,10 @@ void coap_client_deliver_(void *exchange, const coap_msg_t *m)
 void coap_req_timer_(coap_ep_t *ep, ep_timer_t *t)
 {
     coap_req_t *req = base_container_of(t, coap_req_t, tmr);
+    if (req->group) {
+        coap_group_timer_(req);
+        return;
+    }
     if (req->state == REQ_OBSERVING && !req->dereg) {
         /* Silence past Max-Age (RFC 7641 §3.3.1): register again with the
          * same token. The answer continues the observation, or ends it. */
@@ -312,6 +323,7 @@ void coap_req_timer_(coap_ep_t *ep, ep_timer_t *t)
 
 void coap_req_observe_stop(coap_req_t *req, int how)
 {
+    if (req->group) how = COAP_OBSERVE_FORGET; /* no group deregistration */
     if (req->in_callback) {
         req->stop_how = (uint8_t)how;
         return;

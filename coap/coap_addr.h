@@ -48,6 +48,9 @@ void coap_addr_map_v6(coap_addr_t *a);
 int coap_addr_equal(const coap_addr_t *a, const coap_addr_t *b);
 /* Whether a is the wildcard (0.0.0.0, ::, ::ffff:0.0.0.0), whatever its port. */
 int coap_addr_is_any(const coap_addr_t *a);
+/* Whether a is a multicast group (224.0.0.0/4, ff00::/8, or the
+ * IPv4-mapped form of the former). */
+int coap_addr_is_multicast(const coap_addr_t *a);
 /* The same host: the same address whatever the ports, an IPv4-mapped IPv6
  * address the same as its IPv4 one. */
 int coap_addr_same_host(const coap_addr_t *a, const coap_addr_t *b);

@@ -124,6 +124,20 @@ void coap_req_observe_stop(coap_req_t *req, int how);
  * sequence numbers of 24 bits and times in ms. */
 int coap_observe_is_fresh(uint32_t v1, uint64_t t1_ms, uint32_t v2, uint64_t t2_ms);
 
+/* A group request (RFC 7252 §8.2, RFC 7390 §2.7): sent once as a NON to
+ * a multicast destination, answered by any number of members, each from
+ * its own unicast address. Every answer comes to the callback with
+ * r->peer set to its member (r->last 0); responses are matched by token
+ * alone (§8.2), a member's Block2 answer is delivered as its first block
+ * (RFC 7959 §2.8: the rest is for a unicast request). Without Observe, the
+ * final call comes when window_ms has passed: err COAP_OK and msg NULL.
+ * With Observe (groupcomm-bis §3.7), notifications keep coming, fresh or
+ * not judged per member (RFC 7641 §3.4), until coap_req_cancel() or
+ * coap_req_observe_stop() (which forgets: the members' next notifications
+ * get RST, RFC 7641 §3.6); the registration is sent again when Max-Age of
+ * the last notification, plus the margin, passes in silence. */
+void coap_req_set_group(coap_req_t *req, uint32_t window_ms);
+
 const coap_addr_t *coap_req_dest(const coap_req_t *req);
 coap_ep_t *coap_req_ep(const coap_req_t *req);
 
