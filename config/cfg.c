@@ -50,6 +50,7 @@ const cfg_key_t cfg_keys[] = {
     {"dtls.idle_s", CFG_K_UINT, F(dtls_idle_s), 1, 86400, NULL},
     {"dtls.handshakes_per_s", CFG_K_UINT, F(dtls_handshakes_per_s), 1, 100000, NULL},
     {"devices", CFG_K_DEVICES, 0, 0, 0, NULL},
+    {"groups", CFG_K_GROUPS, 0, 0, 0, NULL},
     {"credentials", CFG_K_CREDS, 0, 0, 0, NULL},
     {"proxy.allow_targets", CFG_K_LIST, F(allow_targets), 0, 0, cfg_check_target},
     {"proxy.allow_origins", CFG_K_LIST, F(allow_origins), 0, 0, cfg_check_origin},
@@ -293,6 +294,7 @@ void cfg_free(cfg_t *c)
     }
     cfg_free_tokens(c->tokens, c->ntokens);
     cfg_free_creds(c->creds, c->ncreds);
+    cfg_groups_free(c->groups, c->ngroups);
     cfg_ids_free(c->identities, c->nidentities);
     /* zeroed, so a second cfg_free is harmless */
     memset(c, 0, sizeof *c);
@@ -359,6 +361,8 @@ int cfg_copy(cfg_t *dst, const cfg_t *src)
     dst->tokens = NULL;
     dst->creds = NULL;
     dst->identities = NULL;
+    dst->groups = NULL;
+    dst->ngroups = 0;
     dst->ndevices = dst->ntokens = dst->ncreds = dst->nidentities = 0;
     for (size_t i = 0; i < cfg_nkeys; i++) {
         if (cfg_keys[i].kind == CFG_K_STRING) *string_field(dst, &cfg_keys[i]) = NULL;
@@ -382,7 +386,7 @@ int cfg_copy(cfg_t *dst, const cfg_t *src)
     for (size_t i = 0; i < src->ntokens; i++)
         if (cfg_token_add(dst, src->tokens[i].token, src->tokens[i].write, src->tokens[i].name))
             return -1;
-    if (cfg_creds_copy(dst, src)) return -1;
+    if (cfg_creds_copy(dst, src) || cfg_groups_copy(dst, src)) return -1;
     return cfg_ids_copy(dst, src);
 }
 

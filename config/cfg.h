@@ -30,6 +30,16 @@ typedef struct {
     char *uri;  /* coap://HOST[:PORT][/base/path] */
 } cfg_device_t;
 
+/* One entry of "groups" (RFC 7390): a multicast address, or members
+ * reached one by one for networks without multicast. */
+typedef struct {
+    char *name;         /* a device name: [A-Za-z0-9_.-]{1,63} */
+    char *address;      /* "224.0.1.187" or "[ff02::fd%br0]" (a multicast IP literal), or NULL */
+    uint32_t port;      /* of address: 5683 */
+    cfg_list_t members; /* "coap://HOST[:PORT]" each, when address is NULL */
+    uint32_t window_ms; /* how long answers are gathered: 2000 */
+} cfg_group_t;
+
 /* The DTLS credentials for coaps:// devices, one entry of "credentials"
  * (docs/configuration.md): keyed by a device name or a host as written in
  * the target URI. Keys are never inline: they come from a file or a
@@ -98,6 +108,8 @@ typedef struct {
     uint32_t dtls_handshakes_per_s; /* dtls.handshakes_per_s: per source address, 10 */
     cfg_device_t *devices;
     size_t ndevices;
+    cfg_group_t *groups; /* groups: group requests (RFC 7390); none */
+    size_t ngroups;
     cfg_cred_t *creds; /* credentials: DTLS credentials for coaps:// devices; none */
     size_t ncreds;
     cfg_list_t allow_targets;   /* extra CIDRs or host names, on top of the defaults */
@@ -149,6 +161,7 @@ void cfg_defaults(cfg_t *c);
  *                             "names": [S...], "proxy": "read"|"read-write"}, ...],
  *             "max_sessions": N, "max_handshakes": N, "idle_s": N, "handshakes_per_s": N},
  *    "devices": {NAME: "coap[s]://HOST[:PORT][/PATH]", ...},
+ *    "groups": {NAME: {"address": S, "port": N, "members": [S...], "window_ms": N}, ...},
  *    "credentials": {NAME-OR-HOST: {"psk_identity": S, "psk_key_file": S,
  *                    "psk_key_env": S, "cert": S, "key": S, "ca": S, "name": S,
  *                    "rpk_key": S, "rpk_pin": S, "no_verify": B}, ...},

@@ -164,6 +164,8 @@ static int set_key(cfg_ctx_t *x, const cfg_key_t *k, const char *v, int mode, cf
         return set_enum(x, k, v, c);
     case CFG_K_CREDS:
         return cfg_creds_set_text(x, v, c);
+    case CFG_K_GROUPS:
+        return cfg_groups_set_text(x, v, c);
     default:
         return set_list(x, k, v, mode, c);
     }

@@ -18,6 +18,7 @@ typedef enum {
     CFG_K_FORMAT,     /* int: CFG_LOG_TEXT/JSON */
     CFG_K_LIST,       /* cfg_list_t, each item checked by the key's check */
     CFG_K_DEVICES,    /* devices */
+    CFG_K_GROUPS,     /* groups (cfg_groups.c) */
     CFG_K_TOKENS,     /* tokens */
     CFG_K_CREDS,      /* credentials (cfg_creds.c) */
     CFG_K_IDENTITIES, /* dtls.identities (cfg_ids.c) */
@@ -120,6 +121,14 @@ void cfg_free_creds(cfg_cred_t *v, size_t n);
 int cfg_creds_copy(cfg_t *dst, const cfg_t *src);
 /* The key files of every entry (psk_key_file, key, rpk_key), on disk. */
 int cfg_check_creds_files(const cfg_t *c, char *err, size_t errlen);
+
+/* cfg_groups.c: "groups". From the JSON object at p (replacing c's),
+ * or from its text form (the same JSON). Return 0, or -1 through
+ * cfg_fail with c unchanged. */
+int cfg_groups_load(cfg_ctx_t *x, struct json_t *obj, const cfg_path_t *p, cfg_t *c);
+int cfg_groups_set_text(cfg_ctx_t *x, const char *text, cfg_t *c);
+void cfg_groups_free(cfg_group_t *v, size_t n);
+int cfg_groups_copy(cfg_t *dst, const cfg_t *src);
 
 /* cfg_ids.c: dtls.identities. From JSON (an array of objects, replacing
  * the list), or from text (the same JSON; CFG_APPEND adds to the list). */

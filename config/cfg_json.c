@@ -228,6 +228,8 @@ static int load_key(cfg_ctx_t *x, const cfg_key_t *k, json_t *v, const cfg_path_
         return load_tokens(x, v, p, c);
     case CFG_K_CREDS:
         return cfg_creds_load(x, v, p, c);
+    case CFG_K_GROUPS:
+        return cfg_groups_load(x, v, p, c);
     case CFG_K_IDENTITIES:
         return cfg_ids_load_json(x, v, p, c);
     }

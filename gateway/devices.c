@@ -222,6 +222,7 @@ typedef struct {
     int source;
     const coap_addr_t *addr;
     int ok;
+    gw_device_t *found;
 } list_ctx_t;
 
 static void collect(const char *key, void *value, void *arg)
@@ -269,4 +270,19 @@ void gw_devices_mark(gw_t *gw, const coap_addr_t *addr, int ok)
 {
     list_ctx_t x = {.addr = addr, .ok = ok};
     if (gw->devices) gw_strmap_each(gw->devices, mark, &x);
+}
+
+static void match_addr(const char *key, void *value, void *arg)
+{
+    (void)key;
+    list_ctx_t *x = arg;
+    gw_device_t *d = value;
+    if (!x->found && d->resolved && coap_addr_equal(&d->addr, x->addr)) x->found = d;
+}
+
+gw_device_t *gw_device_by_addr(gw_t *gw, const coap_addr_t *addr)
+{
+    list_ctx_t x = {.addr = addr};
+    if (gw->devices) gw_strmap_each(gw->devices, match_addr, &x);
+    return x.found;
 }

@@ -147,6 +147,11 @@ int gw_target_of_device(gw_t *gw, const gw_device_t *d, const char *uri, gw_targ
 
 /* proxy.c: forwards the request to the target and answers it later. */
 void gw_proxy(gw_t *gw, http_req_t *req, const gw_target_t *t);
+/* proxy.c: the request's body into creq with its Content-Format (RFC 8075
+ * §6.2); JSON bound for a CBOR resource (body_ct: coap-ct=N, else -1; or
+ * the device's advertised links) goes as CBOR. On failure answers req
+ * and returns -1. */
+int gw_proxy_set_body(http_req_t *req, const gw_target_t *t, int body_ct, coap_req_t *creq);
 
 /* shutdown.c: SIGTERM/SIGINT. The first call starts a graceful shutdown
  * (no new connections, /readyz 503, CoAP requests 5.03, streams ended,

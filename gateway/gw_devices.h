@@ -54,6 +54,8 @@ void gw_devices_free(struct gw *gw);
 gw_device_t *gw_device_find(struct gw *gw, const char *name);
 /* A device whose URI has this host (name or literal) and port. */
 gw_device_t *gw_device_by_host(struct gw *gw, const char *host, uint16_t port);
+/* The device at this address and port (the first found), or NULL. */
+gw_device_t *gw_device_by_addr(struct gw *gw, const coap_addr_t *addr);
 /* Adds a registered device (name must be free). Takes copies. */
 gw_device_t *gw_device_add_rd(struct gw *gw, const char *name, const char *uri,
                               const coap_addr_t *addr);

@@ -27,6 +27,14 @@ void gw_ev_unref(gw_ev_t *e);
  * (code, content format, ETag, Max-Age, payload, its Observe sequence) as
  * JSON. */
 gw_ev_t *gw_ev_notification(const char *target, const coap_resp_t *r);
+/* The response's fields of a notification (code, content format and
+ * type, ETag, Max-Age, received_at, payload) set in the JSON object d:
+ * the one encoding of CoAP answers in JSON (events, group answers).
+ * Returns -1 when d is NULL. */
+struct json_t;
+int gw_ev_set_response(struct json_t *d, const coap_resp_t *r);
+/* `event: EVENT` with a new `id:` and data (its reference is taken). */
+gw_ev_t *gw_ev_with_id(const char *event, struct json_t *data);
 /* `event: status` with {"target":..., "state":...}. */
 gw_ev_t *gw_ev_status(const char *target, const char *state);
 /* `event: status` with {"target":..., "state":"resumed", "last_event_id":

@@ -355,7 +355,7 @@ static int no_cache(http_req_t *req)
 /* The request body with its Content-Format; JSON bound for a CBOR
  * resource (coap-ct, or the device's advertised links) goes as CBOR. On
  * failure answers req and returns -1. */
-static int set_body(exch_t *x, http_req_t *req, const gw_target_t *t, coap_req_t *creq)
+int gw_proxy_set_body(http_req_t *req, const gw_target_t *t, int body_ct, coap_req_t *creq)
 {
     size_t len;
     const uint8_t *body = http_req_body(req, &len);
@@ -363,8 +363,7 @@ static int set_body(exch_t *x, http_req_t *req, const gw_target_t *t, coap_req_t
     if (!len) return 0;
     int cf = ct ? gw_map_content_type(ct) : -1;
     if (ct && cf < 0) return http_respond_text(req, 415, "no CoAP Content-Format for %s", ct), -1;
-    int to =
-        cf == COAP_CF_JSON || cf == COAP_CF_SENML_JSON ? gw_convert_target_ct(t, x->body_ct) : -1;
+    int to = cf == COAP_CF_JSON || cf == COAP_CF_SENML_JSON ? gw_convert_target_ct(t, body_ct) : -1;
     if (to < 0) {
         if (cf >= 0) coap_req_set_content_format(creq, (unsigned)cf);
         return coap_req_set_payload(creq, body, len) ? http_respond_text(req, 503, "out of memory"),
@@ -398,7 +397,7 @@ static int start_exchange(exch_t *x, http_req_t *req, const gw_target_t *t, cons
         return http_respond_text(req, 400, "cannot build a request for %s: %s", t->uri,
                                  coap_strerror(err)),
                -1;
-    if (set_body(x, req, t, creq)) {
+    if (gw_proxy_set_body(req, t, x->body_ct, creq)) {
         coap_req_cancel(creq);
         return -1;
     }

@@ -5,6 +5,7 @@
 #include "gw.h"
 #include "gw_api.h"
 #include "gw_auth.h"
+#include "gw_groups.h"
 #include "gw_guard.h"
 #include "gw_hub.h"
 #include "gw_web.h"
@@ -22,6 +23,7 @@ static const char index_text[] =
     "  /hc/coap://HOST:PORT/PATH   any allowed CoAP target (RFC 8075 default mapping)\n"
     "  /hc/coaps://HOST:PORT/PATH  the same over DTLS, with the host's \"credentials\"\n"
     "  /hc/?target_uri=URI         the same, with the target percent-encoded\n"
+    "  /groups/NAME/PATH           a group request: every member's answer (JSON or SSE)\n"
     "  /api/devices                the devices and their resources, as JSON\n"
     "  /api/openapi.json           the OpenAPI description of these URLs\n"
     "  /.well-known/core           the mapping template (RFC 8075 §5.5)\n"
@@ -193,6 +195,10 @@ void gw_route(http_req_t *req, void *arg)
     }
     if (!strcmp(path, "/events") && get) {
         events(gw, req, token);
+        return;
+    }
+    if (!strncmp(path, "/groups/", 8)) {
+        gw_groups_serve(gw, req, path + 8);
         return;
     }
     if (gw_target_path(path)) {

@@ -122,15 +122,13 @@ static void set_payload(json_t *o, const coap_resp_t *r, int has_cf, uint32_t cf
     free(out);
 }
 
-gw_ev_t *gw_ev_notification(const char *target, const coap_resp_t *r)
+int gw_ev_set_response(json_t *d, const coap_resp_t *r)
 {
     const coap_msg_t *m = r->msg;
-    json_t *d = json_object();
     char buf[64];
     uint32_t cf;
     int has_cf = coap_msg_get_uint(m, COAP_OPT_CONTENT_FORMAT, &cf) == 0;
-    json_object_set_new(d, "target", json_string(target));
-    json_object_set_new(d, "seq", json_integer(r->seq));
+    if (!d) return -1;
     snprintf(buf, sizeof buf, "%u.%02u", COAP_CODE_CLASS(m->code), COAP_CODE_DETAIL(m->code));
     json_object_set_new(d, "code", json_string(buf));
     if (has_cf) {
@@ -147,9 +145,26 @@ gw_ev_t *gw_ev_notification(const char *target, const coap_resp_t *r)
     gw_rfc3339_now(buf, sizeof buf);
     json_object_set_new(d, "received_at", json_string(buf));
     set_payload(d, r, has_cf, cf);
+    return 0;
+}
+
+gw_ev_t *gw_ev_with_id(const char *event, json_t *data)
+{
     char id[24];
     snprintf(id, sizeof id, "%" PRIu64, next_id());
-    return ev_printf("notification", id, d);
+    return ev_printf(event, id, data);
+}
+
+gw_ev_t *gw_ev_notification(const char *target, const coap_resp_t *r)
+{
+    json_t *d = json_object();
+    json_object_set_new(d, "target", json_string(target));
+    json_object_set_new(d, "seq", json_integer(r->seq));
+    if (gw_ev_set_response(d, r)) {
+        json_decref(d);
+        return NULL;
+    }
+    return gw_ev_with_id("notification", d);
 }
 
 gw_ev_t *gw_ev_status(const char *target, const char *state)

@@ -1,0 +1,16 @@
+/*
+ * gw_groups.h - group requests over HTTP (RFC 7390, groupcomm-bis §3):
+ * /groups/NAME/PATH. Internal to gateway/.
+ */
+#ifndef GW_GROUPS_H
+#define GW_GROUPS_H
+
+#include "gw.h"
+
+/* Answers req, a request for /groups/REST (REST: "NAME/PATH", still
+ * percent-encoded), after the group's window (JSON), as the answers come
+ * (Accept: text/event-stream), or for as long as the client stays
+ * (text/event-stream with ?observe). */
+void gw_groups_serve(gw_t *gw, http_req_t *req, const char *rest);
+
+#endif
