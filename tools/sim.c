@@ -32,8 +32,9 @@ enum {
     RES_CBOR,
     RES_SENML,
     RES_INTKEY,
+    RES_BIG_TICKS,
     RES_OBSERVABLE,
-    RES_COUNT = 12
+    RES_COUNT = 13
 };
 
 /* One listener: plain UDP, or DTLS beside it. */
@@ -302,6 +303,10 @@ static void on_tick(base_loop_t *loop, base_loop_timer_t *t, void *arg)
     s->count.ticks++;
     r = sim_ticks_rep(&s->count, b, sizeof b);
     notify(s, RES_TICKS, &r);
+    char big[SIM_BIG_SIZE];
+    uint8_t etag[4];
+    r = sim_big_ticks_rep(&s->count, big, etag);
+    notify(s, RES_BIG_TICKS, &r);
     uint8_t cb[256];
     r = cbor_rep(s, 0, cb, sizeof cb);
     notify(s, RES_CBOR, &r);
@@ -336,6 +341,8 @@ static void usage(FILE *f)
         "  /senml                observable, application/senml+cbor: the readings as SenML\n"
         "  /cbor-intkey          observable, application/cbor {1: \"one\"}: a map key JSON\n"
         "                        cannot have\n"
+        "  /big-ticks            observable, text/plain: /ticks in 5,120 bytes (\"ticks N\" at\n"
+        "                        both ends, ETag N): notifications go block-wise\n"
         "  /cbor-bad             application/cbor 82 01: malformed (an array one item short)\n"
         "  /.well-known/core     the list of the above (RFC 6690)\n"
         "  --listen ADDR:PORT    where the device listens (default 127.0.0.1:5783)\n"
@@ -415,6 +422,11 @@ static const struct {
      senml_res,
      {.rt = "readings", .ct = 112, .sz = -1, .title = "Readings in SenML CBOR"}},
     {"/cbor-intkey", COAP_RES_OBSERVABLE, COAP_METHODS_READ, cbor_odd, {.ct = 60, .sz = -1}},
+    {"/big-ticks",
+     COAP_RES_OBSERVABLE,
+     COAP_METHODS_READ,
+     sim_big_ticks,
+     {.rt = "ticks", .ct = 0, .sz = SIM_BIG_SIZE, .title = "Periods since start, 5 KiB"}},
     {"/firmware",
      0,
      COAP_METHODS_READ,
@@ -434,7 +446,8 @@ static void add_resources(sim_t *s, listener_t *l)
 {
     for (size_t i = 0; i < RES_COUNT; i++) {
         /* the counting resources keep their state apart (sim_count.c) */
-        int counting = resources[i].handler == sim_counter || resources[i].handler == sim_ticks;
+        int counting = resources[i].handler == sim_counter || resources[i].handler == sim_ticks ||
+                       resources[i].handler == sim_big_ticks;
         coap_server_resource_t *r = coap_server_add(
             l->srv, resources[i].path, resources[i].flags, resources[i].methods,
             resources[i].handler, counting ? (void *)&s->count : s, &resources[i].a);
