@@ -165,6 +165,28 @@ static void led(coap_server_t *srv, const coap_server_request_t *req, void *arg)
     }
 }
 
+/* The current ETags, declared to the server: it answers If-Match and
+ * If-None-Match itself (RFC 7252 §5.10.8), the handlers never see a
+ * request whose condition fails. */
+static int led_etag(coap_server_t *srv, const coap_server_request_t *req, uint8_t etag[8],
+                    void *arg)
+{
+    (void)srv;
+    (void)req;
+    etag[0] = (uint8_t)((sim_t *)arg)->led_on;
+    return 1;
+}
+
+static int firmware_etag(coap_server_t *srv, const coap_server_request_t *req, uint8_t etag[8],
+                         void *arg)
+{
+    (void)srv;
+    (void)req;
+    const sim_t *s = arg;
+    memcpy(etag, s->fw_etag, sizeof s->fw_etag);
+    return (int)sizeof s->fw_etag;
+}
+
 static void firmware(coap_server_t *srv, const coap_server_request_t *req, void *arg)
 {
     sim_t *s = arg;
@@ -452,6 +474,8 @@ static void add_resources(sim_t *s, listener_t *l)
             l->srv, resources[i].path, resources[i].flags, resources[i].methods,
             resources[i].handler, counting ? (void *)&s->count : s, &resources[i].a);
         if (i < RES_OBSERVABLE) l->res[i] = r;
+        if (resources[i].handler == led) coap_resource_set_etag(r, led_etag, s);
+        if (resources[i].handler == firmware) coap_resource_set_etag(r, firmware_etag, s);
     }
 }
 
