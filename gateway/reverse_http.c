@@ -346,9 +346,5 @@ void rv_forward_http(gw_reverse_t *rv, coap_server_t *srv, const coap_server_req
                  rc == 1 ? "malformed Proxy-Uri" : "cannot start the HTTP request");
         return;
     }
-    /* No empty ACK yet: an origin that answers within the endpoint's
-     * defer_ack_ms (500 ms) is piggybacked, a slower one gets the empty ACK
-     * then and a separate response. libcoap 4.3.1's client cannot follow
-     * Block2 when block 0 comes as a separate response ("large body receive
-     * internal issue"), so ACKing at once would break its large downloads. */
+    rv_ack_early(srv, req);
 }

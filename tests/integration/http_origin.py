@@ -4,6 +4,7 @@
   ANY  /echo           200 with the method, the request body and its Content-Type
   GET  /status/NNN     that status, body "status NNN"
   GET  /slow           answers after 3 s
+  GET  /slow-big[?ms=N] answers after 1 s (N ms) with 5,000 bytes ("slow-big" ... "end.")
   GET  /big            300 KiB of deterministic bytes, application/octet-stream
   DELETE /item         204
   POST /create         201 with Location /items/7?x=1
@@ -67,6 +68,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         elif self.path.startswith("/status/"):
             code = int(self.path.split("/")[2])
             self.reply(code, b"status %d" % code)
+        elif self.path.startswith("/slow-big"):
+            time.sleep(int(self.path.split("ms=")[1]) / 1000 if "ms=" in self.path else 1)
+            self.reply(200, b"slow-big" + b"." * 4988 + b"end.")
         elif self.path == "/slow":
             time.sleep(3)
             self.reply(200, b"late")
