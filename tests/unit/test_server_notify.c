@@ -243,6 +243,42 @@ START_TEST(registration_in_blocks)
 }
 END_TEST
 
+/* A notification whose Size2 passes the observation's body limit is not
+ * fetched: no later block is asked for, nothing is delivered, and the
+ * observation goes on. */
+START_TEST(notification_over_limit)
+{
+    for (size_t i = 0; i < sizeof nrep; i++) nrep[i] = 'm';
+    ot_t o;
+    ot_init(&o, NULL, -1);
+    coap_server_remove(o.t.srv, o.res);
+    o.res = coap_server_add(o.t.srv, "/temp", COAP_RES_OBSERVABLE, COAP_METHODS_READ, h_nblocks,
+                            &o.h, NULL);
+    nmode = nnotified = 0;
+    sim_rec_t k = {0};
+    coap_req_t *req = st_req(&o.t, COAP_GET, "temp");
+    coap_req_set_observe(req, 0);
+    coap_req_set_max_body(req, sizeof nrep); /* the registration's answer fits */
+    st_do(&o.t, req, &k);
+    ck_assert_int_eq(k.calls, 1);
+    int handled = o.h.calls;
+    static char bigger[sizeof nrep + 1000];
+    memset(bigger, 'b', sizeof bigger);
+    coap_server_response_t r = COAP_RESPONSE(COAP_CONTENT);
+    r.payload = bigger;
+    r.payload_len = sizeof bigger;
+    ck_assert_int_eq(coap_server_notify(o.t.srv, o.res, &r), 1);
+    sim_run_idle(&o.t.n);
+    ck_assert_int_eq(o.h.calls, handled); /* no GET for block 1 */
+    ck_assert_int_eq(k.calls, 1);
+    ck_assert_int_eq(ot_notify(&o, COAP_CONTENT, "n", 60), 1);
+    sim_run_idle(&o.t.n);
+    ck_assert_int_eq(k.calls, 2);
+    ck_assert_mem_eq(k.body, "n", 1);
+    st_free(&o.t);
+}
+END_TEST
+
 /* coap_server_notify_each (a lookup, RFC 9176 §6): each observer gets the
  * representation of its own query, and none when build leaves it alone. */
 static int build_of_query(const char *query, uint64_t *word, coap_server_response_t *out, void *arg)
@@ -299,6 +335,7 @@ int main(void)
     tcase_add_loop_test(tc, notify_session_lost, 0, 3);
     tcase_add_loop_test(tc, notify_large, 0, 2);
     tcase_add_loop_test(tc, notification_in_blocks, 0, 3);
+    tcase_add_test(tc, notification_over_limit);
     tcase_add_test(tc, notify_each_by_query);
     tcase_add_loop_test(tc, registration_in_blocks, 0, 2);
     suite_add_tcase(s, tc);
