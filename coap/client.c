@@ -479,6 +479,7 @@ static void detach(coap_req_t *req)
 {
     coap_ep_t *ep = req->ep;
     coap_b2win_stop_(req);
+    coap_notif_stop_(req);
     if (req->state == REQ_QUEUED) unqueue(req);
     if (req->tx) coap_ep_tx_cancel(ep, req->tx);
     req->tx = NULL;

@@ -6,6 +6,7 @@
 #define COAP_CLIENT_INTERNAL_H
 
 #include "base_buf.h"
+#include "coap_block.h"
 #include "coap_client.h"
 #include "ep_internal.h"
 
@@ -67,6 +68,12 @@ struct coap_req {
     struct b2win *win; /* blocks fetched several at a time (client_blocks.c) */
     uint8_t fetcher;   /* fetches one block for another request's window */
 
+    /* the later blocks of a notification (client_notif.c), fetched by a
+     * request of its own; nfetch_seq and nfetch_t: that notification's */
+    struct coap_req *nfetch;
+    uint32_t nfetch_seq;
+    uint64_t nfetch_t;
+
     /* progress of a block-wise transfer (coap_req_set_progress) */
     coap_progress_cb progress;
     void *progress_arg;
@@ -118,6 +125,14 @@ void coap_group_deliver_(coap_req_t *req, const coap_msg_t *msg);
 void coap_group_timer_(coap_req_t *req);
 void coap_group_free_(coap_req_t *req);
 
+/* client_notif.c: a notification that comes as its first block (RFC 7959
+ * §2.6). step takes every message of a running observation (b: its Block2,
+ * NULL when none): 1 when it took the message (the rest is being fetched,
+ * or it was stale), 0 when it goes to the callback as it is. stop ends a
+ * fetch in flight. */
+int coap_notif_step_(coap_req_t *req, const coap_msg_t *m, const coap_block_info_t *b);
+void coap_notif_stop_(coap_req_t *req);
+
 /* Registers the client role with ep (on its first request). */
 void coap_client_attach_(coap_ep_t *ep);
 /* A slot of the peer's NSTART budget came free: start queued requests. */
@@ -127,6 +142,9 @@ void coap_client_pump_(coap_ep_t *ep, coap_peer_t *peer);
 /* Reports one more block done to the request's progress callback. */
 void coap_req_progress_(coap_req_t *req, int upload, size_t bytes, size_t total);
 void coap_req_on_response_(coap_req_t *req, const coap_msg_t *msg);
+/* Hands a notification (its body in req->body, or m's payload) to the
+ * callback, judged for freshness with seq. */
+void coap_req_notify_(coap_req_t *req, const coap_msg_t *m, uint32_t seq);
 /* The role's entries (ep_response_role_t) and the exchange timer: a
  * timeout, or an observation's re-registration after Max-Age. */
 void *coap_client_match_(coap_ep_t *ep, coap_peer_t *peer, const coap_msg_t *msg);

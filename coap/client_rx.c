@@ -94,10 +94,10 @@ static int block2_step(coap_req_t *req, const coap_msg_t *m)
     /* A later block request answered without Block2 (or with an error)
      * would leave the body cut short: fail rather than deliver part. */
     if (req->b2_num > 0 && (!has || COAP_CODE_CLASS(m->code) != 2)) return COAP_ERR_BLOCK;
+    /* A running observation's notifications (client_notif.c). */
+    if (req->observe && req->state == REQ_OBSERVING)
+        return coap_notif_step_(req, m, has ? &b : NULL);
     if (!has || COAP_CODE_CLASS(m->code) != 2) return 0;
-    /* A notification's first block: delivered as it is (fetching the rest
-     * of a notification is not supported). */
-    if (req->observe && req->state == REQ_OBSERVING) return 0;
     const coap_msg_opt_t *etag = coap_msg_find_opt(m, COAP_OPT_ETAG);
     if (b.num == 0) {
         uint32_t size2;
@@ -166,7 +166,7 @@ static int echo_step(coap_req_t *req, const coap_msg_t *m)
 
 /* Calls the callback for a notification (or the first response of an
  * observation) and carries out a stop requested from inside it. */
-static void notify(coap_req_t *req, const coap_msg_t *m, uint32_t seq)
+void coap_req_notify_(coap_req_t *req, const coap_msg_t *m, uint32_t seq)
 {
     uint64_t now = coap_ep_now(req->ep);
     int fresh = !req->have_seq || coap_observe_is_fresh(req->last_seq, req->last_t, seq, now);
@@ -227,6 +227,7 @@ void coap_req_on_response_(coap_req_t *req, const coap_msg_t *m)
          * §4.5), older than what we delivered since. */
         if (req->rereg == REREG_WAITING) req->have_seq = 0;
         req->rereg = REREG_NONE;
+        coap_notif_stop_(req); /* the answer is the newer state */
     }
     /* a fetcher's block is the whole answer: its owner puts it in place */
     int steps = !req->dereg && !req->fetcher;
@@ -249,7 +250,7 @@ void coap_req_on_response_(coap_req_t *req, const coap_msg_t *m)
         }
         if (observed) {
             req->state = REQ_OBSERVING;
-            notify(req, m, seq);
+            coap_req_notify_(req, m, seq);
         } else {
             /* A plain response, the end of an observation (an error, or a
              * response without Observe: RFC 7641 §3.2), or the answer to
@@ -295,7 +296,8 @@ void coap_client_deliver_(void *exchange, const coap_msg_t *m)
     if (req->rereg && req->state == REQ_WAIT_ACK && notification &&
         !coap_msg_find_opt(m, COAP_OPT_BLOCK2)) {
         req->rereg = REREG_HEARD;
-        notify(req, m, seq);
+        coap_notif_stop_(req); /* a newer state than a notification in blocks */
+        coap_req_notify_(req, m, seq);
         return;
     }
     coap_req_on_response_(req, m);

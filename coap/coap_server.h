@@ -133,6 +133,20 @@ const char *coap_resource_path(const coap_server_resource_t *res);
  * received pass it (RFC 7959 §2.9.3), before the handler runs. */
 void coap_resource_set_max_upload(coap_server_resource_t *res, uint32_t max);
 
+/* The current ETag of a resource, for conditional requests (RFC 7252
+ * §5.10.8): the callback writes up to 8 bytes to etag and returns their
+ * number (0: the resource exists without an ETag), or -1 when the target
+ * has no current representation (not created yet, deleted). With one set,
+ * the server evaluates If-Match (§5.10.8.1: one of the listed ETags is the
+ * current one, or the empty value and the target exists) and
+ * If-None-Match (§5.10.8.2: the target does not exist) for every request
+ * to res, every block of a Block1 upload included, and answers 4.12
+ * Precondition Failed without calling the handler when one fails. NULL:
+ * the handler sees the options and decides. */
+typedef int (*coap_etag_cb)(coap_server_t *srv, const coap_server_request_t *req, uint8_t etag[8],
+                            void *arg);
+void coap_resource_set_etag(coap_server_resource_t *res, coap_etag_cb cb, void *arg);
+
 /* Admission (RFC 7252 §11.3: spoofed sources, amplification). The
  * callback runs for every request to res (every block of a block-wise
  * transfer too) once its path, options and method passed, and before the

@@ -38,6 +38,8 @@ struct coap_resource {
     void *arg;
     coap_admit_cb admit; /* NULL: everyone */
     void *admit_arg;
+    coap_etag_cb etag; /* NULL: conditions left to the handler */
+    void *etag_arg;
     char *rt, *if_, *title;
     int ct;
     long sz;
@@ -142,6 +144,9 @@ void coap_srv_on_request_(coap_ep_t *ep, coap_ep_req_t *er, const coap_msg_t *m,
 
 /* server.c */
 void coap_server_error_(coap_server_t *srv, uint64_t id, uint8_t code, const char *diag);
+/* server_cond.c: If-Match and If-None-Match (RFC 7252 §5.10.8) against the
+ * resource's declared ETag; -1 when they failed and 4.12 went out. */
+int coap_srv_preconditions_(coap_server_t *srv, const coap_server_request_t *req);
 
 /* server_block.c */
 char *coap_srv_request_key_(const coap_msg_t *m, int with_tag);

@@ -225,6 +225,7 @@ static void serve(coap_server_t *srv, srv_req_t *sr, coap_server_request_t *req,
                                "response no longer available");
         return;
     }
+    if (res && coap_srv_preconditions_(srv, req)) return;
     /* RFC 7641 §4.1: GET with Observe 0 registers (when the answer is a
      * success); Observe 1 deregisters. A block request other than the first
      * does not register again (RFC 7959 §2.6). */

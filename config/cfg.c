@@ -58,6 +58,7 @@ const cfg_key_t cfg_keys[] = {
     {"proxy.coap_clients_trusted", CFG_K_BOOL, F(coap_clients_trusted), 0, 1, NULL},
     {"proxy.timeout_ms", CFG_K_UINT, F(timeout_ms), 1, 600000, NULL},
     {"proxy.max_body_bytes", CFG_K_UINT, F(max_body), 1, 67108864, NULL},
+    {"proxy.max_redirects", CFG_K_UINT, F(max_redirects), 0, 20, NULL},
     {"cache.enabled", CFG_K_BOOL, F(cache_enabled), 0, 1, NULL},
     {"cache.max_entries", CFG_K_UINT, F(cache_max_entries), 0, 10000000, NULL},
     {"cache.max_bytes", CFG_K_UINT, F(cache_max_bytes), 1024, 4294967295LL, NULL},
@@ -321,6 +322,7 @@ void cfg_defaults(cfg_t *c)
     c->nstart = 1;
     c->timeout_ms = 10000;
     c->max_body = 1048576;
+    c->max_redirects = 0;
     c->cache_enabled = 1;
     c->cache_max_entries = 10000;
     c->cache_max_bytes = 67108864;

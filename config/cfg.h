@@ -120,6 +120,7 @@ typedef struct {
     int coap_clients_trusted;   /* proxy.coap_clients_trusted: 0 */
     uint32_t timeout_ms;        /* 10000 */
     uint32_t max_body;          /* 1048576 */
+    uint32_t max_redirects;     /* proxy.max_redirects: 3xx from HTTP origins followed, 0 */
     int cache_enabled;          /* 1 */
     uint32_t cache_max_entries; /* 10000 */
     uint32_t cache_max_bytes;   /* cache.max_bytes: cached bodies in all, 67108864 (64 MiB) */
@@ -166,7 +167,8 @@ void cfg_defaults(cfg_t *c);
  *                    "psk_key_env": S, "cert": S, "key": S, "ca": S, "name": S,
  *                    "rpk_key": S, "rpk_pin": S, "no_verify": B}, ...},
  *    "proxy": {"allow_targets": [S...], "allow_origins": [S...], "coap_clients": [S...],
- *              "coap_clients_trusted": B, "timeout_ms": N, "max_body_bytes": N},
+ *              "coap_clients_trusted": B, "timeout_ms": N, "max_body_bytes": N,
+ *              "max_redirects": N},
  *    "cache": {"enabled": B, "max_entries": N, "max_bytes": N},
  *    "sse": {"max_subscribers": N, "queue_events": N, "max_observations": N},
  *    "rd": {"enabled": B, "max_registrations": N, "max_links_bytes": N,

@@ -19,6 +19,22 @@
 #include <string.h>
 #include <strings.h>
 
+/* Who gets the empty ACK at once. libcoap 4.3.1's client cannot follow
+ * Block2 when block 0 comes as a separate response ("large body receive
+ * internal issue"), nor a 4.01 with Echo that comes separately, so for it
+ * the endpoint waits defer_ack_ms (500 ms) and an origin answering within
+ * that is piggybacked. That wait delays every slow answer by 500 ms for
+ * the clients that do cope, and they retransmit meanwhile when their
+ * ACK_TIMEOUT is shorter. The signal, per request: Size2 in the request
+ * (RFC 7959 §4: the client asks for the size of the representation, so it
+ * expects to fetch it block-wise itself). libcoap 4.3.1 never sends it
+ * (with -b it sends Block2, so Block2 alone is no signal); coapgw-client
+ * sends Size2 0 with every proxied request. */
+void rv_ack_early(coap_server_t *srv, const coap_server_request_t *req)
+{
+    if (coap_msg_find_opt(req->msg, COAP_OPT_SIZE2)) coap_server_ack(srv, req->id);
+}
+
 void rv_answer(coap_server_t *srv, uint64_t id, uint8_t code, const char *diag)
 {
     coap_server_response_t r = COAP_RESPONSE(code);

@@ -117,4 +117,5 @@ void rv_forward_coap(gw_reverse_t *rv, coap_server_t *srv, const coap_server_req
             rv_answer(srv, req->id, COAP_BAD_GATEWAY, "cannot send the request");
         return;
     }
+    rv_ack_early(srv, req);
 }

@@ -2,7 +2,8 @@
  * reverse_http.c - CoAP -> HTTP: a proxied request to an http(s):// URI
  * goes out with libcurl inside the loop, and its answer comes back mapped
  * (RFC 8075 tables in reverse, RFC 7252 §10.1); fresh 2.05 answers to GET
- * are cached (§5.6). Redirects are not followed.
+ * are cached (§5.6). Redirects are followed up to proxy.max_redirects,
+ * each hop checked against proxy.allow_origins before it is fetched.
  */
 #include "gw_limits.h"
 #include "gw_map.h"
@@ -24,13 +25,108 @@ typedef struct {
     uint8_t method;
     int accept;
     char uri[COAP_URI_BUF]; /* Proxy-Uri: at most 1034 bytes (RFC 7252 §5.10.2) */
+    /* what each hop sends again (the CoAP request is gone by then) */
+    const char *http_method, *content_type;
+    base_buf_t headers; /* "Name\0value\0"... */
+    uint8_t *body;
+    size_t body_len;
+    uint64_t deadline_ms; /* proxy.timeout_ms covers every hop */
+    uint32_t hops;
+    char cur[2048]; /* the URL of this hop */
 } fwd_t;
 
 /* The call is over: its place in coap.max_exchanges' budget is free. */
 static void fwd_free(fwd_t *f)
 {
     gw_limits_give(f->rv->gw);
+    base_buf_free(&f->headers);
+    free(f->body);
     free(f);
+}
+
+static void on_http_done(http_call_t *call, const http_result_t *r, void *arg);
+
+/* Every address libcurl is about to connect to, after DNS. */
+static int addr_check(const struct sockaddr *sa, socklen_t len, void *arg)
+{
+    fwd_t *f = arg;
+    coap_addr_t a = {0};
+    if ((sa->sa_family != AF_INET && sa->sa_family != AF_INET6) || len > sizeof a.u) return 0;
+    a.len = len;
+    memcpy(&a.u, sa, len);
+    return rv_origin_addr_ok(&f->rv->origins, f->cur, &a);
+}
+
+/* Starts the HTTP request of the current hop (f->cur). Returns 0; 1 for a
+ * URL curl does not take; < 0 (HTTP_CALL_*) when it could not start. */
+static int start_hop(fwd_t *f)
+{
+    gw_t *gw = f->rv->gw;
+    http_call_t *call = http_call_new(f->rv->http, f->http_method, f->cur);
+    if (!call) return 1;
+    if (f->content_type) http_call_add_header(call, "Content-Type", f->content_type);
+    for (size_t o = 0; o < f->headers.len;) {
+        const char *name = (const char *)f->headers.data + o;
+        const char *value = name + strlen(name) + 1;
+        http_call_add_header(call, name, value);
+        o += strlen(name) + strlen(value) + 2;
+    }
+    if (f->body_len) http_call_set_body(call, f->body, f->body_len);
+    uint64_t now = base_loop_now(gw->loop);
+    http_call_set_timeout(call, f->deadline_ms > now ? (unsigned)(f->deadline_ms - now) : 1);
+    http_call_set_max_body(call, gw->cfg.max_body);
+    http_call_set_addr_check(call, addr_check, f);
+    return http_call_start(call, on_http_done, f);
+}
+
+/* Ends f with code and diag (logged). */
+static void fwd_fail(fwd_t *f, uint8_t code, const char *diag)
+{
+    gw_log(CFG_LOG_INFO, "coap->http %s: %s", f->uri, diag);
+    rv_answer(f->srv, f->id, code, diag);
+    fwd_free(f);
+}
+
+static int is_redirect(unsigned status)
+{
+    return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+}
+
+/* A 3xx with a Location while proxy.max_redirects allows: the next hop,
+ * its URL resolved against the current one and checked like the first
+ * (origin policy now, addresses after DNS), or the end. RFC 9110 §15.4.4:
+ * 303 is followed with GET and no body; 301, 302, 307 and 308 keep the
+ * method and body (§15.4.8, §15.4.9; 301/302 are not turned into GET). */
+static void follow(fwd_t *f, const http_result_t *r)
+{
+    char next[sizeof f->cur], why[600], diag[GW_MSG_MAX];
+    uint32_t max = f->rv->gw->cfg.max_redirects;
+    if (f->hops >= max) {
+        snprintf(diag, sizeof diag, "%s: too many redirects (more than proxy.max_redirects = %u)",
+                 f->uri, max);
+        fwd_fail(f, COAP_BAD_GATEWAY, diag);
+        return;
+    }
+    if (http_url_resolve(f->cur, r->location, next, sizeof next)) {
+        snprintf(diag, sizeof diag, "%.300s: %u with an unusable Location", f->cur, r->status);
+        fwd_fail(f, COAP_BAD_GATEWAY, diag);
+        return;
+    }
+    if (!rv_origin_allowed(&f->rv->origins, next, why, sizeof why)) {
+        snprintf(diag, sizeof diag, "redirect from %.300s refused, never fetched: %.600s", f->cur,
+                 why);
+        fwd_fail(f, COAP_FORBIDDEN, diag);
+        return;
+    }
+    gw_log(CFG_LOG_INFO, "coap->http %s: %u, following to %s", f->cur, r->status, next);
+    f->hops++;
+    snprintf(f->cur, sizeof f->cur, "%s", next);
+    if (r->status == 303 && strcmp(f->http_method, "HEAD")) {
+        f->http_method = "GET";
+        f->content_type = NULL;
+        f->body_len = 0;
+    }
+    if (start_hop(f)) fwd_fail(f, COAP_BAD_GATEWAY, "cannot start the HTTP request");
 }
 
 /* 201's Location -> Location-Path / Location-Query (RFC 7252 §10.1), when
@@ -87,15 +183,19 @@ static void on_http_done(http_call_t *call, const http_result_t *r, void *arg)
         uint8_t code = r->result == HTTP_CALL_TIMEOUT   ? COAP_GATEWAY_TIMEOUT
                        : r->result == HTTP_CALL_REFUSED ? COAP_FORBIDDEN
                                                         : COAP_BAD_GATEWAY;
-        snprintf(diag, sizeof diag, "%s: %s", f->uri, r->error ? r->error : "failed");
+        snprintf(diag, sizeof diag, "%.300s: %s", f->cur, r->error ? r->error : "failed");
         gw_log(CFG_LOG_INFO, "coap->http %s: %s", f->uri, diag);
         if (r->result != HTTP_CALL_CANCELLED) rv_answer(f->srv, f->id, code, diag);
         fwd_free(f);
         return;
     }
+    if (is_redirect(r->status) && r->location && rv->gw->cfg.max_redirects) {
+        follow(f, r);
+        return;
+    }
     coap_server_response_t resp = COAP_RESPONSE(gw_map_http_to_coap(r->status, f->method));
     coap_msg_opt_t loc[COAP_URI_MAX_PARTS];
-    resp.nopts = r->status == 201 && r->location ? location_options(f->uri, r->location, loc) : 0;
+    resp.nopts = r->status == 201 && r->location ? location_options(f->cur, r->location, loc) : 0;
     resp.opts = loc;
     resp.payload = r->body;
     resp.payload_len = r->body_len;
@@ -156,16 +256,29 @@ static int answer_from_cache(gw_reverse_t *rv, coap_server_t *srv, const coap_se
     return 1;
 }
 
-static void add_request_headers(http_call_t *call, const coap_server_request_t *req)
+/* Keeps a header for every hop; returns nonzero on no memory. */
+static int keep_header(fwd_t *f, const char *name, const char *value)
+{
+    return base_buf_append(&f->headers, name, strlen(name) + 1) ||
+           base_buf_append(&f->headers, value, strlen(value) + 1);
+}
+
+/* What the request carries into HTTP: method, body and headers, kept in f
+ * for every hop. Returns nonzero on no memory. */
+static int keep_request(fwd_t *f, const coap_server_request_t *req)
 {
     char v[128];
+    int rc = 0;
     if (req->content_format >= 0 && req->payload_len) {
         const coap_cf_def_t *d = coap_cf_by_number((unsigned)req->content_format);
-        http_call_add_header(call, "Content-Type", d ? d->media_type : "application/octet-stream");
+        f->content_type = d ? d->media_type : "application/octet-stream";
     }
+    if (req->payload_len && !(f->body = malloc(req->payload_len))) return -1;
+    if (req->payload_len) memcpy(f->body, req->payload, req->payload_len);
+    f->body_len = req->payload_len;
     if (req->accept >= 0) {
         const coap_cf_def_t *d = coap_cf_by_number((unsigned)req->accept);
-        if (d) http_call_add_header(call, "Accept", d->media_type);
+        if (d) rc |= keep_header(f, "Accept", d->media_type);
     }
     const coap_msg_t *m = req->msg;
     for (const coap_msg_opt_t *o = coap_msg_find_opt(m, COAP_OPT_IF_MATCH); o;
@@ -174,27 +287,17 @@ static void add_request_headers(http_call_t *call, const coap_server_request_t *
             snprintf(v, sizeof v, "*");
         else
             gw_etag_format(coap_msg_opt_value(o), o->len, v, sizeof v);
-        http_call_add_header(call, "If-Match", v);
+        rc |= keep_header(f, "If-Match", v);
     }
     if (coap_msg_find_opt(m, COAP_OPT_IF_NONE_MATCH))
-        http_call_add_header(call, "If-None-Match", "*");
+        rc |= keep_header(f, "If-None-Match", "*");
     else if (req->method == COAP_GET) /* validation: ETag options -> If-None-Match */
         for (const coap_msg_opt_t *o = coap_msg_find_opt(m, COAP_OPT_ETAG); o;
              o = coap_msg_next_opt(m, o)) {
             gw_etag_format(coap_msg_opt_value(o), o->len, v, sizeof v);
-            http_call_add_header(call, "If-None-Match", v);
+            rc |= keep_header(f, "If-None-Match", v);
         }
-}
-
-/* Every address libcurl is about to connect to, after DNS. */
-static int addr_check(const struct sockaddr *sa, socklen_t len, void *arg)
-{
-    fwd_t *f = arg;
-    coap_addr_t a = {0};
-    if ((sa->sa_family != AF_INET && sa->sa_family != AF_INET6) || len > sizeof a.u) return 0;
-    a.len = len;
-    memcpy(&a.u, sa, len);
-    return rv_origin_addr_ok(&f->rv->origins, f->uri, &a);
+    return rc;
 }
 
 void rv_forward_http(gw_reverse_t *rv, coap_server_t *srv, const coap_server_request_t *req,
@@ -219,11 +322,9 @@ void rv_forward_http(gw_reverse_t *rv, coap_server_t *srv, const coap_server_req
         return;
     }
     fwd_t *f = calloc(1, sizeof *f);
-    http_call_t *call = f ? http_call_new(rv->http, method, uri) : NULL;
-    if (!call) {
+    if (!f) {
         gw_limits_give(rv->gw);
-        free(f);
-        rv_answer(srv, req->id, COAP_BAD_REQUEST, "malformed Proxy-Uri");
+        rv_answer(srv, req->id, COAP_INTERNAL_SERVER_ERROR, "out of memory");
         return;
     }
     f->rv = rv;
@@ -231,20 +332,19 @@ void rv_forward_http(gw_reverse_t *rv, coap_server_t *srv, const coap_server_req
     f->id = req->id;
     f->method = req->method;
     f->accept = req->accept;
+    f->http_method = method;
+    f->deadline_ms = base_loop_now(rv->gw->loop) + rv->gw->cfg.timeout_ms;
     snprintf(f->uri, sizeof f->uri, "%s", uri);
-    add_request_headers(call, req);
-    if (req->payload_len) http_call_set_body(call, req->payload, req->payload_len);
-    http_call_set_timeout(call, rv->gw->cfg.timeout_ms);
-    http_call_set_max_body(call, rv->gw->cfg.max_body);
-    http_call_set_addr_check(call, addr_check, f);
-    if (http_call_start(call, on_http_done, f)) {
-        fwd_free(f);
-        rv_answer(srv, req->id, COAP_BAD_GATEWAY, "cannot start the HTTP request");
+    snprintf(f->cur, sizeof f->cur, "%s", uri);
+    if (keep_request(f, req)) {
+        fwd_fail(f, COAP_INTERNAL_SERVER_ERROR, "out of memory");
         return;
     }
-    /* No empty ACK yet: an origin that answers within the endpoint's
-     * defer_ack_ms (500 ms) is piggybacked, a slower one gets the empty ACK
-     * then and a separate response. libcoap 4.3.1's client cannot follow
-     * Block2 when block 0 comes as a separate response ("large body receive
-     * internal issue"), so ACKing at once would break its large downloads. */
+    int rc = start_hop(f);
+    if (rc) {
+        fwd_fail(f, rc == 1 ? COAP_BAD_REQUEST : COAP_BAD_GATEWAY,
+                 rc == 1 ? "malformed Proxy-Uri" : "cannot start the HTTP request");
+        return;
+    }
+    rv_ack_early(srv, req);
 }

@@ -47,6 +47,12 @@ int rv_origin_addr_ok(const rv_origins_t *p, const char *url, const coap_addr_t 
  * diagnostic payload. */
 void rv_answer(coap_server_t *srv, uint64_t id, uint8_t code, const char *diag);
 
+/* reverse.c: the empty ACK of a forwarded request at once (RFC 7252
+ * §5.2.2) when the client shows it takes a block-wise answer in a separate
+ * response; otherwise the endpoint's defer_ack_ms (README, "The reverse
+ * direction"). */
+void rv_ack_early(coap_server_t *srv, const coap_server_request_t *req);
+
 /* reverse_http.c: forwards req (to srv) to the http(s):// uri; answered
  * later. */
 void rv_forward_http(gw_reverse_t *rv, coap_server_t *srv, const coap_server_request_t *req,

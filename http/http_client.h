@@ -73,6 +73,12 @@ void http_call_cancel(http_call_t *call);
 int http_url_split(const char *url, char *scheme, size_t scheme_cap, char *host, size_t host_cap,
                    unsigned *port);
 
+/* Resolves ref (a Location: absolute, or relative to base, RFC 3986 §5)
+ * against the absolute URL base with libcurl's URL API, so that the URL
+ * checked is the one curl fetches. out gets the absolute URL. Returns 0,
+ * or -1 when either does not parse or the result does not fit. */
+int http_url_resolve(const char *base, const char *ref, char *out, size_t cap);
+
 /* A blocking GET of url (at most timeout_ms), for `coapgw --healthcheck`
  * in a process of its own, never inside the loop. Returns the HTTP status,
  * or -1; msg gets one line saying which. */

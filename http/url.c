@@ -71,3 +71,18 @@ unsigned http_url_zone_scope_(const char *url)
     curl_url_cleanup(u);
     return scope;
 }
+
+int http_url_resolve(const char *base, const char *ref, char *out, size_t cap)
+{
+    CURLU *u = curl_url();
+    char *abs = NULL;
+    int rc = -1;
+    /* any scheme parses, so that the caller can name the one it refuses */
+    if (u && curl_url_set(u, CURLUPART_URL, base, CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK &&
+        curl_url_set(u, CURLUPART_URL, ref, CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_URL, &abs, 0) == CURLUE_OK)
+        rc = copy_out(out, cap, abs, strlen(abs));
+    curl_free(abs);
+    curl_url_cleanup(u);
+    return rc;
+}

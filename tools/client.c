@@ -355,6 +355,14 @@ static coap_req_t *make_request(coap_ep_t *ep, const args_t *a, const coap_addr_
         }
     }
     if (a->observe_s > 0) coap_req_set_observe(req, 0);
+    /* RFC 7959 §4: Size2 0 asks for the size up front (the progress bar's
+     * total); to a proxy it also says we fetch a block-wise answer from a
+     * separate response ourselves, so it may send the empty ACK at once
+     * (README, "The reverse direction"). */
+    if (a->proxy && coap_req_add_uint(req, COAP_OPT_SIZE2, 0)) {
+        coap_req_cancel(req);
+        return NULL;
+    }
     return req;
 }
 

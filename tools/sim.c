@@ -32,8 +32,9 @@ enum {
     RES_CBOR,
     RES_SENML,
     RES_INTKEY,
+    RES_BIG_TICKS,
     RES_OBSERVABLE,
-    RES_COUNT = 12
+    RES_COUNT = 13
 };
 
 /* One listener: plain UDP, or DTLS beside it. */
@@ -162,6 +163,28 @@ static void led(coap_server_t *srv, const coap_server_request_t *req, void *arg)
         n.content_format = COAP_CF_TEXT_PLAIN;
         notify(s, RES_LED, &n);
     }
+}
+
+/* The current ETags, declared to the server: it answers If-Match and
+ * If-None-Match itself (RFC 7252 §5.10.8), the handlers never see a
+ * request whose condition fails. */
+static int led_etag(coap_server_t *srv, const coap_server_request_t *req, uint8_t etag[8],
+                    void *arg)
+{
+    (void)srv;
+    (void)req;
+    etag[0] = (uint8_t)((sim_t *)arg)->led_on;
+    return 1;
+}
+
+static int firmware_etag(coap_server_t *srv, const coap_server_request_t *req, uint8_t etag[8],
+                         void *arg)
+{
+    (void)srv;
+    (void)req;
+    const sim_t *s = arg;
+    memcpy(etag, s->fw_etag, sizeof s->fw_etag);
+    return (int)sizeof s->fw_etag;
 }
 
 static void firmware(coap_server_t *srv, const coap_server_request_t *req, void *arg)
@@ -302,6 +325,10 @@ static void on_tick(base_loop_t *loop, base_loop_timer_t *t, void *arg)
     s->count.ticks++;
     r = sim_ticks_rep(&s->count, b, sizeof b);
     notify(s, RES_TICKS, &r);
+    char big[SIM_BIG_SIZE];
+    uint8_t etag[4];
+    r = sim_big_ticks_rep(&s->count, big, etag);
+    notify(s, RES_BIG_TICKS, &r);
     uint8_t cb[256];
     r = cbor_rep(s, 0, cb, sizeof cb);
     notify(s, RES_CBOR, &r);
@@ -336,6 +363,8 @@ static void usage(FILE *f)
         "  /senml                observable, application/senml+cbor: the readings as SenML\n"
         "  /cbor-intkey          observable, application/cbor {1: \"one\"}: a map key JSON\n"
         "                        cannot have\n"
+        "  /big-ticks            observable, text/plain: /ticks in 5,120 bytes (\"ticks N\" at\n"
+        "                        both ends, ETag N): notifications go block-wise\n"
         "  /cbor-bad             application/cbor 82 01: malformed (an array one item short)\n"
         "  /.well-known/core     the list of the above (RFC 6690)\n"
         "  --listen ADDR:PORT    where the device listens (default 127.0.0.1:5783)\n"
@@ -415,6 +444,11 @@ static const struct {
      senml_res,
      {.rt = "readings", .ct = 112, .sz = -1, .title = "Readings in SenML CBOR"}},
     {"/cbor-intkey", COAP_RES_OBSERVABLE, COAP_METHODS_READ, cbor_odd, {.ct = 60, .sz = -1}},
+    {"/big-ticks",
+     COAP_RES_OBSERVABLE,
+     COAP_METHODS_READ,
+     sim_big_ticks,
+     {.rt = "ticks", .ct = 0, .sz = SIM_BIG_SIZE, .title = "Periods since start, 5 KiB"}},
     {"/firmware",
      0,
      COAP_METHODS_READ,
@@ -434,11 +468,14 @@ static void add_resources(sim_t *s, listener_t *l)
 {
     for (size_t i = 0; i < RES_COUNT; i++) {
         /* the counting resources keep their state apart (sim_count.c) */
-        int counting = resources[i].handler == sim_counter || resources[i].handler == sim_ticks;
+        int counting = resources[i].handler == sim_counter || resources[i].handler == sim_ticks ||
+                       resources[i].handler == sim_big_ticks;
         coap_server_resource_t *r = coap_server_add(
             l->srv, resources[i].path, resources[i].flags, resources[i].methods,
             resources[i].handler, counting ? (void *)&s->count : s, &resources[i].a);
         if (i < RES_OBSERVABLE) l->res[i] = r;
+        if (resources[i].handler == led) coap_resource_set_etag(r, led_etag, s);
+        if (resources[i].handler == firmware) coap_resource_set_etag(r, firmware_etag, s);
     }
 }
 

@@ -62,3 +62,30 @@ void sim_ticks(coap_server_t *srv, const coap_server_request_t *req, void *arg)
     coap_server_response_t r = sim_ticks_rep(arg, b, sizeof b);
     coap_server_respond(srv, req->id, &r);
 }
+
+coap_server_response_t sim_big_ticks_rep(const sim_count_t *c, char *buf, uint8_t etag[4])
+{
+    char tag[32];
+    int n = snprintf(tag, sizeof tag, "ticks %llu", (unsigned long long)c->ticks);
+    memset(buf, '.', SIM_BIG_SIZE);
+    memcpy(buf, tag, (size_t)n);
+    memcpy(buf + SIM_BIG_SIZE - n, tag, (size_t)n);
+    for (int i = 0; i < 4; i++) etag[i] = (uint8_t)(c->ticks >> (24 - 8 * i));
+    coap_server_response_t r = COAP_RESPONSE(COAP_CONTENT);
+    r.payload = buf;
+    r.payload_len = SIM_BIG_SIZE;
+    r.content_format = COAP_CF_TEXT_PLAIN;
+    r.etag = etag;
+    r.etag_len = 4;
+    r.max_age = c->max_age;
+    return r;
+}
+
+void sim_big_ticks(coap_server_t *srv, const coap_server_request_t *req, void *arg)
+{
+    char b[SIM_BIG_SIZE];
+    uint8_t etag[4];
+    sim_log_request(req);
+    coap_server_response_t r = sim_big_ticks_rep(arg, b, etag);
+    coap_server_respond(srv, req->id, &r);
+}

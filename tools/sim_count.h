@@ -10,6 +10,9 @@
  *             stands between a retransmission and a second execution).
  *   /ticks    observable; the number of sensor periods since start, so
  *             notifications carry strictly increasing values.
+ *   /big-ticks the same count in a representation of SIM_BIG_SIZE bytes
+ *             (larger than one block: its notifications go block-wise,
+ *             RFC 7959 §2.6), the count as its ETag.
  */
 #ifndef SIM_COUNT_H
 #define SIM_COUNT_H
@@ -31,5 +34,11 @@ void sim_counter(coap_server_t *srv, const coap_server_request_t *req, void *arg
 void sim_ticks(coap_server_t *srv, const coap_server_request_t *req, void *arg);
 /* The current /ticks representation, for a notification: text in buf. */
 coap_server_response_t sim_ticks_rep(const sim_count_t *c, char *buf, size_t cap);
+
+#define SIM_BIG_SIZE 5120
+void sim_big_ticks(coap_server_t *srv, const coap_server_request_t *req, void *arg);
+/* The current /big-ticks representation: SIM_BIG_SIZE bytes of text in
+ * buf, "ticks N" at both ends; the ETag in etag. */
+coap_server_response_t sim_big_ticks_rep(const sim_count_t *c, char *buf, uint8_t etag[4]);
 
 #endif

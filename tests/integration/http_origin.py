@@ -4,12 +4,19 @@
   ANY  /echo           200 with the method, the request body and its Content-Type
   GET  /status/NNN     that status, body "status NNN"
   GET  /slow           answers after 3 s
+  GET  /slow-big[?ms=N] answers after 1 s (N ms) with 5,000 bytes ("slow-big" ... "end.")
   GET  /big            300 KiB of deterministic bytes, application/octet-stream
   DELETE /item         204
   POST /create         201 with Location /items/7?x=1
+  GET  /redir/N        302 to the relative /redir/N-1; /redir/0 is 200 "arrived"
+  ANY  /goto?u=URL     302 to URL (absolute, any origin)
+  ANY  /see-other      303 to /echo;  ANY /keep-method: 307 to /echo
+With ORIGIN_LOG set, each request's method and path go to stderr.
 Runs until killed, or for at most 300 s."""
 import http.server
+import os
 import socketserver
+import urllib.parse
 import sys
 import threading
 import time
@@ -40,7 +47,20 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def handle_any(self):
         data = self.body()
-        if self.path == "/hello":
+        if os.environ.get("ORIGIN_LOG"):
+            print(self.command, self.path, file=sys.stderr, flush=True)
+        if self.path.startswith("/redir/"):
+            n = int(self.path.split("/")[2])
+            if n == 0:
+                self.reply(200, b"arrived")
+            else:
+                self.reply(302, b"", "text/plain", [("Location", "/redir/%d" % (n - 1))])
+        elif self.path.startswith("/goto?u="):
+            to = urllib.parse.unquote(self.path[len("/goto?u="):])
+            self.reply(302, b"", "text/plain", [("Location", to)])
+        elif self.path in ("/see-other", "/keep-method"):
+            self.reply(303 if self.path == "/see-other" else 307, b"", "text/plain", [("Location", "/echo")])
+        elif self.path == "/hello":
             self.reply(200, b"hello", "text/plain", [("ETag", '"ab12"'), ("Cache-Control", "max-age=30")])
         elif self.path == "/echo":
             ct = self.headers.get("Content-Type") or "application/octet-stream"
@@ -48,6 +68,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         elif self.path.startswith("/status/"):
             code = int(self.path.split("/")[2])
             self.reply(code, b"status %d" % code)
+        elif self.path.startswith("/slow-big"):
+            time.sleep(int(self.path.split("ms=")[1]) / 1000 if "ms=" in self.path else 1)
+            self.reply(200, b"slow-big" + b"." * 4988 + b"end.")
         elif self.path == "/slow":
             time.sleep(3)
             self.reply(200, b"late")

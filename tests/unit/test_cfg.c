@@ -201,7 +201,8 @@ START_TEST(unknown_keys)
     ck_bad("{\"htttp\": {}}", "gw.json:1:2: htttp: unknown key (expected one of http, coap,");
     ck_bad("{\"proxy\": {\"timeout\": 5}}",
            "gw.json:1:12: proxy.timeout: unknown key (expected one of allow_targets, "
-           "allow_origins, coap_clients, coap_clients_trusted, timeout_ms, max_body_bytes)");
+           "allow_origins, coap_clients, coap_clients_trusted, timeout_ms, max_body_bytes, "
+           "max_redirects)");
     ck_bad("{\"http\": {\"listen\": \"1.2.3.4:80\", \"port\": 80}}",
            "gw.json:1:35: http.port: unknown key (expected one of listen, listen_tls, tls_cert, "
            "tls_key, tls_client_ca, conn_memory, allowed_hosts, trusted_origins, "

@@ -94,7 +94,93 @@ START_TEST(notify_large)
     ck_assert_uint_eq(m.payload_len, _i ? 64 : 1024);
     ck_assert_uint_eq(opt_u(&m, COAP_OPT_SIZE2), sizeof big - 1);
     ck_assert(has_opt(&m, COAP_OPT_OBSERVE));
-    ck_assert_int_eq(k.calls, 2);
+    ck_assert_int_eq(k.calls, 1); /* the rest is being fetched: not delivered in part */
+    st_free(&o.t);
+}
+END_TEST
+
+/* RFC 7959 §2.6: the client fetches the rest of a notification that came
+ * as its first block and hands the whole body to the callback. The later
+ * blocks are plain GETs (no Observe) under a token of their own; ETag
+ * ties them to the first block. _i == 1: a newer notification comes
+ * while the fetch runs and supersedes it; _i == 2: the representation
+ * changes under the fetch (another ETag) without a notification: the
+ * fetch starts again from block 0 and delivers the new body whole. */
+static char nrep[3000];
+static uint8_t ntag;
+static int nmode, nnotified;
+static uint8_t ntok[8];
+static size_t ntok_len; /* the registration's token */
+static ot_t *nmode_o;
+
+static coap_server_response_t nrep_resp(void)
+{
+    coap_server_response_t r = COAP_RESPONSE(COAP_CONTENT);
+    r.payload = nrep;
+    r.payload_len = sizeof nrep;
+    r.etag = &ntag;
+    r.etag_len = 1;
+    r.max_age = 60;
+    return r;
+}
+
+static void h_nblocks(coap_server_t *srv, const coap_server_request_t *req, void *arg)
+{
+    hrec_t *h = arg;
+    h->calls++;
+    coap_block_info_t b = {0};
+    if (req->observe == 0) memcpy(ntok, req->msg->token, ntok_len = req->msg->token_len);
+    if (coap_block_get(req->msg, COAP_OPT_BLOCK2, &b) == 1 && b.num > 0) {
+        ck_assert_int_eq(req->observe, -1); /* §3.4: the later blocks without Observe */
+        if (nnotified) /* not the observation's token: that one means notifications */
+            ck_assert(req->msg->token_len != ntok_len || memcmp(req->msg->token, ntok, ntok_len));
+        if (nmode == 1) ck_assert_int_eq(ot_notify(nmode_o, COAP_CONTENT, "newer", 60), 1);
+        if (nmode == 2) nrep[0] = 'Z', ntag++;
+        nmode = 0;
+    }
+    coap_server_response_t r = nrep_resp();
+    ck_assert_int_eq(coap_server_respond(srv, req->id, &r), COAP_OK);
+}
+
+START_TEST(notification_in_blocks)
+{
+    for (size_t i = 0; i < sizeof nrep; i++) nrep[i] = (char)('a' + i % 26);
+    ot_t o;
+    ot_init(&o, NULL, -1);
+    coap_server_remove(o.t.srv, o.res);
+    o.res = coap_server_add(o.t.srv, "/temp", COAP_RES_OBSERVABLE, COAP_METHODS_READ, h_nblocks,
+                            &o.h, NULL);
+    nmode = nnotified = 0;
+    nmode_o = &o;
+    sim_rec_t k = {0};
+    ot_register(&o, &k); /* its answer in blocks too */
+    ck_assert_int_eq(k.calls, 1);
+    ck_assert_uint_eq(k.body_len, sizeof nrep);
+    memset(nrep, 'q', 100);
+    ntag++;
+    nmode = (int)_i;
+    nnotified = 1;
+    coap_server_response_t r = nrep_resp();
+    ck_assert_int_eq(coap_server_notify(o.t.srv, o.res, &r), 1);
+    sim_run_idle(&o.t.n);
+    ck_assert_int_eq(k.err, COAP_OK);
+    ck_assert(k.observing && k.fresh && !k.last);
+    if (_i == 1) {
+        ck_assert_int_eq(k.calls, 2); /* the superseded fetch delivered nothing */
+        ck_assert_uint_eq(k.body_len, 5);
+        ck_assert_mem_eq(k.body, "newer", 5);
+    } else {
+        ck_assert_int_eq(k.calls, 2);
+        ck_assert_uint_eq(k.body_len, sizeof nrep);
+        ck_assert_mem_eq(k.body, nrep, sizeof nrep);
+        ck_assert_int_eq(k.body[0], _i == 2 ? 'Z' : 'q');
+        ck_assert_int_eq(k.body[sizeof nrep - 1], nrep[sizeof nrep - 1]);
+    }
+    /* the observation goes on: a small notification as before */
+    ck_assert_int_eq(ot_notify(&o, COAP_CONTENT, "n", 60), 1);
+    sim_run_idle(&o.t.n);
+    ck_assert_int_eq(k.calls, 3);
+    ck_assert_mem_eq(k.body, "n", 1);
     st_free(&o.t);
 }
 END_TEST
@@ -157,6 +243,42 @@ START_TEST(registration_in_blocks)
 }
 END_TEST
 
+/* A notification whose Size2 passes the observation's body limit is not
+ * fetched: no later block is asked for, nothing is delivered, and the
+ * observation goes on. */
+START_TEST(notification_over_limit)
+{
+    for (size_t i = 0; i < sizeof nrep; i++) nrep[i] = 'm';
+    ot_t o;
+    ot_init(&o, NULL, -1);
+    coap_server_remove(o.t.srv, o.res);
+    o.res = coap_server_add(o.t.srv, "/temp", COAP_RES_OBSERVABLE, COAP_METHODS_READ, h_nblocks,
+                            &o.h, NULL);
+    nmode = nnotified = 0;
+    sim_rec_t k = {0};
+    coap_req_t *req = st_req(&o.t, COAP_GET, "temp");
+    coap_req_set_observe(req, 0);
+    coap_req_set_max_body(req, sizeof nrep); /* the registration's answer fits */
+    st_do(&o.t, req, &k);
+    ck_assert_int_eq(k.calls, 1);
+    int handled = o.h.calls;
+    static char bigger[sizeof nrep + 1000];
+    memset(bigger, 'b', sizeof bigger);
+    coap_server_response_t r = COAP_RESPONSE(COAP_CONTENT);
+    r.payload = bigger;
+    r.payload_len = sizeof bigger;
+    ck_assert_int_eq(coap_server_notify(o.t.srv, o.res, &r), 1);
+    sim_run_idle(&o.t.n);
+    ck_assert_int_eq(o.h.calls, handled); /* no GET for block 1 */
+    ck_assert_int_eq(k.calls, 1);
+    ck_assert_int_eq(ot_notify(&o, COAP_CONTENT, "n", 60), 1);
+    sim_run_idle(&o.t.n);
+    ck_assert_int_eq(k.calls, 2);
+    ck_assert_mem_eq(k.body, "n", 1);
+    st_free(&o.t);
+}
+END_TEST
+
 /* coap_server_notify_each (a lookup, RFC 9176 §6): each observer gets the
  * representation of its own query, and none when build leaves it alone. */
 static int build_of_query(const char *query, uint64_t *word, coap_server_response_t *out, void *arg)
@@ -212,6 +334,8 @@ int main(void)
     tcase_add_loop_test(tc, notify_send_fails, 0, 2);
     tcase_add_loop_test(tc, notify_session_lost, 0, 3);
     tcase_add_loop_test(tc, notify_large, 0, 2);
+    tcase_add_loop_test(tc, notification_in_blocks, 0, 3);
+    tcase_add_test(tc, notification_over_limit);
     tcase_add_test(tc, notify_each_by_query);
     tcase_add_loop_test(tc, registration_in_blocks, 0, 2);
     suite_add_tcase(s, tc);
