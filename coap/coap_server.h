@@ -28,6 +28,11 @@ typedef struct coap_resource coap_server_resource_t;
 enum {
     COAP_RES_PREFIX = 1,     /* the path and everything below it */
     COAP_RES_OBSERVABLE = 2, /* accepts Observe registrations ("obs") */
+    /* RFC 9175 §2.4 item 3: the handler sends to the requester's address
+     * (e.g. fetches from it), so it runs only for a verified address; an
+     * unverified one is answered 4.01 with an Echo first, whatever the
+     * method, and the client repeats the request with it */
+    COAP_RES_VERIFY_SOURCE = 4,
 };
 #define COAP_METHOD_BIT(m) (1u << (m))
 #define COAP_METHODS_READ  COAP_METHOD_BIT(COAP_GET)

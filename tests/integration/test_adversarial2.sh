@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Adversarial checks of what came after the first release's review
+# (docs/security.md): simple registration (RFC 9176 §5.1) from a forged
+# source, its fetch slots, and the RD lookup's access paths. Forged
+# sources are addresses of this namespace's loopback (10.9.0.0/24: allowed
+# targets, not coap clients) that send once and never answer, as a victim
+# would; it runs in a network namespace with only loopback.
+if [ -z "${COAPGW_IN_NETNS:-}" ]; then
+    if ! unshare -n true 2>/dev/null; then
+        echo "SKIP: cannot create a network namespace (needs root and unshare)"
+        exit 77
+    fi
+    exec unshare -n env COAPGW_IN_NETNS=1 bash "$0" "$@"
+fi
+ip link set lo up
+for a in 7 8 9; do ip addr add "10.9.0.$a/32" dev lo; done
+. "$(dirname "$0")/lib.sh"
+need curl python3
+HERE=$(cd "$(dirname "$0")" && pwd)
+GW_COAP=$(free_port)
+HTTP_PORT=$(free_port tcp)
+cat >"$TMP/gw.json" <<JSON
+{ "http": { "listen": "127.0.0.1:$HTTP_PORT" },
+  "coap": { "listen": "0.0.0.0:$GW_COAP" },
+  "devices": {} }
+JSON
+start gw "$BUILD/coapgw" --config "$TMP/gw.json"
+G=http://127.0.0.1:$HTTP_PORT
+wait_for "coapgw" curl -sf "$G/healthz"
+
+# rawpost SRC SPORT NAME [ARGS...]: POST /.well-known/rd?ep=NAME from
+# SRC:SPORT; what reached SRC:SPORT in $TMP/raw.NAME
+rawpost() {
+    local src=$1 sport=$2 name=$3
+    shift 3
+    python3 "$HERE/coap_rawpost.py" "$src" "$sport" 127.0.0.1 "$GW_COAP" \
+        --path .well-known/rd --query "ep=$name" "$@" >"$TMP/raw.$name" 2>&1
+}
+
+forged() { # RFC 9175 §2.4 item 3: nothing is sent to an address not proven
+    rawpost 10.9.0.7 "$(free_port)" victim --wait 3 || return 1
+    [ "$(cat "$TMP/raw.victim")" = "answer 4.01" ] || return 1
+    ! grep -q "victim" "$TMP/gw.log"
+}
+check "simple registration from a forged source: 4.01 with Echo, no GET /.well-known/core sent to it, nothing logged" forged
+
+slots() { # a host that proves its address, then never answers the fetch
+    local i pids=()
+    for i in 1 2 3; do
+        rawpost 10.9.0.8 "$(free_port)" "hold$i" --follow --wait 0.6 &
+        pids+=($!)
+    done
+    wait "${pids[@]}"
+    cat "$TMP"/raw.hold* >"$TMP/holds"
+    [ "$(grep -c "request 0.01 /.well-known/core" "$TMP/holds")" = 1 ] || return 1
+    [ "$(grep -c "answer 5.03" "$TMP/holds")" = 2 ] || return 1
+    # another host is not held up by it
+    rawpost 10.9.0.9 "$(free_port)" other --follow --wait 0.6
+    grep -q "request 0.01 /.well-known/core" "$TMP/raw.other"
+}
+check "simple registration: one host gets one fetch at a time (5.03 beyond), another host still gets its own" slots
+
+finish
