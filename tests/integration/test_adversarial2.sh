@@ -60,4 +60,36 @@ slots() { # a host that proves its address, then never answers the fetch
 }
 check "simple registration: one host gets one fetch at a time (5.03 beyond), another host still gets its own" slots
 
+# Socket activation from a hostile or broken service manager: exit 2 with
+# the reason, never a crash, never a socket that serves nobody.
+cat >"$TMP/plain.json" <<JSON
+{ "http": { "listen": "127.0.0.1:$(free_port tcp)" }, "coap": { "listen": "127.0.0.1:$(free_port)" },
+  "state": { "path": "" } }
+JSON
+# passed_fails MESSAGE LAUNCH-ARGS...: coapgw exits 2 (status 512) with MESSAGE
+# (a gateway that serves instead is ended by the launcher after 10 s)
+passed_fails() {
+    local msg=$1
+    shift
+    timeout 10 python3 "$HERE/sd_launch.py" "$@" --pidfile "$TMP/sa.pid" -- \
+        "$BUILD/coapgw" --config "$TMP/plain.json" >"$TMP/sa.out" 2>&1 || true
+    grep -q "ended (status 512)" "$TMP/sa.out" && grep -q -- "$msg" "$TMP/sa.out" ||
+        { cat "$TMP/sa.out"; return 1; }
+}
+P=$(free_port tcp)
+U=$(free_port)
+check "socket activation: a TCP socket named http that is not listening: exit 2" \
+    passed_fails "socket \"http\" (fd 3, TCP 127.0.0.1:$P) is not listening" --no-listen --tcp "127.0.0.1:$P" --names http
+check "socket activation: a UDP socket named coap connected to one peer: exit 2" \
+    passed_fails "socket \"coap\" (fd 3, UDP 127.0.0.1:$U) is connected to one peer" \
+    --udp-connect "127.0.0.1:$(free_port)" --udp "127.0.0.1:$U" --names coap
+check "socket activation: LISTEN_FDS 3 with one socket passed: exit 2 naming fd 4" \
+    passed_fails "fd 4 is no IPv4/IPv6 socket" --listen-fds 3 --tcp "127.0.0.1:$P" --names http
+for v in 1x 99999999999999999999 -1; do
+    check "socket activation: LISTEN_FDS \"$v\": exit 2" \
+        passed_fails "LISTEN_FDS \"$v\" is not a number of sockets" --listen-fds "$v" --tcp "127.0.0.1:$P"
+done
+check "socket activation: LISTEN_PID with trailing junk (\"PIDx\"): exit 2" \
+    passed_fails "LISTEN_PID \"[0-9]*x\" is not a process id" --listen-pid-suffix x --tcp "127.0.0.1:$P"
+
 finish
