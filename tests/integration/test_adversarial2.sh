@@ -19,10 +19,13 @@ need curl python3
 HERE=$(cd "$(dirname "$0")" && pwd)
 GW_COAP=$(free_port)
 HTTP_PORT=$(free_port tcp)
+SIM_PORT=$(free_port)
+start sim "$BUILD/coapgw-sim" --listen "127.0.0.1:$SIM_PORT"
 cat >"$TMP/gw.json" <<JSON
 { "http": { "listen": "127.0.0.1:$HTTP_PORT" },
   "coap": { "listen": "0.0.0.0:$GW_COAP" },
-  "devices": {} }
+  "devices": { "demo": "coap://127.0.0.1:$SIM_PORT" },
+  "sse": { "max_per_target": 2 } }
 JSON
 start gw "$BUILD/coapgw" --config "$TMP/gw.json"
 G=http://127.0.0.1:$HTTP_PORT
@@ -59,6 +62,18 @@ slots() { # a host that proves its address, then never answers the fetch
     grep -q "request 0.01 /.well-known/core" "$TMP/raw.other"
 }
 check "simple registration: one host gets one fetch at a time (5.03 beyond), another host still gets its own" slots
+
+dup_targets() { # one stream naming one target 3 times takes one slot of sse.max_per_target 2
+    local t=/devices/demo/sensors/temperature
+    start dup timeout 20 curl -sN -H 'Accept: text/event-stream' \
+        "$G/events?target=$t&target=$t&target=coap://127.0.0.1:$SIM_PORT/sensors/temperature"
+    wait_for "its first notification" grep -q '^event: notification' "$TMP/dup.log" || return 1
+    [ "$(status "$TMP/body" -m 1 -H 'Accept: text/event-stream' "$G$t" || true)" = 200 ] || return 1
+    # each value once, not three times
+    [ -z "$(grep -o '"seq":[0-9]*' "$TMP/dup.log" | sort | uniq -d)" ] || return 1
+    stop dup
+}
+check "sse.max_per_target: a stream naming one target 3 times (two forms) takes one slot, gets each value once" dup_targets
 
 # Socket activation from a hostile or broken service manager: exit 2 with
 # the reason, never a crash, never a socket that serves nobody.
