@@ -9,6 +9,9 @@ attacker forging that source would make the gateway send to its victim.
     --wait S      listen this long (default 3 s)
     --follow      answer a 4.01 with Echo by repeating the request with it
                   (proves the address), then answer nothing else
+    --lt-from N --repeat K
+                  K requests 20 ms apart, with a further Uri-Query lt=N,
+                  lt=N+1, ... (a registration update changing its lifetime)
 
 One line per datagram: "answer CODE" (to our request) or "request CODE
 PATH" (the gateway asking us something; never answered).
@@ -60,6 +63,8 @@ def main():
     ap.add_argument("--query", action="append", default=[])
     ap.add_argument("--wait", type=float, default=3)
     ap.add_argument("--follow", action="store_true")
+    ap.add_argument("--lt-from", type=int)
+    ap.add_argument("--repeat", type=int, default=1)
     a = ap.parse_args()
     opts = [(URI_PATH, p.encode()) for p in a.path.split("/") if p]
     opts += [(URI_QUERY, q.encode()) for q in a.query]
@@ -67,7 +72,11 @@ def main():
     sock = socket.socket(fam, socket.SOCK_DGRAM)
     sock.bind((a.src, a.sport))
     dst = (a.dst, a.port)
-    post(sock, dst, opts)
+    for i in range(a.repeat):
+        lt = [(URI_QUERY, b"lt=%d" % (a.lt_from + i))] if a.lt_from is not None else []
+        post(sock, dst, opts + lt)
+        if i + 1 < a.repeat:
+            time.sleep(0.02)
     end = time.monotonic() + a.wait
     while time.monotonic() < end:
         sock.settimeout(max(0.01, end - time.monotonic()))

@@ -15,7 +15,7 @@ fi
 ip link set lo up
 for a in 7 8 9; do ip addr add "10.9.0.$a/32" dev lo; done
 . "$(dirname "$0")/lib.sh"
-need curl python3
+need curl python3 coap-client-notls
 HERE=$(cd "$(dirname "$0")" && pwd)
 GW_COAP=$(free_port)
 HTTP_PORT=$(free_port tcp)
@@ -62,6 +62,24 @@ slots() { # a host that proves its address, then never answers the fetch
     grep -q "request 0.01 /.well-known/core" "$TMP/raw.other"
 }
 check "simple registration: one host gets one fetch at a time (5.03 beyond), another host still gets its own" slots
+
+churn() { # a LAN device updating its registration as fast as it can, an observed lookup
+    local gw=coap://127.0.0.1:$GW_COAP id i n
+    coap-client-notls -a 10.9.0.7 -m post -t 40 -e '</x>' "$gw/rd?ep=churn&lt=100" >/dev/null 2>&1
+    id=$(coap-client-notls -m get "$gw/rd-lookup/ep?ep=churn" 2>/dev/null | grep -o '/rd/[^>]*' | cut -d/ -f3)
+    [ -n "$id" ] || return 1
+    start obs coap-client-notls -v 6 -s 6 -m get "$gw/rd-lookup/ep?ep=churn"
+    wait_for "the observation" grep -q "c:2.05" "$TMP/obs.log" || return 1
+    # 20 updates 20 ms apart, each changing the result (lt)
+    python3 "$HERE/coap_rawpost.py" 10.9.0.7 0 127.0.0.1 "$GW_COAP" --path "rd/$id" \
+        --lt-from 101 --repeat 20 --wait 0.1 >/dev/null
+    wait_for "the last value" grep -q "lt=120" "$TMP/obs.log" || return 1
+    n=$(grep -c "c:2.05" "$TMP/obs.log")
+    stop obs
+    echo "  $n answers to the observer for 20 changes"
+    [ "$n" -le 4 ]
+}
+check "RD lookup observed while a LAN device sends 20 updates: notifications merged (one a second), the last one sent" churn
 
 dup_targets() { # one stream naming one target 3 times takes one slot of sse.max_per_target 2
     local t=/devices/demo/sensors/temperature
