@@ -117,6 +117,10 @@ typedef struct {
     uint8_t block_szx;             /* Block2 size, default 6 (1024 bytes) */
     uint32_t con_every;            /* a CON notification at least every N, default 20 */
     uint32_t max_observers;        /* in all, default 10000 */
+    /* ... of them from one host (any port, any DTLS session), default 64:
+     * one client cannot take them all, nor make each change of a resource
+     * cost thousands of notifications */
+    uint32_t max_observers_per_host;
 } coap_server_params_t;
 
 /* Creates a server on ep (it becomes ep's request handler). */
