@@ -2,7 +2,8 @@
 """A tiny service manager for tests: socket activation as systemd does it.
 
     sd_launch.py [--tcp ADDR:PORT]... [--udp ADDR:PORT]... [--names a:b]
-                 [--wrong-pid] [--gap-ms MS] [--no-listen] [--udp-connect ADDR:PORT]
+                 [--wrong-pid] [--gap-ms MS] [--no-listen] [--unbound]
+                 [--udp-connect ADDR:PORT]
                  [--listen-fds TEXT] [--listen-pid-suffix TEXT]
                  --pidfile FILE -- COMMAND...
 
@@ -15,8 +16,9 @@ no COMMAND runs, connections wait in the listen backlog and datagrams in
 the receive buffer.
 
 Hostile managers, for the error cases: --no-listen leaves the TCP sockets
-unlistened, --udp-connect connects the UDP ones to one peer, --listen-fds
-sets LISTEN_FDS to TEXT, --listen-pid-suffix appends TEXT to LISTEN_PID.
+unlistened, --unbound leaves the UDP ones unbound, --udp-connect connects
+the UDP ones to one peer, --listen-fds sets LISTEN_FDS to TEXT,
+--listen-pid-suffix appends TEXT to LISTEN_PID.
 
 Signals: SIGUSR1 restarts COMMAND gracefully (SIGTERM, wait, --gap-ms,
 start again), SIGUSR2 the hard way (SIGKILL); SIGTERM ends COMMAND and this
@@ -36,7 +38,8 @@ def bind(kind, spec, args):
     fam = socket.AF_INET6 if ":" in host else socket.AF_INET
     s = socket.socket(fam, kind)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind((host, int(port)))
+    if kind == socket.SOCK_STREAM or not args.unbound:
+        s.bind((host, int(port)))
     if kind == socket.SOCK_STREAM and not args.no_listen:
         s.listen(128)
     if kind == socket.SOCK_DGRAM and args.udp_connect:
@@ -72,6 +75,7 @@ def main():
     p.add_argument("--names")
     p.add_argument("--wrong-pid", action="store_true")
     p.add_argument("--no-listen", action="store_true")
+    p.add_argument("--unbound", action="store_true")
     p.add_argument("--udp-connect")
     p.add_argument("--listen-fds")
     p.add_argument("--listen-pid-suffix", default="")

@@ -116,6 +116,8 @@ check "socket activation: a TCP socket named http that is not listening: exit 2"
 check "socket activation: a UDP socket named coap connected to one peer: exit 2" \
     passed_fails "socket \"coap\" (fd 3, UDP 127.0.0.1:$U) is connected to one peer" \
     --udp-connect "127.0.0.1:$(free_port)" --udp "127.0.0.1:$U" --names coap
+check "socket activation: an unbound UDP socket named coap: exit 2" \
+    passed_fails "socket \"coap\" (fd 3, UDP 0.0.0.0:0) is not bound to a port" --unbound --udp "127.0.0.1:$U" --names coap
 check "socket activation: LISTEN_FDS 3 with one socket passed: exit 2 naming fd 4" \
     passed_fails "fd 4 is no IPv4/IPv6 socket" --listen-fds 3 --tcp "127.0.0.1:$P" --names http
 for v in 1x 99999999999999999999 -1; do
