@@ -28,6 +28,11 @@ typedef struct coap_resource coap_server_resource_t;
 enum {
     COAP_RES_PREFIX = 1,     /* the path and everything below it */
     COAP_RES_OBSERVABLE = 2, /* accepts Observe registrations ("obs") */
+    /* RFC 9175 §2.4 item 3: the handler sends to the requester's address
+     * (e.g. fetches from it), so it runs only for a verified address; an
+     * unverified one is answered 4.01 with an Echo first, whatever the
+     * method, and the client repeats the request with it */
+    COAP_RES_VERIFY_SOURCE = 4,
 };
 #define COAP_METHOD_BIT(m) (1u << (m))
 #define COAP_METHODS_READ  COAP_METHOD_BIT(COAP_GET)
@@ -112,6 +117,10 @@ typedef struct {
     uint8_t block_szx;             /* Block2 size, default 6 (1024 bytes) */
     uint32_t con_every;            /* a CON notification at least every N, default 20 */
     uint32_t max_observers;        /* in all, default 10000 */
+    /* ... of them from one host (any port, any DTLS session), default 64:
+     * one client cannot take them all, nor make each change of a resource
+     * cost thousands of notifications */
+    uint32_t max_observers_per_host;
 } coap_server_params_t;
 
 /* Creates a server on ep (it becomes ep's request handler). */

@@ -61,6 +61,15 @@ void coap_obs_remove_all_(coap_server_t *srv, coap_server_resource_t *res, int r
     while (res->observers) obs_unlink(srv, &res->observers, reason);
 }
 
+static uint32_t observers_from(const coap_server_t *srv, const coap_addr_t *peer)
+{
+    uint32_t n = 0;
+    for (const coap_server_resource_t *r = srv->resources; r; r = r->next)
+        for (const coap_observer_t *o = r->observers; o; o = o->next)
+            n += (uint32_t)coap_addr_same_host(&o->peer, peer);
+    return n;
+}
+
 void coap_obs_register_(coap_server_t *srv, srv_req_t *sr, coap_msg_t *resp, uint64_t word)
 {
     coap_server_resource_t *res = sr->res;
@@ -68,7 +77,9 @@ void coap_obs_register_(coap_server_t *srv, srv_req_t *sr, coap_msg_t *resp, uin
     if (!pp) {
         /* Refused for lack of room before the application is asked: it
          * would otherwise hear of an observer it never gets to deregister. */
-        if (srv->nobservers >= srv->p.max_observers) return;
+        if (srv->nobservers >= srv->p.max_observers ||
+            observers_from(srv, &sr->peer) >= srv->p.max_observers_per_host)
+            return;
         if (srv->on_register && !srv->on_register(srv, res, &sr->peer, srv->on_register_arg))
             return; /* refused: a plain response without Observe */
         coap_observer_t *o = calloc(1, sizeof *o);

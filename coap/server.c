@@ -271,6 +271,7 @@ coap_server_t *coap_server_new(coap_ep_t *ep, const coap_server_params_t *params
     if (!srv->p.block_szx || srv->p.block_szx > 6) srv->p.block_szx = 6;
     if (!srv->p.con_every) srv->p.con_every = 20;
     if (!srv->p.max_observers) srv->p.max_observers = 10000;
+    if (!srv->p.max_observers_per_host) srv->p.max_observers_per_host = 64;
     coap_srv_echo_init_(srv);
     coap_link_attrs_t wk = {.ct = 40, .sz = -1};
     srv->wellknown = coap_server_add(srv, "/.well-known/core", 0, COAP_METHODS_READ,

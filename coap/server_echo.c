@@ -169,7 +169,9 @@ unsigned coap_srv_echo_cap_szx_(coap_server_t *srv, const srv_req_t *sr, const c
 int coap_srv_echo_challenge_(coap_server_t *srv, const srv_req_t *sr, coap_msg_t *m,
                              uint8_t value[ECHO_VALUE_MAX])
 {
-    if (sr->verified || !safe_method(sr->method) || size_of(sr, m) <= budget(sr)) return 0;
+    if (sr->verified ||
+        (!sr->demand_echo && (!safe_method(sr->method) || size_of(sr, m) <= budget(sr))))
+        return 0;
     coap_msg_init(m, COAP_CON, COAP_UNAUTHORIZED, 0);
     uint32_t t = now_s(srv);
     value[0] = (uint8_t)(t >> 24);

@@ -66,9 +66,10 @@ typedef struct srv_req {
     uint32_t b2_num;
     uint8_t has_b1, b1_szx;
     uint32_t b1_num;
-    uint8_t verified; /* its address is (server_echo.c): no amplification bound */
-    uint8_t cap_szx;  /* 1 + the largest Block2 szx the bound allows; 0: none */
-    uint8_t store;    /* keep the response for later Block2 requests */
+    uint8_t verified;    /* its address is (server_echo.c): no amplification bound */
+    uint8_t demand_echo; /* unverified, to a COAP_RES_VERIFY_SOURCE resource */
+    uint8_t cap_szx;     /* 1 + the largest Block2 szx the bound allows; 0: none */
+    uint8_t store;       /* keep the response for later Block2 requests */
     char *store_key;
     uint8_t netags;
     uint8_t etags[4][8];
@@ -179,7 +180,8 @@ unsigned coap_srv_echo_cap_szx_(coap_server_t *srv, const srv_req_t *sr, const c
                                 unsigned szx);
 /* Replaces the answer m to a safe request from an unverified peer by 4.01
  * with an Echo option (in value, which must live until m is sent) when m
- * is over the bound. Returns 1 when it did. */
+ * is over the bound, or whatever m is when sr->demand_echo. Returns 1 when
+ * it did. */
 int coap_srv_echo_challenge_(coap_server_t *srv, const srv_req_t *sr, coap_msg_t *m,
                              uint8_t value[ECHO_VALUE_MAX]);
 

@@ -212,6 +212,15 @@ static void serve(coap_server_t *srv, srv_req_t *sr, coap_server_request_t *req,
         sr->b2_num = b.num;
         sr->b2_szx = b.szx;
     }
+    /* RFC 9175 §2.4 item 3: before the handler sends anything to this
+     * address (and before a Block1 body is kept for it), the address
+     * proves it receives what is sent to it */
+    if (res && (res->flags & COAP_RES_VERIFY_SOURCE) && !sr->verified) {
+        sr->demand_echo = 1;
+        coap_server_response_t r = COAP_RESPONSE(COAP_UNAUTHORIZED);
+        coap_server_respond(srv, sr->id, &r);
+        return;
+    }
     /* Unsafe requests, and every proxied one (the origin is asked once per
      * transfer), keep their whole answer for the Block2 requests after. */
     if ((m->code != COAP_GET || proxied) && !(sr->store_key = coap_srv_request_key_(m, 0))) {

@@ -305,10 +305,25 @@ static obs_t *obs_get(gw_hub_t *hub, const gw_target_t *t)
 
 /* --- subscribing --- */
 
+static int sub_observes(sub_t *s, const obs_t *o)
+{
+    base_list_t *it, *next;
+    BASE_LIST_FOREACH(it, next, &s->links) {
+        if (base_list_entry(it, link_t, in_sub)->obs == o) return 1;
+    }
+    return 0;
+}
+
 static void sub_add_target(sub_t *s, const gw_target_t *t, const char *last_id)
 {
     gw_hub_t *hub = s->hub;
     uint32_t value;
+    /* A target named twice on one stream (also as /devices/NAME/PATH and
+     * its coap:// URI) is linked once: each copy would take one more of
+     * the target's sse.max_per_target slots (32 copies a connection let one
+     * client address take them all) and get every notification again. */
+    const obs_t *have = gw_strmap_get(hub->obs, t->uri);
+    if (have && sub_observes(s, have)) return;
     const gw_hub_limit_t *l = gw_hub_target_limit_(hub, t, &value);
     if (l) { /* the others on this stream go on */
         char msg[GW_MSG_MAX];

@@ -45,6 +45,7 @@ typedef struct {
     char name[64]; /* its LISTEN_FDNAMES entry, "" when none */
     coap_addr_t addr;
     char text[COAP_ADDR_STRLEN];
+    const char *unusable; /* why a listener cannot serve it, or NULL */
 } sock_t;
 
 static int describe(int fd, const char *name, sock_t *s)
@@ -58,6 +59,21 @@ static int describe(int fd, const char *name, sock_t *s)
         return -1;
     s->addr.len = al;
     if (s->addr.u.sa.sa_family != AF_INET && s->addr.u.sa.sa_family != AF_INET6) return -1;
+    /* sd_is_socket_inet(3)'s checks: a TCP socket that is not listening,
+     * or a UDP one not bound or connected to one peer, would take no
+     * client, or only that peer's datagrams */
+    int listening = 0;
+    socklen_t ll = sizeof listening;
+    coap_addr_t peer;
+    socklen_t pl = sizeof peer.u;
+    if (s->type == SOCK_STREAM)
+        s->unusable = getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &ll) < 0 || !listening
+                          ? "not listening"
+                          : NULL;
+    else if (getpeername(fd, &peer.u.sa, &pl) == 0)
+        s->unusable = "connected to one peer";
+    else if (!coap_addr_port(&s->addr))
+        s->unusable = "not bound to a port";
     coap_addr_unmap(&s->addr);
     coap_addr_str(&s->addr, s->text, sizeof s->text);
     return 0;
@@ -79,6 +95,11 @@ static int address_fits(const sock_t *s, const char *listen, uint16_t default_po
 static int match(const cfg_t *c, const sock_t *s, char *err, size_t errlen)
 {
     const char *kind = s->type == SOCK_STREAM ? "TCP" : s->type == SOCK_DGRAM ? "UDP" : "other";
+    if (s->unusable)
+        return snprintf(err, errlen, "socket activation: socket%s%s%s (fd %d, %s %s) is %s",
+                        *s->name ? " \"" : "", s->name, *s->name ? "\"" : "", s->fd, kind, s->text,
+                        s->unusable),
+               -1;
     for (int l = 0; l < GW_LISTEN_N; l++) {
         if (strcmp(s->name, listeners[l].name)) continue;
         if (cfg_listen_off(configured(c, l)))
@@ -156,7 +177,12 @@ int gw_passed_take(const cfg_t *c, gw_passed_t *out, char *err, size_t errlen)
     const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
     if (!pid || !fds) return forget_environment(), 0;
     char *end;
-    long p = strtol(pid, &end, 10), n = strtol(fds, &end, 10);
+    long p = strtol(pid, &end, 10);
+    if (*end || !*pid || p <= 0) {
+        snprintf(err, errlen, "socket activation: LISTEN_PID \"%.40s\" is not a process id", pid);
+        return forget_environment(), -1;
+    }
+    long n = strtol(fds, &end, 10);
     if (p != (long)getpid()) { /* meant for another process: ours binds */
         gw_log(CFG_LOG_INFO,
                "socket activation: LISTEN_PID %s is not this process (%ld); "
@@ -164,9 +190,9 @@ int gw_passed_take(const cfg_t *c, gw_passed_t *out, char *err, size_t errlen)
                pid, (long)getpid());
         return forget_environment(), 0;
     }
-    if (*end || n < 0 || n > MAX_FDS) {
+    if (*end || !*fds || n < 0 || n > MAX_FDS) {
         snprintf(err, errlen,
-                 "socket activation: LISTEN_FDS \"%s\" is not a number of sockets "
+                 "socket activation: LISTEN_FDS \"%.40s\" is not a number of sockets "
                  "(0-%d)",
                  fds, MAX_FDS);
         return forget_environment(), -1;

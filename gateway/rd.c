@@ -267,7 +267,11 @@ gw_rd_t *gw_rd_new(gw_t *gw)
     gw_rd_t *rd = calloc(1, sizeof *rd);
     if (!rd) return NULL;
     rd->gw = gw;
-    if (!(rd->timer = base_loop_timer_new(gw->loop, rd_on_expiry, rd))) {
+    rd->timer = base_loop_timer_new(gw->loop, rd_on_expiry, rd);
+    rd->notify_timer = base_loop_timer_new(gw->loop, rd_lookup_on_timer, rd);
+    if (!rd->timer || !rd->notify_timer) {
+        if (rd->timer) base_loop_timer_free(rd->timer);
+        if (rd->notify_timer) base_loop_timer_free(rd->notify_timer);
         free(rd);
         return NULL;
     }
@@ -319,6 +323,7 @@ void gw_rd_free(gw_rd_t *rd)
         coap_server_remove(rd->srv[i], rd->res[i]);
     }
     if (rd->timer) base_loop_timer_free(rd->timer);
+    if (rd->notify_timer) base_loop_timer_free(rd->notify_timer);
     rd_regs_free(rd);
     free(rd);
 }

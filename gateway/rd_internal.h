@@ -42,6 +42,10 @@ struct gw_rd {
     coap_server_resource_t *lookup[RD_SERVERS][RD_LOOKUPS]; /* rd_lookup_serve.c */
     size_t nsrv;
     base_loop_timer_t *timer;
+    /* lookup notifications (rd_lookup_serve.c): the next run waits for
+     * notify_timer when the last one is less than a gap ago */
+    base_loop_timer_t *notify_timer;
+    uint64_t notified_ms;
     rd_reg_t *regs;
     /* simple registration (rd_simple.c): on coap.listen only */
     coap_server_t *simple_srv;
@@ -194,6 +198,8 @@ void rd_lookup_unserve(gw_rd_t *rd, size_t i);
 /* A registration came, changed or went: observers of a lookup whose
  * result changed are notified (RFC 7641 §4.2). */
 void rd_lookup_changed(gw_rd_t *rd);
+/* notify_timer's callback */
+void rd_lookup_on_timer(base_loop_t *loop, base_loop_timer_t *t, void *arg);
 /* The registrations, sorted by name (paging needs a stable order); *eps
  * (pointing into the devices) is to be freed. 0 when none or no memory. */
 size_t rd_lookup_snapshot(gw_rd_t *rd, rd_lookup_ep_t **eps);

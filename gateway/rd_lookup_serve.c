@@ -162,8 +162,18 @@ static int build_notification(const char *query, uint64_t *word, coap_server_res
     return 1;
 }
 
-void rd_lookup_changed(gw_rd_t *rd)
+/* Every change (a registration, an update, a removal) would otherwise run
+ * each observer's lookup over all registrations at once: a device sending
+ * updates as fast as it can, even ones that change nothing, would keep the
+ * gateway busy, and observers would get a notification per change. Runs
+ * closer than NOTIFY_GAP_MS are merged into one at the end of the gap
+ * (RFC 7641 §4.5.1: no more than one notification per RTT, and without
+ * an estimate one every few seconds). */
+#define NOTIFY_GAP_MS 1000
+
+static void notify_all(gw_rd_t *rd)
 {
+    rd->notified_ms = base_loop_now(rd->gw->loop);
     notify_t x = {.rd = rd};
     for (size_t i = 0; i < rd->nsrv; i++)
         for (int k = 0; k < RD_LOOKUPS; k++) {
@@ -172,4 +182,25 @@ void rd_lookup_changed(gw_rd_t *rd)
             coap_server_notify_each(rd->srv[i], rd->lookup[i][k], build_notification, &x);
         }
     base_buf_free(&x.out);
+}
+
+void rd_lookup_on_timer(base_loop_t *loop, base_loop_timer_t *t, void *arg)
+{
+    (void)loop;
+    (void)t;
+    notify_all(arg);
+}
+
+void rd_lookup_changed(gw_rd_t *rd)
+{
+    int observed = 0;
+    for (size_t i = 0; i < rd->nsrv; i++)
+        for (int k = 0; k < RD_LOOKUPS; k++)
+            observed |= rd->lookup[i][k] && coap_server_observers(rd->lookup[i][k]);
+    if (!observed) return;
+    uint64_t now = base_loop_now(rd->gw->loop);
+    if (rd->notified_ms && now < rd->notified_ms + NOTIFY_GAP_MS)
+        base_loop_timer_arm(rd->notify_timer, rd->notified_ms + NOTIFY_GAP_MS); /* merged */
+    else
+        notify_all(rd);
 }

@@ -8,6 +8,12 @@
  * durable commit (rd.c), the same log line. What goes wrong after the
  * 2.04 is logged and counted (/metrics).
  *
+ * The source must first prove its address with an Echo (RFC 9175 §2.4
+ * item 3, COAP_RES_VERIFY_SOURCE): otherwise a forged source would make
+ * the gateway send a GET, and its retransmissions, to any allowed host.
+ * One fetch at a time per source host, SIMPLE_MAX_PENDING in all, so one
+ * host that never answers cannot hold every slot.
+ *
  * Plaintext only (coap.listen): over DTLS the device is reached through
  * its session, and it can register its links itself.
  */
@@ -21,8 +27,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SIMPLE_MAX_PENDING 16   /* fetches at once: each is one CoAP request of ours */
-#define SIMPLE_TIMEOUT_MS  5000 /* for the device's answer */
+#define SIMPLE_MAX_PENDING  16   /* fetches at once: each is one CoAP request of ours */
+#define SIMPLE_MAX_PER_HOST 1    /* of them, from one source host */
+#define SIMPLE_TIMEOUT_MS   5000 /* for the device's answer */
 
 /* One fetch of a device's /.well-known/core. */
 struct rd_simple {
@@ -110,6 +117,14 @@ static void on_fetched(coap_req_t *creq, const coap_resp_t *r, void *arg)
     free(s);
 }
 
+static unsigned fetches_from(const gw_rd_t *rd, const coap_addr_t *peer)
+{
+    unsigned n = 0;
+    for (const rd_simple_t *s = rd->simple; s; s = s->next)
+        n += coap_addr_same_host(&s->peer, peer);
+    return n;
+}
+
 /* GET coap://SOURCE/.well-known/core from the gateway's client. 0, or -1
  * with why. */
 static int start_fetch(gw_rd_t *rd, rd_simple_t *s, const char **why)
@@ -156,7 +171,7 @@ static void on_simple(coap_server_t *srv, const coap_server_request_t *req, void
     if (rd_resolve_base(&c, &p, uri, sizeof uri, &addr) || !rd_may_take_name(&c, p.ep, &r) ||
         (!r && !rd_room_for_new(&c)))
         return;
-    if (rd->nsimple >= SIMPLE_MAX_PENDING) {
+    if (rd->nsimple >= SIMPLE_MAX_PENDING || fetches_from(rd, req->peer) >= SIMPLE_MAX_PER_HOST) {
         coap_server_response_t busy = COAP_RESPONSE(COAP_SERVICE_UNAVAILABLE);
         busy.max_age = SIMPLE_TIMEOUT_MS / 1000;
         coap_server_respond(srv, req->id, &busy);
@@ -197,8 +212,8 @@ static uint8_t simple_admit(coap_server_t *srv, const coap_server_request_t *req
 
 int rd_simple_serve(gw_rd_t *rd, coap_server_t *srv)
 {
-    coap_server_resource_t *res =
-        coap_server_add(srv, "/.well-known/rd", 0, COAP_METHOD_BIT(COAP_POST), on_simple, rd, NULL);
+    coap_server_resource_t *res = coap_server_add(srv, "/.well-known/rd", COAP_RES_VERIFY_SOURCE,
+                                                  COAP_METHOD_BIT(COAP_POST), on_simple, rd, NULL);
     if (!res) return -1;
     coap_resource_set_admit(res, simple_admit, rd);
     coap_resource_set_max_upload(res, 64); /* no payload: a small one gets told so */

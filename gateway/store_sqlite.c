@@ -83,8 +83,41 @@ static int make_parent(sq_store_t *s)
     }
 }
 
+/* Why another local user could change what the gateway reads back (NULL:
+ * nobody can): a file must be this user's, a directory this user's or
+ * root's, and neither writable by group or others: in a directory such
+ * as /tmp anyone could plant the file, or its -wal beside it, before the
+ * gateway creates them, and write registrations into it later. */
+static const char *others_may_write(const struct stat *st, int is_dir)
+{
+    if (st->st_uid != geteuid() && !(is_dir && st->st_uid == 0)) return "owned by another user";
+    if (st->st_mode & (S_IWGRP | S_IWOTH)) return "group or others may write to it";
+    return NULL;
+}
+
+/* The directory of the file, and SQLite's files beside it when they exist
+ * (a -wal is read back into the database at open). */
+static int check_surroundings(sq_store_t *s)
+{
+    static const char *const beside[] = {"-wal", "-shm", "-journal"};
+    char name[4200];
+    struct stat st;
+    const char *slash = strrchr(s->path, '/');
+    snprintf(name, sizeof name, "%.*s", slash ? (int)(slash - s->path) + 1 : 1,
+             slash ? s->path : ".");
+    const char *why = stat(name, &st) ? strerror(errno) : others_may_write(&st, 1);
+    if (why) return gw_store_fail(&s->base, "%s: its directory %s: %s", s->path, name, why);
+    for (size_t i = 0; i < sizeof beside / sizeof beside[0]; i++) {
+        snprintf(name, sizeof name, "%s%s", s->path, beside[i]);
+        if (lstat(name, &st)) continue;
+        why = !S_ISREG(st.st_mode) ? "not a regular file" : others_may_write(&st, 0);
+        if (why) return gw_store_fail(&s->base, "%s: %s", name, why);
+    }
+    return 0;
+}
+
 /* The file exists (created empty with mode 0600 when it did not), is a
- * regular file, and this process may read and write it. */
+ * regular file, this process may read and write it, and nobody else. */
 static int check_file(sq_store_t *s)
 {
     int fd = open(s->path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -94,7 +127,10 @@ static int check_file(sq_store_t *s)
     struct stat st;
     int bad = fstat(fd, &st) || !S_ISREG(st.st_mode);
     close(fd);
-    return bad ? gw_store_fail(&s->base, "%s: not a regular file", s->path) : 0;
+    if (bad) return gw_store_fail(&s->base, "%s: not a regular file", s->path);
+    const char *why = others_may_write(&st, 0);
+    if (why) return gw_store_fail(&s->base, "%s: %s", s->path, why);
+    return check_surroundings(s);
 }
 
 static int exec(sq_store_t *s, const char *sql, const char *what)

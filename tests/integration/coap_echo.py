@@ -119,4 +119,5 @@ def main():
     ask(sock, dst, opts + [(ECHO, echo)])
 
 
-main()
+if __name__ == "__main__":
+    main()

@@ -2,7 +2,10 @@
 """A tiny service manager for tests: socket activation as systemd does it.
 
     sd_launch.py [--tcp ADDR:PORT]... [--udp ADDR:PORT]... [--names a:b]
-                 [--wrong-pid] [--gap-ms MS] --pidfile FILE -- COMMAND...
+                 [--wrong-pid] [--gap-ms MS] [--no-listen] [--unbound]
+                 [--udp-connect ADDR:PORT]
+                 [--listen-fds TEXT] [--listen-pid-suffix TEXT]
+                 --pidfile FILE -- COMMAND...
 
 Binds the sockets (TCP ones listening), then starts COMMAND with them at
 descriptors 3, 4, ... (in the order given: TCP first, then UDP), with
@@ -11,6 +14,11 @@ to its own pid just before exec (--wrong-pid: to ours instead, which the
 child must ignore). The sockets stay open here for the whole run, so while
 no COMMAND runs, connections wait in the listen backlog and datagrams in
 the receive buffer.
+
+Hostile managers, for the error cases: --no-listen leaves the TCP sockets
+unlistened, --unbound leaves the UDP ones unbound, --udp-connect connects
+the UDP ones to one peer, --listen-fds sets LISTEN_FDS to TEXT,
+--listen-pid-suffix appends TEXT to LISTEN_PID.
 
 Signals: SIGUSR1 restarts COMMAND gracefully (SIGTERM, wait, --gap-ms,
 start again), SIGUSR2 the hard way (SIGKILL); SIGTERM ends COMMAND and this
@@ -24,15 +32,19 @@ import sys
 import time
 
 
-def bind(kind, spec):
+def bind(kind, spec, args):
     host, _, port = spec.rpartition(":")
     host = host.strip("[]")
     fam = socket.AF_INET6 if ":" in host else socket.AF_INET
     s = socket.socket(fam, kind)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind((host, int(port)))
-    if kind == socket.SOCK_STREAM:
+    if kind == socket.SOCK_STREAM or not args.unbound:
+        s.bind((host, int(port)))
+    if kind == socket.SOCK_STREAM and not args.no_listen:
         s.listen(128)
+    if kind == socket.SOCK_DGRAM and args.udp_connect:
+        host, _, port = args.udp_connect.rpartition(":")
+        s.connect((host.strip("[]"), int(port)))
     return s
 
 
@@ -48,8 +60,9 @@ def spawn(socks, args):
         os.dup2(h, 3 + i, inheritable=True)
     os.closerange(3 + len(socks), 256)
     env = dict(os.environ)
-    env["LISTEN_FDS"] = str(len(socks))
+    env["LISTEN_FDS"] = args.listen_fds or str(len(socks))
     env["LISTEN_PID"] = str(os.getppid() if args.wrong_pid else os.getpid())
+    env["LISTEN_PID"] += args.listen_pid_suffix
     if args.names:
         env["LISTEN_FDNAMES"] = args.names
     os.execvpe(args.command[0], args.command, env)
@@ -61,12 +74,17 @@ def main():
     p.add_argument("--udp", action="append", default=[])
     p.add_argument("--names")
     p.add_argument("--wrong-pid", action="store_true")
+    p.add_argument("--no-listen", action="store_true")
+    p.add_argument("--unbound", action="store_true")
+    p.add_argument("--udp-connect")
+    p.add_argument("--listen-fds")
+    p.add_argument("--listen-pid-suffix", default="")
     p.add_argument("--gap-ms", type=int, default=0)
     p.add_argument("--pidfile", required=True)
     p.add_argument("command", nargs="+")
     args = p.parse_args()
-    socks = [bind(socket.SOCK_STREAM, a) for a in args.tcp]
-    socks += [bind(socket.SOCK_DGRAM, a) for a in args.udp]
+    socks = [bind(socket.SOCK_STREAM, a, args) for a in args.tcp]
+    socks += [bind(socket.SOCK_DGRAM, a, args) for a in args.udp]
     todo = []
     for sig in (signal.SIGUSR1, signal.SIGUSR2, signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda n, _f: todo.append(n))

@@ -180,7 +180,7 @@ check "SIGHUP with a new state.path: logged, the file in use stays until a resta
 
 # --- a commit that fails: the disk of the state file is full ---
 mkdir "$TMP/small"
-mount -t tmpfs -o size=256k tmpfs "$TMP/small"
+mount -t tmpfs -o size=256k,mode=0700 tmpfs "$TMP/small" # a fresh tmpfs is 1777: refused
 full() {
     DB=$TMP/small/gw.db gateway gwfull || return 1
     register before 600 || return 1

@@ -387,6 +387,37 @@ START_TEST(client_follows_new_values)
 }
 END_TEST
 
+/* COAP_RES_VERIFY_SOURCE: the handler runs only for a verified address,
+ * whatever the method and the answer's size (RFC 9175 §2.4 item 3). */
+START_TEST(verify_source_before_the_handler)
+{
+    ex_t x;
+    ex_init(&x);
+    hrec_t h = {.name = "ok"};
+    coap_server_add(x.t.srv, "/fetcher", COAP_RES_VERIFY_SOURCE, COAP_METHOD_BIT(COAP_POST), h_rec,
+                    &h, NULL);
+    unsigned ratio;
+    coap_msg_t r = ask(&x, PEER, COAP_POST, "fetcher", NULL, 0, &ratio);
+    ck_assert_uint_eq(r.code, COAP_UNAUTHORIZED);
+    ck_assert_uint_le(ratio, 300);
+    ck_assert_int_eq(h.calls, 0); /* nothing done for an unproven address */
+    uint8_t echo[40];
+    size_t elen = echo_of(&r, echo);
+    r = ask(&x, OTHER, COAP_POST, "fetcher", echo, elen, NULL); /* another port's */
+    ck_assert_uint_eq(r.code, COAP_UNAUTHORIZED);
+    ck_assert_int_eq(h.calls, 0);
+    r = ask(&x, PEER, COAP_POST, "fetcher", echo, elen, NULL);
+    ck_assert_uint_eq(r.code, COAP_CONTENT);
+    ck_assert_int_eq(h.calls, 1);
+    r = ask(&x, PEER, COAP_POST, "fetcher", NULL, 0, NULL); /* remembered */
+    ck_assert_int_eq(h.calls, 2);
+    /* a resource without the flag is unchanged: a small answer, no Echo */
+    ask(&x, OTHER, COAP_POST, "act", NULL, 0, NULL);
+    ck_assert_int_eq(x.hact.calls, 1);
+    st_free(&x.t);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("server_echo");
@@ -401,6 +432,7 @@ static Suite *suite(void)
     tcase_add_test(tc, client_follows_echo);
     tcase_add_test(tc, client_follows_once);
     tcase_add_test(tc, client_follows_new_values);
+    tcase_add_test(tc, verify_source_before_the_handler);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -422,6 +422,22 @@ START_TEST(max_observers)
 }
 END_TEST
 
+/* One host (any port) holds at most max_observers_per_host of them. */
+START_TEST(max_observers_per_host)
+{
+    coap_server_params_t sp = {.max_observers_per_host = 2};
+    ot_t o;
+    ot_init(&o, &sp, -1);
+    sim_rec_t k[3] = {{0}};
+    for (int i = 0; i < 3; i++) ot_register(&o, &k[i]);
+    ck_assert(k[0].observing && k[1].observing);
+    ck_assert(k[2].last && !k[2].observing); /* answered, not observing */
+    ck_assert_int_eq(k[2].code, COAP_CONTENT);
+    ck_assert_uint_eq(coap_server_observers(o.res), 2);
+    st_free(&o.t);
+}
+END_TEST
+
 /* A notification that cannot even be sent (no route): the observer does
  * not stay stuck with a CON "in flight" forever. */
 int main(void)
@@ -442,6 +458,7 @@ int main(void)
     tcase_add_test(tc, client_reregistration);
     tcase_add_test(tc, remove_and_free_shut_down);
     tcase_add_test(tc, max_observers);
+    tcase_add_test(tc, max_observers_per_host);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }

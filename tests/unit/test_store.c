@@ -343,6 +343,39 @@ START_TEST(symbolic_link_is_refused)
 }
 END_TEST
 
+/* A state file another local user could write (planted before the
+ * gateway made it, in a directory such as /tmp) is refused. */
+START_TEST(others_may_write_is_refused)
+{
+    make_real(1);
+    char sub[128], wal[160];
+    chmod(path, 0666);
+    const char *err = open_fails();
+    ck_assert_msg(strstr(err, "group or others may write") != NULL, "%s", err);
+    chmod(path, 0600);
+    snprintf(sub, sizeof sub, "%s/a/b", dir);
+    chmod(sub, 01777); /* as /tmp */
+    err = open_fails();
+    ck_assert_msg(strstr(err, "its directory") && strstr(err, "others may write"), "%s", err);
+    chmod(sub, 0700);
+    snprintf(wal, sizeof wal, "%s-wal", path); /* SQLite reads a -wal back at open */
+    ck_assert_int_eq(symlink("/nonexistent", wal), 0);
+    err = open_fails();
+    ck_assert_msg(strstr(err, "-wal: not a regular file") != NULL, "%s", err);
+    unlink(wal);
+    write_file(wal, "", 0);
+    chmod(wal, 0622);
+    err = open_fails();
+    ck_assert_msg(strstr(err, "-wal: group or others may write") != NULL, "%s", err);
+    if (geteuid() == 0) { /* a file of another user: only root can make one here */
+        chmod(wal, 0600);
+        ck_assert_int_eq(chown(path, 65534, 65534), 0);
+        err = open_fails();
+        ck_assert_msg(strstr(err, "owned by another user") != NULL, "%s", err);
+    }
+}
+END_TEST
+
 START_TEST(a_failed_commit_is_reported)
 {
     make_real(1);
@@ -379,6 +412,7 @@ int main(void)
     tcase_add_test(tc, unreadable_is_refused);
     tcase_add_test(tc, path_through_a_file_is_refused);
     tcase_add_test(tc, symbolic_link_is_refused);
+    tcase_add_test(tc, others_may_write_is_refused);
     tcase_add_test(tc, a_failed_commit_is_reported);
     suite_add_tcase(s, tc);
     return run_suite(s);
