@@ -292,7 +292,7 @@ static int configure(gw_t *gw, const gw_sources_t *src)
         fprintf(stderr, "coapgw: %s\n", err);
         return -1;
     }
-    if (*gw->cfg.state_redis) return open_redis(gw);
+    if (*gw->cfg.state_redis) return 0; /* opened on the loop, by start() */
     /* a state file that cannot be used stops the start: never replaced */
     if (!(gw->store = gw_store_open(gw->cfg.state_path, err, sizeof err))) {
         fprintf(stderr, "coapgw: state.path %s\n", err);
@@ -428,6 +428,7 @@ static int start(gw_t *gw)
 {
     char err[700] = "out of memory";
     coap_addr_t bind;
+    if (*gw->cfg.state_redis && open_redis(gw)) return -1;
     if (coap_addr_parse(&bind, gw->cfg.coap_listen, 5683)) {
         fprintf(stderr, "coapgw: bad CoAP listen address %s\n", gw->cfg.coap_listen);
         return -1;
