@@ -49,6 +49,10 @@ typedef struct {
     gw_store_each_fn upsert;                    /* a registration came or changed */
     void (*removed)(const char *id, void *arg); /* removed (not expired: each gateway
                                                    keeps its own expiry timers) */
+    /* Connected (again): what this gateway holds may be written back with
+     * gw_store_put, which then only adds what the store lacks (a Redis
+     * restarted empty), never overwriting another gateway's newer record. */
+    void (*up)(void *arg);
     void *arg;
 } gw_store_watch_t;
 

@@ -83,6 +83,7 @@ static void registered(const rd_call_t *c, rd_change_t *ch)
     }
     r->registrant = *c->req->peer;
     r->implicit_base = !ch->has_base;
+    r->taken_here = 1;
     rd_mark_contact(d, c->req->peer);
     rd_set_lifetime(rd, d, ch->lt);
     rd_arm_expiry(rd);
@@ -173,6 +174,7 @@ static void updated(const rd_call_t *c, rd_change_t *ch)
     }
     r->implicit_base = ch->implicit_base;
     r->registrant = *c->req->peer;
+    r->taken_here = 1;
     rd_mark_contact(d, c->req->peer);
     rd_set_lifetime(rd, d, ch->lt);
     rd_arm_expiry(rd);

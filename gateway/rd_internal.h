@@ -31,6 +31,7 @@ typedef struct rd_reg {
      * "rpk:SHA256"), the only one that may read, change or remove it;
      * NULL: registered in plaintext, owned by the registrant's host. */
     char *owner;
+    int taken_here; /* registered or updated through this gateway (state.redis) */
 } rd_reg_t;
 
 typedef struct rd_simple rd_simple_t;   /* rd_simple.c */

@@ -270,6 +270,21 @@ static void remote_upsert(const gw_store_reg_t *rec, void *arg)
     }
 }
 
+/* Connected again: what this gateway took goes back, unless Redis has it
+ * (a Redis restarted without persistence lost it: nothing acknowledged
+ * is lost while one gateway that took it runs). */
+static void store_up(void *arg)
+{
+    gw_rd_t *rd = arg;
+    for (rd_reg_t *r = rd->regs; r; r = r->next) {
+        gw_device_t *d = r->taken_here ? rd_reg_device(rd, r) : NULL;
+        gw_store_reg_t rec;
+        if (!d) continue;
+        rd_store_record(rd, r, d, &rec);
+        rd_store_put(rd, &rec);
+    }
+}
+
 static void remote_removed(const char *id, void *arg)
 {
     gw_rd_t *rd = arg;
@@ -284,7 +299,7 @@ int gw_rd_restore(gw_rd_t *rd, char *err, size_t cap)
     if (!rd) return 0;
     restore_t x = {.rd = rd};
     gw_store_t *store = rd->gw->store;
-    gw_store_watch(store, &(gw_store_watch_t){remote_upsert, remote_removed, rd});
+    gw_store_watch(store, &(gw_store_watch_t){remote_upsert, remote_removed, store_up, rd});
     if (gw_store_load(store, restore_one, &x)) {
         snprintf(err, cap, "state.path %s", gw_store_error(store));
         free(x.gone);

@@ -144,6 +144,11 @@ static void check_up(redis_store_t *rs)
     gw_log(CFG_LOG_INFO, "state: %s %s: reading the registrations", rs->url,
            rs->logged_down ? "is back" : "connected");
     rs->logged_down = 0;
+    if (rs->base.watch.up) { /* ours back into a Redis that lost them */
+        rs->only_missing = 1;
+        rs->base.watch.up(rs->base.watch.arg);
+        rs->only_missing = 0;
+    }
     redis_scan(rs, "0"); /* what changed while we were away */
 }
 

@@ -28,7 +28,8 @@ typedef struct {
     char instance[300];           /* this gateway in records and messages */
     redisAsyncContext *cmd, *sub; /* commands; the subscription */
     int cmd_ready, sub_ready, up, logged_down, closing;
-    char why[200]; /* the reason of the latest failure */
+    int only_missing; /* puts add only what Redis lacks (SET NX): during watch.up */
+    char why[200];    /* the reason of the latest failure */
     char down[600];
     uint64_t backoff_ms;
     base_loop_timer_t *retry, *watchdog;

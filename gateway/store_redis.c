@@ -144,8 +144,8 @@ static int rs_put_async(gw_store_t *s, const gw_store_reg_t *reg, gw_store_done_
         s->stats.errors++;
         return gw_store_fail(s, "out of memory");
     }
-    const char *argv[] = {"SET", key, json, "PXAT", pxat};
-    int rc = change(rs, 5, argv, "put", reg->id, done, arg);
+    const char *argv[] = {"SET", key, json, "PXAT", pxat, "NX"};
+    int rc = change(rs, rs->only_missing ? 6 : 5, argv, "put", reg->id, done, arg);
     free(json);
     return rc;
 }

@@ -16,7 +16,7 @@ if [ -z "${COAPGW_IN_NETNS:-}" ]; then
 fi
 ip link set lo up
 . "$(dirname "$0")/lib.sh"
-need curl coap-client-notls python3 redis-server
+need curl coap-client-notls python3 redis-server redis-cli
 SIM_PORT=$(free_port)
 REDIS_PORT=$(free_port tcp)
 A_COAP=$(free_port)
@@ -145,16 +145,19 @@ back() {
     within 1 has "$A" after
 }
 check "Redis started again: ready within seconds, a new registration reaches the other gateway" back
-# the Redis that came back is empty (no persistence): the gateways keep
-# their registrations in memory; each one's own come back at its next update
+# the Redis that came back is empty (no persistence): each gateway writes
+# back what it took (SET NX), so Redis holds every acknowledged one again
+keys() { redis-cli -p "$REDIS_PORT" --scan --pattern 'coapgw:reg:*' | wc -l; }
 none_lost() {
-    local n
+    local n count=0
     for n in "${acked[@]}"; do
         [ -n "$n" ] || continue
+        count=$((count + 1))
         has "$A" "$n" && has "$B" "$n" || { echo "  $n lost"; return 1; }
     done
+    [ "$count" = 21 ] && within 2 eval '[ "$(keys)" = 21 ]' || { echo "  $count acknowledged, $(keys) keys in Redis"; return 1; }
 }
-check "no acknowledged registration lost (${#acked[@]} counted)" none_lost
+check "no acknowledged registration lost: 21 in both gateways and back in the restarted (empty) Redis" none_lost
 
 # --- effect: with the default, two gateways share nothing ---
 stop gwa
@@ -177,5 +180,18 @@ effect_redis() {
     stop gwd
     shared
 }
+down_at_start() {
+    local closed
+    closed=$(free_port tcp)
+    gateway gwg "$A_COAP" "$A_HTTP" "redis://127.0.0.1:$closed" || return 1
+    ! within 2 ready "$A" || return 1
+    grep -qi "state store: redis://127.0.0.1:$closed: connection refused" "$TMP/ready.out" ||
+        { cat "$TMP/ready.out"; return 1; }
+    [ "$(register "$A_COAP" nostore 600)" = 5.03 ] && served "$A" fixed
+    local rc=$?
+    stop gwg
+    return $rc
+}
+check "Redis absent at start: the gateway starts, /readyz 503 connection refused, 5.03, devices served" down_at_start
 effect state.redis "set: a second gateway sees the first one's registration; the default \"\": it does not" effect_redis
 finish
