@@ -193,5 +193,21 @@ down_at_start() {
     return $rc
 }
 check "Redis absent at start: the gateway starts, /readyz 503 connection refused, 5.03, devices served" down_at_start
+auth() {
+    local port
+    port=$(free_port tcp)
+    start redisauth redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no \
+        --daemonize no --dir "$TMP" --requirepass s3cret-pw
+    wait_for "redis-server with a password" bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" || return 1
+    gateway gwh "$A_COAP" "$A_HTTP" "redis://:wrong-pw@127.0.0.1:$port" || return 1
+    ! within 2 ready "$A" || return 1
+    grep -q "state store: redis://127.0.0.1:$port: " "$TMP/ready.out" || return 1
+    stop gwh
+    gateway gwi "$A_COAP" "$A_HTTP" "redis://:s3cret-pw@127.0.0.1:$port" || return 1
+    within 5 ready "$A" && [ "$(register "$A_COAP" authed 600)" = 2.01 ] || return 1
+    stop gwi
+    ! grep -q "s3cret-pw\|wrong-pw" "$TMP/gwh.log" "$TMP/gwi.log" "$TMP/ready.out"
+}
+check "a password in the URL is sent with AUTH (a wrong one: not ready), never logged or shown" auth
 effect state.redis "set: a second gateway sees the first one's registration; the default \"\": it does not" effect_redis
 finish
