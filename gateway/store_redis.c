@@ -159,9 +159,12 @@ static int rs_del_async(gw_store_t *s, const char *id, gw_store_done_fn done, vo
     return change(rs, 2, argv, "del", id, done, arg);
 }
 
-/* The synchronous calls: only a deletion the RD makes on its own (an
- * expiry, a reload that no longer allows one) uses them; sent, not
- * awaited (Redis expires the key anyway). */
+/* The synchronous calls are the RD's own bookkeeping, never a device's
+ * request. A put (a lifetime cut by a reload) is sent, not awaited. A
+ * delete (an expiry, a registration this gateway's configuration no
+ * longer allows) is not sent at all: Redis expires the key itself, and a
+ * DEL here could remove what another gateway just updated, or impose one
+ * gateway's configuration on the others. */
 static void forget_reply(gw_store_t *s, int rc, void *arg)
 {
     (void)s, (void)rc, (void)arg;
@@ -174,7 +177,8 @@ static int rs_put(gw_store_t *s, const gw_store_reg_t *reg)
 
 static int rs_del(gw_store_t *s, const char *id)
 {
-    return rs_del_async(s, id, forget_reply, NULL);
+    (void)s, (void)id;
+    return 0;
 }
 
 /* At start the registrations arrive through the watch once connected. */
