@@ -119,18 +119,17 @@ static int change(redis_store_t *rs, int argc, const char **argv, const char *op
         return gw_store_fail(&rs->base, "out of memory");
     }
     *c = (change_t){rs, done, arg, redis_now_s()};
-    int rc = redisAsyncCommandArgv(rs->cmd, on_committed, c, argc, argv, NULL);
-    if (rc == REDIS_OK) {
-        redis_cmd_sent(rs);
-        if (redisAsyncCommand(rs->cmd, NULL, NULL, "PUBLISH %s %s", CHANNEL, m) != REDIS_OK)
-            rc = REDIS_ERR;
-    } else {
+    if (redisAsyncCommandArgv(rs->cmd, on_committed, c, argc, argv, NULL) != REDIS_OK) {
         free(c);
+        free(m);
+        rs->base.stats.errors++;
+        return gw_store_fail(&rs->base, "%s: cannot send the command", rs->base.path);
     }
+    redis_cmd_sent(rs); /* from here on_committed answers, whatever follows */
+    if (redisAsyncCommand(rs->cmd, NULL, NULL, "PUBLISH %s %s", CHANNEL, m) != REDIS_OK)
+        gw_log(CFG_LOG_WARN, "state: %s: cannot announce the change of /rd/%s", rs->url, id);
     free(m);
-    if (rc == REDIS_OK) return 0;
-    rs->base.stats.errors++;
-    return gw_store_fail(&rs->base, "%s: cannot send the command", rs->base.path);
+    return 0;
 }
 
 static int rs_put_async(gw_store_t *s, const gw_store_reg_t *reg, gw_store_done_fn done, void *arg)
