@@ -78,6 +78,7 @@ const cfg_key_t cfg_keys[] = {
     {"log.format", CFG_K_FORMAT, F(log_format), 0, 0, NULL},
     {"shutdown.grace_ms", CFG_K_UINT, F(shutdown_grace_ms), 0, 600000, NULL},
     {"state.path", CFG_K_STRING, F(state_path), 0, 0, cfg_check_file},
+    {"state.redis", CFG_K_STRING, F(state_redis), 0, 0, cfg_check_redis},
 };
 const size_t cfg_nkeys = sizeof cfg_keys / sizeof cfg_keys[0];
 

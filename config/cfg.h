@@ -142,6 +142,8 @@ typedef struct {
     uint32_t shutdown_grace_ms;    /* in-flight requests finish within: 1000 */
     char *state_path;              /* state.path: the SQLite database of durable state,
                                       "/var/lib/coapgw/state.db"; "": memory only */
+    char *state_redis;             /* state.redis: redis://HOST:PORT[/DB] or unix:/PATH
+                                      shared by several gateways (replaces state.path); "" */
 } cfg_t;
 
 /* Fills c (treated as uninitialized: call cfg_free first to reuse one)
@@ -232,6 +234,17 @@ int cfg_parse_log_format(const char *s);
 int cfg_listen_is_loopback(const char *listen);
 /* Whether an HTTP listener is switched off ("off": http.listen, http.listen_tls). */
 int cfg_listen_off(const char *listen);
+
+/* state.redis read (cfg_redis.c): a TCP host and port (and database), or
+ * a Unix socket path; the password when the URL has one. */
+typedef struct {
+    char host[256];
+    int port, db;
+    char path[108]; /* unix:/PATH; "" for TCP */
+    char password[128];
+} cfg_redis_url_t;
+/* 0, or -1 with the reason in why. */
+int cfg_redis_url(const char *url, cfg_redis_url_t *u, char *why, size_t cap);
 
 /* Rules that tie keys together, checked once every source is applied (at
  * start and on reload): with tokens configured, proxy.coap_clients may

@@ -84,6 +84,8 @@ int cfg_check_listen(const char *s, char *why, size_t cap);
 int cfg_check_listen_or_off(const char *s, char *why, size_t cap);
 /* A file name, or "" for none: at most 4095 bytes, no control character. */
 int cfg_check_file(const char *s, char *why, size_t cap);
+/* state.redis: "" or a URL cfg_redis_url reads. */
+int cfg_check_redis(const char *s, char *why, size_t cap);
 int cfg_check_target(const char *s, char *why, size_t cap);
 int cfg_check_origin(const char *s, char *why, size_t cap);
 /* An address or a CIDR range, nothing else (proxy.coap_clients). */

@@ -5,8 +5,12 @@
  * nothing (state.path ""). A second implementation (Redis, for several
  * gateways) is one more table of operations. Internal to gateway/.
  *
- * Every call commits before it returns: a caller that answers a device
- * after gw_store_put returned 0 promises only what the store holds.
+ * gw_store_put/gw_store_del commit before they return: a caller that
+ * answers a device after gw_store_put returned 0 promises only what the
+ * store holds. A networked store (Redis, store_redis.c) commits later:
+ * gw_store_put_async/gw_store_del_async call `done` once the change is
+ * committed or failed (SQLite and memory: at once, inside the call), and
+ * the caller answers then.
  */
 #ifndef GW_STORE_H
 #define GW_STORE_H
@@ -35,6 +39,22 @@ typedef struct {
 
 /* Called for each stored registration; the record lives for the call. */
 typedef void (*gw_store_each_fn)(const gw_store_reg_t *reg, void *arg);
+/* An asynchronous change ended: rc 0 committed, -1 failed (the reason in
+ * gw_store_error). */
+typedef void (*gw_store_done_fn)(gw_store_t *s, int rc, void *arg);
+
+/* What a shared store reports of changes made by other gateways (and of
+ * its own content read again after a reconnection). */
+typedef struct {
+    gw_store_each_fn upsert;                    /* a registration came or changed */
+    void (*removed)(const char *id, void *arg); /* removed (not expired: each gateway
+                                                   keeps its own expiry timers) */
+    /* Connected (again): what this gateway holds may be written back with
+     * gw_store_put, which then only adds what the store lacks (a Redis
+     * restarted empty), never overwriting another gateway's newer record. */
+    void (*up)(void *arg);
+    void *arg;
+} gw_store_watch_t;
 
 /* The operations of one implementation. Each returns 0, or -1 with the
  * reason in the store's error text. */
@@ -62,6 +82,15 @@ struct gw_store {
     int persistent;
     char err[300];
     gw_store_stats_t stats;
+    gw_store_watch_t watch;
+    /* A store that commits later sets these (NULL: put/del at once). 0:
+     * done will be called; -1: failed now (the store is down), done is
+     * not called. */
+    int (*put_async)(gw_store_t *s, const gw_store_reg_t *reg, gw_store_done_fn done, void *arg);
+    int (*del_async)(gw_store_t *s, const char *id, gw_store_done_fn done, void *arg);
+    /* NULL: usable; else why not ("state store: redis://...: connection
+     * refused"), for /readyz */
+    const char *down;
 };
 
 /* How hard a SQLite commit waits for the disk (PRAGMA synchronous in WAL
@@ -84,12 +113,29 @@ gw_store_t *gw_store_sqlite_open(const char *path, gw_store_sync_t sync, char *e
 int gw_store_load(gw_store_t *s, gw_store_each_fn fn, void *arg);
 int gw_store_put(gw_store_t *s, const gw_store_reg_t *reg);
 int gw_store_del(gw_store_t *s, const char *id);
+/* The change committed later (see above): 0 and done called once, or -1
+ * (the store is down) and done never called. */
+int gw_store_put_async(gw_store_t *s, const gw_store_reg_t *reg, gw_store_done_fn done, void *arg);
+int gw_store_del_async(gw_store_t *s, const char *id, gw_store_done_fn done, void *arg);
+/* Changes by other gateways reach w (shared stores only). */
+void gw_store_watch(gw_store_t *s, const gw_store_watch_t *w);
+/* NULL when usable, else the reason. */
+const char *gw_store_down(const gw_store_t *s);
+/* state.redis (store_redis.c): the Redis server at url, connected from
+ * the loop (never blocking it), reconnected with back-off; instance names
+ * this gateway in the records it writes. NULL on a bad URL. */
+struct base_loop;
+gw_store_t *gw_store_redis_open(struct base_loop *loop, const char *url, const char *instance,
+                                char *err, size_t cap);
 /* The reason of the last failure. */
 const char *gw_store_error(const gw_store_t *s);
 const gw_store_stats_t *gw_store_stats(const gw_store_t *s);
 /* NULL: nothing. */
 void gw_store_close(gw_store_t *s);
 
+/* For implementations: one commit that took t seconds and ended with rc
+ * counted; returns rc. */
+int gw_store_count(gw_store_t *s, double t, int rc);
 /* For implementations: the reason of a failure; returns -1. */
 int gw_store_fail(gw_store_t *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

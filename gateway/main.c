@@ -241,6 +241,25 @@ static int check_config(const char *file, const gw_sources_t *src)
 }
 
 /* Configuration: embedded defaults < file < environment < flags. */
+/* state.redis: the shared store replaces the file; connected from the
+ * loop, so Redis down at start is no reason not to start. */
+static int open_redis(gw_t *gw)
+{
+    char err[400], host[256] = "?", instance[300];
+    gethostname(host, sizeof host - 1);
+    /* which gateway took a registration (for the later forwarding to it) */
+    snprintf(instance, sizeof instance, "%s coap=%s http=%s", host, gw->cfg.coap_listen,
+             gw->cfg.http_listen);
+    if (!(gw->store =
+              gw_store_redis_open(gw->loop, gw->cfg.state_redis, instance, err, sizeof err))) {
+        fprintf(stderr, "coapgw: %s\n", err);
+        return -1;
+    }
+    gw_log(CFG_LOG_INFO, "state: registrations shared in %s (state.redis); state.path is ignored",
+           gw->store->path);
+    return 0;
+}
+
 static int configure(gw_t *gw, const gw_sources_t *src)
 {
     char err[1024];
@@ -273,6 +292,7 @@ static int configure(gw_t *gw, const gw_sources_t *src)
         fprintf(stderr, "coapgw: %s\n", err);
         return -1;
     }
+    if (*gw->cfg.state_redis) return 0; /* opened on the loop, by start() */
     /* a state file that cannot be used stops the start: never replaced */
     if (!(gw->store = gw_store_open(gw->cfg.state_path, err, sizeof err))) {
         fprintf(stderr, "coapgw: state.path %s\n", err);
@@ -408,6 +428,7 @@ static int start(gw_t *gw)
 {
     char err[700] = "out of memory";
     coap_addr_t bind;
+    if (*gw->cfg.state_redis && open_redis(gw)) return -1;
     if (coap_addr_parse(&bind, gw->cfg.coap_listen, 5683)) {
         fprintf(stderr, "coapgw: bad CoAP listen address %s\n", gw->cfg.coap_listen);
         return -1;

@@ -231,8 +231,8 @@ static void state_families(FILE *f, const gw_store_t *store)
     if (!store) return;
     const gw_store_stats_t *st = gw_store_stats(store);
     one(f, "coapgw_state_errors_total", "counter",
-        "Writes or reads of the state file (state.path) that failed; a registration whose write "
-        "failed got 5.00.",
+        "Writes or reads of the state store (state.path, or state.redis) that failed; a "
+        "registration whose write failed got 5.00 (state.path) or 5.03 (state.redis).",
         st->errors);
     histogram(f, "coapgw_state_commit_seconds",
               "Time to commit one change of state (a registration saved or deleted).",
@@ -240,6 +240,10 @@ static void state_families(FILE *f, const gw_store_t *store)
     gw_metrics_family(f, "coapgw_state_commit_max_seconds", "gauge",
                       "The longest commit of state since the start.");
     fprintf(f, "coapgw_state_commit_max_seconds %.9g\n", st->max_s);
+    gw_metrics_family(f, "coapgw_state_store_up", "gauge",
+                      "1 while the state store can commit changes, 0 while it cannot "
+                      "(state.redis unreachable: registrations answer 5.03).");
+    fprintf(f, "coapgw_state_store_up %d\n", gw_store_down(store) == NULL);
 }
 
 static void coap_families(FILE *f, const gw_metrics_t *m, const coap_ep_stats_t *s)

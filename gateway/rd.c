@@ -40,13 +40,6 @@ static void answer_created(const rd_call_t *c, const rd_reg_t *r)
     coap_server_respond(c->srv, c->req->id, &resp);
 }
 
-/* The answer when the store could not commit a change: nothing changed. */
-static void answer_unsaved(const rd_call_t *c)
-{
-    rd_answer(c, COAP_INTERNAL_SERVER_ERROR,
-              "cannot save the registration (state.path): nothing changed, try again later");
-}
-
 /* The registration `ep` becomes: r replaced in place (its ID kept, its
  * name now spelled as ep), or a new one with this ID. NULL on no memory. */
 static rd_reg_t *take_name(gw_rd_t *rd, rd_reg_t *r, const char *id, const char *ep)
@@ -65,12 +58,43 @@ static gw_device_t *add_device(const rd_call_t *c, rd_reg_t *r, const char *ep, 
     gw_device_t *d = gw_device_add_rd(c->rd->gw, ep, uri, addr);
     if (!d) return NULL;
     snprintf(d->rd_id, sizeof d->rd_id, "%s", r->id);
-    d->via_session = c->id != NULL;
+    d->via_session = c->who[0] != '\0'; /* over DTLS: c->id is gone by now */
     d->links_len = c->req->payload_len;
-    if (!(d->links = rd_copy_links(c->req)) || (c->id && !(d->auth = strdup(c->who))) ||
-        rd_reg_set_owner(r, c->id ? c->who : NULL))
+    if (!(d->links = rd_copy_links(c->req)) || (c->who[0] && !(d->auth = strdup(c->who))) ||
+        rd_reg_set_owner(r, c->who[0] ? c->who : NULL))
         return NULL; /* freed with the registration */
     return d;
+}
+
+/* The registration committed: in memory now, and answered. */
+static void registered(const rd_call_t *c, rd_change_t *ch)
+{
+    gw_rd_t *rd = c->rd;
+    rd_reg_t *r = rd_reg_by_id(rd, ch->id, strlen(ch->id));
+    rd_reg_t *other = rd_reg_by_name(rd, ch->ep);
+    if (other && other != r)
+        rd_reg_drop(rd, other, "taken over"); /* by another gateway meanwhile */
+    r = take_name(rd, r, ch->id, ch->ep);
+    gw_device_t *d = r ? add_device(c, r, ch->ep, ch->uri, &ch->addr) : NULL;
+    if (!d) {
+        if (r) rd_reg_remove(rd, r, "dropped");
+        rd_answer(c, COAP_INTERNAL_SERVER_ERROR, "out of memory");
+        return;
+    }
+    r->registrant = *c->req->peer;
+    r->implicit_base = !ch->has_base;
+    r->taken_here = 1;
+    rd_mark_contact(d, c->req->peer);
+    rd_set_lifetime(rd, d, ch->lt);
+    rd_arm_expiry(rd);
+    char from[COAP_ADDR_STRLEN];
+    gw_log(CFG_LOG_INFO,
+           "rd: %s %s at %s as /rd/%s, lifetime %u s, %zu bytes of links (from %s%s%s)",
+           ch->is_new ? "registered" : "re-registered", ch->ep, d->uri, r->id, d->lifetime_s,
+           d->links_len, coap_addr_str(c->req->peer, from, sizeof from), c->who[0] ? " as " : "",
+           c->who);
+    answer_created(c, r);
+    rd_lookup_changed(rd);
 }
 
 /* POST /rd?ep=NAME[&lt=S][&base=URI] (RFC 9176 §5). */
@@ -110,29 +134,11 @@ void rd_register(const rd_call_t *c)
                           .links = (const char *)c->req->payload,
                           .links_len = c->req->payload_len,
                           .owner = c->id ? c->who : NULL};
-    if (rd_store_put(rd, &rec)) { /* committed before the answer, or nothing changes */
-        answer_unsaved(c);
-        return;
-    }
-    r = take_name(rd, r, id, p.ep);
-    gw_device_t *d = r ? add_device(c, r, p.ep, uri, &addr) : NULL;
-    if (!d) {
-        if (r) rd_reg_remove(rd, r, "dropped");
-        rd_answer(c, COAP_INTERNAL_SERVER_ERROR, "out of memory");
-        return;
-    }
-    r->registrant = *c->req->peer;
-    r->implicit_base = !p.has_base;
-    rd_mark_contact(d, c->req->peer);
-    rd_set_lifetime(rd, d, lt);
-    rd_arm_expiry(rd);
-    char from[COAP_ADDR_STRLEN];
-    gw_log(
-        CFG_LOG_INFO, "rd: %s %s at %s as /rd/%s, lifetime %u s, %zu bytes of links (from %s%s%s)",
-        is_new ? "registered" : "re-registered", p.ep, d->uri, r->id, d->lifetime_s, d->links_len,
-        coap_addr_str(c->req->peer, from, sizeof from), c->id ? " as " : "", c->who);
-    answer_created(c, r);
-    rd_lookup_changed(rd);
+    rd_change_t ch = {.lt = lt, .has_base = p.has_base, .is_new = is_new, .addr = addr};
+    snprintf(ch.id, sizeof ch.id, "%s", id);
+    snprintf(ch.ep, sizeof ch.ep, "%s", p.ep);
+    snprintf(ch.uri, sizeof ch.uri, "%s", uri);
+    rd_commit_put(c, &rec, &ch, registered); /* committed before the answer, or nothing changes */
 }
 
 /* A base URI as the device keeps it: without a trailing slash. */
@@ -142,6 +148,49 @@ static char *base_copy(const char *uri)
     size_t l = u ? strlen(u) : 0;
     while (l > 0 && u[l - 1] == '/') u[--l] = '\0';
     return u;
+}
+
+/* The update committed: swapped in, and answered. */
+static void updated(const rd_call_t *c, rd_change_t *ch)
+{
+    gw_rd_t *rd = c->rd;
+    rd_reg_t *r = rd_reg_by_id(rd, ch->id, strlen(ch->id));
+    gw_device_t *d = r ? rd_reg_device(rd, r) : NULL;
+    if (!d) { /* expired or removed while the store committed */
+        rd_answer(c, COAP_NOT_FOUND, "no such registration");
+        return;
+    }
+    if (ch->base) {
+        free(d->uri);
+        d->uri = ch->base;
+        d->addr = ch->addr;
+        ch->base = NULL;
+    }
+    if (ch->links) {
+        free(d->links);
+        d->links = ch->links;
+        d->links_len = ch->links_len;
+        ch->links = NULL;
+    }
+    r->implicit_base = ch->implicit_base;
+    r->registrant = *c->req->peer;
+    r->taken_here = 1;
+    rd_mark_contact(d, c->req->peer);
+    rd_set_lifetime(rd, d, ch->lt);
+    rd_arm_expiry(rd);
+    gw_log(CFG_LOG_INFO, "rd: updated %s (/rd/%s) at %s, lifetime %u s%s", r->name, r->id, d->uri,
+           d->lifetime_s, ch->links_len ? ", new links" : "");
+    rd_answer(c, COAP_CHANGED, NULL);
+    rd_lookup_changed(rd);
+}
+
+/* The removal committed. */
+static void removed(const rd_call_t *c, rd_change_t *ch)
+{
+    rd_reg_t *r = rd_reg_by_id(c->rd, ch->id, strlen(ch->id));
+    if (r) rd_reg_drop(c->rd, r, "removed");
+    rd_arm_expiry(c->rd);
+    rd_answer(c, COAP_DELETED, NULL);
 }
 
 /* POST /rd/ID[?lt=S][&base=URI]: the registration update (RFC 9176
@@ -184,31 +233,14 @@ static void do_update(const rd_call_t *c, rd_reg_t *r, gw_device_t *d)
         rec.links = links;
         rec.links_len = c->req->payload_len;
     }
-    if (rd_store_put(rd, &rec)) {
-        free(base);
-        free(links);
-        answer_unsaved(c);
-        return;
-    }
-    if (base) {
-        free(d->uri);
-        d->uri = base;
-        d->addr = addr;
-    }
-    if (links) {
-        free(d->links);
-        d->links = links;
-        d->links_len = c->req->payload_len;
-    }
-    r->implicit_base = rec.implicit_base;
-    r->registrant = *c->req->peer;
-    rd_mark_contact(d, c->req->peer);
-    rd_set_lifetime(rd, d, lt);
-    rd_arm_expiry(rd);
-    gw_log(CFG_LOG_INFO, "rd: updated %s (/rd/%s) at %s, lifetime %u s%s", r->name, r->id, d->uri,
-           d->lifetime_s, c->req->payload_len ? ", new links" : "");
-    rd_answer(c, COAP_CHANGED, NULL);
-    rd_lookup_changed(rd);
+    rd_change_t ch = {.lt = lt,
+                      .implicit_base = rec.implicit_base,
+                      .addr = addr,
+                      .base = base,
+                      .links = links,
+                      .links_len = c->req->payload_len};
+    snprintf(ch.id, sizeof ch.id, "%s", r->id);
+    rd_commit_put(c, &rec, &ch, updated);
 }
 
 /* GET /rd/ID: the registered links (rd_admit let only the owner and, for
@@ -239,12 +271,11 @@ static void on_registration(const rd_call_t *c)
                            : "only the registering host may change it");
     else if (req->method == COAP_POST)
         do_update(c, r, d);
-    else if (rd_store_del(rd, r)) /* DELETE: the methods are POST, GET, DELETE */
-        answer_unsaved(c);
-    else {
-        rd_reg_drop(rd, r, "removed");
-        rd_arm_expiry(rd);
-        rd_answer(c, COAP_DELETED, NULL);
+    else { /* DELETE: the methods are POST, GET, DELETE */
+        rd_change_t ch = {0};
+        snprintf(ch.id, sizeof ch.id, "%s", r->id);
+        snprintf(ch.ep, sizeof ch.ep, "%s", r->name);
+        rd_commit_del(c, &ch, removed);
     }
 }
 
@@ -318,6 +349,7 @@ void gw_rd_free(gw_rd_t *rd)
 {
     if (!rd) return;
     rd_simple_free(rd);
+    rd_commit_cancel_all(rd);
     for (size_t i = 0; i < rd->nsrv; i++) {
         rd_lookup_unserve(rd, i);
         coap_server_remove(rd->srv[i], rd->res[i]);

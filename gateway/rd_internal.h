@@ -31,9 +31,11 @@ typedef struct rd_reg {
      * "rpk:SHA256"), the only one that may read, change or remove it;
      * NULL: registered in plaintext, owned by the registrant's host. */
     char *owner;
+    int taken_here; /* registered or updated through this gateway (state.redis) */
 } rd_reg_t;
 
-typedef struct rd_simple rd_simple_t; /* rd_simple.c */
+typedef struct rd_simple rd_simple_t;   /* rd_simple.c */
+typedef struct rd_pending rd_pending_t; /* rd_store.c */
 
 struct gw_rd {
     gw_t *gw;
@@ -53,6 +55,7 @@ struct gw_rd {
     rd_simple_t *simple; /* fetches of /.well-known/core in progress */
     size_t nsimple;
     uint64_t simple_ok, simple_failed;
+    rd_pending_t *pending; /* changes waiting for the store's commit */
 };
 
 /* One request to the directory: the server it came in on (NULL: a simple
@@ -174,6 +177,29 @@ void rd_store_record(gw_rd_t *rd, const rd_reg_t *r, const gw_device_t *d, gw_st
  * counted by the store) and returns -1. */
 int rd_store_put(gw_rd_t *rd, const gw_store_reg_t *rec);
 int rd_store_del(gw_rd_t *rd, const rd_reg_t *r);
+
+/* A change of the directory the store commits before it is made in
+ * memory and answered (what the answer needs once the request is gone). */
+typedef struct {
+    char id[16], ep[64], uri[300];
+    coap_addr_t addr;
+    uint32_t lt;
+    int has_base, is_new, implicit_base;
+    char *base, *links; /* an update's, owned: the apply takes them (sets NULL) */
+    size_t links_len;
+} rd_change_t;
+/* Makes the committed change in memory and answers; c is a copy of the
+ * call (c->req has its id, peer, payload and the ep query only; c->id is
+ * NULL, c->who tells the identity). */
+typedef void (*rd_apply_fn)(const rd_call_t *c, rd_change_t *ch);
+/* Commits rec (or deletes ch->id), then runs apply; a store that fails or
+ * is down answers 5.03 (5.00 for the local file) with a diagnostic, and
+ * nothing changes. Takes ch's base and links in every case. */
+void rd_commit_put(const rd_call_t *c, const gw_store_reg_t *rec, rd_change_t *ch,
+                   rd_apply_fn apply);
+void rd_commit_del(const rd_call_t *c, rd_change_t *ch, rd_apply_fn apply);
+/* The directory goes: commits in flight will answer nobody. */
+void rd_commit_cancel_all(gw_rd_t *rd);
 
 /* --- rd.c --- */
 

@@ -53,6 +53,112 @@ int rd_store_del(gw_rd_t *rd, const rd_reg_t *r)
     return -1;
 }
 
+/* --- changes answered after the commit --- */
+
+struct rd_pending {
+    rd_pending_t *next;
+    gw_rd_t *rd; /* NULL: the directory went away, nobody to answer */
+    rd_call_t c;
+    coap_server_request_t req; /* what the answer needs of the request */
+    coap_addr_t peer;
+    coap_uri_part_t query;
+    char ep_query[72];
+    uint8_t *payload;
+    rd_change_t ch;
+    rd_apply_fn apply;
+};
+
+static void pending_free(rd_pending_t *p)
+{
+    free(p->ch.base);
+    free(p->ch.links);
+    free(p->payload);
+    free(p);
+}
+
+static void committed(gw_store_t *store, int rc, void *arg)
+{
+    rd_pending_t *p = arg;
+    gw_rd_t *rd = p->rd;
+    if (rd) {
+        rd_pending_t **pp = &rd->pending;
+        while (*pp != p) pp = &(*pp)->next;
+        *pp = p->next;
+    }
+    if (rd && rc) {
+        char diag[400];
+        gw_log(CFG_LOG_ERROR, "state: cannot save the registration of %s (/rd/%s): %s",
+               p->ch.ep[0] ? p->ch.ep : "?", p->ch.id, gw_store_error(store));
+        snprintf(diag, sizeof diag,
+                 "cannot save the registration (%s): nothing changed, try again "
+                 "later",
+                 store->put_async ? gw_store_error(store) : "state.path");
+        /* a shared store that is down is a service unavailable for now (RFC 7252 §5.9.3.4) */
+        rd_answer(&p->c, store->put_async ? COAP_SERVICE_UNAVAILABLE : COAP_INTERNAL_SERVER_ERROR,
+                  diag);
+    } else if (rd) {
+        p->apply(&p->c, &p->ch);
+    }
+    pending_free(p);
+}
+
+/* A copy of the call that outlives the request. */
+static rd_pending_t *pending_new(const rd_call_t *c, rd_change_t *ch, rd_apply_fn apply)
+{
+    rd_pending_t *p = calloc(1, sizeof *p);
+    if (p) p->ch = *ch;
+    ch->base = ch->links = NULL; /* p's now, or freed */
+    if (!p || (c->req->payload_len && !(p->payload = malloc(c->req->payload_len)))) {
+        if (p) pending_free(p);
+        rd_answer(c, COAP_INTERNAL_SERVER_ERROR, "out of memory");
+        return NULL;
+    }
+    if (c->req->payload_len) memcpy(p->payload, c->req->payload, c->req->payload_len);
+    p->rd = c->rd;
+    p->apply = apply;
+    p->c = *c;
+    p->c.id = NULL; /* a reload may free it meanwhile: c.who tells */
+    p->c.req = &p->req;
+    p->peer = *c->req->peer;
+    snprintf(p->ep_query, sizeof p->ep_query, "ep=%s", ch->ep);
+    p->query = (coap_uri_part_t){p->ep_query, strlen(p->ep_query)};
+    p->req = (coap_server_request_t){.id = c->req->id,
+                                     .method = c->req->method,
+                                     .peer = &p->peer,
+                                     .query = &p->query,
+                                     .nquery = 1,
+                                     .payload = p->payload,
+                                     .payload_len = c->req->payload_len};
+    p->next = c->rd->pending;
+    c->rd->pending = p;
+    return p;
+}
+
+static void not_sent(rd_pending_t *p)
+{
+    gw_store_t *store = p->rd->gw->store;
+    committed(store, -1, p); /* answered 5.03 with the store's reason */
+}
+
+void rd_commit_put(const rd_call_t *c, const gw_store_reg_t *rec, rd_change_t *ch,
+                   rd_apply_fn apply)
+{
+    rd_pending_t *p = pending_new(c, ch, apply);
+    if (p && gw_store_put_async(c->rd->gw->store, rec, committed, p)) not_sent(p);
+}
+
+void rd_commit_del(const rd_call_t *c, rd_change_t *ch, rd_apply_fn apply)
+{
+    rd_pending_t *p = pending_new(c, ch, apply);
+    if (p && gw_store_del_async(c->rd->gw->store, ch->id, committed, p)) not_sent(p);
+}
+
+void rd_commit_cancel_all(gw_rd_t *rd)
+{
+    for (rd_pending_t *p = rd->pending; p; p = p->next) p->rd = NULL;
+    rd->pending = NULL;
+}
+
 /* --- start: the stored registrations come back --- */
 
 typedef struct {
@@ -103,19 +209,27 @@ static gw_device_t *revive(gw_rd_t *rd, const gw_store_reg_t *rec, uint64_t expi
     return d;
 }
 
+/* Why a stored registration cannot be taken here, or NULL. */
+static const char *unfit(gw_rd_t *rd, const gw_store_reg_t *rec)
+{
+    if (strlen(rec->id) >= sizeof((rd_reg_t *)0)->id || !gw_device_name_ok(rec->name) ||
+        rd_base_addr(rec->base, &(coap_addr_t){0}))
+        return "not a registration this gateway could have made";
+    if (rd_name_configured(rd, rec->name)) return "the name of a configured device (ignoring case)";
+    return NULL;
+}
+
 static void restore_one(const gw_store_reg_t *rec, void *arg)
 {
     restore_t *x = arg;
     gw_rd_t *rd = x->rd;
     int64_t left = rec->expires_at - (int64_t)time(NULL);
+    const char *why = left > 0 ? unfit(rd, rec) : NULL;
     if (left <= 0) {
         x->expired++;
         forget(x, rec, "expired while the gateway was down");
-    } else if (strlen(rec->id) >= sizeof((rd_reg_t *)0)->id || !gw_device_name_ok(rec->name) ||
-               rd_base_addr(rec->base, &(coap_addr_t){0})) {
-        forget(x, rec, "not a registration this gateway could have made");
-    } else if (rd_name_configured(rd, rec->name)) {
-        forget(x, rec, "the name of a configured device (ignoring case)");
+    } else if (why) {
+        forget(x, rec, why);
     } else if (rd_reg_by_name(rd, rec->name)) {
         forget(x, rec, "a name registered twice");
     } else if (revive(rd, rec, base_loop_now(rd->gw->loop) + (uint64_t)left * 1000)) {
@@ -125,11 +239,67 @@ static void restore_one(const gw_store_reg_t *rec, void *arg)
     }
 }
 
+/* --- a shared store (state.redis): the other gateways' changes --- */
+
+/* The same registration as in memory: nothing to do (our own, read
+ * again after a reconnection). */
+static int unchanged(gw_rd_t *rd, const gw_device_t *d, const gw_store_reg_t *rec)
+{
+    int64_t exp = rd_wall_expiry(rd, d->expires_ms);
+    return !strcmp(d->uri, rec->base) && d->links_len == rec->links_len &&
+           (!rec->links_len || !memcmp(d->links, rec->links, rec->links_len)) &&
+           exp - rec->expires_at <= 1 && rec->expires_at - exp <= 1;
+}
+
+static void remote_upsert(const gw_store_reg_t *rec, void *arg)
+{
+    gw_rd_t *rd = arg;
+    int64_t left = rec->expires_at - (int64_t)time(NULL);
+    if (left <= 0 || unfit(rd, rec)) return; /* each gateway's own checks */
+    rd_reg_t *r = rd_reg_by_id(rd, rec->id, strlen(rec->id));
+    gw_device_t *d = r ? rd_reg_device(rd, r) : NULL;
+    if (d && unchanged(rd, d, rec)) return;
+    if (r) rd_reg_drop(rd, r, "changed through another gateway:");
+    rd_reg_t *same = rd_reg_by_name(rd, rec->name);
+    if (same) rd_reg_drop(rd, same, "taken over through another gateway:");
+    if (revive(rd, rec, base_loop_now(rd->gw->loop) + (uint64_t)left * 1000)) {
+        gw_log(CFG_LOG_INFO, "rd: %s (/rd/%s) at %s from the shared store, lifetime %u s",
+               rec->name, rec->id, rec->base, rec->lifetime_s);
+        rd_arm_expiry(rd);
+        rd_lookup_changed(rd);
+    }
+}
+
+/* Connected again: what this gateway took goes back, unless Redis has it
+ * (a Redis restarted without persistence lost it: nothing acknowledged
+ * is lost while one gateway that took it runs). */
+static void store_up(void *arg)
+{
+    gw_rd_t *rd = arg;
+    for (rd_reg_t *r = rd->regs; r; r = r->next) {
+        gw_device_t *d = r->taken_here ? rd_reg_device(rd, r) : NULL;
+        gw_store_reg_t rec;
+        if (!d) continue;
+        rd_store_record(rd, r, d, &rec);
+        rd_store_put(rd, &rec);
+    }
+}
+
+static void remote_removed(const char *id, void *arg)
+{
+    gw_rd_t *rd = arg;
+    rd_reg_t *r = rd_reg_by_id(rd, id, strlen(id));
+    if (!r) return;
+    rd_reg_drop(rd, r, "removed through another gateway:");
+    rd_arm_expiry(rd);
+}
+
 int gw_rd_restore(gw_rd_t *rd, char *err, size_t cap)
 {
     if (!rd) return 0;
     restore_t x = {.rd = rd};
     gw_store_t *store = rd->gw->store;
+    gw_store_watch(store, &(gw_store_watch_t){remote_upsert, remote_removed, store_up, rd});
     if (gw_store_load(store, restore_one, &x)) {
         snprintf(err, cap, "state.path %s", gw_store_error(store));
         free(x.gone);

@@ -10,6 +10,9 @@
 #include "gw_hub.h"
 #include "gw_web.h"
 #include "gw_metrics.h"
+#include "gw_store.h"
+
+#include <jansson.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +33,19 @@ static const char index_text[] =
     "  /healthz, /readyz, /metrics liveness, readiness, Prometheus metrics\n";
 
 /* Accept: text/event-stream asks for an Observe stream (SSE). */
+/* /readyz while the shared store is unreachable: not ready, and why. */
+static void store_down(http_req_t *req, const char *why)
+{
+    json_t *o = json_pack("{s:s, s:s}", "status", "not ready", "reason", why);
+    char *body = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    if (body)
+        http_respond(req, 503, "application/json", body, strlen(body));
+    else
+        http_respond_text(req, 503, "not ready");
+    free(body);
+    json_decref(o);
+}
+
 static int wants_events(http_req_t *req)
 {
     const char *a = http_req_header(req, "Accept");
@@ -175,8 +191,11 @@ void gw_route(http_req_t *req, void *arg)
     if (!strcmp(path, "/readyz") && get) { /* ready: listening and not shutting down */
         static const char ready[] = "{\"status\":\"ready\"}",
                           bye[] = "{\"status\":\"shutting down\"}";
+        const char *down = gw->store ? gw_store_down(gw->store) : NULL;
         if (gw->drain)
             http_respond(req, 503, "application/json", bye, sizeof bye - 1);
+        else if (down) /* state.redis unreachable: writes would answer 5.03 */
+            store_down(req, down);
         else
             http_respond(req, 200, "application/json", ready, sizeof ready - 1);
         return;

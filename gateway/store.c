@@ -39,8 +39,7 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* One commit that took t seconds, ending with rc. */
-static int count(gw_store_t *s, double t, int rc)
+int gw_store_count(gw_store_t *s, double t, int rc)
 {
     gw_store_stats_t *st = &s->stats;
     if (rc) {
@@ -68,14 +67,38 @@ int gw_store_put(gw_store_t *s, const gw_store_reg_t *reg)
 {
     double t0 = now_s();
     int rc = s->ops->put(s, reg);
-    return count(s, now_s() - t0, rc);
+    return gw_store_count(s, now_s() - t0, rc);
 }
 
 int gw_store_del(gw_store_t *s, const char *id)
 {
     double t0 = now_s();
     int rc = s->ops->del(s, id);
-    return count(s, now_s() - t0, rc);
+    return gw_store_count(s, now_s() - t0, rc);
+}
+
+int gw_store_put_async(gw_store_t *s, const gw_store_reg_t *reg, gw_store_done_fn done, void *arg)
+{
+    if (s->put_async) return s->put_async(s, reg, done, arg);
+    done(s, gw_store_put(s, reg), arg);
+    return 0;
+}
+
+int gw_store_del_async(gw_store_t *s, const char *id, gw_store_done_fn done, void *arg)
+{
+    if (s->del_async) return s->del_async(s, id, done, arg);
+    done(s, gw_store_del(s, id), arg);
+    return 0;
+}
+
+void gw_store_watch(gw_store_t *s, const gw_store_watch_t *w)
+{
+    s->watch = *w;
+}
+
+const char *gw_store_down(const gw_store_t *s)
+{
+    return s->down;
 }
 
 void gw_store_close(gw_store_t *s)

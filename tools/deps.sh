@@ -7,7 +7,7 @@ set -euo pipefail
 
 # python3-yaml: the build turns docs/openapi.yaml into /api/openapi.json's JSON
 build_pkgs=(gcc make cmake pkg-config libmicrohttpd-dev libcurl4-openssl-dev libjansson-dev libcbor-dev python3-yaml
-    libgnutls28-dev libsqlite3-dev check)
+    libgnutls28-dev libsqlite3-dev libhiredis-dev check)
 # openssl makes the DTLS and HTTPS tests' keys and certificates; systemd brings
 # systemd-analyze, which checks packaging/'s units (no running systemd needed);
 # iptables drops datagrams at random for the loss test (its statistic match);
@@ -15,7 +15,8 @@ build_pkgs=(gcc make cmake pkg-config libmicrohttpd-dev libcurl4-openssl-dev lib
 # package's test, man-db and groff-base render the man pages with warnings on;
 # gnuplot-nox remakes docs/performance.md's charts from their series
 # (bench/charts.sh; test_charts compares them with the committed ones)
-test_pkgs=(libcoap3-bin libcoap3-dev curl clang libclang-rt-14-dev valgrind iproute2 iptables util-linux python3
+# redis-server: test_redis.sh runs two gateways on one Redis (state.redis)
+test_pkgs=(redis-server libcoap3-bin libcoap3-dev curl clang libclang-rt-14-dev valgrind iproute2 iptables util-linux python3
     openssl chromium systemd dpkg-dev adduser man-db groff-base gnuplot-nox)
 # The browser test's Node.js: Debian's nodejs and npm, unless a node and npm
 # are there already (NodeSource's nodejs carries npm and conflicts with
