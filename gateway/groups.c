@@ -441,6 +441,10 @@ static gsub_t *add_sub(gq_t *q, http_req_t *req)
         return http_respond_text(req, 503, "cannot open an event stream"), NULL;
     }
     base_list_push_back(&q->subs, &s->in_q);
+    char retry[40]; /* docs/sse.md: every stream starts with retry: */
+    int n = snprintf(retry, sizeof retry, "retry: %u\n\n",
+                     q->gw->cfg.sse_retry_ms ? (unsigned)q->gw->cfg.sse_retry_ms : 3000u);
+    sub_push(s, retry, (size_t)n);
     const char *addr;
     json_t *ev;
     json_object_foreach(q->last, addr, ev)
