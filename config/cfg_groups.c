@@ -166,16 +166,5 @@ int cfg_groups_load(cfg_ctx_t *x, json_t *obj, const cfg_path_t *p, cfg_t *c)
 
 int cfg_groups_set_text(cfg_ctx_t *x, const char *text, cfg_t *c)
 {
-    json_error_t je;
-    json_t *root = json_loads(text, JSON_REJECT_DUPLICATES, &je);
-    if (!root) {
-        char *near = strstr(je.text, " near ");
-        if (near) *near = '\0';
-        return cfg_fail(x, NULL, "not JSON: %s at column %d (expected {NAME: {...}})", je.text,
-                        je.column);
-    }
-    cfg_path_t top = {0};
-    int rc = cfg_groups_load(x, root, &top, c);
-    json_decref(root);
-    return rc;
+    return cfg_set_json_text(x, text, "{NAME: {...}}", cfg_groups_load, c);
 }

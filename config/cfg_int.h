@@ -113,10 +113,17 @@ int cfg_check_dtls(const cfg_t *c, char *err, size_t errlen);
  * nothing. Returns 0, or -1 with err naming key (the setting) and path. */
 int cfg_check_key_file(const char *key, const char *path, char *err, size_t errlen);
 
+/* cfg_json.c: a JSON-valued key given as text (environment, --set): the
+ * same object as in the file, parsed and handed to load at the top path.
+ * expected says what the value looks like in the "not JSON" message. */
+struct json_t;
+typedef int (*cfg_json_load_fn)(cfg_ctx_t *x, struct json_t *v, const cfg_path_t *p, cfg_t *c);
+int cfg_set_json_text(cfg_ctx_t *x, const char *text, const char *expected, cfg_json_load_fn load,
+                      cfg_t *c);
+
 /* cfg_creds.c: "credentials". From the JSON object at p (replacing
  * c's), or from its text form (environment, flags: the same JSON).
  * Return 0, or -1 through cfg_fail with c unchanged. */
-struct json_t;
 int cfg_creds_load(cfg_ctx_t *x, struct json_t *obj, const cfg_path_t *p, cfg_t *c);
 int cfg_creds_set_text(cfg_ctx_t *x, const char *text, cfg_t *c);
 void cfg_free_creds(cfg_cred_t *v, size_t n);

@@ -326,6 +326,22 @@ static void cut_near(char *text)
     if (near) *near = '\0';
 }
 
+int cfg_set_json_text(cfg_ctx_t *x, const char *text, const char *expected, cfg_json_load_fn load,
+                      cfg_t *c)
+{
+    json_error_t je;
+    json_t *root = json_loads(text, JSON_REJECT_DUPLICATES, &je);
+    if (!root) { /* where, not jansson's "near '...'" text */
+        cut_near(je.text);
+        return cfg_fail(x, NULL, "not JSON: %s at column %d (expected %s)", je.text, je.column,
+                        expected);
+    }
+    cfg_path_t top = {0};
+    int rc = load(x, root, &top, c);
+    json_decref(root);
+    return rc;
+}
+
 static int load_text(cfg_t *c, cfg_ctx_t *x)
 {
     json_error_t je;

@@ -4,10 +4,13 @@
  * group (one NON to its multicast address, or one request per member) and
  * answers with every response received within the window, as one JSON
  * document or as Server-Sent Events; with ?observe, an Observe
- * registration on the group (groupcomm-bis §3.7) streamed until the
- * client leaves. docs/discovery.md, "Group requests".
+ * registration on the group (groupcomm-bis §3.7) streamed until the last
+ * client leaves: the clients of one group, path, query and Accept share
+ * one registration, like the hub's (hub.c) for a device. docs/discovery.md,
+ * "Group requests".
  */
 #include "base_buf.h"
+#include "base_list.h"
 #include "gw.h"
 #include "gw_coaps.h"
 #include "gw_groups.h"
@@ -32,13 +35,22 @@ typedef struct {
     coap_req_t *creq; /* NULL once its final callback ran */
 } gq_leg_t;
 
-struct gq {
-    gw_t *gw;
-    http_req_t *req;       /* the JSON answer's request; NULL once answered or gone */
-    http_stream_t *stream; /* the SSE answer's stream; NULL when none or closed */
-    int sse, observe, ending, stopping;
+/* One event stream of a group request: its own queue of event text. */
+typedef struct {
+    base_list_t in_q;
+    gq_t *q;
+    http_stream_t *stream;
     base_buf_t out; /* events not yet pulled */
     size_t sent;
+} gsub_t;
+
+struct gq {
+    gw_t *gw;
+    http_req_t *req;  /* the JSON answer's request; NULL once answered or gone */
+    base_list_t subs; /* gsub_t: the event streams (one, or an observation's) */
+    int sse, observe, ending, stopping;
+    char *key;    /* an observation's key in gw->group_obs while it takes subscribers */
+    json_t *last; /* an observation's last event per member (address -> text) */
     char *group;
     json_t *request, *responses;
     unsigned refused, dropped; /* responders the allowlist refused; answers over the cap */
@@ -48,9 +60,19 @@ struct gq {
 
 /* --- ending --- */
 
+/* No more subscribers join q: the next client starts a registration. */
+static void unshare(gq_t *q)
+{
+    if (!q->key) return;
+    gw_strmap_del(q->gw->group_obs, q->key);
+    free(q->key);
+    q->key = NULL;
+}
+
 static void gq_free(gq_t *q)
 {
-    base_buf_free(&q->out);
+    unshare(q);
+    json_decref(q->last);
     json_decref(q->request);
     json_decref(q->responses);
     free(q->group);
@@ -61,7 +83,7 @@ static void gq_free(gq_t *q)
 /* Freed when no CoAP request is left and no one waits for the answer. */
 static void maybe_free(gq_t *q)
 {
-    if (!q->pending && !q->req && !q->stream && !q->stopping) gq_free(q);
+    if (!q->pending && !q->req && base_list_empty(&q->subs) && !q->stopping) gq_free(q);
 }
 
 static void stop_legs(gq_t *q)
@@ -85,11 +107,17 @@ static json_t *summary(gq_t *q)
                      (json_int_t)q->refused, "dropped", (json_int_t)q->dropped);
 }
 
+static void sub_push(gsub_t *s, const char *data, size_t len)
+{
+    base_buf_append(&s->out, data, len);
+    http_stream_wake(s->stream);
+}
+
 static void push_event(gq_t *q, gw_ev_t *e)
 {
-    if (e && q->stream && !q->ending) base_buf_append(&q->out, e->data, e->len);
+    for (base_list_t *it = q->subs.next; e && !q->ending && it != &q->subs; it = it->next)
+        sub_push(base_list_entry(it, gsub_t, in_q), e->data, e->len);
     gw_ev_unref(e);
-    if (q->stream) http_stream_wake(q->stream);
 }
 
 /* The window is over (every leg ended): the answer, or the stream's end. */
@@ -106,10 +134,13 @@ static void finish(gq_t *q)
             http_respond_text(q->req, 503, "out of memory");
         free(text);
         q->req = NULL;
-    } else if (q->stream) {
+    } else if (!base_list_empty(&q->subs)) {
         push_event(q, gw_ev_with_id("end", summary(q))); /* docs/sse.md: then the close */
         q->ending = 1;
+        for (base_list_t *it = q->subs.next; it != &q->subs; it = it->next)
+            http_stream_wake(base_list_entry(it, gsub_t, in_q)->stream);
     }
+    unshare(q);
 }
 
 /* --- answers --- */
@@ -150,9 +181,13 @@ static void on_answer(gq_t *q, const coap_resp_t *r)
     }
     json_t *o = answer_json(q, r);
     if (!o) return;
-    if (q->stream) {
+    if (q->sse) {
         json_object_set_new(o, "group", json_string(q->group));
-        push_event(q, gw_ev_with_id(q->observe ? "notification" : "response", json_incref(o)));
+        gw_ev_t *e = gw_ev_with_id(q->observe ? "notification" : "response", json_incref(o));
+        if (e && q->observe) /* what a later subscriber gets first */
+            json_object_set_new(q->last, json_string_value(json_object_get(o, "address")),
+                                json_stringn(e->data, e->len));
+        push_event(q, e);
     }
     if (!q->observe) json_array_append(q->responses, o);
     json_decref(o);
@@ -183,23 +218,33 @@ static void on_abort(http_req_t *req, void *arg)
 
 static long on_pull(void *arg, char *buf, size_t max)
 {
-    gq_t *q = arg;
-    size_t left = q->out.len - q->sent;
+    gsub_t *s = arg;
+    size_t left = s->out.len - s->sent;
     if (!left) {
-        base_buf_reset(&q->out);
-        q->sent = 0;
-        return q->ending ? -1 : 0;
+        base_buf_reset(&s->out);
+        s->sent = 0;
+        return s->q->ending ? -1 : 0;
     }
     size_t n = left < max ? left : max;
-    memcpy(buf, (const char *)q->out.data + q->sent, n);
-    q->sent += n;
+    memcpy(buf, (const char *)s->out.data + s->sent, n);
+    s->sent += n;
     return (long)n;
+}
+
+static void sub_free(gsub_t *s)
+{
+    base_list_remove(&s->in_q);
+    base_buf_free(&s->out);
+    free(s);
 }
 
 static void on_closed(void *arg)
 {
-    gq_t *q = arg;
-    q->stream = NULL;
+    gsub_t *s = arg;
+    gq_t *q = s->q;
+    sub_free(s);
+    if (!base_list_empty(&q->subs)) return;
+    unshare(q);
     stop_legs(q); /* the last subscriber left: forget the observation */
     maybe_free(q);
 }
@@ -222,6 +267,16 @@ static int device_query(gw_t *gw, const char *query, char *out, size_t cap)
         if (w < 0 || (size_t)w >= cap - n) return -1;
         n += (size_t)w;
     }
+    return 0;
+}
+
+/* Whether the query holds name, bare ("?observe") or with a value:
+ * http_req_arg() sees only arguments with a value. */
+static int query_has(const char *query, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = query; p && *p; p = strchr(p, '&'), p = p ? p + 1 : NULL)
+        if (!strncmp(p, name, n) && (p[n] == '\0' || p[n] == '&' || p[n] == '=')) return 1;
     return 0;
 }
 
@@ -335,10 +390,12 @@ static gq_t *gq_new(gw_t *gw, const cfg_group_t *g, size_t nlegs)
     gq_t *q = calloc(1, sizeof *q);
     if (!q) return NULL;
     q->gw = gw;
+    base_list_init(&q->subs);
     q->legs = calloc(nlegs, sizeof *q->legs);
     q->group = strdup(g->name);
     q->responses = json_array();
-    if (!q->legs || !q->group || !q->responses) {
+    q->last = json_object();
+    if (!q->legs || !q->group || !q->responses || !q->last) {
         gq_free(q);
         return NULL;
     }
@@ -369,21 +426,73 @@ static int send_all(gq_t *q, http_req_t *req, const cfg_group_t *g, uint8_t meth
     return 0;
 }
 
+/* A new event stream of q on req, given what q's members said last
+ * (an observation's current values). NULL when req was answered 503. */
+static gsub_t *add_sub(gq_t *q, http_req_t *req)
+{
+    gsub_t *s = calloc(1, sizeof *s);
+    if (!s) return http_respond_text(req, 503, "out of memory"), NULL;
+    s->q = q;
+    http_req_add_header(req, "Cache-Control", "no-cache");
+    http_req_add_header(req, "X-Accel-Buffering", "no");
+    s->stream = http_respond_stream(req, "text/event-stream", on_pull, on_closed, s);
+    if (!s->stream) {
+        free(s);
+        return http_respond_text(req, 503, "cannot open an event stream"), NULL;
+    }
+    base_list_push_back(&q->subs, &s->in_q);
+    char retry[40]; /* docs/sse.md: every stream starts with retry: */
+    int n = snprintf(retry, sizeof retry, "retry: %u\n\n",
+                     q->gw->cfg.sse_retry_ms ? (unsigned)q->gw->cfg.sse_retry_ms : 3000u);
+    sub_push(s, retry, (size_t)n);
+    const char *addr;
+    json_t *ev;
+    json_object_foreach(q->last, addr, ev)
+        sub_push(s, json_string_value(ev), json_string_length(ev));
+    http_stream_wake(s->stream);
+    return s;
+}
+
 /* Answers as a stream (events) or later as one JSON document. */
 static void answer_later(gq_t *q, http_req_t *req)
 {
     if (!q->sse) {
         q->req = req;
         http_req_on_abort(req, on_abort, q);
-        return;
-    }
-    http_req_add_header(req, "Cache-Control", "no-cache");
-    http_req_add_header(req, "X-Accel-Buffering", "no");
-    q->stream = http_respond_stream(req, "text/event-stream", on_pull, on_closed, q);
-    if (!q->stream) {
-        http_respond_text(req, 503, "cannot open an event stream");
+    } else if (!add_sub(q, req))
         stop_legs(q);
-    }
+}
+
+/* The key of an observation: what its members are asked, and how. */
+static char *obs_key(http_req_t *req, const char *rest, const char *query)
+{
+    const char *accept = http_req_header(req, "Accept");
+    int accept_cf = gw_map_accept(accept);
+    char *key = NULL;
+    if (asprintf(&key, "%s?%s#%d", rest, query, accept_cf) < 0) return NULL;
+    return key;
+}
+
+/* A client joins the observation of the same group, path, query and
+ * Accept, if there is one (hub.c does the same for a device). */
+static int join_shared(gw_t *gw, http_req_t *req, const char *key)
+{
+    gq_t *q = gw->group_obs ? gw_strmap_get(gw->group_obs, key) : NULL;
+    if (!q) return 0;
+    http_req_set_log(req, NULL, "group observe");
+    add_sub(q, req);
+    return 1;
+}
+
+/* q, an observation now taking subscribers, under key (taken). */
+static void share(gq_t *q, char *key)
+{
+    gw_t *gw = q->gw;
+    if (!gw->group_obs) gw->group_obs = gw_strmap_new();
+    if (gw->group_obs && !gw_strmap_set(gw->group_obs, key, q))
+        q->key = key;
+    else
+        free(key); /* out of memory: it works, unshared */
 }
 
 /* The request's group, method, window and query. 0, or -1 when req was
@@ -414,19 +523,30 @@ void gw_groups_serve(gw_t *gw, http_req_t *req, const char *rest)
     char query[GW_URI_MAX];
     if (prepare(gw, req, rest, &g, &method, &window, query, sizeof query)) return;
     const char *accept = http_req_header(req, "Accept"), *slash = strchr(rest, '/');
+    int sse = accept && strstr(accept, "text/event-stream");
+    int observe = sse && method == COAP_GET && query_has(http_req_query(req), "observe");
+    char *key = observe ? obs_key(req, rest, query) : NULL;
+    if (key && join_shared(gw, req, key)) {
+        free(key);
+        return;
+    }
     gq_t *q = gq_new(gw, g, g->address ? 1 : g->members.n);
     if (!q) {
+        free(key);
         http_respond_text(req, 503, "out of memory");
         return;
     }
-    q->sse = accept && strstr(accept, "text/event-stream");
-    q->observe = q->sse && method == COAP_GET && http_req_arg(req, "observe");
+    q->sse = sse;
+    q->observe = observe;
     http_req_set_log(req, NULL, q->observe ? "group observe" : "group");
     /* nothing is answered before every leg is out: a send failure answers req */
     q->stopping = 1;
     int rc = send_all(q, req, g, method, slash ? slash + 1 : "", query, window);
     q->stopping = 0;
     if (!rc) answer_later(q, req);
-    if (!rc && q->sse && q->stream) http_stream_wake(q->stream);
-    if (!q->pending && !q->req && !q->stream) gq_free(q);
+    if (key && !rc && !base_list_empty(&q->subs) && !q->ending)
+        share(q, key);
+    else
+        free(key);
+    if (!q->pending && !q->req && base_list_empty(&q->subs)) gq_free(q);
 }

@@ -515,6 +515,7 @@ static void shutdown_gw(gw_t *gw)
     gw_metrics_free(gw->metrics);
     gw_cache_free(gw->cache);
     gw_strmap_free(gw->inflight);
+    gw_strmap_free(gw->group_obs); /* empty: the streams are gone */
     gw_devices_free(gw);
     gw_acl_free(gw->acl);
     gw_acl_free(gw->coap_clients);

@@ -2,9 +2,10 @@
 """A CoAP group member (RFC 7252 §8) for test_groups.sh: joins an IPv4
 group on the address it is given, answers every request after DELAY
 seconds with a NON 2.05 "NAME" (GET) or 2.04 (other methods), and logs
-"TYPE METHOD PATH" of each request to stdout.
+"TYPE METHOD PATH" of each request to stdout. With REPLY_FROM, answers
+from that address instead (a responder the gateway's allowlist may refuse).
 
-usage: group_member.py GROUP LOCAL_ADDR NAME DELAY_S"""
+usage: group_member.py GROUP LOCAL_ADDR NAME DELAY_S [REPLY_FROM]"""
 import socket
 import struct
 import sys
@@ -16,6 +17,11 @@ s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("0.0.0.0", 5683))
 s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP,
              socket.inet_aton(group) + socket.inet_aton(local))
+out_sock = s
+if len(sys.argv) > 5:
+    out_sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    out_sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    out_sock.bind((sys.argv[5], 5683))
 mid = 0x4000
 
 
@@ -47,7 +53,7 @@ def answer(msg, peer):
     out = struct.pack("!BBH", 0x50 | tkl, rcode, mid) + msg[4:4 + tkl]
     if body:
         out += bytes([0xC0]) + b"\xff" + body  # Content-Format 0 (text/plain)
-    s.sendto(out, peer)
+    out_sock.sendto(out, peer)
 
 
 while True:

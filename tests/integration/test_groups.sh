@@ -9,7 +9,13 @@
 # answering after the window is left out; window_ms is honoured and
 # bounded; a group write needs a write token and goes as NON; a "members"
 # group (unicast) gathers the same; Observe on the group streams
-# notifications tagged by member; an unlisted group address is refused.
+# notifications tagged by member, and two clients of one group observation
+# share one registration (10.77.0.11 logs the requests it gets: -v 7),
+# forgotten when the last leaves; an IPv6 link-local group
+# ([ff02::fd%br0], a libcoap member at 10.77.0.16); a responder outside
+# the allowlist (a Python member answering from 198.51.100.7, 10.77.0.17)
+# is counted in "refused" and not shown; an unlisted group address is
+# refused.
 . "$(dirname "$0")/netns.sh"
 lab_reexec "$0" "$@"
 . "$(dirname "$0")/lib.sh"
@@ -18,8 +24,18 @@ need curl coap-server-notls python3 nsenter
 lab_init
 for n in 11 12 13; do
     lab_member "m$n" "$n"
-    lab_start "srv$n" "m$n" coap-server-notls -g 224.0.1.187
+    verbose=()
+    [ "$n" = 11 ] && verbose=(-v 7) # logs each request (c:GET ... [ Observe:0, ... ])
+    lab_start "srv$n" "m$n" coap-server-notls -g 224.0.1.187 "${verbose[@]}"
 done
+lab_member m16 16
+lab_start srv16 m16 coap-server-notls -g ff02::fd -G eth0
+# m17 answers from 198.51.100.7, an address outside the private ranges
+# (routed in the lab only: nothing leaves it)
+lab_member m17 17
+lab_in m17 ip addr add 198.51.100.7/24 dev eth0
+ip route add 198.51.100.0/24 dev "$LAB_IF"
+lab_start py17 m17 python3 "$(dirname "$0")/group_member.py" 224.0.1.191 10.77.0.17 far 0.1 198.51.100.7
 lab_member m14 14
 lab_start py14 m14 python3 "$(dirname "$0")/group_member.py" 224.0.1.190 10.77.0.14 ontime 0.1
 lab_member m15 15
@@ -32,10 +48,12 @@ GROUPS_JSON='{ "all": { "address": "224.0.1.187", "window_ms": 6000 },
     "py": { "address": "224.0.1.190", "window_ms": 700 },
     "uni": { "members": ["coap://10.77.0.11", "coap://10.77.0.12", "coap://10.77.0.13"],
              "window_ms": 500 },
+    "v6": { "address": "[ff02::fd%br0]", "window_ms": 6000 },
+    "far": { "address": "224.0.1.191", "window_ms": 700 },
     "blocked": { "address": "224.0.1.188" } }'
 cat >"$TMP/gw.json" <<JSON
 { "http": { "listen": "127.0.0.1:$HTTP" }, "coap": { "listen": "127.0.0.1:$(free_port)" },
-  "proxy": { "allow_targets": ["224.0.1.187", "224.0.1.190"] },
+  "proxy": { "allow_targets": ["224.0.1.187", "224.0.1.190", "224.0.1.191", "ff02::fd"] },
   "tokens": [ { "token": "reader-0123456789abcdef", "scope": "read" },
               { "token": "writer-0123456789abcdef", "scope": "read-write" } ],
   "groups": $GROUPS_JSON }
@@ -111,8 +129,47 @@ assert any(r["address"]=="10.77.0.14:5683" and r["code"]=="2.04" for r in d["res
 
 # Observe on the group (groupcomm-bis §3.7): notifications tagged by member
 curl -s -N --max-time 8 "${R[@]}" -H "Accept: text/event-stream" "$G/groups/all/time?observe" >"$TMP/obs" || true
-nmembers=$( (grep -o '"address":"[^"]*"' "$TMP/obs" || true) | sort -u | wc -l)
+nmembers=$( (grep -A3 '^event: notification' "$TMP/obs" | grep -o '"address":"[^"]*"' || true) | sort -u | wc -l)
 check "observe: notifications from every libcoap member ($nmembers members)" [ "$nmembers" -ge 3 ]
+
+# two clients of the same group, path and query: one registration
+# (registrations: tokens of GETs with Observe 0; libcoap logs the stored
+# request again before each notification, with the same token)
+regs() { (grep 'c:GET.*Observe:0.*Uri-Query:ticks' "$TMP/srv11.log" || true) | grep -o '{[0-9a-f]*}' | sort -u | wc -l; }
+registered() { [ "$(regs)" -ge 1 ]; }
+OBS=(-s -N "${R[@]}" -H "Accept: text/event-stream" "$G/groups/all/time?observe&ticks")
+curl --max-time 9 "${OBS[@]}" >"$TMP/obs1" &
+first=$!
+PIDS+=("$first")
+wait_for "the first registration" registered
+curl --max-time 8 "${OBS[@]}" >"$TMP/obs2" || true
+wait "$first" || true
+n=$(regs)
+check "observe: two subscribers, one registration reaches a member (got $n)" [ "$n" = 1 ]
+for f in obs1 obs2; do
+    check "observe: subscriber $f got notifications" grep -q '^event: notification' "$TMP/$f"
+done
+# the gateway sees a client gone at the next write to its stream
+both_gone() { [ "$(grep -c 'GET /groups/all/time 200 .* group observe' "$TMP/gw.log")" -ge 3 ]; }
+wait_for "the gateway to see both subscribers gone" both_gone
+curl --max-time 2 "${OBS[@]}" >/dev/null || true
+n=$(regs)
+check "observe: after the last left, the next subscriber registers anew (got $n)" [ "$n" = 2 ]
+
+# an IPv6 link-local group, its interface named after %
+code=$(status "$TMP/v6.json" "${R[@]}" "$G/groups/v6/time")
+check "IPv6 group [ff02::fd%br0]: 200 (got $code)" [ "$code" = 200 ]
+check "... the libcoap member answered ($(addrs "$TMP/v6.json"))" python3 -c '
+import json,sys; d=json.load(open(sys.argv[1]))
+assert d["request"]["uri"].startswith("coap://[ff02::fd]:5683/time"), d["request"]
+assert d["responders"]==1 and d["responses"][0]["code"]=="2.05", d' "$TMP/v6.json"
+
+# a responder the allowlist refuses: counted, not shown
+code=$(status "$TMP/far.json" "${R[@]}" "$G/groups/far/x")
+check "a responder outside the allowlist: counted in refused, not shown" python3 -c '
+import json,sys; d=json.load(open(sys.argv[1]))
+assert d["refused"]==1 and d["responders"]==0 and d["responses"]==[], d' "$TMP/far.json"
+check "... the member did answer (its log)" grep -q "^NON 1 x" "$TMP/py17.log"
 
 code=$(status "$TMP/out" "${R[@]}" "$G/groups/blocked/time")
 check "a group address not in proxy.allow_targets: 403 (got $code)" [ "$code" = 403 ]

@@ -4,7 +4,8 @@
 # - Redocly lints docs/openapi.yaml (tests/openapi/redocly.yaml:
 #   recommended-strict), and what /api/openapi.json serves is that file;
 # - a gateway with tokens and a simulated device (coapgw-sim) is asked
-#   every described operation, error cases included (400, 401, 403, 404,
+#   every described operation (a group's through a "members" group whose
+#   member is the coapgw-sim), error cases included (400, 401, 403, 404,
 #   405, 413, 415, 421, 431, 501, 503 with Retry-After, 504), and each
 #   answer's status, headers, Content-Type and body (JSON, event streams)
 #   is checked against the description with ajv (tests/openapi/check.mjs),
@@ -51,6 +52,7 @@ start silent python3 "$HERE/udp_peer.py" silent "$SILENT_PORT"
 cat >"$TMP/gw.json" <<JSON
 { "http": { "listen": "127.0.0.1:$HTTP_PORT" }, "coap": { "listen": "127.0.0.1:$GW_COAP" },
   "devices": { "demo": "coap://127.0.0.1:$SIM_PORT", "silent": "coap://127.0.0.1:$SILENT_PORT" },
+  "groups": { "sims": { "members": ["coap://127.0.0.1:$SIM_PORT"], "window_ms": 500 } },
   "proxy": { "timeout_ms": 1000, "max_body_bytes": 70000 },
   "sse": { "max_per_target": 1, "retry_ms": 1500 },
   "tokens": [ { "token": "$RW", "name": "operator", "scope": "read-write" },
@@ -174,6 +176,20 @@ for m in POST PUT; do ask "query form" "$m" "$Q" "${RWH[@]}" -H 'Content-Type: t
 ask "query form" DELETE "/hc?target_uri=$SIM/sensors/temperature" "${RWH[@]}"
 ask "query form" OPTIONS "$Q" "${ROH[@]}"
 ask "no target_uri" GET /hc "${ROH[@]}"
+
+# --- groups: a members group (unicast) whose member is coapgw-sim ---
+GS=/groups/sims
+ask "group" GET "$GS/sensors/temperature" "${ROH[@]}"
+ask "group, as events" GET "$GS/sensors/temperature" "${ROH[@]}" -H 'Accept: text/event-stream' --max-time 3
+ask "group observe" GET "$GS/sensors/temperature?observe" "${ROH[@]}" "${STREAM[@]}"
+ask "group write" PUT "$GS/actuators/led" "${RWH[@]}" -H 'Content-Type: text/plain' -d on
+ask "group write" POST "$GS/echo" "${RWH[@]}" -H 'Content-Type: text/plain' -d hello
+ask "group write" DELETE "$GS/sensors/temperature" "${RWH[@]}"
+ask "group write, read token" PUT "$GS/actuators/led" "${ROH[@]}" -H 'Content-Type: text/plain' -d on
+ask "group, window out of bounds" GET "$GS/x?window_ms=5" "${ROH[@]}"
+ask "unknown group" GET /groups/nope/x "${ROH[@]}"
+ask "not a group method" PATCH "$GS/echo" "${RWH[@]}" -H 'Content-Type: text/plain' -d x
+ask "no token" GET "$GS/sensors/temperature"
 
 # --- event streams: /events, and a refused one (sse.max_per_target 1) ---
 ask "stream" GET "/events?target=$T&target=/devices/demo/sensors/humidity&access_token=$RO" --max-time 2

@@ -77,6 +77,8 @@ const mediaOf = (ct) => (ct || '').split(';')[0].trim().toLowerCase();
 function checkStream(body, media) {
   const errors = [];
   const events = media['x-coapgw-events'] || {};
+  // the events that carry an id: (x-coapgw-id-events; notifications by default)
+  const withId = media['x-coapgw-id-events'] || ['notification'];
   const blocks = body.split('\n\n').filter((b) => b.trim());
   if (!blocks.length || !/^retry: [0-9]+$/.test(blocks[0].trim())) errors.push('no "retry: MS" first');
   let seen = 0;
@@ -93,8 +95,8 @@ function checkStream(body, media) {
       errors.push(`event "${f.event}" not in x-coapgw-events`);
       continue;
     }
-    if (f.event === 'notification' && !/^[0-9]+$/.test(f.id || '')) errors.push('a notification without a numeric id');
-    if (f.event !== 'notification' && f.id !== undefined) errors.push(`an ${f.event} event with an id`);
+    if (withId.includes(f.event) && !/^[0-9]+$/.test(f.id || '')) errors.push(`an ${f.event} event without a numeric id`);
+    if (!withId.includes(f.event) && f.id !== undefined) errors.push(`an ${f.event} event with an id`);
     let data;
     try {
       data = JSON.parse(f.data);
