@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# The gateway's footprint (issue #19): the time from exec to the first
+# answered request, and the resident memory once idle, with the demo's
+# configuration (the default configuration: device "demo" at
+# coap://127.0.0.1:5783, here on free ports), beside bench/mhd_hello (bare
+# libmicrohttpd, the floor any MHD server starts from) measured the same way
+# in the same run.
+#
+# Start: a Python driver execs the program and polls with a raw HTTP GET
+# every 0.5 ms until one is answered (/healthz for coapgw, / for mhd_hello;
+# and for coapgw also the first proxied GET /devices/demo/sensors/temperature
+# through to coapgw-sim); median and max of RUNS runs. Memory: VmRSS from
+# /proc after 2 s idle, and after 1,000 requests.
+# Series: $CSV_DIR/footprint.csv (program,start_median_ms,start_max_ms,
+# rss_idle_kib,rss_after_kib).
+# usage: bench/run-footprint.sh [RUNS]   (BUILD_DIR, CSV_DIR overridable)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNS=${1:-10}
+BUILD=${BUILD_DIR:-build}
+cmake -S . -B "$BUILD" >/dev/null
+cmake --build "$BUILD" -j2 --target coapgw coapgw-sim mhd_hello >/dev/null
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+
+SIMP=$(port udp)
+"$BUILD/coapgw-sim" --listen "127.0.0.1:$SIMP" 2>/dev/null &
+PIDS+=($!)
+
+# measure NAME PATH CMD...: "median_ms max_ms rss_idle_kib rss_after_kib"
+measure() {
+    python3 - "$RUNS" "$@" <<'PY'
+import os, socket, statistics, subprocess, sys, time
+runs, name, path, cmd = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4:]
+
+def ask(port, path):
+    try:
+        s = socket.create_connection(("127.0.0.1", port), timeout=1)
+        s.sendall(b"GET " + path.encode() + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        data = s.recv(64)
+        s.close()
+        return data.startswith(b"HTTP/1.1 200")
+    except OSError:
+        return False
+
+def rss(pid):
+    for line in open("/proc/%d/status" % pid):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+port = int(os.environ["HTTPPORT"])
+times, idle, after = [], 0, 0
+for i in range(runs):
+    t0 = time.monotonic()
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ok = False
+    while time.monotonic() - t0 < 5:
+        if ask(port, path):
+            ok = True
+            break
+        time.sleep(0.0005)
+    dt = (time.monotonic() - t0) * 1000
+    if not ok:
+        p.kill(); p.wait()
+        sys.exit("%s: no answer in 5 s" % name)
+    times.append(dt)
+    if i == runs - 1:
+        time.sleep(2)
+        idle = rss(p.pid)
+        for _ in range(1000):
+            ask(port, path)
+        after = rss(p.pid)
+    p.terminate()
+    p.wait()
+print("%.1f %.1f %d %d" % (statistics.median(times), max(times), idle, after))
+PY
+}
+
+HP=$(port tcp)
+export HTTPPORT=$HP
+read -r am ax ai aa < <(measure mhd_hello / "$BUILD/mhd_hello" "$HP")
+GP=$(port tcp)
+GC=$(port udp)
+export HTTPPORT=$GP
+GW=("$BUILD/coapgw" --http-listen "127.0.0.1:$GP" --coap-listen "127.0.0.1:$GC"
+    --set "devices=demo=coap://127.0.0.1:$SIMP")
+read -r gm gx gi ga < <(measure coapgw /healthz "${GW[@]}")
+read -r dm dx _ _ < <(measure coapgw /devices/demo/sensors/temperature "${GW[@]}")
+
+echo "$RUNS starts each; $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%-46s %12s %10s %14s %16s\n' program "start p50 ms" "max ms" "idle RSS KiB" "RSS after 1k req"
+printf '%-46s %12s %10s %14s %16s\n' "bench/mhd_hello (bare libmicrohttpd)" "$am" "$ax" "$ai" "$aa"
+printf '%-46s %12s %10s %14s %16s\n' "coapgw, demo config: first /healthz" "$gm" "$gx" "$gi" "$ga"
+printf '%-46s %12s %10s %14s %16s\n' "coapgw, demo config: first proxied GET" "$dm" "$dx" "-" "-"
+echo "targets (issue #19): start to first answered request < 50 ms, idle RSS < 5 MB (5,120 KiB)"
+csv footprint program start_median_ms start_max_ms rss_idle_kib rss_after_kib
+csv_row footprint mhd_hello "$am" "$ax" "$ai" "$aa"
+csv_row footprint coapgw_healthz "$gm" "$gx" "$gi" "$ga"
+csv_row footprint coapgw_proxied "$dm" "$dx" "" ""
