@@ -126,6 +126,14 @@ typedef struct {
     uint32_t rd_max_lifetime_s;    /* rd.max_lifetime_s: longest lt accepted, 604800 */
     uint32_t rd_max_per_source;    /* rd.max_per_source: registrations per source address, 16 */
     uint32_t discovery_refresh_s;  /* /.well-known/core of a device cached: 300 */
+    int discovery_multicast;       /* discovery.multicast: rounds of multicast discovery, 0 */
+    cfg_list_t discovery_interfaces; /* discovery.interfaces: names; none: by route */
+    cfg_list_t discovery_groups;     /* discovery.groups: 224.0.1.187, ff02::fd */
+    uint32_t discovery_period_s;     /* discovery.period_s: between rounds, 300 */
+    uint32_t discovery_window_ms;    /* discovery.window_ms: answers taken for, 3000 */
+    char *discovery_query;           /* discovery.query: RFC 6690 §4.1 filter, "" */
+    uint32_t discovery_offline_after; /* discovery.offline_after: missed rounds, 2 */
+    uint32_t discovery_drop_after;    /* discovery.drop_after: missed rounds, 6 */
     uint32_t shutdown_grace_ms;    /* in-flight requests finish within: 1000 */
     char *state_path;              /* state.path: the SQLite database of durable state,
                                       "/var/lib/coapgw/state.db"; "": memory only */
@@ -158,7 +166,9 @@ void cfg_defaults(cfg_t *c);
  *    "sse": {"max_subscribers": N, "queue_events": N, "max_observations": N},
  *    "rd": {"enabled": B, "max_registrations": N, "max_links_bytes": N,
  *           "max_lifetime_s": N, "max_per_source": N},
- *    "discovery": {"refresh_s": N},
+ *    "discovery": {"refresh_s": N, "multicast": B, "interfaces": [S...], "groups": [S...],
+ *                  "period_s": N, "window_ms": N, "query": S, "offline_after": N,
+ *                  "drop_after": N},
  *    "tokens": [{"token": S, "scope": "read"|"read-write", "name": S}, ...],
  *    "log": {"level": "debug"|"info"|"warn"|"error", "format": "text"|"json"},
  *    "log_level": S (alias of log.level), "shutdown": {"grace_ms": N}}
