@@ -44,8 +44,7 @@ int cfg_check_link_filter(const char *s, char *why, size_t cap)
     if (!*s) return 0;
     const char *eq = strchr(s, '=');
     int ok = eq && eq > s && strlen(s) < 256;
-    for (const char *p = s; ok && p < eq; p++)
-        ok = isalnum((unsigned char)*p) || strchr("-._", *p);
+    for (const char *p = s; ok && p < eq; p++) ok = isalnum((unsigned char)*p) || strchr("-._", *p);
     for (const char *p = eq ? eq + 1 : s; ok && *p; p++)
         ok = isgraph((unsigned char)*p) && *p != '&';
     if (ok) return 0;
