@@ -256,7 +256,9 @@ static void on_answer(coap_req_t *req, const coap_resp_t *r, void *arg)
         if (--d->pending == 0 && !d->closing) round_end(d);
         return;
     }
-    if (!d->closing && r->msg && r->msg->code == COAP_CONTENT) responder(d, r);
+    /* an empty listing names nothing to reach (a filter that matched
+     * nothing, RFC 6690 §4.1, which a member should not answer at all) */
+    if (!d->closing && r->msg && r->msg->code == COAP_CONTENT && r->body_len) responder(d, r);
 }
 
 /* One group request: group on interface ifindex (0: by route). */
