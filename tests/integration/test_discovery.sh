@@ -2,7 +2,9 @@
 # Multicast discovery (RFC 7252 §8, §12.8; docs/discovery.md) on a lab
 # network of network namespaces (netns.sh: multicast does not work on
 # loopback). Members: three libcoap coap-server-notls -g 224.0.1.187, one
-# coap-server-notls -g ff02::fd (IPv6), two coapgw-sim --group 224.0.1.187.
+# coap-server-notls -g ff02::fd (IPv6), three coapgw-sim --group
+# 224.0.1.187 (one at an address outside the default target allowlist),
+# two that give an `ep` name (mc_member.py).
 # Gateways in the lab namespace, with discovery.* set. Checks: every
 # member listed with source "discovered", its address and links;
 # /devices/NAME/... through the allowlist (200 allowed, 403 not); a
@@ -33,16 +35,23 @@ ip addr add 192.0.2.1/24 dev "$LAB_IF"
 for n in 15 16 17; do
     lab_start "sim$n" "m$n" "$BUILD/coapgw-sim" --listen "[::]:5683" --group 224.0.1.187
 done
+# two members that name themselves (ep): "boiler", configured on A already,
+# and "kettle"
+lab_member m18 18
+lab_start ep18 m18 python3 "$(dirname "$0")/mc_member.py" 224.0.1.187 boiler
+lab_member m19 19
+lab_start ep19 m19 python3 "$(dirname "$0")/mc_member.py" 224.0.1.187 kettle
 
 # gateway NAME DISCOVERY-JSON [EXTRA-JSON]: a coapgw in the lab namespace
 # with this "discovery" object; sets PORT_NAME.
 gateway() {
-    local name=$1 http coap
+    local name=$1 http coap devices='"devices": {},'
     http=$(free_port tcp)
     coap=$(free_port)
+    [[ ${3:-} != *'"devices"'* ]] || devices=
     cat >"$TMP/$name.json" <<JSON
 { "http": { "listen": "127.0.0.1:$http" }, "coap": { "listen": "127.0.0.1:$coap" },
-  "devices": {}, "discovery": $2 ${3:+, $3} }
+  $devices "discovery": $2 ${3:+, $3} }
 JSON
     start "$name" "$BUILD/coapgw" --config "$TMP/$name.json"
     eval "PORT_$name=$http"
@@ -56,7 +65,7 @@ WR=(-H "Authorization: Bearer $WTOK")
 LAB='"multicast": true, "interfaces": ["br0"]'
 # A: long windows, short thresholds, the lab in the allowlist
 gateway A "{ $LAB, \"window_ms\": 6000, \"offline_after\": 1, \"drop_after\": 2 }" \
-    '"proxy": { "allow_targets": ["192.0.2.0/24"] }'
+    '"proxy": { "allow_targets": ["192.0.2.0/24"] }, "devices": { "boiler": "coap://127.0.0.1:9" }'
 gateway B '{}' # the defaults: multicast off
 # G: multicast on, every other discovery key at its default; tokens
 gateway G "{ $LAB }" "\"tokens\": [{\"token\": \"$RTOK\", \"scope\": \"read\"},
@@ -114,9 +123,15 @@ lists_all() {
     done
     grep -q "^mc-192-0-2-17 discovered online 192.0.2.17:5683 temp$" "$TMP/a.txt" &&
         grep -Eq '^mc-(fe80-[0-9a-f-]*-br0|fd77--14) discovered online \[(fe80::[0-9a-f:]*%br0|fd77::14)\]:5683 time$' "$TMP/a.txt" &&
-        [ "$(grep -c ' discovered ' "$TMP/a.txt")" = 7 ]
+        [ "$(grep -c ' discovered ' "$TMP/a.txt")" = 9 ]
 }
 check "three coap-server-notls, the IPv6 one, three coapgw-sim: listed with source, address, links" lists_all
+ep_names() {
+    grep -q '^kettle discovered online 10.77.0.19:5683 ' "$TMP/a.txt" &&
+        grep -q '^boiler-2 discovered online 10.77.0.18:5683 ' "$TMP/a.txt" &&
+        grep -q '^boiler config ' "$TMP/a.txt"
+}
+check "names from ep: kettle; boiler, a configured device's name, becomes boiler-2" ep_names
 
 # /devices/NAME/...: through the allowlist like any address
 private_ok() { [ "$(status "$TMP/t.txt" "$(url A /devices/mc-10-77-0-11/time)")" = 200 ]; }
@@ -140,9 +155,9 @@ effect discovery.interfaces "C (lo) finds no member; G (br0) finds coapgw-sim" \
     test "$(n_disc C)" = 0 -a "$(n_disc G "${RD[@]}")" -ge 2
 h_v4_only() {
     devs H >"$TMP/h.txt"
-    [ "$(grep -c ' discovered ' "$TMP/h.txt")" = 6 ] && ! grep -q '^mc-f[de]' "$TMP/h.txt"
+    [ "$(grep -c ' discovered ' "$TMP/h.txt")" = 8 ] && ! grep -q '^mc-f[de]' "$TMP/h.txt"
 }
-effect discovery.groups "H (224.0.1.187 only): the six IPv4 members, not the IPv6 one (A: seven)" h_v4_only
+effect discovery.groups "H (224.0.1.187 only): the eight IPv4 members, not the IPv6 one (A: nine)" h_v4_only
 q_filters() {
     devs Q >"$TMP/q.txt"
     [ "$(grep -c ' discovered ' "$TMP/q.txt")" = 3 ] && [ "$(grep -c ' discovered online .* temp$' "$TMP/q.txt")" = 3 ]

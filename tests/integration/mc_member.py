@@ -1,0 +1,53 @@
+#!/usr/bin/env python3
+"""A multicast member that names itself (RFC 7252 §8; RFC 9176-style `ep`):
+joins GROUP on port 5683 and answers every NON request without a
+Uri-Query with a NON 2.05 in link format, `</x>;ep="NAME"`, echoing the
+token. For test_discovery.sh: the names discovered devices take from `ep`.
+
+  mc_member.py GROUP NAME
+"""
+import socket
+import struct
+import sys
+
+group, name = sys.argv[1], sys.argv[2]
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", 5683))
+s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP,
+             struct.pack("4s4s", socket.inet_aton(group), socket.inet_aton("0.0.0.0")))
+payload = ('</x>;ep="%s"' % name).encode()
+
+
+def has_query(msg, tkl):
+    """Whether the options hold a Uri-Query (15)."""
+    i, num = 4 + tkl, 0
+    while i < len(msg) and msg[i] != 0xFF:
+        delta, length = msg[i] >> 4, msg[i] & 15
+        i += 1
+        if delta == 13:
+            delta, i = msg[i] + 13, i + 1
+        elif delta == 14:
+            delta, i = (msg[i] << 8 | msg[i + 1]) + 269, i + 2
+        if length == 13:
+            length, i = msg[i] + 13, i + 1
+        elif length == 14:
+            length, i = (msg[i] << 8 | msg[i + 1]) + 269, i + 2
+        num += delta
+        if num == 15:
+            return True
+        i += length
+    return False
+
+
+mid = 0x7000
+while True:
+    msg, peer = s.recvfrom(2048)
+    if len(msg) < 4 or msg[0] >> 6 != 1 or (msg[0] >> 4) & 3 != 1:
+        continue  # not a NON
+    tkl = msg[0] & 15
+    if has_query(msg, tkl):
+        continue
+    mid = (mid + 1) & 0xFFFF
+    head = bytes([0x50 | tkl, 0x45, mid >> 8, mid & 0xFF]) + msg[4:4 + tkl]
+    s.sendto(head + bytes([0xC1, 40, 0xFF]) + payload, peer)  # Content-Format 40
