@@ -210,6 +210,14 @@ periods() { # by now Q (10 s) has had a second round by itself; H (300 s) has no
 }
 effect discovery.period_s "Q (10) has a second round by itself; H (300, the default) has not" periods
 
+unicast_refused() {
+    echo '{ "discovery": { "groups": ["224.0.1.187", "10.77.0.11"] } }' >"$TMP/bad.json"
+    local rc=0
+    "$BUILD/coapgw" --check-config "$TMP/bad.json" >"$TMP/bad.out" 2>&1 || rc=$?
+    [ "$rc" = 2 ] && grep -q 'discovery.groups\[1\]: "10.77.0.11" is no multicast address' "$TMP/bad.out"
+}
+check "discovery.groups: a unicast address is a configuration error (--check-config exit 2)" unicast_refused
+
 # the engine's member rules, seen from coapgw-sim (coap/ep_mcast.c)
 member_rules() {
     coap-client-notls -v 7 -N -B 2 -m get "coap://224.0.1.187/nothing-here" >"$TMP/mc.txt" 2>&1 || true
