@@ -36,11 +36,11 @@ for n in 15 16 17; do
     lab_start "sim$n" "m$n" "$BUILD/coapgw-sim" --listen "[::]:5683" --group 224.0.1.187
 done
 # two members that name themselves (ep): "boiler", configured on A already,
-# and "kettle"
+# and "kettle", whose group answer is the first block of its links
 lab_member m18 18
 lab_start ep18 m18 python3 "$(dirname "$0")/mc_member.py" 224.0.1.187 boiler
 lab_member m19 19
-lab_start ep19 m19 python3 "$(dirname "$0")/mc_member.py" 224.0.1.187 kettle
+lab_start ep19 m19 python3 "$(dirname "$0")/mc_member.py" 224.0.1.187 kettle --blocks
 
 # gateway NAME DISCOVERY-JSON [EXTRA-JSON]: a coapgw in the lab namespace
 # with this "discovery" object; sets PORT_NAME.
@@ -132,6 +132,12 @@ ep_names() {
         grep -q '^boiler config ' "$TMP/a.txt"
 }
 check "names from ep: kettle; boiler, a configured device's name, becomes boiler-2" ep_names
+whole_links() {
+    local l
+    l=$(curl -s "$(url A /api/devices/kettle)")
+    grep -q '"href":"/second-link"' <<<"$l" && grep -q 'beyond-the-first-block' <<<"$l"
+}
+check "kettle's group answer was its first block: the whole links fetched by unicast" whole_links
 
 # /devices/NAME/...: through the allowlist like any address
 private_ok() { [ "$(status "$TMP/t.txt" "$(url A /devices/mc-10-77-0-11/time)")" = 200 ]; }
@@ -209,6 +215,20 @@ periods() { # by now Q (10 s) has had a second round by itself; H (300 s) has no
     [ "$(rounds Q | cut -d' ' -f1)" -ge 2 ] && [ "$(rounds H)" = "1 false" ]
 }
 effect discovery.period_s "Q (10) has a second round by itself; H (300, the default) has not" periods
+
+reloaded() { # B, off, turned on by SIGHUP: the next round goes out
+    sed -i 's/"discovery": {}/"discovery": { "multicast": true, "interfaces": ["br0"], "window_ms": 1500 }/' "$TMP/B.json"
+    kill -HUP "$PID_B"
+    local i
+    for i in $(seq 1 50); do
+        [ "$(post "$(url B /api/discovery)")" = 202 ] && break
+        sleep 0.1
+    done
+    [ "$(cat "$TMP/p.txt" | grep -o '"running":true')" = '"running":true' ] || return 1
+    wait_rounds 1 B
+    [ "$(n_disc B)" -ge 3 ]
+}
+check "a reload applies discovery.*: B turned on by SIGHUP starts a round on POST and lists members" reloaded
 
 unicast_refused() {
     echo '{ "discovery": { "groups": ["224.0.1.187", "10.77.0.11"] } }' >"$TMP/bad.json"
