@@ -3,7 +3,8 @@
  * address (RFC 7252 §8.2, §8.2.1; coap/ep_mcast.c), on the simulated
  * network with the whole server role: a random leisure before the answer,
  * errors suppressed, no ACK or RST, a unicast source, the first Block2
- * block only and no Echo challenge, a bound on the answer's size.
+ * block only and no Echo challenge, a bound on the answer's size; and the
+ * UDP transport's multicast calls (coap_transport_udp_join, _multicast_if).
  */
 #include "srvnet.h"
 #include "testutil.h"
@@ -188,6 +189,28 @@ START_TEST(group_answer_above_the_bound_is_dropped)
 }
 END_TEST
 
+/* The UDP transport's multicast calls refuse what they cannot do. */
+START_TEST(udp_join_and_interface_refuse_misuse)
+{
+    coap_addr_t lo, unicast, group;
+    coap_addr_from_host(&lo, "127.0.0.1", 0);
+    coap_addr_from_host(&unicast, "10.77.0.11", 5683);
+    coap_addr_from_host(&group, "ff02::fd", 5683);
+    int err;
+    coap_transport_t *t = coap_transport_udp_new(&lo, &err);
+    ck_assert_ptr_nonnull(t);
+    ck_assert_int_eq(coap_transport_udp_join(t, &unicast, 0), COAP_ERR_INVALID);
+    ck_assert_int_eq(coap_transport_udp_join(t, &group, 0), COAP_ERR_INVALID); /* IPv4 socket */
+    ck_assert_int_eq(coap_transport_udp_multicast_if(t, 0), COAP_OK);
+    t->ops->free(t);
+    simnet_t n;
+    sim_init(&n);
+    int a = sim_add_ep(&n, NULL); /* another kind of transport */
+    ck_assert_int_eq(coap_transport_udp_multicast_if(n.nodes[a].tr, 0), COAP_ERR_INVALID);
+    sim_free(&n);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("server_mcast");
@@ -197,6 +220,7 @@ static Suite *suite(void)
     tcase_add_test(tc, group_con_gets_no_ack_and_a_non_answer);
     tcase_add_test(tc, group_block2_is_the_first_block_without_echo);
     tcase_add_test(tc, group_answer_above_the_bound_is_dropped);
+    tcase_add_test(tc, udp_join_and_interface_refuse_misuse);
     suite_add_tcase(s, tc);
     return s;
 }
