@@ -37,7 +37,15 @@ typedef struct {
     uint32_t max_body;             /* block-wise reassembly limit, default 1 MiB */
     uint32_t defer_ack_ms;         /* server: empty ACK after this, default 500 */
     uint32_t max_peers;            /* remembered peers, default 10000 */
+    /* server: the leisure of RFC 7252 §8.2 before an answer to a request
+     * sent to a multicast address, default 1000 (each answer waits a
+     * random 0..leisure ms); see ep_mcast.c for the other rules */
+    uint32_t mcast_leisure_ms;
 } coap_ep_params_t;
+
+/* The largest answer to a multicast request (RFC 7252 §8.2.1): a
+ * 1024-byte block and its header and options. */
+#define COAP_MCAST_REPLY_MAX 1152
 
 /* Hooks for tests: a clock and a random source. */
 typedef struct {
@@ -61,6 +69,9 @@ typedef struct {
     /* the client role's observations (RFC 7641) */
     uint64_t stale;           /* notifications older than one delivered (§3.4) */
     uint64_t reregistrations; /* re-registrations after Max-Age in silence (§3.3.1) */
+    /* server answers to multicast requests not sent (RFC 7252 §8.2: errors,
+     * too large, too many waiting) */
+    uint64_t mcast_suppressed;
 } coap_ep_stats_t;
 
 /* Creates an endpoint on UDP, bound to `bind` (NULL: an ephemeral port on
@@ -148,6 +159,9 @@ void coap_ep_req_drop(coap_ep_t *ep, coap_ep_req_t *req);
 /* Sends the empty ACK now, if it has not gone out. */
 void coap_ep_req_ack(coap_ep_t *ep, coap_ep_req_t *req);
 const coap_addr_t *coap_ep_req_peer(const coap_ep_req_t *req);
+/* 1 when req arrived on a multicast address (RFC 7252 §8.2): its answer
+ * is leisure-delayed, size-bounded and never an error (ep_mcast.c). */
+int coap_ep_req_multicast(const coap_ep_req_t *req);
 /* Who sent the datagram being processed, as a secured transport
  * authenticated it (coap_transport.h); NULL on plain UDP and outside of a
  * request handler's call. */

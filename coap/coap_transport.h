@@ -132,4 +132,16 @@ coap_transport_t *coap_transport_udp_new(const coap_addr_t *bind, int *err);
  * datagram socket, COAP_ERR_SYS(errno) when it is no socket at all. */
 coap_transport_t *coap_transport_udp_adopt(int fd, int *err);
 
+/* Multicast on a UDP transport (RFC 7252 §8). Both return COAP_OK, or
+ * COAP_ERR_INVALID for another kind of transport or an address that is no
+ * multicast group, or COAP_ERR_SYS(errno).
+ * Joins `group` (an IPv4 or IPv6 multicast address, port ignored) on the
+ * interface ifindex (0: the system's choice by route), so datagrams sent
+ * to it reach this socket; its port must be the one the group's senders
+ * use (5683). An IPv4 group on a dual-stack socket is joined as IPv4. */
+int coap_transport_udp_join(coap_transport_t *t, const coap_addr_t *group, unsigned ifindex);
+/* The interface multicast datagrams leave from, for IPv4 and IPv6 groups
+ * alike (0: the system's choice by route). */
+int coap_transport_udp_multicast_if(coap_transport_t *t, unsigned ifindex);
+
 #endif

@@ -28,6 +28,7 @@ static void apply_defaults(coap_ep_params_t *p)
     if (!p->max_body) p->max_body = 1024 * 1024;
     if (!p->defer_ack_ms) p->defer_ack_ms = 500;
     if (!p->max_peers) p->max_peers = 10000;
+    if (!p->mcast_leisure_ms) p->mcast_leisure_ms = 1000;
 }
 
 static uint32_t default_random(coap_ep_t *ep)
@@ -170,6 +171,7 @@ coap_ep_t *coap_ep_new_on(coap_transport_t *tr, const coap_ep_params_t *params, 
     if (params) ep->p = *params;
     apply_defaults(&ep->p);
     base_list_init(&ep->peers_lru);
+    base_list_init(&ep->mcast_pending);
     ep->tr = tr;
     tr->up = &upcalls;
     tr->up_arg = ep;
@@ -219,6 +221,7 @@ void coap_ep_free(coap_ep_t *ep)
     ep->closing = 1; /* callbacks below cannot start anything new */
     if (ep->responses) ep->responses->shutdown(ep);
     coap_ep_requests_free_(ep);
+    coap_ep_mcast_free_(ep);
     coap_ep_txs_free_(ep);
     coap_ep_dedup_free_(ep);
     coap_ep_peers_free_(ep);

@@ -85,6 +85,7 @@ struct coap_ep_req {
     uint16_t mid;
     uint8_t type;
     uint8_t acked;
+    uint8_t multicast; /* arrived on a multicast address (ep_mcast.c) */
     uint8_t token_len;
     uint8_t token[COAP_TOKEN_MAX];
 };
@@ -130,7 +131,10 @@ struct coap_ep {
     struct coap_req_budget *req_budget;  /* the client role's limits (coap_client.h) */
     uint32_t max_waiting;                /* ... per peer behind NSTART; 0: no limit */
     const coap_identity_t *rx_identity;  /* of the datagram being processed */
-    uint8_t closing;                     /* coap_ep_free() is running */
+    uint8_t rx_multicast;                /* ... which was sent to a multicast address */
+    base_list_t mcast_pending;           /* answers to multicast requests (ep_mcast.c) */
+    uint32_t mcast_npending;
+    uint8_t closing; /* coap_ep_free() is running */
     uint32_t rand_pool[16];
     unsigned rand_left;
 };
@@ -180,6 +184,12 @@ void coap_ep_dedup_free_(coap_ep_t *ep);
  * (or rejected when there is none); the end of all pending requests. */
 void coap_ep_request_input_(coap_ep_t *ep, coap_peer_t *peer, ep_dedup_t *dd, const coap_msg_t *m);
 void coap_ep_requests_free_(coap_ep_t *ep);
+
+/* ep_mcast.c: the answer to a request that arrived on a multicast address
+ * (RFC 7252 §8.2), sent after a random leisure or not at all; the end of
+ * those still waiting. */
+int coap_ep_mcast_respond_(coap_ep_t *ep, coap_ep_req_t *r, coap_msg_t *resp);
+void coap_ep_mcast_free_(coap_ep_t *ep);
 
 /* ep_rx.c: one datagram from the transport. */
 void coap_ep_datagram_(coap_ep_t *ep, const coap_addr_t *from, const coap_addr_t *local,

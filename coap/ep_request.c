@@ -44,7 +44,10 @@ static coap_ep_req_t *req_new(coap_ep_t *ep, coap_peer_t *p, ep_dedup_t *dd, con
     r->peer = p;
     r->dd = dd;
     r->mid = m->mid;
-    r->type = m->type;
+    /* §8.1: a group request is NON; one sent as CON is answered as if it
+     * were (no ACK from each member) */
+    r->multicast = ep->rx_multicast;
+    r->type = r->multicast ? COAP_NON : m->type;
     r->token_len = m->token_len;
     memcpy(r->token, m->token, m->token_len);
     r->tmr.fire = deferred_ack;
@@ -64,7 +67,7 @@ void coap_ep_request_input_(coap_ep_t *ep, coap_peer_t *peer, ep_dedup_t *dd, co
 {
     if (!ep->on_request) {
         /* §4.2/§4.3: nobody can process it: RST for a CON, silence for a NON */
-        coap_ep_reject_(ep, peer, m, dd);
+        if (!ep->rx_multicast) coap_ep_reject_(ep, peer, m, dd); /* §8.2: no RST */
         return;
     }
     coap_ep_req_t *r = req_new(ep, peer, dd, m);
@@ -90,6 +93,11 @@ coap_ep_req_t *coap_ep_req_find(coap_ep_t *ep, uint64_t id)
 const coap_addr_t *coap_ep_req_peer(const coap_ep_req_t *r)
 {
     return &r->peer->addr;
+}
+
+int coap_ep_req_multicast(const coap_ep_req_t *r)
+{
+    return r->multicast;
 }
 
 uint64_t coap_ep_req_id(const coap_ep_req_t *r)
@@ -153,6 +161,12 @@ int coap_ep_respond(coap_ep_t *ep, coap_ep_req_t *r, coap_msg_t *resp, coap_ep_s
 {
     int rc = coap_msg_set_token(resp, r->token, r->token_len);
     int later = 0;
+    if (!rc && r->multicast) {
+        rc = coap_ep_mcast_respond_(ep, r, resp);
+        coap_ep_req_drop(ep, r);
+        if (!rc && done) done(ep, COAP_OK, NULL, arg);
+        return rc;
+    }
     coap_addr_t to = r->peer->addr;
     if (!rc && r->type == COAP_CON && !r->acked) {
         rc = respond_piggybacked(ep, r, resp);

@@ -29,7 +29,7 @@ static void con_non_input(coap_ep_t *ep, coap_peer_t *peer, const coap_msg_t *m,
     if (m->code == COAP_EMPTY || cls == 1 || cls > 5) {
         /* An empty CON is a "ping" (§4.3): answered with RST, like any CON
          * with a reserved code class. */
-        coap_ep_reject_(ep, peer, m, NULL);
+        if (!ep->rx_multicast) coap_ep_reject_(ep, peer, m, NULL); /* §8.2: no RST */
         return;
     }
     int dup;
@@ -58,21 +58,27 @@ void coap_ep_datagram_(coap_ep_t *ep, const coap_addr_t *from, const coap_addr_t
         ep->stats.malformed++;
         /* The header is readable unless the datagram is shorter than 4
          * bytes or of another version: then nothing may be answered. */
-        if (rc != COAP_ERR_VERSION && len >= 4) coap_ep_reject_unknown_(ep, from, local, &m);
+        if (rc != COAP_ERR_VERSION && len >= 4 && !(local && coap_addr_is_multicast(local)))
+            coap_ep_reject_unknown_(ep, from, local, &m); /* §8.2: never to a group's */
         return;
     }
     coap_peer_t *peer = coap_ep_peer_get_(ep, from);
     if (!peer) return;
-    if (local) { /* answers leave from where it sent to (RFC 7252 §5.3.2) */
+    /* Answers leave from where it sent to (RFC 7252 §5.3.2), unless that
+     * is a group: then from a unicast address the route picks (§8.1). */
+    int multicast = local && coap_addr_is_multicast(local);
+    if (local && !multicast) {
         peer->local = *local;
         peer->has_local = 1;
     }
     coap_ep_peer_ref_(peer); /* callbacks below may otherwise let it go */
     ep->rx_identity = id;    /* the server role reads it for the handler */
+    ep->rx_multicast = (uint8_t)multicast;
     if (m.type == COAP_ACK || m.type == COAP_RST)
         coap_ep_ack_or_rst_input_(ep, peer, &m);
     else
         con_non_input(ep, peer, &m, coap_ep_dedup_digest_(buf, len));
     ep->rx_identity = NULL;
+    ep->rx_multicast = 0;
     coap_ep_peer_unref_(ep, peer);
 }

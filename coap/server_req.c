@@ -118,6 +118,10 @@ static srv_req_t *pending_add(coap_server_t *srv, coap_ep_req_t *er, const coap_
         sr->netags++;
     }
     coap_srv_echo_request_(srv, sr, m); /* RFC 9175 §2.4 */
+    /* A group member answers once, later and size-bounded (ep_mcast.c,
+     * RFC 7252 §8.2.1) instead: an Echo challenge would be an error,
+     * which §8.2 suppresses, and the client would never hear of it. */
+    if (coap_ep_req_multicast(er)) sr->verified = 1;
     base_list_push_back(&srv->pending, &sr->link);
     coap_ep_req_set_owner(er, sr); /* coap_server_respond() finds it through er */
     return sr;

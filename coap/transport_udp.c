@@ -188,6 +188,43 @@ static void udp_free(coap_transport_t *t)
     free(u);
 }
 
+static const coap_transport_ops_t udp_ops;
+
+static udp_t *udp_of(coap_transport_t *t)
+{
+    return t && t->ops == &udp_ops ? (udp_t *)t : NULL;
+}
+
+static int sockopt(int fd, int level, int name, const void *val, socklen_t len)
+{
+    return setsockopt(fd, level, name, val, len) < 0 ? COAP_ERR_SYS(errno) : COAP_OK;
+}
+
+int coap_transport_udp_join(coap_transport_t *t, const coap_addr_t *group, unsigned ifindex)
+{
+    udp_t *u = udp_of(t);
+    coap_addr_t g = *group;
+    coap_addr_unmap(&g);
+    if (!u || !coap_addr_is_multicast(&g)) return COAP_ERR_INVALID;
+    if (g.u.sa.sa_family == AF_INET) { /* an IPv6 socket takes IPv4 options too */
+        struct ip_mreqn m = {.imr_multiaddr = g.u.v4.sin_addr, .imr_ifindex = (int)ifindex};
+        return sockopt(u->fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &m, sizeof m);
+    }
+    if (u->family != AF_INET6) return COAP_ERR_INVALID;
+    struct ipv6_mreq m = {.ipv6mr_multiaddr = g.u.v6.sin6_addr, .ipv6mr_interface = ifindex};
+    return sockopt(u->fd, IPPROTO_IPV6, IPV6_JOIN_GROUP, &m, sizeof m);
+}
+
+int coap_transport_udp_multicast_if(coap_transport_t *t, unsigned ifindex)
+{
+    udp_t *u = udp_of(t);
+    if (!u) return COAP_ERR_INVALID;
+    struct ip_mreqn m = {.imr_ifindex = (int)ifindex};
+    int rc = sockopt(u->fd, IPPROTO_IP, IP_MULTICAST_IF, &m, sizeof m);
+    if (rc || u->family != AF_INET6) return rc;
+    return sockopt(u->fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, &ifindex, sizeof ifindex);
+}
+
 static const coap_transport_ops_t udp_ops = {
     .name = "udp",
     .send = udp_send,

@@ -73,6 +73,14 @@ const cfg_key_t cfg_keys[] = {
     {"rd.max_lifetime_s", CFG_K_UINT, F(rd_max_lifetime_s), 60, 4294967295LL, NULL},
     {"rd.max_per_source", CFG_K_UINT, F(rd_max_per_source), 1, 1000000, NULL},
     {"discovery.refresh_s", CFG_K_UINT, F(discovery_refresh_s), 1, 604800, NULL},
+    {"discovery.multicast", CFG_K_BOOL, F(discovery_multicast), 0, 1, NULL},
+    {"discovery.interfaces", CFG_K_LIST, F(discovery_interfaces), 0, 0, cfg_check_ifname},
+    {"discovery.groups", CFG_K_LIST, F(discovery_groups), 0, 0, cfg_check_multicast},
+    {"discovery.period_s", CFG_K_UINT, F(discovery_period_s), 10, 86400, NULL},
+    {"discovery.window_ms", CFG_K_UINT, F(discovery_window_ms), 100, 60000, NULL}, /* §8.2 */
+    {"discovery.query", CFG_K_STRING, F(discovery_query), 0, 0, cfg_check_link_filter},
+    {"discovery.offline_after", CFG_K_UINT, F(discovery_offline_after), 1, 1000, NULL},
+    {"discovery.drop_after", CFG_K_UINT, F(discovery_drop_after), 1, 1000, NULL},
     {"tokens", CFG_K_TOKENS, 0, 0, 0, NULL},
     {"log.level", CFG_K_LEVEL, F(log_level), 0, 0, NULL},
     {"log.format", CFG_K_FORMAT, F(log_format), 0, 0, NULL},
@@ -342,6 +350,14 @@ void cfg_defaults(cfg_t *c)
     c->rd_max_lifetime_s = 604800;
     c->rd_max_per_source = 16;
     c->discovery_refresh_s = 300;
+    /* multicast discovery: off; when on, the All-CoAP-Nodes groups of
+     * RFC 7252 §12.8 (IPv4, IPv6 link-local) every 5 minutes */
+    c->discovery_period_s = 300;
+    c->discovery_window_ms = 3000;
+    c->discovery_offline_after = 2;
+    c->discovery_drop_after = 6;
+    cfg_list_add(&c->discovery_groups, "224.0.1.187");
+    cfg_list_add(&c->discovery_groups, "ff02::fd");
     c->shutdown_grace_ms = 1000;
     c->max_connections = 20000;
     c->idle_timeout_s = 60;
@@ -398,6 +414,13 @@ int cfg_check_consistency(const cfg_t *c, char *err, size_t errlen)
     if (cfg_check_https(c, err, errlen) || cfg_check_creds_files(c, err, errlen) ||
         cfg_check_dtls(c, err, errlen))
         return -1;
+    if (c->discovery_drop_after < c->discovery_offline_after) {
+        snprintf(err, errlen,
+                 "discovery.drop_after (%u) is below discovery.offline_after (%u): a responder "
+                 "would be dropped before it shows offline",
+                 c->discovery_drop_after, c->discovery_offline_after);
+        return -1;
+    }
     if (!c->ntokens || c->coap_clients_trusted) return 0;
     for (size_t i = 0; i < c->coap_clients.n; i++) {
         if (cfg_cidr_is_loopback(c->coap_clients.v[i])) continue;

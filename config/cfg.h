@@ -128,22 +128,30 @@ typedef struct {
     int log_format;             /* CFG_LOG_TEXT */
     cfg_token_t *tokens;        /* none: no authentication */
     size_t ntokens;
-    uint32_t max_subscribers;      /* SSE streams at once: 20000 */
-    uint32_t sse_queue;            /* events queued per slow subscriber: 64 */
-    uint32_t max_observations;     /* sse.max_observations: upstream observations, 1024 */
-    uint32_t sse_max_per_target;   /* sse.max_per_target: streams of one target, 1000 */
-    uint32_t sse_retry_ms;         /* sse.retry_ms: the streams' retry: field, 3000 */
-    int rd_enabled;                /* Resource Directory at coap.listen: 1 */
-    uint32_t rd_max_registrations; /* 256 */
-    uint32_t rd_max_links_bytes;   /* link-format payload of one registration: 4096 */
-    uint32_t rd_max_lifetime_s;    /* rd.max_lifetime_s: longest lt accepted, 604800 */
-    uint32_t rd_max_per_source;    /* rd.max_per_source: registrations per source address, 16 */
-    uint32_t discovery_refresh_s;  /* /.well-known/core of a device cached: 300 */
-    uint32_t shutdown_grace_ms;    /* in-flight requests finish within: 1000 */
-    char *state_path;              /* state.path: the SQLite database of durable state,
-                                      "/var/lib/coapgw/state.db"; "": memory only */
-    char *state_redis;             /* state.redis: redis://HOST:PORT[/DB] or unix:/PATH
-                                      shared by several gateways (replaces state.path); "" */
+    uint32_t max_subscribers;         /* SSE streams at once: 20000 */
+    uint32_t sse_queue;               /* events queued per slow subscriber: 64 */
+    uint32_t max_observations;        /* sse.max_observations: upstream observations, 1024 */
+    uint32_t sse_max_per_target;      /* sse.max_per_target: streams of one target, 1000 */
+    uint32_t sse_retry_ms;            /* sse.retry_ms: the streams' retry: field, 3000 */
+    int rd_enabled;                   /* Resource Directory at coap.listen: 1 */
+    uint32_t rd_max_registrations;    /* 256 */
+    uint32_t rd_max_links_bytes;      /* link-format payload of one registration: 4096 */
+    uint32_t rd_max_lifetime_s;       /* rd.max_lifetime_s: longest lt accepted, 604800 */
+    uint32_t rd_max_per_source;       /* rd.max_per_source: registrations per source address, 16 */
+    uint32_t discovery_refresh_s;     /* /.well-known/core of a device cached: 300 */
+    int discovery_multicast;          /* discovery.multicast: rounds of multicast discovery, 0 */
+    cfg_list_t discovery_interfaces;  /* discovery.interfaces: names; none: by route */
+    cfg_list_t discovery_groups;      /* discovery.groups: 224.0.1.187, ff02::fd */
+    uint32_t discovery_period_s;      /* discovery.period_s: between rounds, 300 */
+    uint32_t discovery_window_ms;     /* discovery.window_ms: answers taken for, 3000 */
+    char *discovery_query;            /* discovery.query: RFC 6690 §4.1 filter, "" */
+    uint32_t discovery_offline_after; /* discovery.offline_after: missed rounds, 2 */
+    uint32_t discovery_drop_after;    /* discovery.drop_after: missed rounds, 6 */
+    uint32_t shutdown_grace_ms;       /* in-flight requests finish within: 1000 */
+    char *state_path;                 /* state.path: the SQLite database of durable state,
+                                         "/var/lib/coapgw/state.db"; "": memory only */
+    char *state_redis;                /* state.redis: redis://HOST:PORT[/DB] or unix:/PATH
+                                         shared by several gateways (replaces state.path); "" */
 } cfg_t;
 
 /* Fills c (treated as uninitialized: call cfg_free first to reuse one)
@@ -175,7 +183,9 @@ void cfg_defaults(cfg_t *c);
  *    "sse": {"max_subscribers": N, "queue_events": N, "max_observations": N},
  *    "rd": {"enabled": B, "max_registrations": N, "max_links_bytes": N,
  *           "max_lifetime_s": N, "max_per_source": N},
- *    "discovery": {"refresh_s": N},
+ *    "discovery": {"refresh_s": N, "multicast": B, "interfaces": [S...], "groups": [S...],
+ *                  "period_s": N, "window_ms": N, "query": S, "offline_after": N,
+ *                  "drop_after": N},
  *    "tokens": [{"token": S, "scope": "read"|"read-write", "name": S}, ...],
  *    "log": {"level": "debug"|"info"|"warn"|"error", "format": "text"|"json"},
  *    "log_level": S (alias of log.level), "shutdown": {"grace_ms": N}}

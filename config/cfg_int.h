@@ -90,6 +90,10 @@ int cfg_check_target(const char *s, char *why, size_t cap);
 int cfg_check_origin(const char *s, char *why, size_t cap);
 /* An address or a CIDR range, nothing else (proxy.coap_clients). */
 int cfg_check_cidr(const char *s, char *why, size_t cap);
+/* discovery.*: a multicast address; an interface name; "" or NAME=VALUE */
+int cfg_check_multicast(const char *s, char *why, size_t cap);
+int cfg_check_ifname(const char *s, char *why, size_t cap);
+int cfg_check_link_filter(const char *s, char *why, size_t cap);
 /* "*", a host name or "*.example.com" (http.allowed_hosts). */
 int cfg_check_host_pattern(const char *s, char *why, size_t cap);
 /* A web origin http(s)://HOST[:PORT] (http.trusted_origins). */

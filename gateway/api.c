@@ -10,6 +10,7 @@
 #include "gw_api.h"
 #include "coap_uri.h"
 #include "gw_coaps.h"
+#include "gw_discovery.h"
 #include "gw_limits.h"
 #include "gw_rd.h"
 #include "gw_links.h"
@@ -26,6 +27,7 @@
 #define DEVICES_PREFIX   "/api/devices"
 #define OPENAPI_PATH     "/api/openapi.json"
 #define RD_LOOKUP_PREFIX "/api/rd-lookup/"
+#define DISCOVERY_PATH   "/api/discovery"
 
 struct fetch;
 
@@ -58,7 +60,7 @@ typedef struct fetch {
 json_t *gw_api_known_links(const gw_device_t *d)
 {
     char why[160];
-    if (d->source == GW_DEV_RD && d->links)
+    if (d->source != GW_DEV_CONFIG && d->links) /* registered, or the group answer */
         return gw_links_to_json(d->links, d->links_len, why, sizeof why);
     const disc_t *disc = d->disc;
     return disc && disc->resources ? json_incref(disc->resources) : NULL;
@@ -122,12 +124,28 @@ static const char *device_auth(const gw_t *gw, const gw_device_t *d)
     return gw_creds_auth(gw->creds, entry);
 }
 
+static const char *const sources[] = {
+    [GW_DEV_CONFIG] = "config", [GW_DEV_RD] = "rd", [GW_DEV_DISC] = "discovered"};
+
+/* A discovered device's own fields: its address, the links of its last
+ * group answer, when it first answered and the rounds it missed since. */
+static void add_discovered(json_t *o, const gw_device_t *d)
+{
+    char addr[COAP_ADDR_STRLEN];
+    json_object_set_new(o, "address", json_string(coap_addr_str(&d->addr, addr, sizeof addr)));
+    json_object_set_new(o, "links", d->links ? json_stringn(d->links, d->links_len) : json_null());
+    json_object_set_new(o, "first_seen", timestamp(d->first_seen));
+    json_object_set_new(o, "missed_rounds", json_integer(d->missed));
+}
+
 static json_t *device_json(const gw_t *gw, const gw_device_t *d)
 {
-    return json_pack("{s:s, s:s, s:s, s:s, s:b, s:o, s:s+}", "name", d->name, "uri", d->uri,
-                     "source", d->source == GW_DEV_RD ? "rd" : "config", "auth", device_auth(gw, d),
-                     "online", d->online, "last_seen", timestamp(d->last_seen), "href",
-                     DEVICES_PREFIX "/", d->name);
+    json_t *o =
+        json_pack("{s:s, s:s, s:s, s:s, s:b, s:o, s:s+}", "name", d->name, "uri", d->uri, "source",
+                  sources[d->source], "auth", device_auth(gw, d), "online", d->online, "last_seen",
+                  timestamp(d->last_seen), "href", DEVICES_PREFIX "/", d->name);
+    if (o && d->source == GW_DEV_DISC) add_discovered(o, d);
+    return o;
 }
 
 static void list_devices(gw_t *gw, http_req_t *req)
@@ -373,7 +391,7 @@ static void device_detail(gw_t *gw, http_req_t *req, const char *name)
         gw_api_error(req, 404, "no device named %s", name);
         return;
     }
-    if (d->source == GW_DEV_RD && d->links) {
+    if (d->source != GW_DEV_CONFIG && d->links) {
         char why[160];
         json_t *resources = gw_links_to_json(d->links, d->links_len, why, sizeof why);
         if (!resources) {
@@ -425,9 +443,45 @@ int gw_api_openapi(http_req_t *req)
     return 1;
 }
 
+/* POST /api/discovery: a round now (202); 409 while one runs, 404 when
+ * discovery.multicast is false (nothing multicast may go out), 503 when
+ * the socket cannot be opened or nothing could be sent. GET: the state. */
+static void discovery(gw_t *gw, http_req_t *req)
+{
+    const char *m = http_req_method(req);
+    if (strcmp(m, "POST") && strcmp(m, "GET") && strcmp(m, "HEAD")) {
+        http_req_add_header(req, "Allow", "GET, HEAD, POST, OPTIONS");
+        if (!strcmp(m, "OPTIONS"))
+            http_respond(req, 204, NULL, NULL, 0);
+        else
+            gw_api_error(req, 405, "method %s not allowed here (allowed: GET, HEAD, POST)", m);
+        return;
+    }
+    int rc = strcmp(m, "POST") ? -1 : gw_disc_round(gw->disc);
+    if (rc == GW_DISC_OFF || (rc < 0 && !gw->cfg.discovery_multicast)) {
+        gw_api_error(req, 404, "multicast discovery is off (discovery.multicast)");
+        return;
+    }
+    if (rc == GW_DISC_RUNNING || rc == GW_DISC_FAILED) {
+        gw_api_error(req, rc == GW_DISC_RUNNING ? 409 : 503, "%s",
+                     rc == GW_DISC_RUNNING ? "a discovery round is running"
+                                           : "no discovery request could be sent (see the log)");
+        return;
+    }
+    respond_json(req, rc == GW_DISC_STARTED ? 202 : 200,
+                 json_pack("{s:b, s:I, s:i, s:I}", "running", gw_disc_running(gw->disc), "rounds",
+                           (json_int_t)gw_disc_rounds(gw->disc), "window_ms",
+                           (json_int_t)gw->cfg.discovery_window_ms, "devices",
+                           (json_int_t)gw_devices_count(gw, GW_DEV_DISC)));
+}
+
 void gw_api(gw_t *gw, http_req_t *req)
 {
     const char *path = http_req_path(req);
+    if (!strcmp(path, DISCOVERY_PATH)) {
+        discovery(gw, req);
+        return;
+    }
     if (!strcmp(path, DEVICES_PREFIX) || !strcmp(path, DEVICES_PREFIX "/")) {
         if (method_is(req, allow)) list_devices(gw, req);
         return;

@@ -116,12 +116,13 @@ typedef struct {
 } reload_ctx_t;
 
 /* Carries a device of the old table into the new one: state of
- * configured devices that stay, and registrations whose name is free. */
+ * configured devices that stay, and registered or discovered devices
+ * whose name is free (a name now configured wins). */
 static void carry_over(const char *key, void *value, void *arg)
 {
     reload_ctx_t *x = arg;
     gw_device_t *old = value, *now = gw_strmap_get(x->next, key);
-    if (old->source == GW_DEV_RD && !now) {
+    if (old->source != GW_DEV_CONFIG && !now) { /* registered or discovered */
         if (gw_strmap_set(x->next, key, old) == 0) gw_strmap_set(x->old, key, NULL);
         return;
     }
@@ -198,8 +199,14 @@ gw_device_t *gw_device_by_host(gw_t *gw, const char *host, uint16_t port)
 
 gw_device_t *gw_device_add_rd(gw_t *gw, const char *name, const char *uri, const coap_addr_t *addr)
 {
+    return gw_device_add(gw, name, uri, addr, GW_DEV_RD);
+}
+
+gw_device_t *gw_device_add(gw_t *gw, const char *name, const char *uri, const coap_addr_t *addr,
+                           int source)
+{
     if (gw_device_find(gw, name)) return NULL;
-    gw_device_t *d = device_new(name, uri, GW_DEV_RD);
+    gw_device_t *d = device_new(name, uri, source);
     if (!d) return NULL;
     d->addr = *addr;
     d->resolved = 1;

@@ -58,6 +58,7 @@ struct gw_coaps;
 struct gw_creds;
 struct gw_ids;
 struct gw_store;
+struct gw_disc;
 
 typedef struct gw {
     coap_server_t *srv;         /* the gateway's CoAP server (on srv_ep) */
@@ -100,6 +101,7 @@ typedef struct gw {
     struct gw_metrics *metrics; /* /metrics counters (metrics.c) */
     struct gw_drain *drain;     /* non-NULL while shutting down (shutdown.c) */
     struct gw_store *store;     /* durable state (state.path; gw_store.h) */
+    struct gw_disc *disc;       /* multicast discovery (discovery.c) */
 } gw_t;
 
 /* A resolved target of a proxied request. */

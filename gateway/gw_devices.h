@@ -13,21 +13,25 @@
 
 struct gw;
 
-enum { GW_DEV_CONFIG, GW_DEV_RD };
+/* where a device comes from: the configuration, a Resource Directory
+ * registration, multicast discovery (discovery.c) */
+enum { GW_DEV_CONFIG, GW_DEV_RD, GW_DEV_DISC };
 
 typedef struct gw_device {
     char *name;
     char *uri;        /* base URI, without a trailing slash */
     coap_addr_t addr; /* resolved when added */
     int resolved;
-    int source;        /* GW_DEV_CONFIG or GW_DEV_RD */
+    int source;        /* GW_DEV_CONFIG, GW_DEV_RD or GW_DEV_DISC */
     int online;        /* the last exchange with it got an answer */
     int64_t last_seen; /* wall clock (seconds since the epoch) of that answer, 0: never */
     /* Resource Directory registration (source GW_DEV_RD) */
     char rd_id[16];      /* the registration resource is /rd/ID */
     uint32_t lifetime_s; /* lt */
     uint64_t expires_ms; /* on the loop clock */
-    char *links;         /* the registered link-format payload (may be NULL) */
+    /* the registered link-format payload, or a discovered responder's
+     * answer to the group GET /.well-known/core (may be NULL) */
+    char *links;
     size_t links_len;
     /* how it authenticated when it registered: "psk:NAME", "x509:DN",
      * "rpk:SHA256"; NULL: plaintext (and every configured device) */
@@ -35,6 +39,10 @@ typedef struct gw_device {
     /* registered over the DTLS listener without a base: reached through
      * that session (gw->dtls_ep, addr being the session's peer) */
     int via_session;
+    /* multicast discovery (source GW_DEV_DISC): when it first answered
+     * (wall clock, s) and the rounds it has missed since it last did */
+    int64_t first_seen;
+    uint32_t missed;
     /* Discovery cache, owned by api.c: freed with disc_free when the device goes. */
     void *disc;
     void (*disc_free)(void *disc);
@@ -59,6 +67,9 @@ gw_device_t *gw_device_by_addr(struct gw *gw, const coap_addr_t *addr);
 /* Adds a registered device (name must be free). Takes copies. */
 gw_device_t *gw_device_add_rd(struct gw *gw, const char *name, const char *uri,
                               const coap_addr_t *addr);
+/* The same for a device of another source (GW_DEV_RD, GW_DEV_DISC). */
+gw_device_t *gw_device_add(struct gw *gw, const char *name, const char *uri,
+                           const coap_addr_t *addr, int source);
 /* Removes and frees a device. */
 void gw_device_remove(struct gw *gw, gw_device_t *d);
 size_t gw_devices_count(struct gw *gw, int source);

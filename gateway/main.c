@@ -5,6 +5,7 @@
 #include "gw.h"
 #include "gw_clients.h"
 #include "gw_config.h"
+#include "gw_discovery.h"
 #include "gw_coaps.h"
 #include "gw_dtls.h"
 #include "gw_hub.h"
@@ -488,7 +489,8 @@ static int start(gw_t *gw)
     gw->inflight = gw_strmap_new();
     gw_hub_params_t limits = gw_hub_params_from_cfg(&gw->cfg);
     gw->hub = gw_hub_new(gw, &limits);
-    return gw->inflight && gw->hub ? 0 : -1;
+    gw->disc = gw_disc_new(gw);
+    return gw->inflight && gw->hub && gw->disc ? 0 : -1;
 }
 
 static void shutdown_gw(gw_t *gw)
@@ -497,6 +499,7 @@ static void shutdown_gw(gw_t *gw)
     if (gw->https) http_server_free(gw->https);
     http_tls_creds_release(gw->tls); /* when start failed before a listener took them */
     gw_shutdown_free(gw);
+    gw_disc_free(gw->disc);       /* before the devices it updates */
     gw_reverse_free(gw->reverse); /* cancels HTTP calls in flight */
     gw_rd_free(gw->rd);
     gw_store_close(gw->store); /* checkpoints the WAL into the file */

@@ -10,6 +10,7 @@
 #include "coap_server.h"
 #include "coap_uri.h"
 #include "sim_count.h"
+#include "sim_group.h"
 #include "sim_rd.h"
 #include "tls_args.h"
 
@@ -41,6 +42,7 @@ enum {
 typedef struct {
     coap_ep_t *ep;
     coap_transport_t *dtls; /* the endpoint's, when it is a DTLS one */
+    coap_transport_t *udp;  /* ... when it is a UDP one (--group joins on it) */
     coap_server_t *srv;
     coap_server_resource_t *res[RES_OBSERVABLE];
 } listener_t;
@@ -347,7 +349,8 @@ static void usage(FILE *f)
         "                  [--register coap[s]://GATEWAY[:PORT] [--name NAME] [--lifetime S]]\n"
         "                  [--simple-register coap://GATEWAY[:PORT] [--name NAME] [--lifetime S]]\n"
         "                  [--listen-dtls ADDR:PORT [-k KEY -u IDENTITY] [-c CERTFILE -j KEYFILE]\n"
-        "                   [-C CAFILE] [-M RPKFILE] [--rpk-pin SHA256] [-n]]\n"
+        "                   [-C CAFILE] [-M RPKFILE] [--rpk-pin SHA256] [-n]] [--group "
+        "ADDR[%IF]]...\n"
         "A simulated CoAP device (default listen 127.0.0.1:5783). Resources:\n"
         "  /sensors/temperature  observable, text/plain, changes every period\n"
         "  /sensors/humidity     observable, application/json {\"value\": .., \"unit\": \"%RH\"}\n"
@@ -384,6 +387,11 @@ static void usage(FILE *f)
         "                        certificate from -C's CA, or a raw public key (any with -M\n"
         "                        alone; --rpk-pin names the one allowed). A coaps:// --register\n"
         "                        goes from this listener, with the same credentials.\n"
+        "  --group ADDR[%IF]     join multicast group ADDR (224.0.1.187, ff02::fd) on\n"
+        "                        interface IF (default: by route), repeatable: a member of\n"
+        "                        group requests and multicast discovery (RFC 7252 §8); needs\n"
+        "                        --listen on a wildcard address (0.0.0.0 or [::]) and the\n"
+        "                        group's port\n"
         "  -h, --help            this text\n",
         f);
     fputs(tls_args_usage, f);
@@ -499,6 +507,8 @@ static size_t link_format(char *out, size_t cap)
 
 typedef struct {
     const char *listen, *listen_dtls, *rd_uri;
+    const char *groups[SIM_MAX_GROUPS];
+    int ngroups;
     unsigned long seed;
     tls_args_t tls;
 } opts_t;
@@ -534,6 +544,8 @@ static int parse_args(int argc, char **argv, sim_t *s, sim_reg_t *g, opts_t *o)
             o->rd_uri = v, g->simple = 1;
         else if (!strcmp(f, "--name") && strlen(v) < 64 && *v && !strpbrk(v, "&?/ "))
             g->name = v;
+        else if (!strcmp(f, "--group") && o->ngroups < SIM_MAX_GROUPS)
+            o->groups[o->ngroups++] = v;
         else if (!strcmp(f, "--lifetime") && !*end && n > 0 && n <= UINT32_MAX)
             g->lifetime_s = (uint32_t)n;
         else {
@@ -592,8 +604,10 @@ static int open_listener(sim_t *s, const char *where, const tls_args_t *tls)
     int err = COAP_OK;
     coap_ep_t *ep = NULL;
     coap_transport_t *tr = NULL;
+    coap_transport_t *udp = NULL;
     if (!tls) {
-        ep = coap_ep_new(&addr, NULL, &err);
+        udp = coap_transport_udp_new(&addr, &err);
+        if (udp) ep = coap_ep_new_on(udp, NULL, &err);
     } else {
         char why[256];
         dtls_creds_t *c = tls_args_creds(tls, NULL, why, sizeof why);
@@ -610,6 +624,7 @@ static int open_listener(sim_t *s, const char *where, const tls_args_t *tls)
     listener_t *l = &s->l[s->nl++];
     l->ep = ep;
     l->dtls = tr;
+    l->udp = udp;
     l->srv = coap_server_new(ep, NULL);
     coap_ep_attach(ep, s->loop);
     add_resources(s, l);
@@ -646,6 +661,8 @@ int main(int argc, char **argv)
     if ((rc = open_listener(&s, o.listen, NULL)) ||
         (o.listen_dtls && (rc = open_listener(&s, o.listen_dtls, &o.tls))))
         return rc;
+    for (int i = 0; i < o.ngroups; i++)
+        if ((rc = sim_group_join(s.l[0].udp, o.groups[i]))) return rc;
     s.tick = base_loop_timer_new(s.loop, on_tick, &s);
     base_loop_timer_arm_in(s.tick, s.period_ms);
     signal(SIGINT, on_signal);

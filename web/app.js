@@ -235,7 +235,7 @@ function renderDeviceHead(d) {
   $('.device-name', el).textContent = data.name;
   $('.device-uri', el).textContent = data.uri || '';
   const source = $('.badge.source', el);
-  source.textContent = data.source === 'rd' ? 'registered' : 'configured';
+  source.textContent = { rd: 'registered', discovered: 'discovered' }[data.source] || 'configured';
   source.dataset.source = data.source || '';
   const online = $('.badge.online', el);
   online.textContent = data.online ? 'online' : 'offline';
@@ -572,6 +572,32 @@ function syncStream() {
 // --- start --------------------------------------------------------------
 
 $('#refresh').addEventListener('click', loadDevices);
+
+// Discover: a multicast discovery round now (POST /api/discovery, a write
+// with the page's token); the list is read again when its window is over.
+$('#discover').addEventListener('click', async () => {
+  const button = $('#discover');
+  let res;
+  try {
+    res = await request('/api/discovery', { method: 'POST', headers: { Accept: 'application/json' } });
+  } catch (e) {
+    showBanner('Cannot start a discovery round: the gateway cannot be reached (' + e.message + ')');
+    return;
+  }
+  if (res.status !== 202) {
+    showBanner('Cannot start a discovery round: ' + statusLine(res) + ': ' + (await errorText(res)));
+    return;
+  }
+  const round = await res.json();
+  showBanner('');
+  button.disabled = true;
+  button.textContent = 'Discovering…';
+  setTimeout(() => {
+    button.disabled = false;
+    button.textContent = 'Discover';
+    loadDevices();
+  }, round.window_ms + 300);
+});
 // The token goes into the page's URL, where the page reads it from (and a
 // bookmark keeps it).
 $('#token-form').addEventListener('submit', (ev) => {

@@ -221,6 +221,13 @@ try {
     expect(color === 'rgb(180, 35, 24)', 'colour ' + color);
   });
 
+  await check('Discover with multicast discovery off: POST /api/discovery, its 404 shown in the banner', async () => {
+    await page.locator('#discover').click();
+    await page.locator('#banner', { hasText: 'discovery.multicast' }).waitFor();
+    await page.locator('#refresh').click(); // a listing that works clears the banner
+    await page.locator('#banner').waitFor({ state: 'hidden' });
+  });
+
   if (silent) {
     await check('a silent device: discovery fails with 504, shown plainly', async () => {
       const dev = page.locator(`[data-device="${silent}"]`);

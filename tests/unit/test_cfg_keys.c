@@ -499,6 +499,11 @@ START_TEST(example_is_defaults)
     ck_assert_uint_eq(c.nidentities, 0);
     ck_assert_str_eq(c.state_path, d.state_path);
     ck_assert_str_eq(c.state_redis, d.state_redis);
+    ck_assert_uint_eq(c.discovery_interfaces.n, 0);
+    ck_assert_uint_eq(c.discovery_groups.n, 2);
+    ck_assert_str_eq(c.discovery_groups.v[0], d.discovery_groups.v[0]);
+    ck_assert_str_eq(c.discovery_groups.v[1], d.discovery_groups.v[1]);
+    ck_assert_str_eq(c.discovery_query, d.discovery_query);
     /* every scalar: the pointers and lists compared above, the rest here */
     cfg_t a = c, b = d;
     a.http_listen = b.http_listen = a.coap_listen = b.coap_listen = NULL;
@@ -514,6 +519,9 @@ START_TEST(example_is_defaults)
     a.dtls_rpk_key = b.dtls_rpk_key = a.state_path = b.state_path = NULL;
     a.state_redis = b.state_redis = NULL;
     a.identities = b.identities = NULL;
+    a.discovery_interfaces = b.discovery_interfaces = (cfg_list_t){0};
+    a.discovery_groups = b.discovery_groups = (cfg_list_t){0};
+    a.discovery_query = b.discovery_query = NULL;
     ck_assert_int_eq(memcmp(&a, &b, sizeof a), 0);
     cfg_free(&c);
     cfg_free(&d);
