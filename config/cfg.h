@@ -96,6 +96,8 @@ typedef struct {
                                       flight or queued, in all, 4096 */
     uint32_t max_pending_per_peer; /* coap.max_pending_per_peer: requests queued behind
                                       coap.nstart for one device, 64 */
+    cfg_list_t dns_servers;        /* dns.servers: "IP[:PORT]" / "[IPv6]:PORT"; none: the
+                                      system's /etc/resolv.conf */
     char *coap_listen_dtls;        /* coap.listen_dtls: DTLS listener, "HOST:PORT" or "off" */
     char *dtls_cert, *dtls_key;    /* dtls.cert, dtls.key: the listener's certificate, "" */
     char *dtls_client_ca;          /* dtls.client_ca: CAs of client certificates, "" */

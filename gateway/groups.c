@@ -270,7 +270,12 @@ static int leg_target(gw_t *gw, const cfg_group_t *g, size_t i, const char *path
     if (n < 0 || (size_t)n >= sizeof t->uri) return snprintf(msg, cap, "target URI too long"), 414;
     if (!g->address) {
         memcpy(uri, t->uri, (size_t)n + 1);
-        return gw_target_parse(gw, uri, t, msg, cap);
+        int rc = gw_target_parse(gw, uri, t, msg, cap);
+        if (rc != GW_TARGET_WAIT) return rc;
+        /* a member's host name is being resolved: its query goes on */
+        char host[256];
+        snprintf(host, sizeof host, "%.253s", msg);
+        return snprintf(msg, cap, "resolving %s: retry", host), 503;
     }
     /* the zone (%br0) goes in the destination, not in the URI's host */
     char host[128];

@@ -3,6 +3,7 @@
  * the HTTP front end.
  */
 #include "gw.h"
+#include "gw_dns.h"
 #include "gw_clients.h"
 #include "gw_config.h"
 #include "gw_coaps.h"
@@ -269,6 +270,11 @@ static int configure(gw_t *gw, const gw_sources_t *src)
         fprintf(stderr, "coapgw: %s\n", err);
         return -1;
     }
+    /* before the devices: their host names' queries start at load */
+    if (!(gw->dns = gw_dns_new(gw->loop, &gw->cfg.dns_servers, err, sizeof err))) {
+        fprintf(stderr, "coapgw: %s\n", err);
+        return -1;
+    }
     if (gw_devices_load(gw, err, sizeof err) || gw_coaps_configure(gw, err, sizeof err)) {
         fprintf(stderr, "coapgw: %s\n", err);
         return -1;
@@ -475,6 +481,7 @@ static void shutdown_gw(gw_t *gw)
     if (gw->http) http_server_free(gw->http); /* answers what is left with 503 */
     if (gw->https) http_server_free(gw->https);
     http_tls_creds_release(gw->tls); /* when start failed before a listener took them */
+    gw_dns_free(gw->dns);            /* after the requests that waited for a name */
     gw_shutdown_free(gw);
     gw_reverse_free(gw->reverse); /* cancels HTTP calls in flight */
     gw_rd_free(gw->rd);

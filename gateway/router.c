@@ -5,6 +5,7 @@
 #include "gw.h"
 #include "gw_api.h"
 #include "gw_auth.h"
+#include "gw_dns.h"
 #include "gw_groups.h"
 #include "gw_guard.h"
 #include "gw_hub.h"
@@ -90,7 +91,9 @@ static void events(gw_t *gw, http_req_t *req, const char *token)
         snprintf(x.msg, sizeof x.msg,
                  "no target: use /events?target=coap://...&target=/devices/NAME/PATH");
     }
-    if (x.status)
+    if (x.status == GW_TARGET_WAIT) /* a name is being resolved: all again after */
+        gw_route_after_dns(gw, req, x.msg);
+    else if (x.status)
         http_respond_text(req, x.status, "%s", x.msg);
     else
         gw_hub_subscribe(gw->hub, req, targets, x.n, token, last_event_id(req, 1));
@@ -136,12 +139,59 @@ static int guard(gw_t *gw, http_req_t *req)
     return 0;
 }
 
+static void route(gw_t *gw, http_req_t *req);
+
+/* A request waiting for a host name's query (gw_route_after_dns). */
+typedef struct {
+    gw_t *gw;
+    http_req_t *req;
+    gw_dns_waiter_t *waiter;
+} dns_wait_t;
+
+static void on_dns_abort(http_req_t *req, void *arg)
+{
+    (void)req;
+    dns_wait_t *w = arg;
+    gw_dns_cache_cancel(w->waiter);
+    free(w);
+}
+
+/* The name's answer is in the cache: everything runs again (the guards
+ * and the token too: a reload may have come in between), but the request
+ * was counted when it came. */
+static void on_dns_done(void *arg)
+{
+    dns_wait_t *w = arg;
+    gw_t *gw = w->gw;
+    http_req_t *req = w->req;
+    free(w);
+    http_req_on_abort(req, NULL, NULL);
+    route(gw, req);
+}
+
+void gw_route_after_dns(gw_t *gw, http_req_t *req, const char *name)
+{
+    dns_wait_t *w = calloc(1, sizeof *w);
+    if (w) *w = (dns_wait_t){.gw = gw, .req = req};
+    if (w && gw->dns && (w->waiter = gw_dns_wait(gw->dns, name, on_dns_done, w))) {
+        http_req_on_abort(req, on_dns_abort, w);
+        return;
+    }
+    free(w);
+    http_respond_text(req, 503, "out of memory");
+}
+
 void gw_route(http_req_t *req, void *arg)
 {
     gw_t *gw = arg;
+    gw->stats.http_requests++;
+    route(gw, req);
+}
+
+static void route(gw_t *gw, http_req_t *req)
+{
     const char *path = http_req_path(req);
     const char *method = http_req_method(req);
-    gw->stats.http_requests++;
     if (guard(gw, req)) return;
     /* The page and its assets are the same for everyone and hold no data;
      * they load without a token (a browser cannot add one to <script src>),
