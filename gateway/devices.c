@@ -54,6 +54,27 @@ static gw_device_t *device_new(const char *name, const char *uri, int source)
     return d;
 }
 
+/* Starts the query for d's host name, if it has one and it is not
+ * cached (nothing before the resolver exists: gw_devices_prefetch). */
+static void prefetch(gw_t *gw, const gw_device_t *d)
+{
+    coap_parsed_uri_t u; /* about 2.4 KB: on the stack, the loop runs shallow */
+    coap_addr_t ignored;
+    if (gw->dns && d->source == GW_DEV_CONFIG && !coap_uri_parse(&u, d->uri) && !u.host_is_literal)
+        gw_dns_lookup(gw->dns, u.host, &ignored);
+}
+
+static void prefetch_entry(const char *key, void *value, void *arg)
+{
+    (void)key;
+    prefetch(arg, value);
+}
+
+void gw_devices_prefetch(gw_t *gw)
+{
+    if (gw->devices) gw_strmap_each(gw->devices, prefetch_entry, gw);
+}
+
 /* A configured device's address: an IP literal is its address at once,
  * and opens exactly that address and port (even a port below 1024 or
  * the metadata address the operator named, RFC 7252 §11.5). A host name
@@ -69,8 +90,7 @@ static int resolve_config_device(gw_t *gw, gw_device_t *d, char *err, size_t err
         return -1;
     }
     if (!u.host_is_literal) {
-        coap_addr_t ignored;
-        if (gw->dns) gw_dns_lookup(gw->dns, u.host, &ignored);
+        prefetch(gw, d);
         return 0;
     }
     d->resolved = coap_addr_from_host(&d->addr, u.host, u.port) == 0;

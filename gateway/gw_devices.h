@@ -44,8 +44,10 @@ typedef struct gw_device {
 int gw_device_name_ok(const char *name);
 
 /* Adds every configured device (at start; host names are resolved on the
- * loop, their queries start now). */
+ * loop: gw_devices_prefetch starts their queries once it runs; a reload
+ * starts them itself). */
 int gw_devices_load(struct gw *gw, char *err, size_t errlen);
+void gw_devices_prefetch(struct gw *gw);
 /* Replaces the configured devices with those of gw->cfg (after a reload):
  * devices that stay keep their state; registered ones stay unless their
  * name is now configured. Returns 0 or -1 with err. */

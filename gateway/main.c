@@ -270,11 +270,6 @@ static int configure(gw_t *gw, const gw_sources_t *src)
         fprintf(stderr, "coapgw: %s\n", err);
         return -1;
     }
-    /* before the devices: their host names' queries start at load */
-    if (!(gw->dns = gw_dns_new(gw->loop, &gw->cfg.dns_servers, err, sizeof err))) {
-        fprintf(stderr, "coapgw: %s\n", err);
-        return -1;
-    }
     if (gw_devices_load(gw, err, sizeof err) || gw_coaps_configure(gw, err, sizeof err)) {
         fprintf(stderr, "coapgw: %s\n", err);
         return -1;
@@ -414,6 +409,11 @@ static int start(gw_t *gw)
 {
     char err[700] = "out of memory";
     coap_addr_t bind;
+    if (!(gw->dns = gw_dns_new(gw->loop, &gw->cfg.dns_servers, err, sizeof err))) {
+        fprintf(stderr, "coapgw: %s\n", err);
+        return -1;
+    }
+    gw_devices_prefetch(gw); /* the devices' host names, known early */
     if (coap_addr_parse(&bind, gw->cfg.coap_listen, 5683)) {
         fprintf(stderr, "coapgw: bad CoAP listen address %s\n", gw->cfg.coap_listen);
         return -1;
