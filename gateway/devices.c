@@ -221,8 +221,8 @@ static void match_host(const char *key, void *value, void *arg)
     (void)key;
     by_host_ctx_t *x = arg;
     gw_device_t *d = value;
-    if (!x->found && !coap_uri_parse(&x->u, d->uri) &&
-        !strcasecmp(x->u.host, x->host) && x->u.port == x->port)
+    if (!x->found && !coap_uri_parse(&x->u, d->uri) && !strcasecmp(x->u.host, x->host) &&
+        x->u.port == x->port)
         x->found = d;
 }
 

@@ -14,7 +14,7 @@
 #include <string.h>
 
 #define TRY_MS 1000
-#define TRIES 2
+#define TRIES  2
 
 struct gw_dns {
     base_loop_t *loop;
@@ -35,7 +35,8 @@ static void rearm(gw_dns_t *d)
 {
     struct timeval tv, *t = ares_timeout(d->ch, NULL, &tv);
     if (t)
-        base_loop_timer_arm_in(d->timer, (uint64_t)t->tv_sec * 1000 + (uint64_t)t->tv_usec / 1000 + 1);
+        base_loop_timer_arm_in(d->timer,
+                               (uint64_t)t->tv_sec * 1000 + (uint64_t)t->tv_usec / 1000 + 1);
     else
         base_loop_timer_disarm(d->timer);
 }
@@ -122,7 +123,8 @@ static int set_servers(gw_dns_t *d, const cfg_list_t *servers, char *err, size_t
     size_t len = 0;
     for (size_t i = 0; i < servers->n; i++) {
         int w = snprintf(csv + len, sizeof csv - len, "%s%s", i ? "," : "", servers->v[i]);
-        if (w < 0 || (size_t)w >= sizeof csv - len) return snprintf(err, cap, "dns.servers too long"), -1;
+        if (w < 0 || (size_t)w >= sizeof csv - len)
+            return snprintf(err, cap, "dns.servers too long"), -1;
         len += (size_t)w;
     }
     int rc = ares_set_servers_ports_csv(d->ch, csv);
@@ -139,11 +141,10 @@ gw_dns_t *gw_dns_new(base_loop_t *loop, const cfg_list_t *servers, char *err, si
     gw_dns_t *d = calloc(1, sizeof *d);
     if (!d) return snprintf(err, cap, "out of memory"), NULL;
     d->loop = loop;
-    struct ares_options o = {.sock_state_cb = sock_state,
-                             .sock_state_cb_data = d,
-                             .timeout = TRY_MS,
-                             .tries = TRIES};
-    int rc = ares_init_options(&d->ch, &o, ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES);
+    struct ares_options o = {
+        .sock_state_cb = sock_state, .sock_state_cb_data = d, .timeout = TRY_MS, .tries = TRIES};
+    int rc =
+        ares_init_options(&d->ch, &o, ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES);
     if (rc != ARES_SUCCESS) {
         snprintf(err, cap, "c-ares: %s", ares_strerror(rc));
         free(d);

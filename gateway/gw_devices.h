@@ -17,9 +17,9 @@ enum { GW_DEV_CONFIG, GW_DEV_RD };
 
 typedef struct gw_device {
     char *name;
-    char *uri;        /* base URI, without a trailing slash */
-    coap_addr_t addr; /* an IP literal's at once; a host name's when it resolves */
-    int resolved;     /* addr is set (a host name: resolved at least once) */
+    char *uri;         /* base URI, without a trailing slash */
+    coap_addr_t addr;  /* an IP literal's at once; a host name's when it resolves */
+    int resolved;      /* addr is set (a host name: resolved at least once) */
     int source;        /* GW_DEV_CONFIG or GW_DEV_RD */
     int online;        /* the last exchange with it got an answer */
     int64_t last_seen; /* wall clock (seconds since the epoch) of that answer, 0: never */

@@ -15,12 +15,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define GW_DNS_MAX_NAMES 4096 /* names cached or in flight at once */
-#define GW_DNS_TTL_MIN_S 1    /* a record's TTL is clamped to these bounds */
-#define GW_DNS_TTL_MAX_S 86400
-#define GW_DNS_NEGATIVE_S 5 /* how long a name that did not resolve stays so */
-#define GW_DNS_MAX_ADDRS 4  /* addresses kept per name (the first is used) */
-#define GW_DNS_NAME_MAX 253 /* RFC 1035 §2.3.4, as text without the final dot */
+#define GW_DNS_MAX_NAMES  4096 /* names cached or in flight at once */
+#define GW_DNS_TTL_MIN_S  1    /* a record's TTL is clamped to these bounds */
+#define GW_DNS_TTL_MAX_S  86400
+#define GW_DNS_NEGATIVE_S 5   /* how long a name that did not resolve stays so */
+#define GW_DNS_MAX_ADDRS  4   /* addresses kept per name (the first is used) */
+#define GW_DNS_NAME_MAX   253 /* RFC 1035 §2.3.4, as text without the final dot */
 
 typedef enum {
     GW_DNS_FOUND,  /* *out holds the address (port 0) */

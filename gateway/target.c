@@ -227,7 +227,8 @@ static int check_named(gw_t *gw, const char *host, const gw_device_t *d, const g
     if (d && v == GW_ACL_UNLISTED && !gw_acl_guarded(&t->addr, GW_ACL_TARGET_GUARDS)) return 0;
     char addr[COAP_ADDR_STRLEN];
     size_t l = strlen(msg);
-    snprintf(msg + l, cap - l, "; %s resolves to %s", host, coap_addr_str(&t->addr, addr, sizeof addr));
+    snprintf(msg + l, cap - l, "; %s resolves to %s", host,
+             coap_addr_str(&t->addr, addr, sizeof addr));
     return 403;
 }
 
