@@ -102,9 +102,17 @@ forward() {
         >"$TMP/fwd.out" 2>"$TMP/fwd.err" || rc=$?
     [ "$rc" != 0 ] && grep -q "5.03" "$TMP/fwd.err" || return 1
     sleep 0.3
-    "$C" -T 3 -P "127.0.0.1:$GW_COAP" "coap://fwd.lab.test:$SIM/sensors/temperature" >"$TMP/fwd.out"
+    "$C" -T 3 -P "127.0.0.1:$GW_COAP" "coap://fwd.lab.test:$SIM/sensors/temperature" >"$TMP/fwd.out" ||
+        return 1
+    # a name that does not resolve: 5.03 first, then 5.02 "cannot resolve"
+    "$C" -T 3 -P "127.0.0.1:$GW_COAP" "coap://nofwd.lab.test:$SIM/x" >/dev/null 2>&1 && return 1
+    sleep 0.3
+    rc=0
+    "$C" -T 3 -P "127.0.0.1:$GW_COAP" "coap://nofwd.lab.test:$SIM/x" >"$TMP/fwd.out" 2>"$TMP/fwd.err" ||
+        rc=$?
+    [ "$rc" != 0 ] && grep -q "5.02" "$TMP/fwd.err" && grep -q "cannot resolve nofwd.lab.test" "$TMP/fwd.out" "$TMP/fwd.err"
 }
-check "Proxy-Uri with a host name: 5.03 Max-Age 1 while resolving, then forwarded" forward
+check "Proxy-Uri with a host name: 5.03 Max-Age 1 while resolving, then forwarded (or 5.02 cannot resolve)" forward
 
 # --- the address follows DNS after the TTL ---
 executed_on() { grep -c "counter: executed" "$TMP/$1.log" || true; }
@@ -176,6 +184,21 @@ servers_effect() {
     [ "$(http --max-time 20 "http://127.0.0.1:$GW2/hc/coap://other.lab.test:$SIM/sensors/temperature")" = 502 ]
 }
 effect dns.servers "the configured server resolves the name; with the default the name does not resolve (502)" servers_effect
+
+reload_waits() {
+    local port
+    port=$(free_port tcp)
+    printf '{"http": {"listen": "127.0.0.1:%s"}, "coap": {"listen": "127.0.0.1:%s"}, "dns": {"servers": ["%s"]},
+  "proxy": {"allow_targets": ["*.lab.test"]}}\n' "$port" "$(free_port)" "$DNS" >"$TMP/r.json"
+    start gwreload "$BUILD/coapgw" --config "$TMP/r.json"
+    wait_for "coapgw (reload)" curl -sf "http://127.0.0.1:$port/healthz" || return 1
+    sed -i "s/\"$DNS\"/\"127.0.0.1:1\"/" "$TMP/r.json"
+    kill -HUP "$PID_gwreload"
+    wait_for "the reload's log line" grep -q "reload: dns.servers changed: takes effect after a restart" \
+        "$TMP/gwreload.log" || return 1
+    [ "$(http "http://127.0.0.1:$port/hc/coap://other.lab.test:$SIM/sensors/temperature")" = 200 ]
+}
+check "dns.servers waits for a restart: a reload logs it and the running servers stay" reload_waits
 
 bad_servers() {
     ! "$BUILD/coapgw" --check-config /dev/null --set dns.servers=not-an-ip >"$TMP/bad.out" 2>&1 &&
