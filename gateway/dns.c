@@ -21,7 +21,7 @@ struct gw_dns {
     ares_channel ch;
     base_loop_timer_t *timer;
     gw_dns_cache_t *cache;
-    uint64_t queries;
+    uint64_t lookups;
     int closing; /* ares_destroy() ends the queries: no answers then */
 };
 
@@ -110,7 +110,7 @@ static int start_query(void *ctx, const char *name)
     q->d = d;
     snprintf(q->name, sizeof q->name, "%s", name);
     struct ares_addrinfo_hints hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_DGRAM};
-    d->queries++;
+    d->lookups++;
     ares_getaddrinfo(d->ch, name, NULL, &hints, on_answer, q);
     rearm(d);
     return 0;
@@ -184,7 +184,12 @@ gw_dns_waiter_t *gw_dns_wait(gw_dns_t *d, const char *name, gw_dns_done_cb cb, v
     return gw_dns_cache_wait(d->cache, name, cb, arg);
 }
 
-uint64_t gw_dns_queries(const gw_dns_t *d)
+uint64_t gw_dns_lookups(const gw_dns_t *d)
 {
-    return d->queries;
+    return d->lookups;
+}
+
+size_t gw_dns_names(const gw_dns_t *d)
+{
+    return gw_dns_cache_count(d->cache);
 }

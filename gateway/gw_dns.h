@@ -70,7 +70,9 @@ gw_dns_t *gw_dns_new(base_loop_t *loop, const cfg_list_t *servers, char *err, si
 void gw_dns_free(gw_dns_t *d);
 gw_dns_result_t gw_dns_lookup(gw_dns_t *d, const char *name, coap_addr_t *out);
 gw_dns_waiter_t *gw_dns_wait(gw_dns_t *d, const char *name, gw_dns_done_cb cb, void *arg);
-/* Queries sent since start (coapgw_dns_queries_total). */
-uint64_t gw_dns_queries(const gw_dns_t *d);
+/* Lookups started since start (coapgw_dns_lookups_total: each one
+ * getaddrinfo, A and AAAA), and names cached or in flight now. */
+uint64_t gw_dns_lookups(const gw_dns_t *d);
+size_t gw_dns_names(const gw_dns_t *d);
 
 #endif

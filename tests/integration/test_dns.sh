@@ -53,6 +53,7 @@ start gw "$BUILD/coapgw" --http-listen "127.0.0.1:$HTTP_PORT" --coap-listen "127
 G=http://127.0.0.1:$HTTP_PORT
 wait_for "coapgw" curl -sf "$G/healthz"
 http() { curl -g -s -o "$TMP/body" -w '%{http_code}' "$@"; }
+lookups() { curl -s "$G/metrics" | awk '$1 == "coapgw_dns_lookups_total" {print $2}'; }
 
 # --- names resolve: a configured device and a /hc/ target ---
 by_name() {
@@ -74,7 +75,8 @@ check "an unknown name: 502 \"cannot resolve HOST\", cached (one query for two r
 
 # --- one query for many waiting requests ---
 concurrent() {
-    local i codes pids=()
+    local i codes pids=() before
+    before=$(lookups)
     for i in $(seq 1 20); do
         curl -s -o /dev/null -w '%{http_code}\n' "$G/hc/coap://fresh.lab.test:$SIM/sensors/temperature" \
             >"$TMP/c.$i" &
@@ -83,9 +85,9 @@ concurrent() {
     wait "${pids[@]}"
     codes=$(cat "$TMP"/c.* | sort | uniq -c | tr -s ' ')
     [ "$codes" = " 20 200" ] || { echo "codes: $codes"; return 1; }
-    [ "$(queries fresh.lab.test)" = 1 ]
+    [ "$(queries fresh.lab.test)" = 1 ] && [ "$(lookups)" = $((before + 1)) ]
 }
-check "20 concurrent requests for a new name: all answered, one query" concurrent
+check "20 concurrent requests for a new name: all answered, one query (coapgw_dns_lookups_total +1)" concurrent
 
 # --- an event stream and the CoAP forward proxy by name ---
 events() {
