@@ -7,13 +7,8 @@
 # loop never waits for DNS. In a network namespace with only loopback:
 # the second simulator listens on 127.0.0.2, and the names resolve to
 # addresses no one else has.
-if [ -z "${COAPGW_IN_NETNS:-}" ]; then
-    if ! unshare -n true 2>/dev/null; then
-        echo "SKIP: cannot create a network namespace (needs root and unshare)"
-        exit 77
-    fi
-    exec unshare -n env COAPGW_IN_NETNS=1 bash "$0" "$@"
-fi
+. "$(dirname "$0")/netns.sh"
+lab_reexec "$0" "$@"
 ip link set lo up
 . "$(dirname "$0")/lib.sh"
 need curl python3
