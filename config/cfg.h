@@ -158,6 +158,7 @@ void cfg_defaults(cfg_t *c);
  *             "max_connections_per_ip": N, "inline_active_content": B},
  *    "coap": {"listen": S, "nstart": N, "max_uploads": N, "max_uploads_per_peer": N,
  *             "listen_dtls": S},
+ *    "dns": {"servers": [S...]},
  *    "dtls": {"cert": S, "key": S, "client_ca": S, "rpk_key": S,
  *             "identities": [{"psk"|"x509"|"rpk": S, "key_file": S, "key_env": S,
  *                             "names": [S...], "proxy": "read"|"read-write"}, ...],
