@@ -27,6 +27,8 @@ other.lab.test A 127.0.0.1 60
 fresh.lab.test A 127.0.0.1 60
 ev.lab.test A 127.0.0.1 60
 fwd.lab.test A 127.0.0.1 60
+grp1.lab.test A 127.0.0.1 60
+grp2.lab.test A 127.0.0.2 60
 brief.lab.test A 127.0.0.1 3
 moving.lab.test A 127.0.0.1 1
 low.lab.test A 127.0.0.1 60
@@ -39,12 +41,14 @@ start dns python3 "$HERE/dns_server.py" --table "$T" --log "$TMP/queries"
 wait_for "dns_server.py" grep -q '^[0-9]' "$TMP/dns.log"
 DNS=127.0.0.1:$(head -1 "$TMP/dns.log")
 queries() { grep -c "^$1 A\$" "$TMP/queries" || true; }
+executed_on() { grep -c "counter: executed" "$TMP/$1.log" || true; }
 
 HTTP_PORT=$(free_port tcp)
 GW_COAP=$(free_port)
 start gw "$BUILD/coapgw" --http-listen "127.0.0.1:$HTTP_PORT" --coap-listen "127.0.0.1:$GW_COAP" \
     --set "dns.servers=$DNS" --set proxy.timeout_ms=3000 --allow-target '*.lab.test' \
-    --device "dev=coap://sensor.lab.test:$SIM" --device "lowdev=coap://low.lab.test:99"
+    --device "dev=coap://sensor.lab.test:$SIM" --device "lowdev=coap://low.lab.test:99" \
+    --set "groups={\"g\": {\"members\": [\"coap://grp1.lab.test:$SIM\", \"coap://grp2.lab.test:$SIM\"]}}"
 G=http://127.0.0.1:$HTTP_PORT
 wait_for "coapgw" curl -sf "$G/healthz"
 http() { curl -g -s -o "$TMP/body" -w '%{http_code}' "$@"; }
@@ -58,6 +62,21 @@ by_name() {
     [ "$(queries sensor.lab.test)" = 1 ]
 }
 check "a device and a /hc/ target by host name answer (coapgw-sim behind the names)" by_name
+
+api_by_name() {
+    [ "$(http "$G/api/devices/dev")" = 200 ] && grep -q '"/sensors/temperature"' "$TMP/body"
+}
+check "the API's discovery of a device by host name" api_by_name
+
+group_by_name() {
+    # both members' names are looked up first, then each gets the request once
+    [ "$(http "$G/groups/g/counter")" = 200 ] || return 1
+    grep -q '127.0.0.1' "$TMP/body" && grep -q '127.0.0.2' "$TMP/body" || { cat "$TMP/body"; return 1; }
+    [ "$(grep -c "GET /counter" "$TMP/simA.log")" = 1 ] && [ "$(grep -c "GET /counter" "$TMP/simB.log")" = 1 ] ||
+        return 1
+    [ "$(queries grp1.lab.test)" = 1 ] && [ "$(queries grp2.lab.test)" = 1 ]
+}
+check "a group of members by host name: resolved first, then each member asked once" group_by_name
 
 unknown() {
     [ "$(http "$G/hc/coap://nope.lab.test:$SIM/x")" = 502 ] || return 1
@@ -112,7 +131,6 @@ forward() {
 check "Proxy-Uri with a host name: 5.03 Max-Age 1 while resolving, then forwarded (or 5.02 cannot resolve)" forward
 
 # --- the address follows DNS after the TTL ---
-executed_on() { grep -c "counter: executed" "$TMP/$1.log" || true; }
 follows() {
     post() { http -X POST -H 'Content-Type: text/plain' --data "$1" "$G/hc/coap://moving.lab.test:$SIM/counter"; }
     [ "$(post a)" = 200 ] || return 1
