@@ -48,6 +48,7 @@ GW_COAP=$(free_port)
 start gw "$BUILD/coapgw" --http-listen "127.0.0.1:$HTTP_PORT" --coap-listen "127.0.0.1:$GW_COAP" \
     --set "dns.servers=$DNS" --set proxy.timeout_ms=3000 --allow-target '*.lab.test' \
     --device "dev=coap://sensor.lab.test:$SIM" --device "lowdev=coap://low.lab.test:99" \
+    --device "nodev=coap://nodev.lab.test:$SIM" \
     --set "groups={\"g\": {\"members\": [\"coap://grp1.lab.test:$SIM\", \"coap://grp2.lab.test:$SIM\"]}}"
 G=http://127.0.0.1:$HTTP_PORT
 wait_for "coapgw" curl -sf "$G/healthz"
@@ -64,9 +65,13 @@ by_name() {
 check "a device and a /hc/ target by host name answer (coapgw-sim behind the names)" by_name
 
 api_by_name() {
-    [ "$(http "$G/api/devices/dev")" = 200 ] && grep -q '"/sensors/temperature"' "$TMP/body"
+    [ "$(http "$G/api/devices/dev")" = 200 ] && grep -q '"/sensors/temperature"' "$TMP/body" || return 1
+    # a device whose name does not resolve (its query started at start)
+    [ "$(http "$G/api/devices/nodev")" = 502 ] && grep -q "cannot resolve nodev.lab.test" "$TMP/body" ||
+        return 1
+    [ "$(http "$G/devices/nodev/x")" = 502 ] && grep -q "cannot resolve nodev.lab.test" "$TMP/body"
 }
-check "the API's discovery of a device by host name" api_by_name
+check "the API's discovery of a device by host name; a device whose name does not resolve: 502" api_by_name
 
 group_by_name() {
     # both members' names are looked up first, then each gets the request once
