@@ -25,6 +25,7 @@ cat >"$T" <<EOF
 sensor.lab.test A 127.0.0.1 60
 other.lab.test A 127.0.0.1 60
 fresh.lab.test A 127.0.0.1 60
+once.lab.test A 127.0.0.1 60
 ev.lab.test A 127.0.0.1 60
 fwd.lab.test A 127.0.0.1 60
 grp1.lab.test A 127.0.0.1 60
@@ -107,6 +108,14 @@ concurrent() {
     [ "$(queries fresh.lab.test)" = 1 ] && [ "$(lookups)" = $((before + 1)) ]
 }
 check "20 concurrent requests for a new name: all answered, one query (coapgw_dns_lookups_total +1)" concurrent
+
+headers_once() {
+    # a request that waited was routed twice: its headers are there once
+    curl -s -o /dev/null -D "$TMP/h" "$G/hc/coap://once.lab.test:$SIM/sensors/temperature" || return 1
+    grep -q "^HTTP/1.1 200" "$TMP/h" && [ "$(grep -ci '^Content-Security-Policy:' "$TMP/h")" = 1 ] &&
+        [ "$(grep -ci '^X-Content-Type-Options:' "$TMP/h")" = 1 ]
+}
+check "a request that waited for its name has each header once" headers_once
 
 # --- an event stream and the CoAP forward proxy by name ---
 events() {
