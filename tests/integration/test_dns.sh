@@ -206,13 +206,20 @@ check "a client that leaves while its name resolves is forgotten (the gateway go
 # none of these names (and has no network here) ---
 GW2=$(free_port tcp)
 start gwdefault "$BUILD/coapgw" --http-listen "127.0.0.1:$GW2" --coap-listen "127.0.0.1:$(free_port)" \
-    --allow-target '*.lab.test'
+    --allow-target '*.lab.test' --allow-target localhost
+# localhost from /etc/hosts, whichever family it names first
+start sim6 "$BUILD/coapgw-sim" --listen "[::1]:$SIM" --period-ms 200
 wait_for "coapgw (default)" curl -sf "http://127.0.0.1:$GW2/healthz"
 servers_effect() {
     [ "$(http "$G/hc/coap://other.lab.test:$SIM/sensors/temperature")" = 200 ] || return 1
     [ "$(http --max-time 20 "http://127.0.0.1:$GW2/hc/coap://other.lab.test:$SIM/sensors/temperature")" = 502 ]
 }
 effect dns.servers "the configured server resolves the name; with the default the name does not resolve (502)" servers_effect
+
+hosts_file() {
+    [ "$(http "http://127.0.0.1:$GW2/hc/coap://localhost:$SIM/sensors/temperature")" = 200 ]
+}
+check "/etc/hosts answers first (localhost, with no DNS server reachable)" hosts_file
 
 reload_waits() {
     local port
