@@ -40,6 +40,7 @@ const cfg_key_t cfg_keys[] = {
     {"coap.max_uploads_per_peer", CFG_K_UINT, F(max_uploads_per_peer), 1, 65536, NULL},
     {"coap.max_exchanges", CFG_K_UINT, F(max_exchanges), 1, 1000000, NULL},
     {"coap.max_pending_per_peer", CFG_K_UINT, F(max_pending_per_peer), 1, 65536, NULL},
+    {"dns.servers", CFG_K_LIST, F(dns_servers), 0, 0, cfg_check_dns_server},
     {"dtls.cert", CFG_K_STRING, F(dtls_cert), 0, 0, cfg_check_file},
     {"dtls.key", CFG_K_STRING, F(dtls_key), 0, 0, cfg_check_file},
     {"dtls.client_ca", CFG_K_STRING, F(dtls_client_ca), 0, 0, cfg_check_file},

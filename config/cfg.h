@@ -96,6 +96,8 @@ typedef struct {
                                       flight or queued, in all, 4096 */
     uint32_t max_pending_per_peer; /* coap.max_pending_per_peer: requests queued behind
                                       coap.nstart for one device, 64 */
+    cfg_list_t dns_servers;        /* dns.servers: "IP[:PORT]" / "[IPv6]:PORT"; none: the
+                                      system's /etc/resolv.conf */
     char *coap_listen_dtls;        /* coap.listen_dtls: DTLS listener, "HOST:PORT" or "off" */
     char *dtls_cert, *dtls_key;    /* dtls.cert, dtls.key: the listener's certificate, "" */
     char *dtls_client_ca;          /* dtls.client_ca: CAs of client certificates, "" */
@@ -167,6 +169,7 @@ void cfg_defaults(cfg_t *c);
  *             "max_connections_per_ip": N, "inline_active_content": B},
  *    "coap": {"listen": S, "nstart": N, "max_uploads": N, "max_uploads_per_peer": N,
  *             "listen_dtls": S},
+ *    "dns": {"servers": [S...]},
  *    "dtls": {"cert": S, "key": S, "client_ca": S, "rpk_key": S,
  *             "identities": [{"psk"|"x509"|"rpk": S, "key_file": S, "key_env": S,
  *                             "names": [S...], "proxy": "read"|"read-write"}, ...],

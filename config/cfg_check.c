@@ -317,6 +317,21 @@ int cfg_check_cidr(const char *s, char *why, size_t cap)
     return -1;
 }
 
+/* dns.servers: "IP", "IP:PORT" or "[IPv6]:PORT", numeric (port 53 when
+ * none), as ares_set_servers_ports_csv() takes them. */
+int cfg_check_dns_server(const char *s, char *why, size_t cap)
+{
+    coap_addr_t a;
+    if (*s && strlen(s) <= PATTERN_MAX && !strpbrk(s, ",%") && !coap_addr_parse(&a, s, 53) &&
+        coap_addr_port(&a) != 0)
+        return 0;
+    snprintf(why, cap,
+             "bad DNS server \"%.*s\" (expected IP, IP:PORT or [IPv6]:PORT, e.g. 10.0.0.53 or "
+             "[fd00::53]:5353)",
+             PATTERN_MAX, s);
+    return -1;
+}
+
 int cfg_cidr_is_loopback(const char *s)
 {
     char buf[INET6_ADDRSTRLEN + 8];

@@ -94,6 +94,8 @@ int cfg_check_cidr(const char *s, char *why, size_t cap);
 int cfg_check_multicast(const char *s, char *why, size_t cap);
 int cfg_check_ifname(const char *s, char *why, size_t cap);
 int cfg_check_link_filter(const char *s, char *why, size_t cap);
+/* A DNS server: IP, IP:PORT or [IPv6]:PORT (dns.servers). */
+int cfg_check_dns_server(const char *s, char *why, size_t cap);
 /* "*", a host name or "*.example.com" (http.allowed_hosts). */
 int cfg_check_host_pattern(const char *s, char *why, size_t cap);
 /* A web origin http(s)://HOST[:PORT] (http.trusted_origins). */

@@ -316,15 +316,15 @@ static coap_req_t *fetch_request(gw_t *gw, gw_device_t *d, http_req_t *req, char
     gw_target_t t;
     int err = COAP_ERR_INVALID, status;
     coap_req_t *creq = NULL;
-    if (!d->resolved) {
-        gw_api_error(req, 502, "device %s: cannot resolve its host", d->name);
-        return NULL;
-    }
     if (wellknown_uri(d->uri, uri, cap)) {
         gw_api_error(req, 502, "device %s: bad URI %s", d->name, d->uri);
         return NULL;
     }
-    if ((status = gw_target_of_device(gw, d, uri, &t, msg, sizeof msg))) {
+    if ((status = gw_target_of_device(gw, d, uri, &t, msg, sizeof msg)) == GW_TARGET_WAIT) {
+        gw_route_after_dns(gw, req, msg); /* its host name: asked again when known */
+        return NULL;
+    }
+    if (status) {
         gw_api_error(req, (unsigned)status, "device %s: %s", d->name, msg);
         return NULL;
     }

@@ -1,10 +1,12 @@
 /*
- * devices.c - the device registry: configured devices (resolved at start
- * or reload, where blocking on DNS is acceptable) and devices registered
- * through the Resource Directory (rd.c). The loop itself never resolves.
+ * devices.c - the device registry: configured devices (an IP literal is
+ * their address; a host name is resolved on the loop, gw_dns.h) and
+ * devices registered through the Resource Directory (rd.c). Nothing here
+ * blocks on DNS.
  */
 #include "gw.h"
 #include "coap_uri.h"
+#include "gw_dns.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -52,9 +54,33 @@ static gw_device_t *device_new(const char *name, const char *uri, int source)
     return d;
 }
 
-/* Resolves a configured device's host (may block on DNS: start or reload
- * only). Configured devices are allowed targets, wherever they are: their
- * address and port. */
+/* Starts the query for d's host name, if it has one and it is not
+ * cached (nothing before the resolver exists: gw_devices_prefetch). */
+static void prefetch(gw_t *gw, const gw_device_t *d)
+{
+    coap_parsed_uri_t u; /* about 2.4 KB: on the stack, the loop runs shallow */
+    coap_addr_t ignored;
+    if (gw->dns && d->source == GW_DEV_CONFIG && !coap_uri_parse(&u, d->uri) && !u.host_is_literal)
+        gw_dns_lookup(gw->dns, u.host, &ignored);
+}
+
+static void prefetch_entry(const char *key, void *value, void *arg)
+{
+    (void)key;
+    prefetch(arg, value);
+}
+
+void gw_devices_prefetch(gw_t *gw)
+{
+    if (gw->devices) gw_strmap_each(gw->devices, prefetch_entry, gw);
+}
+
+/* A configured device's address: an IP literal is its address at once,
+ * and opens exactly that address and port (even a port below 1024 or
+ * the metadata address the operator named, RFC 7252 §11.5). A host name
+ * is resolved on the loop when first used and again after its TTL
+ * (target.c, gw_dns.h); the query starts now so the address is known
+ * early, and the allowlist is checked on every address it resolves to. */
 static int resolve_config_device(gw_t *gw, gw_device_t *d, char *err, size_t errlen)
 {
     coap_parsed_uri_t u; /* about 2.4 KB: on the stack, the loop runs shallow */
@@ -63,12 +89,22 @@ static int resolve_config_device(gw_t *gw, gw_device_t *d, char *err, size_t err
                  d->uri);
         return -1;
     }
-    d->resolved = coap_addr_resolve(&d->addr, u.host, u.port) == 0;
-    if (!d->resolved) gw_log(CFG_LOG_WARN, "device %s: cannot resolve %s", d->name, u.host);
-    /* its address and port exactly: that also opens a port below 1024 or
-     * the metadata address the operator named (RFC 7252 §11.5) */
+    if (!u.host_is_literal) {
+        prefetch(gw, d);
+        return 0;
+    }
+    d->resolved = coap_addr_from_host(&d->addr, u.host, u.port) == 0;
+    if (d->resolved) coap_addr_unmap(&d->addr);
     if (d->resolved) gw_acl_add_addr(gw->acl, &d->addr, 1);
     return 0;
+}
+
+void gw_device_follow(gw_t *gw, const gw_device_t *d, const coap_addr_t *addr)
+{
+    gw_device_t *dev = gw_device_find(gw, d->name);
+    if (dev != d) return;
+    dev->addr = *addr;
+    dev->resolved = 1;
 }
 
 static int add_config_devices(gw_t *gw, gw_strmap_t *into, char *err, size_t errlen)
@@ -133,6 +169,10 @@ static void carry_over(const char *key, void *value, void *arg)
             now->disc = old->disc;
             now->disc_free = old->disc_free;
             old->disc = NULL;
+            if (!now->resolved) { /* a host name: its last address until asked again */
+                now->addr = old->addr;
+                now->resolved = old->resolved;
+            }
         }
     }
 }
@@ -182,8 +222,8 @@ static void match_host(const char *key, void *value, void *arg)
     (void)key;
     by_host_ctx_t *x = arg;
     gw_device_t *d = value;
-    if (!x->found && d->resolved && !coap_uri_parse(&x->u, d->uri) &&
-        !strcasecmp(x->u.host, x->host) && x->u.port == x->port)
+    if (!x->found && !coap_uri_parse(&x->u, d->uri) && !strcasecmp(x->u.host, x->host) &&
+        x->u.port == x->port)
         x->found = d;
 }
 

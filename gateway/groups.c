@@ -325,7 +325,12 @@ static int leg_target(gw_t *gw, const cfg_group_t *g, size_t i, const char *path
     if (n < 0 || (size_t)n >= sizeof t->uri) return snprintf(msg, cap, "target URI too long"), 414;
     if (!g->address) {
         memcpy(uri, t->uri, (size_t)n + 1);
-        return gw_target_parse(gw, uri, t, msg, cap);
+        int rc = gw_target_parse(gw, uri, t, msg, cap);
+        if (rc != GW_TARGET_WAIT) return rc;
+        /* its name expired since members_resolving: the query goes on */
+        char host[256];
+        snprintf(host, sizeof host, "%.253s", msg);
+        return snprintf(msg, cap, "resolving %s: retry", host), 503;
     }
     /* the zone (%br0) goes in the destination, not in the URI's host */
     char host[128];
@@ -515,6 +520,21 @@ static int prepare(gw_t *gw, http_req_t *req, const char *rest, const cfg_group_
     return 0;
 }
 
+/* Every member's host name is looked up before any leg goes out; while
+ * one is being resolved the request is routed again when its query ends
+ * (nothing sent yet: a write reaches each member once). Returns 1 then. */
+static int members_resolving(gw_t *gw, http_req_t *req, const cfg_group_t *g)
+{
+    char first[GW_MSG_MAX] = "", msg[GW_MSG_MAX];
+    gw_target_t t;
+    for (size_t i = 0; g->members.v && i < g->members.n; i++)
+        if (gw_target_parse(gw, g->members.v[i], &t, msg, sizeof msg) == GW_TARGET_WAIT && !*first)
+            memcpy(first, msg, sizeof first);
+    if (!*first) return 0;
+    gw_route_after_dns(gw, req, first);
+    return 1;
+}
+
 void gw_groups_serve(gw_t *gw, http_req_t *req, const char *rest)
 {
     const cfg_group_t *g;
@@ -522,6 +542,7 @@ void gw_groups_serve(gw_t *gw, http_req_t *req, const char *rest)
     uint32_t window;
     char query[GW_URI_MAX];
     if (prepare(gw, req, rest, &g, &method, &window, query, sizeof query)) return;
+    if (!g->address && members_resolving(gw, req, g)) return;
     const char *accept = http_req_header(req, "Accept"), *slash = strchr(rest, '/');
     int sse = accept && strstr(accept, "text/event-stream");
     int observe = sse && method == COAP_GET && query_has(http_req_query(req), "observe");

@@ -59,6 +59,7 @@ struct gw_creds;
 struct gw_ids;
 struct gw_store;
 struct gw_disc;
+struct gw_dns;
 
 typedef struct gw {
     coap_server_t *srv;         /* the gateway's CoAP server (on srv_ep) */
@@ -102,6 +103,7 @@ typedef struct gw {
     struct gw_drain *drain;     /* non-NULL while shutting down (shutdown.c) */
     struct gw_store *store;     /* durable state (state.path; gw_store.h) */
     struct gw_disc *disc;       /* multicast discovery (discovery.c) */
+    struct gw_dns *dns;         /* host names of targets (dns.c; NULL: none resolve) */
 } gw_t;
 
 /* A resolved target of a proxied request. */
@@ -139,14 +141,23 @@ int gw_target_path(const char *path);
  * when it does not fit. */
 int gw_target_hc_uri(const char *rest, const char *q, char *out, size_t cap);
 /* Maps the request URL (a proxied URL form) to a target, checks the
- * allowlist. On failure answers the HTTP request itself and returns -1. */
+ * allowlist. On failure answers the HTTP request itself and returns -1;
+ * while the target's host name is being resolved, also -1: the request
+ * is routed again when the name's query ends (gw_route_after_dns). */
 int gw_target_resolve(gw_t *gw, http_req_t *req, gw_target_t *t);
+/* Not an HTTP status: the target's host name is being resolved (its name
+ * in msg); ask again when gw_dns_wait() calls back. */
+#define GW_TARGET_WAIT 1
 /* The same for a target written as "coap[s]://..." or "/devices/NAME/PATH";
- * returns 0, or an HTTP status with a message in msg. */
+ * returns 0, GW_TARGET_WAIT, or an HTTP status with a message in msg. */
 int gw_target_parse(gw_t *gw, const char *spec, gw_target_t *t, char *msg, size_t cap);
 /* The same for uri, a URI at device d (its credentials apply). */
 int gw_target_of_device(gw_t *gw, const gw_device_t *d, const char *uri, gw_target_t *t, char *msg,
                         size_t cap);
+
+/* router.c: routes req again (gw_route, not counted twice) when the
+ * query for host name `name` ends; forgotten if the client goes away. */
+void gw_route_after_dns(gw_t *gw, http_req_t *req, const char *name);
 
 /* proxy.c: forwards the request to the target and answers it later. */
 void gw_proxy(gw_t *gw, http_req_t *req, const gw_target_t *t);

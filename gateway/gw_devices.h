@@ -19,9 +19,9 @@ enum { GW_DEV_CONFIG, GW_DEV_RD, GW_DEV_DISC };
 
 typedef struct gw_device {
     char *name;
-    char *uri;        /* base URI, without a trailing slash */
-    coap_addr_t addr; /* resolved when added */
-    int resolved;
+    char *uri;         /* base URI, without a trailing slash */
+    coap_addr_t addr;  /* an IP literal's at once; a host name's when it resolves */
+    int resolved;      /* addr is set (a host name: resolved at least once) */
     int source;        /* GW_DEV_CONFIG, GW_DEV_RD or GW_DEV_DISC */
     int online;        /* the last exchange with it got an answer */
     int64_t last_seen; /* wall clock (seconds since the epoch) of that answer, 0: never */
@@ -51,8 +51,11 @@ typedef struct gw_device {
 /* Valid device names: [A-Za-z0-9_.-]{1,63}, not only dots (".", ".."). */
 int gw_device_name_ok(const char *name);
 
-/* Adds every configured device (at start; may block on DNS). */
+/* Adds every configured device (at start; host names are resolved on the
+ * loop: gw_devices_prefetch starts their queries once it runs; a reload
+ * starts them itself). */
 int gw_devices_load(struct gw *gw, char *err, size_t errlen);
+void gw_devices_prefetch(struct gw *gw);
 /* Replaces the configured devices with those of gw->cfg (after a reload):
  * devices that stay keep their state; registered ones stay unless their
  * name is now configured. Returns 0 or -1 with err. */
@@ -70,6 +73,9 @@ gw_device_t *gw_device_add_rd(struct gw *gw, const char *name, const char *uri,
 /* The same for a device of another source (GW_DEV_RD, GW_DEV_DISC). */
 gw_device_t *gw_device_add(struct gw *gw, const char *name, const char *uri,
                            const coap_addr_t *addr, int source);
+/* The host name of configured device d resolved to addr (target.c): the
+ * device is at addr now (notifications, online). */
+void gw_device_follow(struct gw *gw, const gw_device_t *d, const coap_addr_t *addr);
 /* Removes and frees a device. */
 void gw_device_remove(struct gw *gw, gw_device_t *d);
 size_t gw_devices_count(struct gw *gw, int source);

@@ -3,6 +3,7 @@
  * the HTTP front end.
  */
 #include "gw.h"
+#include "gw_dns.h"
 #include "gw_clients.h"
 #include "gw_config.h"
 #include "gw_discovery.h"
@@ -430,6 +431,11 @@ static int start(gw_t *gw)
     char err[700] = "out of memory";
     coap_addr_t bind;
     if (*gw->cfg.state_redis && open_redis(gw)) return -1;
+    if (!(gw->dns = gw_dns_new(gw->loop, &gw->cfg.dns_servers, err, sizeof err))) {
+        fprintf(stderr, "coapgw: %s\n", err);
+        return -1;
+    }
+    gw_devices_prefetch(gw); /* the devices' host names, known early */
     if (coap_addr_parse(&bind, gw->cfg.coap_listen, 5683)) {
         fprintf(stderr, "coapgw: bad CoAP listen address %s\n", gw->cfg.coap_listen);
         return -1;
@@ -498,6 +504,7 @@ static void shutdown_gw(gw_t *gw)
     if (gw->http) http_server_free(gw->http); /* answers what is left with 503 */
     if (gw->https) http_server_free(gw->https);
     http_tls_creds_release(gw->tls); /* when start failed before a listener took them */
+    gw_dns_free(gw->dns);            /* after the requests that waited for a name */
     gw_shutdown_free(gw);
     gw_disc_free(gw->disc);       /* before the devices it updates */
     gw_reverse_free(gw->reverse); /* cancels HTTP calls in flight */

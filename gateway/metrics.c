@@ -3,6 +3,7 @@
  * (every family with HELP and TYPE; counters end in _total, units in the
  * name), and a periodic log line for notable CoAP message-layer events.
  */
+#include "gw_dns.h"
 #include "gw_dtls.h"
 #include "gw_hub.h"
 #include "gw_metrics.h"
@@ -319,6 +320,11 @@ static void gateway_families(FILE *f, gw_t *gw)
         "Stale entries refreshed by a 2.03 Valid.", gw->stats.cache_revalidated);
     one(f, "coapgw_cache_entries", "gauge", "Entries in the cache.",
         gw->cache ? gw_cache_entries(gw->cache) : 0);
+    one(f, "coapgw_dns_lookups_total", "counter",
+        "Host name lookups started (one per name and TTL, however many requests wait).",
+        gw->dns ? gw_dns_lookups(gw->dns) : 0);
+    one(f, "coapgw_dns_names", "gauge", "Host names cached or being resolved (at most 4096).",
+        gw->dns ? gw_dns_names(gw->dns) : 0);
     one(f, "coapgw_coalesced_requests_total", "counter",
         "GETs that joined an identical exchange already in flight.", gw->stats.coalesced);
     gw_metrics_family(f, "coapgw_coap_refused_total", "counter",

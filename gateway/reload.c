@@ -73,6 +73,14 @@ void gw_config_warn_open(const gw_t *gw)
            plain ? "HTTP" : "HTTPS", plain ? c->http_listen : c->http_listen_tls);
 }
 
+static int lists_differ(const cfg_list_t *a, const cfg_list_t *b)
+{
+    if (a->n != b->n) return 1;
+    for (size_t i = 0; i < a->n; i++)
+        if (strcmp(a->v[i], b->v[i])) return 1;
+    return 0;
+}
+
 /* Settings the running gateway was built with: the new value waits for a
  * restart, the old one stays in gw->cfg so that it tells the truth. */
 static void keep_restart_only(const cfg_t *now, cfg_t *next)
@@ -128,6 +136,12 @@ static void keep_restart_only(const cfg_t *now, cfg_t *next)
             cfg_set_string((char **)b, sa);
         else
             *(uint32_t *)b = *(const uint32_t *)a;
+    }
+    if (lists_differ(&now->dns_servers, &next->dns_servers)) { /* the resolver's channel */
+        gw_log(CFG_LOG_WARN, "reload: dns.servers changed: takes effect after a restart");
+        cfg_list_free(&next->dns_servers);
+        for (size_t i = 0; i < now->dns_servers.n; i++)
+            cfg_list_add(&next->dns_servers, now->dns_servers.v[i]);
     }
     if (now->cache_enabled != next->cache_enabled || now->rd_enabled != next->rd_enabled)
         gw_log(CFG_LOG_WARN, "reload: %s changed: takes effect after a restart",

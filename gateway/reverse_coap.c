@@ -12,6 +12,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 typedef struct {
     gw_t *gw;
@@ -58,16 +59,37 @@ static void on_coap_done(coap_req_t *creq, const coap_resp_t *r, void *arg)
     free(f);
 }
 
+/* The target's host name is being resolved: 5.03 with Max-Age 1 (RFC
+ * 7252 §5.9.3.4, the seconds after which to retry) rather than a deferred
+ * answer, which would hold the request (its options and body) across a
+ * query of up to about 3 s while the client retransmits; the query goes
+ * on, and the retry finds the answer in the cache. */
+static void answer_resolving(coap_server_t *srv, uint64_t id, const char *host)
+{
+    char why[GW_MSG_MAX];
+    coap_server_response_t r = COAP_RESPONSE(COAP_SERVICE_UNAVAILABLE);
+    snprintf(why, sizeof why, "resolving %.253s: retry", host);
+    r.payload = why;
+    r.payload_len = strlen(why);
+    r.max_age = 1;
+    coap_server_respond(srv, id, &r);
+}
+
 void rv_forward_coap(gw_reverse_t *rv, coap_server_t *srv, const coap_server_request_t *req,
                      const char *uri, uint32_t hop)
 {
     char msg[GW_MSG_MAX];
     gw_target_t t;
     int status = gw_target_parse(rv->gw, uri, &t, msg, sizeof msg);
+    if (status == GW_TARGET_WAIT) { /* docs/configuration.md, "Host names" */
+        answer_resolving(srv, req->id, msg);
+        return;
+    }
     if (status) { /* 502: no credentials for a coaps:// target */
         rv_answer(srv, req->id,
                   status == 403   ? COAP_FORBIDDEN
                   : status == 502 ? COAP_BAD_GATEWAY
+                  : status == 503 ? COAP_SERVICE_UNAVAILABLE
                                   : COAP_BAD_REQUEST,
                   msg);
         return;

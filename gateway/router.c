@@ -5,6 +5,7 @@
 #include "gw.h"
 #include "gw_api.h"
 #include "gw_auth.h"
+#include "gw_dns.h"
 #include "gw_groups.h"
 #include "gw_guard.h"
 #include "gw_hub.h"
@@ -106,7 +107,9 @@ static void events(gw_t *gw, http_req_t *req, const char *token)
         snprintf(x.msg, sizeof x.msg,
                  "no target: use /events?target=coap://...&target=/devices/NAME/PATH");
     }
-    if (x.status)
+    if (x.status == GW_TARGET_WAIT) /* a name is being resolved: all again after */
+        gw_route_after_dns(gw, req, x.msg);
+    else if (x.status)
         http_respond_text(req, x.status, "%s", x.msg);
     else
         gw_hub_subscribe(gw->hub, req, targets, x.n, token, last_event_id(req, 1));
@@ -115,9 +118,11 @@ static void events(gw_t *gw, http_req_t *req, const char *token)
 
 /* Every answer but the page's own files (web.c has their policy) may
  * carry a device's bytes: nothing in them may run in our origin, where
- * the page keeps the user's token. */
-static void add_sandbox(http_req_t *req)
+ * the page keeps the user's token. A request routed again after a host
+ * name's query (`again`) has them from its first routing. */
+static void add_sandbox(http_req_t *req, int again)
 {
+    if (again) return;
     http_req_add_header(req, "X-Content-Type-Options", GW_NOSNIFF);
     http_req_add_header(req, "Content-Security-Policy", GW_SANDBOX_CSP);
 }
@@ -125,13 +130,13 @@ static void add_sandbox(http_req_t *req)
 /* DNS rebinding and CSRF (docs/security.md, "HTTP side"), before tokens
  * and routing, with the configuration in force now (a reload applies to
  * the next request). Answers and returns -1 when the request is refused. */
-static int guard(gw_t *gw, http_req_t *req)
+static int guard(gw_t *gw, http_req_t *req, int again)
 {
     const char *host = http_req_header(req, "Host"), *method = http_req_method(req);
     const char *origin = http_req_header(req, "Origin");
     if (!gw_host_ok(host, &gw->cfg.allowed_hosts)) {
         http_req_set_log(req, NULL, "Host not in http.allowed_hosts");
-        add_sandbox(req);
+        add_sandbox(req, again);
         http_respond_text(req, 421,
                           "this gateway does not answer for host \"%.100s\": use its address, or "
                           "add the name to http.allowed_hosts",
@@ -142,7 +147,7 @@ static int guard(gw_t *gw, http_req_t *req)
     if (gw_cross_site_refused(method, scheme, host, origin, http_req_header(req, "Sec-Fetch-Site"),
                               &gw->cfg.trusted_origins)) {
         http_req_set_log(req, NULL, "cross-site, origin not in http.trusted_origins");
-        add_sandbox(req);
+        add_sandbox(req, again);
         http_respond_text(req, 403,
                           "cross-site %s from %.100s refused: list the page's origin in "
                           "http.trusted_origins to allow it",
@@ -152,18 +157,65 @@ static int guard(gw_t *gw, http_req_t *req)
     return 0;
 }
 
+static void route(gw_t *gw, http_req_t *req, int again);
+
+/* A request waiting for a host name's query (gw_route_after_dns). */
+typedef struct {
+    gw_t *gw;
+    http_req_t *req;
+    gw_dns_waiter_t *waiter;
+} dns_wait_t;
+
+static void on_dns_abort(http_req_t *req, void *arg)
+{
+    (void)req;
+    dns_wait_t *w = arg;
+    gw_dns_cache_cancel(w->waiter);
+    free(w);
+}
+
+/* The name's answer is in the cache: everything runs again (the guards
+ * and the token too: a reload may have come in between), but the request
+ * was counted when it came. */
+static void on_dns_done(void *arg)
+{
+    dns_wait_t *w = arg;
+    gw_t *gw = w->gw;
+    http_req_t *req = w->req;
+    free(w);
+    http_req_on_abort(req, NULL, NULL);
+    route(gw, req, 1);
+}
+
+void gw_route_after_dns(gw_t *gw, http_req_t *req, const char *name)
+{
+    dns_wait_t *w = calloc(1, sizeof *w);
+    if (w) *w = (dns_wait_t){.gw = gw, .req = req};
+    if (w && gw->dns && (w->waiter = gw_dns_wait(gw->dns, name, on_dns_done, w))) {
+        http_req_on_abort(req, on_dns_abort, w);
+        return;
+    }
+    free(w);
+    http_respond_text(req, 503, "out of memory");
+}
+
 void gw_route(http_req_t *req, void *arg)
 {
     gw_t *gw = arg;
+    gw->stats.http_requests++;
+    route(gw, req, 0);
+}
+
+static void route(gw_t *gw, http_req_t *req, int again)
+{
     const char *path = http_req_path(req);
     const char *method = http_req_method(req);
-    gw->stats.http_requests++;
-    if (guard(gw, req)) return;
+    if (guard(gw, req, again)) return;
     /* The page and its assets are the same for everyone and hold no data;
      * they load without a token (a browser cannot add one to <script src>),
      * and the page then sends its token on every request. */
     if (gw_web_serve(req)) return;
-    add_sandbox(req);
+    add_sandbox(req, again);
     int get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
     /* /help is the page's "Other URLs" link: static text, no data, so it
      * loads without a token like the page. */

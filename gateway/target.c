@@ -11,6 +11,7 @@
 #include "coap_uri.h"
 #include "gw_creds.h"
 #include "gw_coaps.h"
+#include "gw_dns.h"
 #include "gw_tokens.h"
 
 #include <ctype.h>
@@ -193,6 +194,44 @@ static int session_target(gw_t *gw, const char *raw, gw_target_t *t, char *msg, 
     return compose(&u, t, msg, cap);
 }
 
+/* The address of a host name (the port is u's): from the resolver's
+ * cache, else GW_TARGET_WAIT with the name in msg while its query runs.
+ * A configured device's address follows its name's. */
+static int resolve_name(gw_t *gw, const coap_parsed_uri_t *u, const gw_device_t *d, gw_target_t *t,
+                        char *msg, size_t cap)
+{
+    gw_dns_result_t r = gw->dns ? gw_dns_lookup(gw->dns, u->host, &t->addr) : GW_DNS_FAILED;
+    if (r == GW_DNS_WAIT) return FAIL(GW_TARGET_WAIT, "%s", u->host);
+    if (r == GW_DNS_FULL)
+        return FAIL(503, "cannot resolve %s now: %d names are being resolved", u->host,
+                    GW_DNS_MAX_NAMES);
+    if (r == GW_DNS_FAILED) return FAIL(502, "cannot resolve %s", u->host);
+    if (t->addr.u.sa.sa_family == AF_INET)
+        t->addr.u.v4.sin_port = htons(u->port);
+    else
+        t->addr.u.v6.sin6_port = htons(u->port);
+    if (d && d->source == GW_DEV_CONFIG) gw_device_follow(gw, d, &t->addr);
+    return 0;
+}
+
+/* The allowlist on the address a name resolved to, every time (a name
+ * that moves cannot take the request where its address is refused: DNS
+ * rebinding). A configured device's name was given by the operator: its
+ * address may lie outside the ranges, but not where a guard is (a low
+ * port, the metadata service): only an exact entry opens those. */
+static int check_named(gw_t *gw, const char *host, const gw_device_t *d, const gw_target_t *t,
+                       char *msg, size_t cap)
+{
+    gw_acl_verdict_t v = gw_acl_check_target(gw->acl, &t->addr, host, msg, cap);
+    if (v == GW_ACL_ALLOWED) return 0;
+    if (d && v == GW_ACL_UNLISTED && !gw_acl_guarded(&t->addr, GW_ACL_TARGET_GUARDS)) return 0;
+    char addr[COAP_ADDR_STRLEN];
+    size_t l = strlen(msg);
+    snprintf(msg + l, cap - l, "; %s resolves to %s", host,
+             coap_addr_str(&t->addr, addr, sizeof addr));
+    return 403;
+}
+
 /* The common part: a device's own session first; else parse the coap://
  * or coaps:// URI, find its address, apply the allowlist, compose the
  * canonical form, and for coaps:// pick the credentials. */
@@ -206,6 +245,7 @@ static int finish_target(gw_t *gw, const char *raw, gw_target_t *t, char *msg, s
     if (rc == COAP_ERR_URI_SCHEME)
         return FAIL(400, "unsupported scheme in %s: coap:// and coaps:// are proxied", raw);
     if (rc) return FAIL(400, "malformed target URI %s: %s", raw, coap_strerror(rc));
+    const gw_device_t *d = NULL;
     if (u.host_is_literal) {
         if (coap_addr_from_host(&t->addr, u.host, u.port))
             return FAIL(400, "malformed address in %s", raw);
@@ -213,23 +253,18 @@ static int finish_target(gw_t *gw, const char *raw, gw_target_t *t, char *msg, s
          * unmapped, and would not match the answer to a mapped one */
         coap_addr_unmap(&t->addr);
     } else {
-        const gw_device_t *d = t->device ? t->device : gw_device_by_host(gw, u.host, u.port);
+        d = t->device ? t->device : gw_device_by_host(gw, u.host, u.port);
         if (!gw_acl_allows_name(gw->acl, u.host) && !d)
             return FAIL(403,
                         "target %s is not allowed (see proxy.allow_targets and "
                         "--allow-target)",
                         u.host);
-        if (!d || !d->resolved)
-            return FAIL(502, "cannot resolve %s: use an IP address or a configured device", u.host);
-        t->addr = d->addr;
-        if (t->addr.u.sa.sa_family == AF_INET)
-            t->addr.u.v4.sin_port = htons(u.port);
-        else
-            t->addr.u.v6.sin6_port = htons(u.port);
+        if ((rc = resolve_name(gw, &u, d, t, msg, cap))) return rc;
     }
     if (is_gateway_itself(gw, &t->addr, u.secure)) return FAIL(403, "target is the gateway itself");
     /* ranges never open low ports or the metadata service (RFC 7252 §11.5) */
-    if (gw_acl_check_target(gw->acl, &t->addr, u.host, msg, cap)) return 403;
+    if (!u.host_is_literal && check_named(gw, u.host, d, t, msg, cap)) return 403;
+    if (u.host_is_literal && gw_acl_check_target(gw->acl, &t->addr, u.host, msg, cap)) return 403;
     int status = compose(&u, t, msg, cap);
     return !status && u.secure ? pick_creds(gw, &u, t, msg, cap) : status;
 }
@@ -284,6 +319,7 @@ int gw_target_resolve(gw_t *gw, http_req_t *req, gw_target_t *t)
         else
             snprintf(msg, sizeof msg, "target URI too long");
     }
+    if (rc == GW_TARGET_WAIT) return gw_route_after_dns(gw, req, msg), -1;
     if (rc) return http_respond_text(req, (unsigned)rc, "%s", msg), -1;
     return 0;
 }

@@ -5,9 +5,10 @@
 #   tools/deps.sh test    plus the real peers and tools the tests use
 set -euo pipefail
 
-# python3-yaml: the build turns docs/openapi.yaml into /api/openapi.json's JSON
+# python3-yaml: the build turns docs/openapi.yaml into /api/openapi.json's JSON;
+# libc-ares-dev: target host names resolved on the event loop (gateway/dns.c)
 build_pkgs=(gcc make cmake pkg-config libmicrohttpd-dev libcurl4-openssl-dev libjansson-dev libcbor-dev python3-yaml
-    libgnutls28-dev libsqlite3-dev libhiredis-dev check)
+    libgnutls28-dev libsqlite3-dev libhiredis-dev libc-ares-dev check)
 # openssl makes the DTLS and HTTPS tests' keys and certificates; systemd brings
 # systemd-analyze, which checks packaging/'s units (no running systemd needed);
 # iptables drops datagrams at random for the loss test (its statistic match);
