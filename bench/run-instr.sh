@@ -186,7 +186,11 @@ PIDS+=("$SUBPID")
 events() { curl -s "http://127.0.0.1:$GP/metrics" | awk '$1 == "coapgw_sse_events_total" {print $2}'; }
 subs() { curl -s "http://127.0.0.1:$GP/metrics" | awk '$1 == "coapgw_sse_subscribers" {print $2}'; }
 for _ in $(seq 1 $((SUBWAIT * 10))); do [ "$(subs)" = "$SSE_SUBS" ] && break; sleep 0.1; done
-[ "$(subs)" = "$SSE_SUBS" ] || { echo "(e): $(subs) of $SSE_SUBS subscribers" >&2; exit 1; }
+[ "$(subs)" = "$SSE_SUBS" ] || {
+    echo "(e): $(subs) of $SSE_SUBS subscribers" >&2
+    tail -n 5 "$TMP/e.out" "$TMP/c.log" >&2
+    exit 1
+}
 sleep 3
 dump c get "http://127.0.0.1:$GP/healthz"
 E0=$(events)
