@@ -235,7 +235,7 @@ fi
 
 csv instr setup label ops instructions_per_op anchor_ratio
 printf '\n%-4s %-52s %8s %14s %8s\n' case setup ops "instr/op" "x anchor"
-per_of() { local r; for r in "${RESULTS[@]}"; do [ "${r%%|*}" = "$1" ] && { echo "${r##*|}"; return; }; done; }
+per_of() { local r; for r in "${RESULTS[@]}"; do [ "${r%%|*}" = "$1" ] && { echo "${r##*|}"; return; }; done; return 0; }
 for r in "${RESULTS[@]}"; do
     IFS='|' read -r key label ops per <<<"$r"
     case $key in f | g) anchor=$(per_of g) ;; *) anchor=$(per_of a) ;; esac
