@@ -120,7 +120,10 @@ int main(int argc, char **argv)
     }
     base_loop_t *loop = base_loop_new();
     device_t d = {.n = (unsigned)n, .period_ms = (uint32_t)period, .tick = 1, .burst = burst};
-    d.srv = coap_server_new(ep, NULL);
+    /* One gateway observes every resource: past the server's default of
+     * 64 observers per host, targets would answer without Observe. */
+    coap_server_params_t sp = {.max_observers_per_host = (uint32_t)n};
+    d.srv = coap_server_new(ep, &sp);
     d.s = calloc((size_t)n, sizeof *d.s);
     if (!loop || !d.srv || !d.s) {
         fprintf(stderr, "sse_device: out of memory\n");

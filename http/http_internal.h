@@ -46,6 +46,9 @@ struct http_stream {
     http_pull_cb pull;
     http_closed_cb closed;
     void *arg;
+    int fd;      /* plain HTTP: the socket, written here while MHD holds it suspended; else -1 */
+    char *carry; /* what a direct write left unsent: MHD sends it first once resumed */
+    size_t carry_len, carry_off;
     uint8_t sleeping, ending;
 };
 

@@ -165,8 +165,10 @@ typedef long (*http_pull_cb)(void *arg, char *buf, size_t max);
  * stopping); no call on the stream after this one. */
 typedef void (*http_closed_cb)(void *arg);
 
-/* Answers req with 200 and a body produced by pull, sent chunked as it
- * comes (headers added with http_req_add_header() go out too). The stream
+/* Answers req with 200 and a body produced by pull, sent as it comes
+ * (headers added with http_req_add_header() go out too): on HTTPS chunked,
+ * on plain HTTP with "Connection: close" and a body that the close ends,
+ * written straight to the socket while MHD holds the connection suspended. The stream
  * relays other parties' data: it carries "X-Content-Type-Options: nosniff"
  * and "Content-Security-Policy: default-src 'none'; sandbox" unless those
  * headers were added. Returns NULL on failure (then answer req normally). */

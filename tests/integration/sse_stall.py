@@ -5,7 +5,7 @@ reads nothing until GOFILE exists (at most 60 s), so the gateway's socket
 fills and its queue for this subscriber with it. Then it reads what is
 left until the stream is quiet for 1 s (10 s at most), and prints the
 Observe sequence numbers of the events it got (their data's "seq"), one a
-line, in order (the body de-chunked)."""
+line, in order (the body de-chunked when it is chunked)."""
 import os
 import re
 import socket
@@ -33,8 +33,9 @@ while time.time() < end:
         break
     raw += b
 head, _, body = raw.partition(b"\r\n\r\n")
-data = b""
-while body:  # chunked transfer coding (RFC 9112 §7.1)
+chunked = re.search(rb"^transfer-encoding:.*chunked", head, re.I | re.M)
+data = b"" if chunked else body  # else the close ends the body (RFC 9112 §6.3)
+while chunked and body:  # chunked transfer coding (RFC 9112 §7.1)
     size_line, _, rest = body.partition(b"\r\n")
     size = int(size_line.split(b";")[0] or b"0", 16)
     if size == 0 or len(rest) < size:

@@ -32,6 +32,33 @@ headers() {
 }
 check "Accept: text/event-stream opens a stream (text/event-stream, no-cache)" headers
 
+# On plain HTTP a sleeping stream's events are written straight to its
+# socket (http/stream.c), so its body is not chunked: the close ends it.
+close_delimited() {
+    grep -qi '^connection: close' "$TMP/h" && ! grep -qi '^transfer-encoding' "$TMP/h" &&
+        head -1 "$TMP/h" | grep -q '^HTTP/1.1 200'
+}
+check "a stream on HTTP: HTTP/1.1 200, Connection: close, not chunked" close_delimited
+
+# Twenty streams of one target, each woken per event: every one gets
+# every event (consecutive Observe sequence numbers), each one whole (a
+# JSON data line, then the blank line that ends it).
+fan_out() {
+    local i f
+    for i in $(seq 1 20); do sse "f$i" 3.5 "$G/devices/demo/sensors/temperature"; done
+    sleep 4
+    for i in $(seq 1 20); do
+        f=$TMP/f$i.log
+        grep -o '"seq":[0-9]*' "$f" | cut -d: -f2 >"$f.seq"
+        [ "$(wc -l <"$f.seq")" -ge 5 ] || { echo "f$i: $(wc -l <"$f.seq") events"; return 1; }
+        [ "$(awk 'NR > 1 && $1 != p + 1 { g++ } { p = $1 } END { print g + 0 }' "$f.seq")" = 0 ] ||
+            { echo "f$i: a gap"; return 1; }
+        awk '/^data: / { if ($0 !~ /}$/) bad++; getline; if ($0 != "") bad++ } END { exit bad > 0 }' \
+            "$f" || { echo "f$i: a broken event"; return 1; }
+    done
+}
+check "twenty subscribers of one target each get every event, whole" fan_out
+
 shared() {
     local before after
     sleep 1 # the stream of the check before has ended (noticed at its next event)
