@@ -20,13 +20,7 @@
  * (scheme, address and port); an address or range entry never opens them. */
 #define ORIGIN_GUARDS GW_ACL_GUARD_LOCAL
 
-typedef struct {
-    char key[600]; /* "scheme://host:port", host lower case */
-    char host[300];
-    uint16_t port;
-} origin_t;
-
-static int origin_key(const char *url, origin_t *o)
+static int origin_key(const char *url, rv_origin_t *o)
 {
     char scheme[16];
     unsigned port;
@@ -50,7 +44,7 @@ static char *origin_at(const rv_origins_t *p, size_t i)
 
 static int add_origin_url(rv_origins_t *p, const char *url)
 {
-    origin_t o;
+    rv_origin_t o;
     char *key;
     if (origin_key(url, &o) || !(key = strdup(o.key))) return -1;
     if (base_buf_append(&p->origins, &key, sizeof key)) {
@@ -93,7 +87,7 @@ static int origin_listed(const rv_origins_t *p, const char *key)
 }
 
 /* Whether origin o may be reached at address a (with its port). */
-static gw_acl_verdict_t origin_verdict(const rv_origins_t *p, const origin_t *o,
+static gw_acl_verdict_t origin_verdict(const rv_origins_t *p, const rv_origin_t *o,
                                        const coap_addr_t *a)
 {
     if (origin_listed(p, o->key)) {
@@ -110,33 +104,32 @@ static gw_acl_verdict_t origin_verdict(const rv_origins_t *p, const origin_t *o,
     return gw_acl_check(p->ranges, ORIGIN_GUARDS, a);
 }
 
-int rv_origin_allowed(const rv_origins_t *p, const char *url, char *diag, size_t cap)
+int rv_origin_allowed(const rv_origins_t *p, const char *url, rv_origin_t *o, char *diag,
+                      size_t cap)
 {
-    origin_t o;
     coap_addr_t lit;
     gw_acl_verdict_t v = GW_ACL_UNLISTED;
-    if (origin_key(url, &o))
+    if (origin_key(url, o))
         v = GW_ACL_UNLISTED;
-    else if (!coap_addr_from_host(&lit, o.host, o.port))
-        v = origin_verdict(p, &o, &lit);
-    else if (origin_listed(p, o.key) || gw_acl_count(p->ranges))
+    else if (!coap_addr_from_host(&lit, o->host, o->port))
+        v = origin_verdict(p, o, &lit);
+    else if (origin_listed(p, o->key) || gw_acl_count(p->ranges))
         v = GW_ACL_ALLOWED;
     if (v == GW_ACL_LOCAL)
         snprintf(diag, cap,
                  "origin %s is a loopback, unspecified, link-local or cloud-metadata address: "
                  "only an entry naming it exactly (http://HOST:PORT) in proxy.allow_origins "
                  "opens it",
-                 o.host);
+                 o->host);
     else if (v)
         snprintf(diag, cap,
                  "origin not allowed: list it in proxy.allow_origins (or --allow-origin)");
     return v == GW_ACL_ALLOWED;
 }
 
-int rv_origin_addr_ok(const rv_origins_t *p, const char *url, const coap_addr_t *a)
+int rv_origin_addr_ok(const rv_origins_t *p, const rv_origin_t *o, const coap_addr_t *a)
 {
-    origin_t o;
-    return !origin_key(url, &o) && origin_verdict(p, &o, a) == GW_ACL_ALLOWED;
+    return origin_verdict(p, o, a) == GW_ACL_ALLOWED;
 }
 
 void rv_origins_free(rv_origins_t *p)

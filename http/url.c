@@ -56,6 +56,9 @@ out:
 
 unsigned http_url_zone_scope_(const char *url)
 {
+    /* A zone belongs to an IPv6 literal, which has brackets: without one,
+     * no need to parse the URL again (it is parsed on every call). */
+    if (!strchr(url, '[')) return 0;
     CURLU *u = curl_url();
     char *zone = NULL;
     unsigned scope = 0;

@@ -1,9 +1,13 @@
 /*
  * Unit tests for the HTTP client's checks (http_client.h): the address
- * check on new and reused connections, and URL splitting, against an origin
- * in this process (origin.h).
+ * check on new and reused connections, URL splitting and IPv6 zones,
+ * against an origin in this process (origin.h).
  */
 #include "origin.h"
+
+#include "http_client_internal.h"
+
+#include <net/if.h>
 
 static int checked;
 
@@ -112,6 +116,18 @@ START_TEST(url_split)
 }
 END_TEST
 
+/* The zone a call's address check applies to IPv6 addresses: from the
+ * URL's IPv6 literal only (a '%' elsewhere is no zone). */
+START_TEST(url_zone_scope)
+{
+    ck_assert_uint_eq(http_url_zone_scope_("http://[fe80::1%2542]:8080/x"), 42);
+    ck_assert_uint_eq(http_url_zone_scope_("http://[fe80::1%25lo]/"), if_nametoindex("lo"));
+    ck_assert_uint_eq(http_url_zone_scope_("http://[::1]/"), 0);
+    ck_assert_uint_eq(http_url_zone_scope_("http://h.example/a%2542?b=%25lo"), 0);
+    ck_assert_uint_eq(http_url_zone_scope_("http://127.0.0.1:80/"), 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("http_client_checks");
@@ -121,6 +137,7 @@ int main(void)
     tcase_add_test(tc, addr_check);
     tcase_add_test(tc, addr_check_reused_connection);
     tcase_add_test(tc, url_split);
+    tcase_add_test(tc, url_zone_scope);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }
