@@ -19,7 +19,7 @@ static const char *const hdr_names[H_COUNT] = {"Content-Type", "ETag", "Cache-Co
 
 static void call_free(http_call_t *call)
 {
-    if (call->easy) curl_easy_cleanup(call->easy);
+    http_client_easy_back_(call->c, call->easy);
     curl_slist_free_all(call->headers);
     free(call->method);
     base_buf_free(&call->req_body);
@@ -197,7 +197,7 @@ http_call_t *http_call_new(http_client_t *c, const char *method, const char *url
     if (!call) return NULL;
     call->c = c;
     call->method = strdup(method);
-    call->easy = curl_easy_init();
+    call->easy = http_client_easy_(c);
     if (!call->method || !call->easy ||
         curl_easy_setopt(call->easy, CURLOPT_URL, url) != CURLE_OK) {
         call_free(call);

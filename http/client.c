@@ -29,6 +29,7 @@ static int curl_ready;
 
 static void client_destroy(http_client_t *c)
 {
+    while (c->nidle) curl_easy_cleanup(c->idle[--c->nidle]);
     /* curl_multi_cleanup() may still call the socket and timer callbacks
      * while it closes connections: the loop and our timer must exist. */
     curl_multi_cleanup(c->multi);
@@ -44,6 +45,24 @@ void http_client_hold_(http_client_t *c)
 void http_client_release_(http_client_t *c)
 {
     if (--c->busy == 0 && c->closing) client_destroy(c);
+}
+
+CURL *http_client_easy_(http_client_t *c)
+{
+    return c->nidle ? c->idle[--c->nidle] : curl_easy_init();
+}
+
+void http_client_easy_back_(http_client_t *c, CURL *easy)
+{
+    if (!easy) return;
+    if (c->closing || c->nidle == HTTP_IDLE_EASY) {
+        curl_easy_cleanup(easy);
+        return;
+    }
+    /* Every option back to its default; what it keeps (connections, the
+     * DNS cache) belongs to the multi handle anyway. */
+    curl_easy_reset(easy);
+    c->idle[c->nidle++] = easy;
 }
 
 static void on_fd(base_loop_t *loop, int fd, unsigned events, void *arg);

@@ -40,9 +40,15 @@ struct http_call {
     char errbuf[CURL_ERROR_SIZE];
 };
 
+/* Easy handles kept for the next calls, reset: curl_easy_init() and
+ * curl_easy_cleanup() cost more than a reset (issue #19). */
+#define HTTP_IDLE_EASY 16
+
 struct http_client {
     base_loop_t *loop;
     CURLM *multi;
+    CURL *idle[HTTP_IDLE_EASY]; /* reset, out of the multi */
+    size_t nidle;
     base_loop_timer_t *timer;
     base_list_t calls; /* http_call_t */
     size_t running;
@@ -55,6 +61,11 @@ struct http_client {
  * that a callback freeing it leaves the freeing to the last frame out. */
 void http_client_hold_(http_client_t *c);
 void http_client_release_(http_client_t *c);
+/* client.c: an easy handle for a new call (an idle one, or a new one), or
+ * NULL; and back from a finished call, out of the multi, to be kept
+ * (reset: no option of one call reaches the next) or cleaned up. */
+CURL *http_client_easy_(http_client_t *c);
+void http_client_easy_back_(http_client_t *c, CURL *easy);
 
 /* call.c: ends a started call: out of the multi (its connection goes back
  * to the cache), out of the list, callback, freed. result HTTP_CALL_OK

@@ -1,7 +1,7 @@
 /*
  * Unit tests for the libcurl multi client (http_client.h): requests and
- * answers, limits, connection reuse, concurrency, cancelling, against an
- * origin in this process (origin.h).
+ * answers, limits, connection and handle reuse, concurrency, cancelling,
+ * against an origin in this process (origin.h).
  */
 #include "origin.h"
 
@@ -196,6 +196,32 @@ START_TEST(connection_reused)
 }
 END_TEST
 
+/* Easy handles are kept for the next calls (issue #19): nothing of one
+ * call (method, body, headers, timeout) reaches the next. */
+START_TEST(reused_handles_start_clean)
+{
+    rec_t k;
+    http_call_t *call = mk("PUT", "/echo");
+    ck_assert_int_eq(http_call_add_header(call, "Content-Type", "text/x"), 0);
+    ck_assert_int_eq(http_call_set_body(call, "b", 1), 0);
+    http_call_set_timeout(call, 300);
+    run_call(call, &k);
+    ck_assert_int_eq(k.result, HTTP_CALL_OK);
+    ck_assert_str_eq((char *)k.body, "PUT\nb");
+    ck_assert_str_eq(k.ctype, "text/x");
+    free(k.body);
+    do_call("GET", "/echo", NULL, &k);
+    ck_assert_int_eq(k.result, HTTP_CALL_OK);
+    ck_assert_str_eq((char *)k.body, "GET\n");
+    ck_assert_str_eq(k.ctype, "(null)");
+    free(k.body);
+    do_call("GET", "/slow", NULL, &k); /* 1.5 s: the 300 ms are gone */
+    ck_assert_int_eq(k.result, HTTP_CALL_OK);
+    ck_assert_str_eq((char *)k.body, "slow");
+    free(k.body);
+}
+END_TEST
+
 START_TEST(fifty_concurrent)
 {
     enum { N = 50 };
@@ -349,6 +375,7 @@ int main(void)
     tcase_add_test(tc, big_body_and_limit);
     tcase_add_test(tc, redirect_not_followed);
     tcase_add_test(tc, connection_reused);
+    tcase_add_test(tc, reused_handles_start_clean);
     tcase_add_test(tc, fifty_concurrent);
     tcase_add_test(tc, cancel);
     tcase_add_test(tc, free_with_calls_running);
