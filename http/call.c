@@ -289,6 +289,9 @@ static int configure(http_call_t *call)
     SET(CURLOPT_WRITEDATA, call);
     SET(CURLOPT_HEADERFUNCTION, header_cb);
     SET(CURLOPT_HEADERDATA, call);
+    /* The client's, not the call's: a connection outlives its first call. */
+    SET(CURLOPT_CLOSESOCKETFUNCTION, http_client_close_sock_);
+    SET(CURLOPT_CLOSESOCKETDATA, call->c);
     if (!strcmp(m, "GET") && !call->has_body) {
         SET(CURLOPT_HTTPGET, 1L);
     } else if (!strcmp(m, "HEAD")) {
