@@ -20,15 +20,15 @@
  * (scheme, address and port); an address or range entry never opens them. */
 #define ORIGIN_GUARDS GW_ACL_GUARD_LOCAL
 
-static int origin_key(const char *url, rv_origin_t *o)
+static int origin_key(const http_url_t *u, rv_origin_t *o)
 {
-    char scheme[16];
-    unsigned port;
-    if (http_url_split(url, scheme, sizeof scheme, o->host, sizeof o->host, &port) || port > 65535)
-        return -1;
-    for (char *p = o->host; *p; p++) *p = (char)tolower((unsigned char)*p);
-    o->port = (uint16_t)port;
-    snprintf(o->key, sizeof o->key, "%s://%s:%u", scheme, o->host, port);
+    if (!u || u->port > 65535) return -1;
+    size_t i = 0;
+    for (; u->host[i] && i + 1 < sizeof o->host; i++)
+        o->host[i] = (char)tolower((unsigned char)u->host[i]);
+    o->host[i] = '\0';
+    o->port = (uint16_t)u->port;
+    snprintf(o->key, sizeof o->key, "%s://%s:%u", u->scheme, o->host, u->port);
     return 0;
 }
 
@@ -45,8 +45,11 @@ static char *origin_at(const rv_origins_t *p, size_t i)
 static int add_origin_url(rv_origins_t *p, const char *url)
 {
     rv_origin_t o;
+    http_url_t u;
     char *key;
-    if (origin_key(url, &o) || !(key = strdup(o.key))) return -1;
+    if (http_url_parse(url, &u)) return -1;
+    http_url_release(&u);
+    if (origin_key(&u, &o) || !(key = strdup(o.key))) return -1;
     if (base_buf_append(&p->origins, &key, sizeof key)) {
         free(key);
         return -1;
@@ -104,7 +107,7 @@ static gw_acl_verdict_t origin_verdict(const rv_origins_t *p, const rv_origin_t 
     return gw_acl_check(p->ranges, ORIGIN_GUARDS, a);
 }
 
-int rv_origin_allowed(const rv_origins_t *p, const char *url, rv_origin_t *o, char *diag,
+int rv_origin_allowed(const rv_origins_t *p, const http_url_t *url, rv_origin_t *o, char *diag,
                       size_t cap)
 {
     coap_addr_t lit;

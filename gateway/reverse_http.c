@@ -33,6 +33,7 @@ typedef struct {
     uint64_t deadline_ms; /* proxy.timeout_ms covers every hop */
     uint32_t hops;
     char cur[2048];     /* the URL of this hop */
+    http_url_t url;     /* cur parsed, until the hop's call takes it */
     rv_origin_t origin; /* cur's, for the address checks */
 } fwd_t;
 
@@ -40,6 +41,7 @@ typedef struct {
 static void fwd_free(fwd_t *f)
 {
     gw_limits_give(f->rv->gw);
+    http_url_release(&f->url);
     base_buf_free(&f->headers);
     free(f->body);
     free(f);
@@ -63,7 +65,7 @@ static int addr_check(const struct sockaddr *sa, socklen_t len, void *arg)
 static int start_hop(fwd_t *f)
 {
     gw_t *gw = f->rv->gw;
-    http_call_t *call = http_call_new(f->rv->http, f->http_method, f->cur);
+    http_call_t *call = http_call_new_parsed(f->rv->http, f->http_method, &f->url);
     if (!call) return 1;
     if (f->content_type) http_call_add_header(call, "Content-Type", f->content_type);
     for (size_t o = 0; o < f->headers.len;) {
@@ -113,7 +115,8 @@ static void follow(fwd_t *f, const http_result_t *r)
         fwd_fail(f, COAP_BAD_GATEWAY, diag);
         return;
     }
-    if (!rv_origin_allowed(&f->rv->origins, next, &f->origin, why, sizeof why)) {
+    const http_url_t *parsed = http_url_parse(next, &f->url) ? NULL : &f->url;
+    if (!rv_origin_allowed(&f->rv->origins, parsed, &f->origin, why, sizeof why)) {
         snprintf(diag, sizeof diag, "redirect from %.300s refused, never fetched: %.600s", f->cur,
                  why);
         fwd_fail(f, COAP_FORBIDDEN, diag);
@@ -301,16 +304,11 @@ static int keep_request(fwd_t *f, const coap_server_request_t *req)
     return rc;
 }
 
-void rv_forward_http(gw_reverse_t *rv, coap_server_t *srv, const coap_server_request_t *req,
-                     const char *uri)
+/* An allowed request that the cache did not answer: to HTTP, taking url's
+ * parse for its first hop. */
+static void forward(gw_reverse_t *rv, coap_server_t *srv, const coap_server_request_t *req,
+                    const char *uri, http_url_t *url, const rv_origin_t *origin)
 {
-    char diag[600];
-    rv_origin_t origin;
-    if (!rv_origin_allowed(&rv->origins, uri, &origin, diag, sizeof diag)) {
-        rv_answer(srv, req->id, COAP_FORBIDDEN, diag);
-        return;
-    }
-    if (answer_from_cache(rv, srv, req, uri)) return;
     const char *method = gw_map_method_to_http(req->method);
     if (!method) {
         rv_answer(srv, req->id, COAP_NOT_IMPLEMENTED, "no HTTP method for this CoAP method");
@@ -345,7 +343,9 @@ void rv_forward_http(gw_reverse_t *rv, coap_server_t *srv, const coap_server_req
     f->hops = 0;
     snprintf(f->uri, sizeof f->uri, "%s", uri);
     snprintf(f->cur, sizeof f->cur, "%s", uri);
-    f->origin = origin;
+    f->url = *url;
+    url->curlu = NULL;
+    f->origin = *origin;
     if (keep_request(f, req)) {
         fwd_fail(f, COAP_INTERNAL_SERVER_ERROR, "out of memory");
         return;
@@ -357,4 +357,19 @@ void rv_forward_http(gw_reverse_t *rv, coap_server_t *srv, const coap_server_req
         return;
     }
     rv_ack_early(srv, req);
+}
+
+void rv_forward_http(gw_reverse_t *rv, coap_server_t *srv, const coap_server_request_t *req,
+                     const char *uri)
+{
+    char diag[600];
+    http_url_t url;
+    rv_origin_t origin;
+    /* One parse for the origin checks and the fetch. */
+    const http_url_t *parsed = http_url_parse(uri, &url) ? NULL : &url;
+    if (!rv_origin_allowed(&rv->origins, parsed, &origin, diag, sizeof diag))
+        rv_answer(srv, req->id, COAP_FORBIDDEN, diag);
+    else if (!answer_from_cache(rv, srv, req, uri))
+        forward(rv, srv, req, uri, &url, &origin);
+    http_url_release(&url);
 }

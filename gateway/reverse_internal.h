@@ -43,12 +43,12 @@ typedef struct {
     uint16_t port;
 } rv_origin_t;
 
-/* Before any connection: whether url's origin may be reached. An origin
- * named by address is decided now; one named by host name must be listed,
- * or a range might allow its address (rv_origin_addr_ok decides after
- * DNS). o gets url's origin (for rv_origin_addr_ok); diag gets the reason
- * of a refusal. */
-int rv_origin_allowed(const rv_origins_t *p, const char *url, rv_origin_t *o, char *diag,
+/* Before any connection: whether the origin of url (NULL: a URL that did
+ * not parse) may be reached. An origin named by address is decided now;
+ * one named by host name must be listed, or a range might allow its
+ * address (rv_origin_addr_ok decides after DNS). o gets url's origin (for
+ * rv_origin_addr_ok); diag gets the reason of a refusal. */
+int rv_origin_allowed(const rv_origins_t *p, const http_url_t *url, rv_origin_t *o, char *diag,
                       size_t cap);
 /* After DNS: whether origin o (from rv_origin_allowed) may be reached at
  * address a. */

@@ -20,6 +20,7 @@ static const char *const hdr_names[H_COUNT] = {"Content-Type", "ETag", "Cache-Co
 static void call_free(http_call_t *call)
 {
     http_client_easy_back_(call->c, call->easy);
+    curl_url_cleanup(call->url); /* after: the handle used it */
     curl_slist_free_all(call->headers);
     free(call->method);
     base_buf_free(&call->req_body);
@@ -188,22 +189,33 @@ static int is_token(const char *s)
 
 http_call_t *http_call_new(http_client_t *c, const char *method, const char *url)
 {
-    char scheme[16], host[256];
-    unsigned port;
-    if (!c || c->closing || !method || !is_token(method) || !url) return NULL;
-    if (http_url_split(url, scheme, sizeof scheme, host, sizeof host, &port) < 0) return NULL;
-    if (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0) return NULL;
-    http_call_t *call = calloc(1, sizeof *call);
-    if (!call) return NULL;
+    http_url_t u;
+    if (!url || http_url_parse(url, &u)) return NULL;
+    return http_call_new_parsed(c, method, &u);
+}
+
+http_call_t *http_call_new_parsed(http_client_t *c, const char *method, http_url_t *u)
+{
+    http_call_t *call = NULL;
+    if (c && !c->closing && method && is_token(method) && u->curlu &&
+        (!strcmp(u->scheme, "http") || !strcmp(u->scheme, "https")))
+        call = calloc(1, sizeof *call);
+    if (!call) {
+        http_url_release(u);
+        return NULL;
+    }
     call->c = c;
+    call->zone_scope = http_url_zone_scope_(u);
+    call->url = u->curlu;
+    u->curlu = NULL;
     call->method = strdup(method);
     call->easy = http_client_easy_(c);
+    /* CURLOPT_CURLU: curl copies our parse instead of parsing the URL again. */
     if (!call->method || !call->easy ||
-        curl_easy_setopt(call->easy, CURLOPT_URL, url) != CURLE_OK) {
+        curl_easy_setopt(call->easy, CURLOPT_CURLU, call->url) != CURLE_OK) {
         call_free(call);
         return NULL;
     }
-    call->zone_scope = http_url_zone_scope_(url);
     call->timeout_ms = 10000;
     call->max_body = 1024 * 1024;
     base_list_push_front(&c->calls, &call->link);

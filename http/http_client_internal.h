@@ -20,6 +20,7 @@ struct http_call {
     base_list_t link; /* in c->calls: every call of the client, started or not */
     http_client_t *c;
     CURL *easy;
+    CURLU *url; /* the parsed URL curl fetches (CURLOPT_CURLU) */
     char *method;
     struct curl_slist *headers;
     base_buf_t req_body;
@@ -86,8 +87,8 @@ void http_call_discard_(http_call_t *call);
 /* call_addr.c: sets curl's socket hooks on the call's handle, and its
  * address check's when it has one. Returns a CURLcode. */
 CURLcode http_call_set_addr_hooks_(http_call_t *call);
-/* url.c: the scope curl gives the addresses of url's IPv6 zone
+/* url.c: the scope curl gives the addresses of u's IPv6 zone
  * ("http://[fe80::1%25eth0]/"), or 0. */
-unsigned http_url_zone_scope_(const char *url);
+unsigned http_url_zone_scope_(const http_url_t *u);
 
 #endif
