@@ -105,10 +105,12 @@ static int set_sock_state(http_client_t *c, curl_socket_t s, uint8_t st)
     return 0;
 }
 
-static void unregister(http_client_t *c, curl_socket_t s)
+/* Out of the loop; keep: what of its state stays (HTTP_SOCK_CONN while the
+ * socket lives, 0 once closed). */
+static void unregister(http_client_t *c, curl_socket_t s, uint8_t keep)
 {
     if (sock_state(c, s) & HTTP_SOCK_REGISTERED) base_loop_del_fd(c->loop, s);
-    if (sock_state(c, s)) c->socks[s] = 0;
+    if (sock_state(c, s)) c->socks[s] &= keep;
 }
 
 /* Registers s for ev, or changes its events (a parked one's too). */
@@ -141,7 +143,7 @@ void http_client_sock_opened_(http_client_t *c, curl_socket_t s)
 
 int http_client_close_sock_(void *clientp, curl_socket_t s)
 {
-    unregister(clientp, s);
+    unregister(clientp, s, 0);
     return close(s);
 }
 
@@ -155,7 +157,7 @@ static int sock_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *soc
         if ((st & HTTP_SOCK_CONN) && (st & HTTP_SOCK_REGISTERED))
             c->socks[s] |= HTTP_SOCK_PARKED;
         else
-            unregister(c, s);
+            unregister(c, s, 0);
         return 0;
     }
     unsigned ev =
@@ -239,8 +241,9 @@ static void on_fd(base_loop_t *loop, int fd, unsigned events, void *arg)
     http_client_t *c = arg;
     if (sock_state(c, fd) & HTTP_SOCK_PARKED) {
         /* Nothing is expected on an idle connection: its end, most
-         * likely. curl sees it when it next checks the connection. */
-        unregister(c, fd);
+         * likely. curl sees it when it next checks the connection, and
+         * closes it or, should it live on, watches and parks it again. */
+        unregister(c, fd, HTTP_SOCK_CONN);
         return;
     }
     drive(c, fd,
