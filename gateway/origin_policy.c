@@ -28,7 +28,23 @@ static int origin_key(const http_url_t *u, rv_origin_t *o)
         o->host[i] = (char)tolower((unsigned char)u->host[i]);
     o->host[i] = '\0';
     o->port = (uint16_t)u->port;
-    snprintf(o->key, sizeof o->key, "%s://%s:%u", u->scheme, o->host, u->port);
+    /* "scheme://host:port", without printf's cost (every request) */
+    _Static_assert(sizeof o->key >= sizeof u->scheme + 3 + sizeof o->host + 6, "key too short");
+    char *k = o->key;
+    size_t n = strlen(u->scheme);
+    memcpy(k, u->scheme, n);
+    memcpy(k + n, "://", 3);
+    k += n + 3;
+    memcpy(k, o->host, i);
+    k += i;
+    *k++ = ':';
+    char digits[8];
+    size_t d = 0;
+    unsigned port = u->port;
+    do digits[d++] = (char)('0' + port % 10);
+    while ((port /= 10) && d < sizeof digits);
+    while (d) *k++ = digits[--d];
+    *k = '\0';
     return 0;
 }
 

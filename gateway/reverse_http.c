@@ -37,6 +37,14 @@ typedef struct {
     rv_origin_t origin; /* cur's, for the address checks */
 } fwd_t;
 
+/* snprintf(dst, cap, "%s", src) without printf's cost (every request). */
+static void copy_str(char *dst, size_t cap, const char *src)
+{
+    size_t n = strnlen(src, cap - 1);
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
 /* The call is over: its place in coap.max_exchanges' budget is free. */
 static void fwd_free(fwd_t *f)
 {
@@ -341,8 +349,8 @@ static void forward(gw_reverse_t *rv, coap_server_t *srv, const coap_server_requ
     f->body_len = 0;
     f->deadline_ms = base_loop_now(rv->gw->loop) + rv->gw->cfg.timeout_ms;
     f->hops = 0;
-    snprintf(f->uri, sizeof f->uri, "%s", uri);
-    snprintf(f->cur, sizeof f->cur, "%s", uri);
+    copy_str(f->uri, sizeof f->uri, uri);
+    copy_str(f->cur, sizeof f->cur, uri);
     f->url = *url;
     url->curlu = NULL;
     f->origin = *origin;

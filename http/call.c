@@ -296,6 +296,9 @@ static int configure(http_call_t *call)
     /* No proxy from the environment: the address check must see the
      * origin's address, not a proxy's. */
     SET(CURLOPT_PROXY, "");
+    /* No proxy, so no exceptions to it: saves reading no_proxy and
+     * NO_PROXY from the environment on every transfer. */
+    SET(CURLOPT_NOPROXY, "");
     SET(CURLOPT_TIMEOUT_MS, (long)call->timeout_ms);
     SET(CURLOPT_WRITEFUNCTION, write_cb);
     SET(CURLOPT_WRITEDATA, call);
