@@ -39,13 +39,12 @@ static int curl_ready;
 
 static void client_destroy(http_client_t *c)
 {
-    /* After curl_multi_cleanup(): it closes connections through c->socks. */
     while (c->nidle) curl_easy_cleanup(c->idle[--c->nidle]);
     /* curl_multi_cleanup() may still call the socket and timer callbacks
      * while it closes connections: the loop and our timer must exist. */
     curl_multi_cleanup(c->multi);
     base_loop_timer_free(c->timer);
-    free(c->socks);
+    free(c->socks); /* after: closing connections reads it */
     free(c);
 }
 
