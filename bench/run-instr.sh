@@ -24,9 +24,10 @@
 # Prints instructions per operation and the ratio to its anchor; writes
 # $CSV_DIR/instr.csv (setup,label,ops,instructions_per_op,anchor_ratio).
 # usage: bench/run-instr.sh [N]   (N requests per case, default 2000;
-#   BUILD_DIR, SSE_SUBS (default 1000), CSV_DIR overridable; CASES picks
-#   the cases to run, e.g. CASES=e SSE_SUBS=10000 for (e) alone: default
-#   abcdefg; the anchor ratio needs (a) or (g))
+#   BUILD_DIR, SSE_SUBS (default 1000), CSV_DIR overridable; CASES=d, or
+#   any letters of abcdefg, runs those cases only (CASES=e SSE_SUBS=10000
+#   for (e) alone; the anchor ratio needs (a) or (g)); CG_KEEP=DIR keeps
+#   the callgrind dumps there, for callgrind_annotate)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-2000}
@@ -46,7 +47,7 @@ cmake --build "$BUILD" -j2 --target coapgw mhd_hello coap_hello coap_load sse_lo
 cg() {
     local name=$1
     shift
-    valgrind --tool=callgrind --callgrind-out-file="$TMP/$name.cg" "$@" >"$TMP/$name.log" 2>&1 &
+    valgrind --tool=callgrind --compress-strings=no --callgrind-out-file="$TMP/$name.cg" "$@" >"$TMP/$name.log" 2>&1 &
     CG_PID=$!
     PIDS+=("$CG_PID")
 }
@@ -89,17 +90,17 @@ echo "callgrind, $N operations per case; load average $(cut -d' ' -f1-3 /proc/lo
 
 # (a) libmicrohttpd
 if want a; then
-HP=$(port tcp)
-cg a "$BUILD/mhd_hello" "$HP"
-wait_http "http://127.0.0.1:$HP/"
-urls "$TMP/a.cfg" "http://127.0.0.1:$HP/"
-get "http://127.0.0.1:$HP/"
-dump a get "http://127.0.0.1:$HP/"
-curl -s -K "$TMP/a.cfg"
-dump a get "http://127.0.0.1:$HP/"
-result a "libmicrohttpd, fixed body (anchor)" "$N" "$(total a)"
-kill "$CG_PID"
-wait "$CG_PID" 2>/dev/null || true
+    HP=$(port tcp)
+    cg a "$BUILD/mhd_hello" "$HP"
+    wait_http "http://127.0.0.1:$HP/"
+    urls "$TMP/a.cfg" "http://127.0.0.1:$HP/"
+    get "http://127.0.0.1:$HP/"
+    dump a get "http://127.0.0.1:$HP/"
+    curl -s -K "$TMP/a.cfg"
+    dump a get "http://127.0.0.1:$HP/"
+    result a "libmicrohttpd, fixed body (anchor)" "$N" "$(total a)"
+    kill "$CG_PID"
+    wait "$CG_PID" 2>/dev/null || true
 fi
 
 # the CoAP device and the HTTP origin, native
@@ -135,77 +136,77 @@ JSON
 
 # (b) proxied, every URL distinct
 if want b || want d; then
-gateway b false
-fi
-if want b; then
-U="http://127.0.0.1:$GP/devices/hello/hello"
-urls "$TMP/b.cfg" "$U" distinct
-get "$U?warm"
-dump b get "http://127.0.0.1:$GP/healthz"
-curl -s -K "$TMP/b.cfg"
-dump b get "http://127.0.0.1:$GP/healthz"
-result b "coapgw HTTP->CoAP, cache off, distinct URLs" "$N" "$(total b)"
-fi
+    gateway b false
+    if want b; then
+        U="http://127.0.0.1:$GP/devices/hello/hello"
+        urls "$TMP/b.cfg" "$U" distinct
+        get "$U?warm"
+        dump b get "http://127.0.0.1:$GP/healthz"
+        curl -s -K "$TMP/b.cfg"
+        dump b get "http://127.0.0.1:$GP/healthz"
+        result b "coapgw HTTP->CoAP, cache off, distinct URLs" "$N" "$(total b)"
+    fi
 
-# (d) on the same gateway: CoAP -> HTTP, one request in flight
-if want d; then
-get "http://127.0.0.1:$GP/healthz"
-"$BUILD/coap_load" -P "127.0.0.1:$GC" -c 1 -d 1 "http://127.0.0.1:$OP/" >/dev/null
-dump b get "http://127.0.0.1:$GP/healthz"
-"$BUILD/coap_load" -P "127.0.0.1:$GC" -c 1 -d 10 "http://127.0.0.1:$OP/" >"$TMP/d.out"
-dump b get "http://127.0.0.1:$GP/healthz"
-DN=$(awk '{for (i = 1; i < NF; i++) if ($i == "ok") print $(i + 1)}' "$TMP/d.out")
-result d "coapgw CoAP->HTTP (Proxy-Uri, libcurl)" "$DN" "$(total b)"
-fi
-if want b || want d; then
-kill "$CG_PID"
-wait "$CG_PID" 2>/dev/null || true
+    # (d) on the same gateway: CoAP -> HTTP, one request in flight
+    if want d; then
+        get "http://127.0.0.1:$GP/healthz"
+        "$BUILD/coap_load" -P "127.0.0.1:$GC" -c 1 -d 1 "http://127.0.0.1:$OP/" >/dev/null
+        dump b get "http://127.0.0.1:$GP/healthz"
+        "$BUILD/coap_load" -P "127.0.0.1:$GC" -c 1 -d 10 "http://127.0.0.1:$OP/" >"$TMP/d.out"
+        dump b get "http://127.0.0.1:$GP/healthz"
+        DN=$(awk '{for (i = 1; i < NF; i++) if ($i == "ok") print $(i + 1)}' "$TMP/d.out")
+        result d "coapgw CoAP->HTTP (Proxy-Uri, libcurl)" "$DN" "$(total b)"
+    fi
+    kill "$CG_PID"
+    wait "$CG_PID" 2>/dev/null || true
 fi
 
 # (c) the cache
-want c || want e && gateway c true
-if want c; then
-U="http://127.0.0.1:$GP/devices/hello/hello"
-urls "$TMP/c.cfg" "$U"
-get "$U"
-dump c get "$U"
-curl -s -K "$TMP/c.cfg"
-dump c get "$U"
-result c "coapgw HTTP->CoAP, from the cache" "$N" "$(total c)"
-fi
-
-# (e) SSE, shape B, on the same gateway
-if want e; then
-# under callgrind the gateway takes a while to accept thousands of streams
-# (hence fewer handshakes at a time, and the long header deadline above)
-SUBWAIT=$((60 + SSE_SUBS / 50))
-"$BUILD/sse_load" sub -d $((60 + SUBWAIT)) -w 5 -g 3 -c "$SUBWAIT" -b 50 -n 100 127.0.0.1 "$GP" "/devices/sse/t/%d" "$SSE_SUBS" \
-    >"$TMP/e.out" 2>&1 &
-SUBPID=$!
-PIDS+=("$SUBPID")
-events() { curl -s "http://127.0.0.1:$GP/metrics" | awk '$1 == "coapgw_sse_events_total" {print $2}'; }
-subs() { curl -s "http://127.0.0.1:$GP/metrics" | awk '$1 == "coapgw_sse_subscribers" {print $2}'; }
-for _ in $(seq 1 $((SUBWAIT * 10))); do [ "$(subs)" = "$SSE_SUBS" ] && break; sleep 0.1; done
-[ "$(subs)" = "$SSE_SUBS" ] || {
-    echo "(e): $(subs) of $SSE_SUBS subscribers" >&2
-    tail -n 5 "$TMP/e.out" "$TMP/c.log" >&2
-    exit 1
-}
-sleep 3
-dump c get "http://127.0.0.1:$GP/healthz"
-E0=$(events)
-sleep 20
-E1=$(events)
-dump c get "http://127.0.0.1:$GP/healthz"
-# coapgw_sse_events_total counts notifications turned into events (once
-# per target); each reaches the target's SSE_SUBS/100 subscribers
-EV=$(((E1 - E0) * SSE_SUBS / 100))
-result e "coapgw SSE, one event to one subscriber (shape B)" "$EV" "$(total c)"
-kill "$SUBPID" 2>/dev/null || true
-fi
 if want c || want e; then
-kill "$CG_PID"
-wait "$CG_PID" 2>/dev/null || true
+    gateway c true
+    if want c; then
+        U="http://127.0.0.1:$GP/devices/hello/hello"
+        urls "$TMP/c.cfg" "$U"
+        get "$U"
+        dump c get "$U"
+        curl -s -K "$TMP/c.cfg"
+        dump c get "$U"
+        result c "coapgw HTTP->CoAP, from the cache" "$N" "$(total c)"
+    fi
+
+    # (e) SSE, shape B, on the same gateway
+    if want e; then
+        # under callgrind the gateway takes a while to accept thousands of
+        # streams (hence fewer handshakes at a time, and the long header
+        # deadline above)
+        SUBWAIT=$((60 + SSE_SUBS / 50))
+        "$BUILD/sse_load" sub -d $((60 + SUBWAIT)) -w 5 -g 3 -c "$SUBWAIT" -b 50 -n 100 127.0.0.1 "$GP" \
+            "/devices/sse/t/%d" "$SSE_SUBS" \
+            >"$TMP/e.out" 2>&1 &
+        SUBPID=$!
+        PIDS+=("$SUBPID")
+        events() { curl -s "http://127.0.0.1:$GP/metrics" | awk '$1 == "coapgw_sse_events_total" {print $2}'; }
+        subs() { curl -s "http://127.0.0.1:$GP/metrics" | awk '$1 == "coapgw_sse_subscribers" {print $2}'; }
+        for _ in $(seq 1 $((SUBWAIT * 10))); do [ "$(subs)" = "$SSE_SUBS" ] && break; sleep 0.1; done
+        [ "$(subs)" = "$SSE_SUBS" ] || {
+            echo "(e): $(subs) of $SSE_SUBS subscribers" >&2
+            tail -n 5 "$TMP/e.out" "$TMP/c.log" >&2
+            exit 1
+        }
+        sleep 3
+        dump c get "http://127.0.0.1:$GP/healthz"
+        E0=$(events)
+        sleep 20
+        E1=$(events)
+        dump c get "http://127.0.0.1:$GP/healthz"
+        # coapgw_sse_events_total counts notifications turned into events (once
+        # per target); each reaches the target's SSE_SUBS/100 subscribers
+        EV=$(((E1 - E0) * SSE_SUBS / 100))
+        result e "coapgw SSE, one event to one subscriber (shape B)" "$EV" "$(total c)"
+    fi
+    [ -z "${SUBPID:-}" ] || kill "$SUBPID" 2>/dev/null || true
+    kill "$CG_PID"
+    wait "$CG_PID" 2>/dev/null || true
 fi
 
 # (f), (g): CoAP servers, one request in flight for 10 s
@@ -225,8 +226,10 @@ coap_case() { # KEY LABEL URI CMD...
     wait "$CG_PID" 2>/dev/null || true
 }
 FP=$(port udp)
-want f && coap_case f "engine: bench/coap_hello answers GET" "coap://127.0.0.1:$FP/hello" \
-    "$BUILD/coap_hello" "127.0.0.1:$FP"
+if want f; then
+    coap_case f "engine: bench/coap_hello answers GET" "coap://127.0.0.1:$FP/hello" \
+        "$BUILD/coap_hello" "127.0.0.1:$FP"
+fi
 if want g && command -v coap-server-notls >/dev/null; then
     LP=$(port udp)
     coap_case g "libcoap coap-server-notls answers GET (anchor)" "coap://127.0.0.1:$LP/" \
@@ -235,7 +238,7 @@ fi
 
 csv instr setup label ops instructions_per_op anchor_ratio
 printf '\n%-4s %-52s %8s %14s %8s\n' case setup ops "instr/op" "x anchor"
-per_of() { local r; for r in "${RESULTS[@]}"; do [ "${r%%|*}" = "$1" ] && { echo "${r##*|}"; return; }; done; return 0; }
+per_of() { local r; for r in "${RESULTS[@]}"; do [ "${r%%|*}" = "$1" ] && { echo "${r##*|}"; return; }; done; true; }
 for r in "${RESULTS[@]}"; do
     IFS='|' read -r key label ops per <<<"$r"
     case $key in f | g) anchor=$(per_of g) ;; *) anchor=$(per_of a) ;; esac
@@ -244,3 +247,4 @@ for r in "${RESULTS[@]}"; do
     csv_row instr "$key" "$label" "$ops" "$per" "$ratio"
 done
 echo "anchors: (a) for the HTTP cases, (g) for the engine; lower is better"
+[ -z "${CG_KEEP:-}" ] || { mkdir -p "$CG_KEEP" && cp "$TMP"/*.cg.* "$CG_KEEP"/; }

@@ -20,21 +20,31 @@
  * (scheme, address and port); an address or range entry never opens them. */
 #define ORIGIN_GUARDS GW_ACL_GUARD_LOCAL
 
-typedef struct {
-    char key[600]; /* "scheme://host:port", host lower case */
-    char host[300];
-    uint16_t port;
-} origin_t;
-
-static int origin_key(const char *url, origin_t *o)
+static int origin_key(const http_url_t *u, rv_origin_t *o)
 {
-    char scheme[16];
-    unsigned port;
-    if (http_url_split(url, scheme, sizeof scheme, o->host, sizeof o->host, &port) || port > 65535)
-        return -1;
-    for (char *p = o->host; *p; p++) *p = (char)tolower((unsigned char)*p);
-    o->port = (uint16_t)port;
-    snprintf(o->key, sizeof o->key, "%s://%s:%u", scheme, o->host, port);
+    if (!u || u->port > 65535) return -1;
+    size_t i = 0;
+    for (; u->host[i] && i + 1 < sizeof o->host; i++)
+        o->host[i] = (char)tolower((unsigned char)u->host[i]);
+    o->host[i] = '\0';
+    o->port = (uint16_t)u->port;
+    /* "scheme://host:port", without printf's cost (every request) */
+    _Static_assert(sizeof o->key >= sizeof u->scheme + 3 + sizeof o->host + 6, "key too short");
+    char *k = o->key;
+    size_t n = strlen(u->scheme);
+    memcpy(k, u->scheme, n);
+    memcpy(k + n, "://", 3);
+    k += n + 3;
+    memcpy(k, o->host, i);
+    k += i;
+    *k++ = ':';
+    char digits[8];
+    size_t d = 0;
+    unsigned port = u->port;
+    do digits[d++] = (char)('0' + port % 10);
+    while ((port /= 10) && d < sizeof digits);
+    while (d) *k++ = digits[--d];
+    *k = '\0';
     return 0;
 }
 
@@ -50,9 +60,12 @@ static char *origin_at(const rv_origins_t *p, size_t i)
 
 static int add_origin_url(rv_origins_t *p, const char *url)
 {
-    origin_t o;
+    rv_origin_t o;
+    http_url_t u;
     char *key;
-    if (origin_key(url, &o) || !(key = strdup(o.key))) return -1;
+    if (http_url_parse(url, &u)) return -1;
+    http_url_release(&u);
+    if (origin_key(&u, &o) || !(key = strdup(o.key))) return -1;
     if (base_buf_append(&p->origins, &key, sizeof key)) {
         free(key);
         return -1;
@@ -93,7 +106,7 @@ static int origin_listed(const rv_origins_t *p, const char *key)
 }
 
 /* Whether origin o may be reached at address a (with its port). */
-static gw_acl_verdict_t origin_verdict(const rv_origins_t *p, const origin_t *o,
+static gw_acl_verdict_t origin_verdict(const rv_origins_t *p, const rv_origin_t *o,
                                        const coap_addr_t *a)
 {
     if (origin_listed(p, o->key)) {
@@ -110,33 +123,32 @@ static gw_acl_verdict_t origin_verdict(const rv_origins_t *p, const origin_t *o,
     return gw_acl_check(p->ranges, ORIGIN_GUARDS, a);
 }
 
-int rv_origin_allowed(const rv_origins_t *p, const char *url, char *diag, size_t cap)
+int rv_origin_allowed(const rv_origins_t *p, const http_url_t *url, rv_origin_t *o, char *diag,
+                      size_t cap)
 {
-    origin_t o;
     coap_addr_t lit;
     gw_acl_verdict_t v = GW_ACL_UNLISTED;
-    if (origin_key(url, &o))
+    if (origin_key(url, o))
         v = GW_ACL_UNLISTED;
-    else if (!coap_addr_from_host(&lit, o.host, o.port))
-        v = origin_verdict(p, &o, &lit);
-    else if (origin_listed(p, o.key) || gw_acl_count(p->ranges))
+    else if (!coap_addr_from_host(&lit, o->host, o->port))
+        v = origin_verdict(p, o, &lit);
+    else if (origin_listed(p, o->key) || gw_acl_count(p->ranges))
         v = GW_ACL_ALLOWED;
     if (v == GW_ACL_LOCAL)
         snprintf(diag, cap,
                  "origin %s is a loopback, unspecified, link-local or cloud-metadata address: "
                  "only an entry naming it exactly (http://HOST:PORT) in proxy.allow_origins "
                  "opens it",
-                 o.host);
+                 o->host);
     else if (v)
         snprintf(diag, cap,
                  "origin not allowed: list it in proxy.allow_origins (or --allow-origin)");
     return v == GW_ACL_ALLOWED;
 }
 
-int rv_origin_addr_ok(const rv_origins_t *p, const char *url, const coap_addr_t *a)
+int rv_origin_addr_ok(const rv_origins_t *p, const rv_origin_t *o, const coap_addr_t *a)
 {
-    origin_t o;
-    return !origin_key(url, &o) && origin_verdict(p, &o, a) == GW_ACL_ALLOWED;
+    return origin_verdict(p, o, a) == GW_ACL_ALLOWED;
 }
 
 void rv_origins_free(rv_origins_t *p)

@@ -32,13 +32,24 @@ typedef struct {
     size_t body_len;
     uint64_t deadline_ms; /* proxy.timeout_ms covers every hop */
     uint32_t hops;
-    char cur[2048]; /* the URL of this hop */
+    char cur[2048];     /* the URL of this hop */
+    http_url_t url;     /* cur parsed, until the hop's call takes it */
+    rv_origin_t origin; /* cur's, for the address checks */
 } fwd_t;
+
+/* snprintf(dst, cap, "%s", src) without printf's cost (every request). */
+static void copy_str(char *dst, size_t cap, const char *src)
+{
+    size_t n = strnlen(src, cap - 1);
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
 
 /* The call is over: its place in coap.max_exchanges' budget is free. */
 static void fwd_free(fwd_t *f)
 {
     gw_limits_give(f->rv->gw);
+    http_url_release(&f->url);
     base_buf_free(&f->headers);
     free(f->body);
     free(f);
@@ -54,7 +65,7 @@ static int addr_check(const struct sockaddr *sa, socklen_t len, void *arg)
     if ((sa->sa_family != AF_INET && sa->sa_family != AF_INET6) || len > sizeof a.u) return 0;
     a.len = len;
     memcpy(&a.u, sa, len);
-    return rv_origin_addr_ok(&f->rv->origins, f->cur, &a);
+    return rv_origin_addr_ok(&f->rv->origins, &f->origin, &a);
 }
 
 /* Starts the HTTP request of the current hop (f->cur). Returns 0; 1 for a
@@ -62,7 +73,7 @@ static int addr_check(const struct sockaddr *sa, socklen_t len, void *arg)
 static int start_hop(fwd_t *f)
 {
     gw_t *gw = f->rv->gw;
-    http_call_t *call = http_call_new(f->rv->http, f->http_method, f->cur);
+    http_call_t *call = http_call_new_parsed(f->rv->http, f->http_method, &f->url);
     if (!call) return 1;
     if (f->content_type) http_call_add_header(call, "Content-Type", f->content_type);
     for (size_t o = 0; o < f->headers.len;) {
@@ -112,7 +123,8 @@ static void follow(fwd_t *f, const http_result_t *r)
         fwd_fail(f, COAP_BAD_GATEWAY, diag);
         return;
     }
-    if (!rv_origin_allowed(&f->rv->origins, next, why, sizeof why)) {
+    const http_url_t *parsed = http_url_parse(next, &f->url) ? NULL : &f->url;
+    if (!rv_origin_allowed(&f->rv->origins, parsed, &f->origin, why, sizeof why)) {
         snprintf(diag, sizeof diag, "redirect from %.300s refused, never fetched: %.600s", f->cur,
                  why);
         fwd_fail(f, COAP_FORBIDDEN, diag);
@@ -300,15 +312,11 @@ static int keep_request(fwd_t *f, const coap_server_request_t *req)
     return rc;
 }
 
-void rv_forward_http(gw_reverse_t *rv, coap_server_t *srv, const coap_server_request_t *req,
-                     const char *uri)
+/* An allowed request that the cache did not answer: to HTTP, taking url's
+ * parse for its first hop. */
+static void forward(gw_reverse_t *rv, coap_server_t *srv, const coap_server_request_t *req,
+                    const char *uri, http_url_t *url, const rv_origin_t *origin)
 {
-    char diag[600];
-    if (!rv_origin_allowed(&rv->origins, uri, diag, sizeof diag)) {
-        rv_answer(srv, req->id, COAP_FORBIDDEN, diag);
-        return;
-    }
-    if (answer_from_cache(rv, srv, req, uri)) return;
     const char *method = gw_map_method_to_http(req->method);
     if (!method) {
         rv_answer(srv, req->id, COAP_NOT_IMPLEMENTED, "no HTTP method for this CoAP method");
@@ -321,7 +329,9 @@ void rv_forward_http(gw_reverse_t *rv, coap_server_t *srv, const coap_server_req
         gw_limits_coap(rv->gw, srv, req->id, busy, uri);
         return;
     }
-    fwd_t *f = calloc(1, sizeof *f);
+    /* Not calloc: zeroing its 4 KB of buffers costs more than the rest of
+     * the allocation; every field is set here. */
+    fwd_t *f = malloc(sizeof *f);
     if (!f) {
         gw_limits_give(rv->gw);
         rv_answer(srv, req->id, COAP_INTERNAL_SERVER_ERROR, "out of memory");
@@ -333,9 +343,17 @@ void rv_forward_http(gw_reverse_t *rv, coap_server_t *srv, const coap_server_req
     f->method = req->method;
     f->accept = req->accept;
     f->http_method = method;
+    f->content_type = NULL;
+    f->headers = (base_buf_t){0};
+    f->body = NULL;
+    f->body_len = 0;
     f->deadline_ms = base_loop_now(rv->gw->loop) + rv->gw->cfg.timeout_ms;
-    snprintf(f->uri, sizeof f->uri, "%s", uri);
-    snprintf(f->cur, sizeof f->cur, "%s", uri);
+    f->hops = 0;
+    copy_str(f->uri, sizeof f->uri, uri);
+    copy_str(f->cur, sizeof f->cur, uri);
+    f->url = *url;
+    url->curlu = NULL;
+    f->origin = *origin;
     if (keep_request(f, req)) {
         fwd_fail(f, COAP_INTERNAL_SERVER_ERROR, "out of memory");
         return;
@@ -347,4 +365,19 @@ void rv_forward_http(gw_reverse_t *rv, coap_server_t *srv, const coap_server_req
         return;
     }
     rv_ack_early(srv, req);
+}
+
+void rv_forward_http(gw_reverse_t *rv, coap_server_t *srv, const coap_server_request_t *req,
+                     const char *uri)
+{
+    char diag[600];
+    http_url_t url;
+    rv_origin_t origin;
+    /* One parse for the origin checks and the fetch. */
+    const http_url_t *parsed = http_url_parse(uri, &url) ? NULL : &url;
+    if (!rv_origin_allowed(&rv->origins, parsed, &origin, diag, sizeof diag))
+        rv_answer(srv, req->id, COAP_FORBIDDEN, diag);
+    else if (!answer_from_cache(rv, srv, req, uri))
+        forward(rv, srv, req, uri, &url, &origin);
+    http_url_release(&url);
 }

@@ -35,13 +35,24 @@ struct gw_reverse {
  * uninitialized). Returns 0, or -1 with a message in err and p freed. */
 int rv_origins_build(rv_origins_t *p, char *const *origins, size_t n, char *err, size_t errlen);
 void rv_origins_free(rv_origins_t *p);
-/* Before any connection: whether url's origin may be reached. An origin
- * named by address is decided now; one named by host name must be listed,
- * or a range might allow its address (rv_origin_addr_ok decides after
- * DNS). diag gets the reason of a refusal. */
-int rv_origin_allowed(const rv_origins_t *p, const char *url, char *diag, size_t cap);
-/* After DNS: whether url's origin may be reached at address a. */
-int rv_origin_addr_ok(const rv_origins_t *p, const char *url, const coap_addr_t *a);
+/* One URL's origin, parsed once per request (and per redirect hop): the
+ * checks before and after DNS read it instead of parsing the URL again. */
+typedef struct {
+    char key[600]; /* "scheme://host:port", host lower case */
+    char host[300];
+    uint16_t port;
+} rv_origin_t;
+
+/* Before any connection: whether the origin of url (NULL: a URL that did
+ * not parse) may be reached. An origin named by address is decided now;
+ * one named by host name must be listed, or a range might allow its
+ * address (rv_origin_addr_ok decides after DNS). o gets url's origin (for
+ * rv_origin_addr_ok); diag gets the reason of a refusal. */
+int rv_origin_allowed(const rv_origins_t *p, const http_url_t *url, rv_origin_t *o, char *diag,
+                      size_t cap);
+/* After DNS: whether origin o (from rv_origin_allowed) may be reached at
+ * address a. */
+int rv_origin_addr_ok(const rv_origins_t *p, const rv_origin_t *o, const coap_addr_t *a);
 
 /* reverse.c: answers request id (of srv) with code and an optional
  * diagnostic payload. */

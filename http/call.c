@@ -19,7 +19,8 @@ static const char *const hdr_names[H_COUNT] = {"Content-Type", "ETag", "Cache-Co
 
 static void call_free(http_call_t *call)
 {
-    if (call->easy) curl_easy_cleanup(call->easy);
+    http_client_easy_back_(call->c, call->easy);
+    curl_url_cleanup(call->url); /* after: the handle used it */
     curl_slist_free_all(call->headers);
     free(call->method);
     base_buf_free(&call->req_body);
@@ -188,22 +189,33 @@ static int is_token(const char *s)
 
 http_call_t *http_call_new(http_client_t *c, const char *method, const char *url)
 {
-    char scheme[16], host[256];
-    unsigned port;
-    if (!c || c->closing || !method || !is_token(method) || !url) return NULL;
-    if (http_url_split(url, scheme, sizeof scheme, host, sizeof host, &port) < 0) return NULL;
-    if (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0) return NULL;
-    http_call_t *call = calloc(1, sizeof *call);
-    if (!call) return NULL;
+    http_url_t u;
+    if (!url || http_url_parse(url, &u)) return NULL;
+    return http_call_new_parsed(c, method, &u);
+}
+
+http_call_t *http_call_new_parsed(http_client_t *c, const char *method, http_url_t *u)
+{
+    http_call_t *call = NULL;
+    if (c && !c->closing && method && is_token(method) && u->curlu &&
+        (!strcmp(u->scheme, "http") || !strcmp(u->scheme, "https")))
+        call = calloc(1, sizeof *call);
+    if (!call) {
+        http_url_release(u);
+        return NULL;
+    }
     call->c = c;
+    call->zone_scope = http_url_zone_scope_(u);
+    call->url = u->curlu;
+    u->curlu = NULL;
     call->method = strdup(method);
-    call->easy = curl_easy_init();
+    call->easy = http_client_easy_(c);
+    /* CURLOPT_CURLU: curl copies our parse instead of parsing the URL again. */
     if (!call->method || !call->easy ||
-        curl_easy_setopt(call->easy, CURLOPT_URL, url) != CURLE_OK) {
+        curl_easy_setopt(call->easy, CURLOPT_CURLU, call->url) != CURLE_OK) {
         call_free(call);
         return NULL;
     }
-    call->zone_scope = http_url_zone_scope_(url);
     call->timeout_ms = 10000;
     call->max_body = 1024 * 1024;
     base_list_push_front(&c->calls, &call->link);
@@ -284,11 +296,17 @@ static int configure(http_call_t *call)
     /* No proxy from the environment: the address check must see the
      * origin's address, not a proxy's. */
     SET(CURLOPT_PROXY, "");
+    /* No proxy, so no exceptions to it: saves reading no_proxy and
+     * NO_PROXY from the environment on every transfer. */
+    SET(CURLOPT_NOPROXY, "");
     SET(CURLOPT_TIMEOUT_MS, (long)call->timeout_ms);
     SET(CURLOPT_WRITEFUNCTION, write_cb);
     SET(CURLOPT_WRITEDATA, call);
     SET(CURLOPT_HEADERFUNCTION, header_cb);
     SET(CURLOPT_HEADERDATA, call);
+    /* The client's, not the call's: a connection outlives its first call. */
+    SET(CURLOPT_CLOSESOCKETFUNCTION, http_client_close_sock_);
+    SET(CURLOPT_CLOSESOCKETDATA, call->c);
     if (!strcmp(m, "GET") && !call->has_body) {
         SET(CURLOPT_HTTPGET, 1L);
     } else if (!strcmp(m, "HEAD")) {

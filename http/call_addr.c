@@ -2,7 +2,8 @@
  * call_addr.c - the address check of a call (http_call_set_addr_check),
  * run twice over:
  *
- * - when curl is about to open a connection (CURLOPT_OPENSOCKETFUNCTION):
+ * - when curl is about to open a connection (CURLOPT_OPENSOCKETFUNCTION,
+ *   set on every call: the client learns which sockets are connections):
  *   DNS is done, no socket exists yet, so a refused address is never
  *   connected to;
  * - before each request is sent (CURLOPT_PREREQFUNCTION), on the address
@@ -30,11 +31,13 @@ static curl_socket_t open_cb(void *arg, curlsocktype purpose, struct curl_sockad
 {
     http_call_t *call = arg;
     if (purpose != CURLSOCKTYPE_IPCXN) return CURL_SOCKET_BAD;
-    if (!call->check(&a->addr, a->addrlen, call->check_arg)) {
+    if (call->check && !call->check(&a->addr, a->addrlen, call->check_arg)) {
         call->refused = 1;
         return CURL_SOCKET_BAD;
     }
-    return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+    curl_socket_t s = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+    if (s >= 0) http_client_sock_opened_(call->c, s);
+    return s;
 }
 
 /* curl's numeric address and port back into a sockaddr. The text has no
@@ -78,11 +81,11 @@ static int prereq_cb(void *arg, char *ip, char *local_ip, int port, int local_po
 
 CURLcode http_call_set_addr_hooks_(http_call_t *call)
 {
-    if (!call->check) return CURLE_OK;
     CURL *e = call->easy;
     CURLcode rc = curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_cb);
     if (rc == CURLE_OK) rc = curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, call);
-    if (rc == CURLE_OK) rc = curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, prereq_cb);
+    if (rc != CURLE_OK || !call->check) return rc;
+    rc = curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, prereq_cb);
     if (rc == CURLE_OK) rc = curl_easy_setopt(e, CURLOPT_PREREQDATA, call);
     return rc;
 }

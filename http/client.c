@@ -10,6 +10,14 @@
  * curl_multi_socket_action() and collect finished transfers with
  * curl_multi_info_read().
  *
+ * A kept-alive connection between two calls is parked, not unwatched:
+ * curl stops watching it (CURL_POLL_REMOVE) when a transfer ends and
+ * watches it again when the next call takes it, and following that with
+ * epoll_ctl would cost two system calls per request (issue #19). Parked,
+ * it stays registered with the loop; an event on it (the origin closed
+ * it, most likely) unregisters it, and so does curl closing it, which it
+ * does through our close-socket callback.
+ *
  * Re-entrancy: user callbacks only ever run outside curl (after
  * curl_multi_socket_action() has returned, or from http_call_cancel()), so
  * they may start, cancel or free anything. A callback may even free the
@@ -20,6 +28,8 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 /* curl_global_init() is not cheap and, with OpenSSL, not something to undo
  * while the process may still use TLS elsewhere: done once, kept. */
@@ -29,10 +39,12 @@ static int curl_ready;
 
 static void client_destroy(http_client_t *c)
 {
+    while (c->nidle) curl_easy_cleanup(c->idle[--c->nidle]);
     /* curl_multi_cleanup() may still call the socket and timer callbacks
      * while it closes connections: the loop and our timer must exist. */
     curl_multi_cleanup(c->multi);
     base_loop_timer_free(c->timer);
+    free(c->socks); /* after: closing connections reads it */
     free(c);
 }
 
@@ -46,23 +58,67 @@ void http_client_release_(http_client_t *c)
     if (--c->busy == 0 && c->closing) client_destroy(c);
 }
 
+CURL *http_client_easy_(http_client_t *c)
+{
+    return c->nidle ? c->idle[--c->nidle] : curl_easy_init();
+}
+
+void http_client_easy_back_(http_client_t *c, CURL *easy)
+{
+    if (!easy) return;
+    if (c->closing || c->nidle == HTTP_IDLE_EASY) {
+        curl_easy_cleanup(easy);
+        return;
+    }
+    /* Every option back to its default; what it keeps (connections, the
+     * DNS cache) belongs to the multi handle anyway. */
+    curl_easy_reset(easy);
+    c->idle[c->nidle++] = easy;
+}
+
 static void on_fd(base_loop_t *loop, int fd, unsigned events, void *arg);
 
-/* CURLMOPT_SOCKETFUNCTION. socketp is NULL until we registered the socket
- * with the loop (curl_multi_assign marks it); curl forgets the mark itself
- * after REMOVE, which it sends before closing the socket. */
-static int sock_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
+/* c->socks[s]: registered with the loop by us (its BASE_LOOP_* events in
+ * the low bits), parked (registered, unwatched by curl), and a connection
+ * (opened and closed through our callbacks: others, such as a resolver's,
+ * curl may close before it unwatches them, so they are never parked). */
+enum { HTTP_SOCK_EVENTS = 3, HTTP_SOCK_REGISTERED = 4, HTTP_SOCK_PARKED = 8, HTTP_SOCK_CONN = 16 };
+
+static uint8_t sock_state(const http_client_t *c, curl_socket_t s)
 {
-    http_client_t *c = userp;
-    if (what == CURL_POLL_REMOVE) {
-        if (socketp) base_loop_del_fd(c->loop, s);
-        return 0;
+    return s >= 0 && (size_t)s < c->nsocks ? c->socks[s] : 0;
+}
+
+static int set_sock_state(http_client_t *c, curl_socket_t s, uint8_t st)
+{
+    if ((size_t)s >= c->nsocks) {
+        size_t n = c->nsocks ? c->nsocks : 64;
+        while (n <= (size_t)s) n *= 2;
+        uint8_t *v = realloc(c->socks, n);
+        if (!v) return -ENOMEM;
+        memset(v + c->nsocks, 0, n - c->nsocks);
+        c->socks = v;
+        c->nsocks = n;
     }
-    unsigned ev =
-        (what & CURL_POLL_IN ? BASE_LOOP_READ : 0u) | (what & CURL_POLL_OUT ? BASE_LOOP_WRITE : 0u);
-    int rc;
-    if (socketp) {
-        rc = base_loop_mod_fd(c->loop, s, ev);
+    c->socks[s] = st;
+    return 0;
+}
+
+/* Out of the loop; keep: what of its state stays (HTTP_SOCK_CONN while the
+ * socket lives, 0 once closed). */
+static void unregister(http_client_t *c, curl_socket_t s, uint8_t keep)
+{
+    if (sock_state(c, s) & HTTP_SOCK_REGISTERED) base_loop_del_fd(c->loop, s);
+    if (sock_state(c, s)) c->socks[s] &= keep;
+}
+
+/* Registers s for ev, or changes its events (a parked one's too). */
+static int watch(http_client_t *c, curl_socket_t s, unsigned ev)
+{
+    uint8_t st = sock_state(c, s);
+    int rc = 0;
+    if (st & HTTP_SOCK_REGISTERED) {
+        if ((st & HTTP_SOCK_EVENTS) != ev) rc = base_loop_mod_fd(c->loop, s, ev);
     } else {
         rc = base_loop_add_fd(c->loop, s, ev, on_fd, c);
         if (rc == -EEXIST) {
@@ -70,8 +126,43 @@ static int sock_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *soc
             base_loop_del_fd(c->loop, s);
             rc = base_loop_add_fd(c->loop, s, ev, on_fd, c);
         }
-        if (!rc) curl_multi_assign(c->multi, s, c);
     }
+    if (!rc && set_sock_state(c, s, (uint8_t)((st & HTTP_SOCK_CONN) | HTTP_SOCK_REGISTERED | ev))) {
+        base_loop_del_fd(c->loop, s);
+        rc = -ENOMEM;
+    }
+    return rc;
+}
+
+void http_client_sock_opened_(http_client_t *c, curl_socket_t s)
+{
+    /* Out of memory: not parked, then; nothing else changes. */
+    set_sock_state(c, s, HTTP_SOCK_CONN);
+}
+
+int http_client_close_sock_(void *clientp, curl_socket_t s)
+{
+    unregister(clientp, s, 0);
+    return close(s);
+}
+
+/* CURLMOPT_SOCKETFUNCTION. socketp is NULL until curl_multi_assign marks
+ * the socket watched; curl forgets the mark itself after REMOVE. */
+static int sock_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
+{
+    http_client_t *c = userp;
+    if (what == CURL_POLL_REMOVE) {
+        uint8_t st = sock_state(c, s);
+        if ((st & HTTP_SOCK_CONN) && (st & HTTP_SOCK_REGISTERED))
+            c->socks[s] |= HTTP_SOCK_PARKED;
+        else
+            unregister(c, s, 0);
+        return 0;
+    }
+    unsigned ev =
+        (what & CURL_POLL_IN ? BASE_LOOP_READ : 0u) | (what & CURL_POLL_OUT ? BASE_LOOP_WRITE : 0u);
+    int rc = watch(c, s, ev);
+    if (!rc && !socketp) curl_multi_assign(c->multi, s, c);
     if (rc) {
         /* Returning -1 would mark the whole multi handle dead (every later
          * transfer fails): fail this call only, once curl has returned. */
@@ -146,7 +237,15 @@ static void drive(http_client_t *c, curl_socket_t s, int flags)
 static void on_fd(base_loop_t *loop, int fd, unsigned events, void *arg)
 {
     (void)loop;
-    drive(arg, fd,
+    http_client_t *c = arg;
+    if (sock_state(c, fd) & HTTP_SOCK_PARKED) {
+        /* Nothing is expected on an idle connection: its end, most
+         * likely. curl sees it when it next checks the connection, and
+         * closes it or, should it live on, watches and parks it again. */
+        unregister(c, fd, HTTP_SOCK_CONN);
+        return;
+    }
+    drive(c, fd,
           (events & BASE_LOOP_READ ? CURL_CSELECT_IN : 0) |
               (events & BASE_LOOP_WRITE ? CURL_CSELECT_OUT : 0));
 }

@@ -53,9 +53,29 @@ http_client_t *http_client_new(base_loop_t *loop);
 void http_client_free(http_client_t *c);
 size_t http_client_running(const http_client_t *c);
 
+/* An absolute URL parsed once with libcurl's URL API, so that what the
+ * caller checks and what curl fetches come from the same parse (which
+ * costs thousands of instructions: once per request is enough). */
+typedef struct {
+    char scheme[16];        /* lower case */
+    char host[300];         /* IPv6 without brackets */
+    unsigned port;          /* the scheme's default when absent (0: unknown scheme) */
+    struct Curl_URL *curlu; /* curl's parse, until released or taken by a call */
+} http_url_t;
+
+/* Parses url (any scheme, so that the caller can name the one it refuses).
+ * Returns 0, or -1 when it does not parse, has no host or a part does not
+ * fit (u then holds nothing to release). */
+int http_url_parse(const char *url, http_url_t *u);
+/* Frees u's parse, if it still holds one; its other fields stay. */
+void http_url_release(http_url_t *u);
+
 /* A call: method ("GET", "POST", ..., "FETCH", "PATCH") and absolute URL
  * (http:// or https://). Returns NULL on a bad URL or no memory. */
 http_call_t *http_call_new(http_client_t *c, const char *method, const char *url);
+/* The same with a parsed URL, whose parse the call takes (u is released,
+ * whatever the outcome). */
+http_call_t *http_call_new_parsed(http_client_t *c, const char *method, http_url_t *u);
 int http_call_add_header(http_call_t *call, const char *name, const char *value);
 int http_call_set_body(http_call_t *call, const void *body, size_t len); /* copied */
 void http_call_set_timeout(http_call_t *call, unsigned ms);              /* default 10000 */
@@ -67,9 +87,8 @@ int http_call_start(http_call_t *call, http_done_cb done, void *arg);
 /* Ends the call now; its callback runs with HTTP_CALL_CANCELLED. */
 void http_call_cancel(http_call_t *call);
 
-/* Splits an absolute URL with libcurl's URL API: scheme (lower case), host
- * (IPv6 without brackets), port (the scheme's default when absent). Returns
- * 0, or -1 when the URL does not parse or has no host. */
+/* Splits an absolute URL (http_url_parse) into the caller's buffers.
+ * Returns 0, or -1 when the URL does not parse or has no host. */
 int http_url_split(const char *url, char *scheme, size_t scheme_cap, char *host, size_t host_cap,
                    unsigned *port);
 

@@ -20,6 +20,7 @@ struct http_call {
     base_list_t link; /* in c->calls: every call of the client, started or not */
     http_client_t *c;
     CURL *easy;
+    CURLU *url; /* the parsed URL curl fetches (CURLOPT_CURLU) */
     char *method;
     struct curl_slist *headers;
     base_buf_t req_body;
@@ -40,9 +41,17 @@ struct http_call {
     char errbuf[CURL_ERROR_SIZE];
 };
 
+/* Easy handles kept for the next calls, reset: curl_easy_init() and
+ * curl_easy_cleanup() cost more than a reset (issue #19). */
+#define HTTP_IDLE_EASY 16
+
 struct http_client {
     base_loop_t *loop;
     CURLM *multi;
+    CURL *idle[HTTP_IDLE_EASY]; /* reset, out of the multi */
+    size_t nidle;
+    uint8_t *socks; /* per descriptor: HTTP_SOCK_* (client.c) */
+    size_t nsocks;
     base_loop_timer_t *timer;
     base_list_t calls; /* http_call_t */
     size_t running;
@@ -55,6 +64,17 @@ struct http_client {
  * that a callback freeing it leaves the freeing to the last frame out. */
 void http_client_hold_(http_client_t *c);
 void http_client_release_(http_client_t *c);
+/* client.c: a connection's socket, opened by the call's
+ * CURLOPT_OPENSOCKETFUNCTION (call_addr.c), and its closing: the
+ * CURLOPT_CLOSESOCKETFUNCTION of every call, with the client as its data.
+ * Only such sockets are parked between calls (client.c). */
+void http_client_sock_opened_(http_client_t *c, curl_socket_t s);
+int http_client_close_sock_(void *clientp, curl_socket_t s);
+/* client.c: an easy handle for a new call (an idle one, or a new one), or
+ * NULL; and back from a finished call, out of the multi, to be kept
+ * (reset: no option of one call reaches the next) or cleaned up. */
+CURL *http_client_easy_(http_client_t *c);
+void http_client_easy_back_(http_client_t *c, CURL *easy);
 
 /* call.c: ends a started call: out of the multi (its connection goes back
  * to the cache), out of the list, callback, freed. result HTTP_CALL_OK
@@ -64,11 +84,11 @@ void http_call_finish_(http_call_t *call, int result, CURLcode cc);
 /* Frees a call never started (no callback), out of the list. */
 void http_call_discard_(http_call_t *call);
 
-/* call_addr.c: sets curl's address hooks on the call's handle when it has
- * an address check. Returns a CURLcode. */
+/* call_addr.c: sets curl's socket hooks on the call's handle, and its
+ * address check's when it has one. Returns a CURLcode. */
 CURLcode http_call_set_addr_hooks_(http_call_t *call);
-/* url.c: the scope curl gives the addresses of url's IPv6 zone
+/* url.c: the scope curl gives the addresses of u's IPv6 zone
  * ("http://[fe80::1%25eth0]/"), or 0. */
-unsigned http_url_zone_scope_(const char *url);
+unsigned http_url_zone_scope_(const http_url_t *u);
 
 #endif

@@ -18,9 +18,9 @@ static int copy_out(char *dst, size_t cap, const char *src, size_t len)
     return 0;
 }
 
-int http_url_split(const char *url, char *scheme, size_t scheme_cap, char *host, size_t host_cap,
-                   unsigned *port)
+int http_url_parse(const char *url, http_url_t *out)
 {
+    out->curlu = NULL;
     if (!url) return -1;
     CURLU *u = curl_url();
     if (!u) return -1;
@@ -42,25 +42,48 @@ int http_url_split(const char *url, char *scheme, size_t scheme_cap, char *host,
     if (curl_url_get(u, CURLUPART_PORT, &p, CURLU_DEFAULT_PORT) == CURLUE_OK)
         pn = strtoul(p, NULL, 10);
     if (pn > 65535) goto out;
-    if (copy_out(scheme, scheme_cap, s, strlen(s)) || copy_out(host, host_cap, hs, hl)) goto out;
-    for (char *q = scheme; *q; q++) *q = (char)tolower((unsigned char)*q);
-    *port = (unsigned)pn;
+    if (copy_out(out->scheme, sizeof out->scheme, s, strlen(s)) ||
+        copy_out(out->host, sizeof out->host, hs, hl))
+        goto out;
+    for (char *q = out->scheme; *q; q++) *q = (char)tolower((unsigned char)*q);
+    out->port = (unsigned)pn;
+    out->curlu = u;
     rc = 0;
 out:
     curl_free(s);
     curl_free(h);
     curl_free(p);
-    curl_url_cleanup(u);
+    if (rc) curl_url_cleanup(u);
     return rc;
 }
 
-unsigned http_url_zone_scope_(const char *url)
+void http_url_release(http_url_t *u)
 {
-    CURLU *u = curl_url();
+    curl_url_cleanup(u->curlu);
+    u->curlu = NULL;
+}
+
+int http_url_split(const char *url, char *scheme, size_t scheme_cap, char *host, size_t host_cap,
+                   unsigned *port)
+{
+    http_url_t u;
+    if (http_url_parse(url, &u)) return -1;
+    int rc = copy_out(scheme, scheme_cap, u.scheme, strlen(u.scheme)) ||
+                     copy_out(host, host_cap, u.host, strlen(u.host))
+                 ? -1
+                 : 0;
+    *port = u.port;
+    http_url_release(&u);
+    return rc;
+}
+
+unsigned http_url_zone_scope_(const http_url_t *u)
+{
+    /* A zone belongs to an IPv6 literal, whose host has a ':'. */
+    if (!u->curlu || !strchr(u->host, ':')) return 0;
     char *zone = NULL;
     unsigned scope = 0;
-    if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
-        curl_url_get(u, CURLUPART_ZONEID, &zone, 0) == CURLUE_OK && zone) {
+    if (curl_url_get(u->curlu, CURLUPART_ZONEID, &zone, 0) == CURLUE_OK && zone) {
         /* As curl reads it (url.c, zonefrom_url): a number is the scope
          * itself, anything else an interface name. */
         char *end;
@@ -68,7 +91,6 @@ unsigned http_url_zone_scope_(const char *url)
         scope = !*end && n < UINT_MAX ? (unsigned)n : if_nametoindex(zone);
     }
     curl_free(zone);
-    curl_url_cleanup(u);
     return scope;
 }
 

@@ -1,7 +1,7 @@
 /*
  * Unit tests for the libcurl multi client (http_client.h): requests and
- * answers, limits, connection reuse, concurrency, cancelling, against an
- * origin in this process (origin.h).
+ * answers, limits, connection and handle reuse, concurrency, cancelling,
+ * against an origin in this process (origin.h).
  */
 #include "origin.h"
 
@@ -196,6 +196,70 @@ START_TEST(connection_reused)
 }
 END_TEST
 
+/* Easy handles are kept for the next calls (issue #19): nothing of one
+ * call (method, body, headers, timeout) reaches the next. */
+START_TEST(reused_handles_start_clean)
+{
+    rec_t k;
+    http_call_t *call = mk("PUT", "/echo");
+    ck_assert_int_eq(http_call_add_header(call, "Content-Type", "text/x"), 0);
+    ck_assert_int_eq(http_call_set_body(call, "b", 1), 0);
+    http_call_set_timeout(call, 300);
+    run_call(call, &k);
+    ck_assert_int_eq(k.result, HTTP_CALL_OK);
+    ck_assert_str_eq((char *)k.body, "PUT\nb");
+    ck_assert_str_eq(k.ctype, "text/x");
+    free(k.body);
+    do_call("GET", "/echo", NULL, &k);
+    ck_assert_int_eq(k.result, HTTP_CALL_OK);
+    ck_assert_str_eq((char *)k.body, "GET\n");
+    ck_assert_str_eq(k.ctype, "(null)");
+    free(k.body);
+    do_call("GET", "/slow", NULL, &k); /* 1.5 s: the 300 ms are gone */
+    ck_assert_int_eq(k.result, HTTP_CALL_OK);
+    ck_assert_str_eq((char *)k.body, "slow");
+    free(k.body);
+}
+END_TEST
+
+/* Between calls a kept-alive connection stays registered with the loop
+ * (issue #19). An origin closing it meanwhile unregisters it: the loop
+ * does not spin on its end, the next call opens a new connection, and
+ * nothing leaks. */
+START_TEST(idle_connection_closed_by_origin)
+{
+    http_client_free(cli);
+    int fds = count_fds();
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct MHD_Daemon *brief =
+        MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0, NULL,
+                         NULL, handle, NULL, MHD_OPTION_SOCK_ADDR, &sin,
+                         MHD_OPTION_NOTIFY_CONNECTION, on_conn, NULL, MHD_OPTION_NOTIFY_COMPLETED,
+                         completed, NULL, MHD_OPTION_CONNECTION_TIMEOUT, 1u, MHD_OPTION_END);
+    ck_assert_ptr_nonnull(brief);
+    char u[128];
+    snprintf(u, sizeof u, "http://127.0.0.1:%u/ok",
+             MHD_get_daemon_info(brief, MHD_DAEMON_INFO_BIND_PORT)->port);
+    cli = http_client_new(loop);
+    rec_t k;
+    run_call(http_call_new(cli, "GET", u), &k);
+    ck_assert_int_eq(k.result, HTTP_CALL_OK);
+    free(k.body);
+    int turns = 0;
+    for (uint64_t end = now_ms() + 2500; now_ms() < end; turns++) base_loop_run_once(loop, 100);
+    ck_assert_int_lt(turns, 200);
+    run_call(http_call_new(cli, "GET", u), &k);
+    ck_assert_int_eq(k.result, HTTP_CALL_OK);
+    ck_assert_str_eq((char *)k.body, "hello");
+    ck_assert_int_eq(conns(), 2);
+    free(k.body);
+    http_client_free(cli);
+    cli = NULL;
+    MHD_stop_daemon(brief);
+    ck_assert_int_eq(count_fds(), fds);
+}
+END_TEST
+
 START_TEST(fifty_concurrent)
 {
     enum { N = 50 };
@@ -349,6 +413,8 @@ int main(void)
     tcase_add_test(tc, big_body_and_limit);
     tcase_add_test(tc, redirect_not_followed);
     tcase_add_test(tc, connection_reused);
+    tcase_add_test(tc, reused_handles_start_clean);
+    tcase_add_test(tc, idle_connection_closed_by_origin);
     tcase_add_test(tc, fifty_concurrent);
     tcase_add_test(tc, cancel);
     tcase_add_test(tc, free_with_calls_running);

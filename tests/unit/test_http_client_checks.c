@@ -1,9 +1,13 @@
 /*
  * Unit tests for the HTTP client's checks (http_client.h): the address
- * check on new and reused connections, and URL splitting, against an origin
- * in this process (origin.h).
+ * check on new and reused connections, URL splitting and IPv6 zones,
+ * against an origin in this process (origin.h).
  */
 #include "origin.h"
+
+#include "http_client_internal.h"
+
+#include <net/if.h>
 
 static int checked;
 
@@ -112,6 +116,49 @@ START_TEST(url_split)
 }
 END_TEST
 
+static unsigned zone(const char *url)
+{
+    http_url_t u;
+    ck_assert_int_eq(http_url_parse(url, &u), 0);
+    unsigned scope = http_url_zone_scope_(&u);
+    http_url_release(&u);
+    ck_assert_ptr_null(u.curlu);
+    return scope;
+}
+
+/* The zone a call's address check applies to IPv6 addresses: from the
+ * URL's IPv6 literal only (a '%' elsewhere is no zone). */
+START_TEST(url_zone_scope)
+{
+    ck_assert_uint_eq(zone("http://[fe80::1%2542]:8080/x"), 42);
+    ck_assert_uint_eq(zone("http://[fe80::1%25lo]/"), if_nametoindex("lo"));
+    ck_assert_uint_eq(zone("http://[::1]/"), 0);
+    ck_assert_uint_eq(zone("http://h.example/a%2542?b=%25lo"), 0);
+    ck_assert_uint_eq(zone("http://127.0.0.1:80/"), 0);
+}
+END_TEST
+
+/* A parse handed to a call is the call's (freed with it, under ASan); a
+ * refused one is released. */
+START_TEST(url_parse_taken_by_call)
+{
+    http_url_t u;
+    ck_assert_int_eq(http_url_parse("HTTP://127.0.0.1:1/x", &u), 0);
+    ck_assert_str_eq(u.scheme, "http");
+    ck_assert_str_eq(u.host, "127.0.0.1");
+    ck_assert_uint_eq(u.port, 1);
+    http_call_t *call = http_call_new_parsed(cli, "GET", &u);
+    ck_assert_ptr_nonnull(call);
+    ck_assert_ptr_null(u.curlu);
+    http_call_cancel(call);
+    ck_assert_int_eq(http_url_parse("gopher://g.example/1", &u), 0);
+    ck_assert_ptr_null(http_call_new_parsed(cli, "GET", &u));
+    ck_assert_ptr_null(u.curlu);
+    ck_assert_int_eq(http_url_parse("http://[::1", &u), -1);
+    ck_assert_ptr_null(u.curlu);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("http_client_checks");
@@ -121,6 +168,8 @@ int main(void)
     tcase_add_test(tc, addr_check);
     tcase_add_test(tc, addr_check_reused_connection);
     tcase_add_test(tc, url_split);
+    tcase_add_test(tc, url_zone_scope);
+    tcase_add_test(tc, url_parse_taken_by_call);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }
