@@ -540,8 +540,21 @@ void coap_client_pump_(coap_ep_t *ep, coap_peer_t *peer)
  * handshake): its queued requests fail too. */
 static void client_unreachable(coap_ep_t *ep, coap_peer_t *peer, int err)
 {
-    (void)ep;
     while (peer->wait_head) coap_req_finish_(peer->wait_head, err, NULL);
+    /* RFC 8323: on a reliable transport this is the end of the connection,
+     * and with it of every exchange it carried (separate responses and
+     * observations included). The callbacks may start or end others, so
+     * each search starts again. */
+    for (int found = coap_ep_reliable_(ep); found;) {
+        found = 0;
+        for (size_t b = 0; b < ep->exchanges.nb && !found; b++)
+            for (base_hnode_t *h = ep->exchanges.b[b]; h && !found; h = h->next) {
+                coap_req_t *req = base_container_of(h, coap_req_t, hn);
+                if (req->peer != peer) continue;
+                coap_req_finish_(req, err, NULL);
+                found = 1;
+            }
+    }
 }
 
 static void client_shutdown(coap_ep_t *ep)

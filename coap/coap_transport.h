@@ -110,6 +110,20 @@ typedef struct {
      * a datagram (DTLS: the cookie exchange, RFC 6347 §4.2.1), so the
      * server role needs no Echo (RFC 9175 §2.4) */
     int verifies_peers;
+    /* 1 on a reliable, connection-oriented transport (RFC 8323: TCP): the
+     * datagrams up and down are whole CoAP-over-TCP frames (coap_msg.h,
+     * §3.2: no type, no message ID), and the endpoint's message layer
+     * steps aside (§2: "the reliable transport ... takes over"): every
+     * message is sent once, with no retransmission, no ACK or RST and no
+     * duplicate detection; a CON counts as delivered at once (its `done`
+     * runs from the next process(), as for an empty ACK) and responses
+     * match by token and peer as before. Signalling (7.xx: CSM, Ping,
+     * Pong, Release, Abort) stays inside the transport; the endpoint never
+     * sees it. A connection that ends reports its peer through
+     * `unreachable` (COAP_ERR_CONN_CLOSED, COAP_ERR_ABORTED,
+     * COAP_ERR_TIMEOUT for a silent one), which fails every exchange
+     * waiting on it, separate responses and observations included. */
+    int reliable;
 } coap_transport_ops_t;
 
 /* The common head of every transport: implementations embed it first. */
