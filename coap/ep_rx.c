@@ -89,7 +89,7 @@ void coap_ep_datagram_(coap_ep_t *ep, const coap_addr_t *from, const coap_addr_t
 }
 
 static void udp_input(coap_ep_t *ep, const coap_addr_t *from, const coap_addr_t *local,
-                       const coap_identity_t *id, const uint8_t *buf, size_t len)
+                      const coap_identity_t *id, const uint8_t *buf, size_t len)
 {
     ep->stats.rx++;
     if (!buf || len > ep->p.max_datagram) {

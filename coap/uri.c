@@ -181,6 +181,10 @@ int coap_uri_parse(coap_parsed_uri_t *u, const char *uri)
         u->secure = 0;
     else if (slen == 5 && strncasecmp(uri, "coaps", 5) == 0)
         u->secure = 1;
+    else if (slen == 8 && strncasecmp(uri, "coap+tcp", 8) == 0) /* RFC 8323 §8.1 */
+        u->tcp = 1;
+    else if (slen == 9 && strncasecmp(uri, "coaps+tcp", 9) == 0) /* §8.2 */
+        u->tcp = u->secure = 1;
     else
         return COAP_ERR_URI_SCHEME;
     /* §6.4 step 3: fragments are not allowed. */

@@ -80,6 +80,7 @@ static void usage(FILE *f)
           "\n",
           f);
     fputs(tls_args_usage, f);
+    fputs("  A coap+tcp:// URI speaks CoAP over TCP (RFC 8323).\n", f);
     fputs("  A coaps:// URI needs -k and -u; or -C (with -c and -j to present a certificate);\n"
           "  or -M with --rpk-pin (or -n). The server's certificate must name the URI's host.\n"
           "\n"
@@ -98,6 +99,12 @@ static int die_usage(const char *msg, const char *arg)
 static int is_coaps(const args_t *a)
 {
     return !a->proxy && strncasecmp(a->uri, "coaps:", 6) == 0;
+}
+
+/* CoAP over TCP (RFC 8323) for a coap+tcp:// URI. */
+static int is_tcp(const args_t *a)
+{
+    return !a->proxy && strncasecmp(a->uri, "coap+tcp:", 9) == 0;
 }
 
 /* DTLS options go with a coaps:// URI, and must let us verify the server. */
@@ -375,6 +382,16 @@ static void on_dtls_event(void *arg, const dtls_event_t *ev)
  * certificate must carry). NULL with *rc set. */
 static coap_ep_t *open_endpoint(const args_t *a, int *rc)
 {
+    if (is_tcp(a)) { /* connects on the first request; released when done */
+        coap_tcp_params_t p = {.connect_out = 1};
+        coap_transport_t *tr = coap_transport_tcp_new(NULL, &p, rc);
+        return tr ? coap_ep_new_on(tr, NULL, rc) : NULL;
+    }
+    if (strncasecmp(a->uri, "coaps+tcp:", 10) == 0) {
+        fprintf(stderr, "coapgw-client: coaps+tcp:// (CoAP over TLS) is not supported yet\n");
+        *rc = COAP_ERR_INVALID;
+        return NULL;
+    }
     if (!is_coaps(a)) return coap_ep_new(NULL, NULL, rc);
     static coap_parsed_uri_t u;
     char why[256];
