@@ -11,6 +11,7 @@
 #include "coap_uri.h"
 #include "sim_count.h"
 #include "sim_rd.h"
+#include "sim_tcp.h"
 #include "tls_args.h"
 
 #include <signal.h>
@@ -36,7 +37,7 @@ enum {
     RES_COUNT = 12
 };
 
-/* One listener: plain UDP, or DTLS beside it. */
+/* One listener: plain UDP, and DTLS or TCP (sim_tcp.c) beside it. */
 typedef struct {
     coap_ep_t *ep;
     coap_transport_t *dtls; /* the endpoint's, when it is a DTLS one */
@@ -45,7 +46,7 @@ typedef struct {
 } listener_t;
 
 typedef struct {
-    listener_t l[2];
+    listener_t l[3];
     int nl;
     base_loop_t *loop;
     base_loop_timer_t *tick;
@@ -321,6 +322,7 @@ static void usage(FILE *f)
         "                  [--simple-register coap://GATEWAY[:PORT] [--name NAME] [--lifetime S]]\n"
         "                  [--listen-dtls ADDR:PORT [-k KEY -u IDENTITY] [-c CERTFILE -j KEYFILE]\n"
         "                   [-C CAFILE] [-M RPKFILE] [--rpk-pin SHA256] [-n]]\n"
+        "                  [--listen-tcp ADDR:PORT]\n"
         "A simulated CoAP device (default listen 127.0.0.1:5783). Resources:\n"
         "  /sensors/temperature  observable, text/plain, changes every period\n"
         "  /sensors/humidity     observable, application/json {\"value\": .., \"unit\": \"%RH\"}\n"
@@ -355,6 +357,8 @@ static void usage(FILE *f)
         "                        certificate from -C's CA, or a raw public key (any with -M\n"
         "                        alone; --rpk-pin names the one allowed). A coaps:// --register\n"
         "                        goes from this listener, with the same credentials.\n"
+        "  --listen-tcp ADDR:PORT  serve the same resources over TCP too (coap+tcp://,\n"
+        "                        RFC 8323)\n"
         "  -h, --help            this text\n",
         f);
     fputs(tls_args_usage, f);
@@ -461,7 +465,7 @@ static size_t link_format(char *out, size_t cap)
 }
 
 typedef struct {
-    const char *listen, *listen_dtls, *rd_uri;
+    const char *listen, *listen_dtls, *listen_tcp, *rd_uri;
     unsigned long seed;
     tls_args_t tls;
 } opts_t;
@@ -485,6 +489,8 @@ static int parse_args(int argc, char **argv, sim_t *s, sim_reg_t *g, opts_t *o)
             o->listen = v;
         else if (!strcmp(f, "--listen-dtls"))
             o->listen_dtls = v;
+        else if (!strcmp(f, "--listen-tcp"))
+            o->listen_tcp = v;
         else if (!strcmp(f, "--period-ms") && !*end && n > 0)
             s->period_ms = (uint32_t)n;
         else if (!strcmp(f, "--slow-ms") && !*end)
@@ -555,7 +561,10 @@ static int open_listener(sim_t *s, const char *where, const tls_args_t *tls)
     int err = COAP_OK;
     coap_ep_t *ep = NULL;
     coap_transport_t *tr = NULL;
-    if (!tls) {
+    const char *scheme = tls == SIM_TCP ? "coap+tcp" : tls ? "coaps" : "coap";
+    if (tls == SIM_TCP) {
+        ep = sim_tcp_endpoint(&addr, &err);
+    } else if (!tls) {
         ep = coap_ep_new(&addr, NULL, &err);
     } else {
         char why[256];
@@ -572,11 +581,11 @@ static int open_listener(sim_t *s, const char *where, const tls_args_t *tls)
     }
     listener_t *l = &s->l[s->nl++];
     l->ep = ep;
-    l->dtls = tr;
+    l->dtls = tls == SIM_TCP ? NULL : tr;
     l->srv = coap_server_new(ep, NULL);
     coap_ep_attach(ep, s->loop);
     add_resources(s, l);
-    fprintf(stderr, "coapgw-sim: listening on %s://%s\n", tls ? "coaps" : "coap", where);
+    fprintf(stderr, "coapgw-sim: listening on %s://%s\n", scheme, where);
     return 0;
 }
 
@@ -584,7 +593,7 @@ static void run(sim_t *s)
 {
     while (!stop) {
         base_loop_run_once(s->loop, 200);
-        if (dump_stats && s->nl > 1) print_dtls_stats(&s->l[1]);
+        if (dump_stats && s->nl > 1 && s->l[1].dtls) print_dtls_stats(&s->l[1]);
         dump_stats = 0;
     }
 }
@@ -607,7 +616,8 @@ int main(int argc, char **argv)
     s.humidity = 41.2;
     s.loop = base_loop_new();
     if ((rc = open_listener(&s, o.listen, NULL)) ||
-        (o.listen_dtls && (rc = open_listener(&s, o.listen_dtls, &o.tls))))
+        (o.listen_dtls && (rc = open_listener(&s, o.listen_dtls, &o.tls))) ||
+        (o.listen_tcp && (rc = open_listener(&s, o.listen_tcp, SIM_TCP))))
         return rc;
     s.tick = base_loop_timer_new(s.loop, on_tick, &s);
     base_loop_timer_arm_in(s.tick, s.period_ms);

@@ -1,0 +1,13 @@
+/*
+ * sim_tcp.c - coapgw-sim's TCP listener (sim_tcp.h).
+ */
+#include "sim_tcp.h"
+
+coap_ep_t *sim_tcp_endpoint(const coap_addr_t *addr, int *err)
+{
+    /* a server only: notifications go back over the observer's own
+     * connection, and one that closed ends its observations */
+    coap_tcp_params_t p = {.connect_out = 0};
+    coap_transport_t *tr = coap_transport_tcp_new(addr, &p, err);
+    return tr ? coap_ep_new_on(tr, NULL, err) : NULL;
+}

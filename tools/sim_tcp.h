@@ -1,0 +1,19 @@
+/*
+ * sim_tcp.h - coapgw-sim's --listen-tcp: the same resources over CoAP over
+ * TCP (RFC 8323) on a listening socket of their own.
+ */
+#ifndef SIM_TCP_H
+#define SIM_TCP_H
+
+#include "coap_ep.h"
+#include "tls_args.h"
+
+/* What open_listener() is given for a TCP listener instead of DTLS
+ * credentials. */
+#define SIM_TCP ((const tls_args_t *)(uintptr_t)1)
+
+/* An endpoint on a TCP transport listening on addr (accepting only: the
+ * device answers, it does not connect out). NULL with *err set. */
+coap_ep_t *sim_tcp_endpoint(const coap_addr_t *addr, int *err);
+
+#endif
