@@ -29,6 +29,7 @@ typedef struct {
     const char *text, *file, *uri, *proxy;
     int content_format, accept, non, verbose, json;
     double observe_s, timeout_s;
+    unsigned long tcp_idle_ms;
     struct {
         uint16_t num;
         char *val;
@@ -73,6 +74,9 @@ static void usage(FILE *f)
           "               content_format, content_type, and payload (a JSON value for JSON\n"
           "               formats, a string for UTF-8 text) or payload_base64; with -s one\n"
           "               object per notification, with its \"observe\" number\n"
+          "  --tcp-idle-ms N  with a coap+tcp:// URI, release (RFC 8323 §5.5) and close the\n"
+          "               connection after N ms without a request or response (default\n"
+          "               120000); an observation then ends\n"
           "  -h, --help   this text\n"
           "\n"
           "A block-wise transfer (RFC 7959) shows a progress bar on stderr when stderr is\n"
@@ -80,7 +84,8 @@ static void usage(FILE *f)
           "\n",
           f);
     fputs(tls_args_usage, f);
-    fputs("  A coap+tcp:// URI speaks CoAP over TCP (RFC 8323).\n", f);
+    fputs("  A coap+tcp:// URI speaks CoAP over TCP (RFC 8323); coaps+tcp:// is not supported.\n",
+          f);
     fputs("  A coaps:// URI needs -k and -u; or -C (with -c and -j to present a certificate);\n"
           "  or -M with --rpk-pin (or -n). The server's certificate must name the URI's host.\n"
           "\n"
@@ -150,7 +155,13 @@ static int parse_args(int argc, char **argv, args_t *a)
             a->verbose = 1;
         else if (!strcmp(o, "--json"))
             a->json = 1;
-        else if (strchr("meftAOsTP", o[1]) && !o[2]) {
+        else if (!strcmp(o, "--tcp-idle-ms")) {
+            char *end;
+            if (++i >= argc) return die_usage("option needs a value", o);
+            a->tcp_idle_ms = strtoul(argv[i], &end, 10);
+            if (*end || a->tcp_idle_ms == 0 || a->tcp_idle_ms > 86400000)
+                return die_usage("bad number of milliseconds", argv[i]);
+        } else if (strchr("meftAOsTP", o[1]) && !o[2]) {
             if (++i >= argc) return die_usage("option needs a value", o);
             const char *v = argv[i];
             switch (o[1]) {
@@ -383,7 +394,7 @@ static void on_dtls_event(void *arg, const dtls_event_t *ev)
 static coap_ep_t *open_endpoint(const args_t *a, int *rc)
 {
     if (is_tcp(a)) { /* connects on the first request; released when done */
-        coap_tcp_params_t p = {.connect_out = 1};
+        coap_tcp_params_t p = {.connect_out = 1, .idle_ms = (uint32_t)a->tcp_idle_ms};
         coap_transport_t *tr = coap_transport_tcp_new(NULL, &p, rc);
         return tr ? coap_ep_new_on(tr, NULL, rc) : NULL;
     }
