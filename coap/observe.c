@@ -183,11 +183,13 @@ static obs_notif_t *notif_new(const coap_server_response_t *rep, uint32_t seq)
 
 /* No route to the observer (the send failed at once, or ICMP said so), or
  * a secured transport that cannot deliver to it (its session is gone and
- * a new one could not be made: COAP_ERR_DTLS_*): treated like a CON that
- * was never acknowledged (§4.5.2). */
+ * a new one could not be made: COAP_ERR_DTLS_*), or its TCP connection
+ * ended (RFC 8323: COAP_ERR_CONN_CLOSED, COAP_ERR_ABORTED): treated like
+ * a CON that was never acknowledged (§4.5.2). */
 static int unreachable(int result)
 {
-    return result == COAP_ERR_TIMEOUT || result == COAP_ERR_UNREACHABLE || COAP_ERR_IS_DTLS(result);
+    return result == COAP_ERR_TIMEOUT || result == COAP_ERR_UNREACHABLE ||
+           COAP_ERR_IS_DTLS(result) || result == COAP_ERR_CONN_CLOSED || result == COAP_ERR_ABORTED;
 }
 
 static void on_notif_sent(coap_ep_t *ep, int result, const coap_msg_t *ack, void *arg)

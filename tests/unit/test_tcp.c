@@ -344,6 +344,42 @@ START_TEST(connection_limit)
 }
 END_TEST
 
+START_TEST(write_queue_bound)
+{
+    /* an observer that never reads: once the kernel's buffers are full,
+     * the notifications queue up to max_queued, and then the connection
+     * is aborted (and the observation with it) */
+    server_t s;
+    coap_tcp_params_t p = {.max_queued = 64 * 1024};
+    server_open(&s, &p);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int small = 4096;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    ck_assert_int_eq(connect(fd, &s.addr.u.sa, s.addr.len), 0);
+    uint8_t reg[32];
+    size_t n =
+        hex_decode("30E1220480 51 01 AA 60 53 6F6273", reg, sizeof reg); /* GET /obs, Observe 0 */
+    ck_assert_int_eq(send(fd, reg, n, 0), (ssize_t)n);
+    for (int i = 0; i < 100 && coap_server_observers(s.obs) == 0; i++) run(s.ep, NULL, NULL, 10);
+    ck_assert_uint_eq(coap_server_observers(s.obs), 1);
+    const coap_tcp_stats_t *ss = coap_transport_tcp_stats(coap_ep_transport(s.ep));
+    coap_server_response_t r = COAP_RESPONSE(COAP_CONTENT);
+    r.payload = big;
+    r.payload_len = 1000;
+    for (int i = 0; i < 20000 && ss->aborts_tx == 0; i++) {
+        coap_server_notify(s.srv, s.obs, &r);
+        if (i % 64 == 0) run(s.ep, NULL, NULL, 5);
+    }
+    run(s.ep, NULL, NULL, 50);
+    ck_assert_uint_eq(ss->aborts_tx, 1);
+    ck_assert_uint_eq(ss->conns_open, 0);
+    coap_server_notify(s.srv, s.obs, &r); /* finds it gone */
+    ck_assert_uint_eq(coap_server_observers(s.obs), 0);
+    close(fd);
+    server_close(&s);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("tcp");
@@ -355,6 +391,7 @@ static Suite *suite(void)
     tcase_add_test(tc, abort_on_bad_frame_and_413);
     tcase_add_test(tc, half_open_detected);
     tcase_add_test(tc, connection_limit);
+    tcase_add_test(tc, write_queue_bound);
     suite_add_tcase(s, tc);
     return s;
 }
