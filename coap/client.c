@@ -123,7 +123,11 @@ coap_req_t *coap_req_new(coap_ep_t *ep, uint8_t method, const char *uri, const c
         *err = COAP_ERR_NOMEM;
         return NULL;
     }
-    *err = coap_uri_parse(u, uri);
+    /* the scheme says the transport: coap+tcp:// on a reliable one
+     * (RFC 8323 §8), coap:// and coaps:// on the others */
+    int reliable = coap_ep_reliable_(ep);
+    *err = coap_uri_parse_ex(u, uri, reliable ? COAP_URI_TCP : 0);
+    if (!*err && reliable != u->tcp) *err = COAP_ERR_URI_SCHEME;
     coap_addr_t literal;
     if (!*err && !dest) {
         if (coap_addr_from_host(&literal, u->host, u->port) == 0)
@@ -420,11 +424,24 @@ static int admit(const coap_req_t *req)
     return COAP_OK;
 }
 
+/* The bytes of a request besides its payload: header, token, options,
+ * and room for Block1, Block2 and Size1. */
+static size_t request_overhead(const coap_req_t *req)
+{
+    size_t n = COAP_TCP_HEADER_MAX + req->token_len + 16;
+    for (size_t i = 0; i < req->nopts; i++) n += 3u + req->opts[i].len;
+    return n;
+}
+
 int coap_req_send(coap_req_t *req, coap_resp_cb cb, void *arg)
 {
     req->cb = cb;
     req->arg = arg;
     if (req->observe && req->method != COAP_GET && req->method != COAP_FETCH) req->observe = 0;
+    /* RFC 8323 §5.3.1: blocks that fit the peer's Max-Message-Size, so a
+     * body too large for one message goes block-wise */
+    unsigned fit = coap_ep_fit_szx_(req->ep, &req->peer->addr, request_overhead(req));
+    if (fit < req->szx) req->szx = (uint8_t)fit;
     if (req->payload_len > coap_block_size(req->szx)) {
         req->b1_active = 1;
         req->b1_szx = req->szx;

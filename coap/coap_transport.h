@@ -124,6 +124,12 @@ typedef struct {
      * COAP_ERR_TIMEOUT for a silent one), which fails every exchange
      * waiting on it, separate responses and observations included. */
     int reliable;
+    /* The largest message `peer` takes, in bytes (RFC 8323 §5.3.1: its
+     * CSM's Max-Message-Size, 1152 before it), or 0 for no bound but the
+     * endpoint's own; NULL on datagram transports. The roles choose their
+     * block size from it, so a message that would not fit goes
+     * block-wise. */
+    uint32_t (*max_message)(const coap_transport_t *t, const coap_addr_t *peer);
 } coap_transport_ops_t;
 
 /* The common head of every transport: implementations embed it first. */
@@ -163,7 +169,7 @@ coap_transport_t *coap_transport_udp_adopt(int fd, int *err);
  * Abort. */
 typedef struct {
     uint32_t max_message;        /* our Max-Message-Size (CSM, §5.3.1); default 8192,
-                                    at least 1152; a larger request gets 4.13 */
+                                    at least 64; a larger request gets 4.13 */
     uint32_t max_conns;          /* connections open at once; default 1000 */
     uint32_t max_queued;         /* bytes queued to one connection; over it the
                                     connection is aborted; default 1 MiB */

@@ -35,6 +35,14 @@ int coap_ep_serialize_(const coap_ep_t *ep, const coap_msg_t *msg, uint8_t *buf,
                                  : coap_msg_serialize(msg, buf, cap);
 }
 
+unsigned coap_ep_fit_szx_(const coap_ep_t *ep, const coap_addr_t *peer, size_t overhead)
+{
+    uint32_t max = ep->tr->ops->max_message ? ep->tr->ops->max_message(ep->tr, peer) : 0;
+    unsigned szx = 6;
+    while (max && szx > 0 && (16u << szx) + overhead > max) szx--;
+    return szx;
+}
+
 static void empty_bytes(uint8_t b[4], coap_type_t type, uint16_t mid)
 {
     b[0] = (uint8_t)(0x40 | type << 4);

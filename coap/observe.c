@@ -4,6 +4,7 @@
  * CON/NON policy of §4.5 and removal of observers that went away.
  */
 #include "server_internal.h"
+#include "ep_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -82,6 +83,8 @@ void coap_obs_register_(coap_server_t *srv, srv_req_t *sr, coap_msg_t *resp, uin
         /* RFC 7959 §2.4: a smaller block size the client asked for in its
          * registration holds for the notifications too. */
         o->szx = sr->has_b2 && sr->b2_szx < srv->p.block_szx ? sr->b2_szx : srv->p.block_szx;
+        unsigned fit = coap_ep_fit_szx_(srv->ep, &sr->peer, SRV_BLOCK_OVERHEAD); /* RFC 8323 */
+        if (fit < o->szx) o->szx = (uint8_t)fit;
         o->query = sr->obs_query;
         sr->obs_query = NULL;
         o->word = word;

@@ -25,8 +25,7 @@ static const coap_transport_ops_t tcp_ops;
 static void apply_defaults(coap_tcp_params_t *p)
 {
     if (!p->max_message) p->max_message = 8192;
-    if (p->max_message < COAP_TCP_DEFAULT_MAX_MESSAGE)
-        p->max_message = COAP_TCP_DEFAULT_MAX_MESSAGE;
+    if (p->max_message < 64) p->max_message = 64; /* a header and a few options */
     if (!p->max_conns) p->max_conns = 1000;
     if (!p->max_queued) p->max_queued = 1 << 20;
     if (!p->idle_ms) p->idle_ms = 120000;
@@ -408,6 +407,14 @@ static void tcp_free(coap_transport_t *tr)
     free(t);
 }
 
+/* §5.3.1: a peer with no connection yet gets one whose CSM is not in:
+ * the base value until it comes. */
+static uint32_t tcp_peer_max(const coap_transport_t *tr, const coap_addr_t *peer)
+{
+    tcp_conn_t *c = conn_find((tcp_t *)(uintptr_t)tr, peer);
+    return c ? c->peer_max : COAP_TCP_DEFAULT_MAX_MESSAGE;
+}
+
 static const coap_transport_ops_t tcp_ops = {
     .name = "tcp",
     .send = tcp_send,
@@ -418,6 +425,7 @@ static const coap_transport_ops_t tcp_ops = {
     .free = tcp_free,
     .verifies_peers = 1, /* the three-way handshake proves the address (RFC 9175 §2.4) */
     .reliable = 1,
+    .max_message = tcp_peer_max,
 };
 
 static int open_listener(tcp_t *t, const coap_addr_t *addr)

@@ -347,7 +347,7 @@ static int resolve_dest(const args_t *a, coap_addr_t *dest)
         return coap_addr_resolve(dest, host, (uint16_t)port);
     }
     static coap_parsed_uri_t u;
-    int rc = coap_uri_parse(&u, a->uri);
+    int rc = coap_uri_parse_ex(&u, a->uri, COAP_URI_TCP);
     if (rc) return rc;
     return coap_addr_resolve(dest, u.host, u.port);
 }

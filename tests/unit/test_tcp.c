@@ -143,9 +143,51 @@ START_TEST(get_put_and_blocks)
     coap_req_send(request(c, &s, COAP_GET, "/hello?big", &res), on_resp, &res);
     run(c, s.ep, &res.done, 3000);
     ck_assert_uint_eq(res.len, sizeof big);
+    /* the scheme must match the transport: never coap+tcp:// over UDP */
+    int err;
+    ck_assert_ptr_null(coap_req_new(c, COAP_GET, "coap://127.0.0.1/x", NULL, &err));
+    ck_assert_int_eq(err, COAP_ERR_URI_SCHEME);
+    coap_ep_t *udp = coap_ep_new(NULL, NULL, &err);
+    ck_assert_ptr_null(coap_req_new(udp, COAP_GET, "coap+tcp://127.0.0.1/x", NULL, &err));
+    ck_assert_int_eq(err, COAP_ERR_URI_SCHEME);
+    coap_ep_free(udp);
     /* nothing of RFC 7252 §4 happened: no retransmission, ACK or RST */
     ck_assert_uint_eq(coap_ep_stats(c)->retransmissions, 0);
     ck_assert_uint_eq(coap_ep_stats(c)->rst_tx + coap_ep_stats(s.ep)->rst_tx, 0);
+    coap_ep_free(c);
+    server_close(&s);
+}
+END_TEST
+
+START_TEST(small_max_message_means_blocks)
+{
+    /* both sides announce 400 bytes (§5.3.1): a 1000-byte body goes up
+     * and a 5000-byte one comes down in blocks that fit (256 bytes) */
+    coap_tcp_params_t p = {.max_message = 400};
+    server_t s;
+    server_open(&s, &p);
+    coap_ep_t *c = client_open(&p);
+    result_t res;
+    coap_req_send(request(c, &s, COAP_GET, "/hello", &res), on_resp, &res); /* CSMs cross */
+    run(c, s.ep, &res.done, 3000);
+    ck_assert_uint_eq(coap_transport_tcp_peer_max(coap_ep_transport(c), &s.addr), 400);
+    for (size_t i = 0; i < sizeof big; i++) big[i] = (uint8_t)(i * 13);
+    coap_req_t *req = request(c, &s, COAP_PUT, "/hello", &res);
+    coap_req_set_payload(req, big, 1000);
+    coap_req_send(req, on_resp, &res);
+    run(c, s.ep, &res.done, 3000);
+    ck_assert_int_eq(res.code, COAP_CHANGED);
+    ck_assert_uint_eq(res.len, 1000);
+    ck_assert_mem_eq(res.body, big, 1000);
+    coap_req_send(request(c, &s, COAP_GET, "/hello?big", &res), on_resp, &res);
+    run(c, s.ep, &res.done, 3000);
+    ck_assert_int_eq(res.code, COAP_CONTENT);
+    ck_assert_uint_eq(res.len, sizeof big);
+    ck_assert_mem_eq(res.body, big, sizeof big);
+    const coap_tcp_stats_t *cs = coap_transport_tcp_stats(coap_ep_transport(c));
+    const coap_tcp_stats_t *ss = coap_transport_tcp_stats(coap_ep_transport(s.ep));
+    ck_assert_uint_eq(cs->too_large + ss->too_large + cs->aborts_tx + ss->aborts_tx, 0);
+    ck_assert_uint_eq(coap_ep_stats(c)->send_errors + coap_ep_stats(s.ep)->send_errors, 0);
     coap_ep_free(c);
     server_close(&s);
 }
@@ -386,6 +428,7 @@ static Suite *suite(void)
     TCase *tc = tcase_create("loopback");
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, get_put_and_blocks);
+    tcase_add_test(tc, small_max_message_means_blocks);
     tcase_add_test(tc, observe_then_connection_closed);
     tcase_add_test(tc, ping_pong_and_release);
     tcase_add_test(tc, abort_on_bad_frame_and_413);
