@@ -561,16 +561,17 @@ static void client_unreachable(coap_ep_t *ep, coap_peer_t *peer, int err)
     /* RFC 8323: on a reliable transport this is the end of the connection,
      * and with it of every exchange it carried (separate responses and
      * observations included). The callbacks may start or end others, so
-     * each search starts again. */
-    for (int found = coap_ep_reliable_(ep); found;) {
-        found = 0;
-        for (size_t b = 0; b < ep->exchanges.nb && !found; b++)
-            for (base_hnode_t *h = ep->exchanges.b[b]; h && !found; h = h->next) {
+     * each search starts again, at most as often as there were exchanges
+     * (one started by a callback must not keep this going). */
+    for (size_t budget = coap_ep_reliable_(ep) ? ep->exchanges.n : 0; budget > 0; budget--) {
+        coap_req_t *victim = NULL;
+        for (size_t b = 0; b < ep->exchanges.nb && !victim; b++)
+            for (base_hnode_t *h = ep->exchanges.b[b]; h && !victim; h = h->next) {
                 coap_req_t *req = base_container_of(h, coap_req_t, hn);
-                if (req->peer != peer) continue;
-                coap_req_finish_(req, err, NULL);
-                found = 1;
+                if (req->peer == peer) victim = req;
             }
+        if (!victim) break;
+        coap_req_finish_(victim, err, NULL);
     }
 }
 
