@@ -29,7 +29,7 @@ typedef struct {
     const char *text, *file, *uri, *proxy;
     int content_format, accept, non, verbose, json;
     double observe_s, timeout_s;
-    unsigned long tcp_idle_ms;
+    unsigned long tcp_idle_ms, tcp_keepalive_ms;
     struct {
         uint16_t num;
         char *val;
@@ -77,6 +77,9 @@ static void usage(FILE *f)
           "  --tcp-idle-ms N  with a coap+tcp:// URI, release (RFC 8323 §5.5) and close the\n"
           "               connection after N ms without a request or response (default\n"
           "               120000); an observation then ends\n"
+          "  --tcp-keepalive-ms N  with a coap+tcp:// URI, send a Ping (7.02) after N ms\n"
+          "               without a byte from the server (default 30000); no Pong within\n"
+          "               10 s closes the connection\n"
           "  -h, --help   this text\n"
           "\n"
           "A block-wise transfer (RFC 7959) shows a progress bar on stderr when stderr is\n"
@@ -155,12 +158,13 @@ static int parse_args(int argc, char **argv, args_t *a)
             a->verbose = 1;
         else if (!strcmp(o, "--json"))
             a->json = 1;
-        else if (!strcmp(o, "--tcp-idle-ms")) {
+        else if (!strcmp(o, "--tcp-idle-ms") || !strcmp(o, "--tcp-keepalive-ms")) {
             char *end;
             if (++i >= argc) return die_usage("option needs a value", o);
-            a->tcp_idle_ms = strtoul(argv[i], &end, 10);
-            if (*end || a->tcp_idle_ms == 0 || a->tcp_idle_ms > 86400000)
+            unsigned long ms = strtoul(argv[i], &end, 10);
+            if (*end || ms == 0 || ms > 86400000)
                 return die_usage("bad number of milliseconds", argv[i]);
+            *(o[6] == 'i' ? &a->tcp_idle_ms : &a->tcp_keepalive_ms) = ms;
         } else if (strchr("meftAOsTP", o[1]) && !o[2]) {
             if (++i >= argc) return die_usage("option needs a value", o);
             const char *v = argv[i];
@@ -394,7 +398,9 @@ static void on_dtls_event(void *arg, const dtls_event_t *ev)
 static coap_ep_t *open_endpoint(const args_t *a, int *rc)
 {
     if (is_tcp(a)) { /* connects on the first request; released when done */
-        coap_tcp_params_t p = {.connect_out = 1, .idle_ms = (uint32_t)a->tcp_idle_ms};
+        coap_tcp_params_t p = {.connect_out = 1,
+                               .idle_ms = (uint32_t)a->tcp_idle_ms,
+                               .keepalive_ms = (uint32_t)a->tcp_keepalive_ms};
         coap_transport_t *tr = coap_transport_tcp_new(NULL, &p, rc);
         return tr ? coap_ep_new_on(tr, NULL, rc) : NULL;
     }

@@ -9,7 +9,8 @@ C=coap-client-notls
 PORT=$(free_port)
 TPORT=$(free_port tcp)
 U=coap+tcp://127.0.0.1:$TPORT
-start sim "$BUILD/coapgw-sim" --listen "127.0.0.1:$PORT" --listen-tcp "127.0.0.1:$TPORT" --period-ms 300
+start sim "$BUILD/coapgw-sim" --listen "127.0.0.1:$PORT" --listen-tcp "127.0.0.1:$TPORT" --period-ms 300 \
+    --slow-ms 2500
 # (libcoap's client exits 0 on a refused connection: ours waits)
 wait_for "coapgw-sim on TCP" "$BUILD/coapgw-client" -T 1 "$U/sensors/temperature"
 
@@ -44,6 +45,12 @@ firmware() {
     [ "$(stat -c %s "$TMP/fw-tcp")" -eq 65536 ] && cmp -s "$TMP/fw-tcp" "$TMP/fw-udp"
 }
 check "libcoap -> sim over TCP: 64 KiB /firmware, the same bytes as over UDP" firmware
+
+pinged() {
+    "$C" -v 7 -K 1 -B 6 "$U/slow" >"$TMP/ping" 2>&1 || return 1
+    grep -q "c:Ping" "$TMP/ping" && grep -q "c:Pong" "$TMP/ping" && grep -q "finally" "$TMP/ping"
+}
+check "libcoap -> sim over TCP: -K 1 Pings while /slow waits, each answered with a Pong" pinged
 
 ours_to_sim() { [ "$("$BUILD/coapgw-client" -m put -e on "$U/actuators/led"; "$BUILD/coapgw-client" "$U/actuators/led")" = "on" ]; }
 check "coapgw-client -> sim over TCP: PUT then GET /actuators/led" ours_to_sim
@@ -96,6 +103,13 @@ client_observe() {
     [ "$(wc -l <"$TMP/time")" -ge 2 ]
 }
 check "coapgw-client -> libcoap over TCP: Observe /time -s 3" client_observe
+
+our_ping() {
+    # libcoap's /async?3 answers after 3 s; we Ping after 1 s of silence
+    "$BUILD/coapgw-client" --tcp-keepalive-ms 1000 "$S/async?3" >/dev/null || return 1
+    grep -q "c:Ping" "$TMP/server.log"
+}
+check "coapgw-client --tcp-keepalive-ms 1000: a Ping reaches libcoap while an answer waits" our_ping
 
 release() {
     local rc=0
