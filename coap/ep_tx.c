@@ -204,9 +204,13 @@ int coap_ep_send(coap_ep_t *ep, const coap_addr_t *to, coap_msg_t *msg, coap_ep_
     tx->done = done;
     tx->arg = arg;
     tx->timeout_ms = initial_timeout(ep);
-    if (coap_ep_raw_send_(ep, peer, tx->bytes, tx->len) == COAP_ERR_UNREACHABLE) {
-        tx_free(ep, tx); /* no route at all: retransmitting cannot help */
-        return COAP_ERR_UNREACHABLE;
+    int rc = coap_ep_raw_send_(ep, peer, tx->bytes, tx->len);
+    /* no route at all: retransmitting cannot help; nor is anything sent
+     * again on a reliable transport (a message over the peer's
+     * Max-Message-Size, a connection gone) */
+    if (rc == COAP_ERR_UNREACHABLE || (rc < 0 && coap_ep_reliable_(ep))) {
+        tx_free(ep, tx);
+        return rc;
     }
     /* reliable: `done` runs from the next process(), never from here */
     uint64_t due = coap_ep_reliable_(ep) ? 0 : tx->timeout_ms;

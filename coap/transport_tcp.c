@@ -84,7 +84,10 @@ static tcp_conn_t *conn_new(tcp_t *t, int fd, const coap_addr_t *peer, int outbo
     base_list_push_back(&t->conns, &c->all);
     t->stats.conns_open++;
     /* §5.3: "Each endpoint MUST send a CSM ... as its first message" */
-    if (coap_tcp_send_csm_(t, c)) return NULL;
+    if (coap_tcp_send_csm_(t, c)) {
+        coap_tcp_kill_(t, c, COAP_ERR_NOMEM); /* reaped with the others */
+        return NULL;
+    }
     return c;
 }
 
