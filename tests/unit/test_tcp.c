@@ -109,7 +109,7 @@ static void on_resp(coap_req_t *req, const coap_resp_t *r, void *arg)
 static coap_req_t *request(coap_ep_t *c, const server_t *s, uint8_t method, const char *path,
                            result_t *res)
 {
-    char uri[128];
+    char uri[700];
     snprintf(uri, sizeof uri, "coap+tcp://127.0.0.1:%u%s", coap_addr_port(&s->addr), path);
     int err;
     coap_req_t *req = coap_req_new(c, method, uri, &s->addr, &err);
@@ -188,6 +188,11 @@ START_TEST(small_max_message_means_blocks)
     const coap_tcp_stats_t *ss = coap_transport_tcp_stats(coap_ep_transport(s.ep));
     ck_assert_uint_eq(cs->too_large + ss->too_large + cs->aborts_tx + ss->aborts_tx, 0);
     ck_assert_uint_eq(coap_ep_stats(c)->send_errors + coap_ep_stats(s.ep)->send_errors, 0);
+    /* options alone over the 400 bytes: refused at once, nothing waits */
+    char path[520] = "/";
+    memset(path + 1, 'p', 500);
+    ck_assert_int_eq(coap_req_send(request(c, &s, COAP_GET, path, &res), on_resp, &res),
+                     COAP_ERR_TOO_LARGE);
     coap_ep_free(c);
     server_close(&s);
 }
