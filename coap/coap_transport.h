@@ -182,6 +182,14 @@ typedef struct {
                                     COAP_ERR_TIMEOUT; default 10000 */
     uint32_t connect_timeout_ms; /* connect() and the peer's CSM; default 10000 */
     uint8_t connect_out;         /* 1: send() to a peer without a connection connects */
+    /* Told when a connection to `peer` is up (up 1: its CSM arrived) and
+     * when it ends (up 0, err: COAP_ERR_CONN_CLOSED, COAP_ERR_ABORTED,
+     * COAP_ERR_TIMEOUT, COAP_ERR_UNREACHABLE for a failed connect), after
+     * the endpoint heard of it; from process() only. For logs, and for a
+     * device reached over its own connection to show on- or offline.
+     * May be NULL. */
+    void (*event)(void *arg, const coap_addr_t *peer, int up, int err);
+    void *event_arg;
 } coap_tcp_params_t;
 
 /* What happened, for tests, logs and /metrics. */

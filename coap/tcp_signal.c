@@ -70,6 +70,7 @@ static void csm_in(tcp_t *t, tcp_conn_t *c, const coap_msg_t *m)
             return;
         }
     }
+    if (!c->csm_rx && t->p.event) t->p.event(t->p.event_arg, &c->peer, 1, COAP_OK);
     c->csm_rx = 1;
 }
 

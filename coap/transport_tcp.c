@@ -120,6 +120,7 @@ static void reap(tcp_t *t)
         t->stats.conns_open--;
         t->stats.closed++;
         t->base.up->unreachable(t->base.up_arg, &peer, err);
+        if (t->p.event) t->p.event(t->p.event_arg, &peer, 0, err);
     }
 }
 

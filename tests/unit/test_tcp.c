@@ -228,10 +228,23 @@ START_TEST(observe_then_connection_closed)
 }
 END_TEST
 
+static int events_up, events_down, last_event_err;
+
+static void on_event(void *arg, const coap_addr_t *peer, int up, int err)
+{
+    (void)arg, (void)peer;
+    if (up)
+        events_up++;
+    else
+        events_down++, last_event_err = err;
+}
+
 START_TEST(ping_pong_and_release)
 {
     server_t s;
-    server_open(&s, &fast);
+    coap_tcp_params_t sp = fast;
+    sp.event = on_event; /* the server's connection, up and down */
+    server_open(&s, &sp);
     coap_tcp_params_t cp = fast;
     cp.idle_ms = 600;
     coap_ep_t *c = client_open(&cp);
@@ -251,6 +264,9 @@ START_TEST(ping_pong_and_release)
     ck_assert_uint_eq(ss->releases_rx, 1);
     ck_assert_uint_eq(cs->conns_open, 0);
     ck_assert_uint_eq(ss->conns_open, 0);
+    ck_assert_int_eq(events_up, 1);
+    ck_assert_int_eq(events_down, 1);
+    ck_assert_int_eq(last_event_err, COAP_ERR_CONN_CLOSED);
     coap_ep_free(c);
     server_close(&s);
 }
