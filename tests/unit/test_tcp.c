@@ -351,6 +351,49 @@ START_TEST(abort_on_bad_frame_and_413)
 }
 END_TEST
 
+START_TEST(frames_split_anywhere)
+{
+    /* a CSM, a Ping with Custody and two GETs, written one byte at a
+     * time: reassembled, the Pong echoes the token and Custody (§5.4),
+     * and both GETs are answered */
+    server_t s;
+    server_open(&s, NULL);
+    int fd = raw_connect(&s.addr);
+    uint8_t out[64];
+    size_t n = hex_decode("30E1220480"              /* CSM */
+                          "11E2 77 20"              /* Ping, token 77, Custody */
+                          "61 01 A1 B5 68656C6C6F"  /* GET /hello, token A1 */
+                          "61 01 A2 B5 68656C6C6F", /* the same, token A2 */
+                          out, sizeof out);
+    for (size_t i = 0; i < n; i++) {
+        ck_assert_int_eq(send(fd, out + i, 1, MSG_NOSIGNAL), 1);
+        run(s.ep, NULL, NULL, 5);
+    }
+    uint8_t in[512];
+    int closed;
+    size_t got = raw_read(fd, s.ep, in, sizeof in, 300, &closed);
+    const uint8_t *pong = find_frame(in, got, COAP_SIG_PONG);
+    ck_assert_ptr_nonnull(pong);
+    coap_msg_t m;
+    uint64_t flen;
+    coap_msg_tcp_frame_len(pong, got - (size_t)(pong - in), &flen);
+    ck_assert_int_eq(coap_msg_parse_tcp(&m, pong, (size_t)flen), COAP_OK);
+    ck_assert_int_eq(m.token_len, 1);
+    ck_assert_int_eq(m.token[0], 0x77);
+    ck_assert_ptr_nonnull(coap_msg_find_opt(&m, COAP_SIGOPT_CUSTODY));
+    int answers = 0;
+    for (size_t off = 0; off < got; off += (size_t)flen) {
+        ck_assert_int_eq(coap_msg_tcp_frame_len(in + off, got - off, &flen), COAP_OK);
+        ck_assert_int_eq(coap_msg_parse_tcp(&m, in + off, (size_t)flen), COAP_OK);
+        if (m.code == COAP_CONTENT) ck_assert_int_eq(m.token[0], answers++ ? 0xA2 : 0xA1);
+    }
+    ck_assert_int_eq(answers, 2);
+    ck_assert(!closed);
+    close(fd);
+    server_close(&s);
+}
+END_TEST
+
 START_TEST(half_open_detected)
 {
     /* a "server" that accepts, sends its CSM and then never reads: no Pong */
@@ -507,6 +550,7 @@ static Suite *suite(void)
     tcase_add_test(tc, observe_then_connection_closed);
     tcase_add_test(tc, ping_pong_and_release);
     tcase_add_test(tc, abort_on_bad_frame_and_413);
+    tcase_add_test(tc, frames_split_anywhere);
     tcase_add_test(tc, half_open_detected);
     tcase_add_test(tc, connection_limit);
     tcase_add_test(tc, abort_and_release_received);
