@@ -50,7 +50,7 @@ void coap_tcp_abort_(tcp_t *t, tcp_conn_t *c, const char *diag)
 }
 
 /* §5.3: the peer's CSM. Max-Message-Size bounds what we send it; an
- * unknown critical option is a reason to abort (§5.3, §4.2). */
+ * unknown critical option is a reason to abort (§5.3, §5.6.1). */
 static void csm_in(tcp_t *t, tcp_conn_t *c, const coap_msg_t *m)
 {
     for (unsigned i = 0; i < m->opt_count; i++) {
@@ -111,7 +111,7 @@ static void signal_in(tcp_t *t, tcp_conn_t *c, const coap_msg_t *m)
         t->stats.aborts_rx++;
         coap_tcp_kill_(t, c, COAP_ERR_ABORTED);
         break;
-    default: /* §5.1: unknown signal codes are an error only if critical */
+    default: /* a code §5 does not define: ignored */
         break;
     }
 }
@@ -124,7 +124,7 @@ void coap_tcp_frame_in_(tcp_t *t, tcp_conn_t *c, const uint8_t *buf, size_t len)
         return;
     }
     int is_signal = COAP_CODE_CLASS(m.code) == 7;
-    /* §4.3: a missing CSM is a connection error */
+    /* §3.3: a missing CSM is a connection error */
     if (!c->csm_rx && m.code != COAP_SIG_CSM) {
         coap_tcp_abort_(t, c, "CSM expected first");
         return;

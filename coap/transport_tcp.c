@@ -278,6 +278,7 @@ static void read_conn(tcp_t *t, tcp_conn_t *c)
             return;
         }
         c->last_heard = t->now;
+        c->ping_out = 0; /* anything heard proves the connection, a Pong or not */
         budget = (size_t)n < budget ? budget - (size_t)n : 0;
         if (skipping) {
             c->skip -= (size_t)n;
@@ -288,7 +289,7 @@ static void read_conn(tcp_t *t, tcp_conn_t *c)
     }
 }
 
-/* --- timers (§4.4 keepalive, §5.5 release) --- */
+/* --- timers (§5.4 keepalive, §5.5 release) --- */
 
 static uint64_t conn_deadline(const tcp_t *t, const tcp_conn_t *c)
 {
