@@ -394,45 +394,11 @@ START_TEST(frames_split_anywhere)
 }
 END_TEST
 
-START_TEST(half_open_detected)
-{
-    /* a "server" that accepts, sends its CSM and then never reads: no Pong */
-    int lfd = socket(AF_INET, SOCK_STREAM, 0);
-    coap_addr_t a;
-    coap_addr_parse(&a, "127.0.0.1:0", 0);
-    ck_assert_int_eq(bind(lfd, &a.u.sa, a.len), 0);
-    listen(lfd, 1);
-    a.len = sizeof a.u;
-    getsockname(lfd, &a.u.sa, &a.len);
-    coap_ep_t *c = client_open(&fast);
-    server_t fake = {.addr = a};
-    result_t res;
-    coap_req_t *req = request(c, &fake, COAP_GET, "/x", &res);
-    coap_req_send(req, on_resp, &res);
-    int fd = -1;
-    for (int i = 0; i < 100 && fd < 0; i++) {
-        run(c, NULL, NULL, 10);
-        fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK);
-    }
-    ck_assert_int_ge(fd, 0);
-    uint8_t csm[8];
-    size_t n = hex_decode("30E1220480", csm, sizeof csm);
-    ck_assert_int_eq(send(fd, csm, n, 0), (ssize_t)n);
-    run(c, NULL, &res.done, 2000);
-    ck_assert_int_eq(res.done, 1);
-    ck_assert_int_eq(res.err, COAP_ERR_TIMEOUT);
-    const coap_tcp_stats_t *cs = coap_transport_tcp_stats(coap_ep_transport(c));
-    ck_assert_uint_eq(cs->half_open, 1);
-    ck_assert_uint_ge(cs->pings_tx, 1);
-    close(fd);
-    close(lfd);
-    coap_ep_free(c);
-}
-END_TEST
-
-/* A fake server: accepts one connection from c's request, sends its CSM
- * and then `then` (hex frames); returns how c's request ended. */
-static int fake_server_says(const char *then, const coap_tcp_stats_t **stats, coap_ep_t **cp)
+/* A fake server: accepts the connection of a client (with params) made
+ * for a request, sends its CSM and then `then` (hex frames), and never
+ * reads; returns how the request ended. */
+static int fake_server_says(const char *then, const coap_tcp_params_t *params,
+                            const coap_tcp_stats_t **stats, coap_ep_t **cp)
 {
     int lfd = socket(AF_INET, SOCK_STREAM, 0);
     coap_addr_t a;
@@ -441,7 +407,7 @@ static int fake_server_says(const char *then, const coap_tcp_stats_t **stats, co
     listen(lfd, 1);
     a.len = sizeof a.u;
     getsockname(lfd, &a.u.sa, &a.len);
-    coap_ep_t *c = client_open(NULL);
+    coap_ep_t *c = client_open(params);
     server_t fake = {.addr = a};
     static result_t res;
     coap_req_send(request(c, &fake, COAP_GET, "/x", &res), on_resp, &res);
@@ -464,21 +430,33 @@ static int fake_server_says(const char *then, const coap_tcp_stats_t **stats, co
     return res.err;
 }
 
+START_TEST(half_open_detected)
+{
+    /* a peer that sends its CSM and then nothing: our Ping gets no Pong */
+    const coap_tcp_stats_t *st;
+    coap_ep_t *c;
+    ck_assert_int_eq(fake_server_says("", &fast, &st, &c), COAP_ERR_TIMEOUT);
+    ck_assert_uint_eq(st->half_open, 1);
+    ck_assert_uint_ge(st->pings_tx, 1);
+    coap_ep_free(c);
+}
+END_TEST
+
 START_TEST(abort_and_release_received)
 {
     const coap_tcp_stats_t *st;
     coap_ep_t *c;
     /* §5.6: Abort with a diagnostic: the exchanges on it fail */
-    ck_assert_int_eq(fake_server_says("40E5FF626164", &st, &c), COAP_ERR_ABORTED);
+    ck_assert_int_eq(fake_server_says("40E5FF626164", NULL, &st, &c), COAP_ERR_ABORTED);
     ck_assert_uint_eq(st->aborts_rx, 1);
     ck_assert_uint_eq(st->conns_open, 0);
     coap_ep_free(c);
     /* §5.5: Release with an Alternative-Address: the connection closes */
-    ck_assert_int_eq(fake_server_says("20E42178", &st, &c), COAP_ERR_CONN_CLOSED);
+    ck_assert_int_eq(fake_server_says("20E42178", NULL, &st, &c), COAP_ERR_CONN_CLOSED);
     ck_assert_uint_eq(st->releases_rx, 1);
     coap_ep_free(c);
     /* §5.3: an unknown critical option (9) in the CSM: we abort */
-    ck_assert_int_eq(fake_server_says("20E19101", &st, &c), COAP_ERR_ABORTED);
+    ck_assert_int_eq(fake_server_says("20E19101", NULL, &st, &c), COAP_ERR_ABORTED);
     ck_assert_uint_eq(st->aborts_tx, 1);
     coap_ep_free(c);
 }
