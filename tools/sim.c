@@ -318,7 +318,8 @@ static void usage(FILE *f)
 {
     fputs(
         "usage: coapgw-sim [--listen ADDR:PORT] [--period-ms N] [--slow-ms N] [--seed N]\n"
-        "                  [--register coap[s]://GATEWAY[:PORT] [--name NAME] [--lifetime S]]\n"
+        "                  [--register coap[s|+tcp]://GATEWAY[:PORT] [--name NAME] [--lifetime "
+        "S]]\n"
         "                  [--simple-register coap://GATEWAY[:PORT] [--name NAME] [--lifetime S]]\n"
         "                  [--listen-dtls ADDR:PORT [-k KEY -u IDENTITY] [-c CERTFILE -j KEYFILE]\n"
         "                   [-C CAFILE] [-M RPKFILE] [--rpk-pin SHA256] [-n]]\n"
@@ -358,7 +359,8 @@ static void usage(FILE *f)
         "                        alone; --rpk-pin names the one allowed). A coaps:// --register\n"
         "                        goes from this listener, with the same credentials.\n"
         "  --listen-tcp ADDR:PORT  serve the same resources over TCP too (coap+tcp://,\n"
-        "                        RFC 8323)\n"
+        "                        RFC 8323); a coap+tcp:// --register connects out from\n"
+        "                        it and is answered and reached back over that connection\n"
         "  -h, --help            this text\n",
         f);
     fputs(tls_args_usage, f);
@@ -497,7 +499,8 @@ static int parse_args(int argc, char **argv, sim_t *s, sim_reg_t *g, opts_t *o)
             s->slow_ms = (uint32_t)n;
         else if (!strcmp(f, "--seed") && !*end)
             o->seed = n;
-        else if (!strcmp(f, "--register") && !coap_uri_parse(&g->uri, v))
+        else if (!strcmp(f, "--register") && !coap_uri_parse_ex(&g->uri, v, COAP_URI_TCP) &&
+                 !(g->uri.tcp && g->uri.secure))
             o->rd_uri = v;
         else if (!strcmp(f, "--simple-register") && !coap_uri_parse(&g->uri, v) && !g->uri.secure)
             o->rd_uri = v, g->simple = 1;
@@ -509,6 +512,10 @@ static int parse_args(int argc, char **argv, sim_t *s, sim_reg_t *g, opts_t *o)
             fprintf(stderr, "coapgw-sim: bad option %s %s (see --help)\n", f, v);
             return 2;
         }
+    }
+    if (o->rd_uri && g->uri.tcp && !o->listen_tcp) {
+        fprintf(stderr, "coapgw-sim: a coap+tcp:// --register needs --listen-tcp (see --help)\n");
+        return 2;
     }
     int dtls = o->listen_dtls != NULL;
     if (dtls != tls_args_given(&o->tls) || (o->rd_uri && g->uri.secure && !o->listen_dtls)) {
@@ -561,9 +568,10 @@ static int open_listener(sim_t *s, const char *where, const tls_args_t *tls)
     int err = COAP_OK;
     coap_ep_t *ep = NULL;
     coap_transport_t *tr = NULL;
-    const char *scheme = tls == SIM_TCP ? "coap+tcp" : tls ? "coaps" : "coap";
-    if (tls == SIM_TCP) {
-        ep = sim_tcp_endpoint(&addr, &err);
+    int tcp = tls == SIM_TCP || tls == SIM_TCP_OUT;
+    const char *scheme = tcp ? "coap+tcp" : tls ? "coaps" : "coap";
+    if (tcp) {
+        ep = sim_tcp_endpoint(&addr, tls == SIM_TCP_OUT, &err);
     } else if (!tls) {
         ep = coap_ep_new(&addr, NULL, &err);
     } else {
@@ -581,7 +589,7 @@ static int open_listener(sim_t *s, const char *where, const tls_args_t *tls)
     }
     listener_t *l = &s->l[s->nl++];
     l->ep = ep;
-    l->dtls = tls == SIM_TCP ? NULL : tr;
+    l->dtls = tcp ? NULL : tr;
     l->srv = coap_server_new(ep, NULL);
     coap_ep_attach(ep, s->loop);
     add_resources(s, l);
@@ -617,7 +625,8 @@ int main(int argc, char **argv)
     s.loop = base_loop_new();
     if ((rc = open_listener(&s, o.listen, NULL)) ||
         (o.listen_dtls && (rc = open_listener(&s, o.listen_dtls, &o.tls))) ||
-        (o.listen_tcp && (rc = open_listener(&s, o.listen_tcp, SIM_TCP))))
+        (o.listen_tcp &&
+         (rc = open_listener(&s, o.listen_tcp, o.rd_uri && g.uri.tcp ? SIM_TCP_OUT : SIM_TCP))))
         return rc;
     s.tick = base_loop_timer_new(s.loop, on_tick, &s);
     base_loop_timer_arm_in(s.tick, s.period_ms);
@@ -625,7 +634,7 @@ int main(int argc, char **argv)
     signal(SIGTERM, on_signal);
     signal(SIGUSR1, on_signal);
     if (o.rd_uri) { /* registers from the listener's own socket */
-        g.ep = s.l[g.uri.secure ? 1 : 0].ep;
+        g.ep = s.l[g.uri.tcp ? s.nl - 1 : g.uri.secure ? 1 : 0].ep; /* TCP's is the last */
         g.links = links;
         g.links_len = link_format(links, sizeof links);
         sim_reg_start(&g, s.loop);

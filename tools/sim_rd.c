@@ -13,6 +13,7 @@ static void reg_send(sim_reg_t *g);
 
 static const char *scheme(const sim_reg_t *g)
 {
+    if (g->uri.tcp) return "coap+tcp"; /* RFC 8323 §8.1: over our TCP listener */
     return g->uri.secure ? "coaps" : "coap";
 }
 

@@ -11,9 +11,14 @@
 /* What open_listener() is given for a TCP listener instead of DTLS
  * credentials. */
 #define SIM_TCP ((const tls_args_t *)(uintptr_t)1)
+/* The same, for a listener that also connects out (a coap+tcp://
+ * --register). */
+#define SIM_TCP_OUT ((const tls_args_t *)(uintptr_t)2)
 
-/* An endpoint on a TCP transport listening on addr (accepting only: the
- * device answers, it does not connect out). NULL with *err set. */
-coap_ep_t *sim_tcp_endpoint(const coap_addr_t *addr, int *err);
+/* An endpoint on a TCP transport listening on addr; with connect_out, its
+ * requests (a registration) connect to their peer, which then reaches the
+ * device back over that connection, kept open (Pings, no idle release).
+ * NULL with *err set. */
+coap_ep_t *sim_tcp_endpoint(const coap_addr_t *addr, int connect_out, int *err);
 
 #endif

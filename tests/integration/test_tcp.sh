@@ -75,6 +75,29 @@ PY
 }
 check "a bad frame gets Abort (7.05) with a diagnostic, and the connection closes" abort
 
+# A device that connects out: the simulator registers over TCP from its
+# TCP listener, and the directory (a stand-in in Python) reaches it back
+# over the connection the device opened.
+connects_out() {
+    local rport tport
+    rport=$(free_port tcp)
+    tport=$(free_port tcp)
+    python3 "$(dirname "$0")/rd_tcp_peer.py" "$rport" /sensors/temperature >"$TMP/rdtcp.out" 2>&1 &
+    local peer=$!
+    PIDS+=("$peer")
+    sleep 0.3
+    start simout "$BUILD/coapgw-sim" --listen "127.0.0.1:$(free_port)" --listen-tcp "127.0.0.1:$tport" \
+        --register "coap+tcp://127.0.0.1:$rport" --name dev1
+    local rc=0
+    wait "$peer" || rc=$?
+    stop simout
+    grep -q "registered ep=dev1" "$TMP/rdtcp.out" &&
+        grep -Eq '^2\.05 [0-9]+\.[0-9]$' "$TMP/rdtcp.out" && [ "$rc" = 0 ] ||
+        { cat "$TMP/rdtcp.out"; return 1; }
+    grep -q "GET /sensors/temperature from 127.0.0.1:$rport" "$TMP/simout.log"
+}
+check "coapgw-sim --register coap+tcp://: registers over its own connection and is reached back over it" connects_out
+
 # --- our client role against libcoap's server, Max-Message-Size 1152 ---
 SPORT=$(free_port tcp)
 S=coap+tcp://127.0.0.1:$SPORT
