@@ -50,7 +50,8 @@ typedef struct {
     int nl;
     base_loop_t *loop;
     base_loop_timer_t *tick;
-    slow_t *slow; /* /slow answers still to come */
+    slow_t *slow;       /* /slow answers still to come */
+    sim_reg_t *reg_tcp; /* a coap+tcp:// --register, over the TCP listener */
     uint32_t period_ms, slow_ms;
     uint64_t rng;
     double temperature, humidity;
@@ -571,7 +572,7 @@ static int open_listener(sim_t *s, const char *where, const tls_args_t *tls)
     int tcp = tls == SIM_TCP || tls == SIM_TCP_OUT;
     const char *scheme = tcp ? "coap+tcp" : tls ? "coaps" : "coap";
     if (tcp) {
-        ep = sim_tcp_endpoint(&addr, tls == SIM_TCP_OUT, &err);
+        ep = sim_tcp_endpoint(&addr, tls == SIM_TCP_OUT ? s->reg_tcp : NULL, &err);
     } else if (!tls) {
         ep = coap_ep_new(&addr, NULL, &err);
     } else {
@@ -623,6 +624,7 @@ int main(int argc, char **argv)
     s.temperature = 21.5;
     s.humidity = 41.2;
     s.loop = base_loop_new();
+    if (o.rd_uri && g.uri.tcp) s.reg_tcp = &g;
     if ((rc = open_listener(&s, o.listen, NULL)) ||
         (o.listen_dtls && (rc = open_listener(&s, o.listen_dtls, &o.tls))) ||
         (o.listen_tcp &&

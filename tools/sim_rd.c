@@ -179,6 +179,12 @@ void sim_reg_remove(sim_reg_t *g, base_loop_t *loop)
     for (int i = 0; i < 40 && !g->deleted; i++) base_loop_run_once(loop, 50);
 }
 
+void sim_reg_lost(sim_reg_t *g)
+{
+    if (g->stopping || !g->timer || g->inflight) return; /* one in flight fails on its own */
+    reg_retry(g, "the connection to the directory closed");
+}
+
 void sim_reg_start(sim_reg_t *g, base_loop_t *loop)
 {
     g->timer = base_loop_timer_new(loop, reg_due, g);

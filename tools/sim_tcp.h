@@ -6,6 +6,7 @@
 #define SIM_TCP_H
 
 #include "coap_ep.h"
+#include "sim_rd.h"
 #include "tls_args.h"
 
 /* What open_listener() is given for a TCP listener instead of DTLS
@@ -15,10 +16,10 @@
  * --register). */
 #define SIM_TCP_OUT ((const tls_args_t *)(uintptr_t)2)
 
-/* An endpoint on a TCP transport listening on addr; with connect_out, its
- * requests (a registration) connect to their peer, which then reaches the
- * device back over that connection, kept open (Pings, no idle release).
- * NULL with *err set. */
-coap_ep_t *sim_tcp_endpoint(const coap_addr_t *addr, int connect_out, int *err);
+/* An endpoint on a TCP transport listening on addr. With reg (a
+ * coap+tcp:// --register), its requests connect to their peer, which then
+ * reaches the device back over that connection, kept open (Pings, no idle
+ * release); when it closes, reg registers again. NULL with *err set. */
+coap_ep_t *sim_tcp_endpoint(const coap_addr_t *addr, sim_reg_t *reg, int *err);
 
 #endif

@@ -3,7 +3,9 @@
 test_tcp.sh: listens on 127.0.0.1:PORT, takes one device's registration
 (POST /rd?ep=NAME...) on the connection the device opened, answers 2.01
 with Location-Path rd/1, then reaches the device back over that same
-connection with GET PATH and prints the answer's code and payload.
+connection with GET PATH and prints the answer's code and payload. Then it closes
+the connection and waits for the device to connect again and refresh its
+registration (POST /rd/1), as a device behind NAT must to stay reachable.
 Exit 0 when all of it happened within the time limit."""
 import socket
 import sys
@@ -71,6 +73,17 @@ class Reader:
         return code, token, opts, payload
 
 
+def registration(conn, r):
+    """Our CSM, the device's, then its POST: (token, options, payload)."""
+    conn.sendall(frame(0xE1, opts=option(2, (1152).to_bytes(2, "big"))))
+    code, _, _, _ = r.next()
+    assert code == 0xE1, "the device's CSM comes first"
+    while True:  # Pings and other signals skipped
+        code, token, opts, payload = r.next()
+        if code == 0x02:
+            return token, opts, payload
+
+
 def main():
     port, path = int(sys.argv[1]), sys.argv[2]
     lsock = socket.socket()
@@ -81,13 +94,7 @@ def main():
     conn, _ = lsock.accept()
     conn.settimeout(10)
     r = Reader(conn)
-    conn.sendall(frame(0xE1, opts=option(2, (1152).to_bytes(2, "big"))))  # our CSM
-    code, _, _, _ = r.next()
-    assert code == 0xE1, "the device's CSM comes first"
-    while True:  # the registration (Pings and other signals skipped)
-        code, token, opts, payload = r.next()
-        if code == 0x02:
-            break
+    token, opts, payload = registration(conn, r)
     paths = [v.decode() for n, v in opts if n == 11]
     queries = [v.decode() for n, v in opts if n == 15]
     assert paths == ["rd"], paths
@@ -106,8 +113,15 @@ def main():
         if token == b"\x5a":
             break
     print("%d.%02d" % (code >> 5, code & 31), payload.decode(errors="replace"), flush=True)
+    conn.close()  # the device must come back on its own
+    conn, _ = lsock.accept()
+    conn.settimeout(10)
+    token, opts, _ = registration(conn, Reader(conn))
+    paths = [v.decode() for n, v in opts if n == 11]
+    print("re-registered", "/".join(paths), flush=True)
+    conn.sendall(frame(0x44, token))  # 2.04
     conn.close()
-    return 0 if code >> 5 == 2 else 1
+    return 0 if code >> 5 == 2 and paths == ["rd", "1"] else 1
 
 
 if __name__ == "__main__":

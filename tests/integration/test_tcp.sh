@@ -92,11 +92,12 @@ connects_out() {
     wait "$peer" || rc=$?
     stop simout
     grep -q "registered ep=dev1" "$TMP/rdtcp.out" &&
-        grep -Eq '^2\.05 [0-9]+\.[0-9]$' "$TMP/rdtcp.out" && [ "$rc" = 0 ] ||
+        grep -Eq '^2\.05 [0-9]+\.[0-9]$' "$TMP/rdtcp.out" &&
+        grep -q "^re-registered rd/1" "$TMP/rdtcp.out" && [ "$rc" = 0 ] ||
         { cat "$TMP/rdtcp.out"; return 1; }
     grep -q "GET /sensors/temperature from 127.0.0.1:$rport" "$TMP/simout.log"
 }
-check "coapgw-sim --register coap+tcp://: registers over its own connection and is reached back over it" connects_out
+check "coapgw-sim --register coap+tcp://: registers over its own connection, is reached back over it, and comes back when it closes" connects_out
 
 # --- our client role against libcoap's server, Max-Message-Size 1152 ---
 SPORT=$(free_port tcp)
