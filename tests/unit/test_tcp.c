@@ -482,6 +482,26 @@ START_TEST(connection_limit)
 }
 END_TEST
 
+START_TEST(silent_client_closed)
+{
+    /* a client that connects and never sends its CSM holds no slot for
+     * long: closed after connect_timeout_ms (§3.3: the CSM comes first) */
+    server_t s;
+    coap_tcp_params_t p = {.connect_timeout_ms = 200};
+    server_open(&s, &p);
+    int fd = raw_connect(&s.addr);
+    uint8_t in[64];
+    int closed;
+    raw_read(fd, s.ep, in, sizeof in, 100, &closed);
+    ck_assert_int_eq(closed, 0);
+    raw_read(fd, s.ep, in, sizeof in, 1000, &closed);
+    ck_assert_int_eq(closed, 1);
+    ck_assert_uint_eq(coap_transport_tcp_stats(coap_ep_transport(s.ep))->conns_open, 0);
+    close(fd);
+    server_close(&s);
+}
+END_TEST
+
 START_TEST(write_queue_bound)
 {
     /* an observer that never reads: once the kernel's buffers are full,
@@ -532,6 +552,7 @@ static Suite *suite(void)
     tcase_add_test(tc, half_open_detected);
     tcase_add_test(tc, connection_limit);
     tcase_add_test(tc, abort_and_release_received);
+    tcase_add_test(tc, silent_client_closed);
     tcase_add_test(tc, write_queue_bound);
     suite_add_tcase(s, tc);
     return s;
