@@ -508,11 +508,22 @@ static void detach(coap_req_t *req)
     req->state = REQ_DONE;
 }
 
+/* RFC 8323 has no RST to end an observation the client forgot (RFC 7641
+ * §3.6): on a reliable transport it is deregistered on the way out. */
+static void forget_reliably(coap_req_t *req)
+{
+    coap_msg_t m;
+    if (!coap_ep_reliable_(req->ep) || req->state != REQ_OBSERVING || req->group) return;
+    req->dereg = 1;
+    if (build(req, &m) == COAP_OK) coap_ep_send(req->ep, &req->peer->addr, &m, NULL, NULL, NULL);
+}
+
 void coap_req_finish_(coap_req_t *req, int err, const coap_msg_t *msg)
 {
     coap_ep_t *ep = req->ep;
     coap_peer_t *peer = req->peer;
     coap_ep_peer_ref_(peer);
+    if (err == COAP_ERR_CANCELLED) forget_reliably(req);
     detach(req);
     coap_resp_t r = {.err = err, .msg = err ? NULL : msg, .peer = &peer->addr, .last = 1};
     if (msg && !err) {

@@ -219,6 +219,17 @@ START_TEST(observe_then_connection_closed)
     }
     ck_assert_int_eq(res.n, 4);
     ck_assert(!res.done);
+    /* a second observer, forgotten (coap_req_cancel): with no RST on TCP,
+     * the client deregisters it on its way out (RFC 7641 §3.6) */
+    result_t res2;
+    coap_req_t *req2 = request(c, &s, COAP_GET, "/obs", &res2);
+    coap_req_set_observe(req2, 0);
+    coap_req_send(req2, on_resp, &res2);
+    for (int i = 0; i < 200 && coap_server_observers(s.obs) < 2; i++) run(c, s.ep, &one, 10);
+    ck_assert_uint_eq(coap_server_observers(s.obs), 2);
+    coap_req_cancel(req2);
+    for (int i = 0; i < 200 && coap_server_observers(s.obs) > 1; i++) run(c, s.ep, &one, 10);
+    ck_assert_uint_eq(coap_server_observers(s.obs), 1);
     /* the server goes away: the observation ends with the connection */
     server_close(&s);
     run(c, NULL, &res.done, 2000);
