@@ -123,7 +123,11 @@ coap_req_t *coap_req_new(coap_ep_t *ep, uint8_t method, const char *uri, const c
         *err = COAP_ERR_NOMEM;
         return NULL;
     }
-    *err = coap_uri_parse(u, uri);
+    /* the scheme says the transport: coap+tcp:// on a reliable one
+     * (RFC 8323 §8), coap:// and coaps:// on the others */
+    int reliable = coap_ep_reliable_(ep);
+    *err = coap_uri_parse_ex(u, uri, reliable ? COAP_URI_TCP : 0);
+    if (!*err && reliable != u->tcp) *err = COAP_ERR_URI_SCHEME;
     coap_addr_t literal;
     if (!*err && !dest) {
         if (coap_addr_from_host(&literal, u->host, u->port) == 0)
@@ -420,11 +424,24 @@ static int admit(const coap_req_t *req)
     return COAP_OK;
 }
 
+/* The bytes of a request besides its payload: header, token, options,
+ * and room for Block1, Block2 and Size1. */
+static size_t request_overhead(const coap_req_t *req)
+{
+    size_t n = COAP_TCP_HEADER_MAX + req->token_len + 16;
+    for (size_t i = 0; i < req->nopts; i++) n += 3u + req->opts[i].len;
+    return n;
+}
+
 int coap_req_send(coap_req_t *req, coap_resp_cb cb, void *arg)
 {
     req->cb = cb;
     req->arg = arg;
     if (req->observe && req->method != COAP_GET && req->method != COAP_FETCH) req->observe = 0;
+    /* RFC 8323 §5.3.1: blocks that fit the peer's Max-Message-Size, so a
+     * body too large for one message goes block-wise */
+    unsigned fit = coap_ep_fit_szx_(req->ep, &req->peer->addr, request_overhead(req));
+    if (fit < req->szx) req->szx = (uint8_t)fit;
     if (req->payload_len > coap_block_size(req->szx)) {
         req->b1_active = 1;
         req->b1_szx = req->szx;
@@ -492,11 +509,22 @@ static void detach(coap_req_t *req)
     req->state = REQ_DONE;
 }
 
+/* RFC 8323 has no RST to end an observation the client forgot (RFC 7641
+ * §3.6): on a reliable transport it is deregistered on the way out. */
+static void forget_reliably(coap_req_t *req)
+{
+    coap_msg_t m;
+    if (!coap_ep_reliable_(req->ep) || req->state != REQ_OBSERVING || req->group) return;
+    req->dereg = 1;
+    if (build(req, &m) == COAP_OK) coap_ep_send(req->ep, &req->peer->addr, &m, NULL, NULL, NULL);
+}
+
 void coap_req_finish_(coap_req_t *req, int err, const coap_msg_t *msg)
 {
     coap_ep_t *ep = req->ep;
     coap_peer_t *peer = req->peer;
     coap_ep_peer_ref_(peer);
+    if (err == COAP_ERR_CANCELLED) forget_reliably(req);
     detach(req);
     coap_resp_t r = {.err = err, .msg = err ? NULL : msg, .peer = &peer->addr, .last = 1};
     if (msg && !err) {
@@ -541,8 +569,22 @@ void coap_client_pump_(coap_ep_t *ep, coap_peer_t *peer)
  * handshake): its queued requests fail too. */
 static void client_unreachable(coap_ep_t *ep, coap_peer_t *peer, int err)
 {
-    (void)ep;
     while (peer->wait_head) coap_req_finish_(peer->wait_head, err, NULL);
+    /* RFC 8323: on a reliable transport this is the end of the connection,
+     * and with it of every exchange it carried (separate responses and
+     * observations included). The callbacks may start or end others, so
+     * each search starts again, at most as often as there were exchanges
+     * (one started by a callback must not keep this going). */
+    for (size_t budget = coap_ep_reliable_(ep) ? ep->exchanges.n : 0; budget > 0; budget--) {
+        coap_req_t *victim = NULL;
+        for (size_t b = 0; b < ep->exchanges.nb && !victim; b++)
+            for (base_hnode_t *h = ep->exchanges.b[b]; h && !victim; h = h->next) {
+                coap_req_t *req = base_container_of(h, coap_req_t, hn);
+                if (req->peer == peer) victim = req;
+            }
+        if (!victim) break;
+        coap_req_finish_(victim, err, NULL);
+    }
 }
 
 static void client_shutdown(coap_ep_t *ep)

@@ -35,7 +35,8 @@ typedef struct {
 
 typedef void (*coap_resp_cb)(coap_req_t *req, const coap_resp_t *r, void *arg);
 
-/* A request for a coap:// URI. The destination is the URI's host, which
+/* A request for a coap:// URI (coap+tcp:// on an endpoint over TCP, and
+ * only there: COAP_ERR_URI_SCHEME otherwise). The destination is the URI's host, which
  * must be an IP literal unless `dest` is given (resolve names with
  * coap_addr_resolve() first: the engine never blocks on DNS). Uri-Host is
  * sent for a host name, Uri-Port when it differs from dest's port. Returns

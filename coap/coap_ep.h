@@ -90,6 +90,9 @@ void coap_ep_set_hooks(coap_ep_t *ep, const coap_ep_hooks_t *hooks);
 const coap_ep_params_t *coap_ep_params(const coap_ep_t *ep);
 /* The transport's descriptor to watch for reading, or -1. */
 int coap_ep_fd(const coap_ep_t *ep);
+/* The transport the endpoint owns (for its own statistics, such as
+ * coap_transport_tcp_stats()). */
+coap_transport_t *coap_ep_transport(const coap_ep_t *ep);
 /* The bound address: COAP_OK, or an error (COAP_ERR_SYS). */
 int coap_ep_local_addr(const coap_ep_t *ep, coap_addr_t *out);
 const coap_ep_stats_t *coap_ep_stats(const coap_ep_t *ep);

@@ -69,6 +69,9 @@ typedef enum {
     /* The client role's limits (coap_client_set_limits): nothing was sent. */
     COAP_ERR_BUSY = -34,      /* the requests in flight or queued reached their budget */
     COAP_ERR_PEER_BUSY = -35, /* the requests queued behind NSTART for the peer at their limit */
+    /* A reliable transport's connection (RFC 8323) ended under the exchange. */
+    COAP_ERR_CONN_CLOSED = -36, /* closed, or Release (7.04) received */
+    COAP_ERR_ABORTED = -37,     /* Abort (7.05) sent or received: a protocol error */
 } coap_err_t;
 
 #define COAP_ERR_IS_DTLS(err)                                                                      \
@@ -235,6 +238,53 @@ uint32_t coap_msg_max_age(const coap_msg_t *m);
 
 /* Encodes v minimally into out[4]; returns the length (0..4). */
 size_t coap_uint_encode(uint32_t v, uint8_t out[4]);
+
+/* --- CoAP over TCP (RFC 8323 §3.2) ---
+ *
+ *   0                   1                   2                   3
+ *  +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *  |  Len  |  TKL  | Extended Length (0, 1, 2 or 4 bytes) |  Code  |
+ *  +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *  |   Token (TKL bytes), Options, 0xFF, Payload ...
+ *
+ * No version, type or message ID: the connection is reliable. Len counts
+ * the options and the payload (not the token): 0..12 itself, 13 one more
+ * byte (+13), 14 two more (+269), 15 four more (+65805). Options and
+ * payload are encoded as on UDP (the same code, msg_internal.h). A parsed
+ * message has type COAP_NON and message ID 0; serializing ignores both. */
+#define COAP_TCP_HEADER_MAX 6 /* Len/TKL byte + 4 extended length bytes + Code */
+
+/* Signalling codes (§5) and their options (§5.3-§5.6). */
+enum {
+    COAP_SIG_CSM = COAP_CODE(7, 1),
+    COAP_SIG_PING = COAP_CODE(7, 2),
+    COAP_SIG_PONG = COAP_CODE(7, 3),
+    COAP_SIG_RELEASE = COAP_CODE(7, 4),
+    COAP_SIG_ABORT = COAP_CODE(7, 5),
+};
+enum {
+    COAP_SIGOPT_MAX_MESSAGE_SIZE = 2,    /* CSM */
+    COAP_SIGOPT_BLOCK_WISE_TRANSFER = 4, /* CSM */
+    COAP_SIGOPT_CUSTODY = 2,             /* Ping, Pong */
+    COAP_SIGOPT_ALTERNATIVE_ADDRESS = 2, /* Release */
+    COAP_SIGOPT_HOLD_OFF = 4,            /* Release */
+    COAP_SIGOPT_BAD_CSM_OPTION = 2,      /* Abort */
+};
+/* §5.3.1: the Max-Message-Size a peer is assumed to accept before its CSM. */
+#define COAP_TCP_DEFAULT_MAX_MESSAGE 1152
+
+/* How long the frame starting at buf is: COAP_OK with *frame_len (header,
+ * token, options and payload), or COAP_ERR_TRUNCATED when fewer than the
+ * header's bytes are there yet (read more), or COAP_ERR_TOKEN_LEN. Needs
+ * only the header: a stream reader learns how much to wait for. */
+int coap_msg_tcp_frame_len(const uint8_t *buf, size_t avail, uint64_t *frame_len);
+/* Parses exactly one frame of len bytes. COAP_OK or a negative coap_err_t
+ * (COAP_ERR_TRUNCATED also when len is not the frame's own length). */
+int coap_msg_parse_tcp(coap_msg_t *m, const uint8_t *buf, size_t len);
+/* Writes m as one frame; returns its length or a negative coap_err_t. */
+int coap_msg_serialize_tcp(const coap_msg_t *m, uint8_t *buf, size_t cap);
+/* Bytes coap_msg_serialize_tcp() would write. */
+size_t coap_msg_size_tcp(const coap_msg_t *m);
 
 /* --- Option registry (§5.4, §5.10) --- */
 

@@ -110,6 +110,26 @@ typedef struct {
      * a datagram (DTLS: the cookie exchange, RFC 6347 §4.2.1), so the
      * server role needs no Echo (RFC 9175 §2.4) */
     int verifies_peers;
+    /* 1 on a reliable, connection-oriented transport (RFC 8323: TCP): the
+     * datagrams up and down are whole CoAP-over-TCP frames (coap_msg.h,
+     * §3.2: no type, no message ID), and the endpoint's message layer
+     * steps aside (§2: "the reliable transport ... takes over"): every
+     * message is sent once, with no retransmission, no ACK or RST and no
+     * duplicate detection; a CON counts as delivered at once (its `done`
+     * runs from the next process(), as for an empty ACK) and responses
+     * match by token and peer as before. Signalling (7.xx: CSM, Ping,
+     * Pong, Release, Abort) stays inside the transport; the endpoint never
+     * sees it. A connection that ends reports its peer through
+     * `unreachable` (COAP_ERR_CONN_CLOSED, COAP_ERR_ABORTED,
+     * COAP_ERR_TIMEOUT for a silent one), which fails every exchange
+     * waiting on it, separate responses and observations included. */
+    int reliable;
+    /* The largest message `peer` takes, in bytes (RFC 8323 §5.3.1: its
+     * CSM's Max-Message-Size, 1152 before it), or 0 for no bound but the
+     * endpoint's own; NULL on datagram transports. The roles choose their
+     * block size from it, so a message that would not fit goes
+     * block-wise. */
+    uint32_t (*max_message)(const coap_transport_t *t, const coap_addr_t *peer);
 } coap_transport_ops_t;
 
 /* The common head of every transport: implementations embed it first. */
@@ -143,5 +163,69 @@ int coap_transport_udp_join(coap_transport_t *t, const coap_addr_t *group, unsig
 /* The interface multicast datagrams leave from, for IPv4 and IPv6 groups
  * alike (0: the system's choice by route). */
 int coap_transport_udp_multicast_if(coap_transport_t *t, unsigned ifindex);
+
+/* --- CoAP over TCP (RFC 8323), transport_tcp.c and tcp_signal.c ---
+ *
+ * A reliable transport (ops->reliable): one TCP connection per peer
+ * address, made on the first send() to a peer (when connect_out is set)
+ * or accepted on a listening socket, and reused by both roles (§3: either
+ * side may send requests). The transport's fd is an epoll descriptor of
+ * its own, watching the listening socket and every connection, so the
+ * endpoint still shows its loop a single descriptor (epoll nests: the
+ * loop's epoll sees it readable when any of ours is). Each connection
+ * has a read buffer that reassembles frames (§3.2) and a bounded write
+ * queue (partial writes, EAGAIN); `from` is the peer's address, so the
+ * roles see a peer as on UDP. Signalling (§5) is the transport's: a CSM
+ * first on every connection, the peer's CSM honoured (its
+ * Max-Message-Size bounds what send() accepts), Ping/Pong, Release and
+ * Abort. */
+typedef struct {
+    uint32_t max_message;        /* our Max-Message-Size (CSM, §5.3.1); default 8192,
+                                    at least 64; a larger request gets 4.13 */
+    uint32_t max_conns;          /* connections open at once; default 1000 */
+    uint32_t max_queued;         /* bytes queued to one connection; over it the
+                                    connection is aborted; default 1 MiB */
+    uint32_t idle_ms;            /* an outgoing connection silent (no request or
+                                    response either way) this long is released
+                                    (7.04) and closed; default 120000 */
+    uint32_t keepalive_ms;       /* nothing heard this long: Ping (7.02); default 30000 */
+    uint32_t pong_timeout_ms;    /* no Pong (or anything) this long after it: the
+                                    connection is half-open and closed with
+                                    COAP_ERR_TIMEOUT; default 10000 */
+    uint32_t connect_timeout_ms; /* connect() and the peer's CSM; default 10000 */
+    uint8_t connect_out;         /* 1: send() to a peer without a connection connects */
+    /* Told when a connection to `peer` is up (up 1: its CSM arrived) and
+     * when it ends (up 0, err: COAP_ERR_CONN_CLOSED, COAP_ERR_ABORTED,
+     * COAP_ERR_TIMEOUT, COAP_ERR_UNREACHABLE for a failed connect), after
+     * the endpoint heard of it; from process() only. For logs, and for a
+     * device reached over its own connection to show on- or offline.
+     * May be NULL. */
+    void (*event)(void *arg, const coap_addr_t *peer, int up, int err);
+    void *event_arg;
+} coap_tcp_params_t;
+
+/* What happened, for tests, logs and /metrics. */
+typedef struct {
+    uint64_t conns_open;           /* now */
+    uint64_t accepted, connected;  /* connections made, each way */
+    uint64_t refused;              /* accepted over max_conns and closed at once */
+    uint64_t closed;               /* connections ended, for any reason */
+    uint64_t aborts_tx, aborts_rx; /* Abort (7.05) sent (protocol error, queue full), received */
+    uint64_t releases_tx, releases_rx; /* Release (7.04) */
+    uint64_t pings_tx, pongs_rx, pings_rx;
+    uint64_t too_large; /* requests over max_message answered 4.13 */
+    uint64_t half_open; /* connections closed for a missing Pong */
+} coap_tcp_stats_t;
+
+/* A TCP transport; `listen` NULL: none (a client only). Returns NULL and
+ * sets *err (COAP_ERR_NOMEM, COAP_ERR_SYS(errno) from socket()/bind()/
+ * listen()/epoll_create1()). */
+coap_transport_t *coap_transport_tcp_new(const coap_addr_t *listen, const coap_tcp_params_t *p,
+                                         int *err);
+/* t's counters; NULL when t is no TCP transport. */
+const coap_tcp_stats_t *coap_transport_tcp_stats(const coap_transport_t *t);
+/* The Max-Message-Size the peer announced (§5.3.1), COAP_TCP_DEFAULT_MAX_MESSAGE
+ * before its CSM, 0 when no connection to it is open. */
+uint32_t coap_transport_tcp_peer_max(const coap_transport_t *t, const coap_addr_t *peer);
 
 #endif

@@ -19,7 +19,8 @@ typedef struct {
  * buf, so the struct is self-contained (copying it moves the pointers along
  * badly: parse into the final place). */
 typedef struct {
-    uint8_t secure;          /* coaps */
+    uint8_t secure;          /* coaps, coaps+tcp */
+    uint8_t tcp;             /* coap+tcp, coaps+tcp (RFC 8323 §8.1, §8.2) */
     uint8_t host_is_literal; /* IPv4 address or bracketed IPv6 literal */
     uint8_t port_explicit;   /* a non-empty port was written */
     uint16_t port;           /* the effective port (default when absent) */
@@ -32,9 +33,15 @@ typedef struct {
 } coap_parsed_uri_t;
 
 /* §6.4 steps 1-3 and the parts of steps 4-9: parses an absolute coap or
- * coaps URI, resolving "." and ".." segments (RFC 3986 §5.2.4). Returns
- * COAP_OK, COAP_ERR_URI, COAP_ERR_URI_SCHEME or COAP_ERR_URI_FRAGMENT. */
+ * coaps URI, resolving "." and ".." segments (RFC 3986
+ * §5.2.4). Returns COAP_OK, COAP_ERR_URI, COAP_ERR_URI_SCHEME or COAP_ERR_URI_FRAGMENT. */
 int coap_uri_parse(coap_parsed_uri_t *u, const char *uri);
+/* The same, and with COAP_URI_TCP in flags also coap+tcp and coaps+tcp
+ * (RFC 8323 §8.1, §8.2: the same ports; u->tcp set). A caller that can
+ * reach a device over TCP asks for them: elsewhere such a URI stays
+ * COAP_ERR_URI_SCHEME, so it is never sent over UDP by mistake. */
+#define COAP_URI_TCP 1
+int coap_uri_parse_ex(coap_parsed_uri_t *u, const char *uri, int flags);
 
 enum {
     COAP_URI_OPT_HOST = 1, /* add Uri-Host for a reg-name host (§6.4 step 5) */

@@ -200,6 +200,11 @@ int coap_ep_fd(const coap_ep_t *ep)
     return ep->tr->ops->fd(ep->tr);
 }
 
+coap_transport_t *coap_ep_transport(const coap_ep_t *ep)
+{
+    return ep->tr;
+}
+
 int coap_ep_local_addr(const coap_ep_t *ep, coap_addr_t *out)
 {
     return ep->tr->ops->local_addr(ep->tr, out);

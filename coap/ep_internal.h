@@ -139,6 +139,14 @@ struct coap_ep {
     unsigned rand_left;
 };
 
+/* On a reliable transport (coap_transport.h, RFC 8323) the message layer
+ * sends once, frames messages for TCP and expects no ACK, RST or
+ * duplicate. */
+static inline int coap_ep_reliable_(const coap_ep_t *ep)
+{
+    return ep->tr->ops->reliable;
+}
+
 /* endpoint.c: clock, randomness, timers */
 uint32_t coap_ep_random_(coap_ep_t *ep);
 void coap_ep_timer_arm_(coap_ep_t *ep, ep_timer_t *t, uint64_t when);
@@ -156,6 +164,14 @@ void coap_ep_peers_free_(coap_ep_t *ep);
 /* ep_tx.c: sending; our CONs until ACK, RST or give-up. Everything goes
  * to a peer, from the address it last sent to. */
 int coap_ep_raw_send_(coap_ep_t *ep, const coap_peer_t *to, const uint8_t *buf, size_t len);
+/* The largest Block1/Block2 szx (at most 6: 1024 bytes) whose block plus
+ * `overhead` bytes of header and options fits the message size `peer`
+ * takes (coap_transport_ops_t.max_message); 6 when it is not bounded. */
+unsigned coap_ep_fit_szx_(const coap_ep_t *ep, const coap_addr_t *peer, size_t overhead);
+/* msg in the transport's framing: RFC 7252 §3, or RFC 8323 §3.2 on a
+ * reliable transport. */
+size_t coap_ep_msg_size_(const coap_ep_t *ep, const coap_msg_t *msg);
+int coap_ep_serialize_(const coap_ep_t *ep, const coap_msg_t *msg, uint8_t *buf, size_t cap);
 /* An empty ACK or RST for mid, remembered as dd's reply when dd is given. */
 void coap_ep_send_empty_(coap_ep_t *ep, const coap_peer_t *to, coap_type_t type, uint16_t mid,
                          ep_dedup_t *dd);

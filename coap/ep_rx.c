@@ -44,8 +44,52 @@ static void con_non_input(coap_ep_t *ep, coap_peer_t *peer, const coap_msg_t *m,
         response_input(ep, peer, dd, m);
 }
 
+/* RFC 8323 §2-§3: one frame from a reliable transport. No ACK, RST or
+ * duplicate exists; the transport kept signals (7.xx) to itself, and an
+ * empty message (0.00) is ignored (§3.4). A frame that does not parse is
+ * the transport's to catch (it aborts the connection); here it is
+ * dropped. */
+static void reliable_input(coap_ep_t *ep, coap_peer_t *peer, const uint8_t *buf, size_t len)
+{
+    coap_msg_t m;
+    if (coap_msg_parse_tcp(&m, buf, len)) {
+        ep->stats.malformed++;
+        return;
+    }
+    unsigned cls = COAP_CODE_CLASS(m.code);
+    if (m.code == COAP_EMPTY || cls == 1 || cls > 5) return;
+    if (cls == 0)
+        coap_ep_request_input_(ep, peer, NULL, &m);
+    else
+        response_input(ep, peer, NULL, &m);
+}
+
+static void udp_input(coap_ep_t *ep, const coap_addr_t *from, const coap_addr_t *local,
+                      const coap_identity_t *id, const uint8_t *buf, size_t len);
+
 void coap_ep_datagram_(coap_ep_t *ep, const coap_addr_t *from, const coap_addr_t *local,
                        const coap_identity_t *id, const uint8_t *buf, size_t len)
+{
+    if (!coap_ep_reliable_(ep)) {
+        udp_input(ep, from, local, id, buf, len);
+        return;
+    }
+    ep->stats.rx++;
+    if (!buf) { /* the transport bounds frames (Max-Message-Size) itself */
+        ep->stats.oversized++;
+        return;
+    }
+    coap_peer_t *peer = coap_ep_peer_get_(ep, from);
+    if (!peer) return;
+    coap_ep_peer_ref_(peer);
+    ep->rx_identity = id;
+    reliable_input(ep, peer, buf, len);
+    ep->rx_identity = NULL;
+    coap_ep_peer_unref_(ep, peer);
+}
+
+static void udp_input(coap_ep_t *ep, const coap_addr_t *from, const coap_addr_t *local,
+                      const coap_identity_t *id, const uint8_t *buf, size_t len)
 {
     ep->stats.rx++;
     if (!buf || len > ep->p.max_datagram) {

@@ -24,6 +24,25 @@ int coap_ep_raw_send_(coap_ep_t *ep, const coap_peer_t *to, const uint8_t *buf, 
     return send_via(ep, &to->addr, to->has_local ? &to->local : NULL, buf, len);
 }
 
+size_t coap_ep_msg_size_(const coap_ep_t *ep, const coap_msg_t *msg)
+{
+    return coap_ep_reliable_(ep) ? coap_msg_size_tcp(msg) : coap_msg_size(msg);
+}
+
+int coap_ep_serialize_(const coap_ep_t *ep, const coap_msg_t *msg, uint8_t *buf, size_t cap)
+{
+    return coap_ep_reliable_(ep) ? coap_msg_serialize_tcp(msg, buf, cap)
+                                 : coap_msg_serialize(msg, buf, cap);
+}
+
+unsigned coap_ep_fit_szx_(const coap_ep_t *ep, const coap_addr_t *peer, size_t overhead)
+{
+    uint32_t max = ep->tr->ops->max_message ? ep->tr->ops->max_message(ep->tr, peer) : 0;
+    unsigned szx = 6;
+    while (max && szx > 0 && (16u << szx) + overhead > max) szx--;
+    return szx;
+}
+
 static void empty_bytes(uint8_t b[4], coap_type_t type, uint16_t mid)
 {
     b[0] = (uint8_t)(0x40 | type << 4);
@@ -35,6 +54,7 @@ static void empty_bytes(uint8_t b[4], coap_type_t type, uint16_t mid)
 void coap_ep_send_empty_(coap_ep_t *ep, const coap_peer_t *to, coap_type_t type, uint16_t mid,
                          ep_dedup_t *dd)
 {
+    if (coap_ep_reliable_(ep)) return; /* RFC 8323 §2: no ACK or RST */
     uint8_t b[4];
     empty_bytes(b, type, mid);
     if (type == COAP_RST) ep->stats.rst_tx++;
@@ -110,7 +130,9 @@ static uint32_t initial_timeout(coap_ep_t *ep)
 static void tx_timer(coap_ep_t *ep, ep_timer_t *t)
 {
     coap_ep_tx_t *tx = base_container_of(t, coap_ep_tx_t, tmr);
-    if (tx->type == COAP_NON) { /* no RST came: the NON counts as delivered */
+    /* no RST came: the NON counts as delivered; on a reliable transport
+     * everything does, at once (RFC 8323 §2) */
+    if (tx->type == COAP_NON || coap_ep_reliable_(ep)) {
         tx_complete(ep, tx, COAP_OK, NULL);
         return;
     }
@@ -133,7 +155,7 @@ static int send_untracked(coap_ep_t *ep, const coap_peer_t *to, coap_msg_t *msg,
     uint8_t stackbuf[STACK_DATAGRAM];
     uint8_t *b = len <= sizeof stackbuf ? stackbuf : malloc(len);
     if (!b) return COAP_ERR_NOMEM;
-    int n = coap_msg_serialize(msg, b, len);
+    int n = coap_ep_serialize_(ep, msg, b, len);
     int rc = n < 0 ? n : coap_ep_raw_send_(ep, to, b, (size_t)n);
     if (b != stackbuf) free(b);
     if (n < 0) return n;
@@ -146,10 +168,10 @@ static int send_untracked(coap_ep_t *ep, const coap_peer_t *to, coap_msg_t *msg,
  * memory runs out (*err says which). */
 static coap_ep_tx_t *tx_new(coap_ep_t *ep, coap_peer_t *peer, const coap_msg_t *msg, int *err)
 {
-    size_t len = coap_msg_size(msg);
+    size_t len = coap_ep_msg_size_(ep, msg);
     coap_ep_tx_t *tx = calloc(1, sizeof *tx + len);
     if (!tx) return *err = COAP_ERR_NOMEM, NULL;
-    int n = coap_msg_serialize(msg, tx->bytes, len);
+    int n = coap_ep_serialize_(ep, msg, tx->bytes, len);
     if (n < 0 || base_htab_insert(&ep->txs, &tx->hn, tx_key(peer, msg->mid))) {
         free(tx);
         return *err = n < 0 ? n : COAP_ERR_NOMEM, NULL;
@@ -172,7 +194,7 @@ int coap_ep_send(coap_ep_t *ep, const coap_addr_t *to, coap_msg_t *msg, coap_ep_
     if (!peer) return COAP_ERR_NOMEM;
     if (msg->type == COAP_CON || msg->type == COAP_NON) msg->mid = peer->next_mid++;
     if (!(msg->type == COAP_CON || (msg->type == COAP_NON && done))) {
-        int rc = send_untracked(ep, peer, msg, coap_msg_size(msg));
+        int rc = send_untracked(ep, peer, msg, coap_ep_msg_size_(ep, msg));
         if (!rc && done) done(ep, COAP_OK, NULL, arg);
         return rc;
     }
@@ -182,11 +204,17 @@ int coap_ep_send(coap_ep_t *ep, const coap_addr_t *to, coap_msg_t *msg, coap_ep_
     tx->done = done;
     tx->arg = arg;
     tx->timeout_ms = initial_timeout(ep);
-    if (coap_ep_raw_send_(ep, peer, tx->bytes, tx->len) == COAP_ERR_UNREACHABLE) {
-        tx_free(ep, tx); /* no route at all: retransmitting cannot help */
-        return COAP_ERR_UNREACHABLE;
+    int rc = coap_ep_raw_send_(ep, peer, tx->bytes, tx->len);
+    /* no route at all: retransmitting cannot help; nor is anything sent
+     * again on a reliable transport (a message over the peer's
+     * Max-Message-Size, a connection gone) */
+    if (rc == COAP_ERR_UNREACHABLE || (rc < 0 && coap_ep_reliable_(ep))) {
+        tx_free(ep, tx);
+        return rc;
     }
-    coap_ep_timer_arm_(ep, &tx->tmr, coap_ep_now(ep) + tx->timeout_ms);
+    /* reliable: `done` runs from the next process(), never from here */
+    uint64_t due = coap_ep_reliable_(ep) ? 0 : tx->timeout_ms;
+    coap_ep_timer_arm_(ep, &tx->tmr, coap_ep_now(ep) + due);
     if (out) *out = tx;
     return COAP_OK;
 }

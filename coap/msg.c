@@ -13,7 +13,7 @@
  *  |1 1 1 1 1 1 1 1|    Payload (if any) ...
  *  +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
  */
-#include "coap_msg.h"
+#include "msg_internal.h"
 
 #include <string.h>
 
@@ -47,31 +47,12 @@ static int read_ext(unsigned nibble, const uint8_t **p, const uint8_t *end, uint
     return COAP_OK;
 }
 
-int coap_msg_parse(coap_msg_t *m, const uint8_t *buf, size_t len)
+/* Options and payload (§3.1), shared with the TCP framing (msg_tcp.c). */
+int coap_msg_parse_body_(coap_msg_t *m, const uint8_t *p, const uint8_t *end)
 {
-    if (len < 4) return COAP_ERR_TRUNCATED;
-    m->version = buf[0] >> 6;
-    m->type = (buf[0] >> 4) & 3;
-    m->token_len = buf[0] & 0x0F;
-    m->code = buf[1];
-    m->mid = (uint16_t)(buf[2] << 8 | buf[3]);
     m->opt_count = 0;
     m->payload = NULL;
     m->payload_len = 0;
-    /* §3: "Implementations of this specification MUST set this field to 1
-     * (01 binary). Other values are reserved ... messages with unknown
-     * version numbers MUST be silently ignored." */
-    if (m->version != 1) return COAP_ERR_VERSION;
-    /* §3: "Lengths 9-15 are reserved, MUST NOT be sent, and MUST be
-     * processed as a message format error." */
-    if (m->token_len > COAP_TOKEN_MAX) return COAP_ERR_TOKEN_LEN;
-    /* §4.1: an Empty message has TKL 0 and nothing after the Message ID. */
-    if (m->code == COAP_EMPTY && (len > 4 || m->token_len)) return COAP_ERR_EMPTY_NOT_EMPTY;
-    if (len < 4u + m->token_len) return COAP_ERR_TRUNCATED;
-    memcpy(m->token, buf + 4, m->token_len);
-
-    const uint8_t *p = buf + 4 + m->token_len;
-    const uint8_t *end = buf + len;
     uint32_t num = 0;
     while (p < end) {
         uint8_t b = *p++;
@@ -107,15 +88,41 @@ int coap_msg_parse(coap_msg_t *m, const uint8_t *buf, size_t len)
     return COAP_OK;
 }
 
+int coap_msg_parse(coap_msg_t *m, const uint8_t *buf, size_t len)
+{
+    if (len < 4) return COAP_ERR_TRUNCATED;
+    m->version = buf[0] >> 6;
+    m->type = (buf[0] >> 4) & 3;
+    m->token_len = buf[0] & 0x0F;
+    m->code = buf[1];
+    m->mid = (uint16_t)(buf[2] << 8 | buf[3]);
+    m->opt_count = 0;
+    m->payload = NULL;
+    m->payload_len = 0;
+    /* §3: "Implementations of this specification MUST set this field to 1
+     * (01 binary). Other values are reserved ... messages with unknown
+     * version numbers MUST be silently ignored." */
+    if (m->version != 1) return COAP_ERR_VERSION;
+    /* §3: "Lengths 9-15 are reserved, MUST NOT be sent, and MUST be
+     * processed as a message format error." */
+    if (m->token_len > COAP_TOKEN_MAX) return COAP_ERR_TOKEN_LEN;
+    /* §4.1: an Empty message has TKL 0 and nothing after the Message ID. */
+    if (m->code == COAP_EMPTY && (len > 4 || m->token_len)) return COAP_ERR_EMPTY_NOT_EMPTY;
+    if (len < 4u + m->token_len) return COAP_ERR_TRUNCATED;
+    memcpy(m->token, buf + 4, m->token_len);
+
+    return coap_msg_parse_body_(m, buf + 4 + m->token_len, buf + len);
+}
+
 /* Size of the extended field for a delta or length value. */
 static size_t ext_size(uint32_t v)
 {
     return v < 13 ? 0 : v < 269 ? 1 : 2;
 }
 
-size_t coap_msg_size(const coap_msg_t *m)
+size_t coap_msg_body_size_(const coap_msg_t *m)
 {
-    size_t n = 4 + m->token_len;
+    size_t n = 0;
     uint16_t prev = 0;
     for (unsigned i = 0; i < m->opt_count; i++) {
         const coap_msg_opt_t *o = &m->opts[i];
@@ -124,6 +131,11 @@ size_t coap_msg_size(const coap_msg_t *m)
     }
     if (m->payload_len) n += 1 + m->payload_len;
     return n;
+}
+
+size_t coap_msg_size(const coap_msg_t *m)
+{
+    return 4 + m->token_len + coap_msg_body_size_(m);
 }
 
 static uint8_t *write_ext(uint8_t *p, uint32_t v)
@@ -143,22 +155,10 @@ static unsigned nibble(uint32_t v)
     return v < 13 ? v : v < 269 ? 13 : 14;
 }
 
-int coap_msg_serialize(const coap_msg_t *m, uint8_t *buf, size_t cap)
+/* Writes the options and the payload at p (room checked by the caller);
+ * returns the end. Shared with the TCP framing (msg_tcp.c). */
+uint8_t *coap_msg_write_body_(const coap_msg_t *m, uint8_t *p)
 {
-    if (m->token_len > COAP_TOKEN_MAX || m->type > 3) return COAP_ERR_INVALID;
-    for (unsigned i = 1; i < m->opt_count; i++)
-        if (m->opts[i].num < m->opts[i - 1].num) return COAP_ERR_OPT_ORDER;
-    size_t need = coap_msg_size(m);
-    if (need > cap) return COAP_ERR_NOSPACE;
-    if (need > 0x7FFFFFFF) return COAP_ERR_INVALID;
-
-    uint8_t *p = buf;
-    *p++ = (uint8_t)(1u << 6 | (unsigned)m->type << 4 | m->token_len);
-    *p++ = m->code;
-    *p++ = (uint8_t)(m->mid >> 8);
-    *p++ = (uint8_t)m->mid;
-    memcpy(p, m->token, m->token_len);
-    p += m->token_len;
     uint16_t prev = 0;
     for (unsigned i = 0; i < m->opt_count; i++) {
         const coap_msg_opt_t *o = &m->opts[i];
@@ -175,6 +175,26 @@ int coap_msg_serialize(const coap_msg_t *m, uint8_t *buf, size_t cap)
         memcpy(p, m->payload, m->payload_len);
         p += m->payload_len;
     }
+    return p;
+}
+
+int coap_msg_serialize(const coap_msg_t *m, uint8_t *buf, size_t cap)
+{
+    if (m->token_len > COAP_TOKEN_MAX || m->type > 3) return COAP_ERR_INVALID;
+    for (unsigned i = 1; i < m->opt_count; i++)
+        if (m->opts[i].num < m->opts[i - 1].num) return COAP_ERR_OPT_ORDER;
+    size_t need = coap_msg_size(m);
+    if (need > cap) return COAP_ERR_NOSPACE;
+    if (need > 0x7FFFFFFF) return COAP_ERR_INVALID;
+
+    uint8_t *p = buf;
+    *p++ = (uint8_t)(1u << 6 | (unsigned)m->type << 4 | m->token_len);
+    *p++ = m->code;
+    *p++ = (uint8_t)(m->mid >> 8);
+    *p++ = (uint8_t)m->mid;
+    memcpy(p, m->token, m->token_len);
+    p += m->token_len;
+    p = coap_msg_write_body_(m, p);
     return (int)(p - buf);
 }
 
@@ -360,6 +380,10 @@ const char *coap_strerror(int err)
         return "too many requests in flight";
     case COAP_ERR_PEER_BUSY:
         return "too many requests queued for this peer";
+    case COAP_ERR_CONN_CLOSED:
+        return "connection closed";
+    case COAP_ERR_ABORTED:
+        return "connection aborted (protocol error)";
     }
     if (COAP_ERR_IS_SYS(err)) return strerror(COAP_ERR_ERRNO(err));
     return "unknown error";

@@ -4,6 +4,7 @@
  * CON/NON policy of §4.5 and removal of observers that went away.
  */
 #include "server_internal.h"
+#include "ep_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -93,6 +94,8 @@ void coap_obs_register_(coap_server_t *srv, srv_req_t *sr, coap_msg_t *resp, uin
         /* RFC 7959 §2.4: a smaller block size the client asked for in its
          * registration holds for the notifications too. */
         o->szx = sr->has_b2 && sr->b2_szx < srv->p.block_szx ? sr->b2_szx : srv->p.block_szx;
+        unsigned fit = coap_ep_fit_szx_(srv->ep, &sr->peer, SRV_BLOCK_OVERHEAD); /* RFC 8323 */
+        if (fit < o->szx) o->szx = (uint8_t)fit;
         o->query = sr->obs_query;
         sr->obs_query = NULL;
         o->word = word;
@@ -194,11 +197,13 @@ static obs_notif_t *notif_new(const coap_server_response_t *rep, uint32_t seq)
 
 /* No route to the observer (the send failed at once, or ICMP said so), or
  * a secured transport that cannot deliver to it (its session is gone and
- * a new one could not be made: COAP_ERR_DTLS_*): treated like a CON that
- * was never acknowledged (§4.5.2). */
+ * a new one could not be made: COAP_ERR_DTLS_*), or its TCP connection
+ * ended (RFC 8323: COAP_ERR_CONN_CLOSED, COAP_ERR_ABORTED): treated like
+ * a CON that was never acknowledged (§4.5.2). */
 static int unreachable(int result)
 {
-    return result == COAP_ERR_TIMEOUT || result == COAP_ERR_UNREACHABLE || COAP_ERR_IS_DTLS(result);
+    return result == COAP_ERR_TIMEOUT || result == COAP_ERR_UNREACHABLE ||
+           COAP_ERR_IS_DTLS(result) || result == COAP_ERR_CONN_CLOSED || result == COAP_ERR_ABORTED;
 }
 
 static void on_notif_sent(coap_ep_t *ep, int result, const coap_msg_t *ack, void *arg)

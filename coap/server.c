@@ -4,6 +4,7 @@
  * server's life cycle. Requests come in through server_req.c.
  */
 #include "server_internal.h"
+#include "ep_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -126,6 +127,9 @@ static unsigned block_szx(const coap_server_t *srv, const srv_req_t *sr)
 {
     unsigned szx = sr->has_b2 && sr->b2_szx < srv->p.block_szx ? sr->b2_szx : srv->p.block_szx;
     unsigned cap = sr->cap_szx ? sr->cap_szx - 1u : 7u;
+    /* RFC 8323 §5.3.1: blocks that fit the peer's Max-Message-Size */
+    unsigned fit = coap_ep_fit_szx_(srv->ep, &sr->peer, SRV_BLOCK_OVERHEAD);
+    if (fit < cap) cap = fit;
     return szx < cap ? szx : cap;
 }
 

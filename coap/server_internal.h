@@ -49,6 +49,10 @@ struct coap_resource {
     size_t nobservers;
 };
 
+/* Header, token and the options of an answer beside its Block2 block:
+ * what a block leaves of the peer's Max-Message-Size (RFC 8323 §5.3.1). */
+#define SRV_BLOCK_OVERHEAD 64
+
 /* A request between its arrival and its answer. */
 typedef struct srv_req {
     base_list_t link; /* in srv->pending */

@@ -169,6 +169,11 @@ static int parse_query(coap_parsed_uri_t *u, size_t *used, const char *q, size_t
 
 int coap_uri_parse(coap_parsed_uri_t *u, const char *uri)
 {
+    return coap_uri_parse_ex(u, uri, 0);
+}
+
+int coap_uri_parse_ex(coap_parsed_uri_t *u, const char *uri, int flags)
+{
     memset(u, 0, offsetof(coap_parsed_uri_t, path));
     size_t len = strlen(uri);
     for (size_t i = 0; i < len; i++)
@@ -181,6 +186,10 @@ int coap_uri_parse(coap_parsed_uri_t *u, const char *uri)
         u->secure = 0;
     else if (slen == 5 && strncasecmp(uri, "coaps", 5) == 0)
         u->secure = 1;
+    else if ((flags & COAP_URI_TCP) && slen == 8 && strncasecmp(uri, "coap+tcp", 8) == 0)
+        u->tcp = 1; /* RFC 8323 §8.1 */
+    else if ((flags & COAP_URI_TCP) && slen == 9 && strncasecmp(uri, "coaps+tcp", 9) == 0)
+        u->tcp = u->secure = 1; /* §8.2 */
     else
         return COAP_ERR_URI_SCHEME;
     /* §6.4 step 3: fragments are not allowed. */

@@ -29,6 +29,7 @@ typedef struct {
     const char *text, *file, *uri, *proxy;
     int content_format, accept, non, verbose, json;
     double observe_s, timeout_s;
+    unsigned long tcp_idle_ms, tcp_keepalive_ms;
     struct {
         uint16_t num;
         char *val;
@@ -73,6 +74,12 @@ static void usage(FILE *f)
           "               content_format, content_type, and payload (a JSON value for JSON\n"
           "               formats, a string for UTF-8 text) or payload_base64; with -s one\n"
           "               object per notification, with its \"observe\" number\n"
+          "  --tcp-idle-ms N  with a coap+tcp:// URI, release (RFC 8323 §5.5) and close the\n"
+          "               connection after N ms without a request or response (default\n"
+          "               120000); an observation then ends\n"
+          "  --tcp-keepalive-ms N  with a coap+tcp:// URI, send a Ping (7.02) after N ms\n"
+          "               without a byte from the server (default 30000); no Pong within\n"
+          "               10 s closes the connection\n"
           "  -h, --help   this text\n"
           "\n"
           "A block-wise transfer (RFC 7959) shows a progress bar on stderr when stderr is\n"
@@ -80,6 +87,8 @@ static void usage(FILE *f)
           "\n",
           f);
     fputs(tls_args_usage, f);
+    fputs("  A coap+tcp:// URI speaks CoAP over TCP (RFC 8323); coaps+tcp:// is not supported.\n",
+          f);
     fputs("  A coaps:// URI needs -k and -u; or -C (with -c and -j to present a certificate);\n"
           "  or -M with --rpk-pin (or -n). The server's certificate must name the URI's host.\n"
           "\n"
@@ -98,6 +107,12 @@ static int die_usage(const char *msg, const char *arg)
 static int is_coaps(const args_t *a)
 {
     return !a->proxy && strncasecmp(a->uri, "coaps:", 6) == 0;
+}
+
+/* CoAP over TCP (RFC 8323) for a coap+tcp:// URI. */
+static int is_tcp(const args_t *a)
+{
+    return !a->proxy && strncasecmp(a->uri, "coap+tcp:", 9) == 0;
 }
 
 /* DTLS options go with a coaps:// URI, and must let us verify the server. */
@@ -143,7 +158,14 @@ static int parse_args(int argc, char **argv, args_t *a)
             a->verbose = 1;
         else if (!strcmp(o, "--json"))
             a->json = 1;
-        else if (strchr("meftAOsTP", o[1]) && !o[2]) {
+        else if (!strcmp(o, "--tcp-idle-ms") || !strcmp(o, "--tcp-keepalive-ms")) {
+            char *end;
+            if (++i >= argc) return die_usage("option needs a value", o);
+            unsigned long ms = strtoul(argv[i], &end, 10);
+            if (*end || ms == 0 || ms > 86400000)
+                return die_usage("bad number of milliseconds", argv[i]);
+            *(o[6] == 'i' ? &a->tcp_idle_ms : &a->tcp_keepalive_ms) = ms;
+        } else if (strchr("meftAOsTP", o[1]) && !o[2]) {
             if (++i >= argc) return die_usage("option needs a value", o);
             const char *v = argv[i];
             switch (o[1]) {
@@ -329,7 +351,7 @@ static int resolve_dest(const args_t *a, coap_addr_t *dest)
         return coap_addr_resolve(dest, host, (uint16_t)port);
     }
     static coap_parsed_uri_t u;
-    int rc = coap_uri_parse(&u, a->uri);
+    int rc = coap_uri_parse_ex(&u, a->uri, COAP_URI_TCP);
     if (rc) return rc;
     return coap_addr_resolve(dest, u.host, u.port);
 }
@@ -383,6 +405,18 @@ static void on_dtls_event(void *arg, const dtls_event_t *ev)
  * certificate must carry). NULL with *rc set. */
 static coap_ep_t *open_endpoint(const args_t *a, int *rc)
 {
+    if (is_tcp(a)) { /* connects on the first request; released when done */
+        coap_tcp_params_t p = {.connect_out = 1,
+                               .idle_ms = (uint32_t)a->tcp_idle_ms,
+                               .keepalive_ms = (uint32_t)a->tcp_keepalive_ms};
+        coap_transport_t *tr = coap_transport_tcp_new(NULL, &p, rc);
+        return tr ? coap_ep_new_on(tr, NULL, rc) : NULL;
+    }
+    if (strncasecmp(a->uri, "coaps+tcp:", 10) == 0) {
+        fprintf(stderr, "coapgw-client: coaps+tcp:// (CoAP over TLS) is not supported yet\n");
+        *rc = COAP_ERR_INVALID;
+        return NULL;
+    }
     if (!is_coaps(a)) return coap_ep_new(NULL, NULL, rc);
     static coap_parsed_uri_t u;
     char why[256];

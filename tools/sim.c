@@ -12,6 +12,7 @@
 #include "sim_count.h"
 #include "sim_group.h"
 #include "sim_rd.h"
+#include "sim_tcp.h"
 #include "tls_args.h"
 
 #include <signal.h>
@@ -38,7 +39,7 @@ enum {
     RES_COUNT = 13
 };
 
-/* One listener: plain UDP, or DTLS beside it. */
+/* One listener: plain UDP, and DTLS or TCP (sim_tcp.c) beside it. */
 typedef struct {
     coap_ep_t *ep;
     coap_transport_t *dtls; /* the endpoint's, when it is a DTLS one */
@@ -48,11 +49,12 @@ typedef struct {
 } listener_t;
 
 typedef struct {
-    listener_t l[2];
+    listener_t l[3];
     int nl;
     base_loop_t *loop;
     base_loop_timer_t *tick;
-    slow_t *slow; /* /slow answers still to come */
+    slow_t *slow;       /* /slow answers still to come */
+    sim_reg_t *reg_tcp; /* a coap+tcp:// --register, over the TCP listener */
     uint32_t period_ms, slow_ms;
     uint64_t rng;
     double temperature, humidity;
@@ -346,11 +348,13 @@ static void usage(FILE *f)
 {
     fputs(
         "usage: coapgw-sim [--listen ADDR:PORT] [--period-ms N] [--slow-ms N] [--seed N]\n"
-        "                  [--register coap[s]://GATEWAY[:PORT] [--name NAME] [--lifetime S]]\n"
+        "                  [--register coap[s|+tcp]://GATEWAY[:PORT] [--name NAME] [--lifetime "
+        "S]]\n"
         "                  [--simple-register coap://GATEWAY[:PORT] [--name NAME] [--lifetime S]]\n"
         "                  [--listen-dtls ADDR:PORT [-k KEY -u IDENTITY] [-c CERTFILE -j KEYFILE]\n"
         "                   [-C CAFILE] [-M RPKFILE] [--rpk-pin SHA256] [-n]] [--group "
         "ADDR[%IF]]...\n"
+        "                  [--listen-tcp ADDR:PORT]\n"
         "A simulated CoAP device (default listen 127.0.0.1:5783). Resources:\n"
         "  /sensors/temperature  observable, text/plain, changes every period\n"
         "  /sensors/humidity     observable, application/json {\"value\": .., \"unit\": \"%RH\"}\n"
@@ -392,6 +396,9 @@ static void usage(FILE *f)
         "                        group requests and multicast discovery (RFC 7252 §8); needs\n"
         "                        --listen on a wildcard address (0.0.0.0 or [::]) and the\n"
         "                        group's port\n"
+        "  --listen-tcp ADDR:PORT  serve the same resources over TCP too (coap+tcp://,\n"
+        "                        RFC 8323); a coap+tcp:// --register connects out from\n"
+        "                        it and is answered and reached back over that connection\n"
         "  -h, --help            this text\n",
         f);
     fputs(tls_args_usage, f);
@@ -506,7 +513,7 @@ static size_t link_format(char *out, size_t cap)
 }
 
 typedef struct {
-    const char *listen, *listen_dtls, *rd_uri;
+    const char *listen, *listen_dtls, *listen_tcp, *rd_uri;
     const char *groups[SIM_MAX_GROUPS];
     int ngroups;
     unsigned long seed;
@@ -532,13 +539,16 @@ static int parse_args(int argc, char **argv, sim_t *s, sim_reg_t *g, opts_t *o)
             o->listen = v;
         else if (!strcmp(f, "--listen-dtls"))
             o->listen_dtls = v;
+        else if (!strcmp(f, "--listen-tcp"))
+            o->listen_tcp = v;
         else if (!strcmp(f, "--period-ms") && !*end && n > 0)
             s->period_ms = (uint32_t)n;
         else if (!strcmp(f, "--slow-ms") && !*end)
             s->slow_ms = (uint32_t)n;
         else if (!strcmp(f, "--seed") && !*end)
             o->seed = n;
-        else if (!strcmp(f, "--register") && !coap_uri_parse(&g->uri, v))
+        else if (!strcmp(f, "--register") && !coap_uri_parse_ex(&g->uri, v, COAP_URI_TCP) &&
+                 !(g->uri.tcp && g->uri.secure))
             o->rd_uri = v;
         else if (!strcmp(f, "--simple-register") && !coap_uri_parse(&g->uri, v) && !g->uri.secure)
             o->rd_uri = v, g->simple = 1;
@@ -552,6 +562,10 @@ static int parse_args(int argc, char **argv, sim_t *s, sim_reg_t *g, opts_t *o)
             fprintf(stderr, "coapgw-sim: bad option %s %s (see --help)\n", f, v);
             return 2;
         }
+    }
+    if (o->rd_uri && g->uri.tcp && !o->listen_tcp) {
+        fprintf(stderr, "coapgw-sim: a coap+tcp:// --register needs --listen-tcp (see --help)\n");
+        return 2;
     }
     int dtls = o->listen_dtls != NULL;
     if (dtls != tls_args_given(&o->tls) || (o->rd_uri && g->uri.secure && !o->listen_dtls)) {
@@ -605,7 +619,11 @@ static int open_listener(sim_t *s, const char *where, const tls_args_t *tls)
     coap_ep_t *ep = NULL;
     coap_transport_t *tr = NULL;
     coap_transport_t *udp = NULL;
-    if (!tls) {
+    int tcp = tls == SIM_TCP || tls == SIM_TCP_OUT;
+    const char *scheme = tcp ? "coap+tcp" : tls ? "coaps" : "coap";
+    if (tcp) {
+        ep = sim_tcp_endpoint(&addr, tls == SIM_TCP_OUT ? s->reg_tcp : NULL, &err);
+    } else if (!tls) {
         udp = coap_transport_udp_new(&addr, &err);
         if (udp) ep = coap_ep_new_on(udp, NULL, &err);
     } else {
@@ -623,12 +641,12 @@ static int open_listener(sim_t *s, const char *where, const tls_args_t *tls)
     }
     listener_t *l = &s->l[s->nl++];
     l->ep = ep;
-    l->dtls = tr;
+    l->dtls = tcp ? NULL : tr;
     l->udp = udp;
     l->srv = coap_server_new(ep, NULL);
     coap_ep_attach(ep, s->loop);
     add_resources(s, l);
-    fprintf(stderr, "coapgw-sim: listening on %s://%s\n", tls ? "coaps" : "coap", where);
+    fprintf(stderr, "coapgw-sim: listening on %s://%s\n", scheme, where);
     return 0;
 }
 
@@ -636,7 +654,7 @@ static void run(sim_t *s)
 {
     while (!stop) {
         base_loop_run_once(s->loop, 200);
-        if (dump_stats && s->nl > 1) print_dtls_stats(&s->l[1]);
+        if (dump_stats && s->nl > 1 && s->l[1].dtls) print_dtls_stats(&s->l[1]);
         dump_stats = 0;
     }
 }
@@ -658,8 +676,11 @@ int main(int argc, char **argv)
     s.temperature = 21.5;
     s.humidity = 41.2;
     s.loop = base_loop_new();
+    if (o.rd_uri && g.uri.tcp) s.reg_tcp = &g;
     if ((rc = open_listener(&s, o.listen, NULL)) ||
-        (o.listen_dtls && (rc = open_listener(&s, o.listen_dtls, &o.tls))))
+        (o.listen_dtls && (rc = open_listener(&s, o.listen_dtls, &o.tls))) ||
+        (o.listen_tcp &&
+         (rc = open_listener(&s, o.listen_tcp, o.rd_uri && g.uri.tcp ? SIM_TCP_OUT : SIM_TCP))))
         return rc;
     for (int i = 0; i < o.ngroups; i++)
         if ((rc = sim_group_join(s.l[0].udp, o.groups[i]))) return rc;
@@ -669,7 +690,7 @@ int main(int argc, char **argv)
     signal(SIGTERM, on_signal);
     signal(SIGUSR1, on_signal);
     if (o.rd_uri) { /* registers from the listener's own socket */
-        g.ep = s.l[g.uri.secure ? 1 : 0].ep;
+        g.ep = s.l[g.uri.tcp ? s.nl - 1 : g.uri.secure ? 1 : 0].ep; /* TCP's is the last */
         g.links = links;
         g.links_len = link_format(links, sizeof links);
         sim_reg_start(&g, s.loop);

@@ -13,6 +13,7 @@ static void reg_send(sim_reg_t *g);
 
 static const char *scheme(const sim_reg_t *g)
 {
+    if (g->uri.tcp) return "coap+tcp"; /* RFC 8323 §8.1: over our TCP listener */
     return g->uri.secure ? "coaps" : "coap";
 }
 
@@ -176,6 +177,12 @@ void sim_reg_remove(sim_reg_t *g, base_loop_t *loop)
     if (req) coap_req_set_timeout(req, 2000);
     if (!req || coap_req_send(req, reg_deleted, g)) return;
     for (int i = 0; i < 40 && !g->deleted; i++) base_loop_run_once(loop, 50);
+}
+
+void sim_reg_lost(sim_reg_t *g)
+{
+    if (g->stopping || !g->timer || g->inflight) return; /* one in flight fails on its own */
+    reg_retry(g, "the connection to the directory closed");
 }
 
 void sim_reg_start(sim_reg_t *g, base_loop_t *loop)

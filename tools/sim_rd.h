@@ -29,6 +29,10 @@ typedef struct {
 
 /* Registers at once, then keeps the registration fresh. */
 void sim_reg_start(sim_reg_t *g, base_loop_t *loop);
+/* The connection the registration went over (coap+tcp://) closed: the
+ * directory can no longer reach us, so we register again (after the
+ * back-off), which connects anew. */
+void sim_reg_lost(sim_reg_t *g);
 /* At exit: removes the registration, waiting at most 2 s. */
 void sim_reg_remove(sim_reg_t *g, base_loop_t *loop);
 

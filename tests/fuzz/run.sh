@@ -11,13 +11,15 @@
 #   fuzz_cfg    the configuration file         fuzz_map   HTTP -> CoAP mapping
 #   fuzz_rd     the Resource Directory (registrations, queries, links)
 #   fuzz_cbor   CBOR <-> JSON and SenML, both ways
+#   fuzz_parse_tcp  the CoAP-over-TCP framing (RFC 8323)
+#   fuzz_tcp_stream a byte stream to a server over TCP (transport, signals, roles)
 #
 # Environment:
 #   BUILD_DIR   build directory (default <repo>/build-fuzz)
 #   CC          compiler (default clang; must be clang)
 #   FUZZ_JOBS   parallel build jobs (default: nproc)
 #   FUZZ_ARGS   extra libFuzzer flags, e.g. "-seed=1 -verbosity=0"
-#   FUZZ_TARGET the targets to run, blank-separated (default: all six)
+#   FUZZ_TARGET the targets to run, blank-separated (default: all eight)
 #
 # The committed seeds are copied to a temporary corpus directory, so a run
 # never modifies them. Crash inputs are kept in $BUILD_DIR/fuzz-artifacts/.
@@ -53,7 +55,7 @@ root=$(cd "$here/../.." && pwd)
 build_dir=${BUILD_DIR:-$root/build-fuzz}
 jobs=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 2)}
 export CC=${CC:-clang}
-read -r -a targets <<<"${FUZZ_TARGET:-fuzz_parse fuzz_link fuzz_cfg fuzz_map fuzz_rd fuzz_cbor}"
+read -r -a targets <<<"${FUZZ_TARGET:-fuzz_parse fuzz_link fuzz_cfg fuzz_map fuzz_rd fuzz_cbor fuzz_parse_tcp fuzz_tcp_stream}"
 
 cmake -S "$root" -B "$build_dir" -DCOAPGW_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$build_dir" --target "${targets[@]}" -j "$jobs"

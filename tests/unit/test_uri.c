@@ -146,6 +146,24 @@ START_TEST(rejects_bad_uris)
 }
 END_TEST
 
+START_TEST(tcp_schemes_when_asked)
+{
+    /* RFC 8323 §8: coap+tcp and coaps+tcp, with the same default ports */
+    static coap_parsed_uri_t u;
+    ck_assert_int_eq(coap_uri_parse_ex(&u, "coap+tcp://h/x", COAP_URI_TCP), COAP_OK);
+    ck_assert_int_eq(u.tcp, 1);
+    ck_assert_int_eq(u.secure, 0);
+    ck_assert_int_eq(u.port, 5683);
+    ck_assert_int_eq(coap_uri_parse_ex(&u, "COAPS+TCP://h:99/x", COAP_URI_TCP), COAP_OK);
+    ck_assert_int_eq(u.tcp, 1);
+    ck_assert_int_eq(u.secure, 1);
+    ck_assert_int_eq(u.port, 99);
+    ck_assert_int_eq(coap_uri_parse_ex(&u, "coap://h/x", COAP_URI_TCP), COAP_OK);
+    ck_assert_int_eq(u.tcp, 0);
+    ck_assert_int_eq(coap_uri_parse(&u, "coaps+tcp://h/x"), COAP_ERR_URI_SCHEME);
+}
+END_TEST
+
 START_TEST(too_many_segments)
 {
     char uri[512] = "coap://h";
@@ -210,6 +228,7 @@ int main(void)
     tcase_add_loop_test(tc, compose_cases, 0, (int)(sizeof cases / sizeof cases[0]));
     tcase_add_loop_test(tc, rejects_bad_uris, 0, (int)(sizeof bad / sizeof bad[0]));
     tcase_add_test(tc, too_many_segments);
+    tcase_add_test(tc, tcp_schemes_when_asked);
     tcase_add_test(tc, compose_from_destination);
     tcase_add_test(tc, pct_decode);
     tcase_add_test(tc, host_names);

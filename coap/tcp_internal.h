@@ -1,0 +1,82 @@
+/*
+ * tcp_internal.h - the TCP transport's connections (RFC 8323), shared by
+ * transport_tcp.c (sockets, epoll, buffers, timers) and tcp_signal.c
+ * (CSM, Ping, Pong, Release, Abort: §5). Not installed.
+ */
+#ifndef COAP_TCP_INTERNAL_H
+#define COAP_TCP_INTERNAL_H
+
+#include "base_htab.h"
+#include "base_list.h"
+#include "coap_msg.h"
+#include "coap_transport.h"
+
+typedef enum { CONN_CONNECTING, CONN_OPEN, CONN_DEAD } tcp_conn_state_t;
+
+typedef struct tcp_conn {
+    base_hnode_t hn; /* key: peer address */
+    base_list_t all; /* in tcp_t.conns */
+    int fd;
+    coap_addr_t peer;
+    tcp_conn_state_t state;
+    uint8_t outbound;    /* we connected: idle connections are ours to release */
+    uint8_t csm_rx;      /* the peer's CSM arrived (§5.3: its first message) */
+    uint8_t peer_bwt;    /* it announced Block-Wise-Transfer (§5.3.2) */
+    uint8_t ping_out;    /* a Ping of ours waits for its Pong */
+    uint8_t want_out;    /* EPOLLOUT is being watched */
+    uint8_t fresh;       /* made in send(), which knows no time: process() stamps it */
+    int dead_err;        /* CONN_DEAD: what the exchanges on it end with */
+    uint32_t peer_max;   /* its Max-Message-Size (§5.3.1) */
+    uint64_t since;      /* connect started / accepted */
+    uint64_t last_heard; /* anything received */
+    uint64_t last_used;  /* a request or response either way */
+    uint64_t ping_sent;
+    uint64_t skip; /* bytes of an oversized frame still to discard */
+    uint8_t *rbuf; /* max_message + header bytes */
+    size_t rlen;
+    uint8_t *wbuf; /* queued bytes, [woff, wlen) unsent */
+    size_t woff, wlen, wcap;
+} tcp_conn_t;
+
+typedef struct {
+    coap_transport_t base; /* first: the endpoint sees this */
+    coap_tcp_params_t p;
+    coap_tcp_stats_t stats;
+    int epfd, lfd;
+    coap_addr_t bound;
+    base_htab_t by_peer;
+    base_list_t conns;
+    uint64_t now;     /* as of the last process() */
+    uint8_t reap_due; /* a connection died in send(): process() reports it */
+} tcp_t;
+
+/* Bytes before a frame's options (§3.2): Len/TKL, extended length, Code,
+ * token. */
+static inline size_t coap_tcp_head_len_(const uint8_t *b)
+{
+    static const uint8_t ext[16] = {[13] = 1, [14] = 2, [15] = 4};
+    return 1u + ext[b[0] >> 4] + 1u + (b[0] & 0x0F);
+}
+
+/* transport_tcp.c: queues bytes on c (COAP_OK, or COAP_ERR_ABORTED when
+ * max_queued is passed: c is then dead) and kills a connection (its
+ * exchanges end with err at the next reap). */
+int coap_tcp_queue_(tcp_t *t, tcp_conn_t *c, const uint8_t *buf, size_t len);
+void coap_tcp_kill_(tcp_t *t, tcp_conn_t *c, int err);
+
+/* tcp_signal.c */
+/* Queues our CSM (§5.3), the first message on every connection. */
+int coap_tcp_send_csm_(tcp_t *t, tcp_conn_t *c);
+/* Sends a signal with at most one option and a payload (best effort). */
+int coap_tcp_send_signal_(tcp_t *t, tcp_conn_t *c, uint8_t code, uint16_t opt, const void *val,
+                          size_t vlen, const char *diag);
+/* Abort (§5.6) with a diagnostic payload, written at once, and c killed. */
+void coap_tcp_abort_(tcp_t *t, tcp_conn_t *c, const char *diag);
+/* One whole frame received on c: signals handled here, the rest handed
+ * up to the endpoint. */
+void coap_tcp_frame_in_(tcp_t *t, tcp_conn_t *c, const uint8_t *buf, size_t len);
+/* The header of a frame over max_message (at least header + token bytes
+ * at buf): a request gets 4.13 (§5.3.1), anything else aborts. */
+void coap_tcp_oversized_(tcp_t *t, tcp_conn_t *c, const uint8_t *buf, size_t avail);
+
+#endif

@@ -1,0 +1,487 @@
+/*
+ * transport_tcp.c - CoAP over TCP (RFC 8323): the connections of a
+ * reliable transport (coap_transport.h). Sockets, an epoll descriptor of
+ * our own that the endpoint's loop watches, frame reassembly, bounded
+ * write queues, and the timers of connect, idle release and keepalive.
+ * Signalling (§5) is in tcp_signal.c.
+ */
+#include "base_loop.h"
+#include "tcp_internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <netinet/tcp.h>
+#include <unistd.h>
+
+#define EVENTS_BUDGET 64        /* epoll events per process() */
+#define READ_BUDGET   (1 << 16) /* bytes read from one connection per process() */
+#define LISTEN_TAG    ((void *)1)
+
+static const coap_transport_ops_t tcp_ops;
+
+static void apply_defaults(coap_tcp_params_t *p)
+{
+    if (!p->max_message) p->max_message = 8192;
+    if (p->max_message < 64) p->max_message = 64; /* a header and a few options */
+    if (!p->max_conns) p->max_conns = 1000;
+    if (!p->max_queued) p->max_queued = 1 << 20;
+    if (!p->idle_ms) p->idle_ms = 120000;
+    if (!p->keepalive_ms) p->keepalive_ms = 30000;
+    if (!p->pong_timeout_ms) p->pong_timeout_ms = 10000;
+    if (!p->connect_timeout_ms) p->connect_timeout_ms = 10000;
+}
+
+/* --- the connection table --- */
+
+static tcp_conn_t *conn_find(tcp_t *t, const coap_addr_t *peer)
+{
+    coap_addr_t canon = *peer;
+    coap_addr_unmap(&canon);
+    uint64_t h = coap_addr_hash(&canon);
+    for (base_hnode_t *n = base_htab_first(&t->by_peer, h); n; n = base_htab_next(n)) {
+        tcp_conn_t *c = base_container_of(n, tcp_conn_t, hn);
+        if (c->state != CONN_DEAD && coap_addr_equal(&c->peer, &canon)) return c;
+    }
+    return NULL;
+}
+
+static void watch(tcp_t *t, tcp_conn_t *c, int want_out)
+{
+    struct epoll_event ev = {.events = EPOLLIN | (want_out ? EPOLLOUT : 0u), .data.ptr = c};
+    epoll_ctl(t->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+    c->want_out = (uint8_t)want_out;
+}
+
+static tcp_conn_t *conn_new(tcp_t *t, int fd, const coap_addr_t *peer, int outbound)
+{
+    tcp_conn_t *c = calloc(1, sizeof *c);
+    uint8_t *rbuf = malloc(t->p.max_message + COAP_TCP_HEADER_MAX + COAP_TOKEN_MAX);
+    struct epoll_event ev = {.events = EPOLLIN | (outbound ? EPOLLOUT : 0u), .data.ptr = c};
+    if (!c || !rbuf || epoll_ctl(t->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+        free(c);
+        free(rbuf);
+        close(fd);
+        return NULL;
+    }
+    c->fd = fd;
+    c->peer = *peer;
+    coap_addr_unmap(&c->peer);
+    c->rbuf = rbuf;
+    c->outbound = (uint8_t)outbound;
+    c->want_out = (uint8_t)outbound;
+    c->state = outbound ? CONN_CONNECTING : CONN_OPEN;
+    c->peer_max = COAP_TCP_DEFAULT_MAX_MESSAGE;
+    c->fresh = 1;
+    if (base_htab_insert(&t->by_peer, &c->hn, coap_addr_hash(&c->peer))) {
+        close(fd);
+        free(rbuf);
+        free(c);
+        return NULL;
+    }
+    base_list_push_back(&t->conns, &c->all);
+    t->stats.conns_open++;
+    /* §5.3: "Each endpoint MUST send a CSM ... as its first message" */
+    if (coap_tcp_send_csm_(t, c)) {
+        coap_tcp_kill_(t, c, COAP_ERR_NOMEM); /* reaped with the others */
+        return NULL;
+    }
+    return c;
+}
+
+void coap_tcp_kill_(tcp_t *t, tcp_conn_t *c, int err)
+{
+    if (c->state == CONN_DEAD) return;
+    c->state = CONN_DEAD;
+    c->dead_err = err;
+    t->reap_due = 1;
+}
+
+/* Frees the dead connections and tells the endpoint, whose exchanges on
+ * them end (from process() only: never while the endpoint is sending). */
+static void reap(tcp_t *t)
+{
+    if (!t->reap_due) return;
+    t->reap_due = 0;
+    base_list_t *it, *next;
+    BASE_LIST_FOREACH(it, next, &t->conns) {
+        tcp_conn_t *c = base_list_entry(it, tcp_conn_t, all);
+        if (c->state != CONN_DEAD) continue;
+        coap_addr_t peer = c->peer;
+        int err = c->dead_err;
+        base_htab_remove(&t->by_peer, &c->hn);
+        base_list_remove(&c->all);
+        close(c->fd); /* also takes it out of the epoll set */
+        free(c->rbuf);
+        free(c->wbuf);
+        free(c);
+        t->stats.conns_open--;
+        t->stats.closed++;
+        t->base.up->unreachable(t->base.up_arg, &peer, err);
+        if (t->p.event) t->p.event(t->p.event_arg, &peer, 0, err);
+    }
+}
+
+/* --- writing --- */
+
+/* Writes what the socket takes now. */
+static void flush(tcp_t *t, tcp_conn_t *c)
+{
+    if (c->state != CONN_OPEN) return;
+    while (c->woff < c->wlen) {
+        ssize_t n = send(c->fd, c->wbuf + c->woff, c->wlen - c->woff, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n > 0) {
+            c->woff += (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+        coap_tcp_kill_(t, c, COAP_ERR_CONN_CLOSED);
+        return;
+    }
+    if (c->woff == c->wlen) c->woff = c->wlen = 0;
+    if ((c->wlen > 0) != c->want_out) watch(t, c, c->wlen > 0);
+}
+
+int coap_tcp_queue_(tcp_t *t, tcp_conn_t *c, const uint8_t *buf, size_t len)
+{
+    if (c->state == CONN_DEAD) return COAP_ERR_UNREACHABLE;
+    size_t pending = c->wlen - c->woff;
+    if (pending + len > t->p.max_queued) {
+        /* a peer that does not read: the bound keeps our memory (and the
+         * frames the endpoint goes on sending) in check */
+        t->stats.aborts_tx++;
+        coap_tcp_kill_(t, c, COAP_ERR_ABORTED);
+        return COAP_ERR_ABORTED;
+    }
+    if (c->woff && c->wlen + len > c->wcap) { /* move the unsent part to the front */
+        memmove(c->wbuf, c->wbuf + c->woff, pending);
+        c->woff = 0;
+        c->wlen = pending;
+    }
+    if (c->wlen + len > c->wcap) {
+        size_t cap = c->wcap ? c->wcap : 4096;
+        while (cap < c->wlen + len) cap *= 2;
+        uint8_t *b = realloc(c->wbuf, cap);
+        if (!b) return COAP_ERR_NOMEM;
+        c->wbuf = b;
+        c->wcap = cap;
+    }
+    memcpy(c->wbuf + c->wlen, buf, len);
+    c->wlen += len;
+    flush(t, c);
+    return COAP_OK;
+}
+
+/* --- connecting --- */
+
+static tcp_conn_t *conn_connect(tcp_t *t, const coap_addr_t *to, int *err)
+{
+    coap_addr_t dst = *to;
+    coap_addr_unmap(&dst);
+    int fd = socket(dst.u.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return *err = COAP_ERR_SYS(errno), NULL;
+    int on = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on); /* small messages, no batching */
+    if (connect(fd, &dst.u.sa, dst.len) < 0 && errno != EINPROGRESS) {
+        close(fd);
+        return *err = COAP_ERR_UNREACHABLE, NULL;
+    }
+    tcp_conn_t *c = conn_new(t, fd, &dst, 1);
+    if (!c) return *err = COAP_ERR_NOMEM, NULL;
+    t->stats.connected++;
+    return c;
+}
+
+static void connect_done(tcp_t *t, tcp_conn_t *c)
+{
+    int e = 0;
+    socklen_t l = sizeof e;
+    if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &e, &l) < 0) e = errno;
+    if (e) {
+        coap_tcp_kill_(t, c, COAP_ERR_UNREACHABLE);
+        return;
+    }
+    c->state = CONN_OPEN;
+    c->last_heard = t->now;
+    flush(t, c);
+}
+
+static void accept_some(tcp_t *t)
+{
+    for (int i = 0; i < EVENTS_BUDGET; i++) {
+        coap_addr_t from;
+        socklen_t l = sizeof from.u;
+        int fd = accept4(t->lfd, &from.u.sa, &l, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) return;
+        from.len = l;
+        if (t->stats.conns_open >= t->p.max_conns) { /* taken off the backlog, and closed */
+            t->stats.refused++;
+            close(fd);
+            continue;
+        }
+        int on = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+        if (conn_new(t, fd, &from, 0)) t->stats.accepted++;
+    }
+}
+
+/* --- reading --- */
+
+/* Hands up every whole frame in the read buffer; keeps a partial one. */
+static void split_frames(tcp_t *t, tcp_conn_t *c)
+{
+    size_t off = 0;
+    while (c->state == CONN_OPEN && off < c->rlen) {
+        uint64_t flen;
+        int rc = coap_msg_tcp_frame_len(c->rbuf + off, c->rlen - off, &flen);
+        if (rc == COAP_ERR_TRUNCATED) break;
+        if (rc) {
+            coap_tcp_abort_(t, c, "bad frame header");
+            return;
+        }
+        if (flen > t->p.max_message) {
+            /* §5.3.1: over our Max-Message-Size: its head (for the
+             * token) is read, the rest discarded as it comes */
+            size_t avail = c->rlen - off;
+            if (avail < coap_tcp_head_len_(c->rbuf + off)) break;
+            coap_tcp_oversized_(t, c, c->rbuf + off, avail);
+            size_t used = avail < flen ? avail : (size_t)flen;
+            c->skip = flen - used;
+            off += used;
+            continue;
+        }
+        if (c->rlen - off < flen) break;
+        coap_tcp_frame_in_(t, c, c->rbuf + off, (size_t)flen);
+        off += (size_t)flen;
+    }
+    memmove(c->rbuf, c->rbuf + off, c->rlen - off);
+    c->rlen -= off;
+}
+
+static void read_conn(tcp_t *t, tcp_conn_t *c)
+{
+    size_t cap = t->p.max_message + COAP_TCP_HEADER_MAX + COAP_TOKEN_MAX;
+    for (size_t budget = READ_BUDGET; budget > 0 && c->state == CONN_OPEN;) {
+        uint8_t sink[4096];
+        int skipping = c->skip > 0;
+        uint8_t *dst = skipping ? sink : c->rbuf + c->rlen;
+        size_t room =
+            skipping ? (c->skip < sizeof sink ? (size_t)c->skip : sizeof sink) : cap - c->rlen;
+        ssize_t n = recv(c->fd, dst, room, MSG_DONTWAIT);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+        if (n <= 0) { /* closed by the peer (or reset) */
+            coap_tcp_kill_(t, c, COAP_ERR_CONN_CLOSED);
+            return;
+        }
+        c->last_heard = t->now;
+        c->ping_out = 0; /* anything heard proves the connection, a Pong or not */
+        budget = (size_t)n < budget ? budget - (size_t)n : 0;
+        if (skipping) {
+            c->skip -= (size_t)n;
+            continue;
+        }
+        c->rlen += (size_t)n;
+        split_frames(t, c);
+    }
+}
+
+/* --- timers (§5.4 keepalive, §5.5 release) --- */
+
+static uint64_t conn_deadline(const tcp_t *t, const tcp_conn_t *c)
+{
+    if (c->state == CONN_DEAD || c->fresh) return 0;
+    if (c->state == CONN_CONNECTING || !c->csm_rx) return c->since + t->p.connect_timeout_ms;
+    uint64_t d =
+        c->ping_out ? c->ping_sent + t->p.pong_timeout_ms : c->last_heard + t->p.keepalive_ms;
+    uint64_t idle = c->last_used + t->p.idle_ms;
+    return c->outbound && idle < d ? idle : d;
+}
+
+static void conn_timers(tcp_t *t, tcp_conn_t *c)
+{
+    uint64_t now = t->now;
+    if (c->fresh) {
+        c->fresh = 0;
+        c->since = c->last_heard = c->last_used = now;
+    }
+    if (c->state == CONN_DEAD || conn_deadline(t, c) > now) return;
+    if (c->state == CONN_CONNECTING || !c->csm_rx) {
+        coap_tcp_kill_(t, c, COAP_ERR_TIMEOUT);
+    } else if (c->outbound && c->last_used + t->p.idle_ms <= now) {
+        /* §5.5: Release tells the peer we are done; then we close */
+        t->stats.releases_tx++;
+        coap_tcp_send_signal_(t, c, COAP_SIG_RELEASE, 0, NULL, 0, NULL);
+        coap_tcp_kill_(t, c, COAP_ERR_CONN_CLOSED);
+    } else if (c->ping_out) { /* §5.4: no Pong: the connection is half-open */
+        t->stats.half_open++;
+        coap_tcp_kill_(t, c, COAP_ERR_TIMEOUT);
+    } else {
+        c->ping_out = 1;
+        c->ping_sent = now;
+        t->stats.pings_tx++;
+        coap_tcp_send_signal_(t, c, COAP_SIG_PING, 0, NULL, 0, NULL);
+    }
+}
+
+/* --- the transport's operations --- */
+
+static int tcp_send(coap_transport_t *tr, const coap_addr_t *to, const coap_addr_t *local,
+                    const uint8_t *buf, size_t len)
+{
+    (void)local;
+    tcp_t *t = (tcp_t *)tr;
+    tcp_conn_t *c = conn_find(t, to);
+    int err = COAP_ERR_UNREACHABLE;
+    if (!c && t->p.connect_out) c = conn_connect(t, to, &err);
+    if (!c) return err;
+    /* §5.3.1: nothing larger than the peer's Max-Message-Size */
+    if (len > c->peer_max) return COAP_ERR_TOO_LARGE;
+    c->last_used = t->now;
+    return coap_tcp_queue_(t, c, buf, len);
+}
+
+static void tcp_process(coap_transport_t *tr, uint64_t now)
+{
+    tcp_t *t = (tcp_t *)tr;
+    t->now = now;
+    struct epoll_event evs[EVENTS_BUDGET];
+    int n = epoll_wait(t->epfd, evs, EVENTS_BUDGET, 0);
+    for (int i = 0; i < n; i++) {
+        if (evs[i].data.ptr == LISTEN_TAG) {
+            accept_some(t);
+            continue;
+        }
+        tcp_conn_t *c = evs[i].data.ptr;
+        if (c->state == CONN_CONNECTING && (evs[i].events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
+            connect_done(t, c);
+        if (c->state == CONN_OPEN && (evs[i].events & EPOLLOUT)) flush(t, c);
+        if (c->state == CONN_OPEN && (evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
+            read_conn(t, c);
+    }
+    base_list_t *it, *next;
+    BASE_LIST_FOREACH(it, next, &t->conns) conn_timers(t, base_list_entry(it, tcp_conn_t, all));
+    reap(t);
+}
+
+static uint64_t tcp_next_deadline(const coap_transport_t *tr)
+{
+    const tcp_t *t = (const tcp_t *)tr;
+    if (t->reap_due) return 0;
+    uint64_t d = BASE_NEVER;
+    for (base_list_t *it = t->conns.next; it != &t->conns; it = it->next) {
+        uint64_t cd = conn_deadline(t, base_list_entry(it, tcp_conn_t, all));
+        if (cd < d) d = cd;
+    }
+    return d;
+}
+
+static int tcp_fd(const coap_transport_t *tr)
+{
+    return ((const tcp_t *)tr)->epfd;
+}
+
+static int tcp_local_addr(const coap_transport_t *tr, coap_addr_t *out)
+{
+    const tcp_t *t = (const tcp_t *)tr;
+    if (t->lfd < 0) return COAP_ERR_INVALID;
+    socklen_t l = sizeof out->u;
+    if (getsockname(t->lfd, &out->u.sa, &l) < 0) return COAP_ERR_SYS(errno);
+    out->len = l;
+    return COAP_OK;
+}
+
+static void tcp_free(coap_transport_t *tr)
+{
+    tcp_t *t = (tcp_t *)tr;
+    base_list_t *first;
+    while ((first = base_list_first(&t->conns))) {
+        tcp_conn_t *c = base_list_entry(first, tcp_conn_t, all);
+        base_list_remove(&c->all);
+        close(c->fd);
+        free(c->rbuf);
+        free(c->wbuf);
+        free(c);
+    }
+    base_htab_free(&t->by_peer);
+    if (t->lfd >= 0) close(t->lfd);
+    if (t->epfd >= 0) close(t->epfd);
+    free(t);
+}
+
+/* §5.3.1: a peer with no connection yet gets one whose CSM is not in:
+ * the base value until it comes. */
+static uint32_t tcp_peer_max(const coap_transport_t *tr, const coap_addr_t *peer)
+{
+    tcp_conn_t *c = conn_find((tcp_t *)(uintptr_t)tr, peer);
+    return c ? c->peer_max : COAP_TCP_DEFAULT_MAX_MESSAGE;
+}
+
+static const coap_transport_ops_t tcp_ops = {
+    .name = "tcp",
+    .send = tcp_send,
+    .process = tcp_process,
+    .next_deadline = tcp_next_deadline,
+    .fd = tcp_fd,
+    .local_addr = tcp_local_addr,
+    .free = tcp_free,
+    .verifies_peers = 1, /* the three-way handshake proves the address (RFC 9175 §2.4) */
+    .reliable = 1,
+    .max_message = tcp_peer_max,
+};
+
+static int open_listener(tcp_t *t, const coap_addr_t *addr)
+{
+    int fd = socket(addr->u.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return COAP_ERR_SYS(errno);
+    int on = 1, off = 0;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+    if (addr->u.sa.sa_family == AF_INET6)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off);
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = LISTEN_TAG};
+    if (bind(fd, &addr->u.sa, addr->len) < 0 || listen(fd, 128) < 0 ||
+        epoll_ctl(t->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+        int e = errno;
+        close(fd);
+        return COAP_ERR_SYS(e);
+    }
+    t->lfd = fd;
+    return COAP_OK;
+}
+
+coap_transport_t *coap_transport_tcp_new(const coap_addr_t *listen_addr, const coap_tcp_params_t *p,
+                                         int *err)
+{
+    int dummy;
+    if (!err) err = &dummy;
+    tcp_t *t = calloc(1, sizeof *t);
+    if (!t) return *err = COAP_ERR_NOMEM, NULL;
+    t->base.ops = &tcp_ops;
+    if (p) t->p = *p;
+    apply_defaults(&t->p);
+    t->lfd = -1;
+    base_list_init(&t->conns);
+    t->epfd = epoll_create1(EPOLL_CLOEXEC);
+    *err = t->epfd < 0 ? COAP_ERR_SYS(errno) : COAP_OK;
+    if (!*err && listen_addr) *err = open_listener(t, listen_addr);
+    if (*err) {
+        tcp_free(&t->base);
+        return NULL;
+    }
+    return &t->base;
+}
+
+const coap_tcp_stats_t *coap_transport_tcp_stats(const coap_transport_t *tr)
+{
+    return tr && tr->ops == &tcp_ops ? &((const tcp_t *)tr)->stats : NULL;
+}
+
+uint32_t coap_transport_tcp_peer_max(const coap_transport_t *tr, const coap_addr_t *peer)
+{
+    if (!tr || tr->ops != &tcp_ops) return 0;
+    tcp_conn_t *c = conn_find((tcp_t *)(uintptr_t)tr, peer);
+    return c ? c->peer_max : 0;
+}
