@@ -100,6 +100,7 @@ typedef struct gw {
     struct gw_metrics *metrics; /* /metrics counters (metrics.c) */
     struct gw_drain *drain;     /* non-NULL while shutting down (shutdown.c) */
     struct gw_store *store;     /* durable state (state.path; gw_store.h) */
+    struct gw_forward *forward; /* to the gateway holding a device (forward.c) */
 } gw_t;
 
 /* A resolved target of a proxied request. */

@@ -35,6 +35,10 @@ typedef struct gw_device {
     /* registered over the DTLS listener without a base: reached through
      * that session (gw->dtls_ep, addr being the session's peer) */
     int via_session;
+    /* ... over another gateway's listener (state.redis): its session lives
+     * there. That gateway's instance text and cluster.advertise URL ("":
+     * none), or NULL when the session is here (forward.c) */
+    char *held_by, *held_at;
     /* Discovery cache, owned by api.c: freed with disc_free when the device goes. */
     void *disc;
     void (*disc_free)(void *disc);

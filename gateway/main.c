@@ -13,6 +13,7 @@
 #include "gw_metrics.h"
 #include "gw_rd.h"
 #include "gw_reverse.h"
+#include "gw_forward.h"
 #include "gw_store.h"
 #include "http_client.h"
 
@@ -250,8 +251,8 @@ static int open_redis(gw_t *gw)
     /* which gateway took a registration (for the later forwarding to it) */
     snprintf(instance, sizeof instance, "%s coap=%s http=%s", host, gw->cfg.coap_listen,
              gw->cfg.http_listen);
-    if (!(gw->store =
-              gw_store_redis_open(gw->loop, gw->cfg.state_redis, instance, err, sizeof err))) {
+    if (!(gw->store = gw_store_redis_open(gw->loop, gw->cfg.state_redis, instance,
+                                          gw->cfg.cluster_advertise, err, sizeof err))) {
         fprintf(stderr, "coapgw: %s\n", err);
         return -1;
     }
@@ -429,6 +430,16 @@ static int start(gw_t *gw)
     char err[700] = "out of memory";
     coap_addr_t bind;
     if (*gw->cfg.state_redis && open_redis(gw)) return -1;
+    if (*gw->cfg.cluster_advertise && !*gw->cfg.cluster_token) {
+        fprintf(stderr, "coapgw: cluster.advertise needs cluster.token (the other gateways take a "
+                        "forwarded request only with it)\n");
+        return -1;
+    }
+    /* requests for devices whose DTLS session another gateway holds */
+    if (*gw->cfg.state_redis && !(gw->forward = gw_forward_new(gw))) {
+        fprintf(stderr, "coapgw: out of memory\n");
+        return -1;
+    }
     if (coap_addr_parse(&bind, gw->cfg.coap_listen, 5683)) {
         fprintf(stderr, "coapgw: bad CoAP listen address %s\n", gw->cfg.coap_listen);
         return -1;
@@ -498,6 +509,8 @@ static void shutdown_gw(gw_t *gw)
     http_tls_creds_release(gw->tls); /* when start failed before a listener took them */
     gw_shutdown_free(gw);
     gw_reverse_free(gw->reverse); /* cancels HTTP calls in flight */
+    gw_forward_free(gw->forward);
+    gw->forward = NULL;
     gw_rd_free(gw->rd);
     gw_store_close(gw->store); /* checkpoints the WAL into the file */
     if (gw->srv) coap_server_free(gw->srv);

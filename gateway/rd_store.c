@@ -201,7 +201,12 @@ static gw_device_t *revive(gw_rd_t *rd, const gw_store_reg_t *rec, uint64_t expi
         r->registrant = rec->registrant;
         r->implicit_base = rec->implicit_base;
     }
+    if (d && rec->owner && rec->held_by) { /* its DTLS session lives on that gateway */
+        d->held_by = strdup(rec->held_by);
+        d->held_at = strdup(rec->held_at);
+    }
     if (!d || !d->links || (rec->owner && !(d->auth = strdup(rec->owner))) ||
+        (rec->owner && rec->held_by && (!d->held_by || !d->held_at)) ||
         rd_reg_set_owner(r, rec->owner)) {
         if (r) rd_reg_drop(rd, r, "restore failed (out of memory)");
         return NULL;
@@ -247,6 +252,7 @@ static int unchanged(gw_rd_t *rd, const gw_device_t *d, const gw_store_reg_t *re
 {
     int64_t exp = rd_wall_expiry(rd, d->expires_ms);
     return !strcmp(d->uri, rec->base) && d->links_len == rec->links_len &&
+           !d->held_by == !(rec->owner && rec->held_by) &&
            (!rec->links_len || !memcmp(d->links, rec->links, rec->links_len)) &&
            exp - rec->expires_at <= 1 && rec->expires_at - exp <= 1;
 }

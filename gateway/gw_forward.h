@@ -1,0 +1,27 @@
+/*
+ * gw_forward.h - requests for a device whose DTLS session lives on another
+ * gateway of the cluster go to that gateway (forward.c,
+ * docs/cluster.md "Forwarding to the owner"). Internal to gateway/.
+ */
+#ifndef GW_FORWARD_H
+#define GW_FORWARD_H
+
+#include "http_server.h"
+
+struct gw;
+typedef struct gw_forward gw_forward_t;
+
+gw_forward_t *gw_forward_new(struct gw *gw);
+/* Cancels the requests in flight. NULL: nothing. */
+void gw_forward_free(gw_forward_t *fw);
+
+/* A request forwarded by another gateway (X-Coapgw-Forwarded): 1 when it
+ * carries this gateway's cluster.token, 0 when it is not a forwarded one,
+ * -1 when it was refused (403 answered). */
+int gw_forward_incoming(struct gw *gw, http_req_t *req);
+/* /devices/NAME/... of a device held by another gateway: forwarded there
+ * (never when `forwarded`), or 503 saying which gateway holds it; returns
+ * 1. Returns 0 for any other request (served here). */
+int gw_forward_route(struct gw *gw, http_req_t *req, int forwarded);
+
+#endif
