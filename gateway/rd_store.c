@@ -202,8 +202,10 @@ static gw_device_t *revive(gw_rd_t *rd, const gw_store_reg_t *rec, uint64_t expi
         r->implicit_base = rec->implicit_base;
     }
     if (d && rec->owner && rec->held_by) { /* its DTLS session lives on that gateway */
+        char why[160];
         d->held_by = strdup(rec->held_by);
-        d->held_at = strdup(rec->held_at);
+        /* only to an origin cluster.advertise could name: never elsewhere */
+        d->held_at = strdup(cfg_check_advertise(rec->held_at, why, sizeof why) ? "" : rec->held_at);
     }
     if (!d || !d->links || (rec->owner && !(d->auth = strdup(rec->owner))) ||
         (rec->owner && rec->held_by && (!d->held_by || !d->held_at)) ||

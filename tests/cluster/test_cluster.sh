@@ -181,11 +181,20 @@ forwarded() {
         grep "sec2" "$TMP/gw1.log" | tail -3
         return 1
     }
+    # a POST with its body and content type: the same answer as from the
+    # owner itself (status, type, body)
+    post() { curl -s -o "$TMP/echo$1" -w '%{http_code} %{content_type}' -H 'Content-Type: text/plain' \
+        --data-binary forwarded-body "$(url "$1")/devices/sec2/echo"; }
+    local via direct
+    via=$(post 1) && direct=$(post 2)
+    echo "  POST through instance 1: $via; at instance 2: $direct"
+    [ "$via" = "$direct" ] && [ "${via%% *}" = 200 ] && cmp -s "$TMP/echo1" "$TMP/echo2" &&
+        grep -q forwarded-body "$TMP/echo1" || return 1
     # ... and an event stream, relayed as it comes
     curl -s -N -m 2 -H 'Accept: text/event-stream' "$(url 1)/devices/sec2/sensors/temperature" >"$TMP/fwd.sse" || true
     [ "$(grep -c '^data:' "$TMP/fwd.sse")" -ge 3 ] || { head -5 "$TMP/fwd.sse"; return 1; }
 }
-check "a device whose DTLS session lives on instance 2 is read and observed through instance 1 (forwarded)" forwarded
+check "a device whose DTLS session lives on instance 2 is read, posted to and observed through instance 1 (forwarded)" forwarded
 no_loop() {
     # a forwarded request is served by the owner, never forwarded again
     [ "$(curl -s -o "$TMP/out" -w '%{http_code}' -H "X-Coapgw-Forwarded: $TOKEN" \
@@ -213,6 +222,23 @@ effect_token() {
         grep -q "no cluster.token to forward with" "$TMP/out"
 }
 effect cluster.token "set: a forwarded request with it is served; the default \"\" (instance 3): refused (403), nothing forwarded" effect_token
+forged() {
+    # a record in Redis whose advertise URL is no origin (a path, a user):
+    # nothing is forwarded there
+    local exp=$(($(date +%s) + 600)) rec
+    rec='{"id":"f0f0f0f0","name":"secforged","registrant_host":"127.0.0.7","registrant_port":5684,'
+    rec+='"base":"coaps://127.0.0.7:5684","implicit_base":true,"lifetime_s":600,"expires_at":'$exp','
+    rec+='"links":"</x>","owner":"psk:node1","instance":"elsewhere","advertise":"http://user@127.0.0.9:8080/steal"}'
+    redis-cli -p 6379 SET coapgw:reg:f0f0f0f0 "$rec" >/dev/null &&
+        redis-cli -p 6379 PUBLISH coapgw:changes '{"op":"put","id":"f0f0f0f0","from":"elsewhere"}' >/dev/null || return 1
+    within 2 eval '[[ " $(names "$(url 1)") " == *" secforged "* ]]' || return 1
+    [ "$(curl -s -o "$TMP/out" -w '%{http_code}' "$(url 1)/devices/secforged/x")" = 503 ] &&
+        grep -q "no cluster.advertise to forward to" "$TMP/out" || { cat "$TMP/out"; return 1; }
+    redis-cli -p 6379 DEL coapgw:reg:f0f0f0f0 >/dev/null
+    redis-cli -p 6379 PUBLISH coapgw:changes '{"op":"del","id":"f0f0f0f0","from":"elsewhere"}' >/dev/null
+    within 2 eval '[[ " $(names "$(url 1)") " != *" secforged "* ]]'
+}
+check "a record in Redis with an advertise URL that is no origin: nothing forwarded (503)" forged
 check "the cluster token is never logged" eval '! grep -q "$TOKEN" "$TMP"/gw[123].log'
 
 # --- one observation for the whole cluster ---
