@@ -70,15 +70,8 @@ static void fwd_maybe_free(fwd_t *f)
 static long stream_pull(void *arg, char *out, size_t max)
 {
     fwd_t *f = arg;
-    size_t left = f->buf.len - f->sent;
-    if (!left) {
-        base_buf_reset(&f->buf);
-        f->sent = 0;
-        return f->call ? 0 : -1; /* the owner ended it: so does the client's */
-    }
-    size_t n = left < max ? left : max;
-    memcpy(out, f->buf.data + f->sent, n);
-    f->sent += n;
+    size_t n = base_buf_take(&f->buf, &f->sent, out, max);
+    if (!n) return f->call ? 0 : -1; /* the owner ended it: so does the client's */
     return (long)n;
 }
 

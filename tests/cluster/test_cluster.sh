@@ -49,6 +49,23 @@ cat >"$TMP/gw.json" <<JSON
   "cluster": { "token": "$TOKEN" } }
 JSON
 
+# --- the keys' checks ---
+refused() { # refused MESSAGE ARGS...: coapgw ARGS exits non-zero saying MESSAGE
+    local msg=$1
+    shift
+    ! timeout 5 "$BUILD/coapgw" --config "$TMP/gw.json" --set http.listen=127.0.0.9:8080 \
+        --set coap.listen=127.0.0.9:5683 --set coap.listen_dtls=127.0.0.9:5684 "$@" >"$TMP/refused.out" 2>&1 &&
+        grep -q "$msg" "$TMP/refused.out" || { cat "$TMP/refused.out"; return 1; }
+}
+bad_values() {
+    refused "cluster.advertise: bad advertise URL" --set cluster.advertise=http://127.0.0.2:8080/path &&
+        refused "cluster.advertise: bad advertise URL" --set cluster.advertise=ftp://127.0.0.2 &&
+        refused "cluster.token: bad token length" --set cluster.token=short &&
+        refused "cluster.advertise needs cluster.token" --set cluster.advertise=http://127.0.0.2:8080 \
+            --set cluster.token=
+}
+check "refused at start: an advertise URL with a path or another scheme, a short token, advertise without token" bad_values
+
 # --- the cluster ---
 redis() {
     start redis redis-server --port 6379 --bind 127.0.0.1 --save "" --appendonly no \
