@@ -260,6 +260,7 @@ check "a record in Redis with an advertise URL that is no origin: nothing forwar
 silent_owner() {
     # the owner stopped (SIGSTOP): 502 after the CoAP timeout (2 s) and 1 s
     kill -STOP "$PID_gw2"
+    within 2 eval '[ "$(awk "{ print \$3 }" /proc/$PID_gw2/stat)" = T ]' || { kill -CONT "$PID_gw2"; return 1; }
     local t0 code ms
     t0=$(date +%s%N)
     code=$(curl -s -o "$TMP/out" -w '%{http_code}' -m 8 "$(url 1)/devices/sec2/sensors/temperature")

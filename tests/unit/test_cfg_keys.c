@@ -499,6 +499,8 @@ START_TEST(example_is_defaults)
     ck_assert_uint_eq(c.nidentities, 0);
     ck_assert_str_eq(c.state_path, d.state_path);
     ck_assert_str_eq(c.state_redis, d.state_redis);
+    ck_assert_str_eq(c.cluster_advertise, d.cluster_advertise);
+    ck_assert_str_eq(c.cluster_token, d.cluster_token);
     /* every scalar: the pointers and lists compared above, the rest here */
     cfg_t a = c, b = d;
     a.http_listen = b.http_listen = a.coap_listen = b.coap_listen = NULL;
@@ -513,6 +515,7 @@ START_TEST(example_is_defaults)
     a.dtls_key = b.dtls_key = a.dtls_client_ca = b.dtls_client_ca = NULL;
     a.dtls_rpk_key = b.dtls_rpk_key = a.state_path = b.state_path = NULL;
     a.state_redis = b.state_redis = NULL;
+    a.cluster_advertise = b.cluster_advertise = a.cluster_token = b.cluster_token = NULL;
     a.identities = b.identities = NULL;
     ck_assert_int_eq(memcmp(&a, &b, sizeof a), 0);
     cfg_free(&c);
