@@ -40,15 +40,22 @@ typedef struct {
     char device[64];
 } fwd_t;
 
-gw_forward_t *gw_forward_new(gw_t *gw)
+int gw_forward_start(gw_t *gw, char *err, size_t cap)
 {
+    if (*gw->cfg.cluster_advertise && !*gw->cfg.cluster_token)
+        return snprintf(err, cap,
+                        "cluster.advertise needs cluster.token (the other gateways take a "
+                        "forwarded request only with it)"),
+               -1;
+    if (!*gw->cfg.state_redis) return 0; /* no other gateway to know of */
     gw_forward_t *fw = calloc(1, sizeof *fw);
     if (!fw || !(fw->http = http_client_new(gw->loop))) {
         free(fw);
-        return NULL;
+        return snprintf(err, cap, "out of memory"), -1;
     }
     fw->gw = gw;
-    return fw;
+    gw->forward = fw;
+    return 0;
 }
 
 void gw_forward_free(gw_forward_t *fw)
@@ -107,7 +114,9 @@ static int on_data(http_call_t *call, unsigned status, const char *ctype, const 
         f->req = NULL; /* answered: the stream owns it */
     }
     if (!f->stream && !f->req) return -1; /* nobody to give it to */
-    if (!f->stream && f->buf.len + len > FORWARD_MAX_BODY) {
+    /* an answer, or what a slow client has not read of a stream: bounded
+     * (a stream is then ended, and its client reconnects) */
+    if (f->buf.len - f->sent + len > FORWARD_MAX_BODY) {
         f->too_large = 1;
         return -1;
     }

@@ -8,10 +8,15 @@
 
 #include "http_server.h"
 
+#include <stddef.h>
+
 struct gw;
 typedef struct gw_forward gw_forward_t;
 
-gw_forward_t *gw_forward_new(struct gw *gw);
+/* At start: gw->forward set with state.redis (requests for devices
+ * whose DTLS session another gateway holds), or left NULL. -1 with err
+ * when cluster.advertise is set without cluster.token, or on no memory. */
+int gw_forward_start(struct gw *gw, char *err, size_t cap);
 /* Cancels the requests in flight. NULL: nothing. */
 void gw_forward_free(gw_forward_t *fw);
 

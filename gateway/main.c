@@ -430,14 +430,8 @@ static int start(gw_t *gw)
     char err[700] = "out of memory";
     coap_addr_t bind;
     if (*gw->cfg.state_redis && open_redis(gw)) return -1;
-    if (*gw->cfg.cluster_advertise && !*gw->cfg.cluster_token) {
-        fprintf(stderr, "coapgw: cluster.advertise needs cluster.token (the other gateways take a "
-                        "forwarded request only with it)\n");
-        return -1;
-    }
-    /* requests for devices whose DTLS session another gateway holds */
-    if (*gw->cfg.state_redis && !(gw->forward = gw_forward_new(gw))) {
-        fprintf(stderr, "coapgw: out of memory\n");
+    if (gw_forward_start(gw, err, sizeof err)) {
+        fprintf(stderr, "coapgw: %s\n", err);
         return -1;
     }
     if (coap_addr_parse(&bind, gw->cfg.coap_listen, 5683)) {
