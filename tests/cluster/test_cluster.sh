@@ -240,6 +240,16 @@ effect_token() {
         grep -q "no cluster.token to forward with" "$TMP/out"
 }
 effect cluster.token "set: a forwarded request with it is served; the default \"\" (instance 3): refused (403), nothing forwarded" effect_token
+moved() {
+    # sec3 registers again, over instance 2's DTLS listener (another
+    # address): instance 1 now forwards its requests there
+    start sec3b "$BUILD/coapgw-sim" --listen 127.0.0.8:5783 --listen-dtls 127.0.0.8:5784 \
+        -k node1-secret -u node1 --register "coaps://${IP[2]}:5684" --name sec3 --lifetime 3600
+    within 5 eval 'grep -q "registered sec3 at coaps://127.0.0.8:5784" "$TMP/gw2.log"' || return 1
+    within 3 served "$(url 1)" sec3 || { cat "$TMP/served"; return 1; }
+    grep -q "GET /devices/sec3/sensors/temperature -> http://${IP[2]}:8080 200" "$TMP/gw1.log"
+}
+check "a DTLS device that registers again over another instance: forwarded to that one" moved
 forged() {
     # a record in Redis whose advertise URL is no origin (a path, a user):
     # nothing is forwarded there
