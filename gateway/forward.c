@@ -26,6 +26,7 @@
 struct gw_forward {
     gw_t *gw;
     http_client_t *http;
+    gw_forward_stats_t stats;
 };
 
 /* One request on its way to the owner and back. */
@@ -56,6 +57,11 @@ int gw_forward_start(gw_t *gw, char *err, size_t cap)
     fw->gw = gw;
     gw->forward = fw;
     return 0;
+}
+
+gw_forward_stats_t gw_forward_stats(const gw_forward_t *fw)
+{
+    return fw ? fw->stats : (gw_forward_stats_t){0};
 }
 
 void gw_forward_free(gw_forward_t *fw)
@@ -130,6 +136,7 @@ static void answer(fwd_t *f, const http_result_t *r)
 {
     http_req_t *req = f->req;
     if (r->result != HTTP_CALL_OK) {
+        f->fw->stats.failed++;
         http_respond_text(req, 502,
                           "%s is held by another gateway of the cluster, which did not answer: %s",
                           f->device, f->too_large ? "the answer is too large" : r->error);
@@ -210,6 +217,7 @@ static void forward(gw_forward_t *fw, http_req_t *req, const gw_device_t *d)
     *f = (fwd_t){.fw = fw, .req = req, .call = call};
     snprintf(f->device, sizeof f->device, "%s", d->name);
     http_call_set_stream(call, on_data, f);
+    fw->stats.forwarded++;
     http_req_set_log(req, d->held_at, "forwarded to the device's gateway");
     if (http_call_start(call, on_done, f) < 0) {
         free(f);

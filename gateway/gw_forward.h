@@ -20,6 +20,13 @@ int gw_forward_start(struct gw *gw, char *err, size_t cap);
 /* Cancels the requests in flight. NULL: nothing. */
 void gw_forward_free(gw_forward_t *fw);
 
+/* Requests forwarded to the gateway holding a device, and those of them
+ * that got no answer (502), since the start (NULL: none). */
+typedef struct {
+    unsigned long long forwarded, failed;
+} gw_forward_stats_t;
+gw_forward_stats_t gw_forward_stats(const gw_forward_t *fw);
+
 /* A request forwarded by another gateway (X-Coapgw-Forwarded): 1 when it
  * carries this gateway's cluster.token, 0 when it is not a forwarded one,
  * -1 when it was refused (403 answered). */

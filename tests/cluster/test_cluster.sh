@@ -267,8 +267,13 @@ forged() {
     within 2 eval '[[ " $(names "$(url 1)") " != *" secforged "* ]]'
 }
 check "a record in Redis with an advertise URL that is no origin: nothing forwarded (503)" forged
+metric() { curl -s "$1/metrics" | awk -v n="$2" '$1 == n { print $2 }'; }
 silent_owner() {
     # the owner stopped (SIGSTOP): 502 after the CoAP timeout (2 s) and 1 s
+    local fwd0 fail0
+    fwd0=$(metric "$(url 1)" coapgw_cluster_forwarded_total)
+    fail0=$(metric "$(url 1)" coapgw_cluster_forward_failures_total)
+    [ "$fwd0" -ge 3 ] || { echo "  forwarded so far: $fwd0"; return 1; }
     kill -STOP "$PID_gw2"
     within 2 eval '[ "$(awk "{ print \$3 }" /proc/$PID_gw2/stat)" = T ]' || { kill -CONT "$PID_gw2"; return 1; }
     local t0 code ms
@@ -279,9 +284,11 @@ silent_owner() {
     echo "  owner stopped: $code after $ms ms"
     [ "$code" = 502 ] && [ "$ms" -lt 5000 ] && grep -q "sec2 is held by another gateway of the cluster, which did not answer" "$TMP/out" ||
         { cat "$TMP/out"; return 1; }
+    [ "$(metric "$(url 1)" coapgw_cluster_forwarded_total)" = $((fwd0 + 1)) ] &&
+        [ "$(metric "$(url 1)" coapgw_cluster_forward_failures_total)" = $((fail0 + 1)) ] || return 1
     within 8 eval '[ "$(hastate gw1)$(hastate gw2)$(hastate gw3)" = UPUPUP ]' && within 5 served "$(url 1)" sec2
 }
-check "the owner silent: 502 naming the device after the timeout; served again once it runs" silent_owner
+check "the owner silent: 502 naming the device after the timeout, counted (coapgw_cluster_forward_failures_total); served again once it runs" silent_owner
 check "the cluster token is never logged" eval '! grep -q "$TOKEN" "$TMP"/gw[123].log'
 
 # --- one observation for the whole cluster ---
