@@ -222,6 +222,12 @@ no_loop() {
         "$(url 2)/devices/sec2/sensors/temperature")" = 403 ]
 }
 check "a forwarded request is not forwarded again (503); a wrong cluster token: 403" no_loop
+events_form() {
+    [ "$(curl -s -o "$TMP/out" -w '%{http_code}' -m 3 \
+        "$(url 1)/events?target=/devices/sec2/sensors/temperature")" = 503 ] &&
+        grep -q "sec2 is held by another gateway (.* coap=${IP[2]}:5683 " "$TMP/out" || { cat "$TMP/out"; return 1; }
+}
+check "/events?target=/devices/NAME/... of a device held elsewhere: 503 naming its instance" events_form
 effect_advertise() {
     # sec3's instance has the default cluster.advertise "": not forwarded
     [ "$(curl -s -o "$TMP/out" -w '%{http_code}' "$(url 1)/devices/sec3/sensors/temperature")" = 503 ] &&
