@@ -295,6 +295,17 @@ silent_owner() {
     within 8 eval '[ "$(hastate gw1)$(hastate gw2)$(hastate gw3)" = UPUPUP ]' && within 5 served "$(url 1)" sec2
 }
 check "the owner silent: 502 naming the device after the timeout, counted (coapgw_cluster_forward_failures_total); served again once it runs" silent_owner
+reloaded() {
+    # the keys are read at start: a reload keeps them (and says so)
+    sed "s/$TOKEN/another-cluster-token-0123/" "$TMP/gw.json" >"$TMP/gw.next" && cp "$TMP/gw.json" "$TMP/gw.saved" &&
+        mv "$TMP/gw.next" "$TMP/gw.json" || return 1
+    kill -HUP "$PID_gw1"
+    within 3 eval 'grep -q "reload: cluster.token changed: takes effect after a restart" "$TMP/gw1.log"'
+    local rc=$?
+    mv "$TMP/gw.saved" "$TMP/gw.json"
+    [ $rc = 0 ] && served "$(url 1)" sec2
+}
+check "SIGHUP with another cluster.token: kept until a restart (logged), forwarding goes on" reloaded
 check "the cluster token is never logged" eval '! grep -q "$TOKEN" "$TMP"/gw[123].log'
 
 # --- one observation for the whole cluster ---
