@@ -23,6 +23,10 @@ int base_buf_append(base_buf_t *b, const void *p, size_t n);
 /* Appends formatted text (no NUL counted in len; one is kept after it).
  * Returns 0 or -1. */
 int base_buf_printf(base_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Reads it as a queue: copies up to max bytes from *off on into out and
+ * advances *off; once all is read, empties it (and *off is 0). Returns
+ * the count, 0 when there was nothing to read. */
+size_t base_buf_take(base_buf_t *b, size_t *off, void *out, size_t max);
 /* Empties it, keeping the memory for reuse. */
 void base_buf_reset(base_buf_t *b);
 /* Frees the memory; the buffer is empty and reusable afterwards. */

@@ -48,6 +48,15 @@ int base_buf_printf(base_buf_t *b, const char *fmt, ...)
     return 0;
 }
 
+size_t base_buf_take(base_buf_t *b, size_t *off, void *out, size_t max)
+{
+    size_t left = b->len - *off, n = left < max ? left : max;
+    if (n) memcpy(out, b->data + *off, n);
+    *off += n;
+    if (*off == b->len) b->len = *off = 0;
+    return n;
+}
+
 void base_buf_reset(base_buf_t *b)
 {
     b->len = 0;

@@ -88,6 +88,8 @@ const cfg_key_t cfg_keys[] = {
     {"shutdown.grace_ms", CFG_K_UINT, F(shutdown_grace_ms), 0, 600000, NULL},
     {"state.path", CFG_K_STRING, F(state_path), 0, 0, cfg_check_file},
     {"state.redis", CFG_K_STRING, F(state_redis), 0, 0, cfg_check_redis},
+    {"cluster.advertise", CFG_K_STRING, F(cluster_advertise), 0, 0, cfg_check_advertise},
+    {"cluster.token", CFG_K_STRING, F(cluster_token), 0, 0, cfg_check_cluster_token},
 };
 const size_t cfg_nkeys = sizeof cfg_keys / sizeof cfg_keys[0];
 

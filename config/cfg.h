@@ -154,6 +154,9 @@ typedef struct {
                                          "/var/lib/coapgw/state.db"; "": memory only */
     char *state_redis;                /* state.redis: redis://HOST:PORT[/DB] or unix:/PATH
                                          shared by several gateways (replaces state.path); "" */
+    char *cluster_advertise;          /* cluster.advertise: the URL the other gateways reach this
+                                         one at (http://HOST:PORT); "": no forwarding */
+    char *cluster_token;              /* cluster.token: the secret a forwarded request carries; "" */
 } cfg_t;
 
 /* Fills c (treated as uninitialized: call cfg_free first to reuse one)
@@ -248,6 +251,11 @@ int cfg_listen_is_loopback(const char *listen);
 /* Whether an HTTP listener is switched off ("off": http.listen, http.listen_tls). */
 int cfg_listen_off(const char *listen);
 
+/* cluster.advertise (cfg_cluster.c): "" or an origin http(s)://HOST:PORT
+ * (no path, query or user information). Also the check of the URL another
+ * gateway's record carries, before anything is forwarded there. 0, or -1
+ * with why. */
+int cfg_check_advertise(const char *s, char *why, size_t cap);
 /* state.redis read (cfg_redis.c): a TCP host and port (and database), or
  * a Unix socket path; the password when the URL has one. */
 typedef struct {

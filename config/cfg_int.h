@@ -86,6 +86,9 @@ int cfg_check_listen_or_off(const char *s, char *why, size_t cap);
 int cfg_check_file(const char *s, char *why, size_t cap);
 /* state.redis: "" or a URL cfg_redis_url reads. */
 int cfg_check_redis(const char *s, char *why, size_t cap);
+/* cfg_cluster.c: cluster.token ("" or a string cfg_check_token takes);
+ * cluster.advertise: cfg_check_advertise in cfg.h. */
+int cfg_check_cluster_token(const char *s, char *why, size_t cap);
 int cfg_check_target(const char *s, char *why, size_t cap);
 int cfg_check_origin(const char *s, char *why, size_t cap);
 /* An address or a CIDR range, nothing else (proxy.coap_clients). */

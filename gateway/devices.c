@@ -35,6 +35,8 @@ static void device_free(gw_device_t *d)
     free(d->uri);
     free(d->links);
     free(d->auth);
+    free(d->held_by);
+    free(d->held_at);
     free(d);
 }
 

@@ -219,15 +219,8 @@ static void on_abort(http_req_t *req, void *arg)
 static long on_pull(void *arg, char *buf, size_t max)
 {
     gsub_t *s = arg;
-    size_t left = s->out.len - s->sent;
-    if (!left) {
-        base_buf_reset(&s->out);
-        s->sent = 0;
-        return s->q->ending ? -1 : 0;
-    }
-    size_t n = left < max ? left : max;
-    memcpy(buf, (const char *)s->out.data + s->sent, n);
-    s->sent += n;
+    size_t n = base_buf_take(&s->out, &s->sent, buf, max);
+    if (!n) return s->q->ending ? -1 : 0;
     return (long)n;
 }
 

@@ -104,6 +104,7 @@ typedef struct gw {
     struct gw_store *store;     /* durable state (state.path; gw_store.h) */
     struct gw_disc *disc;       /* multicast discovery (discovery.c) */
     struct gw_dns *dns;         /* host names of targets (dns.c; NULL: none resolve) */
+    struct gw_forward *forward; /* to the gateway holding a device (forward.c) */
 } gw_t;
 
 /* A resolved target of a proxied request. */

@@ -43,6 +43,10 @@ typedef struct gw_device {
      * (wall clock, s) and the rounds it has missed since it last did */
     int64_t first_seen;
     uint32_t missed;
+    /* ... over another gateway's listener (state.redis): its session lives
+     * there. That gateway's instance text and cluster.advertise URL ("":
+     * none), or NULL when the session is here (forward.c) */
+    char *held_by, *held_at;
     /* Discovery cache, owned by api.c: freed with disc_free when the device goes. */
     void *disc;
     void (*disc_free)(void *disc);

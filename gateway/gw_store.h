@@ -35,6 +35,10 @@ typedef struct {
     const char *links;      /* the link-format payload (may be NULL when links_len is 0) */
     size_t links_len;
     const char *owner; /* the DTLS identity label ("psk:NAME", ...); NULL: plaintext */
+    /* Read from a shared store only, for a registration another gateway
+     * took (NULL otherwise; ignored when written): that gateway's
+     * instance text, and its cluster.advertise URL ("" when it has none) */
+    const char *held_by, *held_at;
 } gw_store_reg_t;
 
 /* Called for each stored registration; the record lives for the call. */
@@ -123,10 +127,12 @@ void gw_store_watch(gw_store_t *s, const gw_store_watch_t *w);
 const char *gw_store_down(const gw_store_t *s);
 /* state.redis (store_redis.c): the Redis server at url, connected from
  * the loop (never blocking it), reconnected with back-off; instance names
- * this gateway in the records it writes. NULL on a bad URL. */
+ * this gateway in the records it writes, advertise (cluster.advertise, or
+ * "") is the URL the other gateways forward requests for its devices to.
+ * NULL on a bad URL. */
 struct base_loop;
 gw_store_t *gw_store_redis_open(struct base_loop *loop, const char *url, const char *instance,
-                                char *err, size_t cap);
+                                const char *advertise, char *err, size_t cap);
 /* The reason of the last failure. */
 const char *gw_store_error(const gw_store_t *s);
 const gw_store_stats_t *gw_store_stats(const gw_store_t *s);

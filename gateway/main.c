@@ -15,6 +15,7 @@
 #include "gw_metrics.h"
 #include "gw_rd.h"
 #include "gw_reverse.h"
+#include "gw_forward.h"
 #include "gw_store.h"
 #include "http_client.h"
 
@@ -252,8 +253,8 @@ static int open_redis(gw_t *gw)
     /* which gateway took a registration (for the later forwarding to it) */
     snprintf(instance, sizeof instance, "%s coap=%s http=%s", host, gw->cfg.coap_listen,
              gw->cfg.http_listen);
-    if (!(gw->store =
-              gw_store_redis_open(gw->loop, gw->cfg.state_redis, instance, err, sizeof err))) {
+    if (!(gw->store = gw_store_redis_open(gw->loop, gw->cfg.state_redis, instance,
+                                          gw->cfg.cluster_advertise, err, sizeof err))) {
         fprintf(stderr, "coapgw: %s\n", err);
         return -1;
     }
@@ -436,6 +437,10 @@ static int start(gw_t *gw)
         return -1;
     }
     gw_devices_prefetch(gw); /* the devices' host names, known early */
+    if (gw_forward_start(gw, err, sizeof err)) {
+        fprintf(stderr, "coapgw: %s\n", err);
+        return -1;
+    }
     if (coap_addr_parse(&bind, gw->cfg.coap_listen, 5683)) {
         fprintf(stderr, "coapgw: bad CoAP listen address %s\n", gw->cfg.coap_listen);
         return -1;
@@ -508,6 +513,8 @@ static void shutdown_gw(gw_t *gw)
     gw_shutdown_free(gw);
     gw_disc_free(gw->disc);       /* before the devices it updates */
     gw_reverse_free(gw->reverse); /* cancels HTTP calls in flight */
+    gw_forward_free(gw->forward);
+    gw->forward = NULL;
     gw_rd_free(gw->rd);
     gw_store_close(gw->store); /* checkpoints the WAL into the file */
     if (gw->srv) coap_server_free(gw->srv);

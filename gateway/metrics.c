@@ -5,6 +5,7 @@
  */
 #include "gw_dns.h"
 #include "gw_dtls.h"
+#include "gw_forward.h"
 #include "gw_hub.h"
 #include "gw_metrics.h"
 #include "gw_rd.h"
@@ -247,6 +248,18 @@ static void state_families(FILE *f, const gw_store_t *store)
     fprintf(f, "coapgw_state_store_up %d\n", gw_store_down(store) == NULL);
 }
 
+/* Forwarding to the gateway that holds a device (cluster.advertise). */
+static void forward_families(FILE *f, const gw_forward_t *fw)
+{
+    if (!fw) return;
+    gw_forward_stats_t st = gw_forward_stats(fw);
+    one(f, "coapgw_cluster_forwarded_total", "counter",
+        "HTTP requests forwarded to the gateway that holds the device's DTLS session.",
+        st.forwarded);
+    one(f, "coapgw_cluster_forward_failures_total", "counter",
+        "Of those, the ones that gateway did not answer (502).", st.failed);
+}
+
 static void coap_families(FILE *f, const gw_metrics_t *m, const coap_ep_stats_t *s)
 {
     gw_metrics_family(f, "coapgw_coap_exchanges_total", "counter",
@@ -426,6 +439,7 @@ void gw_metrics_respond(gw_t *gw, http_req_t *req)
     echo_families(f, gw, &s);
     gateway_families(f, gw);
     state_families(f, gw->store);
+    forward_families(f, gw->forward);
     gw_dtls_metrics(f, gw);
     process_families(f, gw->metrics);
     if (fclose(f) || !buf) {

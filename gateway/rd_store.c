@@ -201,7 +201,14 @@ static gw_device_t *revive(gw_rd_t *rd, const gw_store_reg_t *rec, uint64_t expi
         r->registrant = rec->registrant;
         r->implicit_base = rec->implicit_base;
     }
+    if (d && rec->owner && rec->held_by) { /* its DTLS session lives on that gateway */
+        char why[160];
+        d->held_by = strdup(rec->held_by);
+        /* only to an origin cluster.advertise could name: never elsewhere */
+        d->held_at = strdup(cfg_check_advertise(rec->held_at, why, sizeof why) ? "" : rec->held_at);
+    }
     if (!d || !d->links || (rec->owner && !(d->auth = strdup(rec->owner))) ||
+        (rec->owner && rec->held_by && (!d->held_by || !d->held_at)) ||
         rd_reg_set_owner(r, rec->owner)) {
         if (r) rd_reg_drop(rd, r, "restore failed (out of memory)");
         return NULL;
@@ -241,12 +248,21 @@ static void restore_one(const gw_store_reg_t *rec, void *arg)
 
 /* --- a shared store (state.redis): the other gateways' changes --- */
 
+/* The same gateway holds its DTLS session (or none does): a device that
+ * registered again over another gateway moves there. */
+static int same_holder(const gw_device_t *d, const gw_store_reg_t *rec)
+{
+    const char *by = rec->owner ? rec->held_by : NULL;
+    if (!d->held_by || !by) return !d->held_by && !by;
+    return !strcmp(d->held_by, by) && !strcmp(d->held_at, rec->held_at);
+}
+
 /* The same registration as in memory: nothing to do (our own, read
  * again after a reconnection). */
 static int unchanged(gw_rd_t *rd, const gw_device_t *d, const gw_store_reg_t *rec)
 {
     int64_t exp = rd_wall_expiry(rd, d->expires_ms);
-    return !strcmp(d->uri, rec->base) && d->links_len == rec->links_len &&
+    return !strcmp(d->uri, rec->base) && d->links_len == rec->links_len && same_holder(d, rec) &&
            (!rec->links_len || !memcmp(d->links, rec->links, rec->links_len)) &&
            exp - rec->expires_at <= 1 && rec->expires_at - exp <= 1;
 }

@@ -26,6 +26,7 @@ typedef struct {
     char ip[64];                  /* the host resolved once at start */
     char url[300];                /* what messages name: the URL without its password */
     char instance[300];           /* this gateway in records and messages */
+    char advertise[256];          /* cluster.advertise, in records: where to forward */
     redisAsyncContext *cmd, *sub; /* commands; the subscription */
     int cmd_ready, sub_ready, up, logged_down, closing;
     int only_missing; /* puts add only what Redis lacks (SET NX): during watch.up */

@@ -6,6 +6,7 @@
 #include "gw_api.h"
 #include "gw_auth.h"
 #include "gw_dns.h"
+#include "gw_forward.h"
 #include "gw_groups.h"
 #include "gw_guard.h"
 #include "gw_hub.h"
@@ -226,6 +227,8 @@ static void route(gw_t *gw, http_req_t *req, int again)
     /* The OpenAPI description is public like /help (docs/security.md): it
      * describes this version of the software, no device or value. */
     if (gw_api_openapi(req)) return;
+    int forwarded = gw_forward_incoming(gw, req); /* from another gateway of the cluster */
+    if (forwarded < 0) return;                    /* 403 answered */
     const cfg_token_t *who;                   /* kept by event streams: a reload may revoke it */
     if (gw_auth_check(gw, req, &who)) return; /* 400 / 401 / 403 answered */
     const char *token = who ? who->token : NULL;
@@ -273,6 +276,7 @@ static void route(gw_t *gw, http_req_t *req, int again)
         return;
     }
     if (gw_target_path(path)) {
+        if (gw_forward_route(gw, req, forwarded)) return; /* its session is elsewhere */
         gw_target_t t;
         if (gw_target_resolve(gw, req, &t)) return;
         if (get && wants_events(req))

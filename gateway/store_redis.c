@@ -30,7 +30,7 @@
 
 /* --- records as JSON --- */
 
-static char *record_json(const gw_store_reg_t *r, const char *instance)
+static char *record_json(const gw_store_reg_t *r, const redis_store_t *rs)
 {
     char host[COAP_ADDR_STRLEN];
     coap_addr_host(&r->registrant, host, sizeof host);
@@ -39,27 +39,31 @@ static char *record_json(const gw_store_reg_t *r, const char *instance)
                           coap_addr_port(&r->registrant), "base", r->base, "implicit_base",
                           r->implicit_base, "lifetime_s", (json_int_t)r->lifetime_s, "expires_at",
                           (json_int_t)r->expires_at, "links", r->links ? r->links : "",
-                          r->links_len, "instance", instance);
+                          r->links_len, "instance", rs->instance);
     if (o && r->owner) json_object_set_new(o, "owner", json_string(r->owner));
+    if (o) json_object_set_new(o, "advertise", json_string(rs->advertise));
     char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     return s;
 }
 
-/* A record read back: fn sees it; 0, or -1 when it is not one of ours. */
-static int record_read(const char *text, size_t len, gw_store_each_fn fn, void *arg)
+/* A record read back: fn sees it; 0, or -1 when it is not one of ours.
+ * One that another gateway wrote names it (held_by, held_at). */
+static int record_read(const redis_store_t *rs, const char *text, size_t len, gw_store_each_fn fn,
+                       void *arg)
 {
     json_t *o = json_loadb(text, len, 0, NULL);
     gw_store_reg_t r = {0};
-    const char *host = NULL, *links = NULL;
+    const char *host = NULL, *links = NULL, *instance = NULL, *advertise = NULL;
     int port = 0, implicit = 0;
     json_int_t lt = 0, exp = 0;
     size_t links_len = 0;
     if (!o ||
-        json_unpack(o, "{s:s, s:s, s:s, s:i, s:s, s:b, s:I, s:I, s:s%, s?s}", "id", &r.id, "name",
-                    &r.name, "registrant_host", &host, "registrant_port", &port, "base", &r.base,
-                    "implicit_base", &implicit, "lifetime_s", &lt, "expires_at", &exp, "links",
-                    &links, &links_len, "owner", &r.owner) ||
+        json_unpack(o, "{s:s, s:s, s:s, s:i, s:s, s:b, s:I, s:I, s:s%, s?s, s?s, s?s}", "id", &r.id,
+                    "name", &r.name, "registrant_host", &host, "registrant_port", &port, "base",
+                    &r.base, "implicit_base", &implicit, "lifetime_s", &lt, "expires_at", &exp,
+                    "links", &links, &links_len, "owner", &r.owner, "instance", &instance,
+                    "advertise", &advertise) ||
         coap_addr_from_host(&r.registrant, host, (uint16_t)port)) {
         json_decref(o);
         return -1;
@@ -69,6 +73,10 @@ static int record_read(const char *text, size_t len, gw_store_each_fn fn, void *
     r.expires_at = exp;
     r.links = links;
     r.links_len = links_len;
+    if (instance && strcmp(instance, rs->instance)) {
+        r.held_by = instance;
+        r.held_at = advertise ? advertise : "";
+    }
     fn(&r, arg);
     json_decref(o);
     return 0;
@@ -138,7 +146,7 @@ static int rs_put_async(gw_store_t *s, const gw_store_reg_t *reg, gw_store_done_
     char key[64], pxat[32];
     snprintf(key, sizeof key, KEY_PREFIX "%s", reg->id);
     snprintf(pxat, sizeof pxat, "%lld", (long long)reg->expires_at * 1000);
-    char *json = record_json(reg, rs->instance);
+    char *json = record_json(reg, rs);
     if (!json) {
         s->stats.errors++;
         return gw_store_fail(s, "out of memory");
@@ -196,7 +204,7 @@ static void on_record(redisAsyncContext *ac, void *reply, void *priv)
     redisReply *rep = reply;
     if (rep) redis_cmd_done(rs);
     if (rep && rep->type == REDIS_REPLY_STRING && rs->base.watch.upsert &&
-        record_read(rep->str, rep->len, rs->base.watch.upsert, rs->base.watch.arg))
+        record_read(rs, rep->str, rep->len, rs->base.watch.upsert, rs->base.watch.arg))
         gw_log(CFG_LOG_WARN, "state: %s: a value that is not a registration: ignored", rs->url);
 }
 
@@ -251,8 +259,8 @@ void redis_subscribe(redis_store_t *rs)
 
 static const gw_store_ops_t rs_ops = {"redis", rs_load, rs_put, rs_del, redis_close};
 
-gw_store_t *gw_store_redis_open(base_loop_t *loop, const char *url, const char *instance, char *err,
-                                size_t cap)
+gw_store_t *gw_store_redis_open(base_loop_t *loop, const char *url, const char *instance,
+                                const char *advertise, char *err, size_t cap)
 {
     redis_store_t *rs = calloc(1, sizeof *rs);
     if (!rs) {
@@ -266,6 +274,7 @@ gw_store_t *gw_store_redis_open(base_loop_t *loop, const char *url, const char *
     rs->loop = loop;
     snprintf(rs->url, sizeof rs->url, "%s", url);
     snprintf(rs->instance, sizeof rs->instance, "%s", instance);
+    snprintf(rs->advertise, sizeof rs->advertise, "%s", advertise);
     rs->base.path = rs->url;
     if (redis_setup(rs, err, cap)) {
         redis_close(&rs->base);

@@ -237,6 +237,9 @@ static int check_named(gw_t *gw, const char *host, const gw_device_t *d, const g
  * canonical form, and for coaps:// pick the credentials. */
 static int finish_target(gw_t *gw, const char *raw, gw_target_t *t, char *msg, size_t cap)
 {
+    if (t->device && t->device->held_by) /* gw_forward_route takes its own URLs */
+        return FAIL(503, "%s is held by another gateway (%s): ask for /devices/%s/...",
+                    t->device->name, t->device->held_by, t->device->name);
     if (t->device && t->device->via_session && gw->dtls_ep)
         return session_target(gw, raw, t, msg, cap);
     t->ep = NULL;        /* gw_target_ep picks it by scheme */

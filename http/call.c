@@ -106,6 +106,14 @@ static size_t write_cb(char *data, size_t size, size_t n, void *arg)
 {
     http_call_t *call = arg;
     size_t len = size * n;
+    if (call->on_data) {
+        long status = 0;
+        curl_easy_getinfo(call->easy, CURLINFO_RESPONSE_CODE, &status);
+        return call->on_data(call, (unsigned)status, call->hdr[H_CTYPE], (const uint8_t *)data, len,
+                             call->data_arg)
+                   ? 0
+                   : len;
+    }
     if (len > call->max_body - call->body.len) {
         call->too_large = 1;
         return 0; /* anything but len: CURLE_WRITE_ERROR */
@@ -249,6 +257,12 @@ int http_call_set_body(http_call_t *call, const void *body, size_t len)
     }
     call->has_body = 1;
     return 0;
+}
+
+void http_call_set_stream(http_call_t *call, http_data_cb cb, void *arg)
+{
+    call->on_data = cb;
+    call->data_arg = arg;
 }
 
 void http_call_set_timeout(http_call_t *call, unsigned ms)

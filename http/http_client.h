@@ -81,6 +81,16 @@ int http_call_set_body(http_call_t *call, const void *body, size_t len); /* copi
 void http_call_set_timeout(http_call_t *call, unsigned ms);              /* default 10000 */
 void http_call_set_max_body(http_call_t *call, size_t max);              /* default 1 MiB */
 void http_call_set_addr_check(http_call_t *call, http_addr_check_cb cb, void *arg);
+/* The body as it arrives (a stream, e.g. text/event-stream): status and
+ * content_type (or NULL) of the response, then a piece of its body. Return
+ * 0 to go on, -1 to stop the transfer (the call then ends with
+ * HTTP_CALL_ERROR). It must not cancel the call itself. */
+typedef int (*http_data_cb)(http_call_t *call, unsigned status, const char *content_type,
+                            const uint8_t *data, size_t len, void *arg);
+/* Hands the body to cb instead of collecting it (max_body does not apply;
+ * the done callback's result has no body). Set a timeout of 0 for a
+ * stream that may last: 0 is no timeout. */
+void http_call_set_stream(http_call_t *call, http_data_cb cb, void *arg);
 /* Starts the call. On failure the call is freed, no callback runs, and a
  * negative HTTP_CALL_* is returned. */
 int http_call_start(http_call_t *call, http_done_cb done, void *arg);

@@ -31,6 +31,8 @@ struct http_call {
     unsigned zone_scope; /* the URL's IPv6 zone as curl applies it, or 0 */
     http_done_cb done;
     void *done_arg;
+    http_data_cb on_data; /* set: the body goes there as it comes, not into body */
+    void *data_arg;
     base_buf_t body; /* the response body, at most max_body */
     char *hdr[H_COUNT];
     uint8_t has_body, has_ctype, oom, started, finishing;

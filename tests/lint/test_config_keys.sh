@@ -4,6 +4,7 @@
 # of the table in docs/configuration.md; they must be exactly those
 # `coapgw --list-keys` prints (config/cfg.c's table), in that order, and
 # each must have an `effect KEY ...` check in one of the integration tests
+# (tests/integration/, or tests/cluster/ for the cluster's keys)
 # (lib.sh's effect: a check counted for KEY; the check itself passes or
 # fails in its own test). A key added without one fails here, by name,
 # and so does a check of a key the table does not list.
@@ -15,7 +16,7 @@ DOC=docs/configuration.md
 doc=$(sed -n '/^## Keys/,/^## /p' "$DOC" | sed -n 's/^| `\([^`]*\)` |.*/\1/p')
 known=$("$GW" --list-keys)
 # effect KEY "WHAT" FUNCTION: the key is the first word after "effect"
-checked=$(grep -hoE '^[[:space:]]*effect [a-z_.]+ ' tests/integration/*.sh | awk '{print $2}' | sort -u)
+checked=$(grep -hoE '^[[:space:]]*effect [a-z_.]+ ' tests/integration/*.sh tests/cluster/*.sh | awk '{print $2}' | sort -u)
 listed() { grep -qx -- "$1" <<<"$2"; }
 ok=0
 [ -n "$doc" ] || { echo "no keys table in $DOC"; exit 1; }

@@ -68,6 +68,25 @@ START_TEST(buf_grows_and_formats)
 }
 END_TEST
 
+START_TEST(buf_take_reads_it_as_a_queue)
+{
+    base_buf_t b = {0};
+    size_t off = 0;
+    char out[8];
+    ck_assert_uint_eq(base_buf_take(&b, &off, out, sizeof out), 0);
+    ck_assert_int_eq(base_buf_append(&b, "0123456789", 10), 0);
+    ck_assert_uint_eq(base_buf_take(&b, &off, out, 4), 4);
+    ck_assert_int_eq(memcmp(out, "0123", 4), 0);
+    ck_assert_uint_eq(off, 4);
+    ck_assert_uint_eq(base_buf_take(&b, &off, out, sizeof out), 6);
+    ck_assert_int_eq(memcmp(out, "456789", 6), 0);
+    ck_assert_uint_eq(b.len, 0); /* all read: emptied */
+    ck_assert_uint_eq(off, 0);
+    ck_assert_uint_eq(base_buf_take(&b, &off, out, sizeof out), 0);
+    base_buf_free(&b);
+}
+END_TEST
+
 /* RFC 4648 §10 test vectors, both alphabets. */
 START_TEST(base64_vectors)
 {
@@ -140,6 +159,7 @@ int main(void)
     TCase *tc = tcase_create("base");
     tcase_add_test(tc, list_order_and_removal);
     tcase_add_test(tc, buf_grows_and_formats);
+    tcase_add_test(tc, buf_take_reads_it_as_a_queue);
     tcase_add_test(tc, base64_vectors);
     tcase_add_test(tc, base64url_decode);
     tcase_add_test(tc, clock_is_monotonic);

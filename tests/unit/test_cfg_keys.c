@@ -504,6 +504,8 @@ START_TEST(example_is_defaults)
     ck_assert_str_eq(c.discovery_groups.v[0], d.discovery_groups.v[0]);
     ck_assert_str_eq(c.discovery_groups.v[1], d.discovery_groups.v[1]);
     ck_assert_str_eq(c.discovery_query, d.discovery_query);
+    ck_assert_str_eq(c.cluster_advertise, d.cluster_advertise);
+    ck_assert_str_eq(c.cluster_token, d.cluster_token);
     /* every scalar: the pointers and lists compared above, the rest here */
     cfg_t a = c, b = d;
     a.http_listen = b.http_listen = a.coap_listen = b.coap_listen = NULL;
@@ -518,6 +520,7 @@ START_TEST(example_is_defaults)
     a.dtls_key = b.dtls_key = a.dtls_client_ca = b.dtls_client_ca = NULL;
     a.dtls_rpk_key = b.dtls_rpk_key = a.state_path = b.state_path = NULL;
     a.state_redis = b.state_redis = NULL;
+    a.cluster_advertise = b.cluster_advertise = a.cluster_token = b.cluster_token = NULL;
     a.identities = b.identities = NULL;
     a.discovery_interfaces = b.discovery_interfaces = (cfg_list_t){0};
     a.discovery_groups = b.discovery_groups = (cfg_list_t){0};

@@ -160,6 +160,53 @@ START_TEST(big_body_and_limit)
 }
 END_TEST
 
+/* The stream mode: the body in pieces as it comes, with the status and
+ * type; max_body does not apply; -1 stops the transfer. */
+typedef struct {
+    size_t got, pieces, stop_after;
+    unsigned status;
+    char ctype[64];
+    int same;
+} pieces_t;
+
+static int on_piece(http_call_t *call, unsigned status, const char *ctype, const uint8_t *data,
+                    size_t len, void *arg)
+{
+    (void)call;
+    pieces_t *p = arg;
+    p->status = status;
+    copy_str(p->ctype, sizeof p->ctype, ctype);
+    p->same = p->same && p->got + len <= BIG_LEN && !memcmp(data, big + p->got, len);
+    p->got += len;
+    p->pieces++;
+    return p->stop_after && p->got >= p->stop_after ? -1 : 0;
+}
+
+START_TEST(body_as_a_stream)
+{
+    rec_t k;
+    pieces_t p = {.same = 1};
+    http_call_t *call = mk("GET", "/big");
+    http_call_set_max_body(call, 1000);
+    http_call_set_stream(call, on_piece, &p);
+    run_call(call, &k);
+    ck_assert_int_eq(k.result, HTTP_CALL_OK);
+    ck_assert_uint_eq(k.body_len, 0); /* it went to on_piece */
+    ck_assert_uint_eq(p.got, BIG_LEN);
+    ck_assert_uint_gt(p.pieces, 1);
+    ck_assert(p.same);
+    ck_assert_uint_eq(p.status, 200);
+    free(k.body);
+    pieces_t stop = {.same = 1, .stop_after = 1};
+    call = mk("GET", "/big");
+    http_call_set_stream(call, on_piece, &stop);
+    run_call(call, &k);
+    ck_assert_int_eq(k.result, HTTP_CALL_ERROR);
+    ck_assert_uint_eq(stop.pieces, 1);
+    free(k.body);
+}
+END_TEST
+
 START_TEST(redirect_not_followed)
 {
     rec_t k;
@@ -411,6 +458,7 @@ int main(void)
     tcase_add_test(tc, timeout);
     tcase_add_test(tc, connection_refused);
     tcase_add_test(tc, big_body_and_limit);
+    tcase_add_test(tc, body_as_a_stream);
     tcase_add_test(tc, redirect_not_followed);
     tcase_add_test(tc, connection_reused);
     tcase_add_test(tc, reused_handles_start_clean);

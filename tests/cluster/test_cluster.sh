@@ -1,0 +1,446 @@
+#!/usr/bin/env bash
+# Several gateways (issue #18, docs/cluster.md): Redis, HAProxy (HTTP,
+# docker/cluster/haproxy.cfg), nginx stream (CoAP over UDP,
+# docker/cluster/nginx-stream.conf), three coapgw instances on 127.0.0.2,
+# .3 and .4, simulated devices. In a network namespace of its own (only lo),
+# no Docker. Checks, as issue #18 asks:
+#   - a device registered through one instance (nginx picks it) is listed
+#     and served by all three;
+#   - 100 SSE subscribers to one target through HAProxy: one upstream
+#     observation in the whole cluster (coapgw_observations_active);
+#   - a device whose DTLS session lives on instance 2 is read (and
+#     observed) through instance 1 (forwarding to the owner);
+#   - failover: under a bounded wrk run and 200 SSE subscribers through
+#     HAProxy, the instance serving the stream is killed (SIGKILL): HAProxy
+#     takes it out within 2 s, failures counted and printed, every
+#     subscriber has notifications again within 3 s, every registration
+#     still listed by the others;
+#   - Redis stopped: the degraded behaviour of docs/cluster.md; started
+#     again: recovery, no acknowledged registration lost.
+# Prints the figures (failover time, failures, reconnection times).
+if [ -z "${COAPGW_IN_NETNS:-}" ]; then
+    if ! unshare -n true 2>/dev/null; then
+        echo "SKIP: cannot create a network namespace (needs root and unshare)"
+        exit 77
+    fi
+    exec unshare -n env COAPGW_IN_NETNS=1 bash "$0" "$@"
+fi
+ip link set lo up
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/../integration/lib.sh"
+need curl coap-client-notls python3 redis-server redis-cli haproxy nginx wrk
+STREAM_MODULE=/usr/lib/nginx/modules/ngx_stream_module.so
+[ -f "$STREAM_MODULE" ] || { echo "SKIP: nginx's stream module not installed (libnginx-mod-stream)"; exit 77; }
+CONF=$HERE/../../docker/cluster
+TOKEN=cluster-secret-0123456789
+LB=http://127.0.0.1:8000
+IP=(x 127.0.0.2 127.0.0.3 127.0.0.4) # instance N listens on ${IP[N]}
+url() { echo "http://${IP[$1]}:8080"; }
+printf 'node1-secret\n' >"$TMP/node1.key"
+chmod 600 "$TMP/node1.key"
+cat >"$TMP/gw.json" <<JSON
+{ "http": { "max_connections_per_ip": 20000 },
+  "proxy": { "timeout_ms": 2000 },
+  "rd": { "max_per_source": 1000 },
+  "sse": { "retry_ms": 200 },
+  "dtls": { "identities": [ { "psk": "node1", "key_file": "$TMP/node1.key", "names": ["sec*"] } ] },
+  "devices": {},
+  "state": { "redis": "redis://127.0.0.1:6379" },
+  "cluster": { "token": "$TOKEN" } }
+JSON
+
+# --- the keys' checks ---
+refused() { # refused MESSAGE ARGS...: coapgw ARGS exits non-zero saying MESSAGE
+    local msg=$1
+    shift
+    ! timeout 5 "$BUILD/coapgw" --config "$TMP/gw.json" --set http.listen=127.0.0.9:8080 \
+        --set coap.listen=127.0.0.9:5683 --set coap.listen_dtls=127.0.0.9:5684 "$@" >"$TMP/refused.out" 2>&1 &&
+        grep -q "$msg" "$TMP/refused.out" || { cat "$TMP/refused.out"; return 1; }
+}
+bad_values() {
+    refused "cluster.advertise: bad advertise URL" --set cluster.advertise=http://127.0.0.2:8080/path &&
+        refused "cluster.advertise: bad advertise URL" --set cluster.advertise=ftp://127.0.0.2 &&
+        refused "cluster.token: bad token length" --set cluster.token=short &&
+        refused "cluster.advertise needs cluster.token" --set cluster.advertise=http://127.0.0.2:8080 \
+            --set cluster.token=
+}
+check "refused at start: an advertise URL with a path or another scheme, a short token, advertise without token" bad_values
+
+# --- the cluster ---
+redis() {
+    start redis redis-server --port 6379 --bind 127.0.0.1 --save "" --appendonly no \
+        --daemonize no --dir "$TMP"
+    wait_for "redis-server" bash -c "exec 3<>/dev/tcp/127.0.0.1/6379"
+}
+# instance N [--set K=V...]: coapgw on ${IP[N]}, advertised there
+instance() {
+    local n=$1 ip=${IP[$1]}
+    shift
+    start "gw$n" "$BUILD/coapgw" --config "$TMP/gw.json" --set "http.listen=$ip:8080" \
+        --set "coap.listen=$ip:5683" --set "coap.listen_dtls=$ip:5684" \
+        --set "cluster.advertise=http://$ip:8080" "$@"
+    wait_for "coapgw $n" curl -sf "$(url "$n")/readyz"
+}
+redis
+instance 1
+instance 2
+# instance 3 keeps the defaults: it advertises no URL and has no token
+instance 3 --set cluster.advertise= --set cluster.token=
+
+servers=""
+upstreams=""
+for n in 1 2 3; do
+    servers+="    server gw$n ${IP[$n]}:8080 check"$'\n'
+    upstreams+="        server ${IP[$n]}:5683;"$'\n'
+done
+fill() { # fill TEMPLATE OUT NAME=VALUE...: @NAME@ replaced
+    python3 - "$@" <<'PY'
+import sys
+text = open(sys.argv[1]).read()
+for kv in sys.argv[3:]:
+    k, v = kv.split("=", 1)
+    text = text.replace("@%s@" % k, v.rstrip("\n"))
+assert "@" not in "".join(l for l in text.splitlines() if not l.lstrip().startswith("#")), text
+open(sys.argv[2], "w").write(text)
+PY
+}
+fill "$CONF/haproxy.cfg" "$TMP/haproxy.cfg" "STATS_SOCKET=$TMP/haproxy.sock" "HTTP_BIND=127.0.0.1:8000" \
+    "SERVERS=$servers"
+fill "$CONF/nginx-stream.conf" "$TMP/nginx.conf" "STREAM_MODULE=$STREAM_MODULE" \
+    "PID_FILE=$TMP/nginx.pid" "ERROR_LOG=$TMP/nginx.err" "COAP_LISTEN=127.0.0.1:5683" \
+    "UPSTREAMS=$upstreams"
+start haproxy haproxy -db -f "$TMP/haproxy.cfg"
+start nginx nginx -c "$TMP/nginx.conf" -p "$TMP" -e "$TMP/nginx.err"
+wait_for "haproxy" curl -sf "$LB/readyz"
+# HAProxy's view of a server: "UP", "DOWN", ... (its stats socket)
+hastate() {
+    python3 - "$TMP/haproxy.sock" "$1" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(b"show stat\n")
+data = b""
+while True:
+    d = s.recv(65536)
+    if not d:
+        break
+    data += d
+lines = data.decode().splitlines()
+head = lines[0].lstrip("# ").split(",")
+for l in lines[1:]:
+    f = dict(zip(head, l.split(",")))
+    if f.get("pxname") == "coapgw" and f.get("svname") == sys.argv[2]:
+        print(f["status"].split()[0])
+PY
+}
+wait_for "HAProxy: all three up" eval '[ "$(hastate gw1)$(hastate gw2)$(hastate gw3)" = UPUPUP ]'
+
+# --- devices ---
+# three plaintext devices, registered through nginx (CoAP/UDP) with their
+# base: nginx is the source the gateways see
+coap() {
+    "$@" -B 3 -v 6 >"$TMP/coap.out" 2>&1 || true
+    local c
+    c=$(grep -o 't:ACK c:[0-9.]*\|t:CON c:[2-5]\.[0-9]*' "$TMP/coap.out" | tail -1 | sed 's/.*c://')
+    echo "${c:--}"
+}
+register() { # register NAME PORT: through nginx
+    coap coap-client-notls -m post -t 40 -e '</sensors/temperature>;rt="t";obs' \
+        "coap://127.0.0.1:5683/rd?ep=$1&lt=3600&base=coap://127.0.0.1:$2"
+}
+# ... again while the answer is none: nginx's UDP session to a killed
+# instance fails once, then nginx picks another (passive health check)
+register_again() {
+    local c _
+    for _ in 1 2 3; do
+        c=$(register "$@")
+        [ "$c" != - ] && break
+    done
+    echo "$c"
+}
+acked=()
+for i in 1 2 3; do
+    start "sim$i" "$BUILD/coapgw-sim" --listen "127.0.0.1:570$i" --period-ms 200
+done
+# two DTLS devices, each registered over one instance's DTLS listener
+start sec2 "$BUILD/coapgw-sim" --listen 127.0.0.5:5783 --listen-dtls 127.0.0.5:5784 \
+    -k node1-secret -u node1 --register "coaps://${IP[2]}:5684" --name sec2 --lifetime 3600 --period-ms 200
+start sec3 "$BUILD/coapgw-sim" --listen 127.0.0.6:5783 --listen-dtls 127.0.0.6:5784 \
+    -k node1-secret -u node1 --register "coaps://${IP[3]}:5684" --name sec3 --lifetime 3600 --period-ms 200
+sleep 0.5
+names() { curl -s "$1/api/devices" | python3 -c 'import json,sys; print(" ".join(sorted(d["name"] for d in json.load(sys.stdin))))'; }
+within() { # within SECONDS CMD... (its own names: CMD may use the caller's)
+    local _within_tries=$(($1 * 10)) _
+    shift
+    for _ in $(seq 1 "$_within_tries"); do "$@" && return 0; sleep 0.1; done
+    return 1
+}
+served() { [ "$(curl -s -o "$TMP/served" -w '%{http_code}' "$1/devices/$2/sensors/temperature")" = 200 ]; }
+everywhere() {
+    local i n
+    for i in 1 2 3; do
+        [ "$(register "plain$i" "570$i")" = 2.01 ] || { echo "  plain$i: $(tail -2 "$TMP/coap.out")"; return 1; }
+        acked+=("plain$i")
+    done
+    for n in 1 2 3; do
+        within 2 eval '[ "$(names "$(url $n)")" = "plain1 plain2 plain3 sec2 sec3" ]' ||
+            { echo "  instance $n lists: $(names "$(url "$n")")"; return 1; }
+        for i in 1 2 3; do served "$(url "$n")" "plain$i" || { echo "  plain$i on $n"; return 1; }; done
+    done
+    # nginx spread nothing here (one source): which instance took them
+    grep -h "rd: registered plain" "$TMP"/gw[123].log | head -3 | sed 's/^/  /'
+}
+check "registered through nginx: every device listed and served by all three instances" everywhere
+
+# --- forwarding to the owner ---
+forwarded() {
+    served "$(url 1)" sec2 && grep -Eq '^-?[0-9.]+$' "$TMP/served" || { cat "$TMP/served"; return 1; }
+    grep -q "GET /devices/sec2/sensors/temperature -> http://${IP[2]}:8080 200" "$TMP/gw1.log" || {
+        grep "sec2" "$TMP/gw1.log" | tail -3
+        return 1
+    }
+    # a POST with its body and content type: the same answer as from the
+    # owner itself (status, type, body)
+    post() { curl -s -o "$TMP/echo$1" -w '%{http_code} %{content_type}' -H 'Content-Type: text/plain' \
+        --data-binary forwarded-body "$(url "$1")/devices/sec2/echo"; }
+    local via direct
+    via=$(post 1) && direct=$(post 2)
+    echo "  POST through instance 1: $via; at instance 2: $direct"
+    [ "$via" = "$direct" ] && [ "${via%% *}" = 200 ] && cmp -s "$TMP/echo1" "$TMP/echo2" &&
+        grep -q forwarded-body "$TMP/echo1" || return 1
+    # ... and an event stream, relayed as it comes
+    curl -s -N -m 2 -H 'Accept: text/event-stream' "$(url 1)/devices/sec2/sensors/temperature" >"$TMP/fwd.sse" || true
+    [ "$(grep -c '^data:' "$TMP/fwd.sse")" -ge 3 ] || { head -5 "$TMP/fwd.sse"; return 1; }
+}
+check "a device whose DTLS session lives on instance 2 is read, posted to and observed through instance 1 (forwarded)" forwarded
+no_loop() {
+    # a forwarded request is served by the owner, never forwarded again
+    [ "$(curl -s -o "$TMP/out" -w '%{http_code}' -H "X-Coapgw-Forwarded: $TOKEN" \
+        "$(url 1)/devices/sec2/sensors/temperature")" = 503 ] &&
+        grep -q "held by another gateway .*not forwarded again" "$TMP/out" || { cat "$TMP/out"; return 1; }
+    [ "$(curl -s -o "$TMP/out" -w '%{http_code}' -H "X-Coapgw-Forwarded: not-the-token-at-all" \
+        "$(url 2)/devices/sec2/sensors/temperature")" = 403 ]
+}
+check "a forwarded request is not forwarded again (503); a wrong cluster token: 403" no_loop
+events_form() {
+    [ "$(curl -s -o "$TMP/out" -w '%{http_code}' -m 3 \
+        "$(url 1)/events?target=/devices/sec2/sensors/temperature")" = 503 ] &&
+        grep -q "sec2 is held by another gateway (.* coap=${IP[2]}:5683 " "$TMP/out" || { cat "$TMP/out"; return 1; }
+}
+check "/events?target=/devices/NAME/... of a device held elsewhere: 503 naming its instance" events_form
+effect_advertise() {
+    # sec3's instance has the default cluster.advertise "": not forwarded
+    [ "$(curl -s -o "$TMP/out" -w '%{http_code}' "$(url 1)/devices/sec3/sensors/temperature")" = 503 ] &&
+        grep -q "sec3 is held by another gateway (.* coap=${IP[3]}:5683 .*no cluster.advertise" "$TMP/out" ||
+        { cat "$TMP/out"; return 1; }
+    served "$(url 3)" sec3
+}
+effect cluster.advertise "set on instance 2: sec2 read through instance 1; the default \"\" (instance 3): 503 held by another gateway" \
+    eval 'served "$(url 1)" sec2 && effect_advertise'
+effect_token() {
+    [ "$(curl -s -o /dev/null -w '%{http_code}' -H "X-Coapgw-Forwarded: $TOKEN" \
+        "$(url 2)/devices/sec2/sensors/temperature")" = 200 ] || return 1
+    [ "$(curl -s -o /dev/null -w '%{http_code}' -H "X-Coapgw-Forwarded: $TOKEN" \
+        "$(url 3)/devices/sec3/sensors/temperature")" = 403 ] || return 1
+    [ "$(curl -s -o "$TMP/out" -w '%{http_code}' "$(url 3)/devices/sec2/sensors/temperature")" = 503 ] &&
+        grep -q "no cluster.token to forward with" "$TMP/out"
+}
+effect cluster.token "set: a forwarded request with it is served; the default \"\" (instance 3): refused (403), nothing forwarded" effect_token
+moved() {
+    # sec3 registers again, over instance 2's DTLS listener (another
+    # address): instance 1 now forwards its requests there
+    start sec3b "$BUILD/coapgw-sim" --listen 127.0.0.8:5783 --listen-dtls 127.0.0.8:5784 \
+        -k node1-secret -u node1 --register "coaps://${IP[2]}:5684" --name sec3 --lifetime 3600
+    within 5 eval 'grep -q "registered sec3 at coaps://127.0.0.8:5784" "$TMP/gw2.log"' || return 1
+    within 3 served "$(url 1)" sec3 || { cat "$TMP/served"; return 1; }
+    grep -q "GET /devices/sec3/sensors/temperature -> http://${IP[2]}:8080 200" "$TMP/gw1.log"
+}
+check "a DTLS device that registers again over another instance: forwarded to that one" moved
+forged() {
+    # a record in Redis whose advertise URL is no origin (a path, a user):
+    # nothing is forwarded there
+    local exp=$(($(date +%s) + 600)) rec
+    rec='{"id":"f0f0f0f0","name":"secforged","registrant_host":"127.0.0.7","registrant_port":5684,'
+    rec+='"base":"coaps://127.0.0.7:5684","implicit_base":true,"lifetime_s":600,"expires_at":'$exp','
+    rec+='"links":"</x>","owner":"psk:node1","instance":"elsewhere","advertise":"http://user@127.0.0.9:8080/steal"}'
+    redis-cli -p 6379 SET coapgw:reg:f0f0f0f0 "$rec" >/dev/null &&
+        redis-cli -p 6379 PUBLISH coapgw:changes '{"op":"put","id":"f0f0f0f0","from":"elsewhere"}' >/dev/null || return 1
+    within 2 eval '[[ " $(names "$(url 1)") " == *" secforged "* ]]' || return 1
+    [ "$(curl -s -o "$TMP/out" -w '%{http_code}' "$(url 1)/devices/secforged/x")" = 503 ] &&
+        grep -q "no cluster.advertise to forward to" "$TMP/out" || { cat "$TMP/out"; return 1; }
+    redis-cli -p 6379 DEL coapgw:reg:f0f0f0f0 >/dev/null
+    redis-cli -p 6379 PUBLISH coapgw:changes '{"op":"del","id":"f0f0f0f0","from":"elsewhere"}' >/dev/null
+    within 2 eval '[[ " $(names "$(url 1)") " != *" secforged "* ]]'
+}
+check "a record in Redis with an advertise URL that is no origin: nothing forwarded (503)" forged
+metric() { curl -s "$1/metrics" | awk -v n="$2" '$1 == n { print $2 }'; }
+silent_owner() {
+    # the owner stopped (SIGSTOP): 502 after the CoAP timeout (2 s) and 1 s
+    local fwd0 fail0
+    fwd0=$(metric "$(url 1)" coapgw_cluster_forwarded_total)
+    fail0=$(metric "$(url 1)" coapgw_cluster_forward_failures_total)
+    [ "$fwd0" -ge 3 ] || { echo "  forwarded so far: $fwd0"; return 1; }
+    kill -STOP "$PID_gw2"
+    within 2 eval '[ "$(awk "{ print \$3 }" /proc/$PID_gw2/stat)" = T ]' || { kill -CONT "$PID_gw2"; return 1; }
+    local t0 code ms
+    t0=$(date +%s%N)
+    code=$(curl -s -o "$TMP/out" -w '%{http_code}' -m 8 "$(url 1)/devices/sec2/sensors/temperature")
+    ms=$((($(date +%s%N) - t0) / 1000000))
+    kill -CONT "$PID_gw2"
+    echo "  owner stopped: $code after $ms ms"
+    [ "$code" = 502 ] && [ "$ms" -lt 5000 ] && grep -q "sec2 is held by another gateway of the cluster, which did not answer" "$TMP/out" ||
+        { cat "$TMP/out"; return 1; }
+    [ "$(metric "$(url 1)" coapgw_cluster_forwarded_total)" = $((fwd0 + 1)) ] &&
+        [ "$(metric "$(url 1)" coapgw_cluster_forward_failures_total)" = $((fail0 + 1)) ] || return 1
+    within 8 eval '[ "$(hastate gw1)$(hastate gw2)$(hastate gw3)" = UPUPUP ]' && within 5 served "$(url 1)" sec2
+}
+check "the owner silent: 502 naming the device after the timeout, counted (coapgw_cluster_forward_failures_total); served again once it runs" silent_owner
+reloaded() {
+    # the keys are read at start: a reload keeps them (and says so)
+    sed "s/$TOKEN/another-cluster-token-0123/" "$TMP/gw.json" >"$TMP/gw.next" && cp "$TMP/gw.json" "$TMP/gw.saved" &&
+        mv "$TMP/gw.next" "$TMP/gw.json" || return 1
+    kill -HUP "$PID_gw1"
+    within 3 eval 'grep -q "reload: cluster.token changed: takes effect after a restart" "$TMP/gw1.log"'
+    local rc=$?
+    mv "$TMP/gw.saved" "$TMP/gw.json"
+    [ $rc = 0 ] && served "$(url 1)" sec2
+}
+check "SIGHUP with another cluster.token: kept until a restart (logged), forwarding goes on" reloaded
+check "the cluster token is never logged" eval '! grep -q "$TOKEN" "$TMP"/gw[123].log'
+
+# --- one observation for the whole cluster ---
+observations() {
+    local n sum=0 v
+    for n in 1 2 3; do
+        v=$(curl -s "$(url "$n")/metrics" | awk '$1 == "coapgw_observations_active" { print $2 }')
+        sum=$((sum + ${v:-0}))
+    done
+    echo "$sum"
+}
+TARGET=/devices/plain1/sensors/temperature
+one_observation() {
+    # the forwarded stream's observation (sec2, on instance 2) ends first
+    within 10 eval '[ "$(observations)" = 0 ]' || { echo "  $(observations) before"; return 1; }
+    python3 "$HERE/sse_pool.py" 127.0.0.1 8000 "$TARGET" 100 4 "$TMP/pool100.json" &
+    local pool=$!
+    sleep 3
+    local obs
+    obs=$(observations)
+    wait "$pool"
+    echo "  observations in the cluster with 100 subscribers: $obs"
+    python3 - "$TMP/pool100.json" <<'PY' || return 1
+import json, sys
+r = json.load(open(sys.argv[1]))
+got = sum(1 for s in r if s["events"] >= 3)
+print("  subscribers with notifications: %d of %d" % (got, len(r)))
+sys.exit(0 if got == len(r) else 1)
+PY
+    [ "$obs" = 1 ]
+}
+check "100 SSE subscribers to one target through HAProxy: exactly one upstream observation in the cluster" one_observation
+
+# --- failover ---
+failover() {
+    local holder="" n
+    python3 "$HERE/sse_pool.py" 127.0.0.1 8000 "$TARGET" 200 12 "$TMP/pool200.json" --mark "$TMP/killed" &
+    local pool=$!
+    sleep 2
+    for n in 1 2 3; do
+        [ "$(curl -s "$(url "$n")/metrics" | awk '$1 == "coapgw_observations_active" { print $2 }')" = 1 ] && holder=$n
+    done
+    [ -n "$holder" ] || { echo "  no instance observes $TARGET"; wait "$pool"; return 1; }
+    # the steady load: every device, through HAProxy (hashed: spread)
+    cat >"$TMP/paths.lua" <<'LUA'
+local paths = {"/devices/plain1/sensors/temperature", "/devices/plain2/sensors/temperature",
+               "/devices/plain3/sensors/temperature", "/devices/plain1/sensors/humidity",
+               "/devices/plain2/sensors/humidity", "/devices/plain3/sensors/humidity"}
+local n = 0
+request = function()
+    n = n + 1
+    return wrk.format("GET", paths[n % #paths + 1])
+end
+LUA
+    wrk -t 1 -c 8 -d 6s -s "$TMP/paths.lua" "$LB/" >"$TMP/wrk.out" 2>&1 &
+    local load=$!
+    sleep 2
+    local t0 t_out="" ms
+    t0=$(date +%s%N)
+    kill -KILL "$(eval echo "\$PID_gw$holder")"
+    touch "$TMP/killed"
+    KILLED=$holder
+    for _ in $(seq 1 50); do
+        [ "$(hastate "gw$holder")" = DOWN ] && { t_out=$(date +%s%N); break; }
+        sleep 0.05
+    done
+    wait "$load" || true
+    wait "$pool" || true
+    ms=$(( (${t_out:-0} - t0) / 1000000 ))
+    [ -n "$t_out" ] || ms=never
+    echo "  killed instance $holder (it held the observation): HAProxy took it out after $ms ms"
+    local total errs non2xx
+    total=$(awk '/requests in/ { print $1 }' "$TMP/wrk.out")
+    errs=$(awk '/Socket errors/ { s = 0; for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+,?$/) s += $i; print s }' "$TMP/wrk.out")
+    non2xx=$(awk '/Non-2xx/ { print $NF }' "$TMP/wrk.out")
+    echo "  wrk through HAProxy: ${total:-?} requests, ${non2xx:-0} non-2xx, ${errs:-0} socket errors"
+    # HAProxy's log: a request that failed (not 200, or cut: a termination
+    # state other than ----), by server; those on the killed one may fail
+    local elsewhere
+    awk '/"GET \/devices\// && $10 != "CD--" { if ($6 != 200 || $10 != "----") print $4 }' "$TMP/haproxy.log" |
+        sort | uniq -c >"$TMP/failed.by.server"
+    elsewhere=$(awk -v k="coapgw/gw$holder" '$2 != k { s += $1 } END { print s + 0 }' "$TMP/failed.by.server")
+    echo "  failed or cut requests by server (HAProxy's log, the broken event streams included):" $(cat "$TMP/failed.by.server") "; on other instances: $elsewhere"
+    python3 - "$TMP/pool200.json" <<'PY' >"$TMP/pool.sum" || { cat "$TMP/pool.sum"; return 1; }
+import json, sys
+r = json.load(open(sys.argv[1]))
+after = [s["after_mark"] for s in r]
+late = [a for a in after if a is None or a > 3.0]
+moved = sum(1 for s in r if s["reconnects"] > 0)
+print("  200 subscribers: %d reconnected; first notification after the kill: max %.2f s, all within 3 s: %s"
+      % (moved, max(a for a in after if a is not None) if any(a is not None for a in after) else -1,
+         "yes" if not late else "no (%d late)" % len(late)))
+sys.exit(0 if not late else 1)
+PY
+    cat "$TMP/pool.sum"
+    [ "$ms" != never ] && [ "$ms" -le 2000 ] || return 1
+    # every request that was not on the killed instance succeeded; those
+    # in flight on it at the kill are at most wrk's 8 connections
+    [ -n "$total" ] && [ "$elsewhere" = 0 ] && [ $((${non2xx:-0} + ${errs:-0})) -le 8 ] || return 1
+    local m
+    for m in 1 2 3; do
+        [ "$m" = "$holder" ] && continue
+        [ "$(names "$(url "$m")")" = "plain1 plain2 plain3 sec2 sec3" ] || { echo "  $m lists $(names "$(url "$m")")"; return 1; }
+    done
+}
+KILLED=""
+check "failover: one instance killed under load: out of HAProxy within 2 s, no failed request but those in flight on it, every subscriber back within 3 s, every registration listed" failover
+
+# --- Redis down and back ---
+ALIVE=()
+for n in 1 2 3; do [ "$n" = "$KILLED" ] || ALIVE+=("$n"); done
+stop redis
+wait "$PID_redis" 2>/dev/null || true
+degraded() {
+    local n
+    for n in "${ALIVE[@]}"; do
+        within 5 eval '[ "$(curl -s -o "$TMP/ready" -w "%{http_code}" "$(url $n)/readyz")" = 503 ]' || return 1
+        grep -q '"reason":"state store: redis://127.0.0.1:6379: ' "$TMP/ready" || { cat "$TMP/ready"; return 1; }
+    done
+    # writes answer 5.03, reads go on (through HAProxy: the instances stay in)
+    [ "$(register_again plain9 5709)" = 5.03 ] || { tail -2 "$TMP/coap.out"; return 1; }
+    served "$LB" plain2 && served "$LB" plain3
+}
+check "Redis stopped: /readyz 503 naming the store, a registration 5.03, devices still served through HAProxy" degraded
+redis
+recovered() {
+    local n a
+    for n in "${ALIVE[@]}"; do within 8 eval 'curl -sf "$(url $n)/readyz" >/dev/null' || return 1; done
+    [ "$(register_again plain4 5704)" = 2.01 ] || return 1
+    acked+=(plain4)
+    for n in "${ALIVE[@]}"; do
+        for a in "${acked[@]}"; do
+            within 2 eval '[[ " $(names "$(url $n)") " == *" $a "* ]]' || { echo "  $a lost on $n"; return 1; }
+        done
+    done
+}
+check "Redis started again: ready, registrations work, no acknowledged registration lost" recovered
+finish
