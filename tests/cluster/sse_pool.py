@@ -88,13 +88,18 @@ class Sub:
             if status != [b"200"]:
                 self.drop()
                 return
+            head = self.buf[:end].lower()
             self.buf = self.buf[end + 4:]
             self.headers_done = True
-            self.chunked = True
-        # chunked framing: drop the size lines, keep the data
+            # plain-HTTP streams end with the connection (no chunking);
+            # HTTPS ones, and what a proxy re-frames, may be chunked
+            self.chunked = b"transfer-encoding: chunked" in head
         text = self.buf
         out = b""
-        while True:
+        if not self.chunked:
+            out, text = text, b""
+        # chunked framing: drop the size lines, keep the data
+        while self.chunked:
             nl = text.find(b"\r\n")
             if nl < 0:
                 break
