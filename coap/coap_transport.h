@@ -203,6 +203,10 @@ typedef struct {
     /* Whom the handshake authenticated (NULL before, or when nobody),
      * reported up with each message the connection delivers. */
     const coap_identity_t *(*identity)(void *conn);
+    /* The handshake ran out of connect_timeout_ms: the code the
+     * connection ends with (COAP_ERR_TIMEOUT, or a likelier cause the
+     * filter knows of). May be NULL. */
+    int (*stalled)(void *conn);
     /* Says goodbye (close_notify, best effort) and frees the state; the
      * transport closes fd after. */
     void (*close)(void *conn);

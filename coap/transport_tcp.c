@@ -368,7 +368,8 @@ static void conn_timers(tcp_t *t, tcp_conn_t *c)
     }
     if (c->state == CONN_DEAD || conn_deadline(t, c) > now) return;
     if (c->state == CONN_CONNECTING || !c->csm_rx) {
-        coap_tcp_kill_(t, c, COAP_ERR_TIMEOUT);
+        int stalled = c->tls && !c->tls_ready && t->p.tls->stalled;
+        coap_tcp_kill_(t, c, stalled ? t->p.tls->stalled(c->tls) : COAP_ERR_TIMEOUT);
     } else if (c->outbound && c->last_used + t->p.idle_ms <= now) {
         /* §5.5: Release tells the peer we are done; then we close */
         t->stats.releases_tx++;

@@ -90,6 +90,12 @@ static void *tls_open(void *arg, int fd, const coap_addr_t *peer, int client, in
     return NULL;
 }
 
+static int closed(int rc)
+{
+    return rc == GNUTLS_E_PREMATURE_TERMINATION || rc == GNUTLS_E_SESSION_EOF ||
+           rc == GNUTLS_E_PULL_ERROR || rc == GNUTLS_E_PUSH_ERROR;
+}
+
 /* Why the handshake failed, as a COAP_ERR_DTLS_* code (and our alert
  * when the failure is ours, as for DTLS). */
 static int failed(tls_conn_t *c, int rc)
@@ -113,14 +119,19 @@ static int failed(tls_conn_t *c, int rc)
     } else if (rc == GNUTLS_E_NO_CERTIFICATE_FOUND && !s->client) {
         err = COAP_ERR_DTLS_UNTRUSTED;
         snprintf(why, sizeof why, "the client sent no certificate (none from a CA we trust?)");
-    } else if (rc == GNUTLS_E_PREMATURE_TERMINATION || rc == GNUTLS_E_PULL_ERROR ||
-               rc == GNUTLS_E_PUSH_ERROR) {
+    } else if (closed(rc) && s->client && s->creds->psk_client) {
+        /* TLS 1.3 servers (libcoap's, GnuTLS's) close without an alert
+         * when our PSK binder does not check (RFC 8446 §4.2.11) */
+        err = COAP_ERR_DTLS_PSK;
+        snprintf(why, sizeof why,
+                 "the server closed the connection during the handshake (a different "
+                 "pre-shared key, or an identity it does not know?)");
+    } else if (closed(rc)) {
         snprintf(why, sizeof why, "the peer closed the connection during the handshake");
     } else {
         snprintf(why, sizeof why, "%s", gnutls_strerror(rc));
     }
-    if (rc != GNUTLS_E_FATAL_ALERT_RECEIVED && rc != GNUTLS_E_PREMATURE_TERMINATION)
-        dtls_alert_answer_(s, rc);
+    if (rc != GNUTLS_E_FATAL_ALERT_RECEIVED && !closed(rc)) dtls_alert_answer_(s, rc);
     event(c, DTLS_EV_HANDSHAKE_FAILED, err, why);
     return err;
 }
@@ -144,6 +155,23 @@ static int tls_handshake(void *conn, int *want_write)
              gnutls_protocol_get_name(gnutls_protocol_get_version(c->s.g)));
     event(c, DTLS_EV_ESTABLISHED, 0, desc);
     return COAP_OK;
+}
+
+/* TLS 1.3 servers that do not check our PSK binder (RFC 8446 §4.2.11)
+ * may drop the handshake without a word (libcoap 4.3's): a PSK client
+ * whose ClientHello got no answer over a working connection has most
+ * likely a different key. */
+static int tls_stalled(void *conn)
+{
+    tls_conn_t *c = conn;
+    dtls_sess_t *s = &c->s;
+    int psk = s->client && s->creds->psk_client &&
+              gnutls_handshake_get_last_out(s->g) == GNUTLS_HANDSHAKE_CLIENT_HELLO &&
+              gnutls_handshake_get_last_in(s->g) != GNUTLS_HANDSHAKE_SERVER_HELLO;
+    event(c, DTLS_EV_HANDSHAKE_FAILED, psk ? COAP_ERR_DTLS_PSK : COAP_ERR_TIMEOUT,
+          psk ? "no answer to our ClientHello (a different pre-shared key?)"
+              : "the handshake did not end in time");
+    return psk ? COAP_ERR_DTLS_PSK : COAP_ERR_TIMEOUT;
 }
 
 static long tls_read(void *conn, uint8_t *buf, size_t cap)
@@ -208,6 +236,7 @@ static const coap_stream_ops_t tls_ops = {
     .write = tls_write,
     .pending = tls_pending,
     .identity = tls_identity,
+    .stalled = tls_stalled,
     .close = tls_close,
     .release = tls_release,
 };
