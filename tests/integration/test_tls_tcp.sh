@@ -95,6 +95,9 @@ check "coapgw-client -> coap-server-gnutls over TLS, PSK: GET, PUT 200 KiB, GET,
 server -c "$K/server.crt" -j "$K/server.key" -C "$K/ca.crt"
 check "coapgw-client -> coap-server-gnutls over TLS, X.509: GET, PUT 200 KiB, GET, Observe" \
     exercise -c "$K/client.crt" -j "$K/client.key" -C "$K/ca.crt"
+server -M "$K/rpk-server.pem"
+check "coapgw-client -> coap-server-gnutls over TLS, raw public keys (pinned): GET, PUT, GET, Observe" \
+    exercise -M "$K/rpk-client.pem" --rpk-pin "$(cat "$K/rpk-server.sha256")"
 
 # refused WANT-EXIT REASON CLIENT-ARGS...: coapgw-client exits so, naming it
 refused() {
@@ -113,6 +116,9 @@ check "server certificate for another name: exit 4, 'name mismatch'" \
 server -c "$K/rogue.crt" -j "$K/rogue.key" -C "$K/ca.crt"
 check "server certificate from an unknown CA: exit 4, 'not trusted'" \
     refused 4 "certificate not trusted" -c "$K/client.crt" -j "$K/client.key" -C "$K/ca.crt" "$S/"
+server -M "$K/rpk-server.pem"
+check "raw public key other than the pinned one: exit 4, 'pinned'" \
+    refused 4 "pinned" -M "$K/rpk-client.pem" --rpk-pin "$(cat "$K/rpk-other.sha256")" "$S/"
 check "a coaps+tcp:// URI without credentials: exit 2" refused 2 "needs credentials" "$S/"
 
 finish
