@@ -181,6 +181,7 @@ static int psk_server_key(gnutls_session_t g, const char *identity, gnutls_datum
     if (!key->data) return -1;
     memcpy(key->data, buf, (size_t)n);
     key->size = (unsigned)n;
+    s->psk_found = 1;
     gnutls_memset(buf, 0, sizeof buf);
     return 0;
 }

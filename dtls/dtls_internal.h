@@ -121,6 +121,7 @@ typedef struct dtls_sess {
     coap_addr_t local; /* our address the peer sends to, when has_local */
     uint8_t has_local, client, state, busy, dead;
     uint8_t heard;     /* a record of the peer's reached this session's GnuTLS */
+    uint8_t psk_found; /* server: the PSK lookup knew the client's identity */
     const uint8_t *rx; /* the datagram GnuTLS pulls next */
     size_t rx_len;
     dtls_queued_t *q_head, *q_tail;

@@ -96,6 +96,23 @@ static int closed(int rc)
            rc == GNUTLS_E_PULL_ERROR || rc == GNUTLS_E_PUSH_ERROR;
 }
 
+/* A PSK handshake that failed on the key: in TLS 1.3 the ClientHello's
+ * binder (RFC 8446 §4.2.11) does not check, which GnuTLS servers report
+ * as an illegal parameter (after our lookup found the identity); in TLS
+ * 1.2 the Finished does not decrypt. */
+static int psk_mismatch(dtls_sess_t *s, int rc)
+{
+    if (!s->client)
+        return s->psk_found &&
+               (rc == GNUTLS_E_RECEIVED_ILLEGAL_PARAMETER || rc == GNUTLS_E_DECRYPTION_FAILED);
+    if (rc != GNUTLS_E_FATAL_ALERT_RECEIVED || !s->creds->psk_client || s->creds->has_x509 ||
+        s->creds->has_rpk)
+        return 0;
+    gnutls_alert_description_t a = gnutls_alert_get(s->g);
+    return a == GNUTLS_A_ILLEGAL_PARAMETER || a == GNUTLS_A_DECRYPT_ERROR ||
+           a == GNUTLS_A_BAD_RECORD_MAC;
+}
+
 /* Why the handshake failed, as a COAP_ERR_DTLS_* code (and our alert
  * when the failure is ours, as for DTLS). */
 static int failed(tls_conn_t *c, int rc)
@@ -106,16 +123,16 @@ static int failed(tls_conn_t *c, int rc)
     if (s->fail_err) { /* our verification or PSK lookup said no */
         err = s->fail_err;
         snprintf(why, sizeof why, "%s", s->fail_reason);
+    } else if (psk_mismatch(s, rc)) {
+        err = COAP_ERR_DTLS_PSK;
+        snprintf(why, sizeof why, "%s (a different pre-shared key?)",
+                 rc == GNUTLS_E_FATAL_ALERT_RECEIVED ? "the peer refused our PSK binder"
+                                                     : gnutls_strerror(rc));
     } else if (rc == GNUTLS_E_FATAL_ALERT_RECEIVED) {
         gnutls_alert_description_t a = gnutls_alert_get(s->g);
         const char *name = gnutls_alert_get_name(a);
         err = dtls_alert_err_(a, psk);
         snprintf(why, sizeof why, "the peer sent alert %s", name ? name : "?");
-    } else if (psk &&
-               (rc == GNUTLS_E_DECRYPTION_FAILED || rc == GNUTLS_E_INSUFFICIENT_CREDENTIALS)) {
-        /* TLS 1.3: the binder (RFC 8446 §4.2.11) or Finished did not check */
-        err = COAP_ERR_DTLS_PSK;
-        snprintf(why, sizeof why, "%s (a different pre-shared key?)", gnutls_strerror(rc));
     } else if (rc == GNUTLS_E_NO_CERTIFICATE_FOUND && !s->client) {
         err = COAP_ERR_DTLS_UNTRUSTED;
         snprintf(why, sizeof why, "the client sent no certificate (none from a CA we trust?)");
