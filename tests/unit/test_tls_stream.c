@@ -6,6 +6,7 @@
  * failing with their codes, and Abort on a bad frame inside TLS.
  */
 #include "dtlsfx.h"
+#include "testutil.h"
 
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -222,9 +223,5 @@ int main(void)
     tcase_add_test(tc, abort_inside_tls);
     tcase_add_test(tc, silent_handshake_times_out);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return run_suite(s);
 }
