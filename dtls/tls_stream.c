@@ -58,6 +58,9 @@ static int setup(tls_conn_t *c, int fd)
     gnutls_datum_t alpn = {(unsigned char *)"coap", 4};
     if (gnutls_alpn_set_protocols(s->g, &alpn, 1, 0) < 0) return -1;
     if (s->client) dtls_sess_server_name_(s);
+    /* the transport's connect_timeout_ms is the one limit (GnuTLS's own
+     * default of 40 s would otherwise end a longer one as a failure) */
+    gnutls_handshake_set_timeout(s->g, GNUTLS_INDEFINITE_TIMEOUT);
     return 0;
 }
 
