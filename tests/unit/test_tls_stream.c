@@ -160,6 +160,8 @@ static gnutls_session_t raw_client(int *fd, gnutls_psk_client_credentials_t *psk
     ck_assert_int_eq(gnutls_init(&g, GNUTLS_CLIENT | GNUTLS_NONBLOCK), 0);
     gnutls_priority_set_direct(g, "NORMAL:+ECDHE-PSK:+PSK", NULL);
     gnutls_credentials_set(g, GNUTLS_CRD_PSK, *psk);
+    gnutls_datum_t alpn[2] = {{(unsigned char *)"h2", 2}, {(unsigned char *)"coap", 4}};
+    gnutls_alpn_set_protocols(g, alpn, 2, 0);
     gnutls_transport_set_int(g, *fd);
     int rc = GNUTLS_E_AGAIN;
     for (int i = 0; i < 500 && rc == GNUTLS_E_AGAIN; i++) {
@@ -167,6 +169,10 @@ static gnutls_session_t raw_client(int *fd, gnutls_psk_client_credentials_t *psk
         fx_run(5);
     }
     ck_assert_int_eq(rc, 0);
+    gnutls_datum_t chosen = {0}; /* RFC 8323 §4.2: the server picks "coap" */
+    ck_assert_int_eq(gnutls_alpn_get_selected_protocol(g, &chosen), 0);
+    ck_assert_uint_eq(chosen.size, 4);
+    ck_assert_mem_eq(chosen.data, "coap", 4);
     return g;
 }
 
@@ -190,6 +196,27 @@ START_TEST(abort_inside_tls)
     /* the server's CSM, then Abort (7.05 = 0xE5) with a diagnostic */
     ck_assert_ptr_nonnull(memchr(buf, 0xE5, len));
     ck_assert_uint_eq(coap_transport_tcp_stats(server.tr)->aborts_tx, 1);
+    gnutls_deinit(g);
+    gnutls_psk_free_client_credentials(psk);
+    close(fd);
+    fx_node_free(&server);
+}
+END_TEST
+
+/* Bytes that are no TLS record of the session, after the handshake:
+ * the connection is closed, nothing reaches the endpoint. */
+START_TEST(garbage_record_closes)
+{
+    tls_node(&server, &(dtls_config_t){.server = fx_psk("dev", "secret")}, 1);
+    int fd;
+    gnutls_psk_client_credentials_t psk;
+    gnutls_session_t g = raw_client(&fd, &psk);
+    fx_run(50);
+    ck_assert_uint_eq(coap_transport_tcp_stats(server.tr)->conns_open, 1);
+    static const uint8_t junk[] = {0x17, 0x03, 0x03, 0x00, 0x08, 1, 2, 3, 4, 5, 6, 7, 8};
+    ck_assert_int_eq(write(fd, junk, sizeof junk), (ssize_t)sizeof junk);
+    fx_run(200);
+    ck_assert_uint_eq(coap_transport_tcp_stats(server.tr)->conns_open, 0);
     gnutls_deinit(g);
     gnutls_psk_free_client_credentials(psk);
     close(fd);
@@ -222,6 +249,7 @@ int main(void)
     tcase_add_test(tc, x509_identity_and_name);
     tcase_add_test(tc, abort_inside_tls);
     tcase_add_test(tc, silent_handshake_times_out);
+    tcase_add_test(tc, garbage_record_closes);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }
