@@ -72,6 +72,7 @@ typedef enum {
     /* A reliable transport's connection (RFC 8323) ended under the exchange. */
     COAP_ERR_CONN_CLOSED = -36, /* closed, or Release (7.04) received */
     COAP_ERR_ABORTED = -37,     /* Abort (7.05) sent or received: a protocol error */
+    COAP_ERR_AGAIN = -38,       /* a stream filter waits for its socket (coap_stream_ops_t) */
 } coap_err_t;
 
 #define COAP_ERR_IS_DTLS(err)                                                                      \

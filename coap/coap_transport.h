@@ -179,6 +179,41 @@ int coap_transport_udp_multicast_if(coap_transport_t *t, unsigned ifindex);
  * first on every connection, the peer's CSM honoured (its
  * Max-Message-Size bounds what send() accepts), Ping/Pong, Release and
  * Abort. */
+/* A stream filter under a TCP connection (RFC 8323 §9: TLS), so coap/
+ * needs no TLS library: dtls/tls_stream.c implements it with GnuTLS.
+ * The transport still owns the socket (epoll, connect, accept, close);
+ * the filter owns what goes through it. Reads and writes return a byte
+ * count, 0 (read: the peer closed), COAP_ERR_AGAIN (nothing now: the
+ * socket would block) or another COAP_ERR_* code (the connection ends
+ * with it). */
+typedef struct {
+    /* A filter's state for a new connection on fd: client 1 when we
+     * connected (peer is whom to verify). NULL with *err set (no
+     * credentials for the peer: COAP_ERR_DTLS_NO_CREDENTIALS). */
+    void *(*open)(void *arg, int fd, const coap_addr_t *peer, int client, int *err);
+    /* Advances the handshake: COAP_OK when it is done, COAP_ERR_AGAIN
+     * while it waits for the socket (*want_write: for writing), or a
+     * COAP_ERR_* code naming why it failed (COAP_ERR_DTLS_*). */
+    int (*handshake)(void *conn, int *want_write);
+    long (*read)(void *conn, uint8_t *buf, size_t cap);
+    long (*write)(void *conn, const uint8_t *buf, size_t len);
+    /* Bytes read from the socket and decrypted but not yet taken: the
+     * socket will not wake us for them. */
+    size_t (*pending)(void *conn);
+    /* Whom the handshake authenticated (NULL before, or when nobody),
+     * reported up with each message the connection delivers. */
+    const coap_identity_t *(*identity)(void *conn);
+    /* The handshake ran out of connect_timeout_ms: the code the
+     * connection ends with (COAP_ERR_TIMEOUT, or a likelier cause the
+     * filter knows of). May be NULL. */
+    int (*stalled)(void *conn);
+    /* Says goodbye (close_notify, best effort) and frees the state; the
+     * transport closes fd after. */
+    void (*close)(void *conn);
+    /* Frees arg with the transport (may be NULL). */
+    void (*release)(void *arg);
+} coap_stream_ops_t;
+
 typedef struct {
     uint32_t max_message;        /* our Max-Message-Size (CSM, §5.3.1); default 8192,
                                     at least 64; a larger request gets 4.13 */
@@ -202,6 +237,14 @@ typedef struct {
      * May be NULL. */
     void (*event)(void *arg, const coap_addr_t *peer, int up, int err);
     void *event_arg;
+    /* A filter every connection goes through (TLS, coaps+tcp://), or NULL
+     * for plain TCP; taken over by the transport (tls->release(tls_arg)
+     * when it is freed, also when coap_transport_tcp_new() fails). Its
+     * handshake comes before the CSM and counts against
+     * connect_timeout_ms; a failed one ends the connection with the
+     * filter's code. */
+    const coap_stream_ops_t *tls;
+    void *tls_arg;
 } coap_tcp_params_t;
 
 /* What happened, for tests, logs and /metrics. */

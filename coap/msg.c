@@ -384,6 +384,8 @@ const char *coap_strerror(int err)
         return "connection closed";
     case COAP_ERR_ABORTED:
         return "connection aborted (protocol error)";
+    case COAP_ERR_AGAIN:
+        return "would block";
     }
     if (COAP_ERR_IS_SYS(err)) return strerror(COAP_ERR_ERRNO(err));
     return "unknown error";

@@ -17,6 +17,8 @@ typedef struct tcp_conn {
     base_hnode_t hn; /* key: peer address */
     base_list_t all; /* in tcp_t.conns */
     int fd;
+    void *tls;         /* the filter's state (params.tls), or NULL */
+    uint8_t tls_ready; /* its handshake is done: frames may flow */
     coap_addr_t peer;
     tcp_conn_state_t state;
     uint8_t outbound;    /* we connected: idle connections are ours to release */

@@ -134,7 +134,8 @@ void coap_tcp_frame_in_(tcp_t *t, tcp_conn_t *c, const uint8_t *buf, size_t len)
         return;
     }
     c->last_used = t->now;
-    t->base.up->datagram(t->base.up_arg, &c->peer, NULL, NULL, buf, len);
+    const coap_identity_t *id = c->tls ? t->p.tls->identity(c->tls) : NULL;
+    t->base.up->datagram(t->base.up_arg, &c->peer, NULL, id, buf, len);
 }
 
 void coap_tcp_oversized_(tcp_t *t, tcp_conn_t *c, const uint8_t *buf, size_t avail)

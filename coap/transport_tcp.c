@@ -55,8 +55,28 @@ static void watch(tcp_t *t, tcp_conn_t *c, int want_out)
     c->want_out = (uint8_t)want_out;
 }
 
-static tcp_conn_t *conn_new(tcp_t *t, int fd, const coap_addr_t *peer, int outbound)
+static void conn_free(tcp_t *t, tcp_conn_t *c)
 {
+    if (c->tls) t->p.tls->close(c->tls);
+    close(c->fd); /* also takes it out of the epoll set */
+    free(c->rbuf);
+    free(c->wbuf);
+    free(c);
+}
+
+/* A filter (TLS) over the new connection; its handshake runs before
+ * anything else is written (flush waits for it). */
+static int conn_filter(tcp_t *t, tcp_conn_t *c)
+{
+    int err = COAP_OK;
+    if (t->p.tls && !(c->tls = t->p.tls->open(t->p.tls_arg, c->fd, &c->peer, c->outbound, &err)))
+        return err ? err : COAP_ERR_NOMEM;
+    return COAP_OK;
+}
+
+static tcp_conn_t *conn_new(tcp_t *t, int fd, const coap_addr_t *peer, int outbound, int *err)
+{
+    *err = COAP_ERR_NOMEM;
     tcp_conn_t *c = calloc(1, sizeof *c);
     uint8_t *rbuf = malloc(t->p.max_message + COAP_TCP_HEADER_MAX + COAP_TOKEN_MAX);
     struct epoll_event ev = {.events = EPOLLIN | (outbound ? EPOLLOUT : 0u), .data.ptr = c};
@@ -84,8 +104,8 @@ static tcp_conn_t *conn_new(tcp_t *t, int fd, const coap_addr_t *peer, int outbo
     base_list_push_back(&t->conns, &c->all);
     t->stats.conns_open++;
     /* §5.3: "Each endpoint MUST send a CSM ... as its first message" */
-    if (coap_tcp_send_csm_(t, c)) {
-        coap_tcp_kill_(t, c, COAP_ERR_NOMEM); /* reaped with the others */
+    if ((*err = conn_filter(t, c)) || (*err = coap_tcp_send_csm_(t, c))) {
+        coap_tcp_kill_(t, c, *err); /* reaped with the others */
         return NULL;
     }
     return c;
@@ -113,10 +133,7 @@ static void reap(tcp_t *t)
         int err = c->dead_err;
         base_htab_remove(&t->by_peer, &c->hn);
         base_list_remove(&c->all);
-        close(c->fd); /* also takes it out of the epoll set */
-        free(c->rbuf);
-        free(c->wbuf);
-        free(c);
+        conn_free(t, c);
         t->stats.conns_open--;
         t->stats.closed++;
         t->base.up->unreachable(t->base.up_arg, &peer, err);
@@ -126,19 +143,33 @@ static void reap(tcp_t *t)
 
 /* --- writing --- */
 
-/* Writes what the socket takes now. */
+/* The socket's bytes, or the filter's: a count, 0 (read: closed),
+ * COAP_ERR_AGAIN or an error (coap_stream_ops_t's convention). */
+static long conn_io(tcp_t *t, tcp_conn_t *c, uint8_t *rd, const uint8_t *wr, size_t len)
+{
+    if (c->tls) return rd ? t->p.tls->read(c->tls, rd, len) : t->p.tls->write(c->tls, wr, len);
+    for (;;) {
+        ssize_t n = rd ? recv(c->fd, rd, len, MSG_DONTWAIT)
+                       : send(c->fd, wr, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n >= 0) return (long)n;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) return COAP_ERR_AGAIN;
+        if (errno != EINTR) return COAP_ERR_CONN_CLOSED;
+    }
+}
+
+/* Writes what the socket takes now (nothing before the filter's
+ * handshake is done). */
 static void flush(tcp_t *t, tcp_conn_t *c)
 {
-    if (c->state != CONN_OPEN) return;
+    if (c->state != CONN_OPEN || (c->tls && !c->tls_ready)) return;
     while (c->woff < c->wlen) {
-        ssize_t n = send(c->fd, c->wbuf + c->woff, c->wlen - c->woff, MSG_NOSIGNAL | MSG_DONTWAIT);
+        long n = conn_io(t, c, NULL, c->wbuf + c->woff, c->wlen - c->woff);
         if (n > 0) {
             c->woff += (size_t)n;
             continue;
         }
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-        coap_tcp_kill_(t, c, COAP_ERR_CONN_CLOSED);
+        if (n == COAP_ERR_AGAIN) break;
+        coap_tcp_kill_(t, c, n < 0 ? (int)n : COAP_ERR_CONN_CLOSED);
         return;
     }
     if (c->woff == c->wlen) c->woff = c->wlen = 0;
@@ -189,8 +220,8 @@ static tcp_conn_t *conn_connect(tcp_t *t, const coap_addr_t *to, int *err)
         close(fd);
         return *err = COAP_ERR_UNREACHABLE, NULL;
     }
-    tcp_conn_t *c = conn_new(t, fd, &dst, 1);
-    if (!c) return *err = COAP_ERR_NOMEM, NULL;
+    tcp_conn_t *c = conn_new(t, fd, &dst, 1, err);
+    if (!c) return NULL;
     t->stats.connected++;
     return c;
 }
@@ -224,7 +255,8 @@ static void accept_some(tcp_t *t)
         }
         int on = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
-        if (conn_new(t, fd, &from, 0)) t->stats.accepted++;
+        int err;
+        if (conn_new(t, fd, &from, 0, &err)) t->stats.accepted++;
     }
 }
 
@@ -270,11 +302,10 @@ static void read_conn(tcp_t *t, tcp_conn_t *c)
         uint8_t *dst = skipping ? sink : c->rbuf + c->rlen;
         size_t room =
             skipping ? (c->skip < sizeof sink ? (size_t)c->skip : sizeof sink) : cap - c->rlen;
-        ssize_t n = recv(c->fd, dst, room, MSG_DONTWAIT);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
-        if (n <= 0) { /* closed by the peer (or reset) */
-            coap_tcp_kill_(t, c, COAP_ERR_CONN_CLOSED);
+        long n = conn_io(t, c, dst, NULL, room);
+        if (n == COAP_ERR_AGAIN) return;
+        if (n <= 0) { /* closed by the peer (or reset), or the filter failed */
+            coap_tcp_kill_(t, c, n < 0 ? (int)n : COAP_ERR_CONN_CLOSED);
             return;
         }
         c->last_heard = t->now;
@@ -287,6 +318,33 @@ static void read_conn(tcp_t *t, tcp_conn_t *c)
         c->rlen += (size_t)n;
         split_frames(t, c);
     }
+}
+
+/* The filter's handshake (RFC 8323 §9: TLS before the CSM); when it is
+ * done, the CSM queued at the start goes out. */
+static void conn_handshake(tcp_t *t, tcp_conn_t *c)
+{
+    int want_write = 0;
+    int rc = t->p.tls->handshake(c->tls, &want_write);
+    if (rc == COAP_ERR_AGAIN) {
+        if (want_write != c->want_out) watch(t, c, want_write);
+        return;
+    }
+    if (rc) {
+        coap_tcp_kill_(t, c, rc);
+        return;
+    }
+    c->tls_ready = 1;
+    c->last_heard = t->now;
+    flush(t, c);
+    read_conn(t, c); /* records that came with the last flight */
+}
+
+/* Decrypted bytes a filter holds when read_conn's budget ran out: the
+ * socket will not report them. */
+static int filter_pending(const tcp_t *t, const tcp_conn_t *c)
+{
+    return c->tls && c->tls_ready && c->state == CONN_OPEN && t->p.tls->pending(c->tls) > 0;
 }
 
 /* --- timers (§5.4 keepalive, §5.5 release) --- */
@@ -310,7 +368,8 @@ static void conn_timers(tcp_t *t, tcp_conn_t *c)
     }
     if (c->state == CONN_DEAD || conn_deadline(t, c) > now) return;
     if (c->state == CONN_CONNECTING || !c->csm_rx) {
-        coap_tcp_kill_(t, c, COAP_ERR_TIMEOUT);
+        int stalled = c->tls && !c->tls_ready && t->p.tls->stalled;
+        coap_tcp_kill_(t, c, stalled ? t->p.tls->stalled(c->tls) : COAP_ERR_TIMEOUT);
     } else if (c->outbound && c->last_used + t->p.idle_ms <= now) {
         /* §5.5: Release tells the peer we are done; then we close */
         t->stats.releases_tx++;
@@ -358,12 +417,20 @@ static void tcp_process(coap_transport_t *tr, uint64_t now)
         tcp_conn_t *c = evs[i].data.ptr;
         if (c->state == CONN_CONNECTING && (evs[i].events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
             connect_done(t, c);
+        if (c->state == CONN_OPEN && c->tls && !c->tls_ready) {
+            conn_handshake(t, c);
+            continue;
+        }
         if (c->state == CONN_OPEN && (evs[i].events & EPOLLOUT)) flush(t, c);
         if (c->state == CONN_OPEN && (evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
             read_conn(t, c);
     }
     base_list_t *it, *next;
-    BASE_LIST_FOREACH(it, next, &t->conns) conn_timers(t, base_list_entry(it, tcp_conn_t, all));
+    BASE_LIST_FOREACH(it, next, &t->conns) {
+        tcp_conn_t *c = base_list_entry(it, tcp_conn_t, all);
+        if (filter_pending(t, c)) read_conn(t, c);
+        conn_timers(t, c);
+    }
     reap(t);
 }
 
@@ -373,7 +440,8 @@ static uint64_t tcp_next_deadline(const coap_transport_t *tr)
     if (t->reap_due) return 0;
     uint64_t d = BASE_NEVER;
     for (base_list_t *it = t->conns.next; it != &t->conns; it = it->next) {
-        uint64_t cd = conn_deadline(t, base_list_entry(it, tcp_conn_t, all));
+        const tcp_conn_t *c = base_list_entry(it, tcp_conn_t, all);
+        uint64_t cd = filter_pending(t, c) ? 0 : conn_deadline(t, c);
         if (cd < d) d = cd;
     }
     return d;
@@ -401,12 +469,10 @@ static void tcp_free(coap_transport_t *tr)
     while ((first = base_list_first(&t->conns))) {
         tcp_conn_t *c = base_list_entry(first, tcp_conn_t, all);
         base_list_remove(&c->all);
-        close(c->fd);
-        free(c->rbuf);
-        free(c->wbuf);
-        free(c);
+        conn_free(t, c);
     }
     base_htab_free(&t->by_peer);
+    if (t->p.tls && t->p.tls->release) t->p.tls->release(t->p.tls_arg);
     if (t->lfd >= 0) close(t->lfd);
     if (t->epfd >= 0) close(t->epfd);
     free(t);
@@ -458,7 +524,10 @@ coap_transport_t *coap_transport_tcp_new(const coap_addr_t *listen_addr, const c
     int dummy;
     if (!err) err = &dummy;
     tcp_t *t = calloc(1, sizeof *t);
-    if (!t) return *err = COAP_ERR_NOMEM, NULL;
+    if (!t) {
+        if (p && p->tls && p->tls->release) p->tls->release(p->tls_arg);
+        return *err = COAP_ERR_NOMEM, NULL;
+    }
     t->base.ops = &tcp_ops;
     if (p) t->p = *p;
     apply_defaults(&t->p);

@@ -181,6 +181,7 @@ static int psk_server_key(gnutls_session_t g, const char *identity, gnutls_datum
     if (!key->data) return -1;
     memcpy(key->data, buf, (size_t)n);
     key->size = (unsigned)n;
+    s->psk_found = 1;
     gnutls_memset(buf, 0, sizeof buf);
     return 0;
 }
@@ -188,13 +189,16 @@ static int psk_server_key(gnutls_session_t g, const char *identity, gnutls_datum
 /* What GnuTLS's NORMAL set offers, plus AES-128-CCM-8 (RFC 7252 §9.1.3:
  * the suites CoAP devices must have, so a CCM-8-only device is served),
  * appended: a peer that has more gets the NORMAL preference (ChaCha20 or
- * AES-GCM, seen with libcoap's servers); DTLS 1.2 only. */
-static int make_priority(dtls_creds_t *c, gnutls_priority_t *out, int psk, char *err, size_t cap)
+ * AES-GCM, seen with libcoap's servers); DTLS 1.2 only, or for a stream
+ * (coaps+tcp://, RFC 8323 §9) TLS 1.3 and 1.2. */
+static int make_priority(dtls_creds_t *c, gnutls_priority_t *out, int psk, int tls, char *err,
+                         size_t cap)
 {
     char p[256];
     int certs = c->has_x509 || c->has_rpk;
-    snprintf(p, sizeof p, "NORMAL:-VERS-ALL:+VERS-DTLS1.2:+AES-128-CCM-8:-KX-ALL%s%s%s",
-             psk ? ":+ECDHE-PSK:+PSK" : "", certs || c->has_ca ? ":+ECDHE-ECDSA:+ECDHE-RSA" : "",
+    snprintf(p, sizeof p, "NORMAL:-VERS-ALL:%s:+AES-128-CCM-8:-KX-ALL%s%s%s",
+             tls ? "+VERS-TLS1.3:+VERS-TLS1.2" : "+VERS-DTLS1.2", psk ? ":+ECDHE-PSK:+PSK" : "",
+             certs || c->has_ca ? ":+ECDHE-ECDSA:+ECDHE-RSA" : "",
              c->has_rpk ? ":+CTYPE-CLI-ALL:+CTYPE-SRV-ALL" : "");
     const char *where;
     int rc = gnutls_priority_init(out, p, &where);
@@ -209,8 +213,10 @@ static dtls_creds_t *finish(dtls_creds_t *c, char *err, size_t cap)
     if (gnutls_psk_allocate_server_credentials(&c->psk_server) < 0)
         return fail(c, err, cap, "out of memory");
     gnutls_psk_set_server_credentials_function(c->psk_server, psk_server_key);
-    if (make_priority(c, &c->prio_client, c->has_psk, err, cap) ||
-        make_priority(c, &c->prio_server, 1, err, cap))
+    if (make_priority(c, &c->prio_client, c->has_psk, 0, err, cap) ||
+        make_priority(c, &c->prio_server, 1, 0, err, cap) ||
+        make_priority(c, &c->prio_tls_client, c->has_psk, 1, err, cap) ||
+        make_priority(c, &c->prio_tls_server, 1, 1, err, cap))
         return drop(c);
     return c;
 }
@@ -264,6 +270,8 @@ void dtls_creds_unref(dtls_creds_t *c)
     if (c->cert) gnutls_certificate_free_credentials(c->cert);
     if (c->prio_client) gnutls_priority_deinit(c->prio_client);
     if (c->prio_server) gnutls_priority_deinit(c->prio_server);
+    if (c->prio_tls_client) gnutls_priority_deinit(c->prio_tls_client);
+    if (c->prio_tls_server) gnutls_priority_deinit(c->prio_tls_server);
     if (c->psk_key) gnutls_memset(c->psk_key, 0, c->psk_key_len);
     free(c->psk_key);
     free(c->psk_identity);
@@ -283,9 +291,11 @@ unsigned dtls_creds_init_flags_(const dtls_creds_t *c)
     return c->has_rpk ? GNUTLS_ENABLE_RAWPK : 0;
 }
 
-int dtls_creds_apply_(dtls_creds_t *c, gnutls_session_t g, int client, int psk_lookup)
+int dtls_creds_apply_(dtls_creds_t *c, gnutls_session_t g, int client, int psk_lookup, int tls)
 {
-    int rc = gnutls_priority_set(g, client ? c->prio_client : c->prio_server);
+    gnutls_priority_t dtls = client ? c->prio_client : c->prio_server;
+    int rc =
+        gnutls_priority_set(g, tls ? (client ? c->prio_tls_client : c->prio_tls_server) : dtls);
     if (rc >= 0 && client && c->psk_client)
         rc = gnutls_credentials_set(g, GNUTLS_CRD_PSK, c->psk_client);
     if (rc >= 0 && !client && (c->has_psk || psk_lookup))

@@ -187,4 +187,23 @@ void dtls_transport_close(coap_transport_t *t, const coap_addr_t *peer);
  * when t has no server role. */
 int dtls_transport_set_server(coap_transport_t *t, dtls_creds_t *creds);
 
+/* --- TLS under the TCP transport (coaps+tcp://, RFC 8323 §9) ---
+ *
+ * A stream filter (coap_stream_ops_t) for coap_tcp_params_t.tls, with
+ * the credentials, verification and identities of DTLS: TLS 1.3 and 1.2,
+ * ALPN "coap" (§4.2). Of cfg, the roles' credentials (server, psk_key,
+ * client_creds, client), event and arg are used: events are
+ * DTLS_EV_ESTABLISHED (reason: the TLS version), DTLS_EV_HANDSHAKE_FAILED
+ * (err: a COAP_ERR_DTLS_* code, the connection then ends with it) and
+ * DTLS_EV_CLOSED; the handshake's time limit is the TCP transport's
+ * connect_timeout_ms (its expiry: COAP_ERR_TIMEOUT), and bind, udp and
+ * params are ignored. Takes its own references to the credentials; give
+ * the result to coap_transport_tcp_new() with dtls_tls_ops() (which frees
+ * it) or free it with dtls_tls_free(). NULL with err written when out of
+ * memory. */
+typedef struct dtls_tls dtls_tls_t;
+dtls_tls_t *dtls_tls_new(const dtls_config_t *cfg, char *err, size_t cap);
+const coap_stream_ops_t *dtls_tls_ops(void);
+void dtls_tls_free(dtls_tls_t *x);
+
 #endif

@@ -24,6 +24,7 @@ struct dtls_creds {
     gnutls_psk_server_credentials_t psk_server; /* always: keys come by callback */
     gnutls_certificate_credentials_t cert;      /* certificate, RPK and/or CA */
     gnutls_priority_t prio_client, prio_server;
+    gnutls_priority_t prio_tls_client, prio_tls_server; /* TLS 1.3 and 1.2: coaps+tcp:// */
     char *psk_identity;
     uint8_t *psk_key;
     size_t psk_key_len;
@@ -35,8 +36,9 @@ struct dtls_creds {
 
 struct dtls_sess;
 /* Sets up a new GnuTLS session's credentials and priorities for its role;
- * `psk_lookup` says whether the server role takes PSK identities. */
-int dtls_creds_apply_(dtls_creds_t *c, gnutls_session_t g, int client, int psk_lookup);
+ * `psk_lookup` says whether the server role takes PSK identities; `tls`:
+ * a TLS stream (tls_stream.c) rather than DTLS. */
+int dtls_creds_apply_(dtls_creds_t *c, gnutls_session_t g, int client, int psk_lookup, int tls);
 /* gnutls_init() flags the credentials need (raw public keys). */
 unsigned dtls_creds_init_flags_(const dtls_creds_t *c);
 /* Credentials for a server that takes PSK identities by lookup only. */
@@ -119,6 +121,7 @@ typedef struct dtls_sess {
     coap_addr_t local; /* our address the peer sends to, when has_local */
     uint8_t has_local, client, state, busy, dead;
     uint8_t heard;     /* a record of the peer's reached this session's GnuTLS */
+    uint8_t psk_found; /* server: the PSK lookup knew the client's identity */
     const uint8_t *rx; /* the datagram GnuTLS pulls next */
     size_t rx_len;
     dtls_queued_t *q_head, *q_tail;
@@ -147,6 +150,15 @@ void dtls_sess_input_(dtls_sess_t *s, const uint8_t *buf, size_t len);
 int dtls_sess_send_(dtls_sess_t *s, const uint8_t *buf, size_t len);
 /* Keeps a datagram until the handshake ends. COAP_OK or COAP_ERR_NOMEM. */
 int dtls_sess_enqueue_(dtls_sess_t *s, const uint8_t *buf, size_t len);
+/* Sets the server name (SNI) a client session sends: its peer_name,
+ * when that is a DNS name. */
+void dtls_sess_server_name_(dtls_sess_t *s);
+/* handshake.c, shared with tls_stream.c: whether the session's key
+ * exchange used a PSK; an alert the peer sent during our handshake as a
+ * COAP_ERR_DTLS_* code; and our fatal alert for a failure of ours. */
+int dtls_psk_kx_(gnutls_session_t g);
+int dtls_alert_err_(gnutls_alert_description_t a, int psk);
+void dtls_alert_answer_(dtls_sess_t *s, int rc);
 /* Counts (and reports) the records GnuTLS discarded since last time. */
 void dtls_sess_note_discarded_(dtls_sess_t *s);
 /* Fired by the transport's timer heap. */

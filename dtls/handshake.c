@@ -12,14 +12,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int psk_kx(gnutls_session_t g)
+int dtls_psk_kx_(gnutls_session_t g)
 {
     gnutls_kx_algorithm_t kx = gnutls_kx_get(g);
     return kx == GNUTLS_KX_PSK || kx == GNUTLS_KX_ECDHE_PSK || kx == GNUTLS_KX_DHE_PSK;
 }
 
 /* An alert the peer sent during our handshake, as a result code. */
-static int alert_err(gnutls_alert_description_t a, int psk)
+int dtls_alert_err_(gnutls_alert_description_t a, int psk)
 {
     switch (a) {
     case GNUTLS_A_UNKNOWN_PSK_IDENTITY:
@@ -42,7 +42,7 @@ static int alert_err(gnutls_alert_description_t a, int psk)
 
 /* Our fatal alert for a failure of ours: the one that tells the peer
  * most (RFC 5246 §7.2.2, RFC 4279 §2). */
-static void answer(dtls_sess_t *s, int rc)
+void dtls_alert_answer_(dtls_sess_t *s, int rc)
 {
     gnutls_alert_description_t a;
     switch (s->fail_err) {
@@ -85,7 +85,7 @@ static void failed(dtls_sess_t *s, int rc)
         for (size_t n = strlen(why); n && why[n - 1] == ' '; n--) why[n - 1] = '\0';
     } else if (rc == GNUTLS_E_FATAL_ALERT_RECEIVED) {
         gnutls_alert_description_t a = gnutls_alert_get(s->g);
-        err = alert_err(a, psk_kx(s->g));
+        err = dtls_alert_err_(a, dtls_psk_kx_(s->g));
         const char *name = gnutls_alert_get_name(a);
         snprintf(why, sizeof why, "the peer sent alert %s", name ? name : "?");
     } else if (rc == GNUTLS_E_TIMEDOUT) {
@@ -93,7 +93,7 @@ static void failed(dtls_sess_t *s, int rc)
          * not decrypt it, and DTLS servers drop what they cannot decrypt
          * in silence (§4.1.2.7). The likeliest cause is a different key. */
         int finished = gnutls_handshake_get_last_out(s->g) == GNUTLS_HANDSHAKE_FINISHED;
-        err = s->client && finished && psk_kx(s->g) ? COAP_ERR_DTLS_PSK : COAP_ERR_TIMEOUT;
+        err = s->client && finished && dtls_psk_kx_(s->g) ? COAP_ERR_DTLS_PSK : COAP_ERR_TIMEOUT;
         snprintf(why, sizeof why, "no answer within %u ms%s", s->t->p.handshake_timeout_ms,
                  err == COAP_ERR_DTLS_PSK ? " to our Finished (a different pre-shared key?)" : "");
     } else if (rc == GNUTLS_E_NO_CERTIFICATE_FOUND && !s->client) {
@@ -105,7 +105,7 @@ static void failed(dtls_sess_t *s, int rc)
         err = COAP_ERR_DTLS_FAILED;
         snprintf(why, sizeof why, "%s", gnutls_strerror(rc));
     }
-    if (rc != GNUTLS_E_TIMEDOUT && rc != GNUTLS_E_FATAL_ALERT_RECEIVED) answer(s, rc);
+    if (rc != GNUTLS_E_TIMEDOUT && rc != GNUTLS_E_FATAL_ALERT_RECEIVED) dtls_alert_answer_(s, rc);
     dtls_sess_fail_(s, err, why);
 }
 
@@ -148,7 +148,8 @@ static void established(dtls_sess_t *s)
  * than a timeout on both sides. */
 static int wrong_psk(dtls_sess_t *s, unsigned discarded_before)
 {
-    return !s->client && gnutls_record_get_discarded(s->g) > discarded_before && psk_kx(s->g) &&
+    return !s->client && gnutls_record_get_discarded(s->g) > discarded_before &&
+           dtls_psk_kx_(s->g) &&
            gnutls_handshake_get_last_in(s->g) == GNUTLS_HANDSHAKE_CLIENT_KEY_EXCHANGE;
 }
 

@@ -51,7 +51,7 @@ static ssize_t push(gnutls_transport_ptr_t p, const void *data, size_t len)
 /* RFC 6066 §3: a client names the server it wants, when that is a DNS
  * name (never an IP address), so a server with several certificates can
  * pick the one the name check will accept. */
-static void set_server_name(dtls_sess_t *s)
+void dtls_sess_server_name_(dtls_sess_t *s)
 {
     const char *name = s->creds->peer_name;
     struct in6_addr ip;
@@ -70,14 +70,14 @@ static int setup(dtls_sess_t *s, gnutls_dtls_prestate_st *pre)
     gnutls_transport_set_push_function(s->g, push);
     gnutls_transport_set_pull_function(s->g, pull);
     gnutls_transport_set_pull_timeout_function(s->g, pull_timeout);
-    if (dtls_creds_apply_(s->creds, s->g, s->client, t->cfg.psk_key != NULL) < 0) return -1;
+    if (dtls_creds_apply_(s->creds, s->g, s->client, t->cfg.psk_key != NULL, 0) < 0) return -1;
     gnutls_dtls_set_mtu(s->g, t->p.mtu);
     gnutls_dtls_set_timeouts(s->g, t->p.retransmit_ms, t->p.handshake_timeout_ms);
     if (!s->client) {
         gnutls_dtls_prestate_set(s->g, pre); /* continues the cookie exchange */
         if (gnutls_session_ticket_enable_server(s->g, &t->ticket_key) < 0) return -1;
     } else {
-        set_server_name(s);
+        dtls_sess_server_name_(s);
         dtls_resume_apply_(t, s);
     }
     return 0;

@@ -87,13 +87,14 @@ static void usage(FILE *f)
           "\n",
           f);
     fputs(tls_args_usage, f);
-    fputs("  A coap+tcp:// URI speaks CoAP over TCP (RFC 8323); coaps+tcp:// is not supported.\n",
+    fputs("  A coap+tcp:// URI speaks CoAP over TCP (RFC 8323), coaps+tcp:// over TLS 1.3\n"
+          "  or 1.2 (§9) with the same options as coaps://.\n",
           f);
     fputs("  A coaps:// URI needs -k and -u; or -C (with -c and -j to present a certificate);\n"
           "  or -M with --rpk-pin (or -n). The server's certificate must name the URI's host.\n"
           "\n"
           "Exit status: 0 on a 2.xx response, 1 on 4.xx/5.xx, 2 on bad arguments,\n"
-          "3 on timeout, reset or an unreachable peer, 4 on a failed DTLS handshake\n"
+          "3 on timeout, reset or an unreachable peer, 4 on a failed DTLS or TLS handshake\n"
           "(wrong key or identity, a certificate not trusted, expired or for another name).\n",
           f);
 }
@@ -109,21 +110,32 @@ static int is_coaps(const args_t *a)
     return !a->proxy && strncasecmp(a->uri, "coaps:", 6) == 0;
 }
 
-/* CoAP over TCP (RFC 8323) for a coap+tcp:// URI. */
-static int is_tcp(const args_t *a)
+/* CoAP over TLS (RFC 8323 §9) for a coaps+tcp:// URI. */
+static int is_tls(const args_t *a)
 {
-    return !a->proxy && strncasecmp(a->uri, "coap+tcp:", 9) == 0;
+    return !a->proxy && strncasecmp(a->uri, "coaps+tcp:", 10) == 0;
 }
 
-/* DTLS options go with a coaps:// URI, and must let us verify the server. */
+/* CoAP over TCP (RFC 8323) for a coap+tcp:// or coaps+tcp:// URI. */
+static int is_tcp(const args_t *a)
+{
+    return !a->proxy && (strncasecmp(a->uri, "coap+tcp:", 9) == 0 || is_tls(a));
+}
+
+/* DTLS options go with a coaps:// (or coaps+tcp://) URI, and must let us
+ * verify the server. */
 static int check_tls_args(const args_t *a)
 {
     const tls_args_t *t = &a->tls;
-    if (!is_coaps(a))
-        return tls_args_given(t) ? die_usage("DTLS options need a coaps:// URI (and no -P)", NULL)
+    if (!is_coaps(a) && !is_tls(a))
+        return tls_args_given(t) ? die_usage("DTLS options need a coaps:// or coaps+tcp:// URI "
+                                             "(and no -P)",
+                                             NULL)
                                  : 0;
     if (!t->psk_key && !t->cert && !t->rpk && !t->ca)
-        return die_usage("a coaps:// URI needs credentials: -k and -u, -c -j -C, or -M", NULL);
+        return die_usage("a coaps:// or coaps+tcp:// URI needs credentials: -k and -u, -c -j -C, "
+                         "or -M",
+                         NULL);
     if (!t->psk_key != !t->identity) return die_usage("-k and -u go together", NULL);
     if (t->cert && !t->ca && !t->no_verify)
         return die_usage("-c needs -C CAFILE to verify the server with (or -n)", NULL);
@@ -392,35 +404,47 @@ static void on_dtls_event(void *arg, const dtls_event_t *ev)
 {
     static const char *const kinds[] = {"?", "PSK identity", "certificate", "raw public key"};
     const args_t *a = arg;
+    const char *proto = is_tls(a) ? "TLS" : "DTLS";
     char peer[COAP_ADDR_STRLEN];
     coap_addr_str(ev->peer, peer, sizeof peer);
     if (ev->kind == DTLS_EV_HANDSHAKE_FAILED)
-        fprintf(stderr, "coapgw-client: DTLS handshake with %s failed: %s\n", peer, ev->reason);
+        fprintf(stderr, "coapgw-client: %s handshake with %s failed: %s\n", proto, peer,
+                ev->reason);
     else if (a->verbose && ev->kind == DTLS_EV_ESTABLISHED)
-        fprintf(stderr, "DTLS session with %s (%s), %s: %s\n", peer, ev->reason,
+        fprintf(stderr, "%s session with %s (%s), %s: %s\n", proto, peer, ev->reason,
                 kinds[ev->id ? ev->id->kind : 0], ev->id ? ev->id->name : "none");
 }
 
-/* UDP, or DTLS for a coaps:// URI (its host is the name the server's
- * certificate must carry). NULL with *rc set. */
+/* TCP, with TLS for a coaps+tcp:// URI (cfg: its credentials); connects
+ * on the first request, released when done. */
+static coap_ep_t *open_tcp(const args_t *a, const dtls_config_t *cfg, int *rc)
+{
+    coap_tcp_params_t p = {.connect_out = 1,
+                           .idle_ms = (uint32_t)a->tcp_idle_ms,
+                           .keepalive_ms = (uint32_t)a->tcp_keepalive_ms};
+    char why[256];
+    if (cfg) {
+        /* The handshake gives up before the request does, so its reason shows. */
+        p.connect_timeout_ms = (uint32_t)(a->timeout_s * 800);
+        p.tls = dtls_tls_ops();
+        if (!(p.tls_arg = dtls_tls_new(cfg, why, sizeof why))) {
+            fprintf(stderr, "coapgw-client: %s\n", why);
+            return *rc = COAP_ERR_NOMEM, NULL;
+        }
+    }
+    coap_transport_t *tr = coap_transport_tcp_new(NULL, &p, rc);
+    return tr ? coap_ep_new_on(tr, NULL, rc) : NULL;
+}
+
+/* UDP, DTLS for a coaps:// URI, TCP or TLS (its host is the name the
+ * server's certificate must carry). NULL with *rc set. */
 static coap_ep_t *open_endpoint(const args_t *a, int *rc)
 {
-    if (is_tcp(a)) { /* connects on the first request; released when done */
-        coap_tcp_params_t p = {.connect_out = 1,
-                               .idle_ms = (uint32_t)a->tcp_idle_ms,
-                               .keepalive_ms = (uint32_t)a->tcp_keepalive_ms};
-        coap_transport_t *tr = coap_transport_tcp_new(NULL, &p, rc);
-        return tr ? coap_ep_new_on(tr, NULL, rc) : NULL;
-    }
-    if (strncasecmp(a->uri, "coaps+tcp:", 10) == 0) {
-        fprintf(stderr, "coapgw-client: coaps+tcp:// (CoAP over TLS) is not supported yet\n");
-        *rc = COAP_ERR_INVALID;
-        return NULL;
-    }
-    if (!is_coaps(a)) return coap_ep_new(NULL, NULL, rc);
+    if (is_tcp(a) && !is_tls(a)) return open_tcp(a, NULL, rc);
+    if (!is_coaps(a) && !is_tls(a)) return coap_ep_new(NULL, NULL, rc);
     static coap_parsed_uri_t u;
     char why[256];
-    coap_uri_parse(&u, a->uri);
+    coap_uri_parse_ex(&u, a->uri, COAP_URI_TCP);
     dtls_creds_t *c = tls_args_creds(&a->tls, u.host, why, sizeof why);
     if (!c) {
         fprintf(stderr, "coapgw-client: %s\n", why);
@@ -428,6 +452,11 @@ static coap_ep_t *open_endpoint(const args_t *a, int *rc)
         return NULL;
     }
     dtls_config_t cfg = {.client = c, .event = on_dtls_event, .arg = (void *)(uintptr_t)a};
+    if (is_tls(a)) {
+        coap_ep_t *ep = open_tcp(a, &cfg, rc);
+        dtls_creds_unref(c);
+        return ep;
+    }
     /* The handshake gives up before the request does, so its reason shows. */
     cfg.params.handshake_timeout_ms = (uint32_t)(a->timeout_s * 800);
     coap_transport_t *tr = dtls_transport_new(&cfg, rc);

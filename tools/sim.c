@@ -13,6 +13,7 @@
 #include "sim_group.h"
 #include "sim_rd.h"
 #include "sim_tcp.h"
+#include "sim_tls.h"
 #include "tls_args.h"
 
 #include <signal.h>
@@ -39,7 +40,8 @@ enum {
     RES_COUNT = 13
 };
 
-/* One listener: plain UDP, and DTLS or TCP (sim_tcp.c) beside it. */
+/* One listener: plain UDP, and DTLS, TLS (sim_tls.c) or TCP (sim_tcp.c)
+ * beside it. */
 typedef struct {
     coap_ep_t *ep;
     coap_transport_t *dtls; /* the endpoint's, when it is a DTLS one */
@@ -49,7 +51,7 @@ typedef struct {
 } listener_t;
 
 typedef struct {
-    listener_t l[3];
+    listener_t l[4];
     int nl;
     base_loop_t *loop;
     base_loop_timer_t *tick;
@@ -354,7 +356,7 @@ static void usage(FILE *f)
         "                  [--listen-dtls ADDR:PORT [-k KEY -u IDENTITY] [-c CERTFILE -j KEYFILE]\n"
         "                   [-C CAFILE] [-M RPKFILE] [--rpk-pin SHA256] [-n]] [--group "
         "ADDR[%IF]]...\n"
-        "                  [--listen-tcp ADDR:PORT]\n"
+        "                  [--listen-tcp ADDR:PORT] [--listen-tls ADDR:PORT [DTLS options]]\n"
         "A simulated CoAP device (default listen 127.0.0.1:5783). Resources:\n"
         "  /sensors/temperature  observable, text/plain, changes every period\n"
         "  /sensors/humidity     observable, application/json {\"value\": .., \"unit\": \"%RH\"}\n"
@@ -399,6 +401,8 @@ static void usage(FILE *f)
         "  --listen-tcp ADDR:PORT  serve the same resources over TCP too (coap+tcp://,\n"
         "                        RFC 8323); a coap+tcp:// --register connects out from\n"
         "                        it and is answered and reached back over that connection\n"
+        "  --listen-tls ADDR:PORT  serve them over TLS too (coaps+tcp://, RFC 8323 §9; TLS\n"
+        "                        1.3 or 1.2), with the credentials below as for --listen-dtls\n"
         "  -h, --help            this text\n",
         f);
     fputs(tls_args_usage, f);
@@ -513,7 +517,7 @@ static size_t link_format(char *out, size_t cap)
 }
 
 typedef struct {
-    const char *listen, *listen_dtls, *listen_tcp, *rd_uri;
+    const char *listen, *listen_dtls, *listen_tcp, *listen_tls, *rd_uri;
     const char *groups[SIM_MAX_GROUPS];
     int ngroups;
     unsigned long seed;
@@ -541,6 +545,8 @@ static int parse_args(int argc, char **argv, sim_t *s, sim_reg_t *g, opts_t *o)
             o->listen_dtls = v;
         else if (!strcmp(f, "--listen-tcp"))
             o->listen_tcp = v;
+        else if (!strcmp(f, "--listen-tls"))
+            o->listen_tls = v;
         else if (!strcmp(f, "--period-ms") && !*end && n > 0)
             s->period_ms = (uint32_t)n;
         else if (!strcmp(f, "--slow-ms") && !*end)
@@ -567,11 +573,13 @@ static int parse_args(int argc, char **argv, sim_t *s, sim_reg_t *g, opts_t *o)
         fprintf(stderr, "coapgw-sim: a coap+tcp:// --register needs --listen-tcp (see --help)\n");
         return 2;
     }
-    int dtls = o->listen_dtls != NULL;
-    if (dtls != tls_args_given(&o->tls) || (o->rd_uri && g->uri.secure && !o->listen_dtls)) {
+    int secured = o->listen_dtls || o->listen_tls;
+    if (secured != tls_args_given(&o->tls) || (o->rd_uri && g->uri.secure && !o->listen_dtls)) {
         fprintf(stderr, "coapgw-sim: %s (see --help)\n",
-                o->listen_dtls ? "--listen-dtls needs credentials: -k and -u, -c and -j, or -M"
-                               : "DTLS options and a coaps:// --register need --listen-dtls");
+                secured ? "--listen-dtls and --listen-tls need credentials: -k and -u, -c and "
+                          "-j, or -M"
+                        : "DTLS options need --listen-dtls or --listen-tls, and a coaps:// "
+                          "--register --listen-dtls");
         return 2;
     }
     return 0;
@@ -607,8 +615,9 @@ static void print_dtls_stats(const listener_t *l)
 }
 
 /* A listener on UDP, or on DTLS with the credentials of the options (which
- * also serve a coaps:// registration: the client role of the same socket). */
-static int open_listener(sim_t *s, const char *where, const tls_args_t *tls)
+ * also serve a coaps:// registration: the client role of the same socket),
+ * or on TLS (tls_stream) with them. */
+static int open_listener(sim_t *s, const char *where, const tls_args_t *tls, int tls_stream)
 {
     coap_addr_t addr;
     if (coap_addr_parse(&addr, where, tls ? 5684 : 5683)) {
@@ -619,10 +628,12 @@ static int open_listener(sim_t *s, const char *where, const tls_args_t *tls)
     coap_ep_t *ep = NULL;
     coap_transport_t *tr = NULL;
     coap_transport_t *udp = NULL;
-    int tcp = tls == SIM_TCP || tls == SIM_TCP_OUT;
-    const char *scheme = tcp ? "coap+tcp" : tls ? "coaps" : "coap";
+    int tcp = tls == SIM_TCP || tls == SIM_TCP_OUT, stream = tcp || tls_stream;
+    const char *scheme = tcp ? "coap+tcp" : tls_stream ? "coaps+tcp" : tls ? "coaps" : "coap";
     if (tcp) {
         ep = sim_tcp_endpoint(&addr, tls == SIM_TCP_OUT ? s->reg_tcp : NULL, &err);
+    } else if (tls_stream) {
+        ep = sim_tls_endpoint(&addr, tls, &err);
     } else if (!tls) {
         udp = coap_transport_udp_new(&addr, &err);
         if (udp) ep = coap_ep_new_on(udp, NULL, &err);
@@ -641,7 +652,7 @@ static int open_listener(sim_t *s, const char *where, const tls_args_t *tls)
     }
     listener_t *l = &s->l[s->nl++];
     l->ep = ep;
-    l->dtls = tcp ? NULL : tr;
+    l->dtls = stream ? NULL : tr;
     l->udp = udp;
     l->srv = coap_server_new(ep, NULL);
     coap_ep_attach(ep, s->loop);
@@ -677,10 +688,11 @@ int main(int argc, char **argv)
     s.humidity = 41.2;
     s.loop = base_loop_new();
     if (o.rd_uri && g.uri.tcp) s.reg_tcp = &g;
-    if ((rc = open_listener(&s, o.listen, NULL)) ||
-        (o.listen_dtls && (rc = open_listener(&s, o.listen_dtls, &o.tls))) ||
+    if ((rc = open_listener(&s, o.listen, NULL, 0)) ||
+        (o.listen_dtls && (rc = open_listener(&s, o.listen_dtls, &o.tls, 0))) ||
+        (o.listen_tls && (rc = open_listener(&s, o.listen_tls, &o.tls, 1))) ||
         (o.listen_tcp &&
-         (rc = open_listener(&s, o.listen_tcp, o.rd_uri && g.uri.tcp ? SIM_TCP_OUT : SIM_TCP))))
+         (rc = open_listener(&s, o.listen_tcp, o.rd_uri && g.uri.tcp ? SIM_TCP_OUT : SIM_TCP, 0))))
         return rc;
     for (int i = 0; i < o.ngroups; i++)
         if ((rc = sim_group_join(s.l[0].udp, o.groups[i]))) return rc;

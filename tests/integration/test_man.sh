@@ -70,7 +70,7 @@ completes() {
     out=$(complete_words "$SRC/completions/coapgw-client" _coapgw_client coapgw-client --psk-i) &&
         [ "$out" = "--psk-identity" ] || { echo "coapgw-client --psk-i: '$out'"; return 1; }
     out=$(complete_words "$SRC/completions/coapgw-sim" _coapgw_sim coapgw-sim --list) &&
-        [ "$(echo $out)" = "--listen --listen-dtls --listen-tcp" ] || { echo "coapgw-sim --list: '$out'"; return 1; }
+        [ "$(echo $out)" = "--listen --listen-dtls --listen-tcp --listen-tls" ] || { echo "coapgw-sim --list: '$out'"; return 1; }
 }
 check "completion: coapgw --set proxy.time, coapgw --check-c, coapgw-client -m fe and --psk-i, coapgw-sim --list" completes
 finish
