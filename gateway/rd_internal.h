@@ -14,7 +14,7 @@
 #include "gw_store.h"
 
 #define RD_DEFAULT_LT 90000u /* RFC 9176 §5: 25 hours */
-#define RD_SERVERS    2      /* coap.listen and coap.listen_dtls */
+#define RD_SERVERS    3      /* coap.listen, coap.listen_dtls, coap.listen_tcp */
 #define RD_LABEL_MAX  1100   /* "x509:" and a subject DN */
 #define RD_LOOKUPS    2      /* /rd-lookup/ep and /rd-lookup/res (RFC 9176 §6) */
 

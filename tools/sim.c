@@ -399,6 +399,7 @@ static void usage(FILE *f)
         "  --listen-tcp ADDR:PORT  serve the same resources over TCP too (coap+tcp://,\n"
         "                        RFC 8323); a coap+tcp:// --register connects out from\n"
         "                        it and is answered and reached back over that connection\n"
+        "                        (without --listen-tcp it connects out from no listener)\n"
         "  -h, --help            this text\n",
         f);
     fputs(tls_args_usage, f);
@@ -563,10 +564,6 @@ static int parse_args(int argc, char **argv, sim_t *s, sim_reg_t *g, opts_t *o)
             return 2;
         }
     }
-    if (o->rd_uri && g->uri.tcp && !o->listen_tcp) {
-        fprintf(stderr, "coapgw-sim: a coap+tcp:// --register needs --listen-tcp (see --help)\n");
-        return 2;
-    }
     int dtls = o->listen_dtls != NULL;
     if (dtls != tls_args_given(&o->tls) || (o->rd_uri && g->uri.secure && !o->listen_dtls)) {
         fprintf(stderr, "coapgw-sim: %s (see --help)\n",
@@ -611,7 +608,9 @@ static void print_dtls_stats(const listener_t *l)
 static int open_listener(sim_t *s, const char *where, const tls_args_t *tls)
 {
     coap_addr_t addr;
-    if (coap_addr_parse(&addr, where, tls ? 5684 : 5683)) {
+    /* "" with SIM_TCP_OUT: a client-only TCP endpoint, listening nowhere */
+    int outbound_only = tls == SIM_TCP_OUT && !*where;
+    if (!outbound_only && coap_addr_parse(&addr, where, tls ? 5684 : 5683)) {
         fprintf(stderr, "coapgw-sim: bad listen address %s\n", where);
         return 2;
     }
@@ -622,7 +621,8 @@ static int open_listener(sim_t *s, const char *where, const tls_args_t *tls)
     int tcp = tls == SIM_TCP || tls == SIM_TCP_OUT;
     const char *scheme = tcp ? "coap+tcp" : tls ? "coaps" : "coap";
     if (tcp) {
-        ep = sim_tcp_endpoint(&addr, tls == SIM_TCP_OUT ? s->reg_tcp : NULL, &err);
+        ep = sim_tcp_endpoint(outbound_only ? NULL : &addr, tls == SIM_TCP_OUT ? s->reg_tcp : NULL,
+                              &err);
     } else if (!tls) {
         udp = coap_transport_udp_new(&addr, &err);
         if (udp) ep = coap_ep_new_on(udp, NULL, &err);
@@ -646,7 +646,10 @@ static int open_listener(sim_t *s, const char *where, const tls_args_t *tls)
     l->srv = coap_server_new(ep, NULL);
     coap_ep_attach(ep, s->loop);
     add_resources(s, l);
-    fprintf(stderr, "coapgw-sim: listening on %s://%s\n", scheme, where);
+    if (outbound_only)
+        fprintf(stderr, "coapgw-sim: coap+tcp: connecting out only, listening nowhere\n");
+    else
+        fprintf(stderr, "coapgw-sim: listening on %s://%s\n", scheme, where);
     return 0;
 }
 
@@ -680,7 +683,9 @@ int main(int argc, char **argv)
     if ((rc = open_listener(&s, o.listen, NULL)) ||
         (o.listen_dtls && (rc = open_listener(&s, o.listen_dtls, &o.tls))) ||
         (o.listen_tcp &&
-         (rc = open_listener(&s, o.listen_tcp, o.rd_uri && g.uri.tcp ? SIM_TCP_OUT : SIM_TCP))))
+         (rc = open_listener(&s, o.listen_tcp, o.rd_uri && g.uri.tcp ? SIM_TCP_OUT : SIM_TCP))) ||
+        /* a coap+tcp:// --register without --listen-tcp: connects out only */
+        (!o.listen_tcp && s.reg_tcp && (rc = open_listener(&s, "", SIM_TCP_OUT))))
         return rc;
     for (int i = 0; i < o.ngroups; i++)
         if ((rc = sim_group_join(s.l[0].udp, o.groups[i]))) return rc;

@@ -1,0 +1,95 @@
+/*
+ * tcp.c - CoAP over TCP (RFC 8323) in the gateway (gw_tcp.h).
+ *
+ * Two endpoints on the engine's TCP transport (coap_transport.h):
+ *  - gw->tcp_ep, the client side for coap+tcp:// targets: a connection
+ *    per target address made on the first request (connect_out), released
+ *    (§5.5) and closed after coap.tcp_idle_s of silence.
+ *  - gw->tcp_srv_ep, the listener (coap.listen_tcp, off by default): the
+ *    same CoAP server as coap.listen (main.c's serve_coap). It never
+ *    connects out: a device that registered over a connection to it is
+ *    reached over that connection and nothing else, and when the
+ *    connection ends (the transport's event, up 0) the device is offline.
+ */
+#include "gw_tcp.h"
+
+#include <stdio.h>
+
+static void log_event(const char *side, const coap_addr_t *peer, int up, int err)
+{
+    char who[COAP_ADDR_STRLEN];
+    coap_addr_str(peer, who, sizeof who);
+    if (up)
+        gw_log(CFG_LOG_DEBUG, "tcp: %s: connection with %s up", side, who);
+    else
+        gw_log(CFG_LOG_DEBUG, "tcp: %s: connection with %s closed: %s", side, who,
+               coap_strerror(err));
+}
+
+static void on_client_event(void *arg, const coap_addr_t *peer, int up, int err)
+{
+    (void)arg;
+    log_event("client", peer, up, err);
+}
+
+/* A device reached over its own connection is offline once it closes. */
+static void on_listener_event(void *arg, const coap_addr_t *peer, int up, int err)
+{
+    gw_t *gw = arg;
+    log_event("listener", peer, up, err);
+    if (up) return;
+    coap_addr_t a = *peer;
+    coap_addr_unmap(&a);
+    gw_devices_mark(gw, &a, 0);
+}
+
+static coap_ep_t *tcp_endpoint(gw_t *gw, const coap_addr_t *listen, const coap_ep_params_t *ep,
+                               int *rc)
+{
+    coap_tcp_params_t p = {.max_conns = gw->cfg.tcp_max_connections,
+                           .connect_out = listen == NULL,
+                           .event = listen ? on_listener_event : on_client_event,
+                           .event_arg = gw};
+    /* the listener's connections are the devices': they close them (a
+     * device keeps its connection open to be reachable) */
+    p.idle_ms = listen ? UINT32_MAX : gw->cfg.tcp_idle_s * 1000u;
+    coap_transport_t *tr = coap_transport_tcp_new(listen, &p, rc);
+    return tr ? coap_ep_new_on(tr, ep, rc) : NULL;
+}
+
+int gw_tcp_start(gw_t *gw, const coap_ep_params_t *ep, const coap_server_params_t *sp, char *err,
+                 size_t errlen)
+{
+    int rc;
+    if (!(gw->tcp_ep = tcp_endpoint(gw, NULL, ep, &rc)))
+        return snprintf(err, errlen, "cannot open a TCP endpoint: %s", coap_strerror(rc)), -1;
+    coap_ep_attach(gw->tcp_ep, gw->loop);
+    const char *listen = gw->cfg.coap_listen_tcp;
+    coap_addr_t bind;
+    if (cfg_listen_off(listen)) return 0;
+    if (coap_addr_parse(&bind, listen, 5683))
+        return snprintf(err, errlen, "bad coap.listen_tcp address %s", listen), -1;
+    if (!(gw->tcp_srv_ep = tcp_endpoint(gw, &bind, ep, &rc)))
+        return snprintf(err, errlen, "cannot listen for CoAP over TCP on %s: %s", listen,
+                        coap_strerror(rc)),
+               -1;
+    coap_ep_local_addr(gw->tcp_srv_ep, &gw->tcp_addr);
+    coap_addr_unmap(&gw->tcp_addr);
+    coap_ep_attach(gw->tcp_srv_ep, gw->loop);
+    if (!(gw->tcp_srv = coap_server_new(gw->tcp_srv_ep, sp)))
+        return snprintf(err, errlen, "out of memory"), -1;
+    return 0;
+}
+
+const char *gw_tcp_gone(const gw_t *gw, const coap_ep_t *ep, const char *uri,
+                        const coap_addr_t *peer, int err, char *buf, size_t cap)
+{
+    if (!ep || ep != gw->tcp_srv_ep || err >= 0) return NULL;
+    char from[COAP_ADDR_STRLEN];
+    snprintf(buf, cap,
+             "%s: the device is reached over the TCP connection it registered over (from %s), "
+             "and that connection is gone (%s); it is reachable again once it connects and "
+             "registers again",
+             uri, coap_addr_str(peer, from, sizeof from), coap_strerror(err));
+    return buf;
+}
