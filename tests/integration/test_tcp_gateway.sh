@@ -129,7 +129,7 @@ K3HP=$(free_port tcp)
 K3TP=$(free_port tcp)
 start gw3 "$BUILD/coapgw" --http-listen "127.0.0.1:$K3HP" --coap-listen "127.0.0.1:$(free_port)" \
     --set state.path= --set coap.listen_tcp="127.0.0.1:$K3TP" --set coap.tcp_max_connections=1 \
-    --set coap.tcp_idle_s=1 --log-level debug
+    --set coap.tcp_idle_s=1 --log-level debug --set proxy.coap_clients=10.9.9.9
 wait_for "gw3" curl -sf "http://127.0.0.1:$K3HP/healthz"
 # conns PORT: how many of two connections get the server's CSM (7.01)
 conns() {
@@ -149,6 +149,12 @@ PY
 }
 maxconn() { [ "$(conns "$K3TP")" = 1 ] && [ "$(conns "$TP")" = 2 ]; }
 effect coap.tcp_max_connections "1: a second connection is closed at once (the default takes both)" maxconn
+clients() { # the forward proxy over TCP serves proxy.coap_clients only
+    "$C" -B 5 -v 6 -O "35,$S/" "coap+tcp://127.0.0.1:$K3TP/" >"$TMP/fwd3" 2>&1 || true
+    grep -q 'c:4.03' "$TMP/fwd3" || { cat "$TMP/fwd3"; return 1; }
+}
+check "the TCP listener's forward proxy: a source outside proxy.coap_clients gets 4.03" clients
+
 # closed GWLOG: the gateway's client connection to libcoap's server ended
 closed() { grep -c "tcp: client: connection with 127.0.0.1:$SPORT closed" "$TMP/$1.log" || true; }
 idle() {
