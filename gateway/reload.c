@@ -212,8 +212,8 @@ static int apply(gw_t *gw, cfg_t *next, gw_ids_t *ids, char *err, size_t errlen)
      * them); a registration never does, and one the new list (or the new
      * identities) no longer allows goes. */
     gw_rd_reloaded(gw->rd);
-    coap_server_t *servers[2] = {gw->srv, gw->dtls_srv};
-    for (int i = 0; i < 2; i++)
+    coap_server_t *servers[3] = {gw->srv, gw->dtls_srv, gw->tcp_srv};
+    for (int i = 0; i < 3; i++)
         if (servers[i])
             coap_server_set_upload_limits(servers[i], gw->cfg.max_uploads,
                                           gw->cfg.max_uploads_per_peer);

@@ -149,6 +149,15 @@ PY
 }
 maxconn() { [ "$(conns "$K3TP")" = 1 ] && [ "$(conns "$TP")" = 2 ]; }
 effect coap.tcp_max_connections "1: a second connection is closed at once (the default takes both)" maxconn
+metric() { curl -s "$1/metrics" | awk -v n="$2" '$1 == n { print $2 }'; }
+metrics() {
+    [ "$(metric "http://127.0.0.1:$K3HP" 'coapgw_tcp_connections_total{side="server",result="refused"}')" -ge 1 ] &&
+        [ "$(metric "$G" 'coapgw_tcp_connections{side="client"}')" -ge 1 ] &&
+        [ "$(metric "$G" 'coapgw_tcp_connections_total{side="server",result="accepted"}')" -ge 3 ] &&
+        curl -s "$G/metrics" | python3 "$(dirname "$0")/promparse.py" --require-meta - >/dev/null ||
+        { curl -s "$G/metrics" "http://127.0.0.1:$K3HP/metrics" | grep coapgw_tcp; return 1; }
+}
+check "/metrics: coapgw_tcp_* (a refused connection counted, connections open now)" metrics
 clients() { # the forward proxy over TCP serves proxy.coap_clients only
     "$C" -B 5 -v 6 -O "35,$S/" "coap+tcp://127.0.0.1:$K3TP/" >"$TMP/fwd3" 2>&1 || true
     grep -q 'c:4.03' "$TMP/fwd3" || { cat "$TMP/fwd3"; return 1; }
