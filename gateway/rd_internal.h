@@ -97,7 +97,7 @@ int rd_resolve_base(const rd_call_t *c, const rd_params_t *p, char *uri, size_t 
 /* A copy of the request's payload (the links), '\0'-terminated; NULL on
  * no memory. */
 char *rd_copy_links(const coap_server_request_t *req);
-/* The address of a base URI this directory made (coap:// or coaps://, an
+/* The address of a base URI this directory made (coap://, coaps://, coap+tcp://, an
  * IP literal). 0 or -1. */
 int rd_base_addr(const char *uri, coap_addr_t *addr);
 /* A registration or update from the base address itself: online now. */
