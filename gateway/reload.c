@@ -95,6 +95,7 @@ static void keep_restart_only(const cfg_t *now, cfg_t *next)
         {"http.tls_client_ca", offsetof(cfg_t, tls_client_ca), 1},
         {"coap.listen", offsetof(cfg_t, coap_listen), 1},
         {"coap.listen_dtls", offsetof(cfg_t, coap_listen_dtls), 1},
+        {"coap.listen_tcp", offsetof(cfg_t, coap_listen_tcp), 1},
         {"state.path", offsetof(cfg_t, state_path), 1},
         {"http.conn_memory", offsetof(cfg_t, conn_memory), 0},
         {"http.max_connections_per_ip", offsetof(cfg_t, max_conn_per_ip), 0},
@@ -108,6 +109,8 @@ static void keep_restart_only(const cfg_t *now, cfg_t *next)
         {"dtls.max_handshakes", offsetof(cfg_t, dtls_max_handshakes), 0},
         {"dtls.idle_s", offsetof(cfg_t, dtls_idle_s), 0},
         {"dtls.handshakes_per_s", offsetof(cfg_t, dtls_handshakes_per_s), 0},
+        {"coap.tcp_max_connections", offsetof(cfg_t, tcp_max_connections), 0},
+        {"coap.tcp_idle_s", offsetof(cfg_t, tcp_idle_s), 0},
     };
     /* HTTPS stays on until a restart: so do the certificate and key it
      * reloads, when the new configuration drops them with it */

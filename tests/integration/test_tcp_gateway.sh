@@ -175,4 +175,13 @@ idle() {
 }
 effect coap.tcp_idle_s "1: the gateway's connection to a coap+tcp:// target released after 1 s idle (120 s default: kept)" idle
 
+restart_only() {
+    sed -i "s/\"listen_tcp\": \"127.0.0.1:$TP\"/\"listen_tcp\": \"127.0.0.1:$(free_port tcp)\", \"tcp_idle_s\": 5/" "$TMP/gw.json"
+    kill -HUP "$PID_gw"
+    wait_for "the reload" grep -q "reload: coap.tcp_idle_s changed: takes effect after a restart" "$TMP/gw.log" &&
+        grep -q "reload: coap.listen_tcp changed: takes effect after a restart" "$TMP/gw.log" &&
+        "$C" -B 5 "$L/.well-known/core" 2>/dev/null | grep -q '</rd>'
+}
+check "SIGHUP: coap.listen_tcp and coap.tcp_idle_s wait for a restart (the listener stays)" restart_only
+
 finish
