@@ -102,13 +102,18 @@ out_sse() {
 }
 check "the connected-out device observed over SSE" out_sse
 dropped() { # killed: no deregistration, its connection just ends
+    start sse3 timeout 8 curl -sN -H 'Accept: text/event-stream' "$G/devices/dev1/ticks"
+    notified() { [ "$(events_in sse3)" -ge 1 ]; }
+    wait_for "a notification" notified || return 1
     kill -KILL "$PID_simout"
     wait "$PID_simout" 2>/dev/null || true
     wait_for "dev1 offline" online false || return 1
+    stream_told() { grep -q '^event: error' "$TMP/sse3.log" && grep -q '"status":504' "$TMP/sse3.log"; }
+    wait_for "the stream told" stream_told || { cat "$TMP/sse3.log"; return 1; }
     [ "$(status "$TMP/d" "$G/devices/dev1/sensors/temperature")" = 504 ] && grep -q "connection is gone" "$TMP/d" ||
         { cat "$TMP/d"; return 1; }
 }
-check "its connection dropped: offline, 504 saying why" dropped
+check "its connection dropped: offline, 504 saying why (GET, and event: error on its stream)" dropped
 back() {
     start simout "$BUILD/coapgw-sim" --listen "127.0.0.1:$(free_port)" --register "$L" --name dev1 --period-ms 300
     wait_for "dev1 back" served && online true
