@@ -205,8 +205,10 @@ static int session_target(gw_t *gw, const char *raw, gw_target_t *t, char *msg, 
 /* A device registered over the TCP listener is reached over the
  * connection it registered over (its URI is coap+tcp://PEER): the
  * listener never connects out, so the request goes to that peer and no one
- * else. With the connection gone (the device is offline) there is no way
- * to it until it connects again: 504 at once. */
+ * else. With the connection gone (the device is offline), or no listener
+ * (a restored registration after a restart with coap.listen_tcp off),
+ * there is no way to it until it connects again: 504 at once, and never
+ * a connection of our own to the port it connected from. */
 static int conn_target(gw_t *gw, const char *raw, gw_target_t *t, char *msg, size_t cap)
 {
     coap_parsed_uri_t u; /* about 2.4 KB: on the stack, the loop runs shallow */
@@ -215,8 +217,12 @@ static int conn_target(gw_t *gw, const char *raw, gw_target_t *t, char *msg, siz
     t->addr = t->device->addr;
     t->ep = gw->tcp_srv_ep;
     if ((rc = compose(&u, t, msg, cap))) return rc;
-    if (t->device->online) return 0;
-    gw_tcp_gone(gw, t->ep, t->uri, &t->addr, COAP_ERR_CONN_CLOSED, msg, cap);
+    if (t->ep && t->device->online) return 0;
+    if (!gw_tcp_gone(gw, t->ep, t->uri, &t->addr, COAP_ERR_CONN_CLOSED, msg, cap))
+        snprintf(msg, cap,
+                 "%s: the device registered over a TCP connection, and coap.listen_tcp "
+                 "is off now",
+                 t->uri);
     return 504;
 }
 
@@ -265,8 +271,7 @@ static int finish_target(gw_t *gw, const char *raw, gw_target_t *t, char *msg, s
 {
     if (t->device && t->device->via_session && gw->dtls_ep)
         return session_target(gw, raw, t, msg, cap);
-    if (t->device && t->device->via_conn && gw->tcp_srv_ep)
-        return conn_target(gw, raw, t, msg, cap);
+    if (t->device && t->device->via_conn) return conn_target(gw, raw, t, msg, cap);
     t->ep = NULL;        /* gw_target_ep picks it by scheme */
     coap_parsed_uri_t u; /* about 2.4 KB: on the stack, the loop runs shallow */
     int rc = coap_uri_parse_ex(&u, raw, COAP_URI_TCP);

@@ -120,6 +120,28 @@ back() {
 }
 check "it connects and registers again: served again" back
 
+# A registration over TCP restored after a restart: no connection, so
+# offline and 504, and with the listener off no connection of our own.
+restored() {
+    local hp tp
+    hp=$(free_port tcp)
+    tp=$(free_port tcp)
+    start gw4 "$BUILD/coapgw" --http-listen "127.0.0.1:$hp" --coap-listen "127.0.0.1:$(free_port)" \
+        --set state.path="$TMP/gw4.db" --set coap.listen_tcp="127.0.0.1:$tp"
+    wait_for "gw4" curl -sf "http://127.0.0.1:$hp/healthz" || return 1
+    start sim4 "$BUILD/coapgw-sim" --listen "127.0.0.1:$(free_port)" --register "coap+tcp://127.0.0.1:$tp" --name dev4
+    wait_for "dev4" curl -sf "http://127.0.0.1:$hp/devices/dev4/sensors/temperature" || return 1
+    kill -KILL "$PID_sim4"
+    stop gw4
+    start gw4 "$BUILD/coapgw" --http-listen "127.0.0.1:$hp" --coap-listen "127.0.0.1:$(free_port)" \
+        --set state.path="$TMP/gw4.db"
+    wait_for "gw4 again" curl -sf "http://127.0.0.1:$hp/healthz" || return 1
+    [ "$(status "$TMP/d4" "http://127.0.0.1:$hp/devices/dev4/sensors/temperature")" = 504 ] &&
+        grep -q "coap.listen_tcp is off" "$TMP/d4" || { cat "$TMP/d4"; return 1; }
+    stop gw4
+}
+check "a TCP registration restored after a restart with coap.listen_tcp off: 504, nothing opened" restored
+
 # --- the keys ---
 DHP=$(free_port tcp)
 start gwdef env -u COAPGW_CONFIG "$BUILD/coapgw" --http-listen "127.0.0.1:$DHP" --coap-listen "127.0.0.1:$(free_port)" \
