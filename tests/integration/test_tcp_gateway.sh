@@ -22,6 +22,7 @@ cat >"$TMP/gw.json" <<JSON
 { "http": { "listen": "127.0.0.1:$HP" },
   "coap": { "listen": "127.0.0.1:$(free_port)", "listen_tcp": "127.0.0.1:$TP" },
   "state": { "path": "" },
+  "proxy": { "allow_targets": ["localhost"] },
   "devices": { "tcpdev": "$S" } }
 JSON
 start gw "$BUILD/coapgw" --config "$TMP/gw.json" --log-level debug
@@ -67,6 +68,11 @@ refused_target() {
     [ "$(status "$TMP/b" "$G/hc/coap+tcp://192.0.2.1:5683/x")" = 403 ]
 }
 check "the allowlist applies to coap+tcp:// targets (403)" refused_target
+by_name() { # through the resolver, as coap:// names
+    [ "$(status "$TMP/b" "$G/hc/coap+tcp://localhost:$SPORT/")" = 200 ] && grep -q libcoap "$TMP/b" ||
+        { cat "$TMP/b"; return 1; }
+}
+check "/hc/coap+tcp://localhost: a host name resolved like a coap:// one" by_name
 itself() { [ "$(status "$TMP/b" "$G/hc/coap+tcp://127.0.0.1:$TP/rd")" = 403 ] && grep -q itself "$TMP/b"; }
 check "coap+tcp:// to the gateway's own TCP listener: 403" itself
 
