@@ -262,7 +262,8 @@ static void obs_start(obs_t *o)
     if (o->req) return;
     char gone[GW_MSG_MAX];
     if (!gw_limits_refusal(err) &&
-        !gw_dtls_gone(gw, o->t.ep, o->t.uri, &o->t.addr, err, gone, sizeof gone)) {
+        !gw_dtls_gone(gw, o->t.ep, o->t.uri, &o->t.addr, err, gone, sizeof gone) &&
+        !gw_tcp_gone(gw, o->t.ep, o->t.uri, &o->t.addr, err, gone, sizeof gone)) {
         obs_reconnect(o, coap_strerror(err));
         return;
     }

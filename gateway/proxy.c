@@ -425,6 +425,10 @@ static int start_exchange(exch_t *x, http_req_t *req, const gw_target_t *t, cons
             http_req_set_log(req, t->uri, "DTLS session gone");
             return http_respond_text(req, 502, "%s", msg), -1;
         }
+        if (gw_tcp_gone(gw, ep, t->uri, &t->addr, rc, msg, sizeof msg)) {
+            http_req_set_log(req, t->uri, "TCP connection gone");
+            return http_respond_text(req, 504, "%s", msg), -1;
+        }
         return http_respond_text(req, 502, "cannot send to %s: %s", t->uri, coap_strerror(rc)), -1;
     }
     return 0;

@@ -116,10 +116,12 @@ dropped() { # killed: no deregistration, its connection just ends
     wait_for "dev1 offline" online false || return 1
     stream_told() { grep -q '^event: error' "$TMP/sse3.log" && grep -q '"status":504' "$TMP/sse3.log"; }
     wait_for "the stream told" stream_told || { cat "$TMP/sse3.log"; return 1; }
+    # the API still shows it, with its registered links, offline
+    curl -s "$G/api/devices/dev1" | grep -q '"href":"/sensors/temperature"' 
     [ "$(status "$TMP/d" "$G/devices/dev1/sensors/temperature")" = 504 ] && grep -q "connection is gone" "$TMP/d" ||
         { cat "$TMP/d"; return 1; }
 }
-check "its connection dropped: offline, 504 saying why (GET, and event: error on its stream)" dropped
+check "its connection dropped: offline, 504 saying why (GET, event: error on its stream; the API lists it offline)" dropped
 back() {
     start simout "$BUILD/coapgw-sim" --listen "127.0.0.1:$(free_port)" --register "$L" --name dev1 --period-ms 300
     wait_for "dev1 back" served && online true
