@@ -679,6 +679,11 @@ int main(int argc, char **argv)
     s.temperature = 21.5;
     s.humidity = 41.2;
     s.loop = base_loop_new();
+    /* before "listening on" is printed: tests send SIGUSR1 once they read
+     * it, and its default action would end the simulator */
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    signal(SIGUSR1, on_signal);
     if (o.rd_uri && g.uri.tcp) s.reg_tcp = &g;
     if ((rc = open_listener(&s, o.listen, NULL)) ||
         (o.listen_dtls && (rc = open_listener(&s, o.listen_dtls, &o.tls))) ||
@@ -691,9 +696,6 @@ int main(int argc, char **argv)
         if ((rc = sim_group_join(s.l[0].udp, o.groups[i]))) return rc;
     s.tick = base_loop_timer_new(s.loop, on_tick, &s);
     base_loop_timer_arm_in(s.tick, s.period_ms);
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
-    signal(SIGUSR1, on_signal);
     if (o.rd_uri) { /* registers from the listener's own socket */
         g.ep = s.l[g.uri.tcp ? s.nl - 1 : g.uri.secure ? 1 : 0].ep; /* TCP's is the last */
         g.links = links;
