@@ -35,6 +35,9 @@ const cfg_key_t cfg_keys[] = {
     {"http.inline_active_content", CFG_K_BOOL, F(inline_active_content), 0, 1, NULL},
     {"coap.listen", CFG_K_STRING, F(coap_listen), 0, 0, cfg_check_listen},
     {"coap.listen_dtls", CFG_K_STRING, F(coap_listen_dtls), 0, 0, cfg_check_listen_or_off},
+    {"coap.listen_tcp", CFG_K_STRING, F(coap_listen_tcp), 0, 0, cfg_check_listen_or_off},
+    {"coap.tcp_max_connections", CFG_K_UINT, F(tcp_max_connections), 1, 1000000, NULL},
+    {"coap.tcp_idle_s", CFG_K_UINT, F(tcp_idle_s), 1, 86400, NULL},
     {"coap.nstart", CFG_K_UINT, F(nstart), 1, 255, NULL}, /* RFC 7252 §4.7 */
     {"coap.max_uploads", CFG_K_UINT, F(max_uploads), 1, 65536, NULL},
     {"coap.max_uploads_per_peer", CFG_K_UINT, F(max_uploads_per_peer), 1, 65536, NULL},
@@ -322,6 +325,10 @@ void cfg_defaults(cfg_t *c)
     c->coap_listen = strdup("0.0.0.0:5683");
     /* off: a DTLS listener needs credentials (dtls.*) */
     c->coap_listen_dtls = strdup("off");
+    /* off: a new listener is a new surface, and every test's gateway
+     * would collide on TCP 5683 */
+    c->coap_listen_tcp = strdup("off");
+    c->tcp_max_connections = 1000, c->tcp_idle_s = 120; /* the TCP transport's defaults */
     /* the Docker image's volume; "" keeps state in memory only */
     c->state_path = strdup("/var/lib/coapgw/state.db");
     /* every other string (the files of http.tls_* and dtls.*): none */

@@ -99,6 +99,9 @@ typedef struct {
     cfg_list_t dns_servers;        /* dns.servers: "IP[:PORT]" / "[IPv6]:PORT"; none: the
                                       system's /etc/resolv.conf */
     char *coap_listen_dtls;        /* coap.listen_dtls: DTLS listener, "HOST:PORT" or "off" */
+    char *coap_listen_tcp;         /* coap.listen_tcp: CoAP over TCP listener, or "off" */
+    uint32_t tcp_max_connections;  /* coap.tcp_max_connections: per TCP endpoint, 1000 */
+    uint32_t tcp_idle_s;           /* coap.tcp_idle_s: outgoing connections, 120 */
     char *dtls_cert, *dtls_key;    /* dtls.cert, dtls.key: the listener's certificate, "" */
     char *dtls_client_ca;          /* dtls.client_ca: CAs of client certificates, "" */
     char *dtls_rpk_key;            /* dtls.rpk_key: the listener's raw public key (EC key), "" */
@@ -171,7 +174,8 @@ void cfg_defaults(cfg_t *c);
  *             "trusted_origins": [S...], "header_timeout_ms": N,
  *             "max_connections_per_ip": N, "inline_active_content": B},
  *    "coap": {"listen": S, "nstart": N, "max_uploads": N, "max_uploads_per_peer": N,
- *             "listen_dtls": S},
+ *             "listen_dtls": S, "listen_tcp": S, "tcp_max_connections": N,
+ *             "tcp_idle_s": N},
  *    "dns": {"servers": [S...]},
  *    "dtls": {"cert": S, "key": S, "client_ca": S, "rpk_key": S,
  *             "identities": [{"psk"|"x509"|"rpk": S, "key_file": S, "key_env": S,

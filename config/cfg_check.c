@@ -397,15 +397,17 @@ int cfg_check_device_uri(const char *uri, char *why, size_t cap)
     /* ~2.4 KB: fine on the stack, and unlike a static it keeps this reentrant */
     coap_parsed_uri_t u;
     coap_addr_t a;
-    /* coaps:// devices are reached over DTLS with their "credentials" */
-    if (strncasecmp(uri, "coap://", 7) && strncasecmp(uri, "coaps://", 8)) {
+    /* coaps:// devices are reached over DTLS with their "credentials",
+     * coap+tcp:// ones over TCP (RFC 8323) */
+    if (strncasecmp(uri, "coap://", 7) && strncasecmp(uri, "coaps://", 8) &&
+        strncasecmp(uri, "coap+tcp://", 11)) {
         snprintf(why, cap,
-                 "\"%.200s\" is not a coap:// or coaps:// URI (expected "
-                 "coap[s]://HOST[:PORT][/PATH])",
+                 "\"%.200s\" is not a coap://, coaps:// or coap+tcp:// URI (expected "
+                 "coap[s]://HOST[:PORT][/PATH] or coap+tcp://HOST[:PORT][/PATH])",
                  uri);
         return -1;
     }
-    int rc = coap_uri_parse(&u, uri);
+    int rc = coap_uri_parse_ex(&u, uri, COAP_URI_TCP);
     if (rc) {
         snprintf(why, cap, "\"%.200s\": %s (expected coap[s]://HOST[:PORT][/PATH])", uri,
                  coap_strerror(rc));

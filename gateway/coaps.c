@@ -86,7 +86,8 @@ static dtls_creds_t *client_creds(void *arg, const coap_addr_t *peer)
 
 coap_ep_t *gw_target_ep(gw_t *gw, const gw_target_t *t, int *err)
 {
-    if (t->ep) return t->ep; /* the device's own session, on the listener */
+    if (t->ep) return t->ep; /* the device's own session or connection, on a listener */
+    if (t->tcp) return gw->tcp_ep;
     if (!t->secure) return gw->ep;
     dtls_creds_t *c = gw_creds_get(gw->creds, t->creds);
     if (!c || !gw->coaps) {

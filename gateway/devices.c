@@ -62,7 +62,8 @@ static void prefetch(gw_t *gw, const gw_device_t *d)
 {
     coap_parsed_uri_t u; /* about 2.4 KB: on the stack, the loop runs shallow */
     coap_addr_t ignored;
-    if (gw->dns && d->source == GW_DEV_CONFIG && !coap_uri_parse(&u, d->uri) && !u.host_is_literal)
+    if (gw->dns && d->source == GW_DEV_CONFIG && !coap_uri_parse_ex(&u, d->uri, COAP_URI_TCP) &&
+        !u.host_is_literal)
         gw_dns_lookup(gw->dns, u.host, &ignored);
 }
 
@@ -86,7 +87,7 @@ void gw_devices_prefetch(gw_t *gw)
 static int resolve_config_device(gw_t *gw, gw_device_t *d, char *err, size_t errlen)
 {
     coap_parsed_uri_t u; /* about 2.4 KB: on the stack, the loop runs shallow */
-    if (coap_uri_parse(&u, d->uri)) {
+    if (coap_uri_parse_ex(&u, d->uri, COAP_URI_TCP)) {
         snprintf(err, errlen, "device \"%s\": bad URI \"%s\" (want coap[s]://HOST:PORT)", d->name,
                  d->uri);
         return -1;
@@ -224,8 +225,8 @@ static void match_host(const char *key, void *value, void *arg)
     (void)key;
     by_host_ctx_t *x = arg;
     gw_device_t *d = value;
-    if (!x->found && !coap_uri_parse(&x->u, d->uri) && !strcasecmp(x->u.host, x->host) &&
-        x->u.port == x->port)
+    if (!x->found && !coap_uri_parse_ex(&x->u, d->uri, COAP_URI_TCP) &&
+        !strcasecmp(x->u.host, x->host) && x->u.port == x->port)
         x->found = d;
 }
 

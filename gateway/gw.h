@@ -84,9 +84,16 @@ typedef struct gw {
     struct gw_ids *ids;             /* dtls.identities, swapped whole on reload */
     struct dtls_creds *dtls_creds;  /* read at start, until the listener holds them */
     gw_dtls_failures_t dtls_failed; /* its failed handshakes by reason */
-    gw_passed_t passed;             /* sockets a service manager passed in (passed.c) */
-    http_server_t *http;            /* http.listen, NULL when off */
-    http_server_t *https;           /* http.listen_tls, NULL when off */
+    /* CoAP over TCP (tcp.c): the client side for coap+tcp:// targets, and
+     * the listener (coap.listen_tcp; NULL when off), through which a device
+     * that registered over its connection is reached back */
+    coap_ep_t *tcp_ep;
+    coap_ep_t *tcp_srv_ep;
+    coap_server_t *tcp_srv;
+    coap_addr_t tcp_addr;  /* the listener's bound address (unmapped) */
+    gw_passed_t passed;    /* sockets a service manager passed in (passed.c) */
+    http_server_t *http;   /* http.listen, NULL when off */
+    http_server_t *https;  /* http.listen_tls, NULL when off */
     http_tls_creds_t *tls; /* HTTPS credentials read at start, until the listener holds them */
     cfg_t cfg;
     gw_acl_t *acl;
@@ -109,7 +116,8 @@ typedef struct gw {
 
 /* A resolved target of a proxied request. */
 typedef struct {
-    char uri[GW_URI_MAX]; /* canonical coap:// or coaps:// URI: cache key and log text */
+    char uri[GW_URI_MAX]; /* canonical coap://, coaps:// or coap+tcp:// URI: cache key and log text
+                           */
     coap_addr_t addr;
     const gw_device_t *device;
     /* the endpoint that reaches it (gw_target_ep picks it): NULL, or the
@@ -117,6 +125,7 @@ typedef struct {
      * registered over */
     coap_ep_t *ep;
     int secure;      /* coaps:// (through gw->coaps_ep unless ep is set) */
+    int tcp;         /* coap+tcp:// (through gw->tcp_ep unless ep is set) */
     char creds[256]; /* ... with the credentials entry of this name (gw_creds_pick) */
 } gw_target_t;
 

@@ -34,7 +34,9 @@ coap_transport_t *gw_coaps_transport(const gw_t *gw, const gw_dtls_failures_t **
  * reached through the DTLS session it registered over (t->ep, set by
  * gw_target_parse) -> that session's endpoint (the listener's); coaps://
  * -> gw->coaps_ep, after recording which credentials open a session with
- * t's address; coap:// -> gw->ep. NULL with *err
+ * t's address; a device reached over the TCP connection it registered
+ * over -> the TCP listener's endpoint (t->ep too); coap+tcp:// ->
+ * gw->tcp_ep; coap:// -> gw->ep. NULL with *err
  * COAP_ERR_DTLS_NO_CREDENTIALS when the entry t was resolved with is
  * gone (a reload). */
 coap_ep_t *gw_target_ep(gw_t *gw, const gw_target_t *t, int *err);

@@ -39,6 +39,9 @@ typedef struct gw_device {
     /* registered over the DTLS listener without a base: reached through
      * that session (gw->dtls_ep, addr being the session's peer) */
     int via_session;
+    /* registered over the TCP listener: reached over that connection
+     * (gw->tcp_srv_ep, addr being its peer); offline once it closes */
+    int via_conn;
     /* multicast discovery (source GW_DEV_DISC): when it first answered
      * (wall clock, s) and the rounds it has missed since it last did */
     int64_t first_seen;

@@ -9,6 +9,7 @@
 #include "gw_hub.h"
 #include "gw_limits.h"
 #include "gw_map.h"
+#include "gw_tcp.h"
 #include "hub_internal.h"
 
 #include <stdio.h>
@@ -181,8 +182,8 @@ static void obs_fail(obs_t *o, unsigned status, const char *message)
 
 /* An exchange failed: try again later, unless a retry would fail the
  * same way: a DTLS handshake with credentials that fail now fails again,
- * and the DTLS session a device was reached through is gone (the
- * subscribers hear why; a new stream finds the device where it
+ * and the DTLS session or TCP connection a device was reached through is
+ * gone (the subscribers hear why; a new stream finds the device where it
  * registers next). */
 static void obs_trouble(obs_t *o, int err)
 {
@@ -192,6 +193,8 @@ static void obs_trouble(obs_t *o, int err)
         obs_fail(o, 503, why);
     } else if (gw_dtls_why(o->hub->gw, o->t.ep, o->t.uri, &o->t.addr, err, why, sizeof why))
         obs_fail(o, 502, why);
+    else if (gw_tcp_gone(o->hub->gw, o->t.ep, o->t.uri, &o->t.addr, err, why, sizeof why))
+        obs_fail(o, 504, why);
     else
         obs_reconnect(o, coap_strerror(err));
 }
@@ -259,7 +262,8 @@ static void obs_start(obs_t *o)
     if (o->req) return;
     char gone[GW_MSG_MAX];
     if (!gw_limits_refusal(err) &&
-        !gw_dtls_gone(gw, o->t.ep, o->t.uri, &o->t.addr, err, gone, sizeof gone)) {
+        !gw_dtls_gone(gw, o->t.ep, o->t.uri, &o->t.addr, err, gone, sizeof gone) &&
+        !gw_tcp_gone(gw, o->t.ep, o->t.uri, &o->t.addr, err, gone, sizeof gone)) {
         obs_reconnect(o, coap_strerror(err));
         return;
     }

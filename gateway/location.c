@@ -58,7 +58,7 @@ static int is_dot_segment(const coap_msg_opt_t *o)
 static const coap_msg_opt_t *under_base(const coap_msg_t *m, const char *device_uri)
 {
     coap_parsed_uri_t u; /* ~2.4 KB: fine on the stack, and reentrant */
-    if (coap_uri_parse(&u, device_uri)) return NULL;
+    if (coap_uri_parse_ex(&u, device_uri, COAP_URI_TCP)) return NULL;
     const coap_msg_opt_t *o = coap_msg_find_opt(m, COAP_OPT_LOCATION_PATH);
     for (size_t i = 0; i < u.path_count; i++, o = coap_msg_next_opt(m, o))
         if (!o || o->len != u.path[i].len || memcmp(coap_msg_opt_value(o), u.path[i].s, o->len))
@@ -66,15 +66,19 @@ static const coap_msg_opt_t *under_base(const coap_msg_t *m, const char *device_
     return o;
 }
 
-/* "/hc/coap://AUTHORITY" from the request's canonical URI. */
+/* "/hc/coap://AUTHORITY" (coaps://, coap+tcp://) from the request's
+ * canonical URI. */
 static int put_hc_origin(out_t *b, const char *target_uri)
 {
-    size_t scheme = !strncasecmp(target_uri, "coap://", 7)    ? 7
-                    : !strncasecmp(target_uri, "coaps://", 8) ? 8
-                                                              : 0;
+    static const char *const schemes[] = {"coap://", "coaps://", "coap+tcp://"};
+    size_t scheme = 0;
+    for (size_t i = 0; i < 3 && !scheme; i++)
+        if (!strncasecmp(target_uri, schemes[i], strlen(schemes[i]))) {
+            scheme = strlen(schemes[i]);
+            put(b, "/hc/", 4);
+            put(b, schemes[i], scheme);
+        }
     if (!scheme) return -1;
-    put(b, "/hc/", 4);
-    put(b, scheme == 7 ? "coap://" : "coaps://", scheme);
     const char *a = target_uri + scheme;
     size_t n = strcspn(a, "/?#");
     if (n == 0) return -1;

@@ -17,6 +17,7 @@
 #include "gw_reverse.h"
 #include "gw_forward.h"
 #include "gw_store.h"
+#include "gw_tcp.h"
 #include "http_client.h"
 
 #include <errno.h>
@@ -47,7 +48,8 @@ static void usage(FILE *f)
           "  --coap-listen ADDR:PORT  CoAP endpoint (default 0.0.0.0:5683)\n"
           "  --coaps-listen ADDR:PORT DTLS endpoint, coaps:// (default off; needs dtls.*\n"
           "                           credentials, see docs/configuration.md)\n"
-          "  --device NAME=URI        add a device, coap[s]://HOST[:PORT][/PATH] (repeatable)\n"
+          "  --device NAME=URI        add a device, coap[s]://HOST[:PORT][/PATH] or\n"
+          "                           coap+tcp://HOST[:PORT][/PATH] (repeatable)\n"
           "  --allow-target PATTERN   also allow this CIDR range or host name as a CoAP\n"
           "                           target (repeatable; loopback, link-local, private\n"
           "                           ranges and configured devices are always allowed)\n"
@@ -409,16 +411,16 @@ static int listen_http(gw_t *gw, const char *listen, http_tls_creds_t *tls, http
     return *srv ? 0 : -1;
 }
 
-/* One forward proxy and one Resource Directory for both CoAP servers
- * (coap.listen and, when on, coap.listen_dtls): the same registrations,
- * the same resources in /.well-known/core. */
+/* One forward proxy and one Resource Directory for every CoAP server
+ * (coap.listen and, when on, coap.listen_dtls and coap.listen_tcp): the
+ * same registrations, the same resources in /.well-known/core. */
 static int serve_coap(gw_t *gw, char *err, size_t errlen)
 {
-    coap_server_t *servers[2] = {gw->srv, gw->dtls_srv};
+    coap_server_t *servers[3] = {gw->srv, gw->dtls_srv, gw->tcp_srv};
     if (!(gw->reverse = gw_reverse_new(gw, err, errlen))) return -1;
     if (gw->cfg.rd_enabled && !(gw->rd = gw_rd_new(gw)))
         return snprintf(err, errlen, "out of memory"), -1;
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < 3; i++) {
         if (!servers[i]) continue;
         if (gw_reverse_serve(gw->reverse, servers[i]) ||
             (gw->rd && gw_rd_serve(gw->rd, servers[i])))
@@ -479,7 +481,7 @@ static int start(gw_t *gw)
                                .max_uploads_per_peer = gw->cfg.max_uploads_per_peer};
     if (!(gw->srv = coap_server_new(gw->srv_ep, &sp)) ||
         gw_dtls_start(gw, &ep, &sp, gw->dtls_creds, err, sizeof err) ||
-        serve_coap(gw, err, sizeof err)) {
+        gw_tcp_start(gw, &ep, &sp, err, sizeof err) || serve_coap(gw, err, sizeof err)) {
         fprintf(stderr, "coapgw: %s\n", err);
         return -1;
     }
@@ -519,13 +521,14 @@ static void shutdown_gw(gw_t *gw)
     gw_store_close(gw->store); /* checkpoints the WAL into the file */
     if (gw->srv) coap_server_free(gw->srv);
     if (gw->dtls_srv) coap_server_free(gw->dtls_srv);
-    coap_ep_t *eps[4] = {gw->ep, gw->srv_ep, gw->coaps_ep, gw->dtls_ep};
-    for (int i = 0; i < 4; i++) {
+    if (gw->tcp_srv) coap_server_free(gw->tcp_srv);
+    coap_ep_t *eps[6] = {gw->ep, gw->srv_ep, gw->coaps_ep, gw->dtls_ep, gw->tcp_ep, gw->tcp_srv_ep};
+    for (int i = 0; i < 6; i++) {
         if (!eps[i]) continue;
         coap_ep_detach(eps[i], gw->loop);
         coap_ep_free(eps[i]); /* cancels exchanges still in flight */
     }
-    gw->coaps_ep = gw->dtls_ep = NULL;
+    gw->coaps_ep = gw->dtls_ep = gw->tcp_ep = gw->tcp_srv_ep = NULL;
     gw->dtls = NULL;      /* freed with its endpoint */
     gw_coaps_free(gw);    /* the credentials, after the sessions that held them */
     gw_hub_free(gw->hub); /* after the streams and the exchanges are gone */
@@ -584,7 +587,7 @@ int main(int argc, char **argv)
         shutdown_gw(&gw);
         return 2;
     }
-    char http[96] = "HTTP off", https[96] = "HTTPS off", coaps[96] = "";
+    char http[96] = "HTTP off", https[96] = "HTTPS off", coaps[96] = "", tcp[96] = "";
     if (gw.http)
         snprintf(http, sizeof http, "HTTP on %s (port %u)", gw.cfg.http_listen,
                  http_server_port(gw.http));
@@ -594,8 +597,11 @@ int main(int argc, char **argv)
     if (gw.dtls_ep)
         snprintf(coaps, sizeof coaps, ", CoAP over DTLS on %s (port %u, %zu identities)",
                  gw.cfg.coap_listen_dtls, coap_addr_port(&gw.dtls_addr), gw_ids_count(gw.ids));
-    gw_log(CFG_LOG_INFO, "coapgw %s: %s, %s, CoAP on %s%s, %zu device(s)", GW_VERSION, http, https,
-           gw.cfg.coap_listen, coaps, gw.cfg.ndevices);
+    if (gw.tcp_srv_ep)
+        snprintf(tcp, sizeof tcp, ", CoAP over TCP on %s (port %u)", gw.cfg.coap_listen_tcp,
+                 coap_addr_port(&gw.tcp_addr));
+    gw_log(CFG_LOG_INFO, "coapgw %s: %s, %s, CoAP on %s%s%s, %zu device(s)", GW_VERSION, http,
+           https, gw.cfg.coap_listen, coaps, tcp, gw.cfg.ndevices);
     gw_config_warn_open(&gw);
     base_loop_run(gw.loop);
     base_loop_del_fd(gw.loop, sfd);

@@ -8,6 +8,7 @@
 #include "gw_forward.h"
 #include "gw_hub.h"
 #include "gw_metrics.h"
+#include "gw_tcp.h"
 #include "gw_rd.h"
 #include "gw_store.h"
 
@@ -93,8 +94,8 @@ void gw_metrics_latency(gw_metrics_t *m, uint64_t us)
 static void ep_sum(gw_t *gw, coap_ep_stats_t *out)
 {
     memset(out, 0, sizeof *out);
-    coap_ep_t *eps[4] = {gw->ep, gw->srv_ep, gw->coaps_ep, gw->dtls_ep};
-    for (int i = 0; i < 4; i++) {
+    coap_ep_t *eps[6] = {gw->ep, gw->srv_ep, gw->coaps_ep, gw->dtls_ep, gw->tcp_ep, gw->tcp_srv_ep};
+    for (int i = 0; i < 6; i++) {
         if (!eps[i]) continue;
         const coap_ep_stats_t *s = coap_ep_stats(eps[i]);
         out->rx += s->rx, out->tx += s->tx, out->malformed += s->malformed;
@@ -441,6 +442,7 @@ void gw_metrics_respond(gw_t *gw, http_req_t *req)
     state_families(f, gw->store);
     forward_families(f, gw->forward);
     gw_dtls_metrics(f, gw);
+    gw_tcp_metrics(f, gw);
     process_families(f, gw->metrics);
     if (fclose(f) || !buf) {
         free(buf);

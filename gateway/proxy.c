@@ -14,6 +14,7 @@
 #include "gw_guard.h"
 #include "gw_limits.h"
 #include "gw_location.h"
+#include "gw_tcp.h"
 #include "gw_map.h"
 #include "gw_metrics.h"
 
@@ -167,6 +168,12 @@ static void answer_error(waiter_t *w, int err)
         log_done(x->gw, w, w->req, x->uri,
                  COAP_ERR_IS_DTLS(err) ? coap_strerror(err) : "DTLS session gone");
         http_respond_text(w->req, 502, "%s", dtls);
+        return;
+    }
+    /* 504: the connection a device registered over is gone, as if silent */
+    if (gw_tcp_gone(x->gw, x->ep, x->uri, &x->addr, err, dtls, sizeof dtls)) {
+        log_done(x->gw, w, w->req, x->uri, "TCP connection gone");
+        http_respond_text(w->req, 504, "%s", dtls);
         return;
     }
     unsigned status = err == COAP_ERR_TIMEOUT ? 504 : 502;
@@ -417,6 +424,10 @@ static int start_exchange(exch_t *x, http_req_t *req, const gw_target_t *t, cons
         if (gw_dtls_gone(gw, ep, t->uri, &t->addr, rc, msg, sizeof msg)) {
             http_req_set_log(req, t->uri, "DTLS session gone");
             return http_respond_text(req, 502, "%s", msg), -1;
+        }
+        if (gw_tcp_gone(gw, ep, t->uri, &t->addr, rc, msg, sizeof msg)) {
+            http_req_set_log(req, t->uri, "TCP connection gone");
+            return http_respond_text(req, 504, "%s", msg), -1;
         }
         return http_respond_text(req, 502, "cannot send to %s: %s", t->uri, coap_strerror(rc)), -1;
     }

@@ -58,7 +58,8 @@ static gw_device_t *add_device(const rd_call_t *c, rd_reg_t *r, const char *ep, 
     gw_device_t *d = gw_device_add_rd(c->rd->gw, ep, uri, addr);
     if (!d) return NULL;
     snprintf(d->rd_id, sizeof d->rd_id, "%s", r->id);
-    d->via_session = c->who[0] != '\0'; /* over DTLS: c->id is gone by now */
+    d->via_session = c->who[0] != '\0';             /* over DTLS: c->id is gone by now */
+    d->via_conn = !strncmp(uri, "coap+tcp://", 11); /* over the TCP listener */
     d->links_len = c->req->payload_len;
     if (!(d->links = rd_copy_links(c->req)) || (c->who[0] && !(d->auth = strdup(c->who))) ||
         rd_reg_set_owner(r, c->who[0] ? c->who : NULL))

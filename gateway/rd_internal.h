@@ -14,7 +14,7 @@
 #include "gw_store.h"
 
 #define RD_DEFAULT_LT 90000u /* RFC 9176 §5: 25 hours */
-#define RD_SERVERS    2      /* coap.listen and coap.listen_dtls */
+#define RD_SERVERS    3      /* coap.listen, coap.listen_dtls, coap.listen_tcp */
 #define RD_LABEL_MAX  1100   /* "x509:" and a subject DN */
 #define RD_LOOKUPS    2      /* /rd-lookup/ep and /rd-lookup/res (RFC 9176 §6) */
 
@@ -97,7 +97,7 @@ int rd_resolve_base(const rd_call_t *c, const rd_params_t *p, char *uri, size_t 
 /* A copy of the request's payload (the links), '\0'-terminated; NULL on
  * no memory. */
 char *rd_copy_links(const coap_server_request_t *req);
-/* The address of a base URI this directory made (coap:// or coaps://, an
+/* The address of a base URI this directory made (coap://, coaps://, coap+tcp://, an
  * IP literal). 0 or -1. */
 int rd_base_addr(const char *uri, coap_addr_t *addr);
 /* A registration or update from the base address itself: online now. */

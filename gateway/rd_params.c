@@ -162,7 +162,7 @@ static const char *parse_base(const char *base, coap_addr_t *addr)
 int rd_base_addr(const char *uri, coap_addr_t *addr)
 {
     coap_parsed_uri_t u;
-    if (coap_uri_parse(&u, uri) || !u.host_is_literal) return -1;
+    if (coap_uri_parse_ex(&u, uri, COAP_URI_TCP) || !u.host_is_literal) return -1;
     return coap_addr_from_host(addr, u.host, u.port) ? -1 : 0;
 }
 
@@ -214,7 +214,16 @@ int rd_resolve_base(const rd_call_t *c, const rd_params_t *p, char *uri, size_t 
         rd_answer(c, COAP_FORBIDDEN, "source address not in the target allowlist");
         return -1;
     }
-    if (!p->has_base) {
+    int over_tcp = c->srv && c->srv == gw->tcp_srv;
+    if (over_tcp && p->has_base) { /* as over DTLS: nothing around the connection */
+        rd_answer(c, COAP_BAD_REQUEST,
+                  "base: not with a registration over TCP (the device is reached over its "
+                  "connection)");
+        return -1;
+    }
+    if (over_tcp) {
+        source_base("coap+tcp", c->req->peer, addr, uri, cap);
+    } else if (!p->has_base) {
         source_base("coap", c->req->peer, addr, uri, cap);
     } else {
         const char *bad = parse_base(p->base, addr);

@@ -95,6 +95,7 @@ static void keep_restart_only(const cfg_t *now, cfg_t *next)
         {"http.tls_client_ca", offsetof(cfg_t, tls_client_ca), 1},
         {"coap.listen", offsetof(cfg_t, coap_listen), 1},
         {"coap.listen_dtls", offsetof(cfg_t, coap_listen_dtls), 1},
+        {"coap.listen_tcp", offsetof(cfg_t, coap_listen_tcp), 1},
         {"state.path", offsetof(cfg_t, state_path), 1},
         {"state.redis", offsetof(cfg_t, state_redis), 1},
         {"cluster.advertise", offsetof(cfg_t, cluster_advertise), 1},
@@ -111,6 +112,8 @@ static void keep_restart_only(const cfg_t *now, cfg_t *next)
         {"dtls.max_handshakes", offsetof(cfg_t, dtls_max_handshakes), 0},
         {"dtls.idle_s", offsetof(cfg_t, dtls_idle_s), 0},
         {"dtls.handshakes_per_s", offsetof(cfg_t, dtls_handshakes_per_s), 0},
+        {"coap.tcp_max_connections", offsetof(cfg_t, tcp_max_connections), 0},
+        {"coap.tcp_idle_s", offsetof(cfg_t, tcp_idle_s), 0},
     };
     /* HTTPS stays on until a restart: so do the certificate and key it
      * reloads, when the new configuration drops them with it */
@@ -215,8 +218,8 @@ static int apply(gw_t *gw, cfg_t *next, gw_ids_t *ids, char *err, size_t errlen)
      * them); a registration never does, and one the new list (or the new
      * identities) no longer allows goes. */
     gw_rd_reloaded(gw->rd);
-    coap_server_t *servers[2] = {gw->srv, gw->dtls_srv};
-    for (int i = 0; i < 2; i++)
+    coap_server_t *servers[3] = {gw->srv, gw->dtls_srv, gw->tcp_srv};
+    for (int i = 0; i < 3; i++)
         if (servers[i])
             coap_server_set_upload_limits(servers[i], gw->cfg.max_uploads,
                                           gw->cfg.max_uploads_per_peer);

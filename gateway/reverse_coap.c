@@ -90,6 +90,7 @@ void rv_forward_coap(gw_reverse_t *rv, coap_server_t *srv, const coap_server_req
                   status == 403   ? COAP_FORBIDDEN
                   : status == 502 ? COAP_BAD_GATEWAY
                   : status == 503 ? COAP_SERVICE_UNAVAILABLE
+                  : status == 504 ? COAP_GATEWAY_TIMEOUT
                                   : COAP_BAD_REQUEST,
                   msg);
         return;

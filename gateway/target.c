@@ -12,6 +12,7 @@
 #include "gw_creds.h"
 #include "gw_coaps.h"
 #include "gw_dns.h"
+#include "gw_tcp.h"
 #include "gw_tokens.h"
 
 #include <ctype.h>
@@ -63,7 +64,8 @@ static int hc_target(http_req_t *req, const char *rest, const char *q, char *out
 int gw_target_hc_uri(const char *rest, const char *q, char *out, size_t cap)
 {
     if ((size_t)snprintf(out, cap, "%s", rest) >= cap) return -1;
-    if (!strncasecmp(out, "coap%3A", 7) || !strncasecmp(out, "coaps%3A", 8))
+    if (!strncasecmp(out, "coap%3A", 7) || !strncasecmp(out, "coaps%3A", 8) ||
+        !strncasecmp(out, "coap%2Btcp%3A", 13))
         pct_decode_inplace(out);
     char *a = strstr(out, "://");
     if (a) {
@@ -133,17 +135,18 @@ static int addr_is_local(const coap_addr_t *a)
 }
 
 /* Whether `target` is the gateway's own CoAP endpoint for its scheme
- * (coap.listen for coap://, coap.listen_dtls for coaps://): a request
+ * (coap.listen for coap://, coap.listen_dtls for coaps://, coap.listen_tcp
+ * for coap+tcp://): a request
  * proxied there would arrive from the gateway's own address and pass for
  * a local client (the Resource Directory trusts the source host), or
  * over DTLS as whatever identity its credentials name, and could loop
  * back through the forward proxy. */
-static int is_gateway_itself(gw_t *gw, const coap_addr_t *target, int secure)
+static int is_gateway_itself(gw_t *gw, const coap_addr_t *target, int secure, int tcp)
 {
     /* read once at start: no system call per request */
-    const coap_addr_t *own = secure ? &gw->dtls_addr : &gw->srv_addr;
+    const coap_addr_t *own = tcp ? &gw->tcp_addr : secure ? &gw->dtls_addr : &gw->srv_addr;
     coap_addr_t t = *target;
-    if (!(secure ? gw->dtls_ep : gw->srv_ep)) return 0;
+    if (!(tcp ? gw->tcp_srv_ep : secure ? gw->dtls_ep : gw->srv_ep)) return 0;
     coap_addr_unmap(&t);
     if (coap_addr_port(&t) != coap_addr_port(own)) return 0;
     return coap_addr_equal(&t, own) || addr_is_loopback_or_any(&t) || addr_is_local(&t);
@@ -172,9 +175,14 @@ static int compose(const coap_parsed_uri_t *u, gw_target_t *t, char *msg, size_t
     coap_msg_t m;
     coap_msg_init(&m, COAP_CON, COAP_GET, 0);
     coap_uri_to_options(u, &m, COAP_URI_OPT_HOST | COAP_URI_OPT_PORT);
-    if (coap_uri_compose(&m, u->secure, u->host, u->port, t->uri, sizeof t->uri) < 0)
+    /* the composer writes coap:// or coaps://; coap+tcp:// is the same
+     * URI with its own scheme (RFC 8323 §8.1) */
+    size_t skip = u->tcp ? sizeof "coap+tcp" - sizeof "coap" : 0;
+    if (coap_uri_compose(&m, u->secure, u->host, u->port, t->uri + skip, sizeof t->uri - skip) < 0)
         return FAIL(414, "target URI too long");
+    if (u->tcp) memcpy(t->uri, "coap+tcp", sizeof "coap+tcp" - 1);
     t->secure = u->secure;
+    t->tcp = u->tcp;
     return 0;
 }
 
@@ -192,6 +200,30 @@ static int session_target(gw_t *gw, const char *raw, gw_target_t *t, char *msg, 
     t->addr = t->device->addr;
     t->ep = gw->dtls_ep;
     return compose(&u, t, msg, cap);
+}
+
+/* A device registered over the TCP listener is reached over the
+ * connection it registered over (its URI is coap+tcp://PEER): the
+ * listener never connects out, so the request goes to that peer and no one
+ * else. With the connection gone (the device is offline), or no listener
+ * (a restored registration after a restart with coap.listen_tcp off),
+ * there is no way to it until it connects again: 504 at once, and never
+ * a connection of our own to the port it connected from. */
+static int conn_target(gw_t *gw, const char *raw, gw_target_t *t, char *msg, size_t cap)
+{
+    coap_parsed_uri_t u; /* about 2.4 KB: on the stack, the loop runs shallow */
+    int rc = coap_uri_parse_ex(&u, raw, COAP_URI_TCP);
+    if (rc) return FAIL(400, "malformed target URI %s: %s", raw, coap_strerror(rc));
+    t->addr = t->device->addr;
+    t->ep = gw->tcp_srv_ep;
+    if ((rc = compose(&u, t, msg, cap))) return rc;
+    if (t->ep && t->device->online) return 0;
+    if (!gw_tcp_gone(gw, t->ep, t->uri, &t->addr, COAP_ERR_CONN_CLOSED, msg, cap))
+        snprintf(msg, cap,
+                 "%s: the device registered over a TCP connection, and coap.listen_tcp "
+                 "is off now",
+                 t->uri);
+    return 504;
 }
 
 /* The address of a host name (the port is u's): from the resolver's
@@ -242,11 +274,13 @@ static int finish_target(gw_t *gw, const char *raw, gw_target_t *t, char *msg, s
                     t->device->name, t->device->held_by, t->device->name);
     if (t->device && t->device->via_session && gw->dtls_ep)
         return session_target(gw, raw, t, msg, cap);
+    if (t->device && t->device->via_conn) return conn_target(gw, raw, t, msg, cap);
     t->ep = NULL;        /* gw_target_ep picks it by scheme */
     coap_parsed_uri_t u; /* about 2.4 KB: on the stack, the loop runs shallow */
-    int rc = coap_uri_parse(&u, raw);
-    if (rc == COAP_ERR_URI_SCHEME)
-        return FAIL(400, "unsupported scheme in %s: coap:// and coaps:// are proxied", raw);
+    int rc = coap_uri_parse_ex(&u, raw, COAP_URI_TCP);
+    if (rc == COAP_ERR_URI_SCHEME || (!rc && u.tcp && u.secure))
+        return FAIL(400, "unsupported scheme in %s: coap://, coaps:// and coap+tcp:// are proxied",
+                    raw);
     if (rc) return FAIL(400, "malformed target URI %s: %s", raw, coap_strerror(rc));
     const gw_device_t *d = NULL;
     if (u.host_is_literal) {
@@ -264,7 +298,8 @@ static int finish_target(gw_t *gw, const char *raw, gw_target_t *t, char *msg, s
                         u.host);
         if ((rc = resolve_name(gw, &u, d, t, msg, cap))) return rc;
     }
-    if (is_gateway_itself(gw, &t->addr, u.secure)) return FAIL(403, "target is the gateway itself");
+    if (is_gateway_itself(gw, &t->addr, u.secure, u.tcp))
+        return FAIL(403, "target is the gateway itself");
     /* ranges never open low ports or the metadata service (RFC 7252 §11.5) */
     if (!u.host_is_literal && check_named(gw, u.host, d, t, msg, cap)) return 403;
     if (u.host_is_literal && gw_acl_check_target(gw->acl, &t->addr, u.host, msg, cap)) return 403;

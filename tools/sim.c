@@ -401,6 +401,7 @@ static void usage(FILE *f)
         "  --listen-tcp ADDR:PORT  serve the same resources over TCP too (coap+tcp://,\n"
         "                        RFC 8323); a coap+tcp:// --register connects out from\n"
         "                        it and is answered and reached back over that connection\n"
+        "                        (without --listen-tcp it connects out from no listener)\n"
         "  --listen-tls ADDR:PORT  serve them over TLS too (coaps+tcp://, RFC 8323 §9; TLS\n"
         "                        1.3 or 1.2), with the credentials below as for --listen-dtls\n"
         "  -h, --help            this text\n",
@@ -569,10 +570,6 @@ static int parse_args(int argc, char **argv, sim_t *s, sim_reg_t *g, opts_t *o)
             return 2;
         }
     }
-    if (o->rd_uri && g->uri.tcp && !o->listen_tcp) {
-        fprintf(stderr, "coapgw-sim: a coap+tcp:// --register needs --listen-tcp (see --help)\n");
-        return 2;
-    }
     int secured = o->listen_dtls || o->listen_tls;
     if (secured != tls_args_given(&o->tls) || (o->rd_uri && g->uri.secure && !o->listen_dtls)) {
         fprintf(stderr, "coapgw-sim: %s (see --help)\n",
@@ -620,7 +617,9 @@ static void print_dtls_stats(const listener_t *l)
 static int open_listener(sim_t *s, const char *where, const tls_args_t *tls, int tls_stream)
 {
     coap_addr_t addr;
-    if (coap_addr_parse(&addr, where, tls ? 5684 : 5683)) {
+    /* "" with SIM_TCP_OUT: a client-only TCP endpoint, listening nowhere */
+    int outbound_only = tls == SIM_TCP_OUT && !*where;
+    if (!outbound_only && coap_addr_parse(&addr, where, tls ? 5684 : 5683)) {
         fprintf(stderr, "coapgw-sim: bad listen address %s\n", where);
         return 2;
     }
@@ -631,7 +630,8 @@ static int open_listener(sim_t *s, const char *where, const tls_args_t *tls, int
     int tcp = tls == SIM_TCP || tls == SIM_TCP_OUT, stream = tcp || tls_stream;
     const char *scheme = tcp ? "coap+tcp" : tls_stream ? "coaps+tcp" : tls ? "coaps" : "coap";
     if (tcp) {
-        ep = sim_tcp_endpoint(&addr, tls == SIM_TCP_OUT ? s->reg_tcp : NULL, &err);
+        ep = sim_tcp_endpoint(outbound_only ? NULL : &addr, tls == SIM_TCP_OUT ? s->reg_tcp : NULL,
+                              &err);
     } else if (tls_stream) {
         ep = sim_tls_endpoint(&addr, tls, &err);
     } else if (!tls) {
@@ -657,7 +657,10 @@ static int open_listener(sim_t *s, const char *where, const tls_args_t *tls, int
     l->srv = coap_server_new(ep, NULL);
     coap_ep_attach(ep, s->loop);
     add_resources(s, l);
-    fprintf(stderr, "coapgw-sim: listening on %s://%s\n", scheme, where);
+    if (outbound_only)
+        fprintf(stderr, "coapgw-sim: coap+tcp: connecting out only, listening nowhere\n");
+    else
+        fprintf(stderr, "coapgw-sim: listening on %s://%s\n", scheme, where);
     return 0;
 }
 
@@ -687,20 +690,24 @@ int main(int argc, char **argv)
     s.temperature = 21.5;
     s.humidity = 41.2;
     s.loop = base_loop_new();
+    /* before "listening on" is printed: tests send SIGUSR1 once they read
+     * it, and its default action would end the simulator */
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    signal(SIGUSR1, on_signal);
     if (o.rd_uri && g.uri.tcp) s.reg_tcp = &g;
     if ((rc = open_listener(&s, o.listen, NULL, 0)) ||
         (o.listen_dtls && (rc = open_listener(&s, o.listen_dtls, &o.tls, 0))) ||
         (o.listen_tls && (rc = open_listener(&s, o.listen_tls, &o.tls, 1))) ||
         (o.listen_tcp &&
-         (rc = open_listener(&s, o.listen_tcp, o.rd_uri && g.uri.tcp ? SIM_TCP_OUT : SIM_TCP, 0))))
+         (rc = open_listener(&s, o.listen_tcp, o.rd_uri && g.uri.tcp ? SIM_TCP_OUT : SIM_TCP, 0))) ||
+        /* a coap+tcp:// --register without --listen-tcp: connects out only */
+        (!o.listen_tcp && s.reg_tcp && (rc = open_listener(&s, "", SIM_TCP_OUT, 0))))
         return rc;
     for (int i = 0; i < o.ngroups; i++)
         if ((rc = sim_group_join(s.l[0].udp, o.groups[i]))) return rc;
     s.tick = base_loop_timer_new(s.loop, on_tick, &s);
     base_loop_timer_arm_in(s.tick, s.period_ms);
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
-    signal(SIGUSR1, on_signal);
     if (o.rd_uri) { /* registers from the listener's own socket */
         g.ep = s.l[g.uri.tcp ? s.nl - 1 : g.uri.secure ? 1 : 0].ep; /* TCP's is the last */
         g.links = links;
