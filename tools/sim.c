@@ -392,20 +392,22 @@ static void usage(FILE *f)
         "                        below: a client must show the PSK identity and key, a\n"
         "                        certificate from -C's CA, or a raw public key (any with -M\n"
         "                        alone; --rpk-pin names the one allowed). A coaps:// --register\n"
-        "                        goes from this listener, with the same credentials.\n"
-        "  --group ADDR[%IF]     join multicast group ADDR (224.0.1.187, ff02::fd) on\n"
-        "                        interface IF (default: by route), repeatable: a member of\n"
-        "                        group requests and multicast discovery (RFC 7252 §8); needs\n"
-        "                        --listen on a wildcard address (0.0.0.0 or [::]) and the\n"
-        "                        group's port\n"
-        "  --listen-tcp ADDR:PORT  serve the same resources over TCP too (coap+tcp://,\n"
-        "                        RFC 8323); a coap+tcp:// --register connects out from\n"
-        "                        it and is answered and reached back over that connection\n"
-        "                        (without --listen-tcp it connects out from no listener)\n"
-        "  --listen-tls ADDR:PORT  serve them over TLS too (coaps+tcp://, RFC 8323 §9; TLS\n"
-        "                        1.3 or 1.2), with the credentials below as for --listen-dtls\n"
-        "  -h, --help            this text\n",
+        "                        goes from this listener, with the same credentials.\n",
         f);
+    fputs(/* two strings: C11 promises only 4,095 characters in one */
+          "  --group ADDR[%IF]     join multicast group ADDR (224.0.1.187, ff02::fd) on\n"
+          "                        interface IF (default: by route), repeatable: a member of\n"
+          "                        group requests and multicast discovery (RFC 7252 §8); needs\n"
+          "                        --listen on a wildcard address (0.0.0.0 or [::]) and the\n"
+          "                        group's port\n"
+          "  --listen-tcp ADDR:PORT  serve the same resources over TCP too (coap+tcp://,\n"
+          "                        RFC 8323); a coap+tcp:// --register connects out from\n"
+          "                        it and is answered and reached back over that connection\n"
+          "                        (without --listen-tcp it connects out from no listener)\n"
+          "  --listen-tls ADDR:PORT  serve them over TLS too (coaps+tcp://, RFC 8323 §9; TLS\n"
+          "                        1.3 or 1.2), with the credentials below as for --listen-dtls\n"
+          "  -h, --help            this text\n",
+          f);
     fputs(tls_args_usage, f);
     fputs("Logs one line per request and per DTLS event on stderr; SIGUSR1 prints the DTLS\n"
           "counters; SIGINT or SIGTERM end it.\n",
@@ -699,8 +701,8 @@ int main(int argc, char **argv)
     if ((rc = open_listener(&s, o.listen, NULL, 0)) ||
         (o.listen_dtls && (rc = open_listener(&s, o.listen_dtls, &o.tls, 0))) ||
         (o.listen_tls && (rc = open_listener(&s, o.listen_tls, &o.tls, 1))) ||
-        (o.listen_tcp &&
-         (rc = open_listener(&s, o.listen_tcp, o.rd_uri && g.uri.tcp ? SIM_TCP_OUT : SIM_TCP, 0))) ||
+        (o.listen_tcp && (rc = open_listener(&s, o.listen_tcp,
+                                             o.rd_uri && g.uri.tcp ? SIM_TCP_OUT : SIM_TCP, 0))) ||
         /* a coap+tcp:// --register without --listen-tcp: connects out only */
         (!o.listen_tcp && s.reg_tcp && (rc = open_listener(&s, "", SIM_TCP_OUT, 0))))
         return rc;
