@@ -159,7 +159,7 @@ typedef struct {
                                          shared by several gateways (replaces state.path); "" */
     char *cluster_advertise;          /* cluster.advertise: the URL the other gateways reach this
                                          one at (http://HOST:PORT); "": no forwarding */
-    char *cluster_token;              /* cluster.token: the secret a forwarded request carries; "" */
+    char *cluster_token; /* cluster.token: the secret a forwarded request carries; "" */
 } cfg_t;
 
 /* Fills c (treated as uninitialized: call cfg_free first to reuse one)
