@@ -469,7 +469,7 @@ int coap_req_send(coap_req_t *req, coap_resp_cb cb, void *arg)
         return rc;
     }
     if (req->timeout_ms) coap_req_arm_(req, req->timeout_ms);
-    if (req->group && req->observe) coap_req_arm_(req, 60000 + (uint64_t)req->rereg_margin_ms);
+    if (req->group && req->observe) coap_group_arm_rereg_(req);
     if ((req->budget = req->ep->req_budget)) req->budget->used++;
     return COAP_OK;
 }

@@ -90,6 +90,11 @@ void coap_group_deliver_(coap_req_t *req, const coap_msg_t *m)
     if (req->stop_how) coap_req_finish_(req, COAP_ERR_CANCELLED, NULL);
 }
 
+void coap_group_arm_rereg_(coap_req_t *req)
+{
+    coap_req_arm_(req, GROUP_DEFAULT_MAX_AGE_S * 1000 + (uint64_t)req->rereg_margin_ms);
+}
+
 void coap_group_timer_(coap_req_t *req)
 {
     if (!req->observe) { /* the window is over: the final call */
@@ -98,7 +103,7 @@ void coap_group_timer_(coap_req_t *req)
     }
     /* groupcomm-bis §3.7: the registration again, with the same token */
     req->ep->stats.reregistrations++;
-    coap_req_arm_(req, GROUP_DEFAULT_MAX_AGE_S * 1000 + (uint64_t)req->rereg_margin_ms);
+    coap_group_arm_rereg_(req);
     if (req->tx) return; /* the last one is still in its RST window */
     int rc = coap_req_transmit_(req);
     if (rc) coap_req_finish_(req, rc, NULL);

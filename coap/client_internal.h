@@ -123,6 +123,8 @@ void coap_b2win_free_(coap_req_t *req);
  * request's timer (its window's end, or a re-registration); its memory. */
 void coap_group_deliver_(coap_req_t *req, const coap_msg_t *msg);
 void coap_group_timer_(coap_req_t *req);
+/* An observing group request's re-registration: Max-Age's default ahead. */
+void coap_group_arm_rereg_(coap_req_t *req);
 void coap_group_free_(coap_req_t *req);
 
 /* client_notif.c: a notification that comes as its first block (RFC 7959
