@@ -52,11 +52,20 @@ enum {
  * The option values point into u, which must outlive m. */
 int coap_uri_to_options(const coap_parsed_uri_t *u, coap_msg_t *m, int flags);
 
-/* §6.5: composes the request URI of m. dest_host is the destination's IP
- * literal (IPv6 without brackets), used when m has no Uri-Host; dest_port is
- * used when m has no Uri-Port. Returns the length written (NUL-terminated),
- * or COAP_ERR_NOSPACE. */
-int coap_uri_compose(const coap_msg_t *m, int secure, const char *dest_host, uint16_t dest_port,
+/* The scheme coap_uri_compose writes: coap, coaps, coap+tcp or coaps+tcp
+ * (RFC 7252 §6.1, §6.2; RFC 8323 §8.1, §8.2). */
+enum { COAP_SCHEME_SECURE = 1, COAP_SCHEME_TCP = 2 };
+static inline int coap_uri_scheme(const coap_parsed_uri_t *u)
+{
+    return (u->secure ? COAP_SCHEME_SECURE : 0) | (u->tcp ? COAP_SCHEME_TCP : 0);
+}
+
+/* §6.5: composes the request URI of m under scheme (COAP_SCHEME_* bits;
+ * 0 is coap://). dest_host is the destination's IP literal (IPv6 without
+ * brackets), used when m has no Uri-Host; dest_port is used when m has no
+ * Uri-Port. Returns the length written (NUL-terminated), or
+ * COAP_ERR_NOSPACE. */
+int coap_uri_compose(const coap_msg_t *m, int scheme, const char *dest_host, uint16_t dest_port,
                      char *out, size_t cap);
 
 /* Percent-decodes src[0..len) into dst (cap bytes). Returns the decoded

@@ -267,11 +267,14 @@ static void put_encoded(sbuf_t *b, const uint8_t *s, size_t n, const char *keep)
 
 #define SUB_DELIMS "!$&'()*+,;="
 
-int coap_uri_compose(const coap_msg_t *m, int secure, const char *dest_host, uint16_t dest_port,
+int coap_uri_compose(const coap_msg_t *m, int scheme, const char *dest_host, uint16_t dest_port,
                      char *out, size_t cap)
 {
+    static const char *const names[] = {"coap://", "coaps://", "coap+tcp://", "coaps+tcp://"};
+    const char *name = names[scheme & 3];
+    int secure = scheme & COAP_SCHEME_SECURE; /* RFC 8323 §8.2: TLS keeps 5684 */
     sbuf_t b = {out, cap, 0, 0};
-    put(&b, secure ? "coaps://" : "coap://", secure ? 8 : 7);
+    put(&b, name, strlen(name));
 
     const coap_msg_opt_t *h = coap_msg_find_opt(m, COAP_OPT_URI_HOST);
     const uint8_t *host = h ? coap_msg_opt_value(h) : (const uint8_t *)dest_host;

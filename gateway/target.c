@@ -175,12 +175,8 @@ static int compose(const coap_parsed_uri_t *u, gw_target_t *t, char *msg, size_t
     coap_msg_t m;
     coap_msg_init(&m, COAP_CON, COAP_GET, 0);
     coap_uri_to_options(u, &m, COAP_URI_OPT_HOST | COAP_URI_OPT_PORT);
-    /* the composer writes coap:// or coaps://; coap+tcp:// is the same
-     * URI with its own scheme (RFC 8323 §8.1) */
-    size_t skip = u->tcp ? sizeof "coap+tcp" - sizeof "coap" : 0;
-    if (coap_uri_compose(&m, u->secure, u->host, u->port, t->uri + skip, sizeof t->uri - skip) < 0)
+    if (coap_uri_compose(&m, coap_uri_scheme(u), u->host, u->port, t->uri, sizeof t->uri) < 0)
         return FAIL(414, "target URI too long");
-    if (u->tcp) memcpy(t->uri, "coap+tcp", sizeof "coap+tcp" - 1);
     t->secure = u->secure;
     t->tcp = u->tcp;
     return 0;

@@ -164,6 +164,28 @@ START_TEST(tcp_schemes_when_asked)
 }
 END_TEST
 
+/* The TCP schemes compose back to themselves (RFC 8323 §8.1, §8.2), with
+ * coaps+tcp's default port 5684: a coap+tcp:// target once came back as
+ * coap:// (tests/fuzz/corpus-map/tcp-target, found by fuzz_map). */
+START_TEST(compose_tcp_schemes)
+{
+    static const char *const uris[] = {"coap+tcp://127.0.0.1:5783/", "coaps+tcp://[::1]/a?b",
+                                       "coaps+tcp://127.0.0.1:5683/x", "coap+tcp://10.0.0.1/"};
+    static coap_parsed_uri_t u;
+    for (size_t i = 0; i < sizeof uris / sizeof *uris; i++) {
+        ck_assert_int_eq(coap_uri_parse_ex(&u, uris[i], COAP_URI_TCP), COAP_OK);
+        coap_msg_t m;
+        coap_msg_init(&m, COAP_CON, COAP_GET, 1);
+        ck_assert_int_eq(coap_uri_to_options(&u, &m, COAP_URI_OPT_HOST | COAP_URI_OPT_PORT),
+                         COAP_OK);
+        char out[128];
+        ck_assert_int_gt(coap_uri_compose(&m, coap_uri_scheme(&u), u.host, u.port, out, sizeof out),
+                         0);
+        ck_assert_str_eq(out, uris[i]);
+    }
+}
+END_TEST
+
 START_TEST(too_many_segments)
 {
     char uri[512] = "coap://h";
@@ -229,6 +251,7 @@ int main(void)
     tcase_add_loop_test(tc, rejects_bad_uris, 0, (int)(sizeof bad / sizeof bad[0]));
     tcase_add_test(tc, too_many_segments);
     tcase_add_test(tc, tcp_schemes_when_asked);
+    tcase_add_test(tc, compose_tcp_schemes);
     tcase_add_test(tc, compose_from_destination);
     tcase_add_test(tc, pct_decode);
     tcase_add_test(tc, host_names);
