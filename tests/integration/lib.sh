@@ -73,6 +73,16 @@ wait_for() {
     return 1
 }
 
+# within SECONDS CMD...: CMD succeeds within that time (polled every
+# 0.1 s). Its own names start with _within_, so CMD still sees a caller's
+# $n or $i.
+within() {
+    local _within_tries=$(($1 * 10)) _within_i
+    shift
+    for _within_i in $(seq 1 "$_within_tries"); do "$@" && return 0; sleep 0.1; done
+    return 1
+}
+
 ok() { PASSED=$((PASSED + 1)); echo "ok   - $*"; }
 fail() { FAILED=$((FAILED + 1)); echo "FAIL - $*"; }
 

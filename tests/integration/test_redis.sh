@@ -59,13 +59,6 @@ register() {
 location() { grep -o 'Location-Path:rd, Location-Path:[^ ]*' "$TMP/coap.out" | tail -1 | sed 's/.*Location-Path://'; }
 devices() { curl -s "$1/api/devices" | python3 -c 'import json,sys; print(" ".join(sorted(d["name"] for d in json.load(sys.stdin) if d["source"] == "rd")))'; }
 has() { [[ " $(devices "$1") " == *" $2 "* ]]; }
-# within SECONDS CMD...: CMD succeeds within that time (polled every 0.1 s)
-within() {
-    local n=$(($1 * 10)) _
-    shift
-    for _ in $(seq 1 "$n"); do "$@" && return 0; sleep 0.1; done
-    return 1
-}
 served() { [ "$(curl -s -o /dev/null -w '%{http_code}' "$1/devices/$2/sensors/temperature")" = 200 ]; }
 metric() { curl -s "$1/metrics" | awk -v n="$2" '$1 == n { print $2 }'; }
 

@@ -43,15 +43,15 @@ wait_for "coapgw (defaults)" curl -sf "http://127.0.0.1:$HD/healthz"
 wait_for "coapgw-sim" "$BUILD/coapgw-client" -T 1 "coap://127.0.0.1:$SIM_PORT/sensors/humidity"
 
 metric() { curl -s "$1/metrics" | awk -v n="$2" '$1 == n { print $2 }'; }
-# within "closed after S" LOW HIGH: S (seconds) in [LOW, HIGH)
-within() { awk -v s="$1" -v lo="$2" -v hi="$3" 'BEGIN { exit !(s >= lo && s < hi) }'; }
+# in_range S LOW HIGH: S (seconds) in [LOW, HIGH)
+in_range() { awk -v s="$1" -v lo="$2" -v hi="$3" 'BEGIN { exit !(s >= lo && s < hi) }'; }
 now() { date +%s.%N; }
 
 header() {
     python3 "$HERE/slow_clients.py" header "$HS" 1 8 >"$TMP/header.out"
     sed 's/^/    /' "$TMP/header.out"
     read -r _ what _ secs <"$TMP/header.out"
-    [ "$what" = closed ] && within "$secs" 2.9 4 || return 1
+    [ "$what" = closed ] && in_range "$secs" 2.9 4 || return 1
     [ "$(metric "$S" 'coapgw_http_closed_total{reason="header_timeout"}')" = 1 ] || return 1
     # the request line never came, so no access line: the server's own line
     grep -q 'http: closed 1 connection(s): no complete request header in time' "$TMP/slow.log"
@@ -65,7 +65,7 @@ body() {
     body_on "$HS" >"$TMP/body.out"
     sed 's/^/    /' "$TMP/body.out"
     read -r _ what _ secs <"$TMP/body.out"
-    [ "$what" = closed ] && within "$secs" 2 2.9 || return 1
+    [ "$what" = closed ] && in_range "$secs" 2 2.9 || return 1
     [ "$(metric "$S" 'coapgw_http_closed_total{reason="body_timeout"}')" = 1 ] || return 1
     grep -q 'POST /devices/demo/echo 0 .* closed: request body not complete within 2000 ms' "$TMP/slow.log" ||
         return 1
@@ -96,7 +96,7 @@ stalled() {
         "($(((peak - rss0) / 20 / 1024)) KiB a stream); events dropped for them:" \
         "$(metric "$S" coapgw_sse_dropped_events_total)"
     stop stall
-    [ "$n" = 0 ] && within "$secs" 2 6 || return 1
+    [ "$n" = 0 ] && in_range "$secs" 2 6 || return 1
     # AddressSanitizer's quarantine keeps freed memory: the bound is for real builds
     grep -q '^COAPGW_SANITIZE:BOOL=ON' "$BUILD/CMakeCache.txt" 2>/dev/null ||
         [ $(((peak - rss0) / 20)) -lt $((64 * 1024)) ] || return 1
