@@ -2,12 +2,11 @@
  * map.c - the HTTP <-> CoAP mapping: RFC 8075 (HTTP client -> CoAP server)
  * and RFC 7252 §10.1 (CoAP client -> HTTP server). Every mapping is a table,
  * one row per entry (shared/rfc8075-tables.md), unit-tested row by row in
- * tests/unit/test_map.c. Media types come from the engine's Content-Format
- * registry (coap_cf.h); map_headers.c parses the HTTP headers.
+ * tests/unit/test_map.c. Media types (the engine's Content-Format
+ * registry) and the other headers are parsed in map_headers.c.
  */
 #include "gw_map.h"
 
-#include "coap_cf.h"
 #include "coap_msg.h"
 
 #include <string.h>
