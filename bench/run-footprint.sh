@@ -43,6 +43,26 @@ def ask(port, path):
     except OSError:
         return False
 
+def smaps(pid, out):
+    """Rss per mapped file (and [heap], [stack], anonymous) from
+    /proc/PID/smaps, largest first, then smaps_rollup's totals."""
+    per, name = {}, None
+    for line in open("/proc/%d/smaps" % pid):
+        f = line.split()
+        if not f[0].endswith(":") or "-" in f[0]:
+            name = f[5] if len(f) > 5 else "[anonymous]"
+            name = os.path.basename(name) if name.startswith("/") else name
+        elif f[0] == "Rss:":
+            per[name] = per.get(name, 0) + int(f[1])
+    with open(out, "w") as o:
+        for n, kib in sorted(per.items(), key=lambda kv: -kv[1]):
+            if kib:
+                o.write("  %-34s %6d KiB\n" % (n, kib))
+        for line in open("/proc/%d/smaps_rollup" % pid):
+            f = line.split()
+            if f[0] in ("Rss:", "Pss:", "Shared_Clean:", "Private_Clean:", "Private_Dirty:"):
+                o.write("  total %-28s %6s KiB\n" % (f[0][:-1], f[1]))
+
 def rss(pid):
     for line in open("/proc/%d/status" % pid):
         if line.startswith("VmRSS:"):
@@ -68,6 +88,8 @@ for i in range(runs):
     if i == runs - 1:
         time.sleep(2)
         idle = rss(p.pid)
+        if os.environ.get("SMAPS_OUT"):
+            smaps(p.pid, os.environ["SMAPS_OUT"])
         for _ in range(1000):
             ask(port, path)
         after = rss(p.pid)
@@ -79,13 +101,13 @@ PY
 
 HP=$(port tcp)
 export HTTPPORT=$HP
-read -r am ax ai aa < <(measure mhd_hello / "$BUILD/mhd_hello" "$HP")
+read -r am ax ai aa < <(SMAPS_OUT=$TMP/smaps.mhd measure mhd_hello / "$BUILD/mhd_hello" "$HP")
 GP=$(port tcp)
 GC=$(port udp)
 export HTTPPORT=$GP
 GW=("$BUILD/coapgw" --http-listen "127.0.0.1:$GP" --coap-listen "127.0.0.1:$GC"
     --set "devices=demo=coap://127.0.0.1:$SIMP")
-read -r gm gx gi ga < <(measure coapgw /healthz "${GW[@]}")
+read -r gm gx gi ga < <(SMAPS_OUT=$TMP/smaps.coapgw measure coapgw /healthz "${GW[@]}")
 read -r dm dx _ _ < <(measure coapgw /devices/demo/sensors/temperature "${GW[@]}")
 
 echo "$RUNS starts each; $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -93,6 +115,10 @@ printf '%-46s %12s %10s %14s %16s\n' program "start p50 ms" "max ms" "idle RSS K
 printf '%-46s %12s %10s %14s %16s\n' "bench/mhd_hello (bare libmicrohttpd)" "$am" "$ax" "$ai" "$aa"
 printf '%-46s %12s %10s %14s %16s\n' "coapgw, demo config: first /healthz" "$gm" "$gx" "$gi" "$ga"
 printf '%-46s %12s %10s %14s %16s\n' "coapgw, demo config: first proxied GET" "$dm" "$dx" "-" "-"
+for f in mhd coapgw; do
+    echo "idle Rss per mapping, $f (/proc/PID/smaps; the totals from smaps_rollup):"
+    cat "$TMP/smaps.$f"
+done
 echo "targets (issue #19): start to first answered request < 50 ms, idle RSS < 5 MB (5,120 KiB)"
 csv footprint program start_median_ms start_max_ms rss_idle_kib rss_after_kib
 csv_row footprint mhd_hello "$am" "$ax" "$ai" "$aa"
