@@ -10,7 +10,10 @@
 # every 0.5 ms until one is answered (/healthz for coapgw, / for mhd_hello;
 # and for coapgw also the first proxied GET /devices/demo/sensors/temperature
 # through to coapgw-sim); median and max of RUNS runs. Memory: VmRSS from
-# /proc after 2 s idle, and after 1,000 requests.
+# /proc after 2 s idle, and after 1,000 requests; Rss per mapped library
+# (/proc/PID/smaps) after the last run's idle 2 s. The demo's registrations
+# are kept in memory here (bench/lib.sh); tools/demo.sh keeps them in a file
+# (state.path), measured as a row of its own.
 # Series: $CSV_DIR/footprint.csv (program,start_median_ms,start_max_ms,
 # rss_idle_kib,rss_after_kib).
 # usage: bench/run-footprint.sh [RUNS]   (BUILD_DIR, CSV_DIR overridable)
@@ -109,13 +112,17 @@ GW=("$BUILD/coapgw" --http-listen "127.0.0.1:$GP" --coap-listen "127.0.0.1:$GC"
     --set "devices=demo=coap://127.0.0.1:$SIMP")
 read -r gm gx gi ga < <(SMAPS_OUT=$TMP/smaps.coapgw measure coapgw /healthz "${GW[@]}")
 read -r dm dx _ _ < <(measure coapgw /devices/demo/sensors/temperature "${GW[@]}")
+# tools/demo.sh keeps registrations in a file (state.path; above: in memory)
+read -r sm sx si sa < <(COAPGW_STATE_PATH=$TMP/state.db SMAPS_OUT=$TMP/smaps.coapgw-state \
+    measure coapgw /healthz "${GW[@]}")
 
 echo "$RUNS starts each; $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-46s %12s %10s %14s %16s\n' program "start p50 ms" "max ms" "idle RSS KiB" "RSS after 1k req"
 printf '%-46s %12s %10s %14s %16s\n' "bench/mhd_hello (bare libmicrohttpd)" "$am" "$ax" "$ai" "$aa"
 printf '%-46s %12s %10s %14s %16s\n' "coapgw, demo config: first /healthz" "$gm" "$gx" "$gi" "$ga"
 printf '%-46s %12s %10s %14s %16s\n' "coapgw, demo config: first proxied GET" "$dm" "$dx" "-" "-"
-for f in mhd coapgw; do
+printf '%-46s %12s %10s %14s %16s\n' "coapgw, demo config + state.path file" "$sm" "$sx" "$si" "$sa"
+for f in mhd coapgw coapgw-state; do
     echo "idle Rss per mapping, $f (/proc/PID/smaps; the totals from smaps_rollup):"
     cat "$TMP/smaps.$f"
 done
@@ -124,3 +131,4 @@ csv footprint program start_median_ms start_max_ms rss_idle_kib rss_after_kib
 csv_row footprint mhd_hello "$am" "$ax" "$ai" "$aa"
 csv_row footprint coapgw_healthz "$gm" "$gx" "$gi" "$ga"
 csv_row footprint coapgw_proxied "$dm" "$dx" "" ""
+csv_row footprint coapgw_state_file "$sm" "$sx" "$si" "$sa"
