@@ -13,7 +13,9 @@
 # /proc after 2 s idle, and after 1,000 requests; Rss per mapped library
 # (/proc/PID/smaps) after the last run's idle 2 s. The demo's registrations
 # are kept in memory here (bench/lib.sh); tools/demo.sh keeps them in a file
-# (state.path), measured as a row of its own.
+# (state.path), measured as a row of its own. Instructions (callgrind, when
+# valgrind is there) from exec to the first answer and a SIGTERM: a start
+# cost that the machine's load does not change.
 # Series: $CSV_DIR/footprint.csv (program,start_median_ms,start_max_ms,
 # rss_idle_kib,rss_after_kib).
 # usage: bench/run-footprint.sh [RUNS]   (BUILD_DIR, CSV_DIR overridable)
@@ -116,12 +118,35 @@ read -r dm dx _ _ < <(measure coapgw /devices/demo/sensors/temperature "${GW[@]}
 read -r sm sx si sa < <(COAPGW_STATE_PATH=$TMP/state.db SMAPS_OUT=$TMP/smaps.coapgw-state \
     measure coapgw /healthz "${GW[@]}")
 
+# instructions NAME PATH CMD...: what the program executes from exec to the
+# first answer on PATH, plus its shutdown on SIGTERM (callgrind's total; the
+# machine's load does not change it, unlike the times above), or "-"
+instructions() {
+    local path=$2 out=$TMP/cg.out pid _
+    shift 2
+    command -v valgrind >/dev/null || { echo -; return; }
+    valgrind --tool=callgrind --callgrind-out-file="$out" "$@" >/dev/null 2>"$TMP/cg.err" &
+    pid=$!
+    for _ in $(seq 1 600); do
+        curl -s -o /dev/null "http://127.0.0.1:$HTTPPORT$path" && break
+        sleep 0.05
+    done
+    kill "$pid"
+    wait "$pid" || true
+    sed -n 's/.*Collected : //p' "$TMP/cg.err" | tail -1
+}
+export HTTPPORT=$GP
+gi_instr=$(instructions coapgw /healthz "${GW[@]}")
+export HTTPPORT=$HP
+ai_instr=$(instructions mhd_hello / "$BUILD/mhd_hello" "$HP")
+
 echo "$RUNS starts each; $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-46s %12s %10s %14s %16s\n' program "start p50 ms" "max ms" "idle RSS KiB" "RSS after 1k req"
 printf '%-46s %12s %10s %14s %16s\n' "bench/mhd_hello (bare libmicrohttpd)" "$am" "$ax" "$ai" "$aa"
 printf '%-46s %12s %10s %14s %16s\n' "coapgw, demo config: first /healthz" "$gm" "$gx" "$gi" "$ga"
 printf '%-46s %12s %10s %14s %16s\n' "coapgw, demo config: first proxied GET" "$dm" "$dx" "-" "-"
 printf '%-46s %12s %10s %14s %16s\n' "coapgw, demo config + state.path file" "$sm" "$sx" "$si" "$sa"
+echo "instructions from exec to the first answer and a SIGTERM (callgrind): bench/mhd_hello $ai_instr, coapgw (demo config, /healthz) $gi_instr"
 for f in mhd coapgw coapgw-state; do
     echo "idle Rss per mapping, $f (/proc/PID/smaps; the totals from smaps_rollup):"
     cat "$TMP/smaps.$f"

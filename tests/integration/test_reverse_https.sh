@@ -27,6 +27,7 @@ cat >"$TMP/gw.json" <<JSON
              "timeout_ms": 3000 } }
 JSON
 # exec keeps the PID start records: stopping it stops the gateway
+# shellcheck disable=SC2016 # $1, $2 and $@ are the inner shell's
 start gw unshare -m sh -c 'mount --bind "$1" "$2" && shift 2 && exec "$@"' sh \
     "$TMP/ca.crt" "$BUNDLE" "$BUILD/coapgw" --config "$TMP/gw.json" --log-level debug
 wait_for "coapgw" curl -sf "http://127.0.0.1:$HTTP_PORT/healthz"
