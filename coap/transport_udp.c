@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -266,8 +267,11 @@ static int open_socket(const coap_addr_t *bind_addr)
 
 static coap_transport_t *udp_on(int fd, const coap_addr_t *bound)
 {
-    udp_t *u = calloc(1, sizeof *u);
+    /* Not calloc: rxbuf's pages stay untouched until a datagram that long
+     * arrives (64 KiB per socket otherwise resident from the start). */
+    udp_t *u = malloc(sizeof *u);
     if (!u) return NULL;
+    memset(u, 0, offsetof(udp_t, rxbuf));
     u->base.ops = &udp_ops;
     u->family = bound->u.sa.sa_family;
     u->wildcard = coap_addr_is_any(bound);

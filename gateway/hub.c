@@ -18,6 +18,34 @@
 
 /* --- subscribers --- */
 
+/* The ring grows when it is full and below its limit: a stream that keeps
+ * up holds one or two events at a time, and 10,000 rings of queue_len
+ * slots each cost 0.5 KiB per stream for nothing (issue #19). The entries
+ * from head to the old end move to the new end. -1: it stays as it is. */
+static int sub_grow(sub_t *s)
+{
+    uint32_t cap = s->cap * 2 < s->slots ? s->cap * 2 : s->slots;
+    gw_ev_t **q = cap > s->cap ? realloc(s->q, cap * sizeof *q) : NULL;
+    if (!q) return -1;
+    uint32_t tail = s->cap - s->head;
+    memmove(q + cap - tail, q + s->head, tail * sizeof *q);
+    s->head = cap - tail;
+    s->q = q;
+    s->cap = cap;
+    return 0;
+}
+
+/* The oldest event waiting goes (not the one partly sent). */
+static void sub_drop_oldest(sub_t *s)
+{
+    uint32_t victim = s->off ? (s->head + 1) % s->cap : s->head;
+    gw_ev_unref(s->q[victim]);
+    if (victim != s->head) s->q[victim] = s->q[s->head];
+    s->head = (s->head + 1) % s->cap;
+    s->count--;
+    s->hub->stats.dropped++;
+}
+
 /* The queue limit counts events waiting, not the one partly sent: that
  * one must finish (a half event would corrupt the stream), so it has a
  * slot of its own and queue_len 1 works too. */
@@ -26,17 +54,10 @@ static void sub_push(sub_t *s, gw_ev_t *e)
     gw_hub_t *hub = s->hub;
     if (!e || s->ending) return;
     uint32_t waiting = s->count - (s->off ? 1 : 0);
-    if (waiting == s->slots - 1) { /* full: the oldest waiting one goes */
-        uint32_t victim = s->off ? (s->head + 1) % s->slots : s->head;
-        gw_ev_unref(s->q[victim]);
-        if (victim != s->head) s->q[victim] = s->q[s->head];
-        s->head = (s->head + 1) % s->slots;
-        s->count--;
-        hub->stats.dropped++;
-    }
+    if (waiting == s->slots - 1 || (s->count == s->cap && sub_grow(s))) sub_drop_oldest(s);
     e->refs++;
     s->last_push = base_loop_now(hub->gw->loop);
-    s->q[(s->head + s->count) % s->slots] = e;
+    s->q[(s->head + s->count) % s->cap] = e;
     s->count++;
     http_stream_wake(s->stream);
 }
@@ -53,7 +74,7 @@ static long sub_pull(void *arg, char *buf, size_t max)
         s->off += k;
         if (s->off == e->len) {
             gw_ev_unref(e);
-            s->head = (s->head + 1) % s->slots;
+            s->head = (s->head + 1) % s->cap;
             s->count--;
             s->off = 0;
         }
@@ -90,7 +111,7 @@ static void sub_closed(void *arg)
         link_free(base_list_entry(n, link_t, in_sub));
     while (s->count) {
         gw_ev_unref(s->q[s->head]);
-        s->head = (s->head + 1) % s->slots;
+        s->head = (s->head + 1) % s->cap;
         s->count--;
     }
     base_list_remove(&s->in_hub);
@@ -374,13 +395,15 @@ void gw_hub_subscribe(gw_hub_t *hub, http_req_t *req, const gw_target_t *targets
         return;
     }
     sub_t *s = calloc(1, sizeof *s);
-    /* Fixed for the stream's life. The opening events (the retry field, a
-     * status and the latest value per target) are queued before any can
-     * be sent: they always fit, or a small queue_events would drop a new
-     * stream's own first events. */
+    /* The limit is fixed for the stream's life. The opening events (the
+     * retry field, a status and the latest value per target) are queued
+     * before any can be sent: they always fit, or a small queue_events
+     * would drop a new stream's own first events; the ring starts with
+     * room for them and the next event, and grows (sub_grow()). */
     uint32_t opening = 1 + 2 * (uint32_t)n;
     if (s) s->slots = (hub->p.queue_len > opening ? hub->p.queue_len : opening) + 1;
-    if (s) s->q = calloc(s->slots, sizeof *s->q);
+    if (s) s->cap = opening + 1 < s->slots ? opening + 1 : s->slots;
+    if (s) s->q = calloc(s->cap, sizeof *s->q);
     if (s && token) s->token = strdup(token);
     if (!s || !s->q || (token && !s->token)) {
         if (s) free(s->q);

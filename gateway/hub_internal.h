@@ -36,9 +36,10 @@ typedef struct sub {
     gw_hub_t *hub;
     http_stream_t *stream;
     base_list_t links;  /* link_t.in_sub */
-    gw_ev_t **q;        /* a ring of slots: queue_len waiting + the one being sent */
+    gw_ev_t **q;        /* a ring of cap entries, grown on demand up to slots */
     uint64_t last_push; /* loop time of the last event queued */
-    uint32_t slots, head, count;
+    uint32_t slots;     /* the limit: queue_len waiting + the one being sent */
+    uint32_t cap, head, count;
     size_t off;
     char *token;    /* that opened the stream, NULL without: checked on reload */
     uint8_t ending; /* close once the queue is drained */

@@ -32,7 +32,11 @@
 #include <unistd.h>
 
 /* curl_global_init() is not cheap and, with OpenSSL, not something to undo
- * while the process may still use TLS elsewhere: done once, kept. */
+ * while the process may still use TLS elsewhere: done once, kept. It waits
+ * for the first call, as the multi handle does (client_ready()): a gateway
+ * whose CoAP clients reach no HTTP origin never initialises libcurl, its TLS
+ * back end or libssh2's libcrypto, which are most of its idle memory
+ * (issue #19, docs/performance.md's footprint section). */
 static int curl_ready;
 
 /* --- the client's life and the loop glue --- */
@@ -42,7 +46,7 @@ static void client_destroy(http_client_t *c)
     while (c->nidle) curl_easy_cleanup(c->idle[--c->nidle]);
     /* curl_multi_cleanup() may still call the socket and timer callbacks
      * while it closes connections: the loop and our timer must exist. */
-    curl_multi_cleanup(c->multi);
+    if (c->multi) curl_multi_cleanup(c->multi);
     base_loop_timer_free(c->timer);
     free(c->socks); /* after: closing connections reads it */
     free(c);
@@ -58,9 +62,12 @@ void http_client_release_(http_client_t *c)
     if (--c->busy == 0 && c->closing) client_destroy(c);
 }
 
+static int client_ready(http_client_t *c);
+
 CURL *http_client_easy_(http_client_t *c)
 {
-    return c->nidle ? c->idle[--c->nidle] : curl_easy_init();
+    if (c->nidle) return c->idle[--c->nidle];
+    return client_ready(c) ? NULL : curl_easy_init();
 }
 
 void http_client_easy_back_(http_client_t *c, CURL *easy)
@@ -257,28 +264,34 @@ static void on_timer(base_loop_t *loop, base_loop_timer_t *t, void *arg)
     drive(arg, CURL_SOCKET_TIMEOUT, 0);
 }
 
-http_client_t *http_client_new(base_loop_t *loop)
+/* libcurl and the multi handle, on the first call: 0, or -1 (a call
+ * cannot be made; the next one tries again). */
+static int client_ready(http_client_t *c)
 {
+    if (c->multi) return 0;
     if (!curl_ready) {
-        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) return NULL;
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) return -1;
         curl_ready = 1;
     }
-    http_client_t *c = calloc(1, sizeof *c);
-    if (!c) return NULL;
-    c->loop = loop;
-    base_list_init(&c->calls);
-    c->multi = curl_multi_init();
-    c->timer = base_loop_timer_new(loop, on_timer, c);
-    if (!c->multi || !c->timer) {
-        if (c->multi) curl_multi_cleanup(c->multi);
-        base_loop_timer_free(c->timer);
-        free(c);
-        return NULL;
-    }
+    if (!(c->multi = curl_multi_init())) return -1;
     curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
     curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
     curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
     curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
+    return 0;
+}
+
+http_client_t *http_client_new(base_loop_t *loop)
+{
+    http_client_t *c = calloc(1, sizeof *c);
+    if (!c) return NULL;
+    c->loop = loop;
+    base_list_init(&c->calls);
+    c->timer = base_loop_timer_new(loop, on_timer, c);
+    if (!c->timer) {
+        free(c);
+        return NULL;
+    }
     return c;
 }
 

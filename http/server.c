@@ -149,7 +149,8 @@ static int req_complete(http_req_t *r, const char *url, const char *method)
     return 0;
 }
 
-static void req_free(http_req_t *r)
+/* The headers the handler added, once the response has its own copies. */
+static void req_drop_headers(http_req_t *r)
 {
     while (r->headers) {
         hdr_t *h = r->headers;
@@ -158,6 +159,11 @@ static void req_free(http_req_t *r)
         free(h->value);
         free(h);
     }
+}
+
+static void req_free(http_req_t *r)
+{
+    req_drop_headers(r);
     if (r->resp) MHD_destroy_response(r->resp);
     r->srv->nreqs--;
     free(r->log);
@@ -485,6 +491,9 @@ size_t http_server_requests(const http_server_t *srv)
 /* The answer is ready: count it and resume the connection if it waits. */
 void http_answered_(http_req_t *r)
 {
+    /* copied into r->resp: an event stream would keep them for its life
+     * (issue #19: memory per subscriber) */
+    req_drop_headers(r);
     if (r->handled) r->srv->pending--;
     if (!base_list_linked(&r->link)) return;
     base_list_remove(&r->link);

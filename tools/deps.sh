@@ -6,8 +6,12 @@
 set -euo pipefail
 
 # python3-yaml: the build turns docs/openapi.yaml into /api/openapi.json's JSON;
-# libc-ares-dev: target host names resolved on the event loop (gateway/dns.c)
-build_pkgs=(gcc make cmake pkg-config libmicrohttpd-dev libcurl4-openssl-dev libjansson-dev libcbor-dev python3-yaml
+# libc-ares-dev: target host names resolved on the event loop (gateway/dns.c);
+# libcurl4-gnutls-dev: libcurl's GnuTLS flavour, as docker/Dockerfile has, so
+# the reverse path's HTTPS uses the TLS library the DTLS transport and the
+# HTTPS front end use already (it replaces libcurl4-openssl-dev when that is
+# installed: the two conflict)
+build_pkgs=(gcc make cmake pkg-config libmicrohttpd-dev libcurl4-gnutls-dev libjansson-dev libcbor-dev python3-yaml
     libgnutls28-dev libsqlite3-dev libhiredis-dev libc-ares-dev check)
 # openssl makes the DTLS and HTTPS tests' keys and certificates; systemd brings
 # systemd-analyze, which checks packaging/'s units (no running systemd needed);

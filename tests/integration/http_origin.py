@@ -11,7 +11,8 @@
   GET  /redir/N        302 to the relative /redir/N-1; /redir/0 is 200 "arrived"
   ANY  /goto?u=URL     302 to URL (absolute, any origin)
   ANY  /see-other      303 to /echo;  ANY /keep-method: 307 to /echo
-With ORIGIN_LOG set, each request's method and path go to stderr.
+With ORIGIN_LOG set, each request's method and path go to stderr; with
+ORIGIN_TLS=CERT:KEY (PEM files) it speaks HTTPS.
 Runs until killed, or for at most 300 s."""
 import http.server
 import os
@@ -91,5 +92,11 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
 
 
 srv = Server(("127.0.0.1", int(sys.argv[1])), Handler)
+if os.environ.get("ORIGIN_TLS"):
+    import ssl
+
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(*os.environ["ORIGIN_TLS"].split(":"))
+    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
 threading.Timer(300, srv.shutdown).start()
 srv.serve_forever()

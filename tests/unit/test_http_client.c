@@ -444,6 +444,24 @@ START_TEST(bad_calls)
 }
 END_TEST
 
+/* libcurl and the multi handle wait for the first call (issue #19): a
+ * client that never makes one is created and freed without them, and a
+ * second client's first call still works. */
+START_TEST(client_without_calls)
+{
+    for (int i = 0; i < 3; i++) http_client_free(http_client_new(loop));
+    http_client_t *c = http_client_new(loop);
+    ck_assert_ptr_nonnull(c);
+    ck_assert_uint_eq(http_client_running(c), 0);
+    http_client_free(c);
+    rec_t k; /* the fixture's client, new as well: its first call */
+    do_call("GET", "/ok", NULL, &k);
+    ck_assert_int_eq(k.result, HTTP_CALL_OK);
+    ck_assert_uint_eq(k.status, 200);
+    free(k.body);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("http_client");
@@ -468,6 +486,7 @@ int main(void)
     tcase_add_test(tc, free_with_calls_running);
     tcase_add_test(tc, callbacks_reenter);
     tcase_add_test(tc, bad_calls);
+    tcase_add_test(tc, client_without_calls);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }
