@@ -14,7 +14,8 @@ static void usage(FILE *f)
     fputs(
         "usage: coapgw-sim [--listen ADDR:PORT] [--period-ms N] [--slow-ms N] [--seed N]\n"
         "                  [--register coap[s|+tcp]://GATEWAY[:PORT] [--name NAME] [--lifetime "
-        "S]]\n"
+        "S]\n"
+        "                   [--base URI]]\n"
         "                  [--simple-register coap://GATEWAY[:PORT] [--name NAME] [--lifetime S]]\n"
         "                  [--listen-dtls ADDR:PORT [-k KEY -u IDENTITY] [-c CERTFILE -j KEYFILE]\n"
         "                   [-C CAFILE] [-M RPKFILE] [--rpk-pin SHA256] [-n]] [--group "
@@ -51,6 +52,10 @@ static void usage(FILE *f)
         "                        fetches our /.well-known/core), repeated at 2/3 of S\n"
         "  --name NAME           endpoint name (default \"sim\"): /devices/NAME/ on coapgw\n"
         "  --lifetime S          registration lifetime in seconds (default 60)\n"
+        "  --base URI            base=URI in the (simple) registration (RFC 9176 §5.3): where\n"
+        "                        the directory reaches us, when it sees another source\n"
+        "                        (a UDP balancer or NAT in between), such as\n"
+        "                        coap://192.0.2.7:5783\n"
         "  --listen-dtls ADDR:PORT  listen for coaps:// too (DTLS 1.2), with the credentials\n"
         "                        below: a client must show the PSK identity and key, a\n"
         "                        certificate from -C's CA, or a raw public key (any with -M\n"
@@ -75,6 +80,15 @@ static void usage(FILE *f)
     fputs("Logs one line per request and per DTLS event on stderr; SIGUSR1 prints the DTLS\n"
           "counters; SIGINT or SIGTERM end it.\n",
           f);
+}
+
+/* RFC 9176 §5.3: base is a URI with scheme and authority (here a CoAP
+ * one), no query or fragment; it goes into our query as it is, so none of
+ * "&?# " either. */
+static int valid_base(const char *v)
+{
+    coap_parsed_uri_t u;
+    return strlen(v) < 200 && !strpbrk(v, "&?# ") && !coap_uri_parse_ex(&u, v, COAP_URI_TCP);
 }
 
 int sim_args_parse(int argc, char **argv, sim_reg_t *g, sim_opts_t *o)
@@ -114,6 +128,8 @@ int sim_args_parse(int argc, char **argv, sim_reg_t *g, sim_opts_t *o)
             g->name = v;
         else if (!strcmp(f, "--group") && o->ngroups < SIM_MAX_GROUPS)
             o->groups[o->ngroups++] = v;
+        else if (!strcmp(f, "--base") && valid_base(v))
+            g->base = v;
         else if (!strcmp(f, "--lifetime") && !*end && n > 0 && n <= UINT32_MAX)
             g->lifetime_s = (uint32_t)n;
         else {
