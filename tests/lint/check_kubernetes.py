@@ -96,8 +96,9 @@ coap_svc = next(s for s in gw_services if s["metadata"]["name"] == "coapgw-coap"
 check("coapgw-coap: UDP only, sessionAffinity ClientIP (a device stays on one pod)",
       coap_svc["spec"].get("sessionAffinity") == "ClientIP" and
       all(p["protocol"] == "UDP" for p in coap_svc["spec"]["ports"]))
-check("coapgw-peers is headless (every pod's address, for a balancer hashing on the URL)",
-      next(s for s in gw_services if s["metadata"]["name"] == "coapgw-peers")["spec"].get("clusterIP") == "None")
+peers = next(s for s in gw_services if s["metadata"]["name"] == "coapgw-peers")["spec"]
+check("coapgw-peers is headless and lists pods not ready too (a balancer hashing on the URL checks /readyz itself)",
+      peers.get("clusterIP") == "None" and peers.get("publishNotReadyAddresses") is True)
 
 # --- ports: the container's are the configuration's listeners ---
 check("container port http (TCP) is http.listen's port",
