@@ -101,8 +101,8 @@ LUA
 ticks() { local p; for p in "$@"; do awk '{ print $14 + $15 }' "/proc/$p/stat"; done | awk '{ s += $1 } END { print s + 0 }'; }
 # redis_calls: commands Redis has executed (INFO commandstats; INFO's own excluded)
 redis_calls() { redis-cli -p 6379 info commandstats | awk -F'[:=,]' '/^cmdstat_/ && $1 != "cmdstat_info" { s += $3 } END { print s + 0 }'; }
-# measured N CMD...: CMD's output, then the CPU % (of one core) instances
-# 1..N used while it ran and the Redis commands meanwhile
+# measured N CMD...: CMD's output, then the CPU (per mille of one core)
+# instances 1..N used while it ran and the Redis commands meanwhile
 measured() {
     local n=$1 pids=() t0 t1 r0 r1 ms out
     shift
@@ -110,7 +110,7 @@ measured() {
     t0=$(ticks "${pids[@]}") r0=$(redis_calls) ms=$(date +%s%N)
     out=$("$@")
     t1=$(ticks "${pids[@]}") r1=$(redis_calls) ms=$((($(date +%s%N) - ms) / 1000000))
-    echo "$out $(((t1 - t0) * 1000 * 100 / $(getconf CLK_TCK) / ms)) $((r1 - r0))"
+    echo "$out $(((t1 - t0) * 1000 * 1000 / $(getconf CLK_TCK) / ms)) $((r1 - r0))"
 }
 rate() { # rate URL [SCRIPT]: requests/s (non-2xx and errors counted apart)
     local out
@@ -122,15 +122,16 @@ rate() { # rate URL [SCRIPT]: requests/s (non-2xx and errors counted apart)
 }
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) cores; wrk -t2 -c32 -d${DUR}s"
 csv cluster case instances per_s failed cpu_pct per_core redis_commands
-row() { # row CASE INSTANCES "RATE FAILED CPU_PCT REDIS_COMMANDS" [UNIT]
-    local rps bad cpu cmds per_core
+row() { # row CASE INSTANCES "RATE FAILED CPU_PERMILLE REDIS_COMMANDS" [UNIT]
+    local rps bad cpu cmds per_core pct
     read -r rps bad cpu cmds <<<"$3"
-    per_core=$((cpu > 0 ? rps * 100 / cpu : 0))
-    printf '%-44s %3s %8s %-7s %4s failed %4s %% CPU %8s/core %6s Redis cmds\n' \
-        "$1" "$2" "$rps" "${4:-req/s}" "$bad" "$cpu" "$per_core" "$cmds"
-    csv_row cluster "$1" "$2" "$rps" "$bad" "$cpu" "$per_core" "$cmds"
+    per_core=$((cpu > 0 ? rps * 1000 / cpu : 0))
+    pct=$((cpu / 10)).$((cpu % 10))
+    printf '%-50s %3s %8s %-5s %4s failed %5s %% CPU %8s/core %4s Redis cmds\n' \
+        "$1" "$2" "$rps" "${4:-req/s}" "$bad" "$pct" "$per_core" "$cmds"
+    csv_row cluster "$1" "$2" "$rps" "$bad" "$pct" "$per_core" "$cmds"
 }
-printf '%-44s %3s\n' case instances
+printf '%-50s %3s\n' case instances
 row "six URLs (cached), instance 1, no HAProxy" 1 "$(measured 1 rate "http://${IP[1]}:8080/" "$TMP/six.lua")"
 row "six URLs, distinct queries, no HAProxy" 1 "$(DISTINCT=1 measured 1 rate "http://${IP[1]}:8080/" "$TMP/six.lua")"
 for n in 1 3; do
@@ -153,7 +154,7 @@ row "sec2 asked at instance 1 (forwarded to 2)" 3 "$(measured 3 rate "http://${I
 echo "event streams: $SSE_SUBS subscribers through HAProxy over 100 targets, one notification every 250 ms each"
 DP=$(port udp)
 bg "$BUILD/sse_device" "127.0.0.1:$DP" 100
-# subscribers N: "HELD LOST CPU_PCT REDIS_COMMANDS", the CPU of instances
+# subscribers N: "HELD LOST CPU_PERMILLE REDIS_COMMANDS", the CPU of instances
 # 1..N in the measurement window (sse_load -p); the whole result in
 # $TMP/sseN.out
 subscribers() {
@@ -165,7 +166,7 @@ subscribers() {
     out=$(grep '^SSE_RESULT' "$TMP/sse$1.out")
     sed -n 2p "$TMP/sse$1.out" | sed 's/^/  /' >&2
     awk -v r="$(($(redis_calls) - r0))" '{ for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } }
-         END { printf "%d %d %d %d\n", v["held"], v["lost"], v["server_cpu_pct"], r }' <<<"$out"
+         END { printf "%d %d %d %d\n", v["held"], v["lost"], v["server_cpu_pct"] * 10, r }' <<<"$out"
 }
 for n in 1 3; do
     haproxy_with "$n"
