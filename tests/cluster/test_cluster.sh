@@ -588,4 +588,12 @@ PY
         [ -n "$total" ] && [ "${non2xx:-0}" = 0 ] && [ "${errs:-0}" = 0 ] && [ "$late" = 0 ] && [ "$rc" = 0 ]
 }
 check "SIGTERM: the instance drains (/readyz 503 shutting down), HAProxy takes it out within 2 s, the request in flight on it finishes (200), no request fails" drain
+bad_base() { # coapgw-sim --base takes a CoAP URI without query or fragment only
+    local b
+    for b in 'coap://127.0.0.1:5701?x=1' 'coap://127.0.0.1:5701#f' 'http://127.0.0.1:5701' 'coap://a b'; do
+        ! timeout 5 "$BUILD/coapgw-sim" --listen 127.0.0.14:5783 --base "$b" 2>"$TMP/base.err" &&
+            grep -q "bad option --base" "$TMP/base.err" || { echo "  --base $b: $(cat "$TMP/base.err")"; return 1; }
+    done
+}
+check "coapgw-sim --base refuses a query, a fragment, another scheme, a space" bad_base
 finish
