@@ -16,7 +16,11 @@
 #     subscriber has notifications again within 3 s, every registration
 #     still listed by the others;
 #   - Redis stopped: the degraded behaviour of docs/cluster.md; started
-#     again: recovery, no acknowledged registration lost.
+#     again: recovery, no acknowledged registration lost;
+#   - with two more instances (127.0.0.10, .11) behind a second HAProxy: a
+#     relayed event stream whose client reads nothing ends at the 1 MiB
+#     cap, and an instance drains after SIGTERM (HAProxy takes it out, the
+#     request in flight on it finishes, no request fails).
 # Prints the figures (failover time, failures, reconnection times).
 if [ -z "${COAPGW_IN_NETNS:-}" ]; then
     if ! unshare -n true 2>/dev/null; then
