@@ -124,6 +124,11 @@ static int on_data(http_call_t *call, unsigned status, const char *ctype, const 
      * (a stream is then ended, and its client reconnects) */
     if (f->buf.len - f->sent + len > FORWARD_MAX_BODY) {
         f->too_large = 1;
+        if (f->stream)
+            gw_log(CFG_LOG_WARN,
+                   "forward: %s: the client reads the relayed event stream slower than it "
+                   "comes (%d KiB unsent): stream ended",
+                   f->device, FORWARD_MAX_BODY / 1024);
         return -1;
     }
     if (base_buf_append(&f->buf, data, len)) return -1;

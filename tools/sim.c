@@ -4,6 +4,7 @@
  * image to fetch block-wise, an echo resource and a slow one.
  */
 #include "coap_cf.h"
+#include "sim_args.h"
 #include "sim_cbor.h"
 #include "coap_client.h"
 #include "base_loop.h"
@@ -346,74 +347,6 @@ static void on_tick(base_loop_t *loop, base_loop_timer_t *t, void *arg)
     base_loop_timer_arm_in(t, s->period_ms);
 }
 
-static void usage(FILE *f)
-{
-    fputs(
-        "usage: coapgw-sim [--listen ADDR:PORT] [--period-ms N] [--slow-ms N] [--seed N]\n"
-        "                  [--register coap[s|+tcp]://GATEWAY[:PORT] [--name NAME] [--lifetime "
-        "S]]\n"
-        "                  [--simple-register coap://GATEWAY[:PORT] [--name NAME] [--lifetime S]]\n"
-        "                  [--listen-dtls ADDR:PORT [-k KEY -u IDENTITY] [-c CERTFILE -j KEYFILE]\n"
-        "                   [-C CAFILE] [-M RPKFILE] [--rpk-pin SHA256] [-n]] [--group "
-        "ADDR[%IF]]...\n"
-        "                  [--listen-tcp ADDR:PORT] [--listen-tls ADDR:PORT [DTLS options]]\n"
-        "A simulated CoAP device (default listen 127.0.0.1:5783). Resources:\n"
-        "  /sensors/temperature  observable, text/plain, changes every period\n"
-        "  /sensors/humidity     observable, application/json {\"value\": .., \"unit\": \"%RH\"}\n"
-        "  /actuators/led        GET; PUT \"on\" or \"off\" (else 4.00); observable\n"
-        "  /firmware             65,536 bytes, application/octet-stream, ETag (Block2)\n"
-        "  /echo                 POST, PUT, FETCH, PATCH, iPATCH: returns payload and format\n"
-        "  /slow                 answers after --slow-ms (default 3000) as a separate response\n"
-        "  /ticks                observable, text/plain: sensor periods since start (increasing)\n"
-        "  /counter              GET: POSTs and PUTs executed; POST or PUT: one more, answered\n"
-        "                        2.04 \"N PAYLOAD\" and logged (\"counter: executed N PAYLOAD\")\n"
-        "  /cbor                 observable, application/cbor: the readings as a map (ticks\n"
-        "                        also under tag 1); PUT, POST: returns payload and format\n"
-        "  /senml                observable, application/senml+cbor: the readings as SenML\n"
-        "  /cbor-intkey          observable, application/cbor {1: \"one\"}: a map key JSON\n"
-        "                        cannot have\n"
-        "  /big-ticks            observable, text/plain: /ticks in 5,120 bytes (\"ticks N\" at\n"
-        "                        both ends, ETag N): notifications go block-wise\n"
-        "  /cbor-bad             application/cbor 82 01: malformed (an array one item short)\n"
-        "  /.well-known/core     the list of the above (RFC 6690)\n"
-        "  --listen ADDR:PORT    where the device listens (default 127.0.0.1:5783)\n"
-        "  --period-ms N         sensor update and notification period (default 1000)\n"
-        "  --slow-ms N           how late /slow answers (default 3000)\n"
-        "  --seed N              seed of the simulated values (default 1)\n"
-        "  --register URI        register with a Resource Directory (RFC 9176), such as\n"
-        "                        coapgw's CoAP port: POST URI/rd?ep=NAME&lt=S from the listen\n"
-        "                        address, refreshed at 2/3 of the lifetime, removed at exit\n"
-        "  --simple-register URI  simple registration (RFC 9176 §5.1) instead: POST\n"
-        "                        URI/.well-known/rd?ep=NAME&lt=S with no payload (the RD\n"
-        "                        fetches our /.well-known/core), repeated at 2/3 of S\n"
-        "  --name NAME           endpoint name (default \"sim\"): /devices/NAME/ on coapgw\n"
-        "  --lifetime S          registration lifetime in seconds (default 60)\n"
-        "  --listen-dtls ADDR:PORT  listen for coaps:// too (DTLS 1.2), with the credentials\n"
-        "                        below: a client must show the PSK identity and key, a\n"
-        "                        certificate from -C's CA, or a raw public key (any with -M\n"
-        "                        alone; --rpk-pin names the one allowed). A coaps:// --register\n"
-        "                        goes from this listener, with the same credentials.\n",
-        f);
-    fputs(/* two strings: C11 promises only 4,095 characters in one */
-          "  --group ADDR[%IF]     join multicast group ADDR (224.0.1.187, ff02::fd) on\n"
-          "                        interface IF (default: by route), repeatable: a member of\n"
-          "                        group requests and multicast discovery (RFC 7252 §8); needs\n"
-          "                        --listen on a wildcard address (0.0.0.0 or [::]) and the\n"
-          "                        group's port\n"
-          "  --listen-tcp ADDR:PORT  serve the same resources over TCP too (coap+tcp://,\n"
-          "                        RFC 8323); a coap+tcp:// --register connects out from\n"
-          "                        it and is answered and reached back over that connection\n"
-          "                        (without --listen-tcp it connects out from no listener)\n"
-          "  --listen-tls ADDR:PORT  serve them over TLS too (coaps+tcp://, RFC 8323 §9; TLS\n"
-          "                        1.3 or 1.2), with the credentials below as for --listen-dtls\n"
-          "  -h, --help            this text\n",
-          f);
-    fputs(tls_args_usage, f);
-    fputs("Logs one line per request and per DTLS event on stderr; SIGUSR1 prints the DTLS\n"
-          "counters; SIGINT or SIGTERM end it.\n",
-          f);
-}
-
 static volatile sig_atomic_t stop, dump_stats;
 static void on_signal(int sig)
 {
@@ -519,71 +452,6 @@ static size_t link_format(char *out, size_t cap)
     return n < cap ? n : cap - 1;
 }
 
-typedef struct {
-    const char *listen, *listen_dtls, *listen_tcp, *listen_tls, *rd_uri;
-    const char *groups[SIM_MAX_GROUPS];
-    int ngroups;
-    unsigned long seed;
-    tls_args_t tls;
-} opts_t;
-
-/* Returns -1 to exit 0 (--help), 0 to go on, 2 on a bad option. */
-static int parse_args(int argc, char **argv, sim_t *s, sim_reg_t *g, opts_t *o)
-{
-    for (int i = 1; i < argc; i++) {
-        const char *f = argv[i];
-        if (!strcmp(f, "-h") || !strcmp(f, "--help")) return usage(stdout), -1;
-        int tls = tls_args_take(&o->tls, argc, argv, &i);
-        if (tls > 0) continue;
-        if (tls < 0 || i + 1 >= argc) {
-            fprintf(stderr, "coapgw-sim: unknown option or missing value: %s (see --help)\n", f);
-            return 2;
-        }
-        const char *v = argv[++i];
-        char *end;
-        unsigned long n = strtoul(v, &end, 10);
-        if (!strcmp(f, "--listen"))
-            o->listen = v;
-        else if (!strcmp(f, "--listen-dtls"))
-            o->listen_dtls = v;
-        else if (!strcmp(f, "--listen-tcp"))
-            o->listen_tcp = v;
-        else if (!strcmp(f, "--listen-tls"))
-            o->listen_tls = v;
-        else if (!strcmp(f, "--period-ms") && !*end && n > 0)
-            s->period_ms = (uint32_t)n;
-        else if (!strcmp(f, "--slow-ms") && !*end)
-            s->slow_ms = (uint32_t)n;
-        else if (!strcmp(f, "--seed") && !*end)
-            o->seed = n;
-        else if (!strcmp(f, "--register") && !coap_uri_parse_ex(&g->uri, v, COAP_URI_TCP) &&
-                 !(g->uri.tcp && g->uri.secure))
-            o->rd_uri = v;
-        else if (!strcmp(f, "--simple-register") && !coap_uri_parse(&g->uri, v) && !g->uri.secure)
-            o->rd_uri = v, g->simple = 1;
-        else if (!strcmp(f, "--name") && strlen(v) < 64 && *v && !strpbrk(v, "&?/ "))
-            g->name = v;
-        else if (!strcmp(f, "--group") && o->ngroups < SIM_MAX_GROUPS)
-            o->groups[o->ngroups++] = v;
-        else if (!strcmp(f, "--lifetime") && !*end && n > 0 && n <= UINT32_MAX)
-            g->lifetime_s = (uint32_t)n;
-        else {
-            fprintf(stderr, "coapgw-sim: bad option %s %s (see --help)\n", f, v);
-            return 2;
-        }
-    }
-    int secured = o->listen_dtls || o->listen_tls;
-    if (secured != tls_args_given(&o->tls) || (o->rd_uri && g->uri.secure && !o->listen_dtls)) {
-        fprintf(stderr, "coapgw-sim: %s (see --help)\n",
-                secured ? "--listen-dtls and --listen-tls need credentials: -k and -u, -c and "
-                          "-j, or -M"
-                        : "DTLS options need --listen-dtls or --listen-tls, and a coaps:// "
-                          "--register --listen-dtls");
-        return 2;
-    }
-    return 0;
-}
-
 static void on_dtls_event(void *arg, const dtls_event_t *ev)
 {
     static const char *const kinds[] = {"?",       "established",  "handshake failed",
@@ -680,11 +548,11 @@ int main(int argc, char **argv)
     static sim_t s;
     static sim_reg_t g = {.name = "sim", .lifetime_s = 60};
     static char links[1024];
-    opts_t o = {.listen = "127.0.0.1:5783", .seed = 1};
-    s.period_ms = 1000;
-    s.slow_ms = 3000;
-    int rc = parse_args(argc, argv, &s, &g, &o);
+    sim_opts_t o = {.listen = "127.0.0.1:5783", .seed = 1, .period_ms = 1000, .slow_ms = 3000};
+    int rc = sim_args_parse(argc, argv, &g, &o);
     if (rc) return rc < 0 ? 0 : rc;
+    s.period_ms = o.period_ms;
+    s.slow_ms = o.slow_ms;
     s.rng = o.seed * 0x9E3779B97F4A7C15ull + 1;
     for (size_t i = 0; i < FIRMWARE_SIZE; i++) s.firmware[i] = (uint8_t)(next_rand(&s) >> 24);
     for (size_t i = 0; i < sizeof s.fw_etag; i++) s.fw_etag[i] = (uint8_t)(next_rand(&s) >> 24);

@@ -16,7 +16,11 @@
 #     subscriber has notifications again within 3 s, every registration
 #     still listed by the others;
 #   - Redis stopped: the degraded behaviour of docs/cluster.md; started
-#     again: recovery, no acknowledged registration lost.
+#     again: recovery, no acknowledged registration lost;
+#   - with two more instances (127.0.0.10, .11) behind a second HAProxy: a
+#     relayed event stream whose client reads nothing ends at the 1 MiB
+#     cap, and an instance drains after SIGTERM (HAProxy takes it out, the
+#     request in flight on it finishes, no request fails).
 # Prints the figures (failover time, failures, reconnection times).
 if [ -z "${COAPGW_IN_NETNS:-}" ]; then
     if ! unshare -n true 2>/dev/null; then
@@ -159,8 +163,11 @@ register_again() {
     echo "$c"
 }
 acked=()
+# the plaintext devices register themselves through nginx, with their base
+# (coapgw-sim --base): nginx is the source the gateways see
 for i in 1 2 3; do
-    start "sim$i" "$BUILD/coapgw-sim" --listen "127.0.0.1:570$i" --period-ms 200
+    start "sim$i" "$BUILD/coapgw-sim" --listen "127.0.0.1:570$i" --period-ms 200 \
+        --register coap://127.0.0.1:5683 --name "plain$i" --lifetime 3600 --base "coap://127.0.0.1:570$i"
 done
 # two DTLS devices, each registered over one instance's DTLS listener
 start sec2 "$BUILD/coapgw-sim" --listen 127.0.0.5:5783 --listen-dtls 127.0.0.5:5784 \
@@ -179,7 +186,7 @@ served() { [ "$(curl -s -o "$TMP/served" -w '%{http_code}' "$1/devices/$2/sensor
 everywhere() {
     local i n
     for i in 1 2 3; do
-        [ "$(register "plain$i" "570$i")" = 2.01 ] || { echo "  plain$i: $(tail -2 "$TMP/coap.out")"; return 1; }
+        within 5 eval 'grep -q "rd: registered as /rd/" "$TMP/sim$i.log"' || { echo "  plain$i: $(tail -2 "$TMP/sim$i.log")"; return 1; }
         acked+=("plain$i")
     done
     for n in 1 2 3; do
@@ -190,7 +197,7 @@ everywhere() {
     # nginx spread nothing here (one source): which instance took them
     grep -h "rd: registered plain" "$TMP"/gw[123].log | head -3 | sed 's/^/  /'
 }
-check "registered through nginx: every device listed and served by all three instances" everywhere
+check "registered through nginx (coapgw-sim --base): every device listed and served by all three instances" everywhere
 
 # --- forwarding to the owner ---
 forwarded() {
@@ -443,4 +450,154 @@ recovered() {
     done
 }
 check "Redis started again: ready, registrations work, no acknowledged registration lost" recovered
+# --- two more instances (4 and 5) behind a second HAProxy: the cap on a
+# slow client's relayed stream, and an instance that drains ---
+IP+=(127.0.0.10 127.0.0.11)
+instance 4
+instance 5
+hastate_at() { # hastate_at SOCKET SERVER: as hastate, on another HAProxy
+    python3 - "$1" "$2" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(b"show stat\n")
+data = b""
+while True:
+    d = s.recv(65536)
+    if not d:
+        break
+    data += d
+lines = data.decode().splitlines()
+head = lines[0].lstrip("# ").split(",")
+for l in lines[1:]:
+    f = dict(zip(head, l.split(",")))
+    if f.get("pxname") == "coapgw" and f.get("svname") == sys.argv[2]:
+        print(f["status"].split()[0], f.get("check_status", ""))
+PY
+}
+fill "$CONF/haproxy.cfg" "$TMP/haproxy2.cfg" "STATS_SOCKET=$TMP/haproxy2.sock" "HTTP_BIND=127.0.0.1:8001" \
+    "SERVERS=    server gw4 ${IP[4]}:8080 check"$'\n'"    server gw5 ${IP[5]}:8080 check"
+start haproxy2 haproxy -db -f "$TMP/haproxy2.cfg"
+wait_for "HAProxy 2: gw4 and gw5 up" eval '[ "$(hastate_at "$TMP/haproxy2.sock" gw4 | cut -d" " -f1)$(hastate_at "$TMP/haproxy2.sock" gw5 | cut -d" " -f1)" = UPUP ]'
+
+# a DTLS device held by instance 5 whose notifications come fast and
+# large (/big-ticks: 5,120 bytes every 10 ms), read through instance 4
+start secbig "$BUILD/coapgw-sim" --listen 127.0.0.12:5783 --listen-dtls 127.0.0.12:5784 \
+    -k node1-secret -u node1 --register "coaps://${IP[5]}:5684" --name secbig --lifetime 3600 --period-ms 10
+relay_cap() {
+    within 5 served "$(url 4)" secbig || { cat "$TMP/served"; return 1; }
+    # small socket buffers in this namespace from now on (the gateway's
+    # send buffer would otherwise take megabytes before the cap is reached)
+    local wmem
+    wmem=$(sysctl -n net.ipv4.tcp_wmem)
+    sysctl -qw net.ipv4.tcp_wmem="4096 16384 65536" || return 1
+    rm -f "$TMP/go"
+    python3 "$HERE/slow_reader.py" "${IP[4]}" 8080 /devices/secbig/big-ticks "$TMP/go" "$TMP/slow.json" &
+    local reader=$!
+    # a subscriber that reads, at the same time, on the same instance
+    curl -s -N -m 12 -H 'Accept: text/event-stream' "$(url 4)/devices/secbig/big-ticks" >"$TMP/fast.sse" &
+    local fast=$!
+    local t0=$SECONDS
+    within 20 eval 'grep -q "forward: secbig: the client reads the relayed event stream slower than it comes (1024 KiB unsent): stream ended" "$TMP/gw4.log"'
+    local cut=$?
+    echo "  the slow reader's stream ended after $((SECONDS - t0)) s"
+    touch "$TMP/go"
+    wait "$reader"
+    sysctl -qw net.ipv4.tcp_wmem="$wmem"
+    cat "$TMP/slow.json"
+    echo
+    [ $cut = 0 ] || return 1
+    python3 - "$TMP/slow.json" <<'PY' || return 1
+import json, sys
+r = json.load(open(sys.argv[1]))
+print("  slow reader: status %s, %d bytes, then the end of the stream: %s" % (r["status"], r["bytes"], r["eof"]))
+# cut at the cap: 1 MiB in the relay, plus what the sockets held (64 KiB
+# send buffer, a small receive window)
+sys.exit(0 if r["status"] == "200" and r["eof"] and 1 << 20 <= r["bytes"] <= (1 << 20) + (512 << 10) else 1)
+PY
+    local rc=0
+    wait "$fast" || rc=$?
+    echo "  the subscriber that reads: curl exit $rc (28: still open at -m 12), $(grep -c '^data:' "$TMP/fast.sse") notifications"
+    # it was not cut, and got more than the slow one was allowed to hold
+    [ "$rc" = 28 ] && [ "$(wc -c <"$TMP/fast.sse")" -gt $((1 << 20)) ] || return 1
+    # the instance is healthy: ready, forwarding, nothing left in flight
+    curl -sf "$(url 4)/readyz" >/dev/null && served "$(url 4)" secbig && kill -0 "$PID_gw4"
+}
+check "a relayed event stream whose client reads nothing is ended at 1 MiB unsent (logged); a reader beside it goes on; the instance stays healthy" relay_cap
+stop secbig
+
+# --- an instance that drains after SIGTERM, behind HAProxy ---
+start slowdev "$BUILD/coapgw-sim" --listen 127.0.0.13:5783 --slow-ms 600 \
+    --register "coap://${IP[4]}:5683" --name slowdev --lifetime 3600
+drain() {
+    within 5 eval 'grep -q "rd: registered as /rd/" "$TMP/slowdev.log"' || return 1
+    within 3 eval '[[ " $(names "$(url 5)") " == *" slowdev "* ]]' || return 1
+    # a /slow URL that HAProxy's hash gives to instance 4 (its log names
+    # the server): asked with OPTIONS, which the hash ignores and the
+    # gateway answers itself (a GET would leave the answer in the cache)
+    local k q=""
+    for k in $(seq 1 16); do curl -s -o /dev/null -m 3 -X OPTIONS "http://127.0.0.1:8001/devices/slowdev/slow?k=$k"; done
+    for k in $(seq 1 16); do
+        grep -q "coapgw/gw4 .*OPTIONS /devices/slowdev/slow?k=$k " "$TMP/haproxy2.log" && { q=$k; break; }
+    done
+    [ -n "$q" ] || { echo "  no /slow URL hashed to gw4"; return 1; }
+    # the steady load over six device URLs (spread over both instances)
+    local from
+    from=$(wc -l <"$TMP/haproxy2.log")
+    wrk -t 1 -c 4 -d 4s -s "$TMP/paths.lua" http://127.0.0.1:8001/ >"$TMP/wrk2.out" 2>&1 &
+    local load=$!
+    sleep 1
+    # a request in flight on instance 4 when it gets SIGTERM (600 ms)
+    curl -s -o "$TMP/inflight" -w '%{http_code} %{time_total}' "http://127.0.0.1:8001/devices/slowdev/slow?k=$q" >"$TMP/inflight.code" &
+    local inflight=$!
+    within 3 eval '[ "$(grep -c "GET /slow" "$TMP/slowdev.log")" -ge 1 ]' || { wait "$load" "$inflight"; return 1; }
+    # /readyz on a kept-alive connection: 200, SIGTERM, then at once 503
+    # shutting down (the gateway closes its listening socket and, soon
+    # after, its idle connections: HAProxy's next check is refused)
+    python3 - "${IP[4]}" "$PID_gw4" <<'PY' || { wait "$load" "$inflight"; return 1; }
+import http.client, os, signal, sys
+c = http.client.HTTPConnection(sys.argv[1], 8080, timeout=3)
+c.request("GET", "/readyz"); r = c.getresponse(); before = (r.status, r.read())
+os.kill(int(sys.argv[2]), signal.SIGTERM)
+c.request("GET", "/readyz"); r = c.getresponse(); after = (r.status, r.read())
+print("  /readyz on one connection: %d, SIGTERM, then %d %s" % (before[0], after[0], after[1].decode()))
+sys.exit(0 if before[0] == 200 and after[0] == 503 and b"shutting down" in after[1] else 1)
+PY
+    local t0 t_out="" ms state
+    t0=$(date +%s%N)
+    for _ in $(seq 1 50); do
+        state=$(hastate_at "$TMP/haproxy2.sock" gw4)
+        [ "${state%% *}" = DOWN ] && { t_out=$(date +%s%N); break; }
+        sleep 0.05
+    done
+    ms=$(((${t_out:-0} - t0) / 1000000))
+    [ -n "$t_out" ] || ms=never
+    echo "  HAProxy took instance 4 out $ms ms after SIGTERM (check: ${state#* })"
+    wait "$inflight"
+    echo "  the request in flight on instance 4: $(cat "$TMP/inflight.code") s"
+    wait "$load" || true
+    local rc=0
+    wait "$PID_gw4" || rc=$?
+    echo "  instance 4 exited with $rc"
+    local total non2xx errs late
+    total=$(awk '/requests in/ { print $1 }' "$TMP/wrk2.out")
+    errs=$(awk '/Socket errors/ { s = 0; for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+,?$/) s += $i; print s }' "$TMP/wrk2.out")
+    non2xx=$(awk '/Non-2xx/ { print $NF }' "$TMP/wrk2.out")
+    # in HAProxy's log: requests that ended on gw4 other than 200
+    late=$(tail -n +"$((from + 1))" "$TMP/haproxy2.log" | awk '/"GET \/devices\// && $4 == "coapgw/gw4" && $6 != 200' | wc -l)
+    echo "  wrk through HAProxy: ${total:-?} requests, ${non2xx:-0} non-2xx, ${errs:-0} socket errors; failed on gw4 in HAProxy's log: $late"
+    # the request in flight waited for the device (600 ms): not from a cache
+    [ "$ms" != never ] && [ "$ms" -le 2000 ] && [ "$(cut -d' ' -f1 "$TMP/inflight.code")" = 200 ] &&
+        awk '{ exit !($2 >= 0.5) }' "$TMP/inflight.code" &&
+        [ -n "$total" ] && [ "${non2xx:-0}" = 0 ] && [ "${errs:-0}" = 0 ] && [ "$late" = 0 ] && [ "$rc" = 0 ]
+}
+check "SIGTERM: the instance drains (/readyz 503 shutting down), HAProxy takes it out within 2 s, the request in flight on it finishes (200), no request fails" drain
+bad_base() { # coapgw-sim --base takes a CoAP URI without query or fragment only
+    local b
+    for b in 'coap://127.0.0.1:5701?x=1' 'coap://127.0.0.1:5701#f' 'http://127.0.0.1:5701' 'coap://a b'; do
+        ! timeout 5 "$BUILD/coapgw-sim" --listen 127.0.0.14:5783 --base "$b" 2>"$TMP/base.err" &&
+            grep -q "bad option --base" "$TMP/base.err" || { echo "  --base $b: $(cat "$TMP/base.err")"; return 1; }
+    done
+}
+check "coapgw-sim --base refuses a query, a fragment, another scheme, a space" bad_base
 finish
