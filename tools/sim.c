@@ -353,6 +353,7 @@ static void usage(FILE *f)
         "                  [--register coap[s|+tcp]://GATEWAY[:PORT] [--name NAME] [--lifetime "
         "S]]\n"
         "                  [--simple-register coap://GATEWAY[:PORT] [--name NAME] [--lifetime S]]\n"
+        "                  [--base coap://IP:PORT]\n"
         "                  [--listen-dtls ADDR:PORT [-k KEY -u IDENTITY] [-c CERTFILE -j KEYFILE]\n"
         "                   [-C CAFILE] [-M RPKFILE] [--rpk-pin SHA256] [-n]] [--group "
         "ADDR[%IF]]...\n"
@@ -388,6 +389,9 @@ static void usage(FILE *f)
         "                        fetches our /.well-known/core), repeated at 2/3 of S\n"
         "  --name NAME           endpoint name (default \"sim\"): /devices/NAME/ on coapgw\n"
         "  --lifetime S          registration lifetime in seconds (default 60)\n"
+        "  --base coap://IP:PORT  where the directory reaches us (base=), for a --register\n"
+        "                        through a relay such as a UDP balancer, whose address the\n"
+        "                        directory would see instead of ours (default: none)\n"
         "  --listen-dtls ADDR:PORT  listen for coaps:// too (DTLS 1.2), with the credentials\n"
         "                        below: a client must show the PSK identity and key, a\n"
         "                        certificate from -C's CA, or a raw public key (any with -M\n"
@@ -567,6 +571,9 @@ static int parse_args(int argc, char **argv, sim_t *s, sim_reg_t *g, opts_t *o)
             o->groups[o->ngroups++] = v;
         else if (!strcmp(f, "--lifetime") && !*end && n > 0 && n <= UINT32_MAX)
             g->lifetime_s = (uint32_t)n;
+        else if (!strcmp(f, "--base") && !strncmp(v, "coap://", 7) && strlen(v) < 128 &&
+                 !strpbrk(v, "&?# "))
+            g->base = v; /* RFC 9176 §5: the registration's base parameter */
         else {
             fprintf(stderr, "coapgw-sim: bad option %s %s (see --help)\n", f, v);
             return 2;

@@ -133,11 +133,11 @@ static void reg_send(sim_reg_t *g)
             n += (size_t)snprintf(uri + n, sizeof uri - n, "/%.*s", (int)g->uri.path[i].len,
                                   g->uri.path[i].s);
         if (n < sizeof uri)
-            snprintf(uri + n, sizeof uri - n, "%s?ep=%s&lt=%u",
+            snprintf(uri + n, sizeof uri - n, "%s?ep=%s&lt=%u%s%s",
                      g->uri.path_count ? ""
                      : g->simple       ? "/.well-known/rd"
                                        : "/rd",
-                     g->name, g->lifetime_s);
+                     g->name, g->lifetime_s, g->base ? "&base=" : "", g->base ? g->base : "");
     }
     coap_req_t *req = coap_req_new(g->ep, COAP_POST, uri, NULL, &err);
     if (req && !g->location[0] && !g->simple) {

@@ -15,6 +15,7 @@ typedef struct {
     coap_parsed_uri_t uri; /* --register */
     const char *name;      /* ep= */
     uint32_t lifetime_s;   /* lt= */
+    const char *base;      /* base= (--base), or NULL: our source address */
     const char *links;     /* our resources in link format (RFC 6690) */
     size_t links_len;
     coap_addr_t rd;     /* resolved before each registration */
