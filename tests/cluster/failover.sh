@@ -25,13 +25,7 @@ import socket, sys
 s = socket.socket(socket.AF_UNIX)
 s.connect(sys.argv[1])
 s.sendall(b"show stat\n")
-data = b""
-while True:
-    d = s.recv(65536)
-    if not d:
-        break
-    data += d
-lines = data.decode().splitlines()
+lines = s.makefile("rb").read().decode().splitlines()  # HAProxy closes after the answer
 head = lines[0].lstrip("# ").split(",")
 for l in lines[1:]:
     f = dict(zip(head, l.split(",")))
