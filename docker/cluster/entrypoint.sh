@@ -35,7 +35,10 @@ haproxy)
     STATS_SOCKET=/run/haproxy/admin.sock HTTP_BIND=:8000
     export SERVERS STATS_SOCKET HTTP_BIND
     fill "$TEMPLATES/haproxy.cfg" /tmp/haproxy.cfg STATS_SOCKET HTTP_BIND SERVERS
-    exec haproxy -db -f /tmp/haproxy.cfg
+    # -W: a master process, which handles SIGTERM (`docker stop`) as PID 1;
+    # a plain -db HAProxy leaves SIGTERM to its default action, which PID 1
+    # does not have (the container would be killed after the stop timeout)
+    exec haproxy -W -db -f /tmp/haproxy.cfg
     ;;
 nginx-stream)
     : "${COAPGW_COAP_UPSTREAMS:?names the gateways: host:port ...}"

@@ -227,6 +227,21 @@ KILLED=""
 check "failover: a gateway killed under load: out of HAProxy within 2 s, no failed request but those in flight on it, every subscriber back within 3 s, the registration listed" \
     failover_check
 
+stops_gracefully() {
+    # `docker-compose stop` (SIGTERM, then SIGKILL after 10 s): every
+    # service handles SIGTERM as PID 1 and exits 0 (HAProxy: -W)
+    local t0 svc code bad=0
+    t0=$(now_ms)
+    compose stop -t 10 >>"$TMP/compose.log" 2>&1 || return 1
+    TIMES+=("docker-compose stop: $(secs_since "$t0") s")
+    for svc in redis gw1 gw2 gw3 haproxy nginx sim; do
+        [ "$svc" = "gw$KILLED" ] && continue # SIGKILLed above
+        code=$("${D[@]}" inspect -f '{{.State.ExitCode}}' "${CID[$svc]}")
+        [ "$code" = 0 ] || { echo "  $svc: exit code $code"; bad=1; }
+    done
+    return $bad
+}
+check "docker-compose stop: every service ends on SIGTERM with exit code 0" stops_gracefully
 check "docker-compose down removes the composition" compose_down
 
 TIMES+=("whole test: $(secs_since "$T_START") s")
