@@ -32,12 +32,14 @@ fi
 ip link set lo up
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../integration/lib.sh"
+. "$HERE/failover.sh"
 need curl coap-client-notls python3 redis-server redis-cli haproxy nginx wrk
 STREAM_MODULE=/usr/lib/nginx/modules/ngx_stream_module.so
 [ -f "$STREAM_MODULE" ] || { echo "SKIP: nginx's stream module not installed (libnginx-mod-stream)"; exit 77; }
 CONF=$HERE/../../docker/cluster
 TOKEN=cluster-secret-0123456789
 LB=http://127.0.0.1:8000
+HAPROXY_SOCK=$TMP/haproxy.sock
 IP=(x 127.0.0.2 127.0.0.3 127.0.0.4) # instance N listens on ${IP[N]}
 url() { echo "http://${IP[$1]}:8080"; }
 printf 'node1-secret\n' >"$TMP/node1.key"
@@ -116,27 +118,6 @@ fill "$CONF/nginx-stream.conf" "$TMP/nginx.conf" "STREAM_MODULE=$STREAM_MODULE" 
 start haproxy haproxy -db -f "$TMP/haproxy.cfg"
 start nginx nginx -c "$TMP/nginx.conf" -p "$TMP" -e "$TMP/nginx.err"
 wait_for "haproxy" curl -sf "$LB/readyz"
-# HAProxy's view of a server: "UP", "DOWN", ... (its stats socket)
-hastate() {
-    python3 - "$TMP/haproxy.sock" "$1" <<'PY'
-import socket, sys
-s = socket.socket(socket.AF_UNIX)
-s.connect(sys.argv[1])
-s.sendall(b"show stat\n")
-data = b""
-while True:
-    d = s.recv(65536)
-    if not d:
-        break
-    data += d
-lines = data.decode().splitlines()
-head = lines[0].lstrip("# ").split(",")
-for l in lines[1:]:
-    f = dict(zip(head, l.split(",")))
-    if f.get("pxname") == "coapgw" and f.get("svname") == sys.argv[2]:
-        print(f["status"].split()[0])
-PY
-}
 wait_for "HAProxy: all three up" eval '[ "$(hastate gw1)$(hastate gw2)$(hastate gw3)" = UPUPUP ]'
 
 # --- devices ---
@@ -175,13 +156,6 @@ start sec2 "$BUILD/coapgw-sim" --listen 127.0.0.5:5783 --listen-dtls 127.0.0.5:5
 start sec3 "$BUILD/coapgw-sim" --listen 127.0.0.6:5783 --listen-dtls 127.0.0.6:5784 \
     -k node1-secret -u node1 --register "coaps://${IP[3]}:5684" --name sec3 --lifetime 3600 --period-ms 200
 sleep 0.5
-names() { curl -s "$1/api/devices" | python3 -c 'import json,sys; print(" ".join(sorted(d["name"] for d in json.load(sys.stdin))))'; }
-within() { # within SECONDS CMD... (its own names: CMD may use the caller's)
-    local _within_tries=$(($1 * 10)) _
-    shift
-    for _ in $(seq 1 "$_within_tries"); do "$@" && return 0; sleep 0.1; done
-    return 1
-}
 served() { [ "$(curl -s -o "$TMP/served" -w '%{http_code}' "$1/devices/$2/sensors/temperature")" = 200 ]; }
 everywhere() {
     local i n
@@ -346,78 +320,15 @@ PY
 }
 check "100 SSE subscribers to one target through HAProxy: exactly one upstream observation in the cluster" one_observation
 
-# --- failover ---
-failover() {
-    local holder="" n
-    python3 "$HERE/sse_pool.py" 127.0.0.1 8000 "$TARGET" 200 12 "$TMP/pool200.json" --mark "$TMP/killed" &
-    local pool=$!
-    sleep 2
-    for n in 1 2 3; do
-        [ "$(curl -s "$(url "$n")/metrics" | awk '$1 == "coapgw_observations_active" { print $2 }')" = 1 ] && holder=$n
-    done
-    [ -n "$holder" ] || { echo "  no instance observes $TARGET"; wait "$pool"; return 1; }
-    # the steady load: every device, through HAProxy (hashed: spread)
-    cat >"$TMP/paths.lua" <<'LUA'
-local paths = {"/devices/plain1/sensors/temperature", "/devices/plain2/sensors/temperature",
-               "/devices/plain3/sensors/temperature", "/devices/plain1/sensors/humidity",
-               "/devices/plain2/sensors/humidity", "/devices/plain3/sensors/humidity"}
-local n = 0
-request = function()
-    n = n + 1
-    return wrk.format("GET", paths[n % #paths + 1])
-end
-LUA
-    wrk -t 1 -c 8 -d 6s -s "$TMP/paths.lua" "$LB/" >"$TMP/wrk.out" 2>&1 &
-    local load=$!
-    sleep 2
-    local t0 t_out="" ms
-    t0=$(date +%s%N)
-    kill -KILL "$(eval echo "\$PID_gw$holder")"
-    touch "$TMP/killed"
-    KILLED=$holder
-    for _ in $(seq 1 50); do
-        [ "$(hastate "gw$holder")" = DOWN ] && { t_out=$(date +%s%N); break; }
-        sleep 0.05
-    done
-    wait "$load" || true
-    wait "$pool" || true
-    ms=$(( (${t_out:-0} - t0) / 1000000 ))
-    [ -n "$t_out" ] || ms=never
-    echo "  killed instance $holder (it held the observation): HAProxy took it out after $ms ms"
-    local total errs non2xx
-    total=$(awk '/requests in/ { print $1 }' "$TMP/wrk.out")
-    errs=$(awk '/Socket errors/ { s = 0; for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+,?$/) s += $i; print s }' "$TMP/wrk.out")
-    non2xx=$(awk '/Non-2xx/ { print $NF }' "$TMP/wrk.out")
-    echo "  wrk through HAProxy: ${total:-?} requests, ${non2xx:-0} non-2xx, ${errs:-0} socket errors"
-    # HAProxy's log: a request that failed (not 200, or cut: a termination
-    # state other than ----), by server; those on the killed one may fail
-    local elsewhere
-    awk '/"GET \/devices\// && $10 != "CD--" { if ($6 != 200 || $10 != "----") print $4 }' "$TMP/haproxy.log" |
-        sort | uniq -c >"$TMP/failed.by.server"
-    elsewhere=$(awk -v k="coapgw/gw$holder" '$2 != k { s += $1 } END { print s + 0 }' "$TMP/failed.by.server")
-    echo "  failed or cut requests by server (HAProxy's log, the broken event streams included):" $(cat "$TMP/failed.by.server") "; on other instances: $elsewhere"
-    python3 - "$TMP/pool200.json" <<'PY' >"$TMP/pool.sum" || { cat "$TMP/pool.sum"; return 1; }
-import json, sys
-r = json.load(open(sys.argv[1]))
-after = [s["after_mark"] for s in r]
-late = [a for a in after if a is None or a > 3.0]
-moved = sum(1 for s in r if s["reconnects"] > 0)
-print("  200 subscribers: %d reconnected; first notification after the kill: max %.2f s, all within 3 s: %s"
-      % (moved, max(a for a in after if a is not None) if any(a is not None for a in after) else -1,
-         "yes" if not late else "no (%d late)" % len(late)))
-sys.exit(0 if not late else 1)
-PY
-    cat "$TMP/pool.sum"
-    [ "$ms" != never ] && [ "$ms" -le 2000 ] || return 1
-    # every request that was not on the killed instance succeeded; those
-    # in flight on it at the kill are at most wrk's 8 connections
-    [ -n "$total" ] && [ "$elsewhere" = 0 ] && [ $((${non2xx:-0} + ${errs:-0})) -le 8 ] || return 1
-    local m
-    for m in 1 2 3; do
-        [ "$m" = "$holder" ] && continue
-        [ "$(names "$(url "$m")")" = "plain1 plain2 plain3 sec2 sec3" ] || { echo "  $m lists $(names "$(url "$m")")"; return 1; }
-    done
-}
+# --- failover (tests/cluster/failover.sh, shared with tests/docker) ---
+FO_LB_HOST=127.0.0.1 FO_LB_PORT=8000 FO_TARGET=$TARGET FO_SSE=200
+FO_PATHS=(/devices/plain{1,2,3}/sensors/temperature /devices/plain{1,2,3}/sensors/humidity)
+FO_GATEWAYS=(1 2 3)
+FO_NAMES="plain1 plain2 plain3 sec2 sec3"
+fo_url() { url "$1"; }
+fo_kill() { kill -KILL "$(eval echo "\$PID_gw$1")"; }
+fo_haproxy_log() { cat "$TMP/haproxy.log"; }
+failover() { failover_check; }
 KILLED=""
 check "failover: one instance killed under load: out of HAProxy within 2 s, no failed request but those in flight on it, every subscriber back within 3 s, every registration listed" failover
 
@@ -455,26 +366,6 @@ check "Redis started again: ready, registrations work, no acknowledged registrat
 IP+=(127.0.0.10 127.0.0.11)
 instance 4
 instance 5
-hastate_at() { # hastate_at SOCKET SERVER: as hastate, on another HAProxy
-    python3 - "$1" "$2" <<'PY'
-import socket, sys
-s = socket.socket(socket.AF_UNIX)
-s.connect(sys.argv[1])
-s.sendall(b"show stat\n")
-data = b""
-while True:
-    d = s.recv(65536)
-    if not d:
-        break
-    data += d
-lines = data.decode().splitlines()
-head = lines[0].lstrip("# ").split(",")
-for l in lines[1:]:
-    f = dict(zip(head, l.split(",")))
-    if f.get("pxname") == "coapgw" and f.get("svname") == sys.argv[2]:
-        print(f["status"].split()[0], f.get("check_status", ""))
-PY
-}
 fill "$CONF/haproxy.cfg" "$TMP/haproxy2.cfg" "STATS_SOCKET=$TMP/haproxy2.sock" "HTTP_BIND=127.0.0.1:8001" \
     "SERVERS=    server gw4 ${IP[4]}:8080 check"$'\n'"    server gw5 ${IP[5]}:8080 check"
 start haproxy2 haproxy -db -f "$TMP/haproxy2.cfg"

@@ -175,3 +175,33 @@ ensure_bases() {
         TIMES+=("import $img: $(secs_since "$t0") s")
     done
 }
+
+# At exit: the compose project (the caller's `compose` function) down when
+# it is up (COMPOSE_UP=1), the engine's disk use bounded when the engine is
+# this test's, then that engine stopped.
+engine_teardown() {
+    if [ ${#D[@]} -gt 0 ]; then
+        if [ "${COMPOSE_UP:-0}" = 1 ]; then
+            compose logs --no-color >"$TMP/compose-services.log" 2>&1 || true
+            compose down -v --timeout 5 >>"$TMP/compose.log" 2>&1 || true
+        fi
+        if [ "$OWN_ENGINE" = 1 ]; then # bound the engine's disk use across runs
+            # (recent untagged images are the legacy builder's layer cache)
+            "${D[@]}" image prune -f --filter until=72h >/dev/null 2>&1 || true
+            "${D[@]}" builder prune -f --keep-storage 3GB >/dev/null 2>&1 || true
+        fi
+    fi
+    stop_engine
+}
+
+# `docker-compose down`, timed (TIMES), with the services' logs kept in
+# $TMP/compose-services.log: true when nothing of PROJECT is left.
+compose_down() {
+    local t0
+    compose logs --no-color >"$TMP/compose-services.log" 2>&1 || true
+    t0=$(now_ms)
+    compose down -v --timeout 10 >>"$TMP/compose.log" 2>&1 || return 1
+    COMPOSE_UP=0
+    TIMES+=("docker-compose down: $(secs_since "$t0") s")
+    [ -z "$("${D[@]}" ps -aq --filter "label=com.docker.compose.project=$PROJECT")" ]
+}

@@ -28,16 +28,8 @@ docker_cleanup() {
     local rc=$?
     if [ ${#D[@]} -gt 0 ]; then
         "${D[@]}" rm -f -v "$CTR" "$CTR-flags" "$CTR-env" "$CTR-tls" >/dev/null 2>&1 || true
-        if [ "$COMPOSE_UP" = 1 ]; then
-            compose down -v --timeout 5 >>"$TMP/compose.log" 2>&1 || true
-        fi
-        if [ "$OWN_ENGINE" = 1 ]; then # bound the engine's disk use across runs
-            # (recent untagged images are the legacy builder's layer cache)
-            "${D[@]}" image prune -f --filter until=72h >/dev/null 2>&1 || true
-            "${D[@]}" builder prune -f --keep-storage 3GB >/dev/null 2>&1 || true
-        fi
     fi
-    stop_engine
+    engine_teardown # engine.sh: the compose demo down, the engine stopped
     cleanup # lib.sh: processes started here, then $TMP
     exit "$rc"
 }
@@ -296,15 +288,6 @@ compose_healthy() {
 }
 check "both services turn healthy (the image's HEALTHCHECK; the sim's own)" compose_healthy
 
-compose_down() {
-    local t0
-    compose logs --no-color >"$TMP/compose-services.log" 2>&1 || true
-    t0=$(now_ms)
-    compose down -v --timeout 10 >>"$TMP/compose.log" 2>&1 || return 1
-    COMPOSE_UP=0
-    TIMES+=("docker-compose down: $(secs_since "$t0") s")
-    [ -z "$("${D[@]}" ps -aq --filter "label=com.docker.compose.project=$PROJECT")" ]
-}
 check "docker-compose down removes the demo" compose_down
 
 TIMES+=("whole test: $(secs_since "$T_START") s")

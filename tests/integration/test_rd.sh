@@ -249,6 +249,23 @@ sim_deregister() {
 }
 check "coapgw-sim removes its registration when stopped" sim_deregister
 
+sim_base() {
+    # --base: the directory reaches the device there, not at the source
+    # (a registration relayed by a UDP balancer, docs/cluster.md)
+    local far
+    far=$(free_port)
+    start simfar "$BUILD/coapgw-sim" --listen "127.0.0.1:$far"
+    start simbase "$BUILD/coapgw-sim" --listen "127.0.0.1:$SIM_PORT" --register "coap://127.0.0.1:$GW_COAP" \
+        --name simbase --base "coap://127.0.0.1:$far"
+    local rc=0
+    wait_for "the simulator's registration" curl -sf "$G/devices/simbase/sensors/temperature" &&
+        curl -s "$G/api/devices/simbase" | grep -q "\"uri\":\"coap://127.0.0.1:$far\"" || rc=1
+    stop simbase
+    stop simfar
+    return $rc
+}
+check "coapgw-sim --base: the registration names that base, where the gateway reaches the device" sim_base
+
 sim_reregisters() {
     start simreg3 "$BUILD/coapgw-sim" --listen "127.0.0.1:$SIM_PORT" --register "coap://127.0.0.1:$GW_COAP" \
         --name again --lifetime 3
