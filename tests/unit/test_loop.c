@@ -208,7 +208,7 @@ static void count_free(coap_transport_t *t)
 }
 static const coap_transport_ops_t counting_ops = {
     "count", count_send, count_process, count_deadline, count_fd, count_local, count_free,
-    0,       0,          NULL};
+    0,       0,          NULL,        NULL};
 
 START_TEST(endpoint_as_source)
 {
