@@ -17,7 +17,7 @@ typedef struct {
  * the block number counting 1024-byte units. RFC 7959 §2.2 reserves it
  * everywhere else. */
 #define COAP_BLOCK_BERT 7
-#define COAP_BERT_UNIT 1024u
+#define COAP_BERT_UNIT  1024u
 
 /* The size the block number counts in: 2^(szx + 4), 1024 for BERT. */
 static inline size_t coap_block_size(unsigned szx)

@@ -281,8 +281,17 @@ static const coap_transport_ops_t sim_transport_ops = {
 /* The same, for a transport that verifies its peers' addresses (as DTLS
  * does): the server role asks for no Echo (RFC 9175 §2.4). */
 static const coap_transport_ops_t sim_transport_verified_ops = {
-    "sim", sim_tr_send, sim_tr_process, sim_tr_deadline, sim_tr_fd, sim_tr_local_addr, sim_tr_free,
-    1,     0,           NULL, NULL,
+    "sim",
+    sim_tr_send,
+    sim_tr_process,
+    sim_tr_deadline,
+    sim_tr_fd,
+    sim_tr_local_addr,
+    sim_tr_free,
+    1,
+    0,
+    NULL,
+    NULL,
 };
 
 static inline coap_transport_t *sim_transport_new(sim_node_t *node)
