@@ -310,16 +310,6 @@ static size_t b1_block_bytes(coap_req_t *req)
     return coap_block_size(req->b1_szx);
 }
 
-/* The Block2 size a request asks for: BERT where the peer announced it
- * and 1024-byte blocks were due (§6: SZX 7 in a request says we take
- * them). */
-static unsigned b2_ask_szx(const coap_req_t *req)
-{
-    if (req->b2_szx == 6 && !req->no_bert && coap_ep_bert_(req->ep, &req->peer->addr))
-        return COAP_BLOCK_BERT;
-    return req->b2_szx;
-}
-
 /* Builds the message for the current step: the request itself, the next
  * Block1 block, the next Block2 request, or a (de)registration. */
 static int build(coap_req_t *req, coap_msg_t *m)
@@ -349,7 +339,7 @@ static int build(coap_req_t *req, coap_msg_t *m)
         m->payload_len = req->payload_len;
     }
     if (!rc && (req->b2_num || (req->early_b2 && !req->b1_active)))
-        rc = coap_block_add(m, COAP_OPT_BLOCK2, req->b2_num, 0, b2_ask_szx(req));
+        rc = coap_block_add(m, COAP_OPT_BLOCK2, req->b2_num, 0, req->b2_szx);
     return rc;
 }
 

@@ -142,6 +142,9 @@ static int block2_step(coap_req_t *req, const coap_msg_t *m)
         rc = coap_b2win_start_(req, m, size2); /* several blocks at a time */
         if (rc) return rc;
     }
+    /* later blocks are asked for at the server's size, SZX 7 after a BERT
+     * block (RFC 8323 §6); never larger (libcoap 4.3.1 starts the body
+     * over when asked for BERT after a block of 1024) */
     req->b2_szx = b.szx;
     req->b2_num = (uint32_t)(req->body.len / coap_block_size(b.szx));
     req->b1_active = 0; /* Block1 is done; later blocks carry no payload */
