@@ -9,7 +9,7 @@
 #    to coap+tcp://) read 64 KiB from coap-server-notls, and upload 64 KiB
 #    in BERT blocks over a connection whose CSMs are in.
 . "$(dirname "$0")/lib.sh"
-need coap-client-notls coap-server-notls curl python3
+need coap-client-notls coap-server-notls curl python3 stdbuf
 C=coap-client-notls
 
 # Blocks with a Block2 of the form N/M/SIZE or N/_/SIZE in a libcoap -v 7
@@ -84,7 +84,9 @@ check "coapgw-client -> sim (our own server, labelled): 10 BERT requests, 64 wit
 # --- our client role: coap-server-notls on TCP ---
 SPORT=$(free_port tcp)
 S=coap+tcp://127.0.0.1:$SPORT
-start server coap-server-notls -A 127.0.0.1 -p "$SPORT" -d 10 -v 7
+# (stdbuf: libcoap writes its PDUs to a buffered stdout, which would keep
+# the last blocks out of the log for a while)
+start server stdbuf -oL coap-server-notls -A 127.0.0.1 -p "$SPORT" -d 10 -v 7
 wait_for "coap-server-notls on TCP" "$BUILD/coapgw-client" -T 1 "$S/"
 head -c 65536 /dev/urandom >"$TMP/big"
 # libcoap's client announces 8 MiB: the 64 KiB go in one message
