@@ -49,6 +49,8 @@ typedef struct {
     coap_addr_t addr;
 } server_t;
 
+static coap_server_params_t srv_params; /* zero: the defaults */
+
 static void server_open(server_t *s, const coap_tcp_params_t *p)
 {
     coap_addr_t any;
@@ -58,7 +60,7 @@ static void server_open(server_t *s, const coap_tcp_params_t *p)
     s->ep = tr ? coap_ep_new_on(tr, NULL, &err) : coap_ep_new(&any, NULL, &err);
     ck_assert_ptr_nonnull(s->ep);
     ck_assert_int_eq(coap_ep_local_addr(s->ep, &s->addr), COAP_OK);
-    s->srv = coap_server_new(s->ep, NULL);
+    s->srv = coap_server_new(s->ep, &srv_params);
     unsigned m = COAP_METHODS_READ | COAP_METHOD_BIT(COAP_PUT);
     coap_server_add(s->srv, "/big", 0, m, h_big, NULL, NULL);
     gets = max_b2_szx = 0;
@@ -255,6 +257,26 @@ START_TEST(max_message_bounds_units)
 }
 END_TEST
 
+/* An upload in BERT blocks counts against max_upload like any other:
+ * 4.13 with Size1 once its blocks pass it (RFC 7959 §2.9.3). */
+START_TEST(bert_upload_bounded)
+{
+    srv_params.max_upload = 10000;
+    server_t s;
+    server_open(&s, &plain);
+    srv_params.max_upload = 0;
+    coap_ep_t *c = client_open(&plain);
+    fill_body(5000);
+    exchange(c, &s, COAP_GET, -1); /* the CSMs cross */
+    fill_body(20000);
+    exchange(c, &s, COAP_PUT, -1);
+    ck_assert_int_eq(res.code, COAP_REQUEST_ENTITY_TOO_LARGE);
+    ck_assert_uint_eq(res.nblocks[1], 0); /* refused at the first block: Size1 says 20000 */
+    coap_ep_free(c);
+    server_close(&s);
+}
+END_TEST
+
 /* RFC 7959 §2.2 reserves SZX 7: over UDP it is a malformed option. */
 START_TEST(szx7_over_udp_is_bad_request)
 {
@@ -279,6 +301,7 @@ int main(void)
     tcase_add_test(tc, both_announce_bert);
     tcase_add_test(tc, one_side_does_not_announce);
     tcase_add_test(tc, max_message_bounds_units);
+    tcase_add_test(tc, bert_upload_bounded);
     tcase_add_test(tc, szx7_over_udp_is_bad_request);
     suite_add_tcase(su, tc);
     return run_suite(su);
