@@ -125,6 +125,7 @@ static void on_resp(coap_req_t *req, const coap_resp_t *r, void *arg)
 }
 
 static result_t res;
+static int raw_block1 = -1;
 
 /* method on /big (PUT: body_len bytes of body), run to its end. b2: -1,
  * no Block2 in the request; 6, 1024-byte blocks asked for up front
@@ -139,6 +140,10 @@ static void exchange(coap_ep_t *c, server_t *s, uint8_t method, int b2)
     ck_assert_ptr_nonnull(req);
     memset(&res, 0, sizeof res);
     if (method == COAP_PUT) coap_req_set_payload(req, body, body_len);
+    if (raw_block1 >= 0) { /* a Block1 option of the test's own, not the client's */
+        uint8_t v = (uint8_t)raw_block1;
+        coap_req_add_option(req, COAP_OPT_BLOCK1, &v, 1);
+    }
     if (b2 == 6) coap_req_set_block_szx(req, 6, 1);
     if (b2 == COAP_BLOCK_BERT) {
         uint8_t v = COAP_BLOCK_BERT;
@@ -202,6 +207,13 @@ START_TEST(both_announce_bert)
     fill_body(5000);
     exchange(c, &s, COAP_GET, 6);
     check_blocks(0, 5, 1024, 5000 - 4096);
+    /* a BERT block with more to come must be whole units: 500 bytes
+     * under Block1 0/M/BERT is a 4.00 */
+    fill_body(500);
+    raw_block1 = 0x08 | COAP_BLOCK_BERT;
+    exchange(c, &s, COAP_PUT, -1);
+    raw_block1 = -1;
+    ck_assert_int_eq(res.code, COAP_BAD_REQUEST);
     coap_ep_free(c);
     server_close(&s);
 }
