@@ -15,6 +15,8 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #define BODY_MAX 65536
 
@@ -289,6 +291,74 @@ START_TEST(bert_upload_bounded)
 }
 END_TEST
 
+/* A fake server: sends its CSM (csm_hex), reads our GET and answers it
+ * with Block2 0/M/BERT and a 500-byte payload; returns how the GET ended. */
+static int fake_bert_answer(const char *csm_hex)
+{
+    int lfd = socket(AF_INET, SOCK_STREAM, 0);
+    coap_addr_t a;
+    coap_addr_parse(&a, "127.0.0.1:0", 0);
+    ck_assert_int_eq(bind(lfd, &a.u.sa, a.len), 0);
+    listen(lfd, 1);
+    a.len = sizeof a.u;
+    getsockname(lfd, &a.u.sa, &a.len);
+    coap_ep_t *c = client_open(&plain);
+    char uri[64];
+    snprintf(uri, sizeof uri, "coap+tcp://127.0.0.1:%u/x", coap_addr_port(&a));
+    int err;
+    memset(&res, 0, sizeof res);
+    coap_req_send(coap_req_new(c, COAP_GET, uri, &a, &err), on_resp, &res);
+    int fd = -1;
+    uint8_t in[512], out[600];
+    size_t got = 0, n = hex_decode(csm_hex, out, sizeof out);
+    coap_msg_t m = {0};
+    for (int i = 0; i < 200 && m.code != COAP_GET; i++) { /* our CSM, then the GET */
+        struct pollfd pf = {coap_ep_fd(c), POLLIN, 0};
+        poll(&pf, 1, 5);
+        coap_ep_process(c);
+        if (fd < 0 && (fd = accept(lfd, NULL, NULL)) >= 0) send(fd, out, n, 0);
+        ssize_t r = fd < 0 ? 0 : recv(fd, in + got, sizeof in - got, MSG_DONTWAIT);
+        got += r > 0 ? (size_t)r : 0;
+        uint64_t flen;
+        for (size_t off = 0; !coap_msg_tcp_frame_len(in + off, got - off, &flen) &&
+                             off + flen <= got && m.code != COAP_GET;
+             off += flen)
+            coap_msg_parse_tcp(&m, in + off, (size_t)flen);
+    }
+    ck_assert_int_eq(m.code, COAP_GET);
+    coap_msg_t r;
+    coap_msg_init(&r, COAP_NON, COAP_CONTENT, 0);
+    coap_msg_set_token(&r, m.token, m.token_len);
+    coap_block_add(&r, COAP_OPT_BLOCK2, 0, 1, COAP_BLOCK_BERT);
+    r.payload = body;
+    r.payload_len = 500;
+    int len = coap_msg_serialize_tcp(&r, out, sizeof out);
+    ck_assert_int_gt(len, 0);
+    send(fd, out, (size_t)len, 0);
+    for (int i = 0; i < 400 && !res.done; i++) {
+        struct pollfd pf = {coap_ep_fd(c), POLLIN, 0};
+        poll(&pf, 1, 5);
+        coap_ep_process(c);
+    }
+    ck_assert_int_eq(res.done, 1);
+    coap_ep_free(c);
+    close(fd);
+    close(lfd);
+    return res.err;
+}
+
+/* The client role's checks: a BERT block from a server whose CSM did not
+ * announce Block-Wise-Transfer, and a non-final BERT block that is no
+ * whole number of units, both end the transfer (COAP_ERR_BLOCK). */
+START_TEST(client_refuses_bad_bert)
+{
+    fill_body(500);
+    /* CSM: Max-Message-Size 8192 and Block-Wise-Transfer; then without */
+    ck_assert_int_eq(fake_bert_answer("40E122200020"), COAP_ERR_BLOCK);
+    ck_assert_int_eq(fake_bert_answer("30E1222000"), COAP_ERR_BLOCK);
+}
+END_TEST
+
 /* RFC 7959 §2.2 reserves SZX 7: over UDP it is a malformed option. */
 START_TEST(szx7_over_udp_is_bad_request)
 {
@@ -314,6 +384,7 @@ int main(void)
     tcase_add_test(tc, one_side_does_not_announce);
     tcase_add_test(tc, max_message_bounds_units);
     tcase_add_test(tc, bert_upload_bounded);
+    tcase_add_test(tc, client_refuses_bad_bert);
     tcase_add_test(tc, szx7_over_udp_is_bad_request);
     suite_add_tcase(su, tc);
     return run_suite(su);
