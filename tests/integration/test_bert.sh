@@ -4,7 +4,7 @@
 # -v 7 logs (a BERT block shows as Block2:N/M/BERT(SIZE)):
 #  - our server role: coap-client-notls reads coapgw-sim's /firmware over
 #    TCP (both CSMs announce Block-Wise-Transfer: BERT; -b 1024 asks for
-#    RFC 7959 blocks: no BERT);
+#    RFC 7959 blocks: no BERT), and coap-client-gnutls over TLS;
 #  - our client role: coapgw-client (and --no-bert) and the gateway (/hc/
 #    to coap+tcp://) read 64 KiB from coap-server-notls, and upload 64 KiB
 #    in BERT blocks over a connection whose CSMs are in.
@@ -67,6 +67,22 @@ sim_plain() {
     [ "$n" = 0 ] && [ "$m" = 64 ] || { echo "BERT blocks: $n, 1024-byte: $m"; return 1; }
 }
 check "libcoap -b 1024 -> sim: 64 KiB /firmware in 64 blocks of 1024, no BERT" sim_plain
+
+# The same over TLS (coaps+tcp://: the same transport, the same CSM).
+sim_bert_tls() {
+    command -v coap-client-gnutls >/dev/null || { echo "SKIP: no coap-client-gnutls"; return 0; }
+    local tp
+    tp=$(free_port tcp)
+    start simtls "$BUILD/coapgw-sim" --listen "127.0.0.1:$(free_port)" --listen-tls "127.0.0.1:$tp" \
+        -k secret -u device-1
+    wait_for "coapgw-sim on TLS" "$BUILD/coapgw-client" -T 1 -k secret -u device-1 \
+        "coaps+tcp://127.0.0.1:$tp/sensors/temperature" || return 1
+    coap-client-gnutls -v 7 -B 5 -k secret -u device-1 -o "$TMP/fw5" \
+        "coaps+tcp://127.0.0.1:$tp/firmware" >"$TMP/c5.log" 2>&1 || return 1
+    stop simtls
+    cmp -s "$TMP/fw5" "$TMP/fw-udp" && expect_responses 10 "$TMP/c5.log" 'BERT\(' 1
+}
+check "libcoap (GnuTLS) -> sim over TLS: 64 KiB /firmware in 10 BERT blocks" sim_bert_tls
 
 # Our client against our server, counted in the simulator's request log.
 ours_to_sim() {
