@@ -244,6 +244,7 @@ void coap_req_set_max_body(coap_req_t *req, size_t max)
 void coap_req_set_block_szx(coap_req_t *req, unsigned szx, int early_block2)
 {
     req->szx = (uint8_t)(szx > 6 ? 6 : szx);
+    req->no_bert = szx < COAP_BLOCK_BERT;
     req->early_b2 = early_block2 != 0;
 }
 
@@ -286,6 +287,29 @@ void coap_req_release_slot_(coap_req_t *req)
 static void on_sent(coap_ep_t *ep, int result, const coap_msg_t *ack, void *arg);
 static void detach(coap_req_t *req);
 
+static size_t request_overhead(const coap_req_t *req);
+
+/* RFC 8323 §6: the bytes of the next Block1 block. BERT (several 1024-byte
+ * units, as many as the peer's Max-Message-Size takes) where the peer
+ * announced it and 1024-byte blocks were due. Chosen at the first block
+ * only: RFC 7959 §2.3 lets a client's blocks shrink at the server's word,
+ * never grow (libcoap 4.3.1 drops its answer to an upload that grows to
+ * BERT), so an upload whose first block went before the peer's CSM was in
+ * stays at 1024 bytes. */
+static size_t b1_block_bytes(coap_req_t *req)
+{
+    unsigned units = 0;
+    int may = req->b1_off == 0 ? req->b1_szx >= 6 : req->b1_szx == COAP_BLOCK_BERT;
+    if (!req->no_bert && may)
+        units = coap_ep_bert_units_(req->ep, &req->peer->addr, request_overhead(req));
+    if (units) {
+        req->b1_szx = COAP_BLOCK_BERT;
+        return (size_t)units * COAP_BERT_UNIT;
+    }
+    if (req->b1_szx > 6) req->b1_szx = 6;
+    return coap_block_size(req->b1_szx);
+}
+
 /* Builds the message for the current step: the request itself, the next
  * Block1 block, the next Block2 request, or a (de)registration. */
 static int build(coap_req_t *req, coap_msg_t *m)
@@ -300,10 +324,10 @@ static int build(coap_req_t *req, coap_msg_t *m)
     if (!rc && req->observe && (req->b2_num == 0 || req->dereg))
         rc = coap_msg_add_uint(m, COAP_OPT_OBSERVE, req->dereg ? 1 : 0);
     if (!rc && req->b1_active) {
-        size_t bs = coap_block_size(req->b1_szx);
+        size_t bs = b1_block_bytes(req), unit = coap_block_size(req->b1_szx);
         size_t left = req->payload_len - req->b1_off;
         req->b1_sent = left > bs ? bs : left;
-        rc = coap_block_add(m, COAP_OPT_BLOCK1, (uint32_t)(req->b1_off / bs), left > bs,
+        rc = coap_block_add(m, COAP_OPT_BLOCK1, (uint32_t)(req->b1_off / unit), left > bs,
                             req->b1_szx);
         /* RFC 7959 §4: Size1 tells the server the whole size up front. */
         if (!rc && req->b1_off == 0)

@@ -41,6 +41,7 @@ static int ask(struct b2win *w, uint32_t num)
     coap_req_t *kid = coap_req_clone_(w->owner);
     if (!kid) return COAP_ERR_NOMEM;
     kid->fetcher = 1;
+    kid->no_bert = 1; /* blocks of the window's size, numbered as block 0's */
     kid->szx = w->szx;
     kid->b2_num = num;
     int rc = coap_req_send(kid, on_block, w); /* on failure kid is freed */

@@ -43,6 +43,8 @@ struct coap_req {
     uint32_t timeout_ms, rereg_margin_ms;
     size_t max_body;
     uint8_t szx, early_b2;
+    uint8_t no_bert; /* a block size was chosen (or a server asked for smaller):
+                        no BERT blocks (RFC 8323 §6) either way */
 
     /* where it is */
     uint8_t state;

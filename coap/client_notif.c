@@ -42,12 +42,16 @@ static void fetch_rest(coap_req_t *req, const coap_msg_t *m, const coap_block_in
                        uint32_t seq, uint64_t now)
 {
     uint32_t size2 = 0;
-    if (m->payload_len != coap_block_size(b->szx)) return; /* §2.2: only the last may be short */
+    size_t unit = coap_block_size(b->szx);
+    /* §2.2: only the last may be short; RFC 8323 §6: a BERT block is
+     * whole 1024-byte units, as many as the server put in */
+    int bert = b->szx == COAP_BLOCK_BERT;
+    if (bert ? !m->payload_len || m->payload_len % unit : m->payload_len != unit) return;
     if (coap_msg_get_uint(m, COAP_OPT_SIZE2, &size2) == 0 && size2 > req->max_body) return;
     coap_req_t *kid = coap_req_clone_(req);
     if (!kid) return;
-    kid->szx = b->szx; /* the server's block size (coap_req_send makes it b2_szx) */
-    kid->b2_num = 1;
+    kid->szx = bert ? 6 : b->szx; /* the server's block size (coap_req_send makes it b2_szx) */
+    kid->b2_num = (uint32_t)(m->payload_len / unit);
     kid->b2_size2 = size2;
     kid->timeout_ms = req->timeout_ms;
     const coap_msg_opt_t *etag = coap_msg_find_opt(m, COAP_OPT_ETAG);

@@ -42,12 +42,18 @@ static int next_step(coap_req_t *req)
     return rc ? rc : 1;
 }
 
+/* RFC 8323 §6: SZX 7 (BERT) is valid from this peer. */
+static int peer_bert(const coap_req_t *req)
+{
+    return coap_ep_bert_(req->ep, &req->peer->addr);
+}
+
 /* Block1 (RFC 7959 §2.5): returns 1 when the next step was sent, 0 when
  * this response is the final one, < 0 on failure. */
 static int block1_step(coap_req_t *req, const coap_msg_t *m)
 {
     coap_block_info_t b;
-    int has = coap_block_get(m, COAP_OPT_BLOCK1, &b) == 1;
+    int has = coap_block_get_bert(m, COAP_OPT_BLOCK1, &b, peer_bert(req)) == 1;
     if (m->code == COAP_REQUEST_ENTITY_TOO_LARGE && !req->b1_active && !req->b1_retried) {
         /* §2.9.3: 4.13 to a whole body: retry block-wise, at the size the
          * server names, unless Size1 says the body can never fit. */
@@ -69,7 +75,10 @@ static int block1_step(coap_req_t *req, const coap_msg_t *m)
     coap_req_progress_(req, 1, req->b1_off, req->payload_len);
     /* §2.3: the server may ask for smaller blocks in its 2.31; the next
      * block number is then the offset divided by the new size (build()). */
-    if (has && b.szx < req->b1_szx) req->b1_szx = b.szx;
+    if (has && b.szx < req->b1_szx) { /* no BERT after a request for smaller */
+        req->b1_szx = b.szx;
+        req->no_bert = 1;
+    }
     if (req->b1_off >= req->payload_len) return 0; /* 2.31 on the last block: odd, take it */
     return next_step(req);
 }
@@ -79,7 +88,7 @@ static int block1_step(coap_req_t *req, const coap_msg_t *m)
 static int block2_step(coap_req_t *req, const coap_msg_t *m)
 {
     coap_block_info_t b;
-    int has = coap_block_get(m, COAP_OPT_BLOCK2, &b);
+    int has = coap_block_get_bert(m, COAP_OPT_BLOCK2, &b, peer_bert(req));
     if (has < 0) return COAP_ERR_BLOCK;
     uint32_t seq;
     /* RFC 7959 §3.4: a notification (it carries Observe) overtaking the
@@ -121,6 +130,9 @@ static int block2_step(coap_req_t *req, const coap_msg_t *m)
         return next_step(req);
     }
     if (coap_block_offset(&b) != req->body.len) return COAP_ERR_BLOCK;
+    /* RFC 8323 §6: a BERT block but the last is whole 1024-byte units */
+    if (b.szx == COAP_BLOCK_BERT && b.more && (!m->payload_len || m->payload_len % COAP_BERT_UNIT))
+        return COAP_ERR_BLOCK;
     int rc = body_append(req, m->payload, m->payload_len);
     if (rc) return rc;
     coap_req_progress_(req, 0, req->body.len, req->b2_size2);
@@ -130,6 +142,9 @@ static int block2_step(coap_req_t *req, const coap_msg_t *m)
         rc = coap_b2win_start_(req, m, size2); /* several blocks at a time */
         if (rc) return rc;
     }
+    /* later blocks are asked for at the server's size, SZX 7 after a BERT
+     * block (RFC 8323 §6); never larger (libcoap 4.3.1 starts the body
+     * over when asked for BERT after a block of 1024) */
     req->b2_szx = b.szx;
     req->b2_num = (uint32_t)(req->body.len / coap_block_size(b.szx));
     req->b1_active = 0; /* Block1 is done; later blocks carry no payload */

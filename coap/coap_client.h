@@ -66,7 +66,10 @@ void coap_req_set_timeout(coap_req_t *req, uint32_t ms);
 /* Largest reassembled body (default: the endpoint's max_body). */
 void coap_req_set_max_body(coap_req_t *req, size_t max);
 /* Block size exponent for Block1 uploads and early Block2 negotiation
- * (RFC 7959 §2.2: size = 2^(szx+4), szx 0..6). Default: 6, no early Block2. */
+ * (RFC 7959 §2.2: size = 2^(szx+4), szx 0..6), which also rules out BERT;
+ * 7: 1024 bytes, or BERT blocks of several 1024-byte units over TCP where
+ * both sides announced Block-Wise-Transfer (RFC 8323 §6). Default: 7, no
+ * early Block2. */
 void coap_req_set_block_szx(coap_req_t *req, unsigned szx, int early_block2);
 /* Progress of a block-wise transfer (RFC 7959), e.g. for a progress bar. */
 typedef struct {

@@ -114,7 +114,8 @@ typedef struct {
     uint32_t max_upload;  /* request body limit (4.13 above), default the ep's max_body */
     uint32_t max_uploads; /* Block1 uploads in progress (and kept Block2 answers), default 64 */
     uint32_t max_uploads_per_peer; /* ... of them from one source address, default 4 */
-    uint8_t block_szx;             /* Block2 size, default 6 (1024 bytes) */
+    uint8_t block_szx;             /* Block2 size, default 6 (1024 bytes; BERT over
+                                      TCP where both sides announce it, RFC 8323 §6) */
     uint32_t con_every;            /* a CON notification at least every N, default 20 */
     uint32_t max_observers;        /* in all, default 10000 */
     /* ... of them from one host (any port, any DTLS session), default 64:

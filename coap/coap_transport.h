@@ -130,6 +130,12 @@ typedef struct {
      * block size from it, so a message that would not fit goes
      * block-wise. */
     uint32_t (*max_message)(const coap_transport_t *t, const coap_addr_t *peer);
+    /* BERT (RFC 8323 §6): 0 unless both sides announced Block-Wise-
+     * Transfer (§5.3.2) on the connection to `peer`; else the largest
+     * message a BERT block may fill: the peer's Max-Message-Size, never
+     * more than our own (a peer's claim does not make us build larger
+     * messages than we take). NULL on transports without BERT. */
+    uint32_t (*bert_message)(const coap_transport_t *t, const coap_addr_t *peer);
 } coap_transport_ops_t;
 
 /* The common head of every transport: implementations embed it first. */
@@ -178,7 +184,8 @@ int coap_transport_udp_multicast_if(coap_transport_t *t, unsigned ifindex);
  * roles see a peer as on UDP. Signalling (§5) is the transport's: a CSM
  * first on every connection, the peer's CSM honoured (its
  * Max-Message-Size bounds what send() accepts), Ping/Pong, Release and
- * Abort. */
+ * Abort. Our CSM announces Block-Wise-Transfer (unless no_bert): where the
+ * peer's does too, the roles use BERT blocks (§6, ops->bert_message). */
 /* A stream filter under a TCP connection (RFC 8323 §9: TLS), so coap/
  * needs no TLS library: dtls/tls_stream.c implements it with GnuTLS.
  * The transport still owns the socket (epoll, connect, accept, close);
@@ -229,6 +236,8 @@ typedef struct {
                                     COAP_ERR_TIMEOUT; default 10000 */
     uint32_t connect_timeout_ms; /* connect() and the peer's CSM; default 10000 */
     uint8_t connect_out;         /* 1: send() to a peer without a connection connects */
+    uint8_t no_bert;             /* 1: our CSM leaves out Block-Wise-Transfer (§5.3.2),
+                                    so no BERT (§6) either way; default 0: announced */
     /* Told when a connection to `peer` is up (up 1: its CSM arrived) and
      * when it ends (up 0, err: COAP_ERR_CONN_CLOSED, COAP_ERR_ABORTED,
      * COAP_ERR_TIMEOUT, COAP_ERR_UNREACHABLE for a failed connect), after

@@ -168,6 +168,12 @@ int coap_ep_raw_send_(coap_ep_t *ep, const coap_peer_t *to, const uint8_t *buf, 
  * `overhead` bytes of header and options fits the message size `peer`
  * takes (coap_transport_ops_t.max_message); 6 when it is not bounded. */
 unsigned coap_ep_fit_szx_(const coap_ep_t *ep, const coap_addr_t *peer, size_t overhead);
+/* RFC 8323 §6: 1 when BERT may be used with `peer` (both sides announced
+ * Block-Wise-Transfer), so Block options with SZX 7 are valid from it. */
+int coap_ep_bert_(const coap_ep_t *ep, const coap_addr_t *peer);
+/* RFC 8323 §6: the 1024-byte units a BERT block to `peer` carries beside
+ * `overhead` bytes (coap_transport_ops_t.bert_message); 0: no BERT. */
+unsigned coap_ep_bert_units_(const coap_ep_t *ep, const coap_addr_t *peer, size_t overhead);
 /* msg in the transport's framing: RFC 7252 §3, or RFC 8323 §3.2 on a
  * reliable transport. */
 size_t coap_ep_msg_size_(const coap_ep_t *ep, const coap_msg_t *msg);

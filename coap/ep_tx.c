@@ -4,6 +4,7 @@
  * retransmitted with exponential back-off (RFC 7252 §4.2, §4.8).
  */
 #include "ep_internal.h"
+#include "coap_block.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,23 @@ unsigned coap_ep_fit_szx_(const coap_ep_t *ep, const coap_addr_t *peer, size_t o
     unsigned szx = 6;
     while (max && szx > 0 && (16u << szx) + overhead > max) szx--;
     return szx;
+}
+
+static uint32_t bert_message(const coap_ep_t *ep, const coap_addr_t *peer)
+{
+    const coap_transport_ops_t *o = ep->tr->ops;
+    return o->bert_message ? o->bert_message(ep->tr, peer) : 0;
+}
+
+int coap_ep_bert_(const coap_ep_t *ep, const coap_addr_t *peer)
+{
+    return bert_message(ep, peer) != 0;
+}
+
+unsigned coap_ep_bert_units_(const coap_ep_t *ep, const coap_addr_t *peer, size_t overhead)
+{
+    uint32_t max = bert_message(ep, peer);
+    return max > overhead ? (unsigned)((max - overhead) / COAP_BERT_UNIT) : 0;
 }
 
 static void empty_bytes(uint8_t b[4], coap_type_t type, uint16_t mid)

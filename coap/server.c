@@ -120,31 +120,52 @@ static int etag_matches(const srv_req_t *sr, const coap_server_response_t *resp)
     return 0;
 }
 
-/* The block size of this response: the server's, or the smaller one the
- * client asked for (RFC 7959 §2.4, early negotiation), or the smaller one
- * the amplification bound allows (server_echo.c). */
+/* RFC 8323 §6: the 1024-byte units of a BERT block for this response, 0
+ * for none. BERT where both sides announced it, the client asked for no
+ * smaller block (no Block2, or Block2 with BERT), the server's own block
+ * size is 1024 and the amplification bound caps nothing. */
+static unsigned bert_units(const coap_server_t *srv, const srv_req_t *sr)
+{
+    if (srv->p.block_szx < 6 || (sr->has_b2 && sr->b2_szx != COAP_BLOCK_BERT)) return 0;
+    if (sr->cap_szx && sr->cap_szx <= COAP_BLOCK_BERT) return 0;
+    return coap_ep_bert_units_(srv->ep, &sr->peer, SRV_BLOCK_OVERHEAD);
+}
+
+/* The block size of this response: BERT, or the server's, or the smaller
+ * one the client asked for (RFC 7959 §2.4, early negotiation), or the
+ * smaller one the amplification bound allows (server_echo.c). */
 static unsigned block_szx(const coap_server_t *srv, const srv_req_t *sr)
 {
+    if (bert_units(srv, sr)) return COAP_BLOCK_BERT;
     unsigned szx = sr->has_b2 && sr->b2_szx < srv->p.block_szx ? sr->b2_szx : srv->p.block_szx;
-    unsigned cap = sr->cap_szx ? sr->cap_szx - 1u : 7u;
+    unsigned cap = sr->cap_szx ? sr->cap_szx - 1u : 6u;
     /* RFC 8323 §5.3.1: blocks that fit the peer's Max-Message-Size */
     unsigned fit = coap_ep_fit_szx_(srv->ep, &sr->peer, SRV_BLOCK_OVERHEAD);
     if (fit < cap) cap = fit;
     return szx < cap ? szx : cap;
 }
 
+/* The payload bytes of one block of size szx: several units for BERT. */
+static size_t block_bytes(const coap_server_t *srv, const srv_req_t *sr, unsigned szx)
+{
+    size_t unit = coap_block_size(szx);
+    return szx == COAP_BLOCK_BERT ? unit * bert_units(srv, sr) : unit;
+}
+
 /* RFC 7959 §2.4: serves the requested block of a representation larger
- * than one block (handlers always produce the whole representation). */
+ * than one block (handlers always produce the whole representation). The
+ * block number counts units of the requested size (1024 bytes for BERT,
+ * RFC 8323 §6); a BERT block carries as many units as fit. */
 static int slice_block2(coap_server_t *srv, const srv_req_t *sr, coap_msg_t *m)
 {
     unsigned szx = block_szx(srv, sr);
-    size_t bs = coap_block_size(szx);
+    size_t unit = coap_block_size(szx), bs = block_bytes(srv, sr, szx);
     if (!sr->has_b2 && m->payload_len <= bs) return COAP_OK;
     size_t total = m->payload_len;
     uint32_t num = sr->has_b2 ? sr->b2_num : 0;
-    if (sr->has_b2 && sr->b2_szx > szx)
-        num = (uint32_t)((size_t)num * coap_block_size(sr->b2_szx) / bs);
-    size_t off = (size_t)num * bs;
+    if (sr->has_b2 && coap_block_size(sr->b2_szx) > unit)
+        num = (uint32_t)((size_t)num * coap_block_size(sr->b2_szx) / unit);
+    size_t off = (size_t)num * unit;
     if (off > total || (off == total && total)) return COAP_ERR_BLOCK;
     size_t n = total - off < bs ? total - off : bs;
     m->payload += off;
@@ -196,7 +217,7 @@ int coap_server_respond(coap_server_t *srv, uint64_t id, const coap_server_respo
     if (!rc && sr->store_key)
         coap_srv_store_response_(srv, sr, resp,
                                  COAP_CODE_CLASS(m.code) == 2 &&
-                                     m.payload_len > coap_block_size(block_szx(srv, sr)));
+                                     m.payload_len > block_bytes(srv, sr, block_szx(srv, sr)));
     if (!rc && COAP_CODE_CLASS(m.code) == 2 && m.payload_len) rc = slice_block2(srv, sr, &m);
     if (rc == COAP_ERR_BLOCK) { /* a block beyond the end (RFC 7959 §2.4) */
         coap_msg_init(&m, COAP_CON, COAP_BAD_OPTION, 0);

@@ -6,6 +6,7 @@
  * handler.
  */
 #include "server_internal.h"
+#include "ep_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -205,13 +206,14 @@ static void serve(coap_server_t *srv, srv_req_t *sr, coap_server_request_t *req,
     const coap_msg_t *m = req->msg;
     coap_server_resource_t *res = req->resource;
     coap_block_info_t b;
-    int hb = coap_block_get(m, COAP_OPT_BLOCK2, &b);
-    if (hb < 0 || coap_block_get(m, COAP_OPT_BLOCK1, &b) < 0) {
+    int bert = coap_ep_bert_(srv->ep, &sr->peer); /* SZX 7 only then (RFC 8323 §6) */
+    int hb = coap_block_get_bert(m, COAP_OPT_BLOCK2, &b, bert);
+    if (hb < 0 || coap_block_get_bert(m, COAP_OPT_BLOCK1, &b, bert) < 0) {
         coap_server_error_(srv, sr->id, COAP_BAD_REQUEST, "malformed block option");
         return;
     }
     if (hb == 1) {
-        coap_block_get(m, COAP_OPT_BLOCK2, &b);
+        coap_block_get_bert(m, COAP_OPT_BLOCK2, &b, bert);
         sr->has_b2 = 1;
         sr->b2_num = b.num;
         sr->b2_szx = b.szx;
@@ -250,7 +252,12 @@ static void serve(coap_server_t *srv, srv_req_t *sr, coap_server_request_t *req,
     if (res && req->observe == 1)
         coap_obs_deregister_(srv, res, &sr->peer, m->token, m->token_len, COAP_DEREG_EXPLICIT);
     upload_t *up = NULL;
-    if (coap_block_get(m, COAP_OPT_BLOCK1, &b) == 1) {
+    if (coap_block_get_bert(m, COAP_OPT_BLOCK1, &b, bert) == 1) {
+        if (b.szx == COAP_BLOCK_BERT && b.more && m->payload_len % COAP_BERT_UNIT) {
+            /* RFC 8323 §6: a BERT block but the last is whole 1024-byte units */
+            coap_server_error_(srv, sr->id, COAP_BAD_REQUEST, "BERT block not whole units");
+            return;
+        }
         sr->has_b1 = 1;
         sr->b1_num = b.num;
         sr->b1_szx = b.szx;

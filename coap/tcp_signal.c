@@ -31,12 +31,12 @@ int coap_tcp_send_signal_(tcp_t *t, tcp_conn_t *c, uint8_t code, uint16_t opt, c
 
 int coap_tcp_send_csm_(tcp_t *t, tcp_conn_t *c)
 {
-    /* §5.3.1 Max-Message-Size; Block-Wise-Transfer (§5.3.2) is not
-     * announced: BERT (§6) is not implemented, so blocks stay at most
-     * 1024 bytes (RFC 7959) */
+    /* §5.3.1 Max-Message-Size; §5.3.2 Block-Wise-Transfer (empty): we
+     * take BERT blocks (§6), and send them where the peer announces it */
     coap_msg_t m;
     coap_msg_init(&m, COAP_NON, COAP_SIG_CSM, 0);
     coap_msg_add_uint(&m, COAP_SIGOPT_MAX_MESSAGE_SIZE, t->p.max_message);
+    if (!t->p.no_bert) coap_msg_add_opt(&m, COAP_SIGOPT_BLOCK_WISE_TRANSFER, "", 0);
     return queue_msg(t, c, &m);
 }
 

@@ -486,6 +486,16 @@ static uint32_t tcp_peer_max(const coap_transport_t *tr, const coap_addr_t *peer
     return c ? c->peer_max : COAP_TCP_DEFAULT_MAX_MESSAGE;
 }
 
+/* RFC 8323 §6: BERT where both CSMs announced Block-Wise-Transfer; its
+ * blocks fill the peer's Max-Message-Size, at most our own. */
+static uint32_t tcp_bert_message(const coap_transport_t *tr, const coap_addr_t *peer)
+{
+    const tcp_t *t = (const tcp_t *)(uintptr_t)tr;
+    tcp_conn_t *c = conn_find((tcp_t *)(uintptr_t)tr, peer);
+    if (!c || !c->csm_rx || !c->peer_bwt || t->p.no_bert) return 0;
+    return c->peer_max < t->p.max_message ? c->peer_max : t->p.max_message;
+}
+
 static const coap_transport_ops_t tcp_ops = {
     .name = "tcp",
     .send = tcp_send,
@@ -497,6 +507,7 @@ static const coap_transport_ops_t tcp_ops = {
     .verifies_peers = 1, /* the three-way handshake proves the address (RFC 9175 §2.4) */
     .reliable = 1,
     .max_message = tcp_peer_max,
+    .bert_message = tcp_bert_message,
 };
 
 static int open_listener(tcp_t *t, const coap_addr_t *addr)

@@ -27,7 +27,7 @@
 typedef struct {
     int method;
     const char *text, *file, *uri, *proxy;
-    int content_format, accept, non, verbose, json;
+    int content_format, accept, non, verbose, json, no_bert;
     double observe_s, timeout_s;
     unsigned long tcp_idle_ms, tcp_keepalive_ms;
     struct {
@@ -80,6 +80,8 @@ static void usage(FILE *f)
           "  --tcp-keepalive-ms N  with a coap+tcp:// URI, send a Ping (7.02) after N ms\n"
           "               without a byte from the server (default 30000); no Pong within\n"
           "               10 s closes the connection\n"
+          "  --no-bert    with a coap+tcp:// URI, leave Block-Wise-Transfer out of our CSM:\n"
+          "               no BERT blocks (RFC 8323 §6) either way, only 1024-byte ones\n"
           "  -h, --help   this text\n"
           "\n"
           "A block-wise transfer (RFC 7959) shows a progress bar on stderr when stderr is\n"
@@ -170,6 +172,8 @@ static int parse_args(int argc, char **argv, args_t *a)
             a->verbose = 1;
         else if (!strcmp(o, "--json"))
             a->json = 1;
+        else if (!strcmp(o, "--no-bert"))
+            a->no_bert = 1;
         else if (!strcmp(o, "--tcp-idle-ms") || !strcmp(o, "--tcp-keepalive-ms")) {
             char *end;
             if (++i >= argc) return die_usage("option needs a value", o);
@@ -421,7 +425,8 @@ static coap_ep_t *open_tcp(const args_t *a, const dtls_config_t *cfg, int *rc)
 {
     coap_tcp_params_t p = {.connect_out = 1,
                            .idle_ms = (uint32_t)a->tcp_idle_ms,
-                           .keepalive_ms = (uint32_t)a->tcp_keepalive_ms};
+                           .keepalive_ms = (uint32_t)a->tcp_keepalive_ms,
+                           .no_bert = (uint8_t)a->no_bert};
     char why[256];
     if (cfg) {
         /* The handshake gives up before the request does, so its reason shows. */

@@ -275,13 +275,23 @@ static const coap_transport_ops_t sim_transport_ops = {
     sim_tr_free, 0, /* addresses unverified: the server role asks for an Echo */
     0,              /* unreliable: the message layer of RFC 7252 §4 */
     NULL,           /* no Max-Message-Size */
+    NULL,           /* no BERT (RFC 8323 §6) */
 };
 
 /* The same, for a transport that verifies its peers' addresses (as DTLS
  * does): the server role asks for no Echo (RFC 9175 §2.4). */
 static const coap_transport_ops_t sim_transport_verified_ops = {
-    "sim", sim_tr_send, sim_tr_process, sim_tr_deadline, sim_tr_fd, sim_tr_local_addr, sim_tr_free,
-    1,     0,           NULL,
+    "sim",
+    sim_tr_send,
+    sim_tr_process,
+    sim_tr_deadline,
+    sim_tr_fd,
+    sim_tr_local_addr,
+    sim_tr_free,
+    1,
+    0,
+    NULL,
+    NULL,
 };
 
 static inline coap_transport_t *sim_transport_new(sim_node_t *node)
