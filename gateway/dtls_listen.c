@@ -30,7 +30,10 @@ int gw_dtls_load(const cfg_t *c, dtls_creds_t **creds, gw_ids_t **ids, char *err
     char why[600];
     *creds = NULL;
     if (!(*ids = gw_ids_build(c, err, errlen))) return -1;
-    if (cfg_listen_off(c->coap_listen_dtls) || (!*c->dtls_cert && !*c->dtls_rpk_key)) return 0;
+    /* the DTLS and the TLS listener (coap.listen_tls) share them */
+    if ((cfg_listen_off(c->coap_listen_dtls) && cfg_listen_off(c->coap_listen_tls)) ||
+        (!*c->dtls_cert && !*c->dtls_rpk_key))
+        return 0;
     dtls_creds_conf_t conf = {
         .cert_file = *c->dtls_cert ? c->dtls_cert : NULL,
         .key_file = *c->dtls_key ? c->dtls_key : NULL,
@@ -44,9 +47,7 @@ int gw_dtls_load(const cfg_t *c, dtls_creds_t **creds, gw_ids_t **ids, char *err
     return -1;
 }
 
-/* PSK keys by identity (RFC 4279 §2), from the table in force now: a
- * reload applies to the next handshake. */
-static int psk_key(void *arg, const char *identity, uint8_t *key, size_t cap)
+int gw_dtls_psk_key(void *arg, const char *identity, uint8_t *key, size_t cap)
 {
     gw_t *gw = arg;
     return gw_ids_psk_key(gw->ids, identity, key, cap);
@@ -117,7 +118,7 @@ int gw_dtls_start(gw_t *gw, const coap_ep_params_t *ep, const coap_server_params
                                    .idle_timeout_ms = c->dtls_idle_s * 1000u,
                                    .handshakes_per_s = c->dtls_handshakes_per_s},
                         .server = creds,
-                        .psk_key = psk_key,
+                        .psk_key = gw_dtls_psk_key,
                         .event = on_event,
                         .arg = gw};
     gw->dtls = dtls_transport_new(&dc, &rc);

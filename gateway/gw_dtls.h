@@ -20,6 +20,11 @@
 int gw_dtls_load(const cfg_t *c, dtls_creds_t **creds, struct gw_ids **ids, char *err,
                  size_t errlen);
 
+/* PSK keys by identity (RFC 4279 §2) for dtls_config_t.psk_key (arg:
+ * the gw_t), from dtls.identities in force now: a reload applies to the
+ * next handshake, on the DTLS and the TLS listener. */
+int gw_dtls_psk_key(void *arg, const char *identity, uint8_t *key, size_t cap);
+
 /* Opens the listener when coap.listen_dtls is on: gw->dtls_ep (attached
  * to the loop), gw->dtls_srv, gw->dtls, gw->dtls_addr. creds: from
  * gw_dtls_load (the transport takes its own reference). Returns 0 (also

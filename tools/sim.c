@@ -406,6 +406,9 @@ static void usage(FILE *f)
           "                        (without --listen-tcp it connects out from no listener)\n"
           "  --listen-tls ADDR:PORT  serve them over TLS too (coaps+tcp://, RFC 8323 §9; TLS\n"
           "                        1.3 or 1.2), with the credentials below as for --listen-dtls\n"
+          "  --register coaps+tcp://HOST[:PORT]  connects out over TLS with the credentials\n"
+          "                        below (client role) from no listener, and is reached back\n"
+          "                        over that connection\n"
           "  -h, --help            this text\n",
           f);
     fputs(tls_args_usage, f);
@@ -556,8 +559,7 @@ static int parse_args(int argc, char **argv, sim_t *s, sim_reg_t *g, opts_t *o)
             s->slow_ms = (uint32_t)n;
         else if (!strcmp(f, "--seed") && !*end)
             o->seed = n;
-        else if (!strcmp(f, "--register") && !coap_uri_parse_ex(&g->uri, v, COAP_URI_TCP) &&
-                 !(g->uri.tcp && g->uri.secure))
+        else if (!strcmp(f, "--register") && !coap_uri_parse_ex(&g->uri, v, COAP_URI_TCP))
             o->rd_uri = v;
         else if (!strcmp(f, "--simple-register") && !coap_uri_parse(&g->uri, v) && !g->uri.secure)
             o->rd_uri = v, g->simple = 1;
@@ -572,13 +574,15 @@ static int parse_args(int argc, char **argv, sim_t *s, sim_reg_t *g, opts_t *o)
             return 2;
         }
     }
-    int secured = o->listen_dtls || o->listen_tls;
-    if (secured != tls_args_given(&o->tls) || (o->rd_uri && g->uri.secure && !o->listen_dtls)) {
+    int tls_out = o->rd_uri && g->uri.tcp && g->uri.secure; /* coaps+tcp:// */
+    int secured = o->listen_dtls || o->listen_tls || tls_out;
+    if (secured != tls_args_given(&o->tls) ||
+        (o->rd_uri && g->uri.secure && !g->uri.tcp && !o->listen_dtls)) {
         fprintf(stderr, "coapgw-sim: %s (see --help)\n",
-                secured ? "--listen-dtls and --listen-tls need credentials: -k and -u, -c and "
-                          "-j, or -M"
-                        : "DTLS options need --listen-dtls or --listen-tls, and a coaps:// "
-                          "--register --listen-dtls");
+                secured ? "--listen-dtls, --listen-tls and a coaps+tcp:// --register need "
+                          "credentials: -k and -u, -c and -j, or -M"
+                        : "DTLS options need --listen-dtls, --listen-tls or a coaps+tcp:// "
+                          "--register, and a coaps:// --register --listen-dtls");
         return 2;
     }
     return 0;
@@ -619,8 +623,9 @@ static void print_dtls_stats(const listener_t *l)
 static int open_listener(sim_t *s, const char *where, const tls_args_t *tls, int tls_stream)
 {
     coap_addr_t addr;
-    /* "" with SIM_TCP_OUT: a client-only TCP endpoint, listening nowhere */
-    int outbound_only = tls == SIM_TCP_OUT && !*where;
+    /* "" with SIM_TCP_OUT or tls_stream: a client-only TCP or TLS
+     * endpoint, listening nowhere */
+    int outbound_only = (tls == SIM_TCP_OUT || tls_stream) && !*where;
     if (!outbound_only && coap_addr_parse(&addr, where, tls ? 5684 : 5683)) {
         fprintf(stderr, "coapgw-sim: bad listen address %s\n", where);
         return 2;
@@ -635,7 +640,8 @@ static int open_listener(sim_t *s, const char *where, const tls_args_t *tls, int
         ep = sim_tcp_endpoint(outbound_only ? NULL : &addr, tls == SIM_TCP_OUT ? s->reg_tcp : NULL,
                               &err);
     } else if (tls_stream) {
-        ep = sim_tls_endpoint(&addr, tls, &err);
+        ep = sim_tls_endpoint(outbound_only ? NULL : &addr, tls, outbound_only ? s->reg_tcp : NULL,
+                              &err);
     } else if (!tls) {
         udp = coap_transport_udp_new(&addr, &err);
         if (udp) ep = coap_ep_new_on(udp, NULL, &err);
@@ -660,7 +666,7 @@ static int open_listener(sim_t *s, const char *where, const tls_args_t *tls, int
     coap_ep_attach(ep, s->loop);
     add_resources(s, l);
     if (outbound_only)
-        fprintf(stderr, "coapgw-sim: coap+tcp: connecting out only, listening nowhere\n");
+        fprintf(stderr, "coapgw-sim: %s: connecting out only, listening nowhere\n", scheme);
     else
         fprintf(stderr, "coapgw-sim: listening on %s://%s\n", scheme, where);
     return 0;
@@ -698,20 +704,23 @@ int main(int argc, char **argv)
     signal(SIGTERM, on_signal);
     signal(SIGUSR1, on_signal);
     if (o.rd_uri && g.uri.tcp) s.reg_tcp = &g;
+    int plain_out = s.reg_tcp && !g.uri.secure; /* coap+tcp:// */
     if ((rc = open_listener(&s, o.listen, NULL, 0)) ||
         (o.listen_dtls && (rc = open_listener(&s, o.listen_dtls, &o.tls, 0))) ||
         (o.listen_tls && (rc = open_listener(&s, o.listen_tls, &o.tls, 1))) ||
-        (o.listen_tcp && (rc = open_listener(&s, o.listen_tcp,
-                                             o.rd_uri && g.uri.tcp ? SIM_TCP_OUT : SIM_TCP, 0))) ||
+        (o.listen_tcp &&
+         (rc = open_listener(&s, o.listen_tcp, plain_out ? SIM_TCP_OUT : SIM_TCP, 0))) ||
         /* a coap+tcp:// --register without --listen-tcp: connects out only */
-        (!o.listen_tcp && s.reg_tcp && (rc = open_listener(&s, "", SIM_TCP_OUT, 0))))
+        (!o.listen_tcp && plain_out && (rc = open_listener(&s, "", SIM_TCP_OUT, 0))) ||
+        /* a coaps+tcp:// one: always from a TLS endpoint of its own, last */
+        (s.reg_tcp && g.uri.secure && (rc = open_listener(&s, "", &o.tls, 1))))
         return rc;
     for (int i = 0; i < o.ngroups; i++)
         if ((rc = sim_group_join(s.l[0].udp, o.groups[i]))) return rc;
     s.tick = base_loop_timer_new(s.loop, on_tick, &s);
     base_loop_timer_arm_in(s.tick, s.period_ms);
     if (o.rd_uri) { /* registers from the listener's own socket */
-        g.ep = s.l[g.uri.tcp ? s.nl - 1 : g.uri.secure ? 1 : 0].ep; /* TCP's is the last */
+        g.ep = s.l[g.uri.tcp ? s.nl - 1 : g.uri.secure ? 1 : 0].ep; /* TCP's or TLS's is the last */
         g.links = links;
         g.links_len = link_format(links, sizeof links);
         sim_reg_start(&g, s.loop);
