@@ -140,6 +140,7 @@ int gw_dtls_start(gw_t *gw, const coap_ep_params_t *ep, const coap_server_params
 void gw_dtls_set_creds(gw_t *gw, dtls_creds_t *creds)
 {
     if (gw->dtls) dtls_transport_set_server(gw->dtls, creds);
+    if (gw->tls_listen_filter) dtls_tls_set_server(gw->tls_listen_filter, creds);
 }
 
 /* --- metrics --- */

@@ -97,10 +97,11 @@ typedef struct gw {
     coap_ep_t *tls_ep;
     coap_ep_t *tls_srv_ep;
     coap_server_t *tls_srv;
-    coap_addr_t tls_addr;  /* the TLS listener's bound address (unmapped) */
-    gw_passed_t passed;    /* sockets a service manager passed in (passed.c) */
-    http_server_t *http;   /* http.listen, NULL when off */
-    http_server_t *https;  /* http.listen_tls, NULL when off */
+    coap_addr_t tls_addr;               /* the TLS listener's bound address (unmapped) */
+    struct dtls_tls *tls_listen_filter; /* its TLS filter (the transport owns it), for reloads */
+    gw_passed_t passed;                 /* sockets a service manager passed in (passed.c) */
+    http_server_t *http;                /* http.listen, NULL when off */
+    http_server_t *https;               /* http.listen_tls, NULL when off */
     http_tls_creds_t *tls; /* HTTPS credentials read at start, until the listener holds them */
     cfg_t cfg;
     gw_acl_t *acl;

@@ -32,7 +32,8 @@ int gw_dtls_psk_key(void *arg, const char *identity, uint8_t *key, size_t cap);
 int gw_dtls_start(gw_t *gw, const coap_ep_params_t *ep, const coap_server_params_t *sp,
                   dtls_creds_t *creds, char *err, size_t errlen);
 
-/* After a reload: new handshakes use creds (sessions keep theirs). */
+/* After a reload: new handshakes use creds (sessions keep theirs), on
+ * the DTLS and the TLS listener. */
 void gw_dtls_set_creds(gw_t *gw, dtls_creds_t *creds);
 
 /* A failed handshake (a DTLS_EV_HANDSHAKE_FAILED event's err) counted

@@ -533,9 +533,10 @@ static void shutdown_gw(gw_t *gw)
         coap_ep_free(eps[i]); /* cancels exchanges still in flight */
     }
     gw->coaps_ep = gw->dtls_ep = gw->tcp_ep = gw->tcp_srv_ep = gw->tls_ep = gw->tls_srv_ep = NULL;
-    gw->dtls = NULL;      /* freed with its endpoint */
-    gw_coaps_free(gw);    /* the credentials, after the sessions that held them */
-    gw_hub_free(gw->hub); /* after the streams and the exchanges are gone */
+    gw->tls_listen_filter = NULL; /* freed with its endpoint */
+    gw->dtls = NULL;              /* freed with its endpoint */
+    gw_coaps_free(gw);            /* the credentials, after the sessions that held them */
+    gw_hub_free(gw->hub);         /* after the streams and the exchanges are gone */
     gw_metrics_free(gw->metrics);
     gw_cache_free(gw->cache);
     gw_strmap_free(gw->inflight);

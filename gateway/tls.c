@@ -76,5 +76,7 @@ int gw_tls_start(gw_t *gw, const coap_ep_params_t *ep, const coap_server_params_
         .server = creds, .psk_key = gw_dtls_psk_key, .event = on_listener_event, .arg = gw};
     if (!(x = dtls_tls_new(&server, why, sizeof why)))
         return snprintf(err, errlen, "coap.listen_tls: %s", why), -1;
-    return gw_tcp_listen(gw, "coap.listen_tls", dtls_tls_ops(), x, ep, sp, err, errlen);
+    if (gw_tcp_listen(gw, "coap.listen_tls", dtls_tls_ops(), x, ep, sp, err, errlen)) return -1;
+    gw->tls_listen_filter = x; /* gw_dtls_set_creds replaces its credentials on reload */
+    return 0;
 }

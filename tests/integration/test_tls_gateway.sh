@@ -181,6 +181,23 @@ refused_id() { # a PSK identity the gateway knows nothing of: no handshake, no r
 }
 check "an identity not in dtls.identities: handshake refused, nothing registered" refused_id
 
+# SIGHUP reads dtls.cert and dtls.key again: new handshakes on the TLS
+# listener get them, a device's connection goes on
+subject() {
+    openssl s_client -connect "127.0.0.1:$TLP" -alpn coap </dev/null 2>/dev/null |
+        openssl x509 -noout -subject 2>/dev/null
+}
+reload_cert() {
+    subject | grep -q "CN *= *localhost" || { echo "before: $(subject)"; return 1; }
+    cp "$K/othername.crt" "$K/server.crt"
+    cp "$K/othername.key" "$K/server.key"
+    kill -HUP "$PID_gw"
+    renewed() { subject | grep -q "CN *= *elsewhere"; }
+    wait_for "the new certificate" renewed || { echo "after: $(subject)"; return 1; }
+    served
+}
+check "SIGHUP: the TLS listener's new handshakes get the new dtls.cert; the device's connection goes on" reload_cert
+
 # --- the key ---
 DHP=$(free_port tcp)
 start gwdef env -u COAPGW_CONFIG "$BUILD/coapgw" --http-listen "127.0.0.1:$DHP" --coap-listen "127.0.0.1:$(free_port)" \
