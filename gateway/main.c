@@ -49,7 +49,7 @@ static void usage(FILE *f)
           "  --coaps-listen ADDR:PORT DTLS endpoint, coaps:// (default off; needs dtls.*\n"
           "                           credentials, see docs/configuration.md)\n"
           "  --device NAME=URI        add a device, coap[s]://HOST[:PORT][/PATH] or\n"
-          "                           coap+tcp://HOST[:PORT][/PATH] (repeatable)\n"
+          "                           coap[s]+tcp://HOST[:PORT][/PATH] (repeatable)\n"
           "  --allow-target PATTERN   also allow this CIDR range or host name as a CoAP\n"
           "                           target (repeatable; loopback, link-local, private\n"
           "                           ranges and configured devices are always allowed)\n"

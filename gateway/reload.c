@@ -122,8 +122,9 @@ static void keep_restart_only(const cfg_t *now, cfg_t *next)
         cfg_set_string(&next->tls_cert, now->tls_cert);
         cfg_set_string(&next->tls_key, now->tls_key);
     }
-    /* so does the DTLS listener, with its credentials and identities */
-    if (!cfg_listen_off(now->coap_listen_dtls) && cfg_listen_off(next->coap_listen_dtls)) {
+    /* so do the DTLS and TLS listeners, with their credentials and identities */
+    if ((!cfg_listen_off(now->coap_listen_dtls) && cfg_listen_off(next->coap_listen_dtls)) ||
+        (!cfg_listen_off(now->coap_listen_tls) && cfg_listen_off(next->coap_listen_tls))) {
         cfg_set_string(&next->dtls_cert, now->dtls_cert);
         cfg_set_string(&next->dtls_key, now->dtls_key);
         cfg_set_string(&next->dtls_client_ca, now->dtls_client_ca);

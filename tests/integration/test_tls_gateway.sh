@@ -132,6 +132,14 @@ refused_name() { # an identity may register its names only
 }
 check "an identity registers a name dtls.identities does not give it: 4.03" refused_name
 
+unlisted_cert() { # a certificate from the CA, of a subject not in dtls.identities: no rights
+    "$C" -B 5 -v 6 -c "$K/othername.crt" -j "$K/othername.key" -C "$K/ca.crt" -m post -t 40 -e '</x>' \
+        "coaps+tcp://localhost:$TLP/rd?ep=x509dev&lt=60" >"$TMP/reg3" 2>&1 || true
+    grep -q 'c:4.03' "$TMP/reg3" && grep -q "established as x509:CN=elsewhere (not in dtls.identities: no rights)" "$TMP/gw.log" ||
+        { cat "$TMP/reg3"; return 1; }
+}
+check "a certificate of a subject not in dtls.identities: 4.03, logged as having no rights" unlisted_cert
+
 # --- a device that connects out over TLS ---
 online() { curl -s "$G/api/devices/dev1" | grep -q "\"online\":$1"; }
 simout() { start simout "$BUILD/coapgw-sim" --listen "127.0.0.1:$(free_port)" --register "$L" --name dev1 \
@@ -207,6 +215,35 @@ listener() {
     grep -q "CoAP over TLS on 127.0.0.1:$TLP" "$TMP/gw.log" && ! grep -q "CoAP over TLS" "$TMP/gwdef.log"
 }
 effect coap.listen_tls "a TLS listener where set, none by default (off)" listener
+
+no_creds_exit() {
+    local rc=0
+    env -u COAPGW_CONFIG "$BUILD/coapgw" --http-listen "127.0.0.1:$(free_port tcp)" --coap-listen "127.0.0.1:$(free_port)" \
+        --set state.path= --set coap.listen_tls="127.0.0.1:$(free_port tcp)" >"$TMP/nc.out" 2>&1 || rc=$?
+    [ "$rc" = 2 ] && grep -q "coap.listen_tls: the TLS listener needs credentials" "$TMP/nc.out" ||
+        { echo "exit $rc: $(cat "$TMP/nc.out")"; return 1; }
+}
+check "coap.listen_tls without dtls.* credentials: exit 2 naming them" no_creds_exit
+
+tls_limit() { # coap.tcp_max_connections 1 on a TLS listener: a connection that holds it, then ours
+    local hp tp
+    hp=$(free_port tcp)
+    tp=$(free_port tcp)
+    start gw5 env -u COAPGW_CONFIG "$BUILD/coapgw" --http-listen "127.0.0.1:$hp" --coap-listen "127.0.0.1:$(free_port)" \
+        --set state.path= --set coap.listen_tls="127.0.0.1:$tp" --set coap.tcp_max_connections=1 \
+        --set dtls.identities='[{"psk": "dev1", "key_file": "'"$K/dev1.psk"'", "names": ["dev1"]}]'
+    wait_for "gw5" curl -sf "http://127.0.0.1:$hp/healthz" || return 1
+    "$C" -B 3 -k devkey -u dev1 "coaps+tcp://127.0.0.1:$tp/.well-known/core" | grep -q '</rd>' || { echo "alone"; return 1; }
+    start holder python3 -c "import socket, time; s = socket.create_connection(('127.0.0.1', $tp)); time.sleep(30)"
+    sleep 0.5
+    "$C" -B 3 -k devkey -u dev1 "coaps+tcp://127.0.0.1:$tp/.well-known/core" 2>/dev/null | grep -q '</rd>' &&
+        { echo "a second connection was served"; return 1; }
+    curl -s "http://127.0.0.1:$hp/metrics" |
+        grep -q 'coapgw_tcp_connections_total{side="tls_server",result="refused"} [1-9]' || return 1
+    stop holder
+    stop gw5
+}
+check "coap.tcp_max_connections bounds the TLS listener: a second connection is closed at once" tls_limit
 
 metrics() {
     curl -s "$G/metrics" >"$TMP/m"
