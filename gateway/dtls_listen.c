@@ -53,6 +53,16 @@ int gw_dtls_psk_key(void *arg, const char *identity, uint8_t *key, size_t cap)
     return gw_ids_psk_key(gw->ids, identity, key, cap);
 }
 
+void gw_dtls_who(const gw_t *gw, const dtls_event_t *ev, int judge, char *who, size_t cap)
+{
+    char label[1050];
+    *who = '\0';
+    if (!ev->id) return;
+    gw_identity_label(ev->id, label, sizeof label);
+    snprintf(who, cap, " as %s%s", label,
+             judge && !gw_ids_find(gw->ids, ev->id) ? " (not in dtls.identities: no rights)" : "");
+}
+
 /* Failures at warn (they name the peer and the reason: a wrong key, an
  * untrusted certificate); refusals and sessions at info; what an
  * unverified source can provoke (cookies, dropped datagrams) at debug
@@ -60,16 +70,9 @@ int gw_dtls_psk_key(void *arg, const char *identity, uint8_t *key, size_t cap)
 static void on_event(void *arg, const dtls_event_t *ev)
 {
     gw_t *gw = arg;
-    char peer[COAP_ADDR_STRLEN], who[1100] = "";
+    char peer[COAP_ADDR_STRLEN], who[1100];
     coap_addr_str(ev->peer, peer, sizeof peer);
-    if (ev->id) {
-        char label[1050];
-        gw_identity_label(ev->id, label, sizeof label);
-        snprintf(who, sizeof who, " as %s%s", label,
-                 ev->kind == DTLS_EV_ESTABLISHED && !gw_ids_find(gw->ids, ev->id)
-                     ? " (not in dtls.identities: no rights)"
-                     : "");
-    }
+    gw_dtls_who(gw, ev, ev->kind == DTLS_EV_ESTABLISHED, who, sizeof who);
     switch (ev->kind) {
     case DTLS_EV_ESTABLISHED:
         gw_log(CFG_LOG_INFO, "dtls: %s: session established%s (%s)", peer, who, ev->reason);

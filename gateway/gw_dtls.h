@@ -32,6 +32,11 @@ int gw_dtls_psk_key(void *arg, const char *identity, uint8_t *key, size_t cap);
 int gw_dtls_start(gw_t *gw, const coap_ep_params_t *ep, const coap_server_params_t *sp,
                   dtls_creds_t *creds, char *err, size_t errlen);
 
+/* " as LABEL" for the identity ev authenticated ("" for none), with
+ * " (not in dtls.identities: no rights)" when judge is set and the
+ * listeners do not know it: for the DTLS and TLS listeners' logs. */
+void gw_dtls_who(const gw_t *gw, const dtls_event_t *ev, int judge, char *who, size_t cap);
+
 /* After a reload: new handshakes use creds (sessions keep theirs), on
  * the DTLS and the TLS listener. */
 void gw_dtls_set_creds(gw_t *gw, dtls_creds_t *creds);

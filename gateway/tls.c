@@ -20,7 +20,6 @@
 #include "dtls.h"
 #include "gw_coaps.h"
 #include "gw_dtls.h"
-#include "gw_ids.h"
 #include "gw_tcp.h"
 
 #include <stdio.h>
@@ -29,16 +28,9 @@
  * connections at debug, as the DTLS listener logs its sessions. */
 static void log_event(const char *side, gw_t *gw, const dtls_event_t *ev)
 {
-    char peer[COAP_ADDR_STRLEN], who[1100] = "";
+    char peer[COAP_ADDR_STRLEN], who[1100];
     coap_addr_str(ev->peer, peer, sizeof peer);
-    if (ev->id) {
-        char label[1050];
-        gw_identity_label(ev->id, label, sizeof label);
-        snprintf(who, sizeof who, " as %s%s", label,
-                 !ev->client && !gw_ids_find(gw->ids, ev->id)
-                     ? " (not in dtls.identities: no rights)"
-                     : "");
-    }
+    gw_dtls_who(gw, ev, !ev->client, who, sizeof who);
     if (ev->kind == DTLS_EV_HANDSHAKE_FAILED)
         gw_log(CFG_LOG_WARN, "tls: %s: handshake with %s failed: %s (%s)", side, peer,
                coap_strerror(ev->err), ev->reason);
