@@ -196,13 +196,14 @@ subject() {
         openssl x509 -noout -subject 2>/dev/null
 }
 reload_cert() {
-    subject | grep -q "CN *= *localhost" || { echo "before: $(subject)"; return 1; }
+    original() { subject | grep -q "CN *= *localhost"; }
+    wait_for "the certificate in force" original || { echo "before: $(subject)"; return 1; }
     cp "$K/othername.crt" "$K/server.crt"
     cp "$K/othername.key" "$K/server.key"
     kill -HUP "$PID_gw"
     renewed() { subject | grep -q "CN *= *elsewhere"; }
     wait_for "the new certificate" renewed || { echo "after: $(subject)"; return 1; }
-    served
+    served || { echo "the device after the reload: $(cat "$TMP/d")"; return 1; }
 }
 check "SIGHUP: the TLS listener's new handshakes get the new dtls.cert; the device's connection goes on" reload_cert
 
@@ -234,8 +235,9 @@ tls_limit() { # coap.tcp_max_connections 1 on a TLS listener: a connection that 
         --set dtls.identities='[{"psk": "dev1", "key_file": "'"$K/dev1.psk"'", "names": ["dev1"]}]'
     wait_for "gw5" curl -sf "http://127.0.0.1:$hp/healthz" || return 1
     "$C" -B 3 -k devkey -u dev1 "coaps+tcp://127.0.0.1:$tp/.well-known/core" | grep -q '</rd>' || { echo "alone"; return 1; }
-    start holder python3 -c "import socket, time; s = socket.create_connection(('127.0.0.1', $tp)); time.sleep(30)"
-    sleep 0.5
+    start holder python3 -c "import socket, time; s = socket.create_connection(('127.0.0.1', $tp)); print('held', flush=True); time.sleep(30)"
+    wait_for "the first connection" grep -q held "$TMP/holder.log" || return 1
+    sleep 0.3 # accepted by the gateway
     "$C" -B 3 -k devkey -u dev1 "coaps+tcp://127.0.0.1:$tp/.well-known/core" 2>/dev/null | grep -q '</rd>' &&
         { echo "a second connection was served"; return 1; }
     curl -s "http://127.0.0.1:$hp/metrics" |
