@@ -102,8 +102,12 @@ wrong_key() { # the entry for 127.0.0.1 has another PSK than this server's
         { cat "$TMP/b"; return 1; }
 }
 check "a failed TLS handshake: 502 naming the target" wrong_key
-api_disc() { curl -s "$G/api/devices/tlsdev" | grep -q '"uri":"coaps+tcp://127.0.0.1:'; }
-check "the API lists the coaps+tcp:// device" api_disc
+api_disc() {
+    curl -s "$G/api/devices/tlsdev" | grep -q '"uri":"coaps+tcp://127.0.0.1:' &&
+        curl -s "$G/api/devices/tlsdev" | grep -q '"auth":"tls-psk"' &&
+        curl -s "$G/api/devices/nocreds" | grep -q '"auth":"tls-none"' || { curl -s "$G/api/devices"; return 1; }
+}
+check "the API lists the coaps+tcp:// devices, auth tls-psk and tls-none after their credentials" api_disc
 itself() { [ "$(status "$TMP/b" "$G/hc/coaps+tcp://127.0.0.1:$TLP/rd")" = 403 ] && grep -q itself "$TMP/b"; }
 check "coaps+tcp:// to the gateway's own TLS listener: 403" itself
 
