@@ -189,6 +189,12 @@ dropped() { # killed: no deregistration, its connection just ends
 check "its connection dropped: offline, 504 saying why, event: error on its stream" dropped
 back() { simout && wait_for "dev1 back" served && online true; }
 check "it connects and registers again: served again" back
+sim_needs_creds() {
+    local rc=0
+    "$BUILD/coapgw-sim" --listen "127.0.0.1:$(free_port)" --register "$L" --name x >"$TMP/sc.out" 2>&1 || rc=$?
+    [ "$rc" = 2 ] && grep -q "coaps+tcp:// --register need" "$TMP/sc.out" || { echo "exit $rc: $(cat "$TMP/sc.out")"; return 1; }
+}
+check "coapgw-sim --register coaps+tcp:// without credentials: exit 2" sim_needs_creds
 refused_id() { # a PSK identity the gateway knows nothing of: no handshake, no registration
     start simbad "$BUILD/coapgw-sim" --listen "127.0.0.1:$(free_port)" --register "$L" --name dev9 \
         -k devkey -u stranger
@@ -263,5 +269,13 @@ metrics() {
         { grep coapgw_tcp "$TMP/m"; return 1; }
 }
 check "/metrics: coapgw_tcp_* with sides tls_server and tls_client" metrics
+
+restart_only() {
+    sed -i "s/\"listen_tls\": \"127.0.0.1:$TLP\"/\"listen_tls\": \"127.0.0.1:$(free_port tcp)\"/" "$TMP/gw.json"
+    kill -HUP "$PID_gw"
+    wait_for "the reload" grep -q "reload: coap.listen_tls changed: takes effect after a restart" "$TMP/gw.log" &&
+        "$C" -B 5 -k devkey -u dev1 "$L/.well-known/core" 2>/dev/null | grep -q '</rd>'
+}
+check "SIGHUP: coap.listen_tls waits for a restart (the listener stays)" restart_only
 
 finish
