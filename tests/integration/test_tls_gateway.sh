@@ -141,6 +141,12 @@ refused_name() { # an identity may register its names only
 }
 check "an identity registers a name dtls.identities does not give it: 4.03" refused_name
 
+no_base() { # the device is where its connection is: no base over TLS
+    "$C" -B 5 -v 6 -k devkey -u dev1 -m post -t 40 -e '</x>' "$L/rd?ep=dev1&lt=60&base=coap://127.0.0.1:9999" \
+        >"$TMP/reg4" 2>&1 || true
+    grep -q 'c:4.00' "$TMP/reg4" && [ "$(status "$TMP/b" "$G/api/devices/dev1")" = 404 ] || { cat "$TMP/reg4"; return 1; }
+}
+check "a registration over TLS with a base: 4.00, nothing registered" no_base
 unlisted_cert() { # a certificate from the CA, of a subject not in dtls.identities: no rights
     "$C" -B 5 -v 6 -c "$K/othername.crt" -j "$K/othername.key" -C "$K/ca.crt" -m post -t 40 -e '</x>' \
         "coaps+tcp://localhost:$TLP/rd?ep=x509dev&lt=60" >"$TMP/reg3" 2>&1 || true
