@@ -36,6 +36,7 @@ const cfg_key_t cfg_keys[] = {
     {"coap.listen", CFG_K_STRING, F(coap_listen), 0, 0, cfg_check_listen},
     {"coap.listen_dtls", CFG_K_STRING, F(coap_listen_dtls), 0, 0, cfg_check_listen_or_off},
     {"coap.listen_tcp", CFG_K_STRING, F(coap_listen_tcp), 0, 0, cfg_check_listen_or_off},
+    {"coap.listen_tls", CFG_K_STRING, F(coap_listen_tls), 0, 0, cfg_check_listen_or_off},
     {"coap.tcp_max_connections", CFG_K_UINT, F(tcp_max_connections), 1, 1000000, NULL},
     {"coap.tcp_idle_s", CFG_K_UINT, F(tcp_idle_s), 1, 86400, NULL},
     {"coap.nstart", CFG_K_UINT, F(nstart), 1, 255, NULL}, /* RFC 7252 §4.7 */
@@ -328,6 +329,8 @@ void cfg_defaults(cfg_t *c)
     /* off: a new listener is a new surface, and every test's gateway
      * would collide on TCP 5683 */
     c->coap_listen_tcp = strdup("off");
+    /* off: like coap.listen_dtls, it needs the dtls.* credentials */
+    c->coap_listen_tls = strdup("off");
     c->tcp_max_connections = 1000, c->tcp_idle_s = 120; /* the TCP transport's defaults */
     /* the Docker image's volume; "" keeps state in memory only */
     c->state_path = strdup("/var/lib/coapgw/state.db");

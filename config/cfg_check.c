@@ -398,12 +398,13 @@ int cfg_check_device_uri(const char *uri, char *why, size_t cap)
     coap_parsed_uri_t u;
     coap_addr_t a;
     /* coaps:// devices are reached over DTLS with their "credentials",
-     * coap+tcp:// ones over TCP (RFC 8323) */
+     * coap+tcp:// ones over TCP and coaps+tcp:// ones over TLS with them
+     * (RFC 8323) */
     if (strncasecmp(uri, "coap://", 7) && strncasecmp(uri, "coaps://", 8) &&
-        strncasecmp(uri, "coap+tcp://", 11)) {
+        strncasecmp(uri, "coap+tcp://", 11) && strncasecmp(uri, "coaps+tcp://", 12)) {
         snprintf(why, cap,
-                 "\"%.200s\" is not a coap://, coaps:// or coap+tcp:// URI (expected "
-                 "coap[s]://HOST[:PORT][/PATH] or coap+tcp://HOST[:PORT][/PATH])",
+                 "\"%.200s\" is not a coap://, coaps://, coap+tcp:// or coaps+tcp:// URI "
+                 "(expected coap[s]://HOST[:PORT][/PATH] or coap[s]+tcp://HOST[:PORT][/PATH])",
                  uri);
         return -1;
     }

@@ -68,27 +68,33 @@ int cfg_check_https(const cfg_t *c, char *err, size_t errlen)
     return cfg_check_key_file("http.tls_key", c->tls_key, err, errlen);
 }
 
-/* The dtls.* credentials only with the listener on; the listener with
- * some credentials; each identity form with what the handshake needs to
- * authenticate it. */
+/* The dtls.* credentials only with a listener that uses them on (DTLS,
+ * or TLS: coap.listen_tls); the listeners with some credentials; each
+ * identity form with what the handshake needs to authenticate it. */
 static const char *dtls_mismatch(const cfg_t *c)
 {
     size_t n[4] = {0};
     for (size_t i = 0; i < c->nidentities; i++) n[c->identities[i].kind]++;
-    if (cfg_listen_off(c->coap_listen_dtls)) {
-        return *c->dtls_cert        ? "dtls.cert is set but coap.listen_dtls is off"
-               : *c->dtls_key       ? "dtls.key is set but coap.listen_dtls is off"
-               : *c->dtls_client_ca ? "dtls.client_ca is set but coap.listen_dtls is off"
-               : *c->dtls_rpk_key   ? "dtls.rpk_key is set but coap.listen_dtls is off"
-               : c->nidentities     ? "dtls.identities is set but coap.listen_dtls is off"
-                                    : NULL;
+    if (cfg_listen_off(c->coap_listen_dtls) && cfg_listen_off(c->coap_listen_tls)) {
+        return *c->dtls_cert  ? "dtls.cert is set but coap.listen_dtls and coap.listen_tls are off"
+               : *c->dtls_key ? "dtls.key is set but coap.listen_dtls and coap.listen_tls are off"
+               : *c->dtls_client_ca
+                   ? "dtls.client_ca is set but coap.listen_dtls and coap.listen_tls are off"
+               : *c->dtls_rpk_key
+                   ? "dtls.rpk_key is set but coap.listen_dtls and coap.listen_tls are off"
+               : c->nidentities
+                   ? "dtls.identities is set but coap.listen_dtls and coap.listen_tls are off"
+                   : NULL;
     }
     if (!*c->dtls_cert != !*c->dtls_key)
         return "dtls.cert and dtls.key go together (PEM files of the listener's certificate "
                "and its private key)";
     if (!*c->dtls_cert && !*c->dtls_rpk_key && !n[CFG_ID_PSK])
-        return "coap.listen_dtls: the DTLS listener needs credentials: dtls.cert and dtls.key, "
-               "dtls.rpk_key, or a psk identity in dtls.identities";
+        return cfg_listen_off(c->coap_listen_dtls)
+                   ? "coap.listen_tls: the TLS listener needs credentials (the DTLS listener's): "
+                     "dtls.cert and dtls.key, dtls.rpk_key, or a psk identity in dtls.identities"
+                   : "coap.listen_dtls: the DTLS listener needs credentials: dtls.cert and "
+                     "dtls.key, dtls.rpk_key, or a psk identity in dtls.identities";
     if (*c->dtls_client_ca && !*c->dtls_cert)
         return "dtls.client_ca needs dtls.cert and dtls.key (client certificates are asked "
                "for in a certificate handshake)";
@@ -105,7 +111,7 @@ int cfg_check_dtls(const cfg_t *c, char *err, size_t errlen)
 {
     const char *bad = dtls_mismatch(c);
     if (bad) return fail(err, errlen, bad);
-    if (cfg_listen_off(c->coap_listen_dtls)) return 0;
+    if (cfg_listen_off(c->coap_listen_dtls) && cfg_listen_off(c->coap_listen_tls)) return 0;
     if ((*c->dtls_key && cfg_check_key_file("dtls.key", c->dtls_key, err, errlen)) ||
         (*c->dtls_rpk_key && cfg_check_key_file("dtls.rpk_key", c->dtls_rpk_key, err, errlen)))
         return -1;

@@ -204,6 +204,11 @@ int dtls_transport_set_server(coap_transport_t *t, dtls_creds_t *creds);
 typedef struct dtls_tls dtls_tls_t;
 dtls_tls_t *dtls_tls_new(const dtls_config_t *cfg, char *err, size_t cap);
 const coap_stream_ops_t *dtls_tls_ops(void);
+/* Replaces a server role's credentials (a reload), as
+ * dtls_transport_set_server: handshakes from now on use creds (NULL: PSK
+ * keys by psk_key only), connections keep theirs. 0, or -1 when x has no
+ * server role (or out of memory). */
+int dtls_tls_set_server(dtls_tls_t *x, dtls_creds_t *creds);
 void dtls_tls_free(dtls_tls_t *x);
 
 #endif

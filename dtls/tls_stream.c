@@ -282,6 +282,17 @@ dtls_tls_t *dtls_tls_new(const dtls_config_t *cfg, char *err, size_t cap)
     return x;
 }
 
+int dtls_tls_set_server(dtls_tls_t *x, dtls_creds_t *creds)
+{
+    char why[128];
+    if (!x || !x->server_creds) return -1;
+    dtls_creds_t *next = creds ? dtls_creds_ref(creds) : dtls_creds_lookup_only_(why, sizeof why);
+    if (!next) return -1;
+    dtls_creds_unref(x->server_creds); /* connections hold their own reference */
+    x->server_creds = next;
+    return 0;
+}
+
 void dtls_tls_free(dtls_tls_t *x)
 {
     if (!x) return;

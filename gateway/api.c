@@ -111,17 +111,21 @@ static json_t *timestamp(int64_t t)
 }
 
 /* auth (docs/api.md): how the device authenticated when it registered
- * over DTLS ("psk:NAME", "x509:DN", "rpk:SHA256"); for a coaps:// URI,
- * how the gateway authenticates it ("dtls-psk", "dtls-x509", "dtls-rpk"
- * after its credentials entry, "dtls-none" without one); else "none". */
+ * over DTLS or TLS ("psk:NAME", "x509:DN", "rpk:SHA256"); for a coaps://
+ * URI, how the gateway authenticates it ("dtls-psk", "dtls-x509",
+ * "dtls-rpk" after its credentials entry, "dtls-none" without one), and
+ * for a coaps+tcp:// one the same over TLS ("tls-psk", ...); else "none". */
 static const char *device_auth(const gw_t *gw, const gw_device_t *d)
 {
     if (d->auth) return d->auth;
-    if (strncasecmp(d->uri, "coaps://", 8)) return "none";
+    int tls = !strncasecmp(d->uri, "coaps+tcp://", 12);
+    if (!tls && strncasecmp(d->uri, "coaps://", 8)) return "none";
     coap_parsed_uri_t u; /* ~2.4 KB: the loop runs shallow */
-    const char *entry =
-        coap_uri_parse(&u, d->uri) ? NULL : gw_creds_pick(gw->creds, d->name, u.host);
-    return gw_creds_auth(gw->creds, entry);
+    const char *entry = coap_uri_parse_ex(&u, d->uri, COAP_URI_TCP)
+                            ? NULL
+                            : gw_creds_pick(gw->creds, d->name, u.host);
+    const char *dtls = gw_creds_auth(gw->creds, entry); /* "dtls-..." */
+    return tls ? dtls + 1 : dtls;                       /* "tls-..." */
 }
 
 static const char *const sources[] = {

@@ -75,27 +75,36 @@ static void remember(struct gw_coaps *d, const coap_addr_t *peer, dtls_creds_t *
 static dtls_creds_t *client_creds(void *arg, const coap_addr_t *peer)
 {
     struct gw_coaps *d = arg;
+    return gw_coaps_client_creds(d->gw, peer);
+}
+
+dtls_creds_t *gw_coaps_client_creds(void *arg, const coap_addr_t *peer)
+{
+    gw_t *gw = arg;
+    struct gw_coaps *d = gw->coaps;
     char key[COAP_ADDR_STRLEN], host[COAP_ADDR_STRLEN];
+    if (!d) return NULL;
     dtls_creds_t *c = d->peers ? gw_strmap_get(d->peers, peer_key(peer, key, sizeof key)) : NULL;
     if (c) return c;
     coap_addr_t a = *peer;
     coap_addr_unmap(&a);
     coap_addr_host(&a, host, sizeof host);
-    return gw_creds_get(d->gw->creds, gw_creds_pick(d->gw->creds, NULL, host));
+    return gw_creds_get(gw->creds, gw_creds_pick(gw->creds, NULL, host));
 }
 
 coap_ep_t *gw_target_ep(gw_t *gw, const gw_target_t *t, int *err)
 {
     if (t->ep) return t->ep; /* the device's own session or connection, on a listener */
-    if (t->tcp) return gw->tcp_ep;
-    if (!t->secure) return gw->ep;
+    if (!t->secure) return t->tcp ? gw->tcp_ep : gw->ep;
     dtls_creds_t *c = gw_creds_get(gw->creds, t->creds);
     if (!c || !gw->coaps) {
         *err = COAP_ERR_DTLS_NO_CREDENTIALS;
         return NULL;
     }
+    /* one table for both: coaps:// and coaps+tcp:// at one address and
+     * port are the same device's */
     remember(gw->coaps, &t->addr, c);
-    return gw->coaps_ep;
+    return t->tcp ? gw->tls_ep : gw->coaps_ep;
 }
 
 /* --- events --- */
@@ -210,9 +219,10 @@ int gw_dtls_explain(const char *uri, int err, char *out, size_t cap)
     if (!COAP_ERR_IS_DTLS(err)) return 0;
     coap_parsed_uri_t u; /* ~2.4 KB: the loop runs shallow */
     char origin[sizeof u.host + 32] = "coaps://?";
-    if (!coap_uri_parse(&u, uri))
-        snprintf(origin, sizeof origin, "coaps://%s%s%s:%u", strchr(u.host, ':') ? "[" : "", u.host,
-                 strchr(u.host, ':') ? "]" : "", u.port);
+    int ok = !coap_uri_parse_ex(&u, uri, COAP_URI_TCP), tls = ok && u.tcp; /* coaps+tcp:// */
+    if (ok)
+        snprintf(origin, sizeof origin, "%s://%s%s%s:%u", tls ? "coaps+tcp" : "coaps",
+                 strchr(u.host, ':') ? "[" : "", u.host, strchr(u.host, ':') ? "]" : "", u.port);
     if (err == COAP_ERR_DTLS_NO_CREDENTIALS) {
         snprintf(out, cap, "no credentials for %s (see credentials in docs/configuration.md)",
                  origin);
@@ -224,7 +234,7 @@ int gw_dtls_explain(const char *uri, int err, char *out, size_t cap)
         why += sizeof prefix - 1;
     else /* COAP_ERR_DTLS_FAILED: GnuTLS's own words are in the log */
         why = "no common cipher suite or a malformed message (see the gateway's log)";
-    snprintf(out, cap, "DTLS handshake with %s failed: %s", origin, why);
+    snprintf(out, cap, "%s handshake with %s failed: %s", tls ? "TLS" : "DTLS", origin, why);
     return 1;
 }
 

@@ -30,7 +30,10 @@ int gw_dtls_load(const cfg_t *c, dtls_creds_t **creds, gw_ids_t **ids, char *err
     char why[600];
     *creds = NULL;
     if (!(*ids = gw_ids_build(c, err, errlen))) return -1;
-    if (cfg_listen_off(c->coap_listen_dtls) || (!*c->dtls_cert && !*c->dtls_rpk_key)) return 0;
+    /* the DTLS and the TLS listener (coap.listen_tls) share them */
+    if ((cfg_listen_off(c->coap_listen_dtls) && cfg_listen_off(c->coap_listen_tls)) ||
+        (!*c->dtls_cert && !*c->dtls_rpk_key))
+        return 0;
     dtls_creds_conf_t conf = {
         .cert_file = *c->dtls_cert ? c->dtls_cert : NULL,
         .key_file = *c->dtls_key ? c->dtls_key : NULL,
@@ -44,12 +47,20 @@ int gw_dtls_load(const cfg_t *c, dtls_creds_t **creds, gw_ids_t **ids, char *err
     return -1;
 }
 
-/* PSK keys by identity (RFC 4279 §2), from the table in force now: a
- * reload applies to the next handshake. */
-static int psk_key(void *arg, const char *identity, uint8_t *key, size_t cap)
+int gw_dtls_psk_key(void *arg, const char *identity, uint8_t *key, size_t cap)
 {
     gw_t *gw = arg;
     return gw_ids_psk_key(gw->ids, identity, key, cap);
+}
+
+void gw_dtls_who(const gw_t *gw, const dtls_event_t *ev, int judge, char *who, size_t cap)
+{
+    char label[1050];
+    *who = '\0';
+    if (!ev->id) return;
+    gw_identity_label(ev->id, label, sizeof label);
+    snprintf(who, cap, " as %s%s", label,
+             judge && !gw_ids_find(gw->ids, ev->id) ? " (not in dtls.identities: no rights)" : "");
 }
 
 /* Failures at warn (they name the peer and the reason: a wrong key, an
@@ -59,16 +70,9 @@ static int psk_key(void *arg, const char *identity, uint8_t *key, size_t cap)
 static void on_event(void *arg, const dtls_event_t *ev)
 {
     gw_t *gw = arg;
-    char peer[COAP_ADDR_STRLEN], who[1100] = "";
+    char peer[COAP_ADDR_STRLEN], who[1100];
     coap_addr_str(ev->peer, peer, sizeof peer);
-    if (ev->id) {
-        char label[1050];
-        gw_identity_label(ev->id, label, sizeof label);
-        snprintf(who, sizeof who, " as %s%s", label,
-                 ev->kind == DTLS_EV_ESTABLISHED && !gw_ids_find(gw->ids, ev->id)
-                     ? " (not in dtls.identities: no rights)"
-                     : "");
-    }
+    gw_dtls_who(gw, ev, ev->kind == DTLS_EV_ESTABLISHED, who, sizeof who);
     switch (ev->kind) {
     case DTLS_EV_ESTABLISHED:
         gw_log(CFG_LOG_INFO, "dtls: %s: session established%s (%s)", peer, who, ev->reason);
@@ -117,7 +121,7 @@ int gw_dtls_start(gw_t *gw, const coap_ep_params_t *ep, const coap_server_params
                                    .idle_timeout_ms = c->dtls_idle_s * 1000u,
                                    .handshakes_per_s = c->dtls_handshakes_per_s},
                         .server = creds,
-                        .psk_key = psk_key,
+                        .psk_key = gw_dtls_psk_key,
                         .event = on_event,
                         .arg = gw};
     gw->dtls = dtls_transport_new(&dc, &rc);
@@ -139,6 +143,7 @@ int gw_dtls_start(gw_t *gw, const coap_ep_params_t *ep, const coap_server_params
 void gw_dtls_set_creds(gw_t *gw, dtls_creds_t *creds)
 {
     if (gw->dtls) dtls_transport_set_server(gw->dtls, creds);
+    if (gw->tls_listen_filter) dtls_tls_set_server(gw->tls_listen_filter, creds);
 }
 
 /* --- metrics --- */

@@ -90,10 +90,18 @@ typedef struct gw {
     coap_ep_t *tcp_ep;
     coap_ep_t *tcp_srv_ep;
     coap_server_t *tcp_srv;
-    coap_addr_t tcp_addr;  /* the listener's bound address (unmapped) */
-    gw_passed_t passed;    /* sockets a service manager passed in (passed.c) */
-    http_server_t *http;   /* http.listen, NULL when off */
-    http_server_t *https;  /* http.listen_tls, NULL when off */
+    coap_addr_t tcp_addr; /* the listener's bound address (unmapped) */
+    /* CoAP over TLS (tls.c): the same two on TLS (coaps+tcp://, RFC 8323
+     * §9) with the credentials of DTLS: "credentials" for targets, dtls.*
+     * for the listener (coap.listen_tls; NULL when off) */
+    coap_ep_t *tls_ep;
+    coap_ep_t *tls_srv_ep;
+    coap_server_t *tls_srv;
+    coap_addr_t tls_addr;               /* the TLS listener's bound address (unmapped) */
+    struct dtls_tls *tls_listen_filter; /* its TLS filter (the transport owns it), for reloads */
+    gw_passed_t passed;                 /* sockets a service manager passed in (passed.c) */
+    http_server_t *http;                /* http.listen, NULL when off */
+    http_server_t *https;               /* http.listen_tls, NULL when off */
     http_tls_creds_t *tls; /* HTTPS credentials read at start, until the listener holds them */
     cfg_t cfg;
     gw_acl_t *acl;
@@ -116,8 +124,7 @@ typedef struct gw {
 
 /* A resolved target of a proxied request. */
 typedef struct {
-    char uri[GW_URI_MAX]; /* canonical coap://, coaps:// or coap+tcp:// URI: cache key and log text
-                           */
+    char uri[GW_URI_MAX]; /* canonical coap[s]:// or coap[s]+tcp:// URI: cache key and log text */
     coap_addr_t addr;
     const gw_device_t *device;
     /* the endpoint that reaches it (gw_target_ep picks it): NULL, or the
@@ -125,7 +132,8 @@ typedef struct {
      * registered over */
     coap_ep_t *ep;
     int secure;      /* coaps:// (through gw->coaps_ep unless ep is set) */
-    int tcp;         /* coap+tcp:// (through gw->tcp_ep unless ep is set) */
+    int tcp;         /* coap+tcp:// (through gw->tcp_ep unless ep is set); with
+                        secure coaps+tcp:// (gw->tls_ep) */
     char creds[256]; /* ... with the credentials entry of this name (gw_creds_pick) */
 } gw_target_t;
 

@@ -30,13 +30,20 @@ void gw_coaps_warn(const cfg_t *c, const char *when);
  * handshakes by reason, for /metrics. */
 coap_transport_t *gw_coaps_transport(const gw_t *gw, const gw_dtls_failures_t **failed);
 
+/* The credentials that open a connection or session with peer: those
+ * recorded for its address by gw_target_ep, else the entry named after
+ * the address (arg: the gw_t; a client_creds of dtls_config_t, for the
+ * TLS client too). NULL for none. */
+struct dtls_creds *gw_coaps_client_creds(void *arg, const coap_addr_t *peer);
+
 /* The endpoint that reaches t, the one place that picks it: a device
  * reached through the DTLS session it registered over (t->ep, set by
  * gw_target_parse) -> that session's endpoint (the listener's); coaps://
  * -> gw->coaps_ep, after recording which credentials open a session with
  * t's address; a device reached over the TCP connection it registered
  * over -> the TCP listener's endpoint (t->ep too); coap+tcp:// ->
- * gw->tcp_ep; coap:// -> gw->ep. NULL with *err
+ * gw->tcp_ep; coaps+tcp:// -> gw->tls_ep, with credentials as for
+ * coaps://; coap:// -> gw->ep. NULL with *err
  * COAP_ERR_DTLS_NO_CREDENTIALS when the entry t was resolved with is
  * gone (a reload). */
 coap_ep_t *gw_target_ep(gw_t *gw, const gw_target_t *t, int *err);

@@ -20,6 +20,11 @@
 int gw_dtls_load(const cfg_t *c, dtls_creds_t **creds, struct gw_ids **ids, char *err,
                  size_t errlen);
 
+/* PSK keys by identity (RFC 4279 §2) for dtls_config_t.psk_key (arg:
+ * the gw_t), from dtls.identities in force now: a reload applies to the
+ * next handshake, on the DTLS and the TLS listener. */
+int gw_dtls_psk_key(void *arg, const char *identity, uint8_t *key, size_t cap);
+
 /* Opens the listener when coap.listen_dtls is on: gw->dtls_ep (attached
  * to the loop), gw->dtls_srv, gw->dtls, gw->dtls_addr. creds: from
  * gw_dtls_load (the transport takes its own reference). Returns 0 (also
@@ -27,7 +32,13 @@ int gw_dtls_load(const cfg_t *c, dtls_creds_t **creds, struct gw_ids **ids, char
 int gw_dtls_start(gw_t *gw, const coap_ep_params_t *ep, const coap_server_params_t *sp,
                   dtls_creds_t *creds, char *err, size_t errlen);
 
-/* After a reload: new handshakes use creds (sessions keep theirs). */
+/* " as LABEL" for the identity ev authenticated ("" for none), with
+ * " (not in dtls.identities: no rights)" when judge is set and the
+ * listeners do not know it: for the DTLS and TLS listeners' logs. */
+void gw_dtls_who(const gw_t *gw, const dtls_event_t *ev, int judge, char *who, size_t cap);
+
+/* After a reload: new handshakes use creds (sessions keep theirs), on
+ * the DTLS and the TLS listener. */
 void gw_dtls_set_creds(gw_t *gw, dtls_creds_t *creds);
 
 /* A failed handshake (a DTLS_EV_HANDSHAKE_FAILED event's err) counted

@@ -15,8 +15,9 @@ static const char *const keys[GW_NLIMITS] = {"coap.max_exchanges", "coap.max_pen
 void gw_limits_apply(gw_t *gw)
 {
     gw->limits.budget.max = gw->cfg.max_exchanges;
-    coap_ep_t *eps[5] = {gw->ep, gw->coaps_ep, gw->dtls_ep, gw->tcp_ep, gw->tcp_srv_ep};
-    for (int i = 0; i < 5; i++)
+    coap_ep_t *eps[7] = {gw->ep,         gw->coaps_ep, gw->dtls_ep,   gw->tcp_ep,
+                         gw->tcp_srv_ep, gw->tls_ep,   gw->tls_srv_ep};
+    for (int i = 0; i < 7; i++)
         if (eps[i])
             coap_client_set_limits(eps[i], &gw->limits.budget, gw->cfg.max_pending_per_peer);
 }

@@ -66,13 +66,13 @@ static const coap_msg_opt_t *under_base(const coap_msg_t *m, const char *device_
     return o;
 }
 
-/* "/hc/coap://AUTHORITY" (coaps://, coap+tcp://) from the request's
+/* "/hc/coap://AUTHORITY" (coaps://, coap+tcp://, coaps+tcp://) from the request's
  * canonical URI. */
 static int put_hc_origin(out_t *b, const char *target_uri)
 {
-    static const char *const schemes[] = {"coap://", "coaps://", "coap+tcp://"};
+    static const char *const schemes[] = {"coap://", "coaps://", "coap+tcp://", "coaps+tcp://"};
     size_t scheme = 0;
-    for (size_t i = 0; i < 3 && !scheme; i++)
+    for (size_t i = 0; i < 4 && !scheme; i++)
         if (!strncasecmp(target_uri, schemes[i], strlen(schemes[i]))) {
             scheme = strlen(schemes[i]);
             put(b, "/hc/", 4);

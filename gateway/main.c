@@ -49,7 +49,7 @@ static void usage(FILE *f)
           "  --coaps-listen ADDR:PORT DTLS endpoint, coaps:// (default off; needs dtls.*\n"
           "                           credentials, see docs/configuration.md)\n"
           "  --device NAME=URI        add a device, coap[s]://HOST[:PORT][/PATH] or\n"
-          "                           coap+tcp://HOST[:PORT][/PATH] (repeatable)\n"
+          "                           coap[s]+tcp://HOST[:PORT][/PATH] (repeatable)\n"
           "  --allow-target PATTERN   also allow this CIDR range or host name as a CoAP\n"
           "                           target (repeatable; loopback, link-local, private\n"
           "                           ranges and configured devices are always allowed)\n"
@@ -416,11 +416,11 @@ static int listen_http(gw_t *gw, const char *listen, http_tls_creds_t *tls, http
  * same registrations, the same resources in /.well-known/core. */
 static int serve_coap(gw_t *gw, char *err, size_t errlen)
 {
-    coap_server_t *servers[3] = {gw->srv, gw->dtls_srv, gw->tcp_srv};
+    coap_server_t *servers[4] = {gw->srv, gw->dtls_srv, gw->tcp_srv, gw->tls_srv};
     if (!(gw->reverse = gw_reverse_new(gw, err, errlen))) return -1;
     if (gw->cfg.rd_enabled && !(gw->rd = gw_rd_new(gw)))
         return snprintf(err, errlen, "out of memory"), -1;
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 4; i++) {
         if (!servers[i]) continue;
         if (gw_reverse_serve(gw->reverse, servers[i]) ||
             (gw->rd && gw_rd_serve(gw->rd, servers[i])))
@@ -481,11 +481,13 @@ static int start(gw_t *gw)
                                .max_uploads_per_peer = gw->cfg.max_uploads_per_peer};
     if (!(gw->srv = coap_server_new(gw->srv_ep, &sp)) ||
         gw_dtls_start(gw, &ep, &sp, gw->dtls_creds, err, sizeof err) ||
-        gw_tcp_start(gw, &ep, &sp, err, sizeof err) || serve_coap(gw, err, sizeof err)) {
+        gw_tcp_start(gw, &ep, &sp, err, sizeof err) ||
+        gw_tls_start(gw, &ep, &sp, gw->dtls_creds, err, sizeof err) ||
+        serve_coap(gw, err, sizeof err)) {
         fprintf(stderr, "coapgw: %s\n", err);
         return -1;
     }
-    dtls_creds_unref(gw->dtls_creds); /* the listener holds them now */
+    dtls_creds_unref(gw->dtls_creds); /* the listeners hold them now */
     gw->dtls_creds = NULL;
     gw_limits_apply(gw); /* every client endpoint exists now */
     if (!(gw->metrics = gw_metrics_new(gw)) ||
@@ -522,16 +524,19 @@ static void shutdown_gw(gw_t *gw)
     if (gw->srv) coap_server_free(gw->srv);
     if (gw->dtls_srv) coap_server_free(gw->dtls_srv);
     if (gw->tcp_srv) coap_server_free(gw->tcp_srv);
-    coap_ep_t *eps[6] = {gw->ep, gw->srv_ep, gw->coaps_ep, gw->dtls_ep, gw->tcp_ep, gw->tcp_srv_ep};
-    for (int i = 0; i < 6; i++) {
+    if (gw->tls_srv) coap_server_free(gw->tls_srv);
+    coap_ep_t *eps[8] = {gw->ep,     gw->srv_ep,     gw->coaps_ep, gw->dtls_ep,
+                         gw->tcp_ep, gw->tcp_srv_ep, gw->tls_ep,   gw->tls_srv_ep};
+    for (int i = 0; i < 8; i++) {
         if (!eps[i]) continue;
         coap_ep_detach(eps[i], gw->loop);
         coap_ep_free(eps[i]); /* cancels exchanges still in flight */
     }
-    gw->coaps_ep = gw->dtls_ep = gw->tcp_ep = gw->tcp_srv_ep = NULL;
-    gw->dtls = NULL;      /* freed with its endpoint */
-    gw_coaps_free(gw);    /* the credentials, after the sessions that held them */
-    gw_hub_free(gw->hub); /* after the streams and the exchanges are gone */
+    gw->coaps_ep = gw->dtls_ep = gw->tcp_ep = gw->tcp_srv_ep = gw->tls_ep = gw->tls_srv_ep = NULL;
+    gw->tls_listen_filter = NULL; /* freed with its endpoint */
+    gw->dtls = NULL;              /* freed with its endpoint */
+    gw_coaps_free(gw);            /* the credentials, after the sessions that held them */
+    gw_hub_free(gw->hub);         /* after the streams and the exchanges are gone */
     gw_metrics_free(gw->metrics);
     gw_cache_free(gw->cache);
     gw_strmap_free(gw->inflight);
@@ -587,7 +592,7 @@ int main(int argc, char **argv)
         shutdown_gw(&gw);
         return 2;
     }
-    char http[96] = "HTTP off", https[96] = "HTTPS off", coaps[96] = "", tcp[96] = "";
+    char http[96] = "HTTP off", https[96] = "HTTPS off", coaps[96] = "", tcp[96] = "", tls[96] = "";
     if (gw.http)
         snprintf(http, sizeof http, "HTTP on %s (port %u)", gw.cfg.http_listen,
                  http_server_port(gw.http));
@@ -600,8 +605,11 @@ int main(int argc, char **argv)
     if (gw.tcp_srv_ep)
         snprintf(tcp, sizeof tcp, ", CoAP over TCP on %s (port %u)", gw.cfg.coap_listen_tcp,
                  coap_addr_port(&gw.tcp_addr));
-    gw_log(CFG_LOG_INFO, "coapgw %s: %s, %s, CoAP on %s%s%s, %zu device(s)", GW_VERSION, http,
-           https, gw.cfg.coap_listen, coaps, tcp, gw.cfg.ndevices);
+    if (gw.tls_srv_ep)
+        snprintf(tls, sizeof tls, ", CoAP over TLS on %s (port %u)", gw.cfg.coap_listen_tls,
+                 coap_addr_port(&gw.tls_addr));
+    gw_log(CFG_LOG_INFO, "coapgw %s: %s, %s, CoAP on %s%s%s%s, %zu device(s)", GW_VERSION, http,
+           https, gw.cfg.coap_listen, coaps, tcp, tls, gw.cfg.ndevices);
     gw_config_warn_open(&gw);
     base_loop_run(gw.loop);
     base_loop_del_fd(gw.loop, sfd);

@@ -94,8 +94,9 @@ void gw_metrics_latency(gw_metrics_t *m, uint64_t us)
 static void ep_sum(gw_t *gw, coap_ep_stats_t *out)
 {
     memset(out, 0, sizeof *out);
-    coap_ep_t *eps[6] = {gw->ep, gw->srv_ep, gw->coaps_ep, gw->dtls_ep, gw->tcp_ep, gw->tcp_srv_ep};
-    for (int i = 0; i < 6; i++) {
+    coap_ep_t *eps[8] = {gw->ep,     gw->srv_ep,     gw->coaps_ep, gw->dtls_ep,
+                         gw->tcp_ep, gw->tcp_srv_ep, gw->tls_ep,   gw->tls_srv_ep};
+    for (int i = 0; i < 8; i++) {
         if (!eps[i]) continue;
         const coap_ep_stats_t *s = coap_ep_stats(eps[i]);
         out->rx += s->rx, out->tx += s->tx, out->malformed += s->malformed;

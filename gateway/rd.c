@@ -58,8 +58,8 @@ static gw_device_t *add_device(const rd_call_t *c, rd_reg_t *r, const char *ep, 
     gw_device_t *d = gw_device_add_rd(c->rd->gw, ep, uri, addr);
     if (!d) return NULL;
     snprintf(d->rd_id, sizeof d->rd_id, "%s", r->id);
-    d->via_session = c->who[0] != '\0';             /* over DTLS: c->id is gone by now */
-    d->via_conn = !strncmp(uri, "coap+tcp://", 11); /* over the TCP listener */
+    d->via_session = c->who[0] != '\0'; /* over DTLS: c->id is gone by now */
+    d->via_conn = rd_over_conn(uri);    /* over the TCP or TLS listener */
     d->links_len = c->req->payload_len;
     if (!(d->links = rd_copy_links(c->req)) || (c->who[0] && !(d->auth = strdup(c->who))) ||
         rd_reg_set_owner(r, c->who[0] ? c->who : NULL))
@@ -333,8 +333,10 @@ int gw_rd_serve(gw_rd_t *rd, coap_server_t *srv)
         return -1;
     }
     rd->nsrv++;
-    /* RFC 9176 §5.1 in plaintext: over DTLS a device sends its links */
-    if (srv != rd->gw->dtls_srv && !rd->simple_res && rd_simple_serve(rd, srv)) return -1;
+    /* RFC 9176 §5.1 in plaintext: over DTLS or TLS a device sends its links */
+    if (srv != rd->gw->dtls_srv && srv != rd->gw->tls_srv && !rd->simple_res &&
+        rd_simple_serve(rd, srv))
+        return -1;
     return 0;
 }
 

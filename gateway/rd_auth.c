@@ -40,7 +40,8 @@ uint8_t rd_admit(coap_server_t *srv, const coap_server_request_t *req, void *arg
     gw_rd_t *rd = arg;
     gw_t *gw = rd->gw;
     rd_reg_t *r = NULL;
-    if (req->identity || srv == gw->dtls_srv) { /* DTLS: the identity decides */
+    /* DTLS and TLS: the identity decides (none, no rights) */
+    if (req->identity || srv == gw->dtls_srv || srv == gw->tls_srv) {
         const gw_id_t *e = gw_ids_find(gw->ids, req->identity);
         if (!e) return COAP_FORBIDDEN;
         if (req->nsegs != 2) return 0;

@@ -14,7 +14,7 @@
 #include "gw_store.h"
 
 #define RD_DEFAULT_LT 90000u /* RFC 9176 §5: 25 hours */
-#define RD_SERVERS    3      /* coap.listen, coap.listen_dtls, coap.listen_tcp */
+#define RD_SERVERS    4      /* coap.listen, coap.listen_dtls, coap.listen_tcp, coap.listen_tls */
 #define RD_LABEL_MAX  1100   /* "x509:" and a subject DN */
 #define RD_LOOKUPS    2      /* /rd-lookup/ep and /rd-lookup/res (RFC 9176 §6) */
 
@@ -100,6 +100,10 @@ char *rd_copy_links(const coap_server_request_t *req);
 /* The address of a base URI this directory made (coap://, coaps://, coap+tcp://, an
  * IP literal). 0 or -1. */
 int rd_base_addr(const char *uri, coap_addr_t *addr);
+/* Whether a registration's base URI is coap+tcp:// or coaps+tcp://: it
+ * came over the TCP or TLS listener, and the device is reached over that
+ * connection only. */
+int rd_over_conn(const char *uri);
 /* A registration or update from the base address itself: online now. */
 void rd_mark_contact(gw_device_t *d, const coap_addr_t *peer);
 

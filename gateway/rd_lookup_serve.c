@@ -60,7 +60,7 @@ static uint8_t lookup_admit(coap_server_t *srv, const coap_server_request_t *req
 {
     gw_rd_t *rd = arg;
     gw_t *gw = rd->gw;
-    if (req->identity || srv == gw->dtls_srv)
+    if (req->identity || srv == gw->dtls_srv || srv == gw->tls_srv)
         return gw_ids_find(gw->ids, req->identity) ? 0 : COAP_FORBIDDEN;
     return gw_clients_allow(gw->coap_clients, req->peer) ? 0 : COAP_FORBIDDEN;
 }

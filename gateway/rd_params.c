@@ -159,6 +159,11 @@ static const char *parse_base(const char *base, coap_addr_t *addr)
     return NULL;
 }
 
+int rd_over_conn(const char *uri)
+{
+    return !strncmp(uri, "coap+tcp://", 11) || !strncmp(uri, "coaps+tcp://", 12);
+}
+
 int rd_base_addr(const char *uri, coap_addr_t *addr)
 {
     coap_parsed_uri_t u;
@@ -187,9 +192,10 @@ static void source_base(const char *scheme, const coap_addr_t *peer, coap_addr_t
     uri[n] = '\0';
 }
 
-/* Over DTLS the device is where its session is: coaps://SOURCE. A base
- * naming anything else would either widen access (another host) or go
- * around the session (plaintext), so none is taken. */
+/* Over DTLS the device is where its session is: coaps://SOURCE, and over
+ * TLS where its connection is: coaps+tcp://SOURCE. A base naming anything
+ * else would either widen access (another host) or go around the session
+ * (plaintext), so none is taken. */
 static int session_base(const rd_call_t *c, const rd_params_t *p, char *uri, size_t cap,
                         coap_addr_t *addr)
 {
@@ -199,7 +205,8 @@ static int session_base(const rd_call_t *c, const rd_params_t *p, char *uri, siz
                   "session)");
         return -1;
     }
-    source_base("coaps", c->req->peer, addr, uri, cap);
+    source_base(c->srv && c->srv == c->rd->gw->tls_srv ? "coaps+tcp" : "coaps", c->req->peer, addr,
+                uri, cap);
     return 0;
 }
 

@@ -192,7 +192,7 @@ static gw_device_t *revive(gw_rd_t *rd, const gw_store_reg_t *rec, uint64_t expi
         d->via_session = rec->owner != NULL; /* over DTLS: reached through its session */
         /* over TCP: through a connection that a restart closed, offline
          * until the device connects and registers again */
-        d->via_conn = !strncmp(rec->base, "coap+tcp://", 11);
+        d->via_conn = rd_over_conn(rec->base);
         d->lifetime_s = rec->lifetime_s;
         d->expires_ms = expires_ms;
         d->links = malloc(rec->links_len + 1);

@@ -96,6 +96,7 @@ static void keep_restart_only(const cfg_t *now, cfg_t *next)
         {"coap.listen", offsetof(cfg_t, coap_listen), 1},
         {"coap.listen_dtls", offsetof(cfg_t, coap_listen_dtls), 1},
         {"coap.listen_tcp", offsetof(cfg_t, coap_listen_tcp), 1},
+        {"coap.listen_tls", offsetof(cfg_t, coap_listen_tls), 1},
         {"state.path", offsetof(cfg_t, state_path), 1},
         {"state.redis", offsetof(cfg_t, state_redis), 1},
         {"cluster.advertise", offsetof(cfg_t, cluster_advertise), 1},
@@ -121,8 +122,9 @@ static void keep_restart_only(const cfg_t *now, cfg_t *next)
         cfg_set_string(&next->tls_cert, now->tls_cert);
         cfg_set_string(&next->tls_key, now->tls_key);
     }
-    /* so does the DTLS listener, with its credentials and identities */
-    if (!cfg_listen_off(now->coap_listen_dtls) && cfg_listen_off(next->coap_listen_dtls)) {
+    /* so do the DTLS and TLS listeners, with their credentials and identities */
+    if ((!cfg_listen_off(now->coap_listen_dtls) && cfg_listen_off(next->coap_listen_dtls)) ||
+        (!cfg_listen_off(now->coap_listen_tls) && cfg_listen_off(next->coap_listen_tls))) {
         cfg_set_string(&next->dtls_cert, now->dtls_cert);
         cfg_set_string(&next->dtls_key, now->dtls_key);
         cfg_set_string(&next->dtls_client_ca, now->dtls_client_ca);
@@ -218,8 +220,8 @@ static int apply(gw_t *gw, cfg_t *next, gw_ids_t *ids, char *err, size_t errlen)
      * them); a registration never does, and one the new list (or the new
      * identities) no longer allows goes. */
     gw_rd_reloaded(gw->rd);
-    coap_server_t *servers[3] = {gw->srv, gw->dtls_srv, gw->tcp_srv};
-    for (int i = 0; i < 3; i++)
+    coap_server_t *servers[4] = {gw->srv, gw->dtls_srv, gw->tcp_srv, gw->tls_srv};
+    for (int i = 0; i < 4; i++)
         if (servers[i])
             coap_server_set_upload_limits(servers[i], gw->cfg.max_uploads,
                                           gw->cfg.max_uploads_per_peer);

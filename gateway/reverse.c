@@ -76,6 +76,7 @@ static void on_proxy(coap_server_t *srv, const coap_server_request_t *req, void 
     gw_t *gw = rv->gw; /* the addresses are read once at start */
     const coap_addr_t *self = srv == gw->dtls_srv  ? &gw->dtls_addr
                               : srv == gw->tcp_srv ? &gw->tcp_addr
+                              : srv == gw->tls_srv ? &gw->tls_addr
                                                    : &gw->srv_addr;
     if (target_uri(req->msg, self, uri, sizeof uri)) {
         rv_answer(srv, req->id, COAP_BAD_REQUEST, "malformed Proxy-Uri or Proxy-Scheme");
@@ -83,7 +84,8 @@ static void on_proxy(coap_server_t *srv, const coap_server_request_t *req, void 
     }
     size_t sl = strcspn(uri, ":");
     if ((sl == 4 && !strncasecmp(uri, "coap", 4)) || (sl == 5 && !strncasecmp(uri, "coaps", 5)) ||
-        (sl == 8 && !strncasecmp(uri, "coap+tcp", 8))) /* RFC 8323 §8.1 */
+        (sl == 8 && !strncasecmp(uri, "coap+tcp", 8)) ||
+        (sl == 9 && !strncasecmp(uri, "coaps+tcp", 9))) /* RFC 8323 §8.1, §8.2 */
         rv_forward_coap(rv, srv, req, uri, hop);
     else if ((sl == 4 && !strncasecmp(uri, "http", 4)) ||
              (sl == 5 && !strncasecmp(uri, "https", 5)))

@@ -19,7 +19,7 @@ typedef struct {
     base_buf_t origins; /* char *[]: "scheme://host:port", host lower case */
 } rv_origins_t;
 
-#define RV_SERVERS 3 /* coap.listen, coap.listen_dtls, coap.listen_tcp */
+#define RV_SERVERS 4 /* coap.listen, coap.listen_dtls, coap.listen_tcp, coap.listen_tls */
 
 struct gw_reverse {
     gw_t *gw;

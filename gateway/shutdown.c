@@ -46,7 +46,8 @@ static int idle(gw_t *gw)
            (!gw->hub || gw_hub_stats(gw->hub)->observations == 0) &&
            coap_ep_pending_requests(gw->srv_ep) == 0 &&
            (!gw->dtls_ep || coap_ep_pending_requests(gw->dtls_ep) == 0) &&
-           (!gw->tcp_srv_ep || coap_ep_pending_requests(gw->tcp_srv_ep) == 0);
+           (!gw->tcp_srv_ep || coap_ep_pending_requests(gw->tcp_srv_ep) == 0) &&
+           (!gw->tls_srv_ep || coap_ep_pending_requests(gw->tls_srv_ep) == 0);
 }
 
 /* A CoAP socket passed in (socket activation) stays open in the service
@@ -123,6 +124,7 @@ void gw_shutdown_begin(gw_t *gw)
     coap_ep_set_request_handler(gw->srv_ep, refuse_coap, gw);
     if (gw->dtls_ep) coap_ep_set_request_handler(gw->dtls_ep, refuse_coap, gw);
     if (gw->tcp_srv_ep) coap_ep_set_request_handler(gw->tcp_srv_ep, refuse_coap, gw);
+    if (gw->tls_srv_ep) coap_ep_set_request_handler(gw->tls_srv_ep, refuse_coap, gw);
     leave_passed(gw, gw->srv_ep, GW_LISTEN_COAP);
     leave_passed(gw, gw->dtls_ep, GW_LISTEN_COAPS);
     if (gw->hub) gw_hub_shutdown(gw->hub, 503, "gateway shutting down");

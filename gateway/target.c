@@ -3,9 +3,10 @@
  * mapping /hc/coap[s]://HOST[:PORT]/PATH[?QUERY], /hc/?target_uri=URI, and
  * named devices /devices/NAME/PATH[?QUERY]; then the allowlist
  * (gw_acl_check_target), the one check of every CoAP target, and for
- * coaps:// the credentials that will open the DTLS session. A device that
- * registered over the DTLS listener is the exception: it is reached
- * through its own session (t->ep), neither allowlist nor credentials.
+ * coaps:// and coaps+tcp:// the credentials that will open the DTLS
+ * session or TLS connection. A device that registered over the DTLS, TCP
+ * or TLS listener is the exception: it is reached through its own
+ * session or connection (t->ep), neither allowlist nor credentials.
  */
 #include "gw.h"
 #include "coap_uri.h"
@@ -65,7 +66,7 @@ int gw_target_hc_uri(const char *rest, const char *q, char *out, size_t cap)
 {
     if ((size_t)snprintf(out, cap, "%s", rest) >= cap) return -1;
     if (!strncasecmp(out, "coap%3A", 7) || !strncasecmp(out, "coaps%3A", 8) ||
-        !strncasecmp(out, "coap%2Btcp%3A", 13))
+        !strncasecmp(out, "coap%2Btcp%3A", 13) || !strncasecmp(out, "coaps%2Btcp%3A", 14))
         pct_decode_inplace(out);
     char *a = strstr(out, "://");
     if (a) {
@@ -136,7 +137,7 @@ static int addr_is_local(const coap_addr_t *a)
 
 /* Whether `target` is the gateway's own CoAP endpoint for its scheme
  * (coap.listen for coap://, coap.listen_dtls for coaps://, coap.listen_tcp
- * for coap+tcp://): a request
+ * for coap+tcp://, coap.listen_tls for coaps+tcp://): a request
  * proxied there would arrive from the gateway's own address and pass for
  * a local client (the Resource Directory trusts the source host), or
  * over DTLS as whatever identity its credentials name, and could loop
@@ -144,9 +145,16 @@ static int addr_is_local(const coap_addr_t *a)
 static int is_gateway_itself(gw_t *gw, const coap_addr_t *target, int secure, int tcp)
 {
     /* read once at start: no system call per request */
-    const coap_addr_t *own = tcp ? &gw->tcp_addr : secure ? &gw->dtls_addr : &gw->srv_addr;
+    const coap_addr_t *own = tcp && secure ? &gw->tls_addr
+                             : tcp         ? &gw->tcp_addr
+                             : secure      ? &gw->dtls_addr
+                                           : &gw->srv_addr;
+    const coap_ep_t *ep = tcp && secure ? gw->tls_srv_ep
+                          : tcp         ? gw->tcp_srv_ep
+                          : secure      ? gw->dtls_ep
+                                        : gw->srv_ep;
     coap_addr_t t = *target;
-    if (!(tcp ? gw->tcp_srv_ep : secure ? gw->dtls_ep : gw->srv_ep)) return 0;
+    if (!ep) return 0;
     coap_addr_unmap(&t);
     if (coap_addr_port(&t) != coap_addr_port(own)) return 0;
     return coap_addr_equal(&t, own) || addr_is_loopback_or_any(&t) || addr_is_local(&t);
@@ -198,27 +206,27 @@ static int session_target(gw_t *gw, const char *raw, gw_target_t *t, char *msg, 
     return compose(&u, t, msg, cap);
 }
 
-/* A device registered over the TCP listener is reached over the
- * connection it registered over (its URI is coap+tcp://PEER): the
- * listener never connects out, so the request goes to that peer and no one
- * else. With the connection gone (the device is offline), or no listener
- * (a restored registration after a restart with coap.listen_tcp off),
- * there is no way to it until it connects again: 504 at once, and never
- * a connection of our own to the port it connected from. */
+/* A device registered over the TCP or TLS listener is reached over the
+ * connection it registered over (its URI is coap+tcp://PEER or
+ * coaps+tcp://PEER): the listener never connects out, so the request goes
+ * to that peer and no one else. With the connection gone (the device is
+ * offline), or no listener (a restored registration after a restart with
+ * coap.listen_tcp or coap.listen_tls off), there is no way to it until it
+ * connects again: 504 at once, and never a connection of our own to the
+ * port it connected from. */
 static int conn_target(gw_t *gw, const char *raw, gw_target_t *t, char *msg, size_t cap)
 {
     coap_parsed_uri_t u; /* about 2.4 KB: on the stack, the loop runs shallow */
     int rc = coap_uri_parse_ex(&u, raw, COAP_URI_TCP);
     if (rc) return FAIL(400, "malformed target URI %s: %s", raw, coap_strerror(rc));
     t->addr = t->device->addr;
-    t->ep = gw->tcp_srv_ep;
+    t->ep = u.secure ? gw->tls_srv_ep : gw->tcp_srv_ep;
     if ((rc = compose(&u, t, msg, cap))) return rc;
     if (t->ep && t->device->online) return 0;
     if (!gw_tcp_gone(gw, t->ep, t->uri, &t->addr, COAP_ERR_CONN_CLOSED, msg, cap))
-        snprintf(msg, cap,
-                 "%s: the device registered over a TCP connection, and coap.listen_tcp "
-                 "is off now",
-                 t->uri);
+        snprintf(msg, cap, "%s: the device registered over a %s connection, and %s is off now",
+                 t->uri, u.secure ? "TLS" : "TCP",
+                 u.secure ? "coap.listen_tls" : "coap.listen_tcp");
     return 504;
 }
 
@@ -260,22 +268,25 @@ static int check_named(gw_t *gw, const char *host, const gw_device_t *d, const g
     return 403;
 }
 
-/* The common part: a device's own session first; else parse the coap://
- * or coaps:// URI, find its address, apply the allowlist, compose the
+/* The common part: a device's own session or connection first; else
+ * parse the URI, find its address, apply the allowlist, compose the
  * canonical form, and for coaps:// pick the credentials. */
 static int finish_target(gw_t *gw, const char *raw, gw_target_t *t, char *msg, size_t cap)
 {
     if (t->device && t->device->held_by) /* gw_forward_route takes its own URLs */
         return FAIL(503, "%s is held by another gateway (%s): ask for /devices/%s/...",
                     t->device->name, t->device->held_by, t->device->name);
+    /* first: a device over TLS has an identity too (via_session) */
+    if (t->device && t->device->via_conn) return conn_target(gw, raw, t, msg, cap);
     if (t->device && t->device->via_session && gw->dtls_ep)
         return session_target(gw, raw, t, msg, cap);
-    if (t->device && t->device->via_conn) return conn_target(gw, raw, t, msg, cap);
     t->ep = NULL;        /* gw_target_ep picks it by scheme */
     coap_parsed_uri_t u; /* about 2.4 KB: on the stack, the loop runs shallow */
     int rc = coap_uri_parse_ex(&u, raw, COAP_URI_TCP);
-    if (rc == COAP_ERR_URI_SCHEME || (!rc && u.tcp && u.secure))
-        return FAIL(400, "unsupported scheme in %s: coap://, coaps:// and coap+tcp:// are proxied",
+    if (rc == COAP_ERR_URI_SCHEME)
+        return FAIL(400,
+                    "unsupported scheme in %s: coap://, coaps://, coap+tcp:// and coaps+tcp:// "
+                    "are proxied",
                     raw);
     if (rc) return FAIL(400, "malformed target URI %s: %s", raw, coap_strerror(rc));
     const gw_device_t *d = NULL;

@@ -10,6 +10,9 @@
  *    connects out: a device that registered over a connection to it is
  *    reached over that connection and nothing else, and when the
  *    connection ends (the transport's event, up 0) the device is offline.
+ *
+ * tls.c opens the same two on TLS (coaps+tcp://) through gw_tcp_endpoint
+ * and gw_tcp_listen, with a stream filter (coap_stream_ops_t).
  */
 #include "gw_tcp.h"
 #include "gw_metrics.h"
@@ -45,13 +48,15 @@ static void on_listener_event(void *arg, const coap_addr_t *peer, int up, int er
     gw_devices_mark(gw, &a, 0);
 }
 
-static coap_ep_t *tcp_endpoint(gw_t *gw, const coap_addr_t *listen, const coap_ep_params_t *ep,
-                               int *rc)
+coap_ep_t *gw_tcp_endpoint(gw_t *gw, const coap_addr_t *listen, const coap_ep_params_t *ep,
+                           const coap_stream_ops_t *tls, void *tls_arg, int *rc)
 {
     coap_tcp_params_t p = {.max_conns = gw->cfg.tcp_max_connections,
                            .connect_out = listen == NULL,
                            .event = listen ? on_listener_event : on_client_event,
-                           .event_arg = gw};
+                           .event_arg = gw,
+                           .tls = tls,
+                           .tls_arg = tls_arg};
     /* the listener's connections are the devices': they close them (a
      * device keeps its connection open to be reachable) */
     p.idle_ms = listen ? UINT32_MAX : gw->cfg.tcp_idle_s * 1000u;
@@ -59,39 +64,51 @@ static coap_ep_t *tcp_endpoint(gw_t *gw, const coap_addr_t *listen, const coap_e
     return tr ? coap_ep_new_on(tr, ep, rc) : NULL;
 }
 
+int gw_tcp_listen(gw_t *gw, const char *key, const coap_stream_ops_t *tls, void *tls_arg,
+                  const coap_ep_params_t *ep, const coap_server_params_t *sp, char *err,
+                  size_t errlen)
+{
+    const char *listen = tls ? gw->cfg.coap_listen_tls : gw->cfg.coap_listen_tcp;
+    coap_ep_t **srv_ep = tls ? &gw->tls_srv_ep : &gw->tcp_srv_ep;
+    coap_server_t **srv = tls ? &gw->tls_srv : &gw->tcp_srv;
+    coap_addr_t *addr = tls ? &gw->tls_addr : &gw->tcp_addr, bind;
+    int rc;
+    if (coap_addr_parse(&bind, listen, tls ? 5684 : 5683)) { /* RFC 8323 §8.1, §8.2 */
+        if (tls && tls->release) tls->release(tls_arg);
+        return snprintf(err, errlen, "bad %s address %s", key, listen), -1;
+    }
+    if (!(*srv_ep = gw_tcp_endpoint(gw, &bind, ep, tls, tls_arg, &rc)))
+        return snprintf(err, errlen, "cannot listen for CoAP over %s on %s: %s",
+                        tls ? "TLS" : "TCP", listen, coap_strerror(rc)),
+               -1;
+    coap_ep_local_addr(*srv_ep, addr);
+    coap_addr_unmap(addr);
+    coap_ep_attach(*srv_ep, gw->loop);
+    if (!(*srv = coap_server_new(*srv_ep, sp))) return snprintf(err, errlen, "out of memory"), -1;
+    return 0;
+}
+
 int gw_tcp_start(gw_t *gw, const coap_ep_params_t *ep, const coap_server_params_t *sp, char *err,
                  size_t errlen)
 {
     int rc;
-    if (!(gw->tcp_ep = tcp_endpoint(gw, NULL, ep, &rc)))
+    if (!(gw->tcp_ep = gw_tcp_endpoint(gw, NULL, ep, NULL, NULL, &rc)))
         return snprintf(err, errlen, "cannot open a TCP endpoint: %s", coap_strerror(rc)), -1;
     coap_ep_attach(gw->tcp_ep, gw->loop);
-    const char *listen = gw->cfg.coap_listen_tcp;
-    coap_addr_t bind;
-    if (cfg_listen_off(listen)) return 0;
-    if (coap_addr_parse(&bind, listen, 5683))
-        return snprintf(err, errlen, "bad coap.listen_tcp address %s", listen), -1;
-    if (!(gw->tcp_srv_ep = tcp_endpoint(gw, &bind, ep, &rc)))
-        return snprintf(err, errlen, "cannot listen for CoAP over TCP on %s: %s", listen,
-                        coap_strerror(rc)),
-               -1;
-    coap_ep_local_addr(gw->tcp_srv_ep, &gw->tcp_addr);
-    coap_addr_unmap(&gw->tcp_addr);
-    coap_ep_attach(gw->tcp_srv_ep, gw->loop);
-    if (!(gw->tcp_srv = coap_server_new(gw->tcp_srv_ep, sp)))
-        return snprintf(err, errlen, "out of memory"), -1;
-    return 0;
+    if (cfg_listen_off(gw->cfg.coap_listen_tcp)) return 0;
+    return gw_tcp_listen(gw, "coap.listen_tcp", NULL, NULL, ep, sp, err, errlen);
 }
 
 const char *gw_tcp_gone(const gw_t *gw, const coap_ep_t *ep, const char *uri,
                         const coap_addr_t *peer, int err, char *buf, size_t cap)
 {
-    if (!ep || ep != gw->tcp_srv_ep || err >= 0) return NULL;
+    if (!ep || (ep != gw->tcp_srv_ep && ep != gw->tls_srv_ep) || err >= 0) return NULL;
     char from[COAP_ADDR_STRLEN];
     snprintf(buf, cap,
-             "%s: the device is reached over the TCP connection it registered over (from %s), "
+             "%s: the device is reached over the %s connection it registered over (from %s), "
              "and that connection is gone (%s); it is reachable again once it connects and "
              "registers again",
-             uri, coap_addr_str(peer, from, sizeof from), coap_strerror(err));
+             uri, ep == gw->tls_srv_ep ? "TLS" : "TCP", coap_addr_str(peer, from, sizeof from),
+             coap_strerror(err));
     return buf;
 }

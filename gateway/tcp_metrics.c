@@ -50,7 +50,10 @@ void gw_tcp_metrics(FILE *f, const gw_t *gw)
     const struct {
         const char *side;
         coap_ep_t *ep;
-    } all[] = {{"server", gw->tcp_srv_ep}, {"client", gw->tcp_ep}};
+    } all[] = {{"server", gw->tcp_srv_ep},
+               {"client", gw->tcp_ep},
+               {"tls_server", gw->tls_srv_ep},
+               {"tls_client", gw->tls_ep}};
     for (size_t k = 0; k < sizeof families / sizeof families[0]; k++) {
         gw_metrics_family(f, families[k].name, families[k].type, families[k].help);
         for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {

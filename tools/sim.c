@@ -487,8 +487,9 @@ static void print_dtls_stats(const listener_t *l)
 static int open_listener(sim_t *s, const char *where, const tls_args_t *tls, int tls_stream)
 {
     coap_addr_t addr;
-    /* "" with SIM_TCP_OUT: a client-only TCP endpoint, listening nowhere */
-    int outbound_only = tls == SIM_TCP_OUT && !*where;
+    /* "" with SIM_TCP_OUT or tls_stream: a client-only TCP or TLS
+     * endpoint, listening nowhere */
+    int outbound_only = (tls == SIM_TCP_OUT || tls_stream) && !*where;
     if (!outbound_only && coap_addr_parse(&addr, where, tls ? 5684 : 5683)) {
         fprintf(stderr, "coapgw-sim: bad listen address %s\n", where);
         return 2;
@@ -503,7 +504,8 @@ static int open_listener(sim_t *s, const char *where, const tls_args_t *tls, int
         ep = sim_tcp_endpoint(outbound_only ? NULL : &addr, tls == SIM_TCP_OUT ? s->reg_tcp : NULL,
                               &err);
     } else if (tls_stream) {
-        ep = sim_tls_endpoint(&addr, tls, &err);
+        ep = sim_tls_endpoint(outbound_only ? NULL : &addr, tls, outbound_only ? s->reg_tcp : NULL,
+                              &err);
     } else if (!tls) {
         udp = coap_transport_udp_new(&addr, &err);
         if (udp) ep = coap_ep_new_on(udp, NULL, &err);
@@ -528,7 +530,7 @@ static int open_listener(sim_t *s, const char *where, const tls_args_t *tls, int
     coap_ep_attach(ep, s->loop);
     add_resources(s, l);
     if (outbound_only)
-        fprintf(stderr, "coapgw-sim: coap+tcp: connecting out only, listening nowhere\n");
+        fprintf(stderr, "coapgw-sim: %s: connecting out only, listening nowhere\n", scheme);
     else
         fprintf(stderr, "coapgw-sim: listening on %s://%s\n", scheme, where);
     return 0;
@@ -566,20 +568,23 @@ int main(int argc, char **argv)
     signal(SIGTERM, on_signal);
     signal(SIGUSR1, on_signal);
     if (o.rd_uri && g.uri.tcp) s.reg_tcp = &g;
+    int plain_out = s.reg_tcp && !g.uri.secure; /* coap+tcp:// */
     if ((rc = open_listener(&s, o.listen, NULL, 0)) ||
         (o.listen_dtls && (rc = open_listener(&s, o.listen_dtls, &o.tls, 0))) ||
         (o.listen_tls && (rc = open_listener(&s, o.listen_tls, &o.tls, 1))) ||
-        (o.listen_tcp && (rc = open_listener(&s, o.listen_tcp,
-                                             o.rd_uri && g.uri.tcp ? SIM_TCP_OUT : SIM_TCP, 0))) ||
+        (o.listen_tcp &&
+         (rc = open_listener(&s, o.listen_tcp, plain_out ? SIM_TCP_OUT : SIM_TCP, 0))) ||
         /* a coap+tcp:// --register without --listen-tcp: connects out only */
-        (!o.listen_tcp && s.reg_tcp && (rc = open_listener(&s, "", SIM_TCP_OUT, 0))))
+        (!o.listen_tcp && plain_out && (rc = open_listener(&s, "", SIM_TCP_OUT, 0))) ||
+        /* a coaps+tcp:// one: always from a TLS endpoint of its own, last */
+        (s.reg_tcp && g.uri.secure && (rc = open_listener(&s, "", &o.tls, 1))))
         return rc;
     for (int i = 0; i < o.ngroups; i++)
         if ((rc = sim_group_join(s.l[0].udp, o.groups[i]))) return rc;
     s.tick = base_loop_timer_new(s.loop, on_tick, &s);
     base_loop_timer_arm_in(s.tick, s.period_ms);
     if (o.rd_uri) { /* registers from the listener's own socket */
-        g.ep = s.l[g.uri.tcp ? s.nl - 1 : g.uri.secure ? 1 : 0].ep; /* TCP's is the last */
+        g.ep = s.l[g.uri.tcp ? s.nl - 1 : g.uri.secure ? 1 : 0].ep; /* TCP's or TLS's is the last */
         g.links = links;
         g.links_len = link_format(links, sizeof links);
         sim_reg_start(&g, s.loop);

@@ -74,6 +74,9 @@ static void usage(FILE *f)
           "                        (without --listen-tcp it connects out from no listener)\n"
           "  --listen-tls ADDR:PORT  serve them over TLS too (coaps+tcp://, RFC 8323 §9; TLS\n"
           "                        1.3 or 1.2), with the credentials below as for --listen-dtls\n"
+          "  --register coaps+tcp://HOST[:PORT]  connects out over TLS with the credentials\n"
+          "                        below (client role) from no listener, and is reached back\n"
+          "                        over that connection\n"
           "  -h, --help            this text\n",
           f);
     fputs(tls_args_usage, f);
@@ -119,8 +122,7 @@ int sim_args_parse(int argc, char **argv, sim_reg_t *g, sim_opts_t *o)
             o->slow_ms = (uint32_t)n;
         else if (!strcmp(f, "--seed") && !*end)
             o->seed = n;
-        else if (!strcmp(f, "--register") && !coap_uri_parse_ex(&g->uri, v, COAP_URI_TCP) &&
-                 !(g->uri.tcp && g->uri.secure))
+        else if (!strcmp(f, "--register") && !coap_uri_parse_ex(&g->uri, v, COAP_URI_TCP))
             o->rd_uri = v;
         else if (!strcmp(f, "--simple-register") && !coap_uri_parse(&g->uri, v) && !g->uri.secure)
             o->rd_uri = v, g->simple = 1;
@@ -137,13 +139,15 @@ int sim_args_parse(int argc, char **argv, sim_reg_t *g, sim_opts_t *o)
             return 2;
         }
     }
-    int secured = o->listen_dtls || o->listen_tls;
-    if (secured != tls_args_given(&o->tls) || (o->rd_uri && g->uri.secure && !o->listen_dtls)) {
+    int tls_out = o->rd_uri && g->uri.tcp && g->uri.secure; /* coaps+tcp:// */
+    int secured = o->listen_dtls || o->listen_tls || tls_out;
+    if (secured != tls_args_given(&o->tls) ||
+        (o->rd_uri && g->uri.secure && !g->uri.tcp && !o->listen_dtls)) {
         fprintf(stderr, "coapgw-sim: %s (see --help)\n",
-                secured ? "--listen-dtls and --listen-tls need credentials: -k and -u, -c and "
-                          "-j, or -M"
-                        : "DTLS options need --listen-dtls or --listen-tls, and a coaps:// "
-                          "--register --listen-dtls");
+                secured ? "--listen-dtls, --listen-tls and a coaps+tcp:// --register need "
+                          "credentials: -k and -u, -c and -j, or -M"
+                        : "DTLS options need --listen-dtls, --listen-tls or a coaps+tcp:// "
+                          "--register, and a coaps:// --register --listen-dtls");
         return 2;
     }
     return 0;

@@ -13,7 +13,8 @@ static void reg_send(sim_reg_t *g);
 
 static const char *scheme(const sim_reg_t *g)
 {
-    if (g->uri.tcp) return "coap+tcp"; /* RFC 8323 §8.1: over our TCP listener */
+    if (g->uri.tcp) /* RFC 8323 §8.1, §8.2: over our TCP or TLS connection */
+        return g->uri.secure ? "coaps+tcp" : "coap+tcp";
     return g->uri.secure ? "coaps" : "coap";
 }
 

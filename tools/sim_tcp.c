@@ -17,10 +17,20 @@ static void on_event(void *arg, const coap_addr_t *peer, int up, int err)
 
 coap_ep_t *sim_tcp_endpoint(const coap_addr_t *addr, sim_reg_t *reg, int *err)
 {
+    return sim_tcp_endpoint_on(addr, reg, NULL, NULL, err);
+}
+
+coap_ep_t *sim_tcp_endpoint_on(const coap_addr_t *addr, sim_reg_t *reg,
+                               const coap_stream_ops_t *tls, void *tls_arg, int *err)
+{
     /* notifications go back over the observer's own connection, and one
      * that closed ends its observations; a device that connected out to
      * its directory keeps that connection: it is how it is reached */
-    coap_tcp_params_t p = {.connect_out = reg != NULL, .event = on_event, .event_arg = reg};
+    coap_tcp_params_t p = {.connect_out = reg != NULL,
+                           .event = on_event,
+                           .event_arg = reg,
+                           .tls = tls,
+                           .tls_arg = tls_arg};
     if (reg) p.idle_ms = UINT32_MAX;
     coap_transport_t *tr = coap_transport_tcp_new(addr, &p, err);
     return tr ? coap_ep_new_on(tr, NULL, err) : NULL;

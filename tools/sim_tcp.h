@@ -21,5 +21,9 @@
  * reaches the device back over that connection, kept open (Pings, no idle
  * release); when it closes, reg registers again. NULL with *err set. */
 coap_ep_t *sim_tcp_endpoint(const coap_addr_t *addr, sim_reg_t *reg, int *err);
+/* The same with a stream filter (TLS: sim_tls.c) under each connection,
+ * taken over (coap_tcp_params_t.tls); addr NULL: listening nowhere. */
+coap_ep_t *sim_tcp_endpoint_on(const coap_addr_t *addr, sim_reg_t *reg,
+                               const coap_stream_ops_t *tls, void *tls_arg, int *err);
 
 #endif

@@ -2,6 +2,7 @@
  * sim_tls.c - coapgw-sim's TLS listener (sim_tls.h).
  */
 #include "sim_tls.h"
+#include "sim_tcp.h"
 
 #include "dtls.h"
 
@@ -19,21 +20,25 @@ static void on_event(void *arg, const dtls_event_t *ev)
             ev->id ? ev->id->name : "");
 }
 
-coap_ep_t *sim_tls_endpoint(const coap_addr_t *addr, const tls_args_t *tls, int *err)
+coap_ep_t *sim_tls_endpoint(const coap_addr_t *addr, const tls_args_t *tls, sim_reg_t *reg,
+                            int *err)
 {
     char why[256];
-    dtls_creds_t *c = tls_args_creds(tls, NULL, why, sizeof why);
+    dtls_creds_t *c = tls_args_creds(tls, reg ? reg->uri.host : NULL, why, sizeof why);
     if (!c) {
         fprintf(stderr, "coapgw-sim: %s\n", why);
         return *err = COAP_ERR_INVALID, NULL;
     }
-    dtls_config_t cfg = {.server = c, .event = on_event};
-    coap_tcp_params_t p = {.tls = dtls_tls_ops(), .tls_arg = dtls_tls_new(&cfg, why, sizeof why)};
+    dtls_config_t cfg = {.event = on_event};
+    if (reg)
+        cfg.client = c;
+    else
+        cfg.server = c;
+    dtls_tls_t *x = dtls_tls_new(&cfg, why, sizeof why);
     dtls_creds_unref(c);
-    if (!p.tls_arg) {
+    if (!x) {
         fprintf(stderr, "coapgw-sim: %s\n", why);
         return *err = COAP_ERR_NOMEM, NULL;
     }
-    coap_transport_t *tr = coap_transport_tcp_new(addr, &p, err);
-    return tr ? coap_ep_new_on(tr, NULL, err) : NULL;
+    return sim_tcp_endpoint_on(addr, reg, dtls_tls_ops(), x, err);
 }

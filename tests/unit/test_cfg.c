@@ -276,9 +276,10 @@ END_TEST
 START_TEST(bad_device_uris)
 {
     ck_bad("{\"devices\": {\"d\": \"http://127.0.0.1\"}}",
-           "devices.d: \"http://127.0.0.1\" is not a coap://, coaps:// or coap+tcp:// URI");
+           "devices.d: \"http://127.0.0.1\" is not a coap://, coaps://, coap+tcp:// or "
+           "coaps+tcp:// URI");
     ck_bad("{\"devices\": {\"d\": \"127.0.0.1:5683\"}}",
-           "is not a coap://, coaps:// or coap+tcp:// URI");
+           "is not a coap://, coaps://, coap+tcp:// or coaps+tcp:// URI");
     ck_bad("{\"devices\": {\"d\": \"coaps://h?x=1\"}}", "a device URI takes no query");
     ck_bad("{\"devices\": {\"d\": \"coap://\"}}", "devices.d: \"coap://\": ");
     ck_bad("{\"devices\": {\"d\": \"coap://a b/\"}}", "devices.d: \"coap://a b/\": ");

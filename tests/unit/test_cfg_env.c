@@ -133,8 +133,8 @@ static const struct {
     {"COAPGW_PROXY_ALLOW_ORIGINS=ftp://x", "COAPGW_PROXY_ALLOW_ORIGINS: item 1: bad origin"},
     {"COAPGW_DEVICES=a=coap://h,b", "COAPGW_DEVICES: item 2: no '='"},
     {"COAPGW_DEVICES=a b=coap://h", "COAPGW_DEVICES: item 1 (a b): bad device name"},
-    {"COAPGW_DEVICES=a=http://h",
-     "COAPGW_DEVICES: item 1 (a): \"http://h\" is not a coap://, coaps:// or coap+tcp:// URI"},
+    {"COAPGW_DEVICES=a=http://h", "COAPGW_DEVICES: item 1 (a): \"http://h\" is not a coap://, "
+                                  "coaps://, coap+tcp:// or coaps+tcp:// URI"},
     {"COAPGW_DEVICES=a=coap://h, b=coap://h,a=coap://g",
      "COAPGW_DEVICES: item 3: a second device named \"a\""},
     {"COAPGW_TOKENS=shortone:read", "COAPGW_TOKENS: item 1: bad token length"},

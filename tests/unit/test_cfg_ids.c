@@ -178,7 +178,7 @@ START_TEST(listener_needs)
     cfg_t c;
     good("{\"dtls\": {\"cert\": \"c.pem\", \"key\": \"k.pem\"}}", &c);
     ck_assert_int_eq(check(&c, err, sizeof err), -1);
-    ck_assert_str_eq(err, "dtls.cert is set but coap.listen_dtls is off");
+    ck_assert_str_eq(err, "dtls.cert is set but coap.listen_dtls and coap.listen_tls are off");
     cfg_free(&c);
     good("{\"coap\": {\"listen_dtls\": \"0.0.0.0:5684\"}}", &c);
     ck_assert_int_eq(check(&c, err, sizeof err), -1);

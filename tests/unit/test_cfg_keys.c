@@ -457,7 +457,8 @@ START_TEST(example_is_defaults)
             " \"listen_tls\": \"1.1.1.1:3\", \"tls_cert\": \"c\", \"tls_key\": \"k\","
             " \"tls_client_ca\": \"ca\"},"
             " \"coap\": {\"listen\": \"1.1.1.1:2\", \"nstart\": 9, \"listen_dtls\": \"1.1.1.1:4\","
-            " \"listen_tcp\": \"1.1.1.1:5\", \"tcp_max_connections\": 1, \"tcp_idle_s\": 1},"
+            " \"listen_tcp\": \"1.1.1.1:5\", \"listen_tls\": \"1.1.1.1:6\", "
+            "\"tcp_max_connections\": 1, \"tcp_idle_s\": 1},"
             " \"dtls\": {\"cert\": \"c\", \"key\": \"k\", \"client_ca\": \"ca\", \"rpk_key\": "
             "\"r\","
             " \"identities\": [{\"x509\": \"CN=a\"}], \"max_sessions\": 1, \"max_handshakes\": 1,"
@@ -494,6 +495,7 @@ START_TEST(example_is_defaults)
     ck_assert_ptr_null(c.creds);
     ck_assert_str_eq(c.coap_listen_dtls, d.coap_listen_dtls);
     ck_assert_str_eq(c.coap_listen_tcp, d.coap_listen_tcp);
+    ck_assert_str_eq(c.coap_listen_tls, d.coap_listen_tls);
     ck_assert_str_eq(c.dtls_cert, d.dtls_cert);
     ck_assert_str_eq(c.dtls_key, d.dtls_key);
     ck_assert_str_eq(c.dtls_client_ca, d.dtls_client_ca);
@@ -522,6 +524,7 @@ START_TEST(example_is_defaults)
     a.dtls_key = b.dtls_key = a.dtls_client_ca = b.dtls_client_ca = NULL;
     a.dtls_rpk_key = b.dtls_rpk_key = a.state_path = b.state_path = NULL;
     a.state_redis = b.state_redis = a.coap_listen_tcp = b.coap_listen_tcp = NULL;
+    a.coap_listen_tls = b.coap_listen_tls = NULL;
     a.cluster_advertise = b.cluster_advertise = a.cluster_token = b.cluster_token = NULL;
     a.identities = b.identities = NULL;
     a.discovery_interfaces = b.discovery_interfaces = (cfg_list_t){0};
