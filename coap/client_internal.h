@@ -1,6 +1,7 @@
 /*
  * client_internal.h - the request object shared by client.c (building and
- * sending) and client_rx.c (responses, blocks, notifications).
+ * sending), client_opts.c (its settings) and client_rx.c (responses,
+ * blocks, notifications).
  */
 #ifndef COAP_CLIENT_INTERNAL_H
 #define COAP_CLIENT_INTERNAL_H
