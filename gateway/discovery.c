@@ -69,12 +69,13 @@ static void name_from_addr(const coap_addr_t *a, char *out, size_t cap)
         snprintf(out + n, cap - n, "-p%u", coap_addr_port(a));
 }
 
-/* A name no device has (configured, registered or discovered): base, or
- * base-2 .. base-9. 0 when all are taken. */
+/* A name no device has (configured, registered or discovered), ignoring
+ * case as the Resource Directory does (no "BOILER" beside a configured
+ * "boiler"): base, or base-2 .. base-9. 0 when all are taken. */
 static int free_name(gw_t *gw, const char *base, char *out, size_t cap)
 {
     snprintf(out, cap, "%.*s", NAME_CAP - 4, base);
-    for (int i = 2; gw_device_find(gw, out); i++) {
+    for (int i = 2; gw_device_find_nocase(gw, out); i++) {
         if (i > SUFFIXES) return 0;
         snprintf(out, cap, "%.*s-%d", NAME_CAP - 4, base, i);
     }
@@ -162,17 +163,22 @@ static void on_refetched(coap_req_t *req, const coap_resp_t *r, void *arg)
     (void)req;
     refetch_t *f = arg;
     gw_device_t *d = gw_device_find(f->gw, f->name);
-    if (d && d->source == GW_DEV_DISC && !r->err && r->msg->code == COAP_CONTENT)
-        set_links(d, r->body, r->body_len);
+    if (d && d->source == GW_DEV_DISC) {
+        d->refetching = 0;
+        if (!r->err && r->msg->code == COAP_CONTENT) set_links(d, r->body, r->body_len);
+    }
     free(f);
 }
 
 /* The group answer was the first block of longer links (RFC 7959 §2.8):
- * the whole by unicast, when the allowlist lets the gateway reach it. */
+ * the whole by unicast, when the allowlist lets the gateway reach it.
+ * One fetch at a time per responder: each answer of a round (a responder
+ * may send many, each announcing other links) would otherwise queue one
+ * more request, taking coap.max_exchanges from everyone. */
 static void refetch(gw_t *gw, gw_device_t *d)
 {
     char why[GW_MSG_MAX], uri[URI_CAP + 32];
-    if (gw_acl_check_target(gw->acl, &d->addr, NULL, why, sizeof why)) return;
+    if (d->refetching || gw_acl_check_target(gw->acl, &d->addr, NULL, why, sizeof why)) return;
     snprintf(uri, sizeof uri, "%s/.well-known/core", d->uri);
     int err;
     refetch_t *f = calloc(1, sizeof *f);
@@ -185,7 +191,11 @@ static void refetch(gw_t *gw, gw_device_t *d)
     snprintf(f->name, sizeof f->name, "%s", d->name);
     coap_req_set_timeout(req, gw->cfg.timeout_ms);
     coap_req_set_max_body(req, gw->cfg.rd_max_links_bytes);
-    if (coap_req_send(req, on_refetched, f)) free(f);
+    d->refetching = 1; /* before: whatever the callback does comes after */
+    if (coap_req_send(req, on_refetched, f)) {
+        d->refetching = 0;
+        free(f);
+    }
 }
 
 static void responder(gw_disc_t *d, const coap_resp_t *r)

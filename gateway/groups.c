@@ -168,6 +168,19 @@ static json_t *answer_json(gq_t *q, const coap_resp_t *r)
     return o;
 }
 
+/* GROUP_MAX_RESPONSES answers per request, and as many members per
+ * observation: any source port on the LAN is one more member, each kept
+ * (q->last) and replayed to every new subscriber. */
+static int over_cap(gq_t *q, const coap_addr_t *peer)
+{
+    if (!q->observe) return json_array_size(q->responses) >= GROUP_MAX_RESPONSES;
+    char addr[80];
+    coap_addr_t a = *peer;
+    coap_addr_unmap(&a);
+    return json_object_size(q->last) >= GROUP_MAX_RESPONSES &&
+           !json_object_get(q->last, coap_addr_str(&a, addr, sizeof addr));
+}
+
 static void on_answer(gq_t *q, const coap_resp_t *r)
 {
     if (!allowed_responder(q, r->peer)) { /* docs/security.md: each responder is a target */
@@ -175,7 +188,7 @@ static void on_answer(gq_t *q, const coap_resp_t *r)
         return;
     }
     if (q->observe && !r->fresh) return; /* RFC 7641 §3.4, per member */
-    if (!q->observe && json_array_size(q->responses) >= GROUP_MAX_RESPONSES) {
+    if (over_cap(q, r->peer)) {
         q->dropped++;
         return;
     }

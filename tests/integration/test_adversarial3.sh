@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Adversarial checks of what the third session added (docs/security.md),
+# as a LAN attacker that joined the multicast groups would try them, on
+# the lab network of netns.sh (multicast does not work on loopback):
+# discovery answers that claim names (a configured device's in another
+# case; a name a device registers later), answers that each announce more
+# links (Block2, RFC 7959 §2.8) to make the gateway fetch again and
+# again, and a group observation answered from hundreds of source ports.
+# The attacker is hostile_member.py in member namespaces.
+. "$(dirname "$0")/netns.sh"
+lab_reexec "$0" "$@"
+. "$(dirname "$0")/lib.sh"
+need curl python3 coap-client-notls
+HERE=$(cd "$(dirname "$0")" && pwd)
+lab_init
+
+lab_member m20 20
+lab_start ep20 m20 python3 "$HERE/hostile_member.py" 224.0.1.187 ep BOILER
+lab_member m21 21
+lab_start ep21 m21 python3 "$HERE/hostile_member.py" 224.0.1.187 ep node7
+lab_member m22 22
+lab_start blk22 m22 python3 "$HERE/hostile_member.py" 224.0.1.187 blocks 40
+lab_member m23 23
+lab_start mem23 m23 python3 "$HERE/hostile_member.py" 224.0.1.190 members 400
+lab_member m24 24 # a device that registers (RFC 9176)
+
+HTTP=$(free_port tcp)
+COAP=$(free_port)
+cat >"$TMP/gw.json" <<JSON
+{ "http": { "listen": "127.0.0.1:$HTTP" }, "coap": { "listen": "$LAB_NET4.1:$COAP" },
+  "devices": { "boiler": "coap://127.0.0.1:9" },
+  "discovery": { "multicast": true, "interfaces": ["br0"], "window_ms": 1500 },
+  "proxy": { "allow_targets": ["224.0.1.190"] },
+  "groups": { "flood": { "address": "224.0.1.190", "window_ms": 1000 } } }
+JSON
+start gw "$BUILD/coapgw" --config "$TMP/gw.json"
+G=http://127.0.0.1:$HTTP
+wait_for "coapgw" curl -sf "$G/healthz"
+
+# names: NAME SOURCE per device
+names() { curl -sf "$G/api/devices" | python3 -c '
+import json, sys
+for d in json.load(sys.stdin): print(d["name"], d["source"])'; }
+round_done() { names | grep -q "^node7 discovered"; }
+wait_for "the first discovery round" round_done
+
+no_case_twin() { # the configured "boiler" has no "BOILER" beside it
+    names >"$TMP/names"
+    grep -q "^boiler config" "$TMP/names" && ! grep -qi "^boiler discovered" "$TMP/names" &&
+        grep -qi "^boiler-2 discovered" "$TMP/names"
+}
+check "discovery: an ep that is a configured name in another case (BOILER) gets a suffix, never a case twin" no_case_twin
+
+registers() { # a device registers the name an attacker's discovery answer took first
+    lab_in m24 coap-client-notls -m post -t 40 -e '</temp>' \
+        "coap://$LAB_NET4.1:$COAP/rd?ep=node7&lt=300" >"$TMP/reg.out" 2>&1 || true
+    names >"$TMP/names"
+    grep -q "^node7 rd" "$TMP/names"
+}
+check "discovery: a name a discovered responder took (node7) is registered all the same (RD wins), the responder renamed at its next answer" registers
+new_round() { [ "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$G/api/discovery")" = 202 ]; }
+renamed() {
+    wait_for "a new discovery round" new_round && sleep 2
+    names | grep -q "^node7-2 discovered"
+}
+check "discovery: ... and the responder answering again is node7-2" renamed
+
+open_requests() {
+    curl -sf "$G/metrics" | awk '/^coapgw_coap_requests_open /{print $2}'
+}
+one_fetch() { # 40 answers, each the first block of other links: one fetch of the rest
+    local n
+    n=$(open_requests)
+    echo "  requests open after 40 first blocks from one responder: $n;" \
+        "fetches seen by it: $(grep -c '^fetch' "$TMP/blk22.log")"
+    [ "${n%.*}" -le 1 ]
+}
+check "discovery: 40 Block2 first blocks from one responder in a round: one fetch of its links at a time" one_fetch
+
+# a group observation: 400 "members" (source ports) answer the registration
+curl -s -N --max-time 4 -H "Accept: text/event-stream" "$G/groups/flood/x?observe" \
+    >"$TMP/obs1" 2>/dev/null &
+OBS1=$!
+sleep 2
+curl -s -N --max-time 1.5 -H "Accept: text/event-stream" "$G/groups/flood/x?observe" \
+    >"$TMP/obs2" 2>/dev/null || true
+wait "$OBS1" || true
+bounded_members() {
+    local a b
+    a=$(grep -c '^event: notification' "$TMP/obs1" || true)
+    b=$(grep -c '^event: notification' "$TMP/obs2" || true)
+    echo "  notifications: first subscriber $a, a later subscriber's replay $b (of 400 members)"
+    [ "$a" -ge 200 ] && [ "$a" -le 256 ] && [ "$b" -le 256 ]
+}
+check "groups: a group observation answered from 400 source ports keeps and streams at most 256 members" bounded_members
+
+finish
