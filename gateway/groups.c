@@ -23,7 +23,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define GROUP_MAX_RESPONSES 256 /* answers kept per request (docs/discovery.md) */
+#define GROUP_MAX_RESPONSES 256           /* answers kept per request (docs/discovery.md) */
+#define KEEPALIVE_MS        15000         /* a comment line on a quiet observation, as hub.c's */
+#define SUB_MAX_BACKLOG     (1024 * 1024) /* bytes a subscriber has not read yet */
 #define WINDOW_MIN_MS       100
 #define WINDOW_MAX_MS       10000
 
@@ -49,6 +51,8 @@ struct gq {
     http_req_t *req;  /* the JSON answer's request; NULL once answered or gone */
     base_list_t subs; /* gsub_t: the event streams (one, or an observation's) */
     int sse, observe, ending, stopping;
+    int quiet; /* an observation: no event since the last keep-alive tick */
+    base_loop_timer_t *keepalive;
     char *key;    /* an observation's key in gw->group_obs while it takes subscribers */
     json_t *last; /* an observation's last event per member (address -> text) */
     char *group;
@@ -72,6 +76,7 @@ static void unshare(gq_t *q)
 static void gq_free(gq_t *q)
 {
     unshare(q);
+    if (q->keepalive) base_loop_timer_free(q->keepalive);
     json_decref(q->last);
     json_decref(q->request);
     json_decref(q->responses);
@@ -107,8 +112,12 @@ static json_t *summary(gq_t *q)
                      (json_int_t)q->refused, "dropped", (json_int_t)q->dropped);
 }
 
+/* A subscriber that does not read gets no more than SUB_MAX_BACKLOG
+ * queued: what comes beyond is left out (its connection ends by
+ * http.idle_timeout_s), never memory without bound. */
 static void sub_push(gsub_t *s, const char *data, size_t len)
 {
+    if (s->out.len - s->sent + len > SUB_MAX_BACKLOG) return;
     base_buf_append(&s->out, data, len);
     http_stream_wake(s->stream);
 }
@@ -118,6 +127,22 @@ static void push_event(gq_t *q, gw_ev_t *e)
     for (base_list_t *it = q->subs.next; e && !q->ending && it != &q->subs; it = it->next)
         sub_push(base_list_entry(it, gsub_t, in_q), e->data, e->len);
     gw_ev_unref(e);
+    q->quiet = 0;
+}
+
+/* An observation of a group that says nothing writes nothing: a client
+ * gone away would never be noticed, and the registration (an exchange,
+ * sent again every Max-Age) would stay for good. A comment line on quiet
+ * observations finds them, as the hub's keep-alive does (WHATWG SSE). */
+static void on_keepalive(base_loop_t *loop, base_loop_timer_t *t, void *arg)
+{
+    (void)loop;
+    gq_t *q = arg;
+    static const char comment[] = ": keep-alive\n\n";
+    for (base_list_t *it = q->subs.next; q->quiet && it != &q->subs; it = it->next)
+        sub_push(base_list_entry(it, gsub_t, in_q), comment, sizeof comment - 1);
+    q->quiet = 1;
+    base_loop_timer_arm_in(t, KEEPALIVE_MS);
 }
 
 /* The window is over (every leg ended): the answer, or the stream's end. */
@@ -470,8 +495,16 @@ static void answer_later(gq_t *q, http_req_t *req)
     if (!q->sse) {
         q->req = req;
         http_req_on_abort(req, on_abort, q);
-    } else if (!add_sub(q, req))
+        return;
+    }
+    if (!add_sub(q, req)) {
         stop_legs(q);
+        return;
+    }
+    if (q->observe && (q->keepalive = base_loop_timer_new(q->gw->loop, on_keepalive, q))) {
+        q->quiet = 1;
+        base_loop_timer_arm_in(q->keepalive, KEEPALIVE_MS);
+    }
 }
 
 /* The key of an observation: what its members are asked, and how. */

@@ -30,8 +30,9 @@ cat >"$TMP/gw.json" <<JSON
 { "http": { "listen": "127.0.0.1:$HTTP" }, "coap": { "listen": "$LAB_NET4.1:$COAP" },
   "devices": { "boiler": "coap://127.0.0.1:9" },
   "discovery": { "multicast": true, "interfaces": ["br0"], "window_ms": 1500 },
-  "proxy": { "allow_targets": ["224.0.1.190"] },
-  "groups": { "flood": { "address": "224.0.1.190", "window_ms": 1000 } } }
+  "proxy": { "allow_targets": ["224.0.1.190", "224.0.1.191"] },
+  "groups": { "flood": { "address": "224.0.1.190", "window_ms": 1000 },
+              "silent": { "address": "224.0.1.191" } } }
 JSON
 start gw "$BUILD/coapgw" --config "$TMP/gw.json"
 G=http://127.0.0.1:$HTTP
@@ -93,5 +94,22 @@ bounded_members() {
     [ "$a" -ge 200 ] && [ "$a" -le 256 ] && [ "$b" -le 256 ]
 }
 check "groups: a group observation answered from 400 source ports keeps and streams at most 256 members" bounded_members
+
+# subscribers of a group observation that nobody answers, who go away
+for i in 1 2 3; do
+    curl -s -N --max-time 1 -H "Accept: text/event-stream" "$G/groups/silent/q$i?observe" \
+        >/dev/null 2>&1 || true
+done
+released() { # the hub's streams find a gone client by their keep-alive (15 s)
+    local i n
+    for i in $(seq 1 60); do
+        n=$(open_requests)
+        [ "${n%.*}" -le 1 ] && return 0 # the discovery fetch above may still be open
+        sleep 0.5
+    done
+    echo "  requests still open 30 s after the subscribers left: $n"
+    return 1
+}
+check "groups: observations of a silent group whose subscribers left are released (within 30 s)" released
 
 finish
