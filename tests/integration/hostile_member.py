@@ -10,12 +10,15 @@ that joined GROUP): answers every NON request (a discovery round's GET
                  are logged "fetch MID"
   members N      to a request with Observe, N notifications, each from a
                  source port of its own (N members, as the gateway sees it)
+  chatty N       to a request with Observe, 400 notifications (Observe
+                 1..400, 200-byte payloads) from each of N source ports
 
   hostile_member.py GROUP MODE ARG
 """
 import socket
 import struct
 import sys
+import time
 
 group, mode, arg = sys.argv[1], sys.argv[2], sys.argv[3]
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -71,6 +74,15 @@ def answer(msg, peer):
             o.bind(("0.0.0.0", 0))
             o.sendto(reply(tok, 0x45, b"\x61\x01", b"v%d" % k), peer)  # Observe 1
             socks.append(o)
+        for o in socks:
+            o.close()
+    elif mode == "chatty" and has_option(msg, tkl, 6):
+        socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(int(arg))]
+        for seq in range(1, 401):
+            for k, o in enumerate(socks):
+                body = (b"%d/%d " % (k, seq)) + b"z" * 200
+                o.sendto(reply(tok, 0x45, b"\x62" + struct.pack("!H", seq), body[:200]), peer)
+            time.sleep(0.005)
         for o in socks:
             o.close()
 

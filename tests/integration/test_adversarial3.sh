@@ -23,6 +23,8 @@ lab_start blk22 m22 python3 "$HERE/hostile_member.py" 224.0.1.187 blocks 40
 lab_member m23 23
 lab_start mem23 m23 python3 "$HERE/hostile_member.py" 224.0.1.190 members 400
 lab_member m24 24 # a device that registers (RFC 9176)
+lab_member m25 25
+lab_start chat25 m25 python3 "$HERE/hostile_member.py" 224.0.1.192 chatty 200
 
 HTTP=$(free_port tcp)
 COAP=$(free_port)
@@ -30,9 +32,10 @@ cat >"$TMP/gw.json" <<JSON
 { "http": { "listen": "127.0.0.1:$HTTP" }, "coap": { "listen": "$LAB_NET4.1:$COAP" },
   "devices": { "boiler": "coap://127.0.0.1:9" },
   "discovery": { "multicast": true, "interfaces": ["br0"], "window_ms": 1500 },
-  "proxy": { "allow_targets": ["224.0.1.190", "224.0.1.191"] },
+  "proxy": { "allow_targets": ["224.0.1.190", "224.0.1.191", "224.0.1.192"] },
   "groups": { "flood": { "address": "224.0.1.190", "window_ms": 1000 },
-              "silent": { "address": "224.0.1.191" } } }
+              "silent": { "address": "224.0.1.191" },
+              "chatty": { "address": "224.0.1.192" } } }
 JSON
 start gw "$BUILD/coapgw" --config "$TMP/gw.json"
 G=http://127.0.0.1:$HTTP
@@ -94,6 +97,28 @@ bounded_members() {
     [ "$a" -ge 200 ] && [ "$a" -le 256 ] && [ "$b" -le 256 ]
 }
 check "groups: a group observation answered from 400 source ports keeps and streams at most 256 members" bounded_members
+
+rss_kb() { awk '/^VmRSS:/{print $2}' "/proc/$PID_gw/status"; }
+backlog() { # 200 members x 400 notifications (20 MB of events) to a client that reads nothing
+    local before after
+    before=$(rss_kb)
+    python3 - "$HTTP" <<'PY' &
+import socket, sys, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.connect(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"GET /groups/chatty/x?observe HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+          b"Accept: text/event-stream\r\n\r\n")
+time.sleep(9)
+PY
+    local client=$!
+    sleep 8 # the flood is over by then (400 rounds 5 ms apart), the client still there
+    after=$(rss_kb)
+    wait "$client"
+    echo "  gateway resident memory: $before kB before, $after kB after"
+    [ $((after - before)) -lt 4096 ] # 28 MB without the bound
+}
+check "groups: a subscriber that reads nothing of a chatty observation holds at most 1 MiB of events" backlog
 
 # subscribers of a group observation that nobody answers, who go away
 for i in 1 2 3; do
