@@ -26,6 +26,7 @@
 #define FIRST_ROUND_MS 1000
 #define NAME_CAP       64
 #define SUFFIXES       9
+#define PER_HOST       16  /* discovered devices at one address (on its ports) */
 #define URI_CAP        160 /* coap://[ADDRESS%25ZONE]:PORT */
 
 struct gw_disc {
@@ -101,6 +102,7 @@ static void uri_of(const coap_addr_t *a, char *out, size_t cap)
 typedef struct {
     const coap_addr_t *addr;
     gw_device_t *found;
+    unsigned same_host; /* discovered devices at that address, any port */
 } by_addr_t;
 
 static void match_addr(const char *key, void *value, void *arg)
@@ -108,18 +110,28 @@ static void match_addr(const char *key, void *value, void *arg)
     (void)key;
     by_addr_t *x = arg;
     gw_device_t *d = value;
-    if (!x->found && d->source == GW_DEV_DISC && coap_addr_equal(&d->addr, x->addr)) x->found = d;
+    if (d->source != GW_DEV_DISC || !coap_addr_same_host(&d->addr, x->addr)) return;
+    x->same_host++;
+    if (!x->found && coap_addr_equal(&d->addr, x->addr)) x->found = d;
 }
 
-static gw_device_t *discovered_at(gw_t *gw, const coap_addr_t *a)
+/* The discovered device at a, or NULL; *same_host: how many at its host. */
+static gw_device_t *discovered_at(gw_t *gw, const coap_addr_t *a, unsigned *same_host)
 {
-    by_addr_t x = {a, NULL};
+    by_addr_t x = {a, NULL, 0};
     gw_strmap_each(gw->devices, match_addr, &x);
+    *same_host = x.same_host;
     return x.found;
 }
 
-static gw_device_t *add_responder(gw_t *gw, const coap_addr_t *a, const uint8_t *body, size_t len)
+/* A new responder. One host answering from many source ports is at most
+ * PER_HOST of them: the table's GW_DISC_MAX_DEVICES are for the network,
+ * not for the first host that fills it (skipped in silence: a log line
+ * per answer would be a flood of its own). */
+static gw_device_t *add_responder(gw_t *gw, const coap_addr_t *a, unsigned same_host,
+                                  const uint8_t *body, size_t len)
 {
+    if (same_host >= PER_HOST) return NULL;
     if (gw_devices_count(gw, GW_DEV_DISC) >= GW_DISC_MAX_DEVICES) {
         gw_log(CFG_LOG_WARN, "discovery: %u devices discovered already; a responder skipped",
                GW_DISC_MAX_DEVICES);
@@ -203,8 +215,9 @@ static void responder(gw_disc_t *d, const coap_resp_t *r)
     gw_t *gw = d->gw;
     coap_addr_t a = *r->peer;
     coap_addr_unmap(&a);
-    gw_device_t *dev = discovered_at(gw, &a);
-    if (!dev && !(dev = add_responder(gw, &a, r->body, r->body_len))) return;
+    unsigned same_host;
+    gw_device_t *dev = discovered_at(gw, &a, &same_host);
+    if (!dev && !(dev = add_responder(gw, &a, same_host, r->body, r->body_len))) return;
     dev->missed = 0;
     dev->online = 1;
     dev->last_seen = (int64_t)time(NULL);

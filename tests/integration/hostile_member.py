@@ -10,6 +10,8 @@ that joined GROUP): answers every NON request (a discovery round's GET
                  are logged "fetch MID"
   members N      to a request with Observe, N notifications, each from a
                  source port of its own (N members, as the gateway sees it)
+  ports N        N NON 2.05 `</x>`, each from a source port of its own
+                 (N responders, as the gateway sees it)
   chatty N       to a request with Observe, 400 notifications (Observe
                  1..400, 200-byte payloads) from each of N source ports
 
@@ -74,6 +76,12 @@ def answer(msg, peer):
             o.bind(("0.0.0.0", 0))
             o.sendto(reply(tok, 0x45, b"\x61\x01", b"v%d" % k), peer)  # Observe 1
             socks.append(o)
+        for o in socks:
+            o.close()
+    elif mode == "ports":
+        socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(int(arg))]
+        for o in socks:
+            o.sendto(reply(tok, 0x45, b"\xc1\x28", b"</x>"), peer)
         for o in socks:
             o.close()
     elif mode == "chatty" and has_option(msg, tkl, 6):

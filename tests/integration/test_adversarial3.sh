@@ -23,6 +23,12 @@ lab_start blk22 m22 python3 "$HERE/hostile_member.py" 224.0.1.187 blocks 40
 lab_member m23 23
 lab_start mem23 m23 python3 "$HERE/hostile_member.py" 224.0.1.190 members 400
 lab_member m24 24 # a device that registers (RFC 9176)
+lab_member m26 26
+lab_start ports26 m26 python3 "$HERE/hostile_member.py" 224.0.1.187 ports 300
+lab_member m27 27
+lab_start ep27 m27 python3 "$HERE/hostile_member.py" 224.0.1.187 ep "$(printf 'a%.0s' $(seq 1 1000))"
+lab_member m28 28
+lab_start ep28 m28 python3 "$HERE/hostile_member.py" 224.0.1.187 ep "../x y"
 lab_member m25 25
 lab_start chat25 m25 python3 "$HERE/hostile_member.py" 224.0.1.192 chatty 200
 
@@ -47,6 +53,19 @@ import json, sys
 for d in json.load(sys.stdin): print(d["name"], d["source"])'; }
 round_done() { names | grep -q "^node7 discovered"; }
 wait_for "the first discovery round" round_done
+
+per_host() { # one host answering from 300 source ports
+    local n
+    n=$(curl -sf "$G/api/devices" | grep -o '"address": *"10.77.0.26:[0-9]*"' | wc -l)
+    echo "  devices discovered at 10.77.0.26: $n"
+    [ "$n" -ge 1 ] && [ "$n" -le 16 ]
+}
+check "discovery: one host answering from 300 source ports is at most 16 devices (the 1024 of the table stay for others)" per_host
+odd_names() { # an ep of 1000 bytes, an ep that is no device name: named from the address
+    names >"$TMP/names"
+    grep -q "^mc-10-77-0-27 discovered" "$TMP/names" && grep -q "^mc-10-77-0-28 discovered" "$TMP/names"
+}
+check "discovery: an ep of 1000 bytes, an ep \"../x y\": named from the address (held)" odd_names
 
 no_case_twin() { # the configured "boiler" has no "BOILER" beside it
     names >"$TMP/names"
