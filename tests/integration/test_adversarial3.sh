@@ -5,8 +5,12 @@
 # discovery answers that claim names (a configured device's in another
 # case; a name a device registers later), answers that each announce more
 # links (Block2, RFC 7959 §2.8) to make the gateway fetch again and
-# again, and a group observation answered from hundreds of source ports.
-# The attacker is hostile_member.py in member namespaces.
+# again, one host answering from hundreds of source ports, odd `ep`
+# names; group observations answered from hundreds of source ports, read
+# by nobody, or left by their clients while the group is silent. The
+# attacker is hostile_member.py in member namespaces. Last, on loopback:
+# a device connected over TCP (RFC 8323) that drops its connection while
+# a request to it is in flight.
 . "$(dirname "$0")/netns.sh"
 lab_reexec "$0" "$@"
 . "$(dirname "$0")/lib.sh"
@@ -155,5 +159,36 @@ released() { # the hub's streams find a gone client by their keep-alive (15 s)
     return 1
 }
 check "groups: observations of a silent group whose subscribers left are released (within 30 s)" released
+
+# CoAP over TCP: a device that connected out drops its connection while a
+# request to it is in flight (RFC 8323: no answer will come on another)
+TP=$(free_port tcp)
+HTTP2=$(free_port tcp)
+cat >"$TMP/gwt.json" <<JSON
+{ "http": { "listen": "127.0.0.1:$HTTP2" },
+  "coap": { "listen": "127.0.0.1:$(free_port)", "listen_tcp": "127.0.0.1:$TP" } }
+JSON
+start gwt "$BUILD/coapgw" --config "$TMP/gwt.json"
+G2=http://127.0.0.1:$HTTP2
+wait_for "coapgw with a TCP listener" curl -sf "$G2/healthz"
+start dev "$BUILD/coapgw-sim" --listen "127.0.0.1:$(free_port)" --register "coap+tcp://127.0.0.1:$TP" \
+    --name tdev --slow-ms 20000
+mid_exchange() {
+    local code t0 t1 open
+    wait_for "tdev registered" curl -sf "$G2/devices/tdev/sensors/temperature" || return 1
+    t0=$(date +%s%N)
+    curl -s -o "$TMP/mid" -w '%{http_code}' --max-time 15 "$G2/devices/tdev/slow" >"$TMP/mid.code" &
+    local req=$!
+    sleep 1
+    kill -KILL "$PID_dev"
+    wait "$PID_dev" 2>/dev/null || true
+    wait "$req" || true
+    t1=$(date +%s%N)
+    code=$(cat "$TMP/mid.code")
+    open=$(curl -sf "$G2/metrics" | awk '/^coapgw_coap_requests_open /{print $2}')
+    echo "  answered $code after $(((t1 - t0) / 1000000)) ms: $(head -c 120 "$TMP/mid"); requests open: $open"
+    [ "$code" = 504 ] && [ $(((t1 - t0) / 1000000)) -lt 5000 ] && [ "${open%.*}" = 0 ]
+}
+check "TCP: a device's connection dropped mid-exchange: 504 at once, nothing left open (held)" mid_exchange
 
 finish
