@@ -139,6 +139,8 @@ PY
     after=$(rss_kb)
     wait "$client"
     echo "  gateway resident memory: $before kB before, $after kB after"
+    # under AddressSanitizer freed memory stays in its quarantine: not measured
+    if grep -q __asan_init "$BUILD/coapgw"; then return 0; fi
     [ $((after - before)) -lt 4096 ] # 28 MB without the bound
 }
 check "groups: a subscriber that reads nothing of a chatty observation holds at most 1 MiB of events" backlog
