@@ -9,11 +9,9 @@
  * one registration, like the hub's (hub.c) for a device. docs/discovery.md,
  * "Group requests".
  */
-#include "base_buf.h"
-#include "base_list.h"
 #include "gw.h"
 #include "gw_coaps.h"
-#include "gw_groups.h"
+#include "groups_internal.h"
 #include "gw_map.h"
 #include "gw_sse_event.h"
 #include "gw_tokens.h"
@@ -23,44 +21,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define GROUP_MAX_RESPONSES 256           /* answers kept per request (docs/discovery.md) */
-#define KEEPALIVE_MS        15000         /* a comment line on a quiet observation, as hub.c's */
-#define SUB_MAX_BACKLOG     (1024 * 1024) /* bytes a subscriber has not read yet */
+#define GROUP_MAX_RESPONSES 256 /* answers kept per request (docs/discovery.md) */
 #define WINDOW_MIN_MS       100
 #define WINDOW_MAX_MS       10000
-
-typedef struct gq gq_t;
-
-/* One CoAP request of a group request: the multicast one, or one member's. */
-typedef struct {
-    gq_t *q;
-    coap_req_t *creq; /* NULL once its final callback ran */
-} gq_leg_t;
-
-/* One event stream of a group request: its own queue of event text. */
-typedef struct {
-    base_list_t in_q;
-    gq_t *q;
-    http_stream_t *stream;
-    base_buf_t out; /* events not yet pulled */
-    size_t sent;
-} gsub_t;
-
-struct gq {
-    gw_t *gw;
-    http_req_t *req;  /* the JSON answer's request; NULL once answered or gone */
-    base_list_t subs; /* gsub_t: the event streams (one, or an observation's) */
-    int sse, observe, ending, stopping;
-    int quiet; /* an observation: no event since the last keep-alive tick */
-    base_loop_timer_t *keepalive;
-    char *key;    /* an observation's key in gw->group_obs while it takes subscribers */
-    json_t *last; /* an observation's last event per member (address -> text) */
-    char *group;
-    json_t *request, *responses;
-    unsigned refused, dropped; /* responders the allowlist refused; answers over the cap */
-    gq_leg_t *legs;
-    size_t nlegs, pending;
-};
 
 /* --- ending --- */
 
@@ -112,39 +75,6 @@ static json_t *summary(gq_t *q)
                      (json_int_t)q->refused, "dropped", (json_int_t)q->dropped);
 }
 
-/* A subscriber that does not read gets no more than SUB_MAX_BACKLOG
- * queued: what comes beyond is left out (its connection ends by
- * http.idle_timeout_s), never memory without bound. */
-static void sub_push(gsub_t *s, const char *data, size_t len)
-{
-    if (s->out.len - s->sent + len > SUB_MAX_BACKLOG) return;
-    base_buf_append(&s->out, data, len);
-    http_stream_wake(s->stream);
-}
-
-static void push_event(gq_t *q, gw_ev_t *e)
-{
-    for (base_list_t *it = q->subs.next; e && !q->ending && it != &q->subs; it = it->next)
-        sub_push(base_list_entry(it, gsub_t, in_q), e->data, e->len);
-    gw_ev_unref(e);
-    q->quiet = 0;
-}
-
-/* An observation of a group that says nothing writes nothing: a client
- * gone away would never be noticed, and the registration (an exchange,
- * sent again every Max-Age) would stay for good. A comment line on quiet
- * observations finds them, as the hub's keep-alive does (WHATWG SSE). */
-static void on_keepalive(base_loop_t *loop, base_loop_timer_t *t, void *arg)
-{
-    (void)loop;
-    gq_t *q = arg;
-    static const char comment[] = ": keep-alive\n\n";
-    for (base_list_t *it = q->subs.next; q->quiet && it != &q->subs; it = it->next)
-        sub_push(base_list_entry(it, gsub_t, in_q), comment, sizeof comment - 1);
-    q->quiet = 1;
-    base_loop_timer_arm_in(t, KEEPALIVE_MS);
-}
-
 /* The window is over (every leg ended): the answer, or the stream's end. */
 static void finish(gq_t *q)
 {
@@ -160,7 +90,7 @@ static void finish(gq_t *q)
         free(text);
         q->req = NULL;
     } else if (!base_list_empty(&q->subs)) {
-        push_event(q, gw_ev_with_id("end", summary(q))); /* docs/sse.md: then the close */
+        gw_groups_push_(q, gw_ev_with_id("end", summary(q))); /* docs/sse.md: then the close */
         q->ending = 1;
         for (base_list_t *it = q->subs.next; it != &q->subs; it = it->next)
             http_stream_wake(base_list_entry(it, gsub_t, in_q)->stream);
@@ -225,7 +155,7 @@ static void on_answer(gq_t *q, const coap_resp_t *r)
         if (e && q->observe) /* what a later subscriber gets first */
             json_object_set_new(q->last, json_string_value(json_object_get(o, "address")),
                                 json_stringn(e->data, e->len));
-        push_event(q, e);
+        gw_groups_push_(q, e);
     }
     if (!q->observe) json_array_append(q->responses, o);
     json_decref(o);
@@ -254,26 +184,11 @@ static void on_abort(http_req_t *req, void *arg)
     maybe_free(q);
 }
 
-static long on_pull(void *arg, char *buf, size_t max)
-{
-    gsub_t *s = arg;
-    size_t n = base_buf_take(&s->out, &s->sent, buf, max);
-    if (!n) return s->q->ending ? -1 : 0;
-    return (long)n;
-}
-
-static void sub_free(gsub_t *s)
-{
-    base_list_remove(&s->in_q);
-    base_buf_free(&s->out);
-    free(s);
-}
-
-static void on_closed(void *arg)
+void gw_groups_sub_closed_(void *arg)
 {
     gsub_t *s = arg;
     gq_t *q = s->q;
-    sub_free(s);
+    gw_groups_sub_free_(s);
     if (!base_list_empty(&q->subs)) return;
     unshare(q);
     stop_legs(q); /* the last subscriber left: forget the observation */
@@ -462,49 +377,19 @@ static int send_all(gq_t *q, http_req_t *req, const cfg_group_t *g, uint8_t meth
     return 0;
 }
 
-/* A new event stream of q on req, given what q's members said last
- * (an observation's current values). NULL when req was answered 503. */
-static gsub_t *add_sub(gq_t *q, http_req_t *req)
-{
-    gsub_t *s = calloc(1, sizeof *s);
-    if (!s) return http_respond_text(req, 503, "out of memory"), NULL;
-    s->q = q;
-    http_req_add_header(req, "Cache-Control", "no-cache");
-    http_req_add_header(req, "X-Accel-Buffering", "no");
-    s->stream = http_respond_stream(req, "text/event-stream", on_pull, on_closed, s);
-    if (!s->stream) {
-        free(s);
-        return http_respond_text(req, 503, "cannot open an event stream"), NULL;
-    }
-    base_list_push_back(&q->subs, &s->in_q);
-    char retry[40]; /* docs/sse.md: every stream starts with retry: */
-    int n = snprintf(retry, sizeof retry, "retry: %u\n\n",
-                     q->gw->cfg.sse_retry_ms ? (unsigned)q->gw->cfg.sse_retry_ms : 3000u);
-    sub_push(s, retry, (size_t)n);
-    const char *addr;
-    json_t *ev;
-    json_object_foreach(q->last, addr, ev)
-        sub_push(s, json_string_value(ev), json_string_length(ev));
-    http_stream_wake(s->stream);
-    return s;
-}
-
 /* Answers as a stream (events) or later as one JSON document. */
-static void answer_later(gq_t *q, http_req_t *req)
+static void answer_later(gq_t *q, http_req_t *req, const char *token)
 {
     if (!q->sse) {
         q->req = req;
         http_req_on_abort(req, on_abort, q);
         return;
     }
-    if (!add_sub(q, req)) {
+    if (!gw_groups_add_sub_(q, req, token)) {
         stop_legs(q);
         return;
     }
-    if (q->observe && (q->keepalive = base_loop_timer_new(q->gw->loop, on_keepalive, q))) {
-        q->quiet = 1;
-        base_loop_timer_arm_in(q->keepalive, KEEPALIVE_MS);
-    }
+    if (q->observe) gw_groups_keepalive_(q);
 }
 
 /* The key of an observation: what its members are asked, and how. */
@@ -519,12 +404,12 @@ static char *obs_key(http_req_t *req, const char *rest, const char *query)
 
 /* A client joins the observation of the same group, path, query and
  * Accept, if there is one (hub.c does the same for a device). */
-static int join_shared(gw_t *gw, http_req_t *req, const char *key)
+static int join_shared(gw_t *gw, http_req_t *req, const char *key, const char *token)
 {
     gq_t *q = gw->group_obs ? gw_strmap_get(gw->group_obs, key) : NULL;
     if (!q) return 0;
     http_req_set_log(req, NULL, "group observe");
-    add_sub(q, req);
+    gw_groups_add_sub_(q, req, token);
     return 1;
 }
 
@@ -574,7 +459,7 @@ static int members_resolving(gw_t *gw, http_req_t *req, const cfg_group_t *g)
     return 1;
 }
 
-void gw_groups_serve(gw_t *gw, http_req_t *req, const char *rest)
+void gw_groups_serve(gw_t *gw, http_req_t *req, const char *rest, const char *token)
 {
     const cfg_group_t *g;
     uint8_t method;
@@ -586,7 +471,7 @@ void gw_groups_serve(gw_t *gw, http_req_t *req, const char *rest)
     int sse = accept && strstr(accept, "text/event-stream");
     int observe = sse && method == COAP_GET && query_has(http_req_query(req), "observe");
     char *key = observe ? obs_key(req, rest, query) : NULL;
-    if (key && join_shared(gw, req, key)) {
+    if (key && join_shared(gw, req, key, token)) {
         free(key);
         return;
     }
@@ -603,7 +488,7 @@ void gw_groups_serve(gw_t *gw, http_req_t *req, const char *rest)
     q->stopping = 1;
     int rc = send_all(q, req, g, method, slash ? slash + 1 : "", query, window);
     q->stopping = 0;
-    if (!rc) answer_later(q, req);
+    if (!rc) answer_later(q, req, token);
     if (key && !rc && !base_list_empty(&q->subs) && !q->ending)
         share(q, key);
     else

@@ -162,6 +162,37 @@ released() { # the hub's streams find a gone client by their keep-alive (15 s)
 }
 check "groups: observations of a silent group whose subscribers left are released (within 30 s)" released
 
+# a token removed by a reload (SIGHUP) while a group observation streams with it
+HTTP3=$(free_port tcp)
+tokens_json() { # the gateway's configuration with these tokens (read scope)
+    local t list=
+    for t in "$@"; do list="$list${list:+, }{ \"token\": \"$t\", \"scope\": \"read\" }"; done
+    cat >"$TMP/gwk.json" <<JSON
+{ "http": { "listen": "127.0.0.1:$HTTP3" }, "coap": { "listen": "127.0.0.1:$(free_port)" },
+  "proxy": { "allow_targets": ["224.0.1.191"] }, "tokens": [ $list ],
+  "groups": { "silent": { "address": "224.0.1.191" } } }
+JSON
+}
+tokens_json gone-token-0123456789 kept-token-0123456789
+start gwk "$BUILD/coapgw" --config "$TMP/gwk.json"
+wait_for "coapgw with tokens" curl -sf "http://127.0.0.1:$HTTP3/healthz"
+revoked() {
+    local t0 t1
+    t0=$(date +%s)
+    curl -s -N --max-time 12 -H "Authorization: Bearer gone-token-0123456789" \
+        -H "Accept: text/event-stream" "http://127.0.0.1:$HTTP3/groups/silent/x?observe" \
+        >"$TMP/revoked.sse" 2>/dev/null &
+    local c=$!
+    sleep 1
+    tokens_json kept-token-0123456789
+    kill -HUP "$PID_gwk"
+    wait "$c" || true
+    t1=$(date +%s)
+    echo "  the stream ended $((t1 - t0)) s after it opened: $(grep -c '^event: error' "$TMP/revoked.sse") error event(s)"
+    [ $((t1 - t0)) -lt 8 ] && grep -q '"status":401' "$TMP/revoked.sse"
+}
+check "groups: a group observation's stream ends (event: error 401) when a reload removes its token" revoked
+
 # CoAP over TCP: a device that connected out drops its connection while a
 # request to it is in flight (RFC 8323: no answer will come on another)
 TP=$(free_port tcp)
