@@ -8,9 +8,11 @@
 # again, one host answering from hundreds of source ports, odd `ep`
 # names; group observations answered from hundreds of source ports, read
 # by nobody, or left by their clients while the group is silent. The
-# attacker is hostile_member.py in member namespaces. Last, on loopback:
-# a device connected over TCP (RFC 8323) that drops its connection while
-# a request to it is in flight.
+# attacker is hostile_member.py in member namespaces. Then, on loopback:
+# a reload removing the token of a group observation's stream; a hostile
+# DNS server (hostile_dns.py: a CNAME loop, 1000 records, TTL 0 and
+# 2^32-1); a device connected over TCP (RFC 8323) that drops its
+# connection while a request to it is in flight.
 . "$(dirname "$0")/netns.sh"
 lab_reexec "$0" "$@"
 . "$(dirname "$0")/lib.sh"
@@ -192,6 +194,34 @@ revoked() {
     [ $((t1 - t0)) -lt 8 ] && grep -q '"status":401' "$TMP/revoked.sse"
 }
 check "groups: a group observation's stream ends (event: error 401) when a reload removes its token" revoked
+
+# a hostile DNS server (dns.servers): a CNAME loop, 1000 records, TTL 0 and 2^32-1
+start hdns python3 "$HERE/hostile_dns.py" "$TMP/dnsq"
+wait_for "hostile_dns.py" grep -q '^[0-9]' "$TMP/hdns.log"
+SIMD=$(free_port)
+start simd "$BUILD/coapgw-sim" --listen "127.0.0.1:$SIMD"
+HTTP4=$(free_port tcp)
+start gwd "$BUILD/coapgw" --http-listen "127.0.0.1:$HTTP4" --coap-listen "127.0.0.1:$(free_port)" \
+    --set "dns.servers=127.0.0.1:$(head -1 "$TMP/hdns.log")" --allow-target '*.evil.test'
+G4=http://127.0.0.1:$HTTP4
+wait_for "coapgw with the hostile DNS server" curl -sf "$G4/healthz"
+hc() { curl -s -o "$TMP/hc" -w '%{http_code}' --max-time 10 "$G4/hc/coap://$1:$SIMD/sensors/temperature"; }
+dns_hostile() {
+    local loop many forever n q
+    loop=$(hc loop.evil.test)
+    grep -q "cannot resolve" "$TMP/hc" || loop="$loop ($(head -c 80 "$TMP/hc"))"
+    many=$(hc many.evil.test)
+    forever=$(hc forever.evil.test)
+    for n in $(seq 1 10); do hc ttl0.evil.test >/dev/null; sleep 0.2; done
+    q=$(grep -c '^ttl0.evil.test A$' "$TMP/dnsq" || true)
+    echo "  CNAME loop: $loop; 1000 records: $many; TTL 2^32-1: $forever; TTL 0: $q queries for 10 requests in 2 s"
+    # 1000 records in one datagram (16 KB, no TC bit): c-ares may refuse the
+    # answer (502 cannot resolve) or take it; either way a clear answer
+    [ "$loop" = 502 ] && { [ "$many" = 200 ] || [ "$many" = 502 ]; } && [ "$forever" = 200 ] &&
+        [ "$q" -le 4 ] &&
+        curl -sf "$G4/healthz" >/dev/null
+}
+check "DNS: a CNAME loop is 502 cannot resolve; 1000 records a clear 200 or 502; TTL 2^32-1 served; TTL 0 held 1 s (held)" dns_hostile
 
 # CoAP over TCP: a device that connected out drops its connection while a
 # request to it is in flight (RFC 8323: no answer will come on another)
