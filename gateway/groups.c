@@ -12,6 +12,7 @@
 #include "gw.h"
 #include "gw_coaps.h"
 #include "groups_internal.h"
+#include "gw_hub.h"
 #include "gw_map.h"
 #include "gw_sse_event.h"
 #include "gw_tokens.h"
@@ -413,6 +414,26 @@ static int join_shared(gw_t *gw, http_req_t *req, const char *key, const char *t
     return 1;
 }
 
+/* A new group observation is an upstream observation like a device's
+ * (hub.c): both count against sse.max_observations, else one client
+ * opening observations of many paths takes coap.max_exchanges from
+ * everyone. 503 with Retry-After naming the key (as the hub answers). */
+static int too_many_observations(gw_t *gw, http_req_t *req)
+{
+    const cfg_t *c = &gw->cfg;
+    size_t n = (gw->group_obs ? gw_strmap_count(gw->group_obs) : 0) +
+               (gw->hub ? gw_hub_stats(gw->hub)->observations : 0);
+    if (n < c->max_observations) return 0;
+    char secs[16];
+    snprintf(secs, sizeof secs, "%u", ((c->sse_retry_ms ? c->sse_retry_ms : 3000) + 999) / 1000);
+    http_req_set_log(req, NULL, "event stream refused: sse.max_observations");
+    http_req_add_header(req, "Retry-After", secs);
+    http_respond_text(req, 503,
+                      "too many observed targets (sse.max_observations = %u); try again later",
+                      (unsigned)c->max_observations);
+    return 1;
+}
+
 /* q, an observation now taking subscribers, under key (taken). */
 static void share(gq_t *q, char *key)
 {
@@ -472,6 +493,10 @@ void gw_groups_serve(gw_t *gw, http_req_t *req, const char *rest, const char *to
     int observe = sse && method == COAP_GET && query_has(http_req_query(req), "observe");
     char *key = observe ? obs_key(req, rest, query) : NULL;
     if (key && join_shared(gw, req, key, token)) {
+        free(key);
+        return;
+    }
+    if (key && too_many_observations(gw, req)) {
         free(key);
         return;
     }

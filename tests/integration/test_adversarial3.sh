@@ -223,6 +223,32 @@ dns_hostile() {
 }
 check "DNS: a CNAME loop is 502 cannot resolve; 1000 records a clear 200 or 502; TTL 2^32-1 served; TTL 0 held 1 s (held)" dns_hostile
 
+# group observations are upstream observations: sse.max_observations (2)
+HTTP5=$(free_port tcp)
+start gwo "$BUILD/coapgw" --http-listen "127.0.0.1:$HTTP5" --coap-listen "127.0.0.1:$(free_port)" \
+    --set sse.max_observations=2 --allow-target 224.0.1.191 \
+    --set 'groups={"silent": {"address": "224.0.1.191"}}'
+G5=http://127.0.0.1:$HTTP5
+wait_for "coapgw with sse.max_observations 2" curl -sf "$G5/healthz"
+sse_code() { curl -s -o "$TMP/sse.body" -D "$TMP/headers" -w '%{http_code}' --max-time 2 -H "Accept: text/event-stream" "$@" || true; }
+observations_bound() {
+    local o1 o2 third hub
+    curl -s -N --max-time 6 -H "Accept: text/event-stream" "$G5/groups/silent/a?observe" >/dev/null 2>&1 &
+    o1=$!
+    curl -s -N --max-time 6 -H "Accept: text/event-stream" "$G5/groups/silent/b?observe" >/dev/null 2>&1 &
+    o2=$!
+    sleep 1
+    third=$(sse_code "$G5/groups/silent/c?observe")
+    local retry
+    retry=$(hdr Retry-After)
+    grep -q "sse.max_observations" "$TMP/sse.body" || third="$third (body: $(head -c 80 "$TMP/sse.body"))"
+    hub=$(sse_code "$G5/hc/coap://127.0.0.1:$SIMD/sensors/temperature")
+    wait "$o1" "$o2" || true
+    echo "  a third group observation: $third (Retry-After $retry); a device's stream: $hub"
+    [ "$third" = 503 ] && [ -n "$retry" ] && [ "$hub" = 503 ]
+}
+check "groups: two group observations open, sse.max_observations 2: a third, and a device's stream, get 503 naming the key" observations_bound
+
 # CoAP over TCP: a device that connected out drops its connection while a
 # request to it is in flight (RFC 8323: no answer will come on another)
 TP=$(free_port tcp)
