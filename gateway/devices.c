@@ -150,6 +150,27 @@ int gw_devices_load(gw_t *gw, char *err, size_t errlen)
 }
 
 typedef struct {
+    const char *name;
+    int source; /* -1: any */
+    gw_device_t *found;
+} nocase_ctx_t;
+
+static void match_nocase(const char *key, void *value, void *arg)
+{
+    nocase_ctx_t *x = arg;
+    gw_device_t *d = value;
+    if (!x->found && (x->source < 0 || d->source == x->source) && !strcasecmp(key, x->name))
+        x->found = d;
+}
+
+static gw_device_t *find_nocase(const gw_strmap_t *m, const char *name, int source)
+{
+    nocase_ctx_t x = {name, source, NULL};
+    if (m) gw_strmap_each(m, match_nocase, &x);
+    return x.found;
+}
+
+typedef struct {
     gw_strmap_t *next;
     gw_strmap_t *old;
 } reload_ctx_t;
@@ -161,6 +182,8 @@ static void carry_over(const char *key, void *value, void *arg)
 {
     reload_ctx_t *x = arg;
     gw_device_t *old = value, *now = gw_strmap_get(x->next, key);
+    /* a discovered name is given up to a configured one in any case */
+    if (old->source == GW_DEV_DISC && !now) now = find_nocase(x->next, key, GW_DEV_CONFIG);
     if (old->source != GW_DEV_CONFIG && !now) { /* registered or discovered */
         if (gw_strmap_set(x->next, key, old) == 0) gw_strmap_set(x->old, key, NULL);
         return;
@@ -245,9 +268,29 @@ gw_device_t *gw_device_add_rd(gw_t *gw, const char *name, const char *uri, const
     return gw_device_add(gw, name, uri, addr, GW_DEV_RD);
 }
 
+gw_device_t *gw_device_find_nocase(gw_t *gw, const char *name)
+{
+    gw_device_t *d = gw_device_find(gw, name);
+    return d ? d : find_nocase(gw->devices, name, -1);
+}
+
+/* A discovered device holds the weakest claim to its name: whatever a LAN
+ * host answered to a multicast GET (docs/security.md). A registration
+ * (plaintext or bound to a DTLS identity) takes the name, also when it
+ * differs only in case; the responder gets a free name when it answers
+ * again (discovery.c). */
+static void evict_discovered(gw_t *gw, const char *name)
+{
+    for (gw_device_t *d; (d = find_nocase(gw->devices, name, GW_DEV_DISC));) {
+        gw_log(CFG_LOG_INFO, "discovery: %s gives its name to a registration", d->name);
+        gw_device_remove(gw, d);
+    }
+}
+
 gw_device_t *gw_device_add(gw_t *gw, const char *name, const char *uri, const coap_addr_t *addr,
                            int source)
 {
+    if (source != GW_DEV_DISC) evict_discovered(gw, name);
     if (gw_device_find(gw, name)) return NULL;
     gw_device_t *d = device_new(name, uri, source);
     if (!d) return NULL;

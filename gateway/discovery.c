@@ -26,6 +26,7 @@
 #define FIRST_ROUND_MS 1000
 #define NAME_CAP       64
 #define SUFFIXES       9
+#define PER_HOST       16  /* discovered devices at one address (on its ports) */
 #define URI_CAP        160 /* coap://[ADDRESS%25ZONE]:PORT */
 
 struct gw_disc {
@@ -69,12 +70,13 @@ static void name_from_addr(const coap_addr_t *a, char *out, size_t cap)
         snprintf(out + n, cap - n, "-p%u", coap_addr_port(a));
 }
 
-/* A name no device has (configured, registered or discovered): base, or
- * base-2 .. base-9. 0 when all are taken. */
+/* A name no device has (configured, registered or discovered), ignoring
+ * case as the Resource Directory does (no "BOILER" beside a configured
+ * "boiler"): base, or base-2 .. base-9. 0 when all are taken. */
 static int free_name(gw_t *gw, const char *base, char *out, size_t cap)
 {
     snprintf(out, cap, "%.*s", NAME_CAP - 4, base);
-    for (int i = 2; gw_device_find(gw, out); i++) {
+    for (int i = 2; gw_device_find_nocase(gw, out); i++) {
         if (i > SUFFIXES) return 0;
         snprintf(out, cap, "%.*s-%d", NAME_CAP - 4, base, i);
     }
@@ -100,6 +102,7 @@ static void uri_of(const coap_addr_t *a, char *out, size_t cap)
 typedef struct {
     const coap_addr_t *addr;
     gw_device_t *found;
+    unsigned same_host; /* discovered devices at that address, any port */
 } by_addr_t;
 
 static void match_addr(const char *key, void *value, void *arg)
@@ -107,18 +110,28 @@ static void match_addr(const char *key, void *value, void *arg)
     (void)key;
     by_addr_t *x = arg;
     gw_device_t *d = value;
-    if (!x->found && d->source == GW_DEV_DISC && coap_addr_equal(&d->addr, x->addr)) x->found = d;
+    if (d->source != GW_DEV_DISC || !coap_addr_same_host(&d->addr, x->addr)) return;
+    x->same_host++;
+    if (!x->found && coap_addr_equal(&d->addr, x->addr)) x->found = d;
 }
 
-static gw_device_t *discovered_at(gw_t *gw, const coap_addr_t *a)
+/* The discovered device at a, or NULL; *same_host: how many at its host. */
+static gw_device_t *discovered_at(gw_t *gw, const coap_addr_t *a, unsigned *same_host)
 {
-    by_addr_t x = {a, NULL};
+    by_addr_t x = {a, NULL, 0};
     gw_strmap_each(gw->devices, match_addr, &x);
+    *same_host = x.same_host;
     return x.found;
 }
 
-static gw_device_t *add_responder(gw_t *gw, const coap_addr_t *a, const uint8_t *body, size_t len)
+/* A new responder. One host answering from many source ports is at most
+ * PER_HOST of them: the table's GW_DISC_MAX_DEVICES are for the network,
+ * not for the first host that fills it (skipped in silence: a log line
+ * per answer would be a flood of its own). */
+static gw_device_t *add_responder(gw_t *gw, const coap_addr_t *a, unsigned same_host,
+                                  const uint8_t *body, size_t len)
 {
+    if (same_host >= PER_HOST) return NULL;
     if (gw_devices_count(gw, GW_DEV_DISC) >= GW_DISC_MAX_DEVICES) {
         gw_log(CFG_LOG_WARN, "discovery: %u devices discovered already; a responder skipped",
                GW_DISC_MAX_DEVICES);
@@ -162,17 +175,22 @@ static void on_refetched(coap_req_t *req, const coap_resp_t *r, void *arg)
     (void)req;
     refetch_t *f = arg;
     gw_device_t *d = gw_device_find(f->gw, f->name);
-    if (d && d->source == GW_DEV_DISC && !r->err && r->msg->code == COAP_CONTENT)
-        set_links(d, r->body, r->body_len);
+    if (d && d->source == GW_DEV_DISC) {
+        d->refetching = 0;
+        if (!r->err && r->msg->code == COAP_CONTENT) set_links(d, r->body, r->body_len);
+    }
     free(f);
 }
 
 /* The group answer was the first block of longer links (RFC 7959 §2.8):
- * the whole by unicast, when the allowlist lets the gateway reach it. */
+ * the whole by unicast, when the allowlist lets the gateway reach it.
+ * One fetch at a time per responder: each answer of a round (a responder
+ * may send many, each announcing other links) would otherwise queue one
+ * more request, taking coap.max_exchanges from everyone. */
 static void refetch(gw_t *gw, gw_device_t *d)
 {
     char why[GW_MSG_MAX], uri[URI_CAP + 32];
-    if (gw_acl_check_target(gw->acl, &d->addr, NULL, why, sizeof why)) return;
+    if (d->refetching || gw_acl_check_target(gw->acl, &d->addr, NULL, why, sizeof why)) return;
     snprintf(uri, sizeof uri, "%s/.well-known/core", d->uri);
     int err;
     refetch_t *f = calloc(1, sizeof *f);
@@ -185,7 +203,11 @@ static void refetch(gw_t *gw, gw_device_t *d)
     snprintf(f->name, sizeof f->name, "%s", d->name);
     coap_req_set_timeout(req, gw->cfg.timeout_ms);
     coap_req_set_max_body(req, gw->cfg.rd_max_links_bytes);
-    if (coap_req_send(req, on_refetched, f)) free(f);
+    d->refetching = 1; /* before: whatever the callback does comes after */
+    if (coap_req_send(req, on_refetched, f)) {
+        d->refetching = 0;
+        free(f);
+    }
 }
 
 static void responder(gw_disc_t *d, const coap_resp_t *r)
@@ -193,8 +215,9 @@ static void responder(gw_disc_t *d, const coap_resp_t *r)
     gw_t *gw = d->gw;
     coap_addr_t a = *r->peer;
     coap_addr_unmap(&a);
-    gw_device_t *dev = discovered_at(gw, &a);
-    if (!dev && !(dev = add_responder(gw, &a, r->body, r->body_len))) return;
+    unsigned same_host;
+    gw_device_t *dev = discovered_at(gw, &a, &same_host);
+    if (!dev && !(dev = add_responder(gw, &a, same_host, r->body, r->body_len))) return;
     dev->missed = 0;
     dev->online = 1;
     dev->last_seen = (int64_t)time(NULL);

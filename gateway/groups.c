@@ -9,11 +9,10 @@
  * one registration, like the hub's (hub.c) for a device. docs/discovery.md,
  * "Group requests".
  */
-#include "base_buf.h"
-#include "base_list.h"
 #include "gw.h"
 #include "gw_coaps.h"
-#include "gw_groups.h"
+#include "groups_internal.h"
+#include "gw_hub.h"
 #include "gw_map.h"
 #include "gw_sse_event.h"
 #include "gw_tokens.h"
@@ -26,37 +25,6 @@
 #define GROUP_MAX_RESPONSES 256 /* answers kept per request (docs/discovery.md) */
 #define WINDOW_MIN_MS       100
 #define WINDOW_MAX_MS       10000
-
-typedef struct gq gq_t;
-
-/* One CoAP request of a group request: the multicast one, or one member's. */
-typedef struct {
-    gq_t *q;
-    coap_req_t *creq; /* NULL once its final callback ran */
-} gq_leg_t;
-
-/* One event stream of a group request: its own queue of event text. */
-typedef struct {
-    base_list_t in_q;
-    gq_t *q;
-    http_stream_t *stream;
-    base_buf_t out; /* events not yet pulled */
-    size_t sent;
-} gsub_t;
-
-struct gq {
-    gw_t *gw;
-    http_req_t *req;  /* the JSON answer's request; NULL once answered or gone */
-    base_list_t subs; /* gsub_t: the event streams (one, or an observation's) */
-    int sse, observe, ending, stopping;
-    char *key;    /* an observation's key in gw->group_obs while it takes subscribers */
-    json_t *last; /* an observation's last event per member (address -> text) */
-    char *group;
-    json_t *request, *responses;
-    unsigned refused, dropped; /* responders the allowlist refused; answers over the cap */
-    gq_leg_t *legs;
-    size_t nlegs, pending;
-};
 
 /* --- ending --- */
 
@@ -72,6 +40,7 @@ static void unshare(gq_t *q)
 static void gq_free(gq_t *q)
 {
     unshare(q);
+    if (q->keepalive) base_loop_timer_free(q->keepalive);
     json_decref(q->last);
     json_decref(q->request);
     json_decref(q->responses);
@@ -107,19 +76,6 @@ static json_t *summary(gq_t *q)
                      (json_int_t)q->refused, "dropped", (json_int_t)q->dropped);
 }
 
-static void sub_push(gsub_t *s, const char *data, size_t len)
-{
-    base_buf_append(&s->out, data, len);
-    http_stream_wake(s->stream);
-}
-
-static void push_event(gq_t *q, gw_ev_t *e)
-{
-    for (base_list_t *it = q->subs.next; e && !q->ending && it != &q->subs; it = it->next)
-        sub_push(base_list_entry(it, gsub_t, in_q), e->data, e->len);
-    gw_ev_unref(e);
-}
-
 /* The window is over (every leg ended): the answer, or the stream's end. */
 static void finish(gq_t *q)
 {
@@ -135,7 +91,7 @@ static void finish(gq_t *q)
         free(text);
         q->req = NULL;
     } else if (!base_list_empty(&q->subs)) {
-        push_event(q, gw_ev_with_id("end", summary(q))); /* docs/sse.md: then the close */
+        gw_groups_push_(q, gw_ev_with_id("end", summary(q))); /* docs/sse.md: then the close */
         q->ending = 1;
         for (base_list_t *it = q->subs.next; it != &q->subs; it = it->next)
             http_stream_wake(base_list_entry(it, gsub_t, in_q)->stream);
@@ -168,6 +124,19 @@ static json_t *answer_json(gq_t *q, const coap_resp_t *r)
     return o;
 }
 
+/* GROUP_MAX_RESPONSES answers per request, and as many members per
+ * observation: any source port on the LAN is one more member, each kept
+ * (q->last) and replayed to every new subscriber. */
+static int over_cap(gq_t *q, const coap_addr_t *peer)
+{
+    if (!q->observe) return json_array_size(q->responses) >= GROUP_MAX_RESPONSES;
+    char addr[80];
+    coap_addr_t a = *peer;
+    coap_addr_unmap(&a);
+    return json_object_size(q->last) >= GROUP_MAX_RESPONSES &&
+           !json_object_get(q->last, coap_addr_str(&a, addr, sizeof addr));
+}
+
 static void on_answer(gq_t *q, const coap_resp_t *r)
 {
     if (!allowed_responder(q, r->peer)) { /* docs/security.md: each responder is a target */
@@ -175,7 +144,7 @@ static void on_answer(gq_t *q, const coap_resp_t *r)
         return;
     }
     if (q->observe && !r->fresh) return; /* RFC 7641 §3.4, per member */
-    if (!q->observe && json_array_size(q->responses) >= GROUP_MAX_RESPONSES) {
+    if (over_cap(q, r->peer)) {
         q->dropped++;
         return;
     }
@@ -187,7 +156,7 @@ static void on_answer(gq_t *q, const coap_resp_t *r)
         if (e && q->observe) /* what a later subscriber gets first */
             json_object_set_new(q->last, json_string_value(json_object_get(o, "address")),
                                 json_stringn(e->data, e->len));
-        push_event(q, e);
+        gw_groups_push_(q, e);
     }
     if (!q->observe) json_array_append(q->responses, o);
     json_decref(o);
@@ -216,26 +185,11 @@ static void on_abort(http_req_t *req, void *arg)
     maybe_free(q);
 }
 
-static long on_pull(void *arg, char *buf, size_t max)
-{
-    gsub_t *s = arg;
-    size_t n = base_buf_take(&s->out, &s->sent, buf, max);
-    if (!n) return s->q->ending ? -1 : 0;
-    return (long)n;
-}
-
-static void sub_free(gsub_t *s)
-{
-    base_list_remove(&s->in_q);
-    base_buf_free(&s->out);
-    free(s);
-}
-
-static void on_closed(void *arg)
+void gw_groups_sub_closed_(void *arg)
 {
     gsub_t *s = arg;
     gq_t *q = s->q;
-    sub_free(s);
+    gw_groups_sub_free_(s);
     if (!base_list_empty(&q->subs)) return;
     unshare(q);
     stop_legs(q); /* the last subscriber left: forget the observation */
@@ -424,41 +378,19 @@ static int send_all(gq_t *q, http_req_t *req, const cfg_group_t *g, uint8_t meth
     return 0;
 }
 
-/* A new event stream of q on req, given what q's members said last
- * (an observation's current values). NULL when req was answered 503. */
-static gsub_t *add_sub(gq_t *q, http_req_t *req)
-{
-    gsub_t *s = calloc(1, sizeof *s);
-    if (!s) return http_respond_text(req, 503, "out of memory"), NULL;
-    s->q = q;
-    http_req_add_header(req, "Cache-Control", "no-cache");
-    http_req_add_header(req, "X-Accel-Buffering", "no");
-    s->stream = http_respond_stream(req, "text/event-stream", on_pull, on_closed, s);
-    if (!s->stream) {
-        free(s);
-        return http_respond_text(req, 503, "cannot open an event stream"), NULL;
-    }
-    base_list_push_back(&q->subs, &s->in_q);
-    char retry[40]; /* docs/sse.md: every stream starts with retry: */
-    int n = snprintf(retry, sizeof retry, "retry: %u\n\n",
-                     q->gw->cfg.sse_retry_ms ? (unsigned)q->gw->cfg.sse_retry_ms : 3000u);
-    sub_push(s, retry, (size_t)n);
-    const char *addr;
-    json_t *ev;
-    json_object_foreach(q->last, addr, ev)
-        sub_push(s, json_string_value(ev), json_string_length(ev));
-    http_stream_wake(s->stream);
-    return s;
-}
-
 /* Answers as a stream (events) or later as one JSON document. */
-static void answer_later(gq_t *q, http_req_t *req)
+static void answer_later(gq_t *q, http_req_t *req, const char *token)
 {
     if (!q->sse) {
         q->req = req;
         http_req_on_abort(req, on_abort, q);
-    } else if (!add_sub(q, req))
+        return;
+    }
+    if (!gw_groups_add_sub_(q, req, token)) {
         stop_legs(q);
+        return;
+    }
+    if (q->observe) gw_groups_keepalive_(q);
 }
 
 /* The key of an observation: what its members are asked, and how. */
@@ -473,12 +405,32 @@ static char *obs_key(http_req_t *req, const char *rest, const char *query)
 
 /* A client joins the observation of the same group, path, query and
  * Accept, if there is one (hub.c does the same for a device). */
-static int join_shared(gw_t *gw, http_req_t *req, const char *key)
+static int join_shared(gw_t *gw, http_req_t *req, const char *key, const char *token)
 {
     gq_t *q = gw->group_obs ? gw_strmap_get(gw->group_obs, key) : NULL;
     if (!q) return 0;
     http_req_set_log(req, NULL, "group observe");
-    add_sub(q, req);
+    gw_groups_add_sub_(q, req, token);
+    return 1;
+}
+
+/* A new group observation is an upstream observation like a device's
+ * (hub.c): both count against sse.max_observations, else one client
+ * opening observations of many paths takes coap.max_exchanges from
+ * everyone. 503 with Retry-After naming the key (as the hub answers). */
+static int too_many_observations(gw_t *gw, http_req_t *req)
+{
+    const cfg_t *c = &gw->cfg;
+    size_t n = (gw->group_obs ? gw_strmap_count(gw->group_obs) : 0) +
+               (gw->hub ? gw_hub_stats(gw->hub)->observations : 0);
+    if (n < c->max_observations) return 0;
+    char secs[16];
+    snprintf(secs, sizeof secs, "%u", ((c->sse_retry_ms ? c->sse_retry_ms : 3000) + 999) / 1000);
+    http_req_set_log(req, NULL, "event stream refused: sse.max_observations");
+    http_req_add_header(req, "Retry-After", secs);
+    http_respond_text(req, 503,
+                      "too many observed targets (sse.max_observations = %u); try again later",
+                      (unsigned)c->max_observations);
     return 1;
 }
 
@@ -528,7 +480,7 @@ static int members_resolving(gw_t *gw, http_req_t *req, const cfg_group_t *g)
     return 1;
 }
 
-void gw_groups_serve(gw_t *gw, http_req_t *req, const char *rest)
+void gw_groups_serve(gw_t *gw, http_req_t *req, const char *rest, const char *token)
 {
     const cfg_group_t *g;
     uint8_t method;
@@ -540,7 +492,11 @@ void gw_groups_serve(gw_t *gw, http_req_t *req, const char *rest)
     int sse = accept && strstr(accept, "text/event-stream");
     int observe = sse && method == COAP_GET && query_has(http_req_query(req), "observe");
     char *key = observe ? obs_key(req, rest, query) : NULL;
-    if (key && join_shared(gw, req, key)) {
+    if (key && join_shared(gw, req, key, token)) {
+        free(key);
+        return;
+    }
+    if (key && too_many_observations(gw, req)) {
         free(key);
         return;
     }
@@ -557,7 +513,7 @@ void gw_groups_serve(gw_t *gw, http_req_t *req, const char *rest)
     q->stopping = 1;
     int rc = send_all(q, req, g, method, slash ? slash + 1 : "", query, window);
     q->stopping = 0;
-    if (!rc) answer_later(q, req);
+    if (!rc) answer_later(q, req, token);
     if (key && !rc && !base_list_empty(&q->subs) && !q->ending)
         share(q, key);
     else

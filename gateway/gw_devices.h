@@ -46,6 +46,7 @@ typedef struct gw_device {
      * (wall clock, s) and the rounds it has missed since it last did */
     int64_t first_seen;
     uint32_t missed;
+    int refetching; /* its whole links are being fetched (one fetch at a time) */
     /* ... over another gateway's listener (state.redis): its session lives
      * there. That gateway's instance text and cluster.advertise URL ("":
      * none), or NULL when the session is here (forward.c) */
@@ -70,6 +71,8 @@ int gw_devices_reload(struct gw *gw, char *err, size_t errlen);
 void gw_devices_free(struct gw *gw);
 
 gw_device_t *gw_device_find(struct gw *gw, const char *name);
+/* The device of this name, or else one whose name differs only in case. */
+gw_device_t *gw_device_find_nocase(struct gw *gw, const char *name);
 /* A device whose URI has this host (name or literal) and port. */
 gw_device_t *gw_device_by_host(struct gw *gw, const char *host, uint16_t port);
 /* The device at this address and port (the first found), or NULL. */
@@ -77,7 +80,9 @@ gw_device_t *gw_device_by_addr(struct gw *gw, const coap_addr_t *addr);
 /* Adds a registered device (name must be free). Takes copies. */
 gw_device_t *gw_device_add_rd(struct gw *gw, const char *name, const char *uri,
                               const coap_addr_t *addr);
-/* The same for a device of another source (GW_DEV_RD, GW_DEV_DISC). */
+/* The same for a device of another source (GW_DEV_RD, GW_DEV_DISC). A
+ * source other than GW_DEV_DISC takes the name from discovered devices
+ * (any case), which are removed. */
 gw_device_t *gw_device_add(struct gw *gw, const char *name, const char *uri,
                            const coap_addr_t *addr, int source);
 /* The host name of configured device d resolved to addr (target.c): the

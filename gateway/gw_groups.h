@@ -10,7 +10,12 @@
 /* Answers req, a request for /groups/REST (REST: "NAME/PATH", still
  * percent-encoded), after the group's window (JSON), as the answers come
  * (Accept: text/event-stream), or for as long as the client stays
- * (text/event-stream with ?observe). */
-void gw_groups_serve(gw_t *gw, http_req_t *req, const char *rest);
+ * (text/event-stream with ?observe). token: the request's bearer token
+ * (NULL: none), which its event stream keeps (gw_groups_revoke). */
+void gw_groups_serve(gw_t *gw, http_req_t *req, const char *rest, const char *token);
+/* After a reload: the group observations' streams whose token (the one
+ * given to gw_groups_serve) is no longer valid end with an error event
+ * 401. Returns how many. */
+size_t gw_groups_revoke(gw_t *gw, int (*still_valid)(const char *token, void *arg), void *arg);
 
 #endif

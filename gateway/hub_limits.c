@@ -32,7 +32,9 @@ const gw_hub_limit_t *gw_hub_target_limit_(const gw_hub_t *hub, const gw_target_
 {
     const obs_t *o = gw_strmap_get(hub->obs, t->uri);
     if (o && o->nlinks >= hub->p.max_per_target) return *value = hub->p.max_per_target, &per_target;
-    if (!o && hub->stats.observations >= hub->p.max_observations)
+    /* a group's observation (groups.c) counts as one too */
+    size_t groups = hub->gw->group_obs ? gw_strmap_count(hub->gw->group_obs) : 0;
+    if (!o && hub->stats.observations + groups >= hub->p.max_observations)
         return *value = hub->p.max_observations, &observations;
     return NULL;
 }

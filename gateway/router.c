@@ -272,7 +272,7 @@ static void route(gw_t *gw, http_req_t *req, int again)
         return;
     }
     if (!strncmp(path, "/groups/", 8)) {
-        gw_groups_serve(gw, req, path + 8);
+        gw_groups_serve(gw, req, path + 8, token);
         return;
     }
     if (gw_target_path(path)) {
