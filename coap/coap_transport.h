@@ -225,6 +225,8 @@ typedef struct {
     uint32_t max_message;        /* our Max-Message-Size (CSM, §5.3.1); default 8192,
                                     at least 64; a larger request gets 4.13 */
     uint32_t max_conns;          /* connections open at once; default 1000 */
+    uint32_t max_conns_per_host; /* accepted ones open at once from one IP
+                                    address; 0: no bound but max_conns */
     uint32_t max_queued;         /* bytes queued to one connection; over it the
                                     connection is aborted; default 1 MiB */
     uint32_t idle_ms;            /* an outgoing connection silent (no request or
@@ -261,6 +263,7 @@ typedef struct {
     uint64_t conns_open;           /* now */
     uint64_t accepted, connected;  /* connections made, each way */
     uint64_t refused;              /* accepted over max_conns and closed at once */
+    uint64_t refused_host;         /* over max_conns_per_host, closed at once */
     uint64_t closed;               /* connections ended, for any reason */
     uint64_t aborts_tx, aborts_rx; /* Abort (7.05) sent (protocol error, queue full), received */
     uint64_t releases_tx, releases_rx; /* Release (7.04) */

@@ -240,6 +240,18 @@ static void connect_done(tcp_t *t, tcp_conn_t *c)
     flush(t, c);
 }
 
+/* Accepted connections open now from from's IP address, any port; up to
+ * max_conns of them are walked, once per accept. */
+static uint32_t open_from_host(const tcp_t *t, const coap_addr_t *from)
+{
+    uint32_t n = 0;
+    for (const base_list_t *it = t->conns.next; it != &t->conns; it = it->next) {
+        const tcp_conn_t *c = base_list_entry(it, tcp_conn_t, all);
+        n += c->state != CONN_DEAD && !c->outbound && coap_addr_same_host(&c->peer, from);
+    }
+    return n;
+}
+
 static void accept_some(tcp_t *t)
 {
     for (int i = 0; i < EVENTS_BUDGET; i++) {
@@ -250,6 +262,11 @@ static void accept_some(tcp_t *t)
         from.len = l;
         if (t->stats.conns_open >= t->p.max_conns) { /* taken off the backlog, and closed */
             t->stats.refused++;
+            close(fd);
+            continue;
+        }
+        if (t->p.max_conns_per_host && open_from_host(t, &from) >= t->p.max_conns_per_host) {
+            t->stats.refused_host++; /* one host cannot take every slot */
             close(fd);
             continue;
         }

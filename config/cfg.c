@@ -38,6 +38,7 @@ const cfg_key_t cfg_keys[] = {
     {"coap.listen_tcp", CFG_K_STRING, F(coap_listen_tcp), 0, 0, cfg_check_listen_or_off},
     {"coap.listen_tls", CFG_K_STRING, F(coap_listen_tls), 0, 0, cfg_check_listen_or_off},
     {"coap.tcp_max_connections", CFG_K_UINT, F(tcp_max_connections), 1, 1000000, NULL},
+    {"coap.tcp_max_connections_per_ip", CFG_K_UINT, F(tcp_max_per_ip), 1, 1000000, NULL},
     {"coap.tcp_idle_s", CFG_K_UINT, F(tcp_idle_s), 1, 86400, NULL},
     {"coap.nstart", CFG_K_UINT, F(nstart), 1, 255, NULL}, /* RFC 7252 §4.7 */
     {"coap.max_uploads", CFG_K_UINT, F(max_uploads), 1, 65536, NULL},
@@ -332,6 +333,8 @@ void cfg_defaults(cfg_t *c)
     /* off: like coap.listen_dtls, it needs the dtls.* credentials */
     c->coap_listen_tls = strdup("off");
     c->tcp_max_connections = 1000, c->tcp_idle_s = 120; /* the TCP transport's defaults */
+    /* one address cannot hold every slot, yet a NAT's devices fit */
+    c->tcp_max_per_ip = 64;
     /* the Docker image's volume; "" keeps state in memory only */
     c->state_path = strdup("/var/lib/coapgw/state.db");
     /* every other string (the files of http.tls_* and dtls.*): none */

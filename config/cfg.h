@@ -102,6 +102,7 @@ typedef struct {
     char *coap_listen_tcp;         /* coap.listen_tcp: CoAP over TCP listener, or "off" */
     char *coap_listen_tls;         /* coap.listen_tls: CoAP over TLS listener, or "off" */
     uint32_t tcp_max_connections;  /* coap.tcp_max_connections: per TCP endpoint, 1000 */
+    uint32_t tcp_max_per_ip;       /* coap.tcp_max_connections_per_ip: accepted, 64 */
     uint32_t tcp_idle_s;           /* coap.tcp_idle_s: outgoing connections, 120 */
     char *dtls_cert, *dtls_key;    /* dtls.cert, dtls.key: the listener's certificate, "" */
     char *dtls_client_ca;          /* dtls.client_ca: CAs of client certificates, "" */
@@ -176,6 +177,7 @@ void cfg_defaults(cfg_t *c);
  *             "max_connections_per_ip": N, "inline_active_content": B},
  *    "coap": {"listen": S, "nstart": N, "max_uploads": N, "max_uploads_per_peer": N,
  *             "listen_dtls": S, "listen_tcp": S, "listen_tls": S, "tcp_max_connections": N,
+ *             "tcp_max_connections_per_ip": N,
  *             "tcp_idle_s": N},
  *    "dns": {"servers": [S...]},
  *    "dtls": {"cert": S, "key": S, "client_ca": S, "rpk_key": S,

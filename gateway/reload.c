@@ -115,6 +115,7 @@ static void keep_restart_only(const cfg_t *now, cfg_t *next)
         {"dtls.idle_s", offsetof(cfg_t, dtls_idle_s), 0},
         {"dtls.handshakes_per_s", offsetof(cfg_t, dtls_handshakes_per_s), 0},
         {"coap.tcp_max_connections", offsetof(cfg_t, tcp_max_connections), 0},
+        {"coap.tcp_max_connections_per_ip", offsetof(cfg_t, tcp_max_per_ip), 0},
         {"coap.tcp_idle_s", offsetof(cfg_t, tcp_idle_s), 0},
     };
     /* HTTPS stays on until a restart: so do the certificate and key it

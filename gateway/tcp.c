@@ -52,6 +52,7 @@ coap_ep_t *gw_tcp_endpoint(gw_t *gw, const coap_addr_t *listen, const coap_ep_pa
                            const coap_stream_ops_t *tls, void *tls_arg, int *rc)
 {
     coap_tcp_params_t p = {.max_conns = gw->cfg.tcp_max_connections,
+                           .max_conns_per_host = listen ? gw->cfg.tcp_max_per_ip : 0,
                            .connect_out = listen == NULL,
                            .event = listen ? on_listener_event : on_client_event,
                            .event_arg = gw,

@@ -15,8 +15,8 @@
 #define AT(f) offsetof(coap_tcp_stats_t, f)
 static const struct {
     const char *name, *type, *help, *label;
-    const char *values[3];
-    size_t at[3];
+    const char *values[4];
+    size_t at[4];
 } families[] = {
     {"coapgw_tcp_connections",
      "gauge",
@@ -27,10 +27,11 @@ static const struct {
     {"coapgw_tcp_connections_total",
      "counter",
      "CoAP over TCP connections made (accepted by the listener, connected by the client side) "
-     "and refused at accept (over coap.tcp_max_connections).",
+     "and refused at accept (refused: over coap.tcp_max_connections; refused_per_ip: over "
+     "coap.tcp_max_connections_per_ip).",
      "result",
-     {"accepted", "connected", "refused"},
-     {AT(accepted), AT(connected), AT(refused)}},
+     {"accepted", "connected", "refused", "refused_per_ip"},
+     {AT(accepted), AT(connected), AT(refused), AT(refused_host)}},
     {"coapgw_tcp_closed_total",
      "counter",
      "CoAP over TCP connections ended, for any reason; half_open: no Pong after a Ping.",
@@ -59,7 +60,7 @@ void gw_tcp_metrics(FILE *f, const gw_t *gw)
         for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
             const coap_tcp_stats_t *st =
                 all[i].ep ? coap_transport_tcp_stats(coap_ep_transport(all[i].ep)) : NULL;
-            for (size_t j = 0; st && j < 3 && families[k].values[j]; j++) {
+            for (size_t j = 0; st && j < 4 && families[k].values[j]; j++) {
                 const uint64_t *v = (const uint64_t *)((const char *)st + families[k].at[j]);
                 char label[48] = "";
                 if (families[k].label)

@@ -193,6 +193,40 @@ metrics() {
         { curl -s "$G/metrics" "http://127.0.0.1:$K3HP/metrics" | grep coapgw_tcp; return 1; }
 }
 check "/metrics: coapgw_tcp_* (a refused connection counted, connections open now)" metrics
+
+K4HP=$(free_port tcp)
+K4TP=$(free_port tcp)
+start gw4 "$BUILD/coapgw" --http-listen "127.0.0.1:$K4HP" --coap-listen "127.0.0.1:$(free_port)" \
+    --set state.path= --set coap.listen_tcp="127.0.0.1:$K4TP" --set coap.tcp_max_connections_per_ip=1
+wait_for "gw4" curl -sf "http://127.0.0.1:$K4HP/healthz"
+# per_source PORT: of two connections from 127.0.0.1 and one from
+# 127.0.0.2 (another loopback address), how many get the server's CSM:
+# "FROM_1 FROM_2"
+per_source() {
+    python3 - "$1" <<'PY'
+import socket, sys
+held = []  # every socket stays open until the end
+def conn(src):
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=2, source_address=(src, 0))
+    held.append(s)
+    s.sendall(bytes.fromhex("00e1"))  # our CSM, empty
+    try:
+        d = s.recv(64)
+        return int(len(d) > 1 and (d[1] == 0xE1 or (len(d) > 2 and d[2] == 0xE1)))
+    except OSError:
+        return 0
+a = conn("127.0.0.1") + conn("127.0.0.1")
+print(a, conn("127.0.0.2"))
+PY
+}
+per_ip() {
+    local lim def
+    lim=$(per_source "$K4TP") def=$(per_source "$TP")
+    [ "$lim" = "1 1" ] && [ "$def" = "2 1" ] &&
+        [ "$(metric "http://127.0.0.1:$K4HP" 'coapgw_tcp_connections_total{side="server",result="refused_per_ip"}')" -ge 1 ] ||
+        { echo "  per_ip=1: $lim, default: $def"; return 1; }
+}
+effect coap.tcp_max_connections_per_ip "1: a second connection from one address is closed at once, another address is still served (the default takes both)" per_ip
 clients() { # the forward proxy over TCP serves proxy.coap_clients only
     "$C" -B 5 -v 6 -O "35,$S/" "coap+tcp://127.0.0.1:$K3TP/" >"$TMP/fwd3" 2>&1 || true
     grep -q 'c:4.03' "$TMP/fwd3" || { cat "$TMP/fwd3"; return 1; }

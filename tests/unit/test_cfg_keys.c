@@ -458,7 +458,7 @@ START_TEST(example_is_defaults)
             " \"tls_client_ca\": \"ca\"},"
             " \"coap\": {\"listen\": \"1.1.1.1:2\", \"nstart\": 9, \"listen_dtls\": \"1.1.1.1:4\","
             " \"listen_tcp\": \"1.1.1.1:5\", \"listen_tls\": \"1.1.1.1:6\", "
-            "\"tcp_max_connections\": 1, \"tcp_idle_s\": 1},"
+            "\"tcp_max_connections\": 1, \"tcp_max_connections_per_ip\": 1, \"tcp_idle_s\": 1},"
             " \"dtls\": {\"cert\": \"c\", \"key\": \"k\", \"client_ca\": \"ca\", \"rpk_key\": "
             "\"r\","
             " \"identities\": [{\"x509\": \"CN=a\"}], \"max_sessions\": 1, \"max_handshakes\": 1,"

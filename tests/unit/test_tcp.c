@@ -493,6 +493,29 @@ START_TEST(connection_limit)
 }
 END_TEST
 
+START_TEST(per_host_limit)
+{
+    /* max_conns_per_host: a second connection from the same address (any
+     * port) is closed at accept, counted apart from max_conns' refusals */
+    server_t s;
+    coap_tcp_params_t p = {.max_conns_per_host = 1};
+    server_open(&s, &p);
+    int a = raw_connect(&s.addr), b = raw_connect(&s.addr);
+    uint8_t in[64];
+    int closed_a, closed_b;
+    raw_read(a, s.ep, in, sizeof in, 200, &closed_a);
+    raw_read(b, s.ep, in, sizeof in, 200, &closed_b);
+    ck_assert_int_eq(closed_a, 0);
+    ck_assert_int_eq(closed_b, 1);
+    const coap_tcp_stats_t *ss = coap_transport_tcp_stats(coap_ep_transport(s.ep));
+    ck_assert_uint_eq(ss->refused_host, 1);
+    ck_assert_uint_eq(ss->refused, 0);
+    close(a);
+    close(b);
+    server_close(&s);
+}
+END_TEST
+
 START_TEST(silent_client_closed)
 {
     /* a client that connects and never sends its CSM holds no slot for
@@ -562,6 +585,7 @@ static Suite *suite(void)
     tcase_add_test(tc, frames_split_anywhere);
     tcase_add_test(tc, half_open_detected);
     tcase_add_test(tc, connection_limit);
+    tcase_add_test(tc, per_host_limit);
     tcase_add_test(tc, abort_and_release_received);
     tcase_add_test(tc, silent_client_closed);
     tcase_add_test(tc, write_queue_bound);
