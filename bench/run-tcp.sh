@@ -20,8 +20,9 @@
 # the simulator in (a), coap_load in (b)) on CPU 0, so neither side of a
 # pair gets a different share of the 2 cores; every process is
 # single-threaded (wrk -t1).
-# Series (bench/lib.sh, $CSV_DIR): tcp.csv (measure,a,b,ratio: the lines of
-# both tables).
+# Series (bench/lib.sh, $CSV_DIR): tcp.csv (part,measure,a,b,ratio: the
+# lines of both tables; part "gateway" (a: coap+tcp, b: coap), "tcp" and
+# "udp" (a: ours, b: libcoap)).
 # usage: bench/run-tcp.sh [SECONDS]   (default 10; CONC 64, CONNS 4,
 #   ROUNDS 1, PIN 1, BUILD_DIR build, CSV_DIR)
 set -euo pipefail
@@ -186,53 +187,61 @@ col() {
         if [ -s "$TMP/$2.$r" ]; then awk -v n="$1" 'NR == 1 { print $n }' "$TMP/$2.$r"; fi
     done
 }
-# key KEY NAME: the value after KEY in the coap_load lines of the rounds
+# key KEY NAME: the value after KEY in the files of the rounds, as lines
 key() {
     local r
     for r in $(seq 1 "$ROUNDS"); do
         if [ -s "$TMP/$2.$r" ]; then
-            tr ' \n' '\n\n' <"$TMP/$2.$r" | awk -v k="$1" 'p { print; exit } $0 == k { p = 1 }'
+            awk -v k="$1" '{ for (i = 1; i < NF; i++) if ($i == k) print $(i + 1) }' "$TMP/$2.$r"
         fi
     done
 }
+# per_cpu_rounds RATES CPUS: RATE * 100 / CPU of each round (the rate per
+# CPU-second of the process measured), as lines; RATES and CPUS are lines
+per_cpu_rounds() { paste <(echo "$1") <(echo "$2") | awk '$2 + 0 > 0 { printf "%.0f\n", $1 * 100 / $2 }'; }
 # median [FORMAT]: of the numbers on stdin (printf FORMAT, default %.0f)
 median() {
     sort -g | awk -v f="${1:-%.0f}" '{ v[NR] = $1 } END { if (NR == 0) print "n/a"; else printf f "\n", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 ratio() { awk -v x="$1" -v y="$2" 'BEGIN { if (x != "n/a" && y != "n/a" && y + 0 > 0) printf "%.2f", x / y; else print "n/a" }'; }
-per_cpu() { awk -v x="$1" -v c="$2" 'BEGIN { if (x != "n/a" && c != "n/a" && c + 0 > 0) printf "%.0f", x * 100 / c; else print "n/a" }'; }
 total() { key "$1" "$2" | awk '{ s += $1 } END { print s + 0 }'; }
-csv tcp measure a b ratio
-# row LABEL A B [ratio]: a line of the table and of tcp.csv
+csv tcp part measure a b ratio
+# row LABEL A B [ratio]: a line of the table and of tcp.csv (part $PART)
 row() {
-    local r=--
+    local r=-- m=${1#"${1%%[! ]*}"} # the label without its indent
     [ $# -lt 4 ] || r=$(ratio "$2" "$3")
     printf '%-50s %12s %12s %8s\n' "$1" "$2" "$3" "$r"
-    csv_row tcp "\"$1\"" "$2" "$3" "$r"
+    csv_row tcp "$PART" "\"$m\"" "$2" "$3" "$r"
 }
 echo
 printf '%-50s %12s %12s %8s\n' "(a) wrk -t1 -c64, distinct URLs -> coapgw ->" coap+tcp "coap (UDP)" tcp/udp
-t_rps=$(col 1 px_tcp | median) u_rps=$(col 1 px_udp | median)
-t_cpu=$(col 3 px_tcp | median) u_cpu=$(col 3 px_udp | median)
-row "requests/s" "$t_rps" "$u_rps" ratio
+PART=gateway
+row "requests/s" "$(col 1 px_tcp | median)" "$(col 1 px_udp | median)" ratio
 row "  p99 ms" "$(col 2 px_tcp | median %.2f)" "$(col 2 px_udp | median %.2f)" ratio
-row "  coapgw CPU % of one core" "$t_cpu" "$u_cpu"
-row "  requests per coapgw CPU-second" "$(per_cpu "$t_rps" "$t_cpu")" "$(per_cpu "$u_rps" "$u_cpu")" ratio
+row "  coapgw CPU % of one core" "$(col 3 px_tcp | median)" "$(col 3 px_udp | median)"
+row "  requests per coapgw CPU-second" "$(per_cpu_rounds "$(col 1 px_tcp)" "$(col 3 px_tcp)" | median)" \
+    "$(per_cpu_rounds "$(col 1 px_udp)" "$(col 3 px_udp)" | median)" ratio
 echo
 printf '%-50s %12s %12s %8s\n' "(b) coap_load -c $CONC -n $CONNS -> GET /time on" ours libcoap ours/lc
 for scheme in coap_tcp coap; do
-    o=$(key rps "${scheme}_ours" | median) l=$(key rps "${scheme}_libcoap" | median)
-    oc=$(key server_cpu_pct "${scheme}_ours" | median) lc=$(key server_cpu_pct "${scheme}_libcoap" | median)
-    label="coap+tcp:// ($CONNS connections)"
-    [ "$scheme" = coap ] && label="coap:// (UDP, $CONNS source ports, reference)"
-    row "$label requests/s" "$o" "$l" ratio
-    row "  p50 ms" "$(key p50_ms "${scheme}_ours" | median %.2f)" "$(key p50_ms "${scheme}_libcoap" | median %.2f)"
-    row "  p99 ms" "$(key p99_ms "${scheme}_ours" | median %.2f)" "$(key p99_ms "${scheme}_libcoap" | median %.2f)"
-    row "  server CPU % of one core" "$oc" "$lc"
-    row "  client CPU % of one core" "$(key cpu_pct "${scheme}_ours" | median)" "$(key cpu_pct "${scheme}_libcoap" | median)"
-    row "  requests per server CPU-second" "$(per_cpu "$o" "$oc")" "$(per_cpu "$l" "$lc")" ratio
-    row "  failed or unanswered in 10 s (all rounds)" "$(total failed "${scheme}_ours")" "$(total failed "${scheme}_libcoap")"
+    o=${scheme}_ours l=${scheme}_libcoap
+    label="coap+tcp:// ($CONNS connections)" PART=tcp
+    [ "$scheme" = coap_tcp ] || label="coap:// (UDP, $CONNS source ports, reference)" PART=udp
+    row "$label requests/s" "$(key rps "$o" | median)" "$(key rps "$l" | median)" ratio
+    row "  p50 ms" "$(key p50_ms "$o" | median %.2f)" "$(key p50_ms "$l" | median %.2f)"
+    row "  p99 ms" "$(key p99_ms "$o" | median %.2f)" "$(key p99_ms "$l" | median %.2f)"
+    row "  server CPU % of one core" "$(key server_cpu_pct "$o" | median)" "$(key server_cpu_pct "$l" | median)"
+    row "  client CPU % of one core" "$(key cpu_pct "$o" | median)" "$(key cpu_pct "$l" | median)"
+    row "  requests per server CPU-second" "$(per_cpu_rounds "$(key rps "$o")" "$(key server_cpu_pct "$o")" | median)" \
+        "$(per_cpu_rounds "$(key rps "$l")" "$(key server_cpu_pct "$l")" | median)" ratio
+    row "  failed or unanswered in 10 s (all rounds)" "$(total failed "$o")" "$(total failed "$l")"
 done
 echo "(medians of $ROUNDS round(s); every figure from fresh servers; CPU over the ${DUR} s window;"
-echo " per CPU-second: the rate divided by the measured process's share of a core)"
+echo " per CPU-second: each round's rate divided by the measured process's share of a core)"
 echo "load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"
+echo
+echo "raw (round: requests/s p99_ms coapgw_cpu_pct; coap_load's line):"
+for f in "$TMP"/px_* "$TMP"/coap_*; do
+    case $f in *.err | *.wrk) continue ;; esac
+    echo "  $(basename "$f") $(tr '\n' ' ' <"$f")"
+done
