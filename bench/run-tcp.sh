@@ -58,19 +58,6 @@ for _ in range(200):
     except OSError: pass
 PY
 }
-# stop PID: SIGTERM, SIGKILL after 5 s; reaped and taken off PIDS
-stop() {
-    local pid=$1 p rest=() _
-    kill "$pid" 2>/dev/null || true
-    for _ in $(seq 1 50); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -9 "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-    for p in "${PIDS[@]}"; do [ "$p" = "$pid" ] || rest+=("$p"); done
-    PIDS=("${rest[@]}")
-}
 # ticks PID: the CPU time PID used so far, in clock ticks (utime + stime)
 ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
 # cpu_pct TICKS-BEFORE TICKS-AFTER SECONDS: % of one core
