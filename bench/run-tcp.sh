@@ -11,7 +11,7 @@
 #       with a coap+tcp:// URI, CONC requests in flight over CONNS
 #       connections; then the same two servers over UDP (coap://, CONC in
 #       flight from CONNS source ports) for reference. Requests/s, p50/p99,
-#       the server's CPU (% of one core, from /proc/PID/stat) and requests
+#       the server's CPU (% of one core, /proc/PID/task/*/schedstat) and requests
 #       per server CPU-second.
 # Every measurement starts its servers afresh; with ROUNDS > 1 the pairs
 # take turns (the baseline first in odd rounds) and the table shows the
@@ -58,10 +58,12 @@ for _ in range(200):
     except OSError: pass
 PY
 }
-# ticks PID: the CPU time PID used so far, in clock ticks (utime + stime)
-ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
-# cpu_pct TICKS-BEFORE TICKS-AFTER SECONDS: % of one core
-cpu_pct() { awk -v a="$1" -v b="$2" -v s="$3" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.0f", (b - a) * 100 / hz / s }'; }
+# cpu_ns PID: the CPU time PID's threads ran so far, in ns (schedstat: finer
+# than the clock ticks of /proc/PID/stat, which at a 5 % share of a core
+# over 10 s are 50, counted to +-1)
+cpu_ns() { cat /proc/"$1"/task/*/schedstat | awk '{ s += $1 } END { printf "%.0f\n", s }'; }
+# cpu_pct NS-BEFORE NS-AFTER SECONDS: % of one core
+cpu_pct() { awk -v a="$1" -v b="$2" -v s="$3" 'BEGIN { printf "%.1f", (b - a) / 1e7 / s }'; }
 # wait_coap URI: up to 10 s for a 2.05 to GET URI (the server is up)
 wait_coap() {
     local _
@@ -102,10 +104,10 @@ JSON
 proxied() {
     local t0 t1 errs
     gateway
-    t0=$(ticks "$GW_PID")
+    t0=$(cpu_ns "$GW_PID")
     "${ON_L[@]}" wrk -t1 -c64 -d"${DUR}s" --latency -s bench/distinct.lua \
         "http://127.0.0.1:$GP/devices/$2/sensors/temperature" >"$TMP/$1.wrk"
-    t1=$(ticks "$GW_PID")
+    t1=$(cpu_ns "$GW_PID")
     errs=$(awk '/Non-2xx|Socket errors/ { $1 = $1; printf "%s; ", $0 }' "$TMP/$1.wrk")
     echo "$(awk '/^Requests\/sec/ {print $2}' "$TMP/$1.wrk") $(wrk_p99 "$TMP/$1.wrk")" \
         "$(cpu_pct "$t0" "$t1" "$DUR")" >"$TMP/$1"
@@ -135,10 +137,10 @@ server() {
 direct() {
     local t0 t1
     server "$2"
-    t0=$(ticks "$SERVER_PID")
+    t0=$(cpu_ns "$SERVER_PID")
     "${ON_L[@]}" timeout $((DUR + 60)) "$BUILD/coap_load" -c "$CONC" -n "$CONNS" -d "$DUR" \
         "$3://127.0.0.1:$SP/time" >"$TMP/$1" 2>"$TMP/$1.err" || true
-    t1=$(ticks "$SERVER_PID")
+    t1=$(cpu_ns "$SERVER_PID")
     echo "server_cpu_pct $(cpu_pct "$t0" "$t1" "$DUR")" >>"$TMP/$1"
     stop "$SERVER_PID"
     [ ! -s "$TMP/$1.err" ] || echo "  $1: $(sort "$TMP/$1.err" | uniq -c | sort -rn | head -n 3 | tr -s ' ')" >&2
