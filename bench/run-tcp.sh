@@ -10,9 +10,9 @@
 #       /time the same way, under the same client load: bench/coap_load
 #       with a coap+tcp:// URI, CONC requests in flight over CONNS
 #       connections; then the same two servers over UDP (coap://, CONC in
-#       flight from CONNS source ports) for reference. Requests/s, p50/p99,
-#       the server's CPU (% of one core, /proc/PID/task/*/schedstat) and requests
-#       per server CPU-second.
+#       flight from CONNS source ports) for reference. Requests/s,
+#       p50/p99, the server's CPU (% of one core, from
+#       /proc/PID/task/*/schedstat) and requests per server CPU-second.
 # Every measurement starts its servers afresh; with ROUNDS > 1 the pairs
 # take turns (the baseline first in odd rounds) and the table shows the
 # median of the rounds. With PIN=1 (the default) the process measured
