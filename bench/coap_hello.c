@@ -13,6 +13,7 @@
  * as coap-server-notls does on its TCP port (bench/run-tcp.sh).
  */
 #include "coap_server.h"
+#include "coap_transport.h"
 #include "dtls.h"
 
 #include <signal.h>

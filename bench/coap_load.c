@@ -11,6 +11,7 @@
  * p99_ms B cpu_pct C" (C: this process's CPU time, % of one core).
  */
 #include "coap_client.h"
+#include "coap_transport.h"
 #include "coap_uri.h"
 
 #include <stdio.h>
