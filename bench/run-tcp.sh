@@ -20,9 +20,12 @@
 # the simulator in (a), coap_load in (b)) on CPU 0, so neither side of a
 # pair gets a different share of the 2 cores; every process is
 # single-threaded (wrk -t1).
+#   (c) coapgw's own listener (coap.listen_tcp) against coap-server-notls,
+#       the same load over TCP, GET /.well-known/core (the one resource
+#       both serve: 125 and 152 bytes of link format).
 # Series (bench/lib.sh, $CSV_DIR): tcp.csv (part,measure,a,b,ratio: the
-# lines of both tables; part "gateway" (a: coap+tcp, b: coap), "tcp" and
-# "udp" (a: ours, b: libcoap)).
+# lines of the tables; part "gateway" (a: coap+tcp, b: coap), "tcp" and
+# "udp" (a: ours, b: libcoap), "listener" (a: coapgw, b: libcoap)).
 # usage: bench/run-tcp.sh [SECONDS]   (default 10; CONC 64, CONNS 4,
 #   ROUNDS 1, PIN 1, BUILD_DIR build, CSV_DIR)
 set -euo pipefail
@@ -118,28 +121,32 @@ proxied() {
 
 # --- (b) the engine's TCP server role against coap-server-notls ---
 
-# server ours|libcoap: starts it afresh on SP (coap:// and coap+tcp://);
-# SERVER_PID
+# server ours|libcoap|coapgw: starts it afresh on SP (coap:// and
+# coap+tcp://; coapgw: its coap.listen and coap.listen_tcp); SERVER_PID
 server() {
     SP=$(port_both)
-    if [ "$1" = ours ]; then
-        "${ON_M[@]}" "$BUILD/coap_hello" "127.0.0.1:$SP" --tcp "127.0.0.1:$SP" >>"$TMP/ours.log" 2>&1 &
-    else
-        "${ON_M[@]}" coap-server-notls -A 127.0.0.1 -p "$SP" >>"$TMP/libcoap.log" 2>&1 &
-    fi
+    case $1 in
+    ours) "${ON_M[@]}" "$BUILD/coap_hello" "127.0.0.1:$SP" --tcp "127.0.0.1:$SP" >>"$TMP/ours.log" 2>&1 & ;;
+    libcoap) "${ON_M[@]}" coap-server-notls -A 127.0.0.1 -p "$SP" >>"$TMP/libcoap.log" 2>&1 & ;;
+    coapgw)
+        "${ON_M[@]}" "$BUILD/coapgw" --http-listen "127.0.0.1:$(port tcp)" --coap-listen "127.0.0.1:$SP" \
+            --set coap.listen_tcp="127.0.0.1:$SP" --log-level warn >>"$TMP/coapgw.log" 2>&1 &
+        ;;
+    esac
     SERVER_PID=$!
     PIDS+=("$SERVER_PID")
-    wait_coap "coap+tcp://127.0.0.1:$SP/time"
-    wait_coap "coap://127.0.0.1:$SP/time"
+    wait_coap "coap+tcp://127.0.0.1:$SP/.well-known/core"
+    wait_coap "coap://127.0.0.1:$SP/.well-known/core"
 }
-# direct NAME ours|libcoap coap|coap+tcp: coap_load against a fresh server;
-# its line and "server_cpu_pct N" into $TMP/NAME
+# direct NAME ours|libcoap|coapgw coap|coap+tcp [PATH]: coap_load against
+# a fresh server (GET PATH, default /time); its line and "server_cpu_pct
+# N" into $TMP/NAME
 direct() {
     local t0 t1
     server "$2"
     t0=$(cpu_ns "$SERVER_PID")
     "${ON_L[@]}" timeout $((DUR + 60)) "$BUILD/coap_load" -c "$CONC" -n "$CONNS" -d "$DUR" \
-        "$3://127.0.0.1:$SP/time" >"$TMP/$1" 2>"$TMP/$1.err" || true
+        "$3://127.0.0.1:$SP${4:-/time}" >"$TMP/$1" 2>"$TMP/$1.err" || true
     t1=$(cpu_ns "$SERVER_PID")
     echo "server_cpu_pct $(cpu_pct "$t0" "$t1" "$DUR")" >>"$TMP/$1"
     stop "$SERVER_PID"
@@ -164,6 +171,10 @@ for r in $(seq 1 "$ROUNDS"); do
             echo "round $r: $scheme, $who ..." >&2
             direct "${scheme/+/_}_$who.$r" "$who" "$scheme"
         done
+    done
+    for who in ${s/ours/coapgw}; do
+        echo "round $r: coap+tcp /.well-known/core, $who ..." >&2
+        direct "wkc_$who.$r" "$who" coap+tcp /.well-known/core
     done
 done
 
@@ -225,12 +236,22 @@ for scheme in coap_tcp coap; do
         "$(per_cpu_rounds "$(key rps "$l")" "$(key server_cpu_pct "$l")" | median)" ratio
     row "  failed or unanswered in 10 s (all rounds)" "$(total failed "$o")" "$(total failed "$l")"
 done
+echo
+printf '%-50s %12s %12s %8s\n' "(c) the same load -> GET /.well-known/core on" coapgw libcoap gw/lc
+PART=listener o=wkc_coapgw l=wkc_libcoap
+row "coap+tcp:// ($CONNS connections) requests/s" "$(key rps "$o" | median)" "$(key rps "$l" | median)" ratio
+row "  p50 ms" "$(key p50_ms "$o" | median %.2f)" "$(key p50_ms "$l" | median %.2f)"
+row "  p99 ms" "$(key p99_ms "$o" | median %.2f)" "$(key p99_ms "$l" | median %.2f)"
+row "  server CPU % of one core" "$(key server_cpu_pct "$o" | median)" "$(key server_cpu_pct "$l" | median)"
+row "  requests per server CPU-second" "$(per_cpu_rounds "$(key rps "$o")" "$(key server_cpu_pct "$o")" | median)" \
+    "$(per_cpu_rounds "$(key rps "$l")" "$(key server_cpu_pct "$l")" | median)" ratio
+row "  failed or unanswered in 10 s (all rounds)" "$(total failed "$o")" "$(total failed "$l")"
 echo "(medians of $ROUNDS round(s); every figure from fresh servers; CPU over the ${DUR} s window;"
 echo " per CPU-second: each round's rate divided by the measured process's share of a core)"
 echo "load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 echo "raw (round: requests/s p99_ms coapgw_cpu_pct; coap_load's line):"
-for f in "$TMP"/px_* "$TMP"/coap_*; do
+for f in "$TMP"/px_* "$TMP"/coap_* "$TMP"/wkc_*; do
     case $f in *.err | *.wrk) continue ;; esac
     echo "  $(basename "$f") $(tr '\n' ' ' <"$f")"
 done
