@@ -129,14 +129,17 @@ server() {
     ours) "${ON_M[@]}" "$BUILD/coap_hello" "127.0.0.1:$SP" --tcp "127.0.0.1:$SP" >>"$TMP/ours.log" 2>&1 & ;;
     libcoap) "${ON_M[@]}" coap-server-notls -A 127.0.0.1 -p "$SP" >>"$TMP/libcoap.log" 2>&1 & ;;
     coapgw)
-        "${ON_M[@]}" "$BUILD/coapgw" --http-listen "127.0.0.1:$(port tcp)" --coap-listen "127.0.0.1:$SP" \
+        "${ON_M[@]}" "$BUILD/coapgw" --http-listen 127.0.0.1:0 --coap-listen "127.0.0.1:$SP" \
             --set coap.listen_tcp="127.0.0.1:$SP" --log-level warn >>"$TMP/coapgw.log" 2>&1 &
         ;;
     esac
     SERVER_PID=$!
     PIDS+=("$SERVER_PID")
-    wait_coap "coap+tcp://127.0.0.1:$SP/.well-known/core"
-    wait_coap "coap://127.0.0.1:$SP/.well-known/core"
+    if ! wait_coap "coap+tcp://127.0.0.1:$SP/.well-known/core" ||
+        ! wait_coap "coap://127.0.0.1:$SP/.well-known/core"; then
+        tail -n 5 "$TMP/$1.log" >&2
+        return 1
+    fi
 }
 # direct NAME ours|libcoap|coapgw coap|coap+tcp [PATH]: coap_load against
 # a fresh server (GET PATH, default /time); its line and "server_cpu_pct
