@@ -5,12 +5,15 @@
  *   GET /time   answers the time as libcoap's coap-server does ("%b %d
  *               %H:%M:%S", UTC, Max-Age 1, no Content-Format), so that
  *               bench/run-dtls.sh compares both servers on the same answer.
- * usage: coap_hello ADDR:PORT [--dtls ADDR:PORT --psk IDENTITY:KEY]
+ * usage: coap_hello ADDR:PORT [--dtls ADDR:PORT --psk IDENTITY:KEY] [--tcp ADDR:PORT]
  * With --dtls it also listens for coaps:// (DTLS 1.2 with that one PSK
  * pair, the key's bytes as typed, as libcoap's -k takes them), like
- * coap-server-gnutls beside its plain port.
+ * coap-server-gnutls beside its plain port. With --tcp it also serves
+ * coap+tcp:// (RFC 8323, the engine's TCP transport with its defaults),
+ * as coap-server-notls does on its TCP port (bench/run-tcp.sh).
  */
 #include "coap_server.h"
+#include "coap_transport.h"
 #include "dtls.h"
 
 #include <signal.h>
@@ -89,48 +92,65 @@ static coap_server_t *serve(coap_ep_t *ep, base_loop_t *loop)
     return srv;
 }
 
+/* The TCP listener (RFC 8323): the transport's defaults, never connecting
+ * out, as a server. */
+static coap_transport_t *tcp_listener(const char *where)
+{
+    coap_addr_t addr;
+    if (coap_addr_parse(&addr, where, 5683)) return NULL;
+    coap_tcp_params_t tp = {0};
+    int err;
+    return coap_transport_tcp_new(&addr, &tp, &err);
+}
+
 int main(int argc, char **argv)
 {
-    const char *dtls_addr = NULL, *psk = NULL;
+    const char *dtls_addr = NULL, *psk = NULL, *tcp_addr = NULL;
     coap_addr_t addr;
     for (int i = 2; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--dtls"))
             dtls_addr = argv[i + 1];
         else if (!strcmp(argv[i], "--psk"))
             psk = argv[i + 1];
+        else if (!strcmp(argv[i], "--tcp"))
+            tcp_addr = argv[i + 1];
     }
     if (argc < 2 || argc % 2 || coap_addr_parse(&addr, argv[1], 5683) || !dtls_addr != !psk) {
-        fprintf(stderr, "usage: coap_hello ADDR:PORT [--dtls ADDR:PORT --psk IDENTITY:KEY]\n");
+        fprintf(stderr, "usage: coap_hello ADDR:PORT [--dtls ADDR:PORT --psk IDENTITY:KEY] "
+                        "[--tcp ADDR:PORT]\n");
         return 2;
     }
     /* A large dedup table: at benchmark rates 4096 remembered IDs would be
      * recycled within milliseconds (harmless, but this is a server). */
     coap_ep_params_t p = {.max_dedup = 65536};
     int err;
-    coap_ep_t *ep = coap_ep_new(&addr, &p, &err), *eps = NULL;
-    if (!ep) {
+    coap_ep_t *eps[3] = {coap_ep_new(&addr, &p, &err)};
+    if (!eps[0]) {
         fprintf(stderr, "coap_hello: cannot bind %s\n", argv[1]);
         return 1;
     }
-    if (dtls_addr) {
-        coap_transport_t *tr = dtls_listener(dtls_addr, psk);
-        eps = tr ? coap_ep_new_on(tr, &p, &err) : NULL;
-        if (!eps) {
-            fprintf(stderr, "coap_hello: cannot listen for DTLS on %s\n", dtls_addr);
+    const char *extra[3] = {NULL, dtls_addr, tcp_addr};
+    for (int i = 1; i < 3; i++) {
+        if (!extra[i]) continue;
+        coap_transport_t *tr = i == 1 ? dtls_listener(dtls_addr, psk) : tcp_listener(tcp_addr);
+        if (!tr || !(eps[i] = coap_ep_new_on(tr, &p, &err))) {
+            fprintf(stderr, "coap_hello: cannot listen for %s on %s\n", i == 1 ? "DTLS" : "TCP",
+                    extra[i]);
             return 1;
         }
     }
     base_loop_t *loop = base_loop_new();
-    coap_server_t *srv = serve(ep, loop), *srvs = eps ? serve(eps, loop) : NULL;
+    coap_server_t *srv[3] = {NULL};
+    for (int i = 0; i < 3; i++)
+        if (eps[i]) srv[i] = serve(eps[i], loop);
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     while (!stop) base_loop_run_once(loop, 200);
-    for (int i = 0; i < 2; i++) {
-        coap_ep_t *e = i ? eps : ep;
-        if (!e) continue;
-        coap_ep_detach(e, loop);
-        coap_server_free(i ? srvs : srv);
-        coap_ep_free(e);
+    for (int i = 0; i < 3; i++) {
+        if (!eps[i]) continue;
+        coap_ep_detach(eps[i], loop);
+        coap_server_free(srv[i]);
+        coap_ep_free(eps[i]);
     }
     base_loop_free(loop);
     return 0;

@@ -49,6 +49,20 @@ cleanup() {
     [ "${#CSV_FILES[@]}" -eq 0 ] || echo "CSV: ${CSV_FILES[*]}"
 }
 trap cleanup EXIT
+# stop PID: ends one of PIDS (SIGTERM, SIGKILL after 5 s), reaped and taken
+# off PIDS (scripts may define their own)
+stop() {
+    local pid=$1 p rest=() _
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -9 "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    for p in "${PIDS[@]}"; do [ "$p" = "$pid" ] || rest+=("$p"); done
+    PIDS=("${rest[@]}")
+}
 
 # port udp|tcp: a free port on 127.0.0.1, chosen by the kernel
 port() { python3 -c 'import socket,sys; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM if sys.argv[1]=="udp" else socket.SOCK_STREAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' "$1"; }

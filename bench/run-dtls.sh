@@ -71,19 +71,6 @@ wait_udp() {
     echo "nothing listens on UDP port $1" >&2
     return 1
 }
-# stop PID: SIGTERM, SIGKILL after 5 s; reaped and taken off PIDS
-stop() {
-    local pid=$1 p rest=() _
-    kill "$pid" 2>/dev/null || true
-    for _ in $(seq 1 50); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -9 "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-    for p in "${PIDS[@]}"; do [ "$p" = "$pid" ] || rest+=("$p"); done
-    PIDS=("${rest[@]}")
-}
 # server ours|libcoap: starts it afresh; SERVER_PID, DTLS_PORT, PLAIN_PORT
 server() {
     local p

@@ -31,7 +31,7 @@ wrk -t1 -c64 -d"${DUR}s" --latency "http://127.0.0.1:$OP/" >"$TMP/wrk"
 ra=$(awk '/^Requests\/sec/ {print $2}' "$TMP/wrk")
 pa=$(awk '$1 == "99%" {print $2}' "$TMP/wrk")
 "$BUILD/coap_load" -P "127.0.0.1:$CP" -c 64 -d "$DUR" "http://127.0.0.1:$OP/" >"$TMP/load"
-read -r _ _ _ ok _ failed _ _ _ rb _ _ _ pb <"$TMP/load"
+read -r _ _ _ ok _ failed _ _ _ rb _ _ _ pb _ <"$TMP/load"
 printf '%-48s %12s %10s %8s\n' "setup" "requests/s" "p99" "ratio"
 printf '%-48s %12.0f %10s %8s\n' "(a) wrk -> HTTP origin directly" "$ra" "$pa" "1.00"
 printf '%-48s %12.0f %10s %8.2f\n' "(b) coap_load -> coapgw -> HTTP origin" "$rb" "${pb}ms" \
