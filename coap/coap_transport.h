@@ -269,6 +269,7 @@ typedef struct {
     uint64_t releases_tx, releases_rx; /* Release (7.04) */
     uint64_t pings_tx, pongs_rx, pings_rx;
     uint64_t too_large; /* requests over max_message answered 4.13 */
+    uint64_t writes;    /* socket (or filter) writes that took bytes */
     uint64_t half_open; /* connections closed for a missing Pong */
 } coap_tcp_stats_t;
 

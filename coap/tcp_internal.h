@@ -50,6 +50,7 @@ typedef struct {
     base_list_t conns;
     uint64_t now;     /* as of the last process() */
     uint8_t reap_due; /* a connection died in send(): process() reports it */
+    uint8_t batching; /* in process(): frames queue, and leave at its end */
 } tcp_t;
 
 /* Bytes before a frame's options (§3.2): Len/TKL, extended length, Code,

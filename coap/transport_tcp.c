@@ -111,9 +111,14 @@ static tcp_conn_t *conn_new(tcp_t *t, int fd, const coap_addr_t *peer, int outbo
     return c;
 }
 
+static int write_out(tcp_t *t, tcp_conn_t *c);
+
 void coap_tcp_kill_(tcp_t *t, tcp_conn_t *c, int err)
 {
     if (c->state == CONN_DEAD) return;
+    /* what a batch queued leaves before the close: an Abort's or a
+     * Release's signal (RFC 8323 §5.5, §5.6) is often its last frame */
+    if (c->state == CONN_OPEN && !(c->tls && !c->tls_ready)) (void)write_out(t, c);
     c->state = CONN_DEAD;
     c->dead_err = err;
     t->reap_due = 1;
@@ -157,22 +162,32 @@ static long conn_io(tcp_t *t, tcp_conn_t *c, uint8_t *rd, const uint8_t *wr, siz
     }
 }
 
-/* Writes what the socket takes now (nothing before the filter's
- * handshake is done). */
-static void flush(tcp_t *t, tcp_conn_t *c)
+/* Writes what the socket takes now: COAP_OK, or the error that ends c. */
+static int write_out(tcp_t *t, tcp_conn_t *c)
 {
-    if (c->state != CONN_OPEN || (c->tls && !c->tls_ready)) return;
     while (c->woff < c->wlen) {
         long n = conn_io(t, c, NULL, c->wbuf + c->woff, c->wlen - c->woff);
         if (n > 0) {
             c->woff += (size_t)n;
+            t->stats.writes++;
             continue;
         }
         if (n == COAP_ERR_AGAIN) break;
-        coap_tcp_kill_(t, c, n < 0 ? (int)n : COAP_ERR_CONN_CLOSED);
-        return;
+        return n < 0 ? (int)n : COAP_ERR_CONN_CLOSED;
     }
     if (c->woff == c->wlen) c->woff = c->wlen = 0;
+    return COAP_OK;
+}
+
+/* write_out, nothing before the filter's handshake is done. */
+static void flush(tcp_t *t, tcp_conn_t *c)
+{
+    if (c->state != CONN_OPEN || (c->tls && !c->tls_ready)) return;
+    int rc = write_out(t, c);
+    if (rc) {
+        coap_tcp_kill_(t, c, rc);
+        return;
+    }
     if ((c->wlen > 0) != c->want_out) watch(t, c, c->wlen > 0);
 }
 
@@ -202,7 +217,7 @@ int coap_tcp_queue_(tcp_t *t, tcp_conn_t *c, const uint8_t *buf, size_t len)
     }
     memcpy(c->wbuf + c->wlen, buf, len);
     c->wlen += len;
-    flush(t, c);
+    if (!t->batching) flush(t, c);
     return COAP_OK;
 }
 
@@ -426,6 +441,10 @@ static void tcp_process(coap_transport_t *tr, uint64_t now)
     t->now = now;
     struct epoll_event evs[EVENTS_BUDGET];
     int n = epoll_wait(t->epfd, evs, EVENTS_BUDGET, 0);
+    /* The answers to every frame read in this pass (and its Pings) leave
+     * in one write per connection at its end: TCP_NODELAY stays on, yet
+     * a batch of requests costs one segment, not one each. */
+    t->batching = 1;
     for (int i = 0; i < n; i++) {
         if (evs[i].data.ptr == LISTEN_TAG) {
             accept_some(t);
@@ -447,6 +466,11 @@ static void tcp_process(coap_transport_t *tr, uint64_t now)
         tcp_conn_t *c = base_list_entry(it, tcp_conn_t, all);
         if (filter_pending(t, c)) read_conn(t, c);
         conn_timers(t, c);
+    }
+    t->batching = 0;
+    BASE_LIST_FOREACH(it, next, &t->conns) {
+        tcp_conn_t *c = base_list_entry(it, tcp_conn_t, all);
+        if (c->woff < c->wlen && !c->want_out) flush(t, c);
     }
     reap(t);
 }

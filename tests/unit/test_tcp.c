@@ -473,11 +473,12 @@ START_TEST(abort_and_release_received)
 }
 END_TEST
 
-START_TEST(connection_limit)
+/* Two connections to a server with params p: the first kept, the second
+ * closed at accept; the server's counters. */
+static coap_tcp_stats_t second_refused(const coap_tcp_params_t *p)
 {
     server_t s;
-    coap_tcp_params_t p = {.max_conns = 1};
-    server_open(&s, &p);
+    server_open(&s, p);
     int a = raw_connect(&s.addr), b = raw_connect(&s.addr);
     uint8_t in[64];
     int closed_a, closed_b;
@@ -485,33 +486,53 @@ START_TEST(connection_limit)
     raw_read(b, s.ep, in, sizeof in, 200, &closed_b);
     ck_assert_int_eq(closed_a, 0);
     ck_assert_int_eq(closed_b, 1);
-    const coap_tcp_stats_t *ss = coap_transport_tcp_stats(coap_ep_transport(s.ep));
-    ck_assert_uint_eq(ss->refused, 1);
+    coap_tcp_stats_t st = *coap_transport_tcp_stats(coap_ep_transport(s.ep));
     close(a);
     close(b);
     server_close(&s);
+    return st;
+}
+
+START_TEST(connection_limit)
+{
+    coap_tcp_stats_t st = second_refused(&(coap_tcp_params_t){.max_conns = 1});
+    ck_assert_uint_eq(st.refused, 1);
+    /* max_conns_per_host: from the same address (any port), counted apart */
+    st = second_refused(&(coap_tcp_params_t){.max_conns_per_host = 1});
+    ck_assert_uint_eq(st.refused_host, 1);
+    ck_assert_uint_eq(st.refused, 0);
 }
 END_TEST
 
-START_TEST(per_host_limit)
+/* The answers to requests read in one pass leave in one write (TCP_NODELAY
+ * is on: one write is one segment where there were three). */
+START_TEST(answers_of_one_pass_in_one_write)
 {
-    /* max_conns_per_host: a second connection from the same address (any
-     * port) is closed at accept, counted apart from max_conns' refusals */
     server_t s;
-    coap_tcp_params_t p = {.max_conns_per_host = 1};
-    server_open(&s, &p);
-    int a = raw_connect(&s.addr), b = raw_connect(&s.addr);
-    uint8_t in[64];
-    int closed_a, closed_b;
-    raw_read(a, s.ep, in, sizeof in, 200, &closed_a);
-    raw_read(b, s.ep, in, sizeof in, 200, &closed_b);
-    ck_assert_int_eq(closed_a, 0);
-    ck_assert_int_eq(closed_b, 1);
-    const coap_tcp_stats_t *ss = coap_transport_tcp_stats(coap_ep_transport(s.ep));
-    ck_assert_uint_eq(ss->refused_host, 1);
-    ck_assert_uint_eq(ss->refused, 0);
-    close(a);
-    close(b);
+    server_open(&s, &(coap_tcp_params_t){0});
+    int fd = raw_connect(&s.addr);
+    uint8_t in[512], frames[64];
+    int closed;
+    ck_assert_int_eq(send(fd, "\x00\xE1", 2, 0), 2); /* our CSM */
+    ck_assert_ptr_nonnull(
+        find_frame(in, raw_read(fd, s.ep, in, sizeof in, 100, &closed), COAP_SIG_CSM));
+    const coap_tcp_stats_t *st = coap_transport_tcp_stats(coap_ep_transport(s.ep));
+    uint64_t before = st->writes;
+    /* three GET /hello (RFC 8323 §3.2: Len 6, TKL 1), tokens 1, 2, 3 */
+    size_t n = hex_decode("610101B568656C6C6F"
+                          "610102B568656C6C6F"
+                          "610103B568656C6C6F",
+                          frames, sizeof frames);
+    ck_assert_int_eq(send(fd, frames, n, 0), (ssize_t)n);
+    size_t got = raw_read(fd, s.ep, in, sizeof in, 200, &closed);
+    ck_assert_uint_eq(st->writes - before, 1);
+    size_t answers = 0;
+    uint64_t flen;
+    for (size_t off = 0; off < got && coap_msg_tcp_frame_len(in + off, got - off, &flen) == COAP_OK;
+         off += (size_t)flen)
+        answers += find_frame(in + off, (size_t)flen, COAP_CONTENT) != NULL;
+    ck_assert_uint_eq(answers, 3);
+    close(fd);
     server_close(&s);
 }
 END_TEST
@@ -585,7 +606,7 @@ static Suite *suite(void)
     tcase_add_test(tc, frames_split_anywhere);
     tcase_add_test(tc, half_open_detected);
     tcase_add_test(tc, connection_limit);
-    tcase_add_test(tc, per_host_limit);
+    tcase_add_test(tc, answers_of_one_pass_in_one_write);
     tcase_add_test(tc, abort_and_release_received);
     tcase_add_test(tc, silent_client_closed);
     tcase_add_test(tc, write_queue_bound);
