@@ -11,6 +11,8 @@ import struct
 import sys
 import threading
 
+from coap_options import options
+
 group, local, name, delay = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -26,23 +28,7 @@ mid = 0x4000
 
 
 def path_of(msg, tkl):
-    i, num, parts = 4 + tkl, 0, []
-    while i < len(msg) and msg[i] != 0xFF:
-        d, ln = msg[i] >> 4, msg[i] & 15
-        i += 1
-        if d == 13:
-            d, i = msg[i] + 13, i + 1
-        elif d == 14:
-            d, i = (msg[i] << 8 | msg[i + 1]) + 269, i + 2
-        if ln == 13:
-            ln, i = msg[i] + 13, i + 1
-        elif ln == 14:
-            ln, i = (msg[i] << 8 | msg[i + 1]) + 269, i + 2
-        num += d
-        if num == 11:
-            parts.append(msg[i:i + ln].decode())
-        i += ln
-    return "/".join(parts)
+    return "/".join(v.decode() for num, v in options(msg, tkl) if num == 11)  # Uri-Path
 
 
 def answer(msg, peer):

@@ -22,6 +22,8 @@ import struct
 import sys
 import time
 
+from coap_options import options
+
 group, mode, arg = sys.argv[1], sys.argv[2], sys.argv[3]
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -32,23 +34,7 @@ mid = 0x2000
 
 
 def has_option(msg, tkl, want):
-    i, num = 4 + tkl, 0
-    while i < len(msg) and msg[i] != 0xFF:
-        d, ln = msg[i] >> 4, msg[i] & 15
-        i += 1
-        if d == 13:
-            d, i = msg[i] + 13, i + 1
-        elif d == 14:
-            d, i = (msg[i] << 8 | msg[i + 1]) + 269, i + 2
-        if ln == 13:
-            ln, i = msg[i] + 13, i + 1
-        elif ln == 14:
-            ln, i = (msg[i] << 8 | msg[i + 1]) + 269, i + 2
-        num += d
-        if num == want:
-            return True
-        i += ln
-    return False
+    return any(num == want for num, _ in options(msg, tkl))
 
 
 def reply(tok, code, opts, body):
