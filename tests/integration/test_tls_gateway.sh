@@ -156,11 +156,10 @@ unlisted_cert() { # a certificate from the CA, of a subject not in dtls.identiti
 check "a certificate of a subject not in dtls.identities: 4.03, logged as having no rights" unlisted_cert
 
 # --- a device that connects out over TLS ---
-online() { curl -s "$G/api/devices/dev1" | grep -q "\"online\":$1"; }
+. "$(dirname "$0")/connect_out.sh"
 simout() { start simout "$BUILD/coapgw-sim" --listen "127.0.0.1:$(free_port)" --register "$L" --name dev1 \
     --period-ms 300 -k devkey -u dev1; }
 simout
-served() { [ "$(status "$TMP/d" "$G/devices/dev1/sensors/temperature")" = 200 ] && grep -Eq '^[0-9]+\.[0-9]$' "$TMP/d"; }
 connected_out() {
     wait_for "dev1 registered" served || { cat "$TMP/simout.log"; return 1; }
     grep -q "coaps+tcp: connecting out only" "$TMP/simout.log" && online true &&
@@ -174,24 +173,8 @@ nothing_listens() {
         [ "$(ss -Htnp state established | grep -c "pid=$PID_simout,")" = 1 ]
 }
 check "the device listens on no TCP port: one connection, out" nothing_listens
-out_sse() {
-    start sse2 timeout 4 curl -sN -H 'Accept: text/event-stream' "$G/devices/dev1/ticks"
-    wait "$PID_sse2" 2>/dev/null || true
-    [ "$(events_in sse2)" -ge 3 ] || { echo "$(events_in sse2) notifications"; return 1; }
-}
 check "the connected-out device observed over SSE" out_sse
-dropped() { # killed: no deregistration, its connection just ends
-    start sse3 timeout 8 curl -sN -H 'Accept: text/event-stream' "$G/devices/dev1/ticks"
-    notified() { [ "$(events_in sse3)" -ge 1 ]; }
-    wait_for "a notification" notified || return 1
-    kill -KILL "$PID_simout"
-    wait "$PID_simout" 2>/dev/null || true
-    wait_for "dev1 offline" online false || return 1
-    stream_told() { grep -q '^event: error' "$TMP/sse3.log" && grep -q '"status":504' "$TMP/sse3.log"; }
-    wait_for "the stream told" stream_told || { cat "$TMP/sse3.log"; return 1; }
-    [ "$(status "$TMP/d" "$G/devices/dev1/sensors/temperature")" = 504 ] && grep -q "TLS connection it registered over" "$TMP/d" ||
-        { cat "$TMP/d"; return 1; }
-}
+dropped() { dropped_saying "TLS connection it registered over"; }
 check "its connection dropped: offline, 504 saying why, event: error on its stream" dropped
 back() { simout && wait_for "dev1 back" served && online true; }
 check "it connects and registers again: served again" back
