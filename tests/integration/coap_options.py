@@ -1,5 +1,6 @@
 """The options of a CoAP message over UDP (RFC 7252 §3.1), for the test
-members written in Python (group_member.py, hostile_member.py)."""
+members written in Python (group_member.py, hostile_member.py,
+mc_member.py)."""
 
 
 def options(msg, tkl):

@@ -13,6 +13,8 @@ import socket
 import struct
 import sys
 
+from coap_options import options
+
 group, name = sys.argv[1], sys.argv[2]
 blocks = "--blocks" in sys.argv[3:]
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -27,23 +29,7 @@ if blocks:
 
 def has_query(msg, tkl):
     """Whether the options hold a Uri-Query (15)."""
-    i, num = 4 + tkl, 0
-    while i < len(msg) and msg[i] != 0xFF:
-        delta, length = msg[i] >> 4, msg[i] & 15
-        i += 1
-        if delta == 13:
-            delta, i = msg[i] + 13, i + 1
-        elif delta == 14:
-            delta, i = (msg[i] << 8 | msg[i + 1]) + 269, i + 2
-        if length == 13:
-            length, i = msg[i] + 13, i + 1
-        elif length == 14:
-            length, i = (msg[i] << 8 | msg[i + 1]) + 269, i + 2
-        num += delta
-        if num == 15:
-            return True
-        i += length
-    return False
+    return any(num == 15 for num, _ in options(msg, tkl))
 
 
 mid = 0x7000
