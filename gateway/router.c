@@ -34,20 +34,26 @@ static const char index_text[] =
     "  /.well-known/core           the mapping template (RFC 8075 §5.5)\n"
     "  /healthz, /readyz, /metrics liveness, readiness, Prometheus metrics\n";
 
-/* Accept: text/event-stream asks for an Observe stream (SSE). */
-/* /readyz while the shared store is unreachable: not ready, and why. */
-static void store_down(http_req_t *req, const char *why)
+/* /readyz while the shared store is unreachable: not ready, and why; or,
+ * with ?store=optional, ready (every instance shares the one store, so a
+ * balancer that drops every instance at once serves nobody: configured
+ * devices and known registrations are still served), still saying why. */
+static void store_down(http_req_t *req, const char *why, int optional)
 {
-    json_t *o = json_pack("{s:s, s:s}", "status", "not ready", "reason", why);
+    json_t *o =
+        optional ? json_pack("{s:s, s:s, s:s}", "status", "ready", "store", "down", "reason", why)
+                 : json_pack("{s:s, s:s}", "status", "not ready", "reason", why);
     char *body = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    int status = optional ? 200 : 503;
     if (body)
-        http_respond(req, 503, "application/json", body, strlen(body));
+        http_respond(req, status, "application/json", body, strlen(body));
     else
-        http_respond_text(req, 503, "not ready");
+        http_respond_text(req, status, optional ? "ready" : "not ready");
     free(body);
     json_decref(o);
 }
 
+/* Accept: text/event-stream asks for an Observe stream (SSE). */
 static int wants_events(http_req_t *req)
 {
     const char *a = http_req_header(req, "Accept");
@@ -249,9 +255,10 @@ static void route(gw_t *gw, http_req_t *req, int again)
         const char *down = gw->store ? gw_store_down(gw->store) : NULL;
         if (gw->drain)
             http_respond(req, 503, "application/json", bye, sizeof bye - 1);
-        else if (down) /* state.redis unreachable: writes would answer 5.03 */
-            store_down(req, down);
-        else
+        else if (down) { /* state.redis unreachable: writes would answer 5.03 */
+            const char *store = http_req_arg(req, "store");
+            store_down(req, down, store && !strcmp(store, "optional"));
+        } else
             http_respond(req, 200, "application/json", ready, sizeof ready - 1);
         return;
     }

@@ -185,7 +185,8 @@ healthcheck() {
 check "--healthcheck URL: exit 0 on 2xx, 1 on 404 and on a refused connection" healthcheck
 
 # keepalive PORT: /readyz on one kept-alive connection before and after
-# $TMP/go appears (the test sends SIGTERM in between)
+# $TMP/go appears (the test sends SIGTERM in between); the second asks
+# ?store=optional, which must not hide a drain
 keepalive() {
     python3 - "$1" "$TMP/go" <<'PY'
 import http.client, os, sys, time
@@ -195,7 +196,7 @@ print(r.status, flush=True)
 end = time.time() + 5
 while not os.path.exists(sys.argv[2]) and time.time() < end:
     time.sleep(0.01)
-c.request("GET", "/readyz"); r = c.getresponse()
+c.request("GET", "/readyz?store=optional"); r = c.getresponse()
 print(r.status, r.getheader("Connection"), r.read().decode(), flush=True)
 PY
 }
@@ -225,7 +226,7 @@ graceful() {
     grep -q 'GET /sensors/temperature (deregister)' "$TMP/sim.log" || return 1
     grep -q '"msg":"shutdown: done in' "$TMP/gw.log"
 }
-check "SIGTERM: in-flight request finishes, /readyz 503, event: error, deregistration, exit 0 < 2 s" graceful
+check "SIGTERM: in-flight request finishes, /readyz 503 (?store=optional too), event: error, deregistration, exit 0 < 2 s" graceful
 
 HTTP2=$(free_port tcp)
 COAP2=$(free_port)

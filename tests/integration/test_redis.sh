@@ -3,7 +3,7 @@
 # gateways on one redis-server. A registration through A is listed and
 # served by B within a second; an update and a removal through B reach A;
 # a registration expires in both. Redis stopped: /readyz 503 naming the
-# store, a new registration 5.03 with a diagnostic, a configured device and
+# store (200 "store":"down" with ?store=optional), a new registration 5.03 with a diagnostic, a configured device and
 # a known registration still served; Redis started again on the same port:
 # ready within seconds, registrations work, none acknowledged is lost;
 # Redis hung (SIGSTOP): 5.03 after the 2 s command timeout.
@@ -118,6 +118,13 @@ down() {
     [ "$(metric "$A" coapgw_state_store_up)" = 0 ]
 }
 check "Redis stopped: /readyz 503 naming the store, coapgw_state_store_up 0" down
+optional() {
+    local c
+    c=$(curl -s -o "$TMP/opt.out" -w '%{http_code}' "$A/readyz?store=optional")
+    [ "$c" = 200 ] && grep -q '"status":"ready","store":"down","reason":"state store: '"$URL"': ' "$TMP/opt.out" \
+        || { echo "$c $(cat "$TMP/opt.out")"; return 1; }
+}
+check "Redis stopped: /readyz?store=optional 200 ready, store down with the reason (the Kubernetes probe)" optional
 refused() {
     local before
     before=$(metric "$A" coapgw_state_errors_total)

@@ -110,10 +110,13 @@ check("container port coaps (UDP) is coap.listen_dtls's port",
 
 # --- probes: routes of docs/openapi.yaml on the http port ---
 api_paths = yaml.safe_load(open(os.path.join(ROOT, "docs", "openapi.yaml")))["paths"]
-for probe, path in (("readinessProbe", "/readyz"), ("livenessProbe", "/healthz")):
+for probe, path, query in (("readinessProbe", "/readyz", "store=optional"), ("livenessProbe", "/healthz", None)):
     g = ctr[probe]["httpGet"]
-    check("%s: GET %s on port http, a route of docs/openapi.yaml" % (probe, path),
-          g["path"] == path and path in api_paths and g["port"] == "http")
+    want = path + ("?" + query if query else "")
+    params = [p["name"] for p in api_paths[path]["get"].get("parameters", [])] if path in api_paths else []
+    check("%s: GET %s on port http, a route of docs/openapi.yaml%s" % (probe, want, " with its parameter" if query else ""),
+          g["path"] == want and path in api_paths and g["port"] == "http" and
+          (query is None or query.split("=")[0] in params))
 
 # --- the configuration: where the entry point reads it, and it passes --check-config ---
 mount = next(m for m in ctr["volumeMounts"] if m["name"] == "config")
