@@ -69,7 +69,12 @@ int gw_auth_strip_query(int active, const char *query, char *out, size_t cap)
     int first = 1;
     if (!cap) return -1;
     out[0] = '\0';
-    if (!active) return (size_t)snprintf(out, cap, "%s", query) < cap ? 0 : -1;
+    if (!active) { /* every request: a copy, no snprintf */
+        size_t len = strlen(query);
+        if (len >= cap) return -1;
+        memcpy(out, query, len + 1);
+        return 0;
+    }
     for (const char *p = query; *p;) {
         size_t len = strcspn(p, "&");
         int token = len >= 12 && !strncmp(p, "access_token", 12) && (len == 12 || p[12] == '=');

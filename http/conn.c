@@ -22,9 +22,41 @@
  */
 #include "http_internal.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
+
+/* "1.2.3.4:80" or "[::1]:80"; IPv4-mapped IPv6 shown as IPv4. */
+static void format_addr(const struct sockaddr *sa, char *out, size_t cap)
+{
+    char host[INET6_ADDRSTRLEN] = "?";
+    unsigned port = 0;
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *v4 = (const struct sockaddr_in *)(const void *)sa;
+        inet_ntop(AF_INET, &v4->sin_addr, host, sizeof host);
+        port = ntohs(v4->sin_port);
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)(const void *)sa;
+        inet_ntop(AF_INET6, &v6->sin6_addr, host, sizeof host);
+        port = ntohs(v6->sin6_port);
+        if (!strncmp(host, "::ffff:", 7) && strchr(host, '.')) {
+            snprintf(out, cap, "%s:%u", host + 7, port);
+            return;
+        }
+        snprintf(out, cap, "[%s]:%u", host, port);
+        return;
+    }
+    snprintf(out, cap, "%s:%u", host, port);
+}
+
+void http_conn_client_(struct MHD_Connection *c, char *out, size_t cap)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (ci && ci->client_addr) format_addr(ci->client_addr, out, cap);
+}
 
 http_conn_t *http_conn_of_(struct MHD_Connection *c)
 {
@@ -162,6 +194,7 @@ void http_conn_notify_(void *cls, struct MHD_Connection *c, void **socket_contex
         k->mhd = c;
         k->srv = srv;
         k->over_limit = srv->nconns > srv->p.max_connections;
+        http_conn_client_(c, k->client, sizeof k->client);
         *socket_context = k;
         header_wait(srv, k);
     } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {

@@ -18,7 +18,8 @@
 
 typedef struct hdr {
     struct hdr *next;
-    char *name, *value;
+    char *value; /* into text, after the name */
+    char text[]; /* "NAME\0VALUE\0": one allocation per header */
 } hdr_t;
 
 struct http_req {
@@ -75,6 +76,7 @@ typedef struct http_conn {
     uint8_t timed_out;       /* closed because its wait ran out */
     uint8_t wait;            /* HTTP_WAIT_*: what it waits (or waited) for */
     uint8_t over_limit;      /* opened past max_connections: gets 503 */
+    char client[64];         /* its address, formatted once for every request on it */
     uint8_t peer_trusted;    /* mutual TLS: its client certificate passed (tls.c) */
 } http_conn_t;
 
@@ -120,6 +122,8 @@ void http_conn_request_over_(http_server_t *srv, struct MHD_Connection *c);
 /* When the connection was closed for a late header or body: the
  * timeout (ms), else 0; *wait says which. */
 uint32_t http_conn_closed_late_(struct MHD_Connection *c, int *wait);
+/* The client's address, "1.2.3.4:80" or "[::1]:80" ("" if unknown). */
+void http_conn_client_(struct MHD_Connection *c, char *out, size_t cap);
 /* The connection's state (MHD's socket context), or NULL without memory. */
 http_conn_t *http_conn_of_(struct MHD_Connection *c);
 

@@ -125,12 +125,12 @@ void http_req_set_log(http_req_t *r, const char *target, const char *note)
 
 int http_req_add_header(http_req_t *r, const char *name, const char *value)
 {
-    hdr_t *h = calloc(1, sizeof *h);
-    if (!h || !(h->name = strdup(name)) || !(h->value = strdup(value))) {
-        if (h) free(h->name);
-        free(h);
-        return -1;
-    }
+    size_t nl = strlen(name) + 1, vl = strlen(value) + 1;
+    hdr_t *h = malloc(sizeof *h + nl + vl);
+    if (!h) return -1;
+    h->next = NULL;
+    memcpy(h->text, name, nl);
+    h->value = memcpy(h->text + nl, value, vl);
     hdr_t **pp = &r->headers;
     while (*pp) pp = &(*pp)->next;
     *pp = h;
@@ -145,7 +145,7 @@ int http_respond(http_req_t *r, unsigned status, const char *content_type, const
         MHD_create_response_from_buffer(len, (void *)(uintptr_t)body, MHD_RESPMEM_MUST_COPY);
     if (!resp) return -1;
     if (content_type) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
-    for (hdr_t *h = r->headers; h; h = h->next) MHD_add_response_header(resp, h->name, h->value);
+    for (hdr_t *h = r->headers; h; h = h->next) MHD_add_response_header(resp, h->text, h->value);
     if (r->srv->quiesced) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     r->resp = resp;
     r->status = status;

@@ -39,29 +39,6 @@ static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const cha
                : MHD_YES;
 }
 
-/* "1.2.3.4:80" or "[::1]:80"; IPv4-mapped IPv6 shown as IPv4. */
-static void format_addr(const struct sockaddr *sa, char *out, size_t cap)
-{
-    char host[INET6_ADDRSTRLEN] = "?";
-    unsigned port = 0;
-    if (sa->sa_family == AF_INET) {
-        const struct sockaddr_in *v4 = (const struct sockaddr_in *)(const void *)sa;
-        inet_ntop(AF_INET, &v4->sin_addr, host, sizeof host);
-        port = ntohs(v4->sin_port);
-    } else if (sa->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)(const void *)sa;
-        inet_ntop(AF_INET6, &v6->sin6_addr, host, sizeof host);
-        port = ntohs(v6->sin6_port);
-        if (!strncmp(host, "::ffff:", 7) && strchr(host, '.')) {
-            snprintf(out, cap, "%s:%u", host + 7, port);
-            return;
-        }
-        snprintf(out, cap, "[%s]:%u", host, port);
-        return;
-    }
-    snprintf(out, cap, "%s:%u", host, port);
-}
-
 /* A passed socket must be a listening TCP one: its family in ss. It is
  * made non-blocking (MHD polls it with epoll and accepts until EAGAIN). */
 static int passed_socket(int fd, struct sockaddr_storage *ss)
@@ -120,9 +97,11 @@ static http_req_t *req_new(http_server_t *srv, struct MHD_Connection *c, const c
         free(r);
         return NULL;
     }
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    if (ci && ci->client_addr) format_addr(ci->client_addr, r->client, sizeof r->client);
+    http_conn_t *k = http_conn_of_(c); /* formatted once per connection */
+    if (k)
+        memcpy(r->client, k->client, sizeof r->client);
+    else
+        http_conn_client_(c, r->client, sizeof r->client);
     srv->nreqs++;
     return r;
 }
@@ -155,8 +134,6 @@ static void req_drop_headers(http_req_t *r)
     while (r->headers) {
         hdr_t *h = r->headers;
         r->headers = h->next;
-        free(h->name);
-        free(h->value);
         free(h);
     }
 }

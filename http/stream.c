@@ -115,7 +115,7 @@ static void stream_free(void *cls)
 static int has_header(const http_req_t *r, const char *name)
 {
     for (const hdr_t *h = r->headers; h; h = h->next)
-        if (!strcasecmp(h->name, name)) return 1;
+        if (!strcasecmp(h->text, name)) return 1;
     return 0;
 }
 
@@ -158,7 +158,7 @@ http_stream_t *http_respond_stream(http_req_t *r, const char *content_type, http
     base_list_push_front(&r->srv->streams, &s->link);
     r->srv->nstreams++;
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
-    for (hdr_t *h = r->headers; h; h = h->next) MHD_add_response_header(resp, h->name, h->value);
+    for (hdr_t *h = r->headers; h; h = h->next) MHD_add_response_header(resp, h->text, h->value);
     add_stream_policy(resp, r);
     if (r->srv->quiesced) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     r->resp = resp;
