@@ -74,7 +74,8 @@ static int make_parent(sq_store_t *s)
         char c = *p;
         *p = '\0';
         struct stat st;
-        if (stat(dir, &st) && (errno != ENOENT || mkdir(dir, 0700)))
+        /* EEXIST: another process made it between the stat and the mkdir */
+        if (stat(dir, &st) && (errno != ENOENT || (mkdir(dir, 0700) && errno != EEXIST)))
             return gw_store_fail(&s->base, "%s: cannot create the directory %s: %s", s->path, dir,
                                  strerror(errno));
         if (!stat(dir, &st) && !S_ISDIR(st.st_mode))

@@ -4,6 +4,7 @@
 # the gateway was down is gone; a registration over DTLS keeps its owner;
 # a corrupt, truncated or foreign file, and one held by another gateway,
 # stop the start with exit 2 naming the file, which is left unchanged; a
+# state directory that another gateway makes at the same moment is used; a
 # commit that fails (the file's disk full: a tiny tmpfs) answers 5.00 and
 # announces nothing. Runs in its own network and mount namespaces (the
 # tmpfs is mounted there, seen by nobody else).
@@ -141,6 +142,31 @@ head -c 20000 /dev/urandom >"$TMP/garbage.db"
 check "garbage bytes: exit 2, not a SQLite database, unchanged" refused "$TMP/garbage.db" "not a SQLite database"
 python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute("create table t(x)"); c.commit()' "$TMP/other.db"
 check "another application's database: exit 2, unchanged" refused "$TMP/other.db" "not a coapgw database"
+# mkdir_lost: the directory appears between the gateway's stat and its
+# mkdir (another gateway starting at the same moment made it). Made
+# deterministic with a preloaded mkdir that makes the directory first, so
+# that the real mkdir answers EEXIST.
+mkdir_lost() {
+    cat >"$TMP/mkdir_race.c" <<'C'
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <sys/stat.h>
+int mkdir(const char *path, mode_t mode)
+{
+    int (*real)(const char *, mode_t) = (int (*)(const char *, mode_t))dlsym(RTLD_NEXT, "mkdir");
+    real(path, mode); /* "the other gateway" */
+    return real(path, mode);
+}
+C
+    cc -shared -fPIC -o "$TMP/mkdir_race.so" "$TMP/mkdir_race.c" -ldl || return 1
+    local rc=0
+    LD_PRELOAD=$TMP/mkdir_race.so COAPGW_STATE_PATH=$TMP/race/a/b/gw.db timeout 1 "$BUILD/coapgw" \
+        --config "$TMP/gw.json" --set http.listen=127.0.0.1:0 --set coap.listen=127.0.0.1:0 \
+        --set coap.listen_dtls=127.0.0.1:0 >"$TMP/race.out" 2>&1 || rc=$?
+    [ "$rc" = 124 ] || { echo "  exit $rc: $(cat "$TMP/race.out")"; return 1; }
+    [ -f "$TMP/race/a/b/gw.db" ]
+}
+check "the state directory made by another process between stat and mkdir (EEXIST): the gateway starts" mkdir_lost
 check "the real database was left as it was by all that, and opens" \
     eval 'gateway gw3 && [ "$(devices | wc -w)" = 100 ]'
 stop gw3
