@@ -5,8 +5,9 @@
  *
  * The handler runs once per request, after the whole body has arrived (a
  * body over max_body is answered 413 before the handler runs). It answers
- * with http_respond() at once or later; until then the connection is
- * suspended. If the client goes away first, the abort callback set with
+ * with http_respond() at once or later; until then the connection waits
+ * (unsuspended for one more MHD run, then suspended: server.c's
+ * wait_for_answer). If the client goes away first, the abort callback set with
  * http_req_on_abort() runs and the request is freed: do not use it after.
  */
 #ifndef HTTP_SERVER_H
