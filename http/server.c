@@ -222,6 +222,7 @@ static enum MHD_Result wait_for_answer(http_req_t *r)
 {
     if (!r->suspended && r->srv->runs != r->handled_run) {
         r->suspended = 1;
+        r->srv->stats.suspended++;
         MHD_suspend_connection(r->conn);
     }
     return MHD_YES;
