@@ -23,7 +23,7 @@ typedef struct hdr {
 } hdr_t;
 
 struct http_req {
-    base_list_t link; /* in srv->suspended while the request waits */
+    base_list_t link; /* in srv->waiting while the request waits */
     http_server_t *srv;
     struct MHD_Connection *conn;
     char *method, *path, *query;
@@ -37,7 +37,9 @@ struct http_req {
     char *argbuf; /* the last decoded argument, allocated when asked for */
     char *log;    /* "target\0note" from http_req_set_log(), or NULL */
     uint64_t started_us;
+    unsigned handled_run; /* srv->runs when the handler left it waiting */
     uint8_t too_large, handled, answered, streaming;
+    uint8_t suspended; /* waits suspended in MHD (server.c: wait_for_answer) */
 };
 
 struct http_stream {
@@ -92,7 +94,8 @@ struct http_server {
     size_t pending;
     size_t nreqs;                    /* http_req_t alive */
     int quiesced;                    /* no new connections; every answer closes its connection */
-    base_list_t suspended;           /* http_req_t: MHD must not stop with any of these */
+    base_list_t waiting;             /* http_req_t without an answer yet, suspended or not */
+    unsigned runs;                   /* MHD_run calls so far (wraps) */
     http_waits_t waits[HTTP_NWAITS]; /* http_conn_t waiting for a header, a body */
     size_t nconns;                   /* connections open */
     http_server_stats_t stats;

@@ -5,8 +5,9 @@
  *
  * The handler runs once per request, after the whole body has arrived (a
  * body over max_body is answered 413 before the handler runs). It answers
- * with http_respond() at once or later; until then the connection is
- * suspended. If the client goes away first, the abort callback set with
+ * with http_respond() at once or later; until then the connection waits
+ * (unsuspended for one more MHD run, then suspended: server.c's
+ * wait_for_answer). If the client goes away first, the abort callback set with
  * http_req_on_abort() runs and the request is freed: do not use it after.
  */
 #ifndef HTTP_SERVER_H
@@ -103,12 +104,14 @@ uint16_t http_server_port(const http_server_t *srv);
  * (graceful shutdown): connecting clients are refused at once, and every
  * answer from now on carries "Connection: close". */
 void http_server_quiesce(http_server_t *srv);
-/* Connections ended by the server's limits, since it started. */
+/* Connections ended by the server's limits, and requests that waited
+ * suspended, since it started. */
 typedef struct {
     uint64_t refused;         /* over max_connections: answered 503 and closed */
     uint64_t header_timeouts; /* no complete request header in time */
     uint64_t body_timeouts;   /* no complete request body within conn_timeout_s */
     uint64_t idle_timeouts;   /* a request (an event stream) on which nothing moved */
+    uint64_t suspended;       /* requests still unanswered one MHD run after the handler */
 } http_server_stats_t;
 const http_server_stats_t *http_server_stats(const http_server_t *srv);
 /* Requests currently waiting for an answer. */

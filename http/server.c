@@ -185,6 +185,26 @@ static enum MHD_Result refuse_over_limit(http_req_t *r)
     return queue_prepared(r);
 }
 
+/* A request whose answer is not there when the handler returns stays
+ * unsuspended for one more MHD_run: libmicrohttpd 0.9.75 keeps such a
+ * connection in its ready list and calls the handler again on each run
+ * (MHD_get_timeout says 0 meanwhile). An answer that comes before that run
+ * (a device answering within a loop turn) is queued without a suspend and
+ * resume, which would cost two epoll_ctl and a read that gets EAGAIN
+ * (docs/performance.md, "libmicrohttpd's suspend and resume"). Still
+ * waiting a run later, it is suspended: no busy polling while a device
+ * takes its time. MHD_suspend_connection is called from the handler, the
+ * place MHD documents as safe. */
+static enum MHD_Result wait_for_answer(http_req_t *r)
+{
+    if (!r->suspended && r->srv->runs != r->handled_run) {
+        r->suspended = 1;
+        r->srv->stats.suspended++;
+        MHD_suspend_connection(r->conn);
+    }
+    return MHD_YES;
+}
+
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char *url,
                                  const char *method, const char *version, const char *upload_data,
                                  size_t *upload_data_size, void **con_cls)
@@ -213,7 +233,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
         return MHD_YES;
     }
     if (r->resp) return queue_prepared(r); /* resumed with the answer */
-    if (r->handled) return MHD_YES;
+    if (r->handled) return wait_for_answer(r);
     r->handled = 1;
     srv->pending++;
     http_conn_body_done_(srv, c);
@@ -223,8 +243,9 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
     }
     srv->handler(r, srv->arg);
     if (r->resp) return queue_prepared(r);
-    MHD_suspend_connection(c);
-    base_list_push_front(&srv->suspended, &r->link);
+    /* Not suspended yet: see wait_for_answer. */
+    r->handled_run = srv->runs;
+    base_list_push_front(&srv->waiting, &r->link);
     return MHD_YES;
 }
 
@@ -288,6 +309,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
         r->srv->pending--;
         if (r->on_abort) r->on_abort(r, r->abort_arg);
     }
+    base_list_remove(&r->link); /* closed while it waited unsuspended */
     report_done(r, toe);
     req_free(r);
     *con_cls = NULL;
@@ -311,6 +333,7 @@ static void process(void *arg)
 {
     http_server_t *srv = arg;
     srv->need_run = 0;
+    srv->runs++;
     MHD_run(srv->d);
 }
 
@@ -341,7 +364,7 @@ http_server_t *http_server_new(base_loop_t *loop, const http_server_params_t *p,
     http_server_t *srv = calloc(1, sizeof *srv);
     if (!srv) return NULL;
     srv->loop = loop;
-    base_list_init(&srv->suspended);
+    base_list_init(&srv->waiting);
     base_list_init(&srv->streams);
     srv->p = *p;
     if (!srv->p.max_body) srv->p.max_body = 1024 * 1024;
@@ -409,7 +432,7 @@ http_server_t *http_server_new(base_loop_t *loop, const http_server_params_t *p,
 void http_server_answer_pending(http_server_t *srv, unsigned status, const char *msg)
 {
     base_list_t *it, *next;
-    while ((it = base_list_first(&srv->suspended))) {
+    while ((it = base_list_first(&srv->waiting))) {
         http_req_t *r = base_list_entry(it, http_req_t, link);
         if (r->on_abort) r->on_abort(r, r->abort_arg); /* their owners let go */
         r->on_abort = NULL;
@@ -465,7 +488,8 @@ size_t http_server_requests(const http_server_t *srv)
     return srv->nreqs;
 }
 
-/* The answer is ready: count it and resume the connection if it waits. */
+/* The answer is ready: count it and resume the connection if it waits
+ * suspended. */
 void http_answered_(http_req_t *r)
 {
     /* copied into r->resp: an event stream would keep them for its life
@@ -474,6 +498,7 @@ void http_answered_(http_req_t *r)
     if (r->handled) r->srv->pending--;
     if (!base_list_linked(&r->link)) return;
     base_list_remove(&r->link);
-    MHD_resume_connection(r->conn);
+    if (r->suspended) MHD_resume_connection(r->conn);
+    r->suspended = 0;
     r->srv->need_run = 1; /* one MHD_run serves every resumed connection */
 }

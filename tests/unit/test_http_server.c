@@ -110,6 +110,13 @@ static void run_until(const int *flag, int want)
     while (*flag < want && now_ms() < end) base_loop_run_once(loop, 20);
 }
 
+/* Runs the loop for ms milliseconds. */
+static void run_for(unsigned ms)
+{
+    uint64_t end = now_ms() + ms;
+    while (now_ms() < end) base_loop_run_once(loop, 10);
+}
+
 static uint32_t header_timeout(void *arg)
 {
     return *(const uint32_t *)arg;
@@ -207,6 +214,37 @@ START_TEST(client_gone_is_499)
 }
 END_TEST
 
+/* An answer given before the server's next run (a device answering
+ * within a loop turn) goes out without suspending the connection; one
+ * given later, after the connection was suspended, goes out as well, and
+ * the connection serves the next request (keep-alive). */
+START_TEST(answer_before_next_run_not_suspended)
+{
+    call_t c;
+    get("/hold", 2000, &c);
+    while (!seen.held) base_loop_run_once(loop, 20);
+    ck_assert_uint_eq(http_server_pending(srv), 1);
+    http_respond(seen.held, 200, "text/plain", "soon", 4);
+    run_until(&c.done, 1);
+    ck_assert_int_eq(c.result, HTTP_CALL_OK);
+    ck_assert_uint_eq(c.status, 200);
+    ck_assert_uint_eq(http_server_stats(srv)->suspended, 0);
+    seen.held = NULL;
+    get("/hold", 2000, &c);
+    while (!seen.held) base_loop_run_once(loop, 20);
+    run_for(100); /* several runs: the connection is suspended */
+    ck_assert_uint_eq(http_server_stats(srv)->suspended, 1);
+    ck_assert_int_eq(c.done, 0);
+    http_respond(seen.held, 200, "text/plain", "late", 4);
+    run_until(&c.done, 1);
+    ck_assert_int_eq(c.result, HTTP_CALL_OK);
+    ck_assert_uint_eq(c.status, 200);
+    run_until(&seen.reports, 2);
+    ck_assert_uint_eq(http_server_pending(srv), 0);
+    ck_assert_uint_eq(http_server_requests(srv), 0);
+}
+END_TEST
+
 /* A listening socket passed in (socket activation) is served as it is;
  * a socket that is not a listening TCP one is refused, saying so. */
 START_TEST(passed_listening_socket)
@@ -291,12 +329,6 @@ static int raw_poll(int fd, char *buf, size_t cap)
     ssize_t n = recv(fd, buf + have, cap - have - 1, 0);
     if (n > 0) buf[have + (size_t)n] = '\0';
     return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
-}
-
-static void run_for(unsigned ms)
-{
-    uint64_t end = now_ms() + ms;
-    while (now_ms() < end) base_loop_run_once(loop, 10);
 }
 
 static const char request[] = "GET /now HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
@@ -460,6 +492,7 @@ int main(void)
     tcase_add_test(tc, report_per_request);
     tcase_add_test(tc, client_gone_is_499);
     tcase_add_test(tc, quiesce_then_answer_pending);
+    tcase_add_test(tc, answer_before_next_run_not_suspended);
     tcase_add_test(tc, passed_listening_socket);
     suite_add_tcase(s, tc);
     tc = tcase_create("limits");
