@@ -108,11 +108,12 @@ typedef struct gw {
     gw_acl_t *acl;
     /* proxy.coap_clients: the sources the CoAP forward proxy serves (clients.c) */
     gw_acl_t *coap_clients;
-    gw_cache_t *cache;         /* NULL when disabled */
-    gw_strmap_t *inflight;     /* coalescing: key -> gw_exchange */
-    gw_strmap_t *devices;      /* name -> gw_device_t (devices.c) */
-    gw_strmap_t *group_obs;    /* observations of groups, shared (groups.c); NULL until one */
-    base_list_t group_streams; /* group requests with event streams (groups_subs.c) */
+    gw_cache_t *cache;      /* NULL when disabled */
+    gw_strmap_t *inflight;  /* coalescing: key -> gw_exchange */
+    gw_strmap_t *devices;   /* name -> gw_device_t (devices.c) */
+    gw_strmap_t *group_obs; /* observations of groups, shared (groups.c); NULL until one */
+    /* group requests with event streams (groups_subs.c): checked on reload */
+    base_list_t group_streams;
     gw_stats_t stats;
     gw_limits_t limits;
     char http_limit_text[96];   /* the 503's text past http.max_connections */
