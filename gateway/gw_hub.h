@@ -12,7 +12,7 @@
 typedef struct gw_hub gw_hub_t;
 
 typedef struct {
-    uint64_t subscribers;          /* streams open now */
+    uint64_t subscribers;          /* streams open now, groups' included */
     uint64_t observations;         /* upstream observations now */
     uint64_t events;               /* events formatted (once each) */
     uint64_t dropped;              /* events a slow subscriber lost */
