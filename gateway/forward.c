@@ -9,11 +9,16 @@
  * The forwarded request carries cluster.token in X-Coapgw-Forwarded: a
  * gateway takes such a request only with its own token, and never
  * forwards it again (no loops).
+ *
+ * A relayed stream keeps the client's token: a reload that revokes it
+ * ends the stream here, as the hub ends its own (gw_forward_revoke).
  */
 #include "gw.h"
 #include "gw_forward.h"
+#include "gw_sse_event.h"
 
 #include "base_buf.h"
+#include "base_list.h"
 #include "http_client.h"
 
 #include <stdio.h>
@@ -26,18 +31,23 @@
 struct gw_forward {
     gw_t *gw;
     http_client_t *http;
+    base_list_t streams; /* fwd_t.in_fw: the relayed event streams */
     gw_forward_stats_t stats;
 };
 
 /* One request on its way to the owner and back. */
 typedef struct {
+    base_list_t in_fw; /* fw->streams while it relays a stream */
     gw_forward_t *fw;
     http_req_t *req;       /* NULL once answered or the client left */
     http_call_t *call;     /* NULL once it ended */
     http_stream_t *stream; /* the relayed event stream, NULL when none or closed */
     base_buf_t buf;        /* the answer, or the stream's bytes not yet sent */
     size_t sent;           /* of buf, already in the stream */
+    size_t partial;        /* bytes received after the stream's last whole event */
+    int last_lf;           /* the last byte received was a line feed */
     int too_large;
+    char *token; /* the client's (NULL: none), checked on reload */
     char device[64];
 } fwd_t;
 
@@ -55,6 +65,7 @@ int gw_forward_start(gw_t *gw, char *err, size_t cap)
         return snprintf(err, cap, "out of memory"), -1;
     }
     fw->gw = gw;
+    base_list_init(&fw->streams);
     gw->forward = fw;
     return 0;
 }
@@ -75,6 +86,7 @@ static void fwd_maybe_free(fwd_t *f)
 {
     if (f->req || f->call || f->stream) return;
     base_buf_free(&f->buf);
+    free(f->token);
     free(f);
 }
 
@@ -92,10 +104,22 @@ static void stream_closed(void *arg)
 {
     fwd_t *f = arg;
     f->stream = NULL;
+    base_list_remove(&f->in_fw);
     if (f->call)
         http_call_cancel(f->call); /* its callback frees f */
     else
         fwd_maybe_free(f);
+}
+
+/* Where the last whole event ends (an empty line, WHATWG SSE; the owner
+ * is a coapgw writing LF only): a stream ended here ends between events. */
+static void track_events(fwd_t *f, const uint8_t *data, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        int lf = data[i] == '\n';
+        f->partial = lf && f->last_lf ? 0 : f->partial + 1;
+        f->last_lf = lf;
+    }
 }
 
 static int is_event_stream(unsigned status, const char *ctype)
@@ -118,6 +142,7 @@ static int on_data(http_call_t *call, unsigned status, const char *ctype, const 
             return -1;
         }
         f->req = NULL; /* answered: the stream owns it */
+        base_list_push_back(&f->fw->streams, &f->in_fw);
     }
     if (!f->stream && !f->req) return -1; /* nobody to give it to */
     /* an answer, or what a slow client has not read of a stream: bounded
@@ -133,6 +158,7 @@ static int on_data(http_call_t *call, unsigned status, const char *ctype, const 
     }
     if (base_buf_append(&f->buf, data, len)) return -1;
     if (f->stream) http_stream_wake(f->stream);
+    track_events(f, data, len);
     return 0;
 }
 
@@ -178,6 +204,43 @@ static void on_abort(http_req_t *req, void *arg)
     if (f->call) http_call_cancel(f->call); /* its callback frees f */
 }
 
+/* Ends f's relayed stream with e, after the last whole event received
+ * (what the owner sent of the next is left out), and the owner's call.
+ * When part of that event has gone to the client already, it ends
+ * without e: a client drops an event the end cuts (WHATWG SSE). */
+static void end_stream(fwd_t *f, const gw_ev_t *e)
+{
+    if (f->partial <= f->buf.len - f->sent) {
+        f->buf.len -= f->partial;
+        f->partial = 0;
+        base_buf_append(&f->buf, e->data, e->len);
+    }
+    base_list_remove(&f->in_fw);
+    if (f->call)
+        http_call_cancel(f->call); /* on_done wakes the stream: pull ends it */
+    else
+        http_stream_wake(f->stream);
+}
+
+size_t gw_forward_revoke(gw_forward_t *fw, int (*still_valid)(const char *token, void *arg),
+                         void *arg)
+{
+    size_t n = 0;
+    gw_ev_t *e = NULL;
+    base_list_t *it, *next;
+    if (fw)
+        BASE_LIST_FOREACH(it, next, &fw->streams) {
+            fwd_t *f = base_list_entry(it, fwd_t, in_fw);
+            if (still_valid(f->token, arg)) continue;
+            /* RFC 6750 §3.1, as the hub ends a device's streams (hub.c) */
+            if (!e && !(e = gw_ev_error(NULL, 401, GW_EV_TOKEN_REVOKED))) break;
+            end_stream(f, e);
+            n++;
+        }
+    gw_ev_unref(e);
+    return n;
+}
+
 /* --- the request to the owner --- */
 
 /* The client's headers that change the answer go along. */
@@ -210,21 +273,24 @@ static http_call_t *owner_call(gw_forward_t *fw, http_req_t *req, const gw_devic
     return call;
 }
 
-static void forward(gw_forward_t *fw, http_req_t *req, const gw_device_t *d)
+static void forward(gw_forward_t *fw, http_req_t *req, const gw_device_t *d, const char *token)
 {
     fwd_t *f = calloc(1, sizeof *f);
-    http_call_t *call = f ? owner_call(fw, req, d) : NULL;
+    char *kept = token && f ? strdup(token) : NULL;
+    http_call_t *call = f && (kept || !token) ? owner_call(fw, req, d) : NULL;
     if (!call) {
+        free(kept);
         free(f);
         http_respond_text(req, 503, "cannot forward the request for %s (out of memory)", d->name);
         return;
     }
-    *f = (fwd_t){.fw = fw, .req = req, .call = call};
+    *f = (fwd_t){.fw = fw, .req = req, .call = call, .token = kept};
     snprintf(f->device, sizeof f->device, "%s", d->name);
     http_call_set_stream(call, on_data, f);
     fw->stats.forwarded++;
     http_req_set_log(req, d->held_at, "forwarded to the device's gateway");
     if (http_call_start(call, on_done, f) < 0) {
+        free(kept);
         free(f);
         http_respond_text(req, 502, "cannot forward the request for %s to %s", d->name, d->held_at);
         return;
@@ -253,7 +319,7 @@ int gw_forward_incoming(gw_t *gw, http_req_t *req)
     return -1;
 }
 
-int gw_forward_route(gw_t *gw, http_req_t *req, int forwarded)
+int gw_forward_route(gw_t *gw, http_req_t *req, int forwarded, const char *token)
 {
     const char *path = http_req_path(req);
     if (strncmp(path, "/devices/", 9)) return 0;
@@ -265,7 +331,7 @@ int gw_forward_route(gw_t *gw, http_req_t *req, int forwarded)
     const gw_device_t *d = gw_device_find(gw, name);
     if (!d || !d->held_by) return 0;
     if (!forwarded && *d->held_at && *gw->cfg.cluster_token && gw->forward) {
-        forward(gw->forward, req, d);
+        forward(gw->forward, req, d, token);
         return 1;
     }
     http_req_set_log(req, NULL, "held by another gateway");

@@ -29,7 +29,7 @@
 /* --- ending --- */
 
 /* No more subscribers join q: the next client starts a registration. */
-static void unshare(gq_t *q)
+void gw_groups_unshare_(gq_t *q)
 {
     if (!q->key) return;
     gw_strmap_del(q->gw->group_obs, q->key);
@@ -39,12 +39,14 @@ static void unshare(gq_t *q)
 
 static void gq_free(gq_t *q)
 {
-    unshare(q);
+    base_list_remove(&q->in_gw);
+    gw_groups_unshare_(q);
     if (q->keepalive) base_loop_timer_free(q->keepalive);
     json_decref(q->last);
     json_decref(q->request);
     json_decref(q->responses);
     free(q->group);
+    free(q->sig);
     free(q->legs);
     free(q);
 }
@@ -96,7 +98,7 @@ static void finish(gq_t *q)
         for (base_list_t *it = q->subs.next; it != &q->subs; it = it->next)
             http_stream_wake(base_list_entry(it, gsub_t, in_q)->stream);
     }
-    unshare(q);
+    gw_groups_unshare_(q);
 }
 
 /* --- answers --- */
@@ -191,7 +193,7 @@ void gw_groups_sub_closed_(void *arg)
     gq_t *q = s->q;
     gw_groups_sub_free_(s);
     if (!base_list_empty(&q->subs)) return;
-    unshare(q);
+    gw_groups_unshare_(q);
     stop_legs(q); /* the last subscriber left: forget the observation */
     maybe_free(q);
 }
@@ -261,8 +263,8 @@ static int send_leg(gq_t *q, http_req_t *req, gq_leg_t *leg, uint8_t method, con
 
 /* The target of one leg: the group address, or member i, with path and
  * query. Returns 0, or an HTTP status with msg. */
-static int leg_target(gw_t *gw, const cfg_group_t *g, size_t i, const char *path, const char *query,
-                      gw_target_t *t, char *msg, size_t cap)
+int gw_groups_leg_target_(gw_t *gw, const cfg_group_t *g, size_t i, const char *path,
+                          const char *query, gw_target_t *t, char *msg, size_t cap)
 {
     char uri[GW_URI_MAX];
     const char *base = g->address ? NULL : g->members.v[i];
@@ -295,7 +297,7 @@ static int leg_target(gw_t *gw, const cfg_group_t *g, size_t i, const char *path
     return gw_acl_check_target(gw->acl, &t->addr, NULL, msg, cap) ? 403 : 0;
 }
 
-static const cfg_group_t *find_group(gw_t *gw, const char *name, size_t len)
+const cfg_group_t *gw_groups_find_(gw_t *gw, const char *name, size_t len)
 {
     for (size_t i = 0; i < gw->cfg.ngroups; i++)
         if (strlen(gw->cfg.groups[i].name) == len && !strncmp(gw->cfg.groups[i].name, name, len))
@@ -345,9 +347,10 @@ static gq_t *gq_new(gw_t *gw, const cfg_group_t *g, size_t nlegs)
     base_list_init(&q->subs);
     q->legs = calloc(nlegs, sizeof *q->legs);
     q->group = strdup(g->name);
+    q->sig = gw_groups_sig_(g);
     q->responses = json_array();
     q->last = json_object();
-    if (!q->legs || !q->group || !q->responses || !q->last) {
+    if (!q->legs || !q->group || !q->sig || !q->responses || !q->last) {
         gq_free(q);
         return NULL;
     }
@@ -364,7 +367,7 @@ static int send_all(gq_t *q, http_req_t *req, const cfg_group_t *g, uint8_t meth
         gw_target_t t;
         char msg[GW_MSG_MAX];
         memset(&t, 0, sizeof t);
-        int rc = leg_target(q->gw, g, i, path, query, &t, msg, sizeof msg);
+        int rc = gw_groups_leg_target_(q->gw, g, i, path, query, &t, msg, sizeof msg);
         if (rc) http_respond_text(req, (unsigned)rc, "%s", msg);
         if (!i)
             q->request = json_pack("{s:s, s:s, s:I}", "method", http_req_method(req), "uri",
@@ -414,26 +417,6 @@ static int join_shared(gw_t *gw, http_req_t *req, const char *key, const char *t
     return 1;
 }
 
-/* A new group observation is an upstream observation like a device's
- * (hub.c): both count against sse.max_observations, else one client
- * opening observations of many paths takes coap.max_exchanges from
- * everyone. 503 with Retry-After naming the key (as the hub answers). */
-static int too_many_observations(gw_t *gw, http_req_t *req)
-{
-    const cfg_t *c = &gw->cfg;
-    size_t n = (gw->group_obs ? gw_strmap_count(gw->group_obs) : 0) +
-               (gw->hub ? gw_hub_stats(gw->hub)->observations : 0);
-    if (n < c->max_observations) return 0;
-    char secs[16];
-    snprintf(secs, sizeof secs, "%u", ((c->sse_retry_ms ? c->sse_retry_ms : 3000) + 999) / 1000);
-    http_req_set_log(req, NULL, "event stream refused: sse.max_observations");
-    http_req_add_header(req, "Retry-After", secs);
-    http_respond_text(req, 503,
-                      "too many observed targets (sse.max_observations = %u); try again later",
-                      (unsigned)c->max_observations);
-    return 1;
-}
-
 /* q, an observation now taking subscribers, under key (taken). */
 static void share(gq_t *q, char *key)
 {
@@ -451,7 +434,7 @@ static int prepare(gw_t *gw, http_req_t *req, const char *rest, const cfg_group_
                    uint8_t *method, uint32_t *window, char *query, size_t cap)
 {
     const char *slash = strchr(rest, '/');
-    if (!(*g = find_group(gw, rest, slash ? (size_t)(slash - rest) : strlen(rest))))
+    if (!(*g = gw_groups_find_(gw, rest, slash ? (size_t)(slash - rest) : strlen(rest))))
         return http_respond_text(req, 404, "unknown group"), -1;
     if (check_method(gw, req, method)) return -1;
     long w = window_arg(req);
@@ -491,12 +474,17 @@ void gw_groups_serve(gw_t *gw, http_req_t *req, const char *rest, const char *to
     const char *accept = http_req_header(req, "Accept"), *slash = strchr(rest, '/');
     int sse = accept && strstr(accept, "text/event-stream");
     int observe = sse && method == COAP_GET && query_has(http_req_query(req), "observe");
+    /* a group's event stream is one of sse.max_subscribers, as a device's,
+     * checked before anything is sent; a new observation one of
+     * sse.max_observations, else one client opening observations of many
+     * paths takes coap.max_exchanges from everyone (docs/security.md) */
+    if (sse && gw->hub && gw_hub_streams_full(gw->hub, req, NULL, 0)) return;
     char *key = observe ? obs_key(req, rest, query) : NULL;
     if (key && join_shared(gw, req, key, token)) {
         free(key);
         return;
     }
-    if (key && too_many_observations(gw, req)) {
+    if (key && gw->hub && gw_hub_observations_full(gw->hub, req)) {
         free(key);
         return;
     }
@@ -508,6 +496,7 @@ void gw_groups_serve(gw_t *gw, http_req_t *req, const char *rest, const char *to
     }
     q->sse = sse;
     q->observe = observe;
+    if (sse) gw_groups_track_(q);
     http_req_set_log(req, NULL, q->observe ? "group observe" : "group");
     /* nothing is answered before every leg is out: a send failure answers req */
     q->stopping = 1;

@@ -1,10 +1,12 @@
 /*
  * groups_subs.c - the event streams of group requests (groups.c): each
  * subscriber's queue of event text, bounded; the keep-alive comment of a
- * quiet observation; and, after a reload, the end of the streams whose
- * token is no longer valid (docs/discovery.md, docs/security.md).
+ * quiet observation; the count of streams against sse.max_subscribers
+ * (gw_hub.h); and, after a reload, the end of the streams whose token, or
+ * group, is no longer valid (docs/discovery.md, docs/security.md).
  */
 #include "groups_internal.h"
+#include "gw_hub.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,6 +65,7 @@ static long on_pull(void *arg, char *buf, size_t max)
 
 void gw_groups_sub_free_(gsub_t *s)
 {
+    if (s->q->gw->hub) gw_hub_stream_closed(s->q->gw->hub);
     base_list_remove(&s->in_q);
     base_buf_free(&s->out);
     free(s->token);
@@ -88,6 +91,7 @@ gsub_t *gw_groups_add_sub_(gq_t *q, http_req_t *req, const char *token)
         return http_respond_text(req, 503, "cannot open an event stream"), NULL;
     }
     base_list_push_back(&q->subs, &s->in_q);
+    if (q->gw->hub) gw_hub_stream_opened(q->gw->hub); /* one of sse.max_subscribers */
     char retry[40]; /* docs/sse.md: every stream starts with retry: */
     int n = snprintf(retry, sizeof retry, "retry: %u\n\n",
                      q->gw->cfg.sse_retry_ms ? (unsigned)q->gw->cfg.sse_retry_ms : 3000u);
@@ -102,35 +106,98 @@ gsub_t *gw_groups_add_sub_(gq_t *q, http_req_t *req, const char *token)
 
 /* --- a reload --- */
 
+char *gw_groups_sig_(const cfg_group_t *g)
+{
+    base_buf_t b = {0};
+    char port[16];
+    snprintf(port, sizeof port, ":%u", (unsigned)g->port);
+    int err = g->address ? base_buf_append(&b, g->address, strlen(g->address)) ||
+                               base_buf_append(&b, port, strlen(port))
+                         : 0;
+    for (size_t i = 0; !err && !g->address && i < g->members.n; i++)
+        err = base_buf_append(&b, g->members.v[i], strlen(g->members.v[i])) ||
+              base_buf_append(&b, " ", 1);
+    if (err || base_buf_append(&b, "", 1)) {
+        base_buf_free(&b);
+        return NULL;
+    }
+    return (char *)b.data;
+}
+
+void gw_groups_track_(gq_t *q)
+{
+    if (!q->gw->group_streams.next) base_list_init(&q->gw->group_streams);
+    base_list_push_back(&q->gw->group_streams, &q->in_gw);
+}
+
+/* Whether the configuration in force still has q's group as it was, and
+ * allows its address (or each member): 0, else the status of the
+ * `event: error` its streams end with, and why in msg. A member whose
+ * name is being resolved again is not refused for it. */
+static unsigned group_refused(gq_t *q, char *msg, size_t cap)
+{
+    const cfg_group_t *g = gw_groups_find_(q->gw, q->group, strlen(q->group));
+    char *sig = g ? gw_groups_sig_(g) : NULL;
+    int same = sig && !strcmp(sig, q->sig);
+    free(sig);
+    if (!same) return snprintf(msg, cap, "group %s is no longer configured", q->group), 404;
+    for (size_t i = 0; i < (g->address ? 1 : g->members.n); i++) {
+        gw_target_t t;
+        memset(&t, 0, sizeof t);
+        if (gw_groups_leg_target_(q->gw, g, i, "", "", &t, msg, cap) == 403) return 403;
+    }
+    return 0;
+}
+
 typedef struct {
     int (*still_valid)(const char *token, void *arg);
     void *arg;
-    gw_ev_t *error;
-    size_t n;
+    gw_ev_t *revoked; /* event: error 401, made once */
+    size_t n, gone;
 } revoke_t;
 
-static void revoke_obs(const char *key, void *value, void *arg)
+/* Ends s with e (then the stream closes, as the hub's do). */
+static void sub_end(gsub_t *s, const gw_ev_t *e)
 {
-    (void)key;
-    gq_t *q = value;
-    revoke_t *x = arg;
-    for (base_list_t *it = q->subs.next; it != &q->subs; it = it->next) {
-        gsub_t *s = base_list_entry(it, gsub_t, in_q);
-        if (s->ending || x->still_valid(s->token, x->arg)) continue;
-        /* RFC 6750 §3.1, as the hub ends a device's streams (hub.c) */
-        if (!x->error)
-            x->error = gw_ev_error(NULL, 401, "the access token of this stream is no longer valid");
-        if (x->error) sub_push(s, x->error->data, x->error->len);
-        s->ending = 1;
-        http_stream_wake(s->stream);
-        x->n++;
-    }
+    if (e) sub_push(s, e->data, e->len);
+    s->ending = 1;
+    http_stream_wake(s->stream);
 }
 
-size_t gw_groups_revoke(gw_t *gw, int (*still_valid)(const char *token, void *arg), void *arg)
+/* Every stream of q whose group no longer passes, else whose token no
+ * longer does, ends with an error event (RFC 6750 §3.1 for a token, as
+ * the hub ends a device's streams: hub.c). */
+static void revoke_q(gq_t *q, revoke_t *x)
 {
-    revoke_t x = {still_valid, arg, NULL, 0};
-    if (gw->group_obs) gw_strmap_each(gw->group_obs, revoke_obs, &x);
-    gw_ev_unref(x.error);
+    char msg[GW_MSG_MAX];
+    unsigned status = q->ending ? 0 : group_refused(q, msg, sizeof msg);
+    gw_ev_t *refused = status ? gw_ev_error(NULL, status, msg) : NULL;
+    if (status) gw_groups_unshare_(q); /* a new client starts anew, or is refused */
+    for (base_list_t *it = q->subs.next; it != &q->subs; it = it->next) {
+        gsub_t *s = base_list_entry(it, gsub_t, in_q);
+        if (s->ending || q->ending) continue;
+        if (status) {
+            sub_end(s, refused);
+            x->gone++;
+        } else if (!x->still_valid(s->token, x->arg)) {
+            if (!x->revoked) x->revoked = gw_ev_error(NULL, 401, GW_EV_TOKEN_REVOKED);
+            sub_end(s, x->revoked);
+            x->n++;
+        }
+    }
+    gw_ev_unref(refused);
+}
+
+size_t gw_groups_revoke(gw_t *gw, int (*still_valid)(const char *token, void *arg), void *arg,
+                        size_t *gone)
+{
+    revoke_t x = {still_valid, arg, NULL, 0, 0};
+    base_list_t *it, *next;
+    if (gw->group_streams.next)
+        BASE_LIST_FOREACH(it, next, &gw->group_streams) {
+            revoke_q(base_list_entry(it, gq_t, in_gw), &x);
+        }
+    gw_ev_unref(x.revoked);
+    *gone = x.gone;
     return x.n;
 }

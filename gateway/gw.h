@@ -7,6 +7,7 @@
 
 #include "cfg.h"
 #include "coap_client.h"
+#include "base_list.h"
 #include "base_loop.h"
 #include "coap_server.h"
 #include "coap_uri.h"
@@ -111,6 +112,8 @@ typedef struct gw {
     gw_strmap_t *inflight;  /* coalescing: key -> gw_exchange */
     gw_strmap_t *devices;   /* name -> gw_device_t (devices.c) */
     gw_strmap_t *group_obs; /* observations of groups, shared (groups.c); NULL until one */
+    /* group requests with event streams (groups_subs.c): checked on reload */
+    base_list_t group_streams;
     gw_stats_t stats;
     gw_limits_t limits;
     char http_limit_text[96];   /* the 503's text past http.max_connections */

@@ -33,7 +33,13 @@ gw_forward_stats_t gw_forward_stats(const gw_forward_t *fw);
 int gw_forward_incoming(struct gw *gw, http_req_t *req);
 /* /devices/NAME/... of a device held by another gateway: forwarded there
  * (never when `forwarded`), or 503 saying which gateway holds it; returns
- * 1. Returns 0 for any other request (served here). */
-int gw_forward_route(struct gw *gw, http_req_t *req, int forwarded);
+ * 1. Returns 0 for any other request (served here). token: the request's
+ * bearer token (NULL: none), which a relayed event stream keeps. */
+int gw_forward_route(struct gw *gw, http_req_t *req, int forwarded, const char *token);
+/* After a reload: every relayed event stream whose token is no longer
+ * valid gets `event: error` 401 after its last whole event and ends, as
+ * the hub's streams (gw_hub_revoke). Returns how many. NULL: none. */
+size_t gw_forward_revoke(gw_forward_t *fw, int (*still_valid)(const char *token, void *arg),
+                         void *arg);
 
 #endif

@@ -13,9 +13,13 @@
  * (text/event-stream with ?observe). token: the request's bearer token
  * (NULL: none), which its event stream keeps (gw_groups_revoke). */
 void gw_groups_serve(gw_t *gw, http_req_t *req, const char *rest, const char *token);
-/* After a reload: the group observations' streams whose token (the one
- * given to gw_groups_serve) is no longer valid end with an error event
- * 401. Returns how many. */
-size_t gw_groups_revoke(gw_t *gw, int (*still_valid)(const char *token, void *arg), void *arg);
+/* After a reload: every group event stream (with or without ?observe)
+ * whose token (the one given to gw_groups_serve) is no longer valid ends
+ * with an error event 401; one whose group is no longer configured as it
+ * was (removed, another address or other members) with 404, one whose
+ * group address or a member the target allowlist no longer allows with
+ * 403. Returns how many ended for their token; *gone: for their group. */
+size_t gw_groups_revoke(gw_t *gw, int (*still_valid)(const char *token, void *arg), void *arg,
+                        size_t *gone);
 
 #endif

@@ -12,7 +12,7 @@
 typedef struct gw_hub gw_hub_t;
 
 typedef struct {
-    uint64_t subscribers;          /* streams open now */
+    uint64_t subscribers;          /* streams open now, groups' included */
     uint64_t observations;         /* upstream observations now */
     uint64_t events;               /* events formatted (once each) */
     uint64_t dropped;              /* events a slow subscriber lost */
@@ -69,6 +69,19 @@ size_t gw_hub_revoke(gw_hub_t *hub, int (*still_valid)(const char *token, void *
  * {"target":...,"status":503,...}. */
 void gw_hub_subscribe(gw_hub_t *hub, http_req_t *req, const gw_target_t *targets, size_t n,
                       const char *token, const char *last_id);
+
+/* Event streams the hub does not serve (a group's, groups.c) count
+ * against sse.max_subscribers too, and in the stats: before opening one,
+ * gw_hub_streams_full (1: req got the hub's 503, counted in
+ * refused_subscribers; targets, n name it in the request line, or NULL,
+ * 0); then gw_hub_stream_opened, and gw_hub_stream_closed when it ends. */
+int gw_hub_streams_full(gw_hub_t *hub, http_req_t *req, const gw_target_t *targets, size_t n);
+void gw_hub_stream_opened(gw_hub_t *hub);
+void gw_hub_stream_closed(gw_hub_t *hub);
+/* A new group observation beyond sse.max_observations (the hub's and the
+ * groups' together): 1 when req got the hub's 503, counted in
+ * refused_observations. */
+int gw_hub_observations_full(gw_hub_t *hub, http_req_t *req);
 
 const gw_hub_stats_t *gw_hub_stats(const gw_hub_t *hub);
 

@@ -48,5 +48,7 @@ uint64_t gw_ev_epoch(void);
 /* `event: error` with {"target":..., "status":..., "message":...}; without
  * target (NULL) it is about the whole stream. */
 gw_ev_t *gw_ev_error(const char *target, unsigned status, const char *message);
+/* The message of the 401 that ends a stream whose token a reload revoked. */
+#define GW_EV_TOKEN_REVOKED "the access token of this stream is no longer valid"
 
 #endif

@@ -383,12 +383,7 @@ void gw_hub_subscribe(gw_hub_t *hub, http_req_t *req, const gw_target_t *targets
 {
     uint32_t value;
     const gw_hub_limit_t *l;
-    if (hub->stats.subscribers >= hub->p.max_subscribers) {
-        hub->stats.refused_subscribers++;
-        gw_hub_refuse_(hub, req, targets, n, "too many event streams open", "sse.max_subscribers",
-                       hub->p.max_subscribers);
-        return;
-    }
+    if (gw_hub_streams_full(hub, req, targets, n)) return;
     if ((l = gw_hub_none_fits_(hub, targets, n, &value))) {
         gw_hub_count_refusal_(hub, l);
         gw_hub_refuse_(hub, req, targets, n, l->what, l->key, value);
@@ -458,7 +453,7 @@ size_t gw_hub_revoke(gw_hub_t *hub, int (*still_valid)(const char *token, void *
         sub_t *s = sub_of(it);
         if (s->ending || still_valid(s->token, arg)) continue;
         /* RFC 6750 §3.1: the token is no longer valid (never repeated here) */
-        if (!e) e = gw_ev_error(NULL, 401, "the access token of this stream is no longer valid");
+        if (!e) e = gw_ev_error(NULL, 401, GW_EV_TOKEN_REVOKED);
         sub_end(s, e);
         n++;
     }

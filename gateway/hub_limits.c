@@ -39,6 +39,37 @@ const gw_hub_limit_t *gw_hub_target_limit_(const gw_hub_t *hub, const gw_target_
     return NULL;
 }
 
+/* sse.max_subscribers counts every event stream: the hub's and the groups'
+ * (groups.c). 1 when n streams are open already: req got 503, counted. */
+int gw_hub_streams_full(gw_hub_t *hub, http_req_t *req, const gw_target_t *targets, size_t n)
+{
+    if (hub->stats.subscribers < hub->p.max_subscribers) return 0;
+    hub->stats.refused_subscribers++;
+    gw_hub_refuse_(hub, req, targets, n, "too many event streams open", "sse.max_subscribers",
+                   hub->p.max_subscribers);
+    return 1;
+}
+
+void gw_hub_stream_opened(gw_hub_t *hub)
+{
+    hub->stats.subscribers++;
+}
+
+void gw_hub_stream_closed(gw_hub_t *hub)
+{
+    hub->stats.subscribers--;
+}
+
+/* A new group observation (groups.c) is one more upstream observation. */
+int gw_hub_observations_full(gw_hub_t *hub, http_req_t *req)
+{
+    size_t groups = hub->gw->group_obs ? gw_strmap_count(hub->gw->group_obs) : 0;
+    if (hub->stats.observations + groups < hub->p.max_observations) return 0;
+    gw_hub_count_refusal_(hub, &observations);
+    gw_hub_refuse_(hub, req, NULL, 0, observations.what, observations.key, hub->p.max_observations);
+    return 1;
+}
+
 void gw_hub_count_refusal_(gw_hub_t *hub, const gw_hub_limit_t *l)
 {
     if (l == &per_target)

@@ -15,6 +15,7 @@
 #include "gw_coaps.h"
 #include "gw_config.h"
 #include "gw_dtls.h"
+#include "gw_forward.h"
 #include "gw_groups.h"
 #include "gw_hub.h"
 #include "gw_ids.h"
@@ -285,9 +286,13 @@ void gw_reload(gw_t *gw)
         gw_hub_set_params(gw->hub, &limits);
     }
     /* New requests see the new tokens at once; open streams are checked here */
-    size_t revoked = gw->hub ? gw_hub_revoke(gw->hub, gw_auth_still_valid, gw) : 0;
-    revoked += gw_groups_revoke(gw, gw_auth_still_valid, gw);
+    size_t gone, revoked = gw->hub ? gw_hub_revoke(gw->hub, gw_auth_still_valid, gw) : 0;
+    revoked += gw_groups_revoke(gw, gw_auth_still_valid, gw, &gone);
+    revoked += gw_forward_revoke(gw->forward, gw_auth_still_valid, gw); /* relayed streams */
     if (revoked) gw_log(CFG_LOG_INFO, "reload: %zu event stream(s) closed: token revoked", revoked);
+    if (gone)
+        gw_log(CFG_LOG_INFO, "reload: %zu event stream(s) closed: group removed or not allowed",
+               gone);
     gw_log(CFG_LOG_INFO,
            "configuration reloaded: %zu devices, %zu allowed targets, %zu allowed origins, %zu "
            "tokens, %zu credentials, %zu DTLS identities",

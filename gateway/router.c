@@ -283,7 +283,7 @@ static void route(gw_t *gw, http_req_t *req, int again)
         return;
     }
     if (gw_target_path(path)) {
-        if (gw_forward_route(gw, req, forwarded)) return; /* its session is elsewhere */
+        if (gw_forward_route(gw, req, forwarded, token)) return; /* its session is elsewhere */
         gw_target_t t;
         if (gw_target_resolve(gw, req, &t)) return;
         if (get && wants_events(req))

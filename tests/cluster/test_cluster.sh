@@ -20,7 +20,9 @@
 #   - with two more instances (127.0.0.10, .11) behind a second HAProxy: a
 #     relayed event stream whose client reads nothing ends at the 1 MiB
 #     cap, and an instance drains after SIGTERM (HAProxy takes it out, the
-#     request in flight on it finishes, no request fails).
+#     request in flight on it finishes, no request fails);
+#   - an instance with tokens (127.0.0.13): a reload that removes a token
+#     ends the streams it relays for it (event: error 401), as the hub's.
 # Prints the figures (failover time, failures, reconnection times).
 if [ -z "${COAPGW_IN_NETNS:-}" ]; then
     if ! unshare -n true 2>/dev/null; then
@@ -416,6 +418,57 @@ PY
 }
 check "a relayed event stream whose client reads nothing is ended at 1 MiB unsent (logged); a reader beside it goes on; the instance stays healthy" relay_cap
 stop secbig
+
+# --- a relayed event stream is checked at a reload, as the hub's are ---
+# instance 6 (127.0.0.13) takes tokens (from a file of its own, so that a
+# reload changes them) and relays sec2's streams from instance 2
+IP+=(127.0.0.13)
+tokens6() { # tokens6 TOKEN...: instance 6's configuration with these (read) tokens
+    local t list=
+    for t in "$@"; do list="$list${list:+, }{ \"token\": \"$t\", \"scope\": \"read\" }"; done
+    python3 - "$TMP/gw.json" "$TMP/gw6.json" "[$list]" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["tokens"] = json.loads(sys.argv[3])
+json.dump(c, open(sys.argv[2], "w"))
+PY
+}
+tokens6 gone-token-0123456789 kept-token-0123456789
+start gw6 "$BUILD/coapgw" --config "$TMP/gw6.json" --set "http.listen=${IP[6]}:8080" \
+    --set "coap.listen=${IP[6]}:5683" --set "coap.listen_dtls=${IP[6]}:5684"
+wait_for "coapgw 6" curl -sf "$(url 6)/readyz"
+relayed_revoked() {
+    local gone kept t0 alive=no
+    curl -s -N -m 12 -H 'Accept: text/event-stream' -H 'Authorization: Bearer gone-token-0123456789' \
+        "$(url 6)/devices/sec2/sensors/temperature" >"$TMP/gone.sse" &
+    gone=$!
+    curl -s -N -m 12 -H 'Accept: text/event-stream' -H 'Authorization: Bearer kept-token-0123456789' \
+        "$(url 6)/devices/sec2/sensors/temperature" >"$TMP/kept.sse" &
+    kept=$!
+    within 5 eval '[ "$(grep -c "^data:" "$TMP/gone.sse")" -ge 3 ]' || { head -5 "$TMP/gone.sse"; return 1; }
+    tokens6 kept-token-0123456789
+    t0=$SECONDS
+    kill -HUP "$PID_gw6"
+    wait "$gone" || true
+    local took=$((SECONDS - t0))
+    kill -0 "$kept" 2>/dev/null && alive=yes
+    wait "$kept" || true
+    echo "  the stream of the removed token ended $took s after the reload: $(tail -c 120 "$TMP/gone.sse" | tr '\n' ' ')"
+    echo "  the kept token's stream still open: $alive ($(grep -c '^data:' "$TMP/kept.sse") events)"
+    # every event of the ended stream is whole (the relay cut between
+    # events), the last the error; the kept one has none
+    python3 - "$TMP/gone.sse" <<'PY' || return 1
+import json, sys
+events = open(sys.argv[1]).read().split("\n\n")
+assert events[-1] == "", "the stream ends inside an event: %r" % events[-1]
+data = [json.loads(l[5:]) for e in events[:-1] for l in e.split("\n") if l.startswith("data:")]
+assert events[-2].startswith("event: error") and data[-1]["status"] == 401, events[-2]
+PY
+    [ "$took" -le 5 ] && [ "$alive" = yes ] && ! grep -q '^event: error' "$TMP/kept.sse" &&
+        grep -q 'reload: 1 event stream(s) closed: token revoked' "$TMP/gw6.log"
+}
+check "SIGHUP removing a token: a stream relayed from the owner ends at once with event: error 401 after whole events (logged); one with a kept token goes on" relayed_revoked
+stop gw6
 
 # --- an instance that drains after SIGTERM, behind HAProxy ---
 start slowdev "$BUILD/coapgw-sim" --listen 127.0.0.13:5783 --slow-ms 600 \
