@@ -18,7 +18,8 @@
 #   (c) coapgw, HTTP GET answered from the cache
 #   (d) coapgw, CoAP request with Proxy-Uri forwarded to HTTP (origin: mhd_hello)
 #   (e) coapgw, one SSE event delivered to one subscriber, shape B
-#       (100 targets x SSE_SUBS/100 subscribers)
+#       (100 targets x SSE_SUBS/100 subscribers; SSE_TARGETS=1: shape A,
+#       one target x SSE_SUBS)
 #   (f) the engine answering a CoAP GET (bench/coap_hello)
 #   (g) anchor: libcoap's coap-server-notls answering a CoAP GET
 # Prints instructions per operation and the ratio to its anchor; writes
@@ -33,6 +34,7 @@ cd "$(dirname "$0")/.."
 N=${1:-2000}
 BUILD=${BUILD_DIR:-build}
 SSE_SUBS=${SSE_SUBS:-1000}
+SSE_TARGETS=${SSE_TARGETS:-100}
 CASES=${CASES:-abcdefg}
 want() { [[ $CASES == *"$1"* ]]; }
 for t in valgrind callgrind_control curl; do
@@ -180,7 +182,7 @@ if want c || want e; then
         # streams (hence fewer handshakes at a time, and the long header
         # deadline above)
         SUBWAIT=$((60 + SSE_SUBS / 50))
-        "$BUILD/sse_load" sub -d $((60 + SUBWAIT)) -w 5 -g 3 -c "$SUBWAIT" -b 50 -n 100 127.0.0.1 "$GP" \
+        "$BUILD/sse_load" sub -d $((60 + SUBWAIT)) -w 5 -g 3 -c "$SUBWAIT" -b 50 -n "$SSE_TARGETS" 127.0.0.1 "$GP" \
             "/devices/sse/t/%d" "$SSE_SUBS" \
             >"$TMP/e.out" 2>&1 &
         SUBPID=$!
@@ -200,9 +202,11 @@ if want c || want e; then
         E1=$(events)
         dump c get "http://127.0.0.1:$GP/healthz"
         # coapgw_sse_events_total counts notifications turned into events (once
-        # per target); each reaches the target's SSE_SUBS/100 subscribers
-        EV=$(((E1 - E0) * SSE_SUBS / 100))
-        result e "coapgw SSE, one event to one subscriber (shape B)" "$EV" "$(total c)"
+        # per target); each reaches the target's SSE_SUBS/SSE_TARGETS subscribers
+        EV=$(((E1 - E0) * SSE_SUBS / SSE_TARGETS))
+        SHAPE=B
+        [ "$SSE_TARGETS" != 1 ] || SHAPE=A
+        result e "coapgw SSE, one event to one subscriber (shape $SHAPE)" "$EV" "$(total c)"
     fi
     [ -z "${SUBPID:-}" ] || kill "$SUBPID" 2>/dev/null || true
     kill "$CG_PID"

@@ -48,18 +48,23 @@ static void sub_drop_oldest(sub_t *s)
 
 /* The queue limit counts events waiting, not the one partly sent: that
  * one must finish (a half event would corrupt the stream), so it has a
- * slot of its own and queue_len 1 works too. */
-static void sub_push(sub_t *s, gw_ev_t *e)
+ * slot of its own and queue_len 1 works too. now: the loop's time, read
+ * once per fan-out rather than once per subscriber (issue #19). */
+static void sub_push_at(sub_t *s, gw_ev_t *e, uint64_t now)
 {
-    gw_hub_t *hub = s->hub;
     if (!e || s->ending) return;
     uint32_t waiting = s->count - (s->off ? 1 : 0);
     if (waiting == s->slots - 1 || (s->count == s->cap && sub_grow(s))) sub_drop_oldest(s);
     e->refs++;
-    s->last_push = base_loop_now(hub->gw->loop);
+    s->last_push = now;
     s->q[(s->head + s->count) % s->cap] = e;
     s->count++;
     http_stream_wake(s->stream);
+}
+
+static void sub_push(sub_t *s, gw_ev_t *e)
+{
+    sub_push_at(s, e, base_loop_now(s->hub->gw->loop));
 }
 
 static long sub_pull(void *arg, char *buf, size_t max)
@@ -140,10 +145,40 @@ static void sub_drop_target(sub_t *s, obs_t *o)
 
 /* --- observations --- */
 
+static link_t *link_of(base_list_t *node)
+{
+    return base_list_entry(node, link_t, in_obs);
+}
+
+/* Each write to a subscriber is a system call that walks much of the
+ * kernel's memory, so the next subscribers' structures are out of the
+ * cache when their turn comes: a chain of dependent misses each (the link,
+ * the sub, its ring and its stream), about 6 % of a write's CPU time
+ * with 10,000 streams (issue #19). They are fetched during the writes before
+ * theirs, one link of the chain per write: the sub after next's address
+ * is read from its link fetched a write earlier, the next sub's ring and
+ * stream from the sub fetched a write earlier. */
+static void fan_out_prefetch(base_list_t *head, base_list_t *n1)
+{
+    if (n1 == head) return;
+    const sub_t *s1 = link_of(n1)->sub;
+    __builtin_prefetch(s1->q);
+    __builtin_prefetch(s1->stream);
+    __builtin_prefetch((const char *)s1->stream + 64);
+    base_list_t *n2 = n1->next;
+    if (n2 == head) return;
+    __builtin_prefetch(link_of(n2)->sub);
+    __builtin_prefetch(n2->next);
+}
+
 static void fan_out(obs_t *o, gw_ev_t *e)
 {
+    uint64_t now = base_loop_now(o->hub->gw->loop);
     base_list_t *it, *next;
-    BASE_LIST_FOREACH(it, next, &o->links) sub_push(base_list_entry(it, link_t, in_obs)->sub, e);
+    BASE_LIST_FOREACH(it, next, &o->links) {
+        fan_out_prefetch(&o->links, next);
+        sub_push_at(link_of(it)->sub, e, now);
+    }
 }
 
 static void obs_free(obs_t *o)
@@ -472,7 +507,7 @@ static void on_keepalive(base_loop_t *loop, base_loop_timer_t *t, void *arg)
     base_list_t *it, *next;
     BASE_LIST_FOREACH(it, next, &hub->subs) {
         sub_t *s = sub_of(it);
-        if (!s->count && now - s->last_push >= hub->p.keepalive_ms) sub_push(s, hub->ka_ev);
+        if (!s->count && now - s->last_push >= hub->p.keepalive_ms) sub_push_at(s, hub->ka_ev, now);
     }
     base_loop_timer_arm_in(t, hub->p.keepalive_ms / 4 + 1);
 }
