@@ -535,6 +535,45 @@ START_TEST(small_request_not_held)
 }
 END_TEST
 
+/* A held upload whose connection fails (refused) ends with it at once,
+ * not at the end of its wait; one cancelled while held ends too. */
+START_TEST(held_upload_ends_with_its_connection)
+{
+    coap_tcp_params_t p = plain;
+    p.connect_timeout_ms = 8000; /* the wait: 2 s at most */
+    fake_t f;
+    fake_open(&f);
+    fake_close(&f); /* nothing listens there now */
+    coap_ep_t *c = client_open(&p);
+    fill_body(3000);
+    memset(&res, 0, sizeof res);
+    uint64_t t0 = coap_ep_now(c);
+    fake_request(&f, c, 3000);
+    run(c, c, &res.done, 3000);
+    ck_assert_int_eq(res.done, 1);
+    ck_assert_int_eq(res.err, COAP_ERR_UNREACHABLE);
+    ck_assert_uint_lt(coap_ep_now(c) - t0, 1500);
+    coap_ep_free(c);
+
+    fake_open(&f); /* listening, but silent: the upload is held */
+    c = client_open(&p);
+    memset(&res, 0, sizeof res);
+    char uri[64];
+    snprintf(uri, sizeof uri, "coap+tcp://127.0.0.1:%u/big", coap_addr_port(&f.a));
+    int err;
+    coap_req_t *req = coap_req_new(c, COAP_PUT, uri, &f.a, &err);
+    coap_req_set_payload(req, body, 3000);
+    ck_assert_int_eq(coap_req_send(req, on_resp, &res), COAP_OK);
+    coap_msg_t m;
+    ck_assert_int_eq(fake_next(&f, c, &m, 100), 0);
+    coap_req_cancel(req);
+    ck_assert_int_eq(res.err, COAP_ERR_CANCELLED);
+    ck_assert_int_eq(fake_next(&f, c, &m, 300), 0); /* and nothing leaves later */
+    coap_ep_free(c);
+    fake_close(&f);
+}
+END_TEST
+
 /* The client role's checks: a BERT block from a server whose CSM did not
  * announce Block-Wise-Transfer, and a non-final BERT block that is no
  * whole number of units, both end the transfer (COAP_ERR_BLOCK). */
@@ -575,6 +614,7 @@ int main(void)
     tcase_add_test(tc, first_upload_after_csm);
     tcase_add_test(tc, upload_wait_is_bounded);
     tcase_add_test(tc, small_request_not_held);
+    tcase_add_test(tc, held_upload_ends_with_its_connection);
     tcase_add_test(tc, client_refuses_bad_bert);
     tcase_add_test(tc, szx7_over_udp_is_bad_request);
     suite_add_tcase(su, tc);
