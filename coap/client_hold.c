@@ -1,12 +1,12 @@
 /*
  * client_hold.c - an upload held for the peer's CSM on a new CoAP-over-TCP
  * connection. RFC 8323 §3.3 lets the initiator send before the acceptor's
- * CSM arrives, but warns that the CSM "might indicate capabilities that
- * impact how the connection initiator is expected to communicate": its
- * Block-Wise-Transfer option allows BERT (§6). An upload's block size is
- * chosen at its first block and never grows (RFC 7959 §2.3; libcoap 4.3.1
- * drops its answer to an upload that grows to BERT), so one whose first
- * block left before the CSM would go in 1024-byte blocks throughout. Such
+ * CSM arrives, and warns that the CSM may change how it is expected to
+ * talk: its Block-Wise-Transfer option allows BERT (§6). An upload's
+ * block size is chosen at its first block and never grows (RFC 7959 §2.3;
+ * libcoap 4.3.1 drops its answer to an upload that grows to BERT), so one
+ * whose first block left before the CSM would go in 1024-byte blocks
+ * throughout. Such
  * a request (a body of more than one block, BERT not ruled out) waits
  * until the CSM is in, or for the transport's bound (csm_wait) at most,
  * and then starts as any other; a smaller one never waits.

@@ -179,9 +179,9 @@ uint32_t coap_tcp_bert_message_(const coap_transport_t *tr, const coap_addr_t *p
     return c->peer_max < t->p.max_message ? c->peer_max : t->p.max_message;
 }
 
-/* §3.3: "the connection initiator MAY send additional messages after its
- * initial CSM without waiting to receive the connection acceptor's CSM":
- * may, so an upload whose block size hangs on it waits for it, at most a
+/* §3.3: the initiator may send more after its own CSM without waiting for
+ * the acceptor's; it need not, so an upload whose block size hangs on
+ * that CSM (Block-Wise-Transfer: BERT, §6) waits for it, at most a
  * quarter of connect_timeout_ms from the connection's start (2.5 s by
  * default: a live peer's CSM follows its accept, or the TLS handshake,
  * within a few round trips); the rest of connect_timeout_ms is left to a
