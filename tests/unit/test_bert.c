@@ -24,8 +24,9 @@
 static uint8_t body[BODY_MAX];
 static size_t body_len;
 
-/* What the server saw: handler calls and the largest Block2 SZX asked. */
-static int gets, max_b2_szx;
+/* What the server saw: handler calls, the largest Block2 SZX asked and
+ * the Block1 SZX of an upload's last block. */
+static int gets, max_b2_szx, b1_szx;
 
 static void h_big(coap_server_t *srv, const coap_server_request_t *req, void *arg)
 {
@@ -34,6 +35,7 @@ static void h_big(coap_server_t *srv, const coap_server_request_t *req, void *ar
     coap_block_info_t b;
     if (coap_block_get_bert(req->msg, COAP_OPT_BLOCK2, &b, 1) == 1 && b.szx > max_b2_szx)
         max_b2_szx = b.szx;
+    b1_szx = coap_block_get_bert(req->msg, COAP_OPT_BLOCK1, &b, 1) == 1 ? b.szx : -1;
     if (req->method == COAP_PUT) { /* the whole upload, echoed */
         r.code = COAP_CHANGED;
         r.payload = req->payload;
@@ -272,6 +274,29 @@ START_TEST(max_message_bounds_units)
 }
 END_TEST
 
+/* A peer whose Max-Message-Size leaves room for one unit (1152, the base
+ * value) gets an upload in RFC 7959 blocks of 1024 (SZX 6), not one-unit
+ * BERT blocks, which libcoap 4.3.1 takes for the whole body. */
+START_TEST(one_unit_uploads_without_bert)
+{
+    coap_tcp_params_t small = plain;
+    small.max_message = 1152;
+    server_t s;
+    server_open(&s, &small);
+    coap_ep_t *c = client_open(&plain);
+    fill_body(5000);
+    exchange(c, &s, COAP_PUT, -1);
+    ck_assert_int_eq(res.code, COAP_CHANGED);
+    check_blocks(1, 5, 1024, 5000 - 4096);
+    ck_assert_int_eq(b1_szx, 6);
+    exchange(c, &s, COAP_PUT, -1); /* the same over the open connection */
+    check_blocks(1, 5, 1024, 5000 - 4096);
+    ck_assert_int_eq(b1_szx, 6);
+    coap_ep_free(c);
+    server_close(&s);
+}
+END_TEST
+
 /* An upload in BERT blocks counts against max_upload like any other:
  * 4.13 with Size1 once its blocks pass it (RFC 7959 §2.9.3). */
 START_TEST(bert_upload_bounded)
@@ -310,6 +335,7 @@ START_TEST(first_upload_after_csm)
             check_blocks(1, 64, 1024, 1024);
         else
             check_blocks(1, 10, 7168, 1024); /* 9 of 7 units and 1 */
+        ck_assert_int_eq(b1_szx, side ? 6 : COAP_BLOCK_BERT);
         coap_ep_free(c);
         server_close(&s);
     }
@@ -577,6 +603,7 @@ int main(void)
     tcase_add_test(tc, one_side_does_not_announce);
     tcase_add_test(tc, max_message_bounds_units);
     tcase_add_test(tc, bert_upload_bounded);
+    tcase_add_test(tc, one_unit_uploads_without_bert);
     tcase_add_test(tc, first_upload_after_csm);
     tcase_add_test(tc, upload_wait_is_bounded);
     tcase_add_test(tc, small_request_not_held);
