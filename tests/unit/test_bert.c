@@ -422,18 +422,25 @@ static coap_req_t *fake_request(fake_t *f, coap_ep_t *c, const char *path, size_
     return req;
 }
 
+/* A fake server, and a client whose connect_timeout_ms is connect_ms (it
+ * waits a quarter of that for a CSM), with 3000 bytes of body to send. */
+static coap_ep_t *fake_pair(fake_t *f, uint32_t connect_ms)
+{
+    coap_tcp_params_t p = plain;
+    p.connect_timeout_ms = connect_ms;
+    fake_open(f);
+    fill_body(3000);
+    memset(&res, 0, sizeof res);
+    return client_open(&p);
+}
+
 /* A peer whose CSM does not come: the upload waits a quarter of
  * connect_timeout_ms (200 ms here), then goes in 1024-byte blocks, which
  * it keeps when a CSM announcing BERT arrives after all (RFC 7959 §2.3). */
 START_TEST(upload_wait_is_bounded)
 {
-    coap_tcp_params_t p = plain;
-    p.connect_timeout_ms = 800;
     fake_t f;
-    fake_open(&f);
-    coap_ep_t *c = client_open(&p);
-    fill_body(3000);
-    memset(&res, 0, sizeof res);
+    coap_ep_t *c = fake_pair(&f, 800);
     uint64_t t0 = coap_ep_now(c);
     fake_request(&f, c, "/big", body_len, &res);
     coap_msg_t m;
@@ -470,15 +477,10 @@ END_TEST
  * Block-Wise-Transfer: 1024-byte blocks), long before its bound. */
 START_TEST(small_request_not_held)
 {
-    coap_tcp_params_t p = plain;
-    p.connect_timeout_ms = 8000; /* the wait: 2 s at most */
     fake_t f;
-    fake_open(&f);
-    coap_ep_t *c = client_open(&p);
-    fill_body(3000);
+    coap_ep_t *c = fake_pair(&f, 8000); /* the wait: 2 s at most */
     result_t *small = calloc(1, sizeof *small);
     ck_assert_ptr_nonnull(small);
-    memset(&res, 0, sizeof res);
     uint64_t t0 = coap_ep_now(c);
     fake_request(&f, c, "/big", 3000, &res); /* held */
     fake_request(&f, c, "/small", 500, small);
@@ -505,14 +507,9 @@ END_TEST
  * not at the end of its wait; one cancelled while held ends too. */
 START_TEST(held_upload_ends_with_its_connection)
 {
-    coap_tcp_params_t p = plain;
-    p.connect_timeout_ms = 8000; /* the wait: 2 s at most */
     fake_t f;
-    fake_open(&f);
-    fake_close(&f); /* nothing listens there now */
-    coap_ep_t *c = client_open(&p);
-    fill_body(3000);
-    memset(&res, 0, sizeof res);
+    coap_ep_t *c = fake_pair(&f, 8000); /* the wait: 2 s at most */
+    fake_close(&f);                     /* nothing listens there now */
     uint64_t t0 = coap_ep_now(c);
     fake_request(&f, c, "/big", 3000, &res);
     run(c, c, &res.done, 3000);
@@ -521,9 +518,7 @@ START_TEST(held_upload_ends_with_its_connection)
     ck_assert_uint_lt(coap_ep_now(c) - t0, 1500);
     coap_ep_free(c);
 
-    fake_open(&f); /* listening, but silent: the upload is held */
-    c = client_open(&p);
-    memset(&res, 0, sizeof res);
+    c = fake_pair(&f, 8000); /* listening, but silent: the upload is held */
     coap_req_t *req = fake_request(&f, c, "/big", 3000, &res);
     coap_msg_t m;
     ck_assert_int_eq(fake_next(&f, c, &m, 100), 0);
