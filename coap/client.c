@@ -203,13 +203,19 @@ static size_t request_overhead(const coap_req_t *req);
  * only: RFC 7959 §2.3 lets a client's blocks shrink at the server's word,
  * never grow (libcoap 4.3.1 drops its answer to an upload that grows to
  * BERT), so an upload whose first block went before the peer's CSM was in
- * stays at 1024 bytes. */
+ * (held no longer than the transport's bound: client_hold.c) stays at
+ * 1024 bytes. */
 static size_t b1_block_bytes(coap_req_t *req)
 {
     unsigned units = 0;
     int may = req->b1_off == 0 ? req->b1_szx >= 6 : req->b1_szx == COAP_BLOCK_BERT;
     if (!req->no_bert && may)
         units = coap_ep_bert_units_(req->ep, &req->peer->addr, request_overhead(req));
+    /* a peer whose Max-Message-Size leaves one unit (1152: the base
+     * value) gains nothing from BERT, and libcoap 4.3.1 answers the first
+     * one-unit BERT block of an upload 2.01 as if it were the whole body:
+     * SZX 6 carries the same 1024 bytes */
+    if (units < 2 && req->b1_off == 0) units = 0;
     if (units) {
         req->b1_szx = COAP_BLOCK_BERT;
         return (size_t)units * COAP_BERT_UNIT;
@@ -365,11 +371,8 @@ static size_t request_overhead(const coap_req_t *req)
     return n;
 }
 
-int coap_req_send(coap_req_t *req, coap_resp_cb cb, void *arg)
+int coap_req_start_(coap_req_t *req)
 {
-    req->cb = cb;
-    req->arg = arg;
-    if (req->observe && req->method != COAP_GET && req->method != COAP_FETCH) req->observe = 0;
     /* RFC 8323 §5.3.1: blocks that fit the peer's Max-Message-Size, so a
      * body too large for one message goes block-wise */
     unsigned fit = coap_ep_fit_szx_(req->ep, &req->peer->addr, request_overhead(req));
@@ -379,6 +382,22 @@ int coap_req_send(coap_req_t *req, coap_resp_cb cb, void *arg)
         req->b1_szx = req->szx;
     }
     req->b2_szx = req->szx;
+    coap_msg_t m;
+    int rc = build(req, &m);
+    /* A new request does not overtake those already waiting for a slot
+     * (e.g. one started from a callback just as a slot came free). */
+    if (!rc && req->peer->wait_head)
+        enqueue(req);
+    else if (!rc)
+        rc = coap_req_transmit_(req);
+    return rc;
+}
+
+int coap_req_send(coap_req_t *req, coap_resp_cb cb, void *arg)
+{
+    req->cb = cb;
+    req->arg = arg;
+    if (req->observe && req->method != COAP_GET && req->method != COAP_FETCH) req->observe = 0;
     int rc = req->ep->closing ? COAP_ERR_CANCELLED : admit(req);
     if (!rc) rc = assign_token(req);
     if (rc) {
@@ -386,15 +405,9 @@ int coap_req_send(coap_req_t *req, coap_resp_cb cb, void *arg)
         return rc;
     }
     /* The header promises: a request that cannot start is freed without a
-     * callback. So the first step is built here, where failing is cheap. */
-    coap_msg_t m;
-    rc = build(req, &m);
-    /* A new request does not overtake those already waiting for a slot
-     * (e.g. one started from a callback just as a slot came free). */
-    if (!rc && req->peer->wait_head)
-        enqueue(req);
-    else if (!rc)
-        rc = coap_req_transmit_(req);
+     * callback. So the first step is built here, where failing is cheap
+     * (for one held for the peer's CSM: when it is released). */
+    if (!coap_req_hold_(req)) rc = coap_req_start_(req);
     if (rc) {
         detach(req);
         req_free(req);
@@ -430,6 +443,7 @@ static void detach(coap_req_t *req)
     coap_b2win_stop_(req);
     coap_notif_stop_(req);
     if (req->state == REQ_QUEUED) unqueue(req);
+    if (req->state == REQ_HELD) coap_req_unhold_(req);
     if (req->tx) coap_ep_tx_cancel(ep, req->tx);
     req->tx = NULL;
     coap_ep_timer_disarm_(ep, &req->tmr);
@@ -537,6 +551,7 @@ void coap_client_attach_(coap_ep_t *ep)
         .match = coap_client_match_,
         .deliver = coap_client_deliver_,
         .unreachable = client_unreachable,
+        .ready = coap_client_ready_,
         .shutdown = client_shutdown,
     };
     coap_ep_set_response_role_(ep, &role);

@@ -21,11 +21,13 @@ typedef struct {
  * notifications came meanwhile (the observation is alive). */
 enum { REREG_NONE, REREG_WAITING, REREG_HEARD };
 
-enum { REQ_NEW, REQ_QUEUED, REQ_WAIT_ACK, REQ_WAIT_RESP, REQ_OBSERVING, REQ_DONE };
+/* REQ_HELD: waiting for the peer's CSM (client_hold.c), before NSTART */
+enum { REQ_NEW, REQ_HELD, REQ_QUEUED, REQ_WAIT_ACK, REQ_WAIT_RESP, REQ_OBSERVING, REQ_DONE };
 
 struct coap_req {
     base_hnode_t hn; /* ep->exchanges, by token */
     ep_timer_t tmr;  /* exchange timeout, or Observe re-registration */
+    ep_timer_t hold; /* REQ_HELD: the most it waits for the peer's CSM */
     coap_ep_t *ep;
     coap_peer_t *peer;
     struct coap_req *wait_next;
@@ -102,6 +104,9 @@ struct coap_req {
 };
 
 /* client.c */
+/* The first step: block sizes from what the peer takes now, then sent, or
+ * queued behind NSTART. COAP_OK, or an error (the caller ends req). */
+int coap_req_start_(coap_req_t *req);
 /* Sends the current step, or queues it behind NSTART. Returns COAP_OK, or
  * an error with req untouched otherwise: the caller ends it. */
 int coap_req_transmit_(coap_req_t *req);
@@ -137,6 +142,15 @@ void coap_group_free_(coap_req_t *req);
  * fetch in flight. */
 int coap_notif_step_(coap_req_t *req, const coap_msg_t *m, const coap_block_info_t *b);
 void coap_notif_stop_(coap_req_t *req);
+
+/* client_hold.c: an upload held for the peer's CSM on a new connection
+ * (RFC 8323 §3.3, so that it may use BERT, §6). hold returns 1 when req
+ * now waits (REQ_HELD; coap_req_start_ follows), 0 when it need not;
+ * unhold takes it out (req is ending); ready starts every request held
+ * for peer (the role's entry). */
+int coap_req_hold_(coap_req_t *req);
+void coap_req_unhold_(coap_req_t *req);
+void coap_client_ready_(coap_ep_t *ep, coap_peer_t *peer);
 
 /* Registers the client role with ep (on its first request). */
 void coap_client_attach_(coap_ep_t *ep);

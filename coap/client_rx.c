@@ -284,7 +284,7 @@ void *coap_client_match_(coap_ep_t *ep, coap_peer_t *peer, const coap_msg_t *m)
 {
     coap_req_t *req = coap_req_by_token_(ep, m->token, m->token_len);
     if (!req || (req->peer != peer && !req->group)) return NULL;
-    if (req->state == REQ_QUEUED || req->state == REQ_NEW) return NULL;
+    if (req->state == REQ_QUEUED || req->state == REQ_NEW || req->state == REQ_HELD) return NULL;
     req->rx_peer = peer; /* valid while the datagram is processed */
     return req;
 }

@@ -66,7 +66,8 @@ void coap_req_set_timeout(coap_req_t *req, uint32_t ms);
 /* Largest reassembled body (default: the endpoint's max_body). */
 void coap_req_set_max_body(coap_req_t *req, size_t max);
 /* Block size exponent for Block1 uploads and early Block2 negotiation
- * (RFC 7959 §2.2: size = 2^(szx+4), szx 0..6), which also rules out BERT;
+ * (RFC 7959 §2.2: size = 2^(szx+4), szx 0..6), which also rules out BERT
+ * (and the wait for the CSM, coap_req_send());
  * 7: 1024 bytes, or BERT blocks of several 1024-byte units over TCP where
  * both sides announced Block-Wise-Transfer (RFC 8323 §6). Default: 7, no
  * early Block2. */
@@ -109,7 +110,11 @@ typedef struct coap_req_budget {
 void coap_client_set_limits(coap_ep_t *ep, coap_req_budget_t *budget, uint32_t max_queued);
 
 /* Starts the exchange (queued first if NSTART is reached). On failure the
- * request is freed without a callback and a coap_err_t is returned. */
+ * request is freed without a callback and a coap_err_t is returned. Over
+ * TCP, a body of more than one block on a connection whose peer's CSM is
+ * not in yet waits for it first (RFC 8323 §3.3, so that it may go in BERT
+ * blocks, §6), a quarter of the transport's connect_timeout_ms at most;
+ * a failure to start after that wait ends it through the callback. */
 int coap_req_send(coap_req_t *req, coap_resp_cb cb, void *arg);
 
 /* Ends the request: the final callback runs with COAP_ERR_CANCELLED before

@@ -83,6 +83,10 @@ typedef struct {
      * exchanges with it end now with `err` (a COAP_ERR_* code:
      * COAP_ERR_UNREACHABLE, COAP_ERR_TIMEOUT, COAP_ERR_DTLS_*). */
     void (*unreachable)(void *ep, const coap_addr_t *peer, int err);
+    /* The connection to `peer` is up and its capabilities are known
+     * (RFC 8323 §5.3: its CSM arrived): requests held for them
+     * (ops->csm_wait) may go. Reliable transports only. */
+    void (*ready)(void *ep, const coap_addr_t *peer);
 } coap_transport_up_t;
 
 typedef struct {
@@ -136,6 +140,15 @@ typedef struct {
      * more than our own (a peer's claim does not make us build larger
      * messages than we take). NULL on transports without BERT. */
     uint32_t (*bert_message)(const coap_transport_t *t, const coap_addr_t *peer);
+    /* RFC 8323 §3.3: the initiator may wait for the acceptor's CSM before
+     * sending more than its own, since the CSM may change how it should
+     * talk (Max-Message-Size, Block-Wise-Transfer: BERT, §6). How long a
+     * request that depends on it may wait: 0 when there is no need (the
+     * CSM is in, or no connection can be made: send() will say why); else
+     * the ms left of the transport's bound, the connection to `peer`
+     * being started now when there is none. up->ready tells when it
+     * arrives. NULL on transports without a CSM. */
+    uint32_t (*csm_wait)(coap_transport_t *t, const coap_addr_t *peer);
 } coap_transport_ops_t;
 
 /* The common head of every transport: implementations embed it first. */
@@ -236,7 +249,9 @@ typedef struct {
     uint32_t pong_timeout_ms;    /* no Pong (or anything) this long after it: the
                                     connection is half-open and closed with
                                     COAP_ERR_TIMEOUT; default 10000 */
-    uint32_t connect_timeout_ms; /* connect() and the peer's CSM; default 10000 */
+    uint32_t connect_timeout_ms; /* connect() and the peer's CSM; default 10000;
+                                    a request held for the CSM (ops->csm_wait)
+                                    waits a quarter of it at most */
     uint8_t connect_out;         /* 1: send() to a peer without a connection connects */
     uint8_t no_bert;             /* 1: our CSM leaves out Block-Wise-Transfer (§5.3.2),
                                     so no BERT (§6) either way; default 0: announced */

@@ -96,7 +96,19 @@ static void up_unreachable(void *arg, const coap_addr_t *addr, int err)
     coap_ep_peer_unref_(ep, p);
 }
 
-static const coap_transport_up_t upcalls = {up_datagram, up_unreachable};
+/* RFC 8323 §5.3: the peer's CSM is in: requests held for it may go. */
+static void up_ready(void *arg, const coap_addr_t *addr)
+{
+    coap_ep_t *ep = arg;
+    if (!ep->responses) return; /* no client role: nothing is held */
+    coap_peer_t *p = coap_ep_peer_get_(ep, addr);
+    if (!p) return;
+    coap_ep_peer_ref_(p);
+    ep->responses->ready(ep, p);
+    coap_ep_peer_unref_(ep, p);
+}
+
+static const coap_transport_up_t upcalls = {up_datagram, up_unreachable, up_ready};
 
 void coap_ep_input(coap_ep_t *ep, const coap_addr_t *from, const uint8_t *buf, size_t len)
 {

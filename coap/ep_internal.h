@@ -39,7 +39,8 @@ typedef struct coap_peer {
     uint16_t outstanding;
     uint32_t nwaiting; /* requests in the wait list */
     struct coap_req *wait_head, *wait_tail;
-    base_list_t lru; /* in ep->peers_lru, least recently used first */
+    struct coap_req *held; /* waiting for its CSM (client_hold.c), in order */
+    base_list_t lru;       /* in ep->peers_lru, least recently used first */
     uint64_t last_used;
     uint32_t refs;
 } coap_peer_t;
@@ -105,6 +106,9 @@ typedef struct {
     void (*deliver)(void *exchange, const coap_msg_t *msg);
     /* The transport says peer cannot be reached: waiting requests end. */
     void (*unreachable)(coap_ep_t *ep, coap_peer_t *peer, int err);
+    /* The transport has the peer's capabilities (RFC 8323 §5.3: its
+     * CSM): requests held for them go. */
+    void (*ready)(coap_ep_t *ep, coap_peer_t *peer);
     /* coap_ep_free(): every exchange ends (COAP_ERR_CANCELLED). */
     void (*shutdown)(coap_ep_t *ep);
 } ep_response_role_t;

@@ -61,6 +61,10 @@ static inline size_t coap_tcp_head_len_(const uint8_t *b)
     return 1u + ext[b[0] >> 4] + 1u + (b[0] & 0x0F);
 }
 
+/* transport_tcp.c: the open connection to peer, or NULL; the same, or a
+ * new one when connect_out (NULL with *err set when neither). */
+tcp_conn_t *coap_tcp_find_(tcp_t *t, const coap_addr_t *peer);
+tcp_conn_t *coap_tcp_conn_for_(tcp_t *t, const coap_addr_t *peer, int *err);
 /* transport_tcp.c: queues bytes on c (COAP_OK, or COAP_ERR_ABORTED when
  * max_queued is passed: c is then dead) and kills a connection (its
  * exchanges end with err at the next reap). */
@@ -81,5 +85,10 @@ void coap_tcp_frame_in_(tcp_t *t, tcp_conn_t *c, const uint8_t *buf, size_t len)
 /* The header of a frame over max_message (at least header + token bytes
  * at buf): a request gets 4.13 (§5.3.1), anything else aborts. */
 void coap_tcp_oversized_(tcp_t *t, tcp_conn_t *c, const uint8_t *buf, size_t avail);
+/* What the peer's CSM says, for the roles (coap_transport_ops_t's
+ * max_message, bert_message and csm_wait). */
+uint32_t coap_tcp_peer_max_(const coap_transport_t *tr, const coap_addr_t *peer);
+uint32_t coap_tcp_bert_message_(const coap_transport_t *tr, const coap_addr_t *peer);
+uint32_t coap_tcp_csm_wait_(coap_transport_t *tr, const coap_addr_t *peer);
 
 #endif

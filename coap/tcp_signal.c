@@ -1,8 +1,8 @@
 /*
  * tcp_signal.c - signalling on a CoAP-over-TCP connection (RFC 8323 §5):
  * the Capabilities and Settings Message, Ping and Pong, Release and
- * Abort, and the dispatch of every frame received (signals here, the
- * rest up to the endpoint).
+ * Abort, the dispatch of every frame received (signals here, the rest up
+ * to the endpoint), and what the peer's CSM says, for the roles.
  */
 #include "tcp_internal.h"
 
@@ -70,8 +70,11 @@ static void csm_in(tcp_t *t, tcp_conn_t *c, const coap_msg_t *m)
             return;
         }
     }
-    if (!c->csm_rx && t->p.event) t->p.event(t->p.event_arg, &c->peer, 1, COAP_OK);
+    if (c->csm_rx) return; /* a later CSM (§5.3) updates what it names */
     c->csm_rx = 1;
+    /* requests held for it (coap_tcp_csm_wait_) may go */
+    if (t->base.up->ready) t->base.up->ready(t->base.up_arg, &c->peer);
+    if (t->p.event) t->p.event(t->p.event_arg, &c->peer, 1, COAP_OK);
 }
 
 /* §5.4: a Pong echoes the Ping's token, and its Custody option when the
@@ -154,4 +157,43 @@ void coap_tcp_oversized_(tcp_t *t, tcp_conn_t *c, const uint8_t *buf, size_t ava
     coap_msg_add_uint(&r, COAP_OPT_SIZE1, t->p.max_message);
     t->stats.too_large++;
     queue_msg(t, c, &r);
+}
+
+/* --- what the peer's CSM says (§5.3), for the roles --- */
+
+/* §5.3.1: a peer with no connection yet gets one whose CSM is not in:
+ * the base value until it comes. */
+uint32_t coap_tcp_peer_max_(const coap_transport_t *tr, const coap_addr_t *peer)
+{
+    tcp_conn_t *c = coap_tcp_find_((tcp_t *)(uintptr_t)tr, peer);
+    return c ? c->peer_max : COAP_TCP_DEFAULT_MAX_MESSAGE;
+}
+
+/* §6: BERT where both CSMs announced Block-Wise-Transfer; its blocks fill
+ * the peer's Max-Message-Size, at most our own. */
+uint32_t coap_tcp_bert_message_(const coap_transport_t *tr, const coap_addr_t *peer)
+{
+    const tcp_t *t = (const tcp_t *)(uintptr_t)tr;
+    tcp_conn_t *c = coap_tcp_find_((tcp_t *)(uintptr_t)tr, peer);
+    if (!c || !c->csm_rx || !c->peer_bwt || t->p.no_bert) return 0;
+    return c->peer_max < t->p.max_message ? c->peer_max : t->p.max_message;
+}
+
+/* §3.3: the initiator may send more after its own CSM without waiting for
+ * the acceptor's; it need not, so an upload whose block size hangs on
+ * that CSM (Block-Wise-Transfer: BERT, §6) waits for it, at most a
+ * quarter of connect_timeout_ms from the connection's start (2.5 s by
+ * default: a live peer's CSM follows its accept, or the TLS handshake,
+ * within a few round trips); the rest of connect_timeout_ms is left to a
+ * slower peer before the connection is given up. */
+uint32_t coap_tcp_csm_wait_(coap_transport_t *tr, const coap_addr_t *peer)
+{
+    tcp_t *t = (tcp_t *)tr;
+    int err;
+    tcp_conn_t *c = coap_tcp_conn_for_(t, peer, &err);
+    uint32_t bound = t->p.connect_timeout_ms / 4;
+    if (!c || c->csm_rx || c->state == CONN_DEAD || !bound) return 0;
+    if (c->fresh) return bound; /* made just now: process() stamps its start */
+    uint64_t until = c->since + bound;
+    return until > t->now ? (uint32_t)(until - t->now) : 0;
 }

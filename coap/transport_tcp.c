@@ -36,7 +36,7 @@ static void apply_defaults(coap_tcp_params_t *p)
 
 /* --- the connection table --- */
 
-static tcp_conn_t *conn_find(tcp_t *t, const coap_addr_t *peer)
+tcp_conn_t *coap_tcp_find_(tcp_t *t, const coap_addr_t *peer)
 {
     coap_addr_t canon = *peer;
     coap_addr_unmap(&canon);
@@ -420,14 +420,21 @@ static void conn_timers(tcp_t *t, tcp_conn_t *c)
 
 /* --- the transport's operations --- */
 
+tcp_conn_t *coap_tcp_conn_for_(tcp_t *t, const coap_addr_t *peer, int *err)
+{
+    tcp_conn_t *c = coap_tcp_find_(t, peer);
+    *err = COAP_ERR_UNREACHABLE;
+    if (!c && t->p.connect_out) c = conn_connect(t, peer, err);
+    return c;
+}
+
 static int tcp_send(coap_transport_t *tr, const coap_addr_t *to, const coap_addr_t *local,
                     const uint8_t *buf, size_t len)
 {
     (void)local;
     tcp_t *t = (tcp_t *)tr;
-    tcp_conn_t *c = conn_find(t, to);
-    int err = COAP_ERR_UNREACHABLE;
-    if (!c && t->p.connect_out) c = conn_connect(t, to, &err);
+    int err;
+    tcp_conn_t *c = coap_tcp_conn_for_(t, to, &err);
     if (!c) return err;
     /* §5.3.1: nothing larger than the peer's Max-Message-Size */
     if (len > c->peer_max) return COAP_ERR_TOO_LARGE;
@@ -519,24 +526,6 @@ static void tcp_free(coap_transport_t *tr)
     free(t);
 }
 
-/* §5.3.1: a peer with no connection yet gets one whose CSM is not in:
- * the base value until it comes. */
-static uint32_t tcp_peer_max(const coap_transport_t *tr, const coap_addr_t *peer)
-{
-    tcp_conn_t *c = conn_find((tcp_t *)(uintptr_t)tr, peer);
-    return c ? c->peer_max : COAP_TCP_DEFAULT_MAX_MESSAGE;
-}
-
-/* RFC 8323 §6: BERT where both CSMs announced Block-Wise-Transfer; its
- * blocks fill the peer's Max-Message-Size, at most our own. */
-static uint32_t tcp_bert_message(const coap_transport_t *tr, const coap_addr_t *peer)
-{
-    const tcp_t *t = (const tcp_t *)(uintptr_t)tr;
-    tcp_conn_t *c = conn_find((tcp_t *)(uintptr_t)tr, peer);
-    if (!c || !c->csm_rx || !c->peer_bwt || t->p.no_bert) return 0;
-    return c->peer_max < t->p.max_message ? c->peer_max : t->p.max_message;
-}
-
 static const coap_transport_ops_t tcp_ops = {
     .name = "tcp",
     .send = tcp_send,
@@ -547,8 +536,9 @@ static const coap_transport_ops_t tcp_ops = {
     .free = tcp_free,
     .verifies_peers = 1, /* the three-way handshake proves the address (RFC 9175 §2.4) */
     .reliable = 1,
-    .max_message = tcp_peer_max,
-    .bert_message = tcp_bert_message,
+    .max_message = coap_tcp_peer_max_,
+    .bert_message = coap_tcp_bert_message_,
+    .csm_wait = coap_tcp_csm_wait_,
 };
 
 static int open_listener(tcp_t *t, const coap_addr_t *addr)
@@ -603,6 +593,6 @@ const coap_tcp_stats_t *coap_transport_tcp_stats(const coap_transport_t *tr)
 uint32_t coap_transport_tcp_peer_max(const coap_transport_t *tr, const coap_addr_t *peer)
 {
     if (!tr || tr->ops != &tcp_ops) return 0;
-    tcp_conn_t *c = conn_find((tcp_t *)(uintptr_t)tr, peer);
+    tcp_conn_t *c = coap_tcp_find_((tcp_t *)(uintptr_t)tr, peer);
     return c ? c->peer_max : 0;
 }

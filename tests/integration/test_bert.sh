@@ -7,7 +7,8 @@
 #    RFC 7959 blocks: no BERT), and coap-client-gnutls over TLS;
 #  - our client role: coapgw-client (and --no-bert) and the gateway (/hc/
 #    to coap+tcp://) read 64 KiB from coap-server-notls, and upload 64 KiB
-#    in BERT blocks over a connection whose CSMs are in.
+#    in BERT blocks, on a new connection (its first block waits for the
+#    server's CSM) and over one whose CSMs are in.
 . "$(dirname "$0")/lib.sh"
 need coap-client-notls coap-server-notls curl python3 stdbuf
 C=coap-client-notls
@@ -17,25 +18,30 @@ C=coap-client-notls
 # response name the same one); $2: BERT, 'BERT\(' (a response: its size
 # follows) or 1024. grep -a: payload bytes make the log look binary; no
 # c:2.05 on the line: libcoap's stdout and stderr interleave mid-line.
-responses() {
-    since "$1" "${3:-1}"
-    { grep -aoE "Block2:[0-9]+/[M_]/$2" "$TMP/part" || true; } |
-        grep -oE "Block2:[0-9]+" | sort -u | wc -l
+responses() { blocks Block2 "$@"; }
+# blocks OPT LOG PATTERN FROM: the same for Block1 (an upload) or Block2
+blocks() {
+    since "$2" "${4:-1}"
+    { grep -aoE "$1:[0-9]+/[M_]/$3" "$TMP/part" || true; } |
+        grep -oE "$1:[0-9]+" | sort -u | wc -l
 }
 lines() { wc -l <"$1"; }
 # since LOG FROM: the log from line FROM on, in $TMP/part (grep -q on a
 # pipe would end tail early: pipefail)
 since() { tail -n +"$2" "$1" >"$TMP/part"; }
 # expect_responses N LOG PATTERN FROM: the count reaches N within 2 s (the
-# server may log its last block after we have it)
-expect_responses() {
+# server may log its last block after we have it); expect_blocks1: of
+# Block1 blocks
+expect_responses() { expect_blocks Block2 "$@"; }
+expect_blocks1() { expect_blocks Block1 "$@"; }
+expect_blocks() {
     local n _
     for _ in $(seq 1 20); do
-        n=$(responses "$2" "$3" "$4")
-        [ "$n" = "$1" ] && return 0
+        n=$(blocks "$1" "$3" "$4" "$5")
+        [ "$n" = "$2" ] && return 0
         sleep 0.1
     done
-    echo "$3 blocks: $n, expected $1"
+    echo "$1 $4 blocks: $n, expected $2"
     return 1
 }
 
@@ -129,30 +135,52 @@ client_plain() {
 }
 check "coapgw-client --no-bert -> libcoap: 64 KiB in 64 blocks of 1024, no BERT" client_plain
 
-# An upload's block size is chosen at its first block, which on a new
-# connection goes before the server's CSM: 1024 bytes throughout.
+# An upload's block size is chosen at its first block (and never grows):
+# on a new connection that block waits for the server's CSM (RFC 8323
+# §3.3), so the upload goes in BERT blocks: 9 of 7 KiB and 1 of 1 KiB.
+# bert_put LOG FROM: the PUT's Block1 blocks in the server's log are
+# BERT, none of 1024 bytes with more to come.
+bert_put() {
+    expect_blocks1 10 "$1" 'BERT\(' "$2" && expect_blocks1 0 "$1" 1024 "$2" || return 1
+    since "$1" "$2"
+    grep -aq "Block1:0/M/BERT(7168)" "$TMP/part" && grep -aq "Block1:63/_/BERT(1024)" "$TMP/part"
+}
 client_put_fresh() {
     local from
     from=$(lines "$TMP/server.log")
     "$BUILD/coapgw-client" -m put -f "$TMP/big" "$S/big1" || return 1
     "$BUILD/coapgw-client" "$S/big1" >"$TMP/got3" && cmp -s "$TMP/got3" "$TMP/big" || return 1
-    since "$TMP/server.log" "$from"
-    grep -aq "Block1:63/_/1024" "$TMP/part" && ! grep -aq "Block1:[0-9]*/[M_]/BERT" "$TMP/part"
+    bert_put "$TMP/server.log" "$from"
 }
-check "coapgw-client PUT 64 KiB on a new connection: 1024-byte Block1 blocks (sent before libcoap's CSM)" \
+check "coapgw-client PUT 64 KiB on a new connection: BERT Block1 blocks (after libcoap's CSM)" \
     client_put_fresh
 
 # --- the gateway: /hc/ to coap+tcp:// ---
 HP=$(free_port tcp)
+GT=$(free_port tcp) # the gateway's coap.listen_tcp
 G=http://127.0.0.1:$HP
 cat >"$TMP/gw.json" <<JSON
 { "http": { "listen": "127.0.0.1:$HP" },
-  "coap": { "listen": "127.0.0.1:$(free_port)" },
+  "coap": { "listen": "127.0.0.1:$(free_port)", "listen_tcp": "127.0.0.1:$GT" },
   "state": { "path": "" },
   "proxy": { "allow_targets": ["localhost"] } }
 JSON
 start gw "$BUILD/coapgw" --config "$TMP/gw.json"
 wait_for "the gateway" curl -sf "$G/healthz"
+
+gw_put_fresh() { # the gateway's first request to the target: a new connection
+    local from st
+    from=$(lines "$TMP/server.log")
+    st=$(status "$TMP/b" -X PUT -H 'Content-Type: application/octet-stream' \
+        --data-binary @"$TMP/big" "$G/hc/$S/big3")
+    [ "${st:0:1}" = 2 ] || { echo "PUT: $st"; return 1; }
+    bert_put "$TMP/server.log" "$from" || return 1
+    since "$TMP/server.log" "$from" # the gateway's CSM, as libcoap logged it
+    grep -aq "c:CSM .*Max-Message-Size:8192, Block-Wise-Transfer: \]" "$TMP/part" || return 1
+    "$BUILD/coapgw-client" "$S/big3" >"$TMP/got6" && cmp -s "$TMP/got6" "$TMP/big"
+}
+check "HTTP PUT 64 KiB to /hc/coap+tcp://libcoap/big3 on a new connection: BERT Block1, stored equal" \
+    gw_put_fresh
 
 gw_get() {
     local from
@@ -174,5 +202,29 @@ gw_put() { # the connection of gw_get is open: BERT from the first block
     "$BUILD/coapgw-client" "$S/big2" >"$TMP/got5" && cmp -s "$TMP/got5" "$TMP/big"
 }
 check "HTTP PUT 64 KiB to /hc/coap+tcp://libcoap/big2 over the open connection: BERT Block1, stored equal" gw_put
+
+# Every CSM of ours announces Block-Wise-Transfer, with no configuration:
+# the gateway's as it connects out (gw_put_fresh) and as it accepts (its
+# coap.listen_tcp, read by libcoap), the simulator's as it accepts (the
+# BERT checks above) and as it connects out to register (to libcoap's
+# server, which logs the CSM whatever it answers to the POST).
+csm_announces() {
+    "$C" -v 7 -B 5 "coap+tcp://127.0.0.1:$GT/.well-known/core" >"$TMP/c7.log" 2>&1
+    grep -aq "c:CSM .*Max-Message-Size:8192, Block-Wise-Transfer: \]" "$TMP/c7.log" ||
+        { echo "the gateway's listener: no Block-Wise-Transfer"; return 1; }
+    local from ok=
+    from=$(lines "$TMP/server.log")
+    start simreg "$BUILD/coapgw-sim" --listen "127.0.0.1:$(free_port)" \
+        --listen-tcp "127.0.0.1:$(free_port tcp)" --register "$S" --name bert1
+    for _ in $(seq 1 30); do
+        since "$TMP/server.log" "$from"
+        grep -aq "c:CSM .*Max-Message-Size:8192, Block-Wise-Transfer: \]" "$TMP/part" && ok=1 && break
+        sleep 0.1
+    done
+    stop simreg
+    [ "$ok" ] || { echo "the simulator registering: no Block-Wise-Transfer"; return 1; }
+}
+check "our CSMs announce Block-Wise-Transfer: the gateway's listener, the simulator connecting out" \
+    csm_announces
 
 finish

@@ -276,6 +276,7 @@ static const coap_transport_ops_t sim_transport_ops = {
     0,              /* unreliable: the message layer of RFC 7252 §4 */
     NULL,           /* no Max-Message-Size */
     NULL,           /* no BERT (RFC 8323 §6) */
+    NULL,           /* no CSM to wait for (RFC 8323 §3.3) */
 };
 
 /* The same, for a transport that verifies its peers' addresses (as DTLS
@@ -290,6 +291,7 @@ static const coap_transport_ops_t sim_transport_verified_ops = {
     sim_tr_free,
     1,
     0,
+    NULL,
     NULL,
     NULL,
 };

@@ -207,8 +207,8 @@ static void count_free(coap_transport_t *t)
     free(t);
 }
 static const coap_transport_ops_t counting_ops = {
-    "count", count_send, count_process, count_deadline, count_fd, count_local, count_free, 0,
-    0,       NULL,       NULL};
+    "count", count_send, count_process, count_deadline, count_fd, count_local, count_free,
+    0,       0,          NULL,          NULL,           NULL};
 
 START_TEST(endpoint_as_source)
 {
