@@ -11,9 +11,18 @@
 # The issue asks for runs that start at a load average below 0.5: each
 # run waits (up to WAIT seconds, default 300) for the 1-minute load to
 # fall under LOAD_MAX (0.5), prints it, and says so when it did not.
+# NETNS=1 runs everything in a network namespace of its own (root and
+# unshare needed), with only its loopback: no firewall rule applies there,
+# so the kernel does not track connections (on a host with NAT rules, e.g.
+# Docker's, conntrack otherwise handles every loopback packet of every
+# server, anchors included: 14 % of an SSE write by perf, docs/performance.md).
 # usage: bench/run-targets.sh [RUNS] [SECONDS] [SUBS]
-#   (defaults 3, 10, 10000; BUILD_DIR, CSV_DIR as for the others)
+#   (defaults 3, 10, 10000; BUILD_DIR, CSV_DIR, NETNS as for the others)
 set -u
+if [ "${NETNS:-}" = 1 ] && [ -z "${COAPGW_BENCH_NETNS:-}" ]; then
+    exec unshare -n env COAPGW_BENCH_NETNS=1 bash "$0" "$@"
+fi
+[ -z "${COAPGW_BENCH_NETNS:-}" ] || { ip link set lo up && echo "in a network namespace of its own (NETNS=1)"; }
 RUNS=${1:-3}
 SECS=${2:-10}
 SUBS=${3:-10000}
