@@ -275,18 +275,23 @@ void http_call_set_max_body(http_call_t *call, size_t max)
     call->max_body = max;
 }
 
-/* "Expect:" drops curl's Expect: 100-continue (a 1 s wait on origins that
- * ignore it); "Content-Type:" drops the form type curl puts on POSTFIELDS
- * when the caller gave none. */
+/* With a body, "Expect:" drops curl's Expect: 100-continue (a 1 s wait on
+ * origins that ignore it) and "Content-Type:" the form type curl puts on
+ * POSTFIELDS when the caller gave none. Without one curl sends neither, so
+ * a request without headers of its own has no list: curl looks up a dozen
+ * headers in it for every request (issue #19). Always set, list or NULL:
+ * a kept handle may hold the previous call's. */
 static int set_headers(http_call_t *call, int with_body)
 {
-    struct curl_slist *l = curl_slist_append(call->headers, "Expect:");
-    if (l) call->headers = l;
-    if (l && with_body && !call->has_ctype) {
-        l = curl_slist_append(call->headers, "Content-Type:");
+    if (with_body) {
+        struct curl_slist *l = curl_slist_append(call->headers, "Expect:");
         if (l) call->headers = l;
+        if (l && !call->has_ctype) {
+            l = curl_slist_append(call->headers, "Content-Type:");
+            if (l) call->headers = l;
+        }
+        if (!l) return -1;
     }
-    if (!l) return -1;
     return curl_easy_setopt(call->easy, CURLOPT_HTTPHEADER, call->headers) == CURLE_OK ? 0 : -1;
 }
 
