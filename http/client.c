@@ -67,19 +67,35 @@ static int client_ready(http_client_t *c);
 CURL *http_client_easy_(http_client_t *c)
 {
     if (c->nidle) return c->idle[--c->nidle];
-    return client_ready(c) ? NULL : curl_easy_init();
+    CURL *e = client_ready(c) ? NULL : curl_easy_init();
+    if (e && http_call_easy_defaults_(e, c) != CURLE_OK) {
+        curl_easy_cleanup(e);
+        return NULL;
+    }
+    return e;
 }
 
-void http_client_easy_back_(http_client_t *c, CURL *easy)
+void http_client_easy_back_(http_client_t *c, CURL *easy, int as_is)
 {
     if (!easy) return;
     if (c->closing || c->nidle == HTTP_IDLE_EASY) {
         curl_easy_cleanup(easy);
         return;
     }
-    /* Every option back to its default; what it keeps (connections, the
-     * DNS cache) belongs to the multi handle anyway. */
-    curl_easy_reset(easy);
+    if (as_is) {
+        /* Nothing of the finished call for curl to touch meanwhile. */
+        curl_easy_setopt(easy, CURLOPT_CURLU, NULL);
+        curl_easy_setopt(easy, CURLOPT_HTTPHEADER, NULL);
+        curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, NULL);
+    } else {
+        /* Every option back to its default; what it keeps (connections,
+         * the DNS cache) belongs to the multi handle anyway. */
+        curl_easy_reset(easy);
+        if (http_call_easy_defaults_(easy, c) != CURLE_OK) {
+            curl_easy_cleanup(easy);
+            return;
+        }
+    }
     c->idle[c->nidle++] = easy;
 }
 
