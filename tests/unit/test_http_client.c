@@ -269,6 +269,45 @@ START_TEST(reused_handles_start_clean)
 }
 END_TEST
 
+/* A plain GET's handle goes to the next call without a reset (issue #19):
+ * its headers, timeout and URL do not reach the next call either, nor
+ * does a method, whichever comes after. */
+START_TEST(plain_get_handles_start_clean)
+{
+    rec_t k;
+    do_call("GET", "/ok", NULL, &k); /* the connection, so the next ones reuse it */
+    free(k.body);
+    http_call_t *call = mk("GET", "/echo");
+    ck_assert_int_eq(http_call_add_header(call, "Content-Type", "text/y"), 0);
+    http_call_set_timeout(call, 300);
+    run_call(call, &k);
+    ck_assert_int_eq(k.result, HTTP_CALL_OK);
+    ck_assert_str_eq((char *)k.body, "GET\n");
+    ck_assert_str_eq(k.ctype, "text/y");
+    free(k.body);
+    do_call("GET", "/echo", NULL, &k);
+    ck_assert_int_eq(k.result, HTTP_CALL_OK);
+    ck_assert_str_eq((char *)k.body, "GET\n");
+    ck_assert_str_eq(k.ctype, "(null)");
+    free(k.body);
+    do_call("GET", "/slow", NULL, &k); /* 1.5 s: the 300 ms are gone */
+    ck_assert_int_eq(k.result, HTTP_CALL_OK);
+    ck_assert_str_eq((char *)k.body, "slow");
+    free(k.body);
+    do_call("HEAD", "/ok", NULL, &k);
+    ck_assert_int_eq(k.result, HTTP_CALL_OK);
+    ck_assert_uint_eq(k.body_len, 0);
+    free(k.body);
+    do_call("DELETE", "/echo", NULL, &k);
+    ck_assert_str_eq((char *)k.body, "DELETE\n");
+    free(k.body);
+    do_call("GET", "/echo", NULL, &k);
+    ck_assert_str_eq((char *)k.body, "GET\n");
+    free(k.body);
+    ck_assert_int_eq(conns(), 1);
+}
+END_TEST
+
 /* Between calls a kept-alive connection stays registered with the loop
  * (issue #19). An origin closing it meanwhile unregisters it: the loop
  * does not spin on its end, the next call opens a new connection, and
@@ -480,6 +519,7 @@ int main(void)
     tcase_add_test(tc, redirect_not_followed);
     tcase_add_test(tc, connection_reused);
     tcase_add_test(tc, reused_handles_start_clean);
+    tcase_add_test(tc, plain_get_handles_start_clean);
     tcase_add_test(tc, idle_connection_closed_by_origin);
     tcase_add_test(tc, fifty_concurrent);
     tcase_add_test(tc, cancel);

@@ -39,6 +39,19 @@ START_TEST(addr_check)
     ck_assert_int_eq(k.result, HTTP_CALL_OK);
     ck_assert_int_eq(checked, 3);
     free(k.body);
+    /* a kept connection: checked before the request only */
+    call = mk("GET", "/ok");
+    http_call_set_addr_check(call, check_addr, NULL);
+    run_call(call, &k);
+    ck_assert_int_eq(k.result, HTTP_CALL_OK);
+    ck_assert_int_eq(checked, 4);
+    free(k.body);
+    /* a call without a check on the handle kept from one with: not
+     * checked (the handle went on without a reset, issue #19) */
+    run_call(mk("GET", "/ok"), &k);
+    ck_assert_int_eq(k.result, HTTP_CALL_OK);
+    ck_assert_int_eq(checked, 4);
+    free(k.body);
 }
 END_TEST
 
