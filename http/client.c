@@ -83,7 +83,13 @@ void http_client_easy_back_(http_client_t *c, CURL *easy, int as_is)
         return;
     }
     if (as_is) {
-        /* Nothing of the finished call for curl to touch meanwhile. */
+        /* Nothing of the finished call for curl to touch meanwhile. Kept
+         * so, a handle also skips curl 7.88's rebuilding of the URL string
+         * from the next call's CURLU (Curl_pretransfer does it only when
+         * it holds no string, about 5,000 instructions): curl connects
+         * and builds the request from that CURLU, but the string, which
+         * only CURLINFO_EFFECTIVE_URL and curl's verbose output show, stays
+         * the first call's since the last reset. Never read that info. */
         curl_easy_setopt(easy, CURLOPT_CURLU, NULL);
         curl_easy_setopt(easy, CURLOPT_HTTPHEADER, NULL);
         curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, NULL);

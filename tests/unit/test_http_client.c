@@ -124,17 +124,22 @@ START_TEST(timeout)
 }
 END_TEST
 
-START_TEST(connection_refused)
+/* A URL on a port nobody listens on: bound, read back, closed. */
+static void refused_url(char *u, size_t cap)
 {
-    /* a port nobody listens on: bound, read back, closed */
     int s = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t len = sizeof sin;
     ck_assert_int_eq(bind(s, (struct sockaddr *)&sin, sizeof sin), 0);
     ck_assert_int_eq(getsockname(s, (struct sockaddr *)&sin, &len), 0);
     close(s);
+    snprintf(u, cap, "http://127.0.0.1:%u/x", ntohs(sin.sin_port));
+}
+
+START_TEST(connection_refused)
+{
     char u[64];
-    snprintf(u, sizeof u, "http://127.0.0.1:%u/x", ntohs(sin.sin_port));
+    refused_url(u, sizeof u);
     rec_t k;
     run_call(http_call_new(cli, "GET", u), &k);
     ck_assert_int_eq(k.result, HTTP_CALL_CONNECT);
@@ -303,6 +308,15 @@ START_TEST(plain_get_handles_start_clean)
     free(k.body);
     do_call("GET", "/echo", NULL, &k);
     ck_assert_str_eq((char *)k.body, "GET\n");
+    free(k.body);
+    ck_assert_int_eq(conns(), 1);
+    /* another origin: curl 7.88 keeps the URL string of a handle's
+     * previous transfer (CURLINFO_EFFECTIVE_URL), but connects where the
+     * call's own parse says */
+    char u[64];
+    refused_url(u, sizeof u);
+    run_call(http_call_new(cli, "GET", u), &k);
+    ck_assert_int_eq(k.result, HTTP_CALL_CONNECT);
     free(k.body);
     ck_assert_int_eq(conns(), 1);
 }
