@@ -387,8 +387,9 @@ void rv_forward_http(gw_reverse_t *rv, coap_server_t *srv, const coap_server_req
     char diag[600];
     http_url_t url;
     rv_origin_t origin;
-    /* One parse for the origin checks and the fetch. */
-    const http_url_t *parsed = http_url_parse(uri, &url) ? NULL : &url;
+    /* One parse for the origin checks and the fetch (a copy of an earlier
+     * one when the same URI comes again). */
+    const http_url_t *parsed = http_url_parse_memo(&rv->urls, uri, &url) ? NULL : &url;
     if (!rv_origin_allowed(&rv->origins, parsed, &origin, diag, sizeof diag))
         rv_answer(srv, req->id, COAP_FORBIDDEN, diag);
     else if (!answer_from_cache(rv, srv, req, uri))

@@ -33,6 +33,7 @@ struct gw_reverse {
      * request (issue #19). */
     void *spare_fwd[RV_SPARE_FWD];
     size_t nspare_fwd;
+    http_url_memo_t urls; /* the Proxy-Uris parsed last (reverse_http.c) */
 };
 
 /* origin_policy.c */
