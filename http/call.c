@@ -387,7 +387,7 @@ int http_call_start(http_call_t *call, http_done_cb done, void *arg)
     call->done = done;
     call->done_arg = arg;
     call->started = 1;
-    c->running++;
+    http_client_started_(c);
     return 0;
 }
 

@@ -334,6 +334,19 @@ void http_client_free(http_client_t *c)
     http_client_release_(c);
 }
 
+void http_client_started_(http_client_t *c)
+{
+    if (++c->running <= c->peak) return;
+    /* curl keeps at most 4 connections per transfer in the multi at the
+     * moment one ends (CURLMOPT_MAXCONNECTS unset), in use ones counted:
+     * when the calls in flight ebb, it closes kept-alive connections that
+     * the next wave has to open again (a tenth of the requests, 1.3 more
+     * system calls per request at 64 in flight). The same 4, times the
+     * most calls in flight so far (issue #19). */
+    c->peak = c->running;
+    curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, (long)(4 * c->peak));
+}
+
 size_t http_client_running(const http_client_t *c)
 {
     return c->running;

@@ -60,6 +60,7 @@ struct http_client {
     base_loop_timer_t *timer;
     base_list_t calls; /* http_call_t */
     size_t running;
+    size_t peak;   /* the most calls running at once so far */
     int busy;      /* our frames on the stack that still use the client */
     int closing;   /* http_client_free() was called: no new calls */
     int unwatched; /* some call has `unwatched` set */
@@ -85,6 +86,9 @@ CURL *http_client_easy_(http_client_t *c);
 void http_client_easy_back_(http_client_t *c, CURL *easy, int as_is);
 /* call.c: the options every call of client c has: set once per handle. */
 CURLcode http_call_easy_defaults_(CURL *e, http_client_t *c);
+
+/* client.c: a call started (c->running counts it). */
+void http_client_started_(http_client_t *c);
 
 /* call.c: ends a started call: out of the multi (its connection goes back
  * to the cache), out of the list, callback, freed. result HTTP_CALL_OK

@@ -360,11 +360,13 @@ START_TEST(idle_connection_closed_by_origin)
 }
 END_TEST
 
-START_TEST(fifty_concurrent)
+/* Fifty calls at once, each answered right. */
+static void fifty_calls(void)
 {
     enum { N = 50 };
     static rec_t k[N];
     int done = 0;
+    memset(k, 0, sizeof k);
     for (int i = 0; i < N; i++) {
         char p[32];
         snprintf(p, sizeof p, "/status/%d", 400 + i); /* 4xx: all carry a body */
@@ -388,6 +390,52 @@ START_TEST(fifty_concurrent)
         free(k[i].body);
     }
     ck_assert_uint_eq(http_client_running(cli), 0);
+}
+
+START_TEST(fifty_concurrent)
+{
+    fifty_calls();
+}
+END_TEST
+
+/* n slow calls at once (1.5 s each): n connections in use together. */
+static void slow_wave(int n)
+{
+    static rec_t k[50];
+    ck_assert_int_le(n, 50);
+    memset(k, 0, sizeof k);
+    for (int i = 0; i < n; i++)
+        ck_assert_int_eq(http_call_start(mk("GET", "/slow"), on_done, &k[i]), 0);
+    int done = 0;
+    uint64_t end = now_ms() + 10000;
+    while (done < n && now_ms() < end) {
+        base_loop_run_once(loop, 100);
+        done = 0;
+        for (int i = 0; i < n; i++) done += k[i].calls;
+    }
+    ck_assert_int_eq(done, n);
+    for (int i = 0; i < n; i++) {
+        ck_assert_int_eq(k[i].result, HTTP_CALL_OK);
+        free(k[i].body);
+    }
+}
+
+/* The connections of a wave of calls are kept for the next wave, however
+ * few calls were in flight meanwhile (issue #19). */
+START_TEST(waves_reuse_connections)
+{
+    slow_wave(40);
+    ck_assert_int_eq(conns(), 40);
+    /* one call at a time: curl's default would keep 4 connections per
+     * call in flight, closing one more at the end of each */
+    for (int i = 0; i < 10; i++) {
+        rec_t k;
+        do_call("GET", "/ok", NULL, &k);
+        ck_assert_int_eq(k.result, HTTP_CALL_OK);
+        free(k.body);
+    }
+    slow_wave(40);
+    ck_assert_int_eq(conns(), 40);
 }
 END_TEST
 
@@ -536,6 +584,7 @@ int main(void)
     tcase_add_test(tc, plain_get_handles_start_clean);
     tcase_add_test(tc, idle_connection_closed_by_origin);
     tcase_add_test(tc, fifty_concurrent);
+    tcase_add_test(tc, waves_reuse_connections);
     tcase_add_test(tc, cancel);
     tcase_add_test(tc, free_with_calls_running);
     tcase_add_test(tc, callbacks_reenter);
