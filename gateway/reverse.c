@@ -176,6 +176,8 @@ void gw_reverse_free(gw_reverse_t *rv)
         coap_server_set_proxy_admit(rv->srv[i], NULL, NULL);
     }
     http_client_free(rv->http); /* cancels calls in flight */
+    rv_http_free_spares(rv);    /* after: cancelled calls give theirs back */
+    http_url_memo_free(&rv->urls);
     rv_origins_free(&rv->origins);
     free(rv);
 }

@@ -48,11 +48,27 @@ static void copy_str(char *dst, size_t cap, const char *src)
 /* The call is over: its place in coap.max_exchanges' budget is free. */
 static void fwd_free(fwd_t *f)
 {
-    gw_limits_give(f->rv->gw);
+    gw_reverse_t *rv = f->rv;
+    gw_limits_give(rv->gw);
     http_url_release(&f->url);
     base_buf_free(&f->headers);
     free(f->body);
-    free(f);
+    if (rv->nspare_fwd < RV_SPARE_FWD)
+        rv->spare_fwd[rv->nspare_fwd++] = f;
+    else
+        free(f);
+}
+
+/* A kept state or a new one: not calloc'ed, zeroing its 4 KB of buffers
+ * costs more than the rest; forward() sets every field. */
+static fwd_t *fwd_alloc(gw_reverse_t *rv)
+{
+    return rv->nspare_fwd ? rv->spare_fwd[--rv->nspare_fwd] : malloc(sizeof(fwd_t));
+}
+
+void rv_http_free_spares(gw_reverse_t *rv)
+{
+    while (rv->nspare_fwd) free(rv->spare_fwd[--rv->nspare_fwd]);
 }
 
 static void on_http_done(http_call_t *call, const http_result_t *r, void *arg);
@@ -329,9 +345,7 @@ static void forward(gw_reverse_t *rv, coap_server_t *srv, const coap_server_requ
         gw_limits_coap(rv->gw, srv, req->id, busy, uri);
         return;
     }
-    /* Not calloc: zeroing its 4 KB of buffers costs more than the rest of
-     * the allocation; every field is set here. */
-    fwd_t *f = malloc(sizeof *f);
+    fwd_t *f = fwd_alloc(rv);
     if (!f) {
         gw_limits_give(rv->gw);
         rv_answer(srv, req->id, COAP_INTERNAL_SERVER_ERROR, "out of memory");
@@ -373,8 +387,9 @@ void rv_forward_http(gw_reverse_t *rv, coap_server_t *srv, const coap_server_req
     char diag[600];
     http_url_t url;
     rv_origin_t origin;
-    /* One parse for the origin checks and the fetch. */
-    const http_url_t *parsed = http_url_parse(uri, &url) ? NULL : &url;
+    /* One parse for the origin checks and the fetch (a copy of an earlier
+     * one when the same URI comes again). */
+    const http_url_t *parsed = http_url_parse_memo(&rv->urls, uri, &url) ? NULL : &url;
     if (!rv_origin_allowed(&rv->origins, parsed, &origin, diag, sizeof diag))
         rv_answer(srv, req->id, COAP_FORBIDDEN, diag);
     else if (!answer_from_cache(rv, srv, req, uri))

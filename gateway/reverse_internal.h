@@ -19,7 +19,8 @@ typedef struct {
     base_buf_t origins; /* char *[]: "scheme://host:port", host lower case */
 } rv_origins_t;
 
-#define RV_SERVERS 4 /* coap.listen, coap.listen_dtls, coap.listen_tcp, coap.listen_tls */
+#define RV_SERVERS   4 /* coap.listen, coap.listen_dtls, coap.listen_tcp, coap.listen_tls */
+#define RV_SPARE_FWD 8 /* forwarded requests' states kept for the next ones */
 
 struct gw_reverse {
     gw_t *gw;
@@ -27,6 +28,12 @@ struct gw_reverse {
     size_t nsrv;
     http_client_t *http;
     rv_origins_t origins; /* replaced whole by a reload */
+    /* Finished HTTP forwards' states (reverse_http.c), about 4 KB each:
+     * malloc'ing that size merges the allocator's free lists on every
+     * request (issue #19). */
+    void *spare_fwd[RV_SPARE_FWD];
+    size_t nspare_fwd;
+    http_url_memo_t urls; /* the Proxy-Uris parsed last (reverse_http.c) */
 };
 
 /* origin_policy.c */
@@ -68,6 +75,8 @@ void rv_ack_early(coap_server_t *srv, const coap_server_request_t *req);
  * later. */
 void rv_forward_http(gw_reverse_t *rv, coap_server_t *srv, const coap_server_request_t *req,
                      const char *uri);
+/* reverse_http.c: frees the kept states, once no call is in flight. */
+void rv_http_free_spares(gw_reverse_t *rv);
 
 /* reverse_coap.c: forwards req (to srv) to the coap[s]:// uri (hop: its
  * Hop-Limit, more than 1); answered later. */

@@ -19,7 +19,7 @@ static const char *const hdr_names[H_COUNT] = {"Content-Type", "ETag", "Cache-Co
 
 static void call_free(http_call_t *call)
 {
-    http_client_easy_back_(call->c, call->easy);
+    http_client_easy_back_(call->c, call->easy, call->reusable);
     curl_url_cleanup(call->url); /* after: the handle used it */
     curl_slist_free_all(call->headers);
     free(call->method);
@@ -84,12 +84,22 @@ static void fill_result(const http_call_t *call, CURLcode cc, http_result_t *r, 
     }
 }
 
+/* The transfer opened no connection: it went out on a kept one, and so
+ * did not retry on a fresh one, the one thing curl counts across the
+ * transfers of a handle that only curl_easy_reset() clears. */
+static int reused_only(const http_call_t *call)
+{
+    long n = -1;
+    return curl_easy_getinfo(call->easy, CURLINFO_NUM_CONNECTS, &n) == CURLE_OK && n == 0;
+}
+
 void http_call_finish_(http_call_t *call, int result, CURLcode cc)
 {
     http_client_t *c = call->c;
     char msg[CURL_ERROR_SIZE + 64];
     http_result_t r = {.result = result == HTTP_CALL_OK ? map_result(call, cc) : result};
     fill_result(call, cc, &r, msg, sizeof msg);
+    call->reusable = call->plain && r.result == HTTP_CALL_OK && reused_only(call);
     curl_multi_remove_handle(c->multi, call->easy);
     base_list_remove(&call->link);
     c->running--;
@@ -275,22 +285,53 @@ void http_call_set_max_body(http_call_t *call, size_t max)
     call->max_body = max;
 }
 
-/* "Expect:" drops curl's Expect: 100-continue (a 1 s wait on origins that
- * ignore it); "Content-Type:" drops the form type curl puts on POSTFIELDS
- * when the caller gave none. */
+/* With a body, "Expect:" drops curl's Expect: 100-continue (a 1 s wait on
+ * origins that ignore it) and "Content-Type:" the form type curl puts on
+ * POSTFIELDS when the caller gave none. Without one curl sends neither, so
+ * a request without headers of its own has no list: curl looks up a dozen
+ * headers in it for every request (issue #19). Always set, list or NULL:
+ * a kept handle may hold the previous call's. */
 static int set_headers(http_call_t *call, int with_body)
 {
-    struct curl_slist *l = curl_slist_append(call->headers, "Expect:");
-    if (l) call->headers = l;
-    if (l && with_body && !call->has_ctype) {
-        l = curl_slist_append(call->headers, "Content-Type:");
+    if (with_body) {
+        struct curl_slist *l = curl_slist_append(call->headers, "Expect:");
         if (l) call->headers = l;
+        if (l && !call->has_ctype) {
+            l = curl_slist_append(call->headers, "Content-Type:");
+            if (l) call->headers = l;
+        }
+        if (!l) return -1;
     }
-    if (!l) return -1;
     return curl_easy_setopt(call->easy, CURLOPT_HTTPHEADER, call->headers) == CURLE_OK ? 0 : -1;
 }
 
-/* Everything but the URL, set at start so the setters stay plain stores. */
+CURLcode http_call_easy_defaults_(CURL *e, http_client_t *c)
+{
+    CURLcode rc = CURLE_OK;
+#define SET(opt, val)                                                                              \
+    if (rc == CURLE_OK) rc = curl_easy_setopt(e, opt, val)
+    SET(CURLOPT_NOSIGNAL, 1L);
+    SET(CURLOPT_FOLLOWLOCATION, 0L);
+    SET(CURLOPT_PROTOCOLS_STR, "http,https");
+    /* No proxy from the environment: the address check must see the
+     * origin's address, not a proxy's. */
+    SET(CURLOPT_PROXY, "");
+    /* No proxy, so no exceptions to it: saves reading no_proxy and
+     * NO_PROXY from the environment on every transfer. */
+    SET(CURLOPT_NOPROXY, "");
+    SET(CURLOPT_WRITEFUNCTION, write_cb);
+    SET(CURLOPT_HEADERFUNCTION, header_cb);
+    /* The client's, not the call's: a connection outlives its first call. */
+    SET(CURLOPT_CLOSESOCKETFUNCTION, http_client_close_sock_);
+    SET(CURLOPT_CLOSESOCKETDATA, c);
+#undef SET
+    return rc;
+}
+
+/* Everything of the call but the URL, set at start so the setters stay
+ * plain stores; every option a call may set is set here on every call
+ * (or is the method's, which only a call with call->plain unset changes):
+ * a kept handle may come from another call without a reset. */
 static int configure(http_call_t *call)
 {
     CURL *e = call->easy;
@@ -304,25 +345,14 @@ static int configure(http_call_t *call)
     if (rc == CURLE_OK) rc = curl_easy_setopt(e, opt, val)
     SET(CURLOPT_PRIVATE, call);
     SET(CURLOPT_ERRORBUFFER, call->errbuf);
-    SET(CURLOPT_NOSIGNAL, 1L);
-    SET(CURLOPT_FOLLOWLOCATION, 0L);
-    SET(CURLOPT_PROTOCOLS_STR, "http,https");
-    /* No proxy from the environment: the address check must see the
-     * origin's address, not a proxy's. */
-    SET(CURLOPT_PROXY, "");
-    /* No proxy, so no exceptions to it: saves reading no_proxy and
-     * NO_PROXY from the environment on every transfer. */
-    SET(CURLOPT_NOPROXY, "");
     SET(CURLOPT_TIMEOUT_MS, (long)call->timeout_ms);
-    SET(CURLOPT_WRITEFUNCTION, write_cb);
     SET(CURLOPT_WRITEDATA, call);
-    SET(CURLOPT_HEADERFUNCTION, header_cb);
     SET(CURLOPT_HEADERDATA, call);
-    /* The client's, not the call's: a connection outlives its first call. */
-    SET(CURLOPT_CLOSESOCKETFUNCTION, http_client_close_sock_);
-    SET(CURLOPT_CLOSESOCKETDATA, call->c);
     if (!strcmp(m, "GET") && !call->has_body) {
+        /* curl's default method: the handle stays as the defaults left
+         * it, so it may go to the next call without a reset. */
         SET(CURLOPT_HTTPGET, 1L);
+        call->plain = 1;
     } else if (!strcmp(m, "HEAD")) {
         SET(CURLOPT_NOBODY, 1L);
     } else {
@@ -357,7 +387,7 @@ int http_call_start(http_call_t *call, http_done_cb done, void *arg)
     call->done = done;
     call->done_arg = arg;
     call->started = 1;
-    c->running++;
+    http_client_started_(c);
     return 0;
 }
 

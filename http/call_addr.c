@@ -84,8 +84,9 @@ CURLcode http_call_set_addr_hooks_(http_call_t *call)
     CURL *e = call->easy;
     CURLcode rc = curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_cb);
     if (rc == CURLE_OK) rc = curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, call);
-    if (rc != CURLE_OK || !call->check) return rc;
-    rc = curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, prereq_cb);
+    /* Set or cleared: a kept handle may hold the previous call's. */
+    if (rc == CURLE_OK)
+        rc = curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, call->check ? prereq_cb : NULL);
     if (rc == CURLE_OK) rc = curl_easy_setopt(e, CURLOPT_PREREQDATA, call);
     return rc;
 }

@@ -40,23 +40,27 @@ struct http_call {
     uint8_t too_large; /* the write callback stopped the transfer on max_body */
     uint8_t hdr_done;  /* past the final header block: what follows are trailers */
     uint8_t unwatched; /* the loop could not watch one of its sockets */
+    uint8_t plain;     /* a GET without a body: no method option set */
+    uint8_t reusable;  /* plain, and ended well on a kept connection */
     char errbuf[CURL_ERROR_SIZE];
 };
 
-/* Easy handles kept for the next calls, reset: curl_easy_init() and
- * curl_easy_cleanup() cost more than a reset (issue #19). */
+/* Easy handles kept for the next calls: curl_easy_init() and
+ * curl_easy_cleanup() cost more than a reset, and a reset more than
+ * setting again only what a call sets (issue #19). */
 #define HTTP_IDLE_EASY 16
 
 struct http_client {
     base_loop_t *loop;
     CURLM *multi;
-    CURL *idle[HTTP_IDLE_EASY]; /* reset, out of the multi */
+    CURL *idle[HTTP_IDLE_EASY]; /* out of the multi, with the defaults */
     size_t nidle;
     uint8_t *socks; /* per descriptor: HTTP_SOCK_* (client.c) */
     size_t nsocks;
     base_loop_timer_t *timer;
     base_list_t calls; /* http_call_t */
     size_t running;
+    size_t peak;   /* the most calls running at once so far */
     int busy;      /* our frames on the stack that still use the client */
     int closing;   /* http_client_free() was called: no new calls */
     int unwatched; /* some call has `unwatched` set */
@@ -73,10 +77,18 @@ void http_client_release_(http_client_t *c);
 void http_client_sock_opened_(http_client_t *c, curl_socket_t s);
 int http_client_close_sock_(void *clientp, curl_socket_t s);
 /* client.c: an easy handle for a new call (an idle one, or a new one), or
- * NULL; and back from a finished call, out of the multi, to be kept
- * (reset: no option of one call reaches the next) or cleaned up. */
+ * NULL, with http_call_easy_defaults_ set; and back from a finished call,
+ * out of the multi, to be kept or cleaned up. as_is: the call was plain
+ * and ended well, every other option it set is set by the next call too
+ * (call.c's configure), so it is kept as it is; otherwise it is reset to
+ * the defaults (no option of one call reaches the next). */
 CURL *http_client_easy_(http_client_t *c);
-void http_client_easy_back_(http_client_t *c, CURL *easy);
+void http_client_easy_back_(http_client_t *c, CURL *easy, int as_is);
+/* call.c: the options every call of client c has: set once per handle. */
+CURLcode http_call_easy_defaults_(CURL *e, http_client_t *c);
+
+/* client.c: a call started (c->running counts it). */
+void http_client_started_(http_client_t *c);
 
 /* call.c: ends a started call: out of the multi (its connection goes back
  * to the cache), out of the list, callback, freed. result HTTP_CALL_OK

@@ -63,6 +63,37 @@ void http_url_release(http_url_t *u)
     u->curlu = NULL;
 }
 
+static void memo_clear(http_url_memo_t *m, unsigned i)
+{
+    free(m->text[i]);
+    m->text[i] = NULL;
+    http_url_release(&m->url[i]);
+}
+
+int http_url_parse_memo(http_url_memo_t *m, const char *url, http_url_t *u)
+{
+    for (unsigned i = 0; url && i < HTTP_URL_MEMO; i++) {
+        if (!m->text[i] || strcmp(m->text[i], url)) continue;
+        *u = m->url[i];
+        if ((u->curlu = curl_url_dup(m->url[i].curlu))) return 0;
+        break; /* no memory: parse, as without a memo */
+    }
+    if (http_url_parse(url, u)) return -1;
+    unsigned i = m->next;
+    m->next = (i + 1) % HTTP_URL_MEMO;
+    memo_clear(m, i);
+    m->url[i] = *u;
+    m->url[i].curlu = curl_url_dup(u->curlu);
+    m->text[i] = strdup(url);
+    if (!m->url[i].curlu || !m->text[i]) memo_clear(m, i);
+    return 0;
+}
+
+void http_url_memo_free(http_url_memo_t *m)
+{
+    for (unsigned i = 0; i < HTTP_URL_MEMO; i++) memo_clear(m, i);
+}
+
 int http_url_split(const char *url, char *scheme, size_t scheme_cap, char *host, size_t host_cap,
                    unsigned *port)
 {

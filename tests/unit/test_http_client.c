@@ -124,17 +124,22 @@ START_TEST(timeout)
 }
 END_TEST
 
-START_TEST(connection_refused)
+/* A URL on a port nobody listens on: bound, read back, closed. */
+static void refused_url(char *u, size_t cap)
 {
-    /* a port nobody listens on: bound, read back, closed */
     int s = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t len = sizeof sin;
     ck_assert_int_eq(bind(s, (struct sockaddr *)&sin, sizeof sin), 0);
     ck_assert_int_eq(getsockname(s, (struct sockaddr *)&sin, &len), 0);
     close(s);
+    snprintf(u, cap, "http://127.0.0.1:%u/x", ntohs(sin.sin_port));
+}
+
+START_TEST(connection_refused)
+{
     char u[64];
-    snprintf(u, sizeof u, "http://127.0.0.1:%u/x", ntohs(sin.sin_port));
+    refused_url(u, sizeof u);
     rec_t k;
     run_call(http_call_new(cli, "GET", u), &k);
     ck_assert_int_eq(k.result, HTTP_CALL_CONNECT);
@@ -269,6 +274,54 @@ START_TEST(reused_handles_start_clean)
 }
 END_TEST
 
+/* A plain GET's handle goes to the next call without a reset (issue #19):
+ * its headers, timeout and URL do not reach the next call either, nor
+ * does a method, whichever comes after. */
+START_TEST(plain_get_handles_start_clean)
+{
+    rec_t k;
+    do_call("GET", "/ok", NULL, &k); /* the connection, so the next ones reuse it */
+    free(k.body);
+    http_call_t *call = mk("GET", "/echo");
+    ck_assert_int_eq(http_call_add_header(call, "Content-Type", "text/y"), 0);
+    http_call_set_timeout(call, 300);
+    run_call(call, &k);
+    ck_assert_int_eq(k.result, HTTP_CALL_OK);
+    ck_assert_str_eq((char *)k.body, "GET\n");
+    ck_assert_str_eq(k.ctype, "text/y");
+    free(k.body);
+    do_call("GET", "/echo", NULL, &k);
+    ck_assert_int_eq(k.result, HTTP_CALL_OK);
+    ck_assert_str_eq((char *)k.body, "GET\n");
+    ck_assert_str_eq(k.ctype, "(null)");
+    free(k.body);
+    do_call("GET", "/slow", NULL, &k); /* 1.5 s: the 300 ms are gone */
+    ck_assert_int_eq(k.result, HTTP_CALL_OK);
+    ck_assert_str_eq((char *)k.body, "slow");
+    free(k.body);
+    do_call("HEAD", "/ok", NULL, &k);
+    ck_assert_int_eq(k.result, HTTP_CALL_OK);
+    ck_assert_uint_eq(k.body_len, 0);
+    free(k.body);
+    do_call("DELETE", "/echo", NULL, &k);
+    ck_assert_str_eq((char *)k.body, "DELETE\n");
+    free(k.body);
+    do_call("GET", "/echo", NULL, &k);
+    ck_assert_str_eq((char *)k.body, "GET\n");
+    free(k.body);
+    ck_assert_int_eq(conns(), 1);
+    /* another origin: curl 7.88 keeps the URL string of a handle's
+     * previous transfer (CURLINFO_EFFECTIVE_URL), but connects where the
+     * call's own parse says */
+    char u[64];
+    refused_url(u, sizeof u);
+    run_call(http_call_new(cli, "GET", u), &k);
+    ck_assert_int_eq(k.result, HTTP_CALL_CONNECT);
+    free(k.body);
+    ck_assert_int_eq(conns(), 1);
+}
+END_TEST
+
 /* Between calls a kept-alive connection stays registered with the loop
  * (issue #19). An origin closing it meanwhile unregisters it: the loop
  * does not spin on its end, the next call opens a new connection, and
@@ -307,11 +360,13 @@ START_TEST(idle_connection_closed_by_origin)
 }
 END_TEST
 
-START_TEST(fifty_concurrent)
+/* Fifty calls at once, each answered right. */
+static void fifty_calls(void)
 {
     enum { N = 50 };
     static rec_t k[N];
     int done = 0;
+    memset(k, 0, sizeof k);
     for (int i = 0; i < N; i++) {
         char p[32];
         snprintf(p, sizeof p, "/status/%d", 400 + i); /* 4xx: all carry a body */
@@ -335,6 +390,52 @@ START_TEST(fifty_concurrent)
         free(k[i].body);
     }
     ck_assert_uint_eq(http_client_running(cli), 0);
+}
+
+START_TEST(fifty_concurrent)
+{
+    fifty_calls();
+}
+END_TEST
+
+/* n slow calls at once (1.5 s each): n connections in use together. */
+static void slow_wave(int n)
+{
+    static rec_t k[50];
+    ck_assert_int_le(n, 50);
+    memset(k, 0, sizeof k);
+    for (int i = 0; i < n; i++)
+        ck_assert_int_eq(http_call_start(mk("GET", "/slow"), on_done, &k[i]), 0);
+    int done = 0;
+    uint64_t end = now_ms() + 10000;
+    while (done < n && now_ms() < end) {
+        base_loop_run_once(loop, 100);
+        done = 0;
+        for (int i = 0; i < n; i++) done += k[i].calls;
+    }
+    ck_assert_int_eq(done, n);
+    for (int i = 0; i < n; i++) {
+        ck_assert_int_eq(k[i].result, HTTP_CALL_OK);
+        free(k[i].body);
+    }
+}
+
+/* The connections of a wave of calls are kept for the next wave, however
+ * few calls were in flight meanwhile (issue #19). */
+START_TEST(waves_reuse_connections)
+{
+    slow_wave(40);
+    ck_assert_int_eq(conns(), 40);
+    /* one call at a time: curl's default would keep 4 connections per
+     * call in flight, closing one more at the end of each */
+    for (int i = 0; i < 10; i++) {
+        rec_t k;
+        do_call("GET", "/ok", NULL, &k);
+        ck_assert_int_eq(k.result, HTTP_CALL_OK);
+        free(k.body);
+    }
+    slow_wave(40);
+    ck_assert_int_eq(conns(), 40);
 }
 END_TEST
 
@@ -480,8 +581,10 @@ int main(void)
     tcase_add_test(tc, redirect_not_followed);
     tcase_add_test(tc, connection_reused);
     tcase_add_test(tc, reused_handles_start_clean);
+    tcase_add_test(tc, plain_get_handles_start_clean);
     tcase_add_test(tc, idle_connection_closed_by_origin);
     tcase_add_test(tc, fifty_concurrent);
+    tcase_add_test(tc, waves_reuse_connections);
     tcase_add_test(tc, cancel);
     tcase_add_test(tc, free_with_calls_running);
     tcase_add_test(tc, callbacks_reenter);

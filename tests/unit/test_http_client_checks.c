@@ -39,6 +39,19 @@ START_TEST(addr_check)
     ck_assert_int_eq(k.result, HTTP_CALL_OK);
     ck_assert_int_eq(checked, 3);
     free(k.body);
+    /* a kept connection: checked before the request only */
+    call = mk("GET", "/ok");
+    http_call_set_addr_check(call, check_addr, NULL);
+    run_call(call, &k);
+    ck_assert_int_eq(k.result, HTTP_CALL_OK);
+    ck_assert_int_eq(checked, 4);
+    free(k.body);
+    /* a call without a check on the handle kept from one with: not
+     * checked (the handle went on without a reset, issue #19) */
+    run_call(mk("GET", "/ok"), &k);
+    ck_assert_int_eq(k.result, HTTP_CALL_OK);
+    ck_assert_int_eq(checked, 4);
+    free(k.body);
 }
 END_TEST
 
@@ -159,6 +172,45 @@ START_TEST(url_parse_taken_by_call)
 }
 END_TEST
 
+/* A memo's parse is a copy, the same as a fresh parse of the same text,
+ * for as many URLs as it keeps and beyond (issue #19). */
+START_TEST(url_parse_memo)
+{
+    http_url_memo_t m = {0};
+    http_url_t u, fresh;
+    char url[64];
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < HTTP_URL_MEMO + 2; i++) {
+            snprintf(url, sizeof url, "HTTP://127.0.0.%d:%d/p?q=%d", i + 1, 8000 + i, round);
+            ck_assert_int_eq(http_url_parse_memo(&m, url, &u), 0);
+            ck_assert_int_eq(http_url_parse(url, &fresh), 0);
+            ck_assert_str_eq(u.scheme, fresh.scheme);
+            ck_assert_str_eq(u.host, fresh.host);
+            ck_assert_uint_eq(u.port, fresh.port);
+            ck_assert_ptr_nonnull(u.curlu);
+            char *a = NULL, *b = NULL;
+            ck_assert_int_eq(curl_url_get(u.curlu, CURLUPART_URL, &a, 0), CURLUE_OK);
+            ck_assert_int_eq(curl_url_get(fresh.curlu, CURLUPART_URL, &b, 0), CURLUE_OK);
+            ck_assert_str_eq(a, b);
+            curl_free(a);
+            curl_free(b);
+            /* the same text again: the memo's copy, its own parse */
+            http_url_t again;
+            ck_assert_int_eq(http_url_parse_memo(&m, url, &again), 0);
+            ck_assert_ptr_ne(again.curlu, u.curlu);
+            ck_assert_uint_eq(again.port, fresh.port);
+            http_url_release(&again);
+            http_url_release(&u);
+            http_url_release(&fresh);
+        }
+    }
+    ck_assert_int_eq(http_url_parse_memo(&m, "http://[::1", &u), -1);
+    ck_assert_ptr_null(u.curlu);
+    ck_assert_int_eq(http_url_parse_memo(&m, NULL, &u), -1);
+    http_url_memo_free(&m);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("http_client_checks");
@@ -170,6 +222,7 @@ int main(void)
     tcase_add_test(tc, url_split);
     tcase_add_test(tc, url_zone_scope);
     tcase_add_test(tc, url_parse_taken_by_call);
+    tcase_add_test(tc, url_parse_memo);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }
