@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# Adversarial checks of the TLS side (RFC 8323 §9: coap.listen_tls,
+# coaps+tcp:// targets, devices connecting out over TLS) and of
+# coap.tcp_max_connections_per_ip (docs/security.md), as an attacker on
+# the LAN would try them: a device that connected out made to look gone
+# by a coap:// request to its port; handshakes that never end (silent, a
+# byte at a time, a huge record, an identity of 1000 bytes); mapped and
+# plain IPv4 from one host, ::1 beside it, and every way a connection
+# ends (RST, Release, Abort, a failed handshake, FIN, the handshake
+# timeout) freeing its slot; targets that stall the handshake, announce a
+# frame of 4 GiB or send CSMs without end. The attacker is
+# tls_attacker.py. Runs in a network namespace of its own (the listeners
+# of the per-host check bind [::]).
+. "$(dirname "$0")/netns.sh"
+lab_reexec "$0" "$@"
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/dtls_keys.sh"
+need curl openssl python3 gnutls-cli
+ip link set lo up
+lab_sysctls
+HERE=$(cd "$(dirname "$0")" && pwd)
+ATT="python3 $HERE/tls_attacker.py"
+K=$TMP/keys
+make_keys "$K" || { echo "cannot make the test keys"; exit 1; }
+chmod 600 "$K"/*.key
+printf 'devkey' >"$K/dev1.psk"
+printf 'secret' >"$K/secret.psk"
+chmod 600 "$K"/*.psk
+HP=$(free_port tcp)
+G=http://127.0.0.1:$HP
+TLP=$(free_port tcp)
+L=coaps+tcp://127.0.0.1:$TLP
+cat >"$TMP/gw.json" <<JSON
+{ "http": { "listen": "127.0.0.1:$HP" },
+  "coap": { "listen": "127.0.0.1:$(free_port)", "listen_tls": "127.0.0.1:$TLP" },
+  "state": { "path": "" },
+  "proxy": { "allow_targets": ["localhost"] },
+  "dtls": { "cert": "$K/server.crt", "key": "$K/server.key", "client_ca": "$K/ca.crt",
+            "identities": [ { "psk": "dev1", "key_file": "$K/dev1.psk", "names": ["dev1"] } ] },
+  "credentials": {
+    "127.0.0.1": { "psk_identity": "device-1", "psk_key_file": "$K/secret.psk" },
+    "localhost": { "cert": "$K/client.crt", "key": "$K/client.key", "ca": "$K/ca.crt" } } }
+JSON
+start gw "$BUILD/coapgw" --config "$TMP/gw.json" --log-level debug
+wait_for "the gateway" curl -sf "$G/healthz"
+events_in() { grep -c '^event: notification' "$TMP/$1.log" || true; }
+. "$(dirname "$0")/connect_out.sh"
+
+# --- a device that connected out over TLS, made to look gone ---
+start simout "$BUILD/coapgw-sim" --listen "127.0.0.1:$(free_port)" --register "$L" --name dev1 \
+    --period-ms 300 -k devkey -u dev1
+wait_for "dev1 registered" served
+sim_port() { curl -s "$G/api/devices/dev1" | sed -n 's/.*"uri":"coaps+tcp:\/\/127.0.0.1:\([0-9]*\)".*/\1/p'; }
+udp_to_its_port() {
+    local p
+    p=$(sim_port)
+    [ -n "$p" ] || { echo "no port in $(curl -s "$G/api/devices/dev1")"; return 1; }
+    # anyone who may use /hc/: a coap:// (UDP) request to the port the
+    # device connected from; nothing answers there (ICMP unreachable)
+    status "$TMP/u" "$G/hc/coap://127.0.0.1:$p/x" >/dev/null
+    sleep 0.3
+    served && online true || { echo "after the UDP request: $(cat "$TMP/d"); $(curl -s "$G/api/devices/dev1")"; return 1; }
+}
+check "a coap:// request to the port a TLS device connected from does not make it offline (served, online)" \
+    udp_to_its_port
+
+# --- the TLS listener: handshakes that never end, hostile ClientHellos ---
+half_open() {
+    $ATT silent "$TLP" >"$TMP/silent.out" &
+    local a=$!
+    $ATT drip "$TLP" >"$TMP/drip.out" &
+    local b=$! rc=0
+    wait $a || rc=1
+    wait $b || rc=1
+    cat "$TMP/silent.out" "$TMP/drip.out"
+    [ $rc = 0 ] && served
+}
+check "TLS listener: a silent connection and a ClientHello a byte every 0.5 s are closed by the 10 s handshake timeout" half_open
+big_record() { $ATT bigrecord "$TLP" && served; }
+check "TLS listener: a record header of 65535 bytes then 1 MiB: closed, the device still served" big_record
+long_identity() {
+    local id
+    id=$(printf 'a%.0s' $(seq 1 1000))
+    timeout 10 gnutls-cli --insecure --alpn=coap --pskusername="$id" --pskkey=6465766b6579 \
+        --priority 'NORMAL:-KX-ALL:+ECDHE-PSK:+PSK' -p "$TLP" 127.0.0.1 </dev/null >"$TMP/gc.out" 2>&1 && {
+        echo "handshake with an identity of 1000 bytes succeeded"
+        return 1
+    }
+    grep -q "tls: listener: handshake with 127.0.0.1:[0-9]* failed" "$TMP/gw.log" && served
+}
+check "TLS listener: a PSK identity of 1000 bytes is refused at the handshake, the gateway goes on" long_identity
+
+# --- coaps+tcp:// targets that misbehave ---
+SP=$(free_port tcp)
+start stall $ATT stall "$SP"
+wait_for "the stalling target" grep -q listening "$TMP/stall.log"
+stalled_target() {
+    local t0 st
+    t0=$(date +%s)
+    st=$(status "$TMP/b" "$G/hc/coaps+tcp://127.0.0.1:$SP/")
+    echo "$st after $(($(date +%s) - t0)) s: $(cat "$TMP/b")"
+    [ "$st" = 502 ] && [ $(($(date +%s) - t0)) -le 14 ] && grep -q "TLS handshake with coaps+tcp://127.0.0.1:$SP failed" "$TMP/b"
+}
+check "a coaps+tcp:// target that never answers the handshake: 502 within the 10 s timeout, naming it" stalled_target
+HUP=$(free_port tcp)
+start huge $ATT tlsserver "$HUP" "$K/server.crt" "$K/server.key" huge
+CSP=$(free_port tcp)
+start csms $ATT tlsserver "$CSP" "$K/server.crt" "$K/server.key" csms
+wait_for "the hostile TLS targets" grep -q listening "$TMP/huge.log" "$TMP/csms.log"
+huge_frame() {
+    local st
+    st=$(status "$TMP/b" -m 20 "$G/hc/coaps+tcp://localhost:$HUP/")
+    echo "$st: $(cat "$TMP/b")"
+    [ "${st:0:1}" = 5 ] && [ "$st" != 500 ]
+}
+check "a coaps+tcp:// target announcing a frame of 4 GiB: an error answer at once (the connection aborted)" huge_frame
+endless_csms() {
+    local st
+    st=$(status "$TMP/b" -m 60 "$G/hc/coaps+tcp://localhost:$CSP/")
+    echo "$st: $(head -c 300 "$TMP/b")"
+    [ "${st:0:1}" = 5 ] && curl -sf -m 2 "$G/healthz" >/dev/null
+}
+check "a coaps+tcp:// target sending CSMs without end: the request ends with an error, the gateway answers meanwhile" endless_csms
+
+# --- coap.tcp_max_connections_per_ip: one host, mapped or not ---
+HP2=$(free_port tcp)
+TLP2=$(free_port tcp)
+TCP2=$(free_port tcp)
+start gw2 env -u COAPGW_CONFIG "$BUILD/coapgw" --http-listen "127.0.0.1:$HP2" --coap-listen "127.0.0.1:$(free_port)" \
+    --set state.path= --set coap.listen_tls="[::]:$TLP2" --set coap.listen_tcp="[::]:$TCP2" \
+    --set coap.tcp_max_connections_per_ip=2 --set dtls.cert="$K/server.crt" --set dtls.key="$K/server.key" \
+    --set dtls.identities='[{"psk": "dev1", "key_file": "'"$K/dev1.psk"'", "names": ["dev1"]}]'
+wait_for "gw2" curl -sf "http://127.0.0.1:$HP2/healthz"
+per_ip() { $ATT perip "$TLP2" "$TCP2"; }
+check "per host: ::ffff:127.0.0.1 and 127.0.0.1 are one host, ::1 another; RST, Release, Abort, a failed handshake, FIN and the timeout free the slot" per_ip
+
+finish
