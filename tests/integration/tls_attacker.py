@@ -9,6 +9,12 @@ when the gateway behaved, 1 otherwise.
   perip TLSPORT TCPPORT  coap.tcp_max_connections_per_ip 2 on both listeners:
                          mapped and plain IPv4 count as one host, ::1 as another,
                          and every way a connection ends frees its slot
+  bert TCPPORT UDPPORT    RFC 8323 §6 blocks to the Resource Directory: SZX 7
+                         without a Block-Wise-Transfer CSM, over UDP, mixed with
+                         SZX 6, past the body limit, at block 2^20-1, over
+                         Max-Message-Size
+  rebase TCPPORT UDPPORT  registers over UDP, updates over the TCP listener, and
+                         answers the request that comes over that connection
   stall PORT             a target that accepts and never answers (runs until killed)
   tlsserver PORT CRT KEY MODE   a TLS target (ALPN coap) that, after the
                          handshake, sends MODE: "huge" a frame announcing 4 GiB,
@@ -158,6 +164,178 @@ def perip(tls_port, tcp_port):
     return good
 
 
+def opts_bytes(opts):
+    """CoAP options (RFC 7252 §3.1), (number, bytes) sorted by number."""
+    out, last = b"", 0
+    for num, val in sorted(opts, key=lambda o: o[0]):
+        d, n = num - last, len(val)
+        last = num
+
+        def nib(x):
+            return (x, b"") if x < 13 else (13, bytes([x - 13])) if x < 269 else (14, struct.pack(">H", x - 269))
+        dn, dx = nib(d)
+        ln, lx = nib(n)
+        out += bytes([dn << 4 | ln]) + dx + lx + val
+    return out
+
+
+def uint(v):
+    b = v.to_bytes(4, "big").lstrip(b"\x00")
+    return b
+
+
+def tcp_frame(code, token, opts, payload=b""):
+    """RFC 8323 §3.2 framing."""
+    body = opts_bytes(opts) + (b"\xff" + payload if payload else b"")
+    n = len(body)
+    if n < 13:
+        head = bytes([n << 4 | len(token)])
+    elif n < 269:
+        head = bytes([13 << 4 | len(token), n - 13])
+    elif n < 65805:
+        head = bytes([14 << 4 | len(token)]) + struct.pack(">H", n - 269)
+    else:
+        head = bytes([15 << 4 | len(token)]) + struct.pack(">I", n - 65805)
+    return head + bytes([code]) + token + body
+
+
+def read_frame(s):
+    """(code, token) of the next frame on s."""
+    def get(n):
+        b = b""
+        while len(b) < n:
+            x = s.recv(n - len(b))
+            if not x:
+                raise EOFError
+            b += x
+        return b
+    h = get(1)[0]
+    ln, tkl = h >> 4, h & 15
+    ext = {13: 1, 14: 2, 15: 4}.get(ln, 0)
+    e = int.from_bytes(get(ext), "big") if ext else 0
+    n = ln if not ext else e + {1: 13, 2: 269, 4: 65805}[ext]
+    code = get(1)[0]
+    tok = get(tkl)
+    get(n)
+    return code, tok
+
+
+def code_str(c):
+    return f"{c >> 5}.{c & 31:02d}"
+
+
+def block1(num, more, szx):
+    return (27, uint(num << 4 | (8 if more else 0) | szx))
+
+
+RD = [(11, b"rd"), (12, uint(40)), (15, b"ep=bert1")]
+
+
+def tcp_session(port, bwt):
+    s = socket.create_connection(("127.0.0.1", port))
+    s.settimeout(5)
+    csm = [(2, uint(8192))] + ([(4, b"")] if bwt else [])
+    s.sendall(tcp_frame(0xE1, b"", csm))
+    read_frame(s)  # the gateway's CSM
+    return s
+
+
+def ask(s, num, more, szx, payload, tok=b"\x01"):
+    s.sendall(tcp_frame(0x02, tok, RD + [block1(num, more, szx)], payload))
+    while True:
+        code, t = read_frame(s)
+        if code >> 5 != 7:
+            return code_str(code)
+
+
+def bert(tcp_port, udp_port):
+    good = True
+    s = tcp_session(tcp_port, bwt=False)
+    good &= expect("SZX 7 from a peer whose CSM did not announce Block-Wise-Transfer: 4.00",
+                   ask(s, 0, True, 7, b"x" * 1024) == "4.00")
+    s.close()
+    s = tcp_session(tcp_port, bwt=True)
+    good &= expect("BERT announced: block 0, SZX 7, 1 KiB: 2.31", ask(s, 0, True, 7, b"x" * 1024) == "2.31")
+    good &= expect("then SZX 6 in the same transfer (block 1): 2.31", ask(s, 1, True, 6, b"x" * 1024) == "2.31")
+    good &= expect("then SZX 7 again, 2 KiB (block 2): 2.31", ask(s, 2, True, 7, b"x" * 2048) == "2.31")
+    good &= expect("then past rd.max_links_bytes (4096) by a BERT block: 4.13",
+                   ask(s, 4, False, 7, b"x" * 1024) == "4.13")
+    good &= expect("block number 2^20-1 in BERT (an offset of 1 GiB): 4.13",
+                   ask(s, 0xFFFFF, True, 7, b"x" * 1024) == "4.13")
+    good &= expect("a BERT block whose length is no whole units: 4.00",
+                   ask(s, 0, True, 7, b"x" * 1500) == "4.00")
+    good &= expect("a BERT block over our Max-Message-Size (9 KiB frame): 4.13",
+                   ask(s, 0, True, 7, b"x" * 9216) == "4.13")
+    s.close()
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.settimeout(5)
+    # RFC 7252 §3: CON POST, message ID 0x1234, token 01
+    u.sendto(bytes([0x41, 0x02, 0x12, 0x34, 0x01]) + opts_bytes(RD + [block1(0, True, 7)]) + b"\xff" + b"x" * 1024,
+             ("127.0.0.1", udp_port))
+    code = code_str(u.recv(2048)[1])
+    good &= expect(f"SZX 7 over UDP: 4.00 ({code})", code == "4.00")
+    return good
+
+
+def parse_opts(b):
+    """(number, bytes) of the options in b, up to the payload marker."""
+    out, num, i = [], 0, 0
+    while i < len(b) and b[i] != 0xFF:
+        d, n = b[i] >> 4, b[i] & 15
+        i += 1
+
+        def ext(x):
+            nonlocal i
+            if x == 13:
+                i += 1
+                return b[i - 1] + 13
+            if x == 14:
+                i += 2
+                return int.from_bytes(b[i - 2:i], "big") + 269
+            return x
+        num += ext(d)
+        n = ext(n)
+        out.append((num, b[i:i + n]))
+        i += n
+    return out
+
+
+def rebase(tcp_port, udp_port):
+    """Registered over UDP, updated over the TCP listener: the device is
+    then where that connection is, reached over it (the listener never
+    connects out). Answers the gateway's first request with "rebased"."""
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.settimeout(5)
+    reg = [(11, b"rd"), (12, uint(40)), (15, b"ep=rebase1")]
+    u.sendto(bytes([0x41, 0x02, 0x12, 0x35, 0x02]) + opts_bytes(reg) + b"\xff</x>", ("127.0.0.1", udp_port))
+    r = u.recv(2048)
+    loc = [v for n, v in parse_opts(r[5:]) if n == 8]
+    print(f"UDP registration: {code_str(r[1])} at /{'/'.join(x.decode() for x in loc)}", flush=True)
+    s = tcp_session(tcp_port, bwt=False)
+    s.sendall(tcp_frame(0x02, b"\x03", [(11, x) for x in loc]))
+    code, _ = read_frame(s)
+    print(f"update over TCP: {code_str(code)}", flush=True)
+    s.settimeout(15)
+    while True:
+        h = s.recv(1)
+        if not h:
+            print("connection closed", flush=True)
+            return False
+        ln, tkl = h[0] >> 4, h[0] & 15
+        ext = {13: 1, 14: 2, 15: 4}.get(ln, 0)
+        e = s.recv(ext) if ext else b""
+        n = ln if not ext else int.from_bytes(e, "big") + {1: 13, 2: 269, 4: 65805}[ext]
+        rest = b""
+        while len(rest) < 1 + tkl + n:
+            rest += s.recv(1 + tkl + n - len(rest))
+        code, tok = rest[0], rest[1:1 + tkl]
+        if code >> 5 == 0 and code:
+            print(f"request {code_str(code)} over the connection", flush=True)
+            s.sendall(tcp_frame(0x45, tok, [], b"rebased"))
+            time.sleep(1)
+            return True
+
+
 def serve_forever(port, handle):
     ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -213,6 +391,10 @@ def main():
         return 0
     if mode == "perip":
         return 0 if perip(int(args[0]), int(args[1])) else 1
+    if mode == "rebase":
+        return 0 if rebase(int(args[0]), int(args[1])) else 1
+    if mode == "bert":
+        return 0 if bert(int(args[0]), int(args[1])) else 1
     fn = {"silent": silent, "drip": drip, "bigrecord": bigrecord, "stall": stall}[mode]
     return 0 if fn(int(args[0])) else 1
 
