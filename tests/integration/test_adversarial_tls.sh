@@ -3,15 +3,16 @@
 # coaps+tcp:// targets, devices connecting out over TLS) and of
 # coap.tcp_max_connections_per_ip (docs/security.md), as an attacker on
 # the LAN would try them: a device that connected out made to look gone
-# by a coap:// request to its port; handshakes that never end (silent, a
+# by a coap:// request to its port, or sending a fatal alert
+# mid-exchange; handshakes that never end (silent, a
 # byte at a time, a huge record, an identity of 1000 bytes); mapped and
 # plain IPv4 from one host, ::1 beside it, and every way a connection
 # ends (RST, Release, Abort, a failed handshake, FIN, the handshake
 # timeout) freeing its slot; targets that stall the handshake, announce a
 # frame of 4 GiB or send CSMs without end; BERT blocks where BERT was not
 # agreed, mixed with SZX 6, past the body limit, at the last block number;
-# a registration made over UDP and updated over the TCP listener. The attacker is
-# tls_attacker.py. Runs in a network namespace of its own (the listeners
+# a registration made over UDP and updated over the TCP listener. The
+# attacker is tls_attacker.py. Runs in a network namespace of its own (the listeners
 # of the per-host check bind [::]).
 . "$(dirname "$0")/netns.sh"
 lab_reexec "$0" "$@"
@@ -38,7 +39,8 @@ cat >"$TMP/gw.json" <<JSON
   "state": { "path": "" },
   "proxy": { "allow_targets": ["localhost"] },
   "dtls": { "cert": "$K/server.crt", "key": "$K/server.key", "client_ca": "$K/ca.crt",
-            "identities": [ { "psk": "dev1", "key_file": "$K/dev1.psk", "names": ["dev1"] } ] },
+            "identities": [ { "psk": "dev1", "key_file": "$K/dev1.psk", "names": ["dev1"] },
+                            { "x509": "CN=device-1", "names": ["x509dev"] } ] },
   "credentials": {
     "127.0.0.1": { "psk_identity": "device-1", "psk_key_file": "$K/secret.psk" },
     "localhost": { "cert": "$K/client.crt", "key": "$K/client.key", "ca": "$K/ca.crt" } } }
@@ -65,6 +67,22 @@ udp_to_its_port() {
 }
 check "a coap:// request to the port a TLS device connected from does not make it offline (served, online)" \
     udp_to_its_port
+
+# a device over TLS that answers a request with a fatal alert (no record
+# of the session): the exchange ends at once, nothing left open
+alert_mid() {
+    start alertdev $ATT alertdev "$TLP" "$K/ca.crt" "$K/client.crt" "$K/client.key"
+    wait_for "x509dev registered" grep -q "registered: 2.01" "$TMP/alertdev.log" || { cat "$TMP/alertdev.log"; return 1; }
+    local t0 st open
+    t0=$(date +%s%N)
+    st=$(status "$TMP/b" -m 15 "$G/devices/x509dev/x")
+    local ms=$((($(date +%s%N) - t0) / 1000000))
+    open=$(curl -sf "$G/metrics" | awk '/^coapgw_coap_requests_open /{print $2}')
+    echo "$st after $ms ms: $(cat "$TMP/b"); requests open: $open"
+    [ "$st" = 504 ] && [ "$ms" -lt 5000 ] && [ "${open%.*}" = 0 ] && grep -q "fatal alert" "$TMP/alertdev.log" &&
+        curl -s "$G/api/devices/x509dev" | grep -q '"online":false'
+}
+check "a TLS device that sends a fatal alert mid-exchange: 504 at once, offline, nothing left open" alert_mid
 
 # --- the TLS listener: handshakes that never end, hostile ClientHellos ---
 half_open() {

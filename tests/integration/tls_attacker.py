@@ -15,6 +15,8 @@ when the gateway behaved, 1 otherwise.
                          Max-Message-Size
   rebase TCPPORT UDPPORT  registers over UDP, updates over the TCP listener, and
                          answers the request that comes over that connection
+  alertdev PORT CA CRT KEY  a device over TLS that sends a fatal alert in
+                         clear text when the gateway's request comes
   stall PORT             a target that accepts and never answers (runs until killed)
   tlsserver PORT CRT KEY MODE   a TLS target (ALPN coap) that, after the
                          handshake, sends MODE: "huge" a frame announcing 4 GiB,
@@ -336,6 +338,30 @@ def rebase(tcp_port, udp_port):
             return True
 
 
+def alertdev(port, ca, crt, key):
+    """A device over TLS (X.509) that registers as x509dev and, when the
+    gateway's first request comes, sends a fatal alert in clear text
+    mid-exchange (a record the session cannot decrypt)."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.load_verify_locations(ca)
+    ctx.load_cert_chain(crt, key)
+    ctx.set_alpn_protocols(["coap"])
+    raw = socket.create_connection(("127.0.0.1", port))
+    t = ctx.wrap_socket(raw, server_hostname="localhost")
+    t.settimeout(15)
+    t.sendall(tcp_frame(0xE1, b"", [(2, uint(8192))]))
+    t.sendall(tcp_frame(0x02, b"\x07", [(11, b"rd"), (12, uint(40)), (15, b"ep=x509dev")], b"</x>"))
+    while True:
+        code, tok = read_frame(t)
+        if code >> 5 == 2:
+            print(f"registered: {code_str(code)}", flush=True)
+        elif code >> 5 == 0 and code:
+            print(f"request {code_str(code)}: a fatal alert in clear text", flush=True)
+            raw.sendall(bytes([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28]))
+            time.sleep(3)
+            return True
+
+
 def serve_forever(port, handle):
     ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -393,6 +419,8 @@ def main():
         return 0 if perip(int(args[0]), int(args[1])) else 1
     if mode == "rebase":
         return 0 if rebase(int(args[0]), int(args[1])) else 1
+    if mode == "alertdev":
+        return 0 if alertdev(int(args[0]), args[1], args[2], args[3]) else 1
     if mode == "bert":
         return 0 if bert(int(args[0]), int(args[1])) else 1
     fn = {"silent": silent, "drip": drip, "bigrecord": bigrecord, "stall": stall}[mode]
