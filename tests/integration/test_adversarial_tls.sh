@@ -68,6 +68,13 @@ udp_to_its_port() {
 check "a coap:// request to the port a TLS device connected from does not make it offline (served, online)" \
     udp_to_its_port
 
+rogue_cert() { # CN=device-1, the listed subject, from a CA the gateway does not trust
+    $ATT rogue "$TLP" "$K/ca.crt" "$K/rogue-client.crt" "$K/rogue-client.key" &&
+        [ "$(status "$TMP/b" "$G/api/devices/x509dev")" = 404 ] &&
+        grep -q "tls: listener: handshake with 127.0.0.1:[0-9]* failed" "$TMP/gw.log"
+}
+check "TLS listener: a client certificate of a listed subject from another CA: refused, nothing registered" rogue_cert
+
 # a device over TLS that answers a request with a fatal alert (no record
 # of the session): the exchange ends at once, nothing left open
 alert_mid() {

@@ -17,6 +17,8 @@ when the gateway behaved, 1 otherwise.
                          answers the request that comes over that connection
   alertdev PORT CA CRT KEY  a device over TLS that sends a fatal alert in
                          clear text when the gateway's request comes
+  rogue PORT CA CRT KEY  registers x509dev with a certificate that does not
+                         verify: refused
   stall PORT             a target that accepts and never answers (runs until killed)
   tlsserver PORT CRT KEY MODE   a TLS target (ALPN coap) that, after the
                          handshake, sends MODE: "huge" a frame announcing 4 GiB,
@@ -338,10 +340,9 @@ def rebase(tcp_port, udp_port):
             return True
 
 
-def alertdev(port, ca, crt, key):
-    """A device over TLS (X.509) that registers as x509dev and, when the
-    gateway's first request comes, sends a fatal alert in clear text
-    mid-exchange (a record the session cannot decrypt)."""
+def x509_register(port, ca, crt, key):
+    """A TLS connection with this client certificate that registers as
+    x509dev: (raw socket, TLS socket)."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.load_verify_locations(ca)
     ctx.load_cert_chain(crt, key)
@@ -351,6 +352,29 @@ def alertdev(port, ca, crt, key):
     t.settimeout(15)
     t.sendall(tcp_frame(0xE1, b"", [(2, uint(8192))]))
     t.sendall(tcp_frame(0x02, b"\x07", [(11, b"rd"), (12, uint(40)), (15, b"ep=x509dev")], b"</x>"))
+    return raw, t
+
+
+def rogue(port, ca, crt, key):
+    """A client certificate whose chain does not verify (another CA, the
+    listed subject): nothing registered, whatever the TLS version tells."""
+    try:
+        _, t = x509_register(port, ca, crt, key)
+        while True:
+            code, _ = read_frame(t)
+            if code >> 5 != 7:
+                print(f"registration answered {code_str(code)}")
+                return False
+    except (ssl.SSLError, OSError, EOFError) as e:
+        print(f"refused: {e!r}")
+        return True
+
+
+def alertdev(port, ca, crt, key):
+    """A device over TLS (X.509) that registers as x509dev and, when the
+    gateway's first request comes, sends a fatal alert in clear text
+    mid-exchange (a record the session cannot decrypt)."""
+    raw, t = x509_register(port, ca, crt, key)
     while True:
         code, tok = read_frame(t)
         if code >> 5 == 2:
@@ -419,6 +443,8 @@ def main():
         return 0 if perip(int(args[0]), int(args[1])) else 1
     if mode == "rebase":
         return 0 if rebase(int(args[0]), int(args[1])) else 1
+    if mode == "rogue":
+        return 0 if rogue(int(args[0]), args[1], args[2], args[3]) else 1
     if mode == "alertdev":
         return 0 if alertdev(int(args[0]), args[1], args[2], args[3]) else 1
     if mode == "bert":
