@@ -427,6 +427,13 @@ static int tcp_send(coap_transport_t *tr, const coap_addr_t *to, const coap_addr
     tcp_t *t = (tcp_t *)tr;
     tcp_conn_t *c = conn_find(t, to);
     int err = COAP_ERR_UNREACHABLE;
+    if (!c && t->p.connect_out && t->stats.conns_open >= t->p.max_conns) {
+        /* max_conns bounds our own connections as it bounds accepted
+         * ones: each target address would otherwise hold one more
+         * descriptor, for idle_ms after its last request */
+        t->stats.refused++;
+        return COAP_TCP_ERR_FULL;
+    }
     if (!c && t->p.connect_out) c = conn_connect(t, to, &err);
     if (!c) return err;
     /* §5.3.1: nothing larger than the peer's Max-Message-Size */

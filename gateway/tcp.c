@@ -127,3 +127,14 @@ const char *gw_tcp_gone(const gw_t *gw, const coap_ep_t *ep, const char *uri,
              coap_strerror(err));
     return buf;
 }
+
+const char *gw_tcp_full(const gw_t *gw, const coap_ep_t *ep, const char *uri, int err, char *buf,
+                        size_t cap)
+{
+    if (!ep || (ep != gw->tcp_ep && ep != gw->tls_ep) || err != COAP_TCP_ERR_FULL) return NULL;
+    snprintf(buf, cap,
+             "%s: the gateway has coap.tcp_max_connections (%u) connections open over %s "
+             "already; one is released after coap.tcp_idle_s of silence",
+             uri, gw->cfg.tcp_max_connections, ep == gw->tls_ep ? "TLS" : "TCP");
+    return buf;
+}

@@ -9,7 +9,8 @@
 # plain IPv4 from one host, ::1 beside it, and every way a connection
 # ends (RST, Release, Abort, a failed handshake, FIN, the handshake
 # timeout) freeing its slot; targets that stall the handshake, announce a
-# frame of 4 GiB or send CSMs without end; BERT blocks where BERT was not
+# frame of 4 GiB or send CSMs without end; the gateway's own connections
+# to ever more target addresses; BERT blocks where BERT was not
 # agreed, mixed with SZX 6, past the body limit, at the last block number;
 # a registration made over UDP and updated over the TCP listener. The
 # attacker is tls_attacker.py. Runs in a network namespace of its own (the listeners
@@ -149,6 +150,29 @@ endless_csms() {
     [ "$st" = 504 ] && grep -q accepted "$TMP/csms.log" && curl -sf -m 2 "$G/healthz" >/dev/null
 }
 check "a coaps+tcp:// target sending CSMs without end: the request ends with an error, the gateway answers meanwhile" endless_csms
+
+# --- the gateway's own connections to coap+tcp:// targets ---
+out_limit() { # coap.tcp_max_connections 2: a third target address gets no connection
+    local hp p1 p2 p3 st
+    hp=$(free_port tcp)
+    p1=$(free_port tcp)
+    p2=$(free_port tcp)
+    p3=$(free_port tcp)
+    start servers $ATT coapservers "$p1" "$p2" "$p3"
+    start gw3 env -u COAPGW_CONFIG "$BUILD/coapgw" --http-listen "127.0.0.1:$hp" --coap-listen "127.0.0.1:$(free_port)" \
+        --set state.path= --set coap.tcp_max_connections=2
+    wait_for "gw3" curl -sf "http://127.0.0.1:$hp/healthz" || return 1
+    wait_for "the targets" grep -q listening "$TMP/servers.log" || return 1
+    for p in "$p1" "$p2"; do
+        [ "$(status "$TMP/b" "http://127.0.0.1:$hp/hc/coap+tcp://127.0.0.1:$p/x")" = 200 ] || { echo "$p: $(cat "$TMP/b")"; return 1; }
+    done
+    st=$(status "$TMP/b" "http://127.0.0.1:$hp/hc/coap+tcp://127.0.0.1:$p3/x")
+    echo "third target: $st $(cat "$TMP/b")"
+    [ "$st" = 503 ] && grep -q "coap.tcp_max_connections (2)" "$TMP/b" &&
+        curl -s "http://127.0.0.1:$hp/metrics" | grep -q 'coapgw_tcp_connections{side="client"} 2$' &&
+        [ "$(status "$TMP/b" "http://127.0.0.1:$hp/hc/coap+tcp://127.0.0.1:$p1/x")" = 200 ]
+}
+check "coap.tcp_max_connections bounds the gateway's own connections to coap+tcp:// targets: a third address 503 naming it" out_limit
 
 # --- coap.tcp_max_connections_per_ip: one host, mapped or not ---
 HP2=$(free_port tcp)

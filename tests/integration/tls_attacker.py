@@ -19,6 +19,7 @@ when the gateway behaved, 1 otherwise.
                          clear text when the gateway's request comes
   rogue PORT CA CRT KEY  registers x509dev with a certificate that does not
                          verify: refused
+  coapservers PORT...    CoAP over TCP servers answering 2.05 (runs until killed)
   stall PORT             a target that accepts and never answers (runs until killed)
   tlsserver PORT CRT KEY MODE   a TLS target (ALPN coap) that, after the
                          handshake, sends MODE: "huge" a frame announcing 4 GiB,
@@ -386,6 +387,36 @@ def alertdev(port, ca, crt, key):
             return True
 
 
+def coapservers(ports):
+    """CoAP over TCP servers on these ports: a CSM, then 2.05 "hi" to every
+    request; connections kept open (runs until killed)."""
+    import threading
+
+    def conn(c):
+        try:
+            c.sendall(tcp_frame(0xE1, b"", [(2, uint(8192))]))
+            while True:
+                code, tok = read_frame(c)
+                if code >> 5 == 0 and code:
+                    c.sendall(tcp_frame(0x45, tok, [], b"hi"))
+        except (OSError, EOFError):
+            pass
+
+    def serve(ls):
+        while True:
+            c, _ = ls.accept()
+            threading.Thread(target=conn, args=(c,), daemon=True).start()
+
+    for p in ports:
+        ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        ls.bind(("127.0.0.1", p))
+        ls.listen(16)
+        threading.Thread(target=serve, args=(ls,), daemon=True).start()
+    print("listening", flush=True)
+    while True:
+        time.sleep(3600)
+
 def serve_forever(port, handle):
     ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -443,6 +474,9 @@ def main():
         return 0 if perip(int(args[0]), int(args[1])) else 1
     if mode == "rebase":
         return 0 if rebase(int(args[0]), int(args[1])) else 1
+    if mode == "coapservers":
+        coapservers([int(a) for a in args])
+        return 0
     if mode == "rogue":
         return 0 if rogue(int(args[0]), args[1], args[2], args[3]) else 1
     if mode == "alertdev":
