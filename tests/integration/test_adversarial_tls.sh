@@ -19,7 +19,7 @@
 lab_reexec "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/dtls_keys.sh"
-need curl openssl python3 gnutls-cli
+need curl openssl python3 gnutls-cli coap-client-gnutls
 ip link set lo up
 lab_sysctls
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -186,6 +186,16 @@ start gw2 env -u COAPGW_CONFIG "$BUILD/coapgw" --http-listen "127.0.0.1:$HP2" --
 wait_for "gw2" curl -sf "http://127.0.0.1:$HP2/healthz"
 per_ip() { $ATT perip "$TLP2" "$TCP2"; }
 check "per host: ::ffff:127.0.0.1 and 127.0.0.1 are one host, ::1 another; RST, Release, Abort, a failed handshake, FIN and the timeout free the slot" per_ip
+
+# no dtls.client_ca on gw2: a TLS client may authenticate nothing (the
+# server's certificate only); as over DTLS it then has no rights, on the
+# forward proxy as in the Resource Directory, whatever its address
+anonymous_proxy() {
+    coap-client-gnutls -B 4 -v 6 -O "35,coap://127.0.0.1:$(free_port)/" "coaps+tcp://127.0.0.1:$TLP2/" \
+        >"$TMP/anon" 2>&1 || true
+    grep -q 'c:4.03' "$TMP/anon" || { grep -o 'c:[0-9.]*' "$TMP/anon" | tail -1; return 1; }
+}
+check "TLS listener: a client that authenticated nothing gets 4.03 from the forward proxy (loopback, in proxy.coap_clients)" anonymous_proxy
 
 # --- a registration moved onto a TCP connection by its update ---
 rebased() {
