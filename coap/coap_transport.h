@@ -53,6 +53,7 @@
 
 #include "coap_addr.h"
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -237,7 +238,9 @@ typedef struct {
 typedef struct {
     uint32_t max_message;        /* our Max-Message-Size (CSM, §5.3.1); default 8192,
                                     at least 64; a larger request gets 4.13 */
-    uint32_t max_conns;          /* connections open at once; default 1000 */
+    uint32_t max_conns;          /* connections open at once, accepted and our own
+                                    (a send needing one more fails with
+                                    COAP_TCP_ERR_FULL); default 1000 */
     uint32_t max_conns_per_host; /* accepted ones open at once from one IP
                                     address; 0: no bound but max_conns */
     uint32_t max_queued;         /* bytes queued to one connection; over it the
@@ -273,11 +276,16 @@ typedef struct {
     void *tls_arg;
 } coap_tcp_params_t;
 
+/* A send to a peer without a connection when max_conns are open: no
+ * descriptor left under the bound (not the process's EMFILE). */
+#define COAP_TCP_ERR_FULL COAP_ERR_SYS(EMFILE)
+
 /* What happened, for tests, logs and /metrics. */
 typedef struct {
     uint64_t conns_open;           /* now */
     uint64_t accepted, connected;  /* connections made, each way */
-    uint64_t refused;              /* accepted over max_conns and closed at once */
+    uint64_t refused;              /* accepted over max_conns and closed at once, or
+                                      not made (connect_out) */
     uint64_t refused_host;         /* over max_conns_per_host, closed at once */
     uint64_t closed;               /* connections ended, for any reason */
     uint64_t aborts_tx, aborts_rx; /* Abort (7.05) sent (protocol error, queue full), received */

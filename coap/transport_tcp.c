@@ -424,6 +424,14 @@ tcp_conn_t *coap_tcp_conn_for_(tcp_t *t, const coap_addr_t *peer, int *err)
 {
     tcp_conn_t *c = coap_tcp_find_(t, peer);
     *err = COAP_ERR_UNREACHABLE;
+    if (!c && t->p.connect_out && t->stats.conns_open >= t->p.max_conns) {
+        /* max_conns bounds our own connections as it bounds accepted
+         * ones: each target address would otherwise hold one more
+         * descriptor, for idle_ms after its last request (counted
+         * refused by tcp_send, not by a CSM wait asking first) */
+        *err = COAP_TCP_ERR_FULL;
+        return NULL;
+    }
     if (!c && t->p.connect_out) c = conn_connect(t, peer, err);
     return c;
 }
@@ -435,6 +443,7 @@ static int tcp_send(coap_transport_t *tr, const coap_addr_t *to, const coap_addr
     tcp_t *t = (tcp_t *)tr;
     int err;
     tcp_conn_t *c = coap_tcp_conn_for_(t, to, &err);
+    if (!c && err == COAP_TCP_ERR_FULL) t->stats.refused++;
     if (!c) return err;
     /* §5.3.1: nothing larger than the peer's Max-Message-Size */
     if (len > c->peer_max) return COAP_ERR_TOO_LARGE;

@@ -349,20 +349,42 @@ size_t gw_devices_list(gw_t *gw, gw_device_t **out, size_t cap)
     return n;
 }
 
+/* A device reached over its own TCP or TLS connection (via_conn) is
+ * online while that connection is open: only its registration and the
+ * connection's end (gw_devices_conn_closed) say so. An exchange with its
+ * address over another transport (a coap:// request to the port it
+ * connected from, which anyone may make through /hc/) says nothing
+ * about it, nor does one request that timed out over the connection. */
 static void mark(const char *key, void *value, void *arg)
 {
     (void)key;
     list_ctx_t *x = arg;
     gw_device_t *d = value;
     if (!d->resolved || !coap_addr_equal(&d->addr, x->addr)) return;
+    if (d->via_conn && (!x->ok || !d->online)) return;
     d->online = x->ok;
     if (x->ok) d->last_seen = (int64_t)time(NULL);
+}
+
+static void mark_closed(const char *key, void *value, void *arg)
+{
+    (void)key;
+    list_ctx_t *x = arg;
+    gw_device_t *d = value;
+    int tls = !strncmp(d->uri, "coaps+tcp://", 12);
+    if (d->via_conn && tls == x->ok && coap_addr_equal(&d->addr, x->addr)) d->online = 0;
 }
 
 void gw_devices_mark(gw_t *gw, const coap_addr_t *addr, int ok)
 {
     list_ctx_t x = {.addr = addr, .ok = ok};
     if (gw->devices) gw_strmap_each(gw->devices, mark, &x);
+}
+
+void gw_devices_conn_closed(gw_t *gw, const coap_addr_t *addr, int tls)
+{
+    list_ctx_t x = {.addr = addr, .ok = tls};
+    if (gw->devices) gw_strmap_each(gw->devices, mark_closed, &x);
 }
 
 static void match_addr(const char *key, void *value, void *arg)

@@ -98,5 +98,8 @@ size_t gw_devices_list(struct gw *gw, gw_device_t **out, size_t cap);
 /* An exchange with addr got an answer (ok) or none: updates online and
  * last_seen of every device at that address. */
 void gw_devices_mark(struct gw *gw, const coap_addr_t *addr, int ok);
+/* The connection from addr to the TCP (tls 0) or TLS (tls 1) listener
+ * ended: the device registered over it (via_conn) is offline. */
+void gw_devices_conn_closed(struct gw *gw, const coap_addr_t *addr, int tls);
 
 #endif

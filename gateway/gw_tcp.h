@@ -39,6 +39,12 @@ int gw_tcp_listen(gw_t *gw, const char *key, const coap_stream_ops_t *tls, void 
 int gw_tls_start(gw_t *gw, const coap_ep_params_t *ep, const coap_server_params_t *sp,
                  struct dtls_creds *creds, char *err, size_t errlen);
 
+/* The answer's text when a request to `uri` could not be sent through
+ * ep because coap.tcp_max_connections connections to coap+tcp:// and
+ * coaps+tcp:// targets are open (COAP_TCP_ERR_FULL); else NULL. */
+const char *gw_tcp_full(const gw_t *gw, const coap_ep_t *ep, const char *uri, int err, char *buf,
+                        size_t cap);
+
 /* The answer's text when an exchange with `uri` at `peer` through ep
  * ended with err because the TCP or TLS connection a device registered
  * over is gone; else NULL. */

@@ -176,6 +176,11 @@ static void answer_error(waiter_t *w, int err)
         http_respond_text(w->req, 504, "%s", dtls);
         return;
     }
+    if (gw_tcp_full(x->gw, x->ep, x->uri, err, dtls, sizeof dtls)) {
+        log_done(x->gw, w, w->req, x->uri, "coap.tcp_max_connections");
+        http_respond_text(w->req, 503, "%s", dtls);
+        return;
+    }
     unsigned status = err == COAP_ERR_TIMEOUT ? 504 : 502;
     const char *why = err == COAP_ERR_TIMEOUT       ? "did not answer in time"
                       : err == COAP_ERR_RESET       ? "reset the request (RST)"
@@ -428,6 +433,10 @@ static int start_exchange(exch_t *x, http_req_t *req, const gw_target_t *t, cons
         if (gw_tcp_gone(gw, ep, t->uri, &t->addr, rc, msg, sizeof msg)) {
             http_req_set_log(req, t->uri, "TCP connection gone");
             return http_respond_text(req, 504, "%s", msg), -1;
+        }
+        if (gw_tcp_full(gw, ep, t->uri, rc, msg, sizeof msg)) {
+            http_req_set_log(req, t->uri, "coap.tcp_max_connections");
+            return http_respond_text(req, 503, "%s", msg), -1;
         }
         return http_respond_text(req, 502, "cannot send to %s: %s", t->uri, coap_strerror(rc)), -1;
     }

@@ -166,6 +166,10 @@ static void updated(const rd_call_t *c, rd_change_t *ch)
         d->uri = ch->base;
         d->addr = ch->addr;
         ch->base = NULL;
+        /* an update over the TCP or TLS listener moves the device onto
+         * that connection (reached over it, never by a connection of
+         * ours to its port); one over UDP or DTLS off it */
+        d->via_conn = rd_over_conn(d->uri);
     }
     if (ch->links) {
         free(d->links);

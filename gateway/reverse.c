@@ -101,8 +101,8 @@ static uint8_t admit_identity(gw_reverse_t *rv, const coap_server_request_t *req
 {
     const gw_id_t *e = gw_ids_find(rv->gw->ids, req->identity);
     if (gw_id_may_proxy(e, req->method)) return 0;
-    char from[COAP_ADDR_STRLEN], who[1050];
-    gw_identity_label(req->identity, who, sizeof who);
+    char from[COAP_ADDR_STRLEN], who[1050] = "nobody (no client certificate, key or PSK)";
+    if (req->identity) gw_identity_label(req->identity, who, sizeof who);
     gw_log(CFG_LOG_INFO, "coap proxy: 4.03 to %s as %s: %s",
            coap_addr_str(req->peer, from, sizeof from), who,
            !e                           ? "not in dtls.identities"
@@ -119,9 +119,12 @@ static uint8_t admit_identity(gw_reverse_t *rv, const coap_server_request_t *req
  * and a log line per datagram would be a flood of its own. */
 static uint8_t admit_client(coap_server_t *srv, const coap_server_request_t *req, void *arg)
 {
-    (void)srv;
     gw_reverse_t *rv = arg;
-    if (req->identity) return admit_identity(rv, req);
+    /* over DTLS and TLS the identity decides, also when the client
+     * authenticated none (no dtls.client_ca): no rights, whatever its
+     * address, as in the Resource Directory */
+    if (req->identity || srv == rv->gw->dtls_srv || srv == rv->gw->tls_srv)
+        return admit_identity(rv, req);
     if (gw_clients_allow(rv->gw->coap_clients, req->peer)) return 0;
     char from[COAP_ADDR_STRLEN];
     gw_log(CFG_LOG_DEBUG, "coap proxy: 4.03 to %s: not in proxy.coap_clients",

@@ -37,15 +37,27 @@ static void on_client_event(void *arg, const coap_addr_t *peer, int up, int err)
     log_event("client", peer, up, err);
 }
 
-/* A device reached over its own connection is offline once it closes. */
-static void on_listener_event(void *arg, const coap_addr_t *peer, int up, int err)
+/* A device reached over its own connection is offline once it closes:
+ * the device registered over this listener from that address, not one
+ * at the same address and port over UDP, DTLS or the other listener
+ * (another host behind the same NAT, say). */
+static void listener_event(gw_t *gw, int tls, const coap_addr_t *peer, int up, int err)
 {
-    gw_t *gw = arg;
-    log_event("listener", peer, up, err);
+    log_event(tls ? "tls listener" : "listener", peer, up, err);
     if (up) return;
     coap_addr_t a = *peer;
     coap_addr_unmap(&a);
-    gw_devices_mark(gw, &a, 0);
+    gw_devices_conn_closed(gw, &a, tls);
+}
+
+static void on_listener_event(void *arg, const coap_addr_t *peer, int up, int err)
+{
+    listener_event(arg, 0, peer, up, err);
+}
+
+static void on_tls_listener_event(void *arg, const coap_addr_t *peer, int up, int err)
+{
+    listener_event(arg, 1, peer, up, err);
 }
 
 coap_ep_t *gw_tcp_endpoint(gw_t *gw, const coap_addr_t *listen, const coap_ep_params_t *ep,
@@ -54,7 +66,9 @@ coap_ep_t *gw_tcp_endpoint(gw_t *gw, const coap_addr_t *listen, const coap_ep_pa
     coap_tcp_params_t p = {.max_conns = gw->cfg.tcp_max_connections,
                            .max_conns_per_host = listen ? gw->cfg.tcp_max_per_ip : 0,
                            .connect_out = listen == NULL,
-                           .event = listen ? on_listener_event : on_client_event,
+                           .event = !listen ? on_client_event
+                                    : tls   ? on_tls_listener_event
+                                            : on_listener_event,
                            .event_arg = gw,
                            .tls = tls,
                            .tls_arg = tls_arg};
@@ -111,5 +125,16 @@ const char *gw_tcp_gone(const gw_t *gw, const coap_ep_t *ep, const char *uri,
              "registers again",
              uri, ep == gw->tls_srv_ep ? "TLS" : "TCP", coap_addr_str(peer, from, sizeof from),
              coap_strerror(err));
+    return buf;
+}
+
+const char *gw_tcp_full(const gw_t *gw, const coap_ep_t *ep, const char *uri, int err, char *buf,
+                        size_t cap)
+{
+    if (!ep || (ep != gw->tcp_ep && ep != gw->tls_ep) || err != COAP_TCP_ERR_FULL) return NULL;
+    snprintf(buf, cap,
+             "%s: the gateway has coap.tcp_max_connections (%u) connections open over %s "
+             "already; one is released after coap.tcp_idle_s of silence",
+             uri, gw->cfg.tcp_max_connections, ep == gw->tls_ep ? "TLS" : "TCP");
     return buf;
 }

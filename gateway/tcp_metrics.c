@@ -27,8 +27,8 @@ static const struct {
     {"coapgw_tcp_connections_total",
      "counter",
      "CoAP over TCP connections made (accepted by the listener, connected by the client side) "
-     "and refused at accept (refused: over coap.tcp_max_connections; refused_per_ip: over "
-     "coap.tcp_max_connections_per_ip).",
+     "and refused (refused: over coap.tcp_max_connections, at accept or, client side, not made; "
+     "refused_per_ip: over coap.tcp_max_connections_per_ip, at accept).",
      "result",
      {"accepted", "connected", "refused", "refused_per_ip"},
      {AT(accepted), AT(connected), AT(refused), AT(refused_host)}},

@@ -23,9 +23,11 @@ build_pkgs=(gcc make cmake pkg-config libmicrohttpd-dev libcurl4-gnutls-dev libj
 # redis-server: test_redis.sh runs two gateways on one Redis (state.redis);
 # haproxy, nginx with its stream module and wrk: test_cluster.sh runs three
 # gateways behind HAProxy (HTTP) and nginx (CoAP/UDP) under load; strace:
-# bench/run-syscalls.sh counts system calls per request
+# bench/run-syscalls.sh counts system calls per request; gnutls-bin:
+# gnutls-cli offers a PSK identity of 1000 bytes to the TLS listener
+# (test_adversarial_tls.sh)
 test_pkgs=(redis-server haproxy nginx libnginx-mod-stream wrk libcoap3-bin libcoap3-dev curl clang libclang-rt-14-dev valgrind iproute2 iptables util-linux python3
-    openssl chromium systemd dpkg-dev adduser man-db groff-base gnuplot-nox strace)
+    openssl chromium systemd dpkg-dev adduser man-db groff-base gnuplot-nox strace gnutls-bin)
 # The browser test's Node.js: Debian's nodejs and npm, unless a node and npm
 # are there already (NodeSource's nodejs carries npm and conflicts with
 # Debian's npm package).
