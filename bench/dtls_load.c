@@ -199,7 +199,7 @@ static void on_unreachable(void *arg, const coap_addr_t *peer, int err)
     mark_reap(arg, 1);
 }
 
-static const coap_transport_up_t up_calls = {on_datagram, on_unreachable};
+static const coap_transport_up_t up_calls = {on_datagram, on_unreachable, NULL};
 
 static void on_event(void *arg, const dtls_event_t *ev)
 {

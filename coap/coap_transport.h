@@ -83,6 +83,13 @@ typedef struct {
      * exchanges with it end now with `err` (a COAP_ERR_* code:
      * COAP_ERR_UNREACHABLE, COAP_ERR_TIMEOUT, COAP_ERR_DTLS_*). */
     void (*unreachable)(void *ep, const coap_addr_t *peer, int err);
+    /* A datagram send() had queued (it returned COAP_OK) could not leave
+     * when the queue was flushed, from process() only: err as send()
+     * would have returned it (COAP_ERR_UNREACHABLE: no route, the
+     * exchanges with `to` end with it; another code: that datagram is
+     * lost, counted). May be NULL: the transport then queues nothing
+     * and send() sends at once (DTLS's record layer on UDP). */
+    void (*send_failed)(void *ep, const coap_addr_t *to, int err);
 } coap_transport_up_t;
 
 typedef struct {
@@ -157,6 +164,25 @@ coap_transport_t *coap_transport_udp_new(const coap_addr_t *bind, int *err);
  * Returns NULL and sets *err: COAP_ERR_INVALID when fd is no IPv4/IPv6
  * datagram socket, COAP_ERR_SYS(errno) when it is no socket at all. */
 coap_transport_t *coap_transport_udp_adopt(int fd, int *err);
+
+/* Batching (transport_udp.c): process() reads with recvmmsg(), up to 16
+ * datagrams per system call, and stops at a short batch (the loop's
+ * epoll is level-triggered: what arrives after it wakes the loop again).
+ * What send() is given while process() runs (the answers to a batch, the
+ * ACKs, the requests its callbacks make) is queued and leaves in one
+ * sendmmsg() at the end of process() (or earlier, when 32 datagrams or
+ * 32 KiB are waiting); a failure there is reported through send_failed.
+ * send() outside process() sends at once, as before, and so does every
+ * send() when the upper layer has no send_failed. */
+typedef struct {
+    uint64_t recv_calls;    /* recvmmsg() calls, EAGAIN included */
+    uint64_t datagrams_in;  /* datagrams they read */
+    uint64_t send_calls;    /* sendmsg() and sendmmsg() calls */
+    uint64_t datagrams_out; /* datagrams that left */
+    uint64_t send_errors;   /* datagrams that could not leave */
+} coap_udp_stats_t;
+/* t's counters; NULL when t is no UDP transport. */
+const coap_udp_stats_t *coap_transport_udp_stats(const coap_transport_t *t);
 
 /* Multicast on a UDP transport (RFC 7252 §8). Both return COAP_OK, or
  * COAP_ERR_INVALID for another kind of transport or an address that is no

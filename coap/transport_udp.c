@@ -2,6 +2,8 @@
  * transport_udp.c - the plain UDP transport (coap_transport.h): one
  * non-blocking socket, dual-stack when bound to an IPv6 address, with
  * IP_RECVERR so that ICMP errors name the peer that cannot be reached.
+ * Datagrams are read RX_BATCH per recvmmsg() and, while process() runs,
+ * sent TX_BATCH per sendmmsg() (coap_transport.h, "Batching").
  */
 #include "base_loop.h"
 #include "coap_msg.h"
@@ -13,25 +15,49 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #define READ_BUDGET   256       /* datagrams per process() call */
 #define ERRQ_BUDGET   64        /* ICMP errors per process() call */
 #define SOCKET_BUFFER (1 << 20) /* bursts of notifications and benchmarks */
+#define RX_BATCH      16        /* datagrams per recvmmsg() */
+#define RX_SLOT       65536     /* each slot takes any datagram whole */
+#define TX_BATCH      32        /* datagrams per sendmmsg() */
+#define TX_ARENA      32768     /* their bytes */
+
+typedef union {
+    size_t align; /* a cmsghdr's (whose flexible member forbids arrays of it) */
+    char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+} pktinfo_ctrl_t;
+
+/* What process() has queued to send: copies, since the callers' buffers
+ * are on their stacks. */
+typedef struct {
+    struct mmsghdr msgs[TX_BATCH];
+    struct iovec iov[TX_BATCH];
+    coap_addr_t to[TX_BATCH];
+    pktinfo_ctrl_t ctrl[TX_BATCH];
+    unsigned n;
+    size_t used; /* of arena */
+    uint8_t arena[TX_ARENA];
+} tx_queue_t;
 
 typedef struct {
     coap_transport_t base; /* first: the endpoint sees this */
     int fd;
     int family;   /* of the socket: AF_INET6 sockets are dual-stack */
     int wildcard; /* bound to 0.0.0.0 or :: : the host has several addresses */
-    uint8_t rxbuf[65536];
+    int batching; /* process() runs: send() queues */
+    /* RX_BATCH slots of RX_SLOT bytes, mapped at the first read and
+     * touched only as far as datagrams fill them: a slot costs one page
+     * of memory for small datagrams (the pages a larger one touched are
+     * given back after it), nothing before the first datagram. */
+    uint8_t *rx;
+    tx_queue_t *tx; /* allocated at the first queued datagram */
+    coap_udp_stats_t stats;
 } udp_t;
-
-typedef union {
-    struct cmsghdr align;
-    char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
-} pktinfo_ctrl_t;
 
 /* On a wildcard socket, the source address of a datagram: the one `local`
  * names (an answer leaves from the address its request was sent to, or a
@@ -62,29 +88,120 @@ static size_t put_source(const udp_t *u, const coap_addr_t *local, pktinfo_ctrl_
     return mh->msg_controllen = CMSG_SPACE(sizeof pi);
 }
 
-static int udp_send(coap_transport_t *t, const coap_addr_t *to, const coap_addr_t *local,
-                    const uint8_t *buf, size_t len)
+/* What a failed send means to the endpoint. */
+static int send_error(int e)
 {
-    udp_t *u = (udp_t *)t;
-    coap_addr_t dst = *to;
-    if (u->family == AF_INET6) coap_addr_map_v6(&dst); /* dual-stack socket */
-    struct iovec iov = {.iov_base = (void *)(uintptr_t)buf, .iov_len = len};
-    struct msghdr mh = {
-        .msg_name = &dst.u.sa, .msg_namelen = dst.len, .msg_iov = &iov, .msg_iovlen = 1};
-    pktinfo_ctrl_t ctrl;
-    put_source(u, local, &ctrl, &mh);
-    ssize_t n;
-    do {
-        n = sendmsg(u->fd, &mh, 0);
-    } while (n < 0 && errno == EINTR);
-    if (n >= 0) return COAP_OK;
-    int e = errno;
     /* No route at all: retransmitting cannot help. Anything else (a full
      * socket buffer) loses this datagram only, as a lossy link would. */
     if (e == ENETUNREACH || e == EHOSTUNREACH || e == EADDRNOTAVAIL || e == EAFNOSUPPORT ||
         e == EINVAL)
         return COAP_ERR_UNREACHABLE;
     return COAP_ERR_SYS(e);
+}
+
+/* mh for buf to `to` (copied into *dst, mapped on a dual-stack socket),
+ * from `local` when the socket is a wildcard. */
+static void build_msg(const udp_t *u, const coap_addr_t *to, const coap_addr_t *local,
+                      coap_addr_t *dst, pktinfo_ctrl_t *ctrl, struct iovec *iov, struct msghdr *mh)
+{
+    *dst = *to;
+    if (u->family == AF_INET6) coap_addr_map_v6(dst); /* dual-stack socket */
+    *mh = (struct msghdr){
+        .msg_name = &dst->u.sa, .msg_namelen = dst->len, .msg_iov = iov, .msg_iovlen = 1};
+    put_source(u, local, ctrl, mh);
+}
+
+static int send_now(udp_t *u, const coap_addr_t *to, const coap_addr_t *local, const uint8_t *buf,
+                    size_t len)
+{
+    coap_addr_t dst;
+    pktinfo_ctrl_t ctrl;
+    struct iovec iov = {.iov_base = (void *)(uintptr_t)buf, .iov_len = len};
+    struct msghdr mh;
+    build_msg(u, to, local, &dst, &ctrl, &iov, &mh);
+    ssize_t n;
+    do {
+        n = sendmsg(u->fd, &mh, 0);
+        u->stats.send_calls++;
+    } while (n < 0 && errno == EINTR);
+    if (n >= 0) {
+        u->stats.datagrams_out++;
+        return COAP_OK;
+    }
+    u->stats.send_errors++;
+    return send_error(errno);
+}
+
+/* A datagram that could not leave from the queue, told to the endpoint
+ * (send() said COAP_OK for it). */
+static void report_failed(udp_t *u, const coap_addr_t *to, int err)
+{
+    coap_addr_t peer = *to;
+    coap_addr_unmap(&peer); /* peers are kept in one canonical form */
+    u->base.up->send_failed(u->base.up_arg, &peer, err);
+}
+
+/* Everything queued, in as few sendmmsg() calls as the kernel allows: a
+ * datagram that fails is skipped and reported, the rest still leave. The
+ * reports come after the queue is empty again: what their upcalls send
+ * queues behind (while batching) or leaves at once. */
+static void flush(udp_t *u)
+{
+    tx_queue_t *q = u->tx;
+    if (!q || !q->n) return;
+    coap_addr_t failed[TX_BATCH];
+    int why[TX_BATCH];
+    unsigned nfailed = 0;
+    for (unsigned i = 0; i < q->n;) {
+        int n = sendmmsg(u->fd, q->msgs + i, q->n - i, 0);
+        u->stats.send_calls++;
+        if (n > 0) {
+            i += (unsigned)n;
+            u->stats.datagrams_out += (unsigned)n;
+            continue;
+        }
+        int e = n < 0 ? errno : EIO;
+        if (e == EINTR) continue;
+        u->stats.send_errors++;
+        failed[nfailed] = q->to[i];
+        why[nfailed++] = send_error(e);
+        i++; /* this one is lost; the others still go */
+    }
+    q->n = 0;
+    q->used = 0;
+    for (unsigned i = 0; i < nfailed; i++) report_failed(u, &failed[i], why[i]);
+}
+
+/* Queues buf to leave at the end of process(); 0 when it does not fit
+ * (larger than the arena, or no memory): it is then sent at once. */
+static int enqueue(udp_t *u, const coap_addr_t *to, const coap_addr_t *local, const uint8_t *buf,
+                   size_t len)
+{
+    if (len > TX_ARENA) return 0;
+    if (!u->tx) {
+        if (!(u->tx = malloc(sizeof *u->tx))) return 0;
+        u->tx->n = 0;
+        u->tx->used = 0;
+    }
+    tx_queue_t *q = u->tx;
+    while (q->n == TX_BATCH || q->used + len > TX_ARENA) flush(u);
+    unsigned i = q->n++;
+    memcpy(q->arena + q->used, buf, len);
+    q->iov[i] = (struct iovec){.iov_base = q->arena + q->used, .iov_len = len};
+    q->used += len;
+    build_msg(u, to, local, &q->to[i], &q->ctrl[i], &q->iov[i], &q->msgs[i].msg_hdr);
+    return 1;
+}
+
+static int udp_send(coap_transport_t *t, const coap_addr_t *to, const coap_addr_t *local,
+                    const uint8_t *buf, size_t len)
+{
+    udp_t *u = (udp_t *)t;
+    /* Only for an upper layer that hears of a queued datagram's failure
+     * (send_failed): DTLS's record layer sends at once, as before. */
+    if (u->batching && u->base.up->send_failed && enqueue(u, to, local, buf, len)) return COAP_OK;
+    flush(u); /* what was queued leaves first: the order stays */
+    return send_now(u, to, local, buf, len);
 }
 
 /* ICMP errors (IP_RECVERR): the original destination names the peer. */
@@ -131,36 +248,89 @@ static int dest_of(struct msghdr *mh, coap_addr_t *local)
     return 0;
 }
 
+/* The slots, mapped at the first read; 0 when memory runs out. */
+static int rx_slots(udp_t *u)
+{
+    if (u->rx) return 1;
+    void *m = mmap(NULL, (size_t)RX_BATCH * RX_SLOT, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) return 0;
+    u->rx = m;
+    return 1;
+}
+
+/* Hands the datagram in slot i up; gives back the pages beyond the first
+ * that a large one touched, so that the slots stay small. */
+static void deliver(udp_t *u, unsigned i, struct mmsghdr *m, coap_addr_t *from)
+{
+    size_t n = m->msg_len; /* MSG_TRUNC: the real length */
+    uint8_t *slot = u->rx + (size_t)i * RX_SLOT;
+    from->len = m->msg_hdr.msg_namelen;
+    coap_addr_unmap(from); /* peers are kept in one canonical form */
+    coap_addr_t local;
+    int known = u->wildcard && dest_of(&m->msg_hdr, &local);
+    /* A truncated datagram (MSG_TRUNC gives its real length) is far
+     * above any limit: only its size goes up, to be counted. */
+    int whole = n <= RX_SLOT;
+    u->base.up->datagram(u->base.up_arg, from, known ? &local : NULL, NULL, whole ? slot : NULL, n);
+    if (n > 4096) { /* rare: larger than the endpoint takes by default */
+        long page = sysconf(_SC_PAGESIZE);
+        if (page > 0 && n > (size_t)page && (size_t)page < RX_SLOT)
+            madvise(slot + page, RX_SLOT - (size_t)page, MADV_DONTNEED);
+    }
+}
+
+/* One recvmmsg() for up to `want` datagrams, each handed up in order.
+ * Returns how many were read, 0 when none is waiting (EAGAIN), -1 after
+ * another error (a pending ICMP error has been read). */
+static int read_batch(udp_t *u, unsigned want)
+{
+    struct mmsghdr msgs[RX_BATCH];
+    struct iovec iov[RX_BATCH];
+    coap_addr_t from[RX_BATCH];
+    pktinfo_ctrl_t ctrl[RX_BATCH];
+    for (unsigned i = 0; i < want; i++) {
+        iov[i] = (struct iovec){.iov_base = u->rx + (size_t)i * RX_SLOT, .iov_len = RX_SLOT};
+        msgs[i].msg_hdr = (struct msghdr){.msg_name = &from[i].u,
+                                          .msg_namelen = sizeof from[i].u,
+                                          .msg_iov = &iov[i],
+                                          .msg_iovlen = 1,
+                                          .msg_control = ctrl[i].buf,
+                                          .msg_controllen = sizeof ctrl[i].buf};
+    }
+    int n = recvmmsg(u->fd, msgs, want, MSG_DONTWAIT | MSG_TRUNC, NULL);
+    u->stats.recv_calls++;
+    if (n < 0) {
+        int e = errno; /* read before anything else can change it */
+        if (e == EAGAIN || e == EWOULDBLOCK) return 0;
+        if (e != EINTR) read_errqueue(u); /* a pending ICMP error */
+        return -1;
+    }
+    u->stats.datagrams_in += (unsigned)n;
+    for (int i = 0; i < n; i++) deliver(u, (unsigned)i, &msgs[i], &from[i]);
+    return n;
+}
+
 static void udp_process(coap_transport_t *t, uint64_t now)
 {
     (void)now;
     udp_t *u = (udp_t *)t;
-    for (int i = 0; i < READ_BUDGET; i++) {
-        coap_addr_t from, local;
-        struct iovec iov = {.iov_base = u->rxbuf, .iov_len = sizeof u->rxbuf};
-        pktinfo_ctrl_t ctrl;
-        struct msghdr mh = {.msg_name = &from.u,
-                            .msg_namelen = sizeof from.u,
-                            .msg_iov = &iov,
-                            .msg_iovlen = 1,
-                            .msg_control = ctrl.buf,
-                            .msg_controllen = sizeof ctrl.buf};
-        ssize_t n = recvmsg(u->fd, &mh, MSG_DONTWAIT | MSG_TRUNC);
-        if (n < 0) {
-            int e = errno; /* read before anything else can change it */
-            if (e == EAGAIN || e == EWOULDBLOCK) return;
-            if (e != EINTR) read_errqueue(u); /* a pending ICMP error */
-            continue;
-        }
-        from.len = mh.msg_namelen;
-        coap_addr_unmap(&from); /* peers are kept in one canonical form */
-        int known = u->wildcard && dest_of(&mh, &local);
-        /* A truncated datagram (MSG_TRUNC gives its real length) is far
-         * above any limit: only its size goes up, to be counted. */
-        int whole = (size_t)n <= sizeof u->rxbuf;
-        u->base.up->datagram(u->base.up_arg, &from, known ? &local : NULL, NULL,
-                             whole ? u->rxbuf : NULL, (size_t)n);
+    if (!rx_slots(u)) return;
+    /* What the upcalls send leaves in one sendmmsg() at the end. */
+    u->batching = 1;
+    for (unsigned got = 0, calls = 0; got < READ_BUDGET && calls < READ_BUDGET; calls++) {
+        unsigned want = READ_BUDGET - got < RX_BATCH ? READ_BUDGET - got : RX_BATCH;
+        int n = read_batch(u, want);
+        if (n == 0) break;
+        if (n < 0) continue; /* an error or EINTR: try again */
+        got += (unsigned)n;
+        /* A short batch: the socket is empty (or nearly: the loop's
+         * epoll is level-triggered, so a datagram that came since wakes
+         * it again), and an EAGAIN read would cost a call for nothing. */
+        if ((unsigned)n < want) break;
     }
+    u->batching = 0;
+    flush(u);
 }
 
 static uint64_t udp_next_deadline(const coap_transport_t *t)
@@ -185,7 +355,10 @@ static int udp_local_addr(const coap_transport_t *t, coap_addr_t *out)
 static void udp_free(coap_transport_t *t)
 {
     udp_t *u = (udp_t *)t;
+    flush(u);
     if (u->fd >= 0) close(u->fd);
+    if (u->rx) munmap(u->rx, (size_t)RX_BATCH * RX_SLOT);
+    free(u->tx);
     free(u);
 }
 
@@ -194,6 +367,12 @@ static const coap_transport_ops_t udp_ops;
 static udp_t *udp_of(coap_transport_t *t)
 {
     return t && t->ops == &udp_ops ? (udp_t *)t : NULL;
+}
+
+const coap_udp_stats_t *coap_transport_udp_stats(const coap_transport_t *t)
+{
+    const udp_t *u = udp_of((coap_transport_t *)(uintptr_t)t);
+    return u ? &u->stats : NULL;
 }
 
 static int sockopt(int fd, int level, int name, const void *val, socklen_t len)
@@ -267,11 +446,8 @@ static int open_socket(const coap_addr_t *bind_addr)
 
 static coap_transport_t *udp_on(int fd, const coap_addr_t *bound)
 {
-    /* Not calloc: rxbuf's pages stay untouched until a datagram that long
-     * arrives (64 KiB per socket otherwise resident from the start). */
-    udp_t *u = malloc(sizeof *u);
+    udp_t *u = calloc(1, sizeof *u);
     if (!u) return NULL;
-    memset(u, 0, offsetof(udp_t, rxbuf));
     u->base.ops = &udp_ops;
     u->family = bound->u.sa.sa_family;
     u->wildcard = coap_addr_is_any(bound);
