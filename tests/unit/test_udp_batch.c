@@ -1,0 +1,306 @@
+/*
+ * Unit tests for the UDP transport's batching (coap_transport.h,
+ * "Batching"): datagrams read RX_BATCH (16) per recvmmsg(), a read that
+ * stops at a short batch, what process() sends leaving in one sendmmsg(),
+ * a failed datagram in a batch reported while the others still leave, and
+ * send() outside process() leaving at once. The transport runs under a
+ * recording upper layer that echoes every datagram back to its sender.
+ */
+#include "coap_msg.h"
+#include "coap_transport.h"
+#include "testutil.h"
+
+#include <arpa/inet.h>
+#include <check.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+typedef struct {
+    coap_transport_t *t;
+    int echo;              /* answer each datagram from inside process() */
+    int to_nowhere;        /* ... and after the third, one to an IPv6 address */
+    unsigned got;          /* datagrams handed up */
+    size_t sizes[512];     /* their lengths */
+    uint8_t first[512];    /* their first bytes */
+    unsigned failed;       /* send_failed upcalls */
+    int failed_err;        /* the last one's code */
+    coap_addr_t failed_to; /* ... and address */
+} rec_t;
+
+static void on_datagram(void *arg, const coap_addr_t *from, const coap_addr_t *local,
+                        const coap_identity_t *id, const uint8_t *buf, size_t len)
+{
+    (void)id;
+    rec_t *r = arg;
+    ck_assert_ptr_nonnull(buf);
+    if (r->got < 512) {
+        r->sizes[r->got] = len;
+        r->first[r->got] = buf[0];
+    }
+    r->got++;
+    if (!r->echo) return;
+    ck_assert_int_eq(r->t->ops->send(r->t, from, local, buf, len), COAP_OK);
+    if (r->to_nowhere && r->got == 3) {
+        coap_addr_t v6;
+        coap_addr_from_host(&v6, "2001:db8::1", 5683);
+        /* queued: the failure comes later, from the flush */
+        ck_assert_int_eq(r->t->ops->send(r->t, &v6, NULL, buf, len), COAP_OK);
+    }
+}
+
+static void on_unreachable(void *arg, const coap_addr_t *peer, int err)
+{
+    (void)arg, (void)peer, (void)err;
+}
+
+static void on_send_failed(void *arg, const coap_addr_t *to, int err)
+{
+    rec_t *r = arg;
+    r->failed++;
+    r->failed_err = err;
+    r->failed_to = *to;
+}
+
+static const coap_transport_up_t up = {on_datagram, on_unreachable, on_send_failed};
+
+typedef struct {
+    rec_t rec;
+    coap_transport_t *t;
+    coap_addr_t at; /* the transport's address */
+    int peer;       /* a plain socket talking to it */
+} fx_t;
+
+static void fx_open(fx_t *f)
+{
+    memset(f, 0, sizeof *f);
+    coap_addr_t lo;
+    coap_addr_from_host(&lo, "127.0.0.1", 0);
+    int err;
+    f->t = coap_transport_udp_new(&lo, &err);
+    ck_assert_ptr_nonnull(f->t);
+    f->t->up = &up;
+    f->t->up_arg = &f->rec;
+    f->rec.t = f->t;
+    ck_assert_int_eq(f->t->ops->local_addr(f->t, &f->at), COAP_OK);
+    f->peer = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+    ck_assert_int_ge(f->peer, 0);
+    int buf = 1 << 20;
+    setsockopt(f->peer, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
+    struct sockaddr_in any = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    ck_assert_int_eq(bind(f->peer, (struct sockaddr *)&any, sizeof any), 0);
+}
+
+static void fx_close(fx_t *f)
+{
+    f->t->ops->free(f->t);
+    close(f->peer);
+}
+
+/* n datagrams from the peer, the i-th of len bytes starting with i. */
+static void send_burst(fx_t *f, unsigned n, size_t len)
+{
+    static uint8_t b[40000];
+    for (unsigned i = 0; i < n; i++) {
+        memset(b, 0x40, len);
+        b[0] = (uint8_t)i;
+        ck_assert_int_eq(sendto(f->peer, b, len, 0, &f->at.u.sa, f->at.len), (ssize_t)len);
+    }
+}
+
+/* What came back to the peer: count, and each one's first byte in order. */
+static unsigned drain_peer(fx_t *f, uint8_t *first, unsigned max)
+{
+    unsigned n = 0;
+    uint8_t b[2048];
+    while (poll(&(struct pollfd){.fd = f->peer, .events = POLLIN}, 1, 200) > 0) {
+        ssize_t r = recv(f->peer, b, sizeof b, 0);
+        if (r <= 0) break;
+        if (n < max) first[n] = b[0];
+        n++;
+    }
+    return n;
+}
+
+static const coap_udp_stats_t *stats(const fx_t *f)
+{
+    const coap_udp_stats_t *s = coap_transport_udp_stats(f->t);
+    ck_assert_ptr_nonnull(s);
+    return s;
+}
+
+/* Ten requests in one pass: one recvmmsg() (a short batch ends the read
+ * without an EAGAIN call), and their ten answers leave in one sendmmsg(),
+ * in order. */
+START_TEST(answers_of_one_pass_in_one_sendmmsg)
+{
+    fx_t f;
+    fx_open(&f);
+    f.rec.echo = 1;
+    send_burst(&f, 10, 20);
+    f.t->ops->process(f.t, 0);
+    ck_assert_uint_eq(f.rec.got, 10);
+    ck_assert_uint_eq(stats(&f)->recv_calls, 1);
+    ck_assert_uint_eq(stats(&f)->datagrams_in, 10);
+    ck_assert_uint_eq(stats(&f)->send_calls, 1);
+    ck_assert_uint_eq(stats(&f)->datagrams_out, 10);
+    uint8_t first[16];
+    ck_assert_uint_eq(drain_peer(&f, first, 16), 10);
+    for (unsigned i = 0; i < 10; i++) ck_assert_uint_eq(first[i], i);
+    fx_close(&f);
+}
+END_TEST
+
+/* A burst of more than a batch is read whole, 16 at a time; a full batch
+ * is followed by another call, the last short one ends the pass. Past the
+ * pass's budget (256), the rest waits for the next process(). */
+START_TEST(burst_over_a_batch_all_read)
+{
+    fx_t f;
+    fx_open(&f);
+    send_burst(&f, 40, 20);
+    f.t->ops->process(f.t, 0);
+    ck_assert_uint_eq(f.rec.got, 40);
+    ck_assert_uint_eq(stats(&f)->recv_calls, 3); /* 16 + 16 + 8 */
+    for (unsigned i = 0; i < 40; i++) ck_assert_uint_eq(f.rec.first[i], i);
+    send_burst(&f, 300, 20);
+    f.t->ops->process(f.t, 0);
+    ck_assert_uint_eq(f.rec.got, 40 + 256);
+    f.t->ops->process(f.t, 0);
+    ck_assert_uint_eq(f.rec.got, 40 + 300);
+    for (unsigned i = 0; i < 300; i++) ck_assert_uint_eq(f.rec.first[40 + i], (uint8_t)i);
+    fx_close(&f);
+}
+END_TEST
+
+/* Exactly a batch: the second call finds nothing (EAGAIN); one datagram:
+ * one call. Nothing waiting: one call. */
+START_TEST(short_batch_ends_the_read)
+{
+    fx_t f;
+    fx_open(&f);
+    send_burst(&f, 16, 20);
+    f.t->ops->process(f.t, 0);
+    ck_assert_uint_eq(f.rec.got, 16);
+    ck_assert_uint_eq(stats(&f)->recv_calls, 2);
+    send_burst(&f, 1, 20);
+    f.t->ops->process(f.t, 0);
+    ck_assert_uint_eq(f.rec.got, 17);
+    ck_assert_uint_eq(stats(&f)->recv_calls, 3);
+    f.t->ops->process(f.t, 0);
+    ck_assert_uint_eq(stats(&f)->recv_calls, 4);
+    ck_assert_uint_eq(stats(&f)->send_calls, 0); /* nothing to send: no call */
+    fx_close(&f);
+}
+END_TEST
+
+/* Datagrams larger than a page, between small ones, arrive whole, and
+ * their neighbours in the same batch are intact. */
+START_TEST(large_datagrams_in_a_batch)
+{
+    fx_t f;
+    fx_open(&f);
+    send_burst(&f, 2, 20);
+    send_burst(&f, 2, 30000);
+    send_burst(&f, 2, 20);
+    f.t->ops->process(f.t, 0);
+    ck_assert_uint_eq(f.rec.got, 6);
+    size_t want[6] = {20, 20, 30000, 30000, 20, 20};
+    uint8_t first[6] = {0, 1, 0, 1, 0, 1};
+    for (unsigned i = 0; i < 6; i++) {
+        ck_assert_uint_eq(f.rec.sizes[i], want[i]);
+        ck_assert_uint_eq(f.rec.first[i], first[i]);
+    }
+    ck_assert_uint_eq(stats(&f)->recv_calls, 1);
+    fx_close(&f);
+}
+END_TEST
+
+/* One queued datagram that cannot leave (an IPv6 destination on an IPv4
+ * socket): reported once, as no route, with its address; the nine
+ * answers around it all arrive, in order. */
+START_TEST(failed_datagram_does_not_drop_the_others)
+{
+    fx_t f;
+    fx_open(&f);
+    f.rec.echo = 1;
+    f.rec.to_nowhere = 1;
+    send_burst(&f, 9, 20);
+    f.t->ops->process(f.t, 0);
+    ck_assert_uint_eq(f.rec.failed, 1);
+    ck_assert_int_eq(f.rec.failed_err, COAP_ERR_UNREACHABLE);
+    ck_assert_uint_eq(coap_addr_port(&f.rec.failed_to), 5683);
+    ck_assert_uint_eq(stats(&f)->send_errors, 1);
+    ck_assert_uint_eq(stats(&f)->datagrams_out, 9);
+    ck_assert_uint_le(stats(&f)->send_calls, 3); /* before, the failure, after */
+    uint8_t first[16];
+    ck_assert_uint_eq(drain_peer(&f, first, 16), 9);
+    for (unsigned i = 0; i < 9; i++) ck_assert_uint_eq(first[i], i);
+    fx_close(&f);
+}
+END_TEST
+
+/* More answers than one sendmmsg() takes (32): they leave in as many
+ * calls as needed, none lost. */
+START_TEST(answers_over_a_send_batch)
+{
+    fx_t f;
+    fx_open(&f);
+    f.rec.echo = 1;
+    send_burst(&f, 100, 20);
+    f.t->ops->process(f.t, 0);
+    ck_assert_uint_eq(f.rec.got, 100);
+    ck_assert_uint_eq(stats(&f)->datagrams_out, 100);
+    ck_assert_uint_eq(stats(&f)->send_calls, 4); /* 32 + 32 + 32 + 4 */
+    uint8_t first[128];
+    ck_assert_uint_eq(drain_peer(&f, first, 128), 100);
+    for (unsigned i = 0; i < 100; i++) ck_assert_uint_eq(first[i], i);
+    fx_close(&f);
+}
+END_TEST
+
+/* Outside process(), send() leaves at once and says what went wrong. */
+START_TEST(send_outside_process_is_immediate)
+{
+    fx_t f;
+    fx_open(&f);
+    coap_addr_t peer;
+    socklen_t l = sizeof peer.u;
+    ck_assert_int_eq(getsockname(f.peer, &peer.u.sa, &l), 0);
+    peer.len = l;
+    const uint8_t hello[] = {0x50, 1, 2, 3};
+    ck_assert_int_eq(f.t->ops->send(f.t, &peer, NULL, hello, sizeof hello), COAP_OK);
+    ck_assert_uint_eq(stats(&f)->send_calls, 1);
+    coap_addr_t v6;
+    coap_addr_from_host(&v6, "2001:db8::1", 5683);
+    ck_assert_int_eq(f.t->ops->send(f.t, &v6, NULL, hello, sizeof hello), COAP_ERR_UNREACHABLE);
+    ck_assert_uint_eq(f.rec.failed, 0);
+    uint8_t first[4];
+    ck_assert_uint_eq(drain_peer(&f, first, 4), 1);
+    ck_assert_uint_eq(first[0], 0x50);
+    fx_close(&f);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("udp_batch");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, answers_of_one_pass_in_one_sendmmsg);
+    tcase_add_test(tc, burst_over_a_batch_all_read);
+    tcase_add_test(tc, short_batch_ends_the_read);
+    tcase_add_test(tc, large_datagrams_in_a_batch);
+    tcase_add_test(tc, failed_datagram_does_not_drop_the_others);
+    tcase_add_test(tc, answers_over_a_send_batch);
+    tcase_add_test(tc, send_outside_process_is_immediate);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return run_suite(suite());
+}
