@@ -84,7 +84,7 @@ typedef struct {
      * COAP_ERR_UNREACHABLE, COAP_ERR_TIMEOUT, COAP_ERR_DTLS_*). */
     void (*unreachable)(void *ep, const coap_addr_t *peer, int err);
     /* A datagram send() had queued (it returned COAP_OK) could not leave
-     * when the queue was flushed, from process() only: err as send()
+     * when the queue was flushed; from process() only: err as send()
      * would have returned it (COAP_ERR_UNREACHABLE: no route, the
      * exchanges with `to` end with it; another code: that datagram is
      * lost, counted). May be NULL: the transport then queues nothing
@@ -99,7 +99,10 @@ typedef struct {
      * the address its request went to, RFC 7252 §5.3.2, on a host with
      * several). Returns COAP_OK; COAP_ERR_UNREACHABLE when no route exists
      * (retrying cannot help); or another error (the datagram is lost, as
-     * on a lossy link: a CON is retransmitted). */
+     * on a lossy link: a CON is retransmitted). A transport may queue
+     * the datagram instead (UDP: "Batching" below): it then returns
+     * COAP_OK, makes next_deadline() due and reports a failure through
+     * send_failed from its next process(). */
     int (*send)(coap_transport_t *t, const coap_addr_t *to, const coap_addr_t *local,
                 const uint8_t *buf, size_t len);
     /* Reads what is ready (a bounded amount per call, so one busy peer
@@ -168,12 +171,15 @@ coap_transport_t *coap_transport_udp_adopt(int fd, int *err);
 /* Batching (transport_udp.c): process() reads with recvmmsg(), up to 16
  * datagrams per system call, and stops at a short batch (the loop's
  * epoll is level-triggered: what arrives after it wakes the loop again).
- * What send() is given while process() runs (the answers to a batch, the
- * ACKs, the requests its callbacks make) is queued and leaves in one
- * sendmmsg() at the end of process() (or earlier, when 32 datagrams or
- * 32 KiB are waiting); a failure there is reported through send_failed.
- * send() outside process() sends at once, as before, and so does every
- * send() when the upper layer has no send_failed. */
+ * send() queues its datagram (a copy) and returns COAP_OK; next_deadline()
+ * is then now, and the next process() sends everything queued (the
+ * requests the gateway made since the last pass, the answers and ACKs
+ * its own upcalls made) in one sendmmsg() at its end (earlier when 32
+ * datagrams or 32 KiB wait); a datagram that fails there is reported
+ * through send_failed from that process(), the others still leave. The
+ * transport's free() sends what is still queued. An upper layer without
+ * send_failed (DTLS's record layer) gets the old behaviour: send() sends
+ * at once and returns the error. */
 typedef struct {
     uint64_t recv_calls;    /* recvmmsg() calls, EAGAIN included */
     uint64_t datagrams_in;  /* datagrams they read */

@@ -26,14 +26,21 @@
 #define RX_SLOT       65536     /* each slot takes any datagram whole */
 #define TX_BATCH      32        /* datagrams per sendmmsg() */
 #define TX_ARENA      32768     /* their bytes */
+#define TX_FAILURES   64        /* failed datagrams kept to report */
 
 typedef union {
     size_t align; /* a cmsghdr's (whose flexible member forbids arrays of it) */
     char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
 } pktinfo_ctrl_t;
 
-/* What process() has queued to send: copies, since the callers' buffers
- * are on their stacks. */
+typedef struct {
+    coap_addr_t to;
+    int err; /* as send() would have returned it */
+} tx_failure_t;
+
+/* What waits to be sent at the next process(): copies, since the
+ * callers' buffers are on their stacks; and the datagrams that could not
+ * leave, to be reported from process() (never from send()). */
 typedef struct {
     struct mmsghdr msgs[TX_BATCH];
     struct iovec iov[TX_BATCH];
@@ -41,6 +48,8 @@ typedef struct {
     pktinfo_ctrl_t ctrl[TX_BATCH];
     unsigned n;
     size_t used; /* of arena */
+    tx_failure_t failed[TX_FAILURES];
+    unsigned nfailed;
     uint8_t arena[TX_ARENA];
 } tx_queue_t;
 
@@ -49,7 +58,6 @@ typedef struct {
     int fd;
     int family;   /* of the socket: AF_INET6 sockets are dual-stack */
     int wildcard; /* bound to 0.0.0.0 or :: : the host has several addresses */
-    int batching; /* process() runs: send() queues */
     /* RX_BATCH slots of RX_SLOT bytes, mapped at the first read and
      * touched only as far as datagrams fill them: a slot costs one page
      * of memory for small datagrams (the pages a larger one touched are
@@ -132,26 +140,13 @@ static int send_now(udp_t *u, const coap_addr_t *to, const coap_addr_t *local, c
     return send_error(errno);
 }
 
-/* A datagram that could not leave from the queue, told to the endpoint
- * (send() said COAP_OK for it). */
-static void report_failed(udp_t *u, const coap_addr_t *to, int err)
-{
-    coap_addr_t peer = *to;
-    coap_addr_unmap(&peer); /* peers are kept in one canonical form */
-    u->base.up->send_failed(u->base.up_arg, &peer, err);
-}
-
 /* Everything queued, in as few sendmmsg() calls as the kernel allows: a
- * datagram that fails is skipped and reported, the rest still leave. The
- * reports come after the queue is empty again: what their upcalls send
- * queues behind (while batching) or leaves at once. */
+ * datagram that fails is skipped and kept for report_failures(), the
+ * rest still leave. */
 static void flush(udp_t *u)
 {
     tx_queue_t *q = u->tx;
     if (!q || !q->n) return;
-    coap_addr_t failed[TX_BATCH];
-    int why[TX_BATCH];
-    unsigned nfailed = 0;
     for (unsigned i = 0; i < q->n;) {
         int n = sendmmsg(u->fd, q->msgs + i, q->n - i, 0);
         u->stats.send_calls++;
@@ -163,16 +158,34 @@ static void flush(udp_t *u)
         int e = n < 0 ? errno : EIO;
         if (e == EINTR) continue;
         u->stats.send_errors++;
-        failed[nfailed] = q->to[i];
-        why[nfailed++] = send_error(e);
+        /* Past TX_FAILURES between two process() calls, a failure is
+         * counted here only: its exchanges time out instead. */
+        if (q->nfailed < TX_FAILURES)
+            q->failed[q->nfailed++] = (tx_failure_t){q->to[i], send_error(e)};
         i++; /* this one is lost; the others still go */
     }
     q->n = 0;
     q->used = 0;
-    for (unsigned i = 0; i < nfailed; i++) report_failed(u, &failed[i], why[i]);
 }
 
-/* Queues buf to leave at the end of process(); 0 when it does not fit
+/* The datagrams that could not leave, told to the endpoint (send() said
+ * COAP_OK for each); from process() only. What the upcalls send is
+ * queued for the next pass. */
+static void report_failures(udp_t *u)
+{
+    tx_queue_t *q = u->tx;
+    if (!q || !q->nfailed) return;
+    tx_failure_t failed[TX_FAILURES];
+    unsigned n = q->nfailed;
+    memcpy(failed, q->failed, n * sizeof failed[0]);
+    q->nfailed = 0;
+    for (unsigned i = 0; i < n; i++) {
+        coap_addr_unmap(&failed[i].to); /* peers are kept in one canonical form */
+        u->base.up->send_failed(u->base.up_arg, &failed[i].to, failed[i].err);
+    }
+}
+
+/* Queues buf to leave at the end of the next process(); 0 when it does not fit
  * (larger than the arena, or no memory): it is then sent at once. */
 static int enqueue(udp_t *u, const coap_addr_t *to, const coap_addr_t *local, const uint8_t *buf,
                    size_t len)
@@ -182,6 +195,7 @@ static int enqueue(udp_t *u, const coap_addr_t *to, const coap_addr_t *local, co
         if (!(u->tx = malloc(sizeof *u->tx))) return 0;
         u->tx->n = 0;
         u->tx->used = 0;
+        u->tx->nfailed = 0;
     }
     tx_queue_t *q = u->tx;
     while (q->n == TX_BATCH || q->used + len > TX_ARENA) flush(u);
@@ -199,7 +213,7 @@ static int udp_send(coap_transport_t *t, const coap_addr_t *to, const coap_addr_
     udp_t *u = (udp_t *)t;
     /* Only for an upper layer that hears of a queued datagram's failure
      * (send_failed): DTLS's record layer sends at once, as before. */
-    if (u->batching && u->base.up->send_failed && enqueue(u, to, local, buf, len)) return COAP_OK;
+    if (u->base.up->send_failed && enqueue(u, to, local, buf, len)) return COAP_OK;
     flush(u); /* what was queued leaves first: the order stays */
     return send_now(u, to, local, buf, len);
 }
@@ -316,8 +330,6 @@ static void udp_process(coap_transport_t *t, uint64_t now)
     (void)now;
     udp_t *u = (udp_t *)t;
     if (!rx_slots(u)) return;
-    /* What the upcalls send leaves in one sendmmsg() at the end. */
-    u->batching = 1;
     for (unsigned got = 0, calls = 0; got < READ_BUDGET && calls < READ_BUDGET; calls++) {
         unsigned want = READ_BUDGET - got < RX_BATCH ? READ_BUDGET - got : RX_BATCH;
         int n = read_batch(u, want);
@@ -329,14 +341,18 @@ static void udp_process(coap_transport_t *t, uint64_t now)
          * it again), and an EAGAIN read would cost a call for nothing. */
         if ((unsigned)n < want) break;
     }
-    u->batching = 0;
+    /* What was sent since the last pass and what this one's upcalls sent
+     * (the answers to its batch, the ACKs) leave together. */
+    flush(u);
+    report_failures(u);
     flush(u);
 }
 
+/* Queued datagrams or failures to report: process() is due now. */
 static uint64_t udp_next_deadline(const coap_transport_t *t)
 {
-    (void)t;
-    return BASE_NEVER;
+    const tx_queue_t *q = ((const udp_t *)t)->tx;
+    return q && (q->n || q->nfailed) ? 0 : BASE_NEVER;
 }
 
 static int udp_fd(const coap_transport_t *t)
@@ -399,6 +415,9 @@ int coap_transport_udp_multicast_if(coap_transport_t *t, unsigned ifindex)
 {
     udp_t *u = udp_of(t);
     if (!u) return COAP_ERR_INVALID;
+    /* what was sent before leaves by the interface in force then (the
+     * discovery sends a round of group requests per interface) */
+    flush(u);
     struct ip_mreqn m = {.imr_ifindex = (int)ifindex};
     int rc = sockopt(u->fd, IPPROTO_IP, IP_MULTICAST_IF, &m, sizeof m);
     if (rc || u->family != AF_INET6) return rc;

@@ -3,9 +3,10 @@
  * "Batching"): datagrams read RX_BATCH (16) per recvmmsg(), a read that
  * stops at a short batch, what process() sends leaving in one sendmmsg(),
  * a failed datagram in a batch reported while the others still leave, and
- * send() outside process() leaving at once. The transport runs under a
+ * send() outside process() waiting for the next pass (or the free). The transport runs under a
  * recording upper layer that echoes every datagram back to its sender.
  */
+#include "base_loop.h"
 #include "coap_msg.h"
 #include "coap_transport.h"
 #include "testutil.h"
@@ -262,8 +263,11 @@ START_TEST(answers_over_a_send_batch)
 }
 END_TEST
 
-/* Outside process(), send() leaves at once and says what went wrong. */
-START_TEST(send_outside_process_is_immediate)
+/* Outside process() (a request the gateway sends from an HTTP handler),
+ * send() queues too and makes process() due at once: the next pass sends
+ * it with whatever else is waiting, and a failure is reported from there,
+ * never from inside send(). */
+START_TEST(send_outside_process_waits_for_the_pass)
 {
     fx_t f;
     fx_open(&f);
@@ -271,17 +275,44 @@ START_TEST(send_outside_process_is_immediate)
     socklen_t l = sizeof peer.u;
     ck_assert_int_eq(getsockname(f.peer, &peer.u.sa, &l), 0);
     peer.len = l;
+    ck_assert_uint_eq(f.t->ops->next_deadline(f.t), BASE_NEVER);
     const uint8_t hello[] = {0x50, 1, 2, 3};
     ck_assert_int_eq(f.t->ops->send(f.t, &peer, NULL, hello, sizeof hello), COAP_OK);
-    ck_assert_uint_eq(stats(&f)->send_calls, 1);
     coap_addr_t v6;
     coap_addr_from_host(&v6, "2001:db8::1", 5683);
-    ck_assert_int_eq(f.t->ops->send(f.t, &v6, NULL, hello, sizeof hello), COAP_ERR_UNREACHABLE);
-    ck_assert_uint_eq(f.rec.failed, 0);
+    ck_assert_int_eq(f.t->ops->send(f.t, &v6, NULL, hello, sizeof hello), COAP_OK);
+    ck_assert_int_eq(f.t->ops->send(f.t, &peer, NULL, hello, sizeof hello), COAP_OK);
+    ck_assert_uint_eq(stats(&f)->send_calls, 0);
+    ck_assert_uint_eq(f.t->ops->next_deadline(f.t), 0);
+    f.t->ops->process(f.t, 0);
+    ck_assert_uint_eq(f.rec.failed, 1);
+    ck_assert_int_eq(f.rec.failed_err, COAP_ERR_UNREACHABLE);
+    ck_assert_uint_eq(stats(&f)->datagrams_out, 2);
+    ck_assert_uint_eq(f.t->ops->next_deadline(f.t), BASE_NEVER);
     uint8_t first[4];
-    ck_assert_uint_eq(drain_peer(&f, first, 4), 1);
+    ck_assert_uint_eq(drain_peer(&f, first, 4), 2);
     ck_assert_uint_eq(first[0], 0x50);
     fx_close(&f);
+}
+END_TEST
+
+/* Freeing the transport sends what is still queued (a last notification
+ * or RST sent while the endpoint shuts down). */
+START_TEST(free_sends_what_is_queued)
+{
+    fx_t f;
+    fx_open(&f);
+    coap_addr_t peer;
+    socklen_t l = sizeof peer.u;
+    ck_assert_int_eq(getsockname(f.peer, &peer.u.sa, &l), 0);
+    peer.len = l;
+    const uint8_t bye[] = {0x70, 0, 0, 1};
+    ck_assert_int_eq(f.t->ops->send(f.t, &peer, NULL, bye, sizeof bye), COAP_OK);
+    f.t->ops->free(f.t);
+    uint8_t first[4];
+    ck_assert_uint_eq(drain_peer(&f, first, 4), 1);
+    ck_assert_uint_eq(first[0], 0x70);
+    close(f.peer);
 }
 END_TEST
 
@@ -295,7 +326,8 @@ static Suite *suite(void)
     tcase_add_test(tc, large_datagrams_in_a_batch);
     tcase_add_test(tc, failed_datagram_does_not_drop_the_others);
     tcase_add_test(tc, answers_over_a_send_batch);
-    tcase_add_test(tc, send_outside_process_is_immediate);
+    tcase_add_test(tc, send_outside_process_waits_for_the_pass);
+    tcase_add_test(tc, free_sends_what_is_queued);
     suite_add_tcase(s, tc);
     return s;
 }
