@@ -126,6 +126,24 @@ static unsigned drain_peer(fx_t *f, uint8_t *first, unsigned max)
     return n;
 }
 
+/* The peer got n answers back, in the order of the burst. */
+static void expect_echoes(fx_t *f, unsigned n)
+{
+    uint8_t first[128];
+    ck_assert_uint_eq(drain_peer(f, first, 128), n);
+    for (unsigned i = 0; i < n; i++) ck_assert_uint_eq(first[i], (uint8_t)i);
+}
+
+/* The peer's address, for send(). */
+static coap_addr_t peer_addr(const fx_t *f)
+{
+    coap_addr_t a;
+    socklen_t l = sizeof a.u;
+    ck_assert_int_eq(getsockname(f->peer, &a.u.sa, &l), 0);
+    a.len = l;
+    return a;
+}
+
 static const coap_udp_stats_t *stats(const fx_t *f)
 {
     const coap_udp_stats_t *s = coap_transport_udp_stats(f->t);
@@ -148,9 +166,7 @@ START_TEST(answers_of_one_pass_in_one_sendmmsg)
     ck_assert_uint_eq(stats(&f)->datagrams_in, 10);
     ck_assert_uint_eq(stats(&f)->send_calls, 1);
     ck_assert_uint_eq(stats(&f)->datagrams_out, 10);
-    uint8_t first[16];
-    ck_assert_uint_eq(drain_peer(&f, first, 16), 10);
-    for (unsigned i = 0; i < 10; i++) ck_assert_uint_eq(first[i], i);
+    expect_echoes(&f, 10);
     fx_close(&f);
 }
 END_TEST
@@ -237,9 +253,7 @@ START_TEST(failed_datagram_does_not_drop_the_others)
     ck_assert_uint_eq(stats(&f)->send_errors, 1);
     ck_assert_uint_eq(stats(&f)->datagrams_out, 9);
     ck_assert_uint_le(stats(&f)->send_calls, 3); /* before, the failure, after */
-    uint8_t first[16];
-    ck_assert_uint_eq(drain_peer(&f, first, 16), 9);
-    for (unsigned i = 0; i < 9; i++) ck_assert_uint_eq(first[i], i);
+    expect_echoes(&f, 9);
     fx_close(&f);
 }
 END_TEST
@@ -256,9 +270,7 @@ START_TEST(answers_over_a_send_batch)
     ck_assert_uint_eq(f.rec.got, 100);
     ck_assert_uint_eq(stats(&f)->datagrams_out, 100);
     ck_assert_uint_eq(stats(&f)->send_calls, 4); /* 32 + 32 + 32 + 4 */
-    uint8_t first[128];
-    ck_assert_uint_eq(drain_peer(&f, first, 128), 100);
-    for (unsigned i = 0; i < 100; i++) ck_assert_uint_eq(first[i], i);
+    expect_echoes(&f, 100);
     fx_close(&f);
 }
 END_TEST
@@ -271,10 +283,7 @@ START_TEST(send_outside_process_waits_for_the_pass)
 {
     fx_t f;
     fx_open(&f);
-    coap_addr_t peer;
-    socklen_t l = sizeof peer.u;
-    ck_assert_int_eq(getsockname(f.peer, &peer.u.sa, &l), 0);
-    peer.len = l;
+    coap_addr_t peer = peer_addr(&f);
     ck_assert_uint_eq(f.t->ops->next_deadline(f.t), BASE_NEVER);
     const uint8_t hello[] = {0x50, 1, 2, 3};
     ck_assert_int_eq(f.t->ops->send(f.t, &peer, NULL, hello, sizeof hello), COAP_OK);
@@ -302,10 +311,7 @@ START_TEST(free_sends_what_is_queued)
 {
     fx_t f;
     fx_open(&f);
-    coap_addr_t peer;
-    socklen_t l = sizeof peer.u;
-    ck_assert_int_eq(getsockname(f.peer, &peer.u.sa, &l), 0);
-    peer.len = l;
+    coap_addr_t peer = peer_addr(&f);
     const uint8_t bye[] = {0x70, 0, 0, 1};
     ck_assert_int_eq(f.t->ops->send(f.t, &peer, NULL, bye, sizeof bye), COAP_OK);
     f.t->ops->free(f.t);
