@@ -189,6 +189,13 @@ typedef struct {
 } coap_udp_stats_t;
 /* t's counters; NULL when t is no UDP transport. */
 const coap_udp_stats_t *coap_transport_udp_stats(const coap_transport_t *t);
+/* Sends what t queued now, in one sendmmsg(); no upcall (a failure is
+ * reported from the next process(), which next_deadline() makes due).
+ * Nothing when t is no UDP transport. coap_ep_attach()'s source calls it
+ * each time the loop asks its deadline (as it dispatches, and before it
+ * sleeps), so what the gateway sends from its HTTP handlers in one turn
+ * of the loop leaves together without a pass of process() of its own. */
+void coap_transport_udp_flush(coap_transport_t *t);
 
 /* Multicast on a UDP transport (RFC 7252 §8). Both return COAP_OK, or
  * COAP_ERR_INVALID for another kind of transport or an address that is no

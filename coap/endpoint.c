@@ -158,9 +158,15 @@ static void source_process(void *arg)
     coap_ep_process(arg);
 }
 
+/* Asked as the loop dispatches and before it sleeps: what the transport
+ * queued since our last process() (requests made from HTTP handlers and
+ * timers) leaves now, in one system call, rather than making a pass of
+ * process() due for it (a pass reads the socket: one call more). */
 static uint64_t source_deadline(void *arg)
 {
-    return coap_ep_next_deadline(arg);
+    coap_ep_t *ep = arg;
+    coap_transport_udp_flush(ep->tr);
+    return coap_ep_next_deadline(ep);
 }
 
 int coap_ep_attach(coap_ep_t *ep, base_loop_t *loop)

@@ -53,16 +53,25 @@ typedef struct {
     uint8_t arena[TX_ARENA];
 } tx_queue_t;
 
+/* RX_BATCH slots of RX_SLOT bytes, mapped at the first read and touched
+ * only as far as datagrams fill them: a slot costs one page of memory for
+ * small datagrams (the pages a larger one touched are given back after
+ * it), nothing before the first datagram. The headers are set once; a
+ * read resets only what the kernel wrote into the ones it filled. */
+typedef struct {
+    struct mmsghdr msgs[RX_BATCH];
+    struct iovec iov[RX_BATCH];
+    coap_addr_t from[RX_BATCH];
+    pktinfo_ctrl_t ctrl[RX_BATCH];
+    uint8_t *slots;
+} rx_ring_t;
+
 typedef struct {
     coap_transport_t base; /* first: the endpoint sees this */
     int fd;
-    int family;   /* of the socket: AF_INET6 sockets are dual-stack */
-    int wildcard; /* bound to 0.0.0.0 or :: : the host has several addresses */
-    /* RX_BATCH slots of RX_SLOT bytes, mapped at the first read and
-     * touched only as far as datagrams fill them: a slot costs one page
-     * of memory for small datagrams (the pages a larger one touched are
-     * given back after it), nothing before the first datagram. */
-    uint8_t *rx;
+    int family;     /* of the socket: AF_INET6 sockets are dual-stack */
+    int wildcard;   /* bound to 0.0.0.0 or :: : the host has several addresses */
+    rx_ring_t *rx;  /* allocated at the first process() */
     tx_queue_t *tx; /* allocated at the first queued datagram */
     coap_udp_stats_t stats;
 } udp_t;
@@ -262,31 +271,53 @@ static int dest_of(struct msghdr *mh, coap_addr_t *local)
     return 0;
 }
 
-/* The slots, mapped at the first read; 0 when memory runs out. */
-static int rx_slots(udp_t *u)
+/* The ring, made at the first read; 0 when memory runs out. */
+static int rx_ring(udp_t *u)
 {
     if (u->rx) return 1;
+    rx_ring_t *r = malloc(sizeof *r);
+    if (!r) return 0;
     void *m = mmap(NULL, (size_t)RX_BATCH * RX_SLOT, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (m == MAP_FAILED) return 0;
-    u->rx = m;
+    if (m == MAP_FAILED) {
+        free(r);
+        return 0;
+    }
+    r->slots = m;
+    for (unsigned i = 0; i < RX_BATCH; i++) {
+        r->iov[i] = (struct iovec){.iov_base = r->slots + (size_t)i * RX_SLOT, .iov_len = RX_SLOT};
+        r->msgs[i].msg_hdr = (struct msghdr){.msg_name = &r->from[i].u,
+                                             .msg_namelen = sizeof r->from[i].u,
+                                             .msg_iov = &r->iov[i],
+                                             .msg_iovlen = 1,
+                                             .msg_control = r->ctrl[i].buf,
+                                             .msg_controllen = sizeof r->ctrl[i].buf};
+    }
+    u->rx = r;
     return 1;
 }
 
-/* Hands the datagram in slot i up; gives back the pages beyond the first
- * that a large one touched, so that the slots stay small. */
-static void deliver(udp_t *u, unsigned i, struct mmsghdr *m, coap_addr_t *from)
+/* Hands the datagram in slot i up and makes the slot ready for the next
+ * read; gives back the pages beyond the first that a large one touched,
+ * so that the slots stay small. */
+static void deliver(udp_t *u, unsigned i)
 {
-    size_t n = m->msg_len; /* MSG_TRUNC: the real length */
-    uint8_t *slot = u->rx + (size_t)i * RX_SLOT;
-    from->len = m->msg_hdr.msg_namelen;
-    coap_addr_unmap(from); /* peers are kept in one canonical form */
+    rx_ring_t *r = u->rx;
+    struct msghdr *mh = &r->msgs[i].msg_hdr;
+    size_t n = r->msgs[i].msg_len; /* MSG_TRUNC: the real length */
+    uint8_t *slot = r->slots + (size_t)i * RX_SLOT;
+    coap_addr_t from = r->from[i];
+    from.len = mh->msg_namelen;
+    coap_addr_unmap(&from); /* peers are kept in one canonical form */
     coap_addr_t local;
-    int known = u->wildcard && dest_of(&m->msg_hdr, &local);
+    int known = u->wildcard && dest_of(mh, &local);
+    mh->msg_namelen = sizeof r->from[i].u; /* what the kernel changed */
+    mh->msg_controllen = sizeof r->ctrl[i].buf;
     /* A truncated datagram (MSG_TRUNC gives its real length) is far
      * above any limit: only its size goes up, to be counted. */
     int whole = n <= RX_SLOT;
-    u->base.up->datagram(u->base.up_arg, from, known ? &local : NULL, NULL, whole ? slot : NULL, n);
+    u->base.up->datagram(u->base.up_arg, &from, known ? &local : NULL, NULL, whole ? slot : NULL,
+                         n);
     if (n > 4096) { /* rare: larger than the endpoint takes by default */
         long page = sysconf(_SC_PAGESIZE);
         if (page > 0 && n > (size_t)page && (size_t)page < RX_SLOT)
@@ -299,20 +330,7 @@ static void deliver(udp_t *u, unsigned i, struct mmsghdr *m, coap_addr_t *from)
  * another error (a pending ICMP error has been read). */
 static int read_batch(udp_t *u, unsigned want)
 {
-    struct mmsghdr msgs[RX_BATCH];
-    struct iovec iov[RX_BATCH];
-    coap_addr_t from[RX_BATCH];
-    pktinfo_ctrl_t ctrl[RX_BATCH];
-    for (unsigned i = 0; i < want; i++) {
-        iov[i] = (struct iovec){.iov_base = u->rx + (size_t)i * RX_SLOT, .iov_len = RX_SLOT};
-        msgs[i].msg_hdr = (struct msghdr){.msg_name = &from[i].u,
-                                          .msg_namelen = sizeof from[i].u,
-                                          .msg_iov = &iov[i],
-                                          .msg_iovlen = 1,
-                                          .msg_control = ctrl[i].buf,
-                                          .msg_controllen = sizeof ctrl[i].buf};
-    }
-    int n = recvmmsg(u->fd, msgs, want, MSG_DONTWAIT | MSG_TRUNC, NULL);
+    int n = recvmmsg(u->fd, u->rx->msgs, want, MSG_DONTWAIT | MSG_TRUNC, NULL);
     u->stats.recv_calls++;
     if (n < 0) {
         int e = errno; /* read before anything else can change it */
@@ -321,7 +339,7 @@ static int read_batch(udp_t *u, unsigned want)
         return -1;
     }
     u->stats.datagrams_in += (unsigned)n;
-    for (int i = 0; i < n; i++) deliver(u, (unsigned)i, &msgs[i], &from[i]);
+    for (int i = 0; i < n; i++) deliver(u, (unsigned)i);
     return n;
 }
 
@@ -329,7 +347,7 @@ static void udp_process(coap_transport_t *t, uint64_t now)
 {
     (void)now;
     udp_t *u = (udp_t *)t;
-    if (!rx_slots(u)) return;
+    if (!rx_ring(u)) return;
     for (unsigned got = 0, calls = 0; got < READ_BUDGET && calls < READ_BUDGET; calls++) {
         unsigned want = READ_BUDGET - got < RX_BATCH ? READ_BUDGET - got : RX_BATCH;
         int n = read_batch(u, want);
@@ -373,7 +391,10 @@ static void udp_free(coap_transport_t *t)
     udp_t *u = (udp_t *)t;
     flush(u);
     if (u->fd >= 0) close(u->fd);
-    if (u->rx) munmap(u->rx, (size_t)RX_BATCH * RX_SLOT);
+    if (u->rx) {
+        munmap(u->rx->slots, (size_t)RX_BATCH * RX_SLOT);
+        free(u->rx);
+    }
     free(u->tx);
     free(u);
 }
@@ -383,6 +404,12 @@ static const coap_transport_ops_t udp_ops;
 static udp_t *udp_of(coap_transport_t *t)
 {
     return t && t->ops == &udp_ops ? (udp_t *)t : NULL;
+}
+
+void coap_transport_udp_flush(coap_transport_t *t)
+{
+    udp_t *u = udp_of(t);
+    if (u) flush(u);
 }
 
 const coap_udp_stats_t *coap_transport_udp_stats(const coap_transport_t *t)
