@@ -6,7 +6,10 @@
  * send() outside process() waiting for the next pass (or the free). The transport runs under a
  * recording upper layer that echoes every datagram back to its sender.
  */
+#include "simsrv.h"
 #include "base_loop.h"
+#include "coap_client.h"
+#include "coap_ep.h"
 #include "coap_msg.h"
 #include "coap_transport.h"
 #include "testutil.h"
@@ -353,6 +356,76 @@ START_TEST(free_sends_what_is_queued)
 }
 END_TEST
 
+/* Through an endpoint on a loop: the requests made in one turn (as the
+ * gateway makes them from its HTTP handlers) leave in one sendmmsg() when
+ * the loop asks the endpoint's deadline, without a pass of process() (no
+ * read of the socket) of their own. */
+START_TEST(requests_of_one_loop_turn_leave_together)
+{
+    fx_t f;
+    fx_open(&f); /* for the peer socket */
+    coap_addr_t lo;
+    coap_addr_from_host(&lo, "127.0.0.1", 0);
+    coap_ep_params_t p = {.nstart = 8}; /* five in flight to one peer (§4.7) */
+    coap_ep_t *ep = coap_ep_new(&lo, &p, NULL);
+    ck_assert_ptr_nonnull(ep);
+    base_loop_t *loop = base_loop_new();
+    ck_assert_int_eq(coap_ep_attach(ep, loop), 0);
+    coap_addr_t peer = peer_addr(&f);
+    char uri[64];
+    snprintf(uri, sizeof uri, "coap://127.0.0.1:%u/x", coap_addr_port(&peer));
+    sim_rec_t k[5] = {{0}};
+    coap_req_t *req[5];
+    for (int i = 0; i < 5; i++) {
+        int err;
+        req[i] = coap_req_new(ep, COAP_GET, uri, NULL, &err);
+        ck_assert_ptr_nonnull(req[i]);
+        ck_assert_int_eq(coap_req_send(req[i], sim_on_resp, &k[i]), COAP_OK);
+    }
+    const coap_udp_stats_t *st = coap_transport_udp_stats(coap_ep_transport(ep));
+    ck_assert_uint_eq(st->send_calls, 0);
+    base_loop_run_once(loop, 0);
+    ck_assert_uint_eq(st->send_calls, 1);
+    ck_assert_uint_eq(st->datagrams_out, 5);
+    ck_assert_uint_eq(st->recv_calls, 0);
+    uint8_t first[8];
+    ck_assert_uint_eq(drain_peer(&f, first, 8), 5);
+    for (int i = 0; i < 5; i++) coap_req_cancel(req[i]);
+    coap_ep_detach(ep, loop);
+    coap_ep_free(ep);
+    base_loop_free(loop);
+    fx_close(&f);
+}
+END_TEST
+
+/* A request to an address with no route (IPv6 from an IPv4 socket): it
+ * was queued, so the failure comes from the next pass, to the request's
+ * callback (COAP_ERR_UNREACHABLE at once, as when send() said so), and
+ * the endpoint counts it among its send errors. */
+START_TEST(no_route_from_the_queue_fails_the_request)
+{
+    coap_addr_t lo;
+    coap_addr_from_host(&lo, "127.0.0.1", 0);
+    coap_ep_t *ep = coap_ep_new(&lo, NULL, NULL);
+    ck_assert_ptr_nonnull(ep);
+    base_loop_t *loop = base_loop_new();
+    ck_assert_int_eq(coap_ep_attach(ep, loop), 0);
+    int err;
+    coap_req_t *req = coap_req_new(ep, COAP_GET, "coap://[2001:db8::1]/x", NULL, &err);
+    ck_assert_ptr_nonnull(req);
+    sim_rec_t k = {0};
+    ck_assert_int_eq(coap_req_send(req, sim_on_resp, &k), COAP_OK);
+    for (int i = 0; i < 10 && !k.finals; i++) base_loop_run_once(loop, 10);
+    ck_assert_int_eq(k.finals, 1);
+    ck_assert_int_eq(k.err, COAP_ERR_UNREACHABLE);
+    ck_assert_uint_eq(coap_ep_stats(ep)->send_errors, 1);
+    ck_assert_uint_eq(coap_ep_stats(ep)->retransmissions, 0);
+    coap_ep_detach(ep, loop);
+    coap_ep_free(ep);
+    base_loop_free(loop);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("udp_batch");
@@ -366,6 +439,10 @@ static Suite *suite(void)
     tcase_add_test(tc, answers_over_a_send_batch);
     tcase_add_test(tc, send_outside_process_waits_for_the_pass);
     tcase_add_test(tc, free_sends_what_is_queued);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("endpoint");
+    tcase_add_test(tc, requests_of_one_loop_turn_leave_together);
+    tcase_add_test(tc, no_route_from_the_queue_fails_the_request);
     suite_add_tcase(s, tc);
     return s;
 }
