@@ -170,7 +170,10 @@ coap_transport_t *coap_transport_udp_adopt(int fd, int *err);
 
 /* Batching (transport_udp.c): process() reads with recvmmsg(), up to 16
  * datagrams per system call, and stops at a short batch (the loop's
- * epoll is level-triggered: what arrives after it wakes the loop again).
+ * epoll is level-triggered: what arrives after it wakes the loop again)
+ * unless it has answers to send: it sends them, then reads once more
+ * (answered clients send their next requests at once), within a budget
+ * of 256 datagrams per pass.
  * send() queues its datagram (a copy) and returns COAP_OK; next_deadline()
  * is then now, and the next process() sends everything queued (the
  * requests the gateway made since the last pass, the answers and ACKs

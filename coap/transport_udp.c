@@ -343,25 +343,44 @@ static int read_batch(udp_t *u, unsigned want)
     return n;
 }
 
+/* Reads until a short batch, within the pass's budget (*got datagrams,
+ * *calls calls so far). */
+static void read_some(udp_t *u, unsigned *got, unsigned *calls)
+{
+    for (; *got < READ_BUDGET && *calls < READ_BUDGET; (*calls)++) {
+        unsigned want = READ_BUDGET - *got < RX_BATCH ? READ_BUDGET - *got : RX_BATCH;
+        int n = read_batch(u, want);
+        if (n == 0) return;
+        if (n < 0) continue; /* an error or EINTR: try again */
+        *got += (unsigned)n;
+        /* A short batch: the socket is empty (or nearly: the loop's
+         * epoll is level-triggered, so a datagram that came since wakes
+         * it again), and an EAGAIN read would cost a call for nothing. */
+        if ((unsigned)n < want) {
+            (*calls)++;
+            return;
+        }
+    }
+}
+
 static void udp_process(coap_transport_t *t, uint64_t now)
 {
     (void)now;
     udp_t *u = (udp_t *)t;
     if (!rx_ring(u)) return;
-    for (unsigned got = 0, calls = 0; got < READ_BUDGET && calls < READ_BUDGET; calls++) {
-        unsigned want = READ_BUDGET - got < RX_BATCH ? READ_BUDGET - got : RX_BATCH;
-        int n = read_batch(u, want);
-        if (n == 0) break;
-        if (n < 0) continue; /* an error or EINTR: try again */
-        got += (unsigned)n;
-        /* A short batch: the socket is empty (or nearly: the loop's
-         * epoll is level-triggered, so a datagram that came since wakes
-         * it again), and an EAGAIN read would cost a call for nothing. */
-        if ((unsigned)n < want) break;
+    unsigned got = 0, calls = 0;
+    for (;;) {
+        read_some(u, &got, &calls);
+        /* What was sent since the last pass and what this one's upcalls
+         * sent (the answers to its batch, the ACKs) leave together. */
+        int answered = u->tx && u->tx->n;
+        flush(u);
+        /* Answers went out: a client waiting for one sends its next
+         * request at once, so read again before going back to the loop
+         * (whose turn costs a sleep and a wake-up on a busy machine);
+         * with nothing sent, the short batch ends the pass. */
+        if (!answered || got >= READ_BUDGET || calls >= READ_BUDGET) break;
     }
-    /* What was sent since the last pass and what this one's upcalls sent
-     * (the answers to its batch, the ACKs) leave together. */
-    flush(u);
     report_failures(u);
     flush(u);
 }
