@@ -199,7 +199,8 @@ static void on_unreachable(void *arg, const coap_addr_t *peer, int err)
     mark_reap(arg, 1);
 }
 
-static const coap_transport_up_t up_calls = {on_datagram, on_unreachable, NULL};
+static const coap_transport_up_t up_calls = {.datagram = on_datagram,
+                                             .unreachable = on_unreachable};
 
 static void on_event(void *arg, const dtls_event_t *ev)
 {

@@ -88,6 +88,13 @@ typedef struct {
      * (RFC 8323 §5.3: its CSM arrived): requests held for them
      * (ops->csm_wait) may go. Reliable transports only. */
     void (*ready)(void *ep, const coap_addr_t *peer);
+    /* A datagram send() had queued (it returned COAP_OK) could not leave
+     * when the queue was flushed; from process() only: err as send()
+     * would have returned it (COAP_ERR_UNREACHABLE: no route, the
+     * exchanges with `to` end with it; another code: that datagram is
+     * lost, counted). May be NULL: the transport then queues nothing
+     * and send() sends at once (DTLS's record layer on UDP). */
+    void (*send_failed)(void *ep, const coap_addr_t *to, int err);
 } coap_transport_up_t;
 
 typedef struct {
@@ -97,7 +104,10 @@ typedef struct {
      * the address its request went to, RFC 7252 §5.3.2, on a host with
      * several). Returns COAP_OK; COAP_ERR_UNREACHABLE when no route exists
      * (retrying cannot help); or another error (the datagram is lost, as
-     * on a lossy link: a CON is retransmitted). */
+     * on a lossy link: a CON is retransmitted). A transport may queue
+     * the datagram instead (UDP: "Batching" below): it then returns
+     * COAP_OK, makes next_deadline() due and reports a failure through
+     * send_failed from its next process(). */
     int (*send)(coap_transport_t *t, const coap_addr_t *to, const coap_addr_t *local,
                 const uint8_t *buf, size_t len);
     /* Reads what is ready (a bounded amount per call, so one busy peer
@@ -171,6 +181,38 @@ coap_transport_t *coap_transport_udp_new(const coap_addr_t *bind, int *err);
  * Returns NULL and sets *err: COAP_ERR_INVALID when fd is no IPv4/IPv6
  * datagram socket, COAP_ERR_SYS(errno) when it is no socket at all. */
 coap_transport_t *coap_transport_udp_adopt(int fd, int *err);
+
+/* Batching (transport_udp.c): process() reads with recvmmsg(), up to 16
+ * datagrams per system call, and stops at a short batch (the loop's
+ * epoll is level-triggered: what arrives after it wakes the loop again)
+ * unless it has answers to send: it sends them, then reads once more
+ * (answered clients send their next requests at once), within a budget
+ * of 256 datagrams per pass.
+ * send() queues its datagram (a copy) and returns COAP_OK; next_deadline()
+ * is then now, and the next process() sends everything queued (the
+ * requests the gateway made since the last pass, the answers and ACKs
+ * its own upcalls made) in one sendmmsg() at its end (earlier when 32
+ * datagrams or 32 KiB wait); a datagram that fails there is reported
+ * through send_failed from that process(), the others still leave. The
+ * transport's free() sends what is still queued. An upper layer without
+ * send_failed (DTLS's record layer) gets the old behaviour: send() sends
+ * at once and returns the error. */
+typedef struct {
+    uint64_t recv_calls;    /* recvmmsg() calls, EAGAIN included */
+    uint64_t datagrams_in;  /* datagrams they read */
+    uint64_t send_calls;    /* sendmsg() and sendmmsg() calls */
+    uint64_t datagrams_out; /* datagrams that left */
+    uint64_t send_errors;   /* datagrams that could not leave */
+} coap_udp_stats_t;
+/* t's counters; NULL when t is no UDP transport. */
+const coap_udp_stats_t *coap_transport_udp_stats(const coap_transport_t *t);
+/* Sends what t queued now, in one sendmmsg(); no upcall (a failure is
+ * reported from the next process(), which next_deadline() makes due).
+ * Nothing when t is no UDP transport. coap_ep_attach()'s source calls it
+ * each time the loop asks its deadline (as it dispatches, and before it
+ * sleeps), so what the gateway sends from its HTTP handlers in one turn
+ * of the loop leaves together without a pass of process() of its own. */
+void coap_transport_udp_flush(coap_transport_t *t);
 
 /* Multicast on a UDP transport (RFC 7252 §8). Both return COAP_OK, or
  * COAP_ERR_INVALID for another kind of transport or an address that is no

@@ -31,18 +31,26 @@ static void apply_defaults(coap_ep_params_t *p)
     if (!p->mcast_leisure_ms) p->mcast_leisure_ms = 1000;
 }
 
+/* Tokens (RFC 7252 §5.3.1, RFC 9175 §4.2), Message IDs and back-off
+ * jitter come from the kernel's CSPRNG. The pool is refilled a whole
+ * coap_ep_t.rand_pool (256 bytes) at a time: a request takes two or three
+ * words, so getrandom() runs once every twenty-odd requests rather than
+ * once every eight. A word handed out is wiped from the pool. */
 static uint32_t default_random(coap_ep_t *ep)
 {
+    enum { WORDS = sizeof ep->rand_pool / sizeof ep->rand_pool[0] };
     if (!ep->rand_left) {
+        /* getrandom() on a booted Linux does not fail for up to 256
+         * bytes; fall back to a weak mix rather than to a fixed value. */
         if (getrandom(ep->rand_pool, sizeof ep->rand_pool, 0) != sizeof ep->rand_pool) {
-            /* getrandom() on a booted Linux does not fail for 64 bytes;
-             * fall back to a weak mix rather than to a fixed value. */
-            for (unsigned i = 0; i < 16; i++)
+            for (unsigned i = 0; i < WORDS; i++)
                 ep->rand_pool[i] ^= (uint32_t)(base_clock_monotonic(NULL) * 2654435761u + i);
         }
-        ep->rand_left = 16;
+        ep->rand_left = WORDS;
     }
-    return ep->rand_pool[--ep->rand_left];
+    uint32_t r = ep->rand_pool[--ep->rand_left];
+    ep->rand_pool[ep->rand_left] = 0;
+    return r;
 }
 
 uint32_t coap_ep_random_(coap_ep_t *ep)
@@ -108,7 +116,20 @@ static void up_ready(void *arg, const coap_addr_t *addr)
     coap_ep_peer_unref_(ep, p);
 }
 
-static const coap_transport_up_t upcalls = {up_datagram, up_unreachable, up_ready};
+/* A datagram the transport had queued could not leave: counted as when
+ * send() itself fails, and no route ends the peer's exchanges as send()
+ * returning COAP_ERR_UNREACHABLE would have. */
+static void up_send_failed(void *arg, const coap_addr_t *to, int err)
+{
+    coap_ep_t *ep = arg;
+    ep->stats.send_errors++;
+    if (err == COAP_ERR_UNREACHABLE) up_unreachable(arg, to, err);
+}
+
+static const coap_transport_up_t upcalls = {.datagram = up_datagram,
+                                            .unreachable = up_unreachable,
+                                            .ready = up_ready,
+                                            .send_failed = up_send_failed};
 
 void coap_ep_input(coap_ep_t *ep, const coap_addr_t *from, const uint8_t *buf, size_t len)
 {
@@ -152,9 +173,15 @@ static void source_process(void *arg)
     coap_ep_process(arg);
 }
 
+/* Asked as the loop dispatches and before it sleeps: what the transport
+ * queued since our last process() (requests made from HTTP handlers and
+ * timers) leaves now, in one system call, rather than making a pass of
+ * process() due for it (a pass reads the socket: one call more). */
 static uint64_t source_deadline(void *arg)
 {
-    return coap_ep_next_deadline(arg);
+    coap_ep_t *ep = arg;
+    coap_transport_udp_flush(ep->tr);
+    return coap_ep_next_deadline(ep);
 }
 
 int coap_ep_attach(coap_ep_t *ep, base_loop_t *loop)

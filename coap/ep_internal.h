@@ -138,8 +138,8 @@ struct coap_ep {
     uint8_t rx_multicast;                /* ... which was sent to a multicast address */
     base_list_t mcast_pending;           /* answers to multicast requests (ep_mcast.c) */
     uint32_t mcast_npending;
-    uint8_t closing; /* coap_ep_free() is running */
-    uint32_t rand_pool[16];
+    uint8_t closing;        /* coap_ep_free() is running */
+    uint32_t rand_pool[64]; /* 256 bytes: getrandom()'s batch, endpoint.c */
     unsigned rand_left;
 };
 

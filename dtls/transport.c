@@ -204,7 +204,7 @@ static void on_unreachable(void *arg, const coap_addr_t *peer, int err)
     t->base.up->unreachable(t->base.up_arg, peer, err);
 }
 
-static const coap_transport_up_t udp_up = {on_record, on_unreachable, NULL};
+static const coap_transport_up_t udp_up = {.datagram = on_record, .unreachable = on_unreachable};
 
 /* --- driving it --- */
 
