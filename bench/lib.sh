@@ -74,3 +74,36 @@ wait_http() {
     echo "no answer from $1" >&2
     return 1
 }
+
+# http_servers NSTART: run-http.sh's servers, shared with run-syscalls.sh:
+# mhd_hello on $HP (PID_MHD), coap_hello on $CP, and two gateways routing
+# /devices/hello to it, cache off on $GP1 (PID_GW1) and on on $GP2
+# (PID_GW2); returns once all answer. Every wrk connection comes from
+# 127.0.0.1: the limit per address (http.max_connections_per_ip, 128 by
+# default) is raised for connection sweeps above it.
+http_servers() {
+    HP=$(port tcp)
+    "$BUILD/mhd_hello" "$HP" &
+    PID_MHD=$!
+    PIDS+=("$PID_MHD")
+    CP=$(port udp)
+    "$BUILD/coap_hello" "127.0.0.1:$CP" &
+    PIDS+=($!)
+    GP1=$(port tcp)
+    cat >"$TMP/nocache.json" <<JSON
+{"http": {"listen": "127.0.0.1:$GP1"}, "coap": {"listen": "127.0.0.1:0"},
+ "devices": {"hello": "coap://127.0.0.1:$CP"}, "cache": {"enabled": false}, "log_level": "warn"}
+JSON
+    local gwargs=(--coap-nstart "$1" --set http.max_connections_per_ip=1000)
+    "$BUILD/coapgw" --config "$TMP/nocache.json" "${gwargs[@]}" &
+    PID_GW1=$!
+    PIDS+=("$PID_GW1")
+    GP2=$(port tcp)
+    sed -e "s/$GP1/$GP2/" -e 's/"enabled": false/"enabled": true/' "$TMP/nocache.json" >"$TMP/cache.json"
+    "$BUILD/coapgw" --config "$TMP/cache.json" "${gwargs[@]}" &
+    PID_GW2=$!
+    PIDS+=("$PID_GW2")
+    wait_http "http://127.0.0.1:$HP/"
+    wait_http "http://127.0.0.1:$GP1/devices/hello/hello"
+    wait_http "http://127.0.0.1:$GP2/devices/hello/hello"
+}

@@ -56,32 +56,7 @@ run() {
     [ -z "$errs" ] || echo "  $name: $errs" >&2
 }
 
-HP=$(port tcp)
-"$BUILD/mhd_hello" "$HP" &
-PIDS+=($!)
-PID_MHD=$!
-CP=$(port udp)
-"$BUILD/coap_hello" "127.0.0.1:$CP" &
-PIDS+=($!)
-GP1=$(port tcp)
-cat >"$TMP/nocache.json" <<JSON
-{"http": {"listen": "127.0.0.1:$GP1"}, "coap": {"listen": "127.0.0.1:0"},
- "devices": {"hello": "coap://127.0.0.1:$CP"}, "cache": {"enabled": false}, "log_level": "warn"}
-JSON
-# every wrk connection comes from 127.0.0.1: the sweep goes above the
-# per-address limit (http.max_connections_per_ip, 128 by default)
-GWARGS=(--coap-nstart "$NSTART" --set http.max_connections_per_ip=1000)
-"$BUILD/coapgw" --config "$TMP/nocache.json" "${GWARGS[@]}" &
-PIDS+=($!)
-PID_GW1=$!
-GP2=$(port tcp)
-sed -e "s/$GP1/$GP2/" -e 's/"enabled": false/"enabled": true/' "$TMP/nocache.json" >"$TMP/cache.json"
-"$BUILD/coapgw" --config "$TMP/cache.json" "${GWARGS[@]}" &
-PIDS+=($!)
-PID_GW2=$!
-wait_http "http://127.0.0.1:$HP/"
-wait_http "http://127.0.0.1:$GP1/devices/hello/hello"
-wait_http "http://127.0.0.1:$GP2/devices/hello/hello"
+http_servers "$NSTART"
 
 echo "wrk -t$THREADS -c64 -d${DUR}s, keep-alive, loopback; coapgw --coap-nstart $NSTART;" \
     "$(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -28,30 +28,7 @@ cmake --build "$BUILD" -j2 --target coapgw mhd_hello coap_hello >/dev/null
 # shellcheck source=bench/lib.sh
 . bench/lib.sh
 
-HP=$(port tcp)
-"$BUILD/mhd_hello" "$HP" &
-MHD=$!
-PIDS+=("$MHD")
-CP=$(port udp)
-"$BUILD/coap_hello" "127.0.0.1:$CP" &
-PIDS+=($!)
-GP1=$(port tcp)
-cat >"$TMP/nocache.json" <<JSON
-{"http": {"listen": "127.0.0.1:$GP1"}, "coap": {"listen": "127.0.0.1:0"},
- "devices": {"hello": "coap://127.0.0.1:$CP"}, "cache": {"enabled": false}, "log_level": "warn"}
-JSON
-GWARGS=(--coap-nstart 32 --set http.max_connections_per_ip=1000)
-"$BUILD/coapgw" --config "$TMP/nocache.json" "${GWARGS[@]}" &
-GW1=$!
-PIDS+=("$GW1")
-GP2=$(port tcp)
-sed -e "s/$GP1/$GP2/" -e 's/"enabled": false/"enabled": true/' "$TMP/nocache.json" >"$TMP/cache.json"
-"$BUILD/coapgw" --config "$TMP/cache.json" "${GWARGS[@]}" &
-GW2=$!
-PIDS+=("$GW2")
-wait_http "http://127.0.0.1:$HP/"
-wait_http "http://127.0.0.1:$GP1/devices/hello/hello"
-wait_http "http://127.0.0.1:$GP2/devices/hello/hello"
+http_servers 32
 
 # count NAME PID URL [WRK-ARGS...]: wrk under PID's strace, then calls per request
 count() {
@@ -75,7 +52,7 @@ count() {
 }
 
 echo "strace -c -f -p PID during wrk -t1 -c64 -d${DUR}s; load average $(cut -d' ' -f1-3 /proc/loadavg)"
-[[ $CASES != *a* ]] || count a "$MHD" "http://127.0.0.1:$HP/"
-[[ $CASES != *b* ]] || count b "$GW1" "http://127.0.0.1:$GP1/devices/hello/hello"
-[[ $CASES != *c* ]] || count c "$GW2" "http://127.0.0.1:$GP2/devices/hello/hello"
-[[ $CASES != *d* ]] || count d "$GW1" "http://127.0.0.1:$GP1/devices/hello/hello" -s bench/distinct.lua
+[[ $CASES != *a* ]] || count a "$PID_MHD" "http://127.0.0.1:$HP/"
+[[ $CASES != *b* ]] || count b "$PID_GW1" "http://127.0.0.1:$GP1/devices/hello/hello"
+[[ $CASES != *c* ]] || count c "$PID_GW2" "http://127.0.0.1:$GP2/devices/hello/hello"
+[[ $CASES != *d* ]] || count d "$PID_GW1" "http://127.0.0.1:$GP1/devices/hello/hello" -s bench/distinct.lua
