@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The charts of docs/performance.md: every chart it links is in
+# The charts of docs/performance.md's pages: every chart they link is in
 # docs/charts/, every committed series has its header line and rows of
 # that many columns, and bench/charts.sh makes exactly the committed SVGs
 # from the committed series (skipped, code 77, without gnuplot: a
@@ -13,13 +13,18 @@ fail() {
     FAILED=1
 }
 
-links=$(grep -o '](charts/[^)]*\.svg)' docs/performance.md | sed 's/^](//; s/)$//' | sort -u)
-[ -n "$links" ] || fail "docs/performance.md links no chart"
+# docs/performance.md and its pages in docs/performance/ (which link
+# ../charts/)
+PAGES="docs/performance.md docs/performance/*.md"
+# shellcheck disable=SC2086
+links=$(grep -ho '](\(\.\./\)\{0,1\}charts/[^)]*\.svg)' $PAGES | sed 's/^](//; s/)$//; s,^\.\./,,' | sort -u)
+[ -n "$links" ] || fail "docs/performance.md and its pages link no chart"
 for l in $links; do
-    [ -s "docs/$l" ] || fail "docs/performance.md links docs/$l, which is missing"
+    [ -s "docs/$l" ] || fail "docs/performance.md or a page of it links docs/$l, which is missing"
 done
 for svg in docs/charts/*.svg; do
-    grep -q "](charts/$(basename "$svg"))" docs/performance.md || fail "$svg is not in docs/performance.md"
+    # shellcheck disable=SC2086
+    grep -q "](\(\.\./\)\{0,1\}charts/$(basename "$svg"))" $PAGES || fail "$svg is not in docs/performance.md or its pages"
 done
 
 for csv in docs/charts/data/*.csv; do
