@@ -10,6 +10,10 @@
                                     is its own request's, in order
   http_burst.py PORT many N         N connections at once, one POST each
                                     with its own body, answers matched
+  http_burst.py PORT silent S       connections to /devices/silent/x in
+                                    several shapes (pipelined, half-closed,
+                                    Expect: 100-continue, HTTP/1.0, chunked,
+                                    garbage after), held S seconds
 Prints nothing when all went well, else what went wrong (exit 1)."""
 import socket
 import sys
@@ -100,7 +104,35 @@ def main():
             print("bad", len(bad), bad[:5])
             return 1
         return 0
+    if MODE == "silent":
+        return silent(N)
     return 2
+
+
+def silent(seconds):
+    req = (b"POST /devices/silent/x HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+           b"Content-Length: 2\r\n\r\nab")
+    shapes = [
+        req + req + b"GET /devices/silent/y HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+        req,  # then half-closed
+        b"POST /devices/silent/x HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Expect: 100-continue\r\nContent-Length: 2\r\n\r\nab",
+        b"GET /devices/silent/x HTTP/1.0\r\n\r\n",
+        b"POST /devices/silent/x HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n2\r\nab\r\n0\r\n\r\n",
+        req + b"garbage, not a request\r\n\r\n",
+    ]
+    socks = []
+    for i, data in enumerate(shapes):
+        s = conn()
+        s.sendall(data)
+        if i == 1:
+            s.shutdown(socket.SHUT_WR)
+        socks.append(s)
+    time.sleep(seconds)
+    for s in socks:
+        s.close()
+    return 0
 
 
 sys.exit(main())

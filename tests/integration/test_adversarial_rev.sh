@@ -14,12 +14,17 @@ OTHER=$(free_port tcp)
 HTTP_PORT=$(free_port tcp)
 GW_COAP=$(free_port)
 SIM_PORT=$(free_port)
+SILENT=$(free_port) # a device that never answers
 start origin python3 "$HERE/log_origin.py" "$ORIGIN"
 start other python3 "$HERE/log_origin.py" "$OTHER" # not in the allowlist
 start sim "$BUILD/coapgw-sim" --listen "127.0.0.1:$SIM_PORT" --period-ms 500
+start silent python3 -c "import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(('127.0.0.1', $SILENT))
+time.sleep(300)"
 cat >"$TMP/gw.json" <<JSON
 { "http": { "listen": "127.0.0.1:$HTTP_PORT" }, "coap": { "listen": "127.0.0.1:$GW_COAP" },
-  "devices": { "demo": "coap://127.0.0.1:$SIM_PORT" },
+  "devices": { "demo": "coap://127.0.0.1:$SIM_PORT", "silent": "coap://127.0.0.1:$SILENT" },
   "proxy": { "allow_origins": ["http://127.0.0.1:$ORIGIN"], "timeout_ms": 3000,
              "max_redirects": 2 } }
 JSON
@@ -188,6 +193,25 @@ head_and_stream() {
     python3 "$HERE/http_burst.py" "$HTTP_PORT" pipeline 2
 }
 check "HTTP: HEAD and an event stream, then pipelined POSTs again: answered" head_and_stream
+
+# A request that is still waiting a run later is suspended, whatever the
+# connection holds besides: pipelined requests behind it, a half-closed
+# connection, a body after Expect: 100-continue, HTTP/1.0, a chunked body,
+# bytes that are no request. None makes the loop spin on MHD's ready list
+# (MHD_get_timeout 0) while the device stays silent.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$PID_gw/stat"; }
+no_spin() {
+    local before after
+    python3 "$HERE/http_burst.py" "$HTTP_PORT" silent 2 &
+    local burst=$!
+    sleep 0.5
+    before=$(cpu_ticks)
+    sleep 1
+    after=$(cpu_ticks)
+    wait "$burst" || true
+    [ $((after - before)) -lt 30 ] || { echo "$((after - before)) ticks in 1 s"; return 1; }
+}
+check "HTTP: requests waiting on a silent device, behind them pipelined ones, a half-close, Expect, HTTP/1.0, chunked, garbage: no busy loop (under 30 of 100 ticks a second)" no_spin
 
 # Under an ASan build (COAPGW_SANITIZE), any report ends the gateway and
 # is in its log.
