@@ -483,6 +483,51 @@ START_TEST(trickled_body_closed)
 }
 END_TEST
 
+/* A client that resets its connection while its request waits one run
+ * unsuspended (server.c's wait_for_answer): its owner hears of it at most
+ * once (the abort callback, then no answer may be given) or answers into
+ * the closed connection; either way one report, 499, nothing left. */
+static void reset_while_held(int answer_at_once)
+{
+    int fd = raw_connect();
+    raw_send(fd, "GET /hold HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+    uint64_t end = now_ms() + 2000;
+    while (!seen.held && now_ms() < end) base_loop_run_once(loop, 5);
+    ck_assert_ptr_nonnull(seen.held);
+    ck_assert_uint_eq(http_server_stats(srv)->suspended, 0); /* still in its one run */
+    struct linger l = {.l_onoff = 1, .l_linger = 0};
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+    close(fd);            /* RST */
+    if (answer_at_once) { /* before the server's next run */
+        http_respond(seen.held, 200, "text/plain", "late", 4);
+        seen.held = NULL;
+    }
+    run_for(100);
+    if (seen.held) { /* not aborted: the answer goes to the closed connection */
+        ck_assert_int_eq(seen.aborts, 0);
+        http_respond(seen.held, 200, "text/plain", "late", 4);
+        run_until(&seen.reports, 1);
+    }
+    run_for(50);
+    ck_assert_int_eq(seen.reports, 1);
+    ck_assert_uint_eq(seen.status, 499);
+    ck_assert_int_le(seen.aborts, 1);
+    ck_assert_uint_eq(http_server_pending(srv), 0);
+    ck_assert_uint_eq(http_server_requests(srv), 0);
+}
+
+START_TEST(reset_in_the_unsuspended_run)
+{
+    reset_while_held(0);
+}
+END_TEST
+
+START_TEST(reset_then_answer_in_the_same_run)
+{
+    reset_while_held(1);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("http_server");
@@ -494,6 +539,8 @@ int main(void)
     tcase_add_test(tc, quiesce_then_answer_pending);
     tcase_add_test(tc, answer_before_next_run_not_suspended);
     tcase_add_test(tc, passed_listening_socket);
+    tcase_add_test(tc, reset_in_the_unsuspended_run);
+    tcase_add_test(tc, reset_then_answer_in_the_same_run);
     suite_add_tcase(s, tc);
     tc = tcase_create("limits");
     tcase_add_checked_fixture(tc, setup_limits, teardown);
