@@ -13,7 +13,8 @@ that joined GROUP): answers every NON request (a discovery round's GET
   ports N        N NON 2.05 `</x>`, each from a source port of its own
                  (N responders, as the gateway sees it)
   chatty N       to a request with Observe, 400 notifications (Observe
-                 1..400, 200-byte payloads) from each of N source ports
+                 1..400, 200-byte payloads) from each of N source ports,
+                 then "chatty: 400 notifications sent" on stdout
 
   hostile_member.py GROUP MODE ARG
 """
@@ -64,12 +65,14 @@ def answer(msg, peer):
             socks.append(o)
         for o in socks:
             o.close()
+        print("chatty: 400 notifications sent", flush=True)
     elif mode == "ports":
         socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(int(arg))]
         for o in socks:
             o.sendto(reply(tok, 0x45, b"\xc1\x28", b"</x>"), peer)
         for o in socks:
             o.close()
+        print("chatty: 400 notifications sent", flush=True)
     elif mode == "chatty" and has_option(msg, tkl, 6):
         socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(int(arg))]
         for seq in range(1, 401):
@@ -79,6 +82,7 @@ def answer(msg, peer):
             time.sleep(0.005)
         for o in socks:
             o.close()
+        print("chatty: 400 notifications sent", flush=True)
 
 
 while True:

@@ -89,8 +89,8 @@ registers() { # a device registers the name an attacker's discovery answer took 
 check "discovery: a name a discovered responder took (node7) is registered all the same (RD wins), the responder renamed at its next answer" registers
 new_round() { [ "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$G/api/discovery")" = 202 ]; }
 renamed() {
-    wait_for "a new discovery round" new_round && sleep 2
-    names | grep -q "^node7-2 discovered"
+    # within the round's window (1500 ms) and a margin
+    wait_for "a new discovery round" new_round && within 3 eval 'names | grep -q "^node7-2 discovered"'
 }
 check "discovery: ... and the responder answering again is node7-2" renamed
 
@@ -137,9 +137,13 @@ s.sendall(b"GET /groups/chatty/x?observe HTTP/1.1\r\nHost: 127.0.0.1\r\n"
 time.sleep(9)
 PY
     local client=$!
-    sleep 8 # the flood is over by then (400 rounds 5 ms apart), the client still there
+    # the flood is over (400 rounds 5 ms apart; within 8 s), the gateway
+    # has read the last of it, the client still there
+    within 8 grep -q '^chatty: 400 notifications sent' "$TMP/chat25.log" || echo "  the flood did not end within 8 s"
+    sleep 1
     after=$(rss_kb)
-    wait "$client"
+    kill "$client" 2>/dev/null || true
+    wait "$client" || true
     echo "  gateway resident memory: $before kB before, $after kB after"
     # under AddressSanitizer freed memory stays in its quarantine: not measured
     if grep -q __asan_init "$BUILD/coapgw"; then return 0; fi

@@ -102,8 +102,12 @@ check "SSE over HTTPS: Accept: text/event-stream and /events (token as access_to
 https_requests() { # on A, seen from its HTTP side
     curl -s "http://127.0.0.1:$HA/metrics" | awk '$1 == "coapgw_https_requests_total" { print $2 }'
 }
+sse_ended_on_a() { # the gateway saw s1's client go (at its next event) and counted the request
+    [ "$(curl -s "http://127.0.0.1:$HA/metrics" | awk '$1 == "coapgw_sse_subscribers" { print $2 }')" = 0 ]
+}
 ops_over_tls() {
     local n0 n1
+    within 10 sse_ended_on_a || { echo "  the stream of the check before still open on A"; return 1; }
     n0=$(https_requests)
     is 200 "${TLS[@]}" "$A/healthz" && says '"ok"' || return 1
     is 200 "${TLS[@]}" "$A/metrics" && grep -q '^coapgw_https_requests_total ' "$TMP/body" || return 1
