@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # README's test command: installs what is missing, builds, runs every test
-# (TEST_JOBS at once, default 2; CI runs 3: most tests wait on timers).
+# (TEST_JOBS at once, default 2, as CI runs them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/deps.sh test
