@@ -109,7 +109,8 @@ static int start_hop(fwd_t *f)
 /* Ends f with code and diag (logged). */
 static void fwd_fail(fwd_t *f, uint8_t code, const char *diag)
 {
-    gw_log(CFG_LOG_INFO, "coap->http %s: %s", f->uri, diag);
+    char shown[sizeof f->uri];
+    gw_log(CFG_LOG_INFO, "coap->http %s: %s", http_url_shown(f->uri, shown, sizeof shown), diag);
     rv_answer(f->srv, f->id, code, diag);
     fwd_free(f);
 }
@@ -127,26 +128,29 @@ static int is_redirect(unsigned status)
 static void follow(fwd_t *f, const http_result_t *r)
 {
     char next[sizeof f->cur], why[600], diag[GW_MSG_MAX];
+    char cur[sizeof f->cur], to[sizeof f->cur]; /* as logged: no password */
+    const char *cur_shown = http_url_shown(f->cur, cur, sizeof cur);
     uint32_t max = f->rv->gw->cfg.max_redirects;
     if (f->hops >= max) {
-        snprintf(diag, sizeof diag, "%s: too many redirects (more than proxy.max_redirects = %u)",
-                 f->uri, max);
+        snprintf(diag, sizeof diag,
+                 "%.300s: too many redirects (more than proxy.max_redirects = %u)", cur_shown, max);
         fwd_fail(f, COAP_BAD_GATEWAY, diag);
         return;
     }
     if (http_url_resolve(f->cur, r->location, next, sizeof next)) {
-        snprintf(diag, sizeof diag, "%.300s: %u with an unusable Location", f->cur, r->status);
+        snprintf(diag, sizeof diag, "%.300s: %u with an unusable Location", cur_shown, r->status);
         fwd_fail(f, COAP_BAD_GATEWAY, diag);
         return;
     }
     const http_url_t *parsed = http_url_parse(next, &f->url) ? NULL : &f->url;
     if (!rv_origin_allowed(&f->rv->origins, parsed, &f->origin, why, sizeof why)) {
-        snprintf(diag, sizeof diag, "redirect from %.300s refused, never fetched: %.600s", f->cur,
-                 why);
+        snprintf(diag, sizeof diag, "redirect from %.300s refused, never fetched: %.600s",
+                 cur_shown, why);
         fwd_fail(f, COAP_FORBIDDEN, diag);
         return;
     }
-    gw_log(CFG_LOG_INFO, "coap->http %s: %u, following to %s", f->cur, r->status, next);
+    gw_log(CFG_LOG_INFO, "coap->http %s: %u, following to %s", cur_shown, r->status,
+           http_url_shown(next, to, sizeof to));
     f->hops++;
     snprintf(f->cur, sizeof f->cur, "%s", next);
     if (r->status == 303 && strcmp(f->http_method, "HEAD")) {
@@ -211,8 +215,10 @@ static void on_http_done(http_call_t *call, const http_result_t *r, void *arg)
         uint8_t code = r->result == HTTP_CALL_TIMEOUT   ? COAP_GATEWAY_TIMEOUT
                        : r->result == HTTP_CALL_REFUSED ? COAP_FORBIDDEN
                                                         : COAP_BAD_GATEWAY;
-        snprintf(diag, sizeof diag, "%.300s: %s", f->cur, r->error ? r->error : "failed");
-        gw_log(CFG_LOG_INFO, "coap->http %s: %s", f->uri, diag);
+        char cur[sizeof f->cur], uri[sizeof f->uri];
+        snprintf(diag, sizeof diag, "%.300s: %s", http_url_shown(f->cur, cur, sizeof cur),
+                 r->error ? r->error : "failed");
+        gw_log(CFG_LOG_INFO, "coap->http %s: %s", http_url_shown(f->uri, uri, sizeof uri), diag);
         if (r->result != HTTP_CALL_CANCELLED) rv_answer(f->srv, f->id, code, diag);
         fwd_free(f);
         return;
@@ -243,7 +249,9 @@ static void on_http_done(http_call_t *call, const http_result_t *r, void *arg)
             resp.etag_len = n;
         }
     }
-    gw_log(CFG_LOG_INFO, "coap->http %s %s -> %u", coap_method_name(f->method), f->uri, r->status);
+    char shown[sizeof f->uri];
+    gw_log(CFG_LOG_INFO, "coap->http %s %s -> %u", coap_method_name(f->method),
+           http_url_shown(f->uri, shown, sizeof shown), r->status);
     gw_cache_t *cache = rv->gw->cache;
     if (cache && f->method == COAP_GET && resp.code == COAP_CONTENT && resp.max_age > 0) {
         gw_cache_entry_t e = {.code = resp.code,

@@ -117,6 +117,12 @@ void http_call_cancel(http_call_t *call);
 int http_url_split(const char *url, char *scheme, size_t scheme_cap, char *host, size_t host_cap,
                    unsigned *port);
 
+/* The URL for a log line or a diagnostic: url itself when it has no
+ * userinfo (no '@': nothing parsed), else out with the password replaced
+ * by "***" through libcurl's URL API (or a placeholder when it does not
+ * parse), so that credentials in a Proxy-Uri never reach the log. */
+const char *http_url_shown(const char *url, char *out, size_t cap);
+
 /* Resolves ref (a Location: absolute, or relative to base, RFC 3986 §5)
  * against the absolute URL base with libcurl's URL API, so that the URL
  * checked is the one curl fetches. out gets the absolute URL. Returns 0,

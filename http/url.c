@@ -7,6 +7,7 @@
 #include <ctype.h>
 #include <limits.h>
 #include <net/if.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -123,6 +124,24 @@ unsigned http_url_zone_scope_(const http_url_t *u)
     }
     curl_free(zone);
     return scope;
+}
+
+const char *http_url_shown(const char *url, char *out, size_t cap)
+{
+    if (!url || !strchr(url, '@')) return url;
+    CURLU *u = curl_url();
+    char *full = NULL, *pw = NULL;
+    const char *shown = "(a URL with userinfo that does not parse)";
+    if (u && curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK) {
+        if (curl_url_get(u, CURLUPART_PASSWORD, &pw, 0) == CURLUE_OK)
+            curl_url_set(u, CURLUPART_PASSWORD, "***", 0);
+        if (curl_url_get(u, CURLUPART_URL, &full, 0) == CURLUE_OK) shown = full;
+    }
+    snprintf(out, cap, "%s", shown);
+    curl_free(full);
+    curl_free(pw);
+    curl_url_cleanup(u);
+    return out;
 }
 
 int http_url_resolve(const char *base, const char *ref, char *out, size_t cap)

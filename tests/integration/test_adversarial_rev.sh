@@ -78,6 +78,15 @@ kept_handles() {
 }
 check "kept handles: credentials, Accept, If-None-Match, a POST's body and type, PUT, DELETE reach no later GET" kept_handles
 
+# The Proxy-Uri's password is sent to the origin (above) but never logged:
+# the log line names the request with "***" instead (http_url_shown).
+password_not_logged() {
+    grep -q "coap->http GET http://user:\*\*\*@127.0.0.1:$ORIGIN/k1 -> 200" "$TMP/gw.log" ||
+        { echo "no redacted line: $(grep '/k1 ' "$TMP/gw.log")"; return 1; }
+    ! grep -q "secret" "$TMP/gw.log" || { echo "logged: $(grep secret "$TMP/gw.log")"; return 1; }
+}
+check "a password in Proxy-Uri is not logged (user:***@)" password_not_logged
+
 # --- 2. kept Proxy-Uri parses (http/url.c http_url_parse_memo) ---
 
 # With the memo warm for the allowed origin's URI, URIs that differ from it
