@@ -141,7 +141,7 @@ static void req_drop_headers(http_req_t *r)
 static void req_free(http_req_t *r)
 {
     req_drop_headers(r);
-    if (r->resp) MHD_destroy_response(r->resp);
+    http_drop_response_(r);
     r->srv->nreqs--;
     free(r->log);
     free(r->method);
@@ -168,8 +168,7 @@ static int append_body(http_req_t *r, const char *data, size_t n)
 static enum MHD_Result queue_prepared(http_req_t *r)
 {
     enum MHD_Result ret = MHD_queue_response(r->conn, r->status, r->resp);
-    MHD_destroy_response(r->resp);
-    r->resp = NULL;
+    http_drop_response_(r); /* MHD holds its own reference */
     return ret;
 }
 
