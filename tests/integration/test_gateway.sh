@@ -145,6 +145,29 @@ revalidate() {
 }
 check "cache: a stale entry is revalidated with its ETag (2.03 refreshes it)" revalidate
 
+# Hits are answered with a response built once per Max-Age value (issue
+# #19): the same headers as the device's own answer (Date and the order
+# aside), max-age counting down, HEAD with the same length.
+headers_of() { grep -v -i '^date:' "$TMP/headers" | tr -d '\r' | sed '/^$/d' | sort >"$1"; }
+cache_headers() {
+    local led="$G/devices/demo/actuators/led" # Max-Age 2, an ETag
+    status "$TMP/h1" -H 'Cache-Control: no-cache' "$led" >/dev/null
+    headers_of "$TMP/hd1"
+    status "$TMP/h2" "$led" >/dev/null
+    headers_of "$TMP/hd2"
+    status "$TMP/h3" "$led" >/dev/null
+    headers_of "$TMP/hd3"
+    cmp -s "$TMP/h1" "$TMP/h3" && cmp -s "$TMP/hd2" "$TMP/hd3" || return 1
+    diff <(grep -v -i '^cache-control:' "$TMP/hd1") <(grep -v -i '^cache-control:' "$TMP/hd2") >&2 || return 1
+    grep -qx 'Cache-Control: max-age=[12]' "$TMP/hd2" || return 1
+    [ "$(status /dev/null -I "$led")" = 200 ] || return 1
+    grep -qi "^content-length: $(wc -c <"$TMP/h1")" "$TMP/headers" || return 1
+    sleep 1.1 # one second less of freshness: built again
+    status "$TMP/h5" "$led" >/dev/null
+    hdr Cache-Control | grep -qx 'max-age=1'
+}
+check "cache: hits carry the device answer's headers, max-age counting down, HEAD" cache_headers
+
 invalidate() {
     curl -s -o /dev/null -X PUT -H 'Content-Type: text/plain' -d off "$G/devices/demo/actuators/led"
     [ "$(curl -s "$G/devices/demo/actuators/led")" = off ] || return 1
