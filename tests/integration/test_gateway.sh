@@ -150,21 +150,25 @@ check "cache: a stale entry is revalidated with its ETag (2.03 refreshes it)" re
 # aside), max-age counting down, HEAD with the same length.
 headers_of() { grep -v -i '^date:' "$TMP/headers" | tr -d '\r' | sed '/^$/d' | sort >"$1"; }
 cache_headers() {
-    local led="$G/devices/demo/actuators/led" # Max-Age 2, an ETag
+    local led="$G/devices/demo/actuators/led" n # Max-Age 2, an ETag
     status "$TMP/h1" -H 'Cache-Control: no-cache' "$led" >/dev/null
     headers_of "$TMP/hd1"
     status "$TMP/h2" "$led" >/dev/null
     headers_of "$TMP/hd2"
     status "$TMP/h3" "$led" >/dev/null
     headers_of "$TMP/hd3"
-    cmp -s "$TMP/h1" "$TMP/h3" && cmp -s "$TMP/hd2" "$TMP/hd3" || return 1
-    diff <(grep -v -i '^cache-control:' "$TMP/hd1") <(grep -v -i '^cache-control:' "$TMP/hd2") >&2 || return 1
-    grep -qx 'Cache-Control: max-age=[12]' "$TMP/hd2" || return 1
+    cmp -s "$TMP/h1" "$TMP/h3" && cmp -s "$TMP/hd2" "$TMP/hd3" || { echo "hits differ" >&2; return 1; }
+    diff <(grep -v -i '^cache-control:' "$TMP/hd1") <(grep -v -i '^cache-control:' "$TMP/hd2") >&2 ||
+        return 1
+    grep -qx 'Cache-Control: max-age=[12]' "$TMP/hd2" || { cat "$TMP/hd2" >&2; return 1; }
     [ "$(status /dev/null -I "$led")" = 200 ] || return 1
-    grep -qi "^content-length: $(wc -c <"$TMP/h1")" "$TMP/headers" || return 1
-    sleep 1.1 # one second less of freshness: built again
+    grep -qi "^content-length: $(wc -c <"$TMP/h1")" "$TMP/headers" || { echo HEAD >&2; return 1; }
+    n=$(grep -c "GET /actuators/led from" "$TMP/sim.log")
+    sleep 1.1 # one second less of freshness: built again (or stale by now on a loaded machine)
     status "$TMP/h5" "$led" >/dev/null
-    hdr Cache-Control | grep -qx 'max-age=1'
+    hdr Cache-Control | grep -qx 'max-age=1' ||
+        { [ "$(grep -c "GET /actuators/led from" "$TMP/sim.log")" -gt "$n" ] &&
+            hdr Cache-Control | grep -qx 'max-age=2'; }
 }
 check "cache: hits carry the device answer's headers, max-age counting down, HEAD" cache_headers
 
