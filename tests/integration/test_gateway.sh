@@ -204,14 +204,21 @@ check "GET through to libcoap's server" libcoap
 coalesce() {
     local i pids=()
     for i in 1 2 3 4 5; do
-        curl -s -o "$TMP/slow$i" "$G/devices/demo/slow" &
+        curl -s -o "$TMP/slow$i" -D "$TMP/slowh$i" "$G/devices/demo/slow" &
         pids+=($!)
     done
     wait "${pids[@]}"
     for i in 1 2 3 4 5; do [ "$(cat "$TMP/slow$i")" = finally ] || return 1; done
+    # one answer built for all five (issue #19): the same headers, Date aside
+    for i in 1 2 3 4 5; do
+        grep -v -i '^date:' "$TMP/slowh$i" | tr -d '\r' | sort >"$TMP/slowh$i.s"
+        cmp -s "$TMP/slowh1.s" "$TMP/slowh$i.s" || return 1
+    done
+    grep -qi '^content-type: text/plain' "$TMP/slowh1.s" && grep -qi '^cache-control:' "$TMP/slowh1.s" &&
+        grep -qi '^content-security-policy:' "$TMP/slowh1.s" || return 1
     [ "$(grep -c "GET /slow" "$TMP/sim.log")" -eq 1 ]
 }
-check "five identical GETs in flight share one CoAP exchange" coalesce
+check "five identical GETs in flight share one CoAP exchange, with the same answer" coalesce
 
 errors() {
     [ "$(status "$TMP/e1" "$G/devices/silent/x")" = 504 ] || return 1
