@@ -116,13 +116,12 @@ static int req_complete(http_req_t *r, const char *url, const char *method)
 {
     base_buf_t q = {0};
     MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, collect_arg, &q);
-    char *path = strdup(url);
     r->method = strdup(method);
-    r->query = q.data ? (char *)q.data : strdup("");
-    if (!path || !r->method || !r->query) {
-        free(path);
-        return -1;
-    }
+    r->query = q.data ? (char *)q.data : NULL; /* NULL: none, http_req_query says "" */
+    if (!r->method) return -1;
+    if (!strcmp(r->path, url)) return 0; /* the request line's, as it mostly is */
+    char *path = strdup(url);
+    if (!path) return -1;
     free(r->path);
     r->path = path;
     return 0;
