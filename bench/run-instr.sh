@@ -20,13 +20,17 @@
 #   (e) coapgw, one SSE event delivered to one subscriber, shape B
 #       (100 targets x SSE_SUBS/100 subscribers; SSE_TARGETS=1: shape A,
 #       one target x SSE_SUBS)
+#   (h) coapgw, HTTP GET proxied to CoAP, cache off, one URL, COALESCE_CONNS
+#       (default 16) wrk connections for COALESCE_S seconds (default 10):
+#       identical GETs in flight share one exchange (ops: the requests the
+#       gateway counted; the exchanges they took are printed)
 #   (f) the engine answering a CoAP GET (bench/coap_hello)
 #   (g) anchor: libcoap's coap-server-notls answering a CoAP GET
 # Prints instructions per operation and the ratio to its anchor; writes
 # $CSV_DIR/instr.csv (setup,label,ops,instructions_per_op,anchor_ratio).
 # usage: bench/run-instr.sh [N]   (N requests per case, default 2000;
 #   BUILD_DIR, SSE_SUBS (default 1000), CSV_DIR overridable; CASES=d, or
-#   any letters of abcdefg, runs those cases only (CASES=e SSE_SUBS=10000
+#   any letters of abcdefgh, runs those cases only (CASES=e SSE_SUBS=10000
 #   for (e) alone; the anchor ratio needs (a) or (g)); CG_KEEP=DIR keeps
 #   the callgrind dumps there, for callgrind_annotate)
 set -euo pipefail
@@ -137,7 +141,7 @@ JSON
 }
 
 # (b) proxied, every URL distinct
-if want b || want d; then
+if want b || want d || want h; then
     gateway b false
     if want b; then
         U="http://127.0.0.1:$GP/devices/hello/hello"
@@ -147,6 +151,29 @@ if want b || want d; then
         curl -s -K "$TMP/b.cfg"
         dump b get "http://127.0.0.1:$GP/healthz"
         result b "coapgw HTTP->CoAP, cache off, distinct URLs" "$N" "$(total b)"
+    fi
+
+    # (h) on the same gateway: one URL, many in flight, coalesced
+    if want h; then
+        command -v wrk >/dev/null || { echo "(h) needs wrk" >&2; exit 1; }
+        U="http://127.0.0.1:$GP/devices/hello/hello"
+        metric() { # summed over its labels
+            curl -s "http://127.0.0.1:$GP/metrics" |
+                awk -v m="$1" 'index($1, m "{") == 1 || $1 == m {s += $2} END {print s + 0}'
+        }
+        get "$U"
+        dump b get "http://127.0.0.1:$GP/healthz"
+        R0=$(metric coapgw_http_requests_total)
+        X0=$(metric coapgw_coap_exchanges_total)
+        wrk -t1 -c"${COALESCE_CONNS:-16}" -d"${COALESCE_S:-10}s" "$U" >"$TMP/h.wrk"
+        R1=$(metric coapgw_http_requests_total)
+        X1=$(metric coapgw_coap_exchanges_total)
+        dump b get "http://127.0.0.1:$GP/healthz"
+        # between the dumps: the wrk requests, four /metrics (two of them
+        # in R1 - R0) and the poke
+        HN=$((R1 - R0 + 3))
+        echo "(h): $HN requests, $((X1 - X0)) CoAP exchanges"
+        result h "coapgw HTTP->CoAP, cache off, one URL coalesced" "$HN" "$(total b)"
     fi
 
     # (d) on the same gateway: CoAP -> HTTP, one request in flight

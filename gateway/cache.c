@@ -25,6 +25,7 @@ struct gw_cache {
     gw_strmap_t *uris;
     base_list_t lru; /* least recently used first */
     size_t entries, bytes, max_entries, max_bytes;
+    void (*drop)(void *prepared);
 };
 
 gw_cache_t *gw_cache_new(size_t max_entries, size_t max_bytes)
@@ -59,6 +60,7 @@ static void variant_drop(gw_cache_t *c, variant_t *v)
     base_list_remove(&v->lru);
     c->entries--;
     c->bytes -= v->e.len;
+    if (v->e.prepared && c->drop) c->drop(v->e.prepared);
     free(v->e.body);
     free(v);
     if (!u->variants) {
@@ -66,6 +68,11 @@ static void variant_drop(gw_cache_t *c, variant_t *v)
         free(u->uri);
         free(u);
     }
+}
+
+void gw_cache_on_drop(gw_cache_t *c, void (*drop)(void *prepared))
+{
+    c->drop = drop;
 }
 
 void gw_cache_free(gw_cache_t *c)
@@ -110,6 +117,7 @@ int gw_cache_put(gw_cache_t *c, const char *uri, int accept, const gw_cache_entr
     variant_t *v = calloc(1, sizeof *v);
     if (!v) return -1;
     v->e = *e;
+    v->e.prepared = NULL;
     v->e.body = e->len ? malloc(e->len) : NULL;
     if (e->len && !v->e.body) {
         free(v);

@@ -29,10 +29,15 @@ static void respond_failure(http_req_t *req, gw_cbor_rc_t rc, const char *from, 
     }
 }
 
+int gw_convert_applies(int cf, size_t len)
+{
+    return len && (cf == COAP_CF_CBOR || cf == COAP_CF_SENML_CBOR);
+}
+
 int gw_convert_answer(http_req_t *req, unsigned status, int cf, const uint8_t *body, size_t len)
 {
     int senml = cf == COAP_CF_SENML_CBOR;
-    if (!len || (cf != COAP_CF_CBOR && !senml)) return 0;
+    if (!gw_convert_applies(cf, len)) return 0;
     /* RFC 9110 §12.5.5: what is sent depends on Accept */
     http_req_add_header(req, "Vary", "Accept");
     const char *accept = http_req_header(req, "Accept");

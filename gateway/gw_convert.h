@@ -23,6 +23,9 @@
  * returns 1. Returns 0 when it did not answer: the caller sends the body
  * as it is. A CBOR body gets "Vary: Accept" either way. */
 int gw_convert_answer(http_req_t *req, unsigned status, int cf, const uint8_t *body, size_t len);
+/* Whether gw_convert_answer has anything to do with such a body (else it
+ * returns 0 and adds nothing). */
+int gw_convert_applies(int cf, size_t len);
 
 /* Takes the coap-ct=N parameter out of the query of uri (in place: the
  * rest of the query is forwarded as it was). Returns N (60 or 112), -1

@@ -199,6 +199,12 @@ static int serve_coap(gw_t *gw, char *err, size_t errlen)
     return 0;
 }
 
+/* A cache entry's answer, built by proxy.c. */
+static void release_prepared(void *prepared)
+{
+    http_shared_release(prepared);
+}
+
 static int start(gw_t *gw)
 {
     char err[700] = "out of memory";
@@ -269,8 +275,9 @@ static int start(gw_t *gw)
     if (gw->tls) gw_https_log("", gw->tls);
     http_tls_creds_release(gw->tls); /* the listener holds them now */
     gw->tls = NULL;
-    if (gw->cfg.cache_enabled)
-        gw->cache = gw_cache_new(gw->cfg.cache_max_entries, gw->cfg.cache_max_bytes);
+    if (gw->cfg.cache_enabled &&
+        (gw->cache = gw_cache_new(gw->cfg.cache_max_entries, gw->cfg.cache_max_bytes)))
+        gw_cache_on_drop(gw->cache, release_prepared);
     gw->inflight = gw_strmap_new();
     gw_hub_params_t limits = gw_hub_params_from_cfg(&gw->cfg);
     gw->hub = gw_hub_new(gw, &limits);

@@ -1,8 +1,8 @@
 /*
  * proxy.c - HTTP -> CoAP (RFC 8075): builds the CoAP request, serves fresh
  * responses from the cache and revalidates stale ones (RFC 7252 §5.6),
- * shares one exchange between identical GETs in flight, and maps the answer
- * back to HTTP.
+ * shares one exchange between identical GETs in flight; proxy_answer.c
+ * maps the answer back to HTTP.
  */
 #include "base_clock.h"
 #include "base_list.h"
@@ -23,173 +23,9 @@
 #include <string.h>
 #include <strings.h>
 
-typedef struct waiter {
-    base_list_t in_exch; /* exch_t.waiters */
-    struct exch *x;
-    http_req_t *req;
-    uint64_t started_us;
-    char *device; /* "NAME\0BASE-URI" when asked through /devices/NAME, else NULL */
-} waiter_t;
-
-/* One CoAP exchange and the HTTP requests waiting for it. */
-typedef struct exch {
-    gw_t *gw;
-    coap_req_t *creq;
-    base_list_t waiters; /* waiter_t.in_exch, the newest first */
-    char *key;           /* coalescing key (GET only), or NULL */
-    char *uri;
-    uint8_t method;
-    int accept;
-    int conditional;   /* the HTTP client asked for validation */
-    int revalidating;  /* our own cache entry is being revalidated */
-    int client_option; /* the request carried client headers mapped to options */
-    int body_ct;       /* coap-ct=N of the request (60 or 112), else -1 */
-    coap_addr_t addr;  /* the target, for the registry's online state */
-    coap_ep_t *ep;     /* the endpoint it went through */
-} exch_t;
+#include "proxy_internal.h"
 
 static const char *const allow = "GET, HEAD, POST, PUT, DELETE, FETCH, PATCH, OPTIONS";
-
-/* The access log line is written when the request ends (main.c); this
- * adds the target and a note (the CoAP code, "cache", an error). A request
- * answered from a CoAP exchange also feeds the latency histogram. */
-static void log_done(gw_t *gw, waiter_t *w, http_req_t *req, const char *uri, const char *note)
-{
-    http_req_set_log(req, uri, note);
-    if (w) gw_metrics_latency(gw->metrics, base_clock_us() - w->started_us);
-}
-
-/* --- answering from a CoAP response --- */
-
-static void add_max_age(http_req_t *req, long max_age)
-{
-    char v[32];
-    snprintf(v, sizeof v, "max-age=%ld", max_age);
-    http_req_add_header(req, "Cache-Control", v);
-}
-
-static void add_etag(http_req_t *req, const uint8_t *tag, size_t len)
-{
-    char v[24];
-    gw_etag_format(tag, len, v, sizeof v);
-    http_req_add_header(req, "ETag", v);
-}
-
-/* Location-Path / Location-Query -> Location (RFC 8075 §7), under the
- * gateway's own URL forms: a device must not send the client elsewhere. */
-static void add_location(waiter_t *w, const coap_msg_t *m)
-{
-    char loc[1024];
-    const char *dev = w->device, *dev_uri = dev ? dev + strlen(dev) + 1 : NULL;
-    int n = gw_location_map(m, w->x->uri, dev, dev_uri, loc, sizeof loc);
-    if (n > 0)
-        http_req_add_header(w->req, "Location", loc);
-    else if (n < 0)
-        gw_log(CFG_LOG_DEBUG, "coap: %s: Location-Path with a dot segment or too long: dropped",
-               w->x->uri);
-}
-
-/* A device's HTML, XML or SVG would run in the gateway's origin: by
- * default it is a download (the sandboxing headers hold either way). */
-static const char *typed_body(gw_t *gw, http_req_t *req, const char *type)
-{
-    if (type && !gw->cfg.inline_active_content && gw_type_is_active(type))
-        http_req_add_header(req, "Content-Disposition", "attachment");
-    return type;
-}
-
-static void answer_entry(gw_t *gw, waiter_t *w, http_req_t *req, const char *uri,
-                         const gw_cache_entry_t *e, const char *note)
-{
-    char ct[64];
-    uint64_t now = base_loop_now(gw->loop);
-    long age = e->expires_ms > now ? (long)((e->expires_ms - now + 999) / 1000) : 0;
-    add_max_age(req, age);
-    if (e->etag_len) add_etag(req, e->etag, e->etag_len);
-    const char *type = e->content_format >= 0 && e->len
-                           ? gw_map_cf_to_type((unsigned)e->content_format, ct, sizeof ct)
-                           : NULL;
-    log_done(gw, w, req, uri, note);
-    if (gw_convert_answer(req, 200, e->content_format, e->body, e->len)) return;
-    http_respond(req, 200, typed_body(gw, req, type), e->body, e->len);
-}
-
-static void answer_coap(waiter_t *w, const coap_resp_t *r)
-{
-    exch_t *x = w->x;
-    const coap_msg_t *m = r->msg;
-    gw_status_t st = gw_map_status(m->code, r->body_len > 0, x->conditional, x->client_option);
-    uint32_t cf = 0, retry_after;
-    int has_cf = coap_msg_get_uint(m, COAP_OPT_CONTENT_FORMAT, &cf) == 0;
-    const coap_msg_opt_t *etag = coap_msg_find_opt(m, COAP_OPT_ETAG);
-    if (etag && etag->len <= 8) add_etag(w->req, coap_msg_opt_value(etag), etag->len);
-    if (COAP_CODE_CLASS(m->code) == 2)
-        add_max_age(w->req, coap_msg_max_age(m)); /* §7: 60 when absent */
-    /* 5.03: Retry-After only when the server gave a Max-Age (RFC 8075 §7) */
-    if (m->code == COAP_SERVICE_UNAVAILABLE &&
-        !coap_msg_get_uint(m, COAP_OPT_MAX_AGE, &retry_after)) {
-        char v[16];
-        snprintf(v, sizeof v, "%u", retry_after);
-        http_req_add_header(w->req, "Retry-After", v);
-    }
-    if (m->code == COAP_CREATED || m->code == COAP_CHANGED) add_location(w, m);
-    char ctbuf[64];
-    const char *type = NULL;
-    if (r->body_len && has_cf)
-        type = gw_map_cf_to_type(cf, ctbuf, sizeof ctbuf);
-    else if (r->body_len && COAP_CODE_CLASS(m->code) >= 4)
-        type = "text/plain; charset=utf-8"; /* diagnostic */
-    else if (r->body_len)
-        type = "application/octet-stream";
-    char code[40];
-    coap_code_str(m->code, code, sizeof code);
-    log_done(x->gw, w, w->req, x->uri, code);
-    if (!r->body_len && COAP_CODE_CLASS(m->code) >= 4) {
-        /* no diagnostic from the device (the engine leaves it out where it
-         * would make the answer larger than the request): name the code */
-        http_respond_text(w->req, st.status, "CoAP server %s answered %s", x->uri, code);
-        return;
-    }
-    /* 304 and 204 carry no body (RFC 9110 §15.4.5, §15.3.5). */
-    int no_body = st.status == 304 || st.status == 204;
-    if (!no_body &&
-        gw_convert_answer(w->req, st.status, has_cf ? (int)cf : -1, r->body, r->body_len))
-        return;
-    http_respond(w->req, st.status, no_body ? NULL : typed_body(x->gw, w->req, type), r->body,
-                 no_body ? 0 : r->body_len);
-}
-
-static void answer_error(waiter_t *w, int err)
-{
-    exch_t *x = w->x;
-    char dtls[GW_MSG_MAX];
-    /* 502, not a silent device's 504: a failed handshake, a session gone */
-    if (gw_dtls_why(x->gw, x->ep, x->uri, &x->addr, err, dtls, sizeof dtls)) {
-        log_done(x->gw, w, w->req, x->uri,
-                 COAP_ERR_IS_DTLS(err) ? coap_strerror(err) : "DTLS session gone");
-        http_respond_text(w->req, 502, "%s", dtls);
-        return;
-    }
-    /* 504: the connection a device registered over is gone, as if silent */
-    if (gw_tcp_gone(x->gw, x->ep, x->uri, &x->addr, err, dtls, sizeof dtls)) {
-        log_done(x->gw, w, w->req, x->uri, "TCP connection gone");
-        http_respond_text(w->req, 504, "%s", dtls);
-        return;
-    }
-    if (gw_tcp_full(x->gw, x->ep, x->uri, err, dtls, sizeof dtls)) {
-        log_done(x->gw, w, w->req, x->uri, "coap.tcp_max_connections");
-        http_respond_text(w->req, 503, "%s", dtls);
-        return;
-    }
-    unsigned status = err == COAP_ERR_TIMEOUT ? 504 : 502;
-    const char *why = err == COAP_ERR_TIMEOUT       ? "did not answer in time"
-                      : err == COAP_ERR_RESET       ? "reset the request (RST)"
-                      : err == COAP_ERR_UNREACHABLE ? "is unreachable (ICMP)"
-                      : err == COAP_ERR_TOO_LARGE   ? "sent a response larger than the limit"
-                                                    : coap_strerror(err);
-    log_done(x->gw, w, w->req, x->uri, coap_strerror(err));
-    http_respond_text(w->req, status, "CoAP server %s %s", x->uri, why);
-}
 
 /* --- the exchange --- */
 
@@ -255,7 +91,7 @@ static void on_coap_done(coap_req_t *creq, const coap_resp_t *r, void *arg)
             gw->stats.coap_timeouts++;
         else
             gw->stats.coap_errors++;
-        BASE_LIST_FOREACH(it, next, &x->waiters) answer_error(waiter_of(it), r->err);
+        BASE_LIST_FOREACH(it, next, &x->waiters) gw_proxy_answer_error_(waiter_of(it), r->err);
         exch_free(x);
         return;
     }
@@ -268,7 +104,7 @@ static void on_coap_done(coap_req_t *creq, const coap_resp_t *r, void *arg)
             gw->stats.cache_revalidated++;
             BASE_LIST_FOREACH(it, next, &x->waiters) {
                 waiter_t *w = waiter_of(it);
-                answer_entry(gw, w, w->req, x->uri, e, "revalidated");
+                gw_proxy_answer_entry_(gw, w, w->req, x->uri, e, "revalidated");
             }
             exch_free(x);
             return;
@@ -279,7 +115,11 @@ static void on_coap_done(coap_req_t *creq, const coap_resp_t *r, void *arg)
     /* §5.6.2 / RFC 8075 §6.5: an unsafe method invalidates what we hold. */
     if (gw->cache && x->method != COAP_GET && x->method != COAP_FETCH && COAP_CODE_CLASS(code) == 2)
         gw_cache_invalidate(gw->cache, x->uri);
-    BASE_LIST_FOREACH(it, next, &x->waiters) answer_coap(waiter_of(it), r);
+    http_shared_t *shared = NULL;
+    char text[40];
+    coap_code_str(code, text, sizeof text);
+    BASE_LIST_FOREACH(it, next, &x->waiters) gw_proxy_answer_coap_(waiter_of(it), r, text, &shared);
+    http_shared_release(shared); /* the requests hold it until it is sent */
     exch_free(x);
 }
 
@@ -474,6 +314,22 @@ static const gw_target_t *take_coap_ct(http_req_t *req, const gw_target_t *t, gw
     return copy;
 }
 
+/* "URI\nACCEPT", the key of identical GETs in flight (formatted by hand:
+ * snprintf cost a coalesced request a thousand instructions, issue #19). */
+static void inflight_key(char *key, size_t cap, const char *uri, int accept)
+{
+    char digits[12];
+    size_t d = 0, n = strnlen(uri, cap - sizeof digits - 2);
+    unsigned long v = accept < 0 ? (unsigned long)-(long)accept : (unsigned long)accept;
+    do digits[d++] = (char)('0' + v % 10);
+    while ((v /= 10));
+    memcpy(key, uri, n);
+    key[n++] = '\n';
+    if (accept < 0) key[n++] = '-';
+    while (d) key[n++] = digits[--d];
+    key[n] = '\0';
+}
+
 void gw_proxy(gw_t *gw, http_req_t *req, const gw_target_t *t)
 {
     const char *hm = http_req_method(req);
@@ -502,14 +358,14 @@ void gw_proxy(gw_t *gw, http_req_t *req, const gw_target_t *t)
         e = gw_cache_get(gw->cache, t->uri, accept);
         if (e && e->expires_ms > now && !no_cache(req)) { /* §5.6.1: fresh */
             gw->stats.cache_hits++;
-            answer_entry(gw, NULL, req, t->uri, e, "cache");
+            gw_proxy_answer_entry_(gw, NULL, req, t->uri, e, "cache");
             return;
         }
         gw->stats.cache_misses++;
     }
     /* Identical GETs in flight share one exchange (and its answer). */
     char key[GW_URI_MAX + sizeof "\n-2147483648"]; /* the URI and Accept */
-    snprintf(key, sizeof key, "%s\n%d", t->uri, accept);
+    inflight_key(key, sizeof key, t->uri, accept);
     exch_t *x = plain_get ? gw_strmap_get(gw->inflight, key) : NULL;
     if (x) {
         gw->stats.coalesced++;

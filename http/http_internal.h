@@ -30,6 +30,7 @@ struct http_req {
     base_buf_t body;
     hdr_t *headers;
     struct MHD_Response *resp;
+    http_shared_t *shared; /* resp is this one's (shared.c), else NULL */
     unsigned status;
     http_abort_cb on_abort;
     void *abort_arg;
@@ -106,6 +107,8 @@ struct http_server {
 
 /* server.c: the answer of r is ready: count it, resume r if it waits. */
 void http_answered_(http_req_t *r);
+/* Lets go of the answer prepared for r (queued or not). */
+void http_drop_response_(http_req_t *r);
 
 /* conn.c: the header deadline of each connection (slowloris). */
 int http_conn_init_(http_server_t *srv);

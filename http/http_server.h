@@ -154,6 +154,20 @@ int http_req_add_header(http_req_t *req, const char *name, const char *value);
  * suspended, resumes it. The request must not be used after. */
 int http_respond(http_req_t *req, unsigned status, const char *content_type, const void *body,
                  size_t len);
+/* A response built once and queued for many requests, answered alike
+ * (the cache's answers: issue #19). It carries the headers of the request
+ * it was built from (those added with http_req_add_header) and extra
+ * ("NAME", "VALUE", ..., NULL) after them; the body is copied. The caller
+ * holds one reference; NULL when out of memory. */
+typedef struct http_shared http_shared_t;
+http_shared_t *http_shared_new(const http_req_t *req, const char *content_type, const void *body,
+                               size_t len, const char *const *extra);
+void http_shared_release(http_shared_t *s);
+/* Answers req with s, as http_respond would with the same type, body and
+ * headers. Returns -1, doing nothing, unless req carries exactly the
+ * headers s was built with and comes to the same server (and that server
+ * is not stopping, when each answer gets "Connection: close"). */
+int http_respond_shared(http_req_t *req, unsigned status, http_shared_t *s);
 /* A short text/plain answer, for errors: "STATUS MESSAGE\n". */
 int http_respond_text(http_req_t *req, unsigned status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -44,7 +44,7 @@ const char *http_req_path(const http_req_t *r)
 }
 const char *http_req_query(const http_req_t *r)
 {
-    return r->query;
+    return r->query ? r->query : "";
 }
 const char *http_req_client(const http_req_t *r)
 {

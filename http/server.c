@@ -116,13 +116,12 @@ static int req_complete(http_req_t *r, const char *url, const char *method)
 {
     base_buf_t q = {0};
     MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, collect_arg, &q);
-    char *path = strdup(url);
     r->method = strdup(method);
-    r->query = q.data ? (char *)q.data : strdup("");
-    if (!path || !r->method || !r->query) {
-        free(path);
-        return -1;
-    }
+    r->query = q.data ? (char *)q.data : NULL; /* NULL: none, http_req_query says "" */
+    if (!r->method) return -1;
+    if (!strcmp(r->path, url)) return 0; /* the request line's, as it mostly is */
+    char *path = strdup(url);
+    if (!path) return -1;
     free(r->path);
     r->path = path;
     return 0;
@@ -141,7 +140,7 @@ static void req_drop_headers(http_req_t *r)
 static void req_free(http_req_t *r)
 {
     req_drop_headers(r);
-    if (r->resp) MHD_destroy_response(r->resp);
+    http_drop_response_(r);
     r->srv->nreqs--;
     free(r->log);
     free(r->method);
@@ -168,8 +167,7 @@ static int append_body(http_req_t *r, const char *data, size_t n)
 static enum MHD_Result queue_prepared(http_req_t *r)
 {
     enum MHD_Result ret = MHD_queue_response(r->conn, r->status, r->resp);
-    MHD_destroy_response(r->resp);
-    r->resp = NULL;
+    http_drop_response_(r); /* MHD holds its own reference */
     return ret;
 }
 

@@ -145,6 +145,33 @@ revalidate() {
 }
 check "cache: a stale entry is revalidated with its ETag (2.03 refreshes it)" revalidate
 
+# Hits are answered with a response built once per Max-Age value (issue
+# #19): the same headers as the device's own answer (Date and the order
+# aside), max-age counting down, HEAD with the same length.
+headers_of() { grep -v -i '^date:' "$TMP/headers" | tr -d '\r' | sed '/^$/d' | sort >"$1"; }
+cache_headers() {
+    local led="$G/devices/demo/actuators/led" n # Max-Age 2, an ETag
+    status "$TMP/h1" -H 'Cache-Control: no-cache' "$led" >/dev/null
+    headers_of "$TMP/hd1"
+    status "$TMP/h2" "$led" >/dev/null
+    headers_of "$TMP/hd2"
+    status "$TMP/h3" "$led" >/dev/null
+    headers_of "$TMP/hd3"
+    cmp -s "$TMP/h1" "$TMP/h3" && cmp -s "$TMP/hd2" "$TMP/hd3" || { echo "hits differ" >&2; return 1; }
+    diff <(grep -v -i '^cache-control:' "$TMP/hd1") <(grep -v -i '^cache-control:' "$TMP/hd2") >&2 ||
+        return 1
+    grep -qx 'Cache-Control: max-age=[12]' "$TMP/hd2" || { cat "$TMP/hd2" >&2; return 1; }
+    [ "$(status /dev/null -I "$led")" = 200 ] || return 1
+    grep -qi "^content-length: $(wc -c <"$TMP/h1")" "$TMP/headers" || { echo HEAD >&2; return 1; }
+    n=$(grep -c "GET /actuators/led from" "$TMP/sim.log")
+    sleep 1.1 # one second less of freshness: built again (or stale by now on a loaded machine)
+    status "$TMP/h5" "$led" >/dev/null
+    hdr Cache-Control | grep -qx 'max-age=1' ||
+        { [ "$(grep -c "GET /actuators/led from" "$TMP/sim.log")" -gt "$n" ] &&
+            hdr Cache-Control | grep -qx 'max-age=2'; }
+}
+check "cache: hits carry the device answer's headers, max-age counting down, HEAD" cache_headers
+
 invalidate() {
     curl -s -o /dev/null -X PUT -H 'Content-Type: text/plain' -d off "$G/devices/demo/actuators/led"
     [ "$(curl -s "$G/devices/demo/actuators/led")" = off ] || return 1
@@ -177,14 +204,21 @@ check "GET through to libcoap's server" libcoap
 coalesce() {
     local i pids=()
     for i in 1 2 3 4 5; do
-        curl -s -o "$TMP/slow$i" "$G/devices/demo/slow" &
+        curl -s -o "$TMP/slow$i" -D "$TMP/slowh$i" "$G/devices/demo/slow" &
         pids+=($!)
     done
     wait "${pids[@]}"
     for i in 1 2 3 4 5; do [ "$(cat "$TMP/slow$i")" = finally ] || return 1; done
+    # one answer built for all five (issue #19): the same headers, Date aside
+    for i in 1 2 3 4 5; do
+        grep -v -i '^date:' "$TMP/slowh$i" | tr -d '\r' | sort >"$TMP/slowh$i.s"
+        cmp -s "$TMP/slowh1.s" "$TMP/slowh$i.s" || return 1
+    done
+    grep -qi '^content-type: text/plain' "$TMP/slowh1.s" && grep -qi '^cache-control:' "$TMP/slowh1.s" &&
+        grep -qi '^content-security-policy:' "$TMP/slowh1.s" || return 1
     [ "$(grep -c "GET /slow" "$TMP/sim.log")" -eq 1 ]
 }
-check "five identical GETs in flight share one CoAP exchange" coalesce
+check "five identical GETs in flight share one CoAP exchange, with the same answer" coalesce
 
 errors() {
     [ "$(status "$TMP/e1" "$G/devices/silent/x")" = 504 ] || return 1

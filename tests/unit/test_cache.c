@@ -83,6 +83,37 @@ static void count(const char *k, void *v, void *arg)
     (*(int *)arg)++;
 }
 
+static int dropped;
+static void drop(void *prepared)
+{
+    ck_assert_ptr_eq(prepared, &dropped);
+    dropped++;
+}
+
+/* An entry's prepared answer (proxy.c) goes with the entry: replaced,
+ * invalidated or with the cache; a stored copy never has one. */
+START_TEST(prepared_dropped_with_entry)
+{
+    gw_cache_t *c = gw_cache_new(10, 1 << 20);
+    gw_cache_on_drop(c, drop);
+    dropped = 0;
+    gw_cache_entry_t a = entry("a", 1000);
+    a.prepared = &dropped;
+    gw_cache_put(c, "coap://h/x", -1, &a);
+    ck_assert_ptr_null(gw_cache_get(c, "coap://h/x", -1)->prepared);
+    gw_cache_get(c, "coap://h/x", -1)->prepared = &dropped;
+    gw_cache_put(c, "coap://h/x", -1, &a); /* replaced */
+    ck_assert_int_eq(dropped, 1);
+    gw_cache_get(c, "coap://h/x", -1)->prepared = &dropped;
+    gw_cache_invalidate(c, "coap://h/x");
+    ck_assert_int_eq(dropped, 2);
+    gw_cache_put(c, "coap://h/y", -1, &a);
+    gw_cache_get(c, "coap://h/y", -1)->prepared = &dropped;
+    gw_cache_free(c);
+    ck_assert_int_eq(dropped, 3);
+}
+END_TEST
+
 START_TEST(strmap)
 {
     gw_strmap_t *m = gw_strmap_new();
@@ -112,6 +143,7 @@ int main(void)
     TCase *tc = tcase_create("cache");
     tcase_add_test(tc, put_get_variants);
     tcase_add_test(tc, bounded_lru);
+    tcase_add_test(tc, prepared_dropped_with_entry);
     tcase_add_test(tc, strmap);
     suite_add_tcase(s, tc);
     return run_suite(s);

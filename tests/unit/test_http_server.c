@@ -34,7 +34,23 @@ static struct {
     unsigned status;
     uint64_t duration_us;
     http_req_t *held; /* a request left unanswered */
+    int refused;      /* http_respond_shared said no */
 } seen;
+
+static http_shared_t *shared; /* built by the first /shared request */
+
+/* /shared and /other answer with one shared response; /other carries
+ * another header, so it is refused and answered as usual. */
+static void answer_shared(http_req_t *req, const char *path)
+{
+    http_req_add_header(req, "X-Kind", !strcmp(path, "/other") ? "other" : "shared");
+    static const char *const extra[] = {"Cache-Control", "max-age=7", NULL};
+    if (!shared) shared = http_shared_new(req, "text/plain", "shared", 6, extra);
+    ck_assert_ptr_nonnull(shared);
+    if (!http_respond_shared(req, 203, shared)) return;
+    seen.refused++;
+    http_respond(req, 200, "text/plain", "own", 3);
+}
 
 static void on_report(const http_done_t *d, void *arg)
 {
@@ -65,6 +81,10 @@ static void handler(http_req_t *req, void *arg)
         http_req_on_abort(req, on_abort, NULL);
         return;
     }
+    if (!strcmp(http_req_path(req), "/shared") || !strcmp(http_req_path(req), "/other")) {
+        answer_shared(req, http_req_path(req));
+        return;
+    }
     http_req_set_log(req, "coap://dev/now", "2.05 Content");
     http_respond(req, 201, "text/plain", "ok", 2);
 }
@@ -74,6 +94,7 @@ static void handler(http_req_t *req, void *arg)
 typedef struct {
     int done, result;
     unsigned status;
+    char body[16], cache_control[32];
 } call_t;
 
 static void on_call(http_call_t *call, const http_result_t *r, void *arg)
@@ -83,6 +104,9 @@ static void on_call(http_call_t *call, const http_result_t *r, void *arg)
     c->done = 1;
     c->result = r->result;
     c->status = r->status;
+    snprintf(c->body, sizeof c->body, "%.*s", (int)r->body_len, (const char *)r->body);
+    snprintf(c->cache_control, sizeof c->cache_control, "%s",
+             r->cache_control ? r->cache_control : "-");
 }
 
 static void get(const char *path, unsigned timeout_ms, call_t *c)
@@ -241,6 +265,40 @@ START_TEST(answer_before_next_run_not_suspended)
     ck_assert_uint_eq(c.status, 200);
     run_until(&seen.reports, 2);
     ck_assert_uint_eq(http_server_pending(srv), 0);
+    ck_assert_uint_eq(http_server_requests(srv), 0);
+}
+END_TEST
+
+/* One response built once answers many requests, alike, also one that
+ * was answered while it waited and is queued after its builder let go of
+ * it; a request with other headers is refused it (and answered as usual). */
+START_TEST(shared_response_many_times)
+{
+    call_t c;
+    for (int i = 0; i < 3; i++) {
+        get("/shared", 2000, &c);
+        run_until(&c.done, 1);
+        ck_assert_int_eq(c.result, HTTP_CALL_OK);
+        ck_assert_uint_eq(c.status, 203);
+        ck_assert_str_eq(c.body, "shared");
+        ck_assert_str_eq(c.cache_control, "max-age=7");
+    }
+    get("/other", 2000, &c);
+    run_until(&c.done, 1);
+    ck_assert_int_eq(seen.refused, 1);
+    ck_assert_uint_eq(c.status, 200);
+    ck_assert_str_eq(c.body, "own");
+    get("/hold", 2000, &c);
+    while (!seen.held) base_loop_run_once(loop, 20);
+    run_for(100); /* suspended */
+    http_req_add_header(seen.held, "X-Kind", "shared");
+    ck_assert_int_eq(http_respond_shared(seen.held, 203, shared), 0);
+    http_shared_release(shared); /* the request keeps it until it is queued */
+    shared = NULL;
+    run_until(&c.done, 1);
+    ck_assert_uint_eq(c.status, 203);
+    ck_assert_str_eq(c.body, "shared");
+    run_until(&seen.reports, 5);
     ck_assert_uint_eq(http_server_requests(srv), 0);
 }
 END_TEST
@@ -538,6 +596,7 @@ int main(void)
     tcase_add_test(tc, client_gone_is_499);
     tcase_add_test(tc, quiesce_then_answer_pending);
     tcase_add_test(tc, answer_before_next_run_not_suspended);
+    tcase_add_test(tc, shared_response_many_times);
     tcase_add_test(tc, passed_listening_socket);
     tcase_add_test(tc, reset_in_the_unsuspended_run);
     tcase_add_test(tc, reset_then_answer_in_the_same_run);
