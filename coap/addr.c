@@ -152,6 +152,22 @@ int coap_addr_same_host(const coap_addr_t *a, const coap_addr_t *b)
     return coap_addr_equal(&x, &y);
 }
 
+/* One subscriber, for a per-address bound: an IPv6 host picks the 64-bit
+ * interface identifiers of its addresses (RFC 4291 §2.5.1, RFC 8981) and
+ * so has 2^64 of them: they are compared by their /64. ::1 is only itself
+ * (its /64, ::/64, is no one host's). */
+int coap_addr_same_site(const coap_addr_t *a, const coap_addr_t *b)
+{
+    coap_addr_t x = *a, y = *b;
+    coap_addr_unmap(&x);
+    coap_addr_unmap(&y);
+    if (x.u.sa.sa_family != AF_INET6 || y.u.sa.sa_family != AF_INET6 ||
+        IN6_IS_ADDR_LOOPBACK(&x.u.v6.sin6_addr) || IN6_IS_ADDR_LOOPBACK(&y.u.v6.sin6_addr))
+        return coap_addr_same_host(&x, &y);
+    return memcmp(&x.u.v6.sin6_addr, &y.u.v6.sin6_addr, 8) == 0 &&
+           x.u.v6.sin6_scope_id == y.u.v6.sin6_scope_id;
+}
+
 /* FNV-1a over the address and port bytes. */
 uint64_t coap_addr_hash(const coap_addr_t *a)
 {

@@ -54,6 +54,9 @@ int coap_addr_is_multicast(const coap_addr_t *a);
 /* The same host: the same address whatever the ports, an IPv4-mapped IPv6
  * address the same as its IPv4 one. */
 int coap_addr_same_host(const coap_addr_t *a, const coap_addr_t *b);
+/* The same subscriber, for per-address bounds: as coap_addr_same_host for
+ * IPv4 (mapped or not) and ::1, the same /64 prefix for other IPv6. */
+int coap_addr_same_site(const coap_addr_t *a, const coap_addr_t *b);
 /* A DNS host name (s, len bytes, no trailing dot): labels of
  * [A-Za-z0-9_-], 1-63 bytes each, at most 253 in all, the last label not
  * all digits (RFC 3696 §2, so "10.0.0.256" is not a name). 1 or 0. */

@@ -255,14 +255,15 @@ static void connect_done(tcp_t *t, tcp_conn_t *c)
     flush(t, c);
 }
 
-/* Accepted connections open now from from's IP address, any port; up to
+/* Accepted connections open now from from's IP address (an IPv6 one's
+ * /64: coap_addr_same_site), any port; up to
  * max_conns of them are walked, once per accept. */
 static uint32_t open_from_host(const tcp_t *t, const coap_addr_t *from)
 {
     uint32_t n = 0;
     for (const base_list_t *it = t->conns.next; it != &t->conns; it = it->next) {
         const tcp_conn_t *c = base_list_entry(it, tcp_conn_t, all);
-        n += c->state != CONN_DEAD && !c->outbound && coap_addr_same_host(&c->peer, from);
+        n += c->state != CONN_DEAD && !c->outbound && coap_addr_same_site(&c->peer, from);
     }
     return n;
 }

@@ -11,7 +11,8 @@
  * forwards it again (no loops).
  *
  * A relayed stream keeps the client's token: a reload that revokes it
- * ends the stream here, as the hub ends its own (gw_forward_revoke).
+ * ends the stream here, as the hub ends its own (gw_forward_revoke); so
+ * does a reload that removes its device (gw_forward_recheck).
  */
 #include "gw.h"
 #include "gw_forward.h"
@@ -238,6 +239,27 @@ size_t gw_forward_revoke(gw_forward_t *fw, int (*still_valid)(const char *token,
             n++;
         }
     gw_ev_unref(e);
+    return n;
+}
+
+size_t gw_forward_recheck(gw_forward_t *fw,
+                          unsigned (*refused)(void *arg, const char *uri, const char *device,
+                                              char *msg, size_t cap),
+                          void *arg)
+{
+    size_t n = 0;
+    char msg[GW_MSG_MAX];
+    base_list_t *it, *next;
+    if (fw)
+        BASE_LIST_FOREACH(it, next, &fw->streams) {
+            fwd_t *f = base_list_entry(it, fwd_t, in_fw);
+            unsigned status = refused(arg, NULL, f->device, msg, sizeof msg);
+            gw_ev_t *e = status ? gw_ev_error(NULL, status, msg) : NULL;
+            if (!e) continue;
+            end_stream(f, e); /* as the hub ends a removed device's streams */
+            gw_ev_unref(e);
+            n++;
+        }
     return n;
 }
 

@@ -42,4 +42,13 @@ int gw_forward_route(struct gw *gw, http_req_t *req, int forwarded, const char *
 size_t gw_forward_revoke(gw_forward_t *fw, int (*still_valid)(const char *token, void *arg),
                          void *arg);
 
+/* After a reload: every relayed event stream that refused(arg, NULL,
+ * DEVICE, msg, cap) refuses (its device was removed: gw_hub_recheck's
+ * check) gets `event: error` with that status and message after its last
+ * whole event and ends. Returns how many. NULL: none. */
+size_t gw_forward_recheck(gw_forward_t *fw,
+                          unsigned (*refused)(void *arg, const char *uri, const char *device,
+                                              char *msg, size_t cap),
+                          void *arg);
+
 #endif

@@ -56,6 +56,17 @@ void gw_hub_shutdown(gw_hub_t *hub, unsigned status, const char *message);
  * {"status":401,...} and closes. Returns how many. */
 size_t gw_hub_revoke(gw_hub_t *hub, int (*still_valid)(const char *token, void *arg), void *arg);
 
+/* Whether an open stream's target (uri, and the device the stream named,
+ * NULL: none) still passes: 0, else the status of the `event: error` that
+ * ends it, and why in msg. */
+typedef unsigned (*gw_stream_check_t)(void *arg, const char *uri, const char *device, char *msg,
+                                      size_t cap);
+/* After a reload: every target of a stream that refused() refuses gets
+ * `event: error` with {"target":...,"status":...,"message":...} and
+ * leaves the stream, as when its observation fails; a stream left without
+ * a target closes. Returns how many streams closed so. */
+size_t gw_hub_recheck(gw_hub_t *hub, gw_stream_check_t refused, void *arg);
+
 /* Answers req with an event stream carrying notifications of the targets
  * (already resolved and allowed). The newest known value of each target is
  * sent at once. token is the access token that allowed the request (kept

@@ -97,6 +97,7 @@ static void link_free(link_t *l)
     obs_t *o = l->obs;
     base_list_remove(&l->in_sub);
     base_list_remove(&l->in_obs);
+    free(l->device);
     free(l);
     o->nlinks--;
     if (o->nlinks == 0) obs_release(o);
@@ -397,7 +398,14 @@ static void sub_add_target(sub_t *s, const gw_target_t *t, const char *last_id)
     }
     obs_t *o = obs_get(hub, t);
     link_t *k = o ? calloc(1, sizeof *k) : NULL;
-    if (!k) return;
+    if (k && t->device && !(k->device = strdup(t->device->name))) {
+        free(k);
+        k = NULL;
+    }
+    if (!k) {
+        if (o) obs_release(o); /* released if no one else observes it */
+        return;
+    }
     k->sub = s;
     k->obs = o;
     base_list_push_front(&o->links, &k->in_obs);
@@ -493,6 +501,36 @@ size_t gw_hub_revoke(gw_hub_t *hub, int (*still_valid)(const char *token, void *
         n++;
     }
     gw_ev_unref(e);
+    return n;
+}
+
+/* Ends l's target on its stream with `event: error` (as obs_fail does);
+ * 1 when that ends the stream (it had no other target). */
+static int link_refused(link_t *l, unsigned status, const char *msg)
+{
+    sub_t *s = l->sub;
+    gw_ev_t *e = gw_ev_error(l->obs->t.uri, status, msg);
+    if (e) sub_push(s, e);
+    gw_ev_unref(e);
+    sub_drop_target(s, l->obs);
+    return s->ending;
+}
+
+size_t gw_hub_recheck(gw_hub_t *hub, gw_stream_check_t refused, void *arg)
+{
+    size_t n = 0;
+    char msg[GW_MSG_MAX];
+    base_list_t *it, *next;
+    BASE_LIST_FOREACH(it, next, &hub->subs) {
+        sub_t *s = sub_of(it);
+        if (s->ending) continue;
+        for (base_list_t *li = s->links.next, *after; li != &s->links; li = after) {
+            after = li->next; /* li may go */
+            link_t *l = base_list_entry(li, link_t, in_sub);
+            unsigned status = refused(arg, l->obs->t.uri, l->device, msg, sizeof msg);
+            if (status) n += link_refused(l, status, msg);
+        }
+    }
     return n;
 }
 

@@ -14,6 +14,8 @@ typedef struct link {
     base_list_t in_obs, in_sub;
     struct sub *sub;
     struct obs *obs;
+    char *device; /* the device the stream named (/devices/NAME/...), NULL: none;
+                     checked on reload (gw_hub_recheck) */
 } link_t;
 
 /* One upstream observation. */

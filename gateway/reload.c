@@ -236,6 +236,43 @@ static int apply(gw_t *gw, cfg_t *next, gw_ids_t *ids, char *err, size_t errlen)
     return 0;
 }
 
+/* Whether an open stream's target passes the configuration in force
+ * (gw_stream_check_t): 404 when the device it named is gone; 403 when
+ * the allowlist refuses its address now (a device's old address too, once
+ * its entry moved). uri NULL: a relayed stream, its device only. */
+static unsigned stream_refused(void *arg, const char *uri, const char *device, char *msg,
+                               size_t cap)
+{
+    gw_t *gw = arg;
+    gw_target_t now;
+    const gw_device_t *d = device ? gw_device_find(gw, device) : NULL;
+    if (device && !d) return snprintf(msg, cap, "device %s was removed", device), 404;
+    if (!uri) return 0;
+    int rc = d ? gw_target_of_device(gw, d, uri, &now, msg, cap)
+               : gw_target_parse(gw, uri, &now, msg, cap);
+    return rc == 403 ? 403 : 0;
+}
+
+/* Open event streams against the new configuration: their tokens (a
+ * reload that removes one ends its streams), then their devices and
+ * targets. */
+static void recheck_streams(gw_t *gw)
+{
+    size_t gone, refused = 0;
+    size_t revoked = gw->hub ? gw_hub_revoke(gw->hub, gw_auth_still_valid, gw) : 0;
+    revoked += gw_groups_revoke(gw, gw_auth_still_valid, gw, &gone);
+    revoked += gw_forward_revoke(gw->forward, gw_auth_still_valid, gw); /* relayed streams */
+    if (gw->hub) refused = gw_hub_recheck(gw->hub, stream_refused, gw);
+    refused += gw_forward_recheck(gw->forward, stream_refused, gw);
+    if (revoked) gw_log(CFG_LOG_INFO, "reload: %zu event stream(s) closed: token revoked", revoked);
+    if (gone)
+        gw_log(CFG_LOG_INFO, "reload: %zu event stream(s) closed: group removed or not allowed",
+               gone);
+    if (refused)
+        gw_log(CFG_LOG_INFO,
+               "reload: %zu event stream(s) closed: device removed or target not allowed", refused);
+}
+
 void gw_reload(gw_t *gw)
 {
     char err[1024];
@@ -285,14 +322,7 @@ void gw_reload(gw_t *gw)
         gw_hub_params_t limits = gw_hub_params_from_cfg(&gw->cfg);
         gw_hub_set_params(gw->hub, &limits);
     }
-    /* New requests see the new tokens at once; open streams are checked here */
-    size_t gone, revoked = gw->hub ? gw_hub_revoke(gw->hub, gw_auth_still_valid, gw) : 0;
-    revoked += gw_groups_revoke(gw, gw_auth_still_valid, gw, &gone);
-    revoked += gw_forward_revoke(gw->forward, gw_auth_still_valid, gw); /* relayed streams */
-    if (revoked) gw_log(CFG_LOG_INFO, "reload: %zu event stream(s) closed: token revoked", revoked);
-    if (gone)
-        gw_log(CFG_LOG_INFO, "reload: %zu event stream(s) closed: group removed or not allowed",
-               gone);
+    recheck_streams(gw); /* new requests see the new configuration at once */
     gw_log(CFG_LOG_INFO,
            "configuration reloaded: %zu devices, %zu allowed targets, %zu allowed origins, %zu "
            "tokens, %zu credentials, %zu DTLS identities",

@@ -1,6 +1,7 @@
 /*
  * conn.c - deadlines for each request header (slowloris) and body, and
- * the connection limit.
+ * the connection limit, and the limit per client (max_conn_per_ip, an IPv6
+ * client counted by its /64).
  *
  * libmicrohttpd's MHD_OPTION_CONNECTION_TIMEOUT is an inactivity timeout:
  * a client that sends one header or body byte every few seconds keeps a
@@ -180,6 +181,46 @@ void http_conn_fini_(http_server_t *srv)
         base_loop_timer_free(srv->waits[i].timer);
         srv->waits[i].timer = NULL;
     }
+    base_htab_free(&srv->sites);
+}
+
+/* --- max_conn_per_ip --- */
+
+/* The site a client is counted under (libmicrohttpd's own per-IP limit
+ * compares whole addresses): an IPv6 host picks the 64-bit interface
+ * identifiers of its addresses (RFC 4291 §2.5.1, RFC 8981) and so has 2^64
+ * of them: its /64 counts; ::1 is itself; IPv4, and IPv4-mapped IPv6 (on a
+ * dual-stack socket), by address. */
+static void site_of(const struct sockaddr *sa, uint8_t key[16])
+{
+    memset(key, 0, 16);
+    if (sa->sa_family == AF_INET) {
+        key[10] = key[11] = 0xff; /* as ::ffff:a.b.c.d */
+        memcpy(key + 12, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
+    } else if (sa->sa_family == AF_INET6) {
+        const struct in6_addr *a = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+        memcpy(key, a, IN6_IS_ADDR_V4MAPPED(a) || IN6_IS_ADDR_LOOPBACK(a) ? 16 : 8);
+    }
+}
+
+static uint64_t site_hash(const uint8_t key[16])
+{
+    return base_hash_bytes(14695981039346656037ull, key, 16);
+}
+
+/* MHD's accept policy callback: one more from the client's site, or not
+ * (closed at accept, as libmicrohttpd's own limit does). */
+enum MHD_Result http_conn_admit_(void *cls, const struct sockaddr *addr, socklen_t len)
+{
+    http_server_t *srv = cls;
+    uint8_t key[16];
+    unsigned n = 0;
+    (void)len;
+    if (!srv->p.max_conn_per_ip) return MHD_YES;
+    site_of(addr, key);
+    for (base_hnode_t *h = base_htab_first(&srv->sites, site_hash(key)); h; h = base_htab_next(h))
+        n += !memcmp(base_container_of(h, http_conn_t, in_site)->site, key, 16);
+    return n < srv->p.max_conn_per_ip ? MHD_YES : MHD_NO;
 }
 
 void http_conn_notify_(void *cls, struct MHD_Connection *c, void **socket_context,
@@ -195,12 +236,17 @@ void http_conn_notify_(void *cls, struct MHD_Connection *c, void **socket_contex
         k->srv = srv;
         k->over_limit = srv->nconns > srv->p.max_connections;
         http_conn_client_(c, k->client, sizeof k->client);
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        if (ci && ci->client_addr) site_of(ci->client_addr, k->site);
+        base_htab_insert(&srv->sites, &k->in_site, site_hash(k->site)); /* no memory: not counted */
         *socket_context = k;
         header_wait(srv, k);
     } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
         srv->nconns--;
         if (!k) return;
         wait_end(srv, k);
+        base_htab_remove(&srv->sites, &k->in_site);
         http_tls_creds_release(k->creds);
         free(k);
         *socket_context = NULL;

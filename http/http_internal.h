@@ -6,6 +6,7 @@
 #define HTTP_INTERNAL_H
 
 #include "base_buf.h"
+#include "base_htab.h"
 #include "base_list.h"
 #include "http_server.h"
 #include "http_tls.h"
@@ -80,6 +81,8 @@ typedef struct http_conn {
     uint8_t wait;            /* HTTP_WAIT_*: what it waits (or waited) for */
     uint8_t over_limit;      /* opened past max_connections: gets 503 */
     char client[64];         /* its address, formatted once for every request on it */
+    base_hnode_t in_site;    /* srv->sites, by site: max_conn_per_ip (conn.c) */
+    uint8_t site[16];        /* its address as counted there */
     uint8_t peer_trusted;    /* mutual TLS: its client certificate passed (tls.c) */
 } http_conn_t;
 
@@ -99,6 +102,7 @@ struct http_server {
     unsigned runs;                   /* MHD_run calls so far (wraps) */
     http_waits_t waits[HTTP_NWAITS]; /* http_conn_t waiting for a header, a body */
     size_t nconns;                   /* connections open */
+    base_htab_t sites;               /* http_conn_t.in_site: open ones by client site */
     http_server_stats_t stats;
     http_tls_creds_t *tls; /* HTTPS: for new handshakes (a reference); NULL: HTTP */
     char *client_ca;       /* mutual TLS: the trusted CAs (PEM), or NULL */
@@ -117,6 +121,9 @@ void http_conn_fini_(http_server_t *srv);
  * first request header) or is gone. */
 void http_conn_notify_(void *cls, struct MHD_Connection *c, void **socket_context,
                        enum MHD_ConnectionNotificationCode code);
+/* MHD's accept policy: 1 (MHD_YES) while fewer than max_conn_per_ip are
+ * open from the client's site (its IPv6 /64, else its address). */
+enum MHD_Result http_conn_admit_(void *cls, const struct sockaddr *addr, socklen_t len);
 /* The connection's request header is complete: its body has
  * conn_timeout_s to arrive. Returns 1 when the connection was opened
  * past max_connections (answer 503). */

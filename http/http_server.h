@@ -60,8 +60,10 @@ typedef struct {
      * request body has, from the end of its header, to arrive whole (a
      * body trickled a byte at a time never looks idle). */
     unsigned conn_timeout_s;
-    unsigned max_conn_per_ip; /* connections open at once from one address; 0: no limit
-                                 (libmicrohttpd closes the ones beyond at once) */
+    /* connections open at once from one address, an IPv6 one's /64 (a
+     * host may use any address of its /64), ::1 itself; 0: no limit. The
+     * ones beyond are closed at accept. */
+    unsigned max_conn_per_ip;
     /* The time a connection has to deliver a complete request header,
      * counted from its start or, kept alive, from the end of its previous
      * request (so an idle keep-alive connection stays that long); after

@@ -393,14 +393,13 @@ http_server_t *http_server_new(base_loop_t *loop, const http_server_params_t *p,
     if (p->listen_fd > 0)
         where[0] = (struct MHD_OptionItem){MHD_OPTION_LISTEN_SOCKET, p->listen_fd, NULL};
     srv->d = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_access, srv, MHD_OPTION_ARRAY, where,
+        flags, 0, http_conn_admit_, srv, on_access, srv, MHD_OPTION_ARRAY, where,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, srv->p.conn_memory, MHD_OPTION_CONNECTION_LIMIT,
-        srv->p.max_connections + HTTP_CONN_SPARE, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-        srv->p.max_conn_per_ip, MHD_OPTION_CONNECTION_TIMEOUT, srv->p.conn_timeout_s,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_NOTIFY_CONNECTION,
-        http_conn_notify_, srv, MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
-        MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv,
-        MHD_OPTION_ARRAY, tls_ops, MHD_OPTION_END);
+        srv->p.max_connections + HTTP_CONN_SPARE, MHD_OPTION_CONNECTION_TIMEOUT,
+        srv->p.conn_timeout_s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+        MHD_OPTION_NOTIFY_CONNECTION, http_conn_notify_, srv, MHD_OPTION_URI_LOG_CALLBACK, on_uri,
+        srv, MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
+        srv, MHD_OPTION_ARRAY, tls_ops, MHD_OPTION_END);
     int start_errno = errno;
     const union MHD_DaemonInfo *ep =
         srv->d ? MHD_get_daemon_info(srv->d, MHD_DAEMON_INFO_EPOLL_FD) : NULL;

@@ -22,7 +22,8 @@
 #     cap, and an instance drains after SIGTERM (HAProxy takes it out, the
 #     request in flight on it finishes, no request fails);
 #   - an instance with tokens (127.0.0.13): a reload that removes a token
-#     ends the streams it relays for it (event: error 401), as the hub's.
+#     ends the streams it relays for it (event: error 401), as the hub's;
+#     one that removes the device ends them too (event: error 404).
 # Prints the figures (failover time, failures, reconnection times).
 if [ -z "${COAPGW_IN_NETNS:-}" ]; then
     if ! unshare -n true 2>/dev/null; then
@@ -468,6 +469,37 @@ PY
         grep -q 'reload: 1 event stream(s) closed: token revoked' "$TMP/gw6.log"
 }
 check "SIGHUP removing a token: a stream relayed from the owner ends at once with event: error 401 after whole events (logged); one with a kept token goes on" relayed_revoked
+# a reload of instance 6 that takes sec2's name from its identity removes
+# the registration there: the stream it relays for sec2 ends as the hub's
+# streams of a removed device do
+relayed_removed() {
+    local s t0
+    curl -s -N -m 12 -H 'Accept: text/event-stream' -H 'Authorization: Bearer kept-token-0123456789' \
+        "$(url 6)/devices/sec2/sensors/temperature" >"$TMP/removed.sse" &
+    s=$!
+    within 5 eval '[ "$(grep -c "^data:" "$TMP/removed.sse")" -ge 3 ]' || { head -5 "$TMP/removed.sse"; return 1; }
+    python3 - "$TMP/gw6.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["dtls"]["identities"][0]["names"] = ["sec3"]
+json.dump(c, open(sys.argv[1], "w"))
+PY
+    t0=$SECONDS
+    kill -HUP "$PID_gw6"
+    wait "$s" || true
+    echo "  the relayed stream of the removed device ended $((SECONDS - t0)) s after the reload: $(tail -c 120 "$TMP/removed.sse" | tr '\n' ' ')"
+    python3 - "$TMP/removed.sse" <<'PY' || return 1
+import json, sys
+events = open(sys.argv[1]).read().split("\n\n")
+assert events[-1] == "", "the stream ends inside an event: %r" % events[-1]
+data = [json.loads(l[5:]) for e in events[:-1] for l in e.split("\n") if l.startswith("data:")]
+assert events[-2].startswith("event: error") and data[-1]["status"] == 404, events[-2]
+assert data[-1]["message"] == "device sec2 was removed", data[-1]
+PY
+    [ $((SECONDS - t0)) -le 5 ] &&
+        grep -q 'reload: 1 event stream(s) closed: device removed or target not allowed' "$TMP/gw6.log"
+}
+check "SIGHUP removing sec2 (its identity may no longer register it): the stream relayed from its owner ends at once with event: error 404 after whole events (logged)" relayed_removed
 stop gw6
 
 # --- an instance that drains after SIGTERM, behind HAProxy ---

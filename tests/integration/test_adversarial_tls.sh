@@ -6,7 +6,8 @@
 # by a coap:// request to its port, or sending a fatal alert
 # mid-exchange; handshakes that never end (silent, a
 # byte at a time, a huge record, an identity of 1000 bytes); mapped and
-# plain IPv4 from one host, ::1 beside it, and every way a connection
+# plain IPv4 from one host, ::1 beside it, addresses of one IPv6 /64 (one
+# host) beside another /64, and every way a connection
 # ends (RST, Release, Abort, a failed handshake, FIN, the handshake
 # timeout) freeing its slot; targets that stall the handshake, announce a
 # frame of 4 GiB or send CSMs without end; the gateway's own connections
@@ -186,6 +187,12 @@ start gw2 env -u COAPGW_CONFIG "$BUILD/coapgw" --http-listen "127.0.0.1:$HP2" --
 wait_for "gw2" curl -sf "http://127.0.0.1:$HP2/healthz"
 per_ip() { $ATT perip "$TLP2" "$TCP2"; }
 check "per host: ::ffff:127.0.0.1 and 127.0.0.1 are one host, ::1 another; RST, Release, Abort, a failed handshake, FIN and the timeout free the slot" per_ip
+# an IPv6 host holds a whole /64: its addresses are one host to the bound
+ip -6 addr add fd00:1::100/64 dev lo
+for a in 1 2 3; do ip -6 addr add "fd00:1::$a/64" dev lo; done
+ip -6 addr add fd00:2::1/64 dev lo
+per_ip64() { $ATT perip64 "$TLP2" "$TCP2"; }
+check "per /64: fd00:1::1, ::2 open, ::3 (the same /64) refused; fd00:2::1 (another /64) and ::1 served" per_ip64
 
 # no dtls.client_ca on gw2: a TLS client may authenticate nothing (the
 # server's certificate only); as over DTLS it then has no rights, on the

@@ -9,6 +9,8 @@ when the gateway behaved, 1 otherwise.
   perip TLSPORT TCPPORT  coap.tcp_max_connections_per_ip 2 on both listeners:
                          mapped and plain IPv4 count as one host, ::1 as another,
                          and every way a connection ends frees its slot
+  perip64 TLSPORT TCPPORT  the same bound per IPv6 /64: fd00:1::1..3 (one /64,
+                         added to lo by the test) are one host, fd00:2::1 another
   bert TCPPORT UDPPORT    RFC 8323 §6 blocks to the Resource Directory: SZX 7
                          without a Block-Wise-Transfer CSM, over UDP, mixed with
                          SZX 6, past the body limit, at block 2^20-1, over
@@ -102,9 +104,11 @@ def bigrecord(port):
     return t is not None
 
 
-def connect(host, port):
+def connect(host, port, source=None):
     fam = socket.AF_INET6 if ":" in host else socket.AF_INET
     s = socket.socket(fam, socket.SOCK_STREAM)
+    if source:
+        s.bind((source, 0))
     s.connect((host, port))
     return s
 
@@ -164,6 +168,26 @@ def perip(tls_port, tcp_port):
         good &= expect(f"{name}: after FIN and {'timeout' if name == 'TLS' else 'a bad frame'}: two open",
                        is_open(h) and is_open(i))
         for s in (c, d, g, h, i):
+            s.close()
+        time.sleep(0.3)
+    return good
+
+
+def perip64(tls_port, tcp_port):
+    """A host with a /64 has 2^64 addresses: the bound counts the /64."""
+    good = True
+    for port, name in ((tls_port, "TLS"), (tcp_port, "TCP")):
+        a = connect("fd00:1::100", port, "fd00:1::1")
+        b = connect("fd00:1::100", port, "fd00:1::2")
+        time.sleep(0.3)
+        c = connect("fd00:1::100", port, "fd00:1::3")
+        good &= expect(f"{name}: fd00:1::1 and fd00:1::2 open", is_open(a) and is_open(b))
+        good &= expect(f"{name}: fd00:1::3, a third of the same /64, refused", not is_open(c))
+        d = connect("fd00:1::100", port, "fd00:2::1")
+        good &= expect(f"{name}: fd00:2::1, another /64, still served", is_open(d))
+        e = connect("::1", port)
+        good &= expect(f"{name}: ::1 counts as itself, still served", is_open(e))
+        for s in (a, b, c, d, e):
             s.close()
         time.sleep(0.3)
     return good
@@ -472,6 +496,8 @@ def main():
         return 0
     if mode == "perip":
         return 0 if perip(int(args[0]), int(args[1])) else 1
+    if mode == "perip64":
+        return 0 if perip64(int(args[0]), int(args[1])) else 1
     if mode == "rebase":
         return 0 if rebase(int(args[0]), int(args[1])) else 1
     if mode == "coapservers":
