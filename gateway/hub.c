@@ -352,6 +352,9 @@ static obs_t *obs_get(gw_hub_t *hub, const gw_target_t *t)
     o->hub = hub;
     base_list_init(&o->links);
     o->t = *t;
+    /* An observation outlives reloads, which free the device structs: it
+     * keeps the device's name in each link, never the pointer. */
+    o->t.device = NULL;
     o->backoff_ms = 1000;
     o->retry = base_loop_timer_new(hub->gw->loop, on_retry, o);
     if (!o->retry || gw_strmap_set(hub->obs, t->uri, o)) {
