@@ -394,8 +394,8 @@ int gw_proxy_set_body(http_req_t *req, const gw_target_t *t, int body_ct, coap_r
 }
 
 /* Starts the CoAP exchange of x for its first waiter's request. */
-static int start_exchange(exch_t *x, http_req_t *req, const gw_target_t *t, const uint8_t *etag,
-                          size_t etag_len)
+static int start_exchange(exch_t *x, http_req_t *req, const gw_target_t *t,
+                          const coap_parsed_uri_t *u, const uint8_t *etag, size_t etag_len)
 {
     gw_t *gw = x->gw;
     int err;
@@ -404,7 +404,8 @@ static int start_exchange(exch_t *x, http_req_t *req, const gw_target_t *t, cons
     coap_ep_t *ep = x->ep = gw_target_ep(gw, t, &err);
     if (!ep && gw_dtls_explain(t->uri, err, msg, sizeof msg))
         return http_respond_text(req, 502, "%s", msg), -1;
-    coap_req_t *creq = coap_req_new(ep, x->method, t->uri, &t->addr, &err);
+    coap_req_t *creq = u ? coap_req_new_parsed(ep, x->method, u, &t->addr, &err)
+                         : coap_req_new(ep, x->method, t->uri, &t->addr, &err);
     if (!creq)
         return http_respond_text(req, 400, "cannot build a request for %s: %s", t->uri,
                                  coap_strerror(err)),
@@ -490,14 +491,26 @@ static void coalescing_key(const char *uri, int accept, char *key)
     key[n] = '\0';
 }
 
-void gw_proxy(gw_t *gw, http_req_t *req, const gw_target_t *t)
+/* u when t->uri parses back to the same options: not after coap-ct= left
+ * the query, nor for a reg-name with a ':' (only from %3A), which t->uri
+ * writes in brackets as an IP literal, with no Uri-Host. */
+static const coap_parsed_uri_t *same_options(const gw_target_t *t, const gw_target_t *used,
+                                             const coap_parsed_uri_t *u)
 {
+    if (!u || used != t) return NULL;
+    return !u->host_is_literal && strchr(u->host, ':') ? NULL : u;
+}
+
+void gw_proxy(gw_t *gw, http_req_t *req, const gw_target_t *t, const coap_parsed_uri_t *u)
+{
+    const gw_target_t *asked = t;
     const char *hm = http_req_method(req);
     const char *ipatch = http_req_header(req, "X-CoAP-Method");
     int method = gw_map_method(hm, ipatch && !strcasecmp(ipatch, "iPATCH"));
     gw_target_t stripped;
     int body_ct;
     if (!(t = take_coap_ct(req, t, &stripped, &body_ct))) return;
+    u = same_options(asked, t, u);
     http_req_set_log(req, t->uri, NULL); /* for the answers that follow without a note */
     if (method == GW_METHOD_LOCAL) {
         http_req_add_header(req, "Allow", allow);
@@ -541,7 +554,7 @@ void gw_proxy(gw_t *gw, http_req_t *req, const gw_target_t *t)
     x->body_ct = body_ct;
     if (plain_get && (x->key = strdup(key))) gw_strmap_set(gw->inflight, key, x);
     x->revalidating = e && e->etag_len && !no_cache(req);
-    if (start_exchange(x, req, t, x->revalidating ? e->etag : NULL,
+    if (start_exchange(x, req, t, u, x->revalidating ? e->etag : NULL,
                        x->revalidating ? e->etag_len : 0)) {
         waiter_of(base_list_first(&x->waiters))->req = NULL; /* answered by start_exchange */
         http_req_on_abort(req, NULL, NULL);
