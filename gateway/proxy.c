@@ -28,7 +28,8 @@ typedef struct waiter {
     struct exch *x;
     http_req_t *req;
     uint64_t started_us;
-    char *device; /* "NAME\0BASE-URI" when asked through /devices/NAME, else NULL */
+    char *device;   /* "NAME\0BASE-URI" when asked through /devices/NAME, else NULL */
+    char storage[]; /* device's bytes: one allocation per waiter */
 } waiter_t;
 
 /* One CoAP exchange and the HTTP requests waiting for it. */
@@ -46,6 +47,7 @@ typedef struct exch {
     int body_ct;       /* coap-ct=N of the request (60 or 112), else -1 */
     coap_addr_t addr;  /* the target, for the registry's online state */
     coap_ep_t *ep;     /* the endpoint it went through */
+    char storage[];    /* uri's and key's bytes: one allocation per exchange */
 } exch_t;
 
 static const char *const allow = "GET, HEAD, POST, PUT, DELETE, FETCH, PATCH, OPTIONS";
@@ -201,7 +203,6 @@ static waiter_t *waiter_of(base_list_t *node)
 static void waiter_free(waiter_t *w)
 {
     base_list_remove(&w->in_exch);
-    free(w->device);
     free(w);
 }
 
@@ -209,8 +210,6 @@ static void exch_free(exch_t *x)
 {
     if (x->key) gw_strmap_del(x->gw->inflight, x->key);
     for (base_list_t *n; (n = base_list_first(&x->waiters));) waiter_free(waiter_of(n));
-    free(x->key);
-    free(x->uri);
     free(x);
 }
 
@@ -293,14 +292,13 @@ static void on_http_abort(http_req_t *req, void *arg)
 
 static waiter_t *add_waiter(exch_t *x, http_req_t *req, const gw_target_t *t)
 {
-    waiter_t *w = calloc(1, sizeof *w);
+    /* the device copied: a reload may remove it meanwhile */
+    size_t nl = t->device ? strlen(t->device->name) : 0,
+           ul = t->device ? strlen(t->device->uri) : 0;
+    waiter_t *w = calloc(1, sizeof *w + (t->device ? nl + ul + 2 : 0));
     if (!w) return NULL;
-    if (t->device) { /* copied: a reload may remove the device meanwhile */
-        size_t nl = strlen(t->device->name), ul = strlen(t->device->uri);
-        if (!(w->device = malloc(nl + ul + 2))) {
-            free(w);
-            return NULL;
-        }
+    if (t->device) {
+        w->device = w->storage;
         memcpy(w->device, t->device->name, nl + 1);
         memcpy(w->device + nl + 1, t->device->uri, ul + 1);
     }
@@ -444,13 +442,14 @@ static int start_exchange(exch_t *x, http_req_t *req, const gw_target_t *t,
     return 0;
 }
 
-static exch_t *exch_new(gw_t *gw, uint8_t method, const char *uri, int accept)
+/* key: the coalescing key of a plain GET, else NULL. */
+static exch_t *exch_new(gw_t *gw, uint8_t method, const char *uri, int accept, const char *key)
 {
-    exch_t *x = calloc(1, sizeof *x);
-    if (!x || !(x->uri = strdup(uri))) {
-        free(x);
-        return NULL;
-    }
+    size_t ul = strlen(uri) + 1, kl = key ? strlen(key) + 1 : 0;
+    exch_t *x = calloc(1, sizeof *x + ul + kl);
+    if (!x) return NULL;
+    x->uri = memcpy(x->storage, uri, ul);
+    if (key) x->key = memcpy(x->storage + ul, key, kl);
     x->gw = gw;
     base_list_init(&x->waiters);
     x->method = method;
@@ -545,14 +544,14 @@ void gw_proxy(gw_t *gw, http_req_t *req, const gw_target_t *t, const coap_parsed
         if (!add_waiter(x, req, t)) http_respond_text(req, 503, "out of memory");
         return;
     }
-    x = exch_new(gw, (uint8_t)method, t->uri, accept);
+    x = exch_new(gw, (uint8_t)method, t->uri, accept, plain_get ? key : NULL);
     if (!x || !add_waiter(x, req, t)) {
         if (x) exch_free(x);
         http_respond_text(req, 503, "out of memory");
         return;
     }
     x->body_ct = body_ct;
-    if (plain_get && (x->key = strdup(key))) gw_strmap_set(gw->inflight, key, x);
+    if (x->key) gw_strmap_set(gw->inflight, x->key, x);
     x->revalidating = e && e->etag_len && !no_cache(req);
     if (start_exchange(x, req, t, u, x->revalidating ? e->etag : NULL,
                        x->revalidating ? e->etag_len : 0)) {
