@@ -369,8 +369,8 @@ int gw_proxy_set_body(http_req_t *req, const gw_target_t *t, int body_ct, coap_r
 {
     size_t len;
     const uint8_t *body = http_req_body(req, &len);
-    const char *ct = http_req_header(req, "Content-Type");
     if (!len) return 0;
+    const char *ct = http_req_header(req, "Content-Type");
     int cf = ct ? gw_map_content_type(ct) : -1;
     if (ct && cf < 0) return http_respond_text(req, 415, "no CoAP Content-Format for %s", ct), -1;
     int to = cf == COAP_CF_JSON || cf == COAP_CF_SENML_JSON ? gw_convert_target_ct(t, body_ct) : -1;
