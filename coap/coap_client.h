@@ -18,6 +18,7 @@
 #define COAP_CLIENT_H
 
 #include "coap_ep.h"
+#include "coap_uri.h"
 
 typedef struct coap_req coap_req_t;
 
@@ -44,6 +45,10 @@ typedef void (*coap_resp_cb)(coap_req_t *req, const coap_resp_t *r, void *arg);
  * (COAP_ERR_UNREACHABLE). */
 coap_req_t *coap_req_new(coap_ep_t *ep, uint8_t method, const char *uri, const coap_addr_t *dest,
                          int *err);
+/* The same for a URI parsed already (coap_uri_parse_ex): a caller that
+ * parsed it to check it saves the second parse. */
+coap_req_t *coap_req_new_parsed(coap_ep_t *ep, uint8_t method, const coap_parsed_uri_t *u,
+                                const coap_addr_t *dest, int *err);
 /* A request sent to a forward proxy with the absolute URI (any scheme) in
  * Proxy-Uri (RFC 7252 §5.10.2). */
 coap_req_t *coap_req_new_proxy(coap_ep_t *ep, uint8_t method, const char *uri,

@@ -231,13 +231,19 @@ const char *coap_code_reason(uint8_t code)
     return NULL;
 }
 
+/* "c.dd Reason" written byte by byte, not with snprintf: a proxied
+ * request's log note formats it every time. Truncated to cap like snprintf. */
 const char *coap_code_str(uint8_t code, char *buf, size_t cap)
 {
     const char *r = coap_code_reason(code);
-    if (r)
-        snprintf(buf, cap, "%u.%02u %s", COAP_CODE_CLASS(code), COAP_CODE_DETAIL(code), r);
-    else
-        snprintf(buf, cap, "%u.%02u", COAP_CODE_CLASS(code), COAP_CODE_DETAIL(code));
+    unsigned detail = COAP_CODE_DETAIL(code);
+    const char head[] = {(char)('0' + COAP_CODE_CLASS(code)), '.', (char)('0' + detail / 10),
+                         (char)('0' + detail % 10), ' '};
+    size_t n = 0;
+    if (!cap) return buf;
+    for (size_t i = 0; i < sizeof head - !r && n + 1 < cap; i++) buf[n++] = head[i];
+    for (; r && *r && n + 1 < cap; r++) buf[n++] = *r;
+    buf[n] = '\0';
     return buf;
 }
 

@@ -5,7 +5,6 @@
 
 #include <ctype.h>
 #include <stddef.h>
-#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -36,11 +35,18 @@ int coap_pct_decode(const char *src, size_t len, char *dst, size_t cap)
     return (int)n;
 }
 
-/* Characters RFC 3986 allows in a URI at all (unreserved, reserved, '%'). */
+/* Characters RFC 3986 allows in a URI at all (unreserved, reserved, '%').
+ * Compared, not strchr: this runs for every byte of every proxied URI. */
 static int uri_char_ok(int c)
 {
-    if (c <= 0x20 || c >= 0x7F) return 0;
-    return !strchr("\"<>\\^`{|}", c);
+    return c > 0x20 && c < 0x7F && c != '"' && c != '<' && c != '>' && c != '\\' && c != '^' &&
+           c != '`' && c != '{' && c != '|' && c != '}';
+}
+
+/* Delimiters that cannot appear in a decoded reg-name (RFC 3986 §3.2.2). */
+static int host_delim(int c)
+{
+    return c == '/' || c == '?' || c == '#' || c == '[' || c == ']' || c == '@';
 }
 
 /* Appends a decoded part into u->buf; returns the part or NULL when full. */
@@ -85,7 +91,7 @@ static int parse_host(coap_parsed_uri_t *u, const char *p, size_t len)
             dots++;
         else if (!isdigit((unsigned char)u->host[i]))
             digits_only = 0;
-        if (strchr("/?#[]@", u->host[i]) || (unsigned char)u->host[i] < 0x21) return COAP_ERR_URI;
+        if (host_delim(u->host[i]) || (unsigned char)u->host[i] < 0x21) return COAP_ERR_URI;
     }
     u->host_is_literal = (digits_only && dots == 3);
     return COAP_OK;
@@ -244,25 +250,45 @@ static void put(sbuf_t *b, const char *s, size_t n)
     b->len += n;
 }
 
+/* ASCII only, not isalnum: the URI's bytes are not in any locale. */
 static int is_unreserved(int c)
 {
-    return isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.' || c == '_' || c == '~';
 }
 
-/* Percent-encodes every byte that is not unreserved and not in `keep`. */
+static int kept(int c, const char *keep)
+{
+    return is_unreserved(c) || (c && c < 0x7F && strchr(keep, c));
+}
+
+/* Percent-encodes every byte that is not unreserved and not in `keep`;
+ * runs that need no encoding are copied whole. */
 static void put_encoded(sbuf_t *b, const uint8_t *s, size_t n, const char *keep)
 {
     static const char hex[] = "0123456789ABCDEF";
-    for (size_t i = 0; i < n; i++) {
-        int c = s[i];
-        if (is_unreserved(c) || (c && c < 0x7F && strchr(keep, c))) {
-            char ch = (char)c;
-            put(b, &ch, 1);
-        } else {
-            char e[3] = {'%', hex[c >> 4], hex[c & 15]};
-            put(b, e, 3);
-        }
+    for (size_t i = 0; i < n;) {
+        size_t run = i;
+        while (run < n && kept(s[run], keep)) run++;
+        if (run > i) put(b, (const char *)s + i, run - i);
+        if (run == n) break;
+        int c = s[run];
+        char e[3] = {'%', hex[c >> 4], hex[c & 15]};
+        put(b, e, 3);
+        i = run + 1;
     }
+}
+
+/* ":PORT" into p (12 bytes), without snprintf (every request). */
+static size_t port_str(char *p, uint32_t port)
+{
+    char d[10];
+    size_t n = 0, k = 0;
+    do d[n++] = (char)('0' + port % 10);
+    while ((port /= 10));
+    p[k++] = ':';
+    while (n) p[k++] = d[--n];
+    return k;
 }
 
 #define SUB_DELIMS "!$&'()*+,;="
@@ -287,9 +313,8 @@ int coap_uri_compose(const coap_msg_t *m, int scheme, const char *dest_host, uin
     uint32_t port = dest_port;
     coap_msg_get_uint(m, COAP_OPT_URI_PORT, &port);
     if (port != (secure ? COAPS_DEFAULT_PORT : COAP_DEFAULT_PORT)) {
-        char pb[8];
-        int n = snprintf(pb, sizeof pb, ":%u", (unsigned)port);
-        put(&b, pb, (size_t)n);
+        char pb[12];
+        put(&b, pb, port_str(pb, port));
     }
 
     const coap_msg_opt_t *o = coap_msg_find_opt(m, COAP_OPT_URI_PATH);

@@ -162,10 +162,12 @@ int gw_target_path(const char *path);
  * when it does not fit. */
 int gw_target_hc_uri(const char *rest, const char *q, char *out, size_t cap);
 /* Maps the request URL (a proxied URL form) to a target, checks the
- * allowlist. On failure answers the HTTP request itself and returns -1;
- * while the target's host name is being resolved, also -1: the request
- * is routed again when the name's query ends (gw_route_after_dns). */
-int gw_target_resolve(gw_t *gw, http_req_t *req, gw_target_t *t);
+ * allowlist; the target URI as parsed in *u (for gw_proxy: the options
+ * come from it, not from a second parse of t->uri). On failure answers the
+ * HTTP request itself and returns -1; while the target's host name is
+ * being resolved, also -1: the request is routed again when the name's
+ * query ends (gw_route_after_dns). */
+int gw_target_resolve(gw_t *gw, http_req_t *req, gw_target_t *t, coap_parsed_uri_t *u);
 /* Not an HTTP status: the target's host name is being resolved (its name
  * in msg); ask again when gw_dns_wait() calls back. */
 #define GW_TARGET_WAIT 1
@@ -180,8 +182,9 @@ int gw_target_of_device(gw_t *gw, const gw_device_t *d, const char *uri, gw_targ
  * query for host name `name` ends; forgotten if the client goes away. */
 void gw_route_after_dns(gw_t *gw, http_req_t *req, const char *name);
 
-/* proxy.c: forwards the request to the target and answers it later. */
-void gw_proxy(gw_t *gw, http_req_t *req, const gw_target_t *t);
+/* proxy.c: forwards the request to the target and answers it later; u
+ * is t's URI as gw_target_resolve parsed it, or NULL (t->uri is parsed). */
+void gw_proxy(gw_t *gw, http_req_t *req, const gw_target_t *t, const coap_parsed_uri_t *u);
 /* proxy.c: the request's body into creq with its Content-Format (RFC 8075
  * §6.2); JSON bound for a CBOR resource (body_ct: coap-ct=N, else -1; or
  * the device's advertised links) goes as CBOR. On failure answers req

@@ -37,7 +37,6 @@ static waiter_t *waiter_of(base_list_t *node)
 static void waiter_free(waiter_t *w)
 {
     base_list_remove(&w->in_exch);
-    free(w->device);
     free(w);
 }
 
@@ -45,8 +44,6 @@ static void exch_free(exch_t *x)
 {
     if (x->key) gw_strmap_del(x->gw->inflight, x->key);
     for (base_list_t *n; (n = base_list_first(&x->waiters));) waiter_free(waiter_of(n));
-    free(x->key);
-    free(x->uri);
     free(x);
 }
 
@@ -133,14 +130,13 @@ static void on_http_abort(http_req_t *req, void *arg)
 
 static waiter_t *add_waiter(exch_t *x, http_req_t *req, const gw_target_t *t)
 {
-    waiter_t *w = calloc(1, sizeof *w);
+    /* the device copied: a reload may remove it meanwhile */
+    size_t nl = t->device ? strlen(t->device->name) : 0,
+           ul = t->device ? strlen(t->device->uri) : 0;
+    waiter_t *w = calloc(1, sizeof *w + (t->device ? nl + ul + 2 : 0));
     if (!w) return NULL;
-    if (t->device) { /* copied: a reload may remove the device meanwhile */
-        size_t nl = strlen(t->device->name), ul = strlen(t->device->uri);
-        if (!(w->device = malloc(nl + ul + 2))) {
-            free(w);
-            return NULL;
-        }
+    if (t->device) {
+        w->device = w->storage;
         memcpy(w->device, t->device->name, nl + 1);
         memcpy(w->device + nl + 1, t->device->uri, ul + 1);
     }
@@ -211,8 +207,8 @@ int gw_proxy_set_body(http_req_t *req, const gw_target_t *t, int body_ct, coap_r
 {
     size_t len;
     const uint8_t *body = http_req_body(req, &len);
-    const char *ct = http_req_header(req, "Content-Type");
     if (!len) return 0;
+    const char *ct = http_req_header(req, "Content-Type");
     int cf = ct ? gw_map_content_type(ct) : -1;
     if (ct && cf < 0) return http_respond_text(req, 415, "no CoAP Content-Format for %s", ct), -1;
     int to = cf == COAP_CF_JSON || cf == COAP_CF_SENML_JSON ? gw_convert_target_ct(t, body_ct) : -1;
@@ -234,8 +230,8 @@ int gw_proxy_set_body(http_req_t *req, const gw_target_t *t, int body_ct, coap_r
 }
 
 /* Starts the CoAP exchange of x for its first waiter's request. */
-static int start_exchange(exch_t *x, http_req_t *req, const gw_target_t *t, const uint8_t *etag,
-                          size_t etag_len)
+static int start_exchange(exch_t *x, http_req_t *req, const gw_target_t *t,
+                          const coap_parsed_uri_t *u, const uint8_t *etag, size_t etag_len)
 {
     gw_t *gw = x->gw;
     int err;
@@ -244,7 +240,8 @@ static int start_exchange(exch_t *x, http_req_t *req, const gw_target_t *t, cons
     coap_ep_t *ep = x->ep = gw_target_ep(gw, t, &err);
     if (!ep && gw_dtls_explain(t->uri, err, msg, sizeof msg))
         return http_respond_text(req, 502, "%s", msg), -1;
-    coap_req_t *creq = coap_req_new(ep, x->method, t->uri, &t->addr, &err);
+    coap_req_t *creq = u ? coap_req_new_parsed(ep, x->method, u, &t->addr, &err)
+                         : coap_req_new(ep, x->method, t->uri, &t->addr, &err);
     if (!creq)
         return http_respond_text(req, 400, "cannot build a request for %s: %s", t->uri,
                                  coap_strerror(err)),
@@ -283,13 +280,14 @@ static int start_exchange(exch_t *x, http_req_t *req, const gw_target_t *t, cons
     return 0;
 }
 
-static exch_t *exch_new(gw_t *gw, uint8_t method, const char *uri, int accept)
+/* key: the coalescing key of a plain GET, else NULL. */
+static exch_t *exch_new(gw_t *gw, uint8_t method, const char *uri, int accept, const char *key)
 {
-    exch_t *x = calloc(1, sizeof *x);
-    if (!x || !(x->uri = strdup(uri))) {
-        free(x);
-        return NULL;
-    }
+    size_t ul = strlen(uri) + 1, kl = key ? strlen(key) + 1 : 0;
+    exch_t *x = calloc(1, sizeof *x + ul + kl);
+    if (!x) return NULL;
+    x->uri = memcpy(x->storage, uri, ul);
+    if (key) x->key = memcpy(x->storage + ul, key, kl);
     x->gw = gw;
     base_list_init(&x->waiters);
     x->method = method;
@@ -314,30 +312,42 @@ static const gw_target_t *take_coap_ct(http_req_t *req, const gw_target_t *t, gw
     return copy;
 }
 
-/* "URI\nACCEPT", the key of identical GETs in flight (formatted by hand:
- * snprintf cost a coalesced request a thousand instructions, issue #19). */
-static void inflight_key(char *key, size_t cap, const char *uri, int accept)
+/* "URI\nACCEPT" into key (GW_URI_MAX + 12 bytes): joined by hand, this
+ * runs for every proxied GET. */
+static void coalescing_key(const char *uri, int accept, char *key)
 {
-    char digits[12];
-    size_t d = 0, n = strnlen(uri, cap - sizeof digits - 2);
-    unsigned long v = accept < 0 ? (unsigned long)-(long)accept : (unsigned long)accept;
-    do digits[d++] = (char)('0' + v % 10);
-    while ((v /= 10));
+    size_t n = strlen(uri), k = 0;
+    unsigned v = accept < 0 ? 0u - (unsigned)accept : (unsigned)accept;
+    char digits[10];
     memcpy(key, uri, n);
     key[n++] = '\n';
     if (accept < 0) key[n++] = '-';
-    while (d) key[n++] = digits[--d];
+    do digits[k++] = (char)('0' + v % 10);
+    while ((v /= 10));
+    while (k) key[n++] = digits[--k];
     key[n] = '\0';
 }
 
-void gw_proxy(gw_t *gw, http_req_t *req, const gw_target_t *t)
+/* u when t->uri parses back to the same options: not after coap-ct= left
+ * the query, nor for a reg-name with a ':' (only from %3A), which t->uri
+ * writes in brackets as an IP literal, with no Uri-Host. */
+static const coap_parsed_uri_t *same_options(const gw_target_t *t, const gw_target_t *used,
+                                             const coap_parsed_uri_t *u)
 {
+    if (!u || used != t) return NULL;
+    return !u->host_is_literal && strchr(u->host, ':') ? NULL : u;
+}
+
+void gw_proxy(gw_t *gw, http_req_t *req, const gw_target_t *t, const coap_parsed_uri_t *u)
+{
+    const gw_target_t *asked = t;
     const char *hm = http_req_method(req);
     const char *ipatch = http_req_header(req, "X-CoAP-Method");
     int method = gw_map_method(hm, ipatch && !strcasecmp(ipatch, "iPATCH"));
     gw_target_t stripped;
     int body_ct;
     if (!(t = take_coap_ct(req, t, &stripped, &body_ct))) return;
+    u = same_options(asked, t, u);
     http_req_set_log(req, t->uri, NULL); /* for the answers that follow without a note */
     if (method == GW_METHOD_LOCAL) {
         http_req_add_header(req, "Allow", allow);
@@ -365,23 +375,23 @@ void gw_proxy(gw_t *gw, http_req_t *req, const gw_target_t *t)
     }
     /* Identical GETs in flight share one exchange (and its answer). */
     char key[GW_URI_MAX + sizeof "\n-2147483648"]; /* the URI and Accept */
-    inflight_key(key, sizeof key, t->uri, accept);
+    if (plain_get) coalescing_key(t->uri, accept, key);
     exch_t *x = plain_get ? gw_strmap_get(gw->inflight, key) : NULL;
     if (x) {
         gw->stats.coalesced++;
         if (!add_waiter(x, req, t)) http_respond_text(req, 503, "out of memory");
         return;
     }
-    x = exch_new(gw, (uint8_t)method, t->uri, accept);
+    x = exch_new(gw, (uint8_t)method, t->uri, accept, plain_get ? key : NULL);
     if (!x || !add_waiter(x, req, t)) {
         if (x) exch_free(x);
         http_respond_text(req, 503, "out of memory");
         return;
     }
     x->body_ct = body_ct;
-    if (plain_get && (x->key = strdup(key))) gw_strmap_set(gw->inflight, key, x);
+    if (x->key) gw_strmap_set(gw->inflight, x->key, x);
     x->revalidating = e && e->etag_len && !no_cache(req);
-    if (start_exchange(x, req, t, x->revalidating ? e->etag : NULL,
+    if (start_exchange(x, req, t, u, x->revalidating ? e->etag : NULL,
                        x->revalidating ? e->etag_len : 0)) {
         waiter_of(base_list_first(&x->waiters))->req = NULL; /* answered by start_exchange */
         http_req_on_abort(req, NULL, NULL);

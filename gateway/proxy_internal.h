@@ -13,7 +13,8 @@ typedef struct waiter {
     struct exch *x;
     http_req_t *req;
     uint64_t started_us;
-    char *device; /* "NAME\0BASE-URI" when asked through /devices/NAME, else NULL */
+    char *device;   /* "NAME\0BASE-URI" when asked through /devices/NAME, else NULL */
+    char storage[]; /* device's bytes: one allocation per waiter */
 } waiter_t;
 
 /* One CoAP exchange and the HTTP requests waiting for it. */
@@ -31,6 +32,7 @@ typedef struct exch {
     int body_ct;       /* coap-ct=N of the request (60 or 112), else -1 */
     coap_addr_t addr;  /* the target, for the registry's online state */
     coap_ep_t *ep;     /* the endpoint it went through */
+    char storage[];    /* uri's and key's bytes: one allocation per exchange */
 } exch_t;
 
 /* A cache entry's answer (fresh, or revalidated for waiter w, else NULL). */

@@ -285,11 +285,12 @@ static void route(gw_t *gw, http_req_t *req, int again)
     if (gw_target_path(path)) {
         if (gw_forward_route(gw, req, forwarded, token)) return; /* its session is elsewhere */
         gw_target_t t;
-        if (gw_target_resolve(gw, req, &t)) return;
+        coap_parsed_uri_t u; /* about 2.4 KB: on the stack, the loop runs shallow */
+        if (gw_target_resolve(gw, req, &t, &u)) return;
         if (get && wants_events(req))
             gw_hub_subscribe(gw->hub, req, &t, 1, token, last_event_id(req, 0));
         else
-            gw_proxy(gw, req, &t);
+            gw_proxy(gw, req, &t, &u);
         return;
     }
     http_respond_text(req, 404, "no such resource: %s", path);

@@ -202,15 +202,15 @@ static int compose(const coap_parsed_uri_t *u, gw_target_t *t, char *msg, size_t
  * allowlist and without credentials: the listener opens no session
  * itself, so the request can go to that authenticated peer and no one
  * else. */
-static int session_target(gw_t *gw, const char *raw, gw_target_t *t, char *msg, size_t cap)
+static int session_target(gw_t *gw, const char *raw, gw_target_t *t, coap_parsed_uri_t *u,
+                          char *msg, size_t cap)
 {
-    coap_parsed_uri_t u; /* about 2.4 KB: on the stack, the loop runs shallow */
-    int rc = coap_uri_parse(&u, raw);
+    int rc = coap_uri_parse(u, raw);
     if (rc) return FAIL(400, "malformed target URI %s: %s", raw, coap_strerror(rc));
-    u.secure = 1;
+    u->secure = 1;
     t->addr = t->device->addr;
     t->ep = gw->dtls_ep;
-    return compose(&u, t, msg, cap);
+    return compose(u, t, msg, cap);
 }
 
 /* A device registered over the TCP or TLS listener is reached over the
@@ -221,19 +221,19 @@ static int session_target(gw_t *gw, const char *raw, gw_target_t *t, char *msg, 
  * coap.listen_tcp or coap.listen_tls off), there is no way to it until it
  * connects again: 504 at once, and never a connection of our own to the
  * port it connected from. */
-static int conn_target(gw_t *gw, const char *raw, gw_target_t *t, char *msg, size_t cap)
+static int conn_target(gw_t *gw, const char *raw, gw_target_t *t, coap_parsed_uri_t *u, char *msg,
+                       size_t cap)
 {
-    coap_parsed_uri_t u; /* about 2.4 KB: on the stack, the loop runs shallow */
-    int rc = coap_uri_parse_ex(&u, raw, COAP_URI_TCP);
+    int rc = coap_uri_parse_ex(u, raw, COAP_URI_TCP);
     if (rc) return FAIL(400, "malformed target URI %s: %s", raw, coap_strerror(rc));
     t->addr = t->device->addr;
-    t->ep = u.secure ? gw->tls_srv_ep : gw->tcp_srv_ep;
-    if ((rc = compose(&u, t, msg, cap))) return rc;
+    t->ep = u->secure ? gw->tls_srv_ep : gw->tcp_srv_ep;
+    if ((rc = compose(u, t, msg, cap))) return rc;
     if (t->ep && t->device->online) return 0;
     if (!gw_tcp_gone(gw, t->ep, t->uri, &t->addr, COAP_ERR_CONN_CLOSED, msg, cap))
         snprintf(msg, cap, "%s: the device registered over a %s connection, and %s is off now",
-                 t->uri, u.secure ? "TLS" : "TCP",
-                 u.secure ? "coap.listen_tls" : "coap.listen_tcp");
+                 t->uri, u->secure ? "TLS" : "TCP",
+                 u->secure ? "coap.listen_tls" : "coap.listen_tcp");
     return 504;
 }
 
@@ -276,20 +276,22 @@ static int check_named(gw_t *gw, const char *host, const gw_device_t *d, const g
 }
 
 /* The common part: a device's own session or connection first; else
- * parse the URI, find its address, apply the allowlist, compose the
- * canonical form, and for coaps:// pick the credentials. */
-static int finish_target(gw_t *gw, const char *raw, gw_target_t *t, char *msg, size_t cap)
+ * parse the URI (into u: the request's options are built from it, not
+ * from a second parse of the canonical form), find its address, apply the
+ * allowlist, compose the canonical form, and for coaps:// pick the
+ * credentials. */
+static int finish_target(gw_t *gw, const char *raw, gw_target_t *t, coap_parsed_uri_t *u, char *msg,
+                         size_t cap)
 {
     if (t->device && t->device->held_by) /* gw_forward_route takes its own URLs */
         return FAIL(503, "%s is held by another gateway (%s): ask for /devices/%s/...",
                     t->device->name, t->device->held_by, t->device->name);
     /* first: a device over TLS has an identity too (via_session) */
-    if (t->device && t->device->via_conn) return conn_target(gw, raw, t, msg, cap);
+    if (t->device && t->device->via_conn) return conn_target(gw, raw, t, u, msg, cap);
     if (t->device && t->device->via_session && gw->dtls_ep)
-        return session_target(gw, raw, t, msg, cap);
-    t->ep = NULL;        /* gw_target_ep picks it by scheme */
-    coap_parsed_uri_t u; /* about 2.4 KB: on the stack, the loop runs shallow */
-    int rc = coap_uri_parse_ex(&u, raw, COAP_URI_TCP);
+        return session_target(gw, raw, t, u, msg, cap);
+    t->ep = NULL; /* gw_target_ep picks it by scheme */
+    int rc = coap_uri_parse_ex(u, raw, COAP_URI_TCP);
     if (rc == COAP_ERR_URI_SCHEME)
         return FAIL(400,
                     "unsupported scheme in %s: coap://, coaps://, coap+tcp:// and coaps+tcp:// "
@@ -297,28 +299,28 @@ static int finish_target(gw_t *gw, const char *raw, gw_target_t *t, char *msg, s
                     raw);
     if (rc) return FAIL(400, "malformed target URI %s: %s", raw, coap_strerror(rc));
     const gw_device_t *d = NULL;
-    if (u.host_is_literal) {
-        if (coap_addr_from_host(&t->addr, u.host, u.port))
+    if (u->host_is_literal) {
+        if (coap_addr_from_host(&t->addr, u->host, u->port))
             return FAIL(400, "malformed address in %s", raw);
         /* [::ffff:a.b.c.d] is the IPv4 peer: the endpoint keeps peers
          * unmapped, and would not match the answer to a mapped one */
         coap_addr_unmap(&t->addr);
     } else {
-        d = t->device ? t->device : gw_device_by_host(gw, u.host, u.port);
-        if (!gw_acl_allows_name(gw->acl, u.host) && !d)
+        d = t->device ? t->device : gw_device_by_host(gw, u->host, u->port);
+        if (!gw_acl_allows_name(gw->acl, u->host) && !d)
             return FAIL(403,
                         "target %s is not allowed (see proxy.allow_targets and "
                         "--allow-target)",
-                        u.host);
-        if ((rc = resolve_name(gw, &u, d, t, msg, cap))) return rc;
+                        u->host);
+        if ((rc = resolve_name(gw, u, d, t, msg, cap))) return rc;
     }
-    if (is_gateway_itself(gw, &t->addr, u.secure, u.tcp))
+    if (is_gateway_itself(gw, &t->addr, u->secure, u->tcp))
         return FAIL(403, "target is the gateway itself");
     /* ranges never open low ports or the metadata service (RFC 7252 §11.5) */
-    if (!u.host_is_literal && check_named(gw, u.host, d, t, msg, cap)) return 403;
-    if (u.host_is_literal && gw_acl_check_target(gw->acl, &t->addr, u.host, msg, cap)) return 403;
-    int status = compose(&u, t, msg, cap);
-    return !status && u.secure ? pick_creds(gw, &u, t, msg, cap) : status;
+    if (!u->host_is_literal && check_named(gw, u->host, d, t, msg, cap)) return 403;
+    if (u->host_is_literal && gw_acl_check_target(gw->acl, &t->addr, u->host, msg, cap)) return 403;
+    int status = compose(u, t, msg, cap);
+    return !status && u->secure ? pick_creds(gw, u, t, msg, cap) : status;
 }
 
 int gw_target_parse(gw_t *gw, const char *spec, gw_target_t *t, char *msg, size_t cap)
@@ -336,7 +338,8 @@ int gw_target_parse(gw_t *gw, const char *spec, gw_target_t *t, char *msg, size_
     } else if ((size_t)snprintf(raw, sizeof raw, "%s", spec) >= sizeof raw) {
         return FAIL(414, "target URI too long");
     }
-    return finish_target(gw, raw, t, msg, cap);
+    coap_parsed_uri_t u; /* about 2.4 KB: on the stack, the loop runs shallow */
+    return finish_target(gw, raw, t, &u, msg, cap);
 }
 
 int gw_target_of_device(gw_t *gw, const gw_device_t *d, const char *uri, gw_target_t *t, char *msg,
@@ -344,10 +347,11 @@ int gw_target_of_device(gw_t *gw, const gw_device_t *d, const char *uri, gw_targ
 {
     memset(t, 0, sizeof *t);
     t->device = d;
-    return finish_target(gw, uri, t, msg, cap);
+    coap_parsed_uri_t u; /* about 2.4 KB: on the stack, the loop runs shallow */
+    return finish_target(gw, uri, t, &u, msg, cap);
 }
 
-int gw_target_resolve(gw_t *gw, http_req_t *req, gw_target_t *t)
+int gw_target_resolve(gw_t *gw, http_req_t *req, gw_target_t *t, coap_parsed_uri_t *u)
 {
     const char *path = http_req_path(req), *hc = hc_rest(path);
     char raw[GW_URI_MAX], msg[GW_MSG_MAX], query[GW_URI_MAX];
@@ -361,13 +365,13 @@ int gw_target_resolve(gw_t *gw, http_req_t *req, gw_target_t *t)
                                      "no target URI: use /hc/coap[s]://HOST[:PORT]/PATH "
                                      "or /hc/?target_uri=URI"),
                    -1;
-        rc = finish_target(gw, raw, t, msg, sizeof msg);
+        rc = finish_target(gw, raw, t, u, msg, sizeof msg);
     } else {
         const char *dev = after_prefix(path, "/devices/");
         rc = dev ? device_target(gw, dev, query, raw, sizeof raw, &t->device) : 404;
         if (rc == 404) return http_respond_text(req, 404, "unknown device"), -1;
         if (!rc)
-            rc = finish_target(gw, raw, t, msg, sizeof msg);
+            rc = finish_target(gw, raw, t, u, msg, sizeof msg);
         else
             snprintf(msg, sizeof msg, "target URI too long");
     }

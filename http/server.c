@@ -27,16 +27,29 @@ static size_t no_unescape(void *cls, struct MHD_Connection *c, char *uri)
     return strlen(uri);
 }
 
-/* Joins the query arguments back into "k=v&k2" (MHD splits them). */
+/* Joins the query arguments back into "k=v&k2" (MHD splits them), NUL
+ * kept after them; copied, not printed: two vsnprintf per argument were
+ * 2,500 instructions of a proxied request with a query. */
 static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
                                    const char *value)
 {
     (void)kind;
     base_buf_t *q = cls;
-    return base_buf_printf(q, "%s%s%s%s", q->len ? "&" : "", key, value ? "=" : "",
-                           value ? value : "")
-               ? MHD_NO
-               : MHD_YES;
+    size_t kl = strlen(key), vl = value ? strlen(value) : 0;
+    size_t n = (q->len ? 1 : 0) + kl + (value ? 1 + vl : 0);
+    if (base_buf_reserve(q, n + 1)) return MHD_NO;
+    char *p = (char *)q->data + q->len;
+    if (q->len) *p++ = '&';
+    memcpy(p, key, kl);
+    p += kl;
+    if (value) {
+        *p++ = '=';
+        memcpy(p, value, vl);
+        p += vl;
+    }
+    *p = '\0';
+    q->len += n;
+    return MHD_YES;
 }
 
 /* A passed socket must be a listening TCP one: its family in ss. It is

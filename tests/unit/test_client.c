@@ -544,6 +544,67 @@ START_TEST(ep_free_cancels_all)
 END_TEST
 
 /* A request that cannot be built is freed without a callback. */
+/* --- a request from a parsed URI --- */
+
+typedef struct {
+    uint8_t opts[256]; /* the datagram past its header and token */
+    size_t len;
+} opts_rec_t;
+
+static void keep_opts(simnet_t *net, int node, const coap_addr_t *from, const uint8_t *buf,
+                      size_t len, void *arg)
+{
+    (void)net, (void)node, (void)from;
+    opts_rec_t *r = arg;
+    size_t skip = 4 + (buf[0] & 0x0F);
+    ck_assert_uint_le(len - skip, sizeof r->opts);
+    r->len = len - skip;
+    memcpy(r->opts, buf + skip, r->len);
+}
+
+static void send_all(simnet_t *n, coap_req_t *req, sim_rec_t *k)
+{
+    ck_assert_ptr_nonnull(req);
+    ck_assert_int_eq(coap_req_send(req, sim_on_resp, k), COAP_OK);
+    sim_run_idle(n);
+    coap_req_cancel(req); /* NSTART 1: the next request goes out at once */
+    ck_assert_int_eq(k->finals, 1);
+}
+
+/* coap_req_new_parsed sends the options coap_req_new sends for the same
+ * URI (§6.4): Uri-Host for a name, Uri-Port against the destination's
+ * port, decoded path and query, dot segments resolved. */
+START_TEST(parsed_uri_same_options)
+{
+    static const char *const uris[] = {"coap://192.0.2.9/",
+                                       "coap://192.0.2.9:5683/a/b?x=1&y",
+                                       "coap://Dev.Example:7000/%41/./c/../d",
+                                       "coap://h.example/s%20p?q=%26",
+                                       "coaps://h.example:5684/x",
+                                       "coap://[2001:db8::1]:1234/x"};
+    for (size_t i = 0; i < sizeof uris / sizeof *uris; i++) {
+        simnet_t n;
+        sim_init(&n);
+        int a = sim_add_ep(&n, NULL);
+        opts_rec_t once = {0}, parsed = {0};
+        int sink = sim_add_raw(&n, keep_opts, &once);
+        int err;
+        sim_rec_t k[2] = {{0}};
+        send_all(&n, coap_req_new(sim_ep(&n, a), COAP_GET, uris[i], sim_addr(&n, sink), &err),
+                 &k[0]);
+        n.nodes[sink].raw_arg = &parsed;
+        coap_parsed_uri_t u;
+        ck_assert_int_eq(coap_uri_parse(&u, uris[i]), COAP_OK);
+        send_all(&n, coap_req_new_parsed(sim_ep(&n, a), COAP_GET, &u, sim_addr(&n, sink), &err),
+                 &k[1]);
+        ck_assert_uint_eq(once.len, parsed.len);
+        ck_assert(i == 0 || once.len > 0); /* only "/" to the default port has none */
+        ck_assert_mem_eq(once.opts, parsed.opts, once.len);
+        sim_free(&n);
+    }
+}
+END_TEST
+
 START_TEST(send_failure_no_callback)
 {
     simnet_t n;
@@ -596,6 +657,7 @@ int main(void)
     tcase_add_test(tc, queued_request_times_out);
     tcase_add_test(tc, ep_free_cancels_all);
     tcase_add_test(tc, send_failure_no_callback);
+    tcase_add_test(tc, parsed_uri_same_options);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }

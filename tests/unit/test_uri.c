@@ -208,6 +208,26 @@ START_TEST(compose_from_destination)
 }
 END_TEST
 
+/* A Uri-Port the codec let through at 4 bytes is written whole (it was
+ * read past an 8-byte buffer), and the encoding of a path keeps runs of
+ * unreserved bytes as they are around an escaped one. */
+START_TEST(compose_wide_port_and_runs)
+{
+    coap_msg_t m;
+    coap_msg_init(&m, COAP_CON, COAP_GET, 1);
+    coap_msg_add_uint(&m, COAP_OPT_URI_PORT, 4294967295u);
+    coap_msg_add_str(&m, COAP_OPT_URI_PATH, "a b~c\x7f");
+    coap_msg_add_str(&m, COAP_OPT_URI_QUERY, "k=v/w?#");
+    char out[128];
+    ck_assert_int_gt(coap_uri_compose(&m, 0, "192.0.2.1", 5683, out, sizeof out), 0);
+    ck_assert_str_eq(out, "coap://192.0.2.1:4294967295/a%20b~c%7F?k=v/w?%23");
+    coap_msg_init(&m, COAP_CON, COAP_GET, 1);
+    coap_msg_add_uint(&m, COAP_OPT_URI_PORT, 1);
+    ck_assert_int_gt(coap_uri_compose(&m, 1, "192.0.2.1", 5684, out, sizeof out), 0);
+    ck_assert_str_eq(out, "coaps://192.0.2.1:1/");
+}
+END_TEST
+
 START_TEST(pct_decode)
 {
     char out[16];
@@ -253,6 +273,7 @@ int main(void)
     tcase_add_test(tc, tcp_schemes_when_asked);
     tcase_add_test(tc, compose_tcp_schemes);
     tcase_add_test(tc, compose_from_destination);
+    tcase_add_test(tc, compose_wide_port_and_runs);
     tcase_add_test(tc, pct_decode);
     tcase_add_test(tc, host_names);
     suite_add_tcase(s, tc);
