@@ -29,8 +29,13 @@ stats() {
     grep "dtls stats" "$TMP/sim.log" | tail -1 | tr ' ' '\n' | sed -n "s/^$1=//p"
 }
 
-# notifications FILE: the readings a coap-client printed to FILE
-notifications() { grep -Ec '^[0-9]+\.[0-9]$' "$1" || true; }
+# notifications FILE: the readings a coap-client printed to FILE (0 before
+# the client started in the background has opened it)
+notifications() {
+    local n
+    n=$(grep -Ec '^[0-9]+\.[0-9]$' "$1" 2>/dev/null)
+    echo "${n:-0}"
+}
 # until_notified FILE N: waits (by the clock, 20 s at most) until FILE has
 # N readings
 until_notified() {
