@@ -523,31 +523,60 @@ drain() {
     wrk -t 1 -c 4 -d 4s -s "$TMP/paths.lua" http://127.0.0.1:8001/ >"$TMP/wrk2.out" 2>&1 &
     local load=$!
     sleep 1
-    # a request in flight on instance 4 when it gets SIGTERM (600 ms)
-    curl -s -o "$TMP/inflight" -w '%{http_code} %{time_total}' "http://127.0.0.1:8001/devices/slowdev/slow?k=$q" >"$TMP/inflight.code" &
-    local inflight=$!
-    within 3 eval '[ "$(grep -c "GET /slow" "$TMP/slowdev.log")" -ge 1 ]' || { wait "$load" "$inflight"; return 1; }
-    # /readyz on a kept-alive connection: 200, SIGTERM, then at once 503
-    # shutting down (the gateway closes its listening socket and, soon
-    # after, its idle connections: HAProxy's next check is refused)
-    python3 - "${IP[4]}" "$PID_gw4" <<'PY' || { wait "$load" "$inflight"; return 1; }
-import http.client, os, signal, sys
+    # a request in flight on instance 4 when it gets SIGTERM (600 ms at
+    # the device, shutdown.grace_ms 1000), and /readyz on a kept-alive
+    # connection: 200, SIGTERM, then at once 503 shutting down (the gateway
+    # closes its listening socket and, soon after, its idle connections:
+    # HAProxy's next check is refused). The SIGTERM follows the device's
+    # log line of the request by one 10 ms poll of one process: a grep
+    # loop in bash and a Python started after it took longer than the
+    # 600 ms under load, and instance 4, with nothing left in flight, shut
+    # down at once and closed the kept-alive connection before the second
+    # /readyz. The same process then watches HAProxy's stats socket every
+    # 50 ms, by the clock from the SIGTERM, for 10 s at most (one
+    # interpreter per poll took longer than a poll; 50 polls were a count).
+    python3 - "${IP[4]}" "$PID_gw4" "$TMP/haproxy2.sock" "$TMP/slowdev.log" >"$TMP/drain.out" <<'PY' &
+import http.client, os, signal, socket, sys, time
 c = http.client.HTTPConnection(sys.argv[1], 8080, timeout=3)
 c.request("GET", "/readyz"); r = c.getresponse(); before = (r.status, r.read())
+print("GO", flush=True)  # the request in flight may leave now
+end = time.monotonic() + 5
+while b"GET /slow" not in open(sys.argv[4], "rb").read():
+    if time.monotonic() > end:
+        print("  the /slow request did not reach the device in 5 s")
+        sys.exit(1)
+    time.sleep(0.01)
 os.kill(int(sys.argv[2]), signal.SIGTERM)
+t0 = time.monotonic()
 c.request("GET", "/readyz"); r = c.getresponse(); after = (r.status, r.read())
 print("  /readyz on one connection: %d, SIGTERM, then %d %s" % (before[0], after[0], after[1].decode()))
+def gw4():
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sys.argv[3])
+    s.sendall(b"show stat\n")
+    lines = s.makefile("rb").read().decode().splitlines()
+    head = lines[0].lstrip("# ").split(",")
+    for l in lines[1:]:
+        f = dict(zip(head, l.split(",")))
+        if f.get("pxname") == "coapgw" and f.get("svname") == "gw4":
+            return f["status"].split()[0], f.get("check_status", "")
+state = ("?", "")
+while time.monotonic() < t0 + 10:
+    state = gw4()
+    if state[0] == "DOWN":
+        break
+    time.sleep(0.05)
+ms = int((time.monotonic() - t0) * 1000) if state[0] == "DOWN" else "never"
+print("STATE %s %s %s" % (ms, state[0], state[1]))
 sys.exit(0 if before[0] == 200 and after[0] == 503 and b"shutting down" in after[1] else 1)
 PY
-    local t0 t_out="" ms state
-    t0=$(date +%s%N)
-    for _ in $(seq 1 50); do
-        state=$(hastate_at "$TMP/haproxy2.sock" gw4)
-        [ "${state%% *}" = DOWN ] && { t_out=$(date +%s%N); break; }
-        sleep 0.05
-    done
-    ms=$(((${t_out:-0} - t0) / 1000000))
-    [ -n "$t_out" ] || ms=never
+    local term=$! inflight="" ms state
+    within 5 grep -q '^GO' "$TMP/drain.out" &&
+        { curl -s -o "$TMP/inflight" -w '%{http_code} %{time_total}' "http://127.0.0.1:8001/devices/slowdev/slow?k=$q" >"$TMP/inflight.code" &
+          inflight=$!; }
+    wait "$term" || { grep -v '^GO' "$TMP/drain.out"; wait "$load" $inflight; return 1; }
+    grep -v '^STATE \|^GO' "$TMP/drain.out"
+    read -r _ ms state < <(grep '^STATE ' "$TMP/drain.out")
     echo "  HAProxy took instance 4 out $ms ms after SIGTERM (check: ${state#* })"
     wait "$inflight"
     echo "  the request in flight on instance 4: $(cat "$TMP/inflight.code") s"

@@ -271,7 +271,8 @@ restarted() {
     kill -9 "$PID_gpsk"
     wait "$PID_gpsk" 2>/dev/null || true
     start gpsk "${ARGS_gpsk[@]}"
-    sleep 0.3
+    # listening, not a fixed 0.3 s (as in restart_neg)
+    wait_for "coap-server-gnutls on $GP" eval "ss -Huln 'sport = :$GP' | grep -q ." || return 1
     for i in 1 2 3; do
         if a_time "$G/devices/gpsk/time"; then break; fi
         fails=$((fails + 1))
@@ -286,15 +287,16 @@ check "the device restarts (SIGKILL): at most one failed request, a new handshak
 # whose retransmission brings a new handshake (the rebooted-peer rule).
 notifications() { grep -c '^event: notification' "$TMP/sse_re" || true; }
 reregister() {
-    timeout 25 curl -sN -H 'Accept: text/event-stream' "$G/devices/gpsk/time" >"$TMP/sse_re" &
-    local curl=$! n _
+    timeout 60 curl -sN -H 'Accept: text/event-stream' "$G/devices/gpsk/time" >"$TMP/sse_re" &
+    local curl=$! n deadline
     wait_for "a notification" eval '[ "$(notifications)" -ge 1 ]' || return 1
     kill -9 "$PID_gpsk"
     wait "$PID_gpsk" 2>/dev/null || true
     start gpsk "${ARGS_gpsk[@]}"
     n=$(notifications)
-    for _ in $(seq 1 200); do
-        [ "$(notifications)" -gt $((n + 1)) ] && break
+    # by the clock (the stream's curl lives longer), not a count of polls
+    deadline=$((SECONDS + 30))
+    while [ "$(notifications)" -le $((n + 1)) ] && [ "$SECONDS" -lt "$deadline" ]; do
         sleep 0.1
     done
     kill "$curl" 2>/dev/null

@@ -29,6 +29,29 @@ stats() {
     grep "dtls stats" "$TMP/sim.log" | tail -1 | tr ' ' '\n' | sed -n "s/^$1=//p"
 }
 
+# notifications FILE: the readings a coap-client printed to FILE (0 before
+# the client started in the background has opened it)
+notifications() {
+    local n
+    n=$(grep -Ec '^[0-9]+\.[0-9]$' "$1" 2>/dev/null)
+    echo "${n:-0}"
+}
+# until_notified FILE N: waits (by the clock, 20 s at most) until FILE has
+# N readings
+until_notified() {
+    local deadline=$((SECONDS + 20))
+    while [ "$(notifications "$1")" -lt "$2" ]; do
+        [ "$SECONDS" -lt "$deadline" ] || return 1
+        sleep 0.1
+    done
+}
+# end_client PID: stops an observing coap-client started here (SIGINT:
+# it ends as after -s)
+end_client() {
+    kill -INT "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
+}
+
 # exercise CLIENT CREDENTIALS...: GET, a 20 KB Block1 PUT echoed back, Observe
 exercise() {
     local c=$1
@@ -37,10 +60,15 @@ exercise() {
         grep -Eq '^[0-9]+\.[0-9]$' "$TMP/get" || { echo "GET: $(cat "$TMP/get")"; return 1; }
     "$c" -B 10 "$@" -m put -t 42 -b 512 -f "$TMP/up.bin" -o "$TMP/up.echo" "$U/echo" &&
         cmp -s "$TMP/up.bin" "$TMP/up.echo" || { echo "Block1 PUT not echoed"; return 1; }
-    "$c" -B 4 "$@" -w -s 2 "$U/sensors/temperature" >"$TMP/obs" 2>&1 || true
+    # observed until 4 readings came (not for a fixed 2 s: under load the
+    # handshake alone may take most of that)
+    "$c" -B 30 "$@" -w -s 30 "$U/sensors/temperature" >"$TMP/obs" 2>&1 &
+    local obs=$!
+    until_notified "$TMP/obs" 4
+    end_client "$obs"
     local n
-    n=$(grep -Ec '^[0-9]+\.[0-9]$' "$TMP/obs")
-    [ "$n" -ge 4 ] || { echo "observe: only $n notifications"; return 1; }
+    n=$(notifications "$TMP/obs")
+    [ "$n" -ge 4 ] || { echo "observe: only $n notifications:"; sed 's/^/  /' "$TMP/obs"; return 1; }
 }
 
 for c in coap-client-gnutls coap-client-openssl; do
@@ -117,16 +145,19 @@ check "a flood of 300 ClientHellos: 300 cookies, still no state" flood
 # Garbage and truncated records, and a record for no session: dropped and
 # counted while an observation over DTLS goes on.
 garbage() {
-    coap-client-gnutls -B 5 -k secret -u device-1 -w -s 3 "$U/sensors/temperature" >"$TMP/obs2" 2>&1 &
-    local obs=$!
-    sleep 1
+    coap-client-gnutls -B 30 -k secret -u device-1 -w -s 30 "$U/sensors/temperature" >"$TMP/obs2" 2>&1 &
+    local obs=$! n
+    # the session is up (a reading came), then the bad records, then
+    # three more readings: waited for, not a fixed 1 s and 3 s
+    until_notified "$TMP/obs2" 1 || { end_client "$obs"; echo "observe: no notification"; return 1; }
     $HELLO 127.0.0.1 "$PORT" garbage
     $HELLO 127.0.0.1 "$PORT" truncated
     $HELLO 127.0.0.1 "$PORT" stray
-    wait "$obs" || true
-    local n
-    n=$(grep -Ec '^[0-9]+\.[0-9]$' "$TMP/obs2")
-    [ "$n" -ge 7 ] || { echo "observe: only $n notifications"; return 1; }
+    n=$(notifications "$TMP/obs2")
+    until_notified "$TMP/obs2" $((n + 3))
+    end_client "$obs"
+    [ "$(notifications "$TMP/obs2")" -ge $((n + 3)) ] ||
+        { echo "observe: $n notifications before the records, $(notifications "$TMP/obs2") in all"; return 1; }
     [ "$(stats dropped_malformed)" -eq 2 ] && [ "$(stats dropped_no_session)" -ge 1 ]
 }
 check "garbage, truncated and stray records dropped and counted; the observation goes on" garbage

@@ -26,9 +26,11 @@ at_once() {
     local got
     got=$(python3 "$HERE/ack_timing.py" "$GW_COAP" "$O/slow-big" --size2)
     set -- $got
-    [ "$1" = ack ] && [ "$2" -lt 200 ] || { echo "got: $got"; return 1; }
+    # at once: before the 500 ms after which a request without Size2 gets
+    # it (the only other behaviour); a tighter figure measures the load
+    [ "$1" = ack ] && [ "$2" -lt 500 ] || { echo "got: $got"; return 1; }
 }
-check "Size2 in the request: the empty ACK at once for a 1 s origin (< 200 ms)" at_once
+check "Size2 in the request: the empty ACK at once for a 1 s origin (before 500 ms)" at_once
 
 deferred() {
     local got
