@@ -61,8 +61,13 @@ static ep_dedup_t *dd_add(coap_ep_t *ep, coap_peer_t *p, const coap_msg_t *m, ui
         if (!f->head) break;
         dd_free_head(ep, f);
     }
-    ep_dedup_t *d = calloc(1, sizeof *d);
+    /* malloc, not calloc: glibc 2.36's calloc neither takes from nor
+     * drains the thread cache, so with one entry made and one forgotten per
+     * request every free would go the long way (docs/performance.md,
+     * "Issue #19, third round") */
+    ep_dedup_t *d = malloc(sizeof *d);
     if (!d) return NULL;
+    *d = (ep_dedup_t){0};
     if (base_htab_insert(&ep->dedup, &d->hn, dd_key(p, m->mid))) {
         free(d);
         return NULL;

@@ -102,8 +102,9 @@ static int split_uri(const coap_msg_t *m, char *path, size_t cap, coap_uri_part_
 
 static srv_req_t *pending_add(coap_server_t *srv, coap_ep_req_t *er, const coap_msg_t *m)
 {
-    srv_req_t *sr = calloc(1, sizeof *sr);
+    srv_req_t *sr = malloc(sizeof *sr); /* not calloc: as in ep_dedup.c's dd_add */
     if (!sr) return NULL;
+    *sr = (srv_req_t){0};
     sr->id = coap_ep_req_id(er);
     sr->request_size = coap_msg_size(m);
     sr->epreq = er;
