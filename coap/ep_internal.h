@@ -117,6 +117,7 @@ struct coap_ep {
     coap_transport_t *tr;
     coap_ep_params_t p;
     coap_ep_hooks_t hooks;
+    uint64_t pass_now; /* the clock, read once for a pass's datagrams; 0 outside one */
     coap_ep_stats_t stats;
     base_heap_t timers;
     base_htab_t peers;
