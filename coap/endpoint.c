@@ -60,6 +60,7 @@ uint32_t coap_ep_random_(coap_ep_t *ep)
 
 uint64_t coap_ep_now(const coap_ep_t *ep)
 {
+    if (ep->pass_now) return ep->pass_now;
     return ep->hooks.now ? ep->hooks.now(ep->hooks.ctx) : base_clock_monotonic(NULL);
 }
 
@@ -153,9 +154,17 @@ static void run_timers(coap_ep_t *ep)
 
 void coap_ep_process(coap_ep_t *ep)
 {
-    ep->tr->ops->process(ep->tr, coap_ep_now(ep));
-    run_timers(ep);
+    /* One clock read for the whole batch of datagrams (the transport reads
+     * up to a recvmmsg's worth): a request read it four times (dedup
+     * expiry and entry, deferred ACK, peer LRU), 1.75 % of the server's CPU
+     * in perf. Timers and lifetimes count in ms and seconds; a pass is bounded
+     * (transport_udp.c's READ_BUDGET, 256 datagrams). */
     uint64_t now = coap_ep_now(ep);
+    ep->pass_now = now;
+    ep->tr->ops->process(ep->tr, now);
+    ep->pass_now = 0;
+    run_timers(ep);
+    now = coap_ep_now(ep);
     coap_ep_dedup_expire_(ep, now);
     coap_ep_peers_gc_(ep, now);
 }

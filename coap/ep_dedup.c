@@ -7,6 +7,7 @@
 #include "ep_internal.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 static uint64_t dd_key(const coap_peer_t *p, uint16_t mid)
 {
@@ -30,7 +31,7 @@ static void dd_free_head(coap_ep_t *ep, dedup_fifo_t *f)
     if (!d->retired) base_htab_remove(&ep->dedup, &d->hn);
     if (d->pending) d->pending->dd = NULL;
     coap_ep_peer_unref_(ep, d->peer);
-    free(d->reply);
+    if (d->reply != d->reply_small) free(d->reply);
     free(d);
     ep->ndedup--;
 }
@@ -48,9 +49,19 @@ void coap_ep_dedup_free_(coap_ep_t *ep)
     while (ep->fifo_non.head) dd_free_head(ep, &ep->fifo_non);
 }
 
+/* Eight bytes a step (every CON and NON is hashed whole); the length in the
+ * seed tells a datagram from one with zeros added. */
 uint64_t coap_ep_dedup_digest_(const uint8_t *buf, size_t len)
 {
-    return base_hash_bytes(0xcbf29ce484222325ull, buf, len);
+    uint64_t h = 0xcbf29ce484222325ull ^ len, w;
+    size_t i = 0;
+    for (; len - i >= sizeof w; i += sizeof w) {
+        memcpy(&w, buf + i, sizeof w);
+        h = base_hash_mix(h, w);
+    }
+    w = 0;
+    memcpy(&w, buf + i, len - i);
+    return base_hash_mix(h, w);
 }
 
 static ep_dedup_t *dd_add(coap_ep_t *ep, coap_peer_t *p, const coap_msg_t *m, uint64_t digest)
@@ -61,8 +72,13 @@ static ep_dedup_t *dd_add(coap_ep_t *ep, coap_peer_t *p, const coap_msg_t *m, ui
         if (!f->head) break;
         dd_free_head(ep, f);
     }
-    ep_dedup_t *d = calloc(1, sizeof *d);
+    /* malloc, not calloc: glibc 2.36's calloc neither takes from nor
+     * drains the thread cache, so with one entry made and one forgotten per
+     * request every free would go the long way (docs/performance.md,
+     * "Issue #19, third round") */
+    ep_dedup_t *d = malloc(sizeof *d);
     if (!d) return NULL;
+    *d = (ep_dedup_t){0};
     if (base_htab_insert(&ep->dedup, &d->hn, dd_key(p, m->mid))) {
         free(d);
         return NULL;
@@ -106,6 +122,17 @@ ep_dedup_t *coap_ep_dedup_check_(coap_ep_t *ep, coap_peer_t *peer, const coap_ms
     }
     *dup = dd != NULL;
     return dd ? dd : dd_add(ep, peer, m, digest);
+}
+
+int coap_ep_dedup_keep_(ep_dedup_t *d, const uint8_t *reply, size_t len)
+{
+    uint8_t *to = len <= sizeof d->reply_small ? d->reply_small : malloc(len);
+    if (!to) return COAP_ERR_NOMEM;
+    memcpy(to, reply, len);
+    if (d->reply != d->reply_small) free(d->reply);
+    d->reply = to;
+    d->reply_len = len;
+    return COAP_OK;
 }
 
 /* A duplicate: the same answer again, or the empty ACK if the request is

@@ -61,6 +61,8 @@ struct coap_ep_tx {
     uint8_t bytes[];
 };
 
+#define DEDUP_REPLY_INLINE 32 /* bytes of a remembered answer kept in its entry */
+
 /* A remembered incoming message ID (§4.5) and what we answered to it. */
 typedef struct ep_dedup {
     base_hnode_t hn; /* key: peer, mid */
@@ -68,8 +70,10 @@ typedef struct ep_dedup {
     coap_peer_t *peer;
     struct coap_ep_req *pending; /* request not answered yet */
     uint64_t expires;
-    uint8_t *reply;
+    uint8_t *reply; /* reply_small, or a heap copy of a larger one */
     size_t reply_len;
+    /* most answers fit: no allocation per request for them */
+    uint8_t reply_small[DEDUP_REPLY_INLINE];
     uint16_t mid;
     uint8_t is_con;
     uint8_t retired; /* out of the table, waiting in its FIFO to be freed */
@@ -117,6 +121,7 @@ struct coap_ep {
     coap_transport_t *tr;
     coap_ep_params_t p;
     coap_ep_hooks_t hooks;
+    uint64_t pass_now; /* the clock, read once for a pass's datagrams; 0 outside one */
     coap_ep_stats_t stats;
     base_heap_t timers;
     base_htab_t peers;
@@ -203,6 +208,8 @@ ep_dedup_t *coap_ep_dedup_check_(coap_ep_t *ep, coap_peer_t *peer, const coap_ms
 /* What the deduplication compares beyond the message ID: the datagram. */
 uint64_t coap_ep_dedup_digest_(const uint8_t *buf, size_t len);
 void coap_ep_dedup_replay_(coap_ep_t *ep, ep_dedup_t *d);
+/* Remembers a copy of the answer to d's message (replacing any). */
+int coap_ep_dedup_keep_(ep_dedup_t *d, const uint8_t *reply, size_t len);
 void coap_ep_dedup_expire_(coap_ep_t *ep, uint64_t now);
 void coap_ep_dedup_free_(coap_ep_t *ep);
 

@@ -38,8 +38,9 @@ static void deferred_ack(coap_ep_t *ep, ep_timer_t *t)
 
 static coap_ep_req_t *req_new(coap_ep_t *ep, coap_peer_t *p, ep_dedup_t *dd, const coap_msg_t *m)
 {
-    coap_ep_req_t *r = calloc(1, sizeof *r);
+    coap_ep_req_t *r = malloc(sizeof *r); /* not calloc: as in ep_dedup.c's dd_add */
     if (!r) return NULL;
+    *r = (coap_ep_req_t){0};
     r->id = ++ep->next_req_id;
     r->peer = p;
     r->dd = dd;
@@ -133,23 +134,23 @@ static int respond_piggybacked(coap_ep_t *ep, coap_ep_req_t *r, coap_msg_t *resp
 {
     resp->type = COAP_ACK;
     resp->mid = r->mid;
-    size_t len = coap_msg_size(resp);
-    uint8_t *b = malloc(len);
-    if (!b) return COAP_ERR_NOMEM;
-    int n = coap_msg_serialize(resp, b, len);
-    if (n < 0) {
-        free(b);
-        return n;
+    /* built on the stack when it fits (no allocation, no second walk of
+     * the options to size it); the entry keeps its own copy */
+    uint8_t stackbuf[1280], *b = stackbuf;
+    int n = coap_msg_serialize(resp, b, sizeof stackbuf);
+    if (n == COAP_ERR_NOSPACE) {
+        size_t len = coap_msg_size(resp);
+        if (!(b = malloc(len))) return COAP_ERR_NOMEM;
+        n = coap_msg_serialize(resp, b, len);
     }
-    coap_ep_raw_send_(ep, r->peer, b, (size_t)n);
-    if (r->dd) {
-        free(r->dd->reply);
-        r->dd->reply = b;
-        r->dd->reply_len = (size_t)n;
-    } else {
-        free(b);
+    if (n >= 0) {
+        coap_ep_raw_send_(ep, r->peer, b, (size_t)n);
+        /* without memory for the copy, a duplicate gets no answer and
+         * its retransmission tries again (as when the ACK is lost) */
+        if (r->dd) (void)coap_ep_dedup_keep_(r->dd, b, (size_t)n);
     }
-    return COAP_OK;
+    if (b != stackbuf) free(b);
+    return n < 0 ? n : COAP_OK;
 }
 
 /* req is freed whatever happens (the header promises it). When the

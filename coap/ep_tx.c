@@ -79,10 +79,7 @@ void coap_ep_send_empty_(coap_ep_t *ep, const coap_peer_t *to, coap_type_t type,
     coap_ep_raw_send_(ep, to, b, 4);
     /* remembered for duplicates; without memory, a duplicate is answered
      * by the request's state instead (ep_dedup.c) */
-    if (dd && !dd->reply && (dd->reply = malloc(4))) {
-        memcpy(dd->reply, b, 4);
-        dd->reply_len = 4;
-    }
+    if (dd && !dd->reply) (void)coap_ep_dedup_keep_(dd, b, 4);
 }
 
 void coap_ep_reject_(coap_ep_t *ep, const coap_peer_t *from, const coap_msg_t *m, ep_dedup_t *dd)

@@ -253,15 +253,28 @@ END_TEST
 
 /* --- duplicate detection (§4.5) --- */
 
+/* An answer longer than the 32 bytes a dedup entry holds itself
+ * (DEDUP_REPLY_INLINE): remembered in a copy of its own. */
+static void respond_long(sim_srv_t *s, coap_ep_req_t *req, const coap_msg_t *m)
+{
+    (void)m;
+    static const char body[200] = "a body longer than the inline answer";
+    coap_msg_t r;
+    sim_resp(&r, COAP_CONTENT, body, sizeof body);
+    ck_assert_int_eq(coap_ep_respond(s->ep, req, &r, NULL, NULL), COAP_OK);
+}
+
 /* The server's piggybacked ACK is lost; the client retransmits; the server
- * sends the same ACK again without running its handler twice. */
+ * sends the same ACK again without running its handler twice: a short
+ * answer (kept in the dedup entry) and a long one (kept on the heap). */
 START_TEST(lost_ack)
 {
+    sim_srv_fn respond[] = {respond_hello, respond_long};
     simnet_t n;
     sim_init(&n);
     int a = sim_add_ep(&n, NULL);
     sim_srv_t srv;
-    sim_srv_init(&srv, &n, NULL, respond_hello, NULL);
+    sim_srv_init(&srv, &n, NULL, respond[_i], NULL);
     sim_rule(&n, srv.node, a, COAP_ACK, SIM_ANY, SIM_DROP, 0, 1);
     sim_sent_t s = {0};
     send_get(&n, a, srv.node, COAP_CON, &s);
@@ -273,6 +286,7 @@ START_TEST(lost_ack)
     const sim_dgram_t *d2 = sim_nth(&n, 1, srv.node, a, COAP_ACK, SIM_ANY);
     ck_assert(d1->dropped && !d2->dropped);
     ck_assert_uint_eq(d1->len, d2->len);
+    ck_assert(_i ? d1->len > 32 : d1->len <= 32);
     ck_assert_mem_eq(d1->bytes, d2->bytes, d1->len);
     ck_assert_uint_eq(coap_ep_stats(srv.ep)->duplicates, 1);
     ck_assert_int_eq(s.calls, 1);
@@ -490,7 +504,7 @@ int main(void)
     tcase_add_test(tc, unexpected_ack_rst_ignored);
     suite_add_tcase(s, tc);
     tc = tcase_create("dedup");
-    tcase_add_test(tc, lost_ack);
+    tcase_add_loop_test(tc, lost_ack, 0, 2);
     tcase_add_test(tc, dedup_con_lifetime);
     tcase_add_test(tc, dedup_non_lifetime);
     tcase_add_test(tc, dedup_pending_gets_empty_ack);
