@@ -1,6 +1,6 @@
 /*
  * tcp_io.c - CoAP over TCP (RFC 8323): a connection's bytes. The bounded
- * write queue and its flushing, reading with frame reassembly (§3.3) and
+ * write queue and its flushing, reading with frame reassembly (§3.2) and
  * our Max-Message-Size (§5.3.1), and the filter's (TLS) handshake (§9).
  * The connections themselves, and their timers, are in transport_tcp.c.
  */
@@ -14,6 +14,8 @@
 
 #define READ_BUDGET (1 << 16) /* bytes read from one connection per process() */
 
+/* EPOLLIN always; EPOLLOUT while bytes wait for the socket (or the
+ * filter's handshake wants to write). */
 static void watch(tcp_t *t, tcp_conn_t *c, int want_out)
 {
     struct epoll_event ev = {.events = EPOLLIN | (want_out ? EPOLLOUT : 0u), .data.ptr = c};
