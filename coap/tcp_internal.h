@@ -1,7 +1,8 @@
 /*
  * tcp_internal.h - the TCP transport's connections (RFC 8323), shared by
- * transport_tcp.c (sockets, epoll, buffers, timers) and tcp_signal.c
- * (CSM, Ping, Pong, Release, Abort: §5). Not installed.
+ * transport_tcp.c (the connection table, connect, accept, timers),
+ * tcp_io.c (write queues, reading and framing, the TLS handshake) and
+ * tcp_signal.c (CSM, Ping, Pong, Release, Abort: §5). Not installed.
  */
 #ifndef COAP_TCP_INTERNAL_H
 #define COAP_TCP_INTERNAL_H
@@ -65,11 +66,25 @@ static inline size_t coap_tcp_head_len_(const uint8_t *b)
  * new one when connect_out (NULL with *err set when neither). */
 tcp_conn_t *coap_tcp_find_(tcp_t *t, const coap_addr_t *peer);
 tcp_conn_t *coap_tcp_conn_for_(tcp_t *t, const coap_addr_t *peer, int *err);
-/* transport_tcp.c: queues bytes on c (COAP_OK, or COAP_ERR_ABORTED when
- * max_queued is passed: c is then dead) and kills a connection (its
- * exchanges end with err at the next reap). */
-int coap_tcp_queue_(tcp_t *t, tcp_conn_t *c, const uint8_t *buf, size_t len);
+/* transport_tcp.c: kills a connection (its exchanges end with err at the
+ * next reap). */
 void coap_tcp_kill_(tcp_t *t, tcp_conn_t *c, int err);
+
+/* tcp_io.c */
+/* Queues bytes on c (COAP_OK, or COAP_ERR_ABORTED when max_queued is
+ * passed: c is then dead); they leave at once unless process() batches. */
+int coap_tcp_queue_(tcp_t *t, tcp_conn_t *c, const uint8_t *buf, size_t len);
+/* Writes what the socket takes now: COAP_OK, or the error that ends c. */
+int coap_tcp_write_out_(tcp_t *t, tcp_conn_t *c);
+/* coap_tcp_write_out_(), nothing before the filter's handshake is done;
+ * an error kills c, a rest left watches for EPOLLOUT. */
+void coap_tcp_flush_(tcp_t *t, tcp_conn_t *c);
+/* Reads c (a budget per call), handing up every whole frame. */
+void coap_tcp_read_(tcp_t *t, tcp_conn_t *c);
+/* Drives the filter's handshake (RFC 8323 §9: TLS before the CSM). */
+void coap_tcp_handshake_(tcp_t *t, tcp_conn_t *c);
+/* Decrypted bytes the filter holds that the socket will not report. */
+int coap_tcp_filter_pending_(const tcp_t *t, const tcp_conn_t *c);
 
 /* tcp_signal.c */
 /* Queues our CSM (§5.3), the first message on every connection. */

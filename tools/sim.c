@@ -11,6 +11,7 @@
 #include "coap_server.h"
 #include "coap_uri.h"
 #include "sim_count.h"
+#include "sim_dtls.h"
 #include "sim_group.h"
 #include "sim_rd.h"
 #include "sim_tcp.h"
@@ -452,35 +453,6 @@ static size_t link_format(char *out, size_t cap)
     return n < cap ? n : cap - 1;
 }
 
-static void on_dtls_event(void *arg, const dtls_event_t *ev)
-{
-    static const char *const kinds[] = {"?",       "established",  "handshake failed",
-                                        "closed",  "cookie",       "dropped",
-                                        "refused", "renegotiation"};
-    char peer[COAP_ADDR_STRLEN];
-    (void)arg;
-    fprintf(stderr, "coapgw-sim: dtls: %s %s: %s%s%s\n", kinds[ev->kind],
-            coap_addr_str(ev->peer, peer, sizeof peer), ev->reason, ev->id ? ", identity " : "",
-            ev->id ? ev->id->name : "");
-}
-
-static void print_dtls_stats(const listener_t *l)
-{
-    dtls_stats_t st;
-    if (dtls_transport_stats(l->dtls, &st)) return;
-    fprintf(stderr,
-            "coapgw-sim: dtls stats: handshakes_ok=%llu handshakes_resumed=%llu "
-            "handshakes_failed=%llu cookies_sent=%llu refused_full=%llu refused_rate=%llu "
-            "dropped_malformed=%llu dropped_no_session=%llu dropped_bad_record=%llu "
-            "closed_idle=%llu closed_by_peer=%llu sessions=%u handshakes=%u\n",
-            (unsigned long long)st.handshakes_ok, (unsigned long long)st.handshakes_resumed,
-            (unsigned long long)st.handshakes_failed, (unsigned long long)st.cookies_sent,
-            (unsigned long long)st.refused_full, (unsigned long long)st.refused_rate,
-            (unsigned long long)st.dropped_malformed, (unsigned long long)st.dropped_no_session,
-            (unsigned long long)st.dropped_bad_record, (unsigned long long)st.closed_idle,
-            (unsigned long long)st.closed_by_peer, st.sessions, st.handshakes);
-}
-
 /* A listener on UDP, or on DTLS with the credentials of the options (which
  * also serve a coaps:// registration: the client role of the same socket),
  * or on TLS (tls_stream) with them. */
@@ -510,12 +482,7 @@ static int open_listener(sim_t *s, const char *where, const tls_args_t *tls, int
         udp = coap_transport_udp_new(&addr, &err);
         if (udp) ep = coap_ep_new_on(udp, NULL, &err);
     } else {
-        char why[256];
-        dtls_creds_t *c = tls_args_creds(tls, NULL, why, sizeof why);
-        if (!c) return fprintf(stderr, "coapgw-sim: %s\n", why), 2;
-        dtls_config_t cfg = {.bind = &addr, .server = c, .client = c, .event = on_dtls_event};
-        tr = dtls_transport_new(&cfg, &err);
-        dtls_creds_unref(c);
+        if (sim_dtls_transport(&addr, tls, &tr, &err)) return 2;
         if (tr) ep = coap_ep_new_on(tr, NULL, &err);
     }
     if (!ep) {
@@ -540,7 +507,7 @@ static void run(sim_t *s)
 {
     while (!stop) {
         base_loop_run_once(s->loop, 200);
-        if (dump_stats && s->nl > 1 && s->l[1].dtls) print_dtls_stats(&s->l[1]);
+        if (dump_stats && s->nl > 1 && s->l[1].dtls) sim_dtls_print_stats(s->l[1].dtls);
         dump_stats = 0;
     }
 }

@@ -71,11 +71,14 @@ assets() {
     curl -s -o "$TMP/chart" -D "$TMP/headers" "$G/chart.js" || return 1
     [ "$(hdr Content-Type)" = "text/javascript; charset=utf-8" ] || return 1
     cmp -s "$TMP/chart" "$ROOT/web/chart.js" || return 1
+    curl -s -o "$TMP/resource" -D "$TMP/headers" "$G/resource.js" || return 1
+    [ "$(hdr Content-Type)" = "text/javascript; charset=utf-8" ] || return 1
+    cmp -s "$TMP/resource" "$ROOT/web/resource.js" || return 1
     curl -s -o "$TMP/css" -D "$TMP/headers" "$G/style.css" || return 1
     [ "$(hdr Content-Type)" = "text/css; charset=utf-8" ] || return 1
     cmp -s "$TMP/css" "$ROOT/web/style.css"
 }
-check "/app.js, /chart.js and /style.css: their types, the files of web/" assets
+check "/app.js, /chart.js, /resource.js and /style.css: their types, the files of web/" assets
 
 revalidate() {
     curl -s -o /dev/null -D "$TMP/headers" "$G/app.js" || return 1
@@ -99,6 +102,7 @@ check "/help keeps the plain-text list of URLs; unknown files are 404" help_text
 page_is_public() {
     [ "$(curl -s -o /dev/null -w '%{http_code}' "$G/app.js")" = 200 ] || return 1
     [ "$(curl -s -o /dev/null -w '%{http_code}' "$G/chart.js")" = 200 ] || return 1
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "$G/resource.js")" = 200 ] || return 1
     [ "$(curl -s -o /dev/null -w '%{http_code}' "$G/help")" = 200 ] || return 1 # the footer's link
     [ "$(curl -s -o /dev/null -w '%{http_code}' "$G/api/devices")" = 401 ]
 }

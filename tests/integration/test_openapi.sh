@@ -110,7 +110,7 @@ T=/devices/demo/sensors/temperature
 STREAM=(--max-time 2 -H 'Accept: text/event-stream')
 
 # --- public: the page, /help, probes, metrics, the description itself ---
-for p in / /index.html /app.js /chart.js /style.css /favicon.svg /help /healthz /readyz /metrics; do
+for p in / /index.html /app.js /chart.js /resource.js /style.css /favicon.svg /help /healthz /readyz /metrics; do
     ask "public" GET "$p"
 done
 ask "page revalidated" GET / -H "If-None-Match: $(curl -s -o /dev/null -w '%header{etag}' "$G/")"
