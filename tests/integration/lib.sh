@@ -46,6 +46,21 @@ STATE_DEFAULT=$TMP/state.db
 export COAPGW_STATE_PATH=${COAPGW_STATE_PATH-$STATE_DEFAULT}
 
 # start NAME CMD...: runs CMD in the background, logs to $TMP/NAME.log
+# reload [NAME]: SIGHUP to gateway NAME (started by start, default gw), then
+# wait (5 s) until its log has one more reload line of either kind than
+# before the last reload of it.
+reload() {
+    local name=${1:-gw} _
+    local pid_var="PID_$name" count_var="RELOADS_$name"
+    printf -v "$count_var" '%d' $((${!count_var:-0} + 1))
+    kill -HUP "${!pid_var}"
+    for _ in $(seq 1 50); do
+        [ "$(grep -c 'configuration reloaded\|reload refused' "$TMP/$name.log")" -ge "${!count_var}" ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
 start() {
     local name=$1 state=$COAPGW_STATE_PATH
     shift

@@ -139,17 +139,6 @@ check "a redirect to an origin not allowed, memo warm, twice: 4.03, never fetche
 
 # --- 2b/3. a reload (SIGHUP) that removes the origin ---
 
-reloads=0
-reload() {
-    reloads=$((reloads + 1))
-    kill -HUP "$PID_gw"
-    local _
-    for _ in $(seq 1 50); do
-        [ "$(grep -c 'configuration reloaded\|reload refused' "$TMP/gw.log")" -ge "$reloads" ] && return 0
-        sleep 0.1
-    done
-    return 1
-}
 
 # With its parse in the memo, a fresh answer in the cache and a kept-alive
 # connection to it, an origin removed by a reload is refused at the very

@@ -55,18 +55,6 @@ proxy_put() {
 led() { "$BUILD/coapgw-client" -T 2 "$LED"; }
 # no payload in the 4.03 (libcoap prints one as " :: '...'")
 bare_403() { grep 'c:4.03' "$TMP/coap.out" | grep -vq '::'; }
-# reload: SIGHUP, then wait for the Nth reload line of either kind
-reloads=0
-reload() {
-    reloads=$((reloads + 1))
-    kill -HUP "$PID_gw"
-    local _
-    for _ in $(seq 1 50); do
-        [ "$(grep -c 'configuration reloaded\|reload refused' "$TMP/gw.log")" -ge "$reloads" ] && return 0
-        sleep 0.1
-    done
-    return 1
-}
 
 outsider_refused() {
     [ "$(led)" = off ] || return 1
