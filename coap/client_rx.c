@@ -236,7 +236,7 @@ void coap_req_on_response_(coap_req_t *req, const coap_msg_t *m)
         /* The answer to a re-registration starts the numbering again: a
          * device that restarted counts from anew (RFC 7641 §3.4 would
          * otherwise call its notifications stale for 128 s). Not when a
-         * notification came while it waited (REREG_HEARD): the running
+         * fresh notification came while it waited (REREG_HEARD): the running
          * observation is the device's, and this answer may be its copy of
          * an earlier one, sent again for our retransmitted CON (RFC 7252
          * §4.5), older than what we delivered since. */
@@ -304,13 +304,18 @@ void coap_client_deliver_(void *exchange, const coap_msg_t *m)
         COAP_CODE_CLASS(m->code) == 2 && !coap_msg_get_uint(m, COAP_OPT_OBSERVE, &seq);
     if (req->dereg && notification) return;
     /* RFC 7641 §3.3.1, §3.4: a notification that comes while our
-     * re-registration waits for its ACK is the running observation's (or
-     * one delayed on the way): judged against the ones before, and the
-     * re-registration goes on; only its own answer may restart the
-     * numbering. */
+     * re-registration waits for its ACK is judged against the ones before,
+     * and the re-registration goes on; only its own answer may restart the
+     * numbering. A fresh one shows the running observation is alive
+     * (REREG_HEARD: the answer will not restart it). A stale one does not:
+     * it may be a restarted device's first notification overtaking the
+     * answer on the way, and keeping the old numbering then would call
+     * everything the device sends stale for up to 128 s. */
     if (req->rereg && req->state == REQ_WAIT_ACK && notification &&
         !coap_msg_find_opt(m, COAP_OPT_BLOCK2)) {
-        req->rereg = REREG_HEARD;
+        if (!req->have_seq ||
+            coap_observe_is_fresh(req->last_seq, req->last_t, seq, coap_ep_now(req->ep)))
+            req->rereg = REREG_HEARD;
         coap_notif_stop_(req); /* a newer state than a notification in blocks */
         coap_req_notify_(req, m, seq);
         return;

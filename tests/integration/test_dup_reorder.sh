@@ -77,23 +77,33 @@ check "the event stream never goes backwards; reordered notifications dropped an
 
 # The device restarts: a new process on the same port.
 stop sim
+STOPPED=$(wc -l <"$TMP/ticks.log")
 mv "$TMP/sim.log" "$TMP/sim-old.log"
 start sim "$BUILD/coapgw-sim" --listen "127.0.0.1:$SIM_PORT" --period-ms 200
 wait_for "coapgw-sim again" "$BUILD/coapgw-client" -T 1 "coap://127.0.0.1:$SIM_PORT/counter"
 # silence_then_more: the gap (ms, by the gateway's received_at) between the
 # old device's last notification and the next one (the new device's: the
 # old one was stopped), once two or more followed it; nothing before then.
-# The gateway's own timestamps, so a loaded machine delaying this script's
-# polls does not stretch it (a new value below the old last one, used
-# before, holds only until the new device has counted past it).
+# The events are those after line STOPPED of the stream (the old device
+# stopped there) and the last one before it, which may be the old device's
+# last. The gateway's own timestamps, so a loaded machine delaying this
+# script's polls does not stretch it (a new value below the old last one,
+# used before, holds only until the new device has counted past it).
 silence_then_more() {
-    tail -n +"$((BEFORE + 1))" "$TMP/ticks.log" | python3 -c '
+    python3 -c '
 import datetime, json, sys
-events = [json.loads(l[5:]) for l in sys.stdin if l.startswith("data:")]
-at = [datetime.datetime.strptime(e["received_at"], "%Y-%m-%dT%H:%M:%S.%fZ") for e in events if "received_at" in e]
+stopped = int(sys.argv[1])
+events = []
+for n, l in enumerate(open(sys.argv[2]), 1):
+    if l.startswith("data:") and l.endswith("\n"):
+        e = json.loads(l[5:])
+        if "received_at" in e:
+            events.append((n, datetime.datetime.strptime(e["received_at"], "%Y-%m-%dT%H:%M:%S.%fZ")))
+before = [t for n, t in events if n <= stopped][-1:]
+at = before + [t for n, t in events if n > stopped]
 gaps = [((b - a).total_seconds() * 1000, len(at) - i - 1) for i, (a, b) in enumerate(zip(at, at[1:]))]
 gap = max(gaps, default=(0, 0))
-if gap[0] >= 5000 and gap[1] >= 2: print(int(gap[0]))'
+if gap[0] >= 5000 and gap[1] >= 2: print(int(gap[0]))' "$STOPPED" "$TMP/ticks.log"
 }
 back_after=""
 deadline=$((SECONDS + 40))
