@@ -27,6 +27,10 @@ int base_buf_printf(base_buf_t *b, const char *fmt, ...) __attribute__((format(p
  * advances *off; once all is read, empties it (and *off is 0). Returns
  * the count, 0 when there was nothing to read. */
 size_t base_buf_take(base_buf_t *b, size_t *off, void *out, size_t max);
+/* v in decimal at p, as "%u" writes it (at most 10 bytes, no NUL), without
+ * snprintf's format parsing: for keys and URIs built on every request.
+ * Returns the length. */
+size_t base_fmt_u32(char *p, uint32_t v);
 /* Empties it, keeping the memory for reuse. */
 void base_buf_reset(base_buf_t *b);
 /* Frees the memory; the buffer is empty and reusable afterwards. */

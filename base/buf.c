@@ -68,3 +68,13 @@ void base_buf_free(base_buf_t *b)
     b->data = NULL;
     b->len = b->cap = 0;
 }
+
+size_t base_fmt_u32(char *p, uint32_t v)
+{
+    char d[10];
+    size_t n = 0, k = 0;
+    do d[n++] = (char)('0' + v % 10);
+    while ((v /= 10));
+    while (n) p[k++] = d[--n];
+    return k;
+}

@@ -4,6 +4,7 @@
  * requests kept for the Block2 requests that follow.
  */
 #include "server_internal.h"
+#include "base_buf.h"
 #include "base_htab.h"
 
 #include <stdlib.h>
@@ -110,20 +111,6 @@ int coap_srv_respond_stored_(coap_server_t *srv, srv_req_t *sr)
 
 /* --- Block1 uploads (RFC 7959 §2.5) --- */
 
-/* v in decimal at p, as "%u" writes it, without snprintf's format
- * parsing (every proxied request builds a key). Returns its length. */
-static size_t put_decimal(char *p, unsigned v)
-{
-    char tmp[10];
-    size_t n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    for (size_t i = 0; i < n; i++) p[i] = tmp[n - 1 - i];
-    return n;
-}
-
 /* Blocks of one body are tied together by peer, URI and Request-Tag
  * (RFC 9175 §3), not by token: libcoap changes the token on every block.
  * Values are opaque (a Request-Tag may hold any byte, 0 too): they go into
@@ -135,7 +122,7 @@ char *coap_srv_request_key_(const coap_msg_t *m, int with_tag)
     for (unsigned i = 0; i < m->opt_count; i++) cap += 8 + 2 * (size_t)m->opts[i].len;
     char *key = malloc(cap);
     if (!key) return NULL;
-    size_t n = put_decimal(key, m->code);
+    size_t n = base_fmt_u32(key, m->code);
     key[n++] = '|';
     for (unsigned i = 0; i < m->opt_count; i++) {
         const coap_msg_opt_t *o = &m->opts[i];
@@ -143,7 +130,7 @@ char *coap_srv_request_key_(const coap_msg_t *m, int with_tag)
                   o->num == COAP_OPT_URI_HOST || o->num == COAP_OPT_URI_PORT ||
                   o->num == COAP_OPT_PROXY_URI || o->num == COAP_OPT_PROXY_SCHEME;
         if (!uri && (o->num != COAP_OPT_REQUEST_TAG || !with_tag)) continue;
-        n += put_decimal(key + n, o->num);
+        n += base_fmt_u32(key + n, o->num);
         key[n++] = ':';
         const uint8_t *v = coap_msg_opt_value(o);
         for (size_t j = 0; j < o->len; j++) {

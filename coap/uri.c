@@ -2,6 +2,7 @@
  * uri.c - RFC 7252 §6.4 (URI -> options) and §6.5 (options -> URI).
  */
 #include "coap_uri.h"
+#include "base_buf.h"
 
 #include <ctype.h>
 #include <stddef.h>
@@ -279,18 +280,6 @@ static void put_encoded(sbuf_t *b, const uint8_t *s, size_t n, const char *keep)
     }
 }
 
-/* ":PORT" into p (12 bytes), without snprintf (every request). */
-static size_t port_str(char *p, uint32_t port)
-{
-    char d[10];
-    size_t n = 0, k = 0;
-    do d[n++] = (char)('0' + port % 10);
-    while ((port /= 10));
-    p[k++] = ':';
-    while (n) p[k++] = d[--n];
-    return k;
-}
-
 #define SUB_DELIMS "!$&'()*+,;="
 
 int coap_uri_compose(const coap_msg_t *m, int scheme, const char *dest_host, uint16_t dest_port,
@@ -313,8 +302,8 @@ int coap_uri_compose(const coap_msg_t *m, int scheme, const char *dest_host, uin
     uint32_t port = dest_port;
     coap_msg_get_uint(m, COAP_OPT_URI_PORT, &port);
     if (port != (secure ? COAPS_DEFAULT_PORT : COAP_DEFAULT_PORT)) {
-        char pb[12];
-        put(&b, pb, port_str(pb, port));
+        char pb[11] = ":";
+        put(&b, pb, 1 + base_fmt_u32(pb + 1, port));
     }
 
     const coap_msg_opt_t *o = coap_msg_find_opt(m, COAP_OPT_URI_PATH);

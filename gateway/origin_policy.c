@@ -9,6 +9,7 @@
  * after DNS.
  */
 #include "reverse_internal.h"
+#include "base_buf.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -38,12 +39,7 @@ static int origin_key(const http_url_t *u, rv_origin_t *o)
     memcpy(k, o->host, i);
     k += i;
     *k++ = ':';
-    char digits[8];
-    size_t d = 0;
-    unsigned port = u->port;
-    do digits[d++] = (char)('0' + port % 10);
-    while ((port /= 10) && d < sizeof digits);
-    while (d) *k++ = digits[--d];
+    k += base_fmt_u32(k, u->port);
     *k = '\0';
     return 0;
 }

@@ -5,6 +5,7 @@
  * maps the answer back to HTTP.
  */
 #include "base_clock.h"
+#include "base_buf.h"
 #include "base_list.h"
 #include "coap_cf.h"
 #include "gw.h"
@@ -316,15 +317,11 @@ static const gw_target_t *take_coap_ct(http_req_t *req, const gw_target_t *t, gw
  * runs for every proxied GET. */
 static void coalescing_key(const char *uri, int accept, char *key)
 {
-    size_t n = strlen(uri), k = 0;
-    unsigned v = accept < 0 ? 0u - (unsigned)accept : (unsigned)accept;
-    char digits[10];
+    size_t n = strlen(uri);
     memcpy(key, uri, n);
     key[n++] = '\n';
     if (accept < 0) key[n++] = '-';
-    do digits[k++] = (char)('0' + v % 10);
-    while ((v /= 10));
-    while (k) key[n++] = digits[--k];
+    n += base_fmt_u32(key + n, accept < 0 ? 0u - (unsigned)accept : (unsigned)accept);
     key[n] = '\0';
 }
 

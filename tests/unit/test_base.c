@@ -9,6 +9,7 @@
 
 #include <check.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 typedef struct {
@@ -88,6 +89,22 @@ START_TEST(buf_take_reads_it_as_a_queue)
 END_TEST
 
 /* RFC 4648 §10 test vectors, both alphabets. */
+/* base_fmt_u32 writes what "%u" writes, without a NUL. */
+START_TEST(fmt_u32_as_printf)
+{
+    static const uint32_t v[] = {0, 9, 10, 99, 100, 65535, 4294967295u};
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        char got[12], want[12];
+        memset(got, 'x', sizeof got);
+        size_t n = base_fmt_u32(got, v[i]);
+        snprintf(want, sizeof want, "%u", (unsigned)v[i]);
+        ck_assert_uint_eq(n, strlen(want));
+        ck_assert(!memcmp(got, want, n));
+        ck_assert_int_eq(got[n], 'x');
+    }
+}
+END_TEST
+
 START_TEST(base64_vectors)
 {
     static const char *const in[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar"};
@@ -160,6 +177,7 @@ int main(void)
     tcase_add_test(tc, list_order_and_removal);
     tcase_add_test(tc, buf_grows_and_formats);
     tcase_add_test(tc, buf_take_reads_it_as_a_queue);
+    tcase_add_test(tc, fmt_u32_as_printf);
     tcase_add_test(tc, base64_vectors);
     tcase_add_test(tc, base64url_decode);
     tcase_add_test(tc, clock_is_monotonic);
